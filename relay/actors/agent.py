@@ -1,0 +1,133 @@
+"""AgentActor: the only writer of one agent's card and timeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from functools import singledispatchmethod
+from typing import Any
+
+from relay.actors.aggregate import AggregateActor
+from relay.actors.bridge import Durable
+from relay.actors.rules_agent import apply_patch, presence_after_silence, register_card
+from relay.domain.agents import AgentCard, AgentPatch, AgentRegistration, TimelineInput
+from relay.errors import NotFound
+from relay.store import agents as agent_store
+
+KIND = "agent"
+
+
+@dataclass(frozen=True, slots=True)
+class Register:
+    """Create or refresh the card. Replies ``(card, created)``."""
+
+    registration: AgentRegistration
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """Mark the agent online now. Replies the card; raises NotFound."""
+
+
+@dataclass(frozen=True, slots=True)
+class Patch:
+    """Merge meta, replace tags/ready/name. Replies the card; raises NotFound."""
+
+    patch: AgentPatch
+
+
+@dataclass(frozen=True, slots=True)
+class Delete:
+    """Remove the agent and its timeline. Raises NotFound."""
+
+
+@dataclass(frozen=True, slots=True)
+class AppendTimeline:
+    """Add a timeline entry. Replies the stored entry; raises NotFound."""
+
+    entry: TimelineInput
+
+
+@dataclass(frozen=True, slots=True)
+class Reap:
+    """Apply the stale rule at the current time. Replies the card if its status changed."""
+
+
+class AgentActor(AggregateActor):
+    kind = KIND
+
+    card: AgentCard | None = None
+
+    def load(self) -> None:
+        self.card = self.read_through_queue(lambda: agent_store.load(self.key))
+
+    def is_empty(self) -> bool:
+        return self.card is None
+
+    def _require(self) -> AgentCard:
+        if self.card is None:
+            raise NotFound("agent not found")
+        return self.card
+
+    def _now(self) -> int:
+        return self.rt.clock.now_ms()
+
+    @singledispatchmethod
+    def handle(self, message: Any) -> Any:
+        raise TypeError(f"AgentActor cannot handle {message!r}")
+
+    @handle.register
+    def _register(self, message: Register) -> Durable[tuple[AgentCard, bool]]:
+        created = self.card is None
+        card = register_card(self.card, message.registration, self._now())
+        self.card = card
+        commit = self.write(lambda: agent_store.insert(card) if created else agent_store.update(card))
+        return Durable((card, created), commit)
+
+    @handle.register
+    def _heartbeat(self, _message: Heartbeat) -> Durable[AgentCard]:
+        card = replace(self._require(), status="online", last_seen_at=self._now())
+        self.card = card
+        commit = self.write(lambda: agent_store.touch(card.id, card.status, card.last_seen_at))
+        return Durable(card, commit)
+
+    @handle.register
+    def _patch(self, message: Patch) -> Durable[AgentCard]:
+        card = apply_patch(self._require(), message.patch)
+        self.card = card
+        return Durable(card, self.write(lambda: agent_store.update(card)))
+
+    @handle.register
+    def _delete(self, _message: Delete) -> Durable[None]:
+        card = self._require()
+        self.card = None
+        return Durable(None, self.write(lambda: agent_store.delete(card.id)))
+
+    @handle.register
+    def _append(self, message: AppendTimeline) -> Any:
+        card = self._require()
+        now = self._now()
+        # The entry's id comes from the database: wait for this one commit here.
+        return self.rt.store.call(
+            lambda: agent_store.append_timeline(card.id, message.entry, now), write=True
+        )
+
+    @handle.register
+    def _reap(self, _message: Reap) -> Durable[AgentCard] | None:
+        card = self.card
+        if card is None:
+            return None
+        settings = self.rt.settings
+        status = presence_after_silence(
+            card.status,
+            card.last_seen_at,
+            self._now(),
+            stale_after_s=settings.agent_stale_seconds,
+            offline_after_s=settings.agent_offline_seconds,
+        )
+        if status == card.status:
+            return None
+        reaped = replace(card, status=status)
+        self.card = reaped
+        commit = self.write(lambda: agent_store.touch(reaped.id, status, reaped.last_seen_at))
+        return Durable(reaped, commit)
+

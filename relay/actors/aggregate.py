@@ -1,0 +1,121 @@
+"""The base of actors that own one aggregate: dispatch, write-through, passivation."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeVar
+
+from relay.actors.bridge import RelayActor
+from relay.actors.registry import Passivate
+from relay.actors.runtime import Runtime
+
+T = TypeVar("T")
+
+log = logging.getLogger("relay.actors")
+
+_FLUSH_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Reload:
+    """A queued write failed: drop the in-memory state and load it again from the store."""
+
+
+class AggregateActor(RelayActor):
+    """One actor per aggregate key; the only writer of that aggregate.
+
+    Subclasses set ``kind``, implement ``load()`` and ``handle(message)``.
+    """
+
+    kind: ClassVar[str]
+
+    def __init__(self, key: str, runtime: Runtime) -> None:
+        super().__init__()
+        self.key = key
+        self.rt = runtime
+        self._last_active = time.monotonic()
+        self._last_write: concurrent.futures.Future[Any] | None = None
+
+    # -- hooks for subclasses ---------------------------------------------------------------
+
+    def load(self) -> None:
+        """Load this aggregate's state from the store (runs on the actor's thread)."""
+        raise NotImplementedError
+
+    def handle(self, message: Any) -> Any:
+        raise NotImplementedError
+
+    def is_empty(self) -> bool:
+        """True when the aggregate does not exist: such an actor stops right away."""
+        return False
+
+    # -- pykka ------------------------------------------------------------------------------
+
+    def on_start(self) -> None:
+        self.load()
+
+    def on_receive(self, message: Any) -> Any:
+        if isinstance(message, Passivate):
+            self._maybe_passivate(message.idle_seconds)
+            return None
+        self._last_active = time.monotonic()
+        if isinstance(message, Reload):
+            self.load()
+            return None
+        try:
+            return self.handle(message)
+        finally:
+            if self.is_empty():
+                # Unknown ids must not leave a thread behind until the next idle sweep.
+                self._maybe_passivate(0)
+
+    def on_stop(self) -> None:
+        self.rt.registry.forget(self.kind, self.key, self.actor_ref)
+        self._flush()
+
+    def on_failure(self, *_exc: object) -> None:
+        self.rt.registry.forget(self.kind, self.key, self.actor_ref)
+        self._flush()
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def write(self, job: Callable[[], Awaitable[T]]) -> concurrent.futures.Future[T]:
+        """Queue a write of this aggregate, in order; the state is already updated in memory.
+
+        If the write fails the actor reloads, so memory never runs ahead of the store.
+        """
+        future = self.rt.store.submit_write(job)
+        ref = self.actor_ref
+
+        def reload_on_failure(done: concurrent.futures.Future[T]) -> None:
+            if done.exception() is not None:
+                log.error("write_failed kind=%s key=%s error=%r", self.kind, self.key, done.exception())
+                ref.tell(Reload())
+
+        future.add_done_callback(reload_on_failure)
+        self._last_write = future
+        return future
+
+    def read_through_queue(self, job: Callable[[], Awaitable[T]]) -> T:
+        """Read behind every queued write (FIFO), so a fresh activation sees its predecessor's."""
+        return self.rt.store.call(job, write=True)
+
+    def _maybe_passivate(self, idle_seconds: float) -> None:
+        if time.monotonic() - self._last_active < idle_seconds:
+            return
+        # Forget first: a message racing this one starts a fresh activation, whose load
+        # is queued behind this actor's writes, instead of finding a dead ref forever.
+        self.rt.registry.forget(self.kind, self.key, self.actor_ref)
+        self.stop()
+
+    def _flush(self) -> None:
+        if self._last_write is None:
+            return
+        try:
+            self._last_write.result(timeout=_FLUSH_TIMEOUT)
+        except Exception as exc:  # already logged by reload_on_failure
+            log.debug("flush_failed kind=%s key=%s error=%r", self.kind, self.key, exc)

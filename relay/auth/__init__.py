@@ -1,0 +1,1 @@
+"""Credentials: component tokens (HS256 JWTs), the root token, scopes and constraints."""

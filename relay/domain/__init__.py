@@ -1,0 +1,1 @@
+"""Frozen dataclasses shared by actors, the store and the HTTP layer."""

@@ -1,0 +1,55 @@
+"""Activity (audit) events as values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+JSON = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityInput:
+    kind: str
+    title: str
+    client_id: str | None = None
+    body: str | None = None
+    meta: str | None = None
+    icon: str | None = None
+    view: str | None = None
+    agent_id: str | None = None
+    metadata: JSON = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityEvent:
+    id: int
+    kind: str
+    title: str
+    client_id: str | None
+    body: str | None
+    meta: str | None
+    icon: str | None
+    view: str | None
+    agent_id: str | None
+    metadata: JSON
+    created_at: int
+
+    def to_json(self) -> JSON:
+        event: JSON = {
+            "id": self.id,
+            "kind": self.kind,
+            "title": self.title,
+            "metadata": self.metadata,
+            "createdAt": self.created_at,
+        }
+        optional = {
+            "clientId": self.client_id,
+            "body": self.body,
+            "meta": self.meta,
+            "icon": self.icon,
+            "view": self.view,
+            "agentId": self.agent_id,
+        }
+        event.update({key: value for key, value in optional.items() if value is not None})
+        return event

@@ -1,0 +1,100 @@
+"""Agents as values: the card, timeline entries and their JSON shapes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Presence = Literal["online", "stale", "offline"]
+JSON = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class AgentCard:
+    id: str
+    name: str
+    kind: str
+    status: Presence
+    ready: bool
+    tags: tuple[str, ...]
+    orchestrator_id: str | None
+    provider_capabilities: JSON | None
+    meta: JSON
+    registered_at: int
+    last_seen_at: int
+
+    def to_json(self) -> JSON:
+        card: JSON = {
+            "id": self.id,
+            "name": self.name,
+            "kind": self.kind,
+            "status": self.status,
+            "ready": self.ready,
+            "tags": list(self.tags),
+            "meta": self.meta,
+            "registeredAt": self.registered_at,
+            "lastSeenAt": self.last_seen_at,
+        }
+        if self.orchestrator_id is not None:
+            card["orchestratorId"] = self.orchestrator_id
+        if self.provider_capabilities is not None:
+            card["providerCapabilities"] = self.provider_capabilities
+        return card
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRegistration:
+    """The writable fields of a card, as a client registers them; ``None`` means not sent."""
+
+    id: str
+    name: str | None = None
+    kind: str | None = None
+    ready: bool | None = None
+    tags: tuple[str, ...] | None = None
+    orchestrator_id: str | None = None
+    provider_capabilities: JSON | None = None
+    meta: JSON | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentPatch:
+    """A partial update: ``None`` leaves a field as it is; ``meta`` is merged key by key."""
+
+    name: str | None = None
+    ready: bool | None = None
+    tags: tuple[str, ...] | None = None
+    meta: JSON | None = None
+    provider_capabilities: JSON | None = None
+    orchestrator_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    id: int
+    agent_id: str
+    kind: str
+    title: str
+    body: str | None
+    metadata: JSON
+    created_at: int
+
+    def to_json(self) -> JSON:
+        entry: JSON = {
+            "id": self.id,
+            "agentId": self.agent_id,
+            "kind": self.kind,
+            "title": self.title,
+            "metadata": self.metadata,
+            "createdAt": self.created_at,
+        }
+        if self.body is not None:
+            entry["body"] = self.body
+        return entry
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineInput:
+    kind: str
+    title: str
+    body: str | None = None
+    metadata: JSON = field(default_factory=dict)

@@ -1,0 +1,67 @@
+"""Activity routes: post an event (deduplicated on clientId) and read the feed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+from quart import Blueprint
+from quart_schema import document_request
+
+from relay.auth.access import Resource
+from relay.domain.activity import ActivityInput
+from relay.http.auth import allow, requires
+from relay.http.services import services
+from relay.http.validation import Body, parse_body, query_int, query_str
+from relay.store import activity as activity_store
+
+bp = Blueprint("activity", __name__)
+
+
+class ActivityBody(Body):
+    client_id: str | None = Field(default=None, min_length=1, max_length=200)
+    kind: str = Field(default="note", min_length=1, max_length=64)
+    title: str = Field(min_length=1, max_length=1000)
+    body: str | None = Field(default=None, max_length=100_000)
+    meta: str | None = Field(default=None, max_length=1000)
+    icon: str | None = Field(default=None, max_length=64)
+    view: str | None = Field(default=None, max_length=64)
+    agent_id: str | None = Field(default=None, max_length=200)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+@bp.post("/api/activity")
+@document_request(ActivityBody)
+@requires("activity:write")
+async def post_activity() -> tuple[dict[str, Any], int]:
+    body = await parse_body(ActivityBody)
+    allow(Resource(agent_id=body.agent_id))
+    event_input = ActivityInput(
+        client_id=body.client_id,
+        kind=body.kind,
+        title=body.title,
+        body=body.body,
+        meta=body.meta,
+        icon=body.icon,
+        view=body.view,
+        agent_id=body.agent_id,
+        metadata=body.metadata,
+    )
+    rt = services().runtime
+    now = rt.clock.now_ms()
+    event, created = await rt.store.write(lambda: activity_store.append(event_input, now))
+    return event.to_json(), 201 if created else 200
+
+
+@bp.get("/api/activity")
+@requires("activity:read")
+async def get_activity() -> list[dict[str, Any]]:
+    view = query_str("view")
+    agent_id = query_str("agentId")
+    allow(Resource(agent_id=agent_id))
+    after = query_int("after", -1, low=0, high=2**62) if query_str("after") else None
+    limit = query_int("limit", 100, low=1, high=1000)
+    events = await services().runtime.store.run(
+        lambda: activity_store.page(view=view, agent_id=agent_id, after=after, limit=limit)
+    )
+    return [event.to_json() for event in events]

@@ -1,0 +1,158 @@
+"""Agent routes: register, heartbeat, read, patch, delete, timeline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+from quart import Blueprint
+from quart_schema import document_request
+
+from relay.actors import agent
+from relay.auth.access import Resource
+from relay.domain.agents import AgentPatch, AgentRegistration, TimelineInput
+from relay.errors import NotFound
+from relay.http.auth import allow, can_see, requires
+from relay.http.services import services
+from relay.http.validation import Body, parse_body, query_int, query_str
+from relay.store import agents as agent_store
+
+bp = Blueprint("agents", __name__)
+
+Name = Field(default=None, min_length=1, max_length=200)
+Tags = Field(default=None, max_length=100)
+
+
+class RegisterAgentBody(Body):
+    id: str = Field(min_length=1, max_length=200, pattern=r"^[^/\s]+$")
+    name: str | None = Name
+    kind: str | None = Field(default=None, min_length=1, max_length=64)
+    ready: bool | None = None
+    tags: list[str] | None = Tags
+    orchestrator_id: str | None = Field(default=None, min_length=1, max_length=200)
+    provider_capabilities: dict[str, Any] | None = None
+    meta: dict[str, Any] | None = None
+
+
+class PatchAgentBody(Body):
+    name: str | None = Name
+    ready: bool | None = None
+    tags: list[str] | None = Tags
+    meta: dict[str, Any] | None = None
+    provider_capabilities: dict[str, Any] | None = None
+
+
+class TimelineBody(Body):
+    kind: str = Field(default="note", min_length=1, max_length=64)
+    title: str = Field(min_length=1, max_length=1000)
+    body: str | None = Field(default=None, max_length=100_000)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+async def _ask(agent_id: str, message: object) -> Any:
+    return await services().runtime.registry.ask(agent.KIND, agent_id, message)
+
+
+@bp.post("/api/agents")
+@document_request(RegisterAgentBody)
+@requires("agent:write")
+async def register_agent() -> tuple[dict[str, Any], int]:
+    body = await parse_body(RegisterAgentBody)
+    allow(Resource(agent_id=body.id, orchestrator_id=body.orchestrator_id))
+    registration = AgentRegistration(
+        id=body.id,
+        name=body.name,
+        kind=body.kind,
+        ready=body.ready,
+        tags=tuple(body.tags) if body.tags is not None else None,
+        orchestrator_id=body.orchestrator_id,
+        provider_capabilities=body.provider_capabilities,
+        meta=body.meta,
+    )
+    card, created = await _ask(body.id, agent.Register(registration))
+    interval = services().runtime.settings.heartbeat_interval_seconds
+    return {**card.to_json(), "heartbeatIntervalSeconds": interval}, 201 if created else 200
+
+
+@bp.post("/api/agents/<agent_id>/heartbeat")
+@requires("agent:write")
+async def heartbeat(agent_id: str) -> dict[str, Any]:
+    allow(Resource(agent_id=agent_id))
+    card = await _ask(agent_id, agent.Heartbeat())
+    return card.to_json()  # type: ignore[no-any-return]
+
+
+@bp.get("/api/agents")
+@requires("agent:read")
+async def list_agents() -> list[dict[str, Any]]:
+    status = query_str("status")
+    orchestrator_id = query_str("orchestratorId")
+    tag = query_str("tag")
+    cards = await services().runtime.store.run(
+        lambda: agent_store.list_cards(status=status, orchestrator_id=orchestrator_id, tag=tag)
+    )
+    return [
+        card.to_json()
+        for card in cards
+        if can_see(Resource(agent_id=card.id, orchestrator_id=card.orchestrator_id))
+    ]
+
+
+@bp.get("/api/agents/<agent_id>")
+@requires("agent:read")
+async def get_agent(agent_id: str) -> dict[str, Any]:
+    allow(Resource(agent_id=agent_id))
+    card = await services().runtime.store.run(lambda: agent_store.load(agent_id))
+    if card is None:
+        raise NotFound("agent not found")
+    return card.to_json()
+
+
+@bp.patch("/api/agents/<agent_id>")
+@document_request(PatchAgentBody)
+@requires("agent:write")
+async def patch_agent(agent_id: str) -> dict[str, Any]:
+    body = await parse_body(PatchAgentBody)
+    allow(Resource(agent_id=agent_id))
+    patch = AgentPatch(
+        name=body.name,
+        ready=body.ready,
+        tags=tuple(body.tags) if body.tags is not None else None,
+        meta=body.meta,
+        provider_capabilities=body.provider_capabilities,
+    )
+    card = await _ask(agent_id, agent.Patch(patch))
+    return card.to_json()  # type: ignore[no-any-return]
+
+
+@bp.delete("/api/agents/<agent_id>")
+@requires("agent:write")
+async def delete_agent(agent_id: str) -> dict[str, Any]:
+    allow(Resource(agent_id=agent_id))
+    await _ask(agent_id, agent.Delete())
+    return {"ok": True, "id": agent_id}
+
+
+@bp.get("/api/agents/<agent_id>/timeline")
+@requires("agent:read")
+async def get_timeline(agent_id: str) -> list[dict[str, Any]]:
+    allow(Resource(agent_id=agent_id))
+    limit = query_int("limit", 50, low=1, high=500)
+    store = services().runtime.store
+    if await store.run(lambda: agent_store.load(agent_id)) is None:
+        raise NotFound("agent not found")
+    entries = await store.run(lambda: agent_store.timeline(agent_id, limit))
+    return [entry.to_json() for entry in entries]
+
+
+@bp.post("/api/agents/<agent_id>/timeline")
+@document_request(TimelineBody)
+@requires("agent:write")
+async def post_timeline(agent_id: str) -> tuple[dict[str, Any], int]:
+    body = await parse_body(TimelineBody)
+    allow(Resource(agent_id=agent_id))
+    entry_input = TimelineInput(
+        kind=body.kind, title=body.title, body=body.body, metadata=body.metadata
+    )
+    entry = await _ask(agent_id, agent.AppendTimeline(entry_input))
+    return entry.to_json(), 201

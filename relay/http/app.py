@@ -1,0 +1,116 @@
+"""The app factory: settings in, a Quart (trio) app with its store and actors out."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import trio
+from quart import Response, g, request
+from quart_schema import QuartSchema
+from quart_trio import QuartTrio
+
+from relay import __version__
+from relay.actors import agent
+from relay.actors.registry import ActorRegistry
+from relay.actors.runtime import Runtime
+from relay.auth.authenticator import Authenticator
+from relay.bootstrap import ensure_credentials
+from relay.clock import Clock, SystemClock
+from relay.http import activity, agents, errors, health
+from relay.http.services import EXTENSION, Services
+from relay.settings import Settings
+from relay.store import tokens as token_store
+from relay.store.thread import StoreThread
+
+log = logging.getLogger("relay.http")
+access_log = logging.getLogger("relay.access")
+
+BLUEPRINTS = (health.bp, agents.bp, activity.bp)
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None) -> QuartTrio:
+    """Build the app; the store and actors start in ``before_serving``, stop in ``after_serving``."""
+    app = QuartTrio("relay")
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.config["JSON_SORT_KEYS"] = False
+    # Our background tasks are loops with nothing to finish: cancel them at once on shutdown.
+    app.config["BACKGROUND_TASK_SHUTDOWN_TIMEOUT"] = None
+    QuartSchema(
+        app,
+        info={"title": "relay", "version": __version__},
+        openapi_path="/openapi.json",
+        swagger_ui_path="/docs",
+        redoc_ui_path=None,
+        scalar_ui_path=None,
+        security_schemes={"bearer": {"type": "http", "scheme": "bearer"}},
+        security=[{"bearer": []}],
+    )
+    credentials = ensure_credentials(settings)
+    clock = clock or SystemClock()
+    store = StoreThread(settings.resolved_database_url(), timeout=settings.store_timeout_seconds)
+    registry = ActorRegistry(ask_timeout=settings.ask_timeout_seconds)
+    runtime = Runtime(settings=settings, clock=clock, store=store, registry=registry)
+    registry.register_kind(agent.KIND, lambda key: agent.AgentActor.start(key, runtime))
+    auth = Authenticator(root_token=credentials.root_token, secret=credentials.secret, clock=clock)
+    app.extensions[EXTENSION] = Services(runtime=runtime, auth=auth)
+
+    errors.install(app)
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
+    _install_access_log(app)
+
+    @app.before_serving
+    async def start() -> None:
+        await trio.to_thread.run_sync(store.start)
+        auth.load_revocations(await store.run(token_store.revoked_jtis))
+        app.add_background_task(_passivate_idle_actors, runtime)
+        log.info("relay_started version=%s database=%s", __version__, _redact(store.database_url))
+
+    @app.after_serving
+    async def stop() -> None:
+        # quart-trio cancels the app nursery before after_serving runs in it: shield the
+        # ordered stop (actors flush their writes, then the store closes).
+        with trio.CancelScope(shield=True):
+            await trio.to_thread.run_sync(registry.stop_all)
+            await trio.to_thread.run_sync(store.stop)
+        log.info("relay_stopped")
+
+    return app
+
+
+async def _passivate_idle_actors(runtime: Runtime) -> None:
+    idle = runtime.settings.actor_idle_seconds
+    while True:
+        await trio.sleep(max(idle / 2, 0.5))
+        runtime.registry.passivate_idle(idle)
+
+
+def _install_access_log(app: QuartTrio) -> None:
+    @app.before_request
+    async def started() -> None:
+        g.started = time.perf_counter()
+
+    @app.after_request
+    async def finished(response: Response) -> Response:
+        if access_log.isEnabledFor(logging.INFO):
+            elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+            principal: Any = g.get("principal")
+            access_log.info(
+                "request method=%s path=%s status=%s ms=%.1f sub=%s",
+                request.method,
+                request.path,
+                response.status_code,
+                elapsed,
+                principal.sub if principal is not None else "-",
+            )
+        return response
+
+
+def _redact(url: str) -> str:
+    """Never log a database password."""
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest:
+        rest = "***@" + rest.split("@", 1)[1]
+    return scheme + sep + rest

@@ -1,0 +1,56 @@
+"""Route-level authentication: every view declares its scope with ``@requires``."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from quart import g, request
+
+from relay.auth.access import Principal, Resource, authorize, covers
+from relay.http.services import services
+
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+
+SCOPE_ATTRIBUTE = "relay_scope"
+PUBLIC = "public"
+
+
+def requires(scope: str) -> Callable[[F], F]:
+    """Authenticate the caller (401) and check it holds ``scope`` (403) before the view runs."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            principal = services().auth.authenticate(request.headers.get("Authorization"))
+            authorize(principal, scope)
+            g.principal = principal
+            g.scope = scope
+            return await view(*args, **kwargs)
+
+        setattr(wrapper, SCOPE_ATTRIBUTE, scope)
+        return cast(F, wrapper)
+
+    return decorator
+
+
+def public(view: F) -> F:
+    """Mark a view as deliberately unauthenticated (health, metrics)."""
+    setattr(view, SCOPE_ATTRIBUTE, PUBLIC)
+    return view
+
+
+def principal() -> Principal:
+    current: Principal = g.principal
+    return current
+
+
+def allow(resource: Resource, scope: str | None = None) -> None:
+    """403 unless the caller's constraints cover ``resource`` (and it holds ``scope``)."""
+    authorize(principal(), scope or g.scope, resource)
+
+
+def can_see(resource: Resource) -> bool:
+    """For lists: whether the caller's constraints cover this item."""
+    return covers(principal(), resource)

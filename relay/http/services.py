@@ -1,0 +1,23 @@
+"""What handlers reach through ``current_app``: the runtime and the authenticator."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from quart import current_app
+
+from relay.actors.runtime import Runtime
+from relay.auth.authenticator import Authenticator
+
+EXTENSION = "relay"
+
+
+@dataclass
+class Services:
+    runtime: Runtime
+    auth: Authenticator
+
+
+def services() -> Services:
+    svc: Services = current_app.extensions[EXTENSION]
+    return svc

@@ -1,0 +1,121 @@
+"""Request bodies and query strings: parsed, validated, and their errors named by field.
+
+Bodies are declared as pydantic models (which also feed ``/openapi.json``
+through quart-schema); a validation error becomes the spec's message for the
+first failing field, e.g. ``prTitle must be at most 240 characters``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic.alias_generators import to_camel
+from pydantic_core import ErrorDetails
+from quart import request
+
+from relay.errors import Invalid
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class Body(BaseModel):
+    """Base of request bodies: camelCase on the wire, unknown fields ignored."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+
+async def read_json() -> Any:
+    """The body as JSON; the size limit is enforced while reading (413)."""
+    raw = await request.get_data(cache=True, as_text=False)
+    if not raw or not raw.strip():
+        raise Invalid("body required")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise Invalid("invalid JSON body") from None
+
+
+async def read_object() -> dict[str, Any]:
+    data = await read_json()
+    if not isinstance(data, dict):
+        raise Invalid("body required")
+    return data
+
+
+async def parse_body(model: type[M]) -> M:
+    return validate(model, await read_object())
+
+
+def validate(model: type[M], data: dict[str, Any]) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise Invalid(describe(exc.errors()[0])) from None
+
+
+def describe(error: ErrorDetails) -> str:
+    """The message for one pydantic error, naming the field by its wire name."""
+    field = ".".join(str(part) for part in error["loc"]) or "body"
+    ctx = error.get("ctx") or {}
+    kind = error["type"]
+    messages: dict[str, Callable[[], str]] = {
+        "missing": lambda: f"{field} is required",
+        "string_too_long": lambda: f"{field} must be at most {ctx['max_length']} characters",
+        "string_too_short": lambda: (
+            f"{field} must not be empty"
+            if ctx.get("min_length") == 1
+            else f"{field} must be at least {ctx['min_length']} characters"
+        ),
+        "too_long": lambda: f"{field} must have at most {ctx['max_length']} items",
+        "literal_error": lambda: f"{field} must be one of {_choices(str(ctx['expected']))}",
+        "enum": lambda: f"{field} must be one of {_choices(str(ctx['expected']))}",
+        "string_type": lambda: f"{field} must be a string",
+        "bool_type": lambda: f"{field} must be a boolean",
+        "bool_parsing": lambda: f"{field} must be a boolean",
+        "int_type": lambda: f"{field} must be an integer",
+        "int_parsing": lambda: f"{field} must be an integer",
+        "int_from_float": lambda: f"{field} must be an integer",
+        "float_type": lambda: f"{field} must be a number",
+        "dict_type": lambda: f"{field} must be an object",
+        "list_type": lambda: f"{field} must be an array",
+        "tuple_type": lambda: f"{field} must be an array",
+        "greater_than_equal": lambda: f"{field} must be at least {ctx['ge']}",
+        "greater_than": lambda: f"{field} must be greater than {ctx['gt']}",
+        "less_than_equal": lambda: f"{field} must be at most {ctx['le']}",
+        "less_than": lambda: f"{field} must be less than {ctx['lt']}",
+        "string_pattern_mismatch": lambda: f"{field} has an invalid format",
+        "value_error": lambda: str(ctx.get("error", error["msg"])),
+    }
+    render = messages.get(kind)
+    return render() if render else f"{field} is invalid"
+
+
+def _choices(expected: str) -> str:
+    """pydantic's "'a', 'b' or 'c'" → "a, b, c"."""
+    parts = expected.replace(" or ", ", ").split(", ")
+    return ", ".join(part.strip().strip("'") for part in parts)
+
+
+def query_int(name: str, default: int, *, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise Invalid(f"{name} must be an integer") from None
+    if not low <= value <= high:
+        raise Invalid(f"{name} must be between {low} and {high}")
+    return value
+
+
+def query_str(name: str, *, max_length: int = 500) -> str | None:
+    value = request.args.get(name)
+    if value is None or value == "":
+        return None
+    if len(value) > max_length:
+        raise Invalid(f"{name} must be at most {max_length} characters")
+    return value

@@ -1,0 +1,64 @@
+"""Activity events: append (deduplicated on ``client_id``) and page through."""
+
+from __future__ import annotations
+
+from relay.domain.activity import ActivityEvent, ActivityInput
+from relay.store import models
+
+
+def _event(row: models.ActivityEvent) -> ActivityEvent:
+    return ActivityEvent(
+        id=row.id,
+        kind=row.kind,
+        title=row.title,
+        client_id=row.client_id,
+        body=row.body,
+        meta=row.meta,
+        icon=row.icon,
+        view=row.view,
+        agent_id=row.agent_id,
+        metadata=dict(row.metadata or {}),
+        created_at=row.created_at,
+    )
+
+
+async def append(event: ActivityInput, created_at: int) -> tuple[ActivityEvent, bool]:
+    """Store the event; if its ``client_id`` is known, return the stored one. ``(event, created)``.
+
+    Runs in the group-commit writer, which applies writes one at a time, so the
+    look-up and the insert cannot interleave with another writer of this process;
+    the unique index is the backstop across processes.
+    """
+    if event.client_id is not None:
+        existing = await models.ActivityEvent.get_or_none(client_id=event.client_id)
+        if existing is not None:
+            return _event(existing), False
+    row = await models.ActivityEvent.create(
+        client_id=event.client_id,
+        kind=event.kind,
+        title=event.title,
+        body=event.body,
+        meta=event.meta,
+        icon=event.icon,
+        view=event.view,
+        agent_id=event.agent_id,
+        metadata=event.metadata,
+        created_at=created_at,
+    )
+    return _event(row), True
+
+
+async def page(
+    *, view: str | None, agent_id: str | None, after: int | None, limit: int
+) -> list[ActivityEvent]:
+    """Newest first; with ``after``, the events after that id in order (for catching up)."""
+    query = models.ActivityEvent.all()
+    if view:
+        query = query.filter(view=view)
+    if agent_id:
+        query = query.filter(agent_id=agent_id)
+    if after is not None:
+        query = query.filter(id__gt=after).order_by("id")
+    else:
+        query = query.order_by("-id")
+    return [_event(row) for row in await query.limit(limit)]

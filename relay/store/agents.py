@@ -1,0 +1,115 @@
+"""Agent rows and timeline entries in and out of the store, as plain dataclasses."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from relay.domain.agents import AgentCard, Presence, TimelineEntry, TimelineInput
+from relay.store import models
+
+
+def _card(row: models.Agent) -> AgentCard:
+    return AgentCard(
+        id=row.id,
+        name=row.name,
+        kind=row.kind,
+        status=cast(Presence, row.status),
+        ready=row.ready,
+        tags=tuple(row.tags or ()),
+        orchestrator_id=row.orchestrator_id,
+        provider_capabilities=row.provider_capabilities,
+        meta=dict(row.meta or {}),
+        registered_at=row.registered_at,
+        last_seen_at=row.last_seen_at,
+    )
+
+
+def _columns(card: AgentCard) -> dict[str, Any]:
+    return {
+        "name": card.name,
+        "kind": card.kind,
+        "status": card.status,
+        "ready": card.ready,
+        "tags": list(card.tags),
+        "orchestrator_id": card.orchestrator_id,
+        "provider_capabilities": card.provider_capabilities,
+        "meta": card.meta,
+        "registered_at": card.registered_at,
+        "last_seen_at": card.last_seen_at,
+    }
+
+
+async def load(agent_id: str) -> AgentCard | None:
+    row = await models.Agent.get_or_none(id=agent_id)
+    return _card(row) if row else None
+
+
+async def insert(card: AgentCard) -> None:
+    await models.Agent.create(id=card.id, **_columns(card))
+
+
+async def update(card: AgentCard) -> None:
+    await models.Agent.filter(id=card.id).update(**_columns(card))
+
+
+async def touch(agent_id: str, status: str, last_seen_at: int) -> None:
+    """The heartbeat's write: two columns, no read."""
+    await models.Agent.filter(id=agent_id).update(status=status, last_seen_at=last_seen_at)
+
+
+async def delete(agent_id: str) -> None:
+    await models.TimelineEntry.filter(agent_id=agent_id).delete()
+    await models.Agent.filter(id=agent_id).delete()
+
+
+async def list_cards(
+    *, status: str | None = None, orchestrator_id: str | None = None, tag: str | None = None
+) -> list[AgentCard]:
+    query = models.Agent.all().order_by("id")
+    if status:
+        query = query.filter(status=status)
+    if orchestrator_id:
+        query = query.filter(orchestrator_id=orchestrator_id)
+    cards = [_card(row) for row in await query]
+    if tag:
+        # Tags are a JSON array; a portable containment filter costs more than this scan.
+        cards = [card for card in cards if tag in card.tags]
+    return cards
+
+
+async def due_for_reaping(stale_before_ms: int, offline_before_ms: int) -> list[str]:
+    """Ids of online agents silent since ``stale_before_ms`` and stale ones since ``offline_…``."""
+    online = models.Agent.filter(status="online", last_seen_at__lt=stale_before_ms)
+    stale = models.Agent.filter(status="stale", last_seen_at__lt=offline_before_ms)
+    ids = await online.values_list("id", flat=True)
+    ids += await stale.values_list("id", flat=True)
+    return [str(agent_id) for agent_id in ids]
+
+
+async def append_timeline(agent_id: str, entry: TimelineInput, created_at: int) -> TimelineEntry:
+    row = await models.TimelineEntry.create(
+        agent_id=agent_id,
+        kind=entry.kind,
+        title=entry.title,
+        body=entry.body,
+        metadata=entry.metadata,
+        created_at=created_at,
+    )
+    return _entry(row)
+
+
+async def timeline(agent_id: str, limit: int) -> list[TimelineEntry]:
+    rows = await models.TimelineEntry.filter(agent_id=agent_id).order_by("-id").limit(limit)
+    return [_entry(row) for row in rows]
+
+
+def _entry(row: models.TimelineEntry) -> TimelineEntry:
+    return TimelineEntry(
+        id=row.id,
+        agent_id=row.agent_id,
+        kind=row.kind,
+        title=row.title,
+        body=row.body,
+        metadata=dict(row.metadata or {}),
+        created_at=row.created_at,
+    )

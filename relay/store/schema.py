@@ -1,0 +1,53 @@
+"""Database configuration and versioned migrations (tortoise's own migration framework)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from tortoise.connection import get_connection
+from tortoise.migrations.executor import MigrationExecutor
+
+log = logging.getLogger("relay.store")
+
+APP = "relay"
+
+
+def tortoise_config(database_url: str) -> dict[str, Any]:
+    """The tortoise config for a ``sqlite://PATH`` or ``postgres://…`` URL."""
+    connection: str | dict[str, Any]
+    if database_url.startswith("sqlite://"):
+        connection = {
+            "engine": "tortoise.backends.sqlite",
+            "credentials": {
+                "file_path": database_url.removeprefix("sqlite://"),
+                "journal_mode": "WAL",
+                # FULL: a commit is on disk before a caller's 2xx; group commit pays for it.
+                "synchronous": "FULL",
+                "foreign_keys": "ON",
+                "busy_timeout": 5000,
+            },
+        }
+    else:
+        connection = database_url
+    return {
+        "connections": {"default": connection},
+        "apps": {
+            APP: {
+                "models": ["relay.store.models"],
+                "migrations": "relay.store.migrations",
+                "default_connection": "default",
+            }
+        },
+        "use_tz": False,
+    }
+
+
+async def migrate_to_latest(config: dict[str, Any]) -> None:
+    """Apply every migration not yet applied; a data dir of any earlier version upgrades."""
+    executor = MigrationExecutor(get_connection("default"), {APP: config["apps"][APP]})
+    await executor.migrate(None, progress=_log_progress)
+
+
+def _log_progress(event: str, app_label: str, name: str) -> None:
+    log.info("migration event=%s app=%s name=%s", event, app_label, name)

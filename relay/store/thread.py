@@ -1,0 +1,217 @@
+"""The store thread: tortoise-orm on its own asyncio loop, with group commit for writes.
+
+tortoise is asyncio-only and keeps its connections in context variables, so one
+dedicated thread owns an asyncio loop, runs ``Tortoise.init`` on it, and every
+store job runs as a task in a copy of the context captured inside that init.
+
+Writes go through one writer task that takes everything queued while the last
+commit ran and executes it in one transaction (group commit): every caller's
+write is durable when its future resolves, and the cost of a commit is shared.
+Writes are applied in FIFO order, so a read queued behind a write (``barrier``)
+sees it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextvars
+import logging
+import threading
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from tortoise import Tortoise
+from tortoise.transactions import in_transaction
+
+from relay.crossing import wait_future
+from relay.errors import Unavailable
+from relay.store.schema import migrate_to_latest, tortoise_config
+
+T = TypeVar("T")
+Job = Callable[[], Awaitable[T]]
+
+log = logging.getLogger("relay.store")
+
+_MAX_BATCH = 256
+
+
+class StoreThread:
+    """Owns the database: start it once, submit jobs from any thread, stop it once."""
+
+    def __init__(self, database_url: str, *, timeout: float = 10.0) -> None:
+        self.database_url = database_url
+        self.timeout = timeout
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._context: contextvars.Context | None = None
+        self._thread: threading.Thread | None = None
+        self._queue: asyncio.Queue[tuple[Job[Any], concurrent.futures.Future[Any]] | None] | None
+        self._queue = None
+        self._writer: asyncio.Task[None] | None = None
+        self._ready = threading.Event()
+        self._start_error: BaseException | None = None
+        self._stopped = threading.Event()
+
+    # -- life cycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the thread, initialise tortoise and apply migrations. Blocks until ready."""
+        self._thread = threading.Thread(target=self._main, name="relay-store", daemon=True)
+        self._thread.start()
+        self._ready.wait()
+        if self._start_error is not None:
+            self._thread.join()
+            raise self._start_error
+
+    def stop(self) -> None:
+        """Drain queued writes, close connections and end the thread. Blocks."""
+        loop = self._loop
+        if loop is None or self._thread is None or self._stopped.is_set():
+            return
+        try:
+            loop.call_soon_threadsafe(self._begin_shutdown)
+        except RuntimeError:
+            return  # the loop is already closed
+        self._thread.join(timeout=30)
+
+    def _main(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            loop.run_until_complete(self._init())
+        except BaseException as exc:  # hand any start-up failure to start()'s caller
+            self._start_error = exc
+            self._ready.set()
+            loop.close()
+            return
+        self._ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            if self._context is not None:  # the connections live in the captured context
+                loop.run_until_complete(loop.create_task(self._close(), context=self._context))
+            loop.close()
+            self._stopped.set()
+
+    async def _init(self) -> None:
+        config = tortoise_config(self.database_url)
+        await Tortoise.init(config=config)
+        await migrate_to_latest(config)
+        # Captured here, inside the coroutine that awaited init: the context holds
+        # tortoise's connections; captured after run_until_complete it would be empty.
+        self._context = contextvars.copy_context()
+        self._queue = asyncio.Queue()
+        self._writer = asyncio.get_running_loop().create_task(self._write_loop())
+
+    def _begin_shutdown(self) -> None:
+        # The writer drains what is queued, then the loop stops and _main closes tortoise.
+        assert self._queue is not None and self._writer is not None and self._loop is not None
+        loop = self._loop
+        self._writer.add_done_callback(lambda _task: loop.stop())
+        self._queue.put_nowait(None)
+
+    async def _close(self) -> None:
+        await Tortoise.close_connections()
+
+    # -- submitting jobs --------------------------------------------------------------------
+
+    def submit(self, job: Job[T]) -> concurrent.futures.Future[T]:
+        """Run ``job()`` on the store loop (reads, or writes that manage their own transaction)."""
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        loop, context = self._require_running()
+
+        def launch() -> None:
+            task = loop.create_task(_call(job), context=context.copy())
+            task.add_done_callback(lambda t: _settle(future, t))
+
+        loop.call_soon_threadsafe(launch)
+        return future
+
+    def submit_write(self, job: Job[T]) -> concurrent.futures.Future[T]:
+        """Queue ``job()`` for the next group commit; the future resolves once it is durable."""
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        loop, _ = self._require_running()
+        queue = self._queue
+        assert queue is not None
+        loop.call_soon_threadsafe(queue.put_nowait, (job, future))
+        return future
+
+    def call(self, job: Job[T], *, write: bool = False, timeout: float | None = None) -> T:
+        """Blocking variant for actor threads (never call it on the trio thread)."""
+        future = self.submit_write(job) if write else self.submit(job)
+        try:
+            return future.result(timeout if timeout is not None else self.timeout)
+        except TimeoutError:
+            raise Unavailable("store timed out") from None
+
+    async def run(self, job: Job[T]) -> T:
+        """Run a job from trio without blocking the trio thread."""
+        return await wait_future(self.submit(job), timeout=self.timeout, what="store")
+
+    async def write(self, job: Job[T]) -> T:
+        """Group-committed write from trio."""
+        return await wait_future(self.submit_write(job), timeout=self.timeout, what="store")
+
+    def _require_running(self) -> tuple[asyncio.AbstractEventLoop, contextvars.Context]:
+        if self._loop is None or self._context is None or self._stopped.is_set():
+            raise Unavailable("store is not running")
+        return self._loop, self._context
+
+    # -- group commit -----------------------------------------------------------------------
+
+    async def _write_loop(self) -> None:
+        assert self._queue is not None
+        queue = self._queue
+        closing = False
+        while not closing:
+            first = await queue.get()
+            batch: list[tuple[Job[Any], concurrent.futures.Future[Any]]] = []
+            if first is None:
+                closing = True
+            else:
+                batch.append(first)
+            while not queue.empty() and len(batch) < _MAX_BATCH:
+                item = queue.get_nowait()
+                if item is None:
+                    closing = True
+                else:
+                    batch.append(item)
+            if batch:
+                await self._commit(batch)
+
+    async def _commit(self, batch: list[tuple[Job[Any], concurrent.futures.Future[Any]]]) -> None:
+        try:
+            results = await self._run_in_transaction([job for job, _ in batch])
+        except Exception as exc:
+            if len(batch) == 1:
+                if not batch[0][1].done():
+                    batch[0][1].set_exception(exc)
+                return
+            # One job failed and rolled the whole batch back: replay each on its own so
+            # only the faulty one fails. Jobs are plain writes of actor state, safe to replay.
+            for item in batch:
+                await self._commit([item])
+            return
+        for (_, future), result in zip(batch, results, strict=True):
+            if not future.done():
+                future.set_result(result)
+
+    async def _run_in_transaction(self, jobs: list[Job[Any]]) -> list[Any]:
+        async with in_transaction():
+            return [await job() for job in jobs]
+
+
+async def _call(job: Job[T]) -> T:
+    return await job()
+
+
+def _settle(future: concurrent.futures.Future[T], task: asyncio.Task[T]) -> None:
+    if future.done():
+        return
+    if task.cancelled():
+        future.cancel()
+    elif (exc := task.exception()) is not None:
+        future.set_exception(exc)
+    else:
+        future.set_result(task.result())
+
