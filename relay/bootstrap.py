@@ -10,8 +10,8 @@ from pathlib import Path
 
 from relay.settings import Settings
 
-ROOT_TOKEN_FILE = "root-token"
-SECRET_FILE = "secret"
+ROOT_TOKEN_FILE = "root-token"  # noqa: S105 - a file name
+SECRET_FILE = "secret"  # noqa: S105 - a file name
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +30,9 @@ def ensure_credentials(settings: Settings) -> Credentials:
     generated = False
     root_token = settings.root_token
     if not root_token:
-        root_token, generated = _read_or_create(root_path, lambda: "rt_" + secrets.token_urlsafe(32))
+        root_token, generated = _read_or_create(
+            root_path, lambda: "rt_" + secrets.token_urlsafe(32)
+        )
     secret = settings.secret
     if not secret:
         secret, _ = _read_or_create(data_dir / SECRET_FILE, lambda: secrets.token_urlsafe(48))

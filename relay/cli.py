@@ -42,7 +42,9 @@ def main_options(
 
 @cli.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Bind address (env RELAY_HOST, default 127.0.0.1)")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Bind address (env RELAY_HOST, default 127.0.0.1)")
+    ] = None,
     port: Annotated[int | None, typer.Option(help="Port (env RELAY_PORT, default 7420)")] = None,
     data_dir: Annotated[
         Path | None,
@@ -52,11 +54,14 @@ def serve(
         str | None,
         typer.Option(help="sqlite://PATH or postgres://USER@HOST/DB (env RELAY_DATABASE_URL)"),
     ] = None,
-    log_level: Annotated[str | None, typer.Option(help="Log level (env RELAY_LOG_LEVEL, default INFO)")] = None,
+    log_level: Annotated[
+        str | None, typer.Option(help="Log level (env RELAY_LOG_LEVEL, default INFO)")
+    ] = None,
 ) -> None:
     """Run the relay server (HTTP API, live dashboard, maintenance jobs)."""
-    settings = _settings(host=host, port=port, data_dir=data_dir, database_url=database_url,
-                         log_level=log_level)
+    settings = _settings(
+        host=host, port=port, data_dir=data_dir, database_url=database_url, log_level=log_level
+    )
     logging.basicConfig(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s %(message)s",

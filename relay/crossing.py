@@ -8,6 +8,7 @@ wake-up back to trio through ``TrioToken.run_sync_soon``.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -26,10 +27,9 @@ async def wait_until_done(on_done: OnDone, *, timeout: float, what: str) -> None
     done = trio.Event()
 
     def wake() -> None:
-        try:
+        # RunFinishedError: nobody is waiting any more, the trio run is over.
+        with contextlib.suppress(trio.RunFinishedError):
             token.run_sync_soon(done.set)
-        except trio.RunFinishedError:
-            pass  # nobody is waiting any more: the trio run is over
 
     on_done(wake)
     with trio.move_on_after(timeout):
@@ -38,9 +38,7 @@ async def wait_until_done(on_done: OnDone, *, timeout: float, what: str) -> None
         raise Unavailable(f"{what} timed out")
 
 
-async def wait_future(
-    future: concurrent.futures.Future[T], *, timeout: float, what: str
-) -> T:
+async def wait_future(future: concurrent.futures.Future[T], *, timeout: float, what: str) -> T:
     """Await a ``concurrent.futures.Future`` from trio without blocking the loop."""
     if not future.done():
         await wait_until_done(

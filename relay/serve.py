@@ -38,7 +38,7 @@ async def serve(settings: Settings) -> None:
         gc.collect()
         gc.freeze()
 
-    await hypercorn_serve(app, config, shutdown_trigger=_until_signalled)  # type: ignore[arg-type]
+    await hypercorn_serve(app, config, shutdown_trigger=_until_signalled)
 
 
 def run(settings: Settings) -> None:

@@ -35,7 +35,9 @@ class Settings(BaseSettings):
     orchestrator_stale_seconds: float = Field(default=30, gt=0)
     orchestrator_offline_seconds: float = Field(default=300, gt=0)
 
-    actor_idle_seconds: float = Field(default=60, gt=0, description="passivate actors idle this long")
+    actor_idle_seconds: float = Field(
+        default=60, gt=0, description="passivate actors idle this long"
+    )
     ask_timeout_seconds: float = Field(default=10, gt=0)
     store_timeout_seconds: float = Field(default=10, gt=0)
 

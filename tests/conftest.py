@@ -114,8 +114,13 @@ def mint(services: Services) -> Any:
         ttl: int = 3600,
     ) -> str:
         token, _ = services.auth.mint(
-            TokenSpec(sub=sub, role=role, scope=tuple(scope), constraints=constraints or {},
-                      ttl_seconds=ttl)
+            TokenSpec(
+                sub=sub,
+                role=role,
+                scope=tuple(scope),
+                constraints=constraints or {},
+                ttl_seconds=ttl,
+            )
         )
         return token
 

@@ -80,27 +80,36 @@ class AgentActor(AggregateActor):
         created = self.card is None
         card = register_card(self.card, message.registration, self._now())
         self.card = card
-        commit = self.write(lambda: agent_store.insert(card) if created else agent_store.update(card))
+        commit = self.write(
+            lambda: agent_store.insert(card) if created else agent_store.update(card)
+        )
         return Durable((card, created), commit)
 
     @handle.register
     def _heartbeat(self, _message: Heartbeat) -> Durable[AgentCard]:
-        card = replace(self._require(), status="online", last_seen_at=self._now())
+        previous = self._require()
+        card = replace(previous, status="online", last_seen_at=self._now())
         self.card = card
         commit = self.write(lambda: agent_store.touch(card.id, card.status, card.last_seen_at))
+        if previous.status != card.status:
+            self._publish("status", card)
         return Durable(card, commit)
 
     @handle.register
     def _patch(self, message: Patch) -> Durable[AgentCard]:
         card = apply_patch(self._require(), message.patch)
         self.card = card
-        return Durable(card, self.write(lambda: agent_store.update(card)))
+        commit = self.write(lambda: agent_store.update(card))
+        self._publish("updated", card)
+        return Durable(card, commit)
 
     @handle.register
     def _delete(self, _message: Delete) -> Durable[None]:
         card = self._require()
         self.card = None
-        return Durable(None, self.write(lambda: agent_store.delete(card.id)))
+        commit = self.write(lambda: agent_store.delete(card.id))
+        self._publish("deleted", card)
+        return Durable(None, commit)
 
     @handle.register
     def _append(self, message: AppendTimeline) -> Any:
@@ -129,5 +138,10 @@ class AgentActor(AggregateActor):
         reaped = replace(card, status=status)
         self.card = reaped
         commit = self.write(lambda: agent_store.touch(reaped.id, status, reaped.last_seen_at))
+        self._publish("status", reaped)
         return Durable(reaped, commit)
 
+    def _publish(self, change: str, card: AgentCard) -> None:
+        self.rt.events.publish(
+            "agent", {"change": change, "agent": card.to_json()}, agent_id=card.id
+        )

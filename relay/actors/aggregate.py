@@ -93,7 +93,9 @@ class AggregateActor(RelayActor):
 
         def reload_on_failure(done: concurrent.futures.Future[T]) -> None:
             if done.exception() is not None:
-                log.error("write_failed kind=%s key=%s error=%r", self.kind, self.key, done.exception())
+                log.error(
+                    "write_failed kind=%s key=%s error=%r", self.kind, self.key, done.exception()
+                )
                 ref.tell(Reload())
 
         future.add_done_callback(reload_on_failure)

@@ -62,7 +62,9 @@ class ActorRegistry:
             if self._refs.get((kind, key)) is ref:
                 del self._refs[(kind, key)]
 
-    async def ask(self, kind: str, key: str, message: object, *, timeout: float | None = None) -> Any:
+    async def ask(
+        self, kind: str, key: str, message: object, *, timeout: float | None = None
+    ) -> Any:
         """Ask the actor for ``(kind, key)``; a passivated actor is transparently re-activated.
 
         A message that found its actor stopping was not handled (pykka fails it with

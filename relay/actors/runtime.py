@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from relay.clock import Clock
+from relay.events import EventHub
 from relay.settings import Settings
 from relay.store.thread import StoreThread
 
@@ -19,3 +20,4 @@ class Runtime:
     clock: Clock
     store: StoreThread
     registry: ActorRegistry
+    events: EventHub

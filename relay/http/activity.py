@@ -7,8 +7,9 @@ from typing import Any
 from pydantic import Field
 from quart import Blueprint
 from quart_schema import document_request
-
+from relay.audit import audit
 from relay.auth.access import Resource
+from relay.crossing import wait_future
 from relay.domain.activity import ActivityInput
 from relay.http.auth import allow, requires
 from relay.http.services import services
@@ -48,8 +49,9 @@ async def post_activity() -> tuple[dict[str, Any], int]:
         metadata=body.metadata,
     )
     rt = services().runtime
-    now = rt.clock.now_ms()
-    event, created = await rt.store.write(lambda: activity_store.append(event_input, now))
+    event, created = await wait_future(
+        audit(rt, event_input), timeout=rt.settings.store_timeout_seconds, what="store"
+    )
     return event.to_json(), 201 if created else 200
 
 

@@ -10,7 +10,6 @@ import trio
 from quart import Response, g, request
 from quart_schema import QuartSchema
 from quart_trio import QuartTrio
-
 from relay import __version__
 from relay.actors import agent
 from relay.actors.registry import ActorRegistry
@@ -18,6 +17,7 @@ from relay.actors.runtime import Runtime
 from relay.auth.authenticator import Authenticator
 from relay.bootstrap import ensure_credentials
 from relay.clock import Clock, SystemClock
+from relay.events import EventHub
 from relay.http import activity, agents, errors, health
 from relay.http.services import EXTENSION, Services
 from relay.settings import Settings
@@ -31,7 +31,7 @@ BLUEPRINTS = (health.bp, agents.bp, activity.bp)
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> QuartTrio:
-    """Build the app; the store and actors start in ``before_serving``, stop in ``after_serving``."""
+    """Build the app; store and actors start in ``before_serving`` and stop in ``after_serving``."""
     app = QuartTrio("relay")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.config["JSON_SORT_KEYS"] = False
@@ -51,7 +51,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> QuartTrio:
     clock = clock or SystemClock()
     store = StoreThread(settings.resolved_database_url(), timeout=settings.store_timeout_seconds)
     registry = ActorRegistry(ask_timeout=settings.ask_timeout_seconds)
-    runtime = Runtime(settings=settings, clock=clock, store=store, registry=registry)
+    runtime = Runtime(
+        settings=settings, clock=clock, store=store, registry=registry, events=EventHub()
+    )
     registry.register_kind(agent.KIND, lambda key: agent.AgentActor.start(key, runtime))
     auth = Authenticator(root_token=credentials.root_token, secret=credentials.secret, clock=clock)
     app.extensions[EXTENSION] = Services(runtime=runtime, auth=auth)

@@ -7,7 +7,6 @@ from functools import wraps
 from typing import Any, TypeVar, cast
 
 from quart import g, request
-
 from relay.auth.access import Principal, Resource, authorize, covers
 from relay.http.services import services
 

@@ -6,9 +6,8 @@ import logging
 
 import pykka
 from quart import Quart, Response, jsonify
-from werkzeug.exceptions import HTTPException
-
 from relay.errors import RelayError
+from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger("relay.http")
 

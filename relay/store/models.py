@@ -79,3 +79,136 @@ class TokenRevocation(Model):
 
     class Meta:
         table = "token_revocations"
+
+
+class Orchestrator(Model):
+    id = fields.CharField(primary_key=True, max_length=200)
+    agent_id = fields.CharField(max_length=200, null=True, db_index=True)
+    name = fields.CharField(max_length=200)
+    host = fields.CharField(max_length=255, null=True)
+    base_dir = fields.TextField()
+    status = fields.CharField(max_length=16, db_index=True)
+    capabilities = fields.JSONField(default=dict)
+    runtime = fields.JSONField(default=dict)
+    managed_agents = fields.JSONField(default=list)
+    registered_at = fields.BigIntField()
+    last_heartbeat_at = fields.BigIntField()
+
+    class Meta:
+        table = "orchestrators"
+
+
+class Command(Model):
+    id = fields.CharField(primary_key=True, max_length=64)
+    type = fields.CharField(max_length=64, db_index=True)
+    source = fields.CharField(max_length=200, null=True)
+    target = fields.CharField(max_length=200)
+    target_kind = fields.CharField(max_length=16)
+    correlation_id = fields.CharField(max_length=200, null=True, db_index=True)
+    params = fields.JSONField(default=dict)
+    status = fields.CharField(max_length=16, db_index=True)
+    result = fields.JSONField(null=True)
+    error = fields.TextField(null=True)
+    attempts = fields.IntField(default=0)
+    created_at = fields.BigIntField(db_index=True)
+    updated_at = fields.BigIntField()
+    delivered_at = fields.BigIntField(null=True)
+    ack_deadline = fields.BigIntField(null=True)
+    settled_at = fields.BigIntField(null=True)
+    expires_at = fields.BigIntField(null=True)
+    effects_applied = fields.BooleanField(default=False)
+
+    class Meta:
+        table = "commands"
+        indexes = (("target", "status"),)
+
+
+class Workspace(Model):
+    id = fields.CharField(primary_key=True, max_length=64)
+    agent_id = fields.CharField(max_length=200, null=True, db_index=True)
+    orchestrator_id = fields.CharField(max_length=200, null=True)
+    repo_root = fields.TextField()
+    source_cwd = fields.TextField()
+    worktree_path = fields.TextField()
+    branch = fields.CharField(max_length=255, null=True)
+    base_ref = fields.CharField(max_length=255, null=True)
+    base_sha = fields.CharField(max_length=64, null=True)
+    mode = fields.CharField(max_length=16)
+    status = fields.CharField(max_length=32, db_index=True)
+    metadata = fields.JSONField(default=dict)
+    created_at = fields.BigIntField()
+    updated_at = fields.BigIntField()
+
+    class Meta:
+        table = "workspaces"
+
+
+class MergeLease(Model):
+    """At most one row per repository: the unique key is the backstop for the lease actor."""
+
+    repo_root = fields.CharField(primary_key=True, max_length=1024)
+    workspace_id = fields.CharField(max_length=64)
+    holder = fields.CharField(max_length=200)
+    command_id = fields.CharField(max_length=64, null=True, db_index=True)
+    acquired_at = fields.BigIntField()
+    expires_at = fields.BigIntField()
+
+    class Meta:
+        table = "merge_leases"
+
+
+class ConfigEntry(Model):
+    id = fields.BigIntField(primary_key=True)
+    namespace = fields.CharField(max_length=100)
+    key = fields.CharField(max_length=200)
+    version = fields.IntField()
+    value = fields.JSONField(null=True)
+    updated_at = fields.BigIntField()
+    updated_by = fields.CharField(max_length=200, null=True)
+
+    class Meta:
+        table = "config_entries"
+        unique_together = (("namespace", "key"),)
+
+
+class ConfigHistory(Model):
+    id = fields.BigIntField(primary_key=True)
+    namespace = fields.CharField(max_length=100)
+    key = fields.CharField(max_length=200)
+    version = fields.IntField()
+    value = fields.JSONField(null=True)
+    deleted = fields.BooleanField(default=False)
+    updated_at = fields.BigIntField()
+    updated_by = fields.CharField(max_length=200, null=True)
+
+    class Meta:
+        table = "config_history"
+        unique_together = (("namespace", "key", "version"),)
+
+
+class StreamEvent(Model):
+    """The live event stream's log: its id is the SSE event id, so Last-Event-ID can replay."""
+
+    id = fields.BigIntField(primary_key=True)
+    event = fields.CharField(max_length=32)
+    data = fields.JSONField()
+    view = fields.CharField(max_length=64, null=True)
+    agent_id = fields.CharField(max_length=200, null=True)
+    created_at = fields.BigIntField(db_index=True)
+
+    class Meta:
+        table = "stream_events"
+
+
+class MaintenanceRun(Model):
+    """The last run of each maintenance job, so the schedule survives a restart."""
+
+    name = fields.CharField(primary_key=True, max_length=64)
+    last_run_at = fields.BigIntField(null=True)
+    duration_ms = fields.IntField(null=True)
+    result = fields.JSONField(null=True)
+    error = fields.TextField(null=True)
+    next_run_at = fields.BigIntField(null=True)
+
+    class Meta:
+        table = "maintenance_runs"

@@ -51,3 +51,7 @@ async def migrate_to_latest(config: dict[str, Any]) -> None:
 
 def _log_progress(event: str, app_label: str, name: str) -> None:
     log.info("migration event=%s app=%s name=%s", event, app_label, name)
+
+
+# For `tortoise -c relay.store.schema.TORTOISE_ORM makemigrations --name NAME` (see README).
+TORTOISE_ORM = tortoise_config("sqlite://:memory:")

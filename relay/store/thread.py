@@ -105,8 +105,10 @@ class StoreThread:
 
     def _begin_shutdown(self) -> None:
         # The writer drains what is queued, then the loop stops and _main closes tortoise.
-        assert self._queue is not None and self._writer is not None and self._loop is not None
         loop = self._loop
+        assert self._queue is not None
+        assert self._writer is not None
+        assert loop is not None
         self._writer.add_done_callback(lambda _task: loop.stop())
         self._queue.put_nowait(None)
 
@@ -214,4 +216,3 @@ def _settle(future: concurrent.futures.Future[T], task: asyncio.Task[T]) -> None
         future.set_exception(exc)
     else:
         future.set_result(task.result())
-
