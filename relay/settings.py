@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     orchestrator_stale_seconds: float = Field(default=30, gt=0)
     orchestrator_offline_seconds: float = Field(default=300, gt=0)
 
+    command_ack_timeout_seconds: float = Field(
+        default=60, gt=0, description="redeliver a delivered command not acknowledged by then"
+    )
+    command_default_ttl_seconds: int = Field(default=600, ge=1, le=86_400)
+
     actor_idle_seconds: float = Field(
         default=60, gt=0, description="passivate actors idle this long"
     )

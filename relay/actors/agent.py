@@ -54,6 +54,7 @@ class Reap:
 
 class AgentActor(AggregateActor):
     kind = KIND
+    target_kind = "agent"
 
     card: AgentCard | None = None
 
@@ -62,6 +63,9 @@ class AgentActor(AggregateActor):
 
     def is_empty(self) -> bool:
         return self.card is None
+
+    def require_exists(self) -> None:
+        self._require()
 
     def _require(self) -> AgentCard:
         if self.card is None:

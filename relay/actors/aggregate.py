@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
 from relay.actors.bridge import RelayActor
+from relay.actors.command_queue import QUEUE_MESSAGES, CommandQueue
 from relay.actors.registry import Passivate
 from relay.actors.runtime import Runtime
+from relay.domain.commands import TargetKind
 
 T = TypeVar("T")
 
@@ -32,6 +34,8 @@ class AggregateActor(RelayActor):
     """
 
     kind: ClassVar[str]
+    # Aggregates that are command targets (orchestrators, agents) own their queue.
+    target_kind: ClassVar[TargetKind | None] = None
 
     def __init__(self, key: str, runtime: Runtime) -> None:
         super().__init__()
@@ -39,6 +43,9 @@ class AggregateActor(RelayActor):
         self.rt = runtime
         self._last_active = time.monotonic()
         self._last_write: concurrent.futures.Future[Any] | None = None
+        self.queue: CommandQueue | None = None
+        if self.target_kind is not None:
+            self.queue = CommandQueue(key, self.target_kind, runtime, self.write)
 
     # -- hooks for subclasses ---------------------------------------------------------------
 
@@ -53,6 +60,9 @@ class AggregateActor(RelayActor):
         """True when the aggregate does not exist: such an actor stops right away."""
         return False
 
+    def require_exists(self) -> None:
+        """Raise ``NotFound`` when the aggregate does not exist."""
+
     # -- pykka ------------------------------------------------------------------------------
 
     def on_start(self) -> None:
@@ -65,8 +75,13 @@ class AggregateActor(RelayActor):
         self._last_active = time.monotonic()
         if isinstance(message, Reload):
             self.load()
+            if self.queue is not None:
+                self.queue.reset()
             return None
         try:
+            if self.queue is not None and isinstance(message, QUEUE_MESSAGES):
+                self.require_exists()
+                return self.queue.handle(message)
             return self.handle(message)
         finally:
             if self.is_empty():

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from relay.actors.doorbell import Doorbells
+from relay.actors.settle import SettleHooks
 from relay.clock import Clock
 from relay.events import EventHub
 from relay.settings import Settings
@@ -21,3 +23,5 @@ class Runtime:
     store: StoreThread
     registry: ActorRegistry
     events: EventHub
+    doorbells: Doorbells = field(default_factory=Doorbells)
+    settle_hooks: SettleHooks = field(default_factory=SettleHooks)

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import Field
 from quart import Blueprint
 from quart_schema import document_request
+
 from relay.audit import audit
 from relay.auth.access import Resource
 from relay.crossing import wait_future

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import Field
 from quart import Blueprint
 from quart_schema import document_request
+
 from relay.actors import agent
 from relay.auth.access import Resource
 from relay.domain.agents import AgentPatch, AgentRegistration, TimelineInput

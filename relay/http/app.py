@@ -10,24 +10,29 @@ import trio
 from quart import Response, g, request
 from quart_schema import QuartSchema
 from quart_trio import QuartTrio
+
 from relay import __version__
-from relay.actors import agent
-from relay.actors.registry import ActorRegistry
 from relay.actors.runtime import Runtime
+from relay.actors.setup import build_runtime
 from relay.auth.authenticator import Authenticator
 from relay.bootstrap import ensure_credentials
 from relay.clock import Clock, SystemClock
-from relay.events import EventHub
-from relay.http import activity, agents, errors, health
+from relay.http import activity, agents, channels, commands, errors, health, orchestrators
 from relay.http.services import EXTENSION, Services
 from relay.settings import Settings
 from relay.store import tokens as token_store
-from relay.store.thread import StoreThread
 
 log = logging.getLogger("relay.http")
 access_log = logging.getLogger("relay.access")
 
-BLUEPRINTS = (health.bp, agents.bp, activity.bp)
+BLUEPRINTS = (
+    health.bp,
+    agents.bp,
+    activity.bp,
+    orchestrators.bp,
+    commands.bp,
+    channels.bp,
+)
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> QuartTrio:
@@ -49,12 +54,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> QuartTrio:
     )
     credentials = ensure_credentials(settings)
     clock = clock or SystemClock()
-    store = StoreThread(settings.resolved_database_url(), timeout=settings.store_timeout_seconds)
-    registry = ActorRegistry(ask_timeout=settings.ask_timeout_seconds)
-    runtime = Runtime(
-        settings=settings, clock=clock, store=store, registry=registry, events=EventHub()
-    )
-    registry.register_kind(agent.KIND, lambda key: agent.AgentActor.start(key, runtime))
+    runtime = build_runtime(settings, clock)
+    store, registry = runtime.store, runtime.registry
     auth = Authenticator(root_token=credentials.root_token, secret=credentials.secret, clock=clock)
     app.extensions[EXTENSION] = Services(runtime=runtime, auth=auth)
 
@@ -66,6 +67,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> QuartTrio:
     @app.before_serving
     async def start() -> None:
         await trio.to_thread.run_sync(store.start)
+        runtime.doorbells.attach(trio.lowlevel.current_trio_token())
         auth.load_revocations(await store.run(token_store.revoked_jtis))
         app.add_background_task(_passivate_idle_actors, runtime)
         log.info("relay_started version=%s database=%s", __version__, _redact(store.database_url))

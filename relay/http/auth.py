@@ -6,7 +6,8 @@ from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from quart import g, request
+from quart import g, has_request_context, request, websocket
+
 from relay.auth.access import Principal, Resource, authorize, covers
 from relay.http.services import services
 
@@ -22,7 +23,8 @@ def requires(scope: str) -> Callable[[F], F]:
     def decorator(view: F) -> F:
         @wraps(view)
         async def wrapper(*args: Any, **kwargs: Any) -> Any:
-            principal = services().auth.authenticate(request.headers.get("Authorization"))
+            headers = request.headers if has_request_context() else websocket.headers
+            principal = services().auth.authenticate(headers.get("Authorization"))
             authorize(principal, scope)
             g.principal = principal
             g.scope = scope

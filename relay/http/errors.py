@@ -6,8 +6,9 @@ import logging
 
 import pykka
 from quart import Quart, Response, jsonify
-from relay.errors import RelayError
 from werkzeug.exceptions import HTTPException
+
+from relay.errors import RelayError
 
 log = logging.getLogger("relay.http")
 

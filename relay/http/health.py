@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from quart import Blueprint
+
 from relay.errors import Unavailable
 from relay.http.auth import public
 from relay.http.services import services

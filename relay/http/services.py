@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from quart import current_app
+
 from relay.actors.runtime import Runtime
 from relay.auth.authenticator import Authenticator
 

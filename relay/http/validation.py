@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
 from pydantic_core import ErrorDetails
 from quart import request
+
 from relay.errors import Invalid
 
 M = TypeVar("M", bound=BaseModel)

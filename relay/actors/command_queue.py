@@ -1,0 +1,184 @@
+"""The command queue an actor owns for its target (an orchestrator or an agent).
+
+It lives inside the owning actor and runs on its thread, so every change to a
+target's commands is serialized by that actor. Open commands are kept in
+memory (loaded lazily from the store); settled ones are read back on demand.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from relay.actors.bridge import Durable
+from relay.actors.rules_command import (
+    apply_status,
+    check_transition,
+    deliver,
+    deliverable,
+    is_expired,
+    new_command,
+    next_wake,
+)
+from relay.actors.runtime import Runtime
+from relay.domain.commands import Command, CommandSpec, CommandStatus, Settlement, TargetKind
+from relay.errors import NotFound
+from relay.store import commands as command_store
+
+T = TypeVar("T")
+Write = Callable[[Callable[[], Awaitable[T]]], concurrent.futures.Future[T]]
+
+
+@dataclass(frozen=True, slots=True)
+class Enqueue:
+    """Queue a new command for this target. Replies the command once stored."""
+
+    spec: CommandSpec
+
+
+@dataclass(frozen=True, slots=True)
+class Poll:
+    """Hand out deliverable commands (marking them delivered). Replies a ``Delivery``."""
+
+    limit: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    commands: list[Command]
+    next_wake_at: int | None
+    expired: list[Command]
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateStatus:
+    """The target reports progress or an outcome. Replies a ``Settlement``."""
+
+    command_id: str
+    status: CommandStatus
+    result: Any = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExpireDue:
+    """Expire commands past their TTL. Replies the list of commands expired now."""
+
+
+QUEUE_MESSAGES = (Enqueue, Poll, UpdateStatus, ExpireDue)
+
+
+class CommandQueue:
+    def __init__(self, target: str, kind: TargetKind, rt: Runtime, write: Write[Any]) -> None:
+        self.target = target
+        self.kind = kind
+        self.rt = rt
+        self._write = write
+        self._open: dict[str, Command] | None = None
+
+    def _commands(self) -> dict[str, Command]:
+        if self._open is None:
+            rows = self.rt.store.call(lambda: command_store.open_for(self.target), write=True)
+            self._open = {command.id: command for command in rows}
+        return self._open
+
+    def reset(self) -> None:
+        self._open = None
+
+    def handle(self, message: object) -> Any:
+        if isinstance(message, Enqueue):
+            return self._enqueue(message.spec)
+        if isinstance(message, Poll):
+            return self._poll(message.limit)
+        if isinstance(message, UpdateStatus):
+            return self._update(message)
+        if isinstance(message, ExpireDue):
+            return self._expire()
+        raise TypeError(f"not a queue message: {message!r}")
+
+    def _now(self) -> int:
+        return self.rt.clock.now_ms()
+
+    def _enqueue(self, spec: CommandSpec) -> Durable[Command]:
+        command = new_command(spec, self._now())
+        self._commands()[command.id] = command
+        commit = self._write(lambda: command_store.insert(command))
+        commit.add_done_callback(lambda done: self._after_commit(done, command))
+        return Durable(command, commit)
+
+    def _after_commit(self, done: concurrent.futures.Future[Any], command: Command) -> None:
+        # Ring only once the command is durable: a poller must never be handed a command
+        # that a crash could still take back.
+        if done.exception() is not None:
+            return
+        self.rt.doorbells.ring(self.target)
+        self.rt.events.publish("command", {"change": "created", "command": command.to_json()})
+
+    def _poll(self, limit: int) -> Durable[Delivery]:
+        now = self._now()
+        expired = self._expire_due(now)
+        commands = self._commands()
+        ack_ms = int(self.rt.settings.command_ack_timeout_seconds * 1000)
+        handed: list[Command] = []
+        for command in list(commands.values()):
+            if len(handed) >= limit:
+                break
+            if deliverable(command, now):
+                delivered = deliver(command, now, ack_ms)
+                commands[command.id] = delivered
+                handed.append(delivered)
+        changed = expired + handed
+        commit = self._write(lambda: command_store.save_many(changed))
+        return Durable(Delivery(handed, next_wake(list(commands.values())), expired), commit)
+
+    def _update(self, message: UpdateStatus) -> Durable[Settlement]:
+        commands = self._commands()
+        current = commands.get(message.command_id)
+        if current is None:
+            stored = self.rt.store.call(lambda: command_store.load(message.command_id), write=True)
+            if stored is None or stored.target != self.target:
+                raise NotFound("command not found")
+            current = stored
+        verdict = check_transition(current.status, message.status)
+        if verdict == "repeat":
+            # Answer only once the first settle is durable: a barrier behind it in the queue.
+            return Durable(Settlement(current, settled_now=False), self._write(_nothing))
+        updated = apply_status(
+            current, message.status, self._now(), result=message.result, error=message.error
+        )
+        if updated.settled:
+            commands.pop(updated.id, None)
+        else:
+            commands[updated.id] = updated
+        commit = self._write(lambda: command_store.save(updated))
+        if updated.settled:
+            self.rt.events.publish("command", {"change": "settled", "command": updated.to_json()})
+        return Durable(Settlement(updated, settled_now=updated.settled), commit)
+
+    def _expire(self) -> Durable[list[Command]]:
+        now = self._now()
+        expired = self._expire_due(now)
+        if any(deliverable(command, now) for command in self._commands().values()):
+            self.rt.doorbells.ring(self.target)  # unacknowledged ones are due again
+        return Durable(expired, self._write(lambda: command_store.save_many(expired)))
+
+    def _expire_due(self, now: int) -> list[Command]:
+        """Settle every command past its TTL as ``expired`` (the caller writes them)."""
+        commands = self._commands()
+        expired = [
+            apply_status(
+                command, "expired", now, error="command expired before it was acknowledged"
+            )
+            for command in commands.values()
+            if is_expired(command, now)
+        ]
+        for command in expired:
+            commands.pop(command.id, None)
+            self.rt.events.publish("command", {"change": "settled", "command": command.to_json()})
+        return expired
+
+
+async def _nothing() -> None:
+    return None

@@ -1,0 +1,170 @@
+"""The command channel, as the trio side drives it: create, hand out, update, expire.
+
+Each function sends messages to the target's actor (the queue's only writer)
+and, when an update settles a command, runs its settle hooks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import trio
+
+from relay.actors import agent, orchestrator
+from relay.actors.command_queue import Delivery, Enqueue, ExpireDue, Poll, UpdateStatus
+from relay.actors.runtime import Runtime
+from relay.audit import audit
+from relay.domain.activity import ActivityInput
+from relay.domain.commands import Command, CommandSpec, CommandStatus, Settlement, TargetKind
+from relay.errors import NotFound
+from relay.store import agents as agent_store
+from relay.store import commands as command_store
+from relay.store import orchestrators as orchestrator_store
+
+ACTOR_KIND: dict[str, str] = {"orchestrator": orchestrator.KIND, "agent": agent.KIND}
+
+# A settle whose effects have not been marked after this long is treated as interrupted.
+EFFECTS_GRACE_MS = 60_000
+
+
+async def resolve_target(rt: Runtime, target: str) -> tuple[TargetKind, str]:
+    """An orchestrator id, an orchestrator's agent id, or an agent id. Raises NotFound."""
+    orchestrator_id = await rt.store.run(lambda: orchestrator_store.resolve_target(target))
+    if orchestrator_id is not None:
+        return "orchestrator", orchestrator_id
+    if await rt.store.run(lambda: agent_store.load(target)) is not None:
+        return "agent", target
+    raise NotFound("target not found")
+
+
+async def create(rt: Runtime, spec: CommandSpec) -> Command:
+    command: Command = await rt.registry.ask(
+        ACTOR_KIND[spec.target_kind], spec.target, Enqueue(spec)
+    )
+    audit(rt, _audit_created(command))
+    return command
+
+
+async def create_if_online(rt: Runtime, spec: CommandSpec) -> Command:
+    """Queue on an orchestrator only if it is online now (checked inside its actor)."""
+    command: Command = await rt.registry.ask(
+        orchestrator.KIND, spec.target, orchestrator.EnqueueIfOnline(spec)
+    )
+    audit(rt, _audit_created(command))
+    return command
+
+
+async def load(rt: Runtime, command_id: str) -> Command:
+    command = await rt.store.run(lambda: command_store.load(command_id))
+    if command is None:
+        raise NotFound("command not found")
+    return command
+
+
+async def take(
+    rt: Runtime, kind: TargetKind, target: str, *, wait_seconds: float, limit: int = 50
+) -> list[Command]:
+    """Deliverable commands for ``target``, waiting up to ``wait_seconds`` for one to arrive.
+
+    The wait ends when the target's actor rings its doorbell (a command was queued),
+    when an unacknowledged command falls due for redelivery, or at the deadline.
+    """
+    deadline = trio.current_time() + wait_seconds
+    while True:
+        bell = rt.doorbells.bell(target)  # before asking: a ring cannot slip in between
+        delivery: Delivery = await rt.registry.ask(ACTOR_KIND[kind], target, Poll(limit))
+        for expired in delivery.expired:
+            await rt.settle_hooks.run(rt, expired)
+        if delivery.commands or trio.current_time() >= deadline:
+            return delivery.commands
+        wake_at = deadline
+        if delivery.next_wake_at is not None:
+            due_in = max(0.0, (delivery.next_wake_at - rt.clock.now_ms()) / 1000)
+            wake_at = min(deadline, trio.current_time() + due_in)
+        with trio.move_on_at(wake_at):
+            await bell.wait()
+
+
+async def update(
+    rt: Runtime,
+    command_id: str,
+    status: CommandStatus,
+    *,
+    result: object = None,
+    error: str | None = None,
+    authorize: Callable[[Command], None] = lambda _command: None,
+) -> Settlement:
+    """Apply a status report; runs the settle hooks if this update settled the command."""
+    command = await load(rt, command_id)
+    authorize(command)
+    settlement: Settlement = await rt.registry.ask(
+        ACTOR_KIND[command.target_kind],
+        command.target,
+        UpdateStatus(command_id, status, result, error),
+    )
+    if settlement.settled_now:
+        await rt.settle_hooks.run(rt, settlement.command)
+    return settlement
+
+
+async def expire_and_redeliver(rt: Runtime) -> dict[str, int]:
+    """Maintenance: expire commands past their TTL and wake queues with overdue deliveries."""
+    now = rt.clock.now_ms()
+    targets = await rt.store.run(lambda: command_store.targets_needing_attention(now))
+    expired = 0
+    for kind, target in targets:
+        try:
+            done: list[Command] = await rt.registry.ask(ACTOR_KIND[kind], target, ExpireDue())
+        except NotFound:
+            continue  # the target was deleted; its commands stay as they are
+        for command in done:
+            await rt.settle_hooks.run(rt, command)
+        expired += len(done)
+    return {"queues": len(targets), "expired": expired}
+
+
+async def apply_missed_effects(rt: Runtime) -> dict[str, int]:
+    """Maintenance: run the hooks of settled commands whose effects never ran."""
+    before = rt.clock.now_ms() - EFFECTS_GRACE_MS
+    pending = await rt.store.run(lambda: command_store.settled_without_effects(before))
+    applied = 0
+    for command in pending:
+        applied += int(await rt.settle_hooks.run(rt, command))
+    return {"pending": len(pending), "applied": applied}
+
+
+async def audit_settled(rt: Runtime, command: Command) -> None:
+    """The settle hook every command has: one audit event with the outcome."""
+    audit(
+        rt,
+        ActivityInput(
+            kind="command",
+            title=f"Command {command.type} {command.status}",
+            body=command.error,
+            icon="ti-check" if command.status == "succeeded" else "ti-alert-triangle",
+            view="commands",
+            agent_id=command.target if command.target_kind == "agent" else None,
+            metadata=_audit_metadata(command),
+        ),
+    )
+
+
+def _audit_created(command: Command) -> ActivityInput:
+    return ActivityInput(
+        kind="command",
+        title=f"Command {command.type} queued",
+        icon="ti-send",
+        view="commands",
+        agent_id=command.target if command.target_kind == "agent" else None,
+        metadata=_audit_metadata(command),
+    )
+
+
+def _audit_metadata(command: Command) -> dict[str, object]:
+    return {
+        "commandId": command.id,
+        "type": command.type,
+        "target": command.target,
+        "status": command.status,
+        "source": command.source,
+    }

@@ -1,0 +1,51 @@
+"""Doorbells: how an actor wakes the trio tasks waiting on a command queue.
+
+A long-poll or WebSocket sender takes the current bell of its target *before*
+asking the actor for commands; the actor rings the target's bell after it
+queues one. A ring therefore never falls between "nothing for you" and
+"wait", and nobody polls the database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+
+import trio
+
+
+class Doorbells:
+    def __init__(self) -> None:
+        self._bells: dict[str, trio.Event] = {}
+        self._token: trio.lowlevel.TrioToken | None = None
+        self._lock = threading.Lock()
+
+    def attach(self, token: trio.lowlevel.TrioToken) -> None:
+        self._token = token
+
+    def bell(self, target: str) -> trio.Event:
+        """The event the next ring for ``target`` sets (call on the trio thread)."""
+        with self._lock:
+            event = self._bells.get(target)
+            if event is None:
+                event = self._bells[target] = trio.Event()
+            return event
+
+    def armed(self, target: str) -> bool:
+        """Whether someone took ``target``'s bell and has not been woken yet."""
+        with self._lock:
+            return target in self._bells
+
+    def ring(self, target: str) -> None:
+        """Wake everyone waiting on ``target``; callable from any thread."""
+        token = self._token
+        if token is None:
+            return
+        with contextlib.suppress(trio.RunFinishedError):
+            token.run_sync_soon(self._ring_now, target)
+
+    def _ring_now(self, target: str) -> None:
+        with self._lock:
+            event = self._bells.pop(target, None)
+        if event is not None:
+            event.set()

@@ -1,0 +1,158 @@
+"""OrchestratorActor: the only writer of one orchestrator and of its command queue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from functools import singledispatchmethod
+from typing import Any
+
+from relay.actors import rules_orchestrator
+from relay.actors.aggregate import AggregateActor
+from relay.actors.bridge import Durable
+from relay.actors.command_queue import Enqueue
+from relay.actors.rules_agent import presence_after_silence
+from relay.domain.commands import CommandSpec
+from relay.domain.orchestrators import ManagedAgent, Orchestrator, OrchestratorRegistration
+from relay.errors import Conflict, NotFound
+from relay.store import orchestrators as orchestrator_store
+
+KIND = "orchestrator"
+
+
+@dataclass(frozen=True, slots=True)
+class Register:
+    """Create or refresh. Replies ``(orchestrator, created)``."""
+
+    registration: OrchestratorRegistration
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """Mark online; optionally replace managed sessions / runtime. Replies the orchestrator."""
+
+    managed_agents: tuple[ManagedAgent, ...] | None = None
+    runtime: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReportAgents:
+    """Replace the managed-session report. Replies the orchestrator."""
+
+    managed_agents: tuple[ManagedAgent, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class EnqueueIfOnline:
+    """Queue a command only if the orchestrator is online now (spawn). Replies the command.
+
+    Raises Conflict with ``offline_message`` otherwise.
+    """
+
+    spec: CommandSpec
+    offline_message: str = "orchestrator is not online"
+
+
+@dataclass(frozen=True, slots=True)
+class Reap:
+    """Apply the stale rule now. Replies the orchestrator if its status changed."""
+
+
+class OrchestratorActor(AggregateActor):
+    kind = KIND
+    target_kind = "orchestrator"
+
+    orch: Orchestrator | None = None
+
+    def load(self) -> None:
+        self.orch = self.read_through_queue(lambda: orchestrator_store.load(self.key))
+
+    def is_empty(self) -> bool:
+        return self.orch is None
+
+    def require_exists(self) -> None:
+        self._require()
+
+    def _require(self) -> Orchestrator:
+        if self.orch is None:
+            raise NotFound("orchestrator not found")
+        return self.orch
+
+    def _now(self) -> int:
+        return self.rt.clock.now_ms()
+
+    def _publish(self, change: str, orch: Orchestrator) -> None:
+        self.rt.events.publish(
+            "orchestrator", {"change": change, "orchestrator": orch.to_json()}, view="orchestrators"
+        )
+
+    @singledispatchmethod
+    def handle(self, message: Any) -> Any:
+        raise TypeError(f"OrchestratorActor cannot handle {message!r}")
+
+    @handle.register
+    def _register(self, message: Register) -> Durable[tuple[Orchestrator, bool]]:
+        created = self.orch is None
+        orch = rules_orchestrator.register_orchestrator(
+            self.orch, message.registration, self._now()
+        )
+        self.orch = orch
+        commit = self.write(
+            lambda: orchestrator_store.insert(orch) if created else orchestrator_store.update(orch)
+        )
+        self._publish("registered" if created else "updated", orch)
+        return Durable((orch, created), commit)
+
+    @handle.register
+    def _heartbeat(self, message: Heartbeat) -> Durable[Orchestrator]:
+        previous = self._require()
+        orch = rules_orchestrator.heartbeat(
+            previous, self._now(), managed_agents=message.managed_agents, runtime=message.runtime
+        )
+        self.orch = orch
+        if message.managed_agents is None and message.runtime is None:
+            commit = self.write(
+                lambda: orchestrator_store.touch(orch.id, orch.status, orch.last_heartbeat_at)
+            )
+        else:
+            commit = self.write(lambda: orchestrator_store.update(orch))
+        if previous.status != orch.status or previous.managed_agents != orch.managed_agents:
+            self._publish("status" if previous.status != orch.status else "updated", orch)
+        return Durable(orch, commit)
+
+    @handle.register
+    def _report(self, message: ReportAgents) -> Durable[Orchestrator]:
+        orch = replace(self._require(), managed_agents=message.managed_agents)
+        self.orch = orch
+        commit = self.write(lambda: orchestrator_store.update(orch))
+        self._publish("updated", orch)
+        return Durable(orch, commit)
+
+    @handle.register
+    def _enqueue_if_online(self, message: EnqueueIfOnline) -> Any:
+        if self._require().status != "online":
+            raise Conflict(message.offline_message)
+        assert self.queue is not None
+        return self.queue.handle(Enqueue(message.spec))
+
+    @handle.register
+    def _reap(self, _message: Reap) -> Durable[Orchestrator] | None:
+        orch = self.orch
+        if orch is None:
+            return None
+        settings = self.rt.settings
+        status = presence_after_silence(
+            orch.status,
+            orch.last_heartbeat_at,
+            self._now(),
+            stale_after_s=settings.orchestrator_stale_seconds,
+            offline_after_s=settings.orchestrator_offline_seconds,
+        )
+        if status == orch.status:
+            return None
+        reaped = replace(orch, status=status)
+        self.orch = reaped
+        commit = self.write(
+            lambda: orchestrator_store.touch(reaped.id, status, reaped.last_heartbeat_at)
+        )
+        self._publish("status", reaped)
+        return Durable(reaped, commit)

@@ -1,0 +1,58 @@
+"""Orchestrator rules as pure functions: registration and heartbeats."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from relay.domain.orchestrators import ManagedAgent, Orchestrator, OrchestratorRegistration
+
+
+def register_orchestrator(
+    existing: Orchestrator | None, reg: OrchestratorRegistration, now: int
+) -> Orchestrator:
+    """The orchestrator after a (re-)registration; registering counts as a heartbeat."""
+    if existing is None:
+        return Orchestrator(
+            id=reg.id,
+            agent_id=reg.agent_id,
+            name=reg.name or reg.id,
+            host=reg.host,
+            base_dir=reg.base_dir,
+            status="online",
+            capabilities=dict(reg.capabilities or {}),
+            runtime=dict(reg.runtime or {}),
+            managed_agents=reg.managed_agents or (),
+            registered_at=now,
+            last_heartbeat_at=now,
+        )
+    return replace(
+        existing,
+        agent_id=reg.agent_id if reg.agent_id is not None else existing.agent_id,
+        name=reg.name or existing.name,
+        host=reg.host if reg.host is not None else existing.host,
+        base_dir=reg.base_dir,
+        capabilities=reg.capabilities if reg.capabilities is not None else existing.capabilities,
+        runtime=reg.runtime if reg.runtime is not None else existing.runtime,
+        managed_agents=(
+            reg.managed_agents if reg.managed_agents is not None else existing.managed_agents
+        ),
+        status="online",
+        last_heartbeat_at=now,
+    )
+
+
+def heartbeat(
+    orch: Orchestrator,
+    now: int,
+    *,
+    managed_agents: tuple[ManagedAgent, ...] | None,
+    runtime: dict[str, Any] | None,
+) -> Orchestrator:
+    return replace(
+        orch,
+        status="online",
+        last_heartbeat_at=now,
+        managed_agents=managed_agents if managed_agents is not None else orch.managed_agents,
+        runtime=runtime if runtime is not None else orch.runtime,
+    )

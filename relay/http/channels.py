@@ -1,0 +1,139 @@
+"""Command channels: long-poll and WebSocket push, for orchestrators and for agents.
+
+Both hand out queued commands (marking them delivered) and wait on the target's
+doorbell, which its actor rings when a command is queued. Over the WebSocket
+the target also reports progress and outcomes:
+
+    server → client  {"type": "command", "command": {...}}
+    client → server  {"type": "status", "commandId": "...", "status": "running"|"succeeded"|
+                      "failed", "result"?: ..., "error"?: "..."}
+    server → client  {"type": "status-ok", "commandId": "...", "status": "..."} or
+                     {"type": "error", "commandId": "...", "error": "..."}
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import trio
+from pydantic import ValidationError
+from quart import Blueprint, websocket
+
+from relay.actors import commands
+from relay.auth.access import Resource
+from relay.domain.commands import Command, TargetKind
+from relay.errors import Forbidden, RelayError
+from relay.http.auth import allow, principal, requires
+from relay.http.commands import PatchCommandBody, _is_target, target_resource
+from relay.http.services import services
+from relay.http.validation import describe, query_int
+
+bp = Blueprint("channels", __name__)
+log = logging.getLogger("relay.channels")
+
+MAX_WAIT_SECONDS = 60
+WS_WAIT_SECONDS = 30
+
+
+def _resource(kind: TargetKind, target: str) -> Resource:
+    return Resource(orchestrator_id=target) if kind == "orchestrator" else Resource(agent_id=target)
+
+
+async def _long_poll(kind: TargetKind, target: str) -> list[dict[str, Any]]:
+    allow(_resource(kind, target))
+    wait = query_int("wait", 0, low=0, high=MAX_WAIT_SECONDS)
+    limit = query_int("limit", 50, low=1, high=500)
+    found = await commands.take(services().runtime, kind, target, wait_seconds=wait, limit=limit)
+    return [command.to_json() for command in found]
+
+
+@bp.get("/api/orchestrators/<orchestrator_id>/commands")
+@requires("command:read")
+async def orchestrator_commands(orchestrator_id: str) -> list[dict[str, Any]]:
+    return await _long_poll("orchestrator", orchestrator_id)
+
+
+@bp.get("/api/agents/<agent_id>/commands")
+@requires("command:read")
+async def agent_commands(agent_id: str) -> list[dict[str, Any]]:
+    return await _long_poll("agent", agent_id)
+
+
+@bp.websocket("/api/orchestrators/<orchestrator_id>/channel")
+@requires("command:read")
+async def orchestrator_channel(orchestrator_id: str) -> None:
+    await _channel("orchestrator", orchestrator_id)
+
+
+@bp.websocket("/api/agents/<agent_id>/channel")
+@requires("command:read")
+async def agent_channel(agent_id: str) -> None:
+    await _channel("agent", agent_id)
+
+
+async def _channel(kind: TargetKind, target: str) -> None:
+    allow(_resource(kind, target))
+    rt = services().runtime
+    # Fail before accepting: an unknown target is a 404, not an open socket that idles.
+    await commands.take(rt, kind, target, wait_seconds=0, limit=0)
+    await websocket.accept()
+    log.info("channel_open kind=%s target=%s", kind, target)
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_push, kind, target)
+            await _receive(kind, target)
+            nursery.cancel_scope.cancel()
+    finally:
+        log.info("channel_closed kind=%s target=%s", kind, target)
+
+
+async def _push(kind: TargetKind, target: str) -> None:
+    rt = services().runtime
+    while True:
+        for command in await commands.take(rt, kind, target, wait_seconds=WS_WAIT_SECONDS):
+            await websocket.send(json.dumps({"type": "command", "command": command.to_json()}))
+
+
+async def _receive(kind: TargetKind, target: str) -> None:
+    caller = principal()
+    rt = services().runtime
+    while True:
+        raw = await websocket.receive()
+        try:
+            message = json.loads(raw)
+        except (TypeError, ValueError):
+            await websocket.send(json.dumps({"type": "error", "error": "invalid JSON message"}))
+            continue
+        if not isinstance(message, dict) or message.get("type") != "status":
+            await websocket.send(json.dumps({"type": "error", "error": "unknown message type"}))
+            continue
+        command_id = str(message.get("commandId", ""))
+        reply: dict[str, Any]
+        try:
+            body = PatchCommandBody.model_validate(message)
+
+            def authorize(command: Command) -> None:
+                if command.target != target or not _is_target(caller, command):
+                    raise Forbidden("forbidden")
+                allow(target_resource(command), "command:write")
+
+            settlement = await commands.update(
+                rt,
+                command_id,
+                body.status,
+                result=body.result,
+                error=body.error,
+                authorize=authorize,
+            )
+            reply = {
+                "type": "status-ok",
+                "commandId": command_id,
+                "status": settlement.command.status,
+            }
+        except ValidationError as exc:
+            reply = {"type": "error", "commandId": command_id, "error": describe(exc.errors()[0])}
+        except RelayError as exc:
+            reply = {"type": "error", "commandId": command_id, "error": exc.message}
+        await websocket.send(json.dumps(reply))

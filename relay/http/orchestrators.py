@@ -1,0 +1,220 @@
+"""Orchestrator routes: register, heartbeat, managed sessions, read, spawn."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+from pydantic import Field
+from quart import Blueprint, request
+from quart_schema import document_request
+
+from relay.actors import commands, orchestrator
+from relay.auth.access import Resource, normalise_path, path_within
+from relay.auth.tokens import TokenSpec
+from relay.domain.commands import CommandSpec
+from relay.domain.orchestrators import ManagedAgent, OrchestratorRegistration
+from relay.errors import Invalid, NotFound
+from relay.http.auth import allow, can_see, principal, requires
+from relay.http.services import services
+from relay.http.validation import Body, parse_body, query_str
+from relay.store import orchestrators as orchestrator_store
+
+bp = Blueprint("orchestrators", __name__)
+
+ORCHESTRATOR_SCOPES = (
+    "agent:read",
+    "agent:write",
+    "command:read",
+    "command:write",
+    "activity:read",
+    "activity:write",
+    "config:read",
+)
+RUNTIME_TOKEN_TTL_SECONDS = 30 * 86_400
+
+
+class ManagedAgentBody(Body):
+    agent_id: str = Field(min_length=1, max_length=200)
+    session_name: str | None = Field(default=None, max_length=200)
+    provider: str | None = Field(default=None, max_length=64)
+    status: str | None = Field(default=None, max_length=64)
+
+
+class RegisterOrchestratorBody(Body):
+    id: str = Field(min_length=1, max_length=200, pattern=r"^[^/\s]+$")
+    agent_id: str | None = Field(default=None, min_length=1, max_length=200)
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    host: str | None = Field(default=None, max_length=255)
+    base_dir: str = Field(min_length=1, max_length=4096)
+    capabilities: dict[str, Any] | None = None
+    runtime: dict[str, Any] | None = None
+    managed_agents: list[ManagedAgentBody] | None = Field(default=None, max_length=1000)
+
+
+class HeartbeatBody(Body):
+    managed_agents: list[ManagedAgentBody] | None = Field(default=None, max_length=1000)
+    runtime: dict[str, Any] | None = None
+
+
+class ManagedAgentsBody(Body):
+    managed_agents: list[ManagedAgentBody] = Field(max_length=1000)
+
+
+class SpawnBody(Body):
+    provider: Literal["claude", "codex", "command"]
+    model: str | None = Field(default=None, max_length=200)
+    label: str | None = Field(default=None, max_length=200)
+    cwd: str = Field(min_length=1, max_length=4096)
+    policy_name: str | None = Field(default=None, max_length=200)
+    provider_args: list[str] | None = Field(default=None, max_length=100)
+    workspace_mode: Literal["isolated", "shared", "inherit"] | None = None
+    command: list[str] | None = Field(default=None, max_length=100)
+
+
+def _managed(items: list[ManagedAgentBody] | None) -> tuple[ManagedAgent, ...] | None:
+    if items is None:
+        return None
+    return tuple(
+        ManagedAgent(
+            agent_id=item.agent_id,
+            session_name=item.session_name,
+            provider=item.provider,
+            status=item.status,
+        )
+        for item in items
+    )
+
+
+async def _ask(orchestrator_id: str, message: object) -> Any:
+    return await services().runtime.registry.ask(orchestrator.KIND, orchestrator_id, message)
+
+
+@bp.post("/api/orchestrators")
+@document_request(RegisterOrchestratorBody)
+@requires("agent:write")
+async def register_orchestrator() -> tuple[dict[str, Any], int]:
+    body = await parse_body(RegisterOrchestratorBody)
+    base_dir = normalise_path(body.base_dir)
+    allow(Resource(orchestrator_id=body.id, agent_id=body.agent_id, cwd=base_dir))
+    registration = OrchestratorRegistration(
+        id=body.id,
+        agent_id=body.agent_id,
+        name=body.name,
+        host=body.host,
+        base_dir=base_dir,
+        capabilities=body.capabilities,
+        runtime=body.runtime,
+        managed_agents=_managed(body.managed_agents),
+    )
+    orch, created = await _ask(body.id, orchestrator.Register(registration))
+    svc = services()
+    # The orchestrator's runtime token: everything it needs, for itself and its base dir only.
+    token, _claims = svc.auth.mint(
+        TokenSpec(
+            sub=f"orchestrator:{orch.id}",
+            role="orchestrator",
+            scope=ORCHESTRATOR_SCOPES,
+            constraints={"orchestrators": [orch.id], "cwd": [orch.base_dir]},
+            ttl_seconds=RUNTIME_TOKEN_TTL_SECONDS,
+        )
+    )
+    reply = {
+        "orchestrator": orch.to_json(),
+        "token": token,
+        "heartbeatIntervalSeconds": svc.runtime.settings.heartbeat_interval_seconds,
+    }
+    return reply, 201 if created else 200
+
+
+@bp.post("/api/orchestrators/<orchestrator_id>/heartbeat")
+@document_request(HeartbeatBody)
+@requires("agent:write")
+async def heartbeat(orchestrator_id: str) -> dict[str, Any]:
+    allow(Resource(orchestrator_id=orchestrator_id))
+    body = await parse_body(HeartbeatBody) if await _has_body() else HeartbeatBody()
+    orch = await _ask(
+        orchestrator_id,
+        orchestrator.Heartbeat(managed_agents=_managed(body.managed_agents), runtime=body.runtime),
+    )
+    return orch.to_json()  # type: ignore[no-any-return]
+
+
+@bp.patch("/api/orchestrators/<orchestrator_id>/agents")
+@document_request(ManagedAgentsBody)
+@requires("agent:write")
+async def report_agents(orchestrator_id: str) -> dict[str, Any]:
+    body = await parse_body(ManagedAgentsBody)
+    allow(Resource(orchestrator_id=orchestrator_id))
+    managed = _managed(body.managed_agents) or ()
+    orch = await _ask(orchestrator_id, orchestrator.ReportAgents(managed))
+    return orch.to_json()  # type: ignore[no-any-return]
+
+
+@bp.get("/api/orchestrators")
+@requires("agent:read")
+async def list_orchestrators() -> list[dict[str, Any]]:
+    status = query_str("status")
+    found = await services().runtime.store.run(lambda: orchestrator_store.list_all(status=status))
+    return [o.to_json() for o in found if can_see(Resource(orchestrator_id=o.id))]
+
+
+@bp.get("/api/orchestrators/<orchestrator_id>")
+@requires("agent:read")
+async def get_orchestrator(orchestrator_id: str) -> dict[str, Any]:
+    allow(Resource(orchestrator_id=orchestrator_id))
+    orch = await services().runtime.store.run(lambda: orchestrator_store.load(orchestrator_id))
+    if orch is None:
+        raise NotFound("orchestrator not found")
+    return orch.to_json()
+
+
+@bp.post("/api/orchestrators/<orchestrator_id>/spawn")
+@document_request(SpawnBody)
+@requires("command:write")
+async def spawn(orchestrator_id: str) -> tuple[dict[str, Any], int]:
+    body = await parse_body(SpawnBody)
+    spawn_request_id = f"sp_{uuid.uuid4()}"
+    cwd = normalise_path(body.cwd)
+    allow(
+        Resource(
+            orchestrator_id=orchestrator_id,
+            cwd=cwd,
+            policy_name=body.policy_name,
+            spawn_request_id=spawn_request_id,
+        )
+    )
+    rt = services().runtime
+    orch = await rt.store.run(lambda: orchestrator_store.load(orchestrator_id))
+    if orch is None:
+        raise NotFound("orchestrator not found")
+    if not path_within(cwd, orch.base_dir):
+        raise Invalid("cwd must be inside the orchestrator's baseDir")
+    params: dict[str, Any] = {
+        "spawnRequestId": spawn_request_id,
+        "provider": body.provider,
+        "model": body.model,
+        "label": body.label,
+        "cwd": cwd,
+        "policyName": body.policy_name,
+        "providerArgs": body.provider_args or [],
+        "workspaceMode": body.workspace_mode,
+        "requestedBy": principal().sub,
+    }
+    if body.command is not None:
+        params["command"] = body.command
+    spec = CommandSpec(
+        type="agent.spawn",
+        target=orchestrator_id,
+        target_kind="orchestrator",
+        params={key: value for key, value in params.items() if value is not None},
+        source=principal().sub,
+        correlation_id=spawn_request_id,
+        ttl_seconds=rt.settings.command_default_ttl_seconds,
+    )
+    command = await commands.create_if_online(rt, spec)
+    return {"command": command.to_json(), "spawnRequestId": spawn_request_id}, 202
+
+
+async def _has_body() -> bool:
+    return bool((await request.get_data(cache=True)).strip())

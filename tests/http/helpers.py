@@ -1,0 +1,47 @@
+"""Small helpers shared by HTTP tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conftest import root_headers
+
+H = root_headers()
+
+
+async def register_orchestrator(
+    client: Any, orchestrator_id: str = "o1", base_dir: str = "/srv/o1", **fields: Any
+) -> dict[str, Any]:
+    response = await client.post(
+        "/api/orchestrators", json={"id": orchestrator_id, "baseDir": base_dir, **fields}, headers=H
+    )
+    assert response.status_code in (200, 201), await response.get_data()
+    body: dict[str, Any] = await response.get_json()
+    return body
+
+
+async def create_command(
+    client: Any, target: str = "o1", type_: str = "test.noop", headers: Any = None, **fields: Any
+) -> dict[str, Any]:
+    response = await client.post(
+        "/api/commands", json={"type": type_, "target": target, **fields}, headers=headers or H
+    )
+    assert response.status_code == 201, await response.get_data()
+    command: dict[str, Any] = (await response.get_json())["command"]
+    return command
+
+
+async def poll(client: Any, target: str = "o1", wait: int = 0, headers: Any = None) -> Any:
+    response = await client.get(
+        f"/api/orchestrators/{target}/commands?wait={wait}", headers=headers or H
+    )
+    assert response.status_code == 200, await response.get_data()
+    return await response.get_json()
+
+
+async def patch_command(
+    client: Any, command_id: str, status: str, headers: Any = None, **fields: Any
+) -> Any:
+    return await client.patch(
+        f"/api/commands/{command_id}", json={"status": status, **fields}, headers=headers or H
+    )
