@@ -5,6 +5,7 @@ from __future__ import annotations
 import concurrent.futures
 
 from relay.actors.runtime import Runtime
+from relay.crossing import wait_future
 from relay.domain.activity import ActivityEvent, ActivityInput
 from relay.store import activity as activity_store
 
@@ -30,3 +31,11 @@ def audit(
 
     future.add_done_callback(publish)
     return future
+
+
+async def record(rt: Runtime, event: ActivityInput) -> ActivityEvent:
+    """Audit from trio and wait until the event is stored (a 2xx then implies the audit)."""
+    stored, _created = await wait_future(
+        audit(rt, event), timeout=rt.settings.store_timeout_seconds, what="store"
+    )
+    return stored

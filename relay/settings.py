@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     )
     command_default_ttl_seconds: int = Field(default=600, ge=1, le=86_400)
 
+    merge_lease_ttl_seconds: float = Field(
+        default=900, gt=0, description="a merge lease not released by then expires"
+    )
+
     actor_idle_seconds: float = Field(
         default=60, gt=0, description="passivate actors idle this long"
     )

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
-from relay.actors.bridge import RelayActor
+from relay.actors.bridge import Durable, RelayActor
 from relay.actors.command_queue import QUEUE_MESSAGES, CommandQueue
 from relay.actors.registry import Passivate
 from relay.actors.runtime import Runtime
@@ -116,6 +116,12 @@ class AggregateActor(RelayActor):
         future.add_done_callback(reload_on_failure)
         self._last_write = future
         return future
+
+    def durable(self, value: T) -> Durable[T] | T:
+        """Reply ``value`` once every write this actor queued so far is committed."""
+        if self._last_write is None:
+            return value
+        return Durable(value, self._last_write)
 
     def read_through_queue(self, job: Callable[[], Awaitable[T]]) -> T:
         """Read behind every queued write (FIFO), so a fresh activation sees its predecessor's."""

@@ -13,7 +13,7 @@ import trio
 from relay.actors import agent, orchestrator
 from relay.actors.command_queue import Delivery, Enqueue, ExpireDue, Poll, UpdateStatus
 from relay.actors.runtime import Runtime
-from relay.audit import audit
+from relay.audit import record
 from relay.domain.activity import ActivityInput
 from relay.domain.commands import Command, CommandSpec, CommandStatus, Settlement, TargetKind
 from relay.errors import NotFound
@@ -41,7 +41,7 @@ async def create(rt: Runtime, spec: CommandSpec) -> Command:
     command: Command = await rt.registry.ask(
         ACTOR_KIND[spec.target_kind], spec.target, Enqueue(spec)
     )
-    audit(rt, _audit_created(command))
+    await record(rt, _audit_created(command))
     return command
 
 
@@ -50,7 +50,7 @@ async def create_if_online(rt: Runtime, spec: CommandSpec) -> Command:
     command: Command = await rt.registry.ask(
         orchestrator.KIND, spec.target, orchestrator.EnqueueIfOnline(spec)
     )
-    audit(rt, _audit_created(command))
+    await record(rt, _audit_created(command))
     return command
 
 
@@ -135,7 +135,7 @@ async def apply_missed_effects(rt: Runtime) -> dict[str, int]:
 
 async def audit_settled(rt: Runtime, command: Command) -> None:
     """The settle hook every command has: one audit event with the outcome."""
-    audit(
+    await record(
         rt,
         ActivityInput(
             kind="command",

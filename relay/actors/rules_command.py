@@ -34,7 +34,7 @@ def new_command_id() -> str:
 def new_command(spec: CommandSpec, now: int) -> Command:
     ttl = None if spec.type in NO_TTL_TYPES else spec.ttl_seconds
     return Command(
-        id=new_command_id(),
+        id=spec.id or new_command_id(),
         type=spec.type,
         source=spec.source,
         target=spec.target,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from relay.actors import agent, commands, orchestrator
+from relay.actors import agent, commands, merge_lease, orchestrator, workspace_merge
 from relay.actors.registry import ActorRegistry
 from relay.actors.runtime import Runtime
 from relay.clock import Clock
@@ -22,5 +22,10 @@ def build_runtime(settings: Settings, clock: Clock) -> Runtime:
     registry.register_kind(
         orchestrator.KIND, lambda key: orchestrator.OrchestratorActor.start(key, runtime)
     )
+    registry.register_kind(
+        merge_lease.KIND, lambda key: merge_lease.MergeLeaseActor.start(key, runtime)
+    )
     runtime.settle_hooks.register("*", commands.audit_settled)
+    for command_type in workspace_merge.WORKSPACE_COMMANDS:
+        runtime.settle_hooks.register(command_type, workspace_merge.on_workspace_command_settled)
     return runtime

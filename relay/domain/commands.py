@@ -86,6 +86,9 @@ class CommandSpec:
     source: str | None = None
     correlation_id: str | None = None
     ttl_seconds: int | None = DEFAULT_TTL_SECONDS
+    # Set when the caller must know the id before the command exists (a merge binds its
+    # lease to the command before any orchestrator can see it).
+    id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

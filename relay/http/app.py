@@ -17,7 +17,17 @@ from relay.actors.setup import build_runtime
 from relay.auth.authenticator import Authenticator
 from relay.bootstrap import ensure_credentials
 from relay.clock import Clock, SystemClock
-from relay.http import activity, agents, channels, commands, errors, health, orchestrators
+from relay.http import (
+    activity,
+    agents,
+    channels,
+    commands,
+    errors,
+    health,
+    merge_leases,
+    orchestrators,
+    workspaces,
+)
 from relay.http.services import EXTENSION, Services
 from relay.settings import Settings
 from relay.store import tokens as token_store
@@ -32,6 +42,8 @@ BLUEPRINTS = (
     orchestrators.bp,
     commands.bp,
     channels.bp,
+    workspaces.bp,
+    merge_leases.bp,
 )
 
 

@@ -9,6 +9,7 @@ from typing import Any, TypeVar, cast
 from quart import g, has_request_context, request, websocket
 
 from relay.auth.access import Principal, Resource, authorize, covers
+from relay.errors import Forbidden
 from relay.http.services import services
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
@@ -17,20 +18,26 @@ SCOPE_ATTRIBUTE = "relay_scope"
 PUBLIC = "public"
 
 
-def requires(scope: str) -> Callable[[F], F]:
-    """Authenticate the caller (401) and check it holds ``scope`` (403) before the view runs."""
+def requires(scope: str, *alternatives: str) -> Callable[[F], F]:
+    """Authenticate the caller (401) and check it holds ``scope`` (403) before the view runs.
+
+    With ``alternatives`` any one of the scopes lets the caller in; the view then names
+    the scope its action needs in ``allow(resource, scope)``.
+    """
+    scopes = (scope, *alternatives)
 
     def decorator(view: F) -> F:
         @wraps(view)
         async def wrapper(*args: Any, **kwargs: Any) -> Any:
             headers = request.headers if has_request_context() else websocket.headers
             principal = services().auth.authenticate(headers.get("Authorization"))
-            authorize(principal, scope)
+            if not any(principal.has_scope(each) for each in scopes):
+                raise Forbidden("forbidden")
             g.principal = principal
             g.scope = scope
             return await view(*args, **kwargs)
 
-        setattr(wrapper, SCOPE_ATTRIBUTE, scope)
+        setattr(wrapper, SCOPE_ATTRIBUTE, " | ".join(scopes))
         return cast(F, wrapper)
 
     return decorator

@@ -1,0 +1,55 @@
+"""Merge leases: who is merging into which repository, and the admin's way out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import Blueprint
+
+from relay.actors import merge_lease as lease_actor
+from relay.audit import record
+from relay.auth.access import Resource, normalise_path
+from relay.domain.activity import ActivityInput
+from relay.errors import Forbidden, Invalid, NotFound
+from relay.http.auth import can_see, principal, requires
+from relay.http.services import services
+from relay.http.validation import query_str
+from relay.store import workspaces as workspace_store
+
+bp = Blueprint("merge_leases", __name__)
+
+
+@bp.get("/api/merge-leases")
+@requires("command:read")
+async def list_leases() -> list[dict[str, Any]]:
+    leases = await services().runtime.store.run(workspace_store.leases)
+    return [lease.to_json() for lease in leases if can_see(Resource(cwd=lease.repo_root))]
+
+
+@bp.delete("/api/merge-leases")
+@requires("token:admin")
+async def force_release() -> dict[str, Any]:
+    caller = principal()
+    if not (caller.is_root or caller.has_scope("token:admin")):
+        raise Forbidden("forbidden")
+    repo = query_str("repoRoot", max_length=4096)
+    if repo is None:
+        raise Invalid("repoRoot is required")
+    repo_root = normalise_path(repo)
+    rt = services().runtime
+    released = await rt.registry.ask(lease_actor.KIND, repo_root, lease_actor.ForceRelease())
+    if released is None:
+        raise NotFound("merge lease not found")
+    await record(
+        rt,
+        ActivityInput(
+            kind="security",
+            title="Merge lease force-released",
+            body=repo_root,
+            meta=released.workspace_id,
+            icon="ti-lock-open",
+            view="orchestrators",
+            metadata={**released.to_json(), "releasedBy": caller.sub},
+        ),
+    )
+    return {"released": released.to_json()}

@@ -1,0 +1,212 @@
+"""Workspace routes: records, the status actions, merge and cleanup."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+from pydantic import Field
+from quart import Blueprint
+from quart_schema import document_request
+
+from relay.actors import merge_lease as lease_actor
+from relay.actors import workspace_merge
+from relay.actors.rules_workspace import STATUS_OF_ACTION, action_icon
+from relay.audit import record
+from relay.auth.access import Resource, normalise_path
+from relay.domain.activity import ActivityInput
+from relay.domain.commands import Command
+from relay.domain.workspaces import (
+    ACTIONS,
+    COMMAND_ACTIONS,
+    STATUSES,
+    MergeOptions,
+    Workspace,
+    WorkspaceStatus,
+)
+from relay.errors import Invalid, NotFound
+from relay.http.auth import allow, can_see, principal, requires
+from relay.http.services import services
+from relay.http.validation import Body, parse_body, query_str
+from relay.store import workspaces as workspace_store
+
+bp = Blueprint("workspaces", __name__)
+
+Path = Field(min_length=1, max_length=4096)
+
+
+class CreateWorkspaceBody(Body):
+    id: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    agent_id: str | None = Field(default=None, max_length=200)
+    orchestrator_id: str | None = Field(default=None, max_length=200)
+    repo_root: str = Path
+    source_cwd: str | None = Field(default=None, min_length=1, max_length=4096)
+    worktree_path: str = Path
+    branch: str | None = Field(default=None, max_length=255)
+    base_ref: str | None = Field(default=None, max_length=255)
+    base_sha: str | None = Field(default=None, max_length=64)
+    mode: Literal["isolated", "shared", "inherit"] = "isolated"
+    status: Literal[STATUSES] = "active"  # type: ignore[valid-type]
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class ActionBody(Body):
+    action: Literal[ACTIONS]  # type: ignore[valid-type]
+    detail: str | None = Field(default=None, max_length=2000)
+    agent_id: str | None = Field(default=None, max_length=200)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    strategy: Literal["pr", "rebase-ff", "auto"] = "auto"
+    delete_branch: bool = True
+    pr_title: str | None = Field(default=None, max_length=240)
+    pr_body: str | None = Field(default=None, max_length=8000)
+
+
+def _resource(ws: Workspace, agent_id: str | None = None) -> Resource:
+    return Resource(agent_id=agent_id or ws.agent_id, cwd=ws.worktree_path)
+
+
+async def _load(workspace_id: str) -> Workspace:
+    ws = await services().runtime.store.run(lambda: workspace_store.load(workspace_id))
+    if ws is None:
+        raise NotFound("workspace not found")
+    return ws
+
+
+@bp.post("/api/workspaces")
+@document_request(CreateWorkspaceBody)
+@requires("agent:write")
+async def create_workspace() -> tuple[dict[str, Any], int]:
+    body = await parse_body(CreateWorkspaceBody)
+    rt = services().runtime
+    now = rt.clock.now_ms()
+    worktree = normalise_path(body.worktree_path)
+    ws = Workspace(
+        id=body.id or f"ws_{uuid.uuid4()}",
+        agent_id=body.agent_id,
+        orchestrator_id=body.orchestrator_id,
+        repo_root=normalise_path(body.repo_root),
+        source_cwd=normalise_path(body.source_cwd or body.repo_root),
+        worktree_path=worktree,
+        branch=body.branch,
+        base_ref=body.base_ref,
+        base_sha=body.base_sha,
+        mode=body.mode,
+        status=body.status,
+        metadata=body.metadata,
+        created_at=now,
+        updated_at=now,
+    )
+    allow(Resource(agent_id=ws.agent_id, orchestrator_id=ws.orchestrator_id, cwd=worktree))
+    existing = await rt.store.run(lambda: workspace_store.load(ws.id))
+    if existing is not None and existing.repo_root != ws.repo_root:
+        raise Invalid("workspace id already exists for another repository")
+    stored, created = await rt.registry.ask(
+        lease_actor.KIND, ws.repo_root, lease_actor.CreateWorkspace(ws)
+    )
+    return {"workspace": stored.to_json()}, 201 if created else 200
+
+
+@bp.get("/api/workspaces")
+@requires("agent:read")
+async def list_workspaces() -> list[dict[str, Any]]:
+    status = query_str("status")
+    if status is not None and status not in STATUSES:
+        raise Invalid(f"status must be one of {', '.join(STATUSES)}")
+    repo = query_str("repoRoot", max_length=4096)
+    repo_root = normalise_path(repo) if repo else None
+    agent_id = query_str("agentId")
+    found = await services().runtime.store.run(
+        lambda: workspace_store.search(status=status, repo_root=repo_root, agent_id=agent_id)
+    )
+    return [ws.to_json() for ws in found if can_see(_resource(ws))]
+
+
+@bp.get("/api/workspaces/<workspace_id>")
+@requires("agent:read")
+async def get_workspace(workspace_id: str) -> dict[str, Any]:
+    ws = await _load(workspace_id)
+    allow(_resource(ws))
+    return ws.to_json()
+
+
+@bp.delete("/api/workspaces/<workspace_id>")
+@requires("agent:write")
+async def delete_workspace(workspace_id: str) -> dict[str, Any]:
+    ws = await _load(workspace_id)
+    allow(_resource(ws))
+    rt = services().runtime
+    await rt.registry.ask(lease_actor.KIND, ws.repo_root, lease_actor.DeleteWorkspace(ws.id))
+    await record(rt, _audit("Workspace deleted", ws, "ti-trash", "delete", None))
+    return {"ok": True, "id": ws.id}
+
+
+@bp.post("/api/workspaces/<workspace_id>/actions")
+@document_request(ActionBody)
+@requires("agent:write", "command:write")
+async def workspace_action(workspace_id: str) -> Any:
+    body = await parse_body(ActionBody)
+    ws = await _load(workspace_id)
+    scope = "command:write" if body.action in COMMAND_ACTIONS else "agent:write"
+    allow(_resource(ws, body.agent_id), scope)
+    if body.action == "status":
+        return ws.to_json()
+    rt = services().runtime
+    requested_by = body.agent_id or principal().sub
+    metadata = {
+        **body.metadata,
+        **({"detail": body.detail} if body.detail else {}),
+        **({"updatedByAgentId": body.agent_id} if body.agent_id else {}),
+    }
+    command: Command | None = None
+    if body.action == "merge":
+        options = MergeOptions(
+            requested_by=requested_by,
+            strategy=body.strategy,
+            delete_branch=body.delete_branch,
+            pr_title=body.pr_title,
+            pr_body=body.pr_body,
+            metadata=metadata,
+        )
+        updated, command = await workspace_merge.request_workspace_merge(rt, ws, options)
+    elif body.action == "cleanup":
+        updated, command = await workspace_merge.request_cleanup(rt, ws, requested_by, metadata)
+    else:
+        status: WorkspaceStatus = STATUS_OF_ACTION[body.action]
+        updated = await rt.registry.ask(
+            lease_actor.KIND, ws.repo_root, lease_actor.SetStatus(ws.id, status, metadata)
+        )
+    title = "Workspace merge" if body.action == "merge" else f"Workspace {body.action}"
+    await record(
+        rt, _audit(title, updated, action_icon(body.action), body.action, command, body.detail)
+    )
+    if command is None:
+        return {"workspace": updated.to_json()}
+    return {"workspace": updated.to_json(), "command": command.to_json()}, 202
+
+
+def _audit(
+    title: str,
+    ws: Workspace,
+    icon: str,
+    action: str,
+    command: Command | None,
+    detail: str | None = None,
+) -> ActivityInput:
+    return ActivityInput(
+        kind="state",
+        title=title,
+        body=detail or ws.worktree_path,
+        meta=ws.branch or ws.id,
+        icon=icon,
+        view="orchestrators",
+        agent_id=ws.agent_id,
+        metadata={
+            "action": action,
+            "workspaceId": ws.id,
+            "repoRoot": ws.repo_root,
+            "worktreePath": ws.worktree_path,
+            "status": ws.status,
+            "commandId": command.id if command else None,
+            "requestedBy": principal().sub,
+        },
+    )
