@@ -1,7 +1,8 @@
-"""The ``relay`` command: ``relay serve`` (and, as they land, more)."""
+"""The ``relay`` command: ``relay serve``, ``relay orchestrator``, ``relay token …``."""
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Annotated, Any
@@ -78,6 +79,196 @@ def serve(
     from relay.serve import run
 
     run(settings)
+
+
+@cli.command()
+def orchestrator(
+    relay_url: Annotated[
+        str | None,
+        typer.Option(help="The relay's URL (env RELAY_URL, default http://127.0.0.1:7420)"),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            help="Token to register with, from `relay token create --profile orchestrator` "
+            "(better: env RELAY_TOKEN, as a flag shows in ps); after that the runtime token "
+            "kept in BASE_DIR/.relay is used"
+        ),
+    ] = None,
+    base_dir: Annotated[
+        Path | None,
+        typer.Option(help="Directory this host's commands may touch (env RELAY_BASE_DIR)"),
+    ] = None,
+    name: Annotated[
+        str | None,
+        typer.Option(help="Display name (env RELAY_ORCHESTRATOR_NAME, default the host name)"),
+    ] = None,
+    tmux_socket: Annotated[
+        str | None,
+        typer.Option(help="tmux -L socket for sessions (env RELAY_ORCHESTRATOR_TMUX_SOCKET)"),
+    ] = None,
+    log_level: Annotated[
+        str | None, typer.Option(help="Log level (env RELAY_LOG_LEVEL, default INFO)")
+    ] = None,
+) -> None:
+    """Run the host daemon: register with a relay and carry out its commands here."""
+    from pydantic import ValidationError
+
+    from relay.daemon import DaemonError, DaemonSettings, run
+    from relay.daemon.logs import configure
+
+    flags: dict[str, Any] = {
+        "url": relay_url,
+        "token": token,
+        "base_dir": base_dir,
+        "name": name,
+        "tmux_socket": tmux_socket,
+        "log_level": log_level,
+    }
+    try:
+        settings = DaemonSettings(
+            **{key: value for key, value in flags.items() if value is not None}
+        )
+    except ValidationError as exc:
+        for error in exc.errors():
+            where = str(error["loc"][0]) if error["loc"] else "settings"
+            typer.echo(f"relay orchestrator: {_FLAG.get(where, where)}: {error['msg']}", err=True)
+        raise typer.Exit(2) from None
+    configure(settings.log_level)
+    try:
+        run(settings)
+    except DaemonError as exc:
+        typer.echo(f"relay orchestrator: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+_FLAG = {
+    "RELAY_BASE_DIR": "--base-dir (or RELAY_BASE_DIR)",
+    "base_dir": "--base-dir (or RELAY_BASE_DIR)",
+    "RELAY_URL": "--relay-url (or RELAY_URL)",
+    "url": "--relay-url (or RELAY_URL)",
+}
+
+token_cli = typer.Typer(
+    help="Issue, list and revoke component tokens (needs the root token or token:admin).",
+    no_args_is_help=True,
+)
+cli.add_typer(token_cli, name="token")
+
+RelayUrlOption = Annotated[
+    str, typer.Option(envvar="RELAY_URL", help="The relay's URL (env RELAY_URL)")
+]
+RootTokenOption = Annotated[
+    str | None,
+    typer.Option(
+        envvar="RELAY_ROOT_TOKEN",
+        help="Root (or token:admin) token (env RELAY_ROOT_TOKEN); default: DATA_DIR/root-token",
+    ),
+]
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option(envvar="RELAY_DATA_DIR", help="A local relay's data dir, to read its root token"),
+]
+DEFAULT_URL = "http://127.0.0.1:7420"
+
+
+def _admin_call(
+    url: str,
+    root_token: str | None,
+    data_dir: Path | None,
+    method: str,
+    path: str,
+    body: Any = None,
+) -> Any:
+    from relay.daemon.admin import admin_token, call
+    from relay.daemon.client import RelayRejected, RelayUnavailable
+
+    token = admin_token(root_token, data_dir)
+    if token is None:
+        typer.echo("relay token: pass --root-token (or RELAY_ROOT_TOKEN, or --data-dir)", err=True)
+        raise typer.Exit(2)
+    try:
+        return call(url, token, method, path, body)
+    except RelayRejected as exc:
+        typer.echo(f"relay token: the relay refused: {exc.status} {exc.message}", err=True)
+        raise typer.Exit(1) from None
+    except RelayUnavailable as exc:
+        typer.echo(f"relay token: the relay is unreachable: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+@token_cli.command("create")
+def token_create(
+    sub: Annotated[str, typer.Option(help="Who the token is for, e.g. orchestrator:host1")],
+    profile: Annotated[
+        str | None,
+        typer.Option(help="provider-agent, orchestrator, integration or dashboard"),
+    ] = None,
+    role: Annotated[str | None, typer.Option(help="Role (default: the profile's)")] = None,
+    scope: Annotated[
+        list[str] | None, typer.Option(help="A scope (repeat); default: the profile's")
+    ] = None,
+    constraint: Annotated[
+        list[str] | None,
+        typer.Option(help="KEY=VALUE (repeat), e.g. orchestrators=o1 or cwd=/srv/work"),
+    ] = None,
+    ttl_seconds: Annotated[int | None, typer.Option(help="Lifetime (default: the relay's)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the reply, not the token")] = False,
+    relay_url: RelayUrlOption = DEFAULT_URL,
+    root_token: RootTokenOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Issue a token and print it (only), so `TOKEN=$(relay token create …)` works.
+
+    For a host daemon: TOKEN=$(relay token create --profile orchestrator --sub
+    orchestrator:HOST), then RELAY_TOKEN=$TOKEN relay orchestrator --base-dir DIR.
+    """
+    from relay.daemon.admin import parse_constraints
+
+    try:
+        constraints = parse_constraints(constraint or [])
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--constraint") from None
+    body: dict[str, Any] = {"sub": sub}
+    for key, value in (
+        ("profile", profile),
+        ("role", role),
+        ("scope", scope or None),
+        ("constraints", constraints or None),
+        ("ttlSeconds", ttl_seconds),
+    ):
+        if value is not None:
+            body[key] = value
+    reply = _admin_call(relay_url, root_token, data_dir, "POST", "/api/tokens", body)
+    typer.echo(json.dumps(reply, indent=2) if as_json else reply["token"])
+
+
+@token_cli.command("list")
+def token_list(
+    relay_url: RelayUrlOption = DEFAULT_URL,
+    root_token: RootTokenOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """List token records (never the tokens themselves) as JSON."""
+    typer.echo(
+        json.dumps(_admin_call(relay_url, root_token, data_dir, "GET", "/api/tokens"), indent=2)
+    )
+
+
+@token_cli.command("revoke")
+def token_revoke(
+    jti: Annotated[str, typer.Argument(help="The token's jti (see `relay token list`)")],
+    relay_url: RelayUrlOption = DEFAULT_URL,
+    root_token: RootTokenOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Revoke a token by its jti."""
+    from urllib.parse import quote
+
+    reply = _admin_call(
+        relay_url, root_token, data_dir, "DELETE", f"/api/tokens/{quote(jti, safe='')}"
+    )
+    typer.echo(json.dumps(reply, indent=2))
 
 
 def main() -> None:

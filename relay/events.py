@@ -1,17 +1,48 @@
-"""The live event stream's publishing side: what actors and handlers call.
+"""The live event stream: publishing (from any thread) and live subscriptions (on trio).
 
-``publish`` is thread-safe and fire-and-forget: the event is appended to the
-stream log through the store's ordered writer (so it lands after the state
-change that caused it) and then fanned out to live subscribers. The SSE
-endpoint (relay.http.events) reads the log for ``Last-Event-ID`` replay.
+``publish`` is thread-safe, non-blocking and never raises into its caller. It queues
+the append of the event to the stream log on the store's ordered writer, so an event
+published right after an actor queued its state write is stored after that write;
+once the append is committed the stored event (its database id is the SSE id) is
+handed to the trio thread and offered to every live subscriber, in id order.
+
+A subscriber is one SSE client with a bounded buffer. Offering never waits: a
+client whose buffer is full is dropped (its stream ends after what it has already
+buffered, and the client reconnects with ``Last-Event-ID``), so a slow client can
+neither grow memory nor stall the publisher or the other clients.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
+import json
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+import threading
+from collections import Counter, deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
+
+import trio
+
+from relay.clock import Clock, SystemClock
+from relay.errors import Unavailable
+from relay.store import stream as stream_store
+from relay.store.stream import StreamEvent
+from relay.store.thread import StoreThread
+
+__all__ = [
+    "EVENT_NAMES",
+    "Delivery",
+    "EventHub",
+    "HubStats",
+    "StreamEvent",
+    "StreamFilter",
+    "Subscription",
+    "encode_frame",
+]
 
 log = logging.getLogger("relay.events")
 
@@ -27,23 +58,131 @@ EVENT_NAMES = (
 
 
 @dataclass(frozen=True, slots=True)
-class StreamEvent:
-    id: int
-    event: str
-    data: dict[str, Any]
-    view: str | None
-    agent_id: str | None
-    created_at: int
+class StreamFilter:
+    """Which events a subscriber sees; a ``None`` field does not filter.
+
+    ``view``: only events published with exactly this view. ``agent_id``: only events
+    of exactly this agent. ``agents``: a token's agent constraint, only events of one
+    of these agents (events tied to no agent are withheld).
+    """
+
+    view: str | None = None
+    agent_id: str | None = None
+    agents: frozenset[str] | None = None
+
+    def passes(self, event: StreamEvent) -> bool:
+        if self.view is not None and event.view != self.view:
+            return False
+        if self.agent_id is not None and event.agent_id != self.agent_id:
+            return False
+        return self.agents is None or event.agent_id in self.agents
 
 
-Listener = Callable[[StreamEvent], None]
+def encode_frame(event: StreamEvent) -> bytes:
+    """One SSE frame: ``id``, ``event`` and the data as one line of JSON."""
+    data = json.dumps(event.data, separators=(",", ":"), ensure_ascii=False)
+    return f"id: {event.id}\nevent: {event.event}\ndata: {data}\n\n".encode()
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A committed event and its frame, encoded once and shared by every subscriber."""
+
+    event: StreamEvent
+    frame: bytes
+
+
+@dataclass
+class HubStats:
+    """Counters for ``/metrics``; touched on the trio thread only."""
+
+    published: Counter[str] = field(default_factory=Counter)
+    frames_sent: int = 0
+    dropped: int = 0
+
+
+class Subscription:
+    """One live client's bounded buffer. Trio thread only."""
+
+    def __init__(self, stream_filter: StreamFilter, buffer: int) -> None:
+        self.filter = stream_filter
+        self._send, self._receive = trio.open_memory_channel[Delivery](buffer)
+
+    @property
+    def buffered(self) -> int:
+        return self._send.statistics().current_buffer_used
+
+    async def receive(self, max_items: int) -> list[Delivery]:
+        """Wait for the next deliveries (all that are buffered, up to ``max_items``).
+
+        Raises:
+            trio.EndOfChannel: the subscription was closed (dropped, or the hub
+                stopped) and everything it had buffered was received.
+        """
+        batch = [await self._receive.receive()]
+        while len(batch) < max_items:
+            try:
+                batch.append(self._receive.receive_nowait())
+            except (trio.WouldBlock, trio.EndOfChannel):
+                break
+        return batch
+
+    def offer(self, delivery: Delivery) -> bool:
+        """Buffer ``delivery`` without waiting; False when the buffer is full."""
+        try:
+            self._send.send_nowait(delivery)
+        except trio.WouldBlock:
+            return False
+        except trio.ClosedResourceError:
+            pass  # closed already: the stream is ending
+        return True
+
+    def close(self) -> None:
+        self._send.close()
 
 
 class EventHub:
-    """Publishes events; a stand-in until the stream log lands (issue 9) keeps listeners only."""
+    """Publishes events to the stream log and fans committed ones out to subscribers."""
 
     def __init__(self) -> None:
-        self._listeners: list[Listener] = []
+        self.stats = HubStats()
+        self._lock = threading.Lock()
+        self._store: StoreThread | None = None
+        self._token: trio.lowlevel.TrioToken | None = None
+        self._clock: Clock = SystemClock()
+        # Appends in the order they were queued on the writer (which commits in that
+        # order): fan-out takes committed ones from the head only, so ids stay ordered
+        # even when a commit's callback runs on the publisher's thread.
+        self._pending: deque[concurrent.futures.Future[StreamEvent]] = deque()
+        self._subscribers: set[Subscription] = set()  # trio thread only
+
+    # -- life cycle (trio thread) -----------------------------------------------------------
+
+    def start(
+        self, store: StoreThread, trio_token: trio.lowlevel.TrioToken, *, clock: Clock | None = None
+    ) -> None:
+        """Start storing and fanning out events (call once the store is running)."""
+        with self._lock:
+            self._store = store
+            self._token = trio_token
+            if clock is not None:
+                self._clock = clock
+
+    def stop(self) -> None:
+        """Stop publishing; every open subscription ends after what it has buffered."""
+        with self._lock:
+            self._store = None
+            self._token = None
+            self._pending.clear()
+        for subscription in self._subscribers:
+            subscription.close()
+        self._subscribers.clear()
+
+    @property
+    def client_count(self) -> int:
+        return len(self._subscribers)
+
+    # -- publishing (any thread) ------------------------------------------------------------
 
     def publish(
         self,
@@ -53,11 +192,88 @@ class EventHub:
         view: str | None = None,
         agent_id: str | None = None,
     ) -> None:
-        """Append ``event`` to the stream; never raises into the caller."""
-        if event not in EVENT_NAMES:
-            raise ValueError(f"unknown event {event!r}")
-        log.debug("event_published event=%s", event)
+        """Append ``event`` to the stream; never raises into the caller, never blocks.
 
-    def subscribe(self, listener: Listener) -> Callable[[], None]:
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
+        ``data`` must be JSON-serialisable and is not copied: don't change it afterwards.
+        An event published before ``start`` (or after ``stop``) is dropped.
+        """
+        if event not in EVENT_NAMES:
+            log.error("event_rejected reason=unknown-event event=%s", event)
+            return
+        try:
+            self._queue_append(event, data, view, agent_id)
+        except Unavailable:
+            log.debug("event_dropped reason=store-stopped event=%s", event)
+        except Exception:
+            log.exception("event_publish_failed event=%s", event)
+
+    def _queue_append(
+        self, event: str, data: dict[str, Any], view: str | None, agent_id: str | None
+    ) -> None:
+        with self._lock:
+            store = self._store
+            if store is None:
+                log.debug("event_dropped reason=not-started event=%s", event)
+                return
+            job = partial(stream_store.append, event, data, view, agent_id, self._clock.now_ms())
+            future = store.submit_write(job)
+            self._pending.append(future)
+        future.add_done_callback(self._committed)
+
+    def _committed(self, _future: concurrent.futures.Future[StreamEvent]) -> None:
+        # Runs on the store thread (or on the publisher's, if the commit won the race).
+        with self._lock:
+            ready: list[StreamEvent] = []
+            while self._pending and self._pending[0].done():
+                head = self._pending.popleft()
+                error = None if head.cancelled() else head.exception()
+                if head.cancelled() or error is not None:
+                    log.error("event_store_failed error=%r", error)
+                    continue
+                ready.append(head.result())
+            token = self._token
+            if ready and token is not None:
+                # Under the lock: the trio thread runs these callbacks in call order.
+                with contextlib.suppress(trio.RunFinishedError):
+                    token.run_sync_soon(self._fan_out, ready)
+
+    # -- subscribing and fan-out (trio thread) ----------------------------------------------
+
+    @contextlib.contextmanager
+    def subscribe(self, stream_filter: StreamFilter, *, buffer: int) -> Iterator[Subscription]:
+        """A live subscription for the duration of the ``with`` block (trio thread).
+
+        Every event committed after this returns is offered to it, in id order.
+        """
+        subscription = Subscription(stream_filter, buffer)
+        if self._token is None:
+            subscription.close()  # stopped (or never started): nothing will come
+        else:
+            self._subscribers.add(subscription)
+        try:
+            yield subscription
+        finally:
+            self._subscribers.discard(subscription)
+            subscription.close()
+
+    def _fan_out(self, events: list[StreamEvent]) -> None:
+        if self._token is None:
+            return
+        for event in events:
+            self.stats.published[event.event] += 1
+            if not self._subscribers:
+                continue
+            delivery = Delivery(event, encode_frame(event))
+            slow = [
+                subscription
+                for subscription in self._subscribers
+                if subscription.filter.passes(event) and not subscription.offer(delivery)
+            ]
+            for subscription in slow:
+                self._drop(subscription)
+
+    def _drop(self, subscription: Subscription) -> None:
+        self._subscribers.discard(subscription)
+        subscription.close()
+        self.stats.dropped += 1
+        log.warning("sse_client_dropped reason=slow buffered=%d", subscription.buffered)

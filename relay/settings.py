@@ -5,12 +5,38 @@ from __future__ import annotations
 from pathlib import Path
 
 import platformdirs
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from relay.auth.tokens import SCOPES
 
 
 def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("relay", appauthor=False))
+
+
+class IntegrationToken(BaseModel):
+    """A static credential for an outside integration (``RELAY_INTEGRATION_TOKENS``).
+
+    Given as a JSON list, e.g.
+    ``[{"name": "ci", "token": "…", "scopes": ["agent:read"], "perMinute": 120}]``.
+    Each token may make at most ``perMinute`` requests in any 60-second window.
+    """
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    name: str = Field(min_length=1, max_length=100)
+    token: str = Field(min_length=16, max_length=1024, repr=False)
+    scopes: tuple[str, ...] = ()
+    per_minute: int = Field(default=60, ge=1, le=1_000_000, alias="perMinute")
+
+    @field_validator("scopes")
+    @classmethod
+    def _known_scopes(cls, scopes: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [scope for scope in scopes if scope not in SCOPES]
+        if unknown:
+            raise ValueError(f"unknown scope {unknown[0]!r}; scopes are {', '.join(SCOPES)}")
+        return scopes
 
 
 class Settings(BaseSettings):
@@ -49,6 +75,49 @@ class Settings(BaseSettings):
     )
     ask_timeout_seconds: float = Field(default=10, gt=0)
     store_timeout_seconds: float = Field(default=10, gt=0)
+    config_max_value_bytes: int = Field(
+        default=256 * 1024, ge=1, description="largest config value, as compact JSON in bytes"
+    )
+
+    # The live event stream (GET /api/events).
+    sse_keepalive_seconds: float = Field(
+        default=15, gt=0, description="a ': keep-alive' comment after this much silence"
+    )
+    sse_client_buffer: int = Field(
+        default=1024, ge=1, description="events buffered per SSE client; past it, it is dropped"
+    )
+    stream_ticket_seconds: float = Field(
+        default=60, gt=0, description="lifetime of a single-use stream ticket"
+    )
+
+    token_ttl_seconds: int = Field(
+        default=86_400,
+        ge=60,
+        description="lifetime of tokens the relay mints (admin default, runner tokens, re-mints)",
+    )
+    integration_tokens: list[IntegrationToken] = Field(
+        default_factory=list, description="JSON list of {name, token, scopes, perMinute}"
+    )
+
+    # Maintenance: how often each job runs (RELAY_JOB_<NAME>_SECONDS), and what it keeps.
+    job_agent_reaper_seconds: float = Field(default=10, gt=0)
+    job_orchestrator_reaper_seconds: float = Field(default=10, gt=0)
+    job_command_expiry_seconds: float = Field(default=5, gt=0)
+    job_merge_lease_expiry_seconds: float = Field(default=10, gt=0)
+    job_auto_merge_seconds: float = Field(default=30, gt=0)
+    job_workspace_purge_seconds: float = Field(default=3600, gt=0)
+    job_token_pruning_seconds: float = Field(default=3600, gt=0)
+    job_activity_retention_seconds: float = Field(default=3600, gt=0)
+    job_stream_retention_seconds: float = Field(default=3600, gt=0)
+    stream_retention_days: float = Field(
+        default=7, gt=0, description="how far back Last-Event-ID replay can reach"
+    )
+    activity_retention_days: float = Field(
+        default=30, gt=0, description="activity events older than this are deleted"
+    )
+    token_record_retention_days: float = Field(
+        default=30, gt=0, description="token records expired longer than this are deleted"
+    )
 
     def resolved_database_url(self) -> str:
         if self.database_url:

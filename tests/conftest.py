@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,18 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def run_asyncio(coro: Any) -> Any:
+    """Run ``coro`` on a fresh event loop in a thread of its own.
+
+    A plain ``asyncio.run`` fails when the calling thread already has a running loop
+    (Playwright's sync API leaves one behind after the browser tests).
+    """
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 async def _pg(admin_url: str, statement: str) -> None:
     import asyncpg
 
@@ -52,12 +66,12 @@ def database_url(tmp_path: Path) -> Iterator[str]:
         yield f"sqlite://{tmp_path / 'relay.sqlite3'}"
         return
     name = f"relay_test_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_pg(admin_url, f'CREATE DATABASE "{name}"'))
+    run_asyncio(_pg(admin_url, f'CREATE DATABASE "{name}"'))
     base = admin_url.rsplit("/", 1)[0]
     try:
         yield f"{base}/{name}"
     finally:
-        asyncio.run(_pg(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        run_asyncio(_pg(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture
@@ -125,3 +139,110 @@ def mint(services: Services) -> Any:
         return token
 
     return make
+
+
+AppSetup = Callable[[QuartTrio], None]
+
+
+@pytest.fixture
+def open_app(settings: Settings, clock: ManualClock) -> Any:
+    """``async with open_app(setup=…, **overrides) as t`` → a started test app.
+
+    ``overrides`` replace fields of the test's ``settings`` (e.g. ``max_body_bytes=2048``);
+    ``setup(app)`` runs before the app starts (register a throw-away route, an actor kind).
+    Each call builds a new app on the same database, so a test can stop one and start
+    another (a restart).
+    """
+
+    @asynccontextmanager
+    async def open_(*, setup: AppSetup | None = None, **overrides: Any) -> AsyncIterator[Any]:
+        app_settings = settings.model_copy(update=overrides) if overrides else settings
+        application = create_app(app_settings, clock=clock)
+        if setup is not None:
+            setup(application)
+        async with application.test_app() as test_app:
+            yield test_app
+
+    return open_
+
+
+def services_of(test_app: Any) -> Services:
+    """The runtime and authenticator of an app opened with ``open_app``."""
+    svc: Services = test_app.app.extensions[EXTENSION]
+    return svc
+
+
+# -- a database migrated once per session ---------------------------------------------------
+#
+# Applying every migration to a fresh database is most of an app's start-up (about 0.1 s on
+# SQLite, 0.5 s on PostgreSQL, where dropping a database costs another second). Tests that
+# are not about migrations can start from a database migrated once per session: a module
+# opts in by overriding ``database_url``:
+#
+#     @pytest.fixture
+#     def database_url(premigrated_database_url: str) -> str:
+#         return premigrated_database_url
+#
+# SQLite: each test gets its own copy of the migrated file. PostgreSQL: one migrated database
+# per session, emptied (every table but the migration records, identities restarted) before
+# each test. The app still runs ``migrate_to_latest`` at start; it finds nothing to apply.
+# tests/store/test_migrations.py keeps using the plain, empty ``database_url``.
+
+MIGRATION_RECORDS = "tortoise_migrations"
+
+
+def _migrate(url: str) -> None:
+    from relay.store.thread import StoreThread
+
+    store = StoreThread(url)
+    store.start()
+    store.stop()
+
+
+async def _empty_pg_database(url: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        tables = await conn.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> $1",
+            MIGRATION_RECORDS,
+        )
+        if tables:
+            names = ", ".join(f'"{row["tablename"]}"' for row in tables)
+            await conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated SQLite file (its path), or a migrated PostgreSQL database (its URL)."""
+    admin_url = os.environ.get(PG_ENV)
+    if not admin_url:
+        path = tmp_path_factory.mktemp("template") / "relay.sqlite3"
+        _migrate(f"sqlite://{path}")
+        yield str(path)
+        return
+    name = f"relay_test_{uuid.uuid4().hex[:12]}"
+    run_asyncio(_pg(admin_url, f'CREATE DATABASE "{name}"'))
+    try:
+        url = f"{admin_url.rsplit('/', 1)[0]}/{name}"
+        _migrate(url)
+        yield url
+    finally:
+        run_asyncio(_pg(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def premigrated_database_url(tmp_path: Path, migrated_database: str) -> str:
+    """Like ``database_url``, an empty database for this test, but with every migration applied."""
+    if os.environ.get(PG_ENV):
+        run_asyncio(_empty_pg_database(migrated_database))
+        return migrated_database
+    target = tmp_path / "relay.sqlite3"
+    for suffix in ("", "-wal"):  # the WAL too, should the last close not have checkpointed
+        source = Path(migrated_database + suffix)
+        if source.exists():
+            shutil.copyfile(source, Path(str(target) + suffix))
+    return f"sqlite://{target}"

@@ -9,6 +9,12 @@ from typing import Any
 from relay.actors.aggregate import AggregateActor
 from relay.actors.bridge import Durable
 from relay.actors.rules_agent import apply_patch, presence_after_silence, register_card
+from relay.actors.rules_agent_actions import (
+    AgentAction,
+    begin_lifecycle,
+    end_lifecycle,
+    record_resumed_by,
+)
 from relay.domain.agents import AgentCard, AgentPatch, AgentRegistration, TimelineInput
 from relay.errors import NotFound
 from relay.store import agents as agent_store
@@ -50,6 +56,41 @@ class AppendTimeline:
 @dataclass(frozen=True, slots=True)
 class Reap:
     """Apply the stale rule at the current time. Replies the card if its status changed."""
+
+
+@dataclass(frozen=True, slots=True)
+class BeginLifecycle:
+    """A shutdown, restart or resume is in flight under ``command_id``.
+
+    Sets ``ready=false`` and ``meta.lifecycleAction`` / ``lifecycleActionAt`` /
+    ``lifecycleCommandId``, publishes the change. Replies the card; raises NotFound.
+    """
+
+    action: AgentAction
+    command_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class EndLifecycle:
+    """The lifecycle command ``command_id`` settled: clear the lifecycle fields.
+
+    Only if that command still owns them (idempotent); ``offline`` also marks the
+    agent offline (a succeeded shutdown). Replies the card if it changed, else
+    ``None``; raises NotFound.
+    """
+
+    command_id: str
+    offline: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RecordResumedBy:
+    """Link this (old) session to the one that resumed it: ``meta.resumedByAgentId``.
+
+    Replies the card if it changed, else ``None``; raises NotFound.
+    """
+
+    agent_id: str
 
 
 class AgentActor(AggregateActor):
@@ -144,6 +185,28 @@ class AgentActor(AggregateActor):
         commit = self.write(lambda: agent_store.touch(reaped.id, status, reaped.last_seen_at))
         self._publish("status", reaped)
         return Durable(reaped, commit)
+
+    @handle.register
+    def _begin_lifecycle(self, message: BeginLifecycle) -> Durable[AgentCard]:
+        card = begin_lifecycle(self._require(), message.action, message.command_id, self._now())
+        return self._save(card, "status")
+
+    @handle.register
+    def _end_lifecycle(self, message: EndLifecycle) -> Durable[AgentCard] | None:
+        card = end_lifecycle(self._require(), message.command_id, offline=message.offline)
+        return None if card is None else self._save(card, "status")
+
+    @handle.register
+    def _record_resumed_by(self, message: RecordResumedBy) -> Durable[AgentCard] | None:
+        card = record_resumed_by(self._require(), message.agent_id)
+        return None if card is None else self._save(card, "updated")
+
+    def _save(self, card: AgentCard, change: str) -> Durable[AgentCard]:
+        """Replace the whole card, write it through, and publish the change."""
+        self.card = card
+        commit = self.write(lambda: agent_store.update(card))
+        self._publish(change, card)
+        return Durable(card, commit)
 
     def _publish(self, change: str, card: AgentCard) -> None:
         self.rt.events.publish(

@@ -9,6 +9,7 @@ from relay.actors.doorbell import Doorbells
 from relay.actors.settle import SettleHooks
 from relay.clock import Clock
 from relay.events import EventHub
+from relay.maintenance.scheduler import Maintenance
 from relay.settings import Settings
 from relay.store.thread import StoreThread
 
@@ -25,3 +26,4 @@ class Runtime:
     events: EventHub
     doorbells: Doorbells = field(default_factory=Doorbells)
     settle_hooks: SettleHooks = field(default_factory=SettleHooks)
+    maintenance: Maintenance = field(default_factory=Maintenance)

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from relay.actors import agent, commands, merge_lease, orchestrator, workspace_merge
+from relay.actors import (
+    agent,
+    agent_actions,
+    commands,
+    merge_lease,
+    orchestrator,
+    workspace_merge,
+)
 from relay.actors.registry import ActorRegistry
 from relay.actors.runtime import Runtime
 from relay.clock import Clock
@@ -26,6 +33,8 @@ def build_runtime(settings: Settings, clock: Clock) -> Runtime:
         merge_lease.KIND, lambda key: merge_lease.MergeLeaseActor.start(key, runtime)
     )
     runtime.settle_hooks.register("*", commands.audit_settled)
+    for command_type in agent_actions.ACTION_COMMAND_TYPES:
+        runtime.settle_hooks.register(command_type, agent_actions.on_action_settled)
     for command_type in workspace_merge.WORKSPACE_COMMANDS:
         runtime.settle_hooks.register(command_type, workspace_merge.on_workspace_command_settled)
     return runtime

@@ -18,6 +18,7 @@ class Principal:
     jti: str | None = None
     is_root: bool = False
     integration: str | None = None
+    claims: Claims | None = None  # the verified token's claims, for component tokens
 
     @classmethod
     def root(cls) -> Principal:
@@ -31,6 +32,17 @@ class Principal:
             scope=frozenset(claims.scope),
             constraints=claims.constraints,
             jti=claims.jti,
+            claims=claims,
+        )
+
+    @classmethod
+    def for_integration(cls, name: str, scope: tuple[str, ...]) -> Principal:
+        return cls(
+            sub=f"integration:{name}",
+            role="integration",
+            scope=frozenset(scope),
+            constraints={},
+            integration=name,
         )
 
     def has_scope(self, scope: str) -> bool:
@@ -56,6 +68,9 @@ _CONSTRAINT_OF = {
     "policy_name": "policyNames",
     "spawn_request_id": "spawnRequestIds",
 }
+
+
+CONSTRAINT_KINDS = tuple(_CONSTRAINT_OF.values())
 
 
 def normalise_path(path: str) -> str:

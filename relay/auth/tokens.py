@@ -13,6 +13,11 @@ from relay.errors import Unauthorized
 ALGORITHM = "HS256"
 REQUIRED_CLAIMS = ("sub", "role", "scope", "jti", "iat", "exp")
 MAX_TOKEN_CHARS = 8192
+DEFAULT_TTL_SECONDS = 86_400
+MAX_TTL_SECONDS = 365 * 86_400
+# How long after expiry a runner token may still be re-minted through its orchestrator.
+# A revocation must outlive this window, or a revoked runner token could be re-minted.
+REMINT_MAX_EXPIRED_SECONDS = 30 * 86_400
 
 SCOPES = (
     "agent:read",
@@ -57,7 +62,7 @@ class TokenSpec:
     role: str
     scope: tuple[str, ...]
     constraints: dict[str, list[str]] = field(default_factory=dict)
-    ttl_seconds: int = 86_400
+    ttl_seconds: int = DEFAULT_TTL_SECONDS
 
 
 def new_jti() -> str:

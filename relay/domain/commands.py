@@ -54,7 +54,9 @@ class Command:
     def settled(self) -> bool:
         return self.status in SETTLED
 
-    def to_json(self) -> JSON:
+    def to_json(self, *, redact: bool = True) -> JSON:
+        """The wire shape; secrets in params (runner tokens) are redacted unless this goes
+        to the command's own target over its channel."""
         return {
             "id": self.id,
             "type": self.type,
@@ -62,7 +64,7 @@ class Command:
             "target": self.target,
             "targetKind": self.target_kind,
             "correlationId": self.correlation_id,
-            "params": self.params,
+            "params": redact_params(self.params) if redact else self.params,
             "status": self.status,
             "result": self.result,
             "error": self.error,
@@ -73,6 +75,24 @@ class Command:
             "settledAt": self.settled_at,
             "expiresAt": self.expires_at,
         }
+
+
+SECRET_PARAMS = frozenset({"runnerToken"})
+REDACTED = "[redacted]"
+
+
+def redact_params(params: JSON) -> JSON:
+    """``params`` with every secret value (at any depth) replaced by ``[redacted]``."""
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: REDACTED if k in SECRET_PARAMS else clean(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [clean(item) for item in value]
+        return value
+
+    result: JSON = clean(params)
+    return result
 
 
 @dataclass(frozen=True, slots=True)

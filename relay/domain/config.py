@@ -124,10 +124,12 @@ def check_name(field: str, value: str, max_length: int) -> str:
 
 
 def check_namespace(namespace: str) -> str:
+    """A namespace from a URL, validated (1-100 of ``[A-Za-z0-9._-]``); raises ``Invalid``."""
     return check_name("namespace", namespace, NAMESPACE_MAX_LENGTH)
 
 
 def check_key(key: str) -> str:
+    """A key from a URL, validated (1-200 of ``[A-Za-z0-9._-]``); raises ``Invalid``."""
     return check_name("key", key, KEY_MAX_LENGTH)
 
 

@@ -1,4 +1,4 @@
-"""Agent routes: register, heartbeat, read, patch, delete, timeline."""
+"""Agent routes: register, heartbeat, read, patch, delete, timeline, control actions."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from pydantic import Field
 from quart import Blueprint
 from quart_schema import document_request
 
-from relay.actors import agent
+from relay.actors import agent, agent_actions
+from relay.actors.rules_agent_actions import AgentAction
 from relay.auth.access import Resource
 from relay.domain.agents import AgentPatch, AgentRegistration, TimelineInput
 from relay.errors import NotFound
-from relay.http.auth import allow, can_see, requires
+from relay.http.auth import allow, can_see, principal, requires
 from relay.http.services import services
 from relay.http.validation import Body, parse_body, query_int, query_str
 from relay.store import agents as agent_store
@@ -49,6 +50,10 @@ class TimelineBody(Body):
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 
+class AgentActionBody(Body):
+    action: AgentAction
+
+
 async def _ask(agent_id: str, message: object) -> Any:
     return await services().runtime.registry.ask(agent.KIND, agent_id, message)
 
@@ -70,6 +75,7 @@ async def register_agent() -> tuple[dict[str, Any], int]:
         meta=body.meta,
     )
     card, created = await _ask(body.id, agent.Register(registration))
+    await agent_actions.link_resumed_session(services().runtime, card, may_touch=can_see)
     interval = services().runtime.settings.heartbeat_interval_seconds
     return {**card.to_json(), "heartbeatIntervalSeconds": interval}, 201 if created else 200
 
@@ -156,3 +162,19 @@ async def post_timeline(agent_id: str) -> tuple[dict[str, Any], int]:
     )
     entry = await _ask(agent_id, agent.AppendTimeline(entry_input))
     return entry.to_json(), 201
+
+
+@bp.post("/api/agents/<agent_id>/actions")
+@document_request(AgentActionBody)
+@requires("agent:write")
+async def post_action(agent_id: str) -> tuple[dict[str, Any], int]:
+    body = await parse_body(AgentActionBody)
+    command = await agent_actions.request_action(
+        services().runtime,
+        agent_id,
+        body.action,
+        authorize=allow,
+        source=principal().sub,
+        auth=services().auth,
+    )
+    return {"command": command.to_json()}, 202

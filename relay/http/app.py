@@ -12,23 +12,35 @@ from quart_schema import QuartSchema
 from quart_trio import QuartTrio
 
 from relay import __version__
+from relay.actors import maintenance as maintenance_actor
 from relay.actors.runtime import Runtime
 from relay.actors.setup import build_runtime
 from relay.auth.authenticator import Authenticator
 from relay.bootstrap import ensure_credentials
 from relay.clock import Clock, SystemClock
+from relay.dashboard import bp as dashboard_bp
 from relay.http import (
     activity,
+    agent_support,
     agents,
     channels,
     commands,
+    config,
     errors,
+    events,
     health,
     merge_leases,
+    metrics,
     orchestrators,
+    profiles,
+    session,
+    tokens,
     workspaces,
 )
+from relay.http import maintenance as maintenance_routes
 from relay.http.services import EXTENSION, Services
+from relay.maintenance.builtin import register_builtin_jobs
+from relay.maintenance.features import register_feature_jobs
 from relay.settings import Settings
 from relay.store import tokens as token_store
 
@@ -44,12 +56,21 @@ BLUEPRINTS = (
     channels.bp,
     workspaces.bp,
     merge_leases.bp,
+    tokens.bp,
+    config.bp,
+    profiles.bp,
+    maintenance_routes.bp,
+    events.bp,
+    metrics.bp,
+    session.bp,
+    agent_support.bp,
+    dashboard_bp,
 )
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> QuartTrio:
     """Build the app; store and actors start in ``before_serving`` and stop in ``after_serving``."""
-    app = QuartTrio("relay")
+    app = QuartTrio("relay", static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.config["JSON_SORT_KEYS"] = False
     # Our background tasks are loops with nothing to finish: cancel them at once on shutdown.
@@ -68,20 +89,31 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> QuartTrio:
     clock = clock or SystemClock()
     runtime = build_runtime(settings, clock)
     store, registry = runtime.store, runtime.registry
-    auth = Authenticator(root_token=credentials.root_token, secret=credentials.secret, clock=clock)
+    maintenance_ledger = maintenance_actor.install(runtime)
+    register_builtin_jobs(runtime.maintenance, settings)
+    register_feature_jobs(runtime.maintenance, settings)
+    auth = Authenticator(
+        root_token=credentials.root_token,
+        secret=credentials.secret,
+        clock=clock,
+        integrations=settings.integration_tokens,  # their per-minute limiter lives in auth
+    )
     app.extensions[EXTENSION] = Services(runtime=runtime, auth=auth)
 
     errors.install(app)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     _install_access_log(app)
+    metrics.install(app, runtime)
 
     @app.before_serving
     async def start() -> None:
         await trio.to_thread.run_sync(store.start)
+        runtime.events.start(store, trio.lowlevel.current_trio_token(), clock=clock)
         runtime.doorbells.attach(trio.lowlevel.current_trio_token())
         auth.load_revocations(await store.run(token_store.revoked_jtis))
         app.add_background_task(_passivate_idle_actors, runtime)
+        await app.nursery.start(runtime.maintenance.serve, runtime, maintenance_ledger)
         log.info("relay_started version=%s database=%s", __version__, _redact(store.database_url))
 
     @app.after_serving
@@ -89,7 +121,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> QuartTrio:
         # quart-trio cancels the app nursery before after_serving runs in it: shield the
         # ordered stop (actors flush their writes, then the store closes).
         with trio.CancelScope(shield=True):
+            await runtime.maintenance.stop()  # its jobs ask actors: stop it first
             await trio.to_thread.run_sync(registry.stop_all)
+            runtime.events.stop()  # open event streams end; later events are not stored
             await trio.to_thread.run_sync(store.stop)
         log.info("relay_stopped")
 

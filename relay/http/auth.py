@@ -16,6 +16,7 @@ F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
 SCOPE_ATTRIBUTE = "relay_scope"
 PUBLIC = "public"
+AUTHENTICATED = "authenticated"  # any valid credential, no particular scope
 
 
 def requires(scope: str, *alternatives: str) -> Callable[[F], F]:
@@ -31,7 +32,7 @@ def requires(scope: str, *alternatives: str) -> Callable[[F], F]:
         async def wrapper(*args: Any, **kwargs: Any) -> Any:
             headers = request.headers if has_request_context() else websocket.headers
             principal = services().auth.authenticate(headers.get("Authorization"))
-            if not any(principal.has_scope(each) for each in scopes):
+            if scope != AUTHENTICATED and not any(principal.has_scope(each) for each in scopes):
                 raise Forbidden("forbidden")
             g.principal = principal
             g.scope = scope

@@ -46,7 +46,7 @@ async def _long_poll(kind: TargetKind, target: str) -> list[dict[str, Any]]:
     wait = query_int("wait", 0, low=0, high=MAX_WAIT_SECONDS)
     limit = query_int("limit", 50, low=1, high=500)
     found = await commands.take(services().runtime, kind, target, wait_seconds=wait, limit=limit)
-    return [command.to_json() for command in found]
+    return [command.to_json(redact=False) for command in found]
 
 
 @bp.get("/api/orchestrators/<orchestrator_id>/commands")
@@ -93,7 +93,9 @@ async def _push(kind: TargetKind, target: str) -> None:
     rt = services().runtime
     while True:
         for command in await commands.take(rt, kind, target, wait_seconds=WS_WAIT_SECONDS):
-            await websocket.send(json.dumps({"type": "command", "command": command.to_json()}))
+            await websocket.send(
+                json.dumps({"type": "command", "command": command.to_json(redact=False)})
+            )
 
 
 async def _receive(kind: TargetKind, target: str) -> None:

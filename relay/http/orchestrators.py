@@ -11,6 +11,7 @@ from quart_schema import document_request
 
 from relay.actors import commands, orchestrator
 from relay.auth.access import Resource, normalise_path, path_within
+from relay.auth.runner_tokens import mint_runner_token
 from relay.auth.tokens import TokenSpec
 from relay.domain.commands import CommandSpec
 from relay.domain.orchestrators import ManagedAgent, OrchestratorRegistration
@@ -203,6 +204,15 @@ async def spawn(orchestrator_id: str) -> tuple[dict[str, Any], int]:
     }
     if body.command is not None:
         params["command"] = body.command
+    # The new session's own credential (sub runner:<spawnRequestId>), as the reference's
+    # runnerRuntimeTokenEnv does; redacted everywhere but the orchestrator's channel.
+    params["runnerToken"], _record = await mint_runner_token(
+        services().auth,
+        rt,
+        orchestrator_id=orchestrator_id,
+        spawn_request_id=spawn_request_id,
+        created_by=principal().sub,
+    )
     spec = CommandSpec(
         type="agent.spawn",
         target=orchestrator_id,

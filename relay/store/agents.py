@@ -79,8 +79,8 @@ async def list_cards(
 
 async def due_for_reaping(stale_before_ms: int, offline_before_ms: int) -> list[str]:
     """Ids of online agents silent since ``stale_before_ms`` and stale ones since ``offline_…``."""
-    online = models.Agent.filter(status="online", last_seen_at__lt=stale_before_ms)
-    stale = models.Agent.filter(status="stale", last_seen_at__lt=offline_before_ms)
+    online = models.Agent.filter(status="online", last_seen_at__lte=stale_before_ms)
+    stale = models.Agent.filter(status="stale", last_seen_at__lte=offline_before_ms)
     ids = await online.values_list("id", flat=True)
     ids += await stale.values_list("id", flat=True)
     return [str(agent_id) for agent_id in ids]

@@ -79,3 +79,14 @@ def test_next_wake_is_the_earliest_redelivery_or_expiry() -> None:
     delivered = deliver(new_command(spec(ttl=100), now=0), now=0, ack_timeout_ms=30_000)
     assert next_wake([queued, delivered]) == 30_000
     assert next_wake([]) is None
+
+
+def test_runner_tokens_are_redacted_at_any_depth() -> None:
+    from relay.domain.commands import redact_params
+
+    params = {"runnerToken": "t", "restartSpawn": {"runnerToken": "t", "cwd": "/x"}, "n": [1]}
+    assert redact_params(params) == {
+        "runnerToken": "[redacted]",
+        "restartSpawn": {"runnerToken": "[redacted]", "cwd": "/x"},
+        "n": [1],
+    }

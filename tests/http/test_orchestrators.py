@@ -165,3 +165,23 @@ async def test_orchestrator_token_cannot_act_on_another(client: Any) -> None:
     listing = await (await client.get("/api/orchestrators", headers=a)).get_json()
     assert [o["id"] for o in listing] == ["oa"]
     assert (await client.get("/api/orchestrators/oa/commands", headers=a)).status_code == 200
+
+
+async def test_spawn_carries_a_runner_token_only_on_the_channel(
+    client: Any, services: Services
+) -> None:
+    await register_orchestrator(client)
+    response = await client.post(
+        "/api/orchestrators/o1/spawn", json={"provider": "claude", "cwd": "/srv/o1"}, headers=H
+    )
+    body = await response.get_json()
+    assert body["command"]["params"]["runnerToken"] == "[redacted]"
+    listed = await (
+        await client.get(f"/api/commands/{body['command']['id']}", headers=H)
+    ).get_json()
+    assert listed["params"]["runnerToken"] == "[redacted]"
+    [delivered] = await poll(client)
+    claims = services.auth.verify(delivered["params"]["runnerToken"])
+    assert claims.sub == f"runner:{body['spawnRequestId']}"
+    assert claims.role == "provider"
+    assert claims.constraints["orchestrators"] == ["o1"]

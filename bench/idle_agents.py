@@ -1,0 +1,196 @@
+"""Idle agents (issue 4): 10,000 registered agents must not cost 10,000 threads.
+
+    .venv/bin/python -m bench.idle_agents [--agents 10000] [--idle-wait 60]
+
+Starts the server with ``RELAY_ACTOR_IDLE_SECONDS=5``, registers the agents (one
+registration plus one heartbeat each, concurrency 64), then polls the server's thread
+count in /proc/<pid>/status until it drops back (bounded wait). Prints the server's
+VmRSS and thread count at start, right after the registrations and once idle; /healthz
+is measured at start and once idle. Targets: threads bounded by the active set (back to
+the start-up count once idle, far below one per agent at any time), RSS < 300 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+
+import aiohttp
+
+from bench.common import (
+    HEADER,
+    CpuMeter,
+    Phase,
+    Server,
+    banner,
+    client_saturated,
+    closed_loop,
+    json_body,
+    new_session,
+    noise_warning,
+    print_phase,
+    relay_server,
+    send,
+    threads_and_rss_mb,
+    verdict,
+)
+
+IDLE_SECONDS = 5
+CONCURRENCY = 64
+HEALTHZ_REQUESTS = 5_000
+RSS_TARGET_MB = 300.0
+THREAD_SLACK = 4  # worker threads the runtime may keep around (trio's thread cache, ...)
+
+
+async def _healthz(server: Server, session: aiohttp.ClientSession, name: str) -> Phase:
+    url = f"{server.base}/healthz"
+    return await closed_loop(
+        session, name, lambda _i: ("GET", url, None), HEALTHZ_REQUESTS, CONCURRENCY, {}, server.pid
+    )
+
+
+async def _register_and_beat(
+    server: Server, session: aiohttp.ClientSession, agents: int
+) -> tuple[Phase, Phase, int]:
+    """Each worker registers its next agent, then heartbeats it. Returns the peak threads."""
+    register = Phase(f"register ({agents})")
+    beat = Phase(f"heartbeat after register ({agents})")
+    json_headers = {**server.auth, "Content-Type": "application/json"}
+    next_agent = 0
+    peak_threads = 0
+    done = asyncio.Event()
+
+    async def worker() -> None:
+        nonlocal next_agent
+        while next_agent < agents:
+            agent_id = f"bench-{next_agent}"
+            next_agent += 1
+            started = time.perf_counter()
+            body = json_body({"id": agent_id})
+            error = await send(session, ("POST", f"{server.base}/api/agents", body), json_headers)
+            register.record((time.perf_counter() - started) * 1000, error)
+            started = time.perf_counter()
+            url = f"{server.base}/api/agents/{agent_id}/heartbeat"
+            error = await send(session, ("POST", url, None), server.auth)
+            beat.record((time.perf_counter() - started) * 1000, error)
+
+    async def sample_threads() -> None:
+        nonlocal peak_threads
+        while not done.is_set():
+            peak_threads = max(peak_threads, threads_and_rss_mb(server.pid)[0])
+            await asyncio.sleep(0.2)
+
+    sampler = asyncio.create_task(sample_threads())
+    meter = CpuMeter(server.pid)
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+    wall = time.perf_counter() - started
+    cpu = meter.stop()
+    done.set()
+    await sampler
+    for phase in (register, beat):
+        phase.sent = agents
+        phase.wall_s = wall
+        phase.cpu = cpu
+    return register, beat, peak_threads
+
+
+async def _wait_idle(pid: int, baseline: int, limit_s: float) -> tuple[float, bool]:
+    """Poll the thread count until it is back near ``baseline``; returns (seconds, reached)."""
+    started = time.monotonic()
+    while time.monotonic() - started < limit_s:
+        if threads_and_rss_mb(pid)[0] <= baseline + THREAD_SLACK:
+            return time.monotonic() - started, True
+        await asyncio.sleep(0.5)
+    return time.monotonic() - started, False
+
+
+async def _count_agents(server: Server, session: aiohttp.ClientSession) -> tuple[int, int]:
+    """(agents listed, agents online) through GET /api/agents."""
+    async with session.get(f"{server.base}/api/agents", headers=server.auth) as response:
+        cards = await response.json()
+    return len(cards), sum(1 for card in cards if card.get("status") == "online")
+
+
+async def run(args: argparse.Namespace, server: Server) -> None:
+    banner("idle agents benchmark", server, f" RELAY_ACTOR_IDLE_SECONDS={IDLE_SECONDS}")
+    pid = server.pid
+    async with new_session(limit=CONCURRENCY) as session:
+        print(HEADER, flush=True)
+        bare0 = await _healthz(server, session, "closed c=64 GET /healthz, start")
+        print_phase(bare0)
+        await asyncio.sleep(IDLE_SECONDS * 2)  # let the start-up worker threads retire
+        threads0, rss0 = threads_and_rss_mb(pid)
+
+        register, beat, peak = await _register_and_beat(server, session, args.agents)
+        threads1, rss1 = threads_and_rss_mb(pid)
+        print_phase(register)
+        print_phase(beat)
+
+        idle_s, reached = await _wait_idle(pid, threads0, args.idle_wait)
+        threads2, rss2 = threads_and_rss_mb(pid)
+        bare2 = await _healthz(server, session, "closed c=64 GET /healthz, idle")
+        print_phase(bare2)
+        listed, online = await _count_agents(server, session)
+
+    pairs = args.agents / register.wall_s
+    print()
+    print("== summary")
+    print(f"{'server':<34} {'threads':>8} {'VmRSS MB':>9}")
+    print(f"{'at start (after /healthz)':<34} {threads0:>8} {rss0:>9.0f}")
+    print(f"{'peak during registrations':<34} {peak:>8} {'':>9}")
+    print(f"{'right after registrations':<34} {threads1:>8} {rss1:>9.0f}")
+    print(f"{f'idle ({idle_s:.1f} s later)':<34} {threads2:>8} {rss2:>9.0f}")
+    print(
+        f"agents listed by GET /api/agents: {listed} ({online} online); "
+        f"back to the start-up thread count (+{THREAD_SLACK}): {'yes' if reached else 'NO'}"
+    )
+    # An agent's actor lives from its first message until a sweep (every idle/2 s) finds it
+    # idle for IDLE_SECONDS: the active set is what was touched in the last 1.5 x idle.
+    active = min(args.agents, round(pairs * IDLE_SECONDS * 1.5))
+    bounded = reached and peak <= active * 1.25 + threads0 + THREAD_SLACK
+    print(
+        f"threads bounded by the active set: {verdict(bounded)} (peak {peak} while "
+        f"registering {pairs:.0f} agents/s, i.e. an active set of ~{active} agents of "
+        f"{args.agents}; {threads2} threads once idle vs {threads0} at start)"
+    )
+    rss_max = max(rss1, rss2)
+    print(
+        f"RSS < {RSS_TARGET_MB:.0f} MB: {verdict(rss_max < RSS_TARGET_MB)} (max {rss_max:.0f} MB)"
+    )
+    print(
+        f"registration + heartbeat: {pairs:.0f} agents/s ({2 * pairs:.0f} req/s), "
+        f"{2 * pairs / bare0.rate:.2f}x /healthz at start ({bare0.rate:.0f} req/s)"
+    )
+    print(
+        f"/healthz once idle: {bare2.rate:.0f} req/s = {bare2.rate / bare0.rate:.2f}x start; "
+        f"p99 {bare2.pct(99):.1f} ms vs {bare0.pct(99):.1f} ms"
+    )
+    cpus = [p.cpu for p in (bare0, register, bare2)]
+    print(
+        "load generator CPU (% of one core) /healthz, registrations, /healthz idle: "
+        + ", ".join(f"{c.client:.0f}" if c else "?" for c in cpus)
+        + f"; saturated: {', '.join(client_saturated(c) for c in cpus)}; "
+        "other processes on the machine: " + ", ".join(f"{c.other:.0f}" if c else "?" for c in cpus)
+    )
+    print(f"server log: {server.log_problems()} ERROR/Traceback lines")
+    if warning := noise_warning([bare0, register, bare2]):
+        print(warning)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--agents", type=int, default=10_000, help="agents to register")
+    parser.add_argument(
+        "--idle-wait", type=float, default=60.0, help="longest wait for the threads to drop (s)"
+    )
+    parser.add_argument("--log-level", help="server log level (default: the server's, INFO)")
+    args = parser.parse_args()
+    env = {"RELAY_ACTOR_IDLE_SECONDS": str(IDLE_SECONDS)}
+    with relay_server(env, log_level=args.log_level) as server:
+        asyncio.run(run(args, server))
+
+
+if __name__ == "__main__":
+    main()

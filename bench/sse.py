@@ -1,0 +1,307 @@
+"""Event-stream fan-out (issue 9): many SSE clients on a real server while activity is posted.
+
+    .venv/bin/python -m bench.sse [--clients 500] [--events 5000] [--rate 250]
+
+1. ``GET /healthz`` closed loop (c=32) on a fresh server: the baseline req/s.
+2. Connects ``--clients`` SSE clients to ``/api/events`` (aiohttp, this process) and
+   waits until every one is subscribed; ``/healthz`` again with all of them connected.
+3. Posts ``--events`` activity events on a fixed schedule (``--rate``/s, open loop), each
+   carrying its send time; every client timestamps every frame it receives. Delivery
+   latency = receipt - send time, over every (event, client) pair.
+4. Checks that every client saw every posted id exactly once, in order (a client the
+   server drops as slow reconnects with ``Last-Event-ID``, as a browser would: counted).
+
+Prints the relay's VmRSS (idle, with the clients connected, peak while streaming) and
+the CPU use of server and generator. The server is a separate ``relay serve`` process,
+killed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import math
+import time
+from dataclasses import dataclass, field
+
+import aiohttp
+
+from bench.common import (
+    HEADER,
+    CpuMeter,
+    Request,
+    Server,
+    banner,
+    client_saturated,
+    closed_loop,
+    new_session,
+    percentile,
+    print_phase,
+    relay_server,
+    threads_and_rss_mb,
+)
+
+HEALTHZ_REQUESTS = 5_000
+HEALTHZ_CONCURRENCY = 32
+DELIVERY_TIMEOUT_S = 120.0
+
+
+@dataclass
+class Progress:
+    """Set ``all_done`` once every client holds ``target`` ids."""
+
+    clients: int
+    target: int
+    complete: int = 0
+    all_done: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def saw(self, count: int) -> None:
+        if count == self.target:
+            self.complete += 1
+            if self.complete == self.clients:
+                self.all_done.set()
+
+
+@dataclass
+class Client:
+    """One SSE reader: the ids it got, in order, and the latency of each frame."""
+
+    index: int
+    progress: Progress
+    ids: list[int] = field(default_factory=list)  # activity ids, in the order received
+    stream_ids: list[int] = field(default_factory=list)  # SSE ids, in the order received
+    latencies_ms: list[float] = field(default_factory=list)
+    reconnects: int = 0
+    subscribed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def last_id(self) -> int | None:
+        return self.stream_ids[-1] if self.stream_ids else None
+
+    def in_order(self) -> bool:
+        return all(a < b for a, b in zip(self.stream_ids, self.stream_ids[1:], strict=False))
+
+
+def _number_after(block: bytes, key: bytes) -> float | None:
+    start = block.find(key)
+    if start < 0:
+        return None
+    start += len(key)
+    end = start
+    while end < len(block) and block[end] in b"0123456789.eE+-":
+        end += 1
+    return float(block[start:end])
+
+
+async def _read_stream(
+    session: aiohttp.ClientSession, server: Server, client: Client, stop: asyncio.Event
+) -> None:
+    """Read frames until ``stop``; reconnect with Last-Event-ID if the server ends the stream."""
+    while not stop.is_set():
+        headers = dict(server.auth)
+        if client.last_id is not None:
+            headers["Last-Event-ID"] = str(client.last_id)
+        async with session.get(f"{server.base}/api/events", headers=headers) as response:
+            response.raise_for_status()
+            pending = b""
+            async for chunk in response.content.iter_any():
+                received = time.time()
+                pending += chunk
+                *blocks, pending = pending.split(b"\n\n")
+                for block in blocks:
+                    if block.startswith(b"retry:"):
+                        client.subscribed.set()
+                    if not block.startswith(b"id: "):
+                        continue
+                    client.stream_ids.append(int(block[4 : block.index(b"\n")]))
+                    activity_id = _number_after(block, b'data: {"id":')
+                    if activity_id is not None:
+                        client.ids.append(int(activity_id))
+                        client.progress.saw(len(client.ids))
+                    sent = _number_after(block, b'"sentAt":')
+                    if sent is not None:
+                        client.latencies_ms.append((received - sent) * 1000)
+                if stop.is_set():
+                    return
+        if not stop.is_set():
+            client.reconnects += 1
+
+
+async def _post_events(
+    session: aiohttp.ClientSession, server: Server, count: int, rate: float
+) -> tuple[list[int], float, int]:
+    """Post ``count`` activity events at ``rate``/s; returns their ids, wall time, failures."""
+    headers = {**server.auth, "Content-Type": "application/json"}
+    loop = asyncio.get_running_loop()
+    ids: list[int] = []
+    failures = 0
+
+    async def post(index: int) -> None:
+        nonlocal failures
+        body = {"title": f"bench {index}", "view": "bench", "metadata": {"sentAt": time.time()}}
+        try:
+            async with session.post(
+                f"{server.base}/api/activity", data=json.dumps(body), headers=headers
+            ) as response:
+                if response.status != 201:
+                    failures += 1
+                    return
+                ids.append((await response.json())["id"])
+        except (aiohttp.ClientError, TimeoutError):
+            failures += 1
+
+    tasks: set[asyncio.Task[None]] = set()
+    start = loop.time()
+    for index in range(count):
+        delay = start + index / rate - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        task = loop.create_task(post(index))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+    if tasks:
+        await asyncio.wait(tasks)
+    return ids, loop.time() - start, failures
+
+
+async def _healthz(server: Server, name: str) -> float:
+    def request(_: int) -> Request:
+        return ("GET", f"{server.base}/healthz", None)
+
+    async with new_session(HEALTHZ_CONCURRENCY) as session:
+        phase = await closed_loop(
+            session, name, request, HEALTHZ_REQUESTS, HEALTHZ_CONCURRENCY, {}, server.pid
+        )
+    print_phase(phase)
+    return phase.rate
+
+
+async def _sample_rss(pid: int, stop: asyncio.Event, peak: list[float]) -> None:
+    while not stop.is_set():
+        peak[0] = max(peak[0], threads_and_rss_mb(pid)[1])
+        await asyncio.sleep(0.2)
+
+
+async def run(server: Server, clients_n: int, events: int, rate: float) -> bool:
+    banner("SSE fan-out", server, f"; {clients_n} clients, {events} events at {rate:g}/s")
+    print(HEADER, flush=True)
+    idle_healthz = await _healthz(server, "GET /healthz (no SSE clients)")
+    _, rss_idle = threads_and_rss_mb(server.pid)
+
+    progress = Progress(clients_n, events)
+    clients = [Client(i, progress) for i in range(clients_n)]
+    stop = asyncio.Event()
+    connector = aiohttp.TCPConnector(limit=0)
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=30)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as sse:
+        readers = [asyncio.create_task(_read_stream(sse, server, c, stop)) for c in clients]
+        connect_started = time.perf_counter()
+        await asyncio.wait_for(
+            asyncio.gather(*(c.subscribed.wait() for c in clients)), DELIVERY_TIMEOUT_S
+        )
+        connect_s = time.perf_counter() - connect_started
+        threads, rss_connected = threads_and_rss_mb(server.pid)
+        connected_healthz = await _healthz(server, f"GET /healthz ({clients_n} SSE idle)")
+
+        peak = [rss_connected]
+        sampler = asyncio.create_task(_sample_rss(server.pid, stop, peak))
+        meter = CpuMeter(server.pid)
+        streaming_started = time.perf_counter()
+        async with new_session(256) as posting:
+            posted, post_s, post_failures = await _post_events(posting, server, events, rate)
+        expected = sorted(posted)
+        with contextlib.suppress(TimeoutError):  # the report names who missed what
+            await asyncio.wait_for(progress.all_done.wait(), DELIVERY_TIMEOUT_S)
+        delivered_s = time.perf_counter() - streaming_started
+        cpu = meter.stop()
+        stop.set()
+        for reader in readers:
+            reader.cancel()
+        await asyncio.gather(*readers, return_exceptions=True)
+        sampler.cancel()
+    return _report(
+        clients,
+        expected,
+        post_failures=post_failures,
+        post_s=post_s,
+        delivered_s=delivered_s,
+        connect_s=connect_s,
+        rss=(rss_idle, rss_connected, peak[0]),
+        threads=threads,
+        healthz=(idle_healthz, connected_healthz),
+        cpu_line=(
+            f"cpu% while streaming: server {cpu.server:.0f}, generator {cpu.client:.0f}, "
+            f"other {cpu.other:.0f}; generator saturated: {client_saturated(cpu)}"
+        ),
+    )
+
+
+def _report(
+    clients: list[Client],
+    expected: list[int],
+    *,
+    post_failures: int,
+    post_s: float,
+    delivered_s: float,
+    connect_s: float,
+    rss: tuple[float, float, float],
+    threads: int,
+    healthz: tuple[float, float],
+    cpu_line: str,
+) -> bool:
+    incomplete = [c.index for c in clients if c.ids != expected or not c.in_order()]
+    latencies = sorted(ms for c in clients for ms in c.latencies_ms)
+    reconnects = sum(c.reconnects for c in clients)
+    frames = sum(len(c.stream_ids) for c in clients)
+    print(f"posted: {len(expected)} ok, {post_failures} failed, in {post_s:.1f} s", flush=True)
+    print(
+        f"clients: {len(clients)} subscribed in {connect_s:.1f} s; all events delivered "
+        f"{delivered_s:.1f} s after the first post; {frames} frames received",
+        flush=True,
+    )
+    print(
+        f"missed: {len(incomplete)} clients did not get every id exactly once in order "
+        f"(reconnects after a slow-client drop: {reconnects})",
+        flush=True,
+    )
+    print(
+        f"delivery latency (post -> receipt, {len(latencies)} samples): "
+        f"p50 {percentile(latencies, 50):.1f} ms, p99 {percentile(latencies, 99):.1f} ms, "
+        f"max {percentile(latencies, 100):.1f} ms",
+        flush=True,
+    )
+    print(
+        f"relay VmRSS: {rss[0]:.1f} MB idle, {rss[1]:.1f} MB with the clients connected "
+        f"({threads} threads), peak {rss[2]:.1f} MB while streaming",
+        flush=True,
+    )
+    idle, connected = healthz
+    print(
+        f"/healthz: {idle:.0f} req/s without SSE clients, {connected:.0f} req/s with them "
+        f"connected ({connected / idle:.2f}x)",
+        flush=True,
+    )
+    print(cpu_line, flush=True)
+    ok = not incomplete and post_failures == 0 and not math.isnan(percentile(latencies, 50))
+    print(f"every client saw all {len(expected)} events: {'YES' if ok else 'NO'}", flush=True)
+    return ok
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=500)
+    parser.add_argument("--events", type=int, default=5_000)
+    parser.add_argument("--rate", type=float, default=250.0, help="events posted per second")
+    parser.add_argument("--log-level", default=None, help="the server's log level")
+    args = parser.parse_args()
+    with relay_server(log_level=args.log_level) as server:
+        ok = asyncio.run(run(server, args.clients, args.events, args.rate))
+        problems = server.log_problems()
+        print(f"server log: {problems} ERROR/Traceback lines ({server.log_path})", flush=True)
+    raise SystemExit(0 if ok and problems == 0 else 1)
+
+
+if __name__ == "__main__":
+    main()

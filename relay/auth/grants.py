@@ -1,0 +1,80 @@
+"""What a new token may carry: known scopes and constraint kinds, and no more than its grantor.
+
+Pure checks over plain values; each raises with the message the client sees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+from relay.auth.access import CONSTRAINT_KINDS, Principal, normalise_path, path_within
+from relay.auth.tokens import SCOPES
+from relay.errors import Forbidden, Invalid
+
+MAX_CONSTRAINT_VALUE_CHARS = 1024
+
+
+def check_scope(scope: Sequence[str]) -> tuple[str, ...]:
+    """The scope list, de-duplicated in order.
+
+    Raises:
+        Invalid: empty, or naming a scope that does not exist.
+    """
+    if not scope:
+        raise Invalid("scope must not be empty")
+    for entry in scope:
+        if entry not in SCOPES:
+            raise Invalid(f'unknown scope "{entry}"; scopes are {", ".join(SCOPES)}')
+    return tuple(dict.fromkeys(scope))
+
+
+def check_constraints(constraints: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
+    """The constraints, de-duplicated, with ``cwd`` prefixes normalised.
+
+    Raises:
+        Invalid: an unknown kind, an empty or over-long value, a relative ``cwd``.
+    """
+    checked: dict[str, list[str]] = {}
+    for kind, values in constraints.items():
+        if kind not in CONSTRAINT_KINDS:
+            raise Invalid(
+                f'unknown constraint "{kind}"; constraints are {", ".join(CONSTRAINT_KINDS)}'
+            )
+        for value in values:
+            if not value:
+                raise Invalid(f"constraints.{kind} entries must not be empty")
+            if len(value) > MAX_CONSTRAINT_VALUE_CHARS:
+                raise Invalid(
+                    f"constraints.{kind} entries must be at most "
+                    f"{MAX_CONSTRAINT_VALUE_CHARS} characters"
+                )
+            if kind == "cwd" and not value.startswith("/"):
+                raise Invalid("constraints.cwd entries must be absolute paths")
+        cleaned = (normalise_path(value) for value in values) if kind == "cwd" else values
+        checked[kind] = list(dict.fromkeys(cleaned))
+    return checked
+
+
+def check_grantable(
+    grantor: Principal, scope: Iterable[str], constraints: Mapping[str, Sequence[str]]
+) -> None:
+    """A caller may only hand out what it holds: its scopes, within its own constraints.
+
+    Raises:
+        Forbidden: a scope the grantor lacks, or a constraint wider than the grantor's.
+    """
+    if grantor.is_root:
+        return
+    for entry in scope:
+        if not grantor.has_scope(entry):
+            raise Forbidden(f"cannot grant scope {entry}: the caller does not hold it")
+    for kind, allowed in grantor.constraints.items():
+        granted = constraints.get(kind)
+        if granted is None or not all(_within(kind, value, allowed) for value in granted):
+            raise Forbidden(f"cannot grant {kind} beyond the caller's own {kind} constraint")
+
+
+def _within(kind: str, value: str, allowed: Sequence[str]) -> bool:
+    if kind == "cwd":
+        return any(path_within(value, prefix) for prefix in allowed)
+    return value in allowed

@@ -1,0 +1,45 @@
+// The JSON API, with the token the user signed in with (kept for this browser session only).
+const KEY = "relay.token";
+
+export const session = {
+  token: () => sessionStorage.getItem(KEY),
+  signIn: (token) => sessionStorage.setItem(KEY, token),
+  signOut: () => sessionStorage.removeItem(KEY),
+};
+
+export class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+const listeners = new Set();
+export function onUnauthorized(fn) { listeners.add(fn); return () => listeners.delete(fn); }
+
+export async function api(path, { method = "GET", body, token } = {}) {
+  const headers = { Authorization: `Bearer ${token ?? session.token() ?? ""}` };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  let response;
+  try {
+    response = await fetch(path, {
+      method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError(0, "the relay did not answer (network error)");
+  }
+  let data = null;
+  try { data = await response.json(); } catch { data = null; }
+  if (!response.ok) {
+    const message = (data && data.error) || `${response.status} ${response.statusText}`;
+    if (response.status === 401 && token === undefined) listeners.forEach((fn) => fn(message));
+    throw new ApiError(response.status, message);
+  }
+  return data;
+}
+
+export const get = (path) => api(path);
+export const post = (path, body) => api(path, { method: "POST", body: body ?? {} });
+export const put = (path, body) => api(path, { method: "PUT", body });
+export const patch = (path, body) => api(path, { method: "PATCH", body });
+export const del = (path) => api(path, { method: "DELETE" });

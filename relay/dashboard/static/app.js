@@ -1,0 +1,115 @@
+// The dashboard shell: sign-in, navigation, the live stream and its "reconnecting…" banner.
+import { ApiError, api, onUnauthorized, session } from "./api.js";
+import { html, render, useEffect, useState } from "./html.js";
+import { openLive } from "./live.js";
+import { applyEvent } from "./store.js";
+import { ErrorText } from "./ui.js";
+import { Activity } from "./pages/activity.js";
+import { Commands } from "./pages/commands.js";
+import { Config } from "./pages/config.js";
+import { Fleet } from "./pages/fleet.js";
+import { Maintenance } from "./pages/maintenance.js";
+import { Orchestrators } from "./pages/orchestrators.js";
+import { Tokens } from "./pages/tokens.js";
+import { Workspaces } from "./pages/workspaces.js";
+
+const PAGES = [
+  { path: "fleet", title: "Fleet", view: Fleet },
+  { path: "orchestrators", title: "Orchestrators", view: Orchestrators },
+  { path: "workspaces", title: "Workspaces", view: Workspaces },
+  { path: "commands", title: "Commands", view: Commands },
+  { path: "activity", title: "Activity", view: Activity },
+  { path: "config", title: "Config", view: Config },
+  { path: "tokens", title: "Tokens", view: Tokens, needs: "token:admin" },
+  { path: "maintenance", title: "Maintenance", view: Maintenance },
+];
+
+function currentPath() {
+  return (location.hash.replace(/^#\/?/, "").split("?")[0]) || "fleet";
+}
+
+function useRoute() {
+  const [path, setPath] = useState(currentPath());
+  useEffect(() => {
+    const update = () => setPath(currentPath());
+    addEventListener("hashchange", update);
+    return () => removeEventListener("hashchange", update);
+  }, []);
+  return path;
+}
+
+function SignIn({ onSignedIn, reason }) {
+  const [token, setToken] = useState("");
+  const [error, setError] = useState(reason);
+  const [busy, setBusy] = useState(false);
+  async function submit(event) {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const me = await api("/api/me", { token: token.trim() });
+      session.signIn(token.trim());
+      onSignedIn(me);
+    } catch (e) {
+      setError(e instanceof ApiError && e.status === 401 ? "That token was not accepted." : e.message);
+      setBusy(false);
+    }
+  }
+  return html`<main class="signin">
+    <form onSubmit=${submit} aria-labelledby="signin-title">
+      <h1 id="signin-title">relay</h1>
+      <p>Sign in with the root token or a dashboard token. It is kept for this browser session only.</p>
+      <label for="token">Token</label>
+      <input id="token" type="password" autocomplete="off" value=${token}
+             onInput=${(e) => setToken(e.target.value)} autofocus required />
+      <${ErrorText} error=${error} />
+      <button class="primary" type="submit" disabled=${busy || !token.trim()}>Sign in</button>
+    </form>
+  </main>`;
+}
+
+function Shell({ me, onSignOut }) {
+  const path = useRoute();
+  const [live, setLive] = useState("connecting");
+  useEffect(() => {
+    const stream = openLive({ onEvent: applyEvent, onState: setLive });
+    return () => stream.close();
+  }, []);
+  const can = (scope) => me.root || me.scope.includes(scope);
+  const pages = PAGES.filter((page) => !page.needs || can(page.needs));
+  const page = pages.find((p) => p.path === path) ?? pages[0];
+  const View = page.view;
+  return html`<div class="shell">
+    <header class="top">
+      <a class="brand" href="#/fleet">relay</a>
+      <nav aria-label="Pages">
+        ${pages.map((p) => html`<a href=${`#/${p.path}`} aria-current=${p === page ? "page" : undefined}>${p.title}</a>`)}
+      </nav>
+      <span class=${`live live-${live}`} role="status">${live === "live" ? "live" : live === "connecting" ? "connecting…" : "reconnecting…"}</span>
+      <span class="who" title=${me.role}>${me.sub}</span>
+      <button onClick=${onSignOut}>Sign out</button>
+    </header>
+    ${live === "reconnecting" && html`<div class="banner" role="alert">Connection to the relay lost — reconnecting…</div>`}
+    <main class="page" id="main"><h1 class="sr-only">${page.title}</h1><${View} me=${me} can=${can} /></main>
+  </div>`;
+}
+
+function App() {
+  const [me, setMe] = useState(null);
+  const [checking, setChecking] = useState(Boolean(session.token()));
+  const [reason, setReason] = useState(null);
+  useEffect(() => {
+    if (session.token()) {
+      api("/api/me").then(setMe).catch((e) => { session.signOut(); setReason(e.message); })
+        .finally(() => setChecking(false));
+    }
+    return onUnauthorized((message) => { session.signOut(); setMe(null); setReason(`Signed out: ${message}`); });
+  }, []);
+  if (checking) return html`<p class="boot">Loading relay…</p>`;
+  if (!me) return html`<${SignIn} onSignedIn=${setMe} reason=${reason} />`;
+  return html`<${Shell} me=${me} onSignOut=${() => { session.signOut(); setMe(null); setReason(null); }} />`;
+}
+
+const root = document.getElementById("app");
+root.textContent = "";
+render(html`<${App} />`, root);

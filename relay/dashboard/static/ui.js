@@ -1,0 +1,119 @@
+// Small shared pieces: status badges, relative times, errors where the user acted, dialogs.
+import { html, useEffect, useRef, useState } from "./html.js";
+
+export function relative(ms, now = Date.now()) {
+  if (!ms) return "never";
+  const s = Math.round((now - ms) / 1000);
+  if (s < 0) {
+    const ahead = -s;
+    if (ahead < 60) return `in ${ahead}s`;
+    if (ahead < 3600) return `in ${Math.floor(ahead / 60)}m`;
+    return `in ${Math.floor(ahead / 3600)}h`;
+  }
+  if (s < 5) return "just now";
+  if (s < 60) return `${s}s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h ago`;
+  return `${Math.floor(s / 86400)}d ago`;
+}
+
+export function useNow(periodMs = 5000) {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), periodMs);
+    return () => clearInterval(timer);
+  }, [periodMs]);
+  return now;
+}
+
+export function Status({ value }) {
+  return html`<span class=${`badge status-${value}`}><span class="dot" aria-hidden="true"></span>${value}</span>`;
+}
+
+export function Time({ ms, now }) {
+  return html`<time datetime=${ms ? new Date(ms).toISOString() : ""} title=${ms ? new Date(ms).toLocaleString() : ""}>${relative(ms, now)}</time>`;
+}
+
+export function ErrorText({ error }) {
+  if (!error) return null;
+  return html`<p class="error" role="alert">${error}</p>`;
+}
+
+export function Empty({ children }) {
+  return html`<div class="empty">${children}</div>`;
+}
+
+export function Json({ value }) {
+  return html`<pre class="json">${JSON.stringify(value, null, 2)}</pre>`;
+}
+
+// A modal dialog (the native <dialog>: focus is trapped and Esc closes it).
+export function Dialog({ title, onClose, children }) {
+  const ref = useRef(null);
+  useEffect(() => {
+    const dialog = ref.current;
+    if (dialog && !dialog.open) dialog.showModal();
+    const cancel = (event) => { event.preventDefault(); onClose(); };
+    dialog.addEventListener("cancel", cancel);
+    return () => dialog.removeEventListener("cancel", cancel);
+  }, []);
+  return html`<dialog ref=${ref} class="dialog" aria-label=${title}>
+    <header><h2>${title}</h2><button class="icon" aria-label="Close" onClick=${onClose}>×</button></header>
+    ${children}
+  </dialog>`;
+}
+
+export function Confirm({ title, message, confirmLabel, onConfirm, onClose, danger }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  async function go() {
+    setBusy(true);
+    setError(null);
+    try { await onConfirm(); onClose(); } catch (e) { setError(e.message); setBusy(false); }
+  }
+  return html`<${Dialog} title=${title} onClose=${onClose}>
+    <p>${message}</p>
+    <${ErrorText} error=${error} />
+    <div class="actions">
+      <button onClick=${onClose}>Cancel</button>
+      <button class=${danger ? "danger" : "primary"} disabled=${busy} onClick=${go}>${confirmLabel}</button>
+    </div>
+  <//>`;
+}
+
+// Run an async action, keeping its error next to the control that started it.
+export function useAction() {
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(false);
+  async function run(fn) {
+    setError(null);
+    setBusy(true);
+    try { return await fn(); } catch (e) { setError(e.message); return undefined; } finally { setBusy(false); }
+  }
+  return { error, busy, run, setError };
+}
+
+export function lineDiff(before, after) {
+  // Longest-common-subsequence line diff: enough for config documents of a few hundred lines.
+  const a = before.split("\n");
+  const b = after.split("\n");
+  const m = a.length;
+  const n = b.length;
+  const table = Array.from({ length: m + 1 }, () => new Array(n + 1).fill(0));
+  for (let i = m - 1; i >= 0; i -= 1) {
+    for (let j = n - 1; j >= 0; j -= 1) {
+      table[i][j] = a[i] === b[j] ? table[i + 1][j + 1] + 1 : Math.max(table[i + 1][j], table[i][j + 1]);
+    }
+  }
+  const out = [];
+  let i = 0;
+  let j = 0;
+  while (i < m && j < n) {
+    if (a[i] === b[j]) { out.push([" ", a[i]]); i += 1; j += 1; }
+    else if (table[i + 1][j] >= table[i][j + 1]) { out.push(["-", a[i]]); i += 1; }
+    else { out.push(["+", b[j]]); j += 1; }
+  }
+  while (i < m) { out.push(["-", a[i]]); i += 1; }
+  while (j < n) { out.push(["+", b[j]]); j += 1; }
+  return out;
+}

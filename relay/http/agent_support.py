@@ -1,0 +1,21 @@
+"""``GET /api/agents/:id/actions``: the control actions available now, with reasons."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import Blueprint
+
+from relay.actors.action_support import action_support
+from relay.auth.access import Resource
+from relay.http.auth import allow, requires
+from relay.http.services import services
+
+bp = Blueprint("agent_support", __name__)
+
+
+@bp.get("/api/agents/<agent_id>/actions")
+@requires("agent:read")
+async def available_actions(agent_id: str) -> list[dict[str, Any]]:
+    allow(Resource(agent_id=agent_id))
+    return [entry.to_json() for entry in await action_support(services().runtime, agent_id)]

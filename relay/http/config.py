@@ -1,0 +1,247 @@
+"""Config routes: versioned entries by namespace and key, their history, and steward config.
+
+Writes go through ``write_entry`` / ``remove_entry``, which the agent-profile routes
+share: one group-commit job per write (so writes to a key are serialized), a stale
+``expectedVersion`` becomes 409, and every committed write emits ``config-changed``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+from quart import Blueprint
+from quart_schema import document_request
+
+from relay.audit import audit
+from relay.auth.access import Resource
+from relay.crossing import wait_future
+from relay.domain.activity import ActivityInput
+from relay.domain.config import (
+    SPAWN_POLICIES_NAMESPACE,
+    STEWARD_KEY,
+    STEWARD_NAMESPACE,
+    UPDATED_BY_MAX_LENGTH,
+    ConfigRevision,
+    ConfigWrite,
+    VersionConflict,
+    Written,
+    check_key,
+    check_namespace,
+    check_value,
+)
+from relay.errors import Conflict, Invalid, NotFound
+from relay.http.auth import allow, can_see, principal, requires
+from relay.http.services import services
+from relay.http.validation import Body, parse_body, query_int, read_json
+from relay.store import config as config_store
+
+bp = Blueprint("config", __name__)
+
+NOT_FOUND = "config entry not found"
+
+
+class PutConfigBody(Body):
+    value: Any = Field(description="any JSON but null; at most RELAY_CONFIG_MAX_VALUE_BYTES")
+    updated_by: str | None = Field(default=None, min_length=1, max_length=UPDATED_BY_MAX_LENGTH)
+    expected_version: int | None = Field(default=None, ge=0, strict=True)
+
+
+# -- shared by the config, steward and agent-profile routes ----------------------------------
+
+
+async def write_entry(change: ConfigWrite) -> Written:
+    """Commit one write and announce it; raises ``Conflict`` on a stale version."""
+    rt = services().runtime
+    now = rt.clock.now_ms()
+    outcome = await rt.store.write(lambda: config_store.put(change, now))
+    if isinstance(outcome, VersionConflict):
+        raise Conflict(outcome.message)
+    entry = outcome.entry
+    _announce(entry.namespace, entry.key, entry.version)
+    return outcome
+
+
+async def remove_entry(
+    namespace: str, key: str, *, not_found: str, expected_version: int | None = None
+) -> ConfigRevision:
+    """Delete the entry (its history keeps a ``deleted`` revision) and announce it."""
+    rt = services().runtime
+    now = rt.clock.now_ms()
+    by = principal().sub
+    outcome = await rt.store.write(
+        lambda: config_store.delete(
+            namespace, key, now=now, updated_by=by, expected_version=expected_version
+        )
+    )
+    if outcome is None:
+        raise NotFound(not_found)
+    if isinstance(outcome, VersionConflict):
+        raise Conflict(outcome.message)
+    _announce(namespace, key, outcome.version, deleted=True)
+    return outcome
+
+
+def max_value_bytes() -> int:
+    """The largest config value this relay stores (``RELAY_CONFIG_MAX_VALUE_BYTES``)."""
+    return services().runtime.settings.config_max_value_bytes
+
+
+def _announce(namespace: str, key: str, version: int, *, deleted: bool = False) -> None:
+    data: dict[str, Any] = {"namespace": namespace, "key": key, "version": version}
+    if deleted:
+        data["deleted"] = True
+    services().runtime.events.publish("config-changed", data, view="config")
+
+
+def _resource(namespace: str, key: str | None = None) -> Resource:
+    """Spawn policies are named resources: a token's ``policyNames`` limits which it touches."""
+    if namespace == SPAWN_POLICIES_NAMESPACE and key is not None:
+        return Resource(policy_name=key)
+    return Resource()
+
+
+# -- generic config ----------------------------------------------------------------------------
+
+
+@bp.get("/api/config/<namespace>")
+@requires("config:read")
+async def list_config(namespace: str) -> list[dict[str, Any]]:
+    check_namespace(namespace)
+    entries = await services().runtime.store.run(lambda: config_store.list_namespace(namespace))
+    return [e.to_json() for e in entries if can_see(_resource(namespace, e.key))]
+
+
+@bp.get("/api/config/<namespace>/<key>")
+@requires("config:read")
+async def get_config(namespace: str, key: str) -> dict[str, Any]:
+    check_namespace(namespace)
+    check_key(key)
+    allow(_resource(namespace, key))
+    entry = await services().runtime.store.run(lambda: config_store.get(namespace, key))
+    if entry is None:
+        raise NotFound(NOT_FOUND)
+    return entry.to_json()
+
+
+@bp.put("/api/config/<namespace>/<key>")
+@document_request(PutConfigBody)
+@requires("config:write")
+async def put_config(namespace: str, key: str) -> tuple[dict[str, Any], int]:
+    check_namespace(namespace)
+    check_key(key)
+    body = await parse_body(PutConfigBody)
+    allow(_resource(namespace, key))
+    written = await write_entry(
+        ConfigWrite(
+            namespace=namespace,
+            key=key,
+            value=check_value(body.value, max_value_bytes()),
+            updated_by=body.updated_by or principal().sub,
+            expected_version=body.expected_version,
+        )
+    )
+    return written.entry.to_json(), 201 if written.created else 200
+
+
+@bp.delete("/api/config/<namespace>/<key>")
+@requires("config:write")
+async def delete_config(namespace: str, key: str) -> dict[str, Any]:
+    check_namespace(namespace)
+    check_key(key)
+    expected = query_int("expectedVersion", -1, low=0, high=2**31 - 1)  # -1: not given
+    allow(_resource(namespace, key))
+    revision = await remove_entry(
+        namespace, key, not_found=NOT_FOUND, expected_version=expected if expected >= 0 else None
+    )
+    return {"ok": True, "namespace": namespace, "key": key, "version": revision.version}
+
+
+@bp.get("/api/config/<namespace>/<key>/history")
+@requires("config:read")
+async def config_history(namespace: str, key: str) -> list[dict[str, Any]]:
+    check_namespace(namespace)
+    check_key(key)
+    limit = query_int("limit", 100, low=1, high=1000)
+    allow(_resource(namespace, key))
+    revisions = await services().runtime.store.run(
+        lambda: config_store.history(namespace, key, limit)
+    )
+    if not revisions:
+        raise NotFound(NOT_FOUND)
+    return [revision.to_json() for revision in revisions]
+
+
+# -- steward config ----------------------------------------------------------------------------
+
+
+@bp.get("/api/steward-config")
+@requires("config:read")
+async def get_steward_config() -> dict[str, Any]:
+    entry = await services().runtime.store.run(
+        lambda: config_store.get(STEWARD_NAMESPACE, STEWARD_KEY)
+    )
+    if entry is None:
+        return {
+            "namespace": STEWARD_NAMESPACE,
+            "key": STEWARD_KEY,
+            "version": 0,
+            "value": {},
+            "updatedAt": None,
+            "updatedBy": None,
+        }
+    return entry.to_json()
+
+
+@bp.put("/api/steward-config")
+@requires("config:write")
+async def put_steward_config() -> tuple[dict[str, Any], int]:
+    # The body is the config itself, or {value, updatedBy} when it has a "value" field.
+    data = await read_json()
+    wrapped = isinstance(data, dict) and "value" in data
+    value = data["value"] if wrapped else data
+    updated_by = _updated_by(data.get("updatedBy")) if isinstance(data, dict) else None
+    if not isinstance(value, dict):
+        raise Invalid("value must be an object")
+    written = await write_entry(
+        ConfigWrite(
+            namespace=STEWARD_NAMESPACE,
+            key=STEWARD_KEY,
+            value=check_value(value, max_value_bytes()),
+            updated_by=updated_by or principal().sub,
+        )
+    )
+    entry = written.entry
+    rt = services().runtime
+    await wait_future(
+        audit(
+            rt,
+            ActivityInput(
+                kind="config",
+                title="Steward config updated",
+                meta=f"version {entry.version}",
+                view="config",
+                metadata={
+                    "namespace": entry.namespace,
+                    "key": entry.key,
+                    "version": entry.version,
+                    "updatedBy": entry.updated_by,
+                },
+            ),
+        ),
+        timeout=rt.settings.store_timeout_seconds,
+        what="store",
+    )
+    return entry.to_json(), 201 if written.created else 200
+
+
+def _updated_by(raw: Any) -> str | None:
+    """``updatedBy`` as the reference cleans it: a string, trimmed, empty meaning absent."""
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        raise Invalid("updatedBy must be a string")
+    cleaned = raw.strip()
+    if len(cleaned) > UPDATED_BY_MAX_LENGTH:
+        raise Invalid(f"updatedBy must be at most {UPDATED_BY_MAX_LENGTH} characters")
+    return cleaned or None

@@ -1,0 +1,206 @@
+"""The live event stream over Server-Sent Events, and its stream tickets.
+
+``GET /api/events`` (scope ``activity:read``) sends ``id:`` (the stream id),
+``event:`` (one of ``relay.events.EVENT_NAMES``) and one line of JSON ``data:``.
+
+- ``Last-Event-ID`` (header, or ``?lastEventId=`` for clients that cannot set it):
+  the events after that id are replayed from the log, in order, then the stream
+  goes live with no gap and no duplicate (it subscribes *before* replaying and
+  skips live ids it already sent). An id newer than the log (a log this relay no
+  longer has) replays nothing.
+- ``?view=V``: only events published with view ``V``; ``?agentId=X``: only events of
+  agent ``X`` (403 if the token's constraints do not cover ``X``). Both: both.
+- A token with an ``agents`` constraint sees only those agents' events; events tied
+  to no agent are withheld from it.
+- A ``: keep-alive`` comment every ``RELAY_SSE_KEEPALIVE_SECONDS``.
+- A client too slow to keep ``RELAY_SSE_CLIENT_BUFFER`` events buffered is dropped:
+  its stream ends and it reconnects with ``Last-Event-ID``.
+
+Authentication: the ``Authorization`` header, or ``?ticket=`` from
+``POST /api/events/ticket`` (browsers' ``EventSource`` cannot send headers).
+
+Quart's own streaming response (an async generator body, ``timeout = None``) is all
+SSE needs here: the framing is three lines per event.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial, wraps
+from typing import Any, TypeVar, cast
+
+import trio
+from quart import Blueprint, Response, current_app, g, request
+
+from relay.auth.access import Principal, Resource, authorize
+from relay.errors import Invalid, Unauthorized, Unavailable
+from relay.events import EventHub, StreamFilter, encode_frame
+from relay.http.auth import SCOPE_ATTRIBUTE, allow, principal, requires
+from relay.http.services import services
+from relay.http.stream_tickets import TicketBook
+from relay.http.validation import query_str
+from relay.store import stream as stream_store
+from relay.store.stream import StreamEvent
+from relay.store.thread import StoreThread
+
+bp = Blueprint("events", __name__)
+log = logging.getLogger("relay.events")
+
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+
+SCOPE = "activity:read"
+TICKETS = "relay.stream_tickets"
+
+OPENING = b"retry: 3000\n: connected\n\n"
+KEEP_ALIVE = b": keep-alive\n\n"
+REPLAY_PAGE = 500
+MAX_CHUNK_EVENTS = 256
+
+SSE_HEADERS = {
+    "Content-Type": "text/event-stream; charset=utf-8",
+    "Cache-Control": "no-cache",
+    "X-Accel-Buffering": "no",  # proxies: don't hold frames back
+}
+
+
+def tickets() -> TicketBook:
+    """This app's ticket book (created on first use)."""
+    book = current_app.extensions.get(TICKETS)
+    if book is None:
+        rt = services().runtime
+        book = TicketBook(rt.clock, ttl_seconds=rt.settings.stream_ticket_seconds)
+        current_app.extensions[TICKETS] = book
+    return cast(TicketBook, book)
+
+
+def header_or_ticket(scope: str) -> Callable[[F], F]:
+    """Like ``requires``, but a request without ``Authorization`` may show a ``?ticket=``."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            header = request.headers.get("Authorization")
+            ticket = request.args.get("ticket")
+            caller: Principal
+            if header is None and ticket:
+                caller = tickets().redeem(ticket)
+                if caller.jti is not None and services().auth.is_revoked(caller.jti):
+                    raise Unauthorized("unauthorized")
+            else:
+                caller = services().auth.authenticate(header)
+            authorize(caller, scope)
+            g.principal = caller
+            g.scope = scope
+            return await view(*args, **kwargs)
+
+        setattr(wrapper, SCOPE_ATTRIBUTE, scope)
+        return cast(F, wrapper)
+
+    return decorator
+
+
+@bp.post("/api/events/ticket")
+@requires(SCOPE)
+async def issue_ticket() -> tuple[dict[str, Any], int]:
+    ticket, expires_at = tickets().issue(principal())
+    return {"ticket": ticket, "expiresAt": expires_at}, 201
+
+
+@bp.get("/api/events")
+@header_or_ticket(SCOPE)
+async def stream_events() -> Response:
+    agent_id = query_str("agentId", max_length=200)
+    allow(Resource(agent_id=agent_id))
+    agents = principal().constraints.get("agents")
+    stream_filter = StreamFilter(
+        view=query_str("view", max_length=64),
+        agent_id=agent_id,
+        agents=None if agents is None else frozenset(agents),
+    )
+    rt = services().runtime
+    frames = stream_frames(
+        rt.events,
+        rt.store,
+        stream_filter,
+        last_event_id=_last_event_id(),
+        keepalive_seconds=rt.settings.sse_keepalive_seconds,
+        buffer=rt.settings.sse_client_buffer,
+    )
+    response = Response(frames, 200, SSE_HEADERS)
+    response.timeout = None  # a stream has no end to wait for
+    return response
+
+
+def _last_event_id() -> int | None:
+    raw = request.headers.get("Last-Event-ID") or request.args.get("lastEventId")
+    if raw is None or raw.strip() == "":
+        return None
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise Invalid("Last-Event-ID must be an integer") from None
+    if value < 0:
+        raise Invalid("Last-Event-ID must be an integer")
+    return value
+
+
+async def stream_frames(
+    hub: EventHub,
+    store: StoreThread,
+    stream_filter: StreamFilter,
+    *,
+    last_event_id: int | None,
+    keepalive_seconds: float,
+    buffer: int,
+) -> AsyncIterator[bytes]:
+    """The body of one SSE response: subscribe, replay after ``last_event_id``, go live."""
+    with hub.subscribe(stream_filter, buffer=buffer) as subscription:
+        yield OPENING
+        cursor = 0
+        if last_event_id is not None:
+            try:
+                # Read after subscribing: whatever commits later is in the subscription.
+                newest = await store.run(stream_store.last_id)
+                # An id newer than the log's is from a log this relay no longer has.
+                cursor = min(last_event_id, newest)
+                while last_event_id <= newest:
+                    page = await store.run(_replay_query(stream_filter, cursor))
+                    if page:
+                        cursor = page[-1].id
+                        hub.stats.frames_sent += len(page)
+                        yield b"".join(encode_frame(event) for event in page)
+                    if len(page) < REPLAY_PAGE:
+                        break
+            except Unavailable:
+                log.warning("sse_replay_failed reason=store-timeout after=%d", cursor)
+                return  # the client reconnects with its Last-Event-ID
+        while True:
+            batch = None
+            with trio.move_on_after(keepalive_seconds):
+                try:
+                    batch = await subscription.receive(MAX_CHUNK_EVENTS)
+                except trio.EndOfChannel:
+                    return  # dropped as slow, or the relay is stopping
+            if batch is None:
+                yield KEEP_ALIVE
+                continue
+            fresh = [delivery for delivery in batch if delivery.event.id > cursor]
+            if fresh:
+                cursor = fresh[-1].event.id
+                hub.stats.frames_sent += len(fresh)
+                yield b"".join(delivery.frame for delivery in fresh)
+
+
+def _replay_query(
+    stream_filter: StreamFilter, after_id: int
+) -> Callable[[], Awaitable[list[StreamEvent]]]:
+    """The store job for one page of logged events after ``after_id`` that pass the filter."""
+    return partial(
+        stream_store.after,
+        after_id,
+        view=stream_filter.view,
+        agent_id=stream_filter.agent_id,
+        agents=stream_filter.agents,
+        limit=REPLAY_PAGE,
+    )

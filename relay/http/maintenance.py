@@ -1,0 +1,36 @@
+"""Maintenance routes: list the jobs and their last runs, run one now.
+
+Scopes: listing is read-only operational status, shown on the dashboard next to the
+activity feed, so it takes ``activity:read``. Running a job now changes relay state
+(reaps agents, deletes old rows) on an operator's say-so, like changing the relay's
+configuration, so it takes ``config:write``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import Blueprint
+
+from relay.actors import maintenance
+from relay.http.auth import requires
+from relay.http.services import services
+
+bp = Blueprint("maintenance", __name__)
+
+
+@bp.get("/api/maintenance/jobs")
+@requires("activity:read")
+async def list_jobs() -> list[dict[str, Any]]:
+    rt = services().runtime
+    message = maintenance.Snapshot(rt.clock.now_ms())
+    states = await rt.registry.ask(maintenance.KIND, maintenance.KEY, message)
+    return [state.to_json() for state in states]
+
+
+@bp.post("/api/maintenance/jobs/<name>/run")
+@requires("config:write")
+async def run_job(name: str) -> dict[str, Any]:
+    """200 ``{job, result}``, or ``{job, error}`` when the job raised; 404; 409 if running."""
+    outcome = await services().runtime.maintenance.run_now(name)
+    return outcome.to_json()

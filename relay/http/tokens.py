@@ -1,0 +1,178 @@
+"""Token routes: admin issue/list/revoke, self-renewal, and the orchestrator's runner re-mint."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import Annotated, Any, Literal, TypeVar, cast
+
+from pydantic import Field
+from quart import Blueprint, g, request
+from quart_schema import document_request
+
+from relay.audit import audit
+from relay.auth import issuing
+from relay.auth.access import Resource
+from relay.auth.grants import check_constraints, check_grantable, check_scope
+from relay.auth.profiles import PROFILES
+from relay.auth.records import TokenRecord
+from relay.auth.runner_tokens import check_remint_caller, remint_runner_token
+from relay.auth.tokens import MAX_TOKEN_CHARS, MAX_TTL_SECONDS, TokenSpec
+from relay.crossing import wait_future
+from relay.domain.activity import ActivityInput
+from relay.errors import Invalid
+from relay.http.auth import SCOPE_ATTRIBUTE, allow, principal, requires
+from relay.http.services import services
+from relay.http.validation import Body, parse_body, query_int, query_str
+from relay.store import tokens as token_store
+
+bp = Blueprint("tokens", __name__)
+log = logging.getLogger("relay.http")
+
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+
+# The scope declared by routes any authenticated caller may use (no scope needed).
+AUTHENTICATED = "authenticated"
+MAX_JTI_CHARS = 64
+
+ProfileId = Literal["provider-agent", "orchestrator", "integration", "dashboard"]
+ConstraintValues = Annotated[list[str], Field(max_length=1000)]
+
+
+def authenticated(view: F) -> F:
+    """Authenticate the caller (401) without asking for a scope."""
+
+    @wraps(view)
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        g.principal = services().auth.authenticate(request.headers.get("Authorization"))
+        g.scope = AUTHENTICATED
+        return await view(*args, **kwargs)
+
+    setattr(wrapper, SCOPE_ATTRIBUTE, AUTHENTICATED)
+    return cast(F, wrapper)
+
+
+class CreateTokenBody(Body):
+    sub: str = Field(min_length=1, max_length=200)
+    role: str | None = Field(default=None, min_length=1, max_length=64)
+    scope: list[str] | None = Field(default=None, max_length=100)
+    constraints: dict[str, ConstraintValues] | None = None
+    ttl_seconds: int | None = Field(default=None, ge=1, le=MAX_TTL_SECONDS)
+    profile: ProfileId | None = None
+
+
+class RunnerTokenBody(Body):
+    token: str = Field(min_length=1, max_length=MAX_TOKEN_CHARS)
+
+
+def _spec(body: CreateTokenBody, default_ttl: int) -> TokenSpec:
+    """The token the body asks for: the profile's role and scopes unless given."""
+    profile = PROFILES[body.profile] if body.profile else None
+    role = body.role or (profile.role if profile else None)
+    if role is None:
+        raise Invalid("role is required")
+    if role == "root":
+        raise Invalid("role root is reserved for the root credential")
+    scope = body.scope if body.scope is not None else (profile.scope if profile else None)
+    if scope is None:
+        raise Invalid("scope is required")
+    return TokenSpec(
+        sub=body.sub,
+        role=role,
+        scope=check_scope(scope),
+        constraints=check_constraints(body.constraints or {}),
+        ttl_seconds=body.ttl_seconds or default_ttl,
+    )
+
+
+async def _audit(title: str, sub: str | None, **metadata: Any) -> None:
+    """Record a security event (view ``security``) before the response goes out.
+
+    The token change it describes is already committed: a failed audit write is
+    logged, never turned into an error that would lose the client its new token.
+    """
+    rt = services().runtime
+    event = ActivityInput(
+        kind="security",
+        title=title,
+        body=sub,
+        icon="ti-key",
+        view="security",
+        metadata={**metadata, "sub": sub, "calledBy": principal().sub},
+    )
+    try:
+        await wait_future(audit(rt, event), timeout=rt.settings.store_timeout_seconds, what="store")
+    except Exception:
+        log.exception("token_audit_failed title=%s jti=%s", title, metadata.get("jti"))
+
+
+def _issued(token: str, record: TokenRecord) -> tuple[dict[str, Any], int]:
+    return {"token": token, "record": record.to_json()}, 201
+
+
+@bp.post("/api/tokens")
+@document_request(CreateTokenBody)
+@requires("token:admin")
+async def create_token() -> tuple[dict[str, Any], int]:
+    body = await parse_body(CreateTokenBody)
+    svc, caller = services(), principal()
+    spec = _spec(body, svc.runtime.settings.token_ttl_seconds)
+    check_grantable(caller, spec.scope, spec.constraints)
+    token, record = await issuing.issue(
+        svc.auth, svc.runtime, spec, profile_id=body.profile, created_by=caller.sub
+    )
+    await _audit(
+        "Token issued", record.sub, jti=record.jti, role=record.role, scope=list(record.scope)
+    )
+    return _issued(token, record)
+
+
+@bp.get("/api/tokens")
+@requires("token:admin")
+async def list_tokens() -> list[dict[str, Any]]:
+    sub = query_str("sub", max_length=200)
+    limit = query_int("limit", 500, low=1, high=5000)
+    records = await services().runtime.store.run(
+        lambda: token_store.list_records(sub=sub, limit=limit)
+    )
+    return [record.to_json() for record in records]
+
+
+@bp.delete("/api/tokens/<jti>")
+@requires("token:admin")
+async def revoke_token(jti: str) -> dict[str, Any]:
+    if len(jti) > MAX_JTI_CHARS:
+        raise Invalid(f"jti must be at most {MAX_JTI_CHARS} characters")
+    svc = services()
+    record = await issuing.revoke(svc.auth, svc.runtime, jti)
+    await _audit("Token revoked", record.sub if record else None, jti=jti)
+    return {"ok": True, "jti": jti, "record": record.to_json() if record else None}
+
+
+@bp.post("/api/runtime-tokens/renew")
+@authenticated
+async def renew_token() -> tuple[dict[str, Any], int]:
+    svc = services()
+    return _issued(*await issuing.renew(svc.auth, svc.runtime, principal()))
+
+
+@bp.post("/api/orchestrators/<orchestrator_id>/runner-token")
+@document_request(RunnerTokenBody)
+@requires("command:write")
+async def remint_runner(orchestrator_id: str) -> tuple[dict[str, Any], int]:
+    allow(Resource(orchestrator_id=orchestrator_id))
+    check_remint_caller(principal())
+    body = await parse_body(RunnerTokenBody)
+    svc = services()
+    token, record, old = await remint_runner_token(
+        svc.auth, svc.runtime, body.token, orchestrator_id=orchestrator_id
+    )
+    await _audit(
+        "Runner token re-minted",
+        record.sub,
+        orchestratorId=orchestrator_id,
+        jti=old.jti,
+        newJti=record.jti,
+    )
+    return _issued(token, record)

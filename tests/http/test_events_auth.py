@@ -1,0 +1,145 @@
+"""Who may read the event stream: tokens, stream tickets, constraints, and what gets logged."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+
+from relay.clock import ManualClock
+from relay.http.services import Services
+from tests.conftest import bearer, root_headers
+from tests.http.sse_client import open_stream, post_activity
+
+H = root_headers()
+
+
+async def issue_ticket(client: Any, headers: dict[str, str] = H) -> dict[str, Any]:
+    response = await client.post("/api/events/ticket", headers=headers)
+    assert response.status_code == 201, await response.get_data()
+    body: dict[str, Any] = await response.get_json()
+    return body
+
+
+async def assert_unauthorized(response: Any) -> None:
+    assert response.status_code == 401
+    assert await response.get_json() == {"error": "unauthorized"}
+
+
+async def test_stream_without_credentials_is_401(client: Any) -> None:
+    await assert_unauthorized(await client.get("/api/events"))
+
+
+async def test_stream_needs_activity_read(client: Any, mint: Any) -> None:
+    response = await client.get("/api/events", headers=bearer(mint(["agent:read"])))
+    assert response.status_code == 403
+
+
+async def test_ticket_expires_sixty_seconds_after_issue(client: Any, clock: ManualClock) -> None:
+    body = await issue_ticket(client)
+    assert body["expiresAt"] == clock.now_ms() + 60_000
+    assert len(body["ticket"]) >= 32
+
+
+async def test_ticket_opens_the_stream_without_a_header(client: Any) -> None:
+    ticket = (await issue_ticket(client))["ticket"]
+    async with open_stream(client, {"ticket": ticket}, headers={}) as stream:
+        await post_activity(client, "hello")
+        frame = await stream.next_event()
+    assert frame.data["title"] == "hello"
+
+
+async def test_ticket_is_single_use(client: Any) -> None:
+    ticket = (await issue_ticket(client))["ticket"]
+    async with open_stream(client, {"ticket": ticket}, headers={}):
+        pass
+    await assert_unauthorized(await client.get("/api/events", query_string={"ticket": ticket}))
+
+
+async def test_expired_ticket_is_401(client: Any, clock: ManualClock) -> None:
+    ticket = (await issue_ticket(client))["ticket"]
+    clock.advance(60)
+    await assert_unauthorized(await client.get("/api/events", query_string={"ticket": ticket}))
+
+
+async def test_ticket_just_before_expiry_is_accepted(client: Any, clock: ManualClock) -> None:
+    ticket = (await issue_ticket(client))["ticket"]
+    clock.advance(59.999)
+    async with open_stream(client, {"ticket": ticket}, headers={}) as stream:
+        assert stream.connection.status_code == 200
+
+
+async def test_unknown_ticket_is_401(client: Any) -> None:
+    response = await client.get("/api/events", query_string={"ticket": "not-a-ticket"})
+    await assert_unauthorized(response)
+
+
+async def test_ticket_needs_activity_read(client: Any, mint: Any) -> None:
+    response = await client.post("/api/events/ticket", headers=bearer(mint(["agent:read"])))
+    assert response.status_code == 403
+
+
+async def test_ticket_without_credentials_is_401(client: Any) -> None:
+    await assert_unauthorized(await client.post("/api/events/ticket"))
+
+
+async def test_ticket_of_a_revoked_token_is_401(client: Any, mint: Any, services: Services) -> None:
+    token = mint(["activity:read"])
+    ticket = (await issue_ticket(client, bearer(token)))["ticket"]
+    services.auth.revoke(services.auth.verify(token).jti)
+    await assert_unauthorized(await client.get("/api/events", query_string={"ticket": ticket}))
+
+
+async def test_ticket_keeps_the_callers_constraints(client: Any, mint: Any) -> None:
+    token = mint(["activity:read"], {"agents": ["a1"]})
+    ticket = (await issue_ticket(client, bearer(token)))["ticket"]
+    async with open_stream(client, {"ticket": ticket}, headers={}) as stream:
+        await post_activity(client, "not mine", agentId="a2")
+        await post_activity(client, "mine", agentId="a1")
+        frame = await stream.next_event()
+    assert frame.data["title"] == "mine"
+
+
+async def test_agent_constrained_token_sees_only_its_agents(client: Any, mint: Any) -> None:
+    headers = bearer(mint(["activity:read"], {"agents": ["a1"]}))
+    async with open_stream(client, headers=headers) as stream:
+        await post_activity(client, "other agent", agentId="a2")
+        await post_activity(client, "no agent")
+        await post_activity(client, "mine", agentId="a1")
+        frame = await stream.next_event()
+    assert frame.data["title"] == "mine"
+
+
+async def test_agent_constrained_replay_sees_only_its_agents(client: Any, mint: Any) -> None:
+    async with open_stream(client) as stream:
+        await post_activity(client, "start")
+        start = await stream.next_event()
+    await post_activity(client, "other agent", agentId="a2")
+    await post_activity(client, "mine", agentId="a1")
+    token = mint(["activity:read"], {"agents": ["a1"]})
+    headers = {**bearer(token), "Last-Event-ID": str(start.id)}
+    async with open_stream(client, headers=headers) as stream:
+        frame = await stream.next_event()
+    assert frame.data["title"] == "mine"
+
+
+async def test_constrained_token_cannot_follow_another_agent(client: Any, mint: Any) -> None:
+    headers = bearer(mint(["activity:read"], {"agents": ["a1"]}))
+    response = await client.get("/api/events", query_string={"agentId": "a2"}, headers=headers)
+    assert response.status_code == 403
+    assert await response.get_json() == {"error": "forbidden"}
+
+
+async def test_access_log_has_the_path_without_the_ticket(
+    client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="relay.access")
+    ticket = (await issue_ticket(client))["ticket"]
+    async with open_stream(client, {"ticket": ticket, "view": "ops"}, headers={}):
+        pass
+    await client.get("/api/events", query_string={"ticket": ticket})
+    lines = [r.getMessage() for r in caplog.records if r.name == "relay.access"]
+    stream_lines = [line for line in lines if "path=/api/events " in line]
+    assert len(stream_lines) == 2
+    assert all(ticket not in line and "?" not in line for line in lines)

@@ -1,0 +1,124 @@
+"""Bodies and field messages as tables, without starting the app.
+
+``read_object`` runs in a bare request context (no store, no actors); the request models run
+through ``validate``. The HTTP tests (test_errors.py) prove the wiring for a few rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+from quart_trio import QuartTrio
+
+from relay.errors import Invalid
+from relay.http.activity import ActivityBody
+from relay.http.agents import PatchAgentBody, RegisterAgentBody, TimelineBody
+from relay.http.validation import read_object, validate
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        pytest.param(b"", "body required", id="empty"),
+        pytest.param(b"   \n", "body required", id="blank"),
+        pytest.param(b"[]", "body required", id="array"),
+        pytest.param(b'[{"id": "a1"}]', "body required", id="array-of-objects"),
+        pytest.param(b'"a1"', "body required", id="string"),
+        pytest.param(b"42", "body required", id="number"),
+        pytest.param(b"true", "body required", id="boolean"),
+        pytest.param(b"null", "body required", id="null"),
+        pytest.param(b"{not json", "invalid JSON body", id="not-json"),
+        pytest.param(b'{"id": "a1"', "invalid JSON body", id="truncated"),
+        pytest.param(b'{"id": "a1"} x', "invalid JSON body", id="trailing-garbage"),
+        pytest.param(b"\xff\xfe{}", "invalid JSON body", id="not-utf8"),
+    ],
+)
+async def test_unusable_body_is_refused(raw: bytes, message: str) -> None:
+    async with QuartTrio(__name__).test_request_context("/", method="POST", data=raw):
+        with pytest.raises(Invalid) as raised:
+            await read_object()
+    assert raised.value.message == message
+
+
+@pytest.mark.parametrize(
+    ("raw", "parsed"),
+    [
+        (b"{}", {}),
+        (b' \n{"id": "a1"}\n', {"id": "a1"}),
+        ('{"name": "Zoë"}'.encode(), {"name": "Zoë"}),
+    ],
+)
+async def test_json_object_body_is_read(raw: bytes, parsed: dict[str, Any]) -> None:
+    async with QuartTrio(__name__).test_request_context("/", method="POST", data=raw):
+        assert await read_object() == parsed
+
+
+@pytest.mark.parametrize(
+    ("model", "body", "message"),
+    [
+        (RegisterAgentBody, {}, "id is required"),
+        (RegisterAgentBody, {"name": "x"}, "id is required"),
+        (RegisterAgentBody, {"id": 5}, "id must be a string"),
+        (RegisterAgentBody, {"id": None}, "id must be a string"),
+        (RegisterAgentBody, {"id": ""}, "id must not be empty"),
+        (RegisterAgentBody, {"id": "a" * 201}, "id must be at most 200 characters"),
+        (RegisterAgentBody, {"id": "a b"}, "id has an invalid format"),
+        (RegisterAgentBody, {"id": "a/b"}, "id has an invalid format"),
+        (RegisterAgentBody, {"id": "a", "name": "x" * 201}, "name must be at most 200 characters"),
+        (RegisterAgentBody, {"id": "a", "name": ""}, "name must not be empty"),
+        (RegisterAgentBody, {"id": "a", "name": 3}, "name must be a string"),
+        (RegisterAgentBody, {"id": "a", "kind": "k" * 65}, "kind must be at most 64 characters"),
+        (RegisterAgentBody, {"id": "a", "tags": "x"}, "tags must be an array"),
+        (RegisterAgentBody, {"id": "a", "tags": ["ok", 1]}, "tags.1 must be a string"),
+        (RegisterAgentBody, {"id": "a", "tags": ["t"] * 101}, "tags must have at most 100 items"),
+        (RegisterAgentBody, {"id": "a", "ready": "maybe"}, "ready must be a boolean"),
+        (RegisterAgentBody, {"id": "a", "meta": []}, "meta must be an object"),
+        (RegisterAgentBody, {"id": "a", "meta": "m"}, "meta must be an object"),
+        (RegisterAgentBody, {"id": "a", "orchestratorId": ""}, "orchestratorId must not be empty"),
+        (
+            RegisterAgentBody,
+            {"id": "a", "providerCapabilities": 1},
+            "providerCapabilities must be an object",
+        ),
+        (PatchAgentBody, {"name": "x" * 201}, "name must be at most 200 characters"),
+        (PatchAgentBody, {"ready": "maybe"}, "ready must be a boolean"),
+        (PatchAgentBody, {"tags": {"a": 1}}, "tags must be an array"),
+        (PatchAgentBody, {"meta": ["x"]}, "meta must be an object"),
+        (TimelineBody, {}, "title is required"),
+        (TimelineBody, {"title": ""}, "title must not be empty"),
+        (TimelineBody, {"title": "t", "kind": "k" * 65}, "kind must be at most 64 characters"),
+        (TimelineBody, {"title": "t", "kind": ""}, "kind must not be empty"),
+        (TimelineBody, {"title": "t", "metadata": [1]}, "metadata must be an object"),
+        (TimelineBody, {"title": "t", "body": 5}, "body must be a string"),
+        (ActivityBody, {}, "title is required"),
+        (ActivityBody, {"title": "t", "clientId": ""}, "clientId must not be empty"),
+        (ActivityBody, {"title": "t", "agentId": 1}, "agentId must be a string"),
+    ],
+)
+def test_invalid_field_is_named_in_the_message(
+    model: type[BaseModel], body: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(Invalid) as raised:
+        validate(model, body)
+    assert raised.value.message == message
+    assert raised.value.status == 400
+
+
+@pytest.mark.parametrize(
+    ("model", "body"),
+    [
+        (RegisterAgentBody, {"id": "a1"}),
+        (RegisterAgentBody, {"id": "a" * 200, "name": "n" * 200, "kind": "k" * 64}),
+        (RegisterAgentBody, {"id": "a1", "tags": ["t"] * 100, "unknownField": 1}),
+        (PatchAgentBody, {}),
+        (TimelineBody, {"title": "t", "kind": "k" * 64}),
+    ],
+)
+def test_valid_body_at_the_limits_is_accepted(model: type[BaseModel], body: dict[str, Any]) -> None:
+    validate(model, body)
+
+
+def test_timeline_kind_defaults_to_note() -> None:
+    assert validate(TimelineBody, {"title": "t"}).kind == "note"

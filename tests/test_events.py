@@ -1,0 +1,173 @@
+"""The event hub without HTTP: publish order, fan-out, slow subscribers, filters, frames."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+import trio
+
+from relay.events import EventHub, StreamEvent, StreamFilter, encode_frame
+
+
+class FakeStore:
+    """A stand-in for the store's writer: the test decides when each append commits."""
+
+    def __init__(self) -> None:
+        self.writes: list[concurrent.futures.Future[Any]] = []
+
+    def submit_write(self, _job: Callable[[], Awaitable[Any]]) -> concurrent.futures.Future[Any]:
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        self.writes.append(future)
+        return future
+
+
+def stored(event_id: int, event: str = "activity", **fields: Any) -> StreamEvent:
+    return StreamEvent(
+        id=event_id,
+        event=event,
+        data={"n": event_id},
+        view=fields.get("view"),
+        agent_id=fields.get("agent_id"),
+        created_at=0,
+    )
+
+
+def started_hub() -> tuple[EventHub, FakeStore]:
+    hub = EventHub()
+    store = FakeStore()
+    hub.start(store, trio.lowlevel.current_trio_token())  # type: ignore[arg-type]
+    return hub, store
+
+
+async def received_ids(subscription: Any, count: int) -> list[int]:
+    ids: list[int] = []
+    with trio.fail_after(5):
+        while len(ids) < count:
+            ids += [delivery.event.id for delivery in await subscription.receive(100)]
+    return ids
+
+
+async def test_commits_fan_out_in_publish_order_even_when_completed_out_of_order() -> None:
+    hub, store = started_hub()
+    with hub.subscribe(StreamFilter(), buffer=10) as subscription:
+        hub.publish("activity", {})
+        hub.publish("activity", {})
+        first, second = store.writes
+        second.set_result(stored(2))  # its callback must wait for the first
+        first.set_result(stored(1))
+        assert await received_ids(subscription, 2) == [1, 2]
+
+
+async def test_a_failed_append_does_not_hold_back_the_next(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    hub, store = started_hub()
+    with hub.subscribe(StreamFilter(), buffer=10) as subscription:
+        hub.publish("activity", {})
+        hub.publish("activity", {})
+        store.writes[0].set_exception(RuntimeError("disk full"))
+        store.writes[1].set_result(stored(7))
+        assert await received_ids(subscription, 1) == [7]
+    assert any("event_store_failed" in r.getMessage() for r in caplog.records)
+
+
+async def test_slow_subscriber_is_dropped_and_others_keep_receiving(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="relay.events")
+    hub, store = started_hub()
+    with (
+        hub.subscribe(StreamFilter(), buffer=2) as slow,
+        hub.subscribe(StreamFilter(), buffer=10) as fast,
+    ):
+        for n in range(1, 4):
+            hub.publish("activity", {})
+            store.writes[-1].set_result(stored(n))
+        assert await received_ids(fast, 3) == [1, 2, 3]
+        assert hub.client_count == 1
+        assert hub.stats.dropped == 1
+        assert await received_ids(slow, 2) == [1, 2]  # what it had buffered, then the end
+        with pytest.raises(trio.EndOfChannel):
+            await slow.receive(10)
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages == ["sse_client_dropped reason=slow buffered=2"]
+
+
+async def test_subscriber_gets_only_what_passes_its_filter() -> None:
+    hub, store = started_hub()
+    with hub.subscribe(StreamFilter(agent_id="a1"), buffer=10) as subscription:
+        for n, agent in enumerate(["a2", None, "a1"], start=1):
+            hub.publish("activity", {}, agent_id=agent)
+            store.writes[-1].set_result(stored(n, agent_id=agent))
+        assert await received_ids(subscription, 1) == [3]
+
+
+async def test_stop_ends_every_subscription() -> None:
+    hub, _ = started_hub()
+    with hub.subscribe(StreamFilter(), buffer=10) as subscription:
+        hub.stop()
+        with pytest.raises(trio.EndOfChannel):
+            await subscription.receive(10)
+    assert hub.client_count == 0
+
+
+def test_publish_before_start_is_dropped_quietly() -> None:
+    EventHub().publish("activity", {"title": "early"})
+
+
+def test_unknown_event_name_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
+    EventHub().publish("nonsense", {})
+    assert [r.getMessage() for r in caplog.records] == [
+        "event_rejected reason=unknown-event event=nonsense"
+    ]
+
+
+async def test_publish_never_raises_into_the_caller(caplog: pytest.LogCaptureFixture) -> None:
+    class BrokenStore:
+        def submit_write(self, _job: Any) -> Any:
+            raise OSError("boom")
+
+    hub = EventHub()
+    hub.start(BrokenStore(), trio.lowlevel.current_trio_token())  # type: ignore[arg-type]
+    hub.publish("activity", {})
+    assert any("event_publish_failed" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize(
+    ("stream_filter", "view", "agent_id", "passes"),
+    [
+        (StreamFilter(), None, None, True),
+        (StreamFilter(view="ops"), "ops", "a1", True),
+        (StreamFilter(view="ops"), "security", None, False),
+        (StreamFilter(view="ops"), None, None, False),
+        (StreamFilter(agent_id="a1"), "ops", "a1", True),
+        (StreamFilter(agent_id="a1"), None, "a2", False),
+        (StreamFilter(agent_id="a1"), None, None, False),
+        (StreamFilter(view="ops", agent_id="a1"), "ops", "a2", False),
+        (StreamFilter(agents=frozenset({"a1", "a2"})), None, "a2", True),
+        (StreamFilter(agents=frozenset({"a1"})), None, None, False),
+        (StreamFilter(agents=frozenset({"a1"})), None, "a3", False),
+    ],
+)
+def test_filter(
+    stream_filter: StreamFilter, view: str | None, agent_id: str | None, passes: bool
+) -> None:
+    assert stream_filter.passes(stored(1, view=view, agent_id=agent_id)) is passes
+
+
+def test_frame_is_id_event_and_one_line_of_json() -> None:
+    event = StreamEvent(
+        id=42,
+        event="config-changed",
+        data={"key": "a\nb", "n": "é"},
+        view=None,
+        agent_id=None,
+        created_at=0,
+    )
+    assert encode_frame(event) == (
+        'id: 42\nevent: config-changed\ndata: {"key":"a\\nb","n":"é"}\n\n'.encode()
+    )
