@@ -7,8 +7,7 @@ from typing import Any
 from quart import Blueprint
 
 from relay.actors.action_support import action_support
-from relay.auth.access import Resource
-from relay.http.auth import allow, requires
+from relay.http.auth import allow_agent, requires
 from relay.http.services import services
 
 bp = Blueprint("agent_support", __name__)
@@ -17,5 +16,5 @@ bp = Blueprint("agent_support", __name__)
 @bp.get("/api/agents/<agent_id>/actions")
 @requires("agent:read")
 async def available_actions(agent_id: str) -> list[dict[str, Any]]:
-    allow(Resource(agent_id=agent_id))
+    await allow_agent(agent_id)
     return [entry.to_json() for entry in await action_support(services().runtime, agent_id)]

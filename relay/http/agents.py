@@ -13,7 +13,7 @@ from relay.actors.rules_agent_actions import AgentAction
 from relay.auth.access import Resource
 from relay.domain.agents import AgentPatch, AgentRegistration, TimelineInput
 from relay.errors import NotFound
-from relay.http.auth import allow, can_see, principal, requires
+from relay.http.auth import allow, allow_agent, can_see, principal, requires
 from relay.http.services import services
 from relay.http.validation import Body, parse_body, query_int, query_str
 from relay.store import agents as agent_store
@@ -63,7 +63,7 @@ async def _ask(agent_id: str, message: object) -> Any:
 @requires("agent:write")
 async def register_agent() -> tuple[dict[str, Any], int]:
     body = await parse_body(RegisterAgentBody)
-    allow(Resource(agent_id=body.id, orchestrator_id=body.orchestrator_id))
+    await allow_agent(body.id, body.orchestrator_id)
     registration = AgentRegistration(
         id=body.id,
         name=body.name,
@@ -83,7 +83,7 @@ async def register_agent() -> tuple[dict[str, Any], int]:
 @bp.post("/api/agents/<agent_id>/heartbeat")
 @requires("agent:write")
 async def heartbeat(agent_id: str) -> dict[str, Any]:
-    allow(Resource(agent_id=agent_id))
+    await allow_agent(agent_id)
     card = await _ask(agent_id, agent.Heartbeat())
     return card.to_json()  # type: ignore[no-any-return]
 
@@ -107,7 +107,7 @@ async def list_agents() -> list[dict[str, Any]]:
 @bp.get("/api/agents/<agent_id>")
 @requires("agent:read")
 async def get_agent(agent_id: str) -> dict[str, Any]:
-    allow(Resource(agent_id=agent_id))
+    await allow_agent(agent_id)
     card = await services().runtime.store.run(lambda: agent_store.load(agent_id))
     if card is None:
         raise NotFound("agent not found")
@@ -119,7 +119,7 @@ async def get_agent(agent_id: str) -> dict[str, Any]:
 @requires("agent:write")
 async def patch_agent(agent_id: str) -> dict[str, Any]:
     body = await parse_body(PatchAgentBody)
-    allow(Resource(agent_id=agent_id))
+    await allow_agent(agent_id)
     patch = AgentPatch(
         name=body.name,
         ready=body.ready,
@@ -134,7 +134,7 @@ async def patch_agent(agent_id: str) -> dict[str, Any]:
 @bp.delete("/api/agents/<agent_id>")
 @requires("agent:write")
 async def delete_agent(agent_id: str) -> dict[str, Any]:
-    allow(Resource(agent_id=agent_id))
+    await allow_agent(agent_id)
     await _ask(agent_id, agent.Delete())
     return {"ok": True, "id": agent_id}
 
@@ -142,7 +142,7 @@ async def delete_agent(agent_id: str) -> dict[str, Any]:
 @bp.get("/api/agents/<agent_id>/timeline")
 @requires("agent:read")
 async def get_timeline(agent_id: str) -> list[dict[str, Any]]:
-    allow(Resource(agent_id=agent_id))
+    await allow_agent(agent_id)
     limit = query_int("limit", 50, low=1, high=500)
     store = services().runtime.store
     if await store.run(lambda: agent_store.load(agent_id)) is None:
@@ -156,7 +156,7 @@ async def get_timeline(agent_id: str) -> list[dict[str, Any]]:
 @requires("agent:write")
 async def post_timeline(agent_id: str) -> tuple[dict[str, Any], int]:
     body = await parse_body(TimelineBody)
-    allow(Resource(agent_id=agent_id))
+    await allow_agent(agent_id)
     entry_input = TimelineInput(
         kind=body.kind, title=body.title, body=body.body, metadata=body.metadata
     )

@@ -11,6 +11,7 @@ from quart import g, has_request_context, request, websocket
 from relay.auth.access import Principal, Resource, authorize, covers
 from relay.errors import Forbidden
 from relay.http.services import services
+from relay.store import agents as agent_store
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
@@ -63,3 +64,18 @@ def allow(resource: Resource, scope: str | None = None) -> None:
 def can_see(resource: Resource) -> bool:
     """For lists: whether the caller's constraints cover this item."""
     return covers(principal(), resource)
+
+
+async def allow_agent(agent_id: str, orchestrator_id: str | None = None) -> None:
+    """``allow`` for a route that touches one agent: the agent, and the orchestrator it is
+    registered under (a token limited to orchestrator o1 may not touch o2's agents).
+
+    Only a caller limited by orchestrator pays for the look-up of the agent's card.
+    """
+    allow(Resource(agent_id=agent_id, orchestrator_id=orchestrator_id))
+    if principal().is_root or "orchestrators" not in principal().constraints:
+        return
+    rt = services().runtime
+    card = await rt.store.run(lambda: agent_store.load(agent_id))
+    if card is not None and card.orchestrator_id is not None:
+        allow(Resource(orchestrator_id=card.orchestrator_id))

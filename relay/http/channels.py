@@ -25,7 +25,7 @@ from relay.actors import commands
 from relay.auth.access import Resource
 from relay.domain.commands import Command, TargetKind
 from relay.errors import Forbidden, RelayError
-from relay.http.auth import allow, principal, requires
+from relay.http.auth import allow, allow_agent, principal, requires
 from relay.http.commands import PatchCommandBody, _is_target, target_resource
 from relay.http.services import services
 from relay.http.validation import describe, query_int
@@ -41,8 +41,15 @@ def _resource(kind: TargetKind, target: str) -> Resource:
     return Resource(orchestrator_id=target) if kind == "orchestrator" else Resource(agent_id=target)
 
 
+async def _allow_target(kind: TargetKind, target: str) -> None:
+    if kind == "agent":
+        await allow_agent(target)
+    else:
+        allow(_resource(kind, target))
+
+
 async def _long_poll(kind: TargetKind, target: str) -> list[dict[str, Any]]:
-    allow(_resource(kind, target))
+    await _allow_target(kind, target)
     wait = query_int("wait", 0, low=0, high=MAX_WAIT_SECONDS)
     limit = query_int("limit", 50, low=1, high=500)
     found = await commands.take(services().runtime, kind, target, wait_seconds=wait, limit=limit)
@@ -74,7 +81,7 @@ async def agent_channel(agent_id: str) -> None:
 
 
 async def _channel(kind: TargetKind, target: str) -> None:
-    allow(_resource(kind, target))
+    await _allow_target(kind, target)
     rt = services().runtime
     # Fail before accepting: an unknown target is a 404, not an open socket that idles.
     await commands.take(rt, kind, target, wait_seconds=0, limit=0)

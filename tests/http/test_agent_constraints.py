@@ -176,13 +176,6 @@ async def test_constraint_on_another_kind_does_not_limit_agents(client: Any, min
 # orchestrator-constrained token (above), but the per-agent routes authorize on the agent id
 # alone, so the same token reads, changes, deletes and re-homes those agents by id.
 # Reported as a bug; strict, so these start failing (XPASS) the day it is fixed.
-ORCHESTRATOR_SCOPE_BUG = (
-    "bug: per-agent routes authorize Resource(agent_id) only, ignoring the agent's "
-    "orchestratorId, so an orchestrators-constrained token can touch other orchestrators' agents"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=ORCHESTRATOR_SCOPE_BUG)
 async def test_orchestrator_constraint_hides_other_orchestrators_agents_by_id(
     client: Any, mint: Any
 ) -> None:
@@ -192,7 +185,6 @@ async def test_orchestrator_constraint_hides_other_orchestrators_agents_by_id(
     assert response.status_code == 403
 
 
-@pytest.mark.xfail(strict=True, reason=ORCHESTRATOR_SCOPE_BUG)
 async def test_orchestrator_constraint_cannot_delete_other_orchestrators_agents(
     client: Any, mint: Any
 ) -> None:
@@ -202,7 +194,6 @@ async def test_orchestrator_constraint_cannot_delete_other_orchestrators_agents(
     assert response.status_code == 403
 
 
-@pytest.mark.xfail(strict=True, reason=ORCHESTRATOR_SCOPE_BUG)
 async def test_orchestrator_constraint_cannot_take_over_another_orchestrators_agent(
     client: Any, mint: Any
 ) -> None:
