@@ -119,7 +119,12 @@ class Subscription:
             trio.EndOfChannel: the subscription was closed (dropped, or the hub
                 stopped) and everything it had buffered was received.
         """
-        batch = [await self._receive.receive()]
+        first = await self._receive.receive()
+        return [first, *self.drain(max_items - 1)]
+
+    def drain(self, max_items: int) -> list[Delivery]:
+        """What is buffered right now, up to ``max_items``, without waiting."""
+        batch: list[Delivery] = []
         while len(batch) < max_items:
             try:
                 batch.append(self._receive.receive_nowait())

@@ -86,6 +86,11 @@ class Settings(BaseSettings):
     sse_client_buffer: int = Field(
         default=1024, ge=1, description="events buffered per SSE client; past it, it is dropped"
     )
+    sse_batch_window_seconds: float = Field(
+        default=0.025,
+        ge=0,
+        description="after an event, wait this long so the ones right behind it share a write",
+    )
     stream_ticket_seconds: float = Field(
         default=60, gt=0, description="lifetime of a single-use stream ticket"
     )

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 
 import pytest
 import trio
+import trio.testing
 
 from relay.events import EventHub, StreamEvent, StreamFilter, encode_frame
+from relay.http.events import OPENING, stream_frames
 
 
 class FakeStore:
@@ -171,3 +173,30 @@ def test_frame_is_id_event_and_one_line_of_json() -> None:
     assert encode_frame(event) == (
         'id: 42\nevent: config-changed\ndata: {"key":"a\\nb","n":"é"}\n\n'.encode()
     )
+
+
+async def test_a_burst_shares_one_write(autojump_clock: trio.testing.MockClock) -> None:
+    hub, store = started_hub()
+    frames = stream_frames(
+        hub,
+        store,  # type: ignore[arg-type]  # no replay: the store is never read
+        StreamFilter(),
+        last_event_id=None,
+        keepalive_seconds=60,
+        batch_window=1.0,
+        buffer=10,
+    )
+    assert await anext(frames) == OPENING
+    chunks: list[bytes] = []
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(lambda: _append_next(frames, chunks))
+        for n, delay in [(1, 0), (2, 0.5), (3, 0.4)]:  # all within a second of the first
+            await trio.sleep(delay)
+            hub.publish("activity", {})
+            store.writes[-1].set_result(stored(n))
+    await frames.aclose()
+    assert chunks == [b"".join(encode_frame(stored(n)) for n in (1, 2, 3))]
+
+
+async def _append_next(frames: AsyncGenerator[bytes, None], chunks: list[bytes]) -> None:
+    chunks.append(await anext(frames))

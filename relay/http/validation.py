@@ -36,6 +36,8 @@ async def read_json() -> Any:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise Invalid("invalid JSON body") from None
+    except RecursionError:  # e.g. "[[[[…" a hundred thousand deep: no 500
+        raise Invalid("body is nested too deeply") from None
 
 
 async def read_object() -> dict[str, Any]:

@@ -188,7 +188,8 @@ async def test_stalled_client_is_dropped_and_does_not_stall_others(
 ) -> None:
     caplog.set_level(logging.WARNING, logger="relay.events")
     count = 60
-    async with open_app(sse_client_buffer=4) as app:
+    # No batch window: the stalled client's chunks then hold one event each.
+    async with open_app(sse_client_buffer=4, sse_batch_window_seconds=0) as app:
         client = app.test_client()
         async with open_stream(client) as stalled, open_stream(client) as reader:
             received: list[Frame] = []

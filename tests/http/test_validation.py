@@ -16,6 +16,7 @@ from relay.errors import Invalid
 from relay.http.activity import ActivityBody
 from relay.http.agents import PatchAgentBody, RegisterAgentBody, TimelineBody
 from relay.http.validation import read_object, validate
+from tests.conftest import root_headers
 
 
 @pytest.mark.parametrize(
@@ -122,3 +123,13 @@ def test_valid_body_at_the_limits_is_accepted(model: type[BaseModel], body: dict
 
 def test_timeline_kind_defaults_to_note() -> None:
     assert validate(TimelineBody, {"title": "t"}).kind == "note"
+
+
+async def test_deeply_nested_body_is_400_not_500(client: Any) -> None:
+    response = await client.post(
+        "/api/agents",
+        data=b"[" * 100_000,
+        headers={**root_headers(), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert await response.get_json() == {"error": "body is nested too deeply"}
