@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import math
 import time
@@ -81,7 +82,8 @@ class Client:
         return self.stream_ids[-1] if self.stream_ids else None
 
     def in_order(self) -> bool:
-        return all(a < b for a, b in zip(self.stream_ids, self.stream_ids[1:], strict=False))
+        """Strictly increasing ids: nothing twice, nothing out of order."""
+        return all(a < b for ids in (self.stream_ids, self.ids) for a, b in itertools.pairwise(ids))
 
 
 def _number_after(block: bytes, key: bytes) -> float | None:
@@ -129,28 +131,36 @@ async def _read_stream(
             client.reconnects += 1
 
 
+@dataclass
+class Posting:
+    ids: list[int] = field(default_factory=list)
+    latencies_ms: list[float] = field(default_factory=list)  # send -> 201
+    failures: int = 0
+    wall_s: float = 0.0
+
+
 async def _post_events(
     session: aiohttp.ClientSession, server: Server, count: int, rate: float
-) -> tuple[list[int], float, int]:
-    """Post ``count`` activity events at ``rate``/s; returns their ids, wall time, failures."""
+) -> Posting:
+    """Post ``count`` activity events on a schedule of ``rate``/s, whatever the replies."""
     headers = {**server.auth, "Content-Type": "application/json"}
     loop = asyncio.get_running_loop()
-    ids: list[int] = []
-    failures = 0
+    posting = Posting()
 
     async def post(index: int) -> None:
-        nonlocal failures
-        body = {"title": f"bench {index}", "view": "bench", "metadata": {"sentAt": time.time()}}
+        sent = time.time()
+        body = {"title": f"bench {index}", "view": "bench", "metadata": {"sentAt": sent}}
         try:
             async with session.post(
                 f"{server.base}/api/activity", data=json.dumps(body), headers=headers
             ) as response:
                 if response.status != 201:
-                    failures += 1
+                    posting.failures += 1
                     return
-                ids.append((await response.json())["id"])
+                posting.ids.append((await response.json())["id"])
+                posting.latencies_ms.append((time.time() - sent) * 1000)
         except (aiohttp.ClientError, TimeoutError):
-            failures += 1
+            posting.failures += 1
 
     tasks: set[asyncio.Task[None]] = set()
     start = loop.time()
@@ -163,7 +173,8 @@ async def _post_events(
         task.add_done_callback(tasks.discard)
     if tasks:
         await asyncio.wait(tasks)
-    return ids, loop.time() - start, failures
+    posting.wall_s = loop.time() - start
+    return posting
 
 
 async def _healthz(server: Server, name: str) -> float:
@@ -209,9 +220,13 @@ async def run(server: Server, clients_n: int, events: int, rate: float) -> bool:
         sampler = asyncio.create_task(_sample_rss(server.pid, stop, peak))
         meter = CpuMeter(server.pid)
         streaming_started = time.perf_counter()
-        async with new_session(256) as posting:
-            posted, post_s, post_failures = await _post_events(posting, server, events, rate)
-        expected = sorted(posted)
+        # No client-side timeout on posts: a slow commit is measured, not counted as lost.
+        posting_timeout = aiohttp.ClientTimeout(total=None, sock_connect=30)
+        async with aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=256), timeout=posting_timeout
+        ) as posting:
+            posted = await _post_events(posting, server, events, rate)
+        expected = sorted(posted.ids)
         with contextlib.suppress(TimeoutError):  # the report names who missed what
             await asyncio.wait_for(progress.all_done.wait(), DELIVERY_TIMEOUT_S)
         delivered_s = time.perf_counter() - streaming_started
@@ -224,8 +239,7 @@ async def run(server: Server, clients_n: int, events: int, rate: float) -> bool:
     return _report(
         clients,
         expected,
-        post_failures=post_failures,
-        post_s=post_s,
+        posted=posted,
         delivered_s=delivered_s,
         connect_s=connect_s,
         rss=(rss_idle, rss_connected, peak[0]),
@@ -242,8 +256,7 @@ def _report(
     clients: list[Client],
     expected: list[int],
     *,
-    post_failures: int,
-    post_s: float,
+    posted: Posting,
     delivered_s: float,
     connect_s: float,
     rss: tuple[float, float, float],
@@ -251,11 +264,24 @@ def _report(
     healthz: tuple[float, float],
     cpu_line: str,
 ) -> bool:
-    incomplete = [c.index for c in clients if c.ids != expected or not c.in_order()]
+    # Every acknowledged post, on every client, exactly once and in order; and every client
+    # got the same events (a post whose reply was lost may still have been stored).
+    acknowledged = set(expected)
+    reference = clients[0].ids if clients else []
+    incomplete = [
+        c.index
+        for c in clients
+        if not c.in_order() or not acknowledged <= set(c.ids) or c.ids != reference
+    ]
     latencies = sorted(ms for c in clients for ms in c.latencies_ms)
     reconnects = sum(c.reconnects for c in clients)
     frames = sum(len(c.stream_ids) for c in clients)
-    print(f"posted: {len(expected)} ok, {post_failures} failed, in {post_s:.1f} s", flush=True)
+    post_ms = sorted(posted.latencies_ms)
+    print(
+        f"posted: {len(expected)} ok, {posted.failures} failed, in {posted.wall_s:.1f} s; "
+        f"POST latency p50 {percentile(post_ms, 50):.1f} ms, p99 {percentile(post_ms, 99):.1f} ms",
+        flush=True,
+    )
     print(
         f"clients: {len(clients)} subscribed in {connect_s:.1f} s; all events delivered "
         f"{delivered_s:.1f} s after the first post; {frames} frames received",
@@ -284,7 +310,7 @@ def _report(
         flush=True,
     )
     print(cpu_line, flush=True)
-    ok = not incomplete and post_failures == 0 and not math.isnan(percentile(latencies, 50))
+    ok = not incomplete and posted.failures == 0 and not math.isnan(percentile(latencies, 50))
     print(f"every client saw all {len(expected)} events: {'YES' if ok else 'NO'}", flush=True)
     return ok
 
@@ -295,8 +321,17 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=5_000)
     parser.add_argument("--rate", type=float, default=250.0, help="events posted per second")
     parser.add_argument("--log-level", default=None, help="the server's log level")
+    parser.add_argument(
+        "--batch-window",
+        type=float,
+        default=None,
+        help="the server's RELAY_SSE_BATCH_WINDOW_SECONDS (default: the relay's)",
+    )
     args = parser.parse_args()
-    with relay_server(log_level=args.log_level) as server:
+    env = {}
+    if args.batch_window is not None:
+        env["RELAY_SSE_BATCH_WINDOW_SECONDS"] = str(args.batch_window)
+    with relay_server(env, log_level=args.log_level) as server:
         ok = asyncio.run(run(server, args.clients, args.events, args.rate))
         problems = server.log_problems()
         print(f"server log: {problems} ERROR/Traceback lines ({server.log_path})", flush=True)

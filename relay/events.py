@@ -4,7 +4,8 @@
 the append of the event to the stream log on the store's ordered writer, so an event
 published right after an actor queued its state write is stored after that write;
 once the append is committed the stored event (its database id is the SSE id) is
-handed to the trio thread and offered to every live subscriber, in id order.
+handed to the trio thread and offered to every live subscriber, in id order
+(gathered over a short batch window, so a burst wakes each subscriber once).
 
 A subscriber is one SSE client with a bounded buffer. Offering never waits: a
 client whose buffer is full is dropped (its stream ends after what it has already
@@ -104,8 +105,10 @@ class HubStats:
 class Subscription:
     """One live client's bounded buffer. Trio thread only."""
 
-    def __init__(self, stream_filter: StreamFilter, buffer: int) -> None:
+    def __init__(self, stream_filter: StreamFilter, buffer: int, start_id: int) -> None:
         self.filter = stream_filter
+        # The newest id the hub had seen committed when this subscription began.
+        self.start_id = start_id
         self._send, self._receive = trio.open_memory_channel[Delivery](buffer)
 
     @property
@@ -160,18 +163,33 @@ class EventHub:
         # even when a commit's callback runs on the publisher's thread.
         self._pending: deque[concurrent.futures.Future[StreamEvent]] = deque()
         self._subscribers: set[Subscription] = set()  # trio thread only
+        self._batch_window = 0.0
+        self._outbox: list[StreamEvent] = []  # committed, waiting for the window to close
+        self._flush_scheduled = False
+        self._last_committed_id = 0
 
     # -- life cycle (trio thread) -----------------------------------------------------------
 
     def start(
-        self, store: StoreThread, trio_token: trio.lowlevel.TrioToken, *, clock: Clock | None = None
+        self,
+        store: StoreThread,
+        trio_token: trio.lowlevel.TrioToken,
+        *,
+        clock: Clock | None = None,
+        batch_window: float = 0.0,
     ) -> None:
-        """Start storing and fanning out events (call once the store is running)."""
+        """Start storing and fanning out events (call once the store is running).
+
+        ``batch_window``: committed events are handed to subscribers at most this often
+        (seconds), so a burst reaches each client as one write; 0 hands each commit over
+        at once.
+        """
         with self._lock:
             self._store = store
             self._token = trio_token
             if clock is not None:
                 self._clock = clock
+            self._batch_window = batch_window
 
     def stop(self) -> None:
         """Stop publishing; every open subscription ends after what it has buffered."""
@@ -179,6 +197,7 @@ class EventHub:
             self._store = None
             self._token = None
             self._pending.clear()
+        self._outbox = []
         for subscription in self._subscribers:
             subscription.close()
         self._subscribers.clear()
@@ -240,7 +259,7 @@ class EventHub:
             if ready and token is not None:
                 # Under the lock: the trio thread runs these callbacks in call order.
                 with contextlib.suppress(trio.RunFinishedError):
-                    token.run_sync_soon(self._fan_out, ready)
+                    token.run_sync_soon(self._on_commit, ready)
 
     # -- subscribing and fan-out (trio thread) ----------------------------------------------
 
@@ -248,9 +267,10 @@ class EventHub:
     def subscribe(self, stream_filter: StreamFilter, *, buffer: int) -> Iterator[Subscription]:
         """A live subscription for the duration of the ``with`` block (trio thread).
 
-        Every event committed after this returns is offered to it, in id order.
+        Every event committed after this returns is offered to it, in id order (and maybe
+        a few committed just before: ``start_id`` tells them apart).
         """
-        subscription = Subscription(stream_filter, buffer)
+        subscription = Subscription(stream_filter, buffer, self._last_committed_id)
         if self._token is None:
             subscription.close()  # stopped (or never started): nothing will come
         else:
@@ -261,13 +281,32 @@ class EventHub:
             self._subscribers.discard(subscription)
             subscription.close()
 
-    def _fan_out(self, events: list[StreamEvent]) -> None:
+    def _on_commit(self, events: list[StreamEvent]) -> None:
         if self._token is None:
             return
         for event in events:
             self.stats.published[event.event] += 1
-            if not self._subscribers:
-                continue
+        self._last_committed_id = max(self._last_committed_id, events[-1].id)
+        if self._batch_window <= 0:
+            self._fan_out(events)
+            return
+        # One timer for the hub, not one per client: every subscriber wakes once per window.
+        self._outbox.extend(events)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            trio.lowlevel.spawn_system_task(self._flush_after_window, name="relay.events.flush")
+
+    async def _flush_after_window(self) -> None:
+        await trio.sleep(self._batch_window)
+        self._flush_scheduled = False
+        events, self._outbox = self._outbox, []
+        if self._token is not None:
+            self._fan_out(events)
+
+    def _fan_out(self, events: list[StreamEvent]) -> None:
+        if not self._subscribers:
+            return
+        for event in events:
             delivery = Delivery(event, encode_frame(event))
             slow = [
                 subscription

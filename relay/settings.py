@@ -89,7 +89,7 @@ class Settings(BaseSettings):
     sse_batch_window_seconds: float = Field(
         default=0.025,
         ge=0,
-        description="after an event, wait this long so the ones right behind it share a write",
+        description="hand committed events to SSE clients at most this often (a burst, one write)",
     )
     stream_ticket_seconds: float = Field(
         default=60, gt=0, description="lifetime of a single-use stream ticket"

@@ -176,14 +176,15 @@ def test_frame_is_id_event_and_one_line_of_json() -> None:
 
 
 async def test_a_burst_shares_one_write(autojump_clock: trio.testing.MockClock) -> None:
-    hub, store = started_hub()
+    hub = EventHub()
+    store = FakeStore()
+    hub.start(store, trio.lowlevel.current_trio_token(), batch_window=1.0)  # type: ignore[arg-type]
     frames = stream_frames(
         hub,
         store,  # type: ignore[arg-type]  # no replay: the store is never read
         StreamFilter(),
         last_event_id=None,
         keepalive_seconds=60,
-        batch_window=1.0,
         buffer=10,
     )
     assert await anext(frames) == OPENING
@@ -200,3 +201,28 @@ async def test_a_burst_shares_one_write(autojump_clock: trio.testing.MockClock) 
 
 async def _append_next(frames: AsyncGenerator[bytes, None], chunks: list[bytes]) -> None:
     chunks.append(await anext(frames))
+
+
+async def test_a_new_client_starts_after_what_was_committed_before_it(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    hub = EventHub()
+    store = FakeStore()
+    hub.start(store, trio.lowlevel.current_trio_token(), batch_window=1.0)  # type: ignore[arg-type]
+    hub.publish("activity", {})
+    store.writes[-1].set_result(stored(1))  # committed, still held back by the window
+    await trio.sleep(0.1)
+    frames = stream_frames(
+        hub,
+        store,  # type: ignore[arg-type]
+        StreamFilter(),
+        last_event_id=None,
+        keepalive_seconds=60,
+        buffer=10,
+    )
+    assert await anext(frames) == OPENING
+    hub.publish("activity", {})
+    store.writes[-1].set_result(stored(2))
+    chunk = await anext(frames)
+    await frames.aclose()
+    assert chunk == encode_frame(stored(2))

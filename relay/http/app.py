@@ -109,7 +109,12 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> QuartTrio:
     @app.before_serving
     async def start() -> None:
         await trio.to_thread.run_sync(store.start)
-        runtime.events.start(store, trio.lowlevel.current_trio_token(), clock=clock)
+        runtime.events.start(
+            store,
+            trio.lowlevel.current_trio_token(),
+            clock=clock,
+            batch_window=settings.sse_batch_window_seconds,
+        )
         runtime.doorbells.attach(trio.lowlevel.current_trio_token())
         auth.load_revocations(await store.run(token_store.revoked_jtis))
         app.add_background_task(_passivate_idle_actors, runtime)

@@ -13,8 +13,9 @@
 - A token with an ``agents`` constraint sees only those agents' events; events tied
   to no agent are withheld from it.
 - A ``: keep-alive`` comment after ``RELAY_SSE_KEEPALIVE_SECONDS`` of silence.
-- Events of a burst share one write: after an event the stream waits
-  ``RELAY_SSE_BATCH_WINDOW_SECONDS`` (default 25 ms) for the ones right behind it.
+- Events of a burst share one write: the hub hands committed events over at most every
+  ``RELAY_SSE_BATCH_WINDOW_SECONDS`` (default 25 ms); under load, the cost of a write,
+  not of an event, is what limits the fan-out.
 - A client too slow to keep ``RELAY_SSE_CLIENT_BUFFER`` events buffered is dropped:
   its stream ends and it reconnects with ``Last-Event-ID``.
 
@@ -127,7 +128,6 @@ async def stream_events() -> Response:
         stream_filter,
         last_event_id=_last_event_id(),
         keepalive_seconds=rt.settings.sse_keepalive_seconds,
-        batch_window=rt.settings.sse_batch_window_seconds,
         buffer=rt.settings.sse_client_buffer,
     )
     response = Response(frames, 200, SSE_HEADERS)
@@ -155,13 +155,14 @@ async def stream_frames(
     *,
     last_event_id: int | None,
     keepalive_seconds: float,
-    batch_window: float,
     buffer: int,
 ) -> AsyncGenerator[bytes, None]:
     """The body of one SSE response: subscribe, replay after ``last_event_id``, go live."""
     with hub.subscribe(stream_filter, buffer=buffer) as subscription:
         yield OPENING
-        cursor = 0
+        # Without Last-Event-ID the stream starts now, not with what the hub still held
+        # back (batch window) from before the client subscribed.
+        cursor = subscription.start_id
         if last_event_id is not None:
             try:
                 # Read after subscribing: whatever commits later is in the subscription.
@@ -189,11 +190,6 @@ async def stream_frames(
             if batch is None:
                 yield KEEP_ALIVE
                 continue
-            if batch_window > 0 and len(batch) < MAX_CHUNK_EVENTS:
-                # One write per client carries every event of a burst: under load the cost
-                # of a write, not of an event, is what limits the fan-out.
-                await trio.sleep(batch_window)
-                batch += subscription.drain(MAX_CHUNK_EVENTS - len(batch))
             fresh = [delivery for delivery in batch if delivery.event.id > cursor]
             if fresh:
                 cursor = fresh[-1].event.id
