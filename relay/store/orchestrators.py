@@ -85,8 +85,8 @@ async def resolve_target(target: str) -> str | None:
 
 
 async def due_for_reaping(stale_before_ms: int, offline_before_ms: int) -> list[str]:
-    online = models.Orchestrator.filter(status="online", last_heartbeat_at__lt=stale_before_ms)
-    stale = models.Orchestrator.filter(status="stale", last_heartbeat_at__lt=offline_before_ms)
+    online = models.Orchestrator.filter(status="online", last_heartbeat_at__lte=stale_before_ms)
+    stale = models.Orchestrator.filter(status="stale", last_heartbeat_at__lte=offline_before_ms)
     ids = await online.values_list("id", flat=True)
     ids += await stale.values_list("id", flat=True)
     return [str(orchestrator_id) for orchestrator_id in ids]

@@ -185,3 +185,12 @@ async def test_spawn_carries_a_runner_token_only_on_the_channel(
     assert claims.sub == f"runner:{body['spawnRequestId']}"
     assert claims.role == "provider"
     assert claims.constraints["orchestrators"] == ["o1"]
+
+
+async def test_orchestrator_silent_exactly_the_threshold_is_reaped(
+    client: Any, clock: ManualClock, services: Services
+) -> None:
+    # The query agrees with the stale rule at the boundary (silent == threshold → stale).
+    await register_orchestrator(client)
+    clock.advance(30)
+    assert [o.status for o in await reap_orchestrators(services.runtime)] == ["stale"]
