@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 import signal
 
@@ -10,6 +9,7 @@ import trio
 from hypercorn.config import Config
 from hypercorn.trio import serve as hypercorn_serve
 
+from relay.gc_policy import tune_for_serving
 from relay.http.app import create_app
 from relay.settings import Settings
 
@@ -33,10 +33,8 @@ async def serve(settings: Settings) -> None:
     config.graceful_timeout = 10
 
     @app.before_serving
-    async def freeze_long_lived_objects() -> None:
-        # Keeps start-up objects out of every later GC pass (measurably cheaper at load).
-        gc.collect()
-        gc.freeze()
+    async def tune_garbage_collection() -> None:
+        tune_for_serving()
 
     await hypercorn_serve(app, config, shutdown_trigger=_until_signalled)
 

@@ -114,6 +114,7 @@ class Settings(BaseSettings):
     job_token_pruning_seconds: float = Field(default=3600, gt=0)
     job_activity_retention_seconds: float = Field(default=3600, gt=0)
     job_stream_retention_seconds: float = Field(default=3600, gt=0)
+    job_garbage_collection_seconds: float = Field(default=300, gt=0)
     stream_retention_days: float = Field(
         default=7, gt=0, description="how far back Last-Event-ID replay can reach"
     )

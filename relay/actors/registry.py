@@ -7,8 +7,10 @@ it on start, so stopping an idle actor loses nothing.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,10 +37,16 @@ class Passivate:
 
 
 class ActorRegistry:
-    def __init__(self, *, ask_timeout: float) -> None:
+    def __init__(
+        self, *, ask_timeout: float, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
         self.ask_timeout = ask_timeout
+        self._monotonic = monotonic
         self._factories: dict[str, Factory] = {}
         self._refs: dict[Key, pykka.ActorRef[Any]] = {}
+        # When each key was last sent a message through here: the idle sweep then tells
+        # only actors that may be idle, instead of waking every live thread.
+        self._last_used: dict[Key, float] = {}
         self._lock = threading.Lock()
         self._closed = False
 
@@ -54,6 +62,7 @@ class ActorRegistry:
             if ref is None or not ref.is_alive():
                 ref = self._factories[kind](key)
                 self._refs[(kind, key)] = ref
+            self._last_used[(kind, key)] = self._monotonic()
             return ref
 
     def forget(self, kind: str, key: str, ref: pykka.ActorRef[Any]) -> None:
@@ -61,6 +70,7 @@ class ActorRegistry:
         with self._lock:
             if self._refs.get((kind, key)) is ref:
                 del self._refs[(kind, key)]
+                self._last_used.pop((kind, key), None)
 
     async def ask(
         self, kind: str, key: str, message: object, *, timeout: float | None = None
@@ -86,15 +96,23 @@ class ActorRegistry:
         except pykka.ActorDeadError:
             log.info("actor_tell_dropped kind=%s key=%s", kind, key)
 
-    def passivate_idle(self, idle_seconds: float) -> int:
-        """Ask every live actor to stop if idle; returns how many were asked."""
+    def idle_refs(self, idle_seconds: float) -> list[pykka.ActorRef[Any]]:
+        """Live actors sent nothing through this registry for ``idle_seconds``.
+
+        Only candidates: an actor also hears from others (settle hooks, its own timers),
+        so it decides for itself when it receives ``Passivate``.
+        """
+        cutoff = self._monotonic() - idle_seconds
         with self._lock:
-            refs = list(self._refs.values())
+            return [
+                ref for key, ref in self._refs.items() if self._last_used.get(key, 0.0) <= cutoff
+            ]
+
+    def passivate_idle(self, idle_seconds: float) -> int:
+        """Ask every idle candidate to stop; returns how many were asked."""
+        refs = self.idle_refs(idle_seconds)
         for ref in refs:
-            try:
-                ref.tell(Passivate(idle_seconds))
-            except pykka.ActorDeadError:
-                continue
+            passivate(ref, idle_seconds)
         return len(refs)
 
     def live_counts(self) -> dict[str, int]:
@@ -112,6 +130,7 @@ class ActorRegistry:
             self._closed = True
             refs = list(self._refs.values())
             self._refs.clear()
+            self._last_used.clear()
         futures = []
         for ref in refs:
             try:
@@ -123,3 +142,9 @@ class ActorRegistry:
                 future.get(timeout=timeout)
             except (pykka.Timeout, pykka.ActorDeadError):
                 log.warning("actor_stop_timeout")
+
+
+def passivate(ref: pykka.ActorRef[Any], idle_seconds: float) -> None:
+    """Tell ``ref`` to stop if it has been idle for ``idle_seconds`` (it may be gone)."""
+    with contextlib.suppress(pykka.ActorDeadError):
+        ref.tell(Passivate(idle_seconds))

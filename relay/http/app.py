@@ -13,6 +13,7 @@ from quart_trio import QuartTrio
 
 from relay import __version__
 from relay.actors import maintenance as maintenance_actor
+from relay.actors.registry import passivate
 from relay.actors.runtime import Runtime
 from relay.actors.setup import build_runtime
 from relay.auth.authenticator import Authenticator
@@ -135,11 +136,21 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> QuartTrio:
     return app
 
 
+# Each Passivate wakes an actor thread that then contends for the GIL: a sweep over
+# thousands of idle actors is paced in batches so requests keep being served meanwhile.
+_PASSIVATE_BATCH = 64
+_PASSIVATE_PAUSE_S = 0.005
+
+
 async def _passivate_idle_actors(runtime: Runtime) -> None:
     idle = runtime.settings.actor_idle_seconds
     while True:
         await trio.sleep(max(idle / 2, 0.5))
-        runtime.registry.passivate_idle(idle)
+        refs = runtime.registry.idle_refs(idle)
+        for start in range(0, len(refs), _PASSIVATE_BATCH):
+            for ref in refs[start : start + _PASSIVATE_BATCH]:
+                passivate(ref, idle)
+            await trio.sleep(_PASSIVATE_PAUSE_S)
 
 
 def _install_access_log(app: QuartTrio) -> None:

@@ -1,4 +1,5 @@
-"""The built-in maintenance jobs: the agent reaper, activity retention and token pruning.
+"""The built-in maintenance jobs: the agent reaper, activity retention, token pruning and
+the scheduled full garbage collection.
 
 Jobs that belong to later features (command expiry, merge-lease expiry, auto-merge,
 workspace purge, the orchestrator reaper) are registered by those features.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from relay import gc_policy
 from relay.actors.reaper import reap_agents
 from relay.actors.runtime import Runtime
 from relay.maintenance.jobs import JobSpec
@@ -48,6 +50,11 @@ async def token_pruning(rt: Runtime) -> dict[str, Any]:
     return {"deleted": deleted}
 
 
+async def garbage_collection(_rt: Runtime) -> dict[str, Any]:
+    """A full pass of the cyclic garbage collector (see ``relay.gc_policy``)."""
+    return gc_policy.full_collection()
+
+
 def register_builtin_jobs(maintenance: Maintenance, settings: Settings) -> None:
     maintenance.register_job(
         JobSpec("agent-reaper", settings.job_agent_reaper_seconds, agent_reaper)
@@ -57,4 +64,7 @@ def register_builtin_jobs(maintenance: Maintenance, settings: Settings) -> None:
     )
     maintenance.register_job(
         JobSpec("token-pruning", settings.job_token_pruning_seconds, token_pruning)
+    )
+    maintenance.register_job(
+        JobSpec("garbage-collection", settings.job_garbage_collection_seconds, garbage_collection)
     )
