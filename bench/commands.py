@@ -1,19 +1,28 @@
 """Command channel (issue 5): delivery latency over long-poll and WebSocket, then a kill -9.
 
-    .venv/bin/python -m bench.commands [-n 10000] [--concurrency 32] [--crash-commands 1000]
+    .venv/bin/python -m bench.commands [-n 10000] [--rate 100] [--saturation-commands 3000]
+        [--concurrency 32] [--crash-commands 1000]
 
 1. Registers 100 orchestrators with the root token and connects each with its own runtime
    token: 50 long-poll (``GET …/commands?wait=25`` in a loop) and 50 WebSocket
-   (``WS …/channel``). Enqueues N commands (``POST /api/commands``) round-robin across
-   them at ``--concurrency``, each carrying ``params.t0``, the time right before its POST.
-   Every consumer records receipt latency (now - t0) per command id and settles the
-   command at once (long-poll: ``PATCH /api/commands/:id``; WebSocket: a ``status``
-   message). Counts received, unique, lost (enqueued, never received within the drain
-   wait) and duplicated-after-ack (received again after the relay accepted its settle).
-   The server runs with a short ack timeout (``--ack-timeout``) and the consumers stay
-   connected that long after the drain, so a settle that did not stick would show up as a
+   (``WS …/channel``). Every command (``POST /api/commands``, round-robin across them)
+   carries ``params.t0``; every consumer records receipt latency (now - t0) per command id
+   and settles the command at once (long-poll: ``PATCH /api/commands/:id``; WebSocket: a
+   ``status`` message). Two runs:
+
+   - steady load (the targets): N commands at ``--rate`` per second on a fixed schedule
+     whatever the replies, ``t0`` being the scheduled time (a late send counts);
+   - saturation: ``--saturation-commands`` from ``--concurrency`` closed-loop senders,
+     ``t0`` right before each POST: the most commands/s the relay settles, and the
+     latency once commands queue up behind each other (reported, not judged: a closed
+     loop at saturation measures its own queue).
+
+   Counts received, unique, lost (enqueued, never received within the drain wait) and
+   duplicated-after-ack (received again after the relay accepted its settle). The server
+   runs with a short ack timeout (``--ack-timeout``) and the consumers stay connected that
+   long after the last drain, so a settle that did not stick would show up as a
    redelivery. Then a bare ``GET /healthz`` closed loop at the same concurrency.
-   Targets: p99 < 50 ms, zero lost, zero duplicated-after-ack.
+   Targets at steady load: p99 < 50 ms, zero lost, zero duplicated-after-ack.
 2. Crash recovery: a server on a data dir kept across two starts; registers one
    orchestrator, enqueues ``--crash-commands`` commands (a 201 means durable), SIGKILLs
    the server, restarts it on the same data dir and port and long-polls the channel until
@@ -67,6 +76,8 @@ from bench.common import (
 ORCHESTRATORS = 100
 LONG_POLL = 50  # the first 50 long-poll, the other 50 use the WebSocket
 CONCURRENCY = 32
+STEADY_RATE = 100.0  # commands/s: 100 orchestrators each sent one a second
+WINDOW_S = 10.0
 P99_TARGET_MS = 50.0
 DRAIN_TIMEOUT_S = 60.0
 WARM_UP_COMMANDS = 500
@@ -342,6 +353,64 @@ async def _enqueue(
     return phase
 
 
+async def _enqueue_open(
+    session: aiohttp.ClientSession,
+    server: Server,
+    targets: list[str],
+    count: int,
+    rate: float,
+    tally: Tally,
+    name: str,
+) -> Phase:
+    """``count`` commands at ``rate``/s on a fixed schedule, whatever the replies.
+
+    ``t0`` is the scheduled send time, so a late send counts against the latency.
+    """
+    phase = Phase(name)
+    url = f"{server.base}/api/commands"
+    headers = {**server.auth, "Content-Type": "application/json"}
+    loop = asyncio.get_running_loop()
+    in_flight: set[asyncio.Task[None]] = set()
+
+    async def one(index: int, t0: float) -> None:
+        body = json_body(
+            {
+                "type": COMMAND_TYPE,
+                "target": targets[index % len(targets)],
+                "params": {"t0": t0, "seq": index},
+            }
+        )
+        error: str | None = None
+        try:
+            async with session.post(url, data=body, headers=headers) as response:
+                payload = await response.read()
+                if response.status == 201:
+                    tally.enqueued_ok(json.loads(payload)["command"]["id"], t0)
+                else:
+                    error = f"HTTP {response.status}"
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            error = _label(exc)
+        phase.record((time.time() - t0) * 1000, error)
+
+    meter = CpuMeter(server.pid)
+    start_loop = loop.time() + 0.05
+    start_wall = time.time() + 0.05
+    for index in range(count):
+        offset = index / rate
+        delay = start_loop + offset - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        task = loop.create_task(one(index, start_wall + offset))
+        in_flight.add(task)
+        task.add_done_callback(in_flight.discard)
+        phase.sent += 1
+    if in_flight:
+        await asyncio.wait(in_flight, timeout=DRAIN_TIMEOUT_S)
+    phase.wall_s = loop.time() - start_loop
+    phase.cpu = meter.stop()
+    return phase
+
+
 async def _drain(tally: Tally, timeout: float) -> None:
     tally.close()
     with contextlib.suppress(TimeoutError):
@@ -387,6 +456,10 @@ class ChannelRun:
     cpu: CpuUse
     drained: bool
 
+    @property
+    def settled_rate(self) -> float:
+        return len(self.tally.settled & self.tally.enqueued.keys()) / self.wall_s
+
 
 async def _channel_run(
     session: aiohttp.ClientSession,
@@ -396,12 +469,18 @@ async def _channel_run(
     count: int,
     concurrency: int,
     name: str,
+    rate: float | None = None,
 ) -> ChannelRun:
+    """Enqueue ``count`` commands (closed loop at ``concurrency``, or open loop at ``rate``)
+    and wait until the consumers have settled them all."""
     tally = Tally()
     consumers.tally = tally
     meter = CpuMeter(server.pid)
     started = time.perf_counter()
-    enqueue = await _enqueue(session, server, targets, count, concurrency, tally, name)
+    if rate is None:
+        enqueue = await _enqueue(session, server, targets, count, concurrency, tally, name)
+    else:
+        enqueue = await _enqueue_open(session, server, targets, count, rate, tally, name)
     await _drain(tally, DRAIN_TIMEOUT_S)
     drained = tally.all_settled()
     end = tally.last_settle if drained else time.perf_counter()
@@ -426,7 +505,7 @@ async def channel_benchmark(args: argparse.Namespace, server: Server) -> list[Ph
         server,
         f" ack-timeout={args.ack_timeout:g}s log-level={args.log_level or 'default'}",
     )
-    n, c = args.commands, args.concurrency
+    n, c, rate = args.commands, args.concurrency, args.rate
     session = new_session(limit=max(c, 64))
     # Consumers: 50 long-polls held open + their settles + 50 WebSockets.
     consumer_session = new_session(limit=LONG_POLL + 2 * c + ORCHESTRATORS)
@@ -446,10 +525,27 @@ async def channel_benchmark(args: argparse.Namespace, server: Server) -> list[Ph
             session, server, consumers, targets, WARM_UP_COMMANDS, c, "warm-up (not counted)"
         )
         print_phase(warm.enqueue)
-        run = await _channel_run(
-            session, server, consumers, targets, n, c, f"closed c={c} POST /api/commands"
+        steady = await _channel_run(
+            session,
+            server,
+            consumers,
+            targets,
+            n,
+            c,
+            f"open {rate:g}/s POST /api/commands",
+            rate=rate,
         )
-        print_phase(run.enqueue)
+        print_phase(steady.enqueue)
+        saturated = await _channel_run(
+            session,
+            server,
+            consumers,
+            targets,
+            args.saturation_commands,
+            c,
+            f"closed c={c} POST /api/commands",
+        )
+        print_phase(saturated.enqueue)
         # Stay connected past the ack timeout: a settle that did not stick is redelivered.
         watch_s = args.ack_timeout + 1
         await asyncio.sleep(watch_s)
@@ -464,40 +560,63 @@ async def channel_benchmark(args: argparse.Namespace, server: Server) -> list[Ph
         )
         print_phase(bare)
 
+    print()
+    print(
+        f"== summary: command channel, {ORCHESTRATORS} orchestrators ({LONG_POLL} long-poll, "
+        f"{ORCHESTRATORS - LONG_POLL} WebSocket); duplicates watched {watch_s:g} s past the "
+        f"last drain with ack timeout {args.ack_timeout:g} s"
+    )
+    print(f"-- steady load: {n} commands at {rate:g}/s, on schedule (the targets)")
+    _report(steady, n, judged=True)
+    print(f"-- saturation: {args.saturation_commands} commands, closed loop at c={c}")
+    _report(saturated, args.saturation_commands, judged=False)
+    print(
+        f"commands/s at saturation: {saturated.settled_rate:.0f} settled per second of "
+        f"enqueue+drain ({saturated.wall_s:.2f} s); bare GET /healthz {bare.rate:.0f} req/s "
+        f"at c={c} (same run)"
+    )
+    print(f"CPU at steady load: {_cpu_text(steady.cpu)}")
+    print(f"CPU at saturation: {_cpu_text(saturated.cpu)}")
+    assert bare.cpu is not None
+    print(f"CPU during /healthz: {_cpu_text(bare.cpu)}")
+    print(f"server log: {server.log_problems()} ERROR/Traceback lines", flush=True)
+    phase = Phase("saturation enqueue+drain")
+    phase.cpu = saturated.cpu
+    return [steady.enqueue, saturated.enqueue, phase, bare]
+
+
+def _report(run: ChannelRun, requested: int, *, judged: bool) -> None:
+    """Counts and latencies of one run; ``judged`` adds the verdicts against the targets."""
     tally = run.tally
     latencies = sorted(tally.latency_ms.values())
     enqueued = len(tally.enqueued)
-    received_enqueued = [cid for cid in tally.enqueued if cid in tally.received]
-    lost = enqueued - len(received_enqueued)
+    lost = enqueued - sum(1 for cid in tally.enqueued if cid in tally.received)
     settled = len(tally.settled & tally.enqueued.keys())
-    deliveries = sum(tally.received.values())
     p99 = percentile(latencies, 99)
-    rate = settled / run.wall_s
-    print()
-    print("== summary: command channel")
+
+    def target(ok: bool, text: str) -> str:
+        return f" (target {text}: {verdict(ok)})" if judged else ""
+
     print(
-        f"{ORCHESTRATORS} orchestrators ({LONG_POLL} long-poll, {ORCHESTRATORS - LONG_POLL} "
-        f"WebSocket); enqueued {enqueued} of {n} (POST failures {run.enqueue.failed}"
-        f"{' ' + str(run.enqueue.errors) if run.enqueue.errors else ''}) at c={c}"
-    )
-    print(
-        f"received {deliveries} deliveries, {len(tally.received)} unique; "
-        f"lost {lost} (target 0: {verdict(lost == 0)}); duplicated-after-ack "
-        f"{tally.dup_after_ack} (target 0: {verdict(tally.dup_after_ack == 0)}; watched "
-        f"{watch_s:g} s past the drain with ack timeout {args.ack_timeout:g} s); "
-        f"redelivered before ack {tally.redelivered_before_ack}; foreign {tally.foreign}"
+        f"enqueued {enqueued} of {requested} (POST failures {run.enqueue.failed}"
+        f"{' ' + str(run.enqueue.errors) if run.enqueue.errors else ''}); received "
+        f"{sum(tally.received.values())} deliveries, {len(tally.received)} unique; lost {lost}"
+        f"{target(lost == 0, '0')}; duplicated-after-ack {tally.dup_after_ack}"
+        f"{target(tally.dup_after_ack == 0, '0')}; redelivered before ack "
+        f"{tally.redelivered_before_ack}; foreign {tally.foreign}"
     )
     print(
         f"settled {settled} (settle errors {sum(tally.settle_errors.values())}"
         f"{' ' + str(tally.settle_errors) if tally.settle_errors else ''}); channel errors "
         f"{sum(tally.channel_errors.values())}"
         f"{' ' + str(tally.channel_errors) if tally.channel_errors else ''}; "
-        f"drained: {'yes' if run.drained else f'NO (gave up after {DRAIN_TIMEOUT_S:.0f} s)'}"
+        f"drained: {'yes' if run.drained else f'NO (gave up after {DRAIN_TIMEOUT_S:.0f} s)'}; "
+        f"{run.settled_rate:.0f} commands/s settled"
     )
     print(
         f"enqueue -> receipt: p50 {percentile(latencies, 50):.1f} ms, p99 {p99:.1f} ms, "
-        f"max {percentile(latencies, 100):.1f} ms (target p99 < {P99_TARGET_MS:.0f} ms: "
-        f"{verdict(p99 < P99_TARGET_MS)})"
+        f"max {percentile(latencies, 100):.1f} ms"
+        f"{target(p99 < P99_TARGET_MS, f'p99 < {P99_TARGET_MS:.0f} ms')}"
     )
     for label, values in (
         ("t0 -> createdAt (intake)", tally.intake_ms),
@@ -515,18 +634,17 @@ async def channel_benchmark(args: argparse.Namespace, server: Server) -> list[Ph
             f"  {'via ' + via:<34} p50 {_ms(values, 50):7.1f} ms  p99 {_ms(values, 99):7.1f} ms  "
             f"max {_ms(values, 100):7.1f} ms  ({len(values)} commands)"
         )
-    print(
-        f"commands/s: {rate:.0f} settled per second of enqueue+drain ({run.wall_s:.2f} s); "
-        f"POST /api/commands {run.enqueue.rate:.0f} req/s; bare GET /healthz "
-        f"{bare.rate:.0f} req/s at c={c} (same run)"
-    )
-    print(f"CPU during enqueue+drain: {_cpu_text(run.cpu)}")
-    assert bare.cpu is not None
-    print(f"CPU during /healthz: {_cpu_text(bare.cpu)}")
-    print(f"server log: {server.log_problems()} ERROR/Traceback lines", flush=True)
-    phase = Phase("enqueue+drain")
-    phase.cpu = run.cpu
-    return [run.enqueue, phase, bare]
+    if judged and latencies:
+        # Latency by the second its command was sent: a stall shows as one bad window.
+        start = min(tally.enqueued.values())
+        windows: dict[int, list[float]] = {}
+        for command_id, latency in tally.latency_ms.items():
+            window = int((tally.enqueued.get(command_id, start) - start) // WINDOW_S)
+            windows.setdefault(window, []).append(latency)
+        text = "  ".join(
+            f"{w * WINDOW_S:g}s:{_ms(sorted(v), 99):.0f}" for w, v in sorted(windows.items())
+        )
+        print(f"  p99 ms per {WINDOW_S:g} s window of sending: {text}")
 
 
 # -- part 2: kill -9 ------------------------------------------------------------------------
@@ -662,10 +780,29 @@ def crash_benchmark(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "-n", "--commands", type=int, default=10_000, help="commands to enqueue (default 10000)"
+        "-n",
+        "--commands",
+        type=int,
+        default=10_000,
+        help="steady load: commands to enqueue (default 10000)",
     )
     parser.add_argument(
-        "--concurrency", type=int, default=CONCURRENCY, help="enqueue and /healthz concurrency"
+        "--rate",
+        type=float,
+        default=STEADY_RATE,
+        help=f"steady load: commands per second, on schedule (default {STEADY_RATE:g})",
+    )
+    parser.add_argument(
+        "--saturation-commands",
+        type=int,
+        default=3_000,
+        help="saturation: commands enqueued in a closed loop at --concurrency (default 3000)",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=CONCURRENCY,
+        help="saturation enqueue and /healthz concurrency",
     )
     parser.add_argument(
         "--crash-commands", type=int, default=1_000, help="commands queued before the kill -9"

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import concurrent.futures
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from relay.actors.runtime import Runtime
 from relay.crossing import wait_future
 from relay.domain.activity import ActivityEvent, ActivityInput
 from relay.store import activity as activity_store
+from relay.store import stream as stream_store
+from relay.store.stream import StreamEvent
+
+T = TypeVar("T")
+Job = Callable[[], Awaitable[T]]
 
 
 def audit(
@@ -25,12 +33,59 @@ def audit(
         if done.exception() is None:
             stored, created = done.result()
             if created:
-                rt.events.publish(
-                    "activity", stored.to_json(), view=stored.view, agent_id=stored.agent_id
-                )
+                publish_stored(rt, stored)
 
     future.add_done_callback(publish)
     return future
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A stream event describing a change, stored in the change's own transaction."""
+
+    event: str
+    data: dict[str, Any]
+    view: str | None = None
+    agent_id: str | None = None
+
+
+def write_with_audit(
+    rt: Runtime,
+    submit: Callable[[Job[Any]], concurrent.futures.Future[Any]],
+    job: Job[T],
+    *,
+    audits: Sequence[ActivityInput] = (),
+    changes: Sequence[Change] = (),
+) -> concurrent.futures.Future[tuple[T, list[StreamEvent]]]:
+    """``job``, its stream events and its audit events, as one write (``submit`` queues it).
+
+    One transaction: the trail can neither miss a change nor describe one that was rolled
+    back, and the caller waits for one commit instead of one per row. The stream events
+    (``changes``, then each audit's ``activity`` event) reach live subscribers once it
+    has committed.
+    """
+    now = rt.clock.now_ms()
+
+    async def together() -> tuple[T, list[StreamEvent]]:
+        result = await job()
+        stream = [
+            await stream_store.append(c.event, c.data, c.view, c.agent_id, now) for c in changes
+        ]
+        for event in audits:
+            stored, _created = await activity_store.append(event, now)
+            stream.append(
+                await stream_store.append(
+                    "activity", stored.to_json(), stored.view, stored.agent_id, now
+                )
+            )
+        return result, stream
+
+    return rt.events.write_with_events(submit, together)
+
+
+def publish_stored(rt: Runtime, stored: ActivityEvent) -> None:
+    """Put a committed activity event on the live stream."""
+    rt.events.publish("activity", stored.to_json(), view=stored.view, agent_id=stored.agent_id)
 
 
 async def record(rt: Runtime, event: ActivityInput) -> ActivityEvent:

@@ -21,10 +21,10 @@ import json
 import logging
 import threading
 from collections import Counter, deque
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import trio
 
@@ -46,6 +46,9 @@ __all__ = [
 ]
 
 log = logging.getLogger("relay.events")
+
+T = TypeVar("T")
+Job = Callable[[], Awaitable[T]]
 
 EVENT_NAMES = (
     "activity",
@@ -154,14 +157,15 @@ class EventHub:
 
     def __init__(self) -> None:
         self.stats = HubStats()
-        self._lock = threading.Lock()
+        # Reentrant: a write that already committed runs its callback at once, under the lock.
+        self._lock = threading.RLock()
         self._store: StoreThread | None = None
         self._token: trio.lowlevel.TrioToken | None = None
         self._clock: Clock = SystemClock()
         # Appends in the order they were queued on the writer (which commits in that
         # order): fan-out takes committed ones from the head only, so ids stay ordered
         # even when a commit's callback runs on the publisher's thread.
-        self._pending: deque[concurrent.futures.Future[StreamEvent]] = deque()
+        self._pending: deque[concurrent.futures.Future[list[StreamEvent]]] = deque()
         self._subscribers: set[Subscription] = set()  # trio thread only
         self._batch_window = 0.0
         self._outbox: list[StreamEvent] = []  # committed, waiting for the window to close
@@ -241,10 +245,46 @@ class EventHub:
                 return
             job = partial(stream_store.append, event, data, view, agent_id, self._clock.now_ms())
             future = store.submit_write(job)
-            self._pending.append(future)
-        future.add_done_callback(self._committed)
+            self._track(future, lambda stored: [stored])
 
-    def _committed(self, _future: concurrent.futures.Future[StreamEvent]) -> None:
+    def write_with_events(
+        self,
+        submit: Callable[[Job[tuple[T, list[StreamEvent]]]], concurrent.futures.Future[Any]],
+        job: Job[tuple[T, list[StreamEvent]]],
+    ) -> concurrent.futures.Future[tuple[T, list[StreamEvent]]]:
+        """Queue ``job``, which appends its own stream events, and fan them out once committed.
+
+        A change and the events describing it then commit together (one transaction, one
+        commit to wait for). ``submit`` queues the job on the store's ordered writer (an
+        actor's ``write``); it is called under the hub's lock, so these events and those of
+        ``publish`` reach subscribers in id order.
+        """
+        with self._lock:
+            future: concurrent.futures.Future[tuple[T, list[StreamEvent]]] = submit(job)
+            if self._store is not None:
+                self._track(future, lambda result: result[1])
+        return future
+
+    def _track(
+        self,
+        future: concurrent.futures.Future[Any],
+        events_of: Callable[[Any], list[StreamEvent]],
+    ) -> None:
+        # Called under the lock, in the order the writes were queued (= commit order).
+        tracked: concurrent.futures.Future[list[StreamEvent]] = concurrent.futures.Future()
+        self._pending.append(tracked)
+
+        def done(committed: concurrent.futures.Future[Any]) -> None:
+            error = None if committed.cancelled() else committed.exception()
+            if committed.cancelled() or error is not None:
+                tracked.set_exception(error or RuntimeError("event write cancelled"))
+            else:
+                tracked.set_result(events_of(committed.result()))
+            self._committed(tracked)
+
+        future.add_done_callback(done)
+
+    def _committed(self, _future: concurrent.futures.Future[list[StreamEvent]]) -> None:
         # Runs on the store thread (or on the publisher's, if the commit won the race).
         with self._lock:
             ready: list[StreamEvent] = []
@@ -254,7 +294,7 @@ class EventHub:
                 if head.cancelled() or error is not None:
                     log.error("event_store_failed error=%r", error)
                     continue
-                ready.append(head.result())
+                ready.extend(head.result())
             token = self._token
             if ready and token is not None:
                 # Under the lock: the trio thread runs these callbacks in call order.

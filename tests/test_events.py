@@ -77,6 +77,51 @@ async def test_a_failed_append_does_not_hold_back_the_next(
     assert any("event_store_failed" in r.getMessage() for r in caplog.records)
 
 
+async def test_events_written_with_a_change_keep_their_place_in_the_order() -> None:
+    hub, store = started_hub()
+    with hub.subscribe(StreamFilter(), buffer=10) as subscription:
+        hub.publish("activity", {})
+        change = hub.write_with_events(store.submit_write, _no_job)
+        hub.publish("activity", {})
+        first, together, last = store.writes
+        last.set_result(stored(4))
+        together.set_result(("changed", [stored(2), stored(3)]))  # one commit, two events
+        first.set_result(stored(1))
+
+        assert await received_ids(subscription, 4) == [1, 2, 3, 4]
+        assert change.result() == ("changed", [stored(2), stored(3)])
+
+
+async def test_a_change_already_committed_when_queued_is_fanned_out() -> None:
+    hub, _store = started_hub()
+
+    def committed(_job: Any) -> concurrent.futures.Future[Any]:
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        future.set_result((None, [stored(9)]))  # its callback runs at once, under the lock
+        return future
+
+    with hub.subscribe(StreamFilter(), buffer=10) as subscription:
+        hub.write_with_events(committed, _no_job)
+        assert await received_ids(subscription, 1) == [9]
+
+
+async def test_a_failed_change_publishes_none_of_its_events(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    hub, store = started_hub()
+    with hub.subscribe(StreamFilter(), buffer=10) as subscription:
+        hub.write_with_events(store.submit_write, _no_job)
+        hub.publish("activity", {})
+        store.writes[0].set_exception(RuntimeError("rolled back"))
+        store.writes[1].set_result(stored(5))
+        assert await received_ids(subscription, 1) == [5]
+    assert any("event_store_failed" in r.getMessage() for r in caplog.records)
+
+
+async def _no_job() -> tuple[None, list[StreamEvent]]:
+    raise AssertionError("the fake store never runs jobs")
+
+
 async def test_slow_subscriber_is_dropped_and_others_keep_receiving(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import concurrent.futures
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
+from relay.actors import command_audit
 from relay.actors.bridge import Durable
 from relay.actors.rules_command import (
     apply_status,
@@ -23,6 +24,7 @@ from relay.actors.rules_command import (
     next_wake,
 )
 from relay.actors.runtime import Runtime
+from relay.audit import Change, write_with_audit
 from relay.domain.commands import Command, CommandSpec, CommandStatus, Settlement, TargetKind
 from relay.errors import NotFound
 from relay.store import commands as command_store
@@ -104,19 +106,29 @@ class CommandQueue:
     def _enqueue(self, spec: CommandSpec) -> Durable[Command]:
         command = new_command(spec, self._now())
         self._commands()[command.id] = command
-        commit = self._write(lambda: command_store.insert(command))
-        commit.add_done_callback(lambda done: self._after_commit(done, command))
+        commit = write_with_audit(
+            self.rt,
+            self._write,
+            lambda: command_store.insert(command),
+            audits=[command_audit.queued(command)],
+            changes=[_change("created", command)],
+        )
+        commit.add_done_callback(self._ring_when_committed)
         return Durable(command, commit)
 
-    def _after_commit(self, done: concurrent.futures.Future[Any], command: Command) -> None:
+    def _ring_when_committed(self, done: concurrent.futures.Future[Any]) -> None:
         # Ring only once the command is durable: a poller must never be handed a command
         # that a crash could still take back.
-        if done.exception() is not None:
-            return
-        self.rt.doorbells.ring(self.target)
-        self.rt.events.publish("command", {"change": "created", "command": command.to_json()})
+        if done.exception() is None:
+            self.rt.doorbells.ring(self.target)
 
-    def _poll(self, limit: int) -> Durable[Delivery]:
+    def _settled(self, command: Command) -> Command:
+        """A command just settled: with no hooks for its type, its effects are complete now."""
+        if self.rt.settle_hooks.for_type(command.type):
+            return command
+        return replace(command, effects_applied=True)
+
+    def _poll(self, limit: int) -> Durable[Delivery] | Delivery:
         now = self._now()
         expired = self._expire_due(now)
         commands = self._commands()
@@ -129,9 +141,13 @@ class CommandQueue:
                 delivered = deliver(command, now, ack_ms)
                 commands[command.id] = delivered
                 handed.append(delivered)
-        changed = expired + handed
-        commit = self._write(lambda: command_store.save_many(changed))
-        return Durable(Delivery(handed, next_wake(list(commands.values())), expired), commit)
+        delivery = Delivery(handed, next_wake(list(commands.values())), expired)
+        if not expired and not handed:  # an empty poll (most of a long-poll's) writes nothing
+            return delivery
+        commit = self._write(lambda: command_store.save_many(handed))
+        if expired:
+            commit = self._save_expired(expired)  # queued after: resolves after both
+        return Durable(delivery, commit)
 
     def _update(self, message: UpdateStatus) -> Durable[Settlement]:
         commands = self._commands()
@@ -148,36 +164,59 @@ class CommandQueue:
         updated = apply_status(
             current, message.status, self._now(), result=message.result, error=message.error
         )
+        commit: concurrent.futures.Future[Any]
         if updated.settled:
+            updated = self._settled(updated)
             commands.pop(updated.id, None)
+            commit = write_with_audit(
+                self.rt,
+                self._write,
+                lambda: command_store.save(updated),
+                audits=[command_audit.settled(updated)],
+                changes=[_change("settled", updated)],
+            )
         else:
             commands[updated.id] = updated
-        commit = self._write(lambda: command_store.save(updated))
-        if updated.settled:
-            self.rt.events.publish("command", {"change": "settled", "command": updated.to_json()})
+            commit = self._write(lambda: command_store.save(updated))
         return Durable(Settlement(updated, settled_now=updated.settled), commit)
 
-    def _expire(self) -> Durable[list[Command]]:
+    def _expire(self) -> Durable[list[Command]] | list[Command]:
         now = self._now()
         expired = self._expire_due(now)
         if any(deliverable(command, now) for command in self._commands().values()):
             self.rt.doorbells.ring(self.target)  # unacknowledged ones are due again
-        return Durable(expired, self._write(lambda: command_store.save_many(expired)))
+        if not expired:
+            return expired
+        return Durable(expired, self._save_expired(expired))
+
+    def _save_expired(self, expired: list[Command]) -> concurrent.futures.Future[Any]:
+        return write_with_audit(
+            self.rt,
+            self._write,
+            lambda: command_store.save_many(expired),
+            audits=[command_audit.settled(command) for command in expired],
+            changes=[_change("settled", command) for command in expired],
+        )
 
     def _expire_due(self, now: int) -> list[Command]:
         """Settle every command past its TTL as ``expired`` (the caller writes them)."""
         commands = self._commands()
         expired = [
-            apply_status(
-                command, "expired", now, error="command expired before it was acknowledged"
+            self._settled(
+                apply_status(
+                    command, "expired", now, error="command expired before it was acknowledged"
+                )
             )
             for command in commands.values()
             if is_expired(command, now)
         ]
         for command in expired:
             commands.pop(command.id, None)
-            self.rt.events.publish("command", {"change": "settled", "command": command.to_json()})
         return expired
+
+
+def _change(change: str, command: Command) -> Change:
+    return Change("command", {"change": change, "command": command.to_json()})
 
 
 async def _nothing() -> None:

@@ -13,8 +13,6 @@ import trio
 from relay.actors import agent, orchestrator
 from relay.actors.command_queue import Delivery, Enqueue, ExpireDue, Poll, UpdateStatus
 from relay.actors.runtime import Runtime
-from relay.audit import record
-from relay.domain.activity import ActivityInput
 from relay.domain.commands import Command, CommandSpec, CommandStatus, Settlement, TargetKind
 from relay.errors import NotFound
 from relay.store import agents as agent_store
@@ -38,10 +36,10 @@ async def resolve_target(rt: Runtime, target: str) -> tuple[TargetKind, str]:
 
 
 async def create(rt: Runtime, spec: CommandSpec) -> Command:
+    """Queue a command; it is stored, with its audit event, when this returns."""
     command: Command = await rt.registry.ask(
         ACTOR_KIND[spec.target_kind], spec.target, Enqueue(spec)
     )
-    await record(rt, _audit_created(command))
     return command
 
 
@@ -50,7 +48,6 @@ async def create_if_online(rt: Runtime, spec: CommandSpec) -> Command:
     command: Command = await rt.registry.ask(
         orchestrator.KIND, spec.target, orchestrator.EnqueueIfOnline(spec)
     )
-    await record(rt, _audit_created(command))
     return command
 
 
@@ -131,40 +128,3 @@ async def apply_missed_effects(rt: Runtime) -> dict[str, int]:
     for command in pending:
         applied += int(await rt.settle_hooks.run(rt, command))
     return {"pending": len(pending), "applied": applied}
-
-
-async def audit_settled(rt: Runtime, command: Command) -> None:
-    """The settle hook every command has: one audit event with the outcome."""
-    await record(
-        rt,
-        ActivityInput(
-            kind="command",
-            title=f"Command {command.type} {command.status}",
-            body=command.error,
-            icon="ti-check" if command.status == "succeeded" else "ti-alert-triangle",
-            view="commands",
-            agent_id=command.target if command.target_kind == "agent" else None,
-            metadata=_audit_metadata(command),
-        ),
-    )
-
-
-def _audit_created(command: Command) -> ActivityInput:
-    return ActivityInput(
-        kind="command",
-        title=f"Command {command.type} queued",
-        icon="ti-send",
-        view="commands",
-        agent_id=command.target if command.target_kind == "agent" else None,
-        metadata=_audit_metadata(command),
-    )
-
-
-def _audit_metadata(command: Command) -> dict[str, object]:
-    return {
-        "commandId": command.id,
-        "type": command.type,
-        "target": command.target,
-        "status": command.status,
-        "source": command.source,
-    }

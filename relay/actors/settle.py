@@ -8,6 +8,9 @@ in between, the command-effects maintenance job runs the hooks of settled
 commands whose effects were never marked: hooks are written to be idempotent
 (release *this* command's lease, move the workspace only from the expected
 status), so that recovery cannot double an effect.
+
+The audit event of a settle is not a hook: the actor writes it in the settling commit
+itself, and for a type with no hooks it marks the effects applied in that commit too.
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ class SettleHooks:
                     getattr(hook, "__name__", hook),
                     exc,
                 )
-        if ok:
+        # A command whose type has no hooks was marked when it settled (in that commit).
+        if ok and not command.effects_applied:
             await rt.store.write(lambda: command_store.mark_effects_applied(command.id))
         return ok

@@ -5,7 +5,6 @@ from __future__ import annotations
 from relay.actors import (
     agent,
     agent_actions,
-    commands,
     merge_lease,
     orchestrator,
     workspace_merge,
@@ -32,7 +31,6 @@ def build_runtime(settings: Settings, clock: Clock) -> Runtime:
     registry.register_kind(
         merge_lease.KIND, lambda key: merge_lease.MergeLeaseActor.start(key, runtime)
     )
-    runtime.settle_hooks.register("*", commands.audit_settled)
     for command_type in agent_actions.ACTION_COMMAND_TYPES:
         runtime.settle_hooks.register(command_type, agent_actions.on_action_settled)
     for command_type in workspace_merge.WORKSPACE_COMMANDS:

@@ -85,6 +85,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> QuartTrio:
         scalar_ui_path=None,
         security_schemes={"bearer": {"type": "http", "scheme": "bearer"}},
         security=[{"bearer": []}],
+        # Handlers return plain dicts and lists: msgspec passes them through in C, where
+        # the pydantic path builds a TypeAdapter per response (~60 us of every request).
+        conversion_preference="msgspec",
     )
     credentials = ensure_credentials(settings)
     clock = clock or SystemClock()

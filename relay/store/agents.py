@@ -6,6 +6,7 @@ from typing import Any, cast
 
 from relay.domain.agents import AgentCard, Presence, TimelineEntry, TimelineInput
 from relay.store import models
+from relay.store.statements import UpdateByKey
 
 
 def _card(row: models.Agent) -> AgentCard:
@@ -52,9 +53,12 @@ async def update(card: AgentCard) -> None:
     await models.Agent.filter(id=card.id).update(**_columns(card))
 
 
+_TOUCH = UpdateByKey(models.Agent, ("status", "last_seen_at"))
+
+
 async def touch(agent_id: str, status: str, last_seen_at: int) -> None:
     """The heartbeat's write: two columns, no read."""
-    await models.Agent.filter(id=agent_id).update(status=status, last_seen_at=last_seen_at)
+    await _TOUCH.run(agent_id, {"status": status, "last_seen_at": last_seen_at})
 
 
 async def delete(agent_id: str) -> None:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from tortoise.functions import Count
+
 from relay.domain.commands import OPEN, SETTLED, Command, CommandStatus, TargetKind
 from relay.store import models
+from relay.store.statements import UpdateByKey
 
 
 def _command(row: models.Command) -> Command:
@@ -53,12 +56,31 @@ def _columns(command: Command) -> dict[str, Any]:
     }
 
 
+# What a status change may touch. ``effects_applied`` is only ever set, never cleared: a
+# save writes it only when it is set, so it cannot undo a mark made since.
+_PROGRESS_COLUMNS = (
+    "status",
+    "result",
+    "error",
+    "attempts",
+    "updated_at",
+    "delivered_at",
+    "ack_deadline",
+    "settled_at",
+)
+_PROGRESS = UpdateByKey(models.Command, _PROGRESS_COLUMNS)
+_PROGRESS_AND_EFFECTS = UpdateByKey(models.Command, (*_PROGRESS_COLUMNS, "effects_applied"))
+_EFFECTS_APPLIED = UpdateByKey(models.Command, ("effects_applied",))
+
+
 async def insert(command: Command) -> None:
     await models.Command.create(id=command.id, **_columns(command))
 
 
 async def save(command: Command) -> None:
-    await models.Command.filter(id=command.id).update(**_columns(command))
+    """Write a command's progress (status, attempts, timestamps, outcome)."""
+    statement = _PROGRESS_AND_EFFECTS if command.effects_applied else _PROGRESS
+    await statement.run(command.id, _columns(command))
 
 
 async def save_many(commands: list[Command]) -> None:
@@ -120,11 +142,15 @@ async def settled_without_effects(settled_before: int, limit: int = 200) -> list
 
 
 async def mark_effects_applied(command_id: str) -> None:
-    await models.Command.filter(id=command_id).update(effects_applied=True)
+    await _EFFECTS_APPLIED.run(command_id, {"effects_applied": True})
 
 
 async def count_by_status() -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for status in await models.Command.all().values_list("status", flat=True):
-        counts[str(status)] = counts.get(str(status), 0) + 1
-    return counts
+    """Commands per status, counted by the database (the table keeps every command)."""
+    rows = (
+        await models.Command.all()
+        .annotate(count=Count("id"))
+        .group_by("status")
+        .values_list("status", "count")
+    )
+    return {str(status): int(count) for status, count in rows}

@@ -120,7 +120,9 @@ class Command(Model):
 
     class Meta:
         table = "commands"
-        indexes = (("target", "status"),)
+        # (effects_applied, settled_at): the recovery job's scan of unmarked settles reads
+        # only those, not every command ever settled.
+        indexes = (("target", "status"), ("effects_applied", "settled_at"))
 
 
 class Workspace(Model):

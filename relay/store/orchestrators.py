@@ -7,6 +7,7 @@ from typing import Any, cast
 from relay.domain.agents import Presence
 from relay.domain.orchestrators import ManagedAgent, Orchestrator
 from relay.store import models
+from relay.store.statements import UpdateByKey
 
 
 def _managed(items: list[dict[str, Any]]) -> tuple[ManagedAgent, ...]:
@@ -65,8 +66,12 @@ async def update(orch: Orchestrator) -> None:
     await models.Orchestrator.filter(id=orch.id).update(**_columns(orch))
 
 
+_TOUCH = UpdateByKey(models.Orchestrator, ("status", "last_heartbeat_at"))
+
+
 async def touch(orchestrator_id: str, status: str, at: int) -> None:
-    await models.Orchestrator.filter(id=orchestrator_id).update(status=status, last_heartbeat_at=at)
+    """The heartbeat's write: two columns, no read."""
+    await _TOUCH.run(orchestrator_id, {"status": status, "last_heartbeat_at": at})
 
 
 async def list_all(*, status: str | None = None) -> list[Orchestrator]:

@@ -1,0 +1,83 @@
+"""UpdateByKey writes what the ORM would, inside the caller's transaction, on both databases."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from tortoise.transactions import in_transaction
+
+from relay.store import models
+from relay.store.statements import UpdateByKey, _numbered
+from relay.store.thread import StoreThread
+
+
+@pytest.fixture
+def store(premigrated_database_url: str) -> Iterator[StoreThread]:
+    store = StoreThread(premigrated_database_url)
+    store.start()
+    yield store
+    store.stop()
+
+
+async def _command(command_id: str) -> models.Command:
+    return await models.Command.create(
+        id=command_id,
+        type="t",
+        target="o1",
+        target_kind="orchestrator",
+        params={"keep": 1},
+        status="queued",
+        created_at=1,
+        updated_at=1,
+    )
+
+
+def test_postgres_gets_numbered_parameters() -> None:
+    assert _numbered("UPDATE t SET a = ?, b = ? WHERE id = ?") == (
+        "UPDATE t SET a = $1, b = $2 WHERE id = $3"
+    )
+
+
+def test_unknown_columns_are_refused_when_the_statement_is_built() -> None:
+    with pytest.raises(ValueError, match="nope"):
+        UpdateByKey(models.Command, ("status", "nope"))
+
+
+async def test_writes_converted_values_and_leaves_other_columns(store: StoreThread) -> None:
+    statement = UpdateByKey(models.Command, ("status", "result", "effects_applied"))
+
+    async def job() -> tuple[int, int, models.Command | None]:
+        await _command("c-stmt-1")
+        changed = await statement.run(
+            "c-stmt-1", {"status": "succeeded", "result": {"out": [1, 2]}, "effects_applied": True}
+        )
+        missing = await statement.run(
+            "c-none", {"status": "failed", "result": None, "effects_applied": False}
+        )
+        return changed, missing, await models.Command.get_or_none(id="c-stmt-1")
+
+    changed, missing, row = await store.write(job)
+
+    assert (changed, missing) == (1, 0)
+    assert row is not None
+    assert row.status == "succeeded"
+    assert row.result == {"out": [1, 2]}  # JSON as the ORM reads it back
+    assert row.effects_applied is True
+    assert row.params == {"keep": 1}  # not a column of the statement: untouched
+
+
+async def test_runs_inside_the_callers_transaction(store: StoreThread) -> None:
+    statement = UpdateByKey(models.Command, ("status",))
+    await store.write(lambda: _command("c-stmt-2"))
+
+    async def rolled_back() -> None:
+        async with in_transaction():
+            await statement.run("c-stmt-2", {"status": "failed"})
+            raise RuntimeError("roll back")
+
+    with pytest.raises(RuntimeError):
+        await store.run(rolled_back)
+    row = await store.run(lambda: models.Command.get(id="c-stmt-2"))
+
+    assert row.status == "queued"
