@@ -5,7 +5,8 @@
 
 1. Registers 100 orchestrators with the root token and connects each with its own runtime
    token: 50 long-poll (``GET …/commands?wait=25`` in a loop) and 50 WebSocket
-   (``WS …/channel``). Every command (``POST /api/commands``, round-robin across them)
+   (``WS …/channel``); each heartbeats every 10 s like a host daemon. Every command
+   (``POST /api/commands``, round-robin across them)
    carries ``params.t0``; every consumer records receipt latency (now - t0) per command id
    and settles the command at once (long-poll: ``PATCH /api/commands/:id``; WebSocket: a
    ``status`` message). Two runs:
@@ -78,6 +79,7 @@ LONG_POLL = 50  # the first 50 long-poll, the other 50 use the WebSocket
 CONCURRENCY = 32
 STEADY_RATE = 100.0  # commands/s: 100 orchestrators each sent one a second
 WINDOW_S = 10.0
+HEARTBEAT_S = 10.0  # the relay's default heartbeatIntervalSeconds
 P99_TARGET_MS = 50.0
 DRAIN_TIMEOUT_S = 60.0
 WARM_UP_COMMANDS = 500
@@ -277,6 +279,31 @@ async def _websocket(
         await asyncio.sleep(0.2)
 
 
+async def _heartbeat(
+    session: aiohttp.ClientSession,
+    base: str,
+    orchestrator_id: str,
+    token: str,
+    consumers: Consumers,
+    phase: float,
+) -> None:
+    """Beat like a host daemon (every ``HEARTBEAT_S``), so the orchestrator stays online."""
+    url = f"{base}/api/orchestrators/{orchestrator_id}/heartbeat"
+    headers = {**_bearer(token), "Content-Type": "application/json"}
+    await asyncio.sleep(phase)
+    while True:
+        try:
+            async with session.post(url, data=b"{}", headers=headers) as response:
+                await response.read()
+                if response.status != 200:
+                    consumers.tally.error(
+                        consumers.tally.channel_errors, f"heartbeat HTTP {response.status}"
+                    )
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            consumers.tally.error(consumers.tally.channel_errors, f"heartbeat {_label(exc)}")
+        await asyncio.sleep(HEARTBEAT_S)
+
+
 async def _start_consumers(
     session: aiohttp.ClientSession, base: str, tokens: dict[str, str], consumers: Consumers
 ) -> None:
@@ -288,6 +315,11 @@ async def _start_consumers(
         consume = _long_poll if n < LONG_POLL else _websocket
         consumers.tasks.append(
             loop.create_task(consume(session, base, orchestrator_id, token, consumers, ready))
+        )
+        # Spread over the period, as independent hosts would be.
+        phase = HEARTBEAT_S * n / len(tokens)
+        consumers.tasks.append(
+            loop.create_task(_heartbeat(session, base, orchestrator_id, token, consumers, phase))
         )
     await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), timeout=30)
 

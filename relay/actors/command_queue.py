@@ -84,6 +84,8 @@ class CommandQueue:
         if self._open is None:
             rows = self.rt.store.call(lambda: command_store.open_for(self.target), write=True)
             self._open = {command.id: command for command in rows}
+            for command in rows:
+                self.rt.routing.command_opened(command)
         return self._open
 
     def reset(self) -> None:
@@ -113,13 +115,14 @@ class CommandQueue:
             audits=[command_audit.queued(command)],
             changes=[_change("created", command)],
         )
-        commit.add_done_callback(self._ring_when_committed)
+        commit.add_done_callback(lambda done: self._announce(done, command))
         return Durable(command, commit)
 
-    def _ring_when_committed(self, done: concurrent.futures.Future[Any]) -> None:
+    def _announce(self, done: concurrent.futures.Future[Any], command: Command) -> None:
         # Ring only once the command is durable: a poller must never be handed a command
         # that a crash could still take back.
         if done.exception() is None:
+            self.rt.routing.command_opened(command)
             self.rt.doorbells.ring(self.target)
 
     def _settled(self, command: Command) -> Command:
@@ -168,6 +171,7 @@ class CommandQueue:
         if updated.settled:
             updated = self._settled(updated)
             commands.pop(updated.id, None)
+            self.rt.routing.command_settled(updated.id)
             commit = write_with_audit(
                 self.rt,
                 self._write,
@@ -212,6 +216,7 @@ class CommandQueue:
         ]
         for command in expired:
             commands.pop(command.id, None)
+            self.rt.routing.command_settled(command.id)
         return expired
 
 

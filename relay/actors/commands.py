@@ -27,8 +27,12 @@ EFFECTS_GRACE_MS = 60_000
 
 async def resolve_target(rt: Runtime, target: str) -> tuple[TargetKind, str]:
     """An orchestrator id, an orchestrator's agent id, or an agent id. Raises NotFound."""
+    if rt.routing.is_orchestrator(target):
+        return "orchestrator", target
     orchestrator_id = await rt.store.run(lambda: orchestrator_store.resolve_target(target))
     if orchestrator_id is not None:
+        if orchestrator_id == target:
+            rt.routing.orchestrator_exists(orchestrator_id)
         return "orchestrator", orchestrator_id
     if await rt.store.run(lambda: agent_store.load(target)) is not None:
         return "agent", target
@@ -89,15 +93,21 @@ async def update(
     *,
     result: object = None,
     error: str | None = None,
-    authorize: Callable[[Command], None] = lambda _command: None,
+    authorize: Callable[[TargetKind, str], None] = lambda _kind, _target: None,
 ) -> Settlement:
-    """Apply a status report; runs the settle hooks if this update settled the command."""
-    command = await load(rt, command_id)
-    authorize(command)
+    """Apply a status report; runs the settle hooks if this update settled the command.
+
+    ``authorize(target_kind, target)`` raises if the caller may not report on commands of
+    that target.
+    """
+    route = rt.routing.command_target(command_id)
+    if route is None:  # settled, queued before a restart, or unknown: ask the store
+        command = await load(rt, command_id)
+        route = (command.target_kind, command.target)
+    kind, target = route
+    authorize(kind, target)
     settlement: Settlement = await rt.registry.ask(
-        ACTOR_KIND[command.target_kind],
-        command.target,
-        UpdateStatus(command_id, status, result, error),
+        ACTOR_KIND[kind], target, UpdateStatus(command_id, status, result, error)
     )
     if settlement.settled_now:
         await rt.settle_hooks.run(rt, settlement.command)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from relay.actors.doorbell import Doorbells
+from relay.actors.routing import Routing
 from relay.actors.settle import SettleHooks
 from relay.clock import Clock
 from relay.events import EventHub
@@ -27,3 +28,4 @@ class Runtime:
     doorbells: Doorbells = field(default_factory=Doorbells)
     settle_hooks: SettleHooks = field(default_factory=SettleHooks)
     maintenance: Maintenance = field(default_factory=Maintenance)
+    routing: Routing = field(default_factory=Routing)

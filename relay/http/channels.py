@@ -22,11 +22,10 @@ from pydantic import ValidationError
 from quart import Blueprint, websocket
 
 from relay.actors import commands
-from relay.auth.access import Resource
-from relay.domain.commands import Command, TargetKind
+from relay.domain.commands import TargetKind
 from relay.errors import Forbidden, RelayError
 from relay.http.auth import allow, allow_agent, principal, requires
-from relay.http.commands import PatchCommandBody, _is_target, target_resource
+from relay.http.commands import PatchCommandBody, is_target, resource_of
 from relay.http.services import services
 from relay.http.validation import describe, query_int
 
@@ -37,15 +36,11 @@ MAX_WAIT_SECONDS = 60
 WS_WAIT_SECONDS = 30
 
 
-def _resource(kind: TargetKind, target: str) -> Resource:
-    return Resource(orchestrator_id=target) if kind == "orchestrator" else Resource(agent_id=target)
-
-
 async def _allow_target(kind: TargetKind, target: str) -> None:
     if kind == "agent":
         await allow_agent(target)
     else:
-        allow(_resource(kind, target))
+        allow(resource_of(kind, target))
 
 
 async def _long_poll(kind: TargetKind, target: str) -> list[dict[str, Any]]:
@@ -123,10 +118,12 @@ async def _receive(kind: TargetKind, target: str) -> None:
         try:
             body = PatchCommandBody.model_validate(message)
 
-            def authorize(command: Command) -> None:
-                if command.target != target or not _is_target(caller, command):
+            def authorize(command_kind: TargetKind, command_target: str) -> None:
+                if (command_kind, command_target) != (kind, target) or not is_target(
+                    caller, command_kind, command_target
+                ):
                     raise Forbidden("forbidden")
-                allow(target_resource(command), "command:write")
+                allow(resource_of(command_kind, command_target), "command:write")
 
             settlement = await commands.update(
                 rt,

@@ -10,7 +10,7 @@ from quart_schema import document_request
 
 from relay.actors import commands
 from relay.auth.access import Principal, Resource
-from relay.domain.commands import STATUSES, Command, CommandSpec
+from relay.domain.commands import STATUSES, Command, CommandSpec, TargetKind
 from relay.errors import Forbidden, Invalid
 from relay.http.auth import allow, can_see, principal, requires
 from relay.http.services import services
@@ -35,17 +35,21 @@ class PatchCommandBody(Body):
 
 
 def target_resource(command: Command) -> Resource:
-    if command.target_kind == "orchestrator":
-        return Resource(orchestrator_id=command.target)
-    return Resource(agent_id=command.target)
+    return resource_of(command.target_kind, command.target)
 
 
-def _is_target(caller: Principal, command: Command) -> bool:
+def resource_of(kind: TargetKind, target: str) -> Resource:
+    if kind == "orchestrator":
+        return Resource(orchestrator_id=target)
+    return Resource(agent_id=target)
+
+
+def is_target(caller: Principal, kind: TargetKind, target: str) -> bool:
     """Root, or a token constrained to exactly this target's kind and covering it."""
     if caller.is_root:
         return True
-    kind = "orchestrators" if command.target_kind == "orchestrator" else "agents"
-    return command.target in caller.constraints.get(kind, ())
+    constraint = "orchestrators" if kind == "orchestrator" else "agents"
+    return target in caller.constraints.get(constraint, ())
 
 
 @bp.post("/api/commands")
@@ -55,7 +59,7 @@ async def create_command() -> tuple[dict[str, Any], int]:
     body = await parse_body(CreateCommandBody)
     rt = services().runtime
     kind, target = await commands.resolve_target(rt, body.target)
-    allow(Resource(orchestrator_id=target) if kind == "orchestrator" else Resource(agent_id=target))
+    allow(resource_of(kind, target))
     spec = CommandSpec(
         type=body.type,
         target=target,
@@ -102,11 +106,11 @@ async def patch_command(command_id: str) -> dict[str, Any]:
     body = await parse_body(PatchCommandBody)
     caller = principal()
 
-    def authorize(command: Command) -> None:
-        allow(target_resource(command))
+    def authorize(kind: TargetKind, target: str) -> None:
+        allow(resource_of(kind, target))
         # Progress and outcomes come from the target itself; anyone allowed to write
         # commands for the target may cancel.
-        if body.status != "cancelled" and not _is_target(caller, command):
+        if body.status != "cancelled" and not is_target(caller, kind, target):
             raise Forbidden("forbidden")
 
     settlement = await commands.update(

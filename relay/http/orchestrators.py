@@ -110,6 +110,7 @@ async def register_orchestrator() -> tuple[dict[str, Any], int]:
     )
     orch, created = await _ask(body.id, orchestrator.Register(registration))
     svc = services()
+    svc.runtime.routing.orchestrator_exists(orch.id)
     # The orchestrator's runtime token: everything it needs, for itself and its base dir only.
     token, _claims = svc.auth.mint(
         TokenSpec(

@@ -26,7 +26,8 @@ from tortoise.transactions import in_transaction
 
 from relay.crossing import wait_future
 from relay.errors import Unavailable
-from relay.store.schema import migrate_to_latest, tortoise_config
+from relay.store.checkpoint import Checkpointer
+from relay.store.schema import migrate_to_latest, sqlite_path, tortoise_config
 
 T = TypeVar("T")
 Job = Callable[[], Awaitable[T]]
@@ -51,6 +52,7 @@ class StoreThread:
         self._ready = threading.Event()
         self._start_error: BaseException | None = None
         self._stopped = threading.Event()
+        self._checkpointer: Checkpointer | None = None
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -62,9 +64,16 @@ class StoreThread:
         if self._start_error is not None:
             self._thread.join()
             raise self._start_error
+        path = sqlite_path(self.database_url)
+        if path is not None and path != ":memory:":
+            self._checkpointer = Checkpointer(path)
+            self._checkpointer.start()
 
     def stop(self) -> None:
         """Drain queued writes, close connections and end the thread. Blocks."""
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
         loop = self._loop
         if loop is None or self._thread is None or self._stopped.is_set():
             return
