@@ -147,9 +147,11 @@ class CommandQueue:
         delivery = Delivery(handed, next_wake(list(commands.values())), expired)
         if not expired and not handed:  # an empty poll (most of a long-poll's) writes nothing
             return delivery
-        commit = self._write(lambda: command_store.save_many(handed))
-        if expired:
-            commit = self._save_expired(expired)  # queued after: resolves after both
+        commit = self._save_expired(expired) if expired else None
+        if handed:
+            commit = self._write(lambda: command_store.save_many(handed))
+        # Writes commit in the order queued: waiting for the last one waits for both.
+        assert commit is not None
         return Durable(delivery, commit)
 
     def _update(self, message: UpdateStatus) -> Durable[Settlement]:

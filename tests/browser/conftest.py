@@ -37,16 +37,27 @@ def _free_port() -> int:
 
 
 class Relay:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, log_path: Path) -> None:
         self.url = url
+        self.log_path = log_path
         self.http = httpx.Client(
             base_url=url, headers={"Authorization": f"Bearer {ROOT}"}, timeout=10
         )
 
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self.http.request(method, path, **kwargs)
-        assert response.status_code < 300, (method, path, response.status_code, response.text)
+        assert response.status_code < 300, (
+            method,
+            path,
+            response.status_code,
+            response.text,
+            self.log_tail(),
+        )
         return response.json()
+
+    def log_tail(self, chars: int = 4000) -> str:
+        """The end of the server's log: what a failing call needs to be understood."""
+        return self.log_path.read_text(errors="replace")[-chars:]
 
 
 @pytest.fixture(scope="session")
@@ -65,12 +76,25 @@ def relay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Relay]:
         "RELAY_JOB_AGENT_REAPER_SECONDS": "0.5",
         "RELAY_LOG_LEVEL": "WARNING",
     }
-    server = subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
-        [sys.executable, "-m", "relay", "serve", "--port", str(port), "--data-dir", str(data_dir)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    log_path = data_dir.parent / "relay.log"
+    # A file, not a pipe: nobody reads a pipe while the tests run, and a full one would
+    # block the server's logging.
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
+            [
+                sys.executable,
+                "-m",
+                "relay",
+                "serve",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(data_dir),
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
@@ -81,19 +105,15 @@ def relay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Relay]:
             pass
         if server.poll() is not None or time.monotonic() > deadline:
             server.kill()
-            raise RuntimeError(
-                f"relay did not start: {server.stderr.read() if server.stderr else ''}"
-            )
+            raise RuntimeError(f"relay did not start: {log_path.read_text(errors='replace')}")
         time.sleep(0.1)
-    relay = Relay(url)
+    relay = Relay(url, log_path)
     try:
         yield relay
     finally:
         relay.http.close()
         server.terminate()
         server.wait(timeout=20)
-        if server.stderr is not None:
-            server.stderr.close()
 
 
 @pytest.fixture(scope="session")

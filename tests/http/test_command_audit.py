@@ -102,3 +102,20 @@ async def test_a_hooked_type_is_marked_only_once_its_hooks_ran(
     assert ran == [command["id"], command["id"]]
     assert (await stored(services, command["id"])).effects_applied
     assert await apply_missed_effects(services.runtime) == {"pending": 0, "applied": 0}
+
+
+async def test_a_poll_expires_what_is_due_and_hands_out_the_rest(
+    client: Any, clock: ManualClock, services: Services
+) -> None:
+    await register_orchestrator(client)
+    stale = await create_command(client, type_="bench.noop", ttlSeconds=5)
+    clock.advance(6)
+    fresh = await create_command(client, type_="bench.noop")
+
+    handed = await poll(client)
+
+    assert [command["id"] for command in handed] == [fresh["id"]]
+    assert (await stored(services, fresh["id"])).status == "delivered"
+    expired = await stored(services, stale["id"])
+    assert (expired.status, expired.effects_applied) == ("expired", True)
+    assert "Command bench.noop expired" in await command_events(client, stale["id"])
