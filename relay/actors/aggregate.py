@@ -91,10 +91,12 @@ class AggregateActor(RelayActor):
     def on_stop(self) -> None:
         self.rt.registry.forget(self.kind, self.key, self.actor_ref)
         self._flush()
+        self._let_go()
 
     def on_failure(self, *_exc: object) -> None:
         self.rt.registry.forget(self.kind, self.key, self.actor_ref)
         self._flush()
+        self._let_go()
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -134,6 +136,13 @@ class AggregateActor(RelayActor):
         # is queued behind this actor's writes, instead of finding a dead ref forever.
         self.rt.registry.forget(self.kind, self.key, self.actor_ref)
         self.stop()
+
+    def _let_go(self) -> None:
+        # The queue holds our bound ``write`` and the last write's callbacks hold us: drop
+        # both, so a stopped actor is freed by reference counting at once instead of
+        # waiting, with its thread's locks and queues, for a full GC pass.
+        self.queue = None
+        self._last_write = None
 
     def _flush(self) -> None:
         if self._last_write is None:

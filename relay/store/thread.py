@@ -189,6 +189,10 @@ class StoreThread:
                     batch.append(item)
             if batch:
                 await self._commit(batch)
+            # Let go of the committed jobs and futures (and whatever their callbacks hold,
+            # such as a stopped actor) now, not when the next write arrives.
+            first = None
+            batch.clear()
 
     async def _commit(self, batch: list[tuple[Job[Any], concurrent.futures.Future[Any]]]) -> None:
         try:

@@ -9,6 +9,8 @@ mailbox in order, so once a later ask to the *same* ref has been answered, the
 
 from __future__ import annotations
 
+import gc
+import threading
 from typing import Any
 
 import pykka
@@ -168,6 +170,31 @@ async def test_deleted_agent_leaves_no_live_actor(client: Any, registry: ActorRe
     for ref in live_agent_actors():
         await wait_stopped(ref)
     assert live_agent_actors() == []
+
+
+async def test_a_passivated_actor_is_freed_without_a_gc_pass(
+    client: Any, registry: ActorRegistry
+) -> None:
+    # Automatic full GC passes are off while serving: an actor kept alive by a reference
+    # cycle would hold its locks and queues until the scheduled pass.
+    await client.post("/api/agents", json={"id": "a1"}, headers=H)
+    await client.post("/api/agents/a1/heartbeat", headers=H)  # a write: its callbacks
+    await client.post("/api/commands", json={"type": "t", "target": "a1"}, headers=H)
+    ref = registry.ref("agent", "a1")
+    gc.collect()
+    gc.disable()
+    try:
+        registry.passivate_idle(0)
+        await wait_stopped(ref)
+        for thread in threading.enumerate():  # its thread lets go of it as it exits
+            if thread.name.startswith("AgentActor"):
+                await trio.to_thread.run_sync(thread.join, STOP_TIMEOUT_S)
+
+        left = [o for o in gc.get_objects() if isinstance(o, agent.AgentActor)]
+    finally:
+        gc.enable()
+
+    assert left == []
 
 
 async def test_heartbeats_racing_passivation_all_succeed(
