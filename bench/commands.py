@@ -356,24 +356,8 @@ async def _enqueue(
             index = next_index
             next_index += 1
             started = time.perf_counter()
-            t0 = time.time()
-            body = json_body(
-                {
-                    "type": COMMAND_TYPE,
-                    "target": targets[index % len(targets)],
-                    "params": {"t0": t0, "seq": index},
-                }
-            )
-            error: str | None = None
-            try:
-                async with session.post(url, data=body, headers=headers) as response:
-                    payload = await response.read()
-                    if response.status == 201:
-                        tally.enqueued_ok(json.loads(payload)["command"]["id"], t0)
-                    else:
-                        error = f"HTTP {response.status}"
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                error = _label(exc)
+            target = targets[index % len(targets)]
+            error = await _post_command(session, url, headers, target, index, time.time(), tally)
             phase.record((time.perf_counter() - started) * 1000, error)
 
     started = time.perf_counter()
@@ -383,6 +367,28 @@ async def _enqueue(
     phase.cpu = meter.stop()
     phase.sent = count
     return phase
+
+
+async def _post_command(
+    session: aiohttp.ClientSession,
+    url: str,
+    headers: dict[str, str],
+    target: str,
+    index: int,
+    t0: float,
+    tally: Tally,
+) -> str | None:
+    """POST one command carrying ``t0``; None on a 201 (recorded as enqueued), else why not."""
+    body = json_body({"type": COMMAND_TYPE, "target": target, "params": {"t0": t0, "seq": index}})
+    try:
+        async with session.post(url, data=body, headers=headers) as response:
+            payload = await response.read()
+            if response.status != 201:
+                return f"HTTP {response.status}"
+            tally.enqueued_ok(json.loads(payload)["command"]["id"], t0)
+            return None
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        return _label(exc)
 
 
 async def _enqueue_open(
@@ -405,23 +411,8 @@ async def _enqueue_open(
     in_flight: set[asyncio.Task[None]] = set()
 
     async def one(index: int, t0: float) -> None:
-        body = json_body(
-            {
-                "type": COMMAND_TYPE,
-                "target": targets[index % len(targets)],
-                "params": {"t0": t0, "seq": index},
-            }
-        )
-        error: str | None = None
-        try:
-            async with session.post(url, data=body, headers=headers) as response:
-                payload = await response.read()
-                if response.status == 201:
-                    tally.enqueued_ok(json.loads(payload)["command"]["id"], t0)
-                else:
-                    error = f"HTTP {response.status}"
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            error = _label(exc)
+        target = targets[index % len(targets)]
+        error = await _post_command(session, url, headers, target, index, t0, tally)
         phase.record((time.time() - t0) * 1000, error)
 
     meter = CpuMeter(server.pid)
