@@ -71,6 +71,8 @@ from bench.common import (
     percentile,
     print_phase,
     relay_server,
+    run_closed_loop,
+    run_open_loop,
     verdict,
 )
 
@@ -345,27 +347,37 @@ async def _enqueue(
     name: str,
 ) -> Phase:
     """``count`` commands round-robin over ``targets`` from ``concurrency`` workers."""
-    phase = Phase(name)
     url = f"{server.base}/api/commands"
     headers = {**server.auth, "Content-Type": "application/json"}
-    next_index = 0
 
-    async def worker() -> None:
-        nonlocal next_index
-        while next_index < count:
-            index = next_index
-            next_index += 1
-            started = time.perf_counter()
-            target = targets[index % len(targets)]
-            error = await _post_command(session, url, headers, target, index, time.time(), tally)
-            phase.record((time.perf_counter() - started) * 1000, error)
+    async def attempt(index: int) -> str | None:
+        target = targets[index % len(targets)]
+        return await _post_command(session, url, headers, target, index, time.time(), tally)
 
-    started = time.perf_counter()
-    meter = CpuMeter(server.pid)
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    phase.wall_s = time.perf_counter() - started
-    phase.cpu = meter.stop()
-    phase.sent = count
+    return await run_closed_loop(name, attempt, count, concurrency, server.pid)
+
+
+async def _enqueue_open(
+    session: aiohttp.ClientSession,
+    server: Server,
+    targets: list[str],
+    count: int,
+    rate: float,
+    tally: Tally,
+    name: str,
+) -> Phase:
+    """``count`` commands at ``rate``/s on a fixed schedule, whatever the replies.
+
+    ``t0`` is the scheduled send time, so a late send counts against the latency.
+    """
+    url = f"{server.base}/api/commands"
+    headers = {**server.auth, "Content-Type": "application/json"}
+
+    async def attempt(index: int, t0: float) -> str | None:
+        target = targets[index % len(targets)]
+        return await _post_command(session, url, headers, target, index, t0, tally)
+
+    phase, _lag = await run_open_loop(name, attempt, rate, count, server.pid)
     return phase
 
 
@@ -389,49 +401,6 @@ async def _post_command(
             return None
     except (aiohttp.ClientError, TimeoutError) as exc:
         return _label(exc)
-
-
-async def _enqueue_open(
-    session: aiohttp.ClientSession,
-    server: Server,
-    targets: list[str],
-    count: int,
-    rate: float,
-    tally: Tally,
-    name: str,
-) -> Phase:
-    """``count`` commands at ``rate``/s on a fixed schedule, whatever the replies.
-
-    ``t0`` is the scheduled send time, so a late send counts against the latency.
-    """
-    phase = Phase(name)
-    url = f"{server.base}/api/commands"
-    headers = {**server.auth, "Content-Type": "application/json"}
-    loop = asyncio.get_running_loop()
-    in_flight: set[asyncio.Task[None]] = set()
-
-    async def one(index: int, t0: float) -> None:
-        target = targets[index % len(targets)]
-        error = await _post_command(session, url, headers, target, index, t0, tally)
-        phase.record((time.time() - t0) * 1000, error)
-
-    meter = CpuMeter(server.pid)
-    start_loop = loop.time() + 0.05
-    start_wall = time.time() + 0.05
-    for index in range(count):
-        offset = index / rate
-        delay = start_loop + offset - loop.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        task = loop.create_task(one(index, start_wall + offset))
-        in_flight.add(task)
-        task.add_done_callback(in_flight.discard)
-        phase.sent += 1
-    if in_flight:
-        await asyncio.wait(in_flight, timeout=DRAIN_TIMEOUT_S)
-    phase.wall_s = loop.time() - start_loop
-    phase.cpu = meter.stop()
-    return phase
 
 
 async def _drain(tally: Tally, timeout: float) -> None:

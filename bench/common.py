@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -299,6 +299,12 @@ async def send(
         return type(exc).__name__
 
 
+# One request of a load: given its index (and, in an open loop, its scheduled send time as
+# epoch seconds), send it; None on success, else a short error label.
+Attempt = Callable[[int], Awaitable[str | None]]
+ScheduledAttempt = Callable[[int, float], Awaitable[str | None]]
+
+
 async def closed_loop(
     session: aiohttp.ClientSession,
     name: str,
@@ -309,6 +315,17 @@ async def closed_loop(
     server_pid: int,
 ) -> Phase:
     """``count`` requests from ``concurrency`` workers, each sending its next one on a reply."""
+
+    async def attempt(index: int) -> str | None:
+        return await send(session, requests(index), headers)
+
+    return await run_closed_loop(name, attempt, count, concurrency, server_pid)
+
+
+async def run_closed_loop(
+    name: str, attempt: Attempt, count: int, concurrency: int, server_pid: int
+) -> Phase:
+    """``closed_loop`` for any ``attempt``: latency counts from the start of each attempt."""
     phase = Phase(name)
     next_index = 0
 
@@ -317,9 +334,8 @@ async def closed_loop(
         while next_index < count:
             index = next_index
             next_index += 1
-            request = requests(index)
             started = time.perf_counter()
-            error = await send(session, request, headers)
+            error = await attempt(index)
             phase.record((time.perf_counter() - started) * 1000, error)
 
     meter = CpuMeter(server_pid)
@@ -344,25 +360,38 @@ async def open_loop(
 
     Returns the phase and the worst lag of an actual send behind its scheduled time (ms).
     """
+
+    async def attempt(index: int, _scheduled: float) -> str | None:
+        return await send(session, requests(index), headers)
+
+    return await run_open_loop(name, attempt, rate, round(rate * duration_s), server_pid)
+
+
+async def run_open_loop(
+    name: str, attempt: ScheduledAttempt, rate: float, total: int, server_pid: int
+) -> tuple[Phase, float]:
+    """``open_loop`` for ``total`` attempts of any kind; each is told its scheduled send time
+    (epoch seconds), so it can carry it (a late send then counts against its latency)."""
     phase = Phase(name)
     loop = asyncio.get_running_loop()
-    total = round(rate * duration_s)
     in_flight: set[asyncio.Task[None]] = set()
     worst_lag = 0.0
 
-    async def one(index: int, scheduled: float) -> None:
-        error = await send(session, requests(index), headers)
+    async def one(index: int, scheduled: float, scheduled_epoch: float) -> None:
+        error = await attempt(index, scheduled_epoch)
         phase.record((loop.time() - scheduled) * 1000, error)
 
     meter = CpuMeter(server_pid)
     start = loop.time() + 0.05
+    start_epoch = time.time() + 0.05
     for index in range(total):
-        scheduled = start + index / rate
+        offset = index / rate
+        scheduled = start + offset
         delay = scheduled - loop.time()
         if delay > 0:
             await asyncio.sleep(delay)
         worst_lag = max(worst_lag, (loop.time() - scheduled) * 1000)
-        task = loop.create_task(one(index, scheduled))
+        task = loop.create_task(one(index, scheduled, start_epoch + offset))
         in_flight.add(task)
         task.add_done_callback(in_flight.discard)
         phase.sent += 1
