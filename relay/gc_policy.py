@@ -5,7 +5,8 @@ so with thousands of active agents CPython's automatic full collection walks a f
 thousand objects while holding the GIL: a 100+ ms stall of every request, at moments
 nobody chose. Reference counting frees almost everything relay allocates; the full pass
 only reclaims cycles. So automatic full passes are off while serving and the maintenance
-job ``gc`` runs one at a fixed interval instead, its duration reported like any job's.
+job ``garbage-collection`` runs one at a fixed interval instead, its duration reported
+like any job's.
 """
 
 from __future__ import annotations

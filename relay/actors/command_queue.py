@@ -125,11 +125,27 @@ class CommandQueue:
             self.rt.routing.command_opened(command)
             self.rt.doorbells.ring(self.target)
 
-    def _settled(self, command: Command) -> Command:
-        """A command just settled: with no hooks for its type, its effects are complete now."""
+    def _settle(self, command: Command) -> Command:
+        """Take a command that just settled out of the open set (and the routing table).
+
+        With no hooks for its type, its effects are complete now: the settling commit
+        (``_save_settled``) marks them.
+        """
+        self._commands().pop(command.id, None)
+        self.rt.routing.command_settled(command.id)
         if self.rt.settle_hooks.for_type(command.type):
             return command
         return replace(command, effects_applied=True)
+
+    def _save_settled(self, settled: list[Command]) -> concurrent.futures.Future[Any]:
+        """Write settled commands with their audit and stream events, in one commit."""
+        return write_with_audit(
+            self.rt,
+            self._write,
+            lambda: command_store.save_many(settled),
+            audits=[command_audit.settled(command) for command in settled],
+            changes=[_change("settled", command) for command in settled],
+        )
 
     def _poll(self, limit: int) -> Durable[Delivery] | Delivery:
         now = self._now()
@@ -147,7 +163,7 @@ class CommandQueue:
         delivery = Delivery(handed, next_wake(list(commands.values())), expired)
         if not expired and not handed:  # an empty poll (most of a long-poll's) writes nothing
             return delivery
-        commit = self._save_expired(expired) if expired else None
+        commit = self._save_settled(expired) if expired else None
         if handed:
             commit = self._write(lambda: command_store.save_many(handed))
         # Writes commit in the order queued: waiting for the last one waits for both.
@@ -171,16 +187,8 @@ class CommandQueue:
         )
         commit: concurrent.futures.Future[Any]
         if updated.settled:
-            updated = self._settled(updated)
-            commands.pop(updated.id, None)
-            self.rt.routing.command_settled(updated.id)
-            commit = write_with_audit(
-                self.rt,
-                self._write,
-                lambda: command_store.save(updated),
-                audits=[command_audit.settled(updated)],
-                changes=[_change("settled", updated)],
-            )
+            updated = self._settle(updated)
+            commit = self._save_settled([updated])
         else:
             commands[updated.id] = updated
             commit = self._write(lambda: command_store.save(updated))
@@ -193,33 +201,19 @@ class CommandQueue:
             self.rt.doorbells.ring(self.target)  # unacknowledged ones are due again
         if not expired:
             return expired
-        return Durable(expired, self._save_expired(expired))
-
-    def _save_expired(self, expired: list[Command]) -> concurrent.futures.Future[Any]:
-        return write_with_audit(
-            self.rt,
-            self._write,
-            lambda: command_store.save_many(expired),
-            audits=[command_audit.settled(command) for command in expired],
-            changes=[_change("settled", command) for command in expired],
-        )
+        return Durable(expired, self._save_settled(expired))
 
     def _expire_due(self, now: int) -> list[Command]:
         """Settle every command past its TTL as ``expired`` (the caller writes them)."""
-        commands = self._commands()
-        expired = [
-            self._settled(
+        due = [command for command in self._commands().values() if is_expired(command, now)]
+        return [
+            self._settle(
                 apply_status(
                     command, "expired", now, error="command expired before it was acknowledged"
                 )
             )
-            for command in commands.values()
-            if is_expired(command, now)
+            for command in due
         ]
-        for command in expired:
-            commands.pop(command.id, None)
-            self.rt.routing.command_settled(command.id)
-        return expired
 
 
 def _change(change: str, command: Command) -> Change:
