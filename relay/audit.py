@@ -1,4 +1,4 @@
-"""Audit events: one activity row, then the same event on the live stream."""
+"""Audit events: an activity row and the same event on the live stream, in one commit."""
 
 from __future__ import annotations
 
@@ -23,20 +23,40 @@ def audit(
 ) -> concurrent.futures.Future[tuple[ActivityEvent, bool]]:
     """Queue the event for the next group commit (callable from any thread); returns its future.
 
-    The write is ordered after every write queued before it, so an audit queued by an
-    actor right after its state change is stored after that change.
+    The activity row and its live-stream event are one write. The write is ordered after
+    every write queued before it, so an audit queued by an actor right after its state
+    change is stored after that change.
     """
     now = rt.clock.now_ms()
-    future = rt.store.submit_write(lambda: activity_store.append(event, now))
 
-    def publish(done: concurrent.futures.Future[tuple[ActivityEvent, bool]]) -> None:
-        if done.exception() is None:
-            stored, created = done.result()
-            if created:
-                publish_stored(rt, stored)
+    async def append() -> tuple[tuple[ActivityEvent, bool], list[StreamEvent]]:
+        stored, created, stream = await _append(event, now)
+        return (stored, created), stream
 
-    future.add_done_callback(publish)
-    return future
+    written = rt.events.write_with_events(rt.store.submit_write, append)
+    outcome: concurrent.futures.Future[tuple[ActivityEvent, bool]] = concurrent.futures.Future()
+
+    def unwrap(done: concurrent.futures.Future[Any]) -> None:
+        if done.cancelled():
+            outcome.cancel()
+        elif (error := done.exception()) is not None:
+            outcome.set_exception(error)
+        else:
+            outcome.set_result(done.result()[0])
+
+    written.add_done_callback(unwrap)
+    return outcome
+
+
+async def _append(event: ActivityInput, now: int) -> tuple[ActivityEvent, bool, list[StreamEvent]]:
+    """Store the activity row and, if it is new (not a known ``client_id``), its stream event."""
+    stored, created = await activity_store.append(event, now)
+    if not created:
+        return stored, False, []
+    stream = await stream_store.append(
+        "activity", stored.to_json(), stored.view, stored.agent_id, now
+    )
+    return stored, True, [stream]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,20 +92,10 @@ def write_with_audit(
             await stream_store.append(c.event, c.data, c.view, c.agent_id, now) for c in changes
         ]
         for event in audits:
-            stored, _created = await activity_store.append(event, now)
-            stream.append(
-                await stream_store.append(
-                    "activity", stored.to_json(), stored.view, stored.agent_id, now
-                )
-            )
+            stream += (await _append(event, now))[2]
         return result, stream
 
     return rt.events.write_with_events(submit, together)
-
-
-def publish_stored(rt: Runtime, stored: ActivityEvent) -> None:
-    """Put a committed activity event on the live stream."""
-    rt.events.publish("activity", stored.to_json(), view=stored.view, agent_id=stored.agent_id)
 
 
 async def record(rt: Runtime, event: ActivityInput) -> ActivityEvent:
