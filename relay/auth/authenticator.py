@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
 import threading
 from collections.abc import Sequence
@@ -13,12 +14,17 @@ from relay.clock import Clock
 from relay.errors import RateLimited, Unauthorized
 from relay.settings import IntegrationToken
 
+VERIFIED_CACHE_SIZE = 4096
+
 
 class Authenticator:
     """Root credential, integration tokens, HS256 component tokens and the deny-list.
 
     The deny-list is held in memory (loaded from the store at start, updated on
-    every revocation) so verifying a token costs no database round trip.
+    every revocation) so verifying a token costs no database round trip. A token's
+    signature is checked once: its string fixes its claims, so the claims of recently
+    seen tokens are kept (every request of a polling orchestrator carries the same one)
+    and only revocation and expiry, which change with time, are checked on each use.
     Integration tokens come from settings; each has a per-minute request budget
     kept by an in-memory ``RateLimiter`` (per process, reset on restart).
     """
@@ -34,6 +40,11 @@ class Authenticator:
         self._root = root_token.encode()
         self.secret = secret
         self.clock = clock
+        # Only a token that verified is kept (an exception is never cached); bounded, so a
+        # stream of distinct tokens costs memory for the most recent ones only.
+        self._decode = functools.lru_cache(maxsize=VERIFIED_CACHE_SIZE)(
+            functools.partial(decode_signed, secret)
+        )
         self._revoked: set[str] = set()
         self._lock = threading.Lock()
         self._integrations = _checked(integrations, root_token)
@@ -92,7 +103,7 @@ class Authenticator:
 
     def verify_allow_expired(self, token: str) -> Claims:
         """Signature and revocation only: for the runner-token re-mint, nothing else."""
-        claims = decode_signed(self.secret, token)
+        claims = self._decode(token)
         if self.is_revoked(claims.jti):
             raise Unauthorized("unauthorized")
         return claims

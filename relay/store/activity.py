@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from relay.domain.activity import ActivityEvent, ActivityInput
 from relay.store import models
+from relay.store.statements import InsertRow
+
+_INSERT = InsertRow(models.ActivityEvent)
 
 
 def _event(row: models.ActivityEvent) -> ActivityEvent:
@@ -33,19 +38,20 @@ async def append(event: ActivityInput, created_at: int) -> tuple[ActivityEvent, 
         existing = await models.ActivityEvent.get_or_none(client_id=event.client_id)
         if existing is not None:
             return _event(existing), False
-    row = await models.ActivityEvent.create(
-        client_id=event.client_id,
-        kind=event.kind,
-        title=event.title,
-        body=event.body,
-        meta=event.meta,
-        icon=event.icon,
-        view=event.view,
-        agent_id=event.agent_id,
-        metadata=event.metadata,
-        created_at=created_at,
-    )
-    return _event(row), True
+    values: dict[str, Any] = {
+        "client_id": event.client_id,
+        "kind": event.kind,
+        "title": event.title,
+        "body": event.body,
+        "meta": event.meta,
+        "icon": event.icon,
+        "view": event.view,
+        "agent_id": event.agent_id,
+        "metadata": dict(event.metadata or {}),
+        "created_at": created_at,
+    }
+    event_id = await _INSERT.run(values)
+    return ActivityEvent(id=int(event_id), **values), True
 
 
 async def page(

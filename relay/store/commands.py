@@ -8,7 +8,7 @@ from tortoise.functions import Count
 
 from relay.domain.commands import OPEN, SETTLED, Command, CommandStatus, TargetKind
 from relay.store import models
-from relay.store.statements import UpdateByKey
+from relay.store.statements import InsertRow, UpdateByKey
 
 
 def _command(row: models.Command) -> Command:
@@ -71,10 +71,11 @@ _PROGRESS_COLUMNS = (
 _PROGRESS = UpdateByKey(models.Command, _PROGRESS_COLUMNS)
 _PROGRESS_AND_EFFECTS = UpdateByKey(models.Command, (*_PROGRESS_COLUMNS, "effects_applied"))
 _EFFECTS_APPLIED = UpdateByKey(models.Command, ("effects_applied",))
+_INSERT = InsertRow(models.Command)
 
 
 async def insert(command: Command) -> None:
-    await models.Command.create(id=command.id, **_columns(command))
+    await _INSERT.run({"id": command.id, **_columns(command)})
 
 
 async def save(command: Command) -> None:

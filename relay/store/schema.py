@@ -28,7 +28,7 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
     path = sqlite_path(database_url)
     if path is not None:
         connection = {
-            "engine": "tortoise.backends.sqlite",
+            "engine": "relay.store.sqlite_inline",
             "credentials": {
                 "file_path": path,
                 "journal_mode": "WAL",

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from relay.store import models
+from relay.store.statements import InsertRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,14 +38,22 @@ def _event(row: models.StreamEvent) -> StreamEvent:
     )
 
 
+_INSERT = InsertRow(models.StreamEvent)
+
+
 async def append(
     event: str, data: dict[str, Any], view: str | None, agent_id: str | None, created_at: int
 ) -> StreamEvent:
     """Store one event (run it through the group-commit writer, so it keeps publish order)."""
-    row = await models.StreamEvent.create(
-        event=event, data=data, view=view, agent_id=agent_id, created_at=created_at
-    )
-    return _event(row)
+    values: dict[str, Any] = {
+        "event": event,
+        "data": data,
+        "view": view,
+        "agent_id": agent_id,
+        "created_at": created_at,
+    }
+    event_id = await _INSERT.run(values)
+    return StreamEvent(id=int(event_id), **values)
 
 
 async def after(

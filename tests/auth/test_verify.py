@@ -104,6 +104,23 @@ def test_expired_token_is_refused_but_still_identifiable(
     assert auth.verify_allow_expired(token).sub == "runner:sp_1"
 
 
+def test_a_verified_token_still_expires(auth: Authenticator, clock: ManualClock) -> None:
+    # Its signature is checked once and remembered; its expiry is checked on every use.
+    token = genuine(auth, ttl=60)
+    assert auth.verify(token).sub == "runner:sp_1"
+    clock.advance(60)
+    with pytest.raises(Unauthorized) as raised:
+        auth.verify(token)
+    assert raised.value.message == "token expired"
+
+
+def test_tampering_with_a_verified_token_is_refused(auth: Authenticator) -> None:
+    token = genuine(auth)
+    assert auth.verify(token).scope == ("agent:read",)
+    with pytest.raises(Unauthorized):
+        auth.verify(forgery.tampered(token, scope=["token:admin"]))
+
+
 def test_revoked_token_is_refused_even_allowing_expiry(auth: Authenticator) -> None:
     token = genuine(auth)
     auth.revoke(auth.verify(token).jti)

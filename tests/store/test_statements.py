@@ -1,4 +1,5 @@
-"""UpdateByKey writes what the ORM would, inside the caller's transaction, on both databases."""
+"""UpdateByKey and InsertRow write what the ORM would, inside the caller's transaction, on both
+databases."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 from tortoise.transactions import in_transaction
 
 from relay.store import models
-from relay.store.statements import UpdateByKey, _numbered
+from relay.store.statements import InsertRow, UpdateByKey, _numbered
 from relay.store.thread import StoreThread
 
 
@@ -81,3 +82,79 @@ async def test_runs_inside_the_callers_transaction(store: StoreThread) -> None:
     row = await store.run(lambda: models.Command.get(id="c-stmt-2"))
 
     assert row.status == "queued"
+
+
+async def test_insert_writes_every_column_as_the_orm_reads_it(store: StoreThread) -> None:
+    statement = InsertRow(models.Command)
+    values = {
+        "id": "c-ins-1",
+        "type": "t",
+        "source": None,
+        "target": "o1",
+        "target_kind": "orchestrator",
+        "correlation_id": "corr",
+        "params": {"nested": {"list": [1, "two"]}},
+        "status": "queued",
+        "result": None,
+        "error": None,
+        "attempts": 0,
+        "created_at": 5,
+        "updated_at": 6,
+        "delivered_at": None,
+        "ack_deadline": None,
+        "settled_at": None,
+        "expires_at": 7,
+        "effects_applied": False,
+    }
+
+    key = await store.write(lambda: statement.run(values))
+    row = await store.run(lambda: models.Command.get(id="c-ins-1"))
+
+    assert key is None  # the caller chose the key
+    assert {name: getattr(row, name) for name in values} == values
+
+
+async def test_insert_returns_the_generated_key_in_order(store: StoreThread) -> None:
+    statement = InsertRow(models.StreamEvent)
+
+    def values(n: int) -> dict[str, object]:
+        return {"event": "e", "data": {"n": n}, "view": None, "agent_id": "a", "created_at": n}
+
+    async def two() -> tuple[int, int]:
+        return await statement.run(values(1)), await statement.run(values(2))
+
+    first, second = await store.write(two)
+    rows = await store.run(lambda: models.StreamEvent.filter(id__in=[first, second]).order_by("id"))
+
+    assert second > first
+    assert [(row.id, row.data) for row in rows] == [(first, {"n": 1}), (second, {"n": 2})]
+
+
+async def test_insert_is_rolled_back_with_the_callers_transaction(store: StoreThread) -> None:
+    statement = InsertRow(models.StreamEvent)
+
+    async def rolled_back() -> None:
+        async with in_transaction():
+            await statement.run(
+                {"event": "e", "data": {}, "view": None, "agent_id": None, "created_at": 1}
+            )
+            raise RuntimeError("roll back")
+
+    with pytest.raises(RuntimeError):
+        await store.run(rolled_back)
+
+    assert await store.run(lambda: models.StreamEvent.all().count()) == 0
+
+
+def test_insert_leaves_a_generated_key_to_the_database() -> None:
+    statement = InsertRow(models.StreamEvent)
+    assert '"id"' not in statement.sql("sqlite")
+    assert statement.sql("postgres").endswith('RETURNING "id"')
+
+
+async def test_insert_needs_a_value_for_every_column(store: StoreThread) -> None:
+    statement = InsertRow(models.StreamEvent)
+    with pytest.raises(KeyError, match="agent_id"):
+        await store.write(
+            lambda: statement.run({"event": "e", "data": {}, "view": None, "created_at": 1})
+        )
