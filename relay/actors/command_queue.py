@@ -161,13 +161,16 @@ class CommandQueue:
                 commands[command.id] = delivered
                 handed.append(delivered)
         delivery = Delivery(handed, next_wake(list(commands.values())), expired)
-        if not expired and not handed:  # an empty poll (most of a long-poll's) writes nothing
-            return delivery
         commit = self._save_settled(expired) if expired else None
         if handed:
-            commit = self._write(lambda: command_store.save_many(handed))
-        # Writes commit in the order queued: waiting for the last one waits for both.
-        assert commit is not None
+            # Handed out without waiting for this write: marking a delivery durable protects
+            # nothing. Were the relay to die before it commits, the command comes back
+            # queued and is delivered again, just as a delivered, unacknowledged one would
+            # be; at-least-once either way (``attempts`` then counts one delivery fewer).
+            # Writes commit in order, so a status the target reports next lands after it.
+            self._write(lambda: command_store.save_many(handed))
+        if commit is None:
+            return delivery
         return Durable(delivery, commit)
 
     def _update(self, message: UpdateStatus) -> Durable[Settlement]:

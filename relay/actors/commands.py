@@ -56,7 +56,12 @@ async def create_if_online(rt: Runtime, spec: CommandSpec) -> Command:
 
 
 async def load(rt: Runtime, command_id: str) -> Command:
-    command = await rt.store.run(lambda: command_store.load(command_id))
+    """The command as stored, with every change the relay has made to it so far.
+
+    Read in the write queue, behind the writes already queued: a delivery is handed out
+    before its write commits, and its target must not read the command back as queued.
+    """
+    command = await rt.store.write(lambda: command_store.load(command_id))
     if command is None:
         raise NotFound("command not found")
     return command

@@ -81,6 +81,9 @@ async def test_delivery_marks_delivered_and_counts_attempts(client: Any) -> None
     [delivered] = await poll(client)
     assert delivered["status"] == "delivered"
     assert delivered["attempts"] == 1
+    # Read back at once, the command is as handed out (its write is queued before any read).
+    stored = await (await client.get(f"/api/commands/{delivered['id']}", headers=H)).get_json()
+    assert (stored["status"], stored["attempts"]) == ("delivered", 1)
     assert await poll(client) == []  # not handed out twice before the ack timeout
 
 
