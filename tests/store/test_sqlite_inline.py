@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from relay.store.thread import StoreThread
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> StoreThread:
+def store(tmp_path: Path) -> Iterator[StoreThread]:
     store = StoreThread(f"sqlite://{tmp_path / 'relay.sqlite3'}")
     store.start()
     yield store
