@@ -18,7 +18,38 @@ from typing import Any
 from tortoise.models import Model
 
 
-class UpdateByKey:
+class _Prepared:
+    """A statement rendered once from a model's metadata; run on the current transaction."""
+
+    def __init__(self, model: type[Model], names: Sequence[str], sql: str) -> None:
+        self._model = model
+        self._fields = [model._meta.fields_map[name] for name in names]
+        self._sql = sql
+        self._by_dialect: dict[str, str] = {}
+
+    def sql(self, dialect: str) -> str:
+        """The statement in ``dialect``'s style, rendered on first use."""
+        rendered = self._by_dialect.get(dialect)
+        if rendered is None:
+            rendered = self._render(dialect)
+            self._by_dialect[dialect] = rendered
+        return rendered
+
+    def _render(self, dialect: str) -> str:
+        # PostgreSQL numbers its parameters.
+        return _numbered(self._sql) if dialect == "postgres" else self._sql
+
+    def _bind(self, values: Mapping[str, Any]) -> tuple[Any, list[Any]]:
+        """The connection to run on (the current transaction's, if in one) and the values
+        converted by the model's own fields, in the statement's order."""
+        model = self._model
+        params = [
+            field.to_db_value(values[field.model_field_name], model) for field in self._fields
+        ]
+        return model._meta.db, params
+
+
+class UpdateByKey(_Prepared):
     """``UPDATE <table> SET <columns> WHERE <primary key> = ?`` for one model."""
 
     def __init__(self, model: type[Model], columns: Sequence[str]) -> None:
@@ -26,38 +57,21 @@ class UpdateByKey:
         unknown = [name for name in columns if name not in meta.fields_db_projection]
         if unknown or not columns:
             raise ValueError(f"{model.__name__} has no columns {unknown or columns}")
-        self._model = model
-        self._columns = tuple(columns)
-        self._fields = [meta.fields_map[name] for name in self._columns]
-        assignments = [f'"{meta.fields_db_projection[name]}" = ?' for name in self._columns]
+        assignments = [f'"{meta.fields_db_projection[name]}" = ?' for name in columns]
         key_column = meta.fields_db_projection[meta.pk_attr]
         # Identifiers come from the model's metadata, never from input; values are bound.
-        self._sql = (
-            f'UPDATE "{meta.db_table}" SET {", ".join(assignments)} WHERE "{key_column}" = ?'  # noqa: S608
-        )
-        self._by_dialect: dict[str, str] = {}
-
-    def sql(self, dialect: str) -> str:
-        """The statement in ``dialect``'s parameter style (PostgreSQL numbers them)."""
-        rendered = self._by_dialect.get(dialect)
-        if rendered is None:
-            rendered = _numbered(self._sql) if dialect == "postgres" else self._sql
-            self._by_dialect[dialect] = rendered
-        return rendered
+        sql = f'UPDATE "{meta.db_table}" SET {", ".join(assignments)} WHERE "{key_column}" = ?'  # noqa: S608
+        super().__init__(model, columns, sql)
 
     async def run(self, key: Any, values: Mapping[str, Any]) -> int:
         """Write ``values`` (every column of this statement) to row ``key``; rows changed."""
-        db = self._model._meta.db  # the current transaction's connection, if in one
-        model = self._model
-        params = [
-            field.to_db_value(values[field.model_field_name], model) for field in self._fields
-        ]
+        db, params = self._bind(values)
         params.append(key)
         changed, _rows = await db.execute_query(self.sql(db.capabilities.dialect), params)
         return int(changed)
 
 
-class InsertRow:
+class InsertRow(_Prepared):
     """``INSERT INTO <table> (<every column>) VALUES (...)`` for one model.
 
     ``run`` takes a value for every column but a database-generated primary key, and
@@ -66,40 +80,28 @@ class InsertRow:
 
     def __init__(self, model: type[Model]) -> None:
         meta = model._meta
-        self._model = model
         self._generated = meta.pk.generated
         names = [
             name
             for name in meta.fields_db_projection
             if not (self._generated and name == meta.pk_attr)
         ]
-        self._fields = [meta.fields_map[name] for name in names]
         columns = ", ".join(f'"{meta.fields_db_projection[name]}"' for name in names)
         placeholders = ", ".join("?" for _ in names)
         # Identifiers come from the model's metadata, never from input; values are bound.
-        self._sql = f'INSERT INTO "{meta.db_table}" ({columns}) VALUES ({placeholders})'  # noqa: S608
+        sql = f'INSERT INTO "{meta.db_table}" ({columns}) VALUES ({placeholders})'  # noqa: S608
         self._key_column = meta.fields_db_projection[meta.pk_attr]
-        self._by_dialect: dict[str, str] = {}
+        super().__init__(model, names, sql)
 
-    def sql(self, dialect: str) -> str:
-        """The statement in ``dialect``'s style; PostgreSQL returns the generated key."""
-        rendered = self._by_dialect.get(dialect)
-        if rendered is None:
-            rendered = self._sql
-            if dialect == "postgres":
-                rendered = _numbered(rendered)
-                if self._generated:
-                    rendered += f' RETURNING "{self._key_column}"'
-            self._by_dialect[dialect] = rendered
+    def _render(self, dialect: str) -> str:
+        rendered = super()._render(dialect)
+        if dialect == "postgres" and self._generated:
+            rendered += f' RETURNING "{self._key_column}"'  # SQLite answers the rowid
         return rendered
 
     async def run(self, values: Mapping[str, Any]) -> Any:
         """Insert one row of ``values``; the generated primary key, else None."""
-        db = self._model._meta.db  # the current transaction's connection, if in one
-        model = self._model
-        params = [
-            field.to_db_value(values[field.model_field_name], model) for field in self._fields
-        ]
+        db, params = self._bind(values)
         dialect = db.capabilities.dialect
         # SQLite answers the new rowid; asyncpg the RETURNING row.
         inserted = await db.execute_insert(self.sql(dialect), params)
