@@ -7,11 +7,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tortoise.backends.base import executor
 from tortoise.connection import get_connection
 
 from relay.store import models
 from relay.store.sqlite_inline import InlineConnection, InlineSqliteClient, connect
 from relay.store.thread import StoreThread
+
+
+@pytest.fixture(autouse=True)
+def _forget_sqlite_statements() -> Iterator[None]:
+    # tortoise caches each model's INSERT per connection name, not per dialect: these
+    # SQLite stores must not leave '?'-style statements behind for a PostgreSQL run of the
+    # suite in the same process (relay itself only ever opens one database).
+    yield
+    executor.EXECUTOR_CACHE.clear()
 
 
 @pytest.fixture
