@@ -9,6 +9,10 @@ commit ran and executes it in one transaction (group commit): every caller's
 write is durable when its future resolves, and the cost of a commit is shared.
 Writes are applied in FIFO order, so a read queued behind a write (``barrier``)
 sees it.
+
+Stopping refuses new jobs, commits the queued writes, lets reads in flight finish (for
+at most ``shutdown_grace`` seconds, then cancels them) and only then closes the
+connections and the loop: no task outlives its loop.
 """
 
 from __future__ import annotations
@@ -40,9 +44,12 @@ _MAX_BATCH = 256
 class StoreThread:
     """Owns the database: start it once, submit jobs from any thread, stop it once."""
 
-    def __init__(self, database_url: str, *, timeout: float = 10.0) -> None:
+    def __init__(
+        self, database_url: str, *, timeout: float = 10.0, shutdown_grace: float = 5.0
+    ) -> None:
         self.database_url = database_url
         self.timeout = timeout
+        self.shutdown_grace = shutdown_grace
         self._loop: asyncio.AbstractEventLoop | None = None
         self._context: contextvars.Context | None = None
         self._thread: threading.Thread | None = None
@@ -52,6 +59,7 @@ class StoreThread:
         self._ready = threading.Event()
         self._start_error: BaseException | None = None
         self._stopped = threading.Event()
+        self._closing = False
         self._checkpointer: Checkpointer | None = None
 
     # -- life cycle -------------------------------------------------------------------------
@@ -69,8 +77,13 @@ class StoreThread:
             self._checkpointer = Checkpointer(path)
             self._checkpointer.start()
 
+    @property
+    def closing(self) -> bool:
+        """True once ``stop()`` has begun: new jobs are refused from then on."""
+        return self._closing or self._stopped.is_set()
+
     def stop(self) -> None:
-        """Drain queued writes, close connections and end the thread. Blocks."""
+        """Refuse new jobs, drain queued writes and reads in flight, close, end the thread."""
         if self._checkpointer is not None:
             self._checkpointer.stop()
             self._checkpointer = None
@@ -99,6 +112,7 @@ class StoreThread:
         finally:
             if self._context is not None:  # the connections live in the captured context
                 loop.run_until_complete(loop.create_task(self._close(), context=self._context))
+            loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
             self._stopped.set()
 
@@ -113,16 +127,25 @@ class StoreThread:
         self._writer = asyncio.get_running_loop().create_task(self._write_loop())
 
     def _begin_shutdown(self) -> None:
-        # The writer drains what is queued, then the loop stops and _main closes tortoise.
+        # Runs on the loop, so every job launched after this line is refused. The writer
+        # drains what is queued, then the loop stops and _main closes tortoise.
         loop = self._loop
         assert self._queue is not None
         assert self._writer is not None
         assert loop is not None
+        self._closing = True
         self._writer.add_done_callback(lambda _task: loop.stop())
         self._queue.put_nowait(None)
 
     async def _close(self) -> None:
+        # A task left pending when the loop closes is finalised later by the garbage
+        # collector, in whatever thread happens to run it, where its cleanup fails (the
+        # loop is gone) and CPython 3.11 may even be building an AST (gh-106905). So reads
+        # still in flight finish or are cancelled first, and so is anything closing the
+        # connections wakes.
+        await _finish_tasks(self.shutdown_grace)
         await Tortoise.close_connections()
+        await _finish_tasks(0)
 
     # -- submitting jobs --------------------------------------------------------------------
 
@@ -132,6 +155,9 @@ class StoreThread:
         loop, context = self._require_running()
 
         def launch() -> None:
+            if self._closing:
+                future.set_exception(Unavailable("store is shutting down"))
+                return
             task = loop.create_task(_call(job), context=context.copy())
             task.add_done_callback(lambda t: _settle(future, t))
 
@@ -144,7 +170,14 @@ class StoreThread:
         loop, _ = self._require_running()
         queue = self._queue
         assert queue is not None
-        loop.call_soon_threadsafe(queue.put_nowait, (job, future))
+
+        def enqueue() -> None:
+            if self._closing:  # behind the writer's last batch: it would never commit
+                future.set_exception(Unavailable("store is shutting down"))
+            else:
+                queue.put_nowait((job, future))
+
+        loop.call_soon_threadsafe(enqueue)
         return future
 
     def call(self, job: Job[T], *, write: bool = False, timeout: float | None = None) -> T:
@@ -164,7 +197,7 @@ class StoreThread:
         return await wait_future(self.submit_write(job), timeout=self.timeout, what="store")
 
     def _require_running(self) -> tuple[asyncio.AbstractEventLoop, contextvars.Context]:
-        if self._loop is None or self._context is None or self._stopped.is_set():
+        if self._loop is None or self._context is None or self.closing:
             raise Unavailable("store is not running")
         return self._loop, self._context
 
@@ -220,11 +253,24 @@ async def _call(job: Job[T]) -> T:
     return await job()
 
 
+async def _finish_tasks(grace: float) -> None:
+    """Wait up to ``grace`` s for every other task on this loop, then cancel what is left."""
+    current = asyncio.current_task()
+    pending = {task for task in asyncio.all_tasks() if task is not current}
+    if not pending:
+        return
+    if grace > 0:
+        _done, pending = await asyncio.wait(pending, timeout=grace)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+
+
 def _settle(future: concurrent.futures.Future[T], task: asyncio.Task[T]) -> None:
     if future.done():
         return
-    if task.cancelled():
-        future.cancel()
+    if task.cancelled():  # only ever by stop(), past its grace
+        future.set_exception(Unavailable("store is shutting down"))
     elif (exc := task.exception()) is not None:
         future.set_exception(exc)
     else:
