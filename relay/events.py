@@ -171,6 +171,7 @@ class EventHub:
         self._outbox: list[StreamEvent] = []  # committed, waiting for the window to close
         self._flush_scheduled = False
         self._last_committed_id = 0
+        self._streams_ended = False  # trio thread only
 
     # -- life cycle (trio thread) -----------------------------------------------------------
 
@@ -202,6 +203,17 @@ class EventHub:
             self._token = None
             self._pending.clear()
         self._outbox = []
+        for subscription in self._subscribers:
+            subscription.close()
+        self._subscribers.clear()
+
+    def end_streams(self) -> None:
+        """End every open subscription, and refuse new ones, while events are still stored.
+
+        The relay is stopping: its SSE responses end cleanly (clients reconnect with their
+        Last-Event-ID) instead of holding the HTTP server's graceful shutdown open.
+        """
+        self._streams_ended = True
         for subscription in self._subscribers:
             subscription.close()
         self._subscribers.clear()
@@ -311,8 +323,8 @@ class EventHub:
         a few committed just before: ``start_id`` tells them apart).
         """
         subscription = Subscription(stream_filter, buffer, self._last_committed_id)
-        if self._token is None:
-            subscription.close()  # stopped (or never started): nothing will come
+        if self._token is None or self._streams_ended:
+            subscription.close()  # stopping (or never started): nothing will come
         else:
             self._subscribers.add(subscription)
         try:

@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     secret: str | None = None
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     log_level: str = "INFO"
+    keep_alive_seconds: float = Field(
+        default=65, gt=0, description="an idle HTTP keep-alive connection is closed after this"
+    )
+    shutdown_grace_seconds: float = Field(
+        default=10, gt=0, description="on SIGTERM, requests still running get this long to end"
+    )
 
     heartbeat_interval_seconds: int = Field(default=10, ge=1)
     agent_stale_seconds: float = Field(default=30, gt=0)

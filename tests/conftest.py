@@ -5,6 +5,7 @@ store and actors started through ``test_app()``, a manual clock, and token helpe
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import shutil
 import uuid
@@ -72,6 +73,15 @@ def database_url(tmp_path: Path) -> Iterator[str]:
         yield f"{base}/{name}"
     finally:
         run_asyncio(_pg(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def restore_gc() -> Iterator[None]:
+    """Undo ``relay.gc_policy.tune_for_serving`` (which serving runs) after the test."""
+    threshold = gc.get_threshold()
+    yield
+    gc.unfreeze()
+    gc.set_threshold(*threshold)
 
 
 @pytest.fixture

@@ -162,6 +162,20 @@ async def test_stop_ends_every_subscription() -> None:
     assert hub.client_count == 0
 
 
+async def test_ending_streams_ends_subscriptions_but_events_are_still_stored() -> None:
+    hub, store = started_hub()
+    with hub.subscribe(StreamFilter(), buffer=10) as subscription:
+        hub.end_streams()
+        with pytest.raises(trio.EndOfChannel):
+            await subscription.receive(10)
+    # A subscription taken afterwards is refused: it ends at once.
+    with hub.subscribe(StreamFilter(), buffer=10) as late, pytest.raises(trio.EndOfChannel):
+        await late.receive(10)
+    assert hub.client_count == 0
+    hub.publish("activity", {"title": "while stopping"})
+    assert len(store.writes) == 1  # the audit stream still gets it
+
+
 def test_publish_before_start_is_dropped_quietly() -> None:
     EventHub().publish("activity", {"title": "early"})
 

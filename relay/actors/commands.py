@@ -81,7 +81,7 @@ async def take(
         delivery: Delivery = await rt.registry.ask(ACTOR_KIND[kind], target, Poll(limit))
         for expired in delivery.expired:
             await rt.settle_hooks.run(rt, expired)
-        if delivery.commands or trio.current_time() >= deadline:
+        if delivery.commands or trio.current_time() >= deadline or rt.draining.is_set():
             return delivery.commands
         wake_at = deadline
         if delivery.next_wake_at is not None:

@@ -44,6 +44,14 @@ class Doorbells:
         with contextlib.suppress(trio.RunFinishedError):
             token.run_sync_soon(self._ring_now, target)
 
+    def ring_all(self) -> None:
+        """Wake every waiter on every target (trio thread): the relay is stopping."""
+        with self._lock:
+            events = list(self._bells.values())
+            self._bells.clear()
+        for event in events:
+            event.set()
+
     def _ring_now(self, target: str) -> None:
         with self._lock:
             event = self._bells.pop(target, None)

@@ -39,6 +39,7 @@ from relay.http import (
     workspaces,
 )
 from relay.http import maintenance as maintenance_routes
+from relay.http.asgi import RelayApp
 from relay.http.services import EXTENSION, Services
 from relay.maintenance.builtin import register_builtin_jobs
 from relay.maintenance.features import register_feature_jobs
@@ -71,7 +72,7 @@ BLUEPRINTS = (
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> QuartTrio:
     """Build the app; store and actors start in ``before_serving`` and stop in ``after_serving``."""
-    app = QuartTrio("relay", static_folder=None)
+    app = RelayApp("relay", static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.config["JSON_SORT_KEYS"] = False
     # Our background tasks are loops with nothing to finish: cancel them at once on shutdown.

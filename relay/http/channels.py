@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from quart import Blueprint, websocket
 
 from relay.actors import commands
+from relay.auth.access import Principal
 from relay.domain.commands import TargetKind
 from relay.errors import Forbidden, RelayError
 from relay.http.auth import allow, allow_agent, principal, requires
@@ -84,25 +85,29 @@ async def _channel(kind: TargetKind, target: str) -> None:
     log.info("channel_open kind=%s target=%s", kind, target)
     try:
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(_push, kind, target)
+            nursery.start_soon(_push, kind, target, nursery.cancel_scope)
             await _receive(kind, target)
             nursery.cancel_scope.cancel()
+        if rt.draining.is_set():
+            # "Going away": the target reconnects, to this relay once it is back.
+            await websocket.close(1001, "relay is shutting down")
     finally:
         log.info("channel_closed kind=%s target=%s", kind, target)
 
 
-async def _push(kind: TargetKind, target: str) -> None:
+async def _push(kind: TargetKind, target: str, channel: trio.CancelScope) -> None:
+    """Send commands as they are queued; once the relay drains, close the channel."""
     rt = services().runtime
-    while True:
+    while not rt.draining.is_set():
         for command in await commands.take(rt, kind, target, wait_seconds=WS_WAIT_SECONDS):
             await websocket.send(
                 json.dumps({"type": "command", "command": command.to_json(redact=False)})
             )
+    channel.cancel()  # after sending what the last take handed out
 
 
 async def _receive(kind: TargetKind, target: str) -> None:
     caller = principal()
-    rt = services().runtime
     while True:
         raw = await websocket.receive()
         try:
@@ -114,32 +119,36 @@ async def _receive(kind: TargetKind, target: str) -> None:
             await websocket.send(json.dumps({"type": "error", "error": "unknown message type"}))
             continue
         command_id = str(message.get("commandId", ""))
-        reply: dict[str, Any]
-        try:
-            body = PatchCommandBody.model_validate(message)
-
-            def authorize(command_kind: TargetKind, command_target: str) -> None:
-                if (command_kind, command_target) != (kind, target) or not is_target(
-                    caller, command_kind, command_target
-                ):
-                    raise Forbidden("forbidden")
-                allow(resource_of(command_kind, command_target), "command:write")
-
-            settlement = await commands.update(
-                rt,
-                command_id,
-                body.status,
-                result=body.result,
-                error=body.error,
-                authorize=authorize,
-            )
-            reply = {
-                "type": "status-ok",
-                "commandId": command_id,
-                "status": settlement.command.status,
-            }
-        except ValidationError as exc:
-            reply = {"type": "error", "commandId": command_id, "error": describe(exc.errors()[0])}
-        except RelayError as exc:
-            reply = {"type": "error", "commandId": command_id, "error": exc.message}
+        with trio.CancelScope(shield=True):  # the channel closing never cuts a report short
+            reply = await _apply_report(kind, target, caller, command_id, message)
         await websocket.send(json.dumps(reply))
+
+
+async def _apply_report(
+    kind: TargetKind, target: str, caller: Principal, command_id: str, message: dict[str, Any]
+) -> dict[str, Any]:
+    """Apply one status message; the reply to send back."""
+    rt = services().runtime
+    try:
+        body = PatchCommandBody.model_validate(message)
+
+        def authorize(command_kind: TargetKind, command_target: str) -> None:
+            if (command_kind, command_target) != (kind, target) or not is_target(
+                caller, command_kind, command_target
+            ):
+                raise Forbidden("forbidden")
+            allow(resource_of(command_kind, command_target), "command:write")
+
+        settlement = await commands.update(
+            rt,
+            command_id,
+            body.status,
+            result=body.result,
+            error=body.error,
+            authorize=authorize,
+        )
+    except ValidationError as exc:
+        return {"type": "error", "commandId": command_id, "error": describe(exc.errors()[0])}
+    except RelayError as exc:
+        return {"type": "error", "commandId": command_id, "error": exc.message}
+    return {"type": "status-ok", "commandId": command_id, "status": settlement.command.status}

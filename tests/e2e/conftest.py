@@ -87,11 +87,13 @@ def repo(base_dir: Path) -> Path:
 
 @pytest.fixture
 def fresh_pair(tmp_path: Path) -> Iterator[Callable[..., tuple[RelayProcess, DaemonProcess]]]:
-    """``fresh_pair(**daemon_env)`` → a relay and a daemon of this test's own."""
+    """``fresh_pair(relay_env=…, **daemon_env)`` → a relay and a daemon of this test's own."""
     started: list[Any] = []
 
-    def make(**env: str) -> tuple[RelayProcess, DaemonProcess]:
-        relay = RelayProcess(tmp_path / "relay").start()
+    def make(
+        relay_env: dict[str, str] | None = None, **env: str
+    ) -> tuple[RelayProcess, DaemonProcess]:
+        relay = RelayProcess(tmp_path / "relay", **(relay_env or {})).start()
         started.append(relay)
         base = tmp_path / "base"
         base.mkdir()

@@ -106,10 +106,6 @@ class RelayProcess:
             return False
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> None:
-        # An idle keep-alive connection holds hypercorn's graceful shutdown for its full
-        # graceful_timeout (10 s): close ours first.
-        self.api.close()
-        self.api = self._client()
         if self.proc is None or self.proc.poll() is not None:
             return
         self.proc.send_signal(sig)

@@ -278,7 +278,7 @@ def test_relay_restart_under_a_connected_daemon(fresh_pair: Pair) -> None:
     before = daemon.log_size()
     command_id = request_merge(relay, ws["workspaceId"])
     daemon.wait_log("merge_test_delay", after=before)
-    relay.stop(signal.SIGKILL)  # the relay goes away mid-command (SIGTERM waits 10 s on the socket)
+    relay.stop(signal.SIGKILL)  # the relay vanishes mid-command, without draining anything
     daemon.wait_log("report_unavailable", after=before)  # the merge finished; its report waits
     relay.start()
     command = relay.settled(command_id)
@@ -298,6 +298,25 @@ def test_relay_restart_under_a_connected_daemon(fresh_pair: Pair) -> None:
         },
     )
     assert again["status"] == "succeeded", again
+
+
+def test_relay_sigterm_closes_the_channel_at_once_and_the_daemon_comes_back(
+    fresh_pair: Pair,
+) -> None:
+    # A graceful timeout far beyond the bound below: the relay exiting within it shows that
+    # nothing waited on the daemon's open channel.
+    relay, daemon = fresh_pair(relay_env={"RELAY_SHUTDOWN_GRACE_SECONDS": "600"})
+    daemon.wait_log("channel_open mode=websocket")
+    before = daemon.log_size()
+    assert relay.proc is not None
+    relay.proc.send_signal(signal.SIGTERM)
+    assert relay.proc.wait(timeout=60) == 0
+    assert "relay_stopped" in relay.log()
+    daemon.wait_log("code=1001, name=GOING_AWAY, reason=relay is shutting down", after=before)
+    relay.start()
+    daemon.wait_log("channel_open mode=websocket", after=before)
+    repo = make_repo(daemon.base_dir / "repo")
+    create_workspace(relay, daemon, repo, "after-restart")  # the channel carries commands
 
 
 def test_sigterm_finishes_the_running_merge_and_exits_cleanly(fresh_pair: Pair) -> None:

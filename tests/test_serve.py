@@ -1,0 +1,151 @@
+"""``relay serve`` on a real hypercorn socket: stopping drains open requests, idle connections
+close, and nothing waits for the graceful timeout."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import partial
+
+import h11
+import pytest
+import trio
+from trio_websocket import ConnectionClosed, WebSocketConnection, wrap_client_stream
+
+from relay.serve import serve
+from relay.settings import Settings
+from tests.conftest import ROOT
+
+# Guards against a hung test. The server's own graceful timeout is far longer (LONG), so
+# meeting a guard shows the server did not wait for it.
+GUARD = 30
+LONG = 600
+
+
+class Http11:
+    """One raw HTTP/1.1 client connection, so a test sees exactly what the server does."""
+
+    def __init__(self, stream: trio.SocketStream) -> None:
+        self.stream = stream
+        self.conn = h11.Connection(h11.CLIENT)
+
+    async def send(self, method: str, target: str, body: bytes = b"") -> None:
+        headers = [
+            ("Host", "relay"),
+            ("Authorization", f"Bearer {ROOT}"),
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(body))),
+        ]
+        request = h11.Request(method=method, target=target, headers=headers)
+        data = self.conn.send(request) + self.conn.send(h11.Data(data=body))
+        await self.stream.send_all(data + self.conn.send(h11.EndOfMessage()))
+
+    async def event(self) -> h11.Event:
+        while True:
+            event = self.conn.next_event()
+            if event is not h11.NEED_DATA:
+                return event  # type: ignore[return-value]
+            self.conn.receive_data(await self.stream.receive_some())
+
+    async def response(self) -> tuple[int, bytes]:
+        """The status and whole body of the next response; it must end (EndOfMessage)."""
+        head = await self.event()
+        assert isinstance(head, h11.Response)
+        body = b""
+        while not isinstance(event := await self.event(), h11.EndOfMessage):
+            assert isinstance(event, h11.Data), event
+            body += event.data
+        return head.status_code, body
+
+    async def closed_by_server(self) -> bool:
+        """After a finished exchange: does the server close the idle connection?"""
+        self.conn.start_next_cycle()
+        return await self.stream.receive_some() == b""
+
+
+@asynccontextmanager
+async def connect(port: int) -> AsyncIterator[Http11]:
+    stream = await trio.open_tcp_stream("127.0.0.1", port)
+    async with stream:
+        yield Http11(stream)
+
+
+@asynccontextmanager
+async def serving(settings: Settings, **overrides: float) -> AsyncIterator[tuple[int, trio.Event]]:
+    """A real server on an ephemeral port; set the event to stop it (as SIGTERM does)."""
+    stop = trio.Event()
+    served = settings.model_copy(update={"port": 0, **overrides})
+    async with trio.open_nursery() as nursery:
+        binds = await nursery.start(partial(serve, served, stop_when=stop.wait))
+        yield int(binds[0].rsplit(":", 1)[1]), stop
+
+
+@asynccontextmanager
+async def websocket(port: int, path: str) -> AsyncIterator[WebSocketConnection]:
+    # The test owns the socket: trio-websocket (0.12) leaves a client's socket to the
+    # garbage collector when the server is the one that closes.
+    stream = await trio.open_tcp_stream("127.0.0.1", port)
+    async with stream, trio.open_nursery() as nursery:
+        auth = [(b"Authorization", f"Bearer {ROOT}".encode())]
+        yield await wrap_client_stream(nursery, stream, "relay", path, extra_headers=auth)
+        nursery.cancel_scope.cancel()
+
+
+async def post(port: int, target: str, body: object) -> None:
+    async with connect(port) as http:
+        await http.send("POST", target, json.dumps(body).encode())
+        status, _ = await http.response()
+    assert status in (200, 201)
+
+
+@pytest.mark.usefixtures("restore_gc")
+async def test_stopping_answers_long_polls_and_ends_channels_streams_and_idle_connections(
+    settings: Settings,
+) -> None:
+    with trio.fail_after(GUARD):
+        async with serving(settings, shutdown_grace_seconds=LONG, keep_alive_seconds=LONG) as (
+            port,
+            stop,
+        ):
+            for orchestrator in ("o1", "o2"):
+                await post(port, "/api/orchestrators", {"id": orchestrator, "baseDir": "/srv"})
+            async with (
+                connect(port) as idle,
+                connect(port) as long_poll,
+                connect(port) as events,
+                websocket(port, "/api/orchestrators/o1/channel") as channel,
+            ):
+                await idle.send("GET", "/healthz")
+                assert (await idle.response())[0] == 200
+                await events.send("GET", "/api/events")
+                head = await events.event()
+                assert isinstance(head, h11.Response)
+                assert head.status_code == 200
+                assert isinstance(await events.event(), h11.Data)  # subscribed
+                await long_poll.send("GET", "/api/orchestrators/o2/commands?wait=60")
+
+                stop.set()
+
+                status, body = await long_poll.response()
+                assert (status, json.loads(body)) == (200, [])
+                with pytest.raises(ConnectionClosed) as closed:
+                    await channel.get_message()
+                assert closed.value.reason.code == 1001
+                assert closed.value.reason.reason == "relay is shutting down"
+                while not isinstance(event := await events.event(), h11.EndOfMessage):
+                    assert isinstance(event, h11.Data)  # the stream ends, cleanly
+                assert await idle.closed_by_server()
+    # serve() has returned: the nursery in serving() is done, well inside the guard.
+
+
+@pytest.mark.usefixtures("restore_gc")
+async def test_an_idle_keep_alive_connection_is_closed_after_the_keep_alive_timeout(
+    settings: Settings,
+) -> None:
+    with trio.fail_after(GUARD):
+        async with serving(settings, keep_alive_seconds=0.2) as (port, stop), connect(port) as http:
+            await http.send("GET", "/healthz")
+            assert (await http.response())[0] == 200
+            assert await http.closed_by_server()
+            stop.set()
