@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from functools import singledispatchmethod
 from typing import Any
 
-from relay.actors.aggregate import AggregateActor
+from relay.actors.aggregate import AggregateActor, Sweep
 from relay.actors.bridge import Durable
 from relay.actors.rules_agent import apply_patch, presence_after_silence, register_card
 from relay.actors.rules_agent_actions import (
@@ -54,7 +54,7 @@ class AppendTimeline:
 
 
 @dataclass(frozen=True, slots=True)
-class Reap:
+class Reap(Sweep):
     """Apply the stale rule at the current time. Replies the card if its status changed."""
 
 

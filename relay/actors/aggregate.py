@@ -22,6 +22,17 @@ log = logging.getLogger("relay.actors")
 _FLUSH_TIMEOUT = 10.0
 
 
+class Sweep:
+    """Base of a maintenance sweep's message, such as ``Reap``.
+
+    A sweep visits aggregates nobody is using (thousands of silent agents going
+    offline): an actor started only to handle one stops right after it, instead of
+    keeping a thread until the idle timeout.
+    """
+
+    __slots__ = ()
+
+
 @dataclass(frozen=True, slots=True)
 class Reload:
     """A queued write failed: drop the in-memory state and load it again from the store."""
@@ -42,6 +53,7 @@ class AggregateActor(RelayActor):
         self.key = key
         self.rt = runtime
         self._last_active = time.monotonic()
+        self._received = 0  # messages handled since this activation (Passivate aside)
         self._last_write: concurrent.futures.Future[Any] | None = None
         self.queue: CommandQueue | None = None
         if self.target_kind is not None:
@@ -73,6 +85,7 @@ class AggregateActor(RelayActor):
             self._maybe_passivate(message.idle_seconds)
             return None
         self._last_active = time.monotonic()
+        self._received += 1
         if isinstance(message, Reload):
             self.load()
             if self.queue is not None:
@@ -84,8 +97,9 @@ class AggregateActor(RelayActor):
                 return self.queue.handle(message)
             return self.handle(message)
         finally:
-            if self.is_empty():
-                # Unknown ids must not leave a thread behind until the next idle sweep.
+            # Unknown ids, and aggregates woken only by a sweep, must not leave a thread
+            # behind until the next idle sweep.
+            if self.is_empty() or (self._received == 1 and isinstance(message, Sweep)):
                 self._maybe_passivate(0)
 
     def on_stop(self) -> None:

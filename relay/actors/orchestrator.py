@@ -7,7 +7,7 @@ from functools import singledispatchmethod
 from typing import Any
 
 from relay.actors import rules_orchestrator
-from relay.actors.aggregate import AggregateActor
+from relay.actors.aggregate import AggregateActor, Sweep
 from relay.actors.bridge import Durable
 from relay.actors.command_queue import Enqueue
 from relay.actors.rules_agent import presence_after_silence
@@ -53,7 +53,7 @@ class EnqueueIfOnline:
 
 
 @dataclass(frozen=True, slots=True)
-class Reap:
+class Reap(Sweep):
     """Apply the stale rule now. Replies the orchestrator if its status changed."""
 
 

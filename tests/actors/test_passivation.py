@@ -18,10 +18,12 @@ import pytest
 import trio
 
 from relay.actors import agent
+from relay.actors.reaper import reap_agents, reap_orchestrators
 from relay.actors.registry import ActorRegistry
 from relay.clock import ManualClock
 from relay.http.services import Services
 from tests.conftest import root_headers, services_of
+from tests.http.helpers import register_orchestrator
 
 H = root_headers()
 
@@ -72,6 +74,42 @@ async def test_recently_active_actor_is_kept(client: Any, registry: ActorRegistr
     assert card.id == "a1"
     assert registry.ref("agent", "a1") is ref
     assert ref.is_alive()
+
+
+async def test_an_actor_woken_only_by_the_reaper_stops_right_after(
+    client: Any, services: Services, registry: ActorRegistry, clock: ManualClock
+) -> None:
+    await client.post("/api/agents", json={"id": "a1"}, headers=H)
+    await register_orchestrator(client)
+    for kind, key in (("agent", "a1"), ("orchestrator", "o1")):
+        old = registry.ref(kind, key)
+        registry.passivate_idle(0)
+        await wait_stopped(old)
+    clock.advance(31)
+
+    assert [card.status for card in await reap_agents(services.runtime)] == ["stale"]
+    assert [o.status for o in await reap_orchestrators(services.runtime)] == ["stale"]
+
+    # Forgotten before the reply: the next message starts a fresh activation.
+    assert not registry.is_live("agent", "a1")
+    assert not registry.is_live("orchestrator", "o1")
+    agent_card = await (await client.get("/api/agents/a1", headers=H)).get_json()
+    assert agent_card["status"] == "stale"  # the write went through before the stop
+    orchestrator_card = await (await client.get("/api/orchestrators/o1", headers=H)).get_json()
+    assert orchestrator_card["status"] == "stale"
+
+
+async def test_a_reap_keeps_an_actor_that_was_already_live(
+    client: Any, services: Services, registry: ActorRegistry, clock: ManualClock
+) -> None:
+    await client.post("/api/agents", json={"id": "a1"}, headers=H)
+    ref = registry.ref("agent", "a1")
+    clock.advance(31)
+
+    assert [card.status for card in await reap_agents(services.runtime)] == ["stale"]
+
+    assert registry.is_live("agent", "a1")
+    assert registry.ref("agent", "a1") is ref
 
 
 async def test_heartbeat_reactivates_a_passivated_agent_with_its_state(
