@@ -12,7 +12,7 @@ from hypercorn.trio import serve as hypercorn_serve
 
 from relay.gc_policy import tune_for_serving
 from relay.http.app import create_app
-from relay.http.services import EXTENSION
+from relay.http.services import EXTENSION, Services
 from relay.settings import Settings
 
 log = logging.getLogger("relay")
@@ -48,7 +48,8 @@ async def serve(
     the actors and closes the store.
     """
     app = create_app(settings)
-    runtime = app.extensions[EXTENSION].runtime
+    services: Services = app.extensions[EXTENSION]
+    runtime = services.runtime
 
     @app.before_serving
     async def tune_garbage_collection() -> None:
