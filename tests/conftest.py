@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import trio
 from quart_trio import QuartTrio
 
 from relay.auth.tokens import TokenSpec
@@ -22,6 +23,7 @@ from relay.clock import ManualClock
 from relay.http.app import create_app
 from relay.http.services import EXTENSION, Services
 from relay.settings import Settings
+from relay.store.thread import StoreThread
 
 ROOT = "root-test-token"
 SECRET = "test-secret-0123456789abcdef0123456789abcdef"
@@ -174,6 +176,17 @@ def open_app(settings: Settings, clock: ManualClock) -> Any:
             yield test_app
 
     return open_
+
+
+@asynccontextmanager
+async def open_store(database_url: str, **options: Any) -> AsyncIterator[StoreThread]:
+    """A started ``StoreThread`` (started and stopped off the trio thread)."""
+    store = StoreThread(database_url, **options)
+    await trio.to_thread.run_sync(store.start)
+    try:
+        yield store
+    finally:
+        await trio.to_thread.run_sync(store.stop)
 
 
 def services_of(test_app: Any) -> Services:

@@ -6,24 +6,20 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import trio
 
 from relay.domain.config import ConfigRevision, ConfigWrite, VersionConflict, Written
 from relay.store import config as config_store
 from relay.store import models
 from relay.store.thread import StoreThread
+from tests.conftest import open_store
 
 NOW = 1_700_000_000_000
 
 
 @pytest.fixture
 async def store(database_url: str) -> AsyncIterator[StoreThread]:
-    thread = StoreThread(database_url)
-    await trio.to_thread.run_sync(thread.start)
-    try:
+    async with open_store(database_url) as thread:
         yield thread
-    finally:
-        await trio.to_thread.run_sync(thread.stop)
 
 
 async def put(store: StoreThread, value: Any, **fields: Any) -> Written | VersionConflict:

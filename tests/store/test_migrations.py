@@ -9,8 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import pkgutil
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -25,18 +24,9 @@ from relay.domain.agents import AgentCard
 from relay.store import agents as agent_store
 from relay.store.schema import APP, tortoise_config
 from relay.store.thread import StoreThread
+from tests.conftest import open_store
 
 MIGRATIONS = sorted(module.name for module in pkgutil.iter_modules(relay.store.migrations.__path__))
-
-
-@asynccontextmanager
-async def open_store(database_url: str) -> AsyncIterator[StoreThread]:
-    store = StoreThread(database_url, timeout=10)
-    await trio.to_thread.run_sync(store.start)
-    try:
-        yield store
-    finally:
-        await trio.to_thread.run_sync(store.stop)
 
 
 async def applied(store: StoreThread) -> list[str]:

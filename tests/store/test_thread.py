@@ -13,6 +13,7 @@ import trio
 from relay.errors import Unavailable
 from relay.store import models
 from relay.store.thread import StoreThread
+from tests.conftest import open_store
 
 
 @pytest.fixture
@@ -22,12 +23,8 @@ def database_url(premigrated_database_url: str) -> str:
 
 @pytest.fixture
 async def store(database_url: str) -> AsyncIterator[StoreThread]:
-    thread = StoreThread(database_url, shutdown_grace=0.2)
-    await trio.to_thread.run_sync(thread.start)
-    try:
+    async with open_store(database_url, shutdown_grace=0.2) as thread:
         yield thread
-    finally:
-        await trio.to_thread.run_sync(thread.stop)
 
 
 def leftover_tasks(store: StoreThread) -> set[asyncio.Task[object]]:
