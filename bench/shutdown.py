@@ -142,17 +142,13 @@ async def run(
     return {kind: (end, n) for kind, end in ends.items()}, exit_s
 
 
-async def bare(server: Server) -> float:
-    return await _stop_timed(server)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=50, help="clients of each kind")
     args = parser.parse_args()
     env = {"RELAY_SHUTDOWN_GRACE_SECONDS": str(GRACE_S)}
     with relay_server(env) as server:
-        bare_s = asyncio.run(bare(server))
+        bare_s = asyncio.run(_stop_timed(server))
     with relay_server(env) as server:
         print(
             f"== shutdown benchmark: relay serve pid={server.pid} {server.base}, "

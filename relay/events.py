@@ -203,9 +203,7 @@ class EventHub:
             self._token = None
             self._pending.clear()
         self._outbox = []
-        for subscription in self._subscribers:
-            subscription.close()
-        self._subscribers.clear()
+        self.end_streams()
 
     def end_streams(self) -> None:
         """End every open subscription, and refuse new ones, while events are still stored.
