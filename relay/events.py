@@ -19,6 +19,7 @@ import concurrent.futures
 import contextlib
 import json
 import logging
+import math
 import threading
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterator
@@ -83,9 +84,41 @@ class StreamFilter:
 
 
 def encode_frame(event: StreamEvent) -> bytes:
-    """One SSE frame: ``id``, ``event`` and the data as one line of JSON."""
-    data = json.dumps(event.data, separators=(",", ":"), ensure_ascii=False)
-    return f"id: {event.id}\nevent: {event.event}\ndata: {data}\n\n".encode()
+    """One SSE frame: ``id``, ``event`` and the data as one line of strict JSON.
+
+    Never raises: data that strict JSON cannot carry (a lone surrogate, NaN, stored
+    before the decoder refused them) is sent with those values replaced, and logged,
+    so one bad event neither ends the relay nor blocks a client's replay past it.
+    """
+    try:
+        data = json.dumps(event.data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        return _frame(event, data.encode())
+    except (ValueError, TypeError, RecursionError) as exc:  # UnicodeEncodeError is a ValueError
+        log.warning("sse_frame_repaired event_id=%d event=%s error=%r", event.id, event.event, exc)
+        data = json.dumps(_strict(event.data), separators=(",", ":"), ensure_ascii=True)
+        return _frame(event, data.encode())
+
+
+def _frame(event: StreamEvent, data: bytes) -> bytes:
+    return b"id: %d\nevent: %s\ndata: %s\n\n" % (event.id, event.event.encode(), data)
+
+
+def _strict(value: Any, depth: int = 0) -> Any:
+    """``value`` with what strict JSON cannot carry replaced: non-finite numbers by null,
+    lone surrogates by U+FFFD, anything else unencodable by its ``repr``."""
+    if depth > 64:
+        return None
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, bool) or value is None or isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {_strict(str(k), depth + 1): _strict(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_strict(item, depth + 1) for item in value]
+    return _strict(repr(value), depth + 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,6 +380,7 @@ class EventHub:
             trio.lowlevel.spawn_system_task(self._flush_after_window, name="relay.events.flush")
 
     async def _flush_after_window(self) -> None:
+        # A system task: anything it raised would end the whole trio run (TrioInternalError).
         await trio.sleep(self._batch_window)
         self._flush_scheduled = False
         events, self._outbox = self._outbox, []
@@ -357,14 +391,20 @@ class EventHub:
         if not self._subscribers:
             return
         for event in events:
-            delivery = Delivery(event, encode_frame(event))
-            slow = [
-                subscription
-                for subscription in self._subscribers
-                if subscription.filter.passes(event) and not subscription.offer(delivery)
-            ]
-            for subscription in slow:
-                self._drop(subscription)
+            try:
+                self._offer(event)
+            except Exception:  # one bad event is skipped; the stream and the relay go on
+                log.exception("sse_fan_out_failed event_id=%d event=%s", event.id, event.event)
+
+    def _offer(self, event: StreamEvent) -> None:
+        delivery = Delivery(event, encode_frame(event))
+        slow = [
+            subscription
+            for subscription in self._subscribers
+            if subscription.filter.passes(event) and not subscription.offer(delivery)
+        ]
+        for subscription in slow:
+            self._drop(subscription)
 
     def _drop(self, subscription: Subscription) -> None:
         self._subscribers.discard(subscription)

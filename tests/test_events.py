@@ -285,3 +285,44 @@ async def test_a_new_client_starts_after_what_was_committed_before_it(
     chunk = await anext(frames)
     await frames.aclose()
     assert chunk == encode_frame(stored(2))
+
+
+@pytest.mark.parametrize(
+    ("data", "sent"),
+    [
+        pytest.param({"k": "\ud800"}, '{"k":"?"}', id="lone-surrogate"),
+        pytest.param({"k": float("nan"), "j": [float("inf")]}, '{"k":null,"j":[null]}', id="nan"),
+    ],
+)
+def test_a_frame_of_data_strict_json_cannot_carry_is_repaired_not_raised(
+    data: dict[str, Any], sent: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Such data can only be in a log written before the decoder refused it (issue 16):
+    # the frame is still one line of valid JSON, so a replay can pass over it.
+    event = StreamEvent(id=7, event="agent", data=data, view=None, agent_id=None, created_at=0)
+    frame = encode_frame(event)
+    assert frame == f"id: 7\nevent: agent\ndata: {sent}\n\n".encode()
+    assert [r.getMessage().split(" error=")[0] for r in caplog.records] == [
+        "sse_frame_repaired event_id=7 event=agent"
+    ]
+
+
+async def test_an_event_that_fails_to_fan_out_is_skipped_and_the_rest_go_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    hub, store = started_hub()
+
+    class Exploding(StreamFilter):
+        def passes(self, event: StreamEvent) -> bool:
+            if event.id == 2:
+                raise RuntimeError("boom")
+            return True
+
+    with hub.subscribe(Exploding(), buffer=10) as subscription:
+        for n in range(1, 4):
+            hub.publish("activity", {})
+            store.writes[-1].set_result(stored(n))
+        assert await received_ids(subscription, 2) == [1, 3]
+    assert "sse_fan_out_failed event_id=2 event=activity" in [
+        r.getMessage() for r in caplog.records
+    ]

@@ -150,11 +150,18 @@ async def _passivate_idle_actors(runtime: Runtime) -> None:
     idle = runtime.settings.actor_idle_seconds
     while True:
         await trio.sleep(max(idle / 2, 0.5))
-        refs = runtime.registry.idle_refs(idle)
-        for start in range(0, len(refs), _PASSIVATE_BATCH):
-            for ref in refs[start : start + _PASSIVATE_BATCH]:
-                passivate(ref, idle)
-            await trio.sleep(_PASSIVATE_PAUSE_S)
+        try:
+            await _passivate_sweep(runtime, idle)
+        except Exception:  # a background loop: a bug here is logged, never ends the relay
+            log.exception("passivate_sweep_failed")
+
+
+async def _passivate_sweep(runtime: Runtime, idle: float) -> None:
+    refs = runtime.registry.idle_refs(idle)
+    for start in range(0, len(refs), _PASSIVATE_BATCH):
+        for ref in refs[start : start + _PASSIVATE_BATCH]:
+            passivate(ref, idle)
+        await trio.sleep(_PASSIVATE_PAUSE_S)
 
 
 def _install_access_log(app: QuartTrio) -> None:

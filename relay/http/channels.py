@@ -29,6 +29,7 @@ from relay.http.auth import allow, allow_agent, principal, requires
 from relay.http.commands import PatchCommandBody, is_target, resource_of
 from relay.http.services import services
 from relay.http.validation import describe, query_int
+from relay.json_input import MalformedJSON, decode_json
 
 bp = Blueprint("channels", __name__)
 log = logging.getLogger("relay.channels")
@@ -111,9 +112,10 @@ async def _receive(kind: TargetKind, target: str) -> None:
     while True:
         raw = await websocket.receive()
         try:
-            message = json.loads(raw)
-        except (TypeError, ValueError):
-            await websocket.send(json.dumps({"type": "error", "error": "invalid JSON message"}))
+            message = decode_json(raw)
+        except MalformedJSON as exc:
+            error = "message is nested too deeply" if exc.too_deep else "invalid JSON message"
+            await websocket.send(json.dumps({"type": "error", "error": error}))
             continue
         if not isinstance(message, dict) or message.get("type") != "status":
             await websocket.send(json.dumps({"type": "error", "error": "unknown message type"}))

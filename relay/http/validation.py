@@ -7,7 +7,6 @@ first failing field, e.g. ``prTitle must be at most 240 characters``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -17,6 +16,7 @@ from pydantic_core import ErrorDetails
 from quart import request
 
 from relay.errors import Invalid
+from relay.json_input import MalformedJSON, decode_json
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -33,11 +33,9 @@ async def read_json() -> Any:
     if not raw or not raw.strip():
         raise Invalid("body required")
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise Invalid("invalid JSON body") from None
-    except RecursionError:  # e.g. "[[[[…" a hundred thousand deep: no 500
-        raise Invalid("body is nested too deeply") from None
+        return decode_json(raw)
+    except MalformedJSON as exc:
+        raise Invalid("body is nested too deeply" if exc.too_deep else "invalid JSON body") from None
 
 
 async def read_object() -> dict[str, Any]:

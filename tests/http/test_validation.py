@@ -34,6 +34,17 @@ from tests.conftest import root_headers
         pytest.param(b'{"id": "a1"', "invalid JSON body", id="truncated"),
         pytest.param(b'{"id": "a1"} x', "invalid JSON body", id="trailing-garbage"),
         pytest.param(b"\xff\xfe{}", "invalid JSON body", id="not-utf8"),
+        # What Python's json takes and nothing downstream can encode (issue 16).
+        pytest.param(b'{"k": "\\ud800"}', "invalid JSON body", id="lone-high-surrogate"),
+        pytest.param(b'{"k": "\\udc00x"}', "invalid JSON body", id="lone-low-surrogate"),
+        pytest.param(b'{"\\ud800": 1}', "invalid JSON body", id="lone-surrogate-key"),
+        pytest.param(b'{"k": "\xed\xa0\x80"}', "invalid JSON body", id="raw-surrogate"),
+        pytest.param(b'{"k": NaN}', "invalid JSON body", id="nan"),
+        pytest.param(b'{"k": Infinity}', "invalid JSON body", id="infinity"),
+        pytest.param(b'{"k": [-Infinity]}', "invalid JSON body", id="minus-infinity"),
+        pytest.param(b'{"k": 1e400}', "invalid JSON body", id="overflows-to-infinity"),
+        pytest.param(b'{"k": -1E999}', "invalid JSON body", id="overflows-to-minus-infinity"),
+        pytest.param(b"[" * 100_000, "body is nested too deeply", id="deep"),
     ],
 )
 async def test_unusable_body_is_refused(raw: bytes, message: str) -> None:
@@ -49,6 +60,8 @@ async def test_unusable_body_is_refused(raw: bytes, message: str) -> None:
         (b"{}", {}),
         (b' \n{"id": "a1"}\n', {"id": "a1"}),
         ('{"name": "Zoë"}'.encode(), {"name": "Zoë"}),
+        (b'{"k": "\\ud83d\\ude00"}', {"k": "\U0001f600"}),  # an escaped pair is one character
+        (b'{"k": 1e308, "n": 1180591620717411303424}', {"k": 1e308, "n": 2**70}),
     ],
 )
 async def test_json_object_body_is_read(raw: bytes, parsed: dict[str, Any]) -> None:

@@ -1,0 +1,123 @@
+"""Issue 16: input Python's json would take but nothing downstream can carry.
+
+Every route that stores client JSON refuses lone surrogates and non-finite numbers
+with 400 and changes nothing, so no stored value can later break a reply, an SSE frame
+or the dashboard's ``JSON.parse``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from tests.http.helpers import H, create_command, register_orchestrator
+from tests.http.sse_client import open_stream
+
+# Each is spliced in where a JSON value goes.
+POISON = [
+    pytest.param('"\\ud800"', id="lone-surrogate"),
+    pytest.param("NaN", id="nan"),
+    pytest.param("-Infinity", id="infinity"),
+    pytest.param("1e400", id="overflow"),
+]
+
+# (method, path, body with {} where the poisoned value goes)
+STORING_ROUTES = [
+    ("post", "/api/agents", '{"id": "a9", "meta": {"k": %s}}'),
+    ("post", "/api/agents", '{"id": "a9", "providerCapabilities": {"k": %s}}'),
+    ("patch", "/api/agents/a1", '{"meta": {"k": %s}}'),
+    ("post", "/api/agents/a1/timeline", '{"title": "t", "metadata": {"k": %s}}'),
+    ("post", "/api/activity", '{"title": "t", "metadata": {"k": [%s]}}'),
+    ("post", "/api/commands", '{"type": "t", "target": "o1", "params": {"k": %s}}'),
+    ("post", "/api/orchestrators/o1/heartbeat", '{"runtime": {"version": %s}}'),
+    (
+        "post",
+        "/api/workspaces",
+        '{"repoRoot": "/srv/o1/r", "worktreePath": "/srv/o1/w", "metadata": {"k": %s}}',
+    ),
+    ("put", "/api/config/ns/key", '{"value": {"k": %s}}'),
+    ("put", "/api/steward-config", '{"value": {"k": %s}}'),
+]
+
+
+@pytest.mark.parametrize("poison", POISON)
+@pytest.mark.parametrize(("method", "path", "template"), STORING_ROUTES)
+async def test_unencodable_json_is_400_and_stores_nothing(
+    client: Any, method: str, path: str, template: str, poison: str
+) -> None:
+    await register_orchestrator(client)
+    await client.post("/api/agents", json={"id": "a1", "orchestratorId": "o1"}, headers=H)
+    before = await _snapshot(client)
+    response = await getattr(client, method)(
+        path, data=template % poison, headers={**H, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 400, await response.get_data()
+    assert await response.get_json() == {"error": "invalid JSON body"}
+    assert await _snapshot(client) == before
+
+
+async def test_a_poisoned_command_report_is_400_and_the_command_unchanged(client: Any) -> None:
+    await register_orchestrator(client)
+    command = await create_command(client)
+    response = await client.patch(
+        f"/api/commands/{command['id']}",
+        data='{"status": "succeeded", "result": {"x": NaN}}',
+        headers={**H, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    got = await (await client.get(f"/api/commands/{command['id']}", headers=H)).get_json()
+    assert got["status"] == "queued"
+
+
+async def test_a_poisoned_websocket_frame_gets_an_error_frame(client: Any) -> None:
+    await register_orchestrator(client)
+    command = await create_command(client)
+    async with client.websocket("/api/orchestrators/o1/channel", headers=H) as ws:
+        assert json.loads(await ws.receive())["command"]["id"] == command["id"]
+        frame = '{"type": "status", "commandId": "%s", "status": "succeeded", "result": %s}'
+        for poison in ('"\\ud800"', "NaN", "1e400"):
+            await ws.send(frame % (command["id"], poison))
+            assert json.loads(await ws.receive()) == {
+                "type": "error",
+                "error": "invalid JSON message",
+            }
+        await ws.send("[" * 100_000)
+        assert json.loads(await ws.receive()) == {
+            "type": "error",
+            "error": "message is nested too deeply",
+        }
+        # The channel is still open and serving.
+        await ws.send(json.dumps({"type": "status", "commandId": command["id"], "status": "running"}))
+        assert json.loads(await ws.receive())["type"] == "status-ok"
+
+
+async def test_a_live_stream_survives_a_rejected_poisoned_patch(client: Any) -> None:
+    """The crash of issue 16: PATCH meta with a lone surrogate while an SSE client listens."""
+    await client.post("/api/agents", json={"id": "a1"}, headers=H)
+    async with open_stream(client) as stream:
+        response = await client.patch(
+            "/api/agents/a1",
+            data='{"meta": {"k": "\\ud800"}}',
+            headers={**H, "Content-Type": "application/json"},
+        )
+        assert response.status_code == 400
+        response = await client.patch("/api/agents/a1", json={"meta": {"k": "ok"}}, headers=H)
+        assert response.status_code == 200
+        frame = await stream.next_event()
+        assert frame.event == "agent"
+        assert "ok" in json.dumps(frame.data), frame.data
+
+
+async def _snapshot(client: Any) -> list[Any]:
+    paths = [
+        "/api/agents",
+        "/api/agents/a1/timeline",
+        "/api/activity?view=none-but-audits",
+        "/api/commands",
+        "/api/orchestrators",
+        "/api/workspaces",
+        "/api/config/ns/key",
+        "/api/steward-config",
+    ]
+    return [(await (await client.get(path, headers=H)).get_data()) for path in paths]
