@@ -68,15 +68,19 @@ class StreamFilter:
 
     ``view``: only events published with exactly this view. ``agent_id``: only events
     of exactly this agent. ``agents``: a token's agent constraint, only events of one
-    of these agents (events tied to no agent are withheld).
+    of these agents (events tied to no agent are withheld). ``hidden_views``: events
+    of these views are withheld (security audits from callers without ``token:admin``).
     """
 
     view: str | None = None
     agent_id: str | None = None
     agents: frozenset[str] | None = None
+    hidden_views: frozenset[str] = frozenset()
 
     def passes(self, event: StreamEvent) -> bool:
         if self.view is not None and event.view != self.view:
+            return False
+        if event.view is not None and event.view in self.hidden_views:
             return False
         if self.agent_id is not None and event.agent_id != self.agent_id:
             return False

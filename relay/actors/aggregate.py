@@ -14,6 +14,7 @@ from relay.actors.command_queue import QUEUE_MESSAGES, CommandQueue
 from relay.actors.registry import Passivate
 from relay.actors.runtime import Runtime
 from relay.domain.commands import TargetKind
+from relay.errors import RelayError
 
 T = TypeVar("T")
 
@@ -123,10 +124,11 @@ class AggregateActor(RelayActor):
         ref = self.actor_ref
 
         def reload_on_failure(done: concurrent.futures.Future[T]) -> None:
-            if done.exception() is not None:
-                log.error(
-                    "write_failed kind=%s key=%s error=%r", self.kind, self.key, done.exception()
-                )
+            error = done.exception()
+            if error is not None:
+                # A refusal (a Conflict the store raised) is an outcome, not a fault.
+                level = logging.INFO if isinstance(error, RelayError) else logging.ERROR
+                log.log(level, "write_failed kind=%s key=%s error=%r", self.kind, self.key, error)
                 ref.tell(Reload())
 
         future.add_done_callback(reload_on_failure)

@@ -6,7 +6,7 @@ and, when an update settles a command, runs its settle hooks.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import trio
 
@@ -98,7 +98,7 @@ async def update(
     *,
     result: object = None,
     error: str | None = None,
-    authorize: Callable[[TargetKind, str], None] = lambda _kind, _target: None,
+    authorize: Callable[[TargetKind, str], Awaitable[None]] | None = None,
 ) -> Settlement:
     """Apply a status report; runs the settle hooks if this update settled the command.
 
@@ -110,7 +110,8 @@ async def update(
         command = await load(rt, command_id)
         route = (command.target_kind, command.target)
     kind, target = route
-    authorize(kind, target)
+    if authorize is not None:
+        await authorize(kind, target)
     settlement: Settlement = await rt.registry.ask(
         ACTOR_KIND[kind], target, UpdateStatus(command_id, status, result, error)
     )

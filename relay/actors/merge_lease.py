@@ -16,6 +16,7 @@ from typing import Any
 from relay.actors import rules_workspace as rules
 from relay.actors.aggregate import AggregateActor
 from relay.actors.bridge import Durable
+from relay.audit import Change, write_with_audit
 from relay.domain.commands import Command
 from relay.domain.workspaces import MergeLease, Workspace, WorkspaceStatus
 from relay.errors import Conflict, NotFound
@@ -175,9 +176,13 @@ class MergeLeaseActor(AggregateActor):
         if existing is not None:
             return Durable((existing, False), self.write(_nothing))
         self.workspaces[ws.id] = ws
-        commit = self.write(lambda: workspace_store.insert(ws))
-        self.rt.events.publish(
+        # The row and its "created" event commit together: an id taken meanwhile through
+        # another repository's actor fails the insert (409), and nothing is published.
+        created = Change(
             "workspace", {"change": "created", "workspace": ws.to_json()}, agent_id=ws.agent_id
+        )
+        commit = write_with_audit(
+            self.rt, self.write, lambda: workspace_store.insert(ws), changes=[created]
         )
         return Durable((ws, True), commit)
 

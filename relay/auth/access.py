@@ -101,6 +101,21 @@ def covers(principal: Principal, resource: Resource) -> bool:
     return True
 
 
+SECURITY_VIEW = "security"  # token issued / revoked / re-minted audits
+
+
+def hidden_views(principal: Principal) -> frozenset[str]:
+    """Activity views withheld from this caller, in the feed and on the stream alike:
+    security audits are for ``token:admin`` holders."""
+    return frozenset() if principal.has_scope("token:admin") else frozenset({SECURITY_VIEW})
+
+
+def visible_agents(principal: Principal) -> frozenset[str] | None:
+    """The agents whose events this caller sees, or None for all (activity and stream)."""
+    agents = None if principal.is_root else principal.constraints.get("agents")
+    return None if agents is None else frozenset(agents)
+
+
 def authorize(principal: Principal, scope: str, resource: Resource | None = None) -> None:
     """Raise ``Forbidden`` unless the principal has ``scope`` and may touch ``resource``."""
     if not principal.has_scope(scope):

@@ -9,10 +9,10 @@ from quart import Blueprint
 from quart_schema import document_request
 
 from relay.audit import audit
-from relay.auth.access import Resource
+from relay.auth.access import Resource, hidden_views, visible_agents
 from relay.crossing import wait_future
 from relay.domain.activity import ActivityInput
-from relay.http.auth import allow, requires
+from relay.http.auth import allow, principal, requires
 from relay.http.services import services
 from relay.http.validation import Body, parse_body, query_int, query_str
 from relay.store import activity as activity_store
@@ -64,7 +64,16 @@ async def get_activity() -> list[dict[str, Any]]:
     allow(Resource(agent_id=agent_id))
     after = query_int("after", -1, low=0, high=2**62) if query_str("after") else None
     limit = query_int("limit", 100, low=1, high=1000)
+    caller = principal()
+    agents, hidden = visible_agents(caller), hidden_views(caller)  # as /api/events filters
     events = await services().runtime.store.run(
-        lambda: activity_store.page(view=view, agent_id=agent_id, after=after, limit=limit)
+        lambda: activity_store.page(
+            view=view,
+            agent_id=agent_id,
+            after=after,
+            limit=limit,
+            agents=agents,
+            hidden_views=hidden,
+        )
     )
     return [event.to_json() for event in events]

@@ -1,14 +1,23 @@
-"""Route-level authentication: every view declares its scope with ``@requires``."""
+"""Route-level authentication, and one authorization function per resource kind.
+
+Every view declares its scope with ``@requires``. What a request touches is then
+checked from stored state, never from the request body, by the one function for its
+kind (``allow_agent``, ``allow_workspace``, ``allow_command_target``,
+``allow_command_report``), which every route and the command channel share.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import replace
 from functools import wraps
 from typing import Any, TypeVar, cast
 
 from quart import g, has_request_context, request, websocket
 
 from relay.auth.access import Principal, Resource, authorize, covers
+from relay.domain.commands import Command, TargetKind
+from relay.domain.workspaces import Workspace
 from relay.errors import Forbidden
 from relay.http.services import services
 from relay.store import agents as agent_store
@@ -66,16 +75,105 @@ def can_see(resource: Resource) -> bool:
     return covers(principal(), resource)
 
 
-async def allow_agent(agent_id: str, orchestrator_id: str | None = None) -> None:
-    """``allow`` for a route that touches one agent: the agent, and the orchestrator it is
-    registered under (a token limited to orchestrator o1 may not touch o2's agents).
+async def allow_agent(
+    agent_id: str, orchestrator_id: str | None = None, scope: str | None = None
+) -> None:
+    """Agents: the agent, and the orchestrator it is registered under as stored (a token
+    limited to orchestrator o1 may not touch o2's agents). ``orchestrator_id`` is the one a
+    registration names, checked as well.
 
     Only a caller limited by orchestrator pays for the look-up of the agent's card.
     """
-    allow(Resource(agent_id=agent_id, orchestrator_id=orchestrator_id))
-    if principal().is_root or "orchestrators" not in principal().constraints:
+    allow(Resource(agent_id=agent_id, orchestrator_id=orchestrator_id), scope)
+    if not _limited_by("orchestrators"):
         return
-    rt = services().runtime
-    card = await rt.store.run(lambda: agent_store.load(agent_id))
-    if card is not None and card.orchestrator_id is not None:
-        allow(Resource(orchestrator_id=card.orchestrator_id))
+    owner = (await agent_orchestrators([agent_id])).get(agent_id)
+    if owner is not None:
+        allow(Resource(orchestrator_id=owner), scope)
+
+
+async def agent_orchestrators(agent_ids: Iterable[str]) -> dict[str, str | None]:
+    """The stored orchestrator of each known agent (unknown agents are left out)."""
+    wanted = tuple(dict.fromkeys(agent_ids))
+    if not wanted:
+        return {}
+    return await services().runtime.store.run(lambda: agent_store.orchestrators_of(wanted))
+
+
+def _limited_by(constraint: str) -> bool:
+    caller = principal()
+    return not caller.is_root and constraint in caller.constraints
+
+
+# -- workspaces ------------------------------------------------------------------------
+
+
+def workspace_resource(ws: Workspace) -> Resource:
+    """What a workspace touches, all from its stored record: its agent, its orchestrator
+    and each of its paths (``cwd`` is checked for every path by ``may_touch_workspace``)."""
+    return Resource(agent_id=ws.agent_id, orchestrator_id=ws.orchestrator_id, cwd=ws.worktree_path)
+
+
+def may_touch_workspace(ws: Workspace) -> bool:
+    """Workspaces: whether the caller's constraints cover the stored workspace, never what a
+    request body says about it."""
+    base = workspace_resource(ws)
+    return all(
+        covers(principal(), replace(base, cwd=path))
+        for path in (ws.worktree_path, ws.repo_root, ws.source_cwd)
+    )
+
+
+def allow_workspace(ws: Workspace, scope: str | None = None) -> None:
+    """``allow`` for one stored workspace (403 unless ``may_touch_workspace``)."""
+    allow(workspace_resource(ws), scope)
+    if not may_touch_workspace(ws):
+        raise Forbidden("forbidden")
+
+
+# -- commands --------------------------------------------------------------------------
+
+
+async def allow_command_target(kind: TargetKind, target: str, scope: str | None = None) -> None:
+    """Commands: the caller may touch commands of this (stored) target: the orchestrator,
+    or the agent and the orchestrator it is registered under."""
+    if kind == "agent":
+        await allow_agent(target, scope=scope)
+    else:
+        allow(Resource(orchestrator_id=target), scope)
+
+
+async def visible_commands(commands: list[Command]) -> list[Command]:
+    """For lists: the commands whose target the caller may touch (``allow_command_target``)."""
+    caller = principal()
+    if caller.is_root:
+        return commands
+    owners: dict[str, str | None] = {}
+    if _limited_by("orchestrators"):
+        owners = await agent_orchestrators(c.target for c in commands if c.target_kind == "agent")
+
+    def visible(command: Command) -> bool:
+        if command.target_kind == "orchestrator":
+            return covers(caller, Resource(orchestrator_id=command.target))
+        return covers(
+            caller, Resource(agent_id=command.target, orchestrator_id=owners.get(command.target))
+        )
+
+    return [command for command in commands if visible(command)]
+
+
+async def allow_command_report(kind: TargetKind, target: str, status: str) -> None:
+    """Status reports on a command of ``target``, over PATCH and over the channel alike:
+    ``command:write`` covering the target; progress and outcomes only from the target
+    itself (a token constrained to exactly it, or root); anyone allowed may cancel."""
+    await allow_command_target(kind, target, "command:write")
+    if status != "cancelled" and not is_target(principal(), kind, target):
+        raise Forbidden("forbidden")
+
+
+def is_target(caller: Principal, kind: TargetKind, target: str) -> bool:
+    """Root, or a token constrained to exactly this target's kind and covering it."""
+    if caller.is_root:
+        return True
+    constraint = "orchestrators" if kind == "orchestrator" else "agents"
+    return target in caller.constraints.get(constraint, ())

@@ -22,11 +22,10 @@ from pydantic import ValidationError
 from quart import Blueprint, websocket
 
 from relay.actors import commands
-from relay.auth.access import Principal
 from relay.domain.commands import TargetKind
 from relay.errors import Forbidden, RelayError
-from relay.http.auth import allow, allow_agent, principal, requires
-from relay.http.commands import PatchCommandBody, is_target, resource_of
+from relay.http.auth import allow_command_report, allow_command_target, requires
+from relay.http.commands import PatchCommandBody
 from relay.http.services import services
 from relay.http.validation import describe, query_int
 from relay.json_input import MalformedJSON, decode_json
@@ -38,15 +37,8 @@ MAX_WAIT_SECONDS = 60
 WS_WAIT_SECONDS = 30
 
 
-async def _allow_target(kind: TargetKind, target: str) -> None:
-    if kind == "agent":
-        await allow_agent(target)
-    else:
-        allow(resource_of(kind, target))
-
-
 async def _long_poll(kind: TargetKind, target: str) -> list[dict[str, Any]]:
-    await _allow_target(kind, target)
+    await allow_command_target(kind, target)
     wait = query_int("wait", 0, low=0, high=MAX_WAIT_SECONDS)
     limit = query_int("limit", 50, low=1, high=500)
     found = await commands.take(services().runtime, kind, target, wait_seconds=wait, limit=limit)
@@ -78,7 +70,7 @@ async def agent_channel(agent_id: str) -> None:
 
 
 async def _channel(kind: TargetKind, target: str) -> None:
-    await _allow_target(kind, target)
+    await allow_command_target(kind, target)
     rt = services().runtime
     # Fail before accepting: an unknown target is a 404, not an open socket that idles.
     await commands.take(rt, kind, target, wait_seconds=0, limit=0)
@@ -108,7 +100,6 @@ async def _push(kind: TargetKind, target: str, channel: trio.CancelScope) -> Non
 
 
 async def _receive(kind: TargetKind, target: str) -> None:
-    caller = principal()
     while True:
         raw = await websocket.receive()
         try:
@@ -122,24 +113,23 @@ async def _receive(kind: TargetKind, target: str) -> None:
             continue
         command_id = str(message.get("commandId", ""))
         with trio.CancelScope(shield=True):  # the channel closing never cuts a report short
-            reply = await _apply_report(kind, target, caller, command_id, message)
+            reply = await _apply_report(kind, target, command_id, message)
         await websocket.send(json.dumps(reply))
 
 
 async def _apply_report(
-    kind: TargetKind, target: str, caller: Principal, command_id: str, message: dict[str, Any]
+    kind: TargetKind, target: str, command_id: str, message: dict[str, Any]
 ) -> dict[str, Any]:
     """Apply one status message; the reply to send back."""
     rt = services().runtime
     try:
         body = PatchCommandBody.model_validate(message)
 
-        def authorize(command_kind: TargetKind, command_target: str) -> None:
-            if (command_kind, command_target) != (kind, target) or not is_target(
-                caller, command_kind, command_target
-            ):
+        async def authorize(command_kind: TargetKind, command_target: str) -> None:
+            # A channel carries the reports of its own target's commands only.
+            if (command_kind, command_target) != (kind, target):
                 raise Forbidden("forbidden")
-            allow(resource_of(command_kind, command_target), "command:write")
+            await allow_command_report(command_kind, command_target, body.status)
 
         settlement = await commands.update(
             rt,

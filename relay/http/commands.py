@@ -9,10 +9,15 @@ from quart import Blueprint
 from quart_schema import document_request
 
 from relay.actors import commands
-from relay.auth.access import Principal, Resource
-from relay.domain.commands import STATUSES, Command, CommandSpec, TargetKind
-from relay.errors import Forbidden, Invalid
-from relay.http.auth import allow, can_see, principal, requires
+from relay.domain.commands import STATUSES, CommandSpec, TargetKind
+from relay.errors import Invalid
+from relay.http.auth import (
+    allow_command_report,
+    allow_command_target,
+    principal,
+    requires,
+    visible_commands,
+)
 from relay.http.services import services
 from relay.http.validation import Body, parse_body, query_int, query_str
 from relay.store import commands as command_store
@@ -34,24 +39,6 @@ class PatchCommandBody(Body):
     error: str | None = Field(default=None, max_length=20_000)
 
 
-def target_resource(command: Command) -> Resource:
-    return resource_of(command.target_kind, command.target)
-
-
-def resource_of(kind: TargetKind, target: str) -> Resource:
-    if kind == "orchestrator":
-        return Resource(orchestrator_id=target)
-    return Resource(agent_id=target)
-
-
-def is_target(caller: Principal, kind: TargetKind, target: str) -> bool:
-    """Root, or a token constrained to exactly this target's kind and covering it."""
-    if caller.is_root:
-        return True
-    constraint = "orchestrators" if kind == "orchestrator" else "agents"
-    return target in caller.constraints.get(constraint, ())
-
-
 @bp.post("/api/commands")
 @document_request(CreateCommandBody)
 @requires("command:write")
@@ -59,7 +46,7 @@ async def create_command() -> tuple[dict[str, Any], int]:
     body = await parse_body(CreateCommandBody)
     rt = services().runtime
     kind, target = await commands.resolve_target(rt, body.target)
-    allow(resource_of(kind, target))
+    await allow_command_target(kind, target)
     spec = CommandSpec(
         type=body.type,
         target=target,
@@ -88,14 +75,14 @@ async def list_commands() -> list[dict[str, Any]]:
             target=target, status=status, type_=type_, correlation_id=correlation_id, limit=limit
         )
     )
-    return [c.to_json() for c in found if can_see(target_resource(c))]
+    return [c.to_json() for c in await visible_commands(found)]
 
 
 @bp.get("/api/commands/<command_id>")
 @requires("command:read")
 async def get_command(command_id: str) -> dict[str, Any]:
     command = await commands.load(services().runtime, command_id)
-    allow(target_resource(command))
+    await allow_command_target(command.target_kind, command.target)
     return command.to_json()
 
 
@@ -104,14 +91,9 @@ async def get_command(command_id: str) -> dict[str, Any]:
 @requires("command:write")
 async def patch_command(command_id: str) -> dict[str, Any]:
     body = await parse_body(PatchCommandBody)
-    caller = principal()
 
-    def authorize(kind: TargetKind, target: str) -> None:
-        allow(resource_of(kind, target))
-        # Progress and outcomes come from the target itself; anyone allowed to write
-        # commands for the target may cancel.
-        if body.status != "cancelled" and not is_target(caller, kind, target):
-            raise Forbidden("forbidden")
+    async def authorize(kind: TargetKind, target: str) -> None:
+        await allow_command_report(kind, target, body.status)
 
     settlement = await commands.update(
         services().runtime,

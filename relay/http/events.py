@@ -11,7 +11,8 @@
 - ``?view=V``: only events published with view ``V``; ``?agentId=X``: only events of
   agent ``X`` (403 if the token's constraints do not cover ``X``). Both: both.
 - A token with an ``agents`` constraint sees only those agents' events; events tied
-  to no agent are withheld from it.
+  to no agent are withheld from it. Security audits (view ``security``) are withheld
+  from callers without ``token:admin``. ``GET /api/activity`` filters the same way.
 - A ``: keep-alive`` comment after ``RELAY_SSE_KEEPALIVE_SECONDS`` of silence.
 - Events of a burst share one write: the hub hands committed events over at most every
   ``RELAY_SSE_BATCH_WINDOW_SECONDS`` (default 25 ms); under load, the cost of a write,
@@ -36,7 +37,7 @@ from typing import Any, TypeVar, cast
 import trio
 from quart import Blueprint, Response, current_app, g, request
 
-from relay.auth.access import Principal, Resource, authorize
+from relay.auth.access import Principal, Resource, authorize, hidden_views, visible_agents
 from relay.errors import Invalid, Unauthorized, Unavailable
 from relay.events import EventHub, StreamFilter, encode_frame
 from relay.http.auth import SCOPE_ATTRIBUTE, allow, principal, requires
@@ -115,11 +116,11 @@ async def issue_ticket() -> tuple[dict[str, Any], int]:
 async def stream_events() -> Response:
     agent_id = query_str("agentId", max_length=200)
     allow(Resource(agent_id=agent_id))
-    agents = principal().constraints.get("agents")
     stream_filter = StreamFilter(
         view=query_str("view", max_length=64),
         agent_id=agent_id,
-        agents=None if agents is None else frozenset(agents),
+        agents=visible_agents(principal()),
+        hidden_views=hidden_views(principal()),
     )
     rt = services().runtime
     frames = stream_frames(
@@ -207,5 +208,6 @@ def _replay_query(
         view=stream_filter.view,
         agent_id=stream_filter.agent_id,
         agents=stream_filter.agents,
+        hidden_views=stream_filter.hidden_views,
         limit=REPLAY_PAGE,
     )

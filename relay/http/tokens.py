@@ -21,10 +21,11 @@ from relay.auth.runner_tokens import check_remint_caller, remint_runner_token
 from relay.auth.tokens import MAX_TOKEN_CHARS, MAX_TTL_SECONDS, TokenSpec
 from relay.crossing import wait_future
 from relay.domain.activity import ActivityInput
-from relay.errors import Invalid
+from relay.errors import Invalid, NotFound
 from relay.http.auth import SCOPE_ATTRIBUTE, allow, principal, requires
 from relay.http.services import services
 from relay.http.validation import Body, parse_body, query_int, query_str
+from relay.store import orchestrators as orchestrator_store
 from relay.store import tokens as token_store
 
 bp = Blueprint("tokens", __name__)
@@ -165,6 +166,8 @@ async def remint_runner(orchestrator_id: str) -> tuple[dict[str, Any], int]:
     check_remint_caller(principal())
     body = await parse_body(RunnerTokenBody)
     svc = services()
+    if await svc.runtime.store.run(lambda: orchestrator_store.load(orchestrator_id)) is None:
+        raise NotFound("orchestrator not found")
     token, record, old = await remint_runner_token(
         svc.auth, svc.runtime, body.token, orchestrator_id=orchestrator_id
     )

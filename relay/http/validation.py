@@ -35,7 +35,8 @@ async def read_json() -> Any:
     try:
         return decode_json(raw)
     except MalformedJSON as exc:
-        raise Invalid("body is nested too deeply" if exc.too_deep else "invalid JSON body") from None
+        message = "body is nested too deeply" if exc.too_deep else "invalid JSON body"
+        raise Invalid(message) from None
 
 
 async def read_object() -> dict[str, Any]:

@@ -13,7 +13,7 @@ from relay.actors import merge_lease as lease_actor
 from relay.actors import workspace_merge
 from relay.actors.rules_workspace import STATUS_OF_ACTION, action_icon
 from relay.audit import record
-from relay.auth.access import Resource, normalise_path
+from relay.auth.access import normalise_path
 from relay.domain.activity import ActivityInput
 from relay.domain.commands import Command
 from relay.domain.workspaces import (
@@ -24,8 +24,14 @@ from relay.domain.workspaces import (
     Workspace,
     WorkspaceStatus,
 )
-from relay.errors import Invalid, NotFound
-from relay.http.auth import allow, can_see, principal, requires
+from relay.errors import Conflict, Invalid, NotFound
+from relay.http.auth import (
+    allow_agent,
+    allow_workspace,
+    may_touch_workspace,
+    principal,
+    requires,
+)
 from relay.http.services import services
 from relay.http.validation import Body, parse_body, query_str
 from relay.store import workspaces as workspace_store
@@ -61,10 +67,6 @@ class ActionBody(Body):
     pr_body: str | None = Field(default=None, max_length=8000)
 
 
-def _resource(ws: Workspace, agent_id: str | None = None) -> Resource:
-    return Resource(agent_id=agent_id or ws.agent_id, cwd=ws.worktree_path)
-
-
 async def _load(workspace_id: str) -> Workspace:
     ws = await services().runtime.store.run(lambda: workspace_store.load(workspace_id))
     if ws is None:
@@ -96,10 +98,15 @@ async def create_workspace() -> tuple[dict[str, Any], int]:
         created_at=now,
         updated_at=now,
     )
-    allow(Resource(agent_id=ws.agent_id, orchestrator_id=ws.orchestrator_id, cwd=worktree))
+    # The new record's owners, as the body names them, and each of its paths.
+    if ws.agent_id is not None:
+        await allow_agent(ws.agent_id, ws.orchestrator_id)
+    allow_workspace(ws)
     existing = await rt.store.run(lambda: workspace_store.load(ws.id))
-    if existing is not None and existing.repo_root != ws.repo_root:
-        raise Invalid("workspace id already exists for another repository")
+    if existing is not None:
+        allow_workspace(existing)  # re-posting an id never hands back another owner's record
+        if existing.repo_root != ws.repo_root:
+            raise Conflict(workspace_store.taken_message(ws.id))
     stored, created = await rt.registry.ask(
         lease_actor.KIND, ws.repo_root, lease_actor.CreateWorkspace(ws)
     )
@@ -118,14 +125,14 @@ async def list_workspaces() -> list[dict[str, Any]]:
     found = await services().runtime.store.run(
         lambda: workspace_store.search(status=status, repo_root=repo_root, agent_id=agent_id)
     )
-    return [ws.to_json() for ws in found if can_see(_resource(ws))]
+    return [ws.to_json() for ws in found if may_touch_workspace(ws)]
 
 
 @bp.get("/api/workspaces/<workspace_id>")
 @requires("agent:read")
 async def get_workspace(workspace_id: str) -> dict[str, Any]:
     ws = await _load(workspace_id)
-    allow(_resource(ws))
+    allow_workspace(ws)
     return ws.to_json()
 
 
@@ -133,7 +140,7 @@ async def get_workspace(workspace_id: str) -> dict[str, Any]:
 @requires("agent:write")
 async def delete_workspace(workspace_id: str) -> dict[str, Any]:
     ws = await _load(workspace_id)
-    allow(_resource(ws))
+    allow_workspace(ws)
     rt = services().runtime
     await rt.registry.ask(lease_actor.KIND, ws.repo_root, lease_actor.DeleteWorkspace(ws.id))
     await record(rt, _audit("Workspace deleted", ws, "ti-trash", "delete", None))
@@ -147,7 +154,9 @@ async def workspace_action(workspace_id: str) -> Any:
     body = await parse_body(ActionBody)
     ws = await _load(workspace_id)
     scope = "command:write" if body.action in COMMAND_ACTIONS else "agent:write"
-    allow(_resource(ws, body.agent_id), scope)
+    allow_workspace(ws, scope)  # the stored workspace: its agent, orchestrator and paths
+    if body.agent_id is not None:
+        await allow_agent(body.agent_id, scope=scope)  # who the caller says it acts as
     if body.action == "status":
         return ws.to_json()
     rt = services().runtime

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
+
+from tortoise.expressions import Q
 
 from relay.domain.activity import ActivityEvent, ActivityInput
 from relay.store import models
@@ -55,14 +58,28 @@ async def append(event: ActivityInput, created_at: int) -> tuple[ActivityEvent, 
 
 
 async def page(
-    *, view: str | None, agent_id: str | None, after: int | None, limit: int
+    *,
+    view: str | None,
+    agent_id: str | None,
+    after: int | None,
+    limit: int,
+    agents: Collection[str] | None = None,
+    hidden_views: Collection[str] = (),
 ) -> list[ActivityEvent]:
-    """Newest first; with ``after``, the events after that id in order (for catching up)."""
+    """Newest first; with ``after``, the events after that id in order (for catching up).
+
+    ``agents`` (a token's agent constraint) keeps only events of those agents;
+    events of ``hidden_views`` are left out.
+    """
     query = models.ActivityEvent.all()
     if view:
         query = query.filter(view=view)
     if agent_id:
         query = query.filter(agent_id=agent_id)
+    if agents is not None:
+        query = query.filter(agent_id__in=list(agents))
+    if hidden_views:
+        query = query.filter(Q(view__isnull=True) | ~Q(view__in=list(hidden_views)))
     if after is not None:
         query = query.filter(id__gt=after).order_by("id")
     else:

@@ -45,6 +45,12 @@ async def load(agent_id: str) -> AgentCard | None:
     return _card(row) if row else None
 
 
+async def orchestrators_of(agent_ids: tuple[str, ...]) -> dict[str, str | None]:
+    """The stored orchestrator id of each of these agents that exists."""
+    rows = await models.Agent.filter(id__in=agent_ids).values_list("id", "orchestrator_id")
+    return {str(agent_id): orchestrator_id for agent_id, orchestrator_id in rows}
+
+
 async def insert(card: AgentCard) -> None:
     await models.Agent.create(id=card.id, **_columns(card))
 

@@ -11,6 +11,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
+from tortoise.expressions import Q
+
 from relay.store import models
 from relay.store.statements import InsertRow
 
@@ -62,12 +64,14 @@ async def after(
     view: str | None = None,
     agent_id: str | None = None,
     agents: Collection[str] | None = None,
+    hidden_views: Collection[str] = (),
     limit: int = 500,
 ) -> list[StreamEvent]:
     """The events with an id above ``after_id``, oldest first, at most ``limit``.
 
     ``view`` / ``agent_id`` keep only events with exactly that view / agent; ``agents``
-    (a token's agent constraint) keeps only events of one of those agents.
+    (a token's agent constraint) keeps only events of one of those agents; events of
+    ``hidden_views`` are left out.
     """
     query = models.StreamEvent.filter(id__gt=after_id)
     if view is not None:
@@ -76,6 +80,8 @@ async def after(
         query = query.filter(agent_id=agent_id)
     if agents is not None:
         query = query.filter(agent_id__in=list(agents))
+    if hidden_views:
+        query = query.filter(Q(view__isnull=True) | ~Q(view__in=list(hidden_views)))
     return [_event(row) for row in await query.order_by("id").limit(limit)]
 
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from tortoise.exceptions import IntegrityError
+
 from relay.domain.workspaces import MergeLease, Workspace, WorkspaceMode, WorkspaceStatus
+from relay.errors import Conflict
 from relay.store import models
 
 
@@ -67,7 +70,15 @@ async def for_repo(repo_root: str) -> list[Workspace]:
 
 
 async def insert(ws: Workspace) -> None:
-    await models.Workspace.create(id=ws.id, **_columns(ws))
+    """Raises Conflict when the id is taken (a create racing through another repository)."""
+    try:
+        await models.Workspace.create(id=ws.id, **_columns(ws))
+    except IntegrityError:
+        raise Conflict(taken_message(ws.id)) from None
+
+
+def taken_message(workspace_id: str) -> str:
+    return f"workspace {workspace_id} already exists for another repository"
 
 
 async def update(ws: Workspace) -> None:

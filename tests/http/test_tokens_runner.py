@@ -59,6 +59,11 @@ async def runner_token(
 
 
 async def remint(client: Any, token: str, headers: dict[str, str], orch: str = "orch-a") -> Any:
+    # The orchestrator exists (registering is idempotent): an unknown one's route is a 404.
+    registered = await client.post(
+        "/api/orchestrators", json={"id": orch, "baseDir": f"/srv/{orch}"}, headers=root_headers()
+    )
+    assert registered.status_code in (200, 201)
     return await client.post(
         f"/api/orchestrators/{orch}/runner-token", json={"token": token}, headers=headers
     )
@@ -110,7 +115,7 @@ async def test_expired_runner_token_is_reminted(
     await assert_refused(await client.get("/api/agents", headers=bearer(old)), 401, "token expired")
 
     response = await remint(client, old, orch_a)
-    assert response.status_code == 201
+    assert response.status_code == 201, await response.get_data()
     body = await response.get_json()
     new_claims = services.auth.verify(body["token"])
     assert new_claims.jti != old_claims.jti
@@ -381,3 +386,11 @@ async def test_remint_is_audited(
         "sub": "runner:sp_1",
         "calledBy": "orchestrator:orch-a",
     }
+
+
+async def test_unknown_orchestrator_is_404(client: Any, services: Services) -> None:
+    token = await runner_token(services, "nope")
+    response = await client.post(
+        "/api/orchestrators/nope/runner-token", json={"token": token}, headers=root_headers()
+    )
+    await assert_refused(response, 404, "orchestrator not found")
