@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 import pytest
+
 from tests.http.helpers import H, create_command, register_orchestrator
 from tests.http.sse_client import open_stream
 
@@ -88,7 +89,9 @@ async def test_a_poisoned_websocket_frame_gets_an_error_frame(client: Any) -> No
             "error": "message is nested too deeply",
         }
         # The channel is still open and serving.
-        await ws.send(json.dumps({"type": "status", "commandId": command["id"], "status": "running"}))
+        await ws.send(
+            json.dumps({"type": "status", "commandId": command["id"], "status": "running"})
+        )
         assert json.loads(await ws.receive())["type"] == "status-ok"
 
 

@@ -47,9 +47,7 @@ async def test_a_body_agent_id_does_not_open_another_agents_workspace(
     assert await leases(client) == []
 
 
-async def test_a_token_may_not_act_as_an_agent_it_does_not_cover(
-    client: Any, mint: Any
-) -> None:
+async def test_a_token_may_not_act_as_an_agent_it_does_not_cover(client: Any, mint: Any) -> None:
     await two_hosts(client)
     await make_workspace(client, "w1", "/srv/o1/repo", agentId="a1", orchestratorId="o1")
     a1 = bearer(mint(["agent:read", "agent:write"], {"agents": ["a1"]}))
