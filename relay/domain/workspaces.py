@@ -43,6 +43,11 @@ ACTIONS = (
 )
 COMMAND_ACTIONS = frozenset({"merge", "cleanup"})
 
+# A repository root is the merge lease's key (an indexed column of this width); the
+# other workspace paths are plain text.
+REPO_ROOT_MAX_LENGTH = 1024
+PATH_MAX_LENGTH = 4096
+
 
 @dataclass(frozen=True, slots=True)
 class Workspace:

@@ -59,8 +59,8 @@ async def post_activity() -> tuple[dict[str, Any], int]:
 @bp.get("/api/activity")
 @requires("activity:read")
 async def get_activity() -> list[dict[str, Any]]:
-    view = query_str("view")
-    agent_id = query_str("agentId")
+    view = query_str("view", max_length=64)
+    agent_id = query_str("agentId", max_length=200)
     allow(Resource(agent_id=agent_id))
     after = query_int("after", -1, low=0, high=2**62) if query_str("after") else None
     limit = query_int("limit", 100, low=1, high=1000)

@@ -92,7 +92,7 @@ async def heartbeat(agent_id: str) -> dict[str, Any]:
 @requires("agent:read")
 async def list_agents() -> list[dict[str, Any]]:
     status = query_str("status")
-    orchestrator_id = query_str("orchestratorId")
+    orchestrator_id = query_str("orchestratorId", max_length=200)
     tag = query_str("tag")
     cards = await services().runtime.store.run(
         lambda: agent_store.list_cards(status=status, orchestrator_id=orchestrator_id, tag=tag)

@@ -33,6 +33,7 @@ from relay.http import (
     merge_leases,
     metrics,
     orchestrators,
+    path_ids,
     profiles,
     session,
     tokens,
@@ -106,6 +107,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> QuartTrio:
     app.extensions[EXTENSION] = Services(runtime=runtime, auth=auth)
 
     errors.install(app)
+    path_ids.install(app)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     _install_access_log(app)

@@ -66,9 +66,9 @@ async def list_commands() -> list[dict[str, Any]]:
     status = query_str("status")
     if status is not None and status not in STATUSES:
         raise Invalid(f"status must be one of {', '.join(STATUSES)}")
-    target = query_str("target")
-    type_ = query_str("type")
-    correlation_id = query_str("correlationId")
+    target = query_str("target", max_length=200)
+    type_ = query_str("type", max_length=64)
+    correlation_id = query_str("correlationId", max_length=200)
     limit = query_int("limit", 100, low=1, high=1000)
     found = await services().runtime.store.run(
         lambda: command_store.search(

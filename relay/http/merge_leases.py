@@ -10,6 +10,7 @@ from relay.actors import merge_lease as lease_actor
 from relay.audit import record
 from relay.auth.access import Resource, normalise_path
 from relay.domain.activity import ActivityInput
+from relay.domain.workspaces import REPO_ROOT_MAX_LENGTH
 from relay.errors import Forbidden, Invalid, NotFound
 from relay.http.auth import can_see, principal, requires
 from relay.http.services import services
@@ -32,7 +33,7 @@ async def force_release() -> dict[str, Any]:
     caller = principal()
     if not (caller.is_root or caller.has_scope("token:admin")):
         raise Forbidden("forbidden")
-    repo = query_str("repoRoot", max_length=4096)
+    repo = query_str("repoRoot", max_length=REPO_ROOT_MAX_LENGTH)
     if repo is None:
         raise Invalid("repoRoot is required")
     repo_root = normalise_path(repo)

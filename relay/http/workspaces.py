@@ -19,6 +19,8 @@ from relay.domain.commands import Command
 from relay.domain.workspaces import (
     ACTIONS,
     COMMAND_ACTIONS,
+    PATH_MAX_LENGTH,
+    REPO_ROOT_MAX_LENGTH,
     STATUSES,
     MergeOptions,
     Workspace,
@@ -38,15 +40,15 @@ from relay.store import workspaces as workspace_store
 
 bp = Blueprint("workspaces", __name__)
 
-Path = Field(min_length=1, max_length=4096)
+Path = Field(min_length=1, max_length=PATH_MAX_LENGTH)
 
 
 class CreateWorkspaceBody(Body):
     id: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
     agent_id: str | None = Field(default=None, max_length=200)
     orchestrator_id: str | None = Field(default=None, max_length=200)
-    repo_root: str = Path
-    source_cwd: str | None = Field(default=None, min_length=1, max_length=4096)
+    repo_root: str = Field(min_length=1, max_length=REPO_ROOT_MAX_LENGTH)
+    source_cwd: str | None = Field(default=None, min_length=1, max_length=PATH_MAX_LENGTH)
     worktree_path: str = Path
     branch: str | None = Field(default=None, max_length=255)
     base_ref: str | None = Field(default=None, max_length=255)
@@ -98,6 +100,8 @@ async def create_workspace() -> tuple[dict[str, Any], int]:
         created_at=now,
         updated_at=now,
     )
+    if len(ws.repo_root) > REPO_ROOT_MAX_LENGTH:  # normalising may add the leading "/"
+        raise Invalid(f"repoRoot must be at most {REPO_ROOT_MAX_LENGTH} characters")
     # The new record's owners, as the body names them, and each of its paths.
     if ws.agent_id is not None:
         await allow_agent(ws.agent_id, ws.orchestrator_id)
@@ -119,9 +123,9 @@ async def list_workspaces() -> list[dict[str, Any]]:
     status = query_str("status")
     if status is not None and status not in STATUSES:
         raise Invalid(f"status must be one of {', '.join(STATUSES)}")
-    repo = query_str("repoRoot", max_length=4096)
+    repo = query_str("repoRoot", max_length=REPO_ROOT_MAX_LENGTH)
     repo_root = normalise_path(repo) if repo else None
-    agent_id = query_str("agentId")
+    agent_id = query_str("agentId", max_length=200)
     found = await services().runtime.store.run(
         lambda: workspace_store.search(status=status, repo_root=repo_root, agent_id=agent_id)
     )

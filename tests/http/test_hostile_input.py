@@ -124,3 +124,114 @@ async def _snapshot(client: Any) -> list[Any]:
         "/api/steward-config",
     ]
     return [(await (await client.get(path, headers=H)).get_data()) for path in paths]
+
+
+LONG_AGENT = "a" * 201
+LONG_COMMAND = "c" * 65
+LONG_WORKSPACE = "w" * 65
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "message"),
+    [
+        ("get", f"/api/agents/{LONG_AGENT}", "agent not found"),
+        ("patch", f"/api/agents/{LONG_AGENT}", "agent not found"),
+        ("delete", f"/api/agents/{LONG_AGENT}", "agent not found"),
+        ("post", f"/api/agents/{LONG_AGENT}/heartbeat", "agent not found"),
+        ("get", f"/api/agents/{LONG_AGENT}/timeline", "agent not found"),
+        ("post", f"/api/agents/{LONG_AGENT}/timeline", "agent not found"),
+        ("get", f"/api/agents/{LONG_AGENT}/actions", "agent not found"),
+        ("post", f"/api/agents/{LONG_AGENT}/actions", "agent not found"),
+        ("get", f"/api/agents/{LONG_AGENT}/commands", "agent not found"),
+        ("get", f"/api/orchestrators/{LONG_AGENT}", "orchestrator not found"),
+        ("post", f"/api/orchestrators/{LONG_AGENT}/heartbeat", "orchestrator not found"),
+        ("get", f"/api/orchestrators/{LONG_AGENT}/commands", "orchestrator not found"),
+        ("post", f"/api/orchestrators/{LONG_AGENT}/spawn", "orchestrator not found"),
+        ("post", f"/api/orchestrators/{LONG_AGENT}/runner-token", "orchestrator not found"),
+        ("get", f"/api/commands/{LONG_COMMAND}", "command not found"),
+        ("patch", f"/api/commands/{LONG_COMMAND}", "command not found"),
+        ("get", f"/api/workspaces/{LONG_WORKSPACE}", "workspace not found"),
+        ("delete", f"/api/workspaces/{LONG_WORKSPACE}", "workspace not found"),
+        ("post", f"/api/workspaces/{LONG_WORKSPACE}/actions", "workspace not found"),
+        ("delete", f"/api/tokens/{'j' * 65}", "jti must be at most 64 characters"),
+    ],
+)
+async def test_an_id_longer_than_its_column_never_reaches_the_store(
+    client: Any, method: str, path: str, message: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    for _ in range(4):  # an actor that died on start used to turn the fourth into a 503
+        response = await getattr(client, method)(path, json={}, headers=H)
+        assert await response.get_json() == {"error": message}
+        assert response.status_code == (400 if "jti" in message else 404)
+    assert "Traceback" not in caplog.text
+    assert [r for r in caplog.records if r.levelno >= 40] == []
+
+
+async def test_a_channel_for_an_over_long_id_is_refused(client: Any) -> None:
+    response = await client.get(f"/api/orchestrators/{LONG_AGENT}/commands", headers=H)
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        (f"/api/commands?target={LONG_AGENT}", "target must be at most 200 characters"),
+        (f"/api/commands?type={'t' * 65}", "type must be at most 64 characters"),
+        (
+            f"/api/commands?correlationId={LONG_AGENT}",
+            "correlationId must be at most 200 characters",
+        ),
+        (
+            f"/api/agents?orchestratorId={LONG_AGENT}",
+            "orchestratorId must be at most 200 characters",
+        ),
+        (f"/api/workspaces?agentId={LONG_AGENT}", "agentId must be at most 200 characters"),
+        (f"/api/activity?agentId={LONG_AGENT}", "agentId must be at most 200 characters"),
+        (f"/api/activity?view={'v' * 65}", "view must be at most 64 characters"),
+        (
+            f"/api/workspaces?repoRoot=/{'r' * 1024}",
+            "repoRoot must be at most 1024 characters",
+        ),
+    ],
+)
+async def test_an_over_long_filter_is_400(client: Any, path: str, message: str) -> None:
+    response = await client.get(path, headers=H)
+    assert response.status_code == 400
+    assert await response.get_json() == {"error": message}
+
+
+async def test_an_over_long_lease_release_is_400(client: Any) -> None:
+    response = await client.delete(f"/api/merge-leases?repoRoot=/{'r' * 1024}", headers=H)
+    assert response.status_code == 400
+    assert await response.get_json() == {"error": "repoRoot must be at most 1024 characters"}
+
+
+@pytest.mark.parametrize("length", [1025, 4096])
+async def test_a_repo_root_longer_than_the_lease_key_is_400(client: Any, length: int) -> None:
+    repo = "/" + "r" * (length - 1)
+    response = await client.post(
+        "/api/workspaces", json={"repoRoot": repo, "worktreePath": "/w"}, headers=H
+    )
+    assert response.status_code == 400
+    assert await response.get_json() == {"error": "repoRoot must be at most 1024 characters"}
+    relative = "r" * 1024  # normalised to 1,025 characters
+    response = await client.post(
+        "/api/workspaces", json={"repoRoot": relative, "worktreePath": "/w"}, headers=H
+    )
+    assert response.status_code == 400
+
+
+async def test_a_repo_root_at_the_limit_merges(client: Any) -> None:
+    repo = "/" + "r" * 1023
+    response = await client.post(
+        "/api/workspaces",
+        json={"id": "w1", "repoRoot": repo, "worktreePath": "/w", "status": "ready"},
+        headers=H,
+    )
+    assert response.status_code == 201
+    response = await client.post("/api/workspaces/w1/actions", json={"action": "merge"}, headers=H)
+    # No orchestrator owns it: the lease was taken and released, with a clear 409.
+    assert response.status_code == 409
+    assert await response.get_json() == {
+        "error": "no online orchestrator available for workspace merge"
+    }
