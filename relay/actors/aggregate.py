@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
-from relay.actors.bridge import Durable, RelayActor
+from relay.actors.bridge import Durable, Refusal, RelayActor
 from relay.actors.command_queue import QUEUE_MESSAGES, CommandQueue
 from relay.actors.registry import Passivate
 from relay.actors.runtime import Runtime
@@ -97,6 +97,10 @@ class AggregateActor(RelayActor):
                 self.require_exists()
                 return self.queue.handle(message)
             return self.handle(message)
+        except RelayError as refused:
+            # An expected outcome (404, 409, …) is a reply, not a failure: raised through
+            # pykka it is logged with a full traceback. ``ask`` raises it in the caller.
+            return Refusal(refused)
         finally:
             # Unknown ids, and aggregates woken only by a sweep, must not leave a thread
             # behind until the next idle sweep.

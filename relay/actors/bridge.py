@@ -22,7 +22,7 @@ from typing import Any, Generic, TypeVar
 import pykka
 
 from relay.crossing import wait_future, wait_until_done
-from relay.errors import Unavailable
+from relay.errors import RelayError, Unavailable
 
 T = TypeVar("T")
 
@@ -68,13 +68,25 @@ class Durable(Generic[T]):
     commit: concurrent.futures.Future[Any]
 
 
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """An actor's reply that refuses the request with ``error`` (a 4xx, usually).
+
+    Returned rather than raised: pykka logs an exception raised to an asking caller with
+    its traceback, and a refusal is an outcome, not a bug. ``ask`` raises ``error``.
+    """
+
+    error: RelayError
+
+
 async def ask(ref: pykka.ActorRef[Any], message: object, *, timeout: float, what: str) -> Any:
     """Send ``message`` to the actor and await its reply (and its commit, if durable).
 
     Raises:
         pykka.ActorDeadError: the actor stopped before handling the message.
         Unavailable: no reply (or no commit) within ``timeout`` seconds.
-        Exception: whatever the actor raised while handling the message.
+        RelayError: the actor refused the message (a ``Refusal`` reply).
+        Exception: whatever else the actor raised while handling the message.
     """
     future = ref.ask(message, block=False)
     if not isinstance(future, TrioFuture):
@@ -84,6 +96,8 @@ async def ask(ref: pykka.ActorRef[Any], message: object, *, timeout: float, what
         reply = future.get(timeout=0)
     except pykka.Timeout:  # resolved but not readable: cannot happen, but never block
         raise Unavailable(f"{what} timed out") from None
+    if isinstance(reply, Refusal):
+        raise reply.error
     if isinstance(reply, Durable):
         await wait_future(reply.commit, timeout=timeout, what="store")
         return reply.value

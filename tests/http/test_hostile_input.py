@@ -8,6 +8,7 @@ or the dashboard's ``JSON.parse``.
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -235,3 +236,25 @@ async def test_a_repo_root_at_the_limit_merges(client: Any) -> None:
     assert await response.get_json() == {
         "error": "no online orchestrator available for workspace merge"
     }
+
+
+async def test_an_expected_refusal_inside_an_actor_logs_no_traceback(
+    client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 16, section 5: 2,193 pykka tracebacks at INFO in one fuzz run were 404s/409s."""
+    caplog.set_level(logging.DEBUG)
+    response = await client.post("/api/agents/ghost/heartbeat", headers=H)  # 404 in the actor
+    assert response.status_code == 404
+    await register_orchestrator(client)
+    command = await create_command(client)
+    assert (
+        await client.patch(
+            f"/api/commands/{command['id']}", json={"status": "cancelled"}, headers=H
+        )
+    ).status_code == 200
+    again = await client.patch(
+        f"/api/commands/{command['id']}", json={"status": "succeeded"}, headers=H
+    )
+    assert again.status_code == 409  # settled already: refused inside the orchestrator's actor
+    assert [r.getMessage() for r in caplog.records if r.exc_info] == []
+    assert "Traceback" not in caplog.text
