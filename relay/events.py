@@ -392,26 +392,33 @@ class EventHub:
             self._fan_out(events)
 
     def _fan_out(self, events: list[StreamEvent]) -> None:
+        # Runs in a system task or a trio callback: anything raised here would end the
+        # whole relay, so a failure costs one client (or one event), never the process.
         if not self._subscribers:
             return
         for event in events:
             try:
-                self._offer(event)
-            except Exception:  # one bad event is skipped; the stream and the relay go on
+                self._offer(Delivery(event, encode_frame(event)))
+            except Exception:  # encode_frame does not raise: a bug, logged and skipped
                 log.exception("sse_fan_out_failed event_id=%d event=%s", event.id, event.event)
 
-    def _offer(self, event: StreamEvent) -> None:
-        delivery = Delivery(event, encode_frame(event))
-        slow = [
-            subscription
-            for subscription in self._subscribers
-            if subscription.filter.passes(event) and not subscription.offer(delivery)
-        ]
+    def _offer(self, delivery: Delivery) -> None:
+        slow: list[Subscription] = []
+        failed: list[Subscription] = []
+        for subscription in self._subscribers:
+            try:
+                if subscription.filter.passes(delivery.event) and not subscription.offer(delivery):
+                    slow.append(subscription)
+            except Exception:
+                log.exception("sse_client_failed event_id=%d", delivery.event.id)
+                failed.append(subscription)
         for subscription in slow:
-            self._drop(subscription)
+            self._drop(subscription, "slow")
+        for subscription in failed:
+            self._drop(subscription, "error")
 
-    def _drop(self, subscription: Subscription) -> None:
+    def _drop(self, subscription: Subscription, reason: str) -> None:
         self._subscribers.discard(subscription)
         subscription.close()
         self.stats.dropped += 1
-        log.warning("sse_client_dropped reason=slow buffered=%d", subscription.buffered)
+        log.warning("sse_client_dropped reason=%s buffered=%d", reason, subscription.buffered)

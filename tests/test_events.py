@@ -307,7 +307,7 @@ def test_a_frame_of_data_strict_json_cannot_carry_is_repaired_not_raised(
     ]
 
 
-async def test_an_event_that_fails_to_fan_out_is_skipped_and_the_rest_go_on(
+async def test_a_client_whose_delivery_fails_is_dropped_and_the_rest_go_on(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     hub, store = started_hub()
@@ -318,11 +318,17 @@ async def test_an_event_that_fails_to_fan_out_is_skipped_and_the_rest_go_on(
                 raise RuntimeError("boom")
             return True
 
-    with hub.subscribe(Exploding(), buffer=10) as subscription:
+    with (
+        hub.subscribe(Exploding(), buffer=10) as failing,
+        hub.subscribe(StreamFilter(), buffer=10) as healthy,
+    ):
         for n in range(1, 4):
             hub.publish("activity", {})
             store.writes[-1].set_result(stored(n))
-        assert await received_ids(subscription, 2) == [1, 3]
-    assert "sse_fan_out_failed event_id=2 event=activity" in [
-        r.getMessage() for r in caplog.records
-    ]
+        assert await received_ids(healthy, 3) == [1, 2, 3]
+        assert await received_ids(failing, 1) == [1]  # what it had, then its end
+        with pytest.raises(trio.EndOfChannel):
+            await failing.receive(10)
+    messages = [r.getMessage() for r in caplog.records]
+    assert "sse_client_failed event_id=2" in messages
+    assert "sse_client_dropped reason=error buffered=1" in messages
