@@ -13,7 +13,8 @@ from urllib.parse import urlsplit
 import pytest
 import trio
 
-from tests.conftest import PG_ENV, root_headers
+from relay.store import agents as agent_store
+from tests.conftest import PG_ENV, root_headers, services_of
 from tests.tcp_proxy import CuttableProxy
 
 H = root_headers()
@@ -126,4 +127,99 @@ async def test_outage_is_503_everywhere_and_the_relay_recovers(
             titles = {entry["title"] for entry in await timeline.get_json()}
             assert {title for _, title in acked} <= titles
             assert "lost" not in titles  # refused during the outage: not written later either
+        nursery.cancel_scope.cancel()
+
+
+class Load:
+    """Clients writing without pause; counts every status and remembers what was acked."""
+
+    def __init__(self) -> None:
+        self.statuses: dict[int, int] = {}
+        self.acked_titles: set[str] = set()
+        self.acked_versions: dict[str, int] = {}
+        self.unavailable = trio.Event()  # a 503 seen since the last reset
+        self.wrote = trio.Event()  # a write acknowledged since the last reset
+        # Workers stop between requests: cancelling quart-trio's test client in the middle
+        # of one corrupts trio's nursery stack.
+        self.stopping = False
+
+    def reset(self) -> None:
+        self.unavailable, self.wrote = trio.Event(), trio.Event()
+
+    async def note(self, response: Any, *, write: bool = False) -> bool:
+        status = response.status_code
+        self.statuses[status] = self.statuses.get(status, 0) + 1
+        if status == 503:
+            assert response.headers.get("Retry-After"), await response.get_data()
+            self.unavailable.set()
+        elif status < 300:
+            if write:
+                self.wrote.set()
+        else:
+            pytest.fail(f"{status}: {await response.get_data(as_text=True)}")
+        return status < 300
+
+    async def agent(self, client: Any, worker: int) -> None:
+        n = 0
+        while not self.stopping:
+            n += 1
+            title = f"w{worker} n{n}"
+            response = await client.post(
+                "/api/agents/a1/timeline", json={"title": title}, headers=H
+            )
+            if await self.note(response, write=True):
+                self.acked_titles.add(title)
+            await self.note(await client.post("/api/agents/a1/heartbeat", headers=H), write=True)
+
+    async def config(self, client: Any, worker: int) -> None:
+        key = f"/api/config/team/w{worker}"
+        n = 0
+        while not self.stopping:
+            n += 1
+            response = await client.put(key, json={"value": n}, headers=H)
+            if await self.note(response, write=True):
+                self.acked_versions[key] = (await response.get_json())["version"]
+            response = await client.get(key, headers=H)
+            if not (response.status_code == 404 and key not in self.acked_versions):
+                await self.note(response)  # 404 only before the first PUT was acknowledged
+
+
+async def test_outage_under_load_is_never_500_and_loses_nothing_acknowledged(
+    pg_database_url: str, open_app: Any
+) -> None:
+    target = urlsplit(pg_database_url)
+    proxy = CuttableProxy(target.hostname or "127.0.0.1", target.port or 5432)
+    load = Load()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(proxy.serve)
+        url = through_proxy(pg_database_url, proxy.port)
+        async with open_app(database_url=url, store_timeout_seconds=5) as app:
+            client = app.test_client()
+            registered = await client.post("/api/agents", json={"id": "a1"}, headers=H)
+            assert registered.status_code == 201
+            async with trio.open_nursery() as clients:
+                for worker in range(3):
+                    clients.start_soon(load.agent, client, worker)
+                    clients.start_soon(load.config, client, worker)
+                with trio.fail_after(30):
+                    await load.wrote.wait()
+                    for round_ in range(6):
+                        proxy.cut(on_use=round_ % 2 == 1)
+                        load.reset()
+                        await load.unavailable.wait()  # the load ran into the outage
+                        proxy.restore()
+                        await wait_ready(client)
+                        load.reset()
+                        await load.wrote.wait()  # and writes again after it
+                load.stopping = True
+
+            assert load.statuses.get(503, 0) > 0
+            # More entries than one page of the API holds: read them all from the store.
+            entries = await services_of(app).runtime.store.run(
+                lambda: agent_store.timeline("a1", 1_000_000)
+            )
+            assert load.acked_titles <= {entry.title for entry in entries}
+            for key, version in load.acked_versions.items():
+                stored = await (await client.get(key, headers=H)).get_json()
+                assert stored["version"] >= version
         nursery.cancel_scope.cancel()
