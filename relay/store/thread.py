@@ -300,7 +300,7 @@ class StoreThread:
 
     def _succeeded(self) -> None:
         if self._down_since is not None:
-            log.warning("store_recovered down_s=%.3f", time.monotonic() - self._down_since)
+            log.info("store_recovered down_s=%.3f", time.monotonic() - self._down_since)
             self._down_since = None
 
 

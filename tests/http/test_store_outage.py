@@ -15,6 +15,7 @@ import trio
 
 from relay.store import agents as agent_store
 from tests.conftest import PG_ENV, root_headers, services_of
+from tests.http.helpers import register_orchestrator
 from tests.tcp_proxy import CuttableProxy
 
 H = root_headers()
@@ -33,6 +34,17 @@ DURING_OUTAGE = [
     ("get", "/api/config/team/limits", None),
     ("get", "/api/agents/a1", None),
     ("get", "/api/agents", None),
+    ("post", "/api/orchestrators/o1/heartbeat", None),
+    ("get", "/api/orchestrators/o1", None),
+    ("post", "/api/commands", {"type": "test.noop", "target": "o1"}),
+    ("get", "/api/commands?target=o1", None),
+    ("get", "/api/orchestrators/o1/commands?wait=0", None),
+    ("get", "/api/workspaces", None),
+    ("get", "/api/activity", None),
+    ("get", "/api/steward-config", None),
+    ("get", "/api/agent-profiles", None),
+    ("get", "/api/merge-leases", None),
+    ("get", "/api/tokens", None),
     ("get", "/api/agents/a1/timeline", None),
     ("get", "/readyz", None),
 ]
@@ -109,6 +121,7 @@ async def test_outage_is_503_everywhere_and_the_relay_recovers(
             client = app.test_client()
             registered = await client.post("/api/agents", json={"id": "a1"}, headers=H)
             assert registered.status_code == 201
+            await register_orchestrator(client)
             acked: list[tuple[int, str]] = [await write_everything(client, 0)]
             # The issue saw the relay stuck in 1 run out of 3: cut it several times.
             for round_ in range(1, 5):
