@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from functools import singledispatchmethod
 from typing import Any
 
 from relay.actors.aggregate import AggregateActor, Sweep
 from relay.actors.bridge import Durable
+from relay.actors.dispatch import dispatchmethod
 from relay.actors.rules_agent import apply_patch, presence_after_silence, register_card
 from relay.actors.rules_agent_actions import (
     AgentAction,
@@ -116,7 +116,7 @@ class AgentActor(AggregateActor):
     def _now(self) -> int:
         return self.rt.clock.now_ms()
 
-    @singledispatchmethod
+    @dispatchmethod
     def handle(self, message: Any) -> Any:
         raise TypeError(f"AgentActor cannot handle {message!r}")
 

@@ -14,7 +14,7 @@ from relay.actors.command_queue import QUEUE_MESSAGES, CommandQueue
 from relay.actors.registry import Passivate
 from relay.actors.runtime import Runtime
 from relay.domain.commands import TargetKind
-from relay.errors import RelayError
+from relay.errors import RelayError, Unavailable
 
 T = TypeVar("T")
 
@@ -56,6 +56,7 @@ class AggregateActor(RelayActor):
         self._last_active = time.monotonic()
         self._received = 0  # messages handled since this activation (Passivate aside)
         self._last_write: concurrent.futures.Future[Any] | None = None
+        self._unavailable: Unavailable | None = None  # why on_start could not load
         self.queue: CommandQueue | None = None
         if self.target_kind is not None:
             self.queue = CommandQueue(key, self.target_kind, runtime, self.write)
@@ -79,18 +80,28 @@ class AggregateActor(RelayActor):
     # -- pykka ------------------------------------------------------------------------------
 
     def on_start(self) -> None:
-        self.load()
+        try:
+            self.load()
+        except Unavailable as exc:
+            # The store is down. Dying here would answer the callers already queued with
+            # ActorDeadError (and log a traceback); answer them with the reason instead,
+            # a 503 they retry, and stop, so the next message starts a fresh activation
+            # that loads again.
+            self._unavailable = exc
+            self._maybe_passivate(0)
 
     def on_receive(self, message: Any) -> Any:
         if isinstance(message, Passivate):
             self._maybe_passivate(message.idle_seconds)
             return None
+        if self._unavailable is not None:
+            if isinstance(message, Reload | Sweep):
+                return None  # tells: nobody to answer, and this activation loaded nothing
+            return Refusal(self._unavailable)  # a reply, not a pykka traceback
         self._last_active = time.monotonic()
         self._received += 1
         if isinstance(message, Reload):
-            self.load()
-            if self.queue is not None:
-                self.queue.reset()
+            self._reload()
             return None
         try:
             if self.queue is not None and isinstance(message, QUEUE_MESSAGES):
@@ -119,6 +130,18 @@ class AggregateActor(RelayActor):
 
     # -- helpers ----------------------------------------------------------------------------
 
+    def _reload(self) -> None:
+        try:
+            self.load()
+        except Unavailable as exc:
+            # Memory may be ahead of the store and cannot be reloaded now: stop, and let
+            # the next activation load what was committed.
+            log.warning("reload_failed kind=%s key=%s error=%r", self.kind, self.key, exc)
+            self._maybe_passivate(0)
+            return
+        if self.queue is not None:
+            self.queue.reset()
+
     def write(self, job: Callable[[], Awaitable[T]]) -> concurrent.futures.Future[T]:
         """Queue a write of this aggregate, in order; the state is already updated in memory.
 
@@ -130,8 +153,13 @@ class AggregateActor(RelayActor):
         def reload_on_failure(done: concurrent.futures.Future[T]) -> None:
             error = done.exception()
             if error is not None:
-                # A refusal (a Conflict the store raised) is an outcome, not a fault.
-                level = logging.INFO if isinstance(error, RelayError) else logging.ERROR
+                # An outage is expected and logged once by the store, and a refusal (a
+                # Conflict the store raised) is an outcome; anything else is a bug.
+                level = logging.ERROR
+                if isinstance(error, Unavailable):
+                    level = logging.WARNING
+                elif isinstance(error, RelayError):
+                    level = logging.INFO
                 log.log(level, "write_failed kind=%s key=%s error=%r", self.kind, self.key, error)
                 ref.tell(Reload())
 

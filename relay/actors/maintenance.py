@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import concurrent.futures
 from dataclasses import dataclass
-from functools import singledispatchmethod
 from typing import Any, TypeVar
 
 from relay.actors.aggregate import AggregateActor
 from relay.actors.bridge import Durable
+from relay.actors.dispatch import dispatchmethod
 from relay.actors.registry import Passivate
 from relay.actors.rules_maintenance import (
     adopt,
@@ -93,7 +93,7 @@ class MaintenanceActor(AggregateActor):
             return None  # the running flags live only here: this actor is never passivated
         return super().on_receive(message)
 
-    @singledispatchmethod
+    @dispatchmethod
     def handle(self, message: Any) -> Any:
         raise TypeError(f"MaintenanceActor cannot handle {message!r}")
 

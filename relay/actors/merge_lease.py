@@ -10,12 +10,12 @@ repo is the backstop across relay processes.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from functools import singledispatchmethod
 from typing import Any
 
 from relay.actors import rules_workspace as rules
 from relay.actors.aggregate import AggregateActor
 from relay.actors.bridge import Durable
+from relay.actors.dispatch import dispatchmethod
 from relay.audit import Change, write_with_audit
 from relay.domain.commands import Command
 from relay.domain.workspaces import MergeLease, Workspace, WorkspaceStatus
@@ -165,7 +165,7 @@ class MergeLeaseActor(AggregateActor):
         self.rt.events.publish("lease", {"change": "released", "lease": lease.to_json()})
         return lease
 
-    @singledispatchmethod
+    @dispatchmethod
     def handle(self, message: Any) -> Any:
         raise TypeError(f"MergeLeaseActor cannot handle {message!r}")
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from functools import singledispatchmethod
 from typing import Any
 
 from relay.actors import rules_orchestrator
 from relay.actors.aggregate import AggregateActor, Sweep
 from relay.actors.bridge import Durable
 from relay.actors.command_queue import Enqueue
+from relay.actors.dispatch import dispatchmethod
 from relay.actors.rules_agent import presence_after_silence
 from relay.domain.commands import CommandSpec
 from relay.domain.orchestrators import ManagedAgent, Orchestrator, OrchestratorRegistration
@@ -85,7 +85,7 @@ class OrchestratorActor(AggregateActor):
             "orchestrator", {"change": change, "orchestrator": orch.to_json()}, view="orchestrators"
         )
 
-    @singledispatchmethod
+    @dispatchmethod
     def handle(self, message: Any) -> Any:
         raise TypeError(f"OrchestratorActor cannot handle {message!r}")
 

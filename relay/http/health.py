@@ -6,7 +6,6 @@ from typing import Any
 
 from quart import Blueprint
 
-from relay.errors import Unavailable
 from relay.http.auth import public
 from relay.http.services import services
 from relay.store.health import ping
@@ -23,8 +22,11 @@ async def healthz() -> dict[str, Any]:
 @bp.get("/readyz")
 @public
 async def readyz() -> dict[str, Any]:
-    try:
-        await services().runtime.store.run(ping)
-    except Unavailable:
-        raise Unavailable("store timed out") from None
+    """Ready while the store answers a round trip.
+
+    Raises:
+        Unavailable: the store timed out or is unreachable (503, ``Retry-After``); the
+            same error any route gets while the database is down.
+    """
+    await services().runtime.store.run(ping)
     return {"ok": True, "store": "ok"}

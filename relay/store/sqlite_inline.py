@@ -71,5 +71,17 @@ class InlineSqliteClient(SqliteClient):
                 await cursor.close()
             await self._post_connect()
 
+    async def roll_back_leftover(self) -> None:
+        """Roll back a transaction a failed statement or COMMIT left open, if any.
+
+        Raises:
+            sqlite3.Error: the rollback itself failed (the disk is failing).
+        """
+        # Under the lock every transaction takes, so an open transaction is nobody's.
+        async with self._lock:
+            connection = self._connection
+            if connection is not None and connection.in_transaction:
+                await connection.rollback()
+
 
 client_class = InlineSqliteClient

@@ -10,6 +10,11 @@ write is durable when its future resolves, and the cost of a commit is shared.
 Writes are applied in FIFO order, so a read queued behind a write (``barrier``)
 sees it.
 
+A job that fails because the database is unreachable or cannot write (``relay.store.faults``)
+fails its caller with ``Unavailable("store unavailable")``, a 503 with ``Retry-After`` on
+every route; the next job tries the database again, so the relay recovers by itself once
+the database is back.
+
 Stopping refuses new jobs, commits the queued writes, lets reads in flight finish (for
 at most ``shutdown_grace`` seconds, then cancels them) and only then closes the
 connections and the loop: no task outlives its loop.
@@ -22,16 +27,20 @@ import concurrent.futures
 import contextvars
 import logging
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from tortoise import Tortoise
+from tortoise.connection import get_connection
 from tortoise.transactions import in_transaction
 
 from relay.crossing import wait_future
 from relay.errors import Unavailable
 from relay.store.checkpoint import Checkpointer
+from relay.store.faults import store_error
 from relay.store.schema import migrate_to_latest, sqlite_path, tortoise_config
+from relay.store.sqlite_inline import InlineSqliteClient
 
 T = TypeVar("T")
 Job = Callable[[], Awaitable[T]]
@@ -61,6 +70,9 @@ class StoreThread:
         self._stopped = threading.Event()
         self._closing = False
         self._checkpointer: Checkpointer | None = None
+        # Monotonic time of the first failure of the current outage; only the store loop
+        # reads or writes it, so it needs no lock.
+        self._down_since: float | None = None
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -159,7 +171,7 @@ class StoreThread:
                 future.set_exception(Unavailable("store is shutting down"))
                 return
             task = loop.create_task(_call(job), context=context.copy())
-            task.add_done_callback(lambda t: _settle(future, t))
+            task.add_done_callback(lambda t: self._settle(future, t))
 
         loop.call_soon_threadsafe(launch)
         return future
@@ -228,18 +240,35 @@ class StoreThread:
             batch.clear()
 
     async def _commit(self, batch: list[tuple[Job[Any], concurrent.futures.Future[Any]]]) -> None:
+        assert self._context is not None
+        # Each batch runs in a fresh copy of the store's context: tortoise keeps the
+        # transaction's connection in a context variable and, when a connection breaks
+        # while a transaction begins or while it is handed back to the pool, leaves that
+        # variable set. In the writer's own long-lived context every later batch would
+        # then nest in a wrapper whose connection was released ("cannot call
+        # Connection.transaction(): connection has been released back to the pool"),
+        # for ever. A copy thrown away after the batch takes any such leftover with it.
+        task = asyncio.get_running_loop().create_task(
+            self._run_in_transaction([job for job, _ in batch]), context=self._context.copy()
+        )
         try:
-            results = await self._run_in_transaction([job for job, _ in batch])
+            results = await task
         except Exception as exc:
-            if len(batch) == 1:
-                if not batch[0][1].done():
-                    batch[0][1].set_exception(exc)
+            await _roll_back_leftover()
+            error = self._failed(exc)
+            if len(batch) == 1 or error is not exc:
+                # An outage fails every job alike: replaying them one by one against a
+                # database that is not there would only hold the queue up.
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(error)
                 return
             # One job failed and rolled the whole batch back: replay each on its own so
             # only the faulty one fails. Jobs are plain writes of actor state, safe to replay.
             for item in batch:
                 await self._commit([item])
             return
+        self._succeeded()
         for (_, future), result in zip(batch, results, strict=True):
             if not future.done():
                 future.set_result(result)
@@ -247,6 +276,32 @@ class StoreThread:
     async def _run_in_transaction(self, jobs: list[Job[Any]]) -> list[Any]:
         async with in_transaction():
             return [await job() for job in jobs]
+
+    # -- outcomes -----------------------------------------------------------------------------
+
+    def _settle(self, future: concurrent.futures.Future[T], task: asyncio.Task[T]) -> None:
+        if future.done():
+            return
+        if task.cancelled():  # only ever by stop(), past its grace
+            future.set_exception(Unavailable("store is shutting down"))
+        elif (exc := task.exception()) is not None:
+            future.set_exception(self._failed(exc))
+        else:
+            self._succeeded()
+            future.set_result(task.result())
+
+    def _failed(self, exc: BaseException) -> BaseException:
+        """What the caller of a failed job gets; an outage is logged once, when it starts."""
+        error = store_error(exc)
+        if error is not exc and self._down_since is None:
+            self._down_since = time.monotonic()
+            log.warning("store_unavailable error=%r", exc)
+        return error
+
+    def _succeeded(self) -> None:
+        if self._down_since is not None:
+            log.info("store_recovered down_s=%.3f", time.monotonic() - self._down_since)
+            self._down_since = None
 
 
 async def _call(job: Job[T]) -> T:
@@ -266,12 +321,17 @@ async def _finish_tasks(grace: float) -> None:
     await asyncio.gather(*pending, return_exceptions=True)
 
 
-def _settle(future: concurrent.futures.Future[T], task: asyncio.Task[T]) -> None:
-    if future.done():
+async def _roll_back_leftover() -> None:
+    """End a transaction a failed batch left open on SQLite's one connection.
+
+    SQLite may keep a transaction open after an error (a COMMIT that hit a full disk, or
+    a ROLLBACK that failed); tortoise's next BEGIN would first COMMIT it, writing the
+    failed batch after its callers were told it failed.
+    """
+    client = get_connection("default")
+    if not isinstance(client, InlineSqliteClient):
         return
-    if task.cancelled():  # only ever by stop(), past its grace
-        future.set_exception(Unavailable("store is shutting down"))
-    elif (exc := task.exception()) is not None:
-        future.set_exception(exc)
-    else:
-        future.set_result(task.result())
+    try:
+        await client.roll_back_leftover()
+    except Exception as exc:  # the writer must live on; the next batch tries again
+        log.warning("rollback_failed error=%r", exc)
