@@ -19,6 +19,7 @@ from hypercorn.utils import wrap_app
 
 from relay.gc_policy import tune_for_serving
 from relay.http.app import create_app
+from relay.http.connection import use_in_hypercorn
 from relay.http.services import EXTENSION, Services
 from relay.settings import Settings
 from relay.startup import StartupError, Unguarded, one_line
@@ -69,6 +70,7 @@ async def serve(
         StartupError: the relay could not start (one line: what and why).
         Unguarded: the instance lock was lost while serving, so the relay stopped.
     """
+    use_in_hypercorn()
     config = hypercorn_config(settings)
     sockets = bind(config, f"{settings.host}:{settings.port}")
     try:

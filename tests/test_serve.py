@@ -11,6 +11,7 @@ from functools import partial
 import h11
 import pytest
 import trio
+import trio.testing
 from trio_websocket import ConnectionClosed, WebSocketConnection, wrap_client_stream
 
 from relay.serve import serve
@@ -151,6 +152,24 @@ async def test_an_idle_keep_alive_connection_is_closed_after_the_keep_alive_time
             await http.send("GET", "/healthz")
             assert (await http.response())[0] == 200
             assert await http.closed_by_server()
+            stop.set()
+
+
+@pytest.mark.usefixtures("restore_gc")
+async def test_an_idle_connection_its_client_closed_is_closed_at_once(settings: Settings) -> None:
+    # Not at the keep-alive timeout (LONG, past the guard): such connections stayed open in
+    # CLOSE-WAIT, 174 of them after 500 clients had come and gone.
+    with trio.fail_after(GUARD):
+        async with serving(settings, keep_alive_seconds=LONG) as (port, stop):
+            for _ in range(3):
+                async with connect(port) as http:
+                    await http.send("GET", "/healthz")
+                    assert (await http.response())[0] == 200
+                    # The server has recycled the connection and waits, idle, for the next
+                    # request (a close read before that was always noticed).
+                    await trio.testing.wait_all_tasks_blocked()
+                    await http.stream.send_eof()  # the client's FIN, as when it closes
+                    assert await http.closed_by_server()
             stop.set()
 
 
