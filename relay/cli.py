@@ -49,22 +49,29 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (env RELAY_PORT, default 7420)")] = None,
     data_dir: Annotated[
         Path | None,
-        typer.Option(help="Data directory: SQLite file, root token, secret (env RELAY_DATA_DIR)"),
+        typer.Option(
+            help="Data directory: SQLite file, root token, secret "
+            f"(env RELAY_DATA_DIR, default {default_data_dir()})"
+        ),
     ] = None,
     database_url: Annotated[
         str | None,
         typer.Option(help="sqlite://PATH or postgres://USER@HOST/DB (env RELAY_DATABASE_URL)"),
     ] = None,
     log_level: Annotated[
-        str | None, typer.Option(help="Log level (env RELAY_LOG_LEVEL, default INFO)")
+        str | None,
+        typer.Option(
+            help="DEBUG, INFO, WARNING, ERROR or CRITICAL (env RELAY_LOG_LEVEL, default INFO)"
+        ),
     ] = None,
 ) -> None:
     """Run the relay server (HTTP API, live dashboard, maintenance jobs).
 
-    It binds its port, takes the store's instance lock (one relay per database), opens and
-    migrates the store, and only then prints "listening on" with the address it serves.
-    A start that fails prints one line on stderr and exits 2; losing the instance lock
-    while serving stops the relay with exit 1.
+    It binds, locks its store (one relay per database), opens it, then says where it listens.
+
+    A start that fails prints one line on stderr and exits 2.
+
+    A relay that loses its store's lock stops and exits 1.
     """
     from pydantic import ValidationError
 
@@ -202,7 +209,7 @@ DataDirOption = Annotated[
     typer.Option(
         envvar="RELAY_DATA_DIR",
         help="A local relay's data dir, to read its root token "
-        "(env RELAY_DATA_DIR; default: relay serve's default data dir)",
+        f"(env RELAY_DATA_DIR, default {default_data_dir()})",
     ),
 ]
 DEFAULT_URL = "http://127.0.0.1:7420"
