@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from functools import partial
 
 import trio
@@ -34,12 +35,21 @@ from relay.store.schema import redacted
 log = logging.getLogger("relay")
 
 
-async def until_signalled() -> None:
-    """Return on the first SIGINT or SIGTERM."""
+@asynccontextmanager
+async def open_stop_signals() -> AsyncIterator[Callable[[], Awaitable[None]]]:
+    """Catch SIGINT and SIGTERM from now on; yields a wait that returns on the first one.
+
+    Opened before start-up, so a signal that arrives while the relay starts (or just after
+    it said where it listens) stops it gracefully once it serves, instead of killing it.
+    """
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async for signum in signals:
-            log.info("relay_stopping signal=%s", signal.Signals(signum).name)
-            return
+
+        async def signalled() -> None:
+            async for signum in signals:
+                log.info("relay_stopping signal=%s", signal.Signals(signum).name)
+                return
+
+        yield signalled
 
 
 def hypercorn_config(settings: Settings) -> Config:
@@ -55,7 +65,7 @@ def hypercorn_config(settings: Settings) -> Config:
 async def serve(
     settings: Settings,
     *,
-    stop_when: Callable[[], Awaitable[None]] = until_signalled,
+    stop_when: Callable[[], Awaitable[None]],
     on_listening: Callable[[list[str]], None] | None = None,
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
@@ -192,4 +202,9 @@ async def watch_lock(lock: InstanceLock, every: float, lost: list[InstanceLockLo
 
 def run(settings: Settings, *, on_listening: Callable[[list[str]], None] | None = None) -> None:
     """Serve in this thread until SIGINT/SIGTERM (see ``serve`` for what it raises)."""
-    trio.run(partial(serve, settings, on_listening=on_listening))
+
+    async def main() -> None:
+        async with open_stop_signals() as signalled:
+            await serve(settings, stop_when=signalled, on_listening=on_listening)
+
+    trio.run(main)

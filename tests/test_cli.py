@@ -226,6 +226,14 @@ def test_port_0_prints_the_real_port_and_a_second_relay_on_the_store_is_refused(
         assert first.stop() == 0
 
 
+def test_a_sigterm_as_soon_as_it_listens_stops_it_gracefully(tmp_path: Path) -> None:
+    # The signals are caught from before start-up: a SIGTERM straight after "listening on"
+    # once met the default handler and killed the relay (-15) before it drained.
+    with serving("--data-dir", str(tmp_path), "--port", "0") as relay:
+        relay.wait_listening()
+        assert relay.stop() == 0
+
+
 def test_two_relays_started_at_once_on_a_fresh_postgresql_database(tmp_path: Path) -> None:
     """Exactly one serves, the other refuses in one line: the lock is taken before migrating."""
     admin_url = pg_admin_url()

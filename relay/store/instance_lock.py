@@ -168,6 +168,7 @@ class PostgresInstanceLock:
         # tortoise's own URL parsing, so its query options (minsize, schema …) are not
         # handed to asyncpg as server settings.
         credentials = expand_db_url(database_url)["credentials"]
+        options = {"ssl": credentials["ssl"]} if credentials.get("ssl") is not None else {}
         self._connection = await asyncpg.connect(
             host=credentials.get("host"),
             port=credentials.get("port"),
@@ -176,6 +177,7 @@ class PostgresInstanceLock:
             database=credentials.get("database"),
             timeout=_PG_TIMEOUT_S,
             server_settings={"application_name": holder_name()[:63]},
+            **options,
         )
         taken = await self._connection.fetchval(
             "SELECT pg_try_advisory_lock($1::int4, $2::int4)", *_PG_KEY
