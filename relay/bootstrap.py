@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from relay.settings import Settings
+from relay.startup import StartupError, one_line
 
 ROOT_TOKEN_FILE = "root-token"  # noqa: S105 - a file name
 SECRET_FILE = "secret"  # noqa: S105 - a file name
@@ -23,9 +24,24 @@ class Credentials:
 
 
 def ensure_credentials(settings: Settings) -> Credentials:
-    """Use the configured credentials, else the data dir's, else generate and keep new ones."""
+    """Use the configured credentials, else the data dir's, else generate and keep new ones.
+
+    Raises:
+        StartupError: the data dir is not a writable directory (or cannot be made one).
+    """
     data_dir = settings.data_dir
+    try:
+        return _ensure_credentials(settings, data_dir)
+    except OSError as exc:
+        raise StartupError(f"data dir {data_dir}: {exc.strerror or one_line(exc)}") from None
+
+
+def _ensure_credentials(settings: Settings, data_dir: Path) -> Credentials:
+    if data_dir.exists() and not data_dir.is_dir():
+        raise StartupError(f"data dir {data_dir} is not a directory")
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not os.access(data_dir, os.W_OK | os.X_OK):
+        raise StartupError(f"data dir {data_dir} is not writable")
     root_path = data_dir / ROOT_TOKEN_FILE
     generated = False
     root_token = settings.root_token

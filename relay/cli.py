@@ -11,7 +11,7 @@ import typer
 
 from relay import __version__
 from relay.bootstrap import ensure_credentials
-from relay.settings import Settings
+from relay.settings import Settings, default_data_dir
 
 cli = typer.Typer(
     help="relay: the control plane for fleets of AI coding agents.",
@@ -49,36 +49,75 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (env RELAY_PORT, default 7420)")] = None,
     data_dir: Annotated[
         Path | None,
-        typer.Option(help="Data directory: SQLite file, root token, secret (env RELAY_DATA_DIR)"),
+        typer.Option(
+            help="Data directory: SQLite file, root token, secret "
+            f"(env RELAY_DATA_DIR, default {default_data_dir()})"
+        ),
     ] = None,
     database_url: Annotated[
         str | None,
         typer.Option(help="sqlite://PATH or postgres://USER@HOST/DB (env RELAY_DATABASE_URL)"),
     ] = None,
     log_level: Annotated[
-        str | None, typer.Option(help="Log level (env RELAY_LOG_LEVEL, default INFO)")
+        str | None,
+        typer.Option(
+            help="DEBUG, INFO, WARNING, ERROR or CRITICAL (env RELAY_LOG_LEVEL, default INFO)"
+        ),
     ] = None,
 ) -> None:
-    """Run the relay server (HTTP API, live dashboard, maintenance jobs)."""
-    settings = _settings(
-        host=host, port=port, data_dir=data_dir, database_url=database_url, log_level=log_level
-    )
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
-    credentials = ensure_credentials(settings)
-    if credentials.generated_root_token:
-        typer.echo(
-            f"Generated a root token in {credentials.root_token_path} (mode 0600).\n"
-            f"Use it as a bearer token, e.g.:\n"
-            f'  curl -H "Authorization: Bearer $(cat {credentials.root_token_path})" '
-            f"http://{settings.host}:{settings.port}/api/agents"
-        )
-    typer.echo(f"relay {__version__} listening on http://{settings.host}:{settings.port}")
-    from relay.serve import run
+    """Run the relay server (HTTP API, live dashboard, maintenance jobs).
 
-    run(settings)
+    It binds, locks its store (one relay per database), opens it, then says where it listens.
+
+    A start that fails prints one line on stderr and exits 2.
+
+    A relay that loses its store's lock stops and exits 1.
+    """
+    from pydantic import ValidationError
+
+    from relay.serve import run
+    from relay.startup import StartupError, Unguarded
+
+    try:
+        settings = _settings(
+            host=host, port=port, data_dir=data_dir, database_url=database_url, log_level=log_level
+        )
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = str(error["loc"][0]) if error["loc"] else "settings"
+        message = error["msg"].removeprefix("Value error, ")
+        typer.echo(f"relay serve: {_SERVE_FLAG.get(where, where)}: {message}", err=True)
+        raise typer.Exit(2) from None
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+
+    def listening(binds: list[str]) -> None:
+        url = binds[0] if binds else f"http://{settings.host}:{settings.port}"
+        if credentials.generated_root_token:
+            typer.echo(
+                f"Generated a root token in {credentials.root_token_path} (mode 0600).\n"
+                f"Use it as a bearer token, e.g.:\n"
+                f'  curl -H "Authorization: Bearer $(cat {credentials.root_token_path})" '
+                f"{url}/api/agents"
+            )
+        typer.echo(f"relay {__version__} listening on {' '.join(binds)}")
+
+    try:
+        credentials = ensure_credentials(settings)
+        run(settings, on_listening=listening)
+    except StartupError as exc:
+        typer.echo(f"relay serve: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except Unguarded as exc:
+        typer.echo(f"relay serve: stopped: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+_SERVE_FLAG = {
+    name: f"--{name.replace('_', '-')} (or RELAY_{name.upper()})"
+    for name in ("host", "port", "data_dir", "database_url", "log_level")
+}
 
 
 @cli.command()
@@ -167,7 +206,11 @@ RootTokenOption = Annotated[
 ]
 DataDirOption = Annotated[
     Path | None,
-    typer.Option(envvar="RELAY_DATA_DIR", help="A local relay's data dir, to read its root token"),
+    typer.Option(
+        envvar="RELAY_DATA_DIR",
+        help="A local relay's data dir, to read its root token "
+        f"(env RELAY_DATA_DIR, default {default_data_dir()})",
+    ),
 ]
 DEFAULT_URL = "http://127.0.0.1:7420"
 
@@ -183,7 +226,7 @@ def _admin_call(
     from relay.daemon.admin import admin_token, call
     from relay.daemon.client import RelayRejected, RelayUnavailable
 
-    token = admin_token(root_token, data_dir)
+    token = admin_token(root_token, data_dir or default_data_dir())
     if token is None:
         typer.echo("relay token: pass --root-token (or RELAY_ROOT_TOKEN, or --data-dir)", err=True)
         raise typer.Exit(2)
@@ -262,13 +305,19 @@ def token_revoke(
     root_token: RootTokenOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Revoke a token by its jti."""
+    """Revoke a token by its jti (an unknown jti is deny-listed too, with a warning)."""
     from urllib.parse import quote
 
     reply = _admin_call(
         relay_url, root_token, data_dir, "DELETE", f"/api/tokens/{quote(jti, safe='')}"
     )
     typer.echo(json.dumps(reply, indent=2))
+    if reply.get("record") is None:
+        # The relay deny-lists any jti it is given (a token it minted but no longer has a
+        # record of must still die); a typo would pass silently without this line.
+        typer.echo(
+            f"relay token: {jti} is not a known token record; deny-listed it anyway", err=True
+        )
 
 
 def main() -> None:

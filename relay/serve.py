@@ -1,29 +1,55 @@
-"""Running the app under hypercorn's trio worker until SIGINT/SIGTERM."""
+"""Running the app under hypercorn's trio worker until SIGINT/SIGTERM.
+
+hypercorn's ``serve`` binds only after the app's start-up (store open, migrations run);
+relay binds first and hands hypercorn the listening sockets through ``worker_serve``, the
+function hypercorn's own trio worker calls with the sockets it bound.
+"""
 
 from __future__ import annotations
 
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from functools import partial
 
 import trio
-from hypercorn.config import Config
-from hypercorn.trio import serve as hypercorn_serve
+from hypercorn.config import Config, Sockets
+from hypercorn.trio.run import worker_serve
+from hypercorn.utils import wrap_app
 
 from relay.gc_policy import tune_for_serving
 from relay.http.app import create_app
+from relay.http.connection import use_in_hypercorn
 from relay.http.services import EXTENSION, Services
 from relay.settings import Settings
+from relay.startup import StartupError, Unguarded, one_line
+from relay.store.instance_lock import (
+    InstanceLock,
+    InstanceLockHeld,
+    InstanceLockLost,
+    acquire_instance_lock,
+)
+from relay.store.schema import redacted
 
 log = logging.getLogger("relay")
 
 
-async def until_signalled() -> None:
-    """Return on the first SIGINT or SIGTERM."""
+@asynccontextmanager
+async def open_stop_signals() -> AsyncIterator[Callable[[], Awaitable[None]]]:
+    """Catch SIGINT and SIGTERM from now on; yields a wait that returns on the first one.
+
+    Opened before start-up, so a signal that arrives while the relay starts (or just after
+    it said where it listens) stops it gracefully once it serves, instead of killing it.
+    """
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async for signum in signals:
-            log.info("relay_stopping signal=%s", signal.Signals(signum).name)
-            return
+
+        async def signalled() -> None:
+            async for signum in signals:
+                log.info("relay_stopping signal=%s", signal.Signals(signum).name)
+                return
+
+        yield signalled
 
 
 def hypercorn_config(settings: Settings) -> Config:
@@ -39,32 +65,146 @@ def hypercorn_config(settings: Settings) -> Config:
 async def serve(
     settings: Settings,
     *,
-    stop_when: Callable[[], Awaitable[None]] = until_signalled,
+    stop_when: Callable[[], Awaitable[None]],
+    on_listening: Callable[[list[str]], None] | None = None,
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Serve until ``stop_when()`` returns, then drain and stop.
+    """Bind, take the store's instance lock, open the store, serve until ``stop_when()``.
 
-    ``task_status.started`` receives the bound addresses. The app's ``after_serving`` stops
-    the actors and closes the store.
+    In that order, so a relay that cannot listen never touches the store, and a second relay
+    on a store never migrates it. ``on_listening`` and ``task_status.started`` receive the
+    bound addresses (the real port, also for port 0) once the relay serves. The app's
+    ``after_serving`` stops the actors and closes the store.
+
+    Raises:
+        StartupError: the relay could not start (one line: what and why).
+        Unguarded: the instance lock was lost while serving, so the relay stopped.
     """
+    use_in_hypercorn()
+    config = hypercorn_config(settings)
+    sockets = bind(config, f"{settings.host}:{settings.port}")
+    try:
+        lock = await take_instance_lock(settings.resolved_database_url())
+        try:
+            lost = await _serve_locked(
+                settings, config, sockets, lock, stop_when, on_listening, task_status
+            )
+        finally:
+            await trio.to_thread.run_sync(lock.release)
+    finally:
+        for sock in sockets.insecure_sockets:
+            sock.close()
+    if lost is not None:
+        raise Unguarded(str(lost))
+
+
+def bind(config: Config, where: str) -> Sockets:
+    """Bind and listen on ``config.bind`` now, before anything else starts.
+
+    Raises:
+        StartupError: the address is in use, not local, or not an address.
+    """
+    try:
+        sockets = config.create_sockets()
+        for sock in sockets.insecure_sockets:
+            sock.listen(config.backlog)
+    except OSError as exc:
+        raise StartupError(f"cannot listen on {where}: {exc.strerror or one_line(exc)}") from None
+    return sockets
+
+
+async def take_instance_lock(database_url: str) -> InstanceLock:
+    """Take the store's instance lock (see ``relay.store.instance_lock``).
+
+    Raises:
+        StartupError: another relay holds it, or the database cannot be reached.
+    """
+    try:
+        return await trio.to_thread.run_sync(acquire_instance_lock, database_url)
+    except InstanceLockHeld as exc:
+        raise StartupError(str(exc)) from None
+    except Exception as exc:
+        where = redacted(database_url)
+        raise StartupError(f"cannot open the database {where}: {one_line(exc)}") from None
+
+
+async def _serve_locked(
+    settings: Settings,
+    config: Config,
+    sockets: Sockets,
+    lock: InstanceLock,
+    stop_when: Callable[[], Awaitable[None]],
+    on_listening: Callable[[list[str]], None] | None,
+    task_status: trio.TaskStatus[list[str]],
+) -> InstanceLockLost | None:
     app = create_app(settings)
     services: Services = app.extensions[EXTENSION]
     runtime = services.runtime
+    store = runtime.store
+    lost: list[InstanceLockLost] = []
 
     @app.before_serving
     async def tune_garbage_collection() -> None:
         tune_for_serving()
 
     async def shutdown_trigger() -> None:
-        await stop_when()
+        async with trio.open_nursery() as nursery:
+
+            async def first_of(wait: Callable[[], Awaitable[None]]) -> None:
+                await wait()
+                nursery.cancel_scope.cancel()
+
+            nursery.start_soon(first_of, stop_when)
+            nursery.start_soon(
+                first_of, partial(watch_lock, lock, settings.instance_lock_check_seconds, lost)
+            )
         # Before hypercorn waits for the requests still open: long-polls, command channels
         # and event streams answer and end now, rather than at the graceful timeout.
         runtime.begin_draining()
 
-    await hypercorn_serve(
-        app, hypercorn_config(settings), shutdown_trigger=shutdown_trigger, task_status=task_status
-    )
+    try:
+        await trio.to_thread.run_sync(store.start)
+    except Exception as exc:
+        raise StartupError(
+            f"cannot open the database {redacted(store.database_url)}: {one_line(exc)}"
+        ) from None
+    try:
+        async with trio.open_nursery() as nursery:
+            binds: list[str] = await nursery.start(
+                partial(
+                    worker_serve,
+                    wrap_app(app, config.wsgi_max_body_size, None),
+                    config,
+                    sockets=sockets,
+                    shutdown_trigger=shutdown_trigger,
+                )
+            )
+            if on_listening is not None:
+                on_listening(binds)
+            task_status.started(binds)
+    finally:
+        # Normally after_serving has closed it already; not when serving failed to start.
+        await trio.to_thread.run_sync(store.stop)
+    return lost[0] if lost else None
 
 
-def run(settings: Settings) -> None:
-    trio.run(serve, settings)
+async def watch_lock(lock: InstanceLock, every: float, lost: list[InstanceLockLost]) -> None:
+    """Return once ``lock`` is found lost (checked every ``every`` s), recording why."""
+    while True:
+        await trio.sleep(every)
+        try:
+            await trio.to_thread.run_sync(lock.check)
+        except InstanceLockLost as exc:
+            log.error("instance_lock_lost reason=%s action=stopping", one_line(exc))
+            lost.append(exc)
+            return
+
+
+def run(settings: Settings, *, on_listening: Callable[[list[str]], None] | None = None) -> None:
+    """Serve in this thread until SIGINT/SIGTERM (see ``serve`` for what it raises)."""
+
+    async def main() -> None:
+        async with open_stop_signals() as signalled:
+            await serve(settings, stop_when=signalled, on_listening=on_listening)
+
+    trio.run(main)

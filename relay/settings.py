@@ -10,6 +10,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from relay.auth.tokens import SCOPES
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+DATABASE_SCHEMES = ("sqlite://", "postgres://", "postgresql://")
+
 
 def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("relay", appauthor=False))
@@ -56,6 +59,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     keep_alive_seconds: float = Field(
         default=65, gt=0, description="an idle HTTP keep-alive connection is closed after this"
+    )
+    instance_lock_check_seconds: float = Field(
+        default=5, gt=0, description="how often a serving relay checks it still holds its store"
     )
     shutdown_grace_seconds: float = Field(
         default=10, gt=0, description="on SIGTERM, requests still running get this long to end"
@@ -130,6 +136,23 @@ class Settings(BaseSettings):
     token_record_retention_days: float = Field(
         default=30, gt=0, description="token records expired longer than this are deleted"
     )
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, level: str) -> str:
+        if level.upper() not in LOG_LEVELS:
+            raise ValueError(f"unknown log level {level!r}; levels are {', '.join(LOG_LEVELS)}")
+        return level.upper()
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(DATABASE_SCHEMES):
+            scheme = url.partition("://")[0] if "://" in url else url
+            raise ValueError(
+                f"unsupported database {scheme!r}: use sqlite://PATH or postgres://USER@HOST/DB"
+            )
+        return url
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -46,6 +46,7 @@ from relay.maintenance.builtin import register_builtin_jobs
 from relay.maintenance.features import register_feature_jobs
 from relay.settings import Settings
 from relay.store import tokens as token_store
+from relay.store.schema import redacted
 
 log = logging.getLogger("relay.http")
 access_log = logging.getLogger("relay.access")
@@ -115,7 +116,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> QuartTrio:
 
     @app.before_serving
     async def start() -> None:
-        await trio.to_thread.run_sync(store.start)
+        if not store.started:  # relay serve opens it before serving, under the instance lock
+            await trio.to_thread.run_sync(store.start)
         runtime.events.start(
             store,
             trio.lowlevel.current_trio_token(),
@@ -126,7 +128,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> QuartTrio:
         auth.load_revocations(await store.run(token_store.revoked_jtis))
         app.add_background_task(_passivate_idle_actors, runtime)
         await app.nursery.start(runtime.maintenance.serve, runtime, maintenance_ledger)
-        log.info("relay_started version=%s database=%s", __version__, _redact(store.database_url))
+        log.info("relay_started version=%s database=%s", __version__, redacted(store.database_url))
 
     @app.after_serving
     async def stop() -> None:
@@ -185,11 +187,3 @@ def _install_access_log(app: QuartTrio) -> None:
                 principal.sub if principal is not None else "-",
             )
         return response
-
-
-def _redact(url: str) -> str:
-    """Never log a database password."""
-    scheme, sep, rest = url.partition("://")
-    if "@" in rest:
-        rest = "***@" + rest.split("@", 1)[1]
-    return scheme + sep + rest

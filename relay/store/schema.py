@@ -22,6 +22,14 @@ def sqlite_path(database_url: str) -> str | None:
     return None
 
 
+def redacted(database_url: str) -> str:
+    """The URL without its credentials, for logs and error messages."""
+    scheme, sep, rest = database_url.partition("://")
+    if "@" in rest:
+        rest = "***@" + rest.split("@", 1)[1]
+    return scheme + sep + rest
+
+
 def tortoise_config(database_url: str) -> dict[str, Any]:
     """The tortoise config for a ``sqlite://PATH`` or ``postgres://…`` URL."""
     connection: str | dict[str, Any]

@@ -31,7 +31,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from tortoise import Tortoise
+from tortoise import Tortoise, connections
 from tortoise.connection import get_connection
 from tortoise.transactions import in_transaction
 
@@ -90,6 +90,11 @@ class StoreThread:
             self._checkpointer.start()
 
     @property
+    def started(self) -> bool:
+        """True once ``start()`` has succeeded (``relay serve`` starts it before serving)."""
+        return self._context is not None
+
+    @property
     def closing(self) -> bool:
         """True once ``stop()`` has begun: new jobs are refused from then on."""
         return self._closing or self._stopped.is_set()
@@ -131,6 +136,11 @@ class StoreThread:
     async def _init(self) -> None:
         config = tortoise_config(self.database_url)
         await Tortoise.init(config=config)
+        # tortoise (1.1.9) connects SQLite lazily inside ConnectionWrapper.__aenter__, after
+        # taking the connection's lock, and keeps the lock when the connect fails: the next
+        # statement then waits on it forever. Connecting here, outside any lock, makes a
+        # database that cannot be opened fail start() at once.
+        await connections.get("default").create_connection(with_db=True)
         await migrate_to_latest(config)
         # Captured here, inside the coroutine that awaited init: the context holds
         # tortoise's connections; captured after run_until_complete it would be empty.

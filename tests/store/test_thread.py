@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import sqlite3
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 import pytest
 import trio
@@ -104,3 +106,13 @@ async def test_a_stopped_store_refuses_jobs(store: StoreThread) -> None:
         store.submit(lambda: models.MaintenanceRun.all().count())
     with pytest.raises(Unavailable, match="not running"):
         store.submit_write(lambda: models.MaintenanceRun.create(name="late"))
+
+
+@pytest.mark.parametrize("where", ["missing/dir/x.db", "."])
+async def test_a_database_that_cannot_be_opened_fails_start_at_once(
+    tmp_path: Path, where: str
+) -> None:
+    # tortoise 1.1.9 kept its connection lock when the connect failed: start() hung forever.
+    store = StoreThread(f"sqlite://{tmp_path / where}")
+    with trio.fail_after(10), pytest.raises(sqlite3.OperationalError, match="unable to open"):
+        await trio.to_thread.run_sync(store.start, abandon_on_cancel=True)
