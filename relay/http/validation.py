@@ -8,12 +8,14 @@ first failing field, e.g. ``prTitle must be at most 240 characters``.
 from __future__ import annotations
 
 import json
+import types
 from collections.abc import Callable
-from typing import Any, TypeVar
+from functools import cache
+from typing import Any, TypeVar, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
-from pydantic_core import ErrorDetails
+from pydantic_core import ErrorDetails, PydanticCustomError
 from quart import request
 
 from relay.errors import Invalid
@@ -22,9 +24,37 @@ M = TypeVar("M", bound=BaseModel)
 
 
 class Body(BaseModel):
-    """Base of request bodies: camelCase on the wire, unknown fields ignored."""
+    """Base of request bodies: camelCase on the wire, unknown fields ignored, booleans strict.
+
+    pydantic's lax mode reads ``0``, ``"yes"`` or ``"off"`` as booleans; a client that sends
+    them has a bug we want it to hear about (400), so every ``bool`` field of every body takes
+    only ``true``/``false`` (and ``null`` where the field is optional).
+    """
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _strict_booleans(cls, value: Any, info: ValidationInfo) -> Any:
+        if (
+            info.field_name is not None
+            and not isinstance(value, bool)
+            and value is not None
+            and _takes_bool(cls, info.field_name)
+        ):
+            raise PydanticCustomError("bool_type", "Input should be a valid boolean")
+        return value
+
+
+@cache
+def _takes_bool(model: type[BaseModel], field_name: str) -> bool:
+    """Whether the field is declared ``bool`` (or ``bool | None``)."""
+    annotation = model.model_fields[field_name].annotation
+    if annotation is bool:
+        return True
+    if get_origin(annotation) in (Union, types.UnionType):
+        return bool in get_args(annotation)
+    return False
 
 
 async def read_json() -> Any:

@@ -16,6 +16,7 @@ from relay.errors import Invalid
 from relay.http.activity import ActivityBody
 from relay.http.agents import PatchAgentBody, RegisterAgentBody, TimelineBody
 from relay.http.validation import read_object, validate
+from relay.http.workspaces import ActionBody
 from tests.conftest import root_headers
 
 
@@ -133,3 +134,51 @@ async def test_deeply_nested_body_is_400_not_500(client: Any) -> None:
     )
     assert response.status_code == 400
     assert await response.get_json() == {"error": "body is nested too deeply"}
+
+
+# -- booleans are booleans: the Body base refuses what pydantic's lax mode would coerce --------
+
+NOT_BOOLEANS = [0, 1, "yes", "true", "off", 1.0, [], {}]
+
+
+@pytest.mark.parametrize("value", NOT_BOOLEANS)
+@pytest.mark.parametrize(
+    ("model", "base", "field"),
+    [
+        (RegisterAgentBody, {"id": "a1"}, "ready"),
+        (PatchAgentBody, {}, "ready"),
+        (ActionBody, {"action": "merge"}, "deleteBranch"),
+    ],
+)
+def test_bool_fields_refuse_anything_but_true_and_false(
+    model: type[BaseModel], base: dict[str, Any], field: str, value: Any
+) -> None:
+    with pytest.raises(Invalid) as raised:
+        validate(model, {**base, field: value})
+    assert raised.value.message == f"{field} must be a boolean"
+
+
+def test_optional_bool_takes_true_false_and_null() -> None:
+    assert validate(PatchAgentBody, {"ready": False}).ready is False
+    assert validate(PatchAgentBody, {"ready": True}).ready is True
+    assert validate(PatchAgentBody, {"ready": None}).ready is None
+    assert validate(ActionBody, {"action": "merge", "deleteBranch": False}).delete_branch is False
+
+
+@pytest.mark.parametrize("value", [0, "yes"])
+async def test_non_boolean_ready_is_400_and_changes_nothing(client: Any, value: Any) -> None:
+    headers = root_headers()
+    created = await client.post("/api/agents", json={"id": "a1", "ready": True}, headers=headers)
+    assert created.status_code == 201
+
+    patched = await client.patch("/api/agents/a1", json={"ready": value}, headers=headers)
+    assert patched.status_code == 400
+    assert await patched.get_json() == {"error": "ready must be a boolean"}
+    registered = await client.post(
+        "/api/agents", json={"id": "a2", "ready": value}, headers=headers
+    )
+    assert registered.status_code == 400
+    assert await registered.get_json() == {"error": "ready must be a boolean"}
+
+    assert (await (await client.get("/api/agents/a1", headers=headers)).get_json())["ready"] is True
+    assert (await client.get("/api/agents/a2", headers=headers)).status_code == 404
