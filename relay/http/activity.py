@@ -12,7 +12,9 @@ from relay.audit import audit
 from relay.auth.access import Resource
 from relay.crossing import wait_future
 from relay.domain.activity import ActivityInput
+from relay.http import responses
 from relay.http.auth import allow, requires
+from relay.http.contract import int_param, responds, str_param
 from relay.http.services import services
 from relay.http.validation import Body, parse_body, query_int, query_str
 from relay.store import activity as activity_store
@@ -33,6 +35,7 @@ class ActivityBody(Body):
 
 
 @bp.post("/api/activity")
+@responds({201: responses.ActivityEvent, 200: responses.ActivityEvent})
 @document_request(ActivityBody)
 @requires("activity:write")
 async def post_activity() -> tuple[dict[str, Any], int]:
@@ -57,6 +60,15 @@ async def post_activity() -> tuple[dict[str, Any], int]:
 
 
 @bp.get("/api/activity")
+@responds(
+    list[responses.ActivityEvent],
+    query=(
+        str_param("view"),
+        str_param("agentId"),
+        int_param("after", 0, 2**62),
+        int_param("limit", 1, 1000),
+    ),
+)
 @requires("activity:read")
 async def get_activity() -> list[dict[str, Any]]:
     view = query_str("view")

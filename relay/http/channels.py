@@ -25,8 +25,10 @@ from relay.actors import commands
 from relay.auth.access import Principal
 from relay.domain.commands import TargetKind
 from relay.errors import Forbidden, RelayError
+from relay.http import responses
 from relay.http.auth import allow, allow_agent, principal, requires
 from relay.http.commands import PatchCommandBody, is_target, resource_of
+from relay.http.contract import int_param, responds
 from relay.http.services import services
 from relay.http.validation import describe, query_int
 
@@ -44,6 +46,12 @@ async def _allow_target(kind: TargetKind, target: str) -> None:
         allow(resource_of(kind, target))
 
 
+POLL_QUERY = (
+    int_param("wait", 0, MAX_WAIT_SECONDS, "seconds to wait for a command when none is queued"),
+    int_param("limit", 1, 500),
+)
+
+
 async def _long_poll(kind: TargetKind, target: str) -> list[dict[str, Any]]:
     await _allow_target(kind, target)
     wait = query_int("wait", 0, low=0, high=MAX_WAIT_SECONDS)
@@ -53,12 +61,14 @@ async def _long_poll(kind: TargetKind, target: str) -> list[dict[str, Any]]:
 
 
 @bp.get("/api/orchestrators/<orchestrator_id>/commands")
+@responds(list[responses.Command], query=POLL_QUERY)
 @requires("command:read")
 async def orchestrator_commands(orchestrator_id: str) -> list[dict[str, Any]]:
     return await _long_poll("orchestrator", orchestrator_id)
 
 
 @bp.get("/api/agents/<agent_id>/commands")
+@responds(list[responses.Command], query=POLL_QUERY)
 @requires("command:read")
 async def agent_commands(agent_id: str) -> list[dict[str, Any]]:
     return await _long_poll("agent", agent_id)

@@ -12,7 +12,9 @@ from relay.actors import commands
 from relay.auth.access import Principal, Resource
 from relay.domain.commands import STATUSES, Command, CommandSpec, TargetKind
 from relay.errors import Forbidden, Invalid
+from relay.http import responses
 from relay.http.auth import allow, can_see, principal, requires
+from relay.http.contract import int_param, responds, str_param
 from relay.http.services import services
 from relay.http.validation import Body, parse_body, query_int, query_str
 from relay.store import commands as command_store
@@ -53,6 +55,7 @@ def is_target(caller: Principal, kind: TargetKind, target: str) -> bool:
 
 
 @bp.post("/api/commands")
+@responds({201: responses.CommandReply}, errors=(404, 409))
 @document_request(CreateCommandBody)
 @requires("command:write")
 async def create_command() -> tuple[dict[str, Any], int]:
@@ -74,6 +77,16 @@ async def create_command() -> tuple[dict[str, Any], int]:
 
 
 @bp.get("/api/commands")
+@responds(
+    list[responses.Command],
+    query=(
+        str_param("status", enum=STATUSES),
+        str_param("target"),
+        str_param("type"),
+        str_param("correlationId"),
+        int_param("limit", 1, 1000),
+    ),
+)
 @requires("command:read")
 async def list_commands() -> list[dict[str, Any]]:
     status = query_str("status")
@@ -92,6 +105,7 @@ async def list_commands() -> list[dict[str, Any]]:
 
 
 @bp.get("/api/commands/<command_id>")
+@responds(responses.Command)
 @requires("command:read")
 async def get_command(command_id: str) -> dict[str, Any]:
     command = await commands.load(services().runtime, command_id)
@@ -100,6 +114,7 @@ async def get_command(command_id: str) -> dict[str, Any]:
 
 
 @bp.patch("/api/commands/<command_id>")
+@responds(responses.CommandReply, errors=(409,))
 @document_request(PatchCommandBody)
 @requires("command:write")
 async def patch_command(command_id: str) -> dict[str, Any]:

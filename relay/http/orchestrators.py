@@ -16,7 +16,9 @@ from relay.auth.tokens import TokenSpec
 from relay.domain.commands import CommandSpec
 from relay.domain.orchestrators import ManagedAgent, OrchestratorRegistration
 from relay.errors import Invalid, NotFound
+from relay.http import responses
 from relay.http.auth import allow, can_see, principal, requires
+from relay.http.contract import responds, str_param
 from relay.http.services import services
 from relay.http.validation import Body, parse_body, query_str
 from relay.store import orchestrators as orchestrator_store
@@ -92,6 +94,7 @@ async def _ask(orchestrator_id: str, message: object) -> Any:
 
 
 @bp.post("/api/orchestrators")
+@responds({201: responses.RegisteredOrchestrator, 200: responses.RegisteredOrchestrator})
 @document_request(RegisterOrchestratorBody)
 @requires("agent:write")
 async def register_orchestrator() -> tuple[dict[str, Any], int]:
@@ -130,6 +133,7 @@ async def register_orchestrator() -> tuple[dict[str, Any], int]:
 
 
 @bp.post("/api/orchestrators/<orchestrator_id>/heartbeat")
+@responds(responses.Orchestrator, body_optional=True)
 @document_request(HeartbeatBody)
 @requires("agent:write")
 async def heartbeat(orchestrator_id: str) -> dict[str, Any]:
@@ -143,6 +147,7 @@ async def heartbeat(orchestrator_id: str) -> dict[str, Any]:
 
 
 @bp.patch("/api/orchestrators/<orchestrator_id>/agents")
+@responds(responses.Orchestrator)
 @document_request(ManagedAgentsBody)
 @requires("agent:write")
 async def report_agents(orchestrator_id: str) -> dict[str, Any]:
@@ -154,6 +159,7 @@ async def report_agents(orchestrator_id: str) -> dict[str, Any]:
 
 
 @bp.get("/api/orchestrators")
+@responds(list[responses.Orchestrator], query=(str_param("status"),))
 @requires("agent:read")
 async def list_orchestrators() -> list[dict[str, Any]]:
     status = query_str("status")
@@ -162,6 +168,7 @@ async def list_orchestrators() -> list[dict[str, Any]]:
 
 
 @bp.get("/api/orchestrators/<orchestrator_id>")
+@responds(responses.Orchestrator)
 @requires("agent:read")
 async def get_orchestrator(orchestrator_id: str) -> dict[str, Any]:
     allow(Resource(orchestrator_id=orchestrator_id))
@@ -172,6 +179,7 @@ async def get_orchestrator(orchestrator_id: str) -> dict[str, Any]:
 
 
 @bp.post("/api/orchestrators/<orchestrator_id>/spawn")
+@responds({202: responses.SpawnReply}, errors=(409,))
 @document_request(SpawnBody)
 @requires("command:write")
 async def spawn(orchestrator_id: str) -> tuple[dict[str, Any], int]:
