@@ -159,7 +159,7 @@ async def revoke_token(jti: str) -> dict[str, Any]:
 
 
 @bp.post("/api/runtime-tokens/renew")
-@responds({201: responses.IssuedToken})
+@responds({201: responses.IssuedToken}, errors=(400,))
 @authenticated
 async def renew_token() -> tuple[dict[str, Any], int]:
     svc = services()
