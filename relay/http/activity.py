@@ -64,7 +64,7 @@ async def post_activity() -> tuple[dict[str, Any], int]:
     list[responses.ActivityEvent],
     query=(
         str_param("view"),
-        str_param("agentId"),
+        str_param("agentId", 200),
         int_param("after", 0, 2**62),
         int_param("limit", 1, 1000),
     ),

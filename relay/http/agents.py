@@ -95,7 +95,7 @@ async def heartbeat(agent_id: str) -> dict[str, Any]:
 @bp.get("/api/agents")
 @responds(
     list[responses.AgentCard],
-    query=(str_param("status"), str_param("orchestratorId"), str_param("tag")),
+    query=(str_param("status"), str_param("orchestratorId", 200), str_param("tag")),
 )
 @requires("agent:read")
 async def list_agents() -> list[dict[str, Any]]:

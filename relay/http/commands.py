@@ -81,9 +81,9 @@ async def create_command() -> tuple[dict[str, Any], int]:
     list[responses.Command],
     query=(
         str_param("status", enum=STATUSES),
-        str_param("target"),
-        str_param("type"),
-        str_param("correlationId"),
+        str_param("target", 200),
+        str_param("type", 64),
+        str_param("correlationId", 200),
         int_param("limit", 1, 1000),
     ),
 )

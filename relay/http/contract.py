@@ -15,6 +15,7 @@ Every error has the one shape ``{"error": string}``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -41,6 +42,20 @@ ERROR_DESCRIPTIONS = {
     429: "integration token over its per-minute budget",
     503: "store or actor unavailable: retry after Retry-After seconds",
 }
+# The longest id each path parameter can name (its column): a longer one names nothing (404).
+# A route whose converter states its own bound (``<string(maxlength=64):id>``) wins.
+PATH_ID_LENGTHS = {
+    "agent_id": 200,
+    "orchestrator_id": 200,
+    "command_id": 64,
+    "workspace_id": 64,
+    "jti": 64,
+    "namespace": 100,
+    "key": 200,
+    "name": 200,
+}
+_CONVERTER_BOUNDS = re.compile(r"\{(\d+),(\d+)\}$")
+
 _RETRY_AFTER = {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}}
 
 
@@ -123,6 +138,7 @@ class RelayOpenAPIProvider(OpenAPIProvider):
             for method, operation in list(operations.items()):
                 operation = operations[method] = dict(operation)  # shared between methods
                 self._complete(operation, contract, scope, components)
+                _bound_path_ids(operation, rule)
         return paths, components
 
     def _complete(
@@ -132,10 +148,7 @@ class RelayOpenAPIProvider(OpenAPIProvider):
         scope: str | None,
         components: dict[str, Any],
     ) -> None:
-        parameters = [dict(each) for each in operation.get("parameters", [])]
-        for parameter in parameters:
-            if parameter["in"] == "path" and parameter["schema"].get("type") == "string":
-                parameter["schema"] = {**parameter["schema"], "minLength": 1}
+        parameters = list(operation.get("parameters", []))
         errors: set[int] = set()
         if contract is not None:
             errors |= contract.errors
@@ -187,6 +200,22 @@ class RelayOpenAPIProvider(OpenAPIProvider):
         if status in (429, 503):
             response["headers"] = _RETRY_AFTER
         return response
+
+
+def _bound_path_ids(operation: dict[str, Any], rule: Rule) -> None:
+    """Path strings are 1..N characters: N from the route's converter, else its column."""
+    parameters = []
+    for parameter in operation["parameters"]:
+        if parameter["in"] == "path" and parameter["schema"].get("type") == "string":
+            schema = {**parameter["schema"], "minLength": 1}
+            converter = rule._converters.get(parameter["name"])  # werkzeug keeps no public view
+            bounds = _CONVERTER_BOUNDS.search(getattr(converter, "regex", ""))
+            longest = int(bounds.group(2)) if bounds else PATH_ID_LENGTHS.get(parameter["name"])
+            if longest is not None:
+                schema["maxLength"] = longest
+            parameter = {**parameter, "schema": schema}
+        parameters.append(parameter)
+    operation["parameters"] = parameters
 
 
 def _schema(shape: Any, components: dict[str, Any]) -> dict[str, Any]:

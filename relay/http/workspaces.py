@@ -115,7 +115,7 @@ async def create_workspace() -> tuple[dict[str, Any], int]:
     query=(
         str_param("status", enum=STATUSES),
         str_param("repoRoot", 4096),
-        str_param("agentId"),
+        str_param("agentId", 200),
     ),
 )
 @requires("agent:read")

@@ -173,3 +173,33 @@ async def test_docs_assets_serve_only_their_files(client: Any) -> None:
         response = await client.get(f"/docs/assets/{name}", headers=root_headers())
         assert response.status_code == 404, name
         assert await response.get_json() == {"error": "not found"}
+
+
+async def test_path_ids_are_bounded_by_their_columns(spec: dict[str, Any]) -> None:
+    def path_schema(path: str, method: str, name: str) -> dict[str, Any]:
+        (found,) = [p for p in spec["paths"][path][method]["parameters"] if p["name"] == name]
+        schema: dict[str, Any] = found["schema"]
+        return schema
+
+    assert path_schema("/api/agents/{agent_id}", "get", "agent_id") == {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 200,
+    }
+    assert path_schema("/api/commands/{command_id}", "get", "command_id")["maxLength"] == 64
+    assert (
+        path_schema("/api/workspaces/{workspace_id}", "delete", "workspace_id")["maxLength"] == 64
+    )
+
+
+async def test_a_converter_bound_is_documented(open_app: Any) -> None:
+    def add_bounded_route(app: Any) -> None:
+        async def bounded(thing_id: str) -> dict[str, Any]:
+            return {"id": thing_id}
+
+        app.add_url_rule("/api/test-bounded/<string(maxlength=12):thing_id>", "bounded", bounded)
+
+    async with open_app(setup=add_bounded_route) as app:
+        document = await (await app.test_client().get("/openapi.json")).get_json()
+    (parameter,) = document["paths"]["/api/test-bounded/{thing_id}"]["get"]["parameters"]
+    assert parameter["schema"] == {"type": "string", "minLength": 1, "maxLength": 12}
