@@ -273,11 +273,13 @@ def _describe(failure: BaseException) -> str:
             leaves.append(exc)
 
     walk(failure)
+    reproduce = [line.strip() for line in str(failure).splitlines() if "curl " in line]
     texts = []
     for leaf in leaves or [failure]:
         lines = [line.strip() for line in str(leaf).splitlines() if line.strip()]
         texts.append(" | ".join(lines[:10]))
-    return " || ".join(dict.fromkeys(texts))
+    described = " || ".join(dict.fromkeys(texts))
+    return described + (f" || {reproduce[0][:400]}" if reproduce else "")
 
 
 def _run(
