@@ -33,6 +33,7 @@ from relay.http import (
     health,
     merge_leases,
     metrics,
+    nul_guard,
     orchestrators,
     profiles,
     session,
@@ -110,6 +111,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> QuartTrio:
     app.extensions[EXTENSION] = Services(runtime=runtime, auth=auth)
 
     errors.install(app)
+    nul_guard.install(app)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     _install_access_log(app)

@@ -19,6 +19,7 @@ from pydantic_core import ErrorDetails, PydanticCustomError
 from quart import request
 
 from relay.errors import Invalid
+from relay.http.nul_guard import refuse_nul_in_body
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -63,11 +64,13 @@ async def read_json() -> Any:
     if not raw or not raw.strip():
         raise Invalid("body required")
     try:
-        return json.loads(raw)
+        data = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise Invalid("invalid JSON body") from None
     except RecursionError:  # e.g. "[[[[…" a hundred thousand deep: no 500
         raise Invalid("body is nested too deeply") from None
+    refuse_nul_in_body(raw, data)
+    return data
 
 
 async def read_object() -> dict[str, Any]:

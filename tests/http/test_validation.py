@@ -182,3 +182,46 @@ async def test_non_boolean_ready_is_400_and_changes_nothing(client: Any, value: 
 
     assert (await (await client.get("/api/agents/a1", headers=headers)).get_json())["ready"] is True
     assert (await client.get("/api/agents/a2", headers=headers)).status_code == 404
+
+
+# -- U+0000 never reaches the store (PostgreSQL cannot hold it: it was a 500 there) -----------
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"id": "a\\u0000b"}',
+        b'{"id": "a1", "meta": {"k": ["x", "\\u0000"]}}',
+        b'{"id": "a1", "meta": {"k\\u0000": 1}}',
+    ],
+)
+async def test_body_with_a_nul_character_is_refused(raw: bytes) -> None:
+    async with QuartTrio(__name__).test_request_context("/", method="POST", data=raw):
+        with pytest.raises(Invalid) as raised:
+            await read_object()
+    assert raised.value.message == "strings must not contain NUL characters"
+
+
+async def test_escaped_backslash_u0000_text_is_not_a_nul() -> None:
+    raw = b'{"id": "a1", "meta": {"k": "\\\\u0000"}}'  # the six characters \u0000
+    async with QuartTrio(__name__).test_request_context("/", method="POST", data=raw):
+        assert (await read_object())["meta"] == {"k": "\\u0000"}
+
+
+async def test_nul_in_url_or_body_is_refused_and_stores_nothing(client: Any) -> None:
+    headers = root_headers()
+    by_path = await client.get("/api/agents/a%00b", headers=headers)
+    assert by_path.status_code == 404
+    assert await by_path.get_json() == {"error": "not found"}
+    for query in ("/api/orchestrators?status=%00", "/api/tokens?sub=a%00", "/api/agents?x%00=1"):
+        by_query = await client.get(query, headers=headers)
+        assert by_query.status_code == 400, query
+        assert await by_query.get_json() == {
+            "error": "query parameters must not contain NUL characters"
+        }
+    by_body = await client.post(
+        "/api/activity", json={"title": "t", "metadata": {"k": "a\x00"}}, headers=headers
+    )
+    assert by_body.status_code == 400
+    assert await by_body.get_json() == {"error": "strings must not contain NUL characters"}
+    assert await (await client.get("/api/activity", headers=headers)).get_json() == []
