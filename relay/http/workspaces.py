@@ -154,7 +154,13 @@ async def delete_workspace(workspace_id: str) -> dict[str, Any]:
 
 
 @bp.post("/api/workspaces/<workspace_id>/actions")
-@responds({200: responses.WorkspaceActionReply, 202: responses.WorkspaceActionReply}, errors=(409,))
+@responds(
+    {
+        200: responses.Workspace | responses.WorkspaceActionReply,  # "status": the bare workspace
+        202: responses.WorkspaceActionReply,
+    },
+    errors=(409,),
+)
 @document_request(ActionBody)
 @requires("agent:write", "command:write")
 async def workspace_action(workspace_id: str) -> Any:

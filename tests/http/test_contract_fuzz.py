@@ -91,6 +91,7 @@ class Relay:
     limited_token: str
     agent_token: str  # limited by agents only
     runtime_token: str  # orch-one's own, as its registration returned it
+    own_command: str
     foreign_command: str
 
     @property
@@ -127,9 +128,9 @@ def relay(database_env: dict[str, str]) -> Iterator[Relay]:
         yield Relay(server, *_seed(server))
 
 
-def _seed(server: Server) -> tuple[str, str, str, str]:
+def _seed(server: Server) -> tuple[str, str, str, str, str]:
     """Two owners' resources; returns the constrained token, a token limited by agents only,
-    orch-one's runtime token and the foreign command's id."""
+    orch-one's runtime token, and the own and foreign commands' ids."""
 
     def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
         response = requests.post(
@@ -172,6 +173,7 @@ def _seed(server: Server) -> tuple[str, str, str, str]:
         limited,
         agent_only,
         runtime_tokens[OWN["orchestrator"]],
+        commands[OWN["orchestrator"]],
         commands[FOREIGN["orchestrator"]],
     )
 
@@ -385,6 +387,30 @@ def test_constrained_token_never_touches_another_owners_resources(
 
         strategy = operation.as_strategy(path_parameters=path_values or None)
         if failure := _run(operation, strategy, call):
+            failures.append(failure)
+    assert failures == [], _report(failures)
+
+
+def test_operations_on_existing_resources_keep_their_contract(relay: Relay, api: Any) -> None:
+    """Generated ids rarely name anything: here the path names the seeded resources, so the
+    success shapes are checked too (runs last: it may delete them)."""
+    headers = relay.headers("root")
+    own = {
+        "agent_id": OWN["agent"],
+        "orchestrator_id": OWN["orchestrator"],
+        "workspace_id": OWN["workspace"],
+        "command_id": relay.own_command,
+    }
+
+    def call(case: Any) -> None:
+        case.call_and_validate(headers=headers, checks=CHECKS, timeout=TIMEOUT_S)
+
+    failures = []
+    for operation in _operations(api):
+        values = {name: v for name, v in own.items() if "{" + name + "}" in operation.path}
+        if not values:
+            continue
+        if failure := _run(operation, operation.as_strategy(path_parameters=values), call):
             failures.append(failure)
     assert failures == [], _report(failures)
 
