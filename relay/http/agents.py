@@ -11,13 +11,13 @@ from quart_schema import document_request
 from relay.actors import agent, agent_actions
 from relay.actors.rules_agent_actions import AgentAction
 from relay.auth.access import Resource
-from relay.domain.agents import AgentPatch, AgentRegistration, TimelineInput
+from relay.domain.agents import PRESENCES, AgentPatch, AgentRegistration, TimelineInput
 from relay.errors import NotFound
 from relay.http import responses
 from relay.http.auth import allow, allow_agent, can_see, principal, requires
 from relay.http.contract import int_param, responds, str_param
 from relay.http.services import services
-from relay.http.validation import Body, parse_body, query_int, query_str
+from relay.http.validation import Body, parse_body, query_choice, query_int, query_str
 from relay.store import agents as agent_store
 
 bp = Blueprint("agents", __name__)
@@ -95,11 +95,15 @@ async def heartbeat(agent_id: str) -> dict[str, Any]:
 @bp.get("/api/agents")
 @responds(
     list[responses.AgentCard],
-    query=(str_param("status"), str_param("orchestratorId", 200), str_param("tag")),
+    query=(
+        str_param("status", enum=PRESENCES),
+        str_param("orchestratorId", 200),
+        str_param("tag"),
+    ),
 )
 @requires("agent:read")
 async def list_agents() -> list[dict[str, Any]]:
-    status = query_str("status")
+    status = query_choice("status", PRESENCES)
     orchestrator_id = query_str("orchestratorId")
     tag = query_str("tag")
     cards = await services().runtime.store.run(

@@ -29,14 +29,19 @@ def install(app: Quart) -> None:
 
 
 def refuse_nul_in_body(raw: str | bytes, data: Any) -> None:
-    """400 if the decoded body holds U+0000 in any string or key.
+    """400 if the decoded body holds U+0000 in any string or key, naming the top-level field.
 
     The decoded value is only walked when the raw text has the escape at all, so bodies
     without one (nearly all) cost a byte search.
     """
     text = raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogatepass")
-    if _ESCAPED_NUL in text and _holds_nul(data):
-        raise Invalid("strings must not contain NUL characters")
+    if _ESCAPED_NUL not in text or not _holds_nul(data):
+        return
+    if isinstance(data, dict):  # name the field, as the other field errors do
+        for key, value in data.items():
+            if NUL not in key and _holds_nul(value):
+                raise Invalid(f"{key} must not contain NUL characters")
+    raise Invalid("body must not contain NUL characters")
 
 
 def _holds_nul(value: Any) -> bool:

@@ -13,6 +13,7 @@ from relay.actors import commands, orchestrator
 from relay.auth.access import Resource, normalise_path, path_within
 from relay.auth.runner_tokens import mint_runner_token
 from relay.auth.tokens import TokenSpec
+from relay.domain.agents import PRESENCES
 from relay.domain.commands import CommandSpec
 from relay.domain.orchestrators import ManagedAgent, OrchestratorRegistration
 from relay.errors import Invalid, NotFound
@@ -20,7 +21,7 @@ from relay.http import responses
 from relay.http.auth import allow, can_see, principal, requires
 from relay.http.contract import responds, str_param
 from relay.http.services import services
-from relay.http.validation import Body, parse_body, query_str
+from relay.http.validation import Body, parse_body, query_choice
 from relay.store import orchestrators as orchestrator_store
 
 bp = Blueprint("orchestrators", __name__)
@@ -159,10 +160,10 @@ async def report_agents(orchestrator_id: str) -> dict[str, Any]:
 
 
 @bp.get("/api/orchestrators")
-@responds(list[responses.Orchestrator], query=(str_param("status"),))
+@responds(list[responses.Orchestrator], query=(str_param("status", enum=PRESENCES),))
 @requires("agent:read")
 async def list_orchestrators() -> list[dict[str, Any]]:
-    status = query_str("status")
+    status = query_choice("status", PRESENCES)
     found = await services().runtime.store.run(lambda: orchestrator_store.list_all(status=status))
     return [o.to_json() for o in found if can_see(Resource(orchestrator_id=o.id))]
 

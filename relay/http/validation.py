@@ -147,6 +147,16 @@ def query_int(name: str, default: int, *, low: int, high: int) -> int:
     return value
 
 
+def query_choice(name: str, choices: tuple[str, ...]) -> str | None:
+    """An optional query parameter that must be one of ``choices`` (an enum column)."""
+    value = request.args.get(name)
+    if value is None or value == "":
+        return None
+    if value not in choices:
+        raise Invalid(f"{name} must be one of {', '.join(choices)}")
+    return value
+
+
 def query_str(name: str, *, max_length: int = 500) -> str | None:
     value = request.args.get(name)
     if value is None or value == "":

@@ -188,18 +188,19 @@ async def test_non_boolean_ready_is_400_and_changes_nothing(client: Any, value: 
 
 
 @pytest.mark.parametrize(
-    "raw",
+    ("raw", "message"),
     [
-        b'{"id": "a\\u0000b"}',
-        b'{"id": "a1", "meta": {"k": ["x", "\\u0000"]}}',
-        b'{"id": "a1", "meta": {"k\\u0000": 1}}',
+        (b'{"id": "a\\u0000b"}', "id must not contain NUL characters"),
+        (b'{"id": "a1", "meta": {"k": ["x", "\\u0000"]}}', "meta must not contain NUL characters"),
+        (b'{"id": "a1", "meta": {"k\\u0000": 1}}', "meta must not contain NUL characters"),
+        (b'{"id\\u0000": "a1"}', "body must not contain NUL characters"),
     ],
 )
-async def test_body_with_a_nul_character_is_refused(raw: bytes) -> None:
+async def test_body_with_a_nul_character_is_refused(raw: bytes, message: str) -> None:
     async with QuartTrio(__name__).test_request_context("/", method="POST", data=raw):
         with pytest.raises(Invalid) as raised:
             await read_object()
-    assert raised.value.message == "strings must not contain NUL characters"
+    assert raised.value.message == message
 
 
 async def test_escaped_backslash_u0000_text_is_not_a_nul() -> None:
@@ -223,5 +224,18 @@ async def test_nul_in_url_or_body_is_refused_and_stores_nothing(client: Any) -> 
         "/api/activity", json={"title": "t", "metadata": {"k": "a\x00"}}, headers=headers
     )
     assert by_body.status_code == 400
-    assert await by_body.get_json() == {"error": "strings must not contain NUL characters"}
+    assert await by_body.get_json() == {"error": "metadata must not contain NUL characters"}
     assert await (await client.get("/api/activity", headers=headers)).get_json() == []
+
+
+@pytest.mark.parametrize("path", ["/api/agents", "/api/orchestrators"])
+async def test_list_status_filter_is_one_of_the_presences(client: Any, path: str) -> None:
+    """Any other value was a 500 (the column holds 16 characters) or silently matched nothing."""
+    headers = root_headers()
+    for value in ("busy", "x" * 17, "a\nb\rc\x85d\x0be\x0cf\u2028g\u2029h\r\ni"):
+        response = await client.get(path, query_string={"status": value}, headers=headers)
+        assert response.status_code == 400, value
+        assert await response.get_json() == {
+            "error": "status must be one of online, stale, offline"
+        }
+    assert (await client.get(f"{path}?status=online", headers=headers)).status_code == 200
