@@ -13,6 +13,7 @@ from pathlib import Path
 from quart import Blueprint, Response, send_from_directory
 
 from relay.http.auth import public
+from relay.http.contract import Media, responds
 
 STATIC = Path(__file__).parent / "static"
 
@@ -20,6 +21,7 @@ bp = Blueprint("dashboard", __name__, static_folder=str(STATIC), static_url_path
 
 
 @bp.get("/")
+@responds(Media("text/html", "the dashboard page"))
 @public
 async def index() -> Response:
     response = await send_from_directory(STATIC, "index.html")

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Presence = Literal["online", "stale", "offline"]
+PRESENCES: tuple[Presence, ...] = ("online", "stale", "offline")
 JSON = dict[str, Any]
 
 

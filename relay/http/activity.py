@@ -9,10 +9,12 @@ from quart import Blueprint
 from quart_schema import document_request
 
 from relay.audit import audit
-from relay.auth.access import Resource, hidden_views, visible_agents
+from relay.auth.access import hidden_views, visible_agents
 from relay.crossing import wait_future
 from relay.domain.activity import ActivityInput
-from relay.http.auth import allow, principal, requires
+from relay.http import responses
+from relay.http.auth import allow_agent, principal, requires
+from relay.http.contract import int_param, responds, str_param
 from relay.http.services import services
 from relay.http.validation import Body, parse_body, query_int, query_str
 from relay.store import activity as activity_store
@@ -33,11 +35,13 @@ class ActivityBody(Body):
 
 
 @bp.post("/api/activity")
+@responds({201: responses.ActivityEvent, 200: responses.ActivityEvent})
 @document_request(ActivityBody)
 @requires("activity:write")
 async def post_activity() -> tuple[dict[str, Any], int]:
     body = await parse_body(ActivityBody)
-    allow(Resource(agent_id=body.agent_id))
+    if body.agent_id is not None:
+        await allow_agent(body.agent_id)  # and the orchestrator it is registered under
     event_input = ActivityInput(
         client_id=body.client_id,
         kind=body.kind,
@@ -57,11 +61,21 @@ async def post_activity() -> tuple[dict[str, Any], int]:
 
 
 @bp.get("/api/activity")
+@responds(
+    list[responses.ActivityEvent],
+    query=(
+        str_param("view"),
+        str_param("agentId", 200),
+        int_param("after", 0, 2**62),
+        int_param("limit", 1, 1000),
+    ),
+)
 @requires("activity:read")
 async def get_activity() -> list[dict[str, Any]]:
     view = query_str("view", max_length=64)
     agent_id = query_str("agentId", max_length=200)
-    allow(Resource(agent_id=agent_id))
+    if agent_id is not None:
+        await allow_agent(agent_id)
     after = query_int("after", -1, low=0, high=2**62) if query_str("after") else None
     limit = query_int("limit", 100, low=1, high=1000)
     caller = principal()

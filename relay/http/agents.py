@@ -11,11 +11,13 @@ from quart_schema import document_request
 from relay.actors import agent, agent_actions
 from relay.actors.rules_agent_actions import AgentAction
 from relay.auth.access import Resource
-from relay.domain.agents import AgentPatch, AgentRegistration, TimelineInput
+from relay.domain.agents import PRESENCES, AgentPatch, AgentRegistration, TimelineInput
 from relay.errors import NotFound
+from relay.http import responses
 from relay.http.auth import allow, allow_agent, can_see, principal, requires
+from relay.http.contract import int_param, responds, str_param
 from relay.http.services import services
-from relay.http.validation import Body, parse_body, query_int, query_str
+from relay.http.validation import Body, parse_body, query_choice, query_int, query_str
 from relay.store import agents as agent_store
 
 bp = Blueprint("agents", __name__)
@@ -59,6 +61,7 @@ async def _ask(agent_id: str, message: object) -> Any:
 
 
 @bp.post("/api/agents")
+@responds({201: responses.RegisteredAgent, 200: responses.RegisteredAgent})
 @document_request(RegisterAgentBody)
 @requires("agent:write")
 async def register_agent() -> tuple[dict[str, Any], int]:
@@ -81,6 +84,7 @@ async def register_agent() -> tuple[dict[str, Any], int]:
 
 
 @bp.post("/api/agents/<agent_id>/heartbeat")
+@responds(responses.AgentCard)
 @requires("agent:write")
 async def heartbeat(agent_id: str) -> dict[str, Any]:
     await allow_agent(agent_id)
@@ -89,9 +93,17 @@ async def heartbeat(agent_id: str) -> dict[str, Any]:
 
 
 @bp.get("/api/agents")
+@responds(
+    list[responses.AgentCard],
+    query=(
+        str_param("status", enum=PRESENCES),
+        str_param("orchestratorId", 200),
+        str_param("tag"),
+    ),
+)
 @requires("agent:read")
 async def list_agents() -> list[dict[str, Any]]:
-    status = query_str("status")
+    status = query_choice("status", PRESENCES)
     orchestrator_id = query_str("orchestratorId", max_length=200)
     tag = query_str("tag")
     cards = await services().runtime.store.run(
@@ -105,6 +117,7 @@ async def list_agents() -> list[dict[str, Any]]:
 
 
 @bp.get("/api/agents/<agent_id>")
+@responds(responses.AgentCard)
 @requires("agent:read")
 async def get_agent(agent_id: str) -> dict[str, Any]:
     await allow_agent(agent_id)
@@ -115,6 +128,7 @@ async def get_agent(agent_id: str) -> dict[str, Any]:
 
 
 @bp.patch("/api/agents/<agent_id>")
+@responds(responses.AgentCard)
 @document_request(PatchAgentBody)
 @requires("agent:write")
 async def patch_agent(agent_id: str) -> dict[str, Any]:
@@ -132,6 +146,7 @@ async def patch_agent(agent_id: str) -> dict[str, Any]:
 
 
 @bp.delete("/api/agents/<agent_id>")
+@responds(responses.DeletedAgent)
 @requires("agent:write")
 async def delete_agent(agent_id: str) -> dict[str, Any]:
     await allow_agent(agent_id)
@@ -140,6 +155,7 @@ async def delete_agent(agent_id: str) -> dict[str, Any]:
 
 
 @bp.get("/api/agents/<agent_id>/timeline")
+@responds(list[responses.TimelineEntry], query=(int_param("limit", 1, 500),))
 @requires("agent:read")
 async def get_timeline(agent_id: str) -> list[dict[str, Any]]:
     await allow_agent(agent_id)
@@ -152,6 +168,7 @@ async def get_timeline(agent_id: str) -> list[dict[str, Any]]:
 
 
 @bp.post("/api/agents/<agent_id>/timeline")
+@responds({201: responses.TimelineEntry})
 @document_request(TimelineBody)
 @requires("agent:write")
 async def post_timeline(agent_id: str) -> tuple[dict[str, Any], int]:
@@ -165,6 +182,7 @@ async def post_timeline(agent_id: str) -> tuple[dict[str, Any], int]:
 
 
 @bp.post("/api/agents/<agent_id>/actions")
+@responds({202: responses.CommandReply}, errors=(409, 422))
 @document_request(AgentActionBody)
 @requires("agent:write")
 async def post_action(agent_id: str) -> tuple[dict[str, Any], int]:

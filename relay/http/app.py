@@ -27,11 +27,13 @@ from relay.http import (
     channels,
     commands,
     config,
+    docs,
     errors,
     events,
     health,
     merge_leases,
     metrics,
+    nul_guard,
     orchestrators,
     path_ids,
     profiles,
@@ -41,6 +43,7 @@ from relay.http import (
 )
 from relay.http import maintenance as maintenance_routes
 from relay.http.asgi import RelayApp
+from relay.http.contract import RelayOpenAPIProvider
 from relay.http.services import EXTENSION, Services
 from relay.maintenance.builtin import register_builtin_jobs
 from relay.maintenance.features import register_feature_jobs
@@ -68,6 +71,7 @@ BLUEPRINTS = (
     metrics.bp,
     session.bp,
     agent_support.bp,
+    docs.bp,
     dashboard_bp,
 )
 
@@ -83,7 +87,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> QuartTrio:
         app,
         info={"title": "relay", "version": __version__},
         openapi_path="/openapi.json",
-        swagger_ui_path="/docs",
+        swagger_ui_path=None,  # relay.http.docs serves /docs from local files
+        openapi_provider_class=RelayOpenAPIProvider,
         redoc_ui_path=None,
         scalar_ui_path=None,
         security_schemes={"bearer": {"type": "http", "scheme": "bearer"}},
@@ -108,6 +113,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> QuartTrio:
     app.extensions[EXTENSION] = Services(runtime=runtime, auth=auth)
 
     errors.install(app)
+    nul_guard.install(app)
     path_ids.install(app)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)

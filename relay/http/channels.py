@@ -23,9 +23,12 @@ from quart import Blueprint, websocket
 
 from relay.actors import commands
 from relay.domain.commands import TargetKind
-from relay.errors import Forbidden, RelayError
+from relay.errors import Forbidden, Invalid, RelayError
+from relay.http import responses
 from relay.http.auth import allow_command_report, allow_command_target, requires
 from relay.http.commands import PatchCommandBody
+from relay.http.contract import int_param, responds
+from relay.http.nul_guard import refuse_nul_in_body
 from relay.http.services import services
 from relay.http.validation import describe, query_int
 from relay.json_input import MalformedJSON, decode_json
@@ -37,6 +40,12 @@ MAX_WAIT_SECONDS = 60
 WS_WAIT_SECONDS = 30
 
 
+POLL_QUERY = (
+    int_param("wait", 0, MAX_WAIT_SECONDS, "seconds to wait for a command when none is queued"),
+    int_param("limit", 1, 500),
+)
+
+
 async def _long_poll(kind: TargetKind, target: str) -> list[dict[str, Any]]:
     await allow_command_target(kind, target)
     wait = query_int("wait", 0, low=0, high=MAX_WAIT_SECONDS)
@@ -46,12 +55,14 @@ async def _long_poll(kind: TargetKind, target: str) -> list[dict[str, Any]]:
 
 
 @bp.get("/api/orchestrators/<orchestrator_id>/commands")
+@responds(list[responses.Command], query=POLL_QUERY)
 @requires("command:read")
 async def orchestrator_commands(orchestrator_id: str) -> list[dict[str, Any]]:
     return await _long_poll("orchestrator", orchestrator_id)
 
 
 @bp.get("/api/agents/<agent_id>/commands")
+@responds(list[responses.Command], query=POLL_QUERY)
 @requires("command:read")
 async def agent_commands(agent_id: str) -> list[dict[str, Any]]:
     return await _long_poll("agent", agent_id)
@@ -104,9 +115,13 @@ async def _receive(kind: TargetKind, target: str) -> None:
         raw = await websocket.receive()
         try:
             message = decode_json(raw)
+            refuse_nul_in_body(raw, message)  # as HTTP bodies: PostgreSQL cannot store U+0000
         except MalformedJSON as exc:
             error = "message is nested too deeply" if exc.too_deep else "invalid JSON message"
             await websocket.send(json.dumps({"type": "error", "error": error}))
+            continue
+        except Invalid as exc:
+            await websocket.send(json.dumps({"type": "error", "error": exc.message}))
             continue
         if not isinstance(message, dict) or message.get("type") != "status":
             await websocket.send(json.dumps({"type": "error", "error": "unknown message type"}))

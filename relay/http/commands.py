@@ -11,6 +11,7 @@ from quart_schema import document_request
 from relay.actors import commands
 from relay.domain.commands import STATUSES, CommandSpec, TargetKind
 from relay.errors import Invalid
+from relay.http import responses
 from relay.http.auth import (
     allow_command_report,
     allow_command_target,
@@ -18,6 +19,7 @@ from relay.http.auth import (
     requires,
     visible_commands,
 )
+from relay.http.contract import int_param, responds, str_param
 from relay.http.services import services
 from relay.http.validation import Body, parse_body, query_int, query_str
 from relay.store import commands as command_store
@@ -40,6 +42,7 @@ class PatchCommandBody(Body):
 
 
 @bp.post("/api/commands")
+@responds({201: responses.CommandReply}, errors=(404, 409))
 @document_request(CreateCommandBody)
 @requires("command:write")
 async def create_command() -> tuple[dict[str, Any], int]:
@@ -61,6 +64,16 @@ async def create_command() -> tuple[dict[str, Any], int]:
 
 
 @bp.get("/api/commands")
+@responds(
+    list[responses.Command],
+    query=(
+        str_param("status", enum=STATUSES),
+        str_param("target", 200),
+        str_param("type", 64),
+        str_param("correlationId", 200),
+        int_param("limit", 1, 1000),
+    ),
+)
 @requires("command:read")
 async def list_commands() -> list[dict[str, Any]]:
     status = query_str("status")
@@ -79,6 +92,7 @@ async def list_commands() -> list[dict[str, Any]]:
 
 
 @bp.get("/api/commands/<command_id>")
+@responds(responses.Command)
 @requires("command:read")
 async def get_command(command_id: str) -> dict[str, Any]:
     command = await commands.load(services().runtime, command_id)
@@ -87,6 +101,7 @@ async def get_command(command_id: str) -> dict[str, Any]:
 
 
 @bp.patch("/api/commands/<command_id>")
+@responds(responses.CommandReply, errors=(409,))
 @document_request(PatchCommandBody)
 @requires("command:write")
 async def patch_command(command_id: str) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, RootModel
 from quart import Blueprint
 from quart_schema import document_request
 
@@ -31,7 +31,9 @@ from relay.domain.config import (
     check_value,
 )
 from relay.errors import Conflict, Invalid, NotFound
+from relay.http import responses
 from relay.http.auth import allow, can_see, principal, requires
+from relay.http.contract import int_param, responds
 from relay.http.services import services
 from relay.http.validation import Body, parse_body, query_int, read_json
 from relay.store import config as config_store
@@ -45,6 +47,11 @@ class PutConfigBody(Body):
     value: Any = Field(description="any JSON but null; at most RELAY_CONFIG_MAX_VALUE_BYTES")
     updated_by: str | None = Field(default=None, min_length=1, max_length=UPDATED_BY_MAX_LENGTH)
     expected_version: int | None = Field(default=None, ge=0, strict=True)
+
+
+class StewardConfigBody(RootModel[dict[str, Any]]):
+    """The steward config itself (a JSON object), or ``{"value": {...}, "updatedBy": "..."}``
+    when it has a ``value`` field."""
 
 
 # -- shared by the config, steward and agent-profile routes ----------------------------------
@@ -105,6 +112,7 @@ def _resource(namespace: str, key: str | None = None) -> Resource:
 
 
 @bp.get("/api/config/<namespace>")
+@responds(list[responses.ConfigEntry], errors=(400,))
 @requires("config:read")
 async def list_config(namespace: str) -> list[dict[str, Any]]:
     check_namespace(namespace)
@@ -113,6 +121,7 @@ async def list_config(namespace: str) -> list[dict[str, Any]]:
 
 
 @bp.get("/api/config/<namespace>/<key>")
+@responds(responses.ConfigEntry, errors=(400,))
 @requires("config:read")
 async def get_config(namespace: str, key: str) -> dict[str, Any]:
     check_namespace(namespace)
@@ -125,6 +134,7 @@ async def get_config(namespace: str, key: str) -> dict[str, Any]:
 
 
 @bp.put("/api/config/<namespace>/<key>")
+@responds({201: responses.ConfigEntry, 200: responses.ConfigEntry}, errors=(409,))
 @document_request(PutConfigBody)
 @requires("config:write")
 async def put_config(namespace: str, key: str) -> tuple[dict[str, Any], int]:
@@ -145,6 +155,11 @@ async def put_config(namespace: str, key: str) -> tuple[dict[str, Any], int]:
 
 
 @bp.delete("/api/config/<namespace>/<key>")
+@responds(
+    responses.DeletedConfig,
+    errors=(409,),
+    query=(int_param("expectedVersion", 0, 2**31 - 1),),
+)
 @requires("config:write")
 async def delete_config(namespace: str, key: str) -> dict[str, Any]:
     check_namespace(namespace)
@@ -158,6 +173,7 @@ async def delete_config(namespace: str, key: str) -> dict[str, Any]:
 
 
 @bp.get("/api/config/<namespace>/<key>/history")
+@responds(list[responses.ConfigRevision], query=(int_param("limit", 1, 1000),))
 @requires("config:read")
 async def config_history(namespace: str, key: str) -> list[dict[str, Any]]:
     check_namespace(namespace)
@@ -176,6 +192,7 @@ async def config_history(namespace: str, key: str) -> list[dict[str, Any]]:
 
 
 @bp.get("/api/steward-config")
+@responds(responses.ConfigEntry)
 @requires("config:read")
 async def get_steward_config() -> dict[str, Any]:
     entry = await services().runtime.store.run(
@@ -194,6 +211,8 @@ async def get_steward_config() -> dict[str, Any]:
 
 
 @bp.put("/api/steward-config")
+@document_request(StewardConfigBody)
+@responds({201: responses.ConfigEntry, 200: responses.ConfigEntry})
 @requires("config:write")
 async def put_steward_config() -> tuple[dict[str, Any], int]:
     # The body is the config itself, or {value, updatedBy} when it has a "value" field.

@@ -37,7 +37,12 @@ def install(app: Quart) -> None:
     @app.errorhandler(HTTPException)
     async def http_error(error: HTTPException) -> Response:
         status = error.code or 500
-        return error_response(status, _HTTP_MESSAGES.get(status, error.name.lower()))
+        # werkzeug's own headers carry meaning (405's ``Allow``); its Content-Type is for
+        # the HTML page we replace with JSON.
+        headers = {
+            name: value for name, value in error.get_headers() if name.lower() != "content-type"
+        }
+        return error_response(status, _HTTP_MESSAGES.get(status, error.name.lower()), headers)
 
     @app.errorhandler(pykka.ActorDeadError)
     async def actor_dead(_error: pykka.ActorDeadError) -> Response:

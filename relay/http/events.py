@@ -40,7 +40,9 @@ from quart import Blueprint, Response, current_app, g, request
 from relay.auth.access import Principal, Resource, authorize, hidden_views, visible_agents
 from relay.errors import Invalid, Unauthorized, Unavailable
 from relay.events import EventHub, StreamFilter, encode_frame
+from relay.http import responses
 from relay.http.auth import SCOPE_ATTRIBUTE, allow, principal, requires
+from relay.http.contract import Media, responds, str_param
 from relay.http.services import services
 from relay.http.stream_tickets import TicketBook
 from relay.http.validation import query_str
@@ -105,6 +107,7 @@ def header_or_ticket(scope: str) -> Callable[[F], F]:
 
 
 @bp.post("/api/events/ticket")
+@responds({201: responses.StreamTicket})
 @requires(SCOPE)
 async def issue_ticket() -> tuple[dict[str, Any], int]:
     ticket, expires_at = tickets().issue(principal())
@@ -112,6 +115,10 @@ async def issue_ticket() -> tuple[dict[str, Any], int]:
 
 
 @bp.get("/api/events")
+@responds(
+    Media("text/event-stream", "the event stream (server-sent events)"),
+    query=(str_param("agentId", 200), str_param("view", 64), str_param("ticket", 200)),
+)
 @header_or_ticket(SCOPE)
 async def stream_events() -> Response:
     agent_id = query_str("agentId", max_length=200)

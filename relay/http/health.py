@@ -6,7 +6,9 @@ from typing import Any
 
 from quart import Blueprint
 
+from relay.http import responses
 from relay.http.auth import public
+from relay.http.contract import responds
 from relay.http.services import services
 from relay.store.health import ping
 
@@ -14,12 +16,14 @@ bp = Blueprint("health", __name__)
 
 
 @bp.get("/healthz")
+@responds(responses.Ok)
 @public
 async def healthz() -> dict[str, Any]:
     return {"ok": True}
 
 
 @bp.get("/readyz")
+@responds(responses.Ready, errors=(503,))
 @public
 async def readyz() -> dict[str, Any]:
     """Ready while the store answers a round trip.

@@ -13,13 +13,16 @@ from typing import Any
 from quart import Blueprint
 
 from relay.actors import maintenance
+from relay.http import responses
 from relay.http.auth import requires
+from relay.http.contract import responds
 from relay.http.services import services
 
 bp = Blueprint("maintenance", __name__)
 
 
 @bp.get("/api/maintenance/jobs")
+@responds(list[responses.JobState])
 @requires("activity:read")
 async def list_jobs() -> list[dict[str, Any]]:
     rt = services().runtime
@@ -29,6 +32,7 @@ async def list_jobs() -> list[dict[str, Any]]:
 
 
 @bp.post("/api/maintenance/jobs/<name>/run")
+@responds(responses.JobRun, errors=(409,))
 @requires("config:write")
 async def run_job(name: str) -> dict[str, Any]:
     """200 ``{job, result}``, or ``{job, error}`` when the job raised; 404; 409 if running."""

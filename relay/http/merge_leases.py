@@ -12,7 +12,9 @@ from relay.auth.access import Resource, normalise_path
 from relay.domain.activity import ActivityInput
 from relay.domain.workspaces import REPO_ROOT_MAX_LENGTH
 from relay.errors import Forbidden, Invalid, NotFound
+from relay.http import responses
 from relay.http.auth import can_see, principal, requires
+from relay.http.contract import responds, str_param
 from relay.http.services import services
 from relay.http.validation import query_str
 from relay.store import workspaces as workspace_store
@@ -21,6 +23,7 @@ bp = Blueprint("merge_leases", __name__)
 
 
 @bp.get("/api/merge-leases")
+@responds(list[responses.MergeLease])
 @requires("command:read")
 async def list_leases() -> list[dict[str, Any]]:
     leases = await services().runtime.store.run(workspace_store.leases)
@@ -28,6 +31,7 @@ async def list_leases() -> list[dict[str, Any]]:
 
 
 @bp.delete("/api/merge-leases")
+@responds(responses.ReleasedLease, errors=(404,), query=(str_param("repoRoot", 4096),))
 @requires("token:admin")
 async def force_release() -> dict[str, Any]:
     caller = principal()

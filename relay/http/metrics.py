@@ -11,6 +11,7 @@ from quart import Blueprint, Quart, Response, current_app, g, request
 from relay.actors.runtime import Runtime
 from relay.errors import Unavailable
 from relay.http.auth import public
+from relay.http.contract import Media, responds
 from relay.http.services import services
 from relay.metrics import Metrics
 from relay.store.stats import StoreCounts, store_counts
@@ -45,6 +46,7 @@ def install(app: Quart, runtime: Runtime) -> Metrics:
 
 
 @bp.get("/metrics")
+@responds(Media("text/plain", "Prometheus text exposition format"))
 @public
 async def metrics_text() -> Response:
     metrics = cast(Metrics, current_app.extensions[METRICS])

@@ -13,12 +13,15 @@ from relay.actors import commands, orchestrator
 from relay.auth.access import Resource, normalise_path, path_within
 from relay.auth.runner_tokens import mint_runner_token
 from relay.auth.tokens import TokenSpec
+from relay.domain.agents import PRESENCES
 from relay.domain.commands import CommandSpec
 from relay.domain.orchestrators import ManagedAgent, OrchestratorRegistration
 from relay.errors import Invalid, NotFound
+from relay.http import responses
 from relay.http.auth import allow, can_see, principal, requires
+from relay.http.contract import responds, str_param
 from relay.http.services import services
-from relay.http.validation import Body, parse_body, query_str
+from relay.http.validation import Body, parse_body, query_choice
 from relay.store import orchestrators as orchestrator_store
 
 bp = Blueprint("orchestrators", __name__)
@@ -92,6 +95,7 @@ async def _ask(orchestrator_id: str, message: object) -> Any:
 
 
 @bp.post("/api/orchestrators")
+@responds({201: responses.RegisteredOrchestrator, 200: responses.RegisteredOrchestrator})
 @document_request(RegisterOrchestratorBody)
 @requires("agent:write")
 async def register_orchestrator() -> tuple[dict[str, Any], int]:
@@ -130,6 +134,7 @@ async def register_orchestrator() -> tuple[dict[str, Any], int]:
 
 
 @bp.post("/api/orchestrators/<orchestrator_id>/heartbeat")
+@responds(responses.Orchestrator, body_optional=True)
 @document_request(HeartbeatBody)
 @requires("agent:write")
 async def heartbeat(orchestrator_id: str) -> dict[str, Any]:
@@ -143,6 +148,7 @@ async def heartbeat(orchestrator_id: str) -> dict[str, Any]:
 
 
 @bp.patch("/api/orchestrators/<orchestrator_id>/agents")
+@responds(responses.Orchestrator)
 @document_request(ManagedAgentsBody)
 @requires("agent:write")
 async def report_agents(orchestrator_id: str) -> dict[str, Any]:
@@ -154,14 +160,16 @@ async def report_agents(orchestrator_id: str) -> dict[str, Any]:
 
 
 @bp.get("/api/orchestrators")
+@responds(list[responses.Orchestrator], query=(str_param("status", enum=PRESENCES),))
 @requires("agent:read")
 async def list_orchestrators() -> list[dict[str, Any]]:
-    status = query_str("status")
+    status = query_choice("status", PRESENCES)
     found = await services().runtime.store.run(lambda: orchestrator_store.list_all(status=status))
     return [o.to_json() for o in found if can_see(Resource(orchestrator_id=o.id))]
 
 
 @bp.get("/api/orchestrators/<orchestrator_id>")
+@responds(responses.Orchestrator)
 @requires("agent:read")
 async def get_orchestrator(orchestrator_id: str) -> dict[str, Any]:
     allow(Resource(orchestrator_id=orchestrator_id))
@@ -172,6 +180,7 @@ async def get_orchestrator(orchestrator_id: str) -> dict[str, Any]:
 
 
 @bp.post("/api/orchestrators/<orchestrator_id>/spawn")
+@responds({202: responses.SpawnReply}, errors=(409,))
 @document_request(SpawnBody)
 @requires("command:write")
 async def spawn(orchestrator_id: str) -> tuple[dict[str, Any], int]:

@@ -23,8 +23,10 @@ from relay.domain.config import (
     check_value,
 )
 from relay.errors import NotFound
+from relay.http import responses
 from relay.http.auth import principal, requires
 from relay.http.config import max_value_bytes, remove_entry, write_entry
+from relay.http.contract import responds
 from relay.http.services import services
 from relay.http.validation import Body, parse_body
 from relay.store import config as config_store
@@ -64,6 +66,7 @@ def _check_name(name: str) -> str:
 
 
 @bp.get("/api/agent-profiles")
+@responds(list[responses.AgentProfile])
 @requires("config:read")
 async def list_profiles() -> list[dict[str, Any]]:
     entries = await services().runtime.store.run(
@@ -73,6 +76,7 @@ async def list_profiles() -> list[dict[str, Any]]:
 
 
 @bp.get("/api/agent-profiles/<name>")
+@responds(responses.AgentProfile, errors=(400,))
 @requires("config:read")
 async def get_profile(name: str) -> dict[str, Any]:
     _check_name(name)
@@ -86,6 +90,7 @@ async def get_profile(name: str) -> dict[str, Any]:
 
 
 @bp.put("/api/agent-profiles/<name>")
+@responds({201: responses.AgentProfile, 200: responses.AgentProfile})
 @document_request(AgentProfileBody)
 @requires("config:write")
 async def put_profile(name: str) -> tuple[dict[str, Any], int]:
@@ -106,6 +111,7 @@ async def put_profile(name: str) -> tuple[dict[str, Any], int]:
 
 
 @bp.delete("/api/agent-profiles/<name>")
+@responds(responses.DeletedProfile, errors=(400,))
 @requires("config:write")
 async def delete_profile(name: str) -> dict[str, Any]:
     _check_name(name)

@@ -6,12 +6,15 @@ from typing import Any
 
 from quart import Blueprint
 
+from relay.http import responses
 from relay.http.auth import AUTHENTICATED, principal, requires
+from relay.http.contract import responds
 
 bp = Blueprint("session", __name__)
 
 
 @bp.get("/api/me")
+@responds(responses.Me)
 @requires(AUTHENTICATED)
 async def me() -> dict[str, Any]:
     caller = principal()

@@ -22,7 +22,9 @@ from relay.auth.tokens import MAX_TOKEN_CHARS, MAX_TTL_SECONDS, TokenSpec
 from relay.crossing import wait_future
 from relay.domain.activity import ActivityInput
 from relay.errors import Invalid, NotFound
+from relay.http import responses
 from relay.http.auth import SCOPE_ATTRIBUTE, allow, principal, requires
+from relay.http.contract import int_param, responds, str_param
 from relay.http.services import services
 from relay.http.validation import Body, parse_body, query_int, query_str
 from relay.store import orchestrators as orchestrator_store
@@ -113,6 +115,7 @@ def _issued(token: str, record: TokenRecord) -> tuple[dict[str, Any], int]:
 
 
 @bp.post("/api/tokens")
+@responds({201: responses.IssuedToken})
 @document_request(CreateTokenBody)
 @requires("token:admin")
 async def create_token() -> tuple[dict[str, Any], int]:
@@ -130,6 +133,10 @@ async def create_token() -> tuple[dict[str, Any], int]:
 
 
 @bp.get("/api/tokens")
+@responds(
+    list[responses.TokenRecord],
+    query=(str_param("sub", 200), int_param("limit", 1, 5000)),
+)
 @requires("token:admin")
 async def list_tokens() -> list[dict[str, Any]]:
     sub = query_str("sub", max_length=200)
@@ -141,6 +148,7 @@ async def list_tokens() -> list[dict[str, Any]]:
 
 
 @bp.delete("/api/tokens/<jti>")
+@responds(responses.RevokedToken, errors=(400,))
 @requires("token:admin")
 async def revoke_token(jti: str) -> dict[str, Any]:
     if len(jti) > MAX_JTI_CHARS:
@@ -152,6 +160,7 @@ async def revoke_token(jti: str) -> dict[str, Any]:
 
 
 @bp.post("/api/runtime-tokens/renew")
+@responds({201: responses.IssuedToken}, errors=(400,))
 @authenticated
 async def renew_token() -> tuple[dict[str, Any], int]:
     svc = services()
@@ -159,6 +168,7 @@ async def renew_token() -> tuple[dict[str, Any], int]:
 
 
 @bp.post("/api/orchestrators/<orchestrator_id>/runner-token")
+@responds({201: responses.IssuedToken})
 @document_request(RunnerTokenBody)
 @requires("command:write")
 async def remint_runner(orchestrator_id: str) -> tuple[dict[str, Any], int]:

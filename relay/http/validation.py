@@ -7,24 +7,55 @@ first failing field, e.g. ``prTitle must be at most 240 characters``.
 
 from __future__ import annotations
 
+import types
 from collections.abc import Callable
-from typing import Any, TypeVar
+from functools import cache
+from typing import Any, TypeVar, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
-from pydantic_core import ErrorDetails
+from pydantic_core import ErrorDetails, PydanticCustomError
 from quart import request
 
 from relay.errors import Invalid
+from relay.http.nul_guard import refuse_nul_in_body
 from relay.json_input import MalformedJSON, decode_json
 
 M = TypeVar("M", bound=BaseModel)
 
 
 class Body(BaseModel):
-    """Base of request bodies: camelCase on the wire, unknown fields ignored."""
+    """Base of request bodies: camelCase on the wire, unknown fields ignored, booleans strict.
+
+    pydantic's lax mode reads ``0``, ``"yes"`` or ``"off"`` as booleans; a client that sends
+    them has a bug we want it to hear about (400), so every ``bool`` field of every body takes
+    only ``true``/``false`` (and ``null`` where the field is optional).
+    """
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _strict_booleans(cls, value: Any, info: ValidationInfo) -> Any:
+        if (
+            info.field_name is not None
+            and not isinstance(value, bool)
+            and value is not None
+            and _takes_bool(cls, info.field_name)
+        ):
+            raise PydanticCustomError("bool_type", "Input should be a valid boolean")
+        return value
+
+
+@cache
+def _takes_bool(model: type[BaseModel], field_name: str) -> bool:
+    """Whether the field is declared ``bool`` (or ``bool | None``)."""
+    annotation = model.model_fields[field_name].annotation
+    if annotation is bool:
+        return True
+    if get_origin(annotation) in (Union, types.UnionType):
+        return bool in get_args(annotation)
+    return False
 
 
 async def read_json() -> Any:
@@ -33,10 +64,12 @@ async def read_json() -> Any:
     if not raw or not raw.strip():
         raise Invalid("body required")
     try:
-        return decode_json(raw)
+        data = decode_json(raw)
     except MalformedJSON as exc:
         message = "body is nested too deeply" if exc.too_deep else "invalid JSON body"
         raise Invalid(message) from None
+    refuse_nul_in_body(raw, data)
+    return data
 
 
 async def read_object() -> dict[str, Any]:
@@ -110,6 +143,16 @@ def query_int(name: str, default: int, *, low: int, high: int) -> int:
         raise Invalid(f"{name} must be an integer") from None
     if not low <= value <= high:
         raise Invalid(f"{name} must be between {low} and {high}")
+    return value
+
+
+def query_choice(name: str, choices: tuple[str, ...]) -> str | None:
+    """An optional query parameter that must be one of ``choices`` (an enum column)."""
+    value = request.args.get(name)
+    if value is None or value == "":
+        return None
+    if value not in choices:
+        raise Invalid(f"{name} must be one of {', '.join(choices)}")
     return value
 
 

@@ -27,6 +27,7 @@ from relay.domain.workspaces import (
     WorkspaceStatus,
 )
 from relay.errors import Conflict, Invalid, NotFound
+from relay.http import responses
 from relay.http.auth import (
     allow_agent,
     allow_workspace,
@@ -34,6 +35,7 @@ from relay.http.auth import (
     principal,
     requires,
 )
+from relay.http.contract import responds, str_param
 from relay.http.services import services
 from relay.http.validation import Body, parse_body, query_str
 from relay.store import workspaces as workspace_store
@@ -77,6 +79,7 @@ async def _load(workspace_id: str) -> Workspace:
 
 
 @bp.post("/api/workspaces")
+@responds({201: responses.WorkspaceReply, 200: responses.WorkspaceReply}, errors=(409,))
 @document_request(CreateWorkspaceBody)
 @requires("agent:write")
 async def create_workspace() -> tuple[dict[str, Any], int]:
@@ -118,6 +121,14 @@ async def create_workspace() -> tuple[dict[str, Any], int]:
 
 
 @bp.get("/api/workspaces")
+@responds(
+    list[responses.Workspace],
+    query=(
+        str_param("status", enum=STATUSES),
+        str_param("repoRoot", 4096),
+        str_param("agentId", 200),
+    ),
+)
 @requires("agent:read")
 async def list_workspaces() -> list[dict[str, Any]]:
     status = query_str("status")
@@ -133,6 +144,7 @@ async def list_workspaces() -> list[dict[str, Any]]:
 
 
 @bp.get("/api/workspaces/<workspace_id>")
+@responds(responses.Workspace)
 @requires("agent:read")
 async def get_workspace(workspace_id: str) -> dict[str, Any]:
     ws = await _load(workspace_id)
@@ -141,6 +153,7 @@ async def get_workspace(workspace_id: str) -> dict[str, Any]:
 
 
 @bp.delete("/api/workspaces/<workspace_id>")
+@responds(responses.DeletedWorkspace, errors=(409,))
 @requires("agent:write")
 async def delete_workspace(workspace_id: str) -> dict[str, Any]:
     ws = await _load(workspace_id)
@@ -152,6 +165,13 @@ async def delete_workspace(workspace_id: str) -> dict[str, Any]:
 
 
 @bp.post("/api/workspaces/<workspace_id>/actions")
+@responds(
+    {
+        200: responses.Workspace | responses.WorkspaceActionReply,  # "status": the bare workspace
+        202: responses.WorkspaceActionReply,
+    },
+    errors=(409,),
+)
 @document_request(ActionBody)
 @requires("agent:write", "command:write")
 async def workspace_action(workspace_id: str) -> Any:

@@ -409,6 +409,11 @@ async def test_unknown_route_is_404_with_an_error_body(client: Any) -> None:
 async def test_wrong_method_is_405_with_an_error_body(client: Any) -> None:
     response = await client.put("/api/agents", json={}, headers=H)
     await assert_error(response, 405, "method not allowed")
+    # RFC 9110: a 405 names the methods the resource does support.
+    allowed = {method.strip() for method in response.headers["Allow"].split(",")}
+    assert {"GET", "POST"} <= allowed
+    assert "PUT" not in allowed
+    assert response.headers["Content-Type"] == "application/json"
 
 
 # -- 500 -----------------------------------------------------------------------------------

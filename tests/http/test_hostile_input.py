@@ -84,6 +84,11 @@ async def test_a_poisoned_websocket_frame_gets_an_error_frame(client: Any) -> No
                 "type": "error",
                 "error": "invalid JSON message",
             }
+        await ws.send(frame % (command["id"], '"a\\u0000b"'))
+        assert json.loads(await ws.receive()) == {
+            "type": "error",
+            "error": "result must not contain NUL characters",
+        }
         await ws.send("[" * 100_000)
         assert json.loads(await ws.receive()) == {
             "type": "error",

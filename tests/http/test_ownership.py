@@ -215,3 +215,17 @@ async def test_reports_are_authorized_alike_over_patch_and_the_channel(
         }
     got = await (await client.get(f"/api/commands/{command['id']}", headers=H)).get_json()
     assert got["status"] == "delivered"
+
+
+async def test_an_orchestrator_may_not_post_activity_for_another_orchestrators_agent(
+    client: Any,
+) -> None:
+    o1 = await two_hosts(client)
+    response = await client.post(
+        "/api/activity", json={"title": "spoof", "agentId": "a2"}, headers=o1
+    )
+    assert response.status_code == 403
+    own = await client.post("/api/activity", json={"title": "mine", "agentId": "a1"}, headers=o1)
+    assert own.status_code == 201
+    titles = [e["title"] for e in await (await client.get("/api/activity", headers=H)).get_json()]
+    assert "spoof" not in titles

@@ -16,6 +16,7 @@ from relay.errors import Invalid
 from relay.http.activity import ActivityBody
 from relay.http.agents import PatchAgentBody, RegisterAgentBody, TimelineBody
 from relay.http.validation import read_object, validate
+from relay.http.workspaces import ActionBody
 from tests.conftest import root_headers
 
 
@@ -146,3 +147,108 @@ async def test_deeply_nested_body_is_400_not_500(client: Any) -> None:
     )
     assert response.status_code == 400
     assert await response.get_json() == {"error": "body is nested too deeply"}
+
+
+# -- booleans are booleans: the Body base refuses what pydantic's lax mode would coerce --------
+
+NOT_BOOLEANS = [0, 1, "yes", "true", "off", 1.0, [], {}]
+
+
+@pytest.mark.parametrize("value", NOT_BOOLEANS)
+@pytest.mark.parametrize(
+    ("model", "base", "field"),
+    [
+        (RegisterAgentBody, {"id": "a1"}, "ready"),
+        (PatchAgentBody, {}, "ready"),
+        (ActionBody, {"action": "merge"}, "deleteBranch"),
+    ],
+)
+def test_bool_fields_refuse_anything_but_true_and_false(
+    model: type[BaseModel], base: dict[str, Any], field: str, value: Any
+) -> None:
+    with pytest.raises(Invalid) as raised:
+        validate(model, {**base, field: value})
+    assert raised.value.message == f"{field} must be a boolean"
+
+
+def test_optional_bool_takes_true_false_and_null() -> None:
+    assert validate(PatchAgentBody, {"ready": False}).ready is False
+    assert validate(PatchAgentBody, {"ready": True}).ready is True
+    assert validate(PatchAgentBody, {"ready": None}).ready is None
+    assert validate(ActionBody, {"action": "merge", "deleteBranch": False}).delete_branch is False
+
+
+@pytest.mark.parametrize("value", [0, "yes"])
+async def test_non_boolean_ready_is_400_and_changes_nothing(client: Any, value: Any) -> None:
+    headers = root_headers()
+    created = await client.post("/api/agents", json={"id": "a1", "ready": True}, headers=headers)
+    assert created.status_code == 201
+
+    patched = await client.patch("/api/agents/a1", json={"ready": value}, headers=headers)
+    assert patched.status_code == 400
+    assert await patched.get_json() == {"error": "ready must be a boolean"}
+    registered = await client.post(
+        "/api/agents", json={"id": "a2", "ready": value}, headers=headers
+    )
+    assert registered.status_code == 400
+    assert await registered.get_json() == {"error": "ready must be a boolean"}
+
+    assert (await (await client.get("/api/agents/a1", headers=headers)).get_json())["ready"] is True
+    assert (await client.get("/api/agents/a2", headers=headers)).status_code == 404
+
+
+# -- U+0000 never reaches the store (PostgreSQL cannot hold it: it was a 500 there) -----------
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (b'{"id": "a\\u0000b"}', "id must not contain NUL characters"),
+        (b'{"id": "a1", "meta": {"k": ["x", "\\u0000"]}}', "meta must not contain NUL characters"),
+        (b'{"id": "a1", "meta": {"k\\u0000": 1}}', "meta must not contain NUL characters"),
+        (b'{"id\\u0000": "a1"}', "body must not contain NUL characters"),
+    ],
+)
+async def test_body_with_a_nul_character_is_refused(raw: bytes, message: str) -> None:
+    async with QuartTrio(__name__).test_request_context("/", method="POST", data=raw):
+        with pytest.raises(Invalid) as raised:
+            await read_object()
+    assert raised.value.message == message
+
+
+async def test_escaped_backslash_u0000_text_is_not_a_nul() -> None:
+    raw = b'{"id": "a1", "meta": {"k": "\\\\u0000"}}'  # the six characters \u0000
+    async with QuartTrio(__name__).test_request_context("/", method="POST", data=raw):
+        assert (await read_object())["meta"] == {"k": "\\u0000"}
+
+
+async def test_nul_in_url_or_body_is_refused_and_stores_nothing(client: Any) -> None:
+    headers = root_headers()
+    by_path = await client.get("/api/agents/a%00b", headers=headers)
+    assert by_path.status_code == 404
+    assert await by_path.get_json() == {"error": "not found"}
+    for query in ("/api/orchestrators?status=%00", "/api/tokens?sub=a%00", "/api/agents?x%00=1"):
+        by_query = await client.get(query, headers=headers)
+        assert by_query.status_code == 400, query
+        assert await by_query.get_json() == {
+            "error": "query parameters must not contain NUL characters"
+        }
+    by_body = await client.post(
+        "/api/activity", json={"title": "t", "metadata": {"k": "a\x00"}}, headers=headers
+    )
+    assert by_body.status_code == 400
+    assert await by_body.get_json() == {"error": "metadata must not contain NUL characters"}
+    assert await (await client.get("/api/activity", headers=headers)).get_json() == []
+
+
+@pytest.mark.parametrize("path", ["/api/agents", "/api/orchestrators"])
+async def test_list_status_filter_is_one_of_the_presences(client: Any, path: str) -> None:
+    """Any other value was a 500 (the column holds 16 characters) or silently matched nothing."""
+    headers = root_headers()
+    for value in ("busy", "x" * 17, "a\nb\rc\x85d\x0be\x0cf\u2028g\u2029h\r\ni"):
+        response = await client.get(path, query_string={"status": value}, headers=headers)
+        assert response.status_code == 400, value
+        assert await response.get_json() == {
+            "error": "status must be one of online, stale, offline"
+        }
+    assert (await client.get(f"{path}?status=online", headers=headers)).status_code == 200
