@@ -9,14 +9,13 @@ connection. SQLite then fails any write that needs a new page with SQLITE_FULL,
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 from tortoise.connection import get_connection
 
-from tests.conftest import PG_ENV, root_headers, services_of
+from tests.conftest import root_headers, services_of, sqlite_only_database_url
 
 H = root_headers()
 
@@ -27,16 +26,8 @@ BIG = "x" * 64_000  # a timeline body or config value that needs fresh pages
 
 @pytest.fixture
 def database_url(tmp_path: Path) -> str:
-    """SQLite: the faults below are SQLite's, so they run in the suite's SQLite run.
-
-    Not in its PostgreSQL run: tortoise 1.1 caches each model's rendered INSERT/UPDATE
-    per connection name and table, not per dialect (``EXECUTOR_CACHE``), so after a
-    PostgreSQL test the same process sends SQLite ``$1`` placeholders, which Python 3.12+
-    warns about (an error under this suite's ``filterwarnings``).
-    """
-    if os.environ.get(PG_ENV):
-        pytest.skip(f"SQLite-only faults: covered by the run without {PG_ENV}")
-    return f"sqlite://{tmp_path / 'relay.sqlite3'}"
+    """The faults below are SQLite's: they run in the suite's SQLite run only."""
+    return sqlite_only_database_url(tmp_path)
 
 
 async def cap_pages(app: Any, pages: int | None) -> None:

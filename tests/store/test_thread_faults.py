@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import os
 import sqlite3
 import threading
 from collections.abc import AsyncIterator
@@ -21,21 +20,13 @@ from relay.crossing import wait_future
 from relay.errors import Unavailable
 from relay.store import models
 from relay.store.thread import StoreThread
-from tests.conftest import PG_ENV, open_store
+from tests.conftest import open_store, sqlite_only_database_url
 
 
 @pytest.fixture
 def database_url(tmp_path: Path) -> str:
-    """SQLite: the faults below are SQLite's, so they run in the suite's SQLite run.
-
-    Not in its PostgreSQL run: tortoise 1.1 caches each model's rendered INSERT/UPDATE
-    per connection name and table, not per dialect (``EXECUTOR_CACHE``), so after a
-    PostgreSQL test the same process sends SQLite ``$1`` placeholders, which Python 3.12+
-    warns about (an error under this suite's ``filterwarnings``).
-    """
-    if os.environ.get(PG_ENV):
-        pytest.skip(f"SQLite-only faults: covered by the run without {PG_ENV}")
-    return f"sqlite://{tmp_path / 'relay.sqlite3'}"
+    """The faults below are SQLite's: they run in the suite's SQLite run only."""
+    return sqlite_only_database_url(tmp_path)
 
 
 @pytest.fixture
