@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import json
 import logging
-import math
 import threading
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterator
@@ -31,6 +29,7 @@ import trio
 
 from relay.clock import Clock, SystemClock
 from relay.errors import Unavailable
+from relay.event_frames import encode_frame
 from relay.store import stream as stream_store
 from relay.store.stream import StreamEvent
 from relay.store.thread import StoreThread
@@ -85,44 +84,6 @@ class StreamFilter:
         if self.agent_id is not None and event.agent_id != self.agent_id:
             return False
         return self.agents is None or event.agent_id in self.agents
-
-
-def encode_frame(event: StreamEvent) -> bytes:
-    """One SSE frame: ``id``, ``event`` and the data as one line of strict JSON.
-
-    Never raises: data that strict JSON cannot carry (a lone surrogate, NaN, stored
-    before the decoder refused them) is sent with those values replaced, and logged,
-    so one bad event neither ends the relay nor blocks a client's replay past it.
-    """
-    try:
-        data = json.dumps(event.data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-        return _frame(event, data.encode())
-    except (ValueError, TypeError, RecursionError) as exc:  # UnicodeEncodeError is a ValueError
-        log.warning("sse_frame_repaired event_id=%d event=%s error=%r", event.id, event.event, exc)
-        data = json.dumps(_strict(event.data), separators=(",", ":"), ensure_ascii=True)
-        return _frame(event, data.encode())
-
-
-def _frame(event: StreamEvent, data: bytes) -> bytes:
-    return b"id: %d\nevent: %s\ndata: %s\n\n" % (event.id, event.event.encode(), data)
-
-
-def _strict(value: Any, depth: int = 0) -> Any:
-    """``value`` with what strict JSON cannot carry replaced: non-finite numbers by null,
-    lone surrogates by U+FFFD, anything else unencodable by its ``repr``."""
-    if depth > 64:
-        return None
-    if isinstance(value, str):
-        return value.encode("utf-8", "replace").decode("utf-8")
-    if isinstance(value, bool) or value is None or isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {_strict(str(k), depth + 1): _strict(v, depth + 1) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_strict(item, depth + 1) for item in value]
-    return _strict(repr(value), depth + 1)
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
 from bench.common import Server, relay_server
+from relay.auth.tokens import SCOPES
 from tests.conftest import PG_ENV, _pg, run_asyncio
 
 MAX_EXAMPLES = int(os.environ.get("RELAY_FUZZ_EXAMPLES", "25"))
@@ -55,16 +56,7 @@ OFF_LIMITS = {
     "agent": {"agent", "workspace"},  # a workspace belongs to its agent
     "runtime": {"agent", "orchestrator", "workspace", "command", "path"},  # agent-two is o2's
 }
-LIMITED_SCOPES = [
-    "agent:read",
-    "agent:write",
-    "command:read",
-    "command:write",
-    "config:read",
-    "config:write",
-    "activity:read",
-    "activity:write",
-]
+LIMITED_SCOPES = [scope for scope in SCOPES if scope != "token:admin"]
 
 # Operations not fuzzed here, each with the test that covers it instead.
 SKIPPED = {
