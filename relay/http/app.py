@@ -33,7 +33,6 @@ from relay.http import (
     health,
     merge_leases,
     metrics,
-    nul_guard,
     orchestrators,
     path_ids,
     profiles,
@@ -113,8 +112,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> QuartTrio:
     app.extensions[EXTENSION] = Services(runtime=runtime, auth=auth)
 
     errors.install(app)
-    nul_guard.install(app)
-    path_ids.install(app)
+    path_ids.install(app)  # and NUL characters in URLs
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     _install_access_log(app)

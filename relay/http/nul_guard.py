@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import Quart, request
+from werkzeug.datastructures import MultiDict
 
 from relay.errors import Invalid, NotFound
 
@@ -19,13 +19,12 @@ NUL = "\x00"
 _ESCAPED_NUL = b"\\u0000"  # the only way JSON text can carry U+0000
 
 
-def install(app: Quart) -> None:
-    @app.before_request
-    async def refuse_nul_in_url() -> None:
-        if NUL in request.path:
-            raise NotFound("not found")
-        if any(NUL in key or NUL in value for key, value in request.args.items(multi=True)):
-            raise Invalid("query parameters must not contain NUL characters")
+def refuse_nul_in_url(path: str, args: MultiDict[str, str]) -> None:
+    """404 for U+0000 in the path (nothing has such a name), 400 for one in the query."""
+    if NUL in path:
+        raise NotFound("not found")
+    if any(NUL in key or NUL in value for key, value in args.items(multi=True)):
+        raise Invalid("query parameters must not contain NUL characters")
 
 
 def refuse_nul_in_body(raw: str | bytes, data: Any) -> None:

@@ -1,4 +1,4 @@
-"""Ids in URL paths: one length limit per kind, checked before any view runs.
+"""URLs at the edge: one length limit per path id kind, and no NUL, before any view runs.
 
 Each limit is its column's width (``relay.store.models``): an id longer than that
 cannot name a stored row, so it is answered here, as the thing not found, and never
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from quart import Quart, request, websocket
 
 from relay.errors import Invalid, NotFound, RelayError
+from relay.http.nul_guard import refuse_nul_in_url
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,10 +50,15 @@ def check_path_ids(view_args: dict[str, object] | None) -> None:
 
 
 def install(app: Quart) -> None:
+    """Check every URL at the edge, HTTP requests and WebSocket handshakes alike: no NUL
+    (``relay.http.nul_guard``), no id longer than its kind allows."""
+
     @app.before_request
-    async def check_request_ids() -> None:
+    async def check_request_url() -> None:
+        refuse_nul_in_url(request.path, request.args)
         check_path_ids(request.view_args)
 
     @app.before_websocket
-    async def check_websocket_ids() -> None:
+    async def check_websocket_url() -> None:
+        refuse_nul_in_url(websocket.path, websocket.args)
         check_path_ids(websocket.view_args)

@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 import pytest
+from quart.testing.connections import WebsocketResponseError
 
 from tests.http.helpers import H, create_command, register_orchestrator
 from tests.http.sse_client import open_stream
@@ -263,3 +264,24 @@ async def test_an_expected_refusal_inside_an_actor_logs_no_traceback(
     assert again.status_code == 409  # settled already: refused inside the orchestrator's actor
     assert [r.getMessage() for r in caplog.records if r.exc_info] == []
     assert "Traceback" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("/api/orchestrators/o%001/channel", "not found"),  # NUL: refused before any look-up
+        (f"/api/orchestrators/{LONG_AGENT}/channel", "orchestrator not found"),
+    ],
+)
+async def test_a_channel_url_is_checked_as_an_http_url_is(
+    client: Any, path: str, message: str
+) -> None:
+    await register_orchestrator(client)
+    refusals: list[WebsocketResponseError] = []
+    try:
+        async with client.websocket(path, headers=H) as ws:
+            await ws.receive()
+    except* WebsocketResponseError as group:
+        refusals = [e for e in group.exceptions if isinstance(e, WebsocketResponseError)]
+    assert [r.response.status_code for r in refusals] == [404]
+    assert await refusals[0].response.get_json() == {"error": message}
