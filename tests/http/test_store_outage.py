@@ -7,6 +7,8 @@ that the test cuts and restores.
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -108,10 +110,12 @@ async def write_everything(client: Any, round_: int) -> tuple[int, str]:
     return (await put.get_json())["version"], title
 
 
-@pytest.mark.parametrize("on_use", [False, True], ids=["connections-closed", "broken-on-use"])
-async def test_outage_is_503_everywhere_and_the_relay_recovers(
-    pg_database_url: str, open_app: Any, on_use: bool
-) -> None:
+@asynccontextmanager
+async def relay_behind_a_proxy(
+    pg_database_url: str, open_app: Any
+) -> AsyncIterator[tuple[CuttableProxy, Any, Any]]:
+    """A relay whose PostgreSQL connections pass through a proxy the test can cut, with
+    agent a1 registered: ``(proxy, app, client)``."""
     target = urlsplit(pg_database_url)
     proxy = CuttableProxy(target.hostname or "127.0.0.1", target.port or 5432)
     async with trio.open_nursery() as nursery:
@@ -121,26 +125,34 @@ async def test_outage_is_503_everywhere_and_the_relay_recovers(
             client = app.test_client()
             registered = await client.post("/api/agents", json={"id": "a1"}, headers=H)
             assert registered.status_code == 201
-            await register_orchestrator(client)
-            acked: list[tuple[int, str]] = [await write_everything(client, 0)]
-            # The issue saw the relay stuck in 1 run out of 3: cut it several times.
-            for round_ in range(1, 5):
-                proxy.cut(on_use=on_use)
-                await assert_all_unavailable(client)
-                proxy.restore()
-                await wait_ready(client)
-                acked.append(await write_everything(client, round_))
-
-            config = await (await client.get("/api/config/team/limits", headers=H)).get_json()
-            assert config["value"] == {"max": len(acked) - 1}  # the last acknowledged PUT
-            history = await client.get("/api/config/team/limits/history", headers=H)
-            versions = {entry["version"] for entry in await history.get_json()}
-            assert {version for version, _ in acked} <= versions
-            timeline = await client.get("/api/agents/a1/timeline?limit=500", headers=H)
-            titles = {entry["title"] for entry in await timeline.get_json()}
-            assert {title for _, title in acked} <= titles
-            assert "lost" not in titles  # refused during the outage: not written later either
+            yield proxy, app, client
         nursery.cancel_scope.cancel()
+
+
+@pytest.mark.parametrize("on_use", [False, True], ids=["connections-closed", "broken-on-use"])
+async def test_outage_is_503_everywhere_and_the_relay_recovers(
+    pg_database_url: str, open_app: Any, on_use: bool
+) -> None:
+    async with relay_behind_a_proxy(pg_database_url, open_app) as (proxy, _app, client):
+        await register_orchestrator(client)
+        acked: list[tuple[int, str]] = [await write_everything(client, 0)]
+        # The issue saw the relay stuck in 1 run out of 3: cut it several times.
+        for round_ in range(1, 5):
+            proxy.cut(on_use=on_use)
+            await assert_all_unavailable(client)
+            proxy.restore()
+            await wait_ready(client)
+            acked.append(await write_everything(client, round_))
+
+        config = await (await client.get("/api/config/team/limits", headers=H)).get_json()
+        assert config["value"] == {"max": len(acked) - 1}  # the last acknowledged PUT
+        history = await client.get("/api/config/team/limits/history", headers=H)
+        versions = {entry["version"] for entry in await history.get_json()}
+        assert {version for version, _ in acked} <= versions
+        timeline = await client.get("/api/agents/a1/timeline?limit=500", headers=H)
+        titles = {entry["title"] for entry in await timeline.get_json()}
+        assert {title for _, title in acked} <= titles
+        assert "lost" not in titles  # refused during the outage: not written later either
 
 
 class Load:
@@ -200,39 +212,30 @@ class Load:
 async def test_outage_under_load_is_never_500_and_loses_nothing_acknowledged(
     pg_database_url: str, open_app: Any
 ) -> None:
-    target = urlsplit(pg_database_url)
-    proxy = CuttableProxy(target.hostname or "127.0.0.1", target.port or 5432)
     load = Load()
-    async with trio.open_nursery() as nursery:
-        await nursery.start(proxy.serve)
-        url = through_proxy(pg_database_url, proxy.port)
-        async with open_app(database_url=url, store_timeout_seconds=5) as app:
-            client = app.test_client()
-            registered = await client.post("/api/agents", json={"id": "a1"}, headers=H)
-            assert registered.status_code == 201
-            async with trio.open_nursery() as clients:
-                for worker in range(3):
-                    clients.start_soon(load.agent, client, worker)
-                    clients.start_soon(load.config, client, worker)
-                with trio.fail_after(30):
-                    await load.wrote.wait()
-                    for round_ in range(6):
-                        proxy.cut(on_use=round_ % 2 == 1)
-                        load.reset()
-                        await load.unavailable.wait()  # the load ran into the outage
-                        proxy.restore()
-                        await wait_ready(client)
-                        load.reset()
-                        await load.wrote.wait()  # and writes again after it
-                load.stopping = True
+    async with relay_behind_a_proxy(pg_database_url, open_app) as (proxy, app, client):
+        async with trio.open_nursery() as clients:
+            for worker in range(3):
+                clients.start_soon(load.agent, client, worker)
+                clients.start_soon(load.config, client, worker)
+            with trio.fail_after(30):
+                await load.wrote.wait()
+                for round_ in range(6):
+                    proxy.cut(on_use=round_ % 2 == 1)
+                    load.reset()
+                    await load.unavailable.wait()  # the load ran into the outage
+                    proxy.restore()
+                    await wait_ready(client)
+                    load.reset()
+                    await load.wrote.wait()  # and writes again after it
+            load.stopping = True
 
-            assert load.statuses.get(503, 0) > 0
-            # More entries than one page of the API holds: read them all from the store.
-            entries = await services_of(app).runtime.store.run(
-                lambda: agent_store.timeline("a1", 1_000_000)
-            )
-            assert load.acked_titles <= {entry.title for entry in entries}
-            for key, version in load.acked_versions.items():
-                stored = await (await client.get(key, headers=H)).get_json()
-                assert stored["version"] >= version
-        nursery.cancel_scope.cancel()
+        assert load.statuses.get(503, 0) > 0
+        # More entries than one page of the API holds: read them all from the store.
+        entries = await services_of(app).runtime.store.run(
+            lambda: agent_store.timeline("a1", 1_000_000)
+        )
+        assert load.acked_titles <= {entry.title for entry in entries}
+        for key, version in load.acked_versions.items():
+            stored = await (await client.get(key, headers=H)).get_json()
+            assert stored["version"] >= version
