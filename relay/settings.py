@@ -8,7 +8,7 @@ import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from relay.auth.tokens import SCOPES
+from relay.domain.tokens import SCOPES
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DATABASE_SCHEMES = ("sqlite://", "postgres://", "postgresql://")

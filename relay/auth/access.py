@@ -5,7 +5,7 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass, fields
 
-from relay.auth.tokens import SCOPES, Claims
+from relay.domain.tokens import SCOPES, Claims
 from relay.errors import Forbidden
 
 

@@ -9,8 +9,9 @@ from collections.abc import Sequence
 
 from relay.auth.access import Principal
 from relay.auth.ratelimit import RateLimiter
-from relay.auth.tokens import Claims, TokenSpec, check_expiry, decode_signed, mint
+from relay.auth.tokens import TokenSpec, check_expiry, decode_signed, mint
 from relay.clock import Clock
+from relay.domain.tokens import Claims
 from relay.errors import RateLimited, Unauthorized
 from relay.settings import IntegrationToken
 

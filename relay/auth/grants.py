@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 from relay.auth.access import CONSTRAINT_KINDS, Principal, normalise_path, path_within
-from relay.auth.tokens import SCOPES
+from relay.domain.tokens import SCOPES
 from relay.errors import Forbidden, Invalid
 
 MAX_CONSTRAINT_VALUE_CHARS = 1024

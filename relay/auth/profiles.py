@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from relay.auth.tokens import SCOPES
+from relay.domain.tokens import SCOPES
 
 
 @dataclass(frozen=True, slots=True)

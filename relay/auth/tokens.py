@@ -8,6 +8,7 @@ from typing import Any
 
 import jwt
 
+from relay.domain.tokens import Claims
 from relay.errors import Unauthorized
 
 ALGORITHM = "HS256"
@@ -18,40 +19,6 @@ MAX_TTL_SECONDS = 365 * 86_400
 # How long after expiry a runner token may still be re-minted through its orchestrator.
 # A revocation must outlive this window, or a revoked runner token could be re-minted.
 REMINT_MAX_EXPIRED_SECONDS = 30 * 86_400
-
-SCOPES = (
-    "agent:read",
-    "agent:write",
-    "command:read",
-    "command:write",
-    "config:read",
-    "config:write",
-    "activity:read",
-    "activity:write",
-    "token:admin",
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Claims:
-    sub: str
-    role: str
-    scope: tuple[str, ...]
-    constraints: dict[str, list[str]]
-    jti: str
-    iat: int
-    exp: int
-
-    def to_payload(self) -> dict[str, Any]:
-        return {
-            "sub": self.sub,
-            "role": self.role,
-            "scope": list(self.scope),
-            "constraints": self.constraints,
-            "jti": self.jti,
-            "iat": self.iat,
-            "exp": self.exp,
-        }
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from pydantic import Field
 from quart import Blueprint
 from quart_schema import document_request
 
-from relay.audit import audit
+from relay.actors.runtime.audit import audit
 from relay.auth.access import hidden_views, visible_agents
 from relay.crossing import wait_future
 from relay.domain.activity import ActivityInput

@@ -6,7 +6,7 @@ from typing import Any
 
 from quart import Blueprint
 
-from relay.actors.action_support import action_support
+from relay.actors.agent.support import action_support
 from relay.http import responses
 from relay.http.auth import allow_agent, requires
 from relay.http.contract import responds

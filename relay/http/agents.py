@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import Field
 from quart import Blueprint
 from quart_schema import document_request
 
-from relay.actors import agent, agent_actions
-from relay.actors.rules_agent_actions import AgentAction
+from relay.actors import agent
+from relay.actors.agent.action_rules import AgentAction
+from relay.actors.runtime import Ask
 from relay.auth.access import Resource
 from relay.domain.agents import PRESENCES, AgentPatch, AgentRegistration, TimelineInput
 from relay.errors import NotFound
@@ -24,6 +25,9 @@ bp = Blueprint("agents", __name__)
 
 Name = Field(default=None, min_length=1, max_length=200)
 Tags = Field(default=None, max_length=100)
+
+
+T = TypeVar("T")
 
 
 class RegisterAgentBody(Body):
@@ -56,7 +60,7 @@ class AgentActionBody(Body):
     action: AgentAction
 
 
-async def _ask(agent_id: str, message: object) -> Any:
+async def _ask(agent_id: str, message: Ask[T]) -> T:
     return await services().runtime.registry.ask(agent.KIND, agent_id, message)
 
 
@@ -78,7 +82,7 @@ async def register_agent() -> tuple[dict[str, Any], int]:
         meta=body.meta,
     )
     card, created = await _ask(body.id, agent.Register(registration))
-    await agent_actions.link_resumed_session(services().runtime, card, may_touch=can_see)
+    await agent.link_resumed_session(services().runtime, card, may_touch=can_see)
     interval = services().runtime.settings.heartbeat_interval_seconds
     return {**card.to_json(), "heartbeatIntervalSeconds": interval}, 201 if created else 200
 
@@ -89,7 +93,7 @@ async def register_agent() -> tuple[dict[str, Any], int]:
 async def heartbeat(agent_id: str) -> dict[str, Any]:
     await allow_agent(agent_id)
     card = await _ask(agent_id, agent.Heartbeat())
-    return card.to_json()  # type: ignore[no-any-return]
+    return card.to_json()
 
 
 @bp.get("/api/agents")
@@ -142,7 +146,7 @@ async def patch_agent(agent_id: str) -> dict[str, Any]:
         provider_capabilities=body.provider_capabilities,
     )
     card = await _ask(agent_id, agent.Patch(patch))
-    return card.to_json()  # type: ignore[no-any-return]
+    return card.to_json()
 
 
 @bp.delete("/api/agents/<agent_id>")
@@ -187,7 +191,7 @@ async def post_timeline(agent_id: str) -> tuple[dict[str, Any], int]:
 @requires("agent:write")
 async def post_action(agent_id: str) -> tuple[dict[str, Any], int]:
     body = await parse_body(AgentActionBody)
-    command = await agent_actions.request_action(
+    command = await agent.request_action(
         services().runtime,
         agent_id,
         body.action,

@@ -13,7 +13,7 @@ from pydantic import Field, RootModel
 from quart import Blueprint
 from quart_schema import document_request
 
-from relay.audit import audit
+from relay.actors.runtime.audit import audit
 from relay.auth.access import Resource
 from relay.crossing import wait_future
 from relay.domain.activity import ActivityInput

@@ -6,8 +6,8 @@ from typing import Any
 
 from quart import Blueprint
 
-from relay.actors import merge_lease as lease_actor
-from relay.audit import record
+from relay.actors import repo as repos
+from relay.actors.runtime.audit import record
 from relay.auth.access import Resource, normalise_path
 from relay.domain.activity import ActivityInput
 from relay.domain.workspaces import REPO_ROOT_MAX_LENGTH
@@ -42,7 +42,7 @@ async def force_release() -> dict[str, Any]:
         raise Invalid("repoRoot is required")
     repo_root = normalise_path(repo)
     rt = services().runtime
-    released = await rt.registry.ask(lease_actor.KIND, repo_root, lease_actor.ForceRelease())
+    released = await rt.registry.ask(repos.KIND, repo_root, repos.ForceRelease())
     if released is None:
         raise NotFound("merge lease not found")
     await record(

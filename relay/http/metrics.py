@@ -8,18 +8,18 @@ from typing import cast
 
 from quart import Blueprint, Quart, Response, current_app, g, request
 
-from relay.actors.runtime import Runtime
+from relay.actors.runtime.context import Runtime
 from relay.errors import Unavailable
 from relay.http.auth import public
 from relay.http.contract import Media, responds
+from relay.http.prometheus import Metrics
 from relay.http.services import services
-from relay.metrics import Metrics
 from relay.store.stats import StoreCounts, store_counts
 
 bp = Blueprint("metrics", __name__)
 log = logging.getLogger("relay.http")
 
-METRICS = "relay.metrics"
+METRICS = "relay.http.prometheus"
 
 
 def install(app: Quart, runtime: Runtime) -> Metrics:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import Field
 from quart import Blueprint, request
 from quart_schema import document_request
 
-from relay.actors import commands, orchestrator
+from relay.actors import orchestrator
+from relay.actors.runtime import Ask
+from relay.actors.tokens.runner_tokens import mint_runner_token
 from relay.auth.access import Resource, normalise_path, path_within
-from relay.auth.runner_tokens import mint_runner_token
 from relay.auth.tokens import TokenSpec
 from relay.domain.agents import PRESENCES
 from relay.domain.commands import CommandSpec
@@ -36,6 +37,9 @@ ORCHESTRATOR_SCOPES = (
     "config:read",
 )
 RUNTIME_TOKEN_TTL_SECONDS = 30 * 86_400
+
+
+T = TypeVar("T")
 
 
 class ManagedAgentBody(Body):
@@ -90,7 +94,7 @@ def _managed(items: list[ManagedAgentBody] | None) -> tuple[ManagedAgent, ...] |
     )
 
 
-async def _ask(orchestrator_id: str, message: object) -> Any:
+async def _ask(orchestrator_id: str, message: Ask[T]) -> T:
     return await services().runtime.registry.ask(orchestrator.KIND, orchestrator_id, message)
 
 
@@ -144,7 +148,7 @@ async def heartbeat(orchestrator_id: str) -> dict[str, Any]:
         orchestrator_id,
         orchestrator.Heartbeat(managed_agents=_managed(body.managed_agents), runtime=body.runtime),
     )
-    return orch.to_json()  # type: ignore[no-any-return]
+    return orch.to_json()
 
 
 @bp.patch("/api/orchestrators/<orchestrator_id>/agents")
@@ -156,7 +160,7 @@ async def report_agents(orchestrator_id: str) -> dict[str, Any]:
     allow(Resource(orchestrator_id=orchestrator_id))
     managed = _managed(body.managed_agents) or ()
     orch = await _ask(orchestrator_id, orchestrator.ReportAgents(managed))
-    return orch.to_json()  # type: ignore[no-any-return]
+    return orch.to_json()
 
 
 @bp.get("/api/orchestrators")
@@ -232,7 +236,7 @@ async def spawn(orchestrator_id: str) -> tuple[dict[str, Any], int]:
         correlation_id=spawn_request_id,
         ttl_seconds=rt.settings.command_default_ttl_seconds,
     )
-    command = await commands.create_if_online(rt, spec)
+    command = await orchestrator.enqueue_if_online(rt, spec)
     return {"command": command.to_json(), "spawnRequestId": spawn_request_id}, 202
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from quart import current_app
 
-from relay.actors.runtime import Runtime
+from relay.actors.runtime.context import Runtime
 from relay.auth.authenticator import Authenticator
 
 EXTENSION = "relay"

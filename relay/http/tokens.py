@@ -11,16 +11,16 @@ from pydantic import Field
 from quart import Blueprint, g, request
 from quart_schema import document_request
 
-from relay.audit import audit
-from relay.auth import issuing
+from relay.actors.runtime.audit import audit
+from relay.actors.tokens import issuing
+from relay.actors.tokens.runner_tokens import check_remint_caller, remint_runner_token
 from relay.auth.access import Resource
 from relay.auth.grants import check_constraints, check_grantable, check_scope
 from relay.auth.profiles import PROFILES
-from relay.auth.records import TokenRecord
-from relay.auth.runner_tokens import check_remint_caller, remint_runner_token
 from relay.auth.tokens import MAX_TOKEN_CHARS, MAX_TTL_SECONDS, TokenSpec
 from relay.crossing import wait_future
 from relay.domain.activity import ActivityInput
+from relay.domain.tokens import TokenRecord
 from relay.errors import Invalid, NotFound
 from relay.http import responses
 from relay.http.auth import SCOPE_ATTRIBUTE, allow, principal, requires

@@ -9,10 +9,9 @@ from pydantic import Field
 from quart import Blueprint
 from quart_schema import document_request
 
-from relay.actors import merge_lease as lease_actor
-from relay.actors import workspace_merge
-from relay.actors.rules_workspace import STATUS_OF_ACTION, action_icon
-from relay.audit import record
+from relay.actors import repo as repos
+from relay.actors.repo.rules import STATUS_OF_ACTION, action_icon
+from relay.actors.runtime.audit import record
 from relay.auth.access import normalise_path
 from relay.domain.activity import ActivityInput
 from relay.domain.commands import Command
@@ -114,9 +113,7 @@ async def create_workspace() -> tuple[dict[str, Any], int]:
         allow_workspace(existing)  # re-posting an id never hands back another owner's record
         if existing.repo_root != ws.repo_root:
             raise Conflict(workspace_store.taken_message(ws.id))
-    stored, created = await rt.registry.ask(
-        lease_actor.KIND, ws.repo_root, lease_actor.CreateWorkspace(ws)
-    )
+    stored, created = await rt.registry.ask(repos.KIND, ws.repo_root, repos.CreateWorkspace(ws))
     return {"workspace": stored.to_json()}, 201 if created else 200
 
 
@@ -159,7 +156,7 @@ async def delete_workspace(workspace_id: str) -> dict[str, Any]:
     ws = await _load(workspace_id)
     allow_workspace(ws)
     rt = services().runtime
-    await rt.registry.ask(lease_actor.KIND, ws.repo_root, lease_actor.DeleteWorkspace(ws.id))
+    await rt.registry.ask(repos.KIND, ws.repo_root, repos.DeleteWorkspace(ws.id))
     await record(rt, _audit("Workspace deleted", ws, "ti-trash", "delete", None))
     return {"ok": True, "id": ws.id}
 
@@ -200,13 +197,13 @@ async def workspace_action(workspace_id: str) -> Any:
             pr_body=body.pr_body,
             metadata=metadata,
         )
-        updated, command = await workspace_merge.request_workspace_merge(rt, ws, options)
+        updated, command = await repos.request_workspace_merge(rt, ws, options)
     elif body.action == "cleanup":
-        updated, command = await workspace_merge.request_cleanup(rt, ws, requested_by, metadata)
+        updated, command = await repos.request_cleanup(rt, ws, requested_by, metadata)
     else:
         status: WorkspaceStatus = STATUS_OF_ACTION[body.action]
         updated = await rt.registry.ask(
-            lease_actor.KIND, ws.repo_root, lease_actor.SetStatus(ws.id, status, metadata)
+            repos.KIND, ws.repo_root, repos.SetStatus(ws.id, status, metadata)
         )
     title = "Workspace merge" if body.action == "merge" else f"Workspace {body.action}"
     await record(

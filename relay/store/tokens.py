@@ -15,7 +15,7 @@ from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
-from relay.auth.records import TokenRecord
+from relay.domain.tokens import TokenRecord
 from relay.store import models
 
 # Raised by a write that lost a race with another process on a primary key.

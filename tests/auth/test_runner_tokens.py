@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from relay.auth.runner_tokens import check_runner_token, runner_spec
-from relay.auth.tokens import Claims
+from relay.actors.tokens.runner_tokens import check_runner_token, runner_spec
+from relay.domain.tokens import Claims
 from relay.errors import Forbidden
 
 NOW = 1_700_000_000

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from relay.actors.reaper import reap_agents, reap_orchestrators
+from relay.actors.agent import reap_agents
+from relay.actors.orchestrator import reap_orchestrators
 from relay.clock import ManualClock
 from relay.http.services import Services
 from relay.store import commands as command_store

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import trio
 
-from relay.actors.reaper import reap_agents
+from relay.actors.agent import reap_agents
 from relay.clock import ManualClock
 from relay.http.services import Services
 from relay.settings import Settings

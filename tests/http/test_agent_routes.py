@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from relay.actors.reaper import reap_agents
+from relay.actors.agent import reap_agents
 from relay.clock import ManualClock
 from relay.http.services import Services
 from tests.conftest import root_headers

@@ -11,7 +11,7 @@ from typing import Any
 
 import trio
 
-from relay.actors.commands import apply_missed_effects, expire_and_redeliver
+from relay.actors.commands.flows import apply_missed_effects, expire_and_redeliver
 from relay.clock import ManualClock
 from relay.domain.commands import Command
 from relay.http.services import Services

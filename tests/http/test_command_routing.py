@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from relay.actors.commands import resolve_target
+from relay.actors.commands.flows import resolve_target
 from relay.http.services import Services
 from tests.http.helpers import H, create_command, patch_command, poll, register_orchestrator
 

@@ -9,7 +9,7 @@ from typing import Any
 import trio
 import trio.lowlevel
 
-from relay.actors.commands import expire_and_redeliver
+from relay.actors.commands.flows import expire_and_redeliver
 from relay.clock import ManualClock
 from relay.domain.commands import Command
 from relay.http.app import create_app

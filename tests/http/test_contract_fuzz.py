@@ -33,7 +33,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
 from bench.common import Server, relay_server
-from relay.auth.tokens import SCOPES
+from relay.domain.tokens import SCOPES
 from tests.conftest import PG_ENV, _pg, run_asyncio
 
 MAX_EXAMPLES = int(os.environ.get("RELAY_FUZZ_EXAMPLES", "25"))

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 import trio
 
+from relay.actors.runtime import JobSpec
 from relay.clock import ManualClock
 from relay.http.app import create_app
 from relay.http.services import EXTENSION, Services
-from relay.maintenance import JobSpec
 from relay.settings import Settings
 from relay.store import models
 from tests.conftest import bearer, root_headers

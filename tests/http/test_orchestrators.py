@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from relay.actors.reaper import reap_orchestrators
+from relay.actors.orchestrator import reap_orchestrators
 from relay.clock import ManualClock
 from relay.http.services import Services
 from tests.conftest import bearer

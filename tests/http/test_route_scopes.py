@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from quart_trio import QuartTrio
 
-from relay.auth.tokens import SCOPES
+from relay.domain.tokens import SCOPES
 from relay.http.auth import PUBLIC, SCOPE_ATTRIBUTE
 from relay.http.tokens import AUTHENTICATED
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import trio
 
+from relay.actors.tokens.runner_tokens import mint_runner_token, mint_runner_token_blocking
 from relay.auth.profiles import PROVIDER_AGENT
-from relay.auth.runner_tokens import mint_runner_token, mint_runner_token_blocking
 from relay.clock import ManualClock
 from relay.http.services import Services
 from tests.auth import forgery

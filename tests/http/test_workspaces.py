@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 import trio
 
-from relay.actors import workspace_merge
-from relay.actors.workspace_merge import auto_merge, expire_merge_leases, request_workspace_merge
+from relay.actors.repo import flows as workspace_merge
+from relay.actors.repo.flows import auto_merge, expire_merge_leases, request_workspace_merge
 from relay.clock import ManualClock
 from relay.domain.commands import Command, CommandSpec
 from relay.domain.workspaces import MergeOptions
@@ -385,7 +385,7 @@ async def test_cleanup_routes_to_the_online_owner(client: Any) -> None:
 async def test_cleanup_queues_for_an_offline_owner(
     client: Any, clock: ManualClock, services: Services
 ) -> None:
-    from relay.actors.reaper import reap_orchestrators
+    from relay.actors.orchestrator import reap_orchestrators
 
     await register_orchestrator(client, "o1", "/srv/o1")
     clock.advance(400)

@@ -1,0 +1,67 @@
+"""The agent aggregate: one AgentActor per agent (its card, timeline and lifecycle),
+its messages, its rules and the flows HTTP, the channel and the jobs share.
+"""
+
+from relay.actors.agent.actor import AgentActor
+from relay.actors.agent.flows import (
+    ACTION_COMMAND_TYPES,
+    AUDIT_VIEW,
+    JSON,
+    NO_ORCHESTRATOR_FOR_RESUME,
+    NO_RESUME_ID,
+    agent_reaper,
+    link_resumed_session,
+    on_action_settled,
+    reap_agents,
+    request_action,
+    respawn_credentials,
+)
+from relay.actors.agent.install import install
+from relay.actors.agent.messages import (
+    KIND,
+    AppendTimeline,
+    BeginLifecycle,
+    Delete,
+    EndLifecycle,
+    Heartbeat,
+    Patch,
+    Reap,
+    RecordResumedBy,
+    Register,
+)
+from relay.actors.agent.support import (
+    TIMELINE_WINDOW,
+    Availability,
+    action_support,
+    availability,
+)
+
+__all__ = [
+    "ACTION_COMMAND_TYPES",
+    "AUDIT_VIEW",
+    "JSON",
+    "KIND",
+    "NO_ORCHESTRATOR_FOR_RESUME",
+    "NO_RESUME_ID",
+    "TIMELINE_WINDOW",
+    "AgentActor",
+    "AppendTimeline",
+    "Availability",
+    "BeginLifecycle",
+    "Delete",
+    "EndLifecycle",
+    "Heartbeat",
+    "Patch",
+    "Reap",
+    "RecordResumedBy",
+    "Register",
+    "action_support",
+    "agent_reaper",
+    "availability",
+    "install",
+    "link_resumed_session",
+    "on_action_settled",
+    "reap_agents",
+    "request_action",
+    "respawn_credentials",
+]

@@ -1,0 +1,153 @@
+"""AgentActor: the only writer of one agent's card and timeline."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from relay.actors.agent.action_rules import (
+    begin_lifecycle,
+    end_lifecycle,
+    record_resumed_by,
+)
+from relay.actors.agent.messages import (
+    KIND,
+    AppendTimeline,
+    BeginLifecycle,
+    Delete,
+    EndLifecycle,
+    Heartbeat,
+    Patch,
+    Reap,
+    RecordResumedBy,
+    Register,
+)
+from relay.actors.agent.rules import apply_patch, register_card
+from relay.actors.commands.target import TargetActor
+from relay.actors.runtime.bridge import Durable
+from relay.actors.runtime.dispatch import dispatchmethod
+from relay.actors.runtime.reaping import presence_after_silence
+from relay.domain.agents import AgentCard
+from relay.errors import NotFound
+from relay.store import agents as agent_store
+
+
+class AgentActor(TargetActor):
+    kind = KIND
+    target_kind = "agent"
+
+    card: AgentCard | None = None
+
+    def load(self) -> None:
+        self.card = self.read_through_queue(lambda: agent_store.load(self.key))
+
+    def is_empty(self) -> bool:
+        return self.card is None
+
+    def require_exists(self) -> None:
+        self._require()
+
+    def _require(self) -> AgentCard:
+        if self.card is None:
+            raise NotFound("agent not found")
+        return self.card
+
+    def _now(self) -> int:
+        return self.rt.clock.now_ms()
+
+    @dispatchmethod
+    def handle(self, message: Any) -> Any:
+        raise TypeError(f"AgentActor cannot handle {message!r}")
+
+    @handle.register
+    def _register(self, message: Register) -> Durable[tuple[AgentCard, bool]]:
+        created = self.card is None
+        card = register_card(self.card, message.registration, self._now())
+        self.card = card
+        commit = self.write(
+            lambda: agent_store.insert(card) if created else agent_store.update(card)
+        )
+        return Durable((card, created), commit)
+
+    @handle.register
+    def _heartbeat(self, _message: Heartbeat) -> Durable[AgentCard]:
+        previous = self._require()
+        card = replace(previous, status="online", last_seen_at=self._now())
+        self.card = card
+        commit = self.write(lambda: agent_store.touch(card.id, card.status, card.last_seen_at))
+        if previous.status != card.status:
+            self._publish("status", card)
+        return Durable(card, commit)
+
+    @handle.register
+    def _patch(self, message: Patch) -> Durable[AgentCard]:
+        card = apply_patch(self._require(), message.patch)
+        self.card = card
+        commit = self.write(lambda: agent_store.update(card))
+        self._publish("updated", card)
+        return Durable(card, commit)
+
+    @handle.register
+    def _delete(self, _message: Delete) -> Durable[None]:
+        card = self._require()
+        self.card = None
+        commit = self.write(lambda: agent_store.delete(card.id))
+        self._publish("deleted", card)
+        return Durable(None, commit)
+
+    @handle.register
+    def _append(self, message: AppendTimeline) -> Any:
+        card = self._require()
+        now = self._now()
+        # The entry's id comes from the database: wait for this one commit here.
+        return self.rt.store.call(
+            lambda: agent_store.append_timeline(card.id, message.entry, now), write=True
+        )
+
+    @handle.register
+    def _reap(self, _message: Reap) -> Durable[AgentCard] | None:
+        card = self.card
+        if card is None:
+            return None
+        settings = self.rt.settings
+        status = presence_after_silence(
+            card.status,
+            card.last_seen_at,
+            self._now(),
+            stale_after_s=settings.agent_stale_seconds,
+            offline_after_s=settings.agent_offline_seconds,
+        )
+        if status == card.status:
+            return None
+        reaped = replace(card, status=status)
+        self.card = reaped
+        commit = self.write(lambda: agent_store.touch(reaped.id, status, reaped.last_seen_at))
+        self._publish("status", reaped)
+        return Durable(reaped, commit)
+
+    @handle.register
+    def _begin_lifecycle(self, message: BeginLifecycle) -> Durable[AgentCard]:
+        card = begin_lifecycle(self._require(), message.action, message.command_id, self._now())
+        return self._save(card, "status")
+
+    @handle.register
+    def _end_lifecycle(self, message: EndLifecycle) -> Durable[AgentCard] | None:
+        card = end_lifecycle(self._require(), message.command_id, offline=message.offline)
+        return None if card is None else self._save(card, "status")
+
+    @handle.register
+    def _record_resumed_by(self, message: RecordResumedBy) -> Durable[AgentCard] | None:
+        card = record_resumed_by(self._require(), message.agent_id)
+        return None if card is None else self._save(card, "updated")
+
+    def _save(self, card: AgentCard, change: str) -> Durable[AgentCard]:
+        """Replace the whole card, write it through, and publish the change."""
+        self.card = card
+        commit = self.write(lambda: agent_store.update(card))
+        self._publish(change, card)
+        return Durable(card, commit)
+
+    def _publish(self, change: str, card: AgentCard) -> None:
+        self.rt.events.publish(
+            "agent", {"change": change, "agent": card.to_json()}, agent_id=card.id
+        )

@@ -1,0 +1,309 @@
+"""Agent control actions, as the trio side drives them: request, settle, link a resume.
+
+``request_action`` reads what the support rules need (the card, the online
+orchestrators, the timeline, the spawn policy), checks in the order the API
+promises, authorizes, queues the command on the managing orchestrator (or on the
+agent's own channel) and has the ``AgentActor`` mark the lifecycle fields in one
+message. The settle hooks audit the outcome and clear those fields.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from relay.actors import commands
+from relay.actors.agent import messages as agent
+from relay.actors.agent.action_rules import (
+    COMMAND_TYPES,
+    LIFECYCLE_ACTIONS,
+    TIMELINE_WINDOW,
+    VIA_ORCHESTRATOR,
+    AgentAction,
+    action_of_command,
+    action_params,
+    agent_of_command,
+    can_receive_action,
+    icon,
+    is_runner_managed,
+    latest_claude_resume_id,
+    managing_orchestrator,
+    outcome_title,
+    parse_action,
+    requested_title,
+    restart_spawn,
+)
+from relay.actors.orchestrator import flows as orchestrator_flows
+from relay.actors.runtime.audit import audit
+from relay.actors.runtime.context import Runtime
+from relay.actors.runtime.reaping import reap
+from relay.actors.tokens.runner_tokens import mint_runner_token
+from relay.auth.access import Resource
+from relay.auth.authenticator import Authenticator
+from relay.crossing import wait_future
+from relay.domain.activity import ActivityInput
+from relay.domain.agents import AgentCard
+from relay.domain.commands import Command, CommandSpec
+from relay.domain.config import SPAWN_POLICIES_NAMESPACE
+from relay.domain.orchestrators import Orchestrator
+from relay.errors import Conflict, Invalid, NotFound, Unprocessable
+from relay.store import agents as agent_store
+from relay.store import config as config_store
+from relay.store import orchestrators as orchestrator_store
+
+JSON = dict[str, Any]
+Authorize = Callable[[Resource], None]
+
+NO_ORCHESTRATOR_FOR_RESUME = "no online orchestrator available to resume agent"
+NO_RESUME_ID = "no Claude resume id recorded for agent"
+AUDIT_VIEW = "agents"
+
+# The command types whose settling ``on_action_settled`` handles.
+ACTION_COMMAND_TYPES = tuple(sorted(set(COMMAND_TYPES.values())))
+
+
+async def request_action(
+    rt: Runtime,
+    agent_id: str,
+    raw_action: object,
+    *,
+    authorize: Authorize,
+    source: str,
+    auth: Authenticator | None = None,
+) -> Command:
+    """Queue the command for a control action on an agent; returns it.
+
+    Raises, in this order:
+        Invalid: ``action must be one of …``.
+        NotFound: ``agent not found``.
+        Invalid: ``agent does not support <action>``.
+        Conflict: ``no online orchestrator available to resume agent``.
+        Unprocessable: ``no Claude resume id recorded for agent``.
+        Forbidden: from ``authorize``, for the agent, the orchestrator that carries the
+            action out, and the agent's spawn policy and spawn request.
+        Conflict: ``orchestrator is not online`` (it went offline meanwhile).
+    """
+    action = parse_action(raw_action)
+    card, orch, resume_id = await _checked(rt, agent_id, action)
+    authorize(
+        Resource(
+            agent_id=card.id,
+            orchestrator_id=orch.id if orch else card.orchestrator_id,
+            policy_name=_meta_text(card, "policyName"),
+            spawn_request_id=_meta_text(card, "spawnRequestId"),
+        )
+    )
+    spec = await _command_spec(rt, auth, card, action, orch, resume_id, source)
+    command = await (orchestrator_flows.enqueue_if_online if orch else commands.create)(rt, spec)
+    if action in LIFECYCLE_ACTIONS:
+        card = await rt.registry.ask(agent.KIND, card.id, agent.BeginLifecycle(action, command.id))
+    await _audit(rt, _requested_event(card, action, command))
+    return command
+
+
+async def _checked(
+    rt: Runtime, agent_id: str, action: AgentAction
+) -> tuple[AgentCard, Orchestrator | None, str | None]:
+    """The card, its managing orchestrator and the resume id, after the checks that need them."""
+    card = await rt.store.run(lambda: agent_store.load(agent_id))
+    if card is None:
+        raise NotFound("agent not found")
+    if not can_receive_action(card, action):
+        raise Invalid(f"agent does not support {action}")
+    orch = await _managing_orchestrator(rt, card) if action in VIA_ORCHESTRATOR else None
+    if action != "resume":
+        return card, orch, None
+    if orch is None:
+        raise Conflict(NO_ORCHESTRATOR_FOR_RESUME)
+    resume_id = await _resume_id(rt, card.id)
+    if resume_id is None:
+        raise Unprocessable(NO_RESUME_ID)
+    return card, orch, resume_id
+
+
+async def _command_spec(
+    rt: Runtime,
+    auth: Authenticator | None,
+    card: AgentCard,
+    action: AgentAction,
+    orch: Orchestrator | None,
+    resume_id: str | None,
+    source: str,
+) -> CommandSpec:
+    """To the managing orchestrator if there is one, else to the agent's own channel."""
+    spawn = None
+    if orch is not None and action in ("restart", "resume"):
+        spawn = await _restart_spawn(rt, auth, card, orch, resume_id)
+    params = action_params(
+        card, action, orchestrator=orch, spawn=spawn, resume_id=resume_id, now=rt.clock.now_ms()
+    )
+    return CommandSpec(
+        type=COMMAND_TYPES[action],
+        target=orch.id if orch else card.id,
+        target_kind="orchestrator" if orch else "agent",
+        params=params,
+        source=source,
+        correlation_id=spawn["spawnRequestId"] if spawn else None,
+        ttl_seconds=rt.settings.command_default_ttl_seconds,
+    )
+
+
+async def _managing_orchestrator(rt: Runtime, card: AgentCard) -> Orchestrator | None:
+    if not is_runner_managed(card):
+        return None
+    online = await rt.store.run(lambda: orchestrator_store.list_all(status="online"))
+    return managing_orchestrator(card, online)
+
+
+async def _resume_id(rt: Runtime, agent_id: str) -> str | None:
+    entries = await rt.store.run(lambda: agent_store.timeline(agent_id, TIMELINE_WINDOW))
+    return latest_claude_resume_id(entries)
+
+
+async def _restart_spawn(
+    rt: Runtime,
+    auth: Authenticator | None,
+    card: AgentCard,
+    orch: Orchestrator,
+    resume_id: str | None,
+) -> JSON | None:
+    """``restartSpawn``: from the agent's spawn policy (if it still exists) or its card."""
+    spawn_request_id = f"sp_{uuid.uuid4()}"
+    policy_name = _meta_text(card, "policyName")
+    policy = None
+    if policy_name is not None:
+        policy = await rt.store.run(
+            lambda: config_store.get_value(SPAWN_POLICIES_NAMESPACE, policy_name)
+        )
+    spawn = restart_spawn(
+        card,
+        spawn_request_id=spawn_request_id,
+        policy_name=policy_name,
+        policy=policy,
+        resume_id=resume_id,
+        now=rt.clock.now_ms(),
+    )
+    if spawn is None:
+        return None
+    return {**spawn, **await respawn_credentials(rt, auth, orch.id, spawn_request_id)}
+
+
+async def respawn_credentials(
+    rt: Runtime, auth: Authenticator | None, orchestrator_id: str, spawn_request_id: str
+) -> JSON:
+    """What a respawned session authenticates with, merged into ``restartSpawn``: a runner
+    token (sub ``runner:<spawnRequestId>``, constrained to ``orchestrator_id``), as spawn
+    carries one."""
+    if auth is None:
+        return {}
+    token, _record = await mint_runner_token(
+        auth, rt, orchestrator_id=orchestrator_id, spawn_request_id=spawn_request_id
+    )
+    return {"runnerToken": token}
+
+
+def _meta_text(card: AgentCard, key: str) -> str | None:
+    value = card.meta.get(key)
+    return value if isinstance(value, str) and value else None
+
+
+def _requested_event(card: AgentCard, action: AgentAction, command: Command) -> ActivityInput:
+    return ActivityInput(
+        kind="state",
+        client_id=f"agent-action-{command.id}-requested",
+        title=requested_title(action),
+        body=card.name,
+        meta=command.id,
+        icon=icon(action),
+        view=AUDIT_VIEW,
+        agent_id=card.id,
+        metadata={"action": action, "commandId": command.id, "target": command.target},
+    )
+
+
+async def _audit(rt: Runtime, event: ActivityInput) -> None:
+    await wait_future(audit(rt, event), timeout=rt.settings.store_timeout_seconds, what="store")
+
+
+# -- settling -----------------------------------------------------------------------------------
+
+
+async def on_action_settled(rt: Runtime, command: Command) -> None:
+    """Settle hook of the agent action commands: audit the outcome, clear the lifecycle.
+
+    Idempotent: the audit is deduplicated on its client id, and the lifecycle fields
+    are cleared only while this command still owns them.
+    """
+    action = action_of_command(command)
+    agent_id = agent_of_command(command)
+    if action is None or agent_id is None:
+        return
+    if command.status in ("succeeded", "failed"):
+        await _audit(rt, _outcome_event(agent_id, action, command))
+    if action not in LIFECYCLE_ACTIONS:
+        return
+    offline = action == "shutdown" and command.status == "succeeded"
+    try:
+        await rt.registry.ask(agent.KIND, agent_id, agent.EndLifecycle(command.id, offline))
+    except NotFound:
+        return  # the agent was deleted meanwhile: nothing left to clear
+
+
+def _outcome_event(agent_id: str, action: AgentAction, command: Command) -> ActivityInput:
+    succeeded = command.status == "succeeded"
+    return ActivityInput(
+        kind="state",
+        client_id=f"agent-action-{command.id}-{command.status}",
+        title=outcome_title(action, succeeded=succeeded),
+        body=command.error if not succeeded else None,
+        meta=command.id,
+        icon=icon(action),
+        view=AUDIT_VIEW,
+        agent_id=agent_id,
+        metadata={"action": action, "commandId": command.id, "status": command.status},
+    )
+
+
+# -- a resumed session registers ----------------------------------------------------------------
+
+
+async def link_resumed_session(
+    rt: Runtime, card: AgentCard, *, may_touch: Callable[[Resource], bool]
+) -> None:
+    """After ``card`` registered: if it resumes another agent, link the old card back.
+
+    The old agent gets ``meta.resumedByAgentId`` (the new one already carries
+    ``meta.resumeOfAgentId``). Skipped when the old agent is unknown, already
+    linked, or outside what the registering caller may touch.
+    """
+    old_id = _meta_text(card, "resumeOfAgentId")
+    if old_id is None or old_id == card.id:
+        return
+    old = await rt.store.run(lambda: agent_store.load(old_id))
+    if old is None or old.meta.get("resumedByAgentId") == card.id:
+        return
+    if not may_touch(Resource(agent_id=old.id, orchestrator_id=old.orchestrator_id)):
+        return
+    try:
+        await rt.registry.ask(agent.KIND, old_id, agent.RecordResumedBy(card.id))
+    except NotFound:
+        return  # deleted between the read and the link
+
+
+async def reap_agents(rt: Runtime) -> list[AgentCard]:
+    """Move silent agents online → stale → offline; returns the cards whose status changed."""
+    settings = rt.settings
+    return await reap(
+        rt,
+        agent.KIND,
+        agent.Reap(),
+        agent_store.due_for_reaping,
+        settings.agent_stale_seconds,
+        settings.agent_offline_seconds,
+    )
+
+
+async def agent_reaper(rt: Runtime) -> dict[str, Any]:
+    """Maintenance job: move silent agents online → stale → offline."""
+    return {"changed": len(await reap_agents(rt))}

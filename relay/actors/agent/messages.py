@@ -1,0 +1,91 @@
+"""The messages AgentActor understands; each names the reply it gets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from relay.actors.agent.action_rules import (
+    AgentAction,
+)
+from relay.actors.runtime.aggregate import Sweep
+from relay.actors.runtime.bridge import Ask
+from relay.domain.agents import (
+    AgentCard,
+    AgentPatch,
+    AgentRegistration,
+    TimelineEntry,
+    TimelineInput,
+)
+
+KIND = "agent"
+
+
+@dataclass(frozen=True, slots=True)
+class Register(Ask[tuple[AgentCard, bool]]):
+    """Create or refresh the card. Replies ``(card, created)``."""
+
+    registration: AgentRegistration
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat(Ask[AgentCard]):
+    """Mark the agent online now. Replies the card; raises NotFound."""
+
+
+@dataclass(frozen=True, slots=True)
+class Patch(Ask[AgentCard]):
+    """Merge meta, replace tags/ready/name. Replies the card; raises NotFound."""
+
+    patch: AgentPatch
+
+
+@dataclass(frozen=True, slots=True)
+class Delete(Ask[None]):
+    """Remove the agent and its timeline. Raises NotFound."""
+
+
+@dataclass(frozen=True, slots=True)
+class AppendTimeline(Ask[TimelineEntry]):
+    """Add a timeline entry. Replies the stored entry; raises NotFound."""
+
+    entry: TimelineInput
+
+
+@dataclass(frozen=True, slots=True)
+class Reap(Sweep, Ask[AgentCard | None]):
+    """Apply the stale rule at the current time. Replies the card if its status changed."""
+
+
+@dataclass(frozen=True, slots=True)
+class BeginLifecycle(Ask[AgentCard]):
+    """A shutdown, restart or resume is in flight under ``command_id``.
+
+    Sets ``ready=false`` and ``meta.lifecycleAction`` / ``lifecycleActionAt`` /
+    ``lifecycleCommandId``, publishes the change. Replies the card; raises NotFound.
+    """
+
+    action: AgentAction
+    command_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class EndLifecycle(Ask[AgentCard | None]):
+    """The lifecycle command ``command_id`` settled: clear the lifecycle fields.
+
+    Only if that command still owns them (idempotent); ``offline`` also marks the
+    agent offline (a succeeded shutdown). Replies the card if it changed, else
+    ``None``; raises NotFound.
+    """
+
+    command_id: str
+    offline: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RecordResumedBy(Ask[AgentCard | None]):
+    """Link this (old) session to the one that resumed it: ``meta.resumedByAgentId``.
+
+    Replies the card if it changed, else ``None``; raises NotFound.
+    """
+
+    agent_id: str

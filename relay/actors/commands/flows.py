@@ -1,0 +1,143 @@
+"""The command channel, as the trio side drives it: create, hand out, update, expire.
+
+Each function sends messages to the target's actor (the queue's only writer; its
+registry kind is the command's ``target_kind``) and, when an update settles a
+command, runs its settle hooks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import trio
+
+from relay.actors.commands.messages import Delivery, Enqueue, ExpireDue, Poll, UpdateStatus
+from relay.actors.runtime.context import Runtime
+from relay.domain.commands import Command, CommandSpec, CommandStatus, Settlement, TargetKind
+from relay.errors import NotFound
+from relay.store import agents as agent_store
+from relay.store import commands as command_store
+from relay.store import orchestrators as orchestrator_store
+
+# A settle whose effects have not been marked after this long is treated as interrupted.
+EFFECTS_GRACE_MS = 60_000
+
+
+async def resolve_target(rt: Runtime, target: str) -> tuple[TargetKind, str]:
+    """An orchestrator id, an orchestrator's agent id, or an agent id. Raises NotFound."""
+    if rt.routing.is_orchestrator(target):
+        return "orchestrator", target
+    orchestrator_id = await rt.store.run(lambda: orchestrator_store.resolve_target(target))
+    if orchestrator_id is not None:
+        if orchestrator_id == target:
+            rt.routing.orchestrator_exists(orchestrator_id)
+        return "orchestrator", orchestrator_id
+    if await rt.store.run(lambda: agent_store.load(target)) is not None:
+        return "agent", target
+    raise NotFound("target not found")
+
+
+async def create(rt: Runtime, spec: CommandSpec) -> Command:
+    """Queue a command; it is stored, with its audit event, when this returns."""
+    command: Command = await rt.registry.ask(spec.target_kind, spec.target, Enqueue(spec))
+    return command
+
+
+async def load(rt: Runtime, command_id: str) -> Command:
+    """The command as stored, with every change the relay has made to it so far.
+
+    Read in the write queue, behind the writes already queued: a delivery is handed out
+    before its write commits, and its target must not read the command back as queued.
+    """
+    command = await rt.store.write(lambda: command_store.load(command_id))
+    if command is None:
+        raise NotFound("command not found")
+    return command
+
+
+async def take(
+    rt: Runtime, kind: TargetKind, target: str, *, wait_seconds: float, limit: int = 50
+) -> list[Command]:
+    """Deliverable commands for ``target``, waiting up to ``wait_seconds`` for one to arrive.
+
+    The wait ends when the target's actor rings its doorbell (a command was queued),
+    when an unacknowledged command falls due for redelivery, or at the deadline.
+    """
+    deadline = trio.current_time() + wait_seconds
+    while True:
+        bell = rt.doorbells.bell(target)  # before asking: a ring cannot slip in between
+        delivery: Delivery = await rt.registry.ask(kind, target, Poll(limit))
+        for expired in delivery.expired:
+            await rt.settle_hooks.run(rt, expired)
+        if delivery.commands or trio.current_time() >= deadline or rt.draining.is_set():
+            return delivery.commands
+        wake_at = deadline
+        if delivery.next_wake_at is not None:
+            due_in = max(0.0, (delivery.next_wake_at - rt.clock.now_ms()) / 1000)
+            wake_at = min(deadline, trio.current_time() + due_in)
+        with trio.move_on_at(wake_at):
+            await bell.wait()
+
+
+async def update(
+    rt: Runtime,
+    command_id: str,
+    status: CommandStatus,
+    *,
+    result: object = None,
+    error: str | None = None,
+    authorize: Callable[[TargetKind, str], Awaitable[None]] | None = None,
+) -> Settlement:
+    """Apply a status report; runs the settle hooks if this update settled the command.
+
+    ``authorize(target_kind, target)`` raises if the caller may not report on commands of
+    that target.
+    """
+    route = rt.routing.command_target(command_id)
+    if route is None:  # settled, queued before a restart, or unknown: ask the store
+        command = await load(rt, command_id)
+        route = (command.target_kind, command.target)
+    kind, target = route
+    if authorize is not None:
+        await authorize(kind, target)
+    settlement: Settlement = await rt.registry.ask(
+        kind, target, UpdateStatus(command_id, status, result, error)
+    )
+    if settlement.settled_now:
+        await rt.settle_hooks.run(rt, settlement.command)
+    return settlement
+
+
+async def expire_and_redeliver(rt: Runtime) -> dict[str, int]:
+    """Maintenance: expire commands past their TTL and wake queues with overdue deliveries."""
+    now = rt.clock.now_ms()
+    targets = await rt.store.run(lambda: command_store.targets_needing_attention(now))
+    expired = 0
+    for kind, target in targets:
+        try:
+            done: list[Command] = await rt.registry.ask(kind, target, ExpireDue())
+        except NotFound:
+            continue  # the target was deleted; its commands stay as they are
+        for command in done:
+            await rt.settle_hooks.run(rt, command)
+        expired += len(done)
+    return {"queues": len(targets), "expired": expired}
+
+
+async def apply_missed_effects(rt: Runtime) -> dict[str, int]:
+    """Maintenance: run the hooks of settled commands whose effects never ran."""
+    before = rt.clock.now_ms() - EFFECTS_GRACE_MS
+    pending = await rt.store.run(lambda: command_store.settled_without_effects(before))
+    applied = 0
+    for command in pending:
+        applied += int(await rt.settle_hooks.run(rt, command))
+    return {"pending": len(pending), "applied": applied}
+
+
+async def command_expiry(rt: Runtime) -> dict[str, Any]:
+    """Maintenance job: expire commands past their TTL, wake queues with unacknowledged
+    deliveries, and run the settle effects a restart interrupted."""
+    expired = await expire_and_redeliver(rt)
+    effects = await apply_missed_effects(rt)
+    return {**expired, "effectsRecovered": effects["applied"]}

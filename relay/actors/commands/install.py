@@ -1,0 +1,17 @@
+"""How the command channel plugs into the runtime.
+
+The queues live in their targets' actors (``TargetActor``): this adds only the job that
+expires commands, redelivers unacknowledged ones and recovers interrupted settles.
+"""
+
+from __future__ import annotations
+
+from relay.actors.commands.flows import command_expiry
+from relay.actors.runtime import JobSpec, Runtime
+
+
+def install(runtime: Runtime) -> None:
+    """The command-expiry job."""
+    runtime.maintenance.register_job(
+        JobSpec("command-expiry", runtime.settings.job_command_expiry_seconds, command_expiry)
+    )

@@ -1,0 +1,61 @@
+"""The repo aggregate: one RepoActor per repository root, owning the repo's workspaces and
+its merge lease; its messages, rules and the merge flows.
+"""
+
+from relay.actors.repo.actor import RepoActor
+from relay.actors.repo.flows import (
+    CLEANED_RETENTION_MS,
+    WORKSPACE_COMMANDS,
+    auto_merge,
+    expire_merge_leases,
+    on_workspace_command_settled,
+    owners,
+    purge_cleaned,
+    request_cleanup,
+    request_workspace_merge,
+)
+from relay.actors.repo.install import install
+from relay.actors.repo.messages import (
+    KIND,
+    AbortMerge,
+    Acquire,
+    BeginCleanup,
+    CommandSettled,
+    CreateWorkspace,
+    DeleteWorkspace,
+    ExpireLease,
+    Expiry,
+    ForceRelease,
+    PlanMerge,
+    Release,
+    SetStatus,
+    SettleOutcome,
+)
+
+__all__ = [
+    "CLEANED_RETENTION_MS",
+    "KIND",
+    "WORKSPACE_COMMANDS",
+    "AbortMerge",
+    "Acquire",
+    "BeginCleanup",
+    "CommandSettled",
+    "CreateWorkspace",
+    "DeleteWorkspace",
+    "ExpireLease",
+    "Expiry",
+    "ForceRelease",
+    "PlanMerge",
+    "Release",
+    "RepoActor",
+    "SetStatus",
+    "SettleOutcome",
+    "auto_merge",
+    "expire_merge_leases",
+    "install",
+    "on_workspace_command_settled",
+    "owners",
+    "purge_cleaned",
+    "request_cleanup",
+    "request_workspace_merge",
+]

@@ -1,0 +1,297 @@
+"""Workspace flows on the trio side: the one merge path, cleanup routing, settle hooks,
+and the maintenance entry points (lease expiry, auto-merge, purge of cleaned records).
+
+``request_workspace_merge`` is used by the HTTP action and by the auto-merge job alike,
+so both serialize through the repo's RepoActor.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import trio
+
+from relay.actors import commands
+from relay.actors.commands.rules import new_command_id
+from relay.actors.repo import messages as msg
+from relay.actors.runtime.audit import record
+from relay.actors.runtime.context import Runtime
+from relay.auth.access import normalise_path, path_within
+from relay.domain.activity import ActivityInput
+from relay.domain.commands import Command, CommandSpec
+from relay.domain.config import STEWARD_KEY, STEWARD_NAMESPACE
+from relay.domain.orchestrators import Orchestrator
+from relay.domain.workspaces import MergeOptions, Workspace
+from relay.errors import Conflict, RelayError
+from relay.store import config as config_store
+from relay.store import orchestrators as orchestrator_store
+from relay.store import workspaces as workspace_store
+
+log = logging.getLogger("relay.workspaces")
+
+
+CreateCommand = Callable[[Runtime, CommandSpec], Awaitable[Command]]
+CLEANED_RETENTION_MS = 24 * 3600 * 1000
+WORKSPACE_COMMANDS = ("workspace.merge", "workspace.cleanup", "workspace.reconcile")
+
+
+async def owners(rt: Runtime, workspace: Workspace) -> list[Orchestrator]:
+    """Orchestrators whose baseDir contains the workspace's source cwd, online ones first."""
+    found = await rt.store.run(orchestrator_store.list_all)
+    mine = [o for o in found if path_within(workspace.source_cwd, o.base_dir)]
+    return sorted(mine, key=lambda o: o.status != "online")
+
+
+async def request_workspace_merge(
+    rt: Runtime,
+    workspace: Workspace,
+    options: MergeOptions,
+    *,
+    create_command: CreateCommand = commands.create,
+) -> tuple[Workspace, Command]:
+    """Take the repo's lease, then plan the merge and queue it on an online owner.
+
+    The lease comes first: a losing request gets 409 and its workspace is untouched.
+    Any failure after the lease is taken gives it back.
+
+    Raises:
+        Conflict: the workspace cannot merge, another merge holds the lease, or no
+            online orchestrator owns the workspace.
+    """
+    repo = workspace.repo_root
+    ttl_ms = int(rt.settings.merge_lease_ttl_seconds * 1000)
+    await rt.registry.ask(msg.KIND, repo, msg.Acquire(workspace.id, options.requested_by, ttl_ms))
+    command_id = new_command_id()
+    planned = False
+    try:
+        online = [o for o in await owners(rt, workspace) if o.status == "online"]
+        if not online:
+            raise Conflict("no online orchestrator available for workspace merge")
+        metadata = {**(options.metadata or {}), "mergeStrategy": options.strategy}
+        planned_ws: Workspace = await rt.registry.ask(
+            msg.KIND, repo, msg.PlanMerge(workspace.id, command_id, metadata)
+        )
+        planned = True
+        command = await create_command(
+            rt, _merge_spec(rt, planned_ws, online[0], options, command_id)
+        )
+    except BaseException as exc:
+        with trio.CancelScope(shield=True):
+            if planned:
+                await rt.registry.ask(
+                    msg.KIND,
+                    repo,
+                    msg.AbortMerge(workspace.id, command_id, workspace.status, _reason(exc)),
+                )
+            else:
+                await rt.registry.ask(msg.KIND, repo, msg.Release(workspace.id))
+        raise
+    return planned_ws, command
+
+
+def _merge_spec(
+    rt: Runtime, ws: Workspace, owner: Orchestrator, options: MergeOptions, command_id: str
+) -> CommandSpec:
+    return CommandSpec(
+        id=command_id,
+        type="workspace.merge",
+        target=owner.id,
+        target_kind="orchestrator",
+        source="system",
+        correlation_id=ws.id,
+        ttl_seconds=rt.settings.command_default_ttl_seconds,
+        params={
+            "action": "merge",
+            "workspaceId": ws.id,
+            "repoRoot": ws.repo_root,
+            "worktreePath": ws.worktree_path,
+            "branch": ws.branch,
+            "baseRef": ws.base_ref,
+            "baseSha": ws.base_sha,
+            "strategy": options.strategy,
+            "deleteBranch": options.delete_branch,
+            "prTitle": options.pr_title,
+            "prBody": options.pr_body,
+            "requestedBy": options.requested_by,
+            "requestedAt": rt.clock.now_ms(),
+        },
+    )
+
+
+def _reason(exc: BaseException) -> str:
+    return exc.message if isinstance(exc, RelayError) else "merge could not be queued"
+
+
+async def request_cleanup(
+    rt: Runtime, workspace: Workspace, requested_by: str, metadata: dict[str, Any]
+) -> tuple[Workspace, Command]:
+    """Queue ``workspace.cleanup`` on the online owner, else on any owner (it waits).
+
+    Raises:
+        Conflict: no orchestrator owns the path, or a merge of it is in flight.
+    """
+    candidates = await owners(rt, workspace)
+    if not candidates:
+        raise Conflict(
+            "no orchestrator owns this workspace path; use DELETE /api/workspaces/:id to "
+            "purge the record"
+        )
+    owner = candidates[0]
+    command_id = new_command_id()
+    repo = workspace.repo_root
+    updated: Workspace = await rt.registry.ask(
+        msg.KIND, repo, msg.BeginCleanup(workspace.id, command_id, metadata)
+    )
+    spec = CommandSpec(
+        id=command_id,
+        type="workspace.cleanup",
+        target=owner.id,
+        target_kind="orchestrator",
+        source="system",
+        correlation_id=workspace.id,
+        ttl_seconds=None,
+        params={
+            "action": "cleanup",
+            "workspaceId": workspace.id,
+            "repoRoot": workspace.repo_root,
+            "worktreePath": workspace.worktree_path,
+            "branch": workspace.branch,
+            "requestedBy": requested_by,
+            "requestedAt": rt.clock.now_ms(),
+            "deleteBranch": True,
+            "queued": owner.status != "online",
+        },
+    )
+    try:
+        command = await commands.create(rt, spec)
+    except BaseException:
+        with trio.CancelScope(shield=True):
+            await rt.registry.ask(msg.KIND, repo, msg.SetStatus(workspace.id, workspace.status, {}))
+        raise
+    return updated, command
+
+
+async def on_workspace_command_settled(rt: Runtime, command: Command) -> None:
+    """Settle hook for workspace.merge / cleanup / reconcile: move the workspace, free the lease."""
+    repo = await _repo_of(rt, command)
+    if repo is None:
+        return
+    outcome: msg.SettleOutcome = await rt.registry.ask(msg.KIND, repo, msg.CommandSettled(command))
+    ws = outcome.workspace
+    if outcome.removed and ws is not None:
+        await record(
+            rt, _workspace_audit("Workspace removed (no changes)", ws, "ti-trash", command)
+        )
+    elif ws is not None and command.type == "workspace.merge":
+        title = {"merged": "Workspace merged", "conflict": "Workspace merge conflict"}.get(
+            ws.status, "Workspace merge failed"
+        )
+        icon = "ti-git-merge" if ws.status == "merged" else "ti-alert-triangle"
+        await record(rt, _workspace_audit(title, ws, icon, command))
+    elif ws is not None and command.type == "workspace.cleanup":
+        title = "Workspace cleaned" if ws.status == "cleaned" else "Workspace cleanup failed"
+        await record(rt, _workspace_audit(title, ws, "ti-trash", command))
+
+
+async def _repo_of(rt: Runtime, command: Command) -> str | None:
+    repo = command.params.get("repoRoot")
+    if isinstance(repo, str) and repo:
+        return normalise_path(repo)
+    result = command.result if isinstance(command.result, dict) else {}
+    workspace_id = command.params.get("workspaceId") or result.get("workspaceId")
+    if not isinstance(workspace_id, str):
+        return None
+    ws = await rt.store.run(lambda: workspace_store.load(workspace_id))
+    return ws.repo_root if ws else None
+
+
+def _workspace_audit(
+    title: str, ws: Workspace, icon: str, command: Command | None
+) -> ActivityInput:
+    return ActivityInput(
+        kind="state",
+        title=title,
+        body=ws.worktree_path,
+        meta=ws.branch or ws.id,
+        icon=icon,
+        view="orchestrators",
+        agent_id=ws.agent_id,
+        metadata={
+            "workspaceId": ws.id,
+            "repoRoot": ws.repo_root,
+            "status": ws.status,
+            "commandId": command.id if command else None,
+        },
+    )
+
+
+async def expire_merge_leases(rt: Runtime) -> dict[str, int]:
+    """Maintenance: release leases past their TTL; their workspaces go back to ready."""
+    now = rt.clock.now_ms()
+    repos = await rt.store.run(lambda: workspace_store.expired_lease_repos(now))
+    expired = 0
+    for repo in repos:
+        expiry = await rt.registry.ask(msg.KIND, repo, msg.ExpireLease())
+        if expiry is None:
+            continue
+        expired += 1
+        await record(
+            rt,
+            ActivityInput(
+                kind="state",
+                title="Merge lease expired",
+                body=repo,
+                meta=expiry.lease.workspace_id,
+                icon="ti-alert-triangle",
+                view="orchestrators",
+                metadata={**expiry.lease.to_json()},
+            ),
+        )
+    return {"expired": expired}
+
+
+async def auto_merge(rt: Runtime) -> dict[str, int]:
+    """Maintenance: merge ready workspaces that asked for it, one per repo per round.
+
+    A workspace opts in with ``metadata.autoMerge``; the steward config can enable a
+    repo with ``autoMerge: true`` (every repo) or ``autoMerge: [repoRoot, …]``. A held
+    lease or an offline owner is not an error: the workspace waits for the next round.
+    """
+    steward = await rt.store.run(lambda: config_store.get_value(STEWARD_NAMESPACE, STEWARD_KEY))
+    enabled = steward.get("autoMerge") if isinstance(steward, dict) else None
+    candidates = await rt.store.run(workspace_store.auto_merge_candidates)
+    started = waiting = 0
+    tried: set[str] = set()
+    for ws in candidates:
+        if ws.repo_root in tried or not _auto_merge_enabled(ws, enabled):
+            continue
+        tried.add(ws.repo_root)
+        try:
+            await request_workspace_merge(
+                rt, ws, MergeOptions(requested_by="auto-merge", strategy="auto")
+            )
+            started += 1
+        except Conflict as exc:
+            waiting += 1
+            log.info("auto_merge_waiting workspace=%s reason=%s", ws.id, exc.message)
+    return {"started": started, "waiting": waiting}
+
+
+def _auto_merge_enabled(ws: Workspace, steward: Any) -> bool:
+    if ws.metadata.get("autoMerge"):
+        return True
+    if steward is True:
+        return True
+    repos = steward.get("repos") if isinstance(steward, dict) else steward
+    return isinstance(repos, list) and ws.repo_root in {normalise_path(str(r)) for r in repos}
+
+
+async def purge_cleaned(rt: Runtime) -> dict[str, int]:
+    """Maintenance: drop records of workspaces cleaned more than 24 h ago."""
+    before = rt.clock.now_ms() - CLEANED_RETENTION_MS
+    found = await rt.store.run(lambda: workspace_store.cleaned_before(before))
+    for repo, workspace_id in found:
+        await rt.registry.ask(msg.KIND, repo, msg.DeleteWorkspace(workspace_id))
+    return {"purged": len(found)}

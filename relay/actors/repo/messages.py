@@ -1,0 +1,112 @@
+"""The messages RepoActor understands; each names the reply it gets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from relay.actors.runtime.bridge import Ask
+from relay.domain.commands import Command
+from relay.domain.workspaces import MergeLease, Workspace, WorkspaceStatus
+
+KIND = "repo"
+
+
+@dataclass(frozen=True, slots=True)
+class SettleOutcome:
+    workspace: Workspace | None
+    removed: bool
+    released: MergeLease | None
+
+
+@dataclass(frozen=True, slots=True)
+class Expiry:
+    lease: MergeLease
+    workspace: Workspace | None
+
+
+@dataclass(frozen=True, slots=True)
+class CreateWorkspace(Ask[tuple[Workspace, bool]]):
+    """Record a workspace of this repo (idempotent on id). Replies ``(workspace, created)``."""
+
+    workspace: Workspace
+
+
+@dataclass(frozen=True, slots=True)
+class SetStatus(Ask[Workspace]):
+    """A status-only action. Replies the workspace."""
+
+    workspace_id: str
+    status: WorkspaceStatus
+    metadata: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Acquire(Ask[MergeLease]):
+    """Take the repo's lease for a merge of ``workspace_id``. Replies the lease.
+
+    Raises Conflict when the workspace cannot merge or another merge holds the lease.
+    """
+
+    workspace_id: str
+    holder: str
+    ttl_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class PlanMerge(Ask[Workspace]):
+    """Bind the lease to the merge command and move the workspace to merge_planned."""
+
+    workspace_id: str
+    command_id: str
+    metadata: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class AbortMerge(Ask[Workspace | None]):
+    """The merge command could not be created: release its lease, restore the workspace."""
+
+    workspace_id: str
+    command_id: str
+    previous_status: WorkspaceStatus
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class Release(Ask[MergeLease | None]):
+    """Release the lease if ``workspace_id`` holds it. Replies the released lease or None."""
+
+    workspace_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ForceRelease(Ask[MergeLease | None]):
+    """Admin: release whatever lease the repo has. Replies it, or None."""
+
+
+@dataclass(frozen=True, slots=True)
+class BeginCleanup(Ask[Workspace]):
+    """Move to cleanup_requested (remembering the status to return to). Replies the workspace."""
+
+    workspace_id: str
+    command_id: str
+    metadata: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSettled(Ask[SettleOutcome]):
+    """A merge, cleanup or reconcile command of this repo settled. Replies what changed."""
+
+    command: Command
+
+
+@dataclass(frozen=True, slots=True)
+class ExpireLease(Ask[Expiry | None]):
+    """Release the lease if its TTL passed; its workspace goes back to ready."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteWorkspace(Ask[Workspace]):
+    """Purge a workspace record (and any lease it holds). Replies the workspace."""
+
+    workspace_id: str

@@ -1,0 +1,200 @@
+"""The base of actors that own one aggregate: dispatch, write-through, passivation."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeVar
+
+from relay.actors.runtime.bridge import Durable, Refusal, RelayActor
+from relay.actors.runtime.context import Runtime
+from relay.actors.runtime.registry import Passivate
+from relay.errors import RelayError, Unavailable
+
+T = TypeVar("T")
+
+log = logging.getLogger("relay.actors")
+
+_FLUSH_TIMEOUT = 10.0
+
+
+class Sweep:
+    """Base of a maintenance sweep's message, such as ``Reap``.
+
+    A sweep visits aggregates nobody is using (thousands of silent agents going
+    offline): an actor started only to handle one stops right after it, instead of
+    keeping a thread until the idle timeout.
+    """
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Reload:
+    """A queued write failed: drop the in-memory state and load it again from the store."""
+
+
+class AggregateActor(RelayActor):
+    """One actor per aggregate key; the only writer of that aggregate.
+
+    Subclasses set ``kind``, implement ``load()`` and ``handle(message)``.
+    """
+
+    kind: ClassVar[str]
+
+    def __init__(self, key: str, runtime: Runtime) -> None:
+        super().__init__()
+        self.key = key
+        self.rt = runtime
+        self._last_active = time.monotonic()
+        self._received = 0  # messages handled since this activation (Passivate aside)
+        self._last_write: concurrent.futures.Future[Any] | None = None
+        self._unavailable: Unavailable | None = None  # why on_start could not load
+
+    # -- hooks for subclasses ---------------------------------------------------------------
+
+    def load(self) -> None:
+        """Load this aggregate's state from the store (runs on the actor's thread)."""
+        raise NotImplementedError
+
+    def handle(self, message: Any) -> Any:
+        raise NotImplementedError
+
+    def route(self, message: Any) -> Any:
+        """Hand a message to whatever part of the actor owns it (``handle``, by default)."""
+        return self.handle(message)
+
+    def reloaded(self) -> None:
+        """The state was loaded again after a failed write: reset what derives from it."""
+
+    def let_go(self) -> None:
+        """Drop references that would keep a stopped actor alive (see ``_let_go``)."""
+
+    def is_empty(self) -> bool:
+        """True when the aggregate does not exist: such an actor stops right away."""
+        return False
+
+    def require_exists(self) -> None:
+        """Raise ``NotFound`` when the aggregate does not exist."""
+
+    # -- pykka ------------------------------------------------------------------------------
+
+    def on_start(self) -> None:
+        try:
+            self.load()
+        except Unavailable as exc:
+            # The store is down. Dying here would answer the callers already queued with
+            # ActorDeadError (and log a traceback); answer them with the reason instead,
+            # a 503 they retry, and stop, so the next message starts a fresh activation
+            # that loads again.
+            self._unavailable = exc
+            self._maybe_passivate(0)
+
+    def on_receive(self, message: Any) -> Any:
+        if isinstance(message, Passivate):
+            self._maybe_passivate(message.idle_seconds)
+            return None
+        if self._unavailable is not None:
+            if isinstance(message, Reload | Sweep):
+                return None  # tells: nobody to answer, and this activation loaded nothing
+            return Refusal(self._unavailable)  # a reply, not a pykka traceback
+        self._last_active = time.monotonic()
+        self._received += 1
+        if isinstance(message, Reload):
+            self._reload()
+            return None
+        try:
+            return self.route(message)
+        except RelayError as refused:
+            # An expected outcome (404, 409, …) is a reply, not a failure: raised through
+            # pykka it is logged with a full traceback. ``ask`` raises it in the caller.
+            return Refusal(refused)
+        finally:
+            # Unknown ids, and aggregates woken only by a sweep, must not leave a thread
+            # behind until the next idle sweep.
+            if self.is_empty() or (self._received == 1 and isinstance(message, Sweep)):
+                self._maybe_passivate(0)
+
+    def on_stop(self) -> None:
+        self.rt.registry.forget(self.kind, self.key, self.actor_ref)
+        self._flush()
+        self._let_go()
+
+    def on_failure(self, *_exc: object) -> None:
+        self.rt.registry.forget(self.kind, self.key, self.actor_ref)
+        self._flush()
+        self._let_go()
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _reload(self) -> None:
+        try:
+            self.load()
+        except Unavailable as exc:
+            # Memory may be ahead of the store and cannot be reloaded now: stop, and let
+            # the next activation load what was committed.
+            log.warning("reload_failed kind=%s key=%s error=%r", self.kind, self.key, exc)
+            self._maybe_passivate(0)
+            return
+        self.reloaded()
+
+    def write(self, job: Callable[[], Awaitable[T]]) -> concurrent.futures.Future[T]:
+        """Queue a write of this aggregate, in order; the state is already updated in memory.
+
+        If the write fails the actor reloads, so memory never runs ahead of the store.
+        """
+        future = self.rt.store.submit_write(job)
+        ref = self.actor_ref
+
+        def reload_on_failure(done: concurrent.futures.Future[T]) -> None:
+            error = done.exception()
+            if error is not None:
+                # An outage is expected and logged once by the store, and a refusal (a
+                # Conflict the store raised) is an outcome; anything else is a bug.
+                level = logging.ERROR
+                if isinstance(error, Unavailable):
+                    level = logging.WARNING
+                elif isinstance(error, RelayError):
+                    level = logging.INFO
+                log.log(level, "write_failed kind=%s key=%s error=%r", self.kind, self.key, error)
+                ref.tell(Reload())
+
+        future.add_done_callback(reload_on_failure)
+        self._last_write = future
+        return future
+
+    def durable(self, value: T) -> Durable[T] | T:
+        """Reply ``value`` once every write this actor queued so far is committed."""
+        if self._last_write is None:
+            return value
+        return Durable(value, self._last_write)
+
+    def read_through_queue(self, job: Callable[[], Awaitable[T]]) -> T:
+        """Read behind every queued write (FIFO), so a fresh activation sees its predecessor's."""
+        return self.rt.store.call(job, write=True)
+
+    def _maybe_passivate(self, idle_seconds: float) -> None:
+        if time.monotonic() - self._last_active < idle_seconds:
+            return
+        # Forget first: a message racing this one starts a fresh activation, whose load
+        # is queued behind this actor's writes, instead of finding a dead ref forever.
+        self.rt.registry.forget(self.kind, self.key, self.actor_ref)
+        self.stop()
+
+    def _let_go(self) -> None:
+        # The queue holds our bound ``write`` and the last write's callbacks hold us: drop
+        # both, so a stopped actor is freed by reference counting at once instead of
+        # waiting, with its thread's locks and queues, for a full GC pass.
+        self.let_go()
+        self._last_write = None
+
+    def _flush(self) -> None:
+        if self._last_write is None:
+            return
+        try:
+            self._last_write.result(timeout=_FLUSH_TIMEOUT)
+        except Exception as exc:  # already logged by reload_on_failure
+            log.debug("flush_failed kind=%s key=%s error=%r", self.kind, self.key, exc)

@@ -1,0 +1,126 @@
+"""trio ⇄ pykka: ``await ask(ref, message)`` without ever blocking the trio thread.
+
+A pykka future cannot be awaited under trio, and ``.get()`` would block the
+loop. Every relay actor creates its reply futures as ``TrioFuture``: a
+``ThreadingFuture`` whose ``set``/``set_exception`` also run a wake-up callback,
+which the trio side registers to reschedule the asking task. This covers direct
+asks only, not derived futures (``.map``, ``.join``): don't use those across.
+
+An actor may reply with ``Durable(value, commit)``: it has updated its state and
+queued the write, and the trio caller waits for the commit itself, so the
+actor is free for its next message while the store commits (group commit).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar, cast
+
+import pykka
+
+from relay.crossing import wait_future, wait_until_done
+from relay.errors import RelayError, Unavailable
+
+T = TypeVar("T")
+R_co = TypeVar("R_co", covariant=True)
+
+
+class Ask(Generic[R_co]):
+    """The base of a message that is asked, not told: ``R_co`` is the type of its reply.
+
+    ``await ask(ref, Heartbeat())`` is then typed as the reply (a ``Durable`` or a
+    ``Refusal`` is unwrapped by ``ask``), so no call site casts or annotates it. Messages
+    are frozen slotted dataclasses deriving from ``Ask[ReplyType]``.
+    """
+
+    __slots__ = ()
+
+
+class TrioFuture(pykka.ThreadingFuture[T]):
+    """A pykka future that can also wake a trio task when it resolves."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._wake_lock = threading.Lock()
+        self._resolved = False
+        self._wake: Callable[[], None] | None = None
+
+    def set(self, value: T | None = None) -> None:
+        super().set(value)
+        self._fire()
+
+    def set_exception(self, exc_info: Any = None) -> None:
+        super().set_exception(exc_info)
+        self._fire()
+
+    def on_done(self, wake: Callable[[], None]) -> None:
+        """Run ``wake`` once the future resolves (now, if it already has)."""
+        with self._wake_lock:
+            if not self._resolved:
+                self._wake = wake
+                return
+        wake()
+
+    def _fire(self) -> None:
+        with self._wake_lock:
+            self._resolved = True
+            wake, self._wake = self._wake, None
+        if wake is not None:
+            wake()
+
+
+@dataclass(frozen=True, slots=True)
+class Durable(Generic[T]):
+    """An actor's reply whose value is acknowledged only once ``commit`` resolves."""
+
+    value: T
+    commit: concurrent.futures.Future[Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """An actor's reply that refuses the request with ``error`` (a 4xx, usually).
+
+    Returned rather than raised: pykka logs an exception raised to an asking caller with
+    its traceback, and a refusal is an outcome, not a bug. ``ask`` raises ``error``.
+    """
+
+    error: RelayError
+
+
+async def ask(ref: pykka.ActorRef[Any], message: Ask[T], *, timeout: float, what: str) -> T:
+    """Send ``message`` to the actor and await its reply (and its commit, if durable).
+
+    Raises:
+        pykka.ActorDeadError: the actor stopped before handling the message.
+        Unavailable: no reply (or no commit) within ``timeout`` seconds.
+        RelayError: the actor refused the message (a ``Refusal`` reply).
+        Exception: whatever else the actor raised while handling the message.
+    """
+    future = ref.ask(message, block=False)
+    if not isinstance(future, TrioFuture):
+        raise TypeError(f"{ref} does not create TrioFutures; derive it from RelayActor")
+    await wait_until_done(future.on_done, timeout=timeout, what=what)
+    try:
+        reply = future.get(timeout=0)
+    except pykka.Timeout:  # resolved but not readable: cannot happen, but never block
+        raise Unavailable(f"{what} timed out") from None
+    if isinstance(reply, Refusal):
+        raise reply.error
+    if isinstance(reply, Durable):
+        await wait_future(reply.commit, timeout=timeout, what="store")
+        return cast(T, reply.value)
+    return cast(T, reply)
+
+
+class RelayActor(pykka.ThreadingActor):
+    """Base of every relay actor: trio-aware futures, daemon threads."""
+
+    use_daemon_thread = True
+
+    @staticmethod
+    def _create_future() -> pykka.Future[Any]:
+        return TrioFuture()

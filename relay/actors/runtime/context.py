@@ -1,0 +1,50 @@
+"""What every actor is given: the store, the clock, the settings, the registry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import trio
+
+from relay.actors.runtime.doorbell import Doorbells
+from relay.actors.runtime.routing import Routing
+from relay.actors.runtime.schedule import Maintenance
+from relay.actors.runtime.settle import SettleHooks
+from relay.clock import Clock
+from relay.events import EventHub
+from relay.settings import Settings
+from relay.store.thread import StoreThread
+
+if TYPE_CHECKING:
+    from relay.actors.runtime.registry import ActorRegistry
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    clock: Clock
+    store: StoreThread
+    registry: ActorRegistry
+    events: EventHub
+    doorbells: Doorbells = field(default_factory=Doorbells)
+    settle_hooks: SettleHooks = field(default_factory=SettleHooks)
+    maintenance: Maintenance = field(default_factory=Maintenance)
+    routing: Routing = field(default_factory=Routing)
+    # Set once the relay is told to stop (trio thread): waits that would hold the HTTP
+    # server's graceful shutdown open end now, with what they have.
+    draining: trio.Event = field(default_factory=trio.Event)
+
+    def begin_draining(self) -> None:
+        """End long-polls, WebSocket channels and event streams (trio thread; idempotent).
+
+        The HTTP server stops accepting, then waits for open requests before the app
+        stops. Long-polls (up to a minute), command channels and SSE streams never end
+        on their own: without this, every stop took the whole graceful timeout and their
+        clients saw a dropped connection instead of an answer.
+        """
+        if self.draining.is_set():
+            return
+        self.draining.set()
+        self.doorbells.ring_all()
+        self.events.end_streams()

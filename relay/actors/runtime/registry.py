@@ -1,0 +1,149 @@
+"""Actors on demand: activated by their first message, passivated when idle.
+
+One ``ThreadingActor`` is one thread, so live actors must follow the *active*
+set, not every agent ever registered. State lives in the store; an actor loads
+it on start, so stopping an idle actor loses nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import pykka
+
+from relay.actors.runtime.bridge import Ask, ask
+from relay.errors import Unavailable
+
+log = logging.getLogger("relay.actors")
+
+T = TypeVar("T")
+Key = tuple[str, str]
+Factory = Callable[[str], pykka.ActorRef[Any]]
+
+_ACTIVATION_ATTEMPTS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Passivate:
+    """Stop if nothing but this message arrived for ``idle_seconds``."""
+
+    idle_seconds: float
+
+
+class ActorRegistry:
+    def __init__(
+        self, *, ask_timeout: float, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.ask_timeout = ask_timeout
+        self._monotonic = monotonic
+        self._factories: dict[str, Factory] = {}
+        self._refs: dict[Key, pykka.ActorRef[Any]] = {}
+        # When each key was last sent a message through here: the idle sweep then tells
+        # only actors that may be idle, instead of waking every live thread.
+        self._last_used: dict[Key, float] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def register_kind(self, kind: str, factory: Factory) -> None:
+        self._factories[kind] = factory
+
+    def ref(self, kind: str, key: str) -> pykka.ActorRef[Any]:
+        """The live actor for ``(kind, key)``, started if there is none."""
+        with self._lock:
+            if self._closed:
+                raise Unavailable(f"{kind} actor is stopping")
+            ref = self._refs.get((kind, key))
+            if ref is None or not ref.is_alive():
+                ref = self._factories[kind](key)
+                self._refs[(kind, key)] = ref
+            self._last_used[(kind, key)] = self._monotonic()
+            return ref
+
+    def forget(self, kind: str, key: str, ref: pykka.ActorRef[Any]) -> None:
+        """Drop ``ref`` if it is still the registered one (called by a stopping actor)."""
+        with self._lock:
+            if self._refs.get((kind, key)) is ref:
+                del self._refs[(kind, key)]
+                self._last_used.pop((kind, key), None)
+
+    async def ask(self, kind: str, key: str, message: Ask[T], *, timeout: float | None = None) -> T:
+        """Ask the actor for ``(kind, key)``; a passivated actor is transparently re-activated.
+
+        A message that found its actor stopping was not handled (pykka fails it with
+        ``ActorDeadError``), so sending it again to a fresh activation is safe.
+        """
+        wait = timeout if timeout is not None else self.ask_timeout
+        for _ in range(_ACTIVATION_ATTEMPTS):
+            ref = self.ref(kind, key)
+            try:
+                return await ask(ref, message, timeout=wait, what=f"{kind} actor")
+            except pykka.ActorDeadError:
+                self.forget(kind, key, ref)
+        raise Unavailable(f"{kind} actor timed out")
+
+    def tell(self, kind: str, key: str, message: object) -> None:
+        """Fire and forget to the live actor, starting it if needed."""
+        try:
+            self.ref(kind, key).tell(message)
+        except pykka.ActorDeadError:
+            log.info("actor_tell_dropped kind=%s key=%s", kind, key)
+
+    def idle_refs(self, idle_seconds: float) -> list[pykka.ActorRef[Any]]:
+        """Live actors sent nothing through this registry for ``idle_seconds``.
+
+        Only candidates: an actor also hears from others (settle hooks, its own timers),
+        so it decides for itself when it receives ``Passivate``.
+        """
+        cutoff = self._monotonic() - idle_seconds
+        with self._lock:
+            return [
+                ref for key, ref in self._refs.items() if self._last_used.get(key, 0.0) <= cutoff
+            ]
+
+    def passivate_idle(self, idle_seconds: float) -> int:
+        """Ask every idle candidate to stop; returns how many were asked."""
+        refs = self.idle_refs(idle_seconds)
+        for ref in refs:
+            passivate(ref, idle_seconds)
+        return len(refs)
+
+    def live_counts(self) -> dict[str, int]:
+        with self._lock:
+            return dict(Counter(kind for kind, _ in self._refs))
+
+    def is_live(self, kind: str, key: str) -> bool:
+        with self._lock:
+            ref = self._refs.get((kind, key))
+        return ref is not None and ref.is_alive()
+
+    def stop_all(self, timeout: float = 10.0) -> None:
+        """Stop every actor (each flushes what it holds in ``on_stop``). Blocks."""
+        with self._lock:
+            self._closed = True
+            refs = list(self._refs.values())
+            self._refs.clear()
+            self._last_used.clear()
+        futures = []
+        for ref in refs:
+            try:
+                futures.append(ref.stop(block=False))
+            except pykka.ActorDeadError:
+                continue
+        for future in futures:
+            try:
+                future.get(timeout=timeout)
+            except (pykka.Timeout, pykka.ActorDeadError):
+                log.warning("actor_stop_timeout")
+
+
+def passivate(ref: pykka.ActorRef[Any], idle_seconds: float) -> None:
+    """Tell ``ref`` to stop if it has been idle for ``idle_seconds`` (it may be gone)."""
+    with contextlib.suppress(pykka.ActorDeadError):
+        ref.tell(Passivate(idle_seconds))

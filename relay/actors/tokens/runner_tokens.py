@@ -1,0 +1,160 @@
+"""Runner tokens: minted for a spawned session, re-minted through its orchestrator.
+
+A runner whose token expired while the relay was unreachable cannot renew it
+itself (a dead token authenticates nothing). Its orchestrator, which holds a
+standing credential, presents the expired token instead: the signature proves
+which runner it is, the orchestrator's authorization is the permission, and
+nothing but a non-revoked runner token of that orchestrator, dead for at most
+30 days, rides that path.
+"""
+
+from __future__ import annotations
+
+from relay.actors.runtime.context import Runtime
+from relay.actors.tokens.issuing import GRACE_MS, issue, issue_blocking
+from relay.auth.access import Principal
+from relay.auth.authenticator import Authenticator
+from relay.auth.profiles import PROVIDER_AGENT
+from relay.auth.tokens import REMINT_MAX_EXPIRED_SECONDS, TokenSpec
+from relay.domain.tokens import Claims, TokenRecord
+from relay.errors import Forbidden, Unauthorized
+from relay.store import tokens as token_store
+
+RUNNER_PREFIX = "runner:"
+RUNNER_ROLE = "provider"
+
+INVALID = "invalid or revoked runner token"
+NOT_RUNNER = "not a runner token"
+NOT_OWNED = "runner token not owned by this orchestrator"
+TOO_OLD = "runner token expired too long ago"
+
+
+def runner_spec(orchestrator_id: str, spawn_request_id: str, *, ttl_seconds: int) -> TokenSpec:
+    """The token a session spawned by ``orchestrator_id`` runs with."""
+    return TokenSpec(
+        sub=f"{RUNNER_PREFIX}{spawn_request_id}",
+        role=RUNNER_ROLE,
+        scope=PROVIDER_AGENT.scope,
+        constraints={"orchestrators": [orchestrator_id]},
+        ttl_seconds=ttl_seconds,
+    )
+
+
+async def mint_runner_token(
+    auth: Authenticator,
+    rt: Runtime,
+    *,
+    orchestrator_id: str,
+    spawn_request_id: str,
+    created_by: str | None = None,
+) -> tuple[str, TokenRecord]:
+    """Mint and record the runner token for a spawn (trio side); returns ``(token, record)``.
+
+    ``sub`` is ``runner:<spawn_request_id>``, role ``provider``, the provider-agent
+    scopes, ``constraints.orchestrators == [orchestrator_id]``, lifetime
+    ``settings.token_ttl_seconds``.
+
+    Raises:
+        Unavailable: the store did not answer in time.
+    """
+    spec = runner_spec(orchestrator_id, spawn_request_id, ttl_seconds=rt.settings.token_ttl_seconds)
+    return await issue(
+        auth,
+        rt,
+        spec,
+        profile_id=PROVIDER_AGENT.id,
+        created_by=created_by or f"spawn:{orchestrator_id}",
+    )
+
+
+def mint_runner_token_blocking(
+    auth: Authenticator,
+    rt: Runtime,
+    *,
+    orchestrator_id: str,
+    spawn_request_id: str,
+    created_by: str | None = None,
+) -> tuple[str, TokenRecord]:
+    """``mint_runner_token`` for actor threads (blocks on the store)."""
+    spec = runner_spec(orchestrator_id, spawn_request_id, ttl_seconds=rt.settings.token_ttl_seconds)
+    return issue_blocking(
+        auth,
+        rt,
+        spec,
+        profile_id=PROVIDER_AGENT.id,
+        created_by=created_by or f"spawn:{orchestrator_id}",
+    )
+
+
+def check_remint_caller(caller: Principal) -> None:
+    """Only an orchestrator's standing credential (or root) re-mints; a runner renews itself.
+
+    Raises:
+        Forbidden: "forbidden" when the caller is itself a runner token.
+    """
+    if not caller.is_root and caller.sub.startswith(RUNNER_PREFIX):
+        raise Forbidden("forbidden")
+
+
+def check_runner_token(claims: Claims, *, orchestrator_id: str, now_s: int) -> None:
+    """Whether ``orchestrator_id`` may re-mint the runner token with these claims.
+
+    Raises:
+        Forbidden: "not a runner token", "runner token not owned by this orchestrator",
+            or "runner token expired too long ago".
+    """
+    if claims.role != RUNNER_ROLE or not claims.sub.startswith(RUNNER_PREFIX):
+        raise Forbidden(NOT_RUNNER)
+    if orchestrator_id not in claims.constraints.get("orchestrators", ()):
+        raise Forbidden(NOT_OWNED)
+    if now_s - claims.exp > REMINT_MAX_EXPIRED_SECONDS:
+        raise Forbidden(TOO_OLD)
+
+
+async def remint_runner_token(
+    auth: Authenticator, rt: Runtime, presented: str, *, orchestrator_id: str
+) -> tuple[str, TokenRecord, Claims]:
+    """Replace a runner's (possibly expired) token with a fresh one.
+
+    The new token clones the old one's sub, scope and constraints with a fresh
+    ``jti`` and the normal lifetime; the old ``jti`` is revoked in the same store
+    write, so presenting the old token again fails.
+
+    Returns:
+        ``(token, record, old_claims)``.
+
+    Raises:
+        Forbidden: one of the four reasons (see ``check_runner_token``, and
+            "invalid or revoked runner token").
+        Unavailable: the store did not answer in time.
+    """
+    try:
+        old = auth.verify_allow_expired(presented)
+    except Unauthorized:
+        raise Forbidden(INVALID) from None
+    check_runner_token(old, orchestrator_id=orchestrator_id, now_s=auth.now_s())
+    token, claims = auth.mint(
+        TokenSpec(
+            sub=old.sub,
+            role=RUNNER_ROLE,
+            scope=old.scope,
+            constraints=old.constraints,
+            ttl_seconds=rt.settings.token_ttl_seconds,
+        )
+    )
+    record = TokenRecord.of(
+        claims, profile_id=PROVIDER_AGENT.id, created_by=f"orchestrator-remint:{orchestrator_id}"
+    )
+    now_ms = rt.clock.now_ms()
+    try:
+        replaced = await rt.store.write(
+            lambda: token_store.replace(
+                old.jti, old_expires_at=old.exp * 1000, new=record, now_ms=now_ms, grace_ms=GRACE_MS
+            )
+        )
+    except token_store.Conflict:
+        replaced = False  # another relay process revoked it first
+    if not replaced:
+        raise Forbidden(INVALID)
+    auth.revoke(old.jti)
+    return token, record, old

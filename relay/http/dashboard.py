@@ -1,0 +1,34 @@
+"""The web dashboard, served by ``relay serve`` itself.
+
+A single page (Preact + htm, vendored ES modules: no build step, no CDN) that
+talks to the same JSON API as every other client and follows ``/api/events``
+for live updates. Static files are public; every API call carries the token the
+user signed in with.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from quart import Blueprint, Response, send_from_directory
+
+from relay.http.auth import public
+from relay.http.contract import Media, responds
+
+STATIC = Path(__file__).parent.parent / "dashboard" / "static"
+
+bp = Blueprint("dashboard", __name__, static_folder=str(STATIC), static_url_path="/static")
+
+
+@bp.get("/")
+@responds(Media("text/html", "the dashboard page"))
+@public
+async def index() -> Response:
+    response = await send_from_directory(STATIC, "index.html")
+    response.headers["Cache-Control"] = "no-cache"
+    # The page only ever loads its own files and talks to its own origin.
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "connect-src 'self'; frame-ancestors 'none'"
+    )
+    return response

@@ -1,0 +1,162 @@
+"""Agent rules as pure functions: presence after silence, registration, patches."""
+
+from __future__ import annotations
+
+import pytest
+
+from relay.actors.agent.rules import apply_patch, register_card
+from relay.actors.runtime.reaping import presence_after_silence
+from relay.domain.agents import AgentCard, AgentPatch, AgentRegistration, Presence
+
+STALE_S = 30
+OFFLINE_S = 300
+SEEN = 1_700_000_000_000
+
+
+@pytest.mark.parametrize(
+    ("status", "silent_ms", "expected"),
+    [
+        # online: below stale, at stale, between, at offline, beyond
+        ("online", 0, "online"),
+        ("online", STALE_S * 1000 - 1, "online"),
+        ("online", STALE_S * 1000, "stale"),
+        ("online", 100_000, "stale"),
+        ("online", OFFLINE_S * 1000 - 1, "stale"),
+        ("online", OFFLINE_S * 1000, "offline"),
+        ("online", 10 * OFFLINE_S * 1000, "offline"),
+        # stale: silence never makes it online again; it only moves on to offline
+        ("stale", 0, "stale"),
+        ("stale", STALE_S * 1000 - 1, "stale"),
+        ("stale", STALE_S * 1000, "stale"),
+        ("stale", OFFLINE_S * 1000 - 1, "stale"),
+        ("stale", OFFLINE_S * 1000, "offline"),
+        ("stale", 10 * OFFLINE_S * 1000, "offline"),
+        # offline stays offline whatever the clock says
+        ("offline", 0, "offline"),
+        ("offline", STALE_S * 1000, "offline"),
+        ("offline", OFFLINE_S * 1000, "offline"),
+        # a last-seen time in the future (clock skew) changes nothing
+        ("online", -5_000, "online"),
+        ("stale", -5_000, "stale"),
+    ],
+)
+def test_presence_after_silence(status: Presence, silent_ms: int, expected: Presence) -> None:
+    result = presence_after_silence(
+        status, SEEN, SEEN + silent_ms, stale_after_s=STALE_S, offline_after_s=OFFLINE_S
+    )
+    assert result == expected
+
+
+@pytest.mark.parametrize(
+    ("silent_ms", "expected"),
+    [(4_999, "online"), (5_000, "stale"), (11_999, "stale"), (12_000, "offline")],
+)
+def test_presence_thresholds_are_parameters(silent_ms: int, expected: Presence) -> None:
+    result = presence_after_silence(
+        "online", SEEN, SEEN + silent_ms, stale_after_s=5, offline_after_s=12
+    )
+    assert result == expected
+
+
+def test_presence_accepts_fractional_thresholds() -> None:
+    assert presence_after_silence("online", 0, 1_500, stale_after_s=1.5, offline_after_s=9) == (
+        "stale"
+    )
+
+
+def card(**fields: object) -> AgentCard:
+    base: dict[str, object] = {
+        "id": "a1",
+        "name": "One",
+        "kind": "agent",
+        "status": "stale",
+        "ready": False,
+        "tags": ("t",),
+        "orchestrator_id": "o1",
+        "provider_capabilities": {"lifecycle": {"shutdown": True}},
+        "meta": {"provider": "claude", "model": "opus"},
+        "registered_at": 1,
+        "last_seen_at": 2,
+    }
+    base.update(fields)
+    return AgentCard(**base)  # type: ignore[arg-type]
+
+
+def test_first_registration_fills_defaults_and_is_online() -> None:
+    new = register_card(None, AgentRegistration(id="a9"), now=50)
+    assert new == AgentCard(
+        id="a9",
+        name="a9",
+        kind="agent",
+        status="online",
+        ready=False,
+        tags=(),
+        orchestrator_id=None,
+        provider_capabilities=None,
+        meta={},
+        registered_at=50,
+        last_seen_at=50,
+    )
+
+
+def test_first_registration_drops_nothing_it_was_given() -> None:
+    reg = AgentRegistration(
+        id="a9",
+        name="N",
+        kind="codex",
+        ready=True,
+        tags=("x",),
+        orchestrator_id="o",
+        provider_capabilities={"model": {"provider": "codex"}},
+        meta={"k": "v"},
+    )
+    new = register_card(None, reg, now=50)
+    assert (new.name, new.kind, new.ready, new.tags, new.orchestrator_id) == (
+        "N",
+        "codex",
+        True,
+        ("x",),
+        "o",
+    )
+    assert new.provider_capabilities == {"model": {"provider": "codex"}}
+    assert new.meta == {"k": "v"}
+
+
+def test_reregistration_is_a_heartbeat_that_keeps_registered_at() -> None:
+    again = register_card(card(), AgentRegistration(id="a1"), now=99)
+    assert again == card(status="online", last_seen_at=99)
+
+
+def test_reregistration_merges_meta_and_null_removes() -> None:
+    again = register_card(
+        card(), AgentRegistration(id="a1", meta={"model": None, "label": "L"}), now=99
+    )
+    assert again.meta == {"provider": "claude", "label": "L"}
+
+
+def test_patch_with_nothing_changes_nothing() -> None:
+    assert apply_patch(card(), AgentPatch()) == card()
+
+
+@pytest.mark.parametrize(
+    ("patch", "changed"),
+    [
+        (AgentPatch(name="New"), {"name": "New"}),
+        (AgentPatch(ready=True), {"ready": True}),
+        (AgentPatch(tags=()), {"tags": ()}),
+        (AgentPatch(tags=("a", "b")), {"tags": ("a", "b")}),
+        (AgentPatch(meta={}), {}),
+        (AgentPatch(meta={"model": "sonnet"}), {"meta": {"provider": "claude", "model": "sonnet"}}),
+        (AgentPatch(meta={"provider": None}), {"meta": {"model": "opus"}}),
+        (AgentPatch(meta={"absent": None}), {}),
+        (AgentPatch(orchestrator_id="o2"), {"orchestrator_id": "o2"}),
+        (AgentPatch(provider_capabilities={}), {"provider_capabilities": {}}),
+    ],
+)
+def test_patch_changes_only_what_it_names(patch: AgentPatch, changed: dict[str, object]) -> None:
+    assert apply_patch(card(), patch) == card(**changed)
+
+
+def test_patch_never_touches_presence() -> None:
+    patched = apply_patch(card(status="offline", last_seen_at=7), AgentPatch(name="x"))
+    assert (patched.status, patched.last_seen_at) == ("offline", 7)

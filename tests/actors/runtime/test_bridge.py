@@ -1,0 +1,311 @@
+"""The trio ⇄ pykka bridge: ``await ask(...)`` returns, raises, times out, never blocks trio."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import gc
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pykka
+import pytest
+import trio
+import trio.testing
+from quart_trio import QuartTrio
+
+from relay.actors import agent
+from relay.actors.runtime.bridge import Durable, RelayActor, ask
+from relay.errors import NotFound, Unavailable
+from relay.http import services as http_services
+from relay.http.services import EXTENSION, Services
+from tests.conftest import root_headers
+
+H = root_headers()
+
+
+@pytest.fixture
+def database_url(premigrated_database_url: str) -> str:
+    """Start from a database migrated once per session (see tests/conftest.py)."""
+    return premigrated_database_url
+
+
+class Echo(RelayActor):
+    """Replies what it is told; raises what it is given."""
+
+    def on_receive(self, message: Any) -> Any:
+        if isinstance(message, Exception):
+            raise message
+        return ("echo", message)
+
+
+class Blocked(RelayActor):
+    """Never replies until the test opens the gate (an actor stuck on something slow)."""
+
+    def __init__(self, gate: threading.Event) -> None:
+        super().__init__()
+        self.gate = gate
+
+    def on_receive(self, message: Any) -> Any:
+        self.gate.wait()
+        return message
+
+
+class Committing(RelayActor):
+    """Replies ``Durable(value, commit)`` with the commit future the test controls."""
+
+    def __init__(self, commit: concurrent.futures.Future[Any]) -> None:
+        super().__init__()
+        self.commit = commit
+
+    def on_receive(self, message: Any) -> Any:
+        if message == "ping":
+            return "pong"
+        return Durable(message, self.commit)
+
+
+class Plain(pykka.ThreadingActor):
+    use_daemon_thread = True
+
+    def on_receive(self, message: Any) -> Any:
+        return message
+
+
+@pytest.fixture
+def actors() -> Iterator[list[pykka.ActorRef[Any]]]:
+    """Refs started by a test; stopped afterwards (never left running into the next test)."""
+    refs: list[pykka.ActorRef[Any]] = []
+    yield refs
+    for ref in refs:
+        if ref.is_alive():
+            ref.stop(block=True, timeout=5)
+
+
+@pytest.fixture
+def gate() -> Iterator[threading.Event]:
+    event = threading.Event()
+    yield event
+    event.set()  # release a blocked actor so it can stop
+
+
+async def test_ask_returns_the_reply(actors: list[pykka.ActorRef[Any]]) -> None:
+    ref = Echo.start()
+    actors.append(ref)
+    assert await ask(ref, "hi", timeout=5, what="echo") == ("echo", "hi")
+
+
+async def test_ask_raises_what_the_actor_raised(actors: list[pykka.ActorRef[Any]]) -> None:
+    ref = Echo.start()
+    actors.append(ref)
+    with pytest.raises(NotFound, match=r"^agent not found$"):
+        await ask(ref, NotFound("agent not found"), timeout=5, what="echo")
+    # ... and the actor survives a failed message.
+    assert await ask(ref, "again", timeout=5, what="echo") == ("echo", "again")
+
+
+async def test_ask_to_a_stopped_actor_raises_actor_dead(
+    actors: list[pykka.ActorRef[Any]],
+) -> None:
+    ref = Echo.start()
+    await trio.to_thread.run_sync(lambda: ref.stop(block=True, timeout=5))
+    with pytest.raises(pykka.ActorDeadError):
+        await ask(ref, "hi", timeout=5, what="echo")
+
+
+async def test_ask_refuses_an_actor_without_trio_futures(
+    actors: list[pykka.ActorRef[Any]],
+) -> None:
+    # A plain pykka future cannot wake trio: waiting on it would need a blocking .get().
+    ref = Plain.start()
+    actors.append(ref)
+    with pytest.raises(TypeError, match="RelayActor"):
+        await ask(ref, "hi", timeout=5, what="plain")
+
+
+async def test_ask_that_gets_no_reply_in_time_is_unavailable(
+    autojump_clock: trio.testing.MockClock,
+    actors: list[pykka.ActorRef[Any]],
+    gate: threading.Event,
+) -> None:
+    # The mock clock jumps to the deadline as soon as trio has nothing else to do.
+    ref = Blocked.start(gate)
+    actors.append(ref)
+    with pytest.raises(Unavailable) as raised:
+        await ask(ref, "hi", timeout=30, what="slow actor")
+    assert raised.value.message == "slow actor timed out"
+    assert raised.value.status == 503
+    assert raised.value.headers == {"Retry-After": "1"}
+    assert trio.current_time() >= 30
+
+
+async def test_ask_answers_a_durable_reply_only_once_committed(
+    actors: list[pykka.ActorRef[Any]],
+) -> None:
+    commit: concurrent.futures.Future[Any] = concurrent.futures.Future()
+    ref = Committing.start(commit)
+    actors.append(ref)
+    answers: list[Any] = []
+
+    async def asker() -> None:
+        answers.append(await ask(ref, "v", timeout=30, what="committing"))
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(asker)
+        # The actor handles messages in order: once "ping" is answered, the durable reply
+        # was sent too, and its wake-up was queued to trio before ping's.
+        assert await ask(ref, "ping", timeout=5, what="committing") == "pong"
+        await trio.testing.wait_all_tasks_blocked()
+        assert answers == []  # replied, but not committed: not acknowledged yet
+
+        commit.set_result(None)
+    assert answers == ["v"]
+
+
+async def test_ask_on_a_commit_that_never_lands_is_unavailable(
+    mock_clock: trio.testing.MockClock, actors: list[pykka.ActorRef[Any]]
+) -> None:
+    # The clock jumps only after trio has idled 0.2 s of real time: long enough for the
+    # actor's thread to hand its reply back (microseconds), then the commit wait jumps to
+    # its deadline. (With a threshold of 0 the clock would jump over the reply.)
+    mock_clock.autojump_threshold = 0.2
+    ref = Committing.start(concurrent.futures.Future())
+    actors.append(ref)
+    with pytest.raises(Unavailable, match=r"^store timed out$"):
+        await ask(ref, "v", timeout=30, what="committing")
+
+
+async def test_ask_returns_a_durable_value_once_committed(
+    actors: list[pykka.ActorRef[Any]],
+) -> None:
+    commit: concurrent.futures.Future[Any] = concurrent.futures.Future()
+    commit.set_result(None)
+    ref = Committing.start(commit)
+    actors.append(ref)
+    assert await ask(ref, "v", timeout=5, what="committing") == "v"
+
+
+async def test_ask_raises_a_failed_durable_commit(actors: list[pykka.ActorRef[Any]]) -> None:
+    commit: concurrent.futures.Future[Any] = concurrent.futures.Future()
+    commit.set_exception(RuntimeError("disk full"))
+    ref = Committing.start(commit)
+    actors.append(ref)
+    with pytest.raises(RuntimeError, match="disk full"):
+        await ask(ref, "v", timeout=5, what="committing")
+
+
+async def test_ask_timeout_is_503_with_retry_after(open_app: Any, gate: threading.Event) -> None:
+    def setup(app: QuartTrio) -> None:
+        svc: Services = app.extensions[EXTENSION]
+        svc.runtime.registry.register_kind("slow", lambda _key: Blocked.start(gate))
+
+        async def slow() -> Any:
+            # A short timeout for this ask only: the app's own asks keep the default.
+            registry = http_services.services().runtime.registry
+            return await registry.ask("slow", "k", "ping", timeout=0.05)
+
+        app.add_url_rule("/api/test-slow", "test_slow", slow)
+
+    async with open_app(setup=setup) as app:
+        try:
+            response = await app.test_client().get("/api/test-slow")
+        finally:
+            gate.set()  # let the actor finish, so stopping the app does not wait on it
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+    assert await response.get_json() == {"error": "slow actor timed out"}
+
+
+# -- under load ----------------------------------------------------------------------------
+
+AGENTS = 50
+ROUNDS = 10  # 500 agent heartbeats: one round in five through HTTP, the rest direct asks
+SLOW_S = 1.0  # a store job / an actor reply that takes this long (a slow disk, a busy actor)
+SLOW_CALLS = 10
+TICK_S = 0.001
+# The ticker should run every ~1 ms. Under this load the trio thread also runs 100 request
+# handlers and hundreds of ask wake-ups, and shares the GIL with 60 actor threads and the
+# store thread, so a tick can slip by tens of ms (up to ~190 ms seen on a loaded machine).
+# If any await of the store or of an actor blocked the loop instead, the slow calls alone
+# would stall it for at least SLOW_S per blocked call (measured: 5 s when the slow store
+# calls block). 500 ms sits well above the noise and well below one blocked slow call.
+MAX_GAP_S = 0.5
+
+
+class Sleepy(RelayActor):
+    """Replies after ``SLOW_S`` on its own thread."""
+
+    def on_receive(self, message: Any) -> Any:
+        time.sleep(SLOW_S)
+        return message
+
+
+async def test_trio_loop_keeps_ticking_while_hundreds_of_asks_complete(
+    client: Any, services: Services, actors: list[pykka.ActorRef[Any]]
+) -> None:
+    rt = services.runtime
+    agent_ids = [f"load-{n}" for n in range(AGENTS)]
+    for agent_id in agent_ids:
+        response = await client.post("/api/agents", json={"id": agent_id}, headers=H)
+        assert response.status_code == 201
+    sleepy = [Sleepy.start() for _ in range(SLOW_CALLS)]
+    actors.extend(sleepy)
+
+    gaps: list[float] = []
+    done: list[str] = []
+
+    async def ticker(task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        last = trio.current_time()
+        task_status.started()
+        while True:
+            await trio.sleep(TICK_S)
+            now = trio.current_time()
+            gaps.append(now - last)
+            last = now
+
+    async def over_http(agent_id: str) -> None:
+        response = await client.post(f"/api/agents/{agent_id}/heartbeat", headers=H)
+        assert response.status_code == 200
+        done.append("http")
+
+    async def direct(agent_id: str) -> None:
+        card = await rt.registry.ask(agent.KIND, agent_id, agent.Heartbeat())
+        assert card.status == "online"
+        done.append("direct")
+
+    async def slow_store() -> None:
+        await rt.store.run(lambda: asyncio.sleep(SLOW_S))
+        done.append("store")
+
+    async def slow_actor(ref: pykka.ActorRef[Any]) -> None:
+        assert await ask(ref, "x", timeout=10 * SLOW_S, what="sleepy") == "x"
+        done.append("actor")
+
+    # As `relay serve` does after start-up: without it, one full collection over the
+    # test session's objects pauses every thread for ~150 ms, which says nothing of the
+    # bridge.
+    gc.collect()
+    gc.freeze()
+    try:
+        async with trio.open_nursery() as outer:
+            await outer.start(ticker)
+            async with trio.open_nursery() as load:
+                for round_ in range(ROUNDS):
+                    for agent_id in agent_ids:
+                        load.start_soon(over_http if round_ % 5 == 0 else direct, agent_id)
+                for ref in sleepy:
+                    load.start_soon(slow_actor, ref)
+                    load.start_soon(slow_store)
+            outer.cancel_scope.cancel()
+    finally:
+        gc.unfreeze()
+
+    assert sorted(done) == sorted(
+        ["http"] * (AGENTS * ROUNDS // 5)
+        + ["direct"] * (AGENTS * ROUNDS * 4 // 5)
+        + ["store", "actor"] * SLOW_CALLS
+    )
+    # The slow calls ran side by side: the ticker saw the whole second go by.
+    assert sum(gaps) >= SLOW_S
+    assert max(gaps) < MAX_GAP_S, f"trio loop stalled for {max(gaps) * 1000:.0f} ms"
