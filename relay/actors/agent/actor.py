@@ -24,6 +24,7 @@ from relay.actors.agent.messages import (
 )
 from relay.actors.agent.rules import apply_patch, register_card
 from relay.actors.commands.target import TargetActor
+from relay.actors.runtime.audit import Change
 from relay.actors.runtime.bridge import Durable
 from relay.actors.runtime.dispatch import dispatchmethod
 from relay.actors.runtime.reaping import presence_after_silence
@@ -74,25 +75,28 @@ class AgentActor(TargetActor):
         previous = self._require()
         card = replace(previous, status="online", last_seen_at=self._now())
         self.card = card
-        commit = self.write(lambda: agent_store.touch(card.id, card.status, card.last_seen_at))
-        if previous.status != card.status:
-            self._publish("status", card)
+        changes = [self._change("status", card)] if previous.status != card.status else []
+        commit = self.write_changed(
+            lambda: agent_store.touch(card.id, card.status, card.last_seen_at), changes
+        )
         return Durable(card, commit)
 
     @handle.register
     def _patch(self, message: Patch) -> Durable[AgentCard]:
         card = apply_patch(self._require(), message.patch)
         self.card = card
-        commit = self.write(lambda: agent_store.update(card))
-        self._publish("updated", card)
+        commit = self.write_changed(
+            lambda: agent_store.update(card), [self._change("updated", card)]
+        )
         return Durable(card, commit)
 
     @handle.register
     def _delete(self, _message: Delete) -> Durable[None]:
         card = self._require()
         self.card = None
-        commit = self.write(lambda: agent_store.delete(card.id))
-        self._publish("deleted", card)
+        commit = self.write_changed(
+            lambda: agent_store.delete(card.id), [self._change("deleted", card)]
+        )
         return Durable(None, commit)
 
     @handle.register
@@ -121,8 +125,10 @@ class AgentActor(TargetActor):
             return None
         reaped = replace(card, status=status)
         self.card = reaped
-        commit = self.write(lambda: agent_store.touch(reaped.id, status, reaped.last_seen_at))
-        self._publish("status", reaped)
+        commit = self.write_changed(
+            lambda: agent_store.touch(reaped.id, status, reaped.last_seen_at),
+            [self._change("status", reaped)],
+        )
         return Durable(reaped, commit)
 
     @handle.register
@@ -141,13 +147,11 @@ class AgentActor(TargetActor):
         return None if card is None else self._save(card, "updated")
 
     def _save(self, card: AgentCard, change: str) -> Durable[AgentCard]:
-        """Replace the whole card, write it through, and publish the change."""
+        """Replace the whole card and write it through with the event describing the change."""
         self.card = card
-        commit = self.write(lambda: agent_store.update(card))
-        self._publish(change, card)
+        commit = self.write_changed(lambda: agent_store.update(card), [self._change(change, card)])
         return Durable(card, commit)
 
-    def _publish(self, change: str, card: AgentCard) -> None:
-        self.rt.events.publish(
-            "agent", {"change": change, "agent": card.to_json()}, agent_id=card.id
-        )
+    @staticmethod
+    def _change(change: str, card: AgentCard) -> Change:
+        return Change("agent", {"change": change, "agent": card.to_json()}, agent_id=card.id)

@@ -16,6 +16,7 @@ from relay.actors.orchestrator.messages import (
     Register,
     ReportAgents,
 )
+from relay.actors.runtime.audit import Change
 from relay.actors.runtime.bridge import Durable
 from relay.actors.runtime.dispatch import dispatchmethod
 from relay.actors.runtime.reaping import presence_after_silence
@@ -47,8 +48,9 @@ class OrchestratorActor(TargetActor):
     def _now(self) -> int:
         return self.rt.clock.now_ms()
 
-    def _publish(self, change: str, orch: Orchestrator) -> None:
-        self.rt.events.publish(
+    @staticmethod
+    def _change(change: str, orch: Orchestrator) -> Change:
+        return Change(
             "orchestrator", {"change": change, "orchestrator": orch.to_json()}, view="orchestrators"
         )
 
@@ -63,10 +65,10 @@ class OrchestratorActor(TargetActor):
             self.orch, message.registration, self._now()
         )
         self.orch = orch
-        commit = self.write(
-            lambda: orchestrator_store.insert(orch) if created else orchestrator_store.update(orch)
+        commit = self.write_changed(
+            lambda: orchestrator_store.insert(orch) if created else orchestrator_store.update(orch),
+            [self._change("registered" if created else "updated", orch)],
         )
-        self._publish("registered" if created else "updated", orch)
         return Durable((orch, created), commit)
 
     @handle.register
@@ -76,22 +78,27 @@ class OrchestratorActor(TargetActor):
             previous, self._now(), managed_agents=message.managed_agents, runtime=message.runtime
         )
         self.orch = orch
+        changes = []
+        if previous.status != orch.status or previous.managed_agents != orch.managed_agents:
+            changes.append(
+                self._change("status" if previous.status != orch.status else "updated", orch)
+            )
         if message.managed_agents is None and message.runtime is None:
-            commit = self.write(
-                lambda: orchestrator_store.touch(orch.id, orch.status, orch.last_heartbeat_at)
+            commit = self.write_changed(
+                lambda: orchestrator_store.touch(orch.id, orch.status, orch.last_heartbeat_at),
+                changes,
             )
         else:
-            commit = self.write(lambda: orchestrator_store.update(orch))
-        if previous.status != orch.status or previous.managed_agents != orch.managed_agents:
-            self._publish("status" if previous.status != orch.status else "updated", orch)
+            commit = self.write_changed(lambda: orchestrator_store.update(orch), changes)
         return Durable(orch, commit)
 
     @handle.register
     def _report(self, message: ReportAgents) -> Durable[Orchestrator]:
         orch = replace(self._require(), managed_agents=message.managed_agents)
         self.orch = orch
-        commit = self.write(lambda: orchestrator_store.update(orch))
-        self._publish("updated", orch)
+        commit = self.write_changed(
+            lambda: orchestrator_store.update(orch), [self._change("updated", orch)]
+        )
         return Durable(orch, commit)
 
     @handle.register
@@ -118,8 +125,8 @@ class OrchestratorActor(TargetActor):
             return None
         reaped = replace(orch, status=status)
         self.orch = reaped
-        commit = self.write(
-            lambda: orchestrator_store.touch(reaped.id, status, reaped.last_heartbeat_at)
+        commit = self.write_changed(
+            lambda: orchestrator_store.touch(reaped.id, status, reaped.last_heartbeat_at),
+            [self._change("status", reaped)],
         )
-        self._publish("status", reaped)
         return Durable(reaped, commit)

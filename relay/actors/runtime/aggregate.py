@@ -5,10 +5,11 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
+from relay.actors.runtime.audit import Change, write_with_audit
 from relay.actors.runtime.bridge import Durable, Refusal, RelayActor
 from relay.actors.runtime.context import Runtime
 from relay.actors.runtime.registry import Passivate
@@ -165,6 +166,19 @@ class AggregateActor(RelayActor):
         future.add_done_callback(reload_on_failure)
         self._last_write = future
         return future
+
+    def write_changed(
+        self, job: Callable[[], Awaitable[Any]], changes: Sequence[Change]
+    ) -> concurrent.futures.Future[Any]:
+        """Queue ``job`` and the stream events describing its change as one write.
+
+        They commit in one transaction, so a subscriber never sees a change that was rolled
+        back nor misses one that was stored; the events reach subscribers once committed.
+        With no ``changes`` this is a plain ``write`` (the heartbeat's hot path).
+        """
+        if not changes:
+            return self.write(job)
+        return write_with_audit(self.rt, self.write, job, changes=changes)
 
     def durable(self, value: T) -> Durable[T] | T:
         """Reply ``value`` once every write this actor queued so far is committed."""
