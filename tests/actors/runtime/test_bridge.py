@@ -194,8 +194,9 @@ async def test_ask_raises_a_failed_durable_commit(actors: list[pykka.ActorRef[An
 # -- under load ----------------------------------------------------------------------------
 
 AGENTS = 50
-ROUNDS = 10  # 500 agent heartbeats: one round in five behind a store read (as a handler
-# that checks the card first), the rest direct asks
+# 500 agent heartbeats: one round in five behind a store read (as a handler that checks the
+# card first), the rest direct asks.
+ROUNDS = 10
 SLOW_S = 1.0  # a store job / an actor reply that takes this long (a slow disk, a busy actor)
 SLOW_CALLS = 10
 TICK_S = 0.001
