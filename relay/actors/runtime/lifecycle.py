@@ -59,12 +59,21 @@ async def running(runtime: Runtime, nursery: trio.Nursery | None = None) -> Asyn
     writes), the event streams, and the store last.
     """
     if nursery is None:
+        # What the caller's block (or the start-up) raised leaves the nursery before it is
+        # re-raised: through the nursery it would come out wrapped in an ExceptionGroup,
+        # which no ``except`` around ``async with open_runtime(...)`` expects. Cancelled
+        # and a failed sweep still go through the nursery, as trio needs them to.
+        failed: Exception | None = None
         async with trio.open_nursery() as own:
             try:
                 async with running(runtime, own) as started:
                     yield started
+            except Exception as exc:
+                failed = exc
             finally:
                 own.cancel_scope.cancel()
+        if failed is not None:
+            raise failed
         return
     store = runtime.store
     if not store.started:  # ``relay serve`` opens it before serving, under the instance lock

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
+from relay.actors import Runtime
 from relay.actors.maintenance import KEY, KIND, Begin, Finish, Snapshot
-from relay.actors.runtime import JobSpec
+from relay.actors.runtime import Ask, JobSpec
 from relay.clock import ManualClock
 from relay.domain.maintenance import JobRun, JobState
 from relay.errors import Conflict, NotFound
-from relay.http.services import Services
 from relay.store import maintenance as maintenance_store
+
+T = TypeVar("T")
+
+
+@pytest.fixture
+def database_url(premigrated_database_url: str) -> str:
+    """Start from a database migrated once per session (see tests/conftest.py)."""
+    return premigrated_database_url
 
 
 async def idle_job(_rt: Any) -> dict[str, Any]:
@@ -20,17 +28,18 @@ async def idle_job(_rt: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def rt(services: Services) -> Any:
-    runtime = services.runtime
+def rt(runtime: Runtime) -> Runtime:
     runtime.maintenance.register_job(JobSpec("probe", 60, idle_job))
     return runtime
 
 
-async def ask(rt: Any, message: object) -> Any:
+async def ask(rt: Runtime, message: Ask[T]) -> T:
     return await rt.registry.ask(KIND, KEY, message)
 
 
-async def test_snapshot_lists_every_registered_job_in_order(rt: Any, clock: ManualClock) -> None:
+async def test_snapshot_lists_every_registered_job_in_order(
+    rt: Runtime, clock: ManualClock
+) -> None:
     states = await ask(rt, Snapshot(clock.now_ms()))
     names = [state.name for state in states]
     assert {"agent-reaper", "activity-retention", "token-pruning", "probe"} <= set(names)
@@ -48,7 +57,7 @@ async def test_snapshot_lists_every_registered_job_in_order(rt: Any, clock: Manu
     )
 
 
-async def test_a_job_begins_once_until_it_finishes(rt: Any, clock: ManualClock) -> None:
+async def test_a_job_begins_once_until_it_finishes(rt: Runtime, clock: ManualClock) -> None:
     now = clock.now_ms()
     begun = await ask(rt, Begin("probe", now))
     assert begun.running
@@ -64,7 +73,7 @@ async def test_a_job_begins_once_until_it_finishes(rt: Any, clock: ManualClock) 
     assert (await ask(rt, Begin("probe", clock.now_ms()))).running
 
 
-async def test_a_finished_run_is_written_through(rt: Any, clock: ManualClock) -> None:
+async def test_a_finished_run_is_written_through(rt: Runtime, clock: ManualClock) -> None:
     now = clock.now_ms()
     await ask(rt, Begin("probe", now))
     await ask(rt, Finish("probe", now, 5, None, "boom"))
@@ -72,12 +81,12 @@ async def test_a_finished_run_is_written_through(rt: Any, clock: ManualClock) ->
     assert JobRun("probe", now, 5, None, "boom", now + 60_000) in rows
 
 
-async def test_an_unknown_job_is_not_found(rt: Any, clock: ManualClock) -> None:
+async def test_an_unknown_job_is_not_found(rt: Runtime, clock: ManualClock) -> None:
     with pytest.raises(NotFound, match=r"^job not found$"):
         await ask(rt, Begin("nope", clock.now_ms()))
 
 
-async def test_the_actor_is_never_passivated(rt: Any, clock: ManualClock) -> None:
+async def test_the_actor_is_never_passivated(rt: Runtime, clock: ManualClock) -> None:
     await ask(rt, Begin("probe", clock.now_ms()))
     rt.registry.passivate_idle(0)
     states = await ask(rt, Snapshot(clock.now_ms()))

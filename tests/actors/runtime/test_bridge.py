@@ -14,16 +14,12 @@ import pykka
 import pytest
 import trio
 import trio.testing
-from quart_trio import QuartTrio
 
-from relay.actors import agent
+from relay.actors import Runtime, agent
 from relay.actors.runtime.bridge import Durable, RelayActor, ask
+from relay.domain.agents import AgentRegistration
 from relay.errors import NotFound, Unavailable
-from relay.http import services as http_services
-from relay.http.services import EXTENSION, Services
-from tests.conftest import root_headers
-
-H = root_headers()
+from relay.store import agents as agent_store
 
 
 @pytest.fixture
@@ -195,37 +191,17 @@ async def test_ask_raises_a_failed_durable_commit(actors: list[pykka.ActorRef[An
         await ask(ref, "v", timeout=5, what="committing")
 
 
-async def test_ask_timeout_is_503_with_retry_after(open_app: Any, gate: threading.Event) -> None:
-    def setup(app: QuartTrio) -> None:
-        svc: Services = app.extensions[EXTENSION]
-        svc.runtime.registry.register_kind("slow", lambda _key: Blocked.start(gate))
-
-        async def slow() -> Any:
-            # A short timeout for this ask only: the app's own asks keep the default.
-            registry = http_services.services().runtime.registry
-            return await registry.ask("slow", "k", "ping", timeout=0.05)
-
-        app.add_url_rule("/api/test-slow", "test_slow", slow)
-
-    async with open_app(setup=setup) as app:
-        try:
-            response = await app.test_client().get("/api/test-slow")
-        finally:
-            gate.set()  # let the actor finish, so stopping the app does not wait on it
-    assert response.status_code == 503
-    assert response.headers["Retry-After"] == "1"
-    assert await response.get_json() == {"error": "slow actor timed out"}
-
-
 # -- under load ----------------------------------------------------------------------------
 
 AGENTS = 50
-ROUNDS = 10  # 500 agent heartbeats: one round in five through HTTP, the rest direct asks
+# 500 agent heartbeats: one round in five behind a store read (as a handler that checks the
+# card first), the rest direct asks.
+ROUNDS = 10
 SLOW_S = 1.0  # a store job / an actor reply that takes this long (a slow disk, a busy actor)
 SLOW_CALLS = 10
 TICK_S = 0.001
-# The ticker should run every ~1 ms. Under this load the trio thread also runs 100 request
-# handlers and hundreds of ask wake-ups, and shares the GIL with 60 actor threads and the
+# The ticker should run every ~1 ms. Under this load the trio thread also runs 100 store
+# reads and hundreds of ask wake-ups, and shares the GIL with 60 actor threads and the
 # store thread, so a tick can slip by tens of ms (up to ~190 ms seen on a loaded machine).
 # If any await of the store or of an actor blocked the loop instead, the slow calls alone
 # would stall it for at least SLOW_S per blocked call (measured: 5 s when the slow store
@@ -242,13 +218,15 @@ class Sleepy(RelayActor):
 
 
 async def test_trio_loop_keeps_ticking_while_hundreds_of_asks_complete(
-    client: Any, services: Services, actors: list[pykka.ActorRef[Any]]
+    runtime: Runtime, actors: list[pykka.ActorRef[Any]]
 ) -> None:
-    rt = services.runtime
+    rt = runtime
     agent_ids = [f"load-{n}" for n in range(AGENTS)]
     for agent_id in agent_ids:
-        response = await client.post("/api/agents", json={"id": agent_id}, headers=H)
-        assert response.status_code == 201
+        _card, created = await rt.registry.ask(
+            agent.KIND, agent_id, agent.Register(AgentRegistration(id=agent_id))
+        )
+        assert created
     sleepy = [Sleepy.start() for _ in range(SLOW_CALLS)]
     actors.extend(sleepy)
 
@@ -264,10 +242,11 @@ async def test_trio_loop_keeps_ticking_while_hundreds_of_asks_complete(
             gaps.append(now - last)
             last = now
 
-    async def over_http(agent_id: str) -> None:
-        response = await client.post(f"/api/agents/{agent_id}/heartbeat", headers=H)
-        assert response.status_code == 200
-        done.append("http")
+    async def read_then_beat(agent_id: str) -> None:
+        assert await rt.store.run(lambda: agent_store.load(agent_id)) is not None
+        card = await rt.registry.ask(agent.KIND, agent_id, agent.Heartbeat())
+        assert card.status == "online"
+        done.append("read")
 
     async def direct(agent_id: str) -> None:
         card = await rt.registry.ask(agent.KIND, agent_id, agent.Heartbeat())
@@ -293,7 +272,7 @@ async def test_trio_loop_keeps_ticking_while_hundreds_of_asks_complete(
             async with trio.open_nursery() as load:
                 for round_ in range(ROUNDS):
                     for agent_id in agent_ids:
-                        load.start_soon(over_http if round_ % 5 == 0 else direct, agent_id)
+                        load.start_soon(read_then_beat if round_ % 5 == 0 else direct, agent_id)
                 for ref in sleepy:
                     load.start_soon(slow_actor, ref)
                     load.start_soon(slow_store)
@@ -302,7 +281,7 @@ async def test_trio_loop_keeps_ticking_while_hundreds_of_asks_complete(
         gc.unfreeze()
 
     assert sorted(done) == sorted(
-        ["http"] * (AGENTS * ROUNDS // 5)
+        ["read"] * (AGENTS * ROUNDS // 5)
         + ["direct"] * (AGENTS * ROUNDS * 4 // 5)
         + ["store", "actor"] * SLOW_CALLS
     )

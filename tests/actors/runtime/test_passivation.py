@@ -5,6 +5,9 @@ sets once the actor's thread is done, so the test waits on it (off the trio thre
 rather than polling ``is_live``. ``passivate_idle`` is a ``tell``, and an actor handles its
 mailbox in order, so once a later ask to the *same* ref has been answered, the
 ``Passivate`` before it has been handled too.
+
+The actors are reached as HTTP reaches them (``registry.ask`` and the flows), on a runtime
+of their own: no web app is involved.
 """
 
 from __future__ import annotations
@@ -17,16 +20,18 @@ import pykka
 import pytest
 import trio
 
-from relay.actors import agent
+from relay.actors import Runtime, agent, commands, open_runtime, orchestrator
 from relay.actors.agent import reap_agents
 from relay.actors.orchestrator import reap_orchestrators
 from relay.actors.runtime.registry import ActorRegistry
 from relay.clock import ManualClock
-from relay.http.services import Services
-from tests.conftest import root_headers, services_of
-from tests.http.helpers import register_orchestrator
-
-H = root_headers()
+from relay.domain.agents import AgentCard, AgentPatch, AgentRegistration, TimelineInput
+from relay.domain.commands import CommandSpec
+from relay.domain.orchestrators import Orchestrator, OrchestratorRegistration
+from relay.errors import NotFound
+from relay.settings import Settings
+from relay.store import agents as agent_store
+from relay.store import orchestrators as orchestrator_store
 
 
 @pytest.fixture
@@ -48,12 +53,38 @@ def live_agent_actors() -> list[pykka.ActorRef[Any]]:
 
 
 @pytest.fixture
-def registry(services: Services) -> ActorRegistry:
-    return services.runtime.registry
+def registry(runtime: Runtime) -> ActorRegistry:
+    return runtime.registry
 
 
-async def test_idle_actor_is_stopped(client: Any, registry: ActorRegistry) -> None:
-    await client.post("/api/agents", json={"id": "a1"}, headers=H)
+async def register_agent(rt: Runtime, agent_id: str, **fields: Any) -> tuple[AgentCard, bool]:
+    """``POST /api/agents``: ``(card, created)``."""
+    registration = AgentRegistration(id=agent_id, **fields)
+    return await rt.registry.ask(agent.KIND, agent_id, agent.Register(registration))
+
+
+async def register_orchestrator(rt: Runtime, orchestrator_id: str = "o1") -> Orchestrator:
+    """``POST /api/orchestrators``, as ``tests/http/helpers.register_orchestrator`` sends it."""
+    registration = OrchestratorRegistration(
+        id=orchestrator_id, name=None, base_dir=f"/srv/{orchestrator_id}"
+    )
+    orch, _created = await rt.registry.ask(
+        orchestrator.KIND, orchestrator_id, orchestrator.Register(registration)
+    )
+    rt.routing.orchestrator_exists(orch.id)
+    return orch
+
+
+async def stored_agent(rt: Runtime, agent_id: str) -> AgentCard | None:
+    return await rt.store.run(lambda: agent_store.load(agent_id))
+
+
+async def stored_orchestrator(rt: Runtime, orchestrator_id: str) -> Orchestrator | None:
+    return await rt.store.run(lambda: orchestrator_store.load(orchestrator_id))
+
+
+async def test_idle_actor_is_stopped(runtime: Runtime, registry: ActorRegistry) -> None:
+    await register_agent(runtime, "a1")
     ref = registry.ref("agent", "a1")  # the live activation, not a new one
     assert registry.is_live("agent", "a1")
 
@@ -64,8 +95,8 @@ async def test_idle_actor_is_stopped(client: Any, registry: ActorRegistry) -> No
     assert registry.live_counts().get("agent", 0) == 0
 
 
-async def test_recently_active_actor_is_kept(client: Any, registry: ActorRegistry) -> None:
-    await client.post("/api/agents", json={"id": "a1"}, headers=H)
+async def test_recently_active_actor_is_kept(runtime: Runtime, registry: ActorRegistry) -> None:
+    await register_agent(runtime, "a1")
     ref = registry.ref("agent", "a1")
 
     registry.passivate_idle(3600)
@@ -78,121 +109,111 @@ async def test_recently_active_actor_is_kept(client: Any, registry: ActorRegistr
 
 
 async def test_an_actor_woken_only_by_the_reaper_stops_right_after(
-    client: Any, services: Services, registry: ActorRegistry, clock: ManualClock
+    runtime: Runtime, registry: ActorRegistry, clock: ManualClock
 ) -> None:
-    await client.post("/api/agents", json={"id": "a1"}, headers=H)
-    await register_orchestrator(client)
+    await register_agent(runtime, "a1")
+    await register_orchestrator(runtime)
     for kind, key in (("agent", "a1"), ("orchestrator", "o1")):
         old = registry.ref(kind, key)
         registry.passivate_idle(0)
         await wait_stopped(old)
     clock.advance(31)
 
-    assert [card.status for card in await reap_agents(services.runtime)] == ["stale"]
-    assert [o.status for o in await reap_orchestrators(services.runtime)] == ["stale"]
+    assert [card.status for card in await reap_agents(runtime)] == ["stale"]
+    assert [o.status for o in await reap_orchestrators(runtime)] == ["stale"]
 
     # Forgotten before the reply: the next message starts a fresh activation.
     assert not registry.is_live("agent", "a1")
     assert not registry.is_live("orchestrator", "o1")
-    agent_card = await (await client.get("/api/agents/a1", headers=H)).get_json()
-    assert agent_card["status"] == "stale"  # the write went through before the stop
-    orchestrator_card = await (await client.get("/api/orchestrators/o1", headers=H)).get_json()
-    assert orchestrator_card["status"] == "stale"
+    agent_card = await stored_agent(runtime, "a1")
+    assert agent_card is not None
+    assert agent_card.status == "stale"  # the write went through before the stop
+    orch = await stored_orchestrator(runtime, "o1")
+    assert orch is not None
+    assert orch.status == "stale"
 
 
 async def test_a_reap_keeps_an_actor_that_was_already_live(
-    client: Any, services: Services, registry: ActorRegistry, clock: ManualClock
+    runtime: Runtime, registry: ActorRegistry, clock: ManualClock
 ) -> None:
-    await client.post("/api/agents", json={"id": "a1"}, headers=H)
+    await register_agent(runtime, "a1")
     ref = registry.ref("agent", "a1")
     clock.advance(31)
 
-    assert [card.status for card in await reap_agents(services.runtime)] == ["stale"]
+    assert [card.status for card in await reap_agents(runtime)] == ["stale"]
 
     assert registry.is_live("agent", "a1")
     assert registry.ref("agent", "a1") is ref
 
 
 async def test_heartbeat_reactivates_a_passivated_agent_with_its_state(
-    client: Any, registry: ActorRegistry, clock: ManualClock
+    runtime: Runtime, registry: ActorRegistry, clock: ManualClock
 ) -> None:
-    registered = await (
-        await client.post(
-            "/api/agents",
-            json={
-                "id": "a1",
-                "name": "Builder",
-                "tags": ["t"],
-                "ready": True,
-                "orchestratorId": "o1",
-                "meta": {"provider": "claude", "sessionName": "s1"},
-            },
-            headers=H,
-        )
-    ).get_json()
+    registered, _created = await register_agent(
+        runtime,
+        "a1",
+        name="Builder",
+        tags=("t",),
+        ready=True,
+        orchestrator_id="o1",
+        meta={"provider": "claude", "sessionName": "s1"},
+    )
     old = registry.ref("agent", "a1")
     registry.passivate_idle(0)
     await wait_stopped(old)
     clock.advance(12)
 
-    response = await client.post("/api/agents/a1/heartbeat", headers=H)
+    card = await registry.ask("agent", "a1", agent.Heartbeat())
 
-    assert response.status_code == 200
-    card = await response.get_json()
-    assert card["name"] == "Builder"
-    assert card["tags"] == ["t"]
-    assert card["ready"] is True
-    assert card["orchestratorId"] == "o1"
-    assert card["meta"] == {"provider": "claude", "sessionName": "s1"}
-    assert card["registeredAt"] == registered["registeredAt"]
-    assert card["lastSeenAt"] == clock.now_ms()
+    assert card.name == "Builder"
+    assert card.tags == ("t",)
+    assert card.ready is True
+    assert card.orchestrator_id == "o1"
+    assert card.meta == {"provider": "claude", "sessionName": "s1"}
+    assert card.registered_at == registered.registered_at
+    assert card.last_seen_at == clock.now_ms()
     assert registry.is_live("agent", "a1")
     assert registry.ref("agent", "a1") is not old
 
 
 async def test_reactivated_actor_sees_writes_acknowledged_just_before_passivation(
-    client: Any, registry: ActorRegistry
+    runtime: Runtime, registry: ActorRegistry
 ) -> None:
-    await client.post("/api/agents", json={"id": "a1"}, headers=H)
-    await client.patch("/api/agents/a1", json={"meta": {"step": 1}}, headers=H)
+    await register_agent(runtime, "a1")
+    await registry.ask("agent", "a1", agent.Patch(AgentPatch(meta={"step": 1})))
     old = registry.ref("agent", "a1")
     registry.passivate_idle(0)
     await wait_stopped(old)
 
-    response = await client.patch("/api/agents/a1", json={"meta": {"more": 2}}, headers=H)
+    card = await registry.ask("agent", "a1", agent.Patch(AgentPatch(meta={"more": 2})))
 
-    assert (await response.get_json())["meta"] == {"step": 1, "more": 2}
+    assert card.meta == {"step": 1, "more": 2}
 
 
 async def test_register_reactivates_a_passivated_agent_as_existing(
-    client: Any, registry: ActorRegistry
+    runtime: Runtime, registry: ActorRegistry
 ) -> None:
-    await client.post("/api/agents", json={"id": "a1", "name": "Kept"}, headers=H)
+    await register_agent(runtime, "a1", name="Kept")
     old = registry.ref("agent", "a1")
     registry.passivate_idle(0)
     await wait_stopped(old)
 
-    response = await client.post("/api/agents", json={"id": "a1"}, headers=H)
+    card, created = await register_agent(runtime, "a1")
 
-    assert response.status_code == 200  # not 201: the state came back from the store
-    assert (await response.get_json())["name"] == "Kept"
+    assert created is False  # the state came back from the store
+    assert card.name == "Kept"
 
 
 @pytest.mark.parametrize(
-    ("method", "path", "body"),
-    [
-        ("post", "/api/agents/ghost/heartbeat", None),
-        ("post", "/api/agents/ghost/timeline", {"title": "t"}),
-    ],
+    "message",
+    [agent.Heartbeat(), agent.AppendTimeline(TimelineInput(kind="note", title="t"))],
+    ids=["heartbeat", "timeline"],
 )
 async def test_unknown_agent_leaves_no_live_actor(
-    client: Any, registry: ActorRegistry, method: str, path: str, body: Any
+    registry: ActorRegistry, message: agent.Heartbeat | agent.AppendTimeline
 ) -> None:
-    kwargs: dict[str, Any] = {"headers": H}
-    if body is not None:
-        kwargs["json"] = body
-    response = await getattr(client, method)(path, **kwargs)
-    assert response.status_code == 404
+    with pytest.raises(NotFound, match=r"^agent not found$"):
+        await registry.ask("agent", "ghost", message)
 
     # The activation forgot itself before replying, and its thread is on its way out.
     assert not registry.is_live("agent", "ghost")
@@ -201,9 +222,11 @@ async def test_unknown_agent_leaves_no_live_actor(
     assert live_agent_actors() == []
 
 
-async def test_deleted_agent_leaves_no_live_actor(client: Any, registry: ActorRegistry) -> None:
-    await client.post("/api/agents", json={"id": "a1"}, headers=H)
-    await client.delete("/api/agents/a1", headers=H)
+async def test_deleted_agent_leaves_no_live_actor(
+    runtime: Runtime, registry: ActorRegistry
+) -> None:
+    await register_agent(runtime, "a1")
+    await registry.ask("agent", "a1", agent.Delete())
 
     assert not registry.is_live("agent", "a1")
     for ref in live_agent_actors():
@@ -212,13 +235,22 @@ async def test_deleted_agent_leaves_no_live_actor(client: Any, registry: ActorRe
 
 
 async def test_a_passivated_actor_is_freed_without_a_gc_pass(
-    client: Any, registry: ActorRegistry
+    runtime: Runtime, registry: ActorRegistry
 ) -> None:
     # Automatic full GC passes are off while serving: an actor kept alive by a reference
     # cycle would hold its locks and queues until the scheduled pass.
-    await client.post("/api/agents", json={"id": "a1"}, headers=H)
-    await client.post("/api/agents/a1/heartbeat", headers=H)  # a write: its callbacks
-    await client.post("/api/commands", json={"type": "t", "target": "a1"}, headers=H)
+    await register_agent(runtime, "a1")
+    await registry.ask("agent", "a1", agent.Heartbeat())  # a write: its callbacks
+    await commands.create(
+        runtime,
+        CommandSpec(
+            type="t",
+            target="a1",
+            target_kind="agent",
+            source="test",
+            ttl_seconds=runtime.settings.command_default_ttl_seconds,
+        ),
+    )
     ref = registry.ref("agent", "a1")
     gc.collect()
     gc.disable()
@@ -237,18 +269,18 @@ async def test_a_passivated_actor_is_freed_without_a_gc_pass(
 
 
 async def test_heartbeats_racing_passivation_all_succeed(
-    client: Any, registry: ActorRegistry
+    runtime: Runtime, registry: ActorRegistry
 ) -> None:
     # A message that reaches an actor as it stops is re-sent to a fresh activation.
     agent_ids = [f"r{n}" for n in range(10)]
     for agent_id in agent_ids:
-        await client.post("/api/agents", json={"id": agent_id}, headers=H)
-    statuses: list[int] = []
+        await register_agent(runtime, agent_id)
+    beats: list[str] = []
 
     async def beat(agent_id: str) -> None:
         for _ in range(10):
-            response = await client.post(f"/api/agents/{agent_id}/heartbeat", headers=H)
-            statuses.append(response.status_code)
+            card = await registry.ask("agent", agent_id, agent.Heartbeat())
+            beats.append(card.id)
             await trio.lowlevel.checkpoint()
 
     async with trio.open_nursery() as nursery:
@@ -258,14 +290,16 @@ async def test_heartbeats_racing_passivation_all_succeed(
             registry.passivate_idle(0)
             await trio.lowlevel.checkpoint()
 
-    assert statuses == [200] * 100
+    assert sorted(beats) == sorted(agent_ids * 10)
 
 
-async def test_app_passivates_idle_actors_by_itself(open_app: Any) -> None:
+async def test_the_runtime_passivates_idle_actors_by_itself(
+    settings: Settings, clock: ManualClock
+) -> None:
     # actor_idle_seconds is tiny; the sweep runs every max(idle / 2, 0.5) s of real time.
-    async with open_app(actor_idle_seconds=0.01) as app:
-        registry = services_of(app).runtime.registry
-        await app.test_client().post("/api/agents", json={"id": "a1"}, headers=H)
-        ref = registry.ref("agent", "a1")
+    quick = settings.model_copy(update={"actor_idle_seconds": 0.01})
+    async with open_runtime(quick, clock) as rt:
+        await register_agent(rt, "a1")
+        ref = rt.registry.ref("agent", "a1")
         await wait_stopped(ref)
-        assert not registry.is_live("agent", "a1")
+        assert not rt.registry.is_live("agent", "a1")
