@@ -3,6 +3,7 @@ its merge lease; its messages, rules and the merge flows.
 """
 
 from relay.actors.repo.actor import RepoActor
+from relay.actors.repo.audit import ActionNote
 from relay.actors.repo.flows import (
     CLEANED_RETENTION_MS,
     WORKSPACE_COMMANDS,
@@ -11,12 +12,14 @@ from relay.actors.repo.flows import (
     on_workspace_command_settled,
     owners,
     purge_cleaned,
+    release_unbound_leases,
     request_cleanup,
     request_workspace_merge,
 )
 from relay.actors.repo.install import install
 from relay.actors.repo.messages import (
     KIND,
+    AbortCleanup,
     AbortMerge,
     Acquire,
     BeginCleanup,
@@ -36,8 +39,10 @@ __all__ = [
     "CLEANED_RETENTION_MS",
     "KIND",
     "WORKSPACE_COMMANDS",
+    "AbortCleanup",
     "AbortMerge",
     "Acquire",
+    "ActionNote",
     "BeginCleanup",
     "CommandSettled",
     "CreateWorkspace",
@@ -56,6 +61,7 @@ __all__ = [
     "on_workspace_command_settled",
     "owners",
     "purge_cleaned",
+    "release_unbound_leases",
     "request_cleanup",
     "request_workspace_merge",
 ]
