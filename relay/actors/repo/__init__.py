@@ -6,6 +6,7 @@ from relay.actors.repo.actor import RepoActor
 from relay.actors.repo.audit import ActionNote
 from relay.actors.repo.flows import (
     CLEANED_RETENTION_MS,
+    INTERRUPTED_MERGE,
     WORKSPACE_COMMANDS,
     auto_merge,
     expire_merge_leases,
@@ -37,6 +38,7 @@ from relay.actors.repo.messages import (
 
 __all__ = [
     "CLEANED_RETENTION_MS",
+    "INTERRUPTED_MERGE",
     "KIND",
     "WORKSPACE_COMMANDS",
     "AbortCleanup",
