@@ -8,7 +8,6 @@ Restarts open the app twice on one database (as in ``test_restart.py``).
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import replace
 from typing import Any
 
@@ -16,33 +15,17 @@ import pytest
 
 from relay.actors import commands
 from relay.actors.repo import INTERRUPTED_MERGE, request_cleanup
-from relay.domain.activity import ActivityInput
 from relay.domain.workspaces import MergeLease
 from relay.store import commands as command_store
 from relay.store import workspaces as workspace_store
 from tests.conftest import bearer, services_of
-from tests.http.helpers import H, patch_command, register_orchestrator
+from tests.http.helpers import H, fail_audit_titled, patch_command, register_orchestrator
 from tests.http.test_workspaces import REPO, action, get_ws, leases, make_workspace
-
-# The module, not the ``audit`` function that ``relay.actors.runtime`` exports under its name.
-runtime_audit = importlib.import_module("relay.actors.runtime.audit")
 
 
 @pytest.fixture
 def database_url(premigrated_database_url: str) -> str:
     return premigrated_database_url
-
-
-def fail_audit_titled(monkeypatch: pytest.MonkeyPatch, title: str) -> None:
-    """Make the store refuse every audit row called ``title`` (the rest are written)."""
-    append = runtime_audit._append
-
-    async def refusing(event: ActivityInput, now: int) -> Any:
-        if event.title == title:
-            raise RuntimeError(f"audit insert of {title!r} failed")
-        return await append(event, now)
-
-    monkeypatch.setattr(runtime_audit, "_append", refusing)
 
 
 async def titles(client: Any) -> list[str]:
