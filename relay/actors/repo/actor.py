@@ -39,7 +39,7 @@ from relay.actors.runtime.dispatch import dispatchmethod
 from relay.domain.activity import ActivityInput
 from relay.domain.commands import Command
 from relay.domain.workspaces import MergeLease, Workspace
-from relay.errors import Conflict, NotFound
+from relay.errors import Conflict, NotFound, Unavailable
 from relay.store import workspaces as workspace_store
 
 
@@ -171,6 +171,8 @@ class RepoActor(AggregateActor):
                 lambda: workspace_store.insert_lease(lease),
                 changes=[acquired],
             ).result(self.rt.settings.store_timeout_seconds)
+        except TimeoutError:
+            raise Unavailable("store timed out") from None
         except Exception:
             held = self.rt.store.call(lambda: workspace_store.load_lease(self.key), write=True)
             if held is None:
