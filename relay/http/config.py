@@ -7,21 +7,22 @@ share: one group-commit job per write (so writes to a key are serialized), a sta
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import Field, RootModel
 from quart import Blueprint
 from quart_schema import document_request
 
-from relay.actors.runtime.audit import audit
+from relay.actors.runtime.audit import write_audited
 from relay.auth.access import Resource
-from relay.crossing import wait_future
 from relay.domain.activity import ActivityInput
 from relay.domain.config import (
     SPAWN_POLICIES_NAMESPACE,
     STEWARD_KEY,
     STEWARD_NAMESPACE,
     UPDATED_BY_MAX_LENGTH,
+    ConfigEntry,
     ConfigRevision,
     ConfigWrite,
     VersionConflict,
@@ -57,11 +58,23 @@ class StewardConfigBody(RootModel[dict[str, Any]]):
 # -- shared by the config, steward and agent-profile routes ----------------------------------
 
 
-async def write_entry(change: ConfigWrite) -> Written:
-    """Commit one write and announce it; raises ``Conflict`` on a stale version."""
+async def write_entry(
+    change: ConfigWrite, *, audit_of: Callable[[ConfigEntry], ActivityInput] | None = None
+) -> Written:
+    """Commit one write and announce it; raises ``Conflict`` on a stale version.
+
+    ``audit_of(entry)``, if given, is the audit row of the write, stored in its commit (a
+    stale version writes neither).
+    """
     rt = services().runtime
     now = rt.clock.now_ms()
-    outcome = await rt.store.write(lambda: config_store.put(change, now))
+
+    def audits(outcome: Written | VersionConflict) -> list[ActivityInput]:
+        if audit_of is None or isinstance(outcome, VersionConflict):
+            return []
+        return [audit_of(outcome.entry)]
+
+    outcome = await write_audited(rt, lambda: config_store.put(change, now), audits)
     if isinstance(outcome, VersionConflict):
         raise Conflict(outcome.message)
     entry = outcome.entry
@@ -228,30 +241,25 @@ async def put_steward_config() -> tuple[dict[str, Any], int]:
             key=STEWARD_KEY,
             value=check_value(value, max_value_bytes()),
             updated_by=updated_by or principal().sub,
-        )
-    )
-    entry = written.entry
-    rt = services().runtime
-    await wait_future(
-        audit(
-            rt,
-            ActivityInput(
-                kind="config",
-                title="Steward config updated",
-                meta=f"version {entry.version}",
-                view="config",
-                metadata={
-                    "namespace": entry.namespace,
-                    "key": entry.key,
-                    "version": entry.version,
-                    "updatedBy": entry.updated_by,
-                },
-            ),
         ),
-        timeout=rt.settings.store_timeout_seconds,
-        what="store",
+        audit_of=_steward_audit,
     )
-    return entry.to_json(), 201 if written.created else 200
+    return written.entry.to_json(), 201 if written.created else 200
+
+
+def _steward_audit(entry: ConfigEntry) -> ActivityInput:
+    return ActivityInput(
+        kind="config",
+        title="Steward config updated",
+        meta=f"version {entry.version}",
+        view="config",
+        metadata={
+            "namespace": entry.namespace,
+            "key": entry.key,
+            "version": entry.version,
+            "updatedBy": entry.updated_by,
+        },
+    )
 
 
 def _updated_by(raw: Any) -> str | None:

@@ -7,9 +7,7 @@ from typing import Any
 from quart import Blueprint
 
 from relay.actors import repo as repos
-from relay.actors.runtime.audit import record
 from relay.auth.access import Resource, normalise_path
-from relay.domain.activity import ActivityInput
 from relay.domain.workspaces import REPO_ROOT_MAX_LENGTH
 from relay.errors import Forbidden, Invalid, NotFound
 from relay.http import responses
@@ -42,19 +40,8 @@ async def force_release() -> dict[str, Any]:
         raise Invalid("repoRoot is required")
     repo_root = normalise_path(repo)
     rt = services().runtime
-    released = await rt.registry.ask(repos.KIND, repo_root, repos.ForceRelease())
+    # Audited by the repo actor, in the commit that releases the lease.
+    released = await rt.registry.ask(repos.KIND, repo_root, repos.ForceRelease(caller.sub))
     if released is None:
         raise NotFound("merge lease not found")
-    await record(
-        rt,
-        ActivityInput(
-            kind="security",
-            title="Merge lease force-released",
-            body=repo_root,
-            meta=released.workspace_id,
-            icon="ti-lock-open",
-            view="orchestrators",
-            metadata={**released.to_json(), "releasedBy": caller.sub},
-        ),
-    )
     return {"released": released.to_json()}

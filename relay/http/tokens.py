@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import Annotated, Any, Literal, TypeVar, cast
@@ -11,14 +10,12 @@ from pydantic import Field
 from quart import Blueprint, g, request
 from quart_schema import document_request
 
-from relay.actors.runtime.audit import audit
 from relay.actors.tokens import issuing
 from relay.actors.tokens.runner_tokens import check_remint_caller, remint_runner_token
 from relay.auth.access import Resource
 from relay.auth.grants import check_constraints, check_grantable, check_scope
 from relay.auth.profiles import PROFILES
 from relay.auth.tokens import MAX_TOKEN_CHARS, MAX_TTL_SECONDS, TokenSpec
-from relay.crossing import wait_future
 from relay.domain.activity import ActivityInput
 from relay.domain.tokens import TokenRecord
 from relay.errors import Invalid, NotFound
@@ -31,7 +28,6 @@ from relay.store import orchestrators as orchestrator_store
 from relay.store import tokens as token_store
 
 bp = Blueprint("tokens", __name__)
-log = logging.getLogger("relay.http")
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
@@ -89,25 +85,21 @@ def _spec(body: CreateTokenBody, default_ttl: int) -> TokenSpec:
     )
 
 
-async def _audit(title: str, sub: str | None, **metadata: Any) -> None:
-    """Record a security event (view ``security``) before the response goes out.
+def _security(title: str, sub: str | None, called_by: str, **metadata: Any) -> ActivityInput:
+    """A security event (view ``security``), written in the commit of the token change.
 
-    The token change it describes is already committed: a failed audit write is
-    logged, never turned into an error that would lose the client its new token.
+    A token change and its audit row commit together: a failed audit fails the change
+    (503, nothing issued or revoked in the store) instead of leaving it unaudited. Built
+    inside the store job, so it is given the caller rather than reading the request's.
     """
-    rt = services().runtime
-    event = ActivityInput(
+    return ActivityInput(
         kind="security",
         title=title,
         body=sub,
         icon="ti-key",
         view="security",
-        metadata={**metadata, "sub": sub, "calledBy": principal().sub},
+        metadata={**metadata, "sub": sub, "calledBy": called_by},
     )
-    try:
-        await wait_future(audit(rt, event), timeout=rt.settings.store_timeout_seconds, what="store")
-    except Exception:
-        log.exception("token_audit_failed title=%s jti=%s", title, metadata.get("jti"))
 
 
 def _issued(token: str, record: TokenRecord) -> tuple[dict[str, Any], int]:
@@ -124,10 +116,19 @@ async def create_token() -> tuple[dict[str, Any], int]:
     spec = _spec(body, svc.runtime.settings.token_ttl_seconds)
     check_grantable(caller, spec.scope, spec.constraints)
     token, record = await issuing.issue(
-        svc.auth, svc.runtime, spec, profile_id=body.profile, created_by=caller.sub
-    )
-    await _audit(
-        "Token issued", record.sub, jti=record.jti, role=record.role, scope=list(record.scope)
+        svc.auth,
+        svc.runtime,
+        spec,
+        profile_id=body.profile,
+        created_by=caller.sub,
+        audit_of=lambda issued: _security(
+            "Token issued",
+            issued.sub,
+            caller.sub,
+            jti=issued.jti,
+            role=issued.role,
+            scope=list(issued.scope),
+        ),
     )
     return _issued(token, record)
 
@@ -154,8 +155,15 @@ async def revoke_token(jti: str) -> dict[str, Any]:
     if len(jti) > MAX_JTI_CHARS:
         raise Invalid(f"jti must be at most {MAX_JTI_CHARS} characters")
     svc = services()
-    record = await issuing.revoke(svc.auth, svc.runtime, jti)
-    await _audit("Token revoked", record.sub if record else None, jti=jti)
+    caller = principal().sub  # the audit row is built in the store job, away from the request
+    record = await issuing.revoke(
+        svc.auth,
+        svc.runtime,
+        jti,
+        audit_of=lambda revoked: _security(
+            "Token revoked", revoked.sub if revoked else None, caller, jti=jti
+        ),
+    )
     return {"ok": True, "jti": jti, "record": record.to_json() if record else None}
 
 
@@ -178,14 +186,19 @@ async def remint_runner(orchestrator_id: str) -> tuple[dict[str, Any], int]:
     svc = services()
     if await svc.runtime.store.run(lambda: orchestrator_store.load(orchestrator_id)) is None:
         raise NotFound("orchestrator not found")
-    token, record, old = await remint_runner_token(
-        svc.auth, svc.runtime, body.token, orchestrator_id=orchestrator_id
-    )
-    await _audit(
-        "Runner token re-minted",
-        record.sub,
-        orchestratorId=orchestrator_id,
-        jti=old.jti,
-        newJti=record.jti,
+    caller = principal().sub  # the audit row is built in the store job, away from the request
+    token, record, _old = await remint_runner_token(
+        svc.auth,
+        svc.runtime,
+        body.token,
+        orchestrator_id=orchestrator_id,
+        audit_of=lambda minted, old: _security(
+            "Runner token re-minted",
+            minted.sub,
+            caller,
+            orchestratorId=orchestrator_id,
+            jti=old.jti,
+            newJti=minted.jti,
+        ),
     )
     return _issued(token, record)

@@ -11,9 +11,7 @@ from quart_schema import document_request
 
 from relay.actors import repo as repos
 from relay.actors.repo.rules import STATUS_OF_ACTION, action_icon
-from relay.actors.runtime.audit import record
 from relay.auth.access import normalise_path
-from relay.domain.activity import ActivityInput
 from relay.domain.commands import Command
 from relay.domain.workspaces import (
     ACTIONS,
@@ -156,8 +154,8 @@ async def delete_workspace(workspace_id: str) -> dict[str, Any]:
     ws = await _load(workspace_id)
     allow_workspace(ws)
     rt = services().runtime
-    await rt.registry.ask(repos.KIND, ws.repo_root, repos.DeleteWorkspace(ws.id))
-    await record(rt, _audit("Workspace deleted", ws, "ti-trash", "delete", None))
+    note = repos.ActionNote("Workspace deleted", "ti-trash", "delete", principal().sub)
+    await rt.registry.ask(repos.KIND, ws.repo_root, repos.DeleteWorkspace(ws.id, note))
     return {"ok": True, "id": ws.id}
 
 
@@ -187,6 +185,14 @@ async def workspace_action(workspace_id: str) -> Any:
         **({"detail": body.detail} if body.detail else {}),
         **({"updatedByAgentId": body.agent_id} if body.agent_id else {}),
     }
+    # The audit row is written by the repo actor in the commit of the change it describes.
+    note = repos.ActionNote(
+        title="Workspace merge" if body.action == "merge" else f"Workspace {body.action}",
+        icon=action_icon(body.action),
+        action=body.action,
+        requested_by=principal().sub,
+        detail=body.detail,
+    )
     command: Command | None = None
     if body.action == "merge":
         options = MergeOptions(
@@ -197,46 +203,14 @@ async def workspace_action(workspace_id: str) -> Any:
             pr_body=body.pr_body,
             metadata=metadata,
         )
-        updated, command = await repos.request_workspace_merge(rt, ws, options)
+        updated, command = await repos.request_workspace_merge(rt, ws, options, note=note)
     elif body.action == "cleanup":
-        updated, command = await repos.request_cleanup(rt, ws, requested_by, metadata)
+        updated, command = await repos.request_cleanup(rt, ws, requested_by, metadata, note=note)
     else:
         status: WorkspaceStatus = STATUS_OF_ACTION[body.action]
         updated = await rt.registry.ask(
-            repos.KIND, ws.repo_root, repos.SetStatus(ws.id, status, metadata)
+            repos.KIND, ws.repo_root, repos.SetStatus(ws.id, status, metadata, note)
         )
-    title = "Workspace merge" if body.action == "merge" else f"Workspace {body.action}"
-    await record(
-        rt, _audit(title, updated, action_icon(body.action), body.action, command, body.detail)
-    )
     if command is None:
         return {"workspace": updated.to_json()}
     return {"workspace": updated.to_json(), "command": command.to_json()}, 202
-
-
-def _audit(
-    title: str,
-    ws: Workspace,
-    icon: str,
-    action: str,
-    command: Command | None,
-    detail: str | None = None,
-) -> ActivityInput:
-    return ActivityInput(
-        kind="state",
-        title=title,
-        body=detail or ws.worktree_path,
-        meta=ws.branch or ws.id,
-        icon=icon,
-        view="orchestrators",
-        agent_id=ws.agent_id,
-        metadata={
-            "action": action,
-            "workspaceId": ws.id,
-            "repoRoot": ws.repo_root,
-            "worktreePath": ws.worktree_path,
-            "status": ws.status,
-            "commandId": command.id if command else None,
-            "requestedBy": principal().sub,
-        },
-    )

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
+import pytest
+
+from relay.domain.activity import ActivityInput
 from tests.conftest import root_headers
 
 H = root_headers()
@@ -45,3 +49,19 @@ async def patch_command(
     return await client.patch(
         f"/api/commands/{command_id}", json={"status": status, **fields}, headers=headers or H
     )
+
+
+# The module, not the ``audit`` function that ``relay.actors.runtime`` exports under its name.
+_runtime_audit = importlib.import_module("relay.actors.runtime.audit")
+
+
+def fail_audit_titled(monkeypatch: pytest.MonkeyPatch, title: str) -> None:
+    """Make the store refuse every audit row called ``title`` (the rest are written)."""
+    append = _runtime_audit._append
+
+    async def refusing(event: ActivityInput, now: int) -> Any:
+        if event.title == title:
+            raise RuntimeError(f"audit insert of {title!r} failed")
+        return await append(event, now)
+
+    monkeypatch.setattr(_runtime_audit, "_append", refusing)

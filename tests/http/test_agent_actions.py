@@ -13,7 +13,7 @@ from relay.clock import ManualClock
 from relay.http.services import Services
 from relay.store import commands as command_store
 from tests.conftest import bearer
-from tests.http.helpers import H, patch_command, poll, register_orchestrator
+from tests.http.helpers import H, fail_audit_titled, patch_command, poll, register_orchestrator
 from tests.http.sse_client import open_stream
 
 RID = "0f8fad5b-d9cb-469f-a165-70867728950e"
@@ -353,6 +353,31 @@ async def test_shutdown_succeeded_marks_the_agent_offline(client: Any) -> None:
     assert card["status"] == "offline"
     assert "lifecycleAction" not in card["meta"]
     assert "Agent shut down" in await activity_titles(client)
+
+
+async def test_a_shutdown_settle_and_its_audit_row_are_one_commit(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    orchestrator = await register_orchestrator(client)
+    await register_agent(client, orchestratorId="o1", meta=CLAUDE_META, ready=True)
+    command = (await (await act(client, "shutdown")).get_json())["command"]
+    settle = bearer(orchestrator["token"])
+    with monkeypatch.context() as patched:
+        fail_audit_titled(patched, "Agent shut down")
+        await patch_command(client, command["id"], "succeeded", headers=settle)
+        # The row could not be written, so the lifecycle was not cleared either.
+        card = await get_agent(client)
+        assert card["meta"]["lifecycleAction"] == "shutting-down"
+        assert "Agent shut down" not in await activity_titles(client)
+
+    # A repeated report applies the missing effects, once.
+    assert (
+        await patch_command(client, command["id"], "succeeded", headers=settle)
+    ).status_code == 200
+    card = await get_agent(client)
+    assert card["status"] == "offline"
+    assert "lifecycleAction" not in card["meta"]
+    assert (await activity_titles(client)).count("Agent shut down") == 1
 
 
 async def test_restart_without_a_managing_orchestrator_goes_to_the_agent(client: Any) -> None:

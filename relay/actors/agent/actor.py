@@ -24,7 +24,7 @@ from relay.actors.agent.messages import (
 )
 from relay.actors.agent.rules import apply_patch, register_card
 from relay.actors.commands.target import TargetActor
-from relay.actors.runtime.audit import Change
+from relay.actors.runtime.audit import Change, write_with_audit
 from relay.actors.runtime.bridge import Durable
 from relay.actors.runtime.dispatch import dispatchmethod
 from relay.actors.runtime.reaping import presence_after_silence
@@ -137,9 +137,24 @@ class AgentActor(TargetActor):
         return self._save(card, "status")
 
     @handle.register
-    def _end_lifecycle(self, message: EndLifecycle) -> Durable[AgentCard] | None:
+    def _end_lifecycle(self, message: EndLifecycle) -> Durable[AgentCard | None] | None:
         card = end_lifecycle(self._require(), message.command_id, offline=message.offline)
-        return None if card is None else self._save(card, "status")
+        audits = [message.audit] if message.audit is not None else []
+        if card is None:
+            if not audits:
+                return None
+            # Nothing to clear (a re-run): the row alone, a no-op if it is stored already.
+            return Durable(None, write_with_audit(self.rt, self.write, _nothing, audits=audits))
+        # The card, its "status" event and the settle's audit row: one commit.
+        self.card = card
+        commit = write_with_audit(
+            self.rt,
+            self.write,
+            lambda: agent_store.update(card),
+            audits=audits,
+            changes=[self._change("status", card)],
+        )
+        return Durable(card, commit)
 
     @handle.register
     def _record_resumed_by(self, message: RecordResumedBy) -> Durable[AgentCard] | None:
@@ -155,3 +170,7 @@ class AgentActor(TargetActor):
     @staticmethod
     def _change(change: str, card: AgentCard) -> Change:
         return Change("agent", {"change": change, "agent": card.to_json()}, agent_id=card.id)
+
+
+async def _nothing() -> None:
+    return None

@@ -233,21 +233,27 @@ async def on_action_settled(rt: Runtime, command: Command) -> None:
     """Settle hook of the agent action commands: audit the outcome, clear the lifecycle.
 
     Idempotent: the audit is deduplicated on its client id, and the lifecycle fields
-    are cleared only while this command still owns them.
+    are cleared only while this command still owns them. For a lifecycle action the
+    agent actor writes both in one commit.
     """
     action = action_of_command(command)
     agent_id = agent_of_command(command)
     if action is None or agent_id is None:
         return
+    event = None
     if command.status in ("succeeded", "failed"):
-        await _audit(rt, _outcome_event(agent_id, action, command))
-    if action not in LIFECYCLE_ACTIONS:
-        return
-    offline = action == "shutdown" and command.status == "succeeded"
-    try:
-        await rt.registry.ask(agent.KIND, agent_id, agent.EndLifecycle(command.id, offline))
-    except NotFound:
-        return  # the agent was deleted meanwhile: nothing left to clear
+        event = _outcome_event(agent_id, action, command)
+    if action in LIFECYCLE_ACTIONS:
+        offline = action == "shutdown" and command.status == "succeeded"
+        try:
+            await rt.registry.ask(
+                agent.KIND, agent_id, agent.EndLifecycle(command.id, offline, event)
+            )
+            return
+        except NotFound:
+            pass  # the agent was deleted meanwhile: nothing left to clear but the row
+    if event is not None:
+        await _audit(rt, event)
 
 
 def _outcome_event(agent_id: str, action: AgentAction, command: Command) -> ActivityInput:

@@ -9,6 +9,7 @@ from relay.actors.agent.action_rules import (
 )
 from relay.actors.runtime.aggregate import Sweep
 from relay.actors.runtime.bridge import Ask
+from relay.domain.activity import ActivityInput
 from relay.domain.agents import (
     AgentCard,
     AgentPatch,
@@ -73,12 +74,14 @@ class EndLifecycle(Ask[AgentCard | None]):
     """The lifecycle command ``command_id`` settled: clear the lifecycle fields.
 
     Only if that command still owns them (idempotent); ``offline`` also marks the
-    agent offline (a succeeded shutdown). Replies the card if it changed, else
-    ``None``; raises NotFound.
+    agent offline (a succeeded shutdown). ``audit``, the settle's audit row, is written
+    in the same commit (deduplicated on its client id, so a re-run adds none). Replies
+    the card if it changed, else ``None``; raises NotFound.
     """
 
     command_id: str
     offline: bool = False
+    audit: ActivityInput | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from relay.store import orchestrators as orchestrator_store
 
 # A settle whose effects have not been marked after this long is treated as interrupted.
 EFFECTS_GRACE_MS = 60_000
+SETTLED_PAGE = 200  # command_store.settled_without_effects' default limit
 
 
 async def resolve_target(rt: Runtime, target: str) -> tuple[TargetKind, str]:
@@ -104,8 +105,12 @@ async def update(
     settlement: Settlement = await rt.registry.ask(
         kind, target, UpdateStatus(command_id, status, result, error)
     )
-    if settlement.settled_now:
-        await rt.settle_hooks.run(rt, settlement.command)
+    command = settlement.command
+    if settlement.settled_now or (command.settled and not command.effects_applied):
+        # A repeated report of a settle whose effects are not marked yet (its first report
+        # is still running them, or a stop interrupted them): run the idempotent hooks, so
+        # a 200 always means the settle's effects are in place.
+        await rt.settle_hooks.run(rt, command)
     return settlement
 
 
@@ -125,14 +130,33 @@ async def expire_and_redeliver(rt: Runtime) -> dict[str, int]:
     return {"queues": len(targets), "expired": expired}
 
 
-async def apply_missed_effects(rt: Runtime) -> dict[str, int]:
-    """Maintenance: run the hooks of settled commands whose effects never ran."""
-    before = rt.clock.now_ms() - EFFECTS_GRACE_MS
+async def apply_missed_effects(rt: Runtime, *, grace_ms: int = EFFECTS_GRACE_MS) -> dict[str, int]:
+    """Maintenance: run the hooks of settled commands whose effects never ran.
+
+    While running, a settle's effects normally follow it within milliseconds: the job
+    leaves those settled in the last ``grace_ms`` to their own caller.
+    """
+    before = rt.clock.now_ms() - grace_ms
     pending = await rt.store.run(lambda: command_store.settled_without_effects(before))
     applied = 0
     for command in pending:
         applied += int(await rt.settle_hooks.run(rt, command))
     return {"pending": len(pending), "applied": applied}
+
+
+async def apply_effects_on_start(rt: Runtime) -> dict[str, int]:
+    """At start: run the hooks of every settled command whose effects never ran.
+
+    Nothing is in flight at start, so there is no grace period to wait out: a settle that
+    a stop (or a ``kill -9``) cut off from its effects gets them before the relay serves.
+    """
+    totals = {"pending": 0, "applied": 0}
+    while True:
+        batch = await apply_missed_effects(rt, grace_ms=0)
+        totals = {key: totals[key] + batch[key] for key in totals}
+        # A batch is at most the store's page; stop once one comes back short or stuck.
+        if batch["applied"] == 0 or batch["pending"] < SETTLED_PAGE:
+            return totals
 
 
 async def command_expiry(rt: Runtime) -> dict[str, Any]:

@@ -3,20 +3,24 @@ its merge lease; its messages, rules and the merge flows.
 """
 
 from relay.actors.repo.actor import RepoActor
+from relay.actors.repo.audit import ActionNote
 from relay.actors.repo.flows import (
     CLEANED_RETENTION_MS,
+    INTERRUPTED_MERGE,
     WORKSPACE_COMMANDS,
     auto_merge,
     expire_merge_leases,
     on_workspace_command_settled,
     owners,
     purge_cleaned,
+    release_unbound_leases,
     request_cleanup,
     request_workspace_merge,
 )
 from relay.actors.repo.install import install
 from relay.actors.repo.messages import (
     KIND,
+    AbortCleanup,
     AbortMerge,
     Acquire,
     BeginCleanup,
@@ -34,10 +38,13 @@ from relay.actors.repo.messages import (
 
 __all__ = [
     "CLEANED_RETENTION_MS",
+    "INTERRUPTED_MERGE",
     "KIND",
     "WORKSPACE_COMMANDS",
+    "AbortCleanup",
     "AbortMerge",
     "Acquire",
+    "ActionNote",
     "BeginCleanup",
     "CommandSettled",
     "CreateWorkspace",
@@ -56,6 +63,7 @@ __all__ = [
     "on_workspace_command_settled",
     "owners",
     "purge_cleaned",
+    "release_unbound_leases",
     "request_cleanup",
     "request_workspace_merge",
 ]

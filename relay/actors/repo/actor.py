@@ -9,12 +9,15 @@ repo is the backstop across relay processes.
 
 from __future__ import annotations
 
-from dataclasses import replace
+import concurrent.futures
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from relay.actors.repo import rules
+from relay.actors.repo import audit, rules
 from relay.actors.repo.messages import (
     KIND,
+    AbortCleanup,
     AbortMerge,
     Acquire,
     BeginCleanup,
@@ -33,9 +36,10 @@ from relay.actors.runtime.aggregate import AggregateActor
 from relay.actors.runtime.audit import Change, write_with_audit
 from relay.actors.runtime.bridge import Durable
 from relay.actors.runtime.dispatch import dispatchmethod
+from relay.domain.activity import ActivityInput
 from relay.domain.commands import Command
 from relay.domain.workspaces import MergeLease, Workspace
-from relay.errors import Conflict, NotFound
+from relay.errors import Conflict, NotFound, Unavailable
 from relay.store import workspaces as workspace_store
 
 
@@ -63,21 +67,51 @@ class RepoActor(AggregateActor):
             raise NotFound("workspace not found")
         return ws
 
-    def _save(self, ws: Workspace) -> Any:
+    # -- one commit per change ---------------------------------------------------------------
+    #
+    # A message's state change, its stream events and its audit rows are one write job: the
+    # helpers below update memory and return what to write; ``_commit`` queues it all.
+
+    def _updated(self, ws: Workspace) -> _Part:
         self.workspaces[ws.id] = ws
-        self.rt.events.publish(
+        change = Change(
             "workspace", {"change": "updated", "workspace": ws.to_json()}, agent_id=ws.agent_id
         )
-        return self.write(lambda: workspace_store.update(ws))
+        return _Part(lambda: workspace_store.update(ws), change)
 
-    def _release(self) -> MergeLease | None:
+    def _released(self) -> tuple[MergeLease, _Part] | None:
         lease = self.lease
         if lease is None:
             return None
         self.lease = None
-        self.write(lambda: workspace_store.delete_lease(lease.repo_root, lease.workspace_id))
-        self.rt.events.publish("lease", {"change": "released", "lease": lease.to_json()})
-        return lease
+        change = Change("lease", {"change": "released", "lease": lease.to_json()})
+        return lease, _Part(
+            lambda: workspace_store.delete_lease(lease.repo_root, lease.workspace_id), change
+        )
+
+    def _dropped(self, ws: Workspace) -> _Part:
+        self.workspaces.pop(ws.id, None)
+        change = Change(
+            "workspace", {"change": "deleted", "workspace": ws.to_json()}, agent_id=ws.agent_id
+        )
+        return _Part(lambda: workspace_store.delete(ws.id), change)
+
+    def _commit(
+        self, parts: Sequence[_Part], audits: Sequence[ActivityInput | None] = ()
+    ) -> concurrent.futures.Future[Any]:
+        jobs = [part.job for part in parts]
+
+        async def together() -> None:
+            for job in jobs:
+                await job()
+
+        return write_with_audit(
+            self.rt,
+            self.write,
+            together,
+            audits=[event for event in audits if event is not None],
+            changes=[part.change for part in parts],
+        )
 
     @dispatchmethod
     def handle(self, message: Any) -> Any:
@@ -105,14 +139,15 @@ class RepoActor(AggregateActor):
         ws = rules.with_status(
             self._workspace(message.workspace_id), message.status, self._now(), message.metadata
         )
-        return Durable(ws, self._save(ws))
+        row = audit.action(message.note, ws, None) if message.note else None
+        return Durable(ws, self._commit([self._updated(ws)], [row]))
 
     @handle.register
     def _acquire(self, message: Acquire) -> MergeLease:
         ws = self._workspace(message.workspace_id)
         now = self._now()
         if self.lease is not None and rules.lease_expired(self.lease, now):
-            self._expire(now)
+            self._expire(now, audited=False)
         if self.lease is not None:
             raise Conflict(rules.lease_held_message(self.lease))
         if not rules.can_merge(ws):
@@ -121,14 +156,23 @@ class RepoActor(AggregateActor):
             repo_root=self.key,
             workspace_id=ws.id,
             holder=message.holder,
-            command_id=None,
+            command_id=message.command_id,
             acquired_at=now,
             expires_at=now + message.ttl_ms,
         )
+        acquired = Change("lease", {"change": "acquired", "lease": lease.to_json()})
         try:
             # Written before replying, not group-acknowledged: the row's primary key is what
-            # stops a second relay process from holding the same repo's lease.
-            self.rt.store.call(lambda: workspace_store.insert_lease(lease), write=True)
+            # stops a second relay process from holding the same repo's lease. Not through
+            # ``self.write``: a lost race is an answer (409), not a reason to reload.
+            write_with_audit(
+                self.rt,
+                self.rt.store.submit_write,
+                lambda: workspace_store.insert_lease(lease),
+                changes=[acquired],
+            ).result(self.rt.settings.store_timeout_seconds)
+        except TimeoutError:
+            raise Unavailable("store timed out") from None
         except Exception:
             held = self.rt.store.call(lambda: workspace_store.load_lease(self.key), write=True)
             if held is None:
@@ -136,50 +180,68 @@ class RepoActor(AggregateActor):
             self.lease = held
             raise Conflict(rules.lease_held_message(held)) from None
         self.lease = lease
-        self.rt.events.publish("lease", {"change": "acquired", "lease": lease.to_json()})
         return lease
 
     @handle.register
     def _plan(self, message: PlanMerge) -> Durable[Workspace]:
         lease = self.lease
-        if lease is None or lease.workspace_id != message.workspace_id:
+        if (
+            lease is None
+            or lease.workspace_id != message.workspace_id
+            or lease.command_id != message.command_id
+        ):
             raise Conflict("merge lease was released before the merge was planned")
-        bound = replace(lease, command_id=message.command_id)
-        self.lease = bound
-        self.write(
-            lambda: workspace_store.bind_lease(
-                bound.repo_root, bound.workspace_id, message.command_id
-            )
-        )
-        metadata = {**message.metadata, "mergeCommandId": message.command_id}
+        ws = self._workspace(message.workspace_id)
+        metadata = {
+            **message.metadata,
+            "mergeCommandId": message.command_id,
+            "statusBeforeMerge": ws.status,
+        }
         metadata.pop("mergeError", None)
-        ws = rules.with_status(
-            self._workspace(message.workspace_id), "merge_planned", self._now(), metadata
-        )
-        return Durable(ws, self._save(ws))
+        planned = rules.with_status(ws, "merge_planned", self._now(), metadata)
+        row = audit.action(message.note, planned, message.command_id) if message.note else None
+        return Durable(planned, self._commit([self._updated(planned)], [row]))
 
     @handle.register
     def _abort(self, message: AbortMerge) -> Any:
+        parts: list[_Part] = []
         if self.lease is not None and self.lease.command_id == message.command_id:
-            self._release()
+            released = self._released()
+            assert released is not None
+            parts.append(released[1])
         ws = self.workspaces.get(message.workspace_id)
-        if ws is None or ws.metadata.get("mergeCommandId") != message.command_id:
-            return None
-        restored = rules.with_status(
-            ws, message.previous_status, self._now(), {"mergeError": message.error}
-        )
-        self._save(restored)
-        return self.durable(restored)
+        restored = None
+        rows: list[ActivityInput | None] = []
+        if rules.planned_for(ws, message.command_id):
+            assert ws is not None
+            restored = rules.merge_aborted(ws, message.error, self._now())
+            parts.append(self._updated(restored))
+            rows.append(audit.merge_aborted(restored, message.command_id))
+        if not parts:
+            return self.durable(None)
+        return Durable(restored, self._commit(parts, rows))
 
     @handle.register
     def _release_for(self, message: Release) -> Any:
         if self.lease is None or self.lease.workspace_id != message.workspace_id:
-            return None
-        return self.durable(self._release())
+            return self.durable(None)
+        return self._release_now()
 
     @handle.register
-    def _force_release(self, _message: ForceRelease) -> Any:
-        return self.durable(self._release())
+    def _force_release(self, message: ForceRelease) -> Any:
+        released = self._released()
+        if released is None:
+            return self.durable(None)
+        lease, part = released
+        row = audit.lease_force_released(lease, message.released_by)
+        return Durable(lease, self._commit([part], [row]))
+
+    def _release_now(self) -> Any:
+        released = self._released()
+        if released is None:
+            return self.durable(None)
+        lease, part = released
+        return Durable(lease, self._commit([part]))
 
     @handle.register
     def _begin_cleanup(self, message: BeginCleanup) -> Durable[Workspace]:
@@ -192,62 +254,99 @@ class RepoActor(AggregateActor):
             "statusBeforeCleanup": ws.status,
         }
         updated = rules.with_status(ws, "cleanup_requested", self._now(), metadata)
-        return Durable(updated, self._save(updated))
+        row = audit.action(message.note, updated, message.command_id) if message.note else None
+        return Durable(updated, self._commit([self._updated(updated)], [row]))
+
+    @handle.register
+    def _abort_cleanup(self, message: AbortCleanup) -> Any:
+        ws = self.workspaces.get(message.workspace_id)
+        restored = (
+            rules.cleanup_aborted(ws, message.command_id, message.error, self._now())
+            if ws is not None
+            else None
+        )
+        if restored is None:
+            return self.durable(None)
+        return Durable(restored, self._commit([self._updated(restored)]))
 
     @handle.register
     def _settled(self, message: CommandSettled) -> Any:
+        # The workspace's move, the lease's release, their events and the settle's audit row
+        # are one commit; a re-run of the hook (recovery) finds nothing left to change and
+        # writes nothing, so it can never add a second row.
         command = message.command
+        parts: list[_Part] = []
         released = None
         if self.lease is not None and self.lease.command_id == command.id:
-            released = self._release()
+            lease_part = self._released()
+            assert lease_part is not None
+            released, part = lease_part
+            parts.append(part)
         workspace_id = _workspace_id(command)
         ws = self.workspaces.get(workspace_id) if workspace_id else None
-        if ws is None:
-            return self.durable(SettleOutcome(None, False, released))
-        now = self._now()
-        if command.type == "workspace.merge":
-            updated = rules.merge_outcome(ws, command, now)
-        elif command.type == "workspace.cleanup":
-            updated = rules.cleanup_outcome(ws, command, now)
-        else:
-            updated, removed = rules.reconcile_outcome(ws, command, now)
+        outcome = SettleOutcome(None, False, released)
+        rows: list[ActivityInput | None] = []
+        if ws is not None:
+            now = self._now()
+            updated, removed = None, False
+            if command.type == "workspace.merge":
+                updated = rules.merge_outcome(ws, command, now)
+            elif command.type == "workspace.cleanup":
+                updated = rules.cleanup_outcome(ws, command, now)
+            else:
+                updated, removed = rules.reconcile_outcome(ws, command, now)
             if removed:
-                self._drop(ws)
-                return self.durable(SettleOutcome(ws, True, released))
-        if updated is not None:
-            self._save(updated)
-        return self.durable(SettleOutcome(updated, False, released))
+                parts.append(self._dropped(ws))
+                rows.append(audit.settled(ws, command, removed=True))
+                outcome = SettleOutcome(ws, True, released)
+            elif updated is not None:
+                parts.append(self._updated(updated))
+                rows.append(audit.settled(updated, command, removed=False))
+                outcome = SettleOutcome(updated, False, released)
+        if not parts:
+            return self.durable(outcome)
+        return Durable(outcome, self._commit(parts, rows))
 
     @handle.register
     def _expire_lease(self, _message: ExpireLease) -> Any:
-        return self.durable(self._expire(self._now()))
+        expiry = self._expire(self._now(), audited=True)
+        return self.durable(expiry)
 
-    def _expire(self, now: int) -> Expiry | None:
+    def _expire(self, now: int, *, audited: bool) -> Expiry | None:
         lease = self.lease
         if lease is None or not rules.lease_expired(lease, now):
             return None
-        self._release()
+        released = self._released()
+        assert released is not None
+        parts = [released[1]]
         ws = self.workspaces.get(lease.workspace_id)
         if ws is not None and ws.status == "merge_planned":
             ws = rules.with_status(
                 ws, "ready", now, {"mergeError": "merge lease expired before the merge settled"}
             )
-            self._save(ws)
+            parts.append(self._updated(ws))
+        self._commit(parts, [audit.lease_expired(lease)] if audited else [])
         return Expiry(lease, ws)
 
     @handle.register
     def _delete(self, message: DeleteWorkspace) -> Durable[Workspace]:
         ws = self._workspace(message.workspace_id)
+        parts: list[_Part] = []
         if self.lease is not None and self.lease.workspace_id == ws.id:
-            self._release()
-        return Durable(ws, self._drop(ws))
+            released = self._released()
+            assert released is not None
+            parts.append(released[1])
+        parts.append(self._dropped(ws))
+        row = audit.action(message.note, ws, None) if message.note else None
+        return Durable(ws, self._commit(parts, [row]))
 
-    def _drop(self, ws: Workspace) -> Any:
-        self.workspaces.pop(ws.id, None)
-        self.rt.events.publish(
-            "workspace", {"change": "deleted", "workspace": ws.to_json()}, agent_id=ws.agent_id
-        )
-        return self.write(lambda: workspace_store.delete(ws.id))
+
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """One store write of a message's change, and the stream event describing it."""
+
+    job: Callable[[], Awaitable[Any]]
+    change: Change
 
 
 def _workspace_id(command: Command) -> str | None:

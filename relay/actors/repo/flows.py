@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import trio
@@ -16,15 +17,15 @@ import trio
 from relay.actors import commands
 from relay.actors.commands.rules import new_command_id
 from relay.actors.repo import messages as msg
-from relay.actors.runtime.audit import record
+from relay.actors.repo.audit import ActionNote
 from relay.actors.runtime.context import Runtime
 from relay.auth.access import normalise_path, path_within
-from relay.domain.activity import ActivityInput
 from relay.domain.commands import Command, CommandSpec
 from relay.domain.config import STEWARD_KEY, STEWARD_NAMESPACE
 from relay.domain.orchestrators import Orchestrator
 from relay.domain.workspaces import MergeOptions, Workspace
 from relay.errors import Conflict, RelayError
+from relay.store import commands as command_store
 from relay.store import config as config_store
 from relay.store import orchestrators as orchestrator_store
 from relay.store import workspaces as workspace_store
@@ -34,6 +35,7 @@ log = logging.getLogger("relay.workspaces")
 
 CreateCommand = Callable[[Runtime, CommandSpec], Awaitable[Command]]
 CLEANED_RETENTION_MS = 24 * 3600 * 1000
+INTERRUPTED_MERGE = "the relay stopped before the merge command was queued"
 WORKSPACE_COMMANDS = ("workspace.merge", "workspace.cleanup", "workspace.reconcile")
 
 
@@ -49,12 +51,16 @@ async def request_workspace_merge(
     workspace: Workspace,
     options: MergeOptions,
     *,
+    note: ActionNote | None = None,
     create_command: CreateCommand = commands.create,
 ) -> tuple[Workspace, Command]:
     """Take the repo's lease, then plan the merge and queue it on an online owner.
 
-    The lease comes first: a losing request gets 409 and its workspace is untouched.
-    Any failure after the lease is taken gives it back.
+    The lease comes first, already bound to the id of the command to come: a losing
+    request gets 409 and its workspace is untouched, and a lease whose command never got
+    queued (a crash in between) is released on the next start. Any failure after the
+    lease is taken gives it back (the repo actor restores the status it planned from).
+    ``note`` audits the plan, in the plan's commit.
 
     Raises:
         Conflict: the workspace cannot merge, another merge holds the lease, or no
@@ -62,31 +68,26 @@ async def request_workspace_merge(
     """
     repo = workspace.repo_root
     ttl_ms = int(rt.settings.merge_lease_ttl_seconds * 1000)
-    await rt.registry.ask(msg.KIND, repo, msg.Acquire(workspace.id, options.requested_by, ttl_ms))
     command_id = new_command_id()
-    planned = False
+    await rt.registry.ask(
+        msg.KIND, repo, msg.Acquire(workspace.id, options.requested_by, ttl_ms, command_id)
+    )
     try:
         online = [o for o in await owners(rt, workspace) if o.status == "online"]
         if not online:
             raise Conflict("no online orchestrator available for workspace merge")
         metadata = {**(options.metadata or {}), "mergeStrategy": options.strategy}
-        planned_ws: Workspace = await rt.registry.ask(
-            msg.KIND, repo, msg.PlanMerge(workspace.id, command_id, metadata)
+        planned_ws = await rt.registry.ask(
+            msg.KIND, repo, msg.PlanMerge(workspace.id, command_id, metadata, note)
         )
-        planned = True
         command = await create_command(
             rt, _merge_spec(rt, planned_ws, online[0], options, command_id)
         )
     except BaseException as exc:
         with trio.CancelScope(shield=True):
-            if planned:
-                await rt.registry.ask(
-                    msg.KIND,
-                    repo,
-                    msg.AbortMerge(workspace.id, command_id, workspace.status, _reason(exc)),
-                )
-            else:
-                await rt.registry.ask(msg.KIND, repo, msg.Release(workspace.id))
+            await rt.registry.ask(
+                msg.KIND, repo, msg.AbortMerge(workspace.id, command_id, _reason(exc))
+            )
         raise
     return planned_ws, command
 
@@ -124,10 +125,21 @@ def _reason(exc: BaseException) -> str:
     return exc.message if isinstance(exc, RelayError) else "merge could not be queued"
 
 
+def _cleanup_reason(exc: BaseException) -> str:
+    return exc.message if isinstance(exc, RelayError) else "cleanup could not be queued"
+
+
 async def request_cleanup(
-    rt: Runtime, workspace: Workspace, requested_by: str, metadata: dict[str, Any]
+    rt: Runtime,
+    workspace: Workspace,
+    requested_by: str,
+    metadata: dict[str, Any],
+    *,
+    note: ActionNote | None = None,
 ) -> tuple[Workspace, Command]:
     """Queue ``workspace.cleanup`` on the online owner, else on any owner (it waits).
+
+    ``note`` audits the request, in the commit that moves the workspace.
 
     Raises:
         Conflict: no orchestrator owns the path, or a merge of it is in flight.
@@ -142,7 +154,7 @@ async def request_cleanup(
     command_id = new_command_id()
     repo = workspace.repo_root
     updated: Workspace = await rt.registry.ask(
-        msg.KIND, repo, msg.BeginCleanup(workspace.id, command_id, metadata)
+        msg.KIND, repo, msg.BeginCleanup(workspace.id, command_id, metadata, note)
     )
     spec = CommandSpec(
         id=command_id,
@@ -166,33 +178,26 @@ async def request_cleanup(
     )
     try:
         command = await commands.create(rt, spec)
-    except BaseException:
+    except BaseException as exc:
         with trio.CancelScope(shield=True):
-            await rt.registry.ask(msg.KIND, repo, msg.SetStatus(workspace.id, workspace.status, {}))
+            # The actor restores the status it remembered at BeginCleanup, not our snapshot.
+            await rt.registry.ask(
+                msg.KIND, repo, msg.AbortCleanup(workspace.id, command_id, _cleanup_reason(exc))
+            )
         raise
     return updated, command
 
 
 async def on_workspace_command_settled(rt: Runtime, command: Command) -> None:
-    """Settle hook for workspace.merge / cleanup / reconcile: move the workspace, free the lease."""
+    """Settle hook for workspace.merge / cleanup / reconcile: move the workspace, free the lease.
+
+    The repo actor writes the move, the release and the audit row in one commit, and only
+    when something changes: running the hook again (recovery, a repeated report) is a no-op.
+    """
     repo = await _repo_of(rt, command)
     if repo is None:
         return
-    outcome: msg.SettleOutcome = await rt.registry.ask(msg.KIND, repo, msg.CommandSettled(command))
-    ws = outcome.workspace
-    if outcome.removed and ws is not None:
-        await record(
-            rt, _workspace_audit("Workspace removed (no changes)", ws, "ti-trash", command)
-        )
-    elif ws is not None and command.type == "workspace.merge":
-        title = {"merged": "Workspace merged", "conflict": "Workspace merge conflict"}.get(
-            ws.status, "Workspace merge failed"
-        )
-        icon = "ti-git-merge" if ws.status == "merged" else "ti-alert-triangle"
-        await record(rt, _workspace_audit(title, ws, icon, command))
-    elif ws is not None and command.type == "workspace.cleanup":
-        title = "Workspace cleaned" if ws.status == "cleaned" else "Workspace cleanup failed"
-        await record(rt, _workspace_audit(title, ws, "ti-trash", command))
+    await rt.registry.ask(msg.KIND, repo, msg.CommandSettled(command))
 
 
 async def _repo_of(rt: Runtime, command: Command) -> str | None:
@@ -207,49 +212,50 @@ async def _repo_of(rt: Runtime, command: Command) -> str | None:
     return ws.repo_root if ws else None
 
 
-def _workspace_audit(
-    title: str, ws: Workspace, icon: str, command: Command | None
-) -> ActivityInput:
-    return ActivityInput(
-        kind="state",
-        title=title,
-        body=ws.worktree_path,
-        meta=ws.branch or ws.id,
-        icon=icon,
-        view="orchestrators",
-        agent_id=ws.agent_id,
-        metadata={
-            "workspaceId": ws.id,
-            "repoRoot": ws.repo_root,
-            "status": ws.status,
-            "commandId": command.id if command else None,
-        },
-    )
-
-
 async def expire_merge_leases(rt: Runtime) -> dict[str, int]:
     """Maintenance: release leases past their TTL; their workspaces go back to ready."""
     now = rt.clock.now_ms()
     repos = await rt.store.run(lambda: workspace_store.expired_lease_repos(now))
     expired = 0
     for repo in repos:
+        # The actor audits the expiry in the commit that releases the lease.
         expiry = await rt.registry.ask(msg.KIND, repo, msg.ExpireLease())
-        if expiry is None:
-            continue
-        expired += 1
-        await record(
-            rt,
-            ActivityInput(
-                kind="state",
-                title="Merge lease expired",
-                body=repo,
-                meta=expiry.lease.workspace_id,
-                icon="ti-alert-triangle",
-                view="orchestrators",
-                metadata={**expiry.lease.to_json()},
-            ),
-        )
+        expired += expiry is not None
     return {"expired": expired}
+
+
+async def release_unbound_leases(rt: Runtime) -> dict[str, int]:
+    """At start: release every lease whose merge command was never queued.
+
+    The lease is taken (bound to its command's id) before the command is queued; a crash
+    in between leaves a lease that nothing will ever settle. Nothing is in flight at
+    start, so a lease whose command is not in the store is such a leftover: its repo
+    actor releases it and restores the workspace. A lease whose command settled is
+    handed to the settle hook (a no-op if its effects already ran).
+    """
+    released = 0
+    for lease in await rt.store.run(workspace_store.leases):
+        repo = lease.repo_root
+        if lease.command_id is None:  # a row written before leases were bound at acquire
+            released += (
+                await rt.registry.ask(msg.KIND, repo, msg.Release(lease.workspace_id)) is not None
+            )
+            continue
+        command_id = lease.command_id
+        command = await rt.store.run(partial(command_store.load, command_id))
+        if command is None:
+            await rt.registry.ask(
+                msg.KIND,
+                repo,
+                msg.AbortMerge(lease.workspace_id, command_id, INTERRUPTED_MERGE),
+            )
+            released += 1
+        elif command.settled:
+            await rt.registry.ask(msg.KIND, repo, msg.CommandSettled(command))
+            released += 1
+    if released:
+        log.warning("unbound_leases_released count=%d", released)
+    return {"released": released}
 
 
 async def auto_merge(rt: Runtime) -> dict[str, int]:

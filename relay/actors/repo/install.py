@@ -9,6 +9,7 @@ from relay.actors.repo.flows import (
     expire_merge_leases,
     on_workspace_command_settled,
     purge_cleaned,
+    release_unbound_leases,
 )
 from relay.actors.repo.messages import KIND
 from relay.actors.runtime import JobSpec, Runtime
@@ -19,6 +20,8 @@ def install(runtime: Runtime) -> None:
     runtime.registry.register_kind(KIND, lambda key: RepoActor.start(key, runtime))
     for command_type in WORKSPACE_COMMANDS:
         runtime.settle_hooks.register(command_type, on_workspace_command_settled)
+    # After the commands' recovery (installed before this one) has applied missed settles.
+    runtime.recoveries.append(release_unbound_leases)
     settings = runtime.settings
     for spec in (
         JobSpec("merge-lease-expiry", settings.job_merge_lease_expiry_seconds, expire_merge_leases),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from relay.actors.repo.audit import ActionNote
 from relay.actors.runtime.bridge import Ask
 from relay.domain.commands import Command
 from relay.domain.workspaces import MergeLease, Workspace, WorkspaceStatus
@@ -34,16 +35,21 @@ class CreateWorkspace(Ask[tuple[Workspace, bool]]):
 
 @dataclass(frozen=True, slots=True)
 class SetStatus(Ask[Workspace]):
-    """A status-only action. Replies the workspace."""
+    """A status-only action (audited with ``note``, in its commit). Replies the workspace."""
 
     workspace_id: str
     status: WorkspaceStatus
     metadata: dict[str, Any]
+    note: ActionNote | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Acquire(Ask[MergeLease]):
     """Take the repo's lease for a merge of ``workspace_id``. Replies the lease.
+
+    The lease row is bound to ``command_id`` (the merge command about to be queued) from
+    the start: a lease is never stored without the command it waits for, so one whose
+    command never got queued can be recognized, and released, after a restart.
 
     Raises Conflict when the workspace cannot merge or another merge holds the lease.
     """
@@ -51,24 +57,31 @@ class Acquire(Ask[MergeLease]):
     workspace_id: str
     holder: str
     ttl_ms: int
+    command_id: str
 
 
 @dataclass(frozen=True, slots=True)
 class PlanMerge(Ask[Workspace]):
-    """Bind the lease to the merge command and move the workspace to merge_planned."""
+    """Move the workspace to merge_planned under the lease bound to ``command_id``.
+
+    The actor remembers the status it planned from (``statusBeforeMerge``), for an abort.
+    """
 
     workspace_id: str
     command_id: str
     metadata: dict[str, Any]
+    note: ActionNote | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class AbortMerge(Ask[Workspace | None]):
-    """The merge command could not be created: release its lease, restore the workspace."""
+    """The merge command was not queued: release its lease, restore the planned-from status.
+
+    Replies the restored workspace, or None when it was not planned for this command.
+    """
 
     workspace_id: str
     command_id: str
-    previous_status: WorkspaceStatus
     error: str
 
 
@@ -81,7 +94,9 @@ class Release(Ask[MergeLease | None]):
 
 @dataclass(frozen=True, slots=True)
 class ForceRelease(Ask[MergeLease | None]):
-    """Admin: release whatever lease the repo has. Replies it, or None."""
+    """Admin: release whatever lease the repo has (audited). Replies it, or None."""
+
+    released_by: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +106,16 @@ class BeginCleanup(Ask[Workspace]):
     workspace_id: str
     command_id: str
     metadata: dict[str, Any]
+    note: ActionNote | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AbortCleanup(Ask[Workspace | None]):
+    """The cleanup command was not queued: back to the status remembered at BeginCleanup."""
+
+    workspace_id: str
+    command_id: str
+    error: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,3 +135,4 @@ class DeleteWorkspace(Ask[Workspace]):
     """Purge a workspace record (and any lease it holds). Replies the workspace."""
 
     workspace_id: str
+    note: ActionNote | None = None

@@ -76,6 +76,37 @@ def merge_outcome(workspace: Workspace, command: Command, now: int) -> Workspace
     return with_status(workspace, "ready", now, {"mergeError": error})
 
 
+def planned_for(workspace: Workspace | None, command_id: str) -> bool:
+    """True while ``workspace`` waits for the merge ``command_id`` (planned, not settled)."""
+    return (
+        workspace is not None
+        and workspace.status == "merge_planned"
+        and workspace.metadata.get("mergeCommandId") == command_id
+    )
+
+
+def merge_aborted(workspace: Workspace, error: str, now: int) -> Workspace:
+    """Back to the status the merge was planned from (remembered at plan time), with the error."""
+    previous = workspace.metadata.get("statusBeforeMerge")
+    status: WorkspaceStatus = previous if previous in MERGEABLE else "ready"
+    return with_status(workspace, status, now, {"mergeError": error})
+
+
+def cleanup_aborted(
+    workspace: Workspace, command_id: str, error: str, now: int
+) -> Workspace | None:
+    """Back to the status remembered when the cleanup ``command_id`` began; None if it is not
+    that cleanup's to undo."""
+    if (
+        workspace.status != "cleanup_requested"
+        or workspace.metadata.get("cleanupCommandId") != command_id
+    ):
+        return None
+    previous = workspace.metadata.get("statusBeforeCleanup")
+    status: WorkspaceStatus = previous if previous in STATUSES else "ready"
+    return with_status(workspace, status, now, {"cleanupError": error})
+
+
 def cleanup_outcome(workspace: Workspace, command: Command, now: int) -> Workspace | None:
     """succeeded → cleaned; otherwise back to the status it had, with the error."""
     if workspace.metadata.get("cleanupCommandId") != command.id:

@@ -6,7 +6,7 @@ other way round. ``relay.actors.open_runtime`` assembles the relay's aggregates 
 """
 
 from relay.actors.runtime.aggregate import AggregateActor, Sweep
-from relay.actors.runtime.audit import Change, audit, record, write_with_audit
+from relay.actors.runtime.audit import Change, audit, record, write_audited, write_with_audit
 from relay.actors.runtime.bridge import Ask, Durable, Refusal, RelayActor, ask
 from relay.actors.runtime.context import Runtime
 from relay.actors.runtime.dispatch import dispatchmethod
@@ -43,5 +43,6 @@ __all__ = [
     "reap",
     "record",
     "running",
+    "write_audited",
     "write_with_audit",
 ]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import trio
 
@@ -20,6 +21,10 @@ if TYPE_CHECKING:
     from relay.actors.runtime.registry import ActorRegistry
 
 
+Recovery = Callable[["Runtime"], Awaitable[Any]]
+"""A start-up step: finishes what a stop (a ``kill -9`` too) left half done."""
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -31,6 +36,8 @@ class Runtime:
     settle_hooks: SettleHooks = field(default_factory=SettleHooks)
     maintenance: Maintenance = field(default_factory=Maintenance)
     routing: Routing = field(default_factory=Routing)
+    # Run in order once the store is open, before the relay serves or its schedule runs.
+    recoveries: list[Recovery] = field(default_factory=list)
     # Set once the relay is told to stop (trio thread): waits that would hold the HTTP
     # server's graceful shutdown open end now, with what they have.
     draining: trio.Event = field(default_factory=trio.Event)

@@ -46,9 +46,26 @@ def assemble(settings: Settings, clock: Clock, installs: Sequence[Install]) -> R
     return runtime
 
 
+async def recover(runtime: Runtime) -> None:
+    """Run the aggregates' start-up recoveries, in the order they were installed.
+
+    Nothing is in flight yet, so whatever a previous process left half done (a settle
+    whose effects never ran, a lease whose command was never queued) is finished now,
+    not after a grace period. A failure is logged, not fatal: the maintenance jobs retry.
+    """
+    for step in runtime.recoveries:
+        try:
+            outcome = await step(runtime)
+        except Exception as exc:
+            log.exception("recovery_failed step=%s error=%r", getattr(step, "__name__", step), exc)
+        else:
+            log.info("recovered step=%s outcome=%s", getattr(step, "__name__", step), outcome)
+
+
 @asynccontextmanager
 async def running(runtime: Runtime, nursery: trio.Nursery | None = None) -> AsyncIterator[Runtime]:
-    """Start the store, the event hub, the idle sweep and the schedule; stop them on exit.
+    """Start the store, the event hub, the recoveries, the idle sweep and the schedule; stop
+    them on exit.
 
     The idle sweep and the schedule run in ``nursery`` (a web app passes the one it
     serves in: its start-up and shutdown are separate steps, which no nursery of ours
@@ -87,6 +104,7 @@ async def running(runtime: Runtime, nursery: trio.Nursery | None = None) -> Asyn
             batch_window=runtime.settings.sse_batch_window_seconds,
         )
         runtime.doorbells.attach(token)
+        await recover(runtime)
         nursery.start_soon(
             passivate_idle_actors, runtime.registry, runtime.settings.actor_idle_seconds
         )

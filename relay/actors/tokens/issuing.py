@@ -7,13 +7,16 @@ threads (they block on the store, so never call them on the trio thread).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from relay.actors.runtime.audit import write_audited
 from relay.actors.runtime.context import Runtime
 from relay.auth.access import Principal
 from relay.auth.authenticator import Authenticator
 from relay.auth.tokens import MAX_TTL_SECONDS, REMINT_MAX_EXPIRED_SECONDS, TokenSpec
 from relay.clock import DAY_MS
+from relay.domain.activity import ActivityInput
 from relay.domain.tokens import TokenRecord
 from relay.errors import Invalid
 from relay.store import tokens as token_store
@@ -35,14 +38,21 @@ async def issue(
     *,
     profile_id: str | None = None,
     created_by: str | None = None,
+    audit_of: Callable[[TokenRecord], ActivityInput] | None = None,
 ) -> tuple[str, TokenRecord]:
     """Mint a token for ``spec`` and store its record; returns ``(token, record)``.
+
+    ``audit_of(record)``, if given, is the audit row stored in the record's commit.
 
     Raises:
         Unavailable: the store did not answer in time.
     """
     token, record = _minted(auth, spec, profile_id, created_by)
-    await rt.store.write(lambda: token_store.insert(record))
+    await write_audited(
+        rt,
+        lambda: token_store.insert(record),
+        lambda stored: [audit_of(stored)] if audit_of is not None else [],
+    )
     return token, record
 
 
@@ -86,18 +96,29 @@ async def renew(auth: Authenticator, rt: Runtime, caller: Principal) -> tuple[st
     return await issue(auth, rt, spec, profile_id=profile_id, created_by=f"renew:{claims.jti}")
 
 
-async def revoke(auth: Authenticator, rt: Runtime, jti: str) -> TokenRecord | None:
+async def revoke(
+    auth: Authenticator,
+    rt: Runtime,
+    jti: str,
+    *,
+    audit_of: Callable[[TokenRecord | None], ActivityInput] | None = None,
+) -> TokenRecord | None:
     """Deny ``jti`` from the very next request on, and persist the revocation.
 
     The in-memory deny-list is updated first, so a store failure fails closed
     (the token is refused by this process even if the caller sees a 503).
+    ``audit_of(record)``, if given, is the audit row stored in the revocation's commit.
 
     Returns:
         The token's record, or ``None`` if it was minted without one.
     """
     auth.revoke(jti)
     now_ms = rt.clock.now_ms()
-    return await rt.store.write(lambda: token_store.revoke(jti, now_ms=now_ms, grace_ms=GRACE_MS))
+    return await write_audited(
+        rt,
+        lambda: token_store.revoke(jti, now_ms=now_ms, grace_ms=GRACE_MS),
+        lambda record: [audit_of(record)] if audit_of is not None else [],
+    )
 
 
 async def token_pruning(rt: Runtime) -> dict[str, Any]:

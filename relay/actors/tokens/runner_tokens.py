@@ -10,12 +10,16 @@ nothing but a non-revoked runner token of that orchestrator, dead for at most
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from relay.actors.runtime.audit import write_audited
 from relay.actors.runtime.context import Runtime
 from relay.actors.tokens.issuing import GRACE_MS, issue, issue_blocking
 from relay.auth.access import Principal
 from relay.auth.authenticator import Authenticator
 from relay.auth.profiles import PROVIDER_AGENT
 from relay.auth.tokens import REMINT_MAX_EXPIRED_SECONDS, TokenSpec
+from relay.domain.activity import ActivityInput
 from relay.domain.tokens import Claims, TokenRecord
 from relay.errors import Forbidden, Unauthorized
 from relay.store import tokens as token_store
@@ -112,13 +116,19 @@ def check_runner_token(claims: Claims, *, orchestrator_id: str, now_s: int) -> N
 
 
 async def remint_runner_token(
-    auth: Authenticator, rt: Runtime, presented: str, *, orchestrator_id: str
+    auth: Authenticator,
+    rt: Runtime,
+    presented: str,
+    *,
+    orchestrator_id: str,
+    audit_of: Callable[[TokenRecord, Claims], ActivityInput] | None = None,
 ) -> tuple[str, TokenRecord, Claims]:
     """Replace a runner's (possibly expired) token with a fresh one.
 
     The new token clones the old one's sub, scope and constraints with a fresh
     ``jti`` and the normal lifetime; the old ``jti`` is revoked in the same store
-    write, so presenting the old token again fails.
+    write, so presenting the old token again fails; ``audit_of(record, old_claims)``, if
+    given, is the audit row of that same write.
 
     Returns:
         ``(token, record, old_claims)``.
@@ -147,10 +157,13 @@ async def remint_runner_token(
     )
     now_ms = rt.clock.now_ms()
     try:
-        replaced = await rt.store.write(
+        replaced = await write_audited(
+            rt,
             lambda: token_store.replace(
                 old.jti, old_expires_at=old.exp * 1000, new=record, now_ms=now_ms, grace_ms=GRACE_MS
-            )
+            ),
+            # No row when nothing was replaced (a replay): the write changed nothing.
+            lambda done: [audit_of(record, old)] if done and audit_of is not None else [],
         )
     except token_store.Conflict:
         replaced = False  # another relay process revoked it first

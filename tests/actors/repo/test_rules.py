@@ -124,3 +124,35 @@ def test_lease_expiry_and_message() -> None:
     assert rules.lease_held_message(lease) == (
         "a merge is already in progress for /r (workspace w1); retry after it settles"
     )
+
+
+def test_an_aborted_merge_returns_to_the_status_it_was_planned_from() -> None:
+    ws = replace(WS, metadata={"mergeCommandId": "cmd_1", "statusBeforeMerge": "conflict"})
+    assert rules.planned_for(ws, "cmd_1")
+    assert not rules.planned_for(ws, "cmd_9")
+    assert not rules.planned_for(replace(ws, status="merged"), "cmd_1")
+    assert not rules.planned_for(None, "cmd_1")
+    restored = rules.merge_aborted(ws, "no owner", 5)
+    assert (restored.status, restored.metadata["mergeError"], restored.updated_at) == (
+        "conflict",
+        "no owner",
+        5,
+    )
+    # A plan written before the status was remembered goes back to ready.
+    assert rules.merge_aborted(WS, "x", 5).status == "ready"
+
+
+def test_an_aborted_cleanup_returns_to_the_status_it_began_from() -> None:
+    ws = replace(
+        WS,
+        status="cleanup_requested",
+        metadata={"cleanupCommandId": "cmd_2", "statusBeforeCleanup": "review_requested"},
+    )
+    restored = rules.cleanup_aborted(ws, "cmd_2", "not queued", 5)
+    assert restored is not None
+    assert (restored.status, restored.metadata["cleanupError"]) == (
+        "review_requested",
+        "not queued",
+    )
+    assert rules.cleanup_aborted(ws, "cmd_other", "x", 5) is None
+    assert rules.cleanup_aborted(replace(ws, status="cleaned"), "cmd_2", "x", 5) is None
