@@ -33,6 +33,7 @@ from relay.actors.runtime.aggregate import AggregateActor
 from relay.actors.runtime.audit import Change, write_with_audit
 from relay.actors.runtime.bridge import Durable
 from relay.actors.runtime.dispatch import dispatchmethod
+from relay.actors.workspace_ids import flows as workspace_ids
 from relay.domain.commands import Command
 from relay.domain.workspaces import MergeLease, Workspace
 from relay.errors import Conflict, NotFound
@@ -90,8 +91,9 @@ class RepoActor(AggregateActor):
         if existing is not None:
             return Durable((existing, False), self.write(_nothing))
         self.workspaces[ws.id] = ws
-        # The row and its "created" event commit together: an id taken meanwhile through
-        # another repository's actor fails the insert (409), and nothing is published.
+        # The row and its "created" event commit together. The id index admitted this
+        # create; should the id be taken anyway (another relay process), the insert fails
+        # (409) and nothing is published.
         created = Change(
             "workspace", {"change": "created", "workspace": ws.to_json()}, agent_id=ws.agent_id
         )
@@ -247,7 +249,11 @@ class RepoActor(AggregateActor):
         self.rt.events.publish(
             "workspace", {"change": "deleted", "workspace": ws.to_json()}, agent_id=ws.agent_id
         )
-        return self.write(lambda: workspace_store.delete(ws.id))
+        deleted = self.write(lambda: workspace_store.delete(ws.id))
+        # The id is free for any repository again. Told after the delete is queued: a claim
+        # the index then looks up in the store reads behind it and finds no row.
+        workspace_ids.forget(self.rt, ws.id, self.key)
+        return deleted
 
 
 def _workspace_id(command: Command) -> str | None:
