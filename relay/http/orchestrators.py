@@ -13,7 +13,6 @@ from relay.actors import orchestrator
 from relay.actors.runtime import Ask
 from relay.actors.tokens.runner_tokens import mint_runner_token
 from relay.auth.access import Resource, normalise_path, path_within
-from relay.auth.tokens import TokenSpec
 from relay.domain.agents import PRESENCES
 from relay.domain.commands import CommandSpec
 from relay.domain.orchestrators import ManagedAgent, OrchestratorRegistration
@@ -26,17 +25,6 @@ from relay.http.validation import Body, parse_body, query_choice
 from relay.store import orchestrators as orchestrator_store
 
 bp = Blueprint("orchestrators", __name__)
-
-ORCHESTRATOR_SCOPES = (
-    "agent:read",
-    "agent:write",
-    "command:read",
-    "command:write",
-    "activity:read",
-    "activity:write",
-    "config:read",
-)
-RUNTIME_TOKEN_TTL_SECONDS = 30 * 86_400
 
 
 T = TypeVar("T")
@@ -116,18 +104,9 @@ async def register_orchestrator() -> tuple[dict[str, Any], int]:
         runtime=body.runtime,
         managed_agents=_managed(body.managed_agents),
     )
-    orch, created = await _ask(body.id, orchestrator.Register(registration))
     svc = services()
-    svc.runtime.routing.orchestrator_exists(orch.id)
-    # The orchestrator's runtime token: everything it needs, for itself and its base dir only.
-    token, _claims = svc.auth.mint(
-        TokenSpec(
-            sub=f"orchestrator:{orch.id}",
-            role="orchestrator",
-            scope=ORCHESTRATOR_SCOPES,
-            constraints={"orchestrators": [orch.id], "cwd": [orch.base_dir]},
-            ttl_seconds=RUNTIME_TOKEN_TTL_SECONDS,
-        )
+    orch, created, token = await orchestrator.register_orchestrator(
+        svc.runtime, svc.auth, registration
     )
     reply = {
         "orchestrator": orch.to_json(),
