@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any, Literal, TypeVar
 
 from pydantic import Field
 from quart import Blueprint, request
 from quart_schema import document_request
 
-from relay.actors import orchestrator
+from relay.actors import agent, orchestrator
 from relay.actors.runtime import Ask
-from relay.actors.tokens.runner_tokens import mint_runner_token
-from relay.auth.access import Resource, normalise_path, path_within
-from relay.domain.agents import PRESENCES
-from relay.domain.commands import CommandSpec
+from relay.auth.access import Resource, normalise_path
+from relay.domain.agents import PRESENCES, SpawnRequest
 from relay.domain.orchestrators import ManagedAgent, OrchestratorRegistration
-from relay.errors import Invalid, NotFound
+from relay.errors import NotFound
 from relay.http import responses
 from relay.http.auth import allow, can_see, principal, requires
 from relay.http.contract import responds, str_param
@@ -168,54 +165,25 @@ async def get_orchestrator(orchestrator_id: str) -> dict[str, Any]:
 @requires("command:write")
 async def spawn(orchestrator_id: str) -> tuple[dict[str, Any], int]:
     body = await parse_body(SpawnBody)
-    spawn_request_id = f"sp_{uuid.uuid4()}"
-    cwd = normalise_path(body.cwd)
-    allow(
-        Resource(
-            orchestrator_id=orchestrator_id,
-            cwd=cwd,
-            policy_name=body.policy_name,
-            spawn_request_id=spawn_request_id,
-        )
+    session = SpawnRequest(
+        provider=body.provider,
+        cwd=normalise_path(body.cwd),
+        model=body.model,
+        label=body.label,
+        policy_name=body.policy_name,
+        provider_args=tuple(body.provider_args or ()),
+        workspace_mode=body.workspace_mode,
+        command=tuple(body.command) if body.command is not None else None,
     )
-    rt = services().runtime
-    orch = await rt.store.run(lambda: orchestrator_store.load(orchestrator_id))
-    if orch is None:
-        raise NotFound("orchestrator not found")
-    if not path_within(cwd, orch.base_dir):
-        raise Invalid("cwd must be inside the orchestrator's baseDir")
-    params: dict[str, Any] = {
-        "spawnRequestId": spawn_request_id,
-        "provider": body.provider,
-        "model": body.model,
-        "label": body.label,
-        "cwd": cwd,
-        "policyName": body.policy_name,
-        "providerArgs": body.provider_args or [],
-        "workspaceMode": body.workspace_mode,
-        "requestedBy": principal().sub,
-    }
-    if body.command is not None:
-        params["command"] = body.command
-    # The new session's own credential (sub runner:<spawnRequestId>), as the reference's
-    # runnerRuntimeTokenEnv does; redacted everywhere but the orchestrator's channel.
-    params["runnerToken"], _record = await mint_runner_token(
-        services().auth,
-        rt,
-        orchestrator_id=orchestrator_id,
-        spawn_request_id=spawn_request_id,
-        created_by=principal().sub,
+    svc = services()
+    command, spawn_request_id = await agent.spawn_agent(
+        svc.runtime,
+        svc.auth,
+        orchestrator_id,
+        session,
+        authorize=allow,
+        requested_by=principal().sub,
     )
-    spec = CommandSpec(
-        type="agent.spawn",
-        target=orchestrator_id,
-        target_kind="orchestrator",
-        params={key: value for key, value in params.items() if value is not None},
-        source=principal().sub,
-        correlation_id=spawn_request_id,
-        ttl_seconds=rt.settings.command_default_ttl_seconds,
-    )
-    command = await orchestrator.enqueue_if_online(rt, spec)
     return {"command": command.to_json(), "spawnRequestId": spawn_request_id}, 202
 
 

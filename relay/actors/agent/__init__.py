@@ -15,6 +15,7 @@ from relay.actors.agent.flows import (
     reap_agents,
     request_action,
     respawn_credentials,
+    spawn_agent,
 )
 from relay.actors.agent.install import install
 from relay.actors.agent.messages import (
@@ -64,4 +65,5 @@ __all__ = [
     "reap_agents",
     "request_action",
     "respawn_credentials",
+    "spawn_agent",
 ]
