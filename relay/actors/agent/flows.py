@@ -23,6 +23,7 @@ from relay.actors.agent.action_rules import (
     AgentAction,
     action_of_command,
     action_params,
+    action_refusal,
     agent_of_command,
     can_receive_action,
     icon,
@@ -48,7 +49,7 @@ from relay.domain.agents import AgentCard, SpawnRequest
 from relay.domain.commands import Command, CommandSpec
 from relay.domain.config import SPAWN_POLICIES_NAMESPACE
 from relay.domain.orchestrators import Orchestrator
-from relay.errors import Conflict, Invalid, NotFound, Unprocessable
+from relay.errors import NotFound
 from relay.store import agents as agent_store
 from relay.store import config as config_store
 from relay.store import orchestrators as orchestrator_store
@@ -56,8 +57,6 @@ from relay.store import orchestrators as orchestrator_store
 JSON = dict[str, Any]
 Authorize = Callable[[Resource], None]
 
-NO_ORCHESTRATOR_FOR_RESUME = "no online orchestrator available to resume agent"
-NO_RESUME_ID = "no Claude resume id recorded for agent"
 AUDIT_VIEW = "agents"
 
 # The command types whose settling ``on_action_settled`` handles.
@@ -110,16 +109,13 @@ async def _checked(
     card = await rt.store.run(lambda: agent_store.load(agent_id))
     if card is None:
         raise NotFound("agent not found")
-    if not can_receive_action(card, action):
-        raise Invalid(f"agent does not support {action}")
     orch = await _managing_orchestrator(rt, card) if action in VIA_ORCHESTRATOR else None
-    if action != "resume":
-        return card, orch, None
-    if orch is None:
-        raise Conflict(NO_ORCHESTRATOR_FOR_RESUME)
-    resume_id = await _resume_id(rt, card.id)
-    if resume_id is None:
-        raise Unprocessable(NO_RESUME_ID)
+    resume_id = None
+    if action == "resume" and orch is not None and can_receive_action(card, action):
+        resume_id = await _resume_id(rt, card.id)
+    refusal = action_refusal(card, action, orchestrator=orch, resume_id=resume_id)
+    if refusal is not None:
+        raise refusal
     return card, orch, resume_id
 
 
