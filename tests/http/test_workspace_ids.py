@@ -60,8 +60,8 @@ async def test_concurrent_creates_in_one_repo_stay_idempotent(client: Any) -> No
 async def test_the_index_decides_before_any_row_exists(client: Any, services: Services) -> None:
     rt = services.runtime
     # A create of w1 in ONE in flight: claimed, not yet recorded.
-    assert await workspace_ids.claim(rt, "w1", ONE) is True
-    assert await workspace_ids.claim(rt, "w1", ONE) is False
+    assert await workspace_ids.claim(rt, "w1", ONE, stored_owner=None) is True
+    assert await workspace_ids.claim(rt, "w1", ONE, stored_owner=None) is False
     response = await post(client, TWO)
     assert response.status_code == 409
     assert await response.get_json() == TAKEN

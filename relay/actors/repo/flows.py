@@ -58,7 +58,10 @@ async def create_workspace(
     existing = await rt.store.run(lambda: workspace_store.load(workspace.id))
     if existing is not None:
         authorize(existing)
-    claimed = await workspace_ids.claim(rt, workspace.id, workspace.repo_root)
+    stored_owner = existing.repo_root if existing is not None else None
+    claimed = await workspace_ids.claim(
+        rt, workspace.id, workspace.repo_root, stored_owner=stored_owner
+    )
     try:
         return await rt.registry.ask(msg.KIND, workspace.repo_root, msg.CreateWorkspace(workspace))
     except BaseException:

@@ -9,13 +9,20 @@ from relay.actors.workspace_ids import messages as ids
 from relay.errors import Unavailable
 
 
-async def claim(rt: Runtime, workspace_id: str, repo_root: str) -> bool:
+async def claim(
+    rt: Runtime, workspace_id: str, repo_root: str, *, stored_owner: str | None
+) -> bool:
     """Reserve ``workspace_id`` for ``repo_root``; True when this call took it.
+
+    ``stored_owner`` is the repository of the id's stored record, read just before
+    (None: no record).
 
     Raises:
         Conflict: another repository uses the id.
     """
-    return await rt.registry.ask(ids.KIND, ids.KEY, ids.Claim(workspace_id, repo_root))
+    return await rt.registry.ask(
+        ids.KIND, ids.KEY, ids.Claim(workspace_id, repo_root, stored_owner)
+    )
 
 
 async def release(rt: Runtime, workspace_id: str, repo_root: str) -> None:

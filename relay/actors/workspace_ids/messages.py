@@ -21,6 +21,10 @@ class Claim(Ask[bool]):
 
     workspace_id: str
     repo_root: str
+    # The repository the store's record of the id names, as the caller read it just
+    # before (None: no record). It covers ids this actor has not seen (created before
+    # its activation, or by another process); ids claimed through it are in its memory.
+    stored_owner: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
