@@ -1,10 +1,12 @@
-"""Agent control actions, as the trio side drives them: request, settle, link a resume.
+"""Agent use cases, as the trio side drives them: control actions (request, settle), spawning
+a new session, linking a resume.
 
 ``request_action`` reads what the support rules need (the card, the online
 orchestrators, the timeline, the spawn policy), checks in the order the API
 promises, authorizes, queues the command on the managing orchestrator (or on the
 agent's own channel) and has the ``AgentActor`` mark the lifecycle fields in one
-message. The settle hooks audit the outcome and clear those fields.
+message. The settle hooks audit the outcome and clear those fields. ``spawn_agent``
+queues ``agent.spawn`` with the new session's runner token.
 """
 
 from __future__ import annotations
