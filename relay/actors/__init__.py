@@ -10,7 +10,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from relay.actors import agent, commands, maintenance, orchestrator, repo, tokens
+from relay.actors import (
+    agent,
+    commands,
+    maintenance,
+    orchestrator,
+    repo,
+    tokens,
+    workspace_ids,
+)
 from relay.actors.runtime import Install, Runtime, assemble, running
 from relay.clock import Clock
 from relay.settings import Settings
@@ -20,6 +28,7 @@ INSTALLS: tuple[Install, ...] = (
     agent.install,
     orchestrator.install,
     commands.install,
+    workspace_ids.install,
     repo.install,
     tokens.install,
     maintenance.install,

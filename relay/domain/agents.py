@@ -99,3 +99,20 @@ class TimelineInput:
     title: str
     body: str | None = None
     metadata: JSON = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SpawnRequest:
+    """A new agent session an orchestrator is asked to start (``POST …/spawn``).
+
+    ``cwd`` is normalised; ``None`` means not sent.
+    """
+
+    provider: str
+    cwd: str
+    model: str | None = None
+    label: str | None = None
+    policy_name: str | None = None
+    provider_args: tuple[str, ...] = ()
+    workspace_mode: str | None = None
+    command: tuple[str, ...] | None = None

@@ -113,3 +113,8 @@ class MergeOptions:
     pr_title: str | None = None
     pr_body: str | None = None
     metadata: JSON | None = None
+
+
+def id_taken_message(workspace_id: str) -> str:
+    """Why a workspace id cannot be used: it names a workspace of another repository."""
+    return f"workspace {workspace_id} already exists for another repository"

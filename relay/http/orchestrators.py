@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any, Literal, TypeVar
 
 from pydantic import Field
 from quart import Blueprint, request
 from quart_schema import document_request
 
-from relay.actors import orchestrator
+from relay.actors import agent, orchestrator
 from relay.actors.runtime import Ask
-from relay.actors.tokens.runner_tokens import mint_runner_token
-from relay.auth.access import Resource, normalise_path, path_within
-from relay.auth.tokens import TokenSpec
-from relay.domain.agents import PRESENCES
-from relay.domain.commands import CommandSpec
+from relay.auth.access import Resource, normalise_path
+from relay.domain.agents import PRESENCES, SpawnRequest
 from relay.domain.orchestrators import ManagedAgent, OrchestratorRegistration
-from relay.errors import Invalid, NotFound
+from relay.errors import NotFound
 from relay.http import responses
 from relay.http.auth import allow, can_see, principal, requires
 from relay.http.contract import responds, str_param
@@ -26,17 +22,6 @@ from relay.http.validation import Body, parse_body, query_choice
 from relay.store import orchestrators as orchestrator_store
 
 bp = Blueprint("orchestrators", __name__)
-
-ORCHESTRATOR_SCOPES = (
-    "agent:read",
-    "agent:write",
-    "command:read",
-    "command:write",
-    "activity:read",
-    "activity:write",
-    "config:read",
-)
-RUNTIME_TOKEN_TTL_SECONDS = 30 * 86_400
 
 
 T = TypeVar("T")
@@ -116,18 +101,9 @@ async def register_orchestrator() -> tuple[dict[str, Any], int]:
         runtime=body.runtime,
         managed_agents=_managed(body.managed_agents),
     )
-    orch, created = await _ask(body.id, orchestrator.Register(registration))
     svc = services()
-    svc.runtime.routing.orchestrator_exists(orch.id)
-    # The orchestrator's runtime token: everything it needs, for itself and its base dir only.
-    token, _claims = svc.auth.mint(
-        TokenSpec(
-            sub=f"orchestrator:{orch.id}",
-            role="orchestrator",
-            scope=ORCHESTRATOR_SCOPES,
-            constraints={"orchestrators": [orch.id], "cwd": [orch.base_dir]},
-            ttl_seconds=RUNTIME_TOKEN_TTL_SECONDS,
-        )
+    orch, created, token = await orchestrator.register_orchestrator(
+        svc.runtime, svc.auth, registration
     )
     reply = {
         "orchestrator": orch.to_json(),
@@ -189,54 +165,25 @@ async def get_orchestrator(orchestrator_id: str) -> dict[str, Any]:
 @requires("command:write")
 async def spawn(orchestrator_id: str) -> tuple[dict[str, Any], int]:
     body = await parse_body(SpawnBody)
-    spawn_request_id = f"sp_{uuid.uuid4()}"
-    cwd = normalise_path(body.cwd)
-    allow(
-        Resource(
-            orchestrator_id=orchestrator_id,
-            cwd=cwd,
-            policy_name=body.policy_name,
-            spawn_request_id=spawn_request_id,
-        )
+    session = SpawnRequest(
+        provider=body.provider,
+        cwd=normalise_path(body.cwd),
+        model=body.model,
+        label=body.label,
+        policy_name=body.policy_name,
+        provider_args=tuple(body.provider_args or ()),
+        workspace_mode=body.workspace_mode,
+        command=tuple(body.command) if body.command is not None else None,
     )
-    rt = services().runtime
-    orch = await rt.store.run(lambda: orchestrator_store.load(orchestrator_id))
-    if orch is None:
-        raise NotFound("orchestrator not found")
-    if not path_within(cwd, orch.base_dir):
-        raise Invalid("cwd must be inside the orchestrator's baseDir")
-    params: dict[str, Any] = {
-        "spawnRequestId": spawn_request_id,
-        "provider": body.provider,
-        "model": body.model,
-        "label": body.label,
-        "cwd": cwd,
-        "policyName": body.policy_name,
-        "providerArgs": body.provider_args or [],
-        "workspaceMode": body.workspace_mode,
-        "requestedBy": principal().sub,
-    }
-    if body.command is not None:
-        params["command"] = body.command
-    # The new session's own credential (sub runner:<spawnRequestId>), as the reference's
-    # runnerRuntimeTokenEnv does; redacted everywhere but the orchestrator's channel.
-    params["runnerToken"], _record = await mint_runner_token(
-        services().auth,
-        rt,
-        orchestrator_id=orchestrator_id,
-        spawn_request_id=spawn_request_id,
-        created_by=principal().sub,
+    svc = services()
+    command, spawn_request_id = await agent.spawn_agent(
+        svc.runtime,
+        svc.auth,
+        orchestrator_id,
+        session,
+        authorize=allow,
+        requested_by=principal().sub,
     )
-    spec = CommandSpec(
-        type="agent.spawn",
-        target=orchestrator_id,
-        target_kind="orchestrator",
-        params={key: value for key, value in params.items() if value is not None},
-        source=principal().sub,
-        correlation_id=spawn_request_id,
-        ttl_seconds=rt.settings.command_default_ttl_seconds,
-    )
-    command = await orchestrator.enqueue_if_online(rt, spec)
     return {"command": command.to_json(), "spawnRequestId": spawn_request_id}, 202
 
 

@@ -17,17 +17,8 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
 from relay.actors.runtime.context import Runtime
+from relay.domain.commands import STATUSES as COMMAND_STATUSES
 from relay.store.stats import StoreCounts
-
-COMMAND_STATUSES = (
-    "queued",
-    "delivered",
-    "running",
-    "succeeded",
-    "failed",
-    "cancelled",
-    "expired",
-)
 
 
 class Metrics:

@@ -23,7 +23,7 @@ from relay.domain.workspaces import (
     Workspace,
     WorkspaceStatus,
 )
-from relay.errors import Conflict, Invalid, NotFound
+from relay.errors import Invalid, NotFound
 from relay.http import responses
 from relay.http.auth import (
     allow_agent,
@@ -106,12 +106,7 @@ async def create_workspace() -> tuple[dict[str, Any], int]:
     if ws.agent_id is not None:
         await allow_agent(ws.agent_id, ws.orchestrator_id)
     allow_workspace(ws)
-    existing = await rt.store.run(lambda: workspace_store.load(ws.id))
-    if existing is not None:
-        allow_workspace(existing)  # re-posting an id never hands back another owner's record
-        if existing.repo_root != ws.repo_root:
-            raise Conflict(workspace_store.taken_message(ws.id))
-    stored, created = await rt.registry.ask(repos.KIND, ws.repo_root, repos.CreateWorkspace(ws))
+    stored, created = await repos.create_workspace(rt, ws, authorize=allow_workspace)
     return {"workspace": stored.to_json()}, 201 if created else 200
 
 

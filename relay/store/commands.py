@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from tortoise.functions import Count
-
 from relay.domain.commands import OPEN, SETTLED, Command, CommandStatus, TargetKind
 from relay.store import models
 from relay.store.statements import InsertRow, UpdateByKey
@@ -144,14 +142,3 @@ async def settled_without_effects(settled_before: int, limit: int = 200) -> list
 
 async def mark_effects_applied(command_id: str) -> None:
     await _EFFECTS_APPLIED.run(command_id, {"effects_applied": True})
-
-
-async def count_by_status() -> dict[str, int]:
-    """Commands per status, counted by the database (the table keeps every command)."""
-    rows = (
-        await models.Command.all()
-        .annotate(count=Count("id"))
-        .group_by("status")
-        .values_list("status", "count")
-    )
-    return {str(status): int(count) for status, count in rows}

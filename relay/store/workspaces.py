@@ -6,7 +6,13 @@ from typing import Any, cast
 
 from tortoise.exceptions import IntegrityError
 
-from relay.domain.workspaces import MergeLease, Workspace, WorkspaceMode, WorkspaceStatus
+from relay.domain.workspaces import (
+    MergeLease,
+    Workspace,
+    WorkspaceMode,
+    WorkspaceStatus,
+    id_taken_message,
+)
 from relay.errors import Conflict
 from relay.store import models
 
@@ -74,11 +80,7 @@ async def insert(ws: Workspace) -> None:
     try:
         await models.Workspace.create(id=ws.id, **_columns(ws))
     except IntegrityError:
-        raise Conflict(taken_message(ws.id)) from None
-
-
-def taken_message(workspace_id: str) -> str:
-    return f"workspace {workspace_id} already exists for another repository"
+        raise Conflict(id_taken_message(ws.id)) from None
 
 
 async def update(ws: Workspace) -> None:

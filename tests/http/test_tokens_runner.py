@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import trio
 
-from relay.actors.tokens.runner_tokens import mint_runner_token, mint_runner_token_blocking
+from relay.actors.tokens.runner_tokens import mint_runner_token
 from relay.auth.profiles import PROVIDER_AGENT
 from relay.clock import ManualClock
 from relay.http.services import Services
@@ -88,22 +88,6 @@ async def test_mint_runner_token_records_a_provider_token(
     assert (record.profile_id, record.created_by) == ("provider-agent", "spawn:orch-a")
     listed = await (await client.get("/api/tokens", headers=root_headers())).get_json()
     assert [entry["jti"] for entry in listed] == [claims.jti]
-
-
-async def test_mint_runner_token_blocking_from_a_worker_thread(
-    client: Any, services: Services
-) -> None:
-    token, record = await trio.to_thread.run_sync(
-        lambda: mint_runner_token_blocking(
-            services.auth,
-            services.runtime,
-            orchestrator_id="orch-a",
-            spawn_request_id="sp_2",
-            created_by="dashboard-restart",
-        )
-    )
-    assert services.auth.verify(token).sub == "runner:sp_2"
-    assert record.created_by == "dashboard-restart"
 
 
 async def test_expired_runner_token_is_reminted(

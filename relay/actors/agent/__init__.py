@@ -2,19 +2,23 @@
 its messages, its rules and the flows HTTP, the channel and the jobs share.
 """
 
+from relay.actors.agent.action_rules import (
+    NO_ORCHESTRATOR_FOR_RESUME,
+    NO_RESUME_ID,
+    TIMELINE_WINDOW,
+)
 from relay.actors.agent.actor import AgentActor
 from relay.actors.agent.flows import (
     ACTION_COMMAND_TYPES,
     AUDIT_VIEW,
     JSON,
-    NO_ORCHESTRATOR_FOR_RESUME,
-    NO_RESUME_ID,
     agent_reaper,
     link_resumed_session,
     on_action_settled,
     reap_agents,
     request_action,
     respawn_credentials,
+    spawn_agent,
 )
 from relay.actors.agent.install import install
 from relay.actors.agent.messages import (
@@ -30,7 +34,6 @@ from relay.actors.agent.messages import (
     Register,
 )
 from relay.actors.agent.support import (
-    TIMELINE_WINDOW,
     Availability,
     action_support,
     availability,
@@ -64,4 +67,5 @@ __all__ = [
     "reap_agents",
     "request_action",
     "respawn_credentials",
+    "spawn_agent",
 ]

@@ -16,13 +16,15 @@ from typing import Any, Literal, get_args
 from relay.domain.agents import AgentCard, TimelineEntry
 from relay.domain.commands import Command
 from relay.domain.orchestrators import Orchestrator
-from relay.errors import Invalid
+from relay.errors import Conflict, Invalid, RelayError, Unprocessable
 
 JSON = dict[str, Any]
 
 AgentAction = Literal["restart", "shutdown", "reconnect", "compact", "clearContext", "resume"]
 ACTIONS: tuple[AgentAction, ...] = get_args(AgentAction)
 UNKNOWN_ACTION = f"action must be one of {', '.join(ACTIONS)}"
+NO_ORCHESTRATOR_FOR_RESUME = "no online orchestrator available to resume agent"
+NO_RESUME_ID = "no Claude resume id recorded for agent"
 
 # The managing orchestrator carries these out when there is one: it owns the session's
 # process (restart, shutdown, resume) and its terminal (reconnect, compact, clearContext
@@ -163,6 +165,31 @@ def can_receive_action(card: AgentCard, action: AgentAction) -> bool:
         capability = "restartHard" if action == "restart" else action
         return lifecycle.get(capability) is True
     return is_runner_managed(card) and action in ("restart", "shutdown")
+
+
+def action_refusal(
+    card: AgentCard,
+    action: AgentAction,
+    *,
+    orchestrator: Orchestrator | None,
+    resume_id: str | None,
+) -> RelayError | None:
+    """Why ``action`` cannot be requested for ``card`` now, or ``None`` if it can.
+
+    The one statement of the checks, in the order the action route promises; the route
+    raises the refusal, the support listing explains it. ``orchestrator`` is the managing
+    one (``managing_orchestrator``), ``resume_id`` the newest on the timeline; only a
+    resume needs them.
+    """
+    if not can_receive_action(card, action):
+        return Invalid(f"agent does not support {action}")
+    if action != "resume":
+        return None
+    if orchestrator is None:
+        return Conflict(NO_ORCHESTRATOR_FOR_RESUME)
+    if resume_id is None:
+        return Unprocessable(NO_RESUME_ID)
+    return None
 
 
 def managing_orchestrator(

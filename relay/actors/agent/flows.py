@@ -1,10 +1,12 @@
-"""Agent control actions, as the trio side drives them: request, settle, link a resume.
+"""Agent use cases, as the trio side drives them: control actions (request, settle), spawning
+a new session, linking a resume.
 
 ``request_action`` reads what the support rules need (the card, the online
 orchestrators, the timeline, the spawn policy), checks in the order the API
 promises, authorizes, queues the command on the managing orchestrator (or on the
 agent's own channel) and has the ``AgentActor`` mark the lifecycle fields in one
-message. The settle hooks audit the outcome and clear those fields.
+message. The settle hooks audit the outcome and clear those fields. ``spawn_agent``
+queues ``agent.spawn`` with the new session's runner token.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from relay.actors.agent.action_rules import (
     AgentAction,
     action_of_command,
     action_params,
+    action_refusal,
     agent_of_command,
     can_receive_action,
     icon,
@@ -34,6 +37,7 @@ from relay.actors.agent.action_rules import (
     requested_title,
     restart_spawn,
 )
+from relay.actors.agent.rules import check_spawn_cwd, spawn_params
 from relay.actors.orchestrator import flows as orchestrator_flows
 from relay.actors.runtime.audit import audit
 from relay.actors.runtime.context import Runtime
@@ -43,11 +47,11 @@ from relay.auth.access import Resource
 from relay.auth.authenticator import Authenticator
 from relay.crossing import wait_future
 from relay.domain.activity import ActivityInput
-from relay.domain.agents import AgentCard
+from relay.domain.agents import AgentCard, SpawnRequest
 from relay.domain.commands import Command, CommandSpec
 from relay.domain.config import SPAWN_POLICIES_NAMESPACE
 from relay.domain.orchestrators import Orchestrator
-from relay.errors import Conflict, Invalid, NotFound, Unprocessable
+from relay.errors import NotFound
 from relay.store import agents as agent_store
 from relay.store import config as config_store
 from relay.store import orchestrators as orchestrator_store
@@ -55,8 +59,6 @@ from relay.store import orchestrators as orchestrator_store
 JSON = dict[str, Any]
 Authorize = Callable[[Resource], None]
 
-NO_ORCHESTRATOR_FOR_RESUME = "no online orchestrator available to resume agent"
-NO_RESUME_ID = "no Claude resume id recorded for agent"
 AUDIT_VIEW = "agents"
 
 # The command types whose settling ``on_action_settled`` handles.
@@ -109,16 +111,13 @@ async def _checked(
     card = await rt.store.run(lambda: agent_store.load(agent_id))
     if card is None:
         raise NotFound("agent not found")
-    if not can_receive_action(card, action):
-        raise Invalid(f"agent does not support {action}")
     orch = await _managing_orchestrator(rt, card) if action in VIA_ORCHESTRATOR else None
-    if action != "resume":
-        return card, orch, None
-    if orch is None:
-        raise Conflict(NO_ORCHESTRATOR_FOR_RESUME)
-    resume_id = await _resume_id(rt, card.id)
-    if resume_id is None:
-        raise Unprocessable(NO_RESUME_ID)
+    resume_id = None
+    if action == "resume" and orch is not None and can_receive_action(card, action):
+        resume_id = await _resume_id(rt, card.id)
+    refusal = action_refusal(card, action, orchestrator=orch, resume_id=resume_id)
+    if refusal is not None:
+        raise refusal
     return card, orch, resume_id
 
 
@@ -169,7 +168,7 @@ async def _restart_spawn(
     resume_id: str | None,
 ) -> JSON | None:
     """``restartSpawn``: from the agent's spawn policy (if it still exists) or its card."""
-    spawn_request_id = f"sp_{uuid.uuid4()}"
+    spawn_request_id = new_spawn_request_id()
     policy_name = _meta_text(card, "policyName")
     policy = None
     if policy_name is not None:
@@ -224,6 +223,67 @@ def _requested_event(card: AgentCard, action: AgentAction, command: Command) -> 
 
 async def _audit(rt: Runtime, event: ActivityInput) -> None:
     await wait_future(audit(rt, event), timeout=rt.settings.store_timeout_seconds, what="store")
+
+
+# -- spawning a new session --------------------------------------------------------------------
+
+
+def new_spawn_request_id() -> str:
+    return f"sp_{uuid.uuid4()}"
+
+
+async def spawn_agent(
+    rt: Runtime,
+    auth: Authenticator,
+    orchestrator_id: str,
+    request: SpawnRequest,
+    *,
+    authorize: Authorize,
+    requested_by: str,
+) -> tuple[Command, str]:
+    """Queue ``agent.spawn`` on an online orchestrator; returns ``(command, spawnRequestId)``.
+
+    Raises, in this order:
+        Forbidden: from ``authorize``, for the orchestrator, the cwd, the spawn policy and
+            the new spawn request.
+        NotFound: ``orchestrator not found``.
+        Invalid: ``cwd must be inside the orchestrator's baseDir``.
+        Conflict: ``orchestrator is not online`` (checked inside its actor).
+    """
+    spawn_request_id = new_spawn_request_id()
+    authorize(
+        Resource(
+            orchestrator_id=orchestrator_id,
+            cwd=request.cwd,
+            policy_name=request.policy_name,
+            spawn_request_id=spawn_request_id,
+        )
+    )
+    orch = await rt.store.run(lambda: orchestrator_store.load(orchestrator_id))
+    if orch is None:
+        raise NotFound("orchestrator not found")
+    check_spawn_cwd(request, orch)
+    params = spawn_params(request, spawn_request_id=spawn_request_id, requested_by=requested_by)
+    # The new session's own credential (sub runner:<spawnRequestId>), as the reference's
+    # runnerRuntimeTokenEnv does; redacted everywhere but the orchestrator's channel.
+    params["runnerToken"], _record = await mint_runner_token(
+        auth,
+        rt,
+        orchestrator_id=orchestrator_id,
+        spawn_request_id=spawn_request_id,
+        created_by=requested_by,
+    )
+    spec = CommandSpec(
+        type="agent.spawn",
+        target=orchestrator_id,
+        target_kind="orchestrator",
+        params=params,
+        source=requested_by,
+        correlation_id=spawn_request_id,
+        ttl_seconds=rt.settings.command_default_ttl_seconds,
+    )
+    command = await orchestrator_flows.enqueue_if_online(rt, spec)
+    return command, spawn_request_id
 
 
 # -- settling -----------------------------------------------------------------------------------

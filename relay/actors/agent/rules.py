@@ -1,10 +1,16 @@
-"""Agent rules as pure functions: presence after silence, registration, patches."""
+"""Agent rules as pure functions: registration, patches, spawning a new session."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
-from relay.domain.agents import AgentCard, AgentPatch, AgentRegistration
+from relay.auth.access import path_within
+from relay.domain.agents import AgentCard, AgentPatch, AgentRegistration, SpawnRequest
+from relay.domain.orchestrators import Orchestrator
+from relay.errors import Invalid
+
+CWD_OUTSIDE_BASE_DIR = "cwd must be inside the orchestrator's baseDir"
 
 
 def register_card(existing: AgentCard | None, reg: AgentRegistration, now: int) -> AgentCard:
@@ -61,3 +67,32 @@ def apply_patch(card: AgentCard, patch: AgentPatch) -> AgentCard:
             patch.orchestrator_id if patch.orchestrator_id is not None else card.orchestrator_id
         ),
     )
+
+
+def check_spawn_cwd(request: SpawnRequest, orch: Orchestrator) -> None:
+    """An orchestrator spawns only inside the directory it owns.
+
+    Raises:
+        Invalid: the request's ``cwd`` is outside the orchestrator's ``baseDir``.
+    """
+    if not path_within(request.cwd, orch.base_dir):
+        raise Invalid(CWD_OUTSIDE_BASE_DIR)
+
+
+def spawn_params(
+    request: SpawnRequest, *, spawn_request_id: str, requested_by: str
+) -> dict[str, Any]:
+    """The ``agent.spawn`` command's params (without the runner token); unsent fields left out."""
+    params: dict[str, Any] = {
+        "spawnRequestId": spawn_request_id,
+        "provider": request.provider,
+        "model": request.model,
+        "label": request.label,
+        "cwd": request.cwd,
+        "policyName": request.policy_name,
+        "providerArgs": list(request.provider_args),
+        "workspaceMode": request.workspace_mode,
+        "requestedBy": requested_by,
+        "command": list(request.command) if request.command is not None else None,
+    }
+    return {key: value for key, value in params.items() if value is not None}

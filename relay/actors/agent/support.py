@@ -10,18 +10,21 @@ from dataclasses import dataclass
 
 from relay.actors.agent.action_rules import (
     ACTIONS,
-    can_receive_action,
+    TIMELINE_WINDOW,
+    action_refusal,
     latest_claude_resume_id,
     managing_orchestrator,
 )
 from relay.actors.runtime.context import Runtime
 from relay.domain.agents import AgentCard, TimelineEntry
 from relay.domain.orchestrators import Orchestrator
-from relay.errors import NotFound
+from relay.errors import Invalid, NotFound
 from relay.store import agents as agent_store
 from relay.store import orchestrators as orchestrator_store
 
-TIMELINE_WINDOW = 50
+# Why a resume is unsupported, put for a UI: the route's "agent does not support resume"
+# says what, this says what would make it possible.
+RESUME_NOT_POSSIBLE = "only a Claude session that is offline or stale can be resumed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,24 +40,19 @@ class Availability:
 def availability(
     card: AgentCard, online: list[Orchestrator], timeline: list[TimelineEntry]
 ) -> list[Availability]:
-    """One entry per action, in the route's order of checks."""
+    """One entry per action, refused by the route's own rule (``action_refusal``)."""
+    orchestrator = managing_orchestrator(card, online)
+    resume_id = latest_claude_resume_id(timeline)
     out: list[Availability] = []
     for action in ACTIONS:
-        if not can_receive_action(card, action):
-            reason = (
-                "only a Claude session that is offline or stale can be resumed"
-                if action == "resume"
-                else f"agent does not support {action}"
-            )
-            out.append(Availability(action, False, reason))
-        elif action == "resume" and managing_orchestrator(card, online) is None:
-            out.append(
-                Availability(action, False, "no online orchestrator available to resume agent")
-            )
-        elif action == "resume" and latest_claude_resume_id(timeline) is None:
-            out.append(Availability(action, False, "no Claude resume id recorded for agent"))
-        else:
+        refusal = action_refusal(card, action, orchestrator=orchestrator, resume_id=resume_id)
+        if refusal is None:
             out.append(Availability(action, True))
+            continue
+        reason = refusal.message
+        if action == "resume" and isinstance(refusal, Invalid):
+            reason = RESUME_NOT_POSSIBLE
+        out.append(Availability(action, False, reason))
     return out
 
 

@@ -7,6 +7,7 @@ from relay.actors.orchestrator.flows import (
     enqueue_if_online,
     orchestrator_reaper,
     reap_orchestrators,
+    register_orchestrator,
 )
 from relay.actors.orchestrator.install import install
 from relay.actors.orchestrator.messages import (
@@ -30,4 +31,5 @@ __all__ = [
     "install",
     "orchestrator_reaper",
     "reap_orchestrators",
+    "register_orchestrator",
 ]

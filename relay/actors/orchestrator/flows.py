@@ -5,11 +5,29 @@ from __future__ import annotations
 from typing import Any
 
 from relay.actors.orchestrator import messages as orchestrator
+from relay.actors.orchestrator.rules import runtime_token_spec
 from relay.actors.runtime.context import Runtime
 from relay.actors.runtime.reaping import reap
+from relay.auth.authenticator import Authenticator
 from relay.domain.commands import Command, CommandSpec
-from relay.domain.orchestrators import Orchestrator
+from relay.domain.orchestrators import Orchestrator, OrchestratorRegistration
 from relay.store import orchestrators as orchestrator_store
+
+
+async def register_orchestrator(
+    rt: Runtime, auth: Authenticator, registration: OrchestratorRegistration
+) -> tuple[Orchestrator, bool, str]:
+    """Register (or refresh) an orchestrator and mint its runtime token.
+
+    Returns:
+        ``(orchestrator, created, token)``.
+    """
+    orch, created = await rt.registry.ask(
+        orchestrator.KIND, registration.id, orchestrator.Register(registration)
+    )
+    rt.routing.orchestrator_exists(orch.id)
+    token, _claims = auth.mint(runtime_token_spec(orch))
+    return orch, created, token
 
 
 async def enqueue_if_online(rt: Runtime, spec: CommandSpec) -> Command:

@@ -1,11 +1,15 @@
-"""Orchestrator rules as pure functions: registration and heartbeats."""
+"""Orchestrator rules as pure functions: registration, heartbeats, the runtime token."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from typing import Any
 
+from relay.auth.profiles import ORCHESTRATOR
+from relay.auth.tokens import TokenSpec
 from relay.domain.orchestrators import ManagedAgent, Orchestrator, OrchestratorRegistration
+
+RUNTIME_TOKEN_TTL_SECONDS = 30 * 86_400
 
 
 def register_orchestrator(
@@ -55,4 +59,16 @@ def heartbeat(
         last_heartbeat_at=now,
         managed_agents=managed_agents if managed_agents is not None else orch.managed_agents,
         runtime=runtime if runtime is not None else orch.runtime,
+    )
+
+
+def runtime_token_spec(orch: Orchestrator) -> TokenSpec:
+    """The token a (re-)registration hands the orchestrator: the orchestrator profile's role
+    and scopes, for itself and its base dir only."""
+    return TokenSpec(
+        sub=f"orchestrator:{orch.id}",
+        role=ORCHESTRATOR.role,
+        scope=ORCHESTRATOR.scope,
+        constraints={"orchestrators": [orch.id], "cwd": [orch.base_dir]},
+        ttl_seconds=RUNTIME_TOKEN_TTL_SECONDS,
     )

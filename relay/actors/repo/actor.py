@@ -36,6 +36,7 @@ from relay.actors.runtime.aggregate import AggregateActor
 from relay.actors.runtime.audit import Change, write_with_audit
 from relay.actors.runtime.bridge import Durable
 from relay.actors.runtime.dispatch import dispatchmethod
+from relay.actors.workspace_ids import flows as workspace_ids
 from relay.domain.activity import ActivityInput
 from relay.domain.commands import Command
 from relay.domain.workspaces import MergeLease, Workspace
@@ -94,7 +95,13 @@ class RepoActor(AggregateActor):
         change = Change(
             "workspace", {"change": "deleted", "workspace": ws.to_json()}, agent_id=ws.agent_id
         )
-        return _Part(lambda: workspace_store.delete(ws.id), change)
+        # The id is free for any repository again; the index is told once the delete is
+        # queued, so a create that then reads the store reads behind it and finds no row.
+        return _Part(
+            lambda: workspace_store.delete(ws.id),
+            change,
+            then=lambda: workspace_ids.forget(self.rt, ws.id, self.key),
+        )
 
     def _commit(
         self, parts: Sequence[_Part], audits: Sequence[ActivityInput | None] = ()
@@ -105,13 +112,17 @@ class RepoActor(AggregateActor):
             for job in jobs:
                 await job()
 
-        return write_with_audit(
+        written = write_with_audit(
             self.rt,
             self.write,
             together,
             audits=[event for event in audits if event is not None],
             changes=[part.change for part in parts],
         )
+        for part in parts:
+            if part.then is not None:
+                part.then()
+        return written
 
     @dispatchmethod
     def handle(self, message: Any) -> Any:
@@ -124,8 +135,9 @@ class RepoActor(AggregateActor):
         if existing is not None:
             return Durable((existing, False), self.write(_nothing))
         self.workspaces[ws.id] = ws
-        # The row and its "created" event commit together: an id taken meanwhile through
-        # another repository's actor fails the insert (409), and nothing is published.
+        # The row and its "created" event commit together. The id index admitted this
+        # create; should the id be taken anyway (another relay process), the insert fails
+        # (409) and nothing is published.
         created = Change(
             "workspace", {"change": "created", "workspace": ws.to_json()}, agent_id=ws.agent_id
         )
@@ -347,6 +359,9 @@ class _Part:
 
     job: Callable[[], Awaitable[Any]]
     change: Change
+    # Run once the write is queued (not committed): news for another actor that must
+    # follow the write, such as the id index forgetting a deleted workspace.
+    then: Callable[[], None] | None = None
 
 
 def _workspace_id(command: Command) -> str | None:

@@ -19,6 +19,7 @@ from relay.actors.commands.rules import new_command_id
 from relay.actors.repo import messages as msg
 from relay.actors.repo.audit import ActionNote
 from relay.actors.runtime.context import Runtime
+from relay.actors.workspace_ids import flows as workspace_ids
 from relay.auth.access import normalise_path, path_within
 from relay.domain.commands import Command, CommandSpec
 from relay.domain.config import STEWARD_KEY, STEWARD_NAMESPACE
@@ -37,6 +38,39 @@ CreateCommand = Callable[[Runtime, CommandSpec], Awaitable[Command]]
 CLEANED_RETENTION_MS = 24 * 3600 * 1000
 INTERRUPTED_MERGE = "the relay stopped before the merge command was queued"
 WORKSPACE_COMMANDS = ("workspace.merge", "workspace.cleanup", "workspace.reconcile")
+
+
+async def create_workspace(
+    rt: Runtime, workspace: Workspace, *, authorize: Callable[[Workspace], None]
+) -> tuple[Workspace, bool]:
+    """Record a workspace in its repository; idempotent on its id within that repository.
+
+    The id index admits the id first (one repository per id, decided one claim at a time),
+    then the repo's actor records it. A claim this call took is given back if the record
+    is not made.
+
+    Returns:
+        ``(workspace, created)``: the stored record, and False for a re-create.
+
+    Raises, in this order:
+        Forbidden: from ``authorize``, on the record the id already names (re-posting an
+            id never hands back another owner's record).
+        Conflict: the id names a workspace of another repository.
+    """
+    existing = await rt.store.run(lambda: workspace_store.load(workspace.id))
+    if existing is not None:
+        authorize(existing)
+    stored_owner = existing.repo_root if existing is not None else None
+    claimed = await workspace_ids.claim(
+        rt, workspace.id, workspace.repo_root, stored_owner=stored_owner
+    )
+    try:
+        return await rt.registry.ask(msg.KIND, workspace.repo_root, msg.CreateWorkspace(workspace))
+    except BaseException:
+        if claimed:
+            with trio.CancelScope(shield=True):
+                await workspace_ids.release(rt, workspace.id, workspace.repo_root)
+        raise
 
 
 async def owners(rt: Runtime, workspace: Workspace) -> list[Orchestrator]:

@@ -4,7 +4,6 @@ from relay.actors.tokens.install import install
 from relay.actors.tokens.issuing import (
     GRACE_MS,
     issue,
-    issue_blocking,
     renew,
     revoke,
     token_pruning,
@@ -19,7 +18,6 @@ from relay.actors.tokens.runner_tokens import (
     check_remint_caller,
     check_runner_token,
     mint_runner_token,
-    mint_runner_token_blocking,
     remint_runner_token,
     runner_spec,
 )
@@ -36,9 +34,7 @@ __all__ = [
     "check_runner_token",
     "install",
     "issue",
-    "issue_blocking",
     "mint_runner_token",
-    "mint_runner_token_blocking",
     "remint_runner_token",
     "renew",
     "revoke",

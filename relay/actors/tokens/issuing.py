@@ -56,20 +56,6 @@ async def issue(
     return token, record
 
 
-def issue_blocking(
-    auth: Authenticator,
-    rt: Runtime,
-    spec: TokenSpec,
-    *,
-    profile_id: str | None = None,
-    created_by: str | None = None,
-) -> tuple[str, TokenRecord]:
-    """``issue`` for actor threads."""
-    token, record = _minted(auth, spec, profile_id, created_by)
-    rt.store.call(lambda: token_store.insert(record), write=True)
-    return token, record
-
-
 async def renew(auth: Authenticator, rt: Runtime, caller: Principal) -> tuple[str, TokenRecord]:
     """A fresh token with the caller's sub, role, scope, constraints and lifetime.
 

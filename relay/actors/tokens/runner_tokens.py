@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from relay.actors.runtime.audit import write_audited
 from relay.actors.runtime.context import Runtime
-from relay.actors.tokens.issuing import GRACE_MS, issue, issue_blocking
+from relay.actors.tokens.issuing import GRACE_MS, issue
 from relay.auth.access import Principal
 from relay.auth.authenticator import Authenticator
 from relay.auth.profiles import PROVIDER_AGENT
@@ -63,25 +63,6 @@ async def mint_runner_token(
     """
     spec = runner_spec(orchestrator_id, spawn_request_id, ttl_seconds=rt.settings.token_ttl_seconds)
     return await issue(
-        auth,
-        rt,
-        spec,
-        profile_id=PROVIDER_AGENT.id,
-        created_by=created_by or f"spawn:{orchestrator_id}",
-    )
-
-
-def mint_runner_token_blocking(
-    auth: Authenticator,
-    rt: Runtime,
-    *,
-    orchestrator_id: str,
-    spawn_request_id: str,
-    created_by: str | None = None,
-) -> tuple[str, TokenRecord]:
-    """``mint_runner_token`` for actor threads (blocks on the store)."""
-    spec = runner_spec(orchestrator_id, spawn_request_id, ttl_seconds=rt.settings.token_ttl_seconds)
-    return issue_blocking(
         auth,
         rt,
         spec,

@@ -9,9 +9,12 @@ import pytest
 
 from relay.actors.agent.action_rules import (
     ACTIONS,
+    NO_ORCHESTRATOR_FOR_RESUME,
+    NO_RESUME_ID,
     AgentAction,
     action_of_command,
     action_params,
+    action_refusal,
     agent_of_command,
     begin_lifecycle,
     can_receive_action,
@@ -30,7 +33,7 @@ from relay.actors.agent.action_rules import (
 from relay.domain.agents import AgentCard, Presence, TimelineEntry
 from relay.domain.commands import Command
 from relay.domain.orchestrators import ManagedAgent, Orchestrator
-from relay.errors import Invalid
+from relay.errors import Conflict, Invalid, Unprocessable
 
 NOW = 1_700_000_000_000
 RID = "0f8fad5b-d9cb-469f-a165-70867728950e"
@@ -256,6 +259,59 @@ def test_managing_orchestrator(
 ) -> None:
     found = managing_orchestrator(agent, orchestrators)
     assert (found.id if found else None) == expected
+
+
+# -- the refusal both the action route and the support listing use ------------------------------
+
+CLAUDE = {"runnerManaged": True, "provider": "claude"}
+
+
+@pytest.mark.parametrize(
+    ("agent", "action", "with_orchestrator", "resume_id", "expected"),
+    [
+        pytest.param(card(), "restart", True, None, (Invalid, "agent does not support restart")),
+        pytest.param(card(meta={"runnerManaged": True}), "restart", False, None, None),
+        pytest.param(
+            card(meta=CLAUDE, status="online"),
+            "resume",
+            True,
+            RID,
+            (Invalid, "agent does not support resume"),
+            id="a-live-session-is-not-resumed",
+        ),
+        pytest.param(
+            card(meta=CLAUDE, status="offline"),
+            "resume",
+            False,
+            RID,
+            (Conflict, NO_ORCHESTRATOR_FOR_RESUME),
+            id="no-orchestrator-before-no-resume-id",
+        ),
+        pytest.param(
+            card(meta=CLAUDE, status="stale"),
+            "resume",
+            True,
+            None,
+            (Unprocessable, NO_RESUME_ID),
+        ),
+        pytest.param(card(meta=CLAUDE, status="offline"), "resume", True, RID, None),
+    ],
+)
+def test_action_refusal_in_the_routes_order(
+    agent: AgentCard,
+    action: AgentAction,
+    with_orchestrator: bool,
+    resume_id: str | None,
+    expected: tuple[type[Exception], str] | None,
+) -> None:
+    orch = orchestrator("o1") if with_orchestrator else None
+    refusal = action_refusal(agent, action, orchestrator=orch, resume_id=resume_id)
+    if expected is None:
+        assert refusal is None
+    else:
+        assert type(refusal) is expected[0]
+        assert refusal is not None
+        assert refusal.message == expected[1]
 
 
 # -- the resume id -------------------------------------------------------------------------------

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from relay.actors.agent.rules import apply_patch, register_card
+from relay.actors.agent.rules import apply_patch, check_spawn_cwd, register_card, spawn_params
+from relay.actors.orchestrator.rules import register_orchestrator
 from relay.actors.runtime.reaping import presence_after_silence
-from relay.domain.agents import AgentCard, AgentPatch, AgentRegistration, Presence
+from relay.domain.agents import AgentCard, AgentPatch, AgentRegistration, Presence, SpawnRequest
+from relay.domain.orchestrators import Orchestrator, OrchestratorRegistration
+from relay.errors import Invalid
 
 STALE_S = 30
 OFFLINE_S = 300
@@ -160,3 +163,63 @@ def test_patch_changes_only_what_it_names(patch: AgentPatch, changed: dict[str, 
 def test_patch_never_touches_presence() -> None:
     patched = apply_patch(card(status="offline", last_seen_at=7), AgentPatch(name="x"))
     assert (patched.status, patched.last_seen_at) == ("offline", 7)
+
+
+# -- spawning a new session ---------------------------------------------------------------
+
+
+def _orchestrator(base_dir: str) -> Orchestrator:
+    return register_orchestrator(
+        None, OrchestratorRegistration(id="o1", name=None, base_dir=base_dir), now=0
+    )
+
+
+@pytest.mark.parametrize("cwd", ["/srv/o1", "/srv/o1/repo", "/srv/o1/a/b"])
+def test_a_spawn_inside_the_base_dir_is_allowed(cwd: str) -> None:
+    check_spawn_cwd(SpawnRequest(provider="claude", cwd=cwd), _orchestrator("/srv/o1"))
+
+
+@pytest.mark.parametrize("cwd", ["/srv", "/srv/o10", "/srv/o2/repo", "/"])
+def test_a_spawn_outside_the_base_dir_is_invalid(cwd: str) -> None:
+    with pytest.raises(Invalid) as refused:
+        check_spawn_cwd(SpawnRequest(provider="claude", cwd=cwd), _orchestrator("/srv/o1"))
+    assert refused.value.message == "cwd must be inside the orchestrator's baseDir"
+
+
+def test_spawn_params_leave_out_what_was_not_sent() -> None:
+    params = spawn_params(
+        SpawnRequest(provider="claude", cwd="/srv/o1"), spawn_request_id="sp_1", requested_by="me"
+    )
+    assert params == {
+        "spawnRequestId": "sp_1",
+        "provider": "claude",
+        "cwd": "/srv/o1",
+        "providerArgs": [],
+        "requestedBy": "me",
+    }
+
+
+def test_spawn_params_carry_every_field_sent() -> None:
+    request = SpawnRequest(
+        provider="command",
+        cwd="/srv/o1/r",
+        model="m",
+        label="l",
+        policy_name="p",
+        provider_args=("--x",),
+        workspace_mode="shared",
+        command=("make", "test"),
+    )
+    params = spawn_params(request, spawn_request_id="sp_2", requested_by="me")
+    assert params == {
+        "spawnRequestId": "sp_2",
+        "provider": "command",
+        "model": "m",
+        "label": "l",
+        "cwd": "/srv/o1/r",
+        "policyName": "p",
+        "providerArgs": ["--x"],
+        "workspaceMode": "shared",
+        "requestedBy": "me",
+        "command": ["make", "test"],
+    }
