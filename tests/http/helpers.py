@@ -57,11 +57,11 @@ _runtime_audit = importlib.import_module("relay.actors.runtime.audit")
 
 def fail_audit_titled(monkeypatch: pytest.MonkeyPatch, title: str) -> None:
     """Make the store refuse every audit row called ``title`` (the rest are written)."""
-    append = _runtime_audit._append
+    append = _runtime_audit.append_row
 
     async def refusing(event: ActivityInput, now: int) -> Any:
         if event.title == title:
             raise RuntimeError(f"audit insert of {title!r} failed")
         return await append(event, now)
 
-    monkeypatch.setattr(_runtime_audit, "_append", refusing)
+    monkeypatch.setattr(_runtime_audit, "append_row", refusing)

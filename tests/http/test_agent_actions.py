@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from relay.actors.agent import reap_agents
+from relay.actors.agent.action_rules import requested_title
 from relay.actors.orchestrator import reap_orchestrators
 from relay.clock import ManualClock
 from relay.http.services import Services
@@ -484,3 +485,26 @@ async def test_a_caller_cannot_link_an_agent_it_may_not_touch(client: Any, mint:
     )
     assert response.status_code == 201
     assert "resumedByAgentId" not in (await get_agent(client, "victim"))["meta"]
+
+
+async def test_an_action_and_its_requested_row_are_one_commit(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await register_orchestrator(client)
+    await register_agent(
+        client,
+        orchestratorId="o1",
+        meta={"runnerManaged": True, "provider": "claude"},
+        providerCapabilities={"lifecycle": LIFECYCLE_ALL},
+    )
+    with monkeypatch.context() as patched:
+        fail_audit_titled(patched, requested_title("compact"))
+        response = await act(client, "compact")
+        assert response.status_code >= 500
+    # Neither the command nor its row was stored.
+    assert await poll(client) == []
+    assert requested_title("compact") not in await activity_titles(client)
+
+    response = await act(client, "compact")
+    assert response.status_code == 202, await response.get_data()
+    assert (await activity_titles(client)).count(requested_title("compact")) == 1

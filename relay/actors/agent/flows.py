@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from relay.actors import commands
@@ -38,6 +39,7 @@ from relay.actors.agent.action_rules import (
     restart_spawn,
 )
 from relay.actors.agent.rules import check_spawn_cwd, spawn_params
+from relay.actors.commands.rules import new_command_id
 from relay.actors.orchestrator import flows as orchestrator_flows
 from relay.actors.runtime.audit import audit
 from relay.actors.runtime.context import Runtime
@@ -97,10 +99,17 @@ async def request_action(
         )
     )
     spec = await _command_spec(rt, auth, card, action, orch, resume_id, source)
-    command = await (orchestrator_flows.enqueue_if_online if orch else commands.create)(rt, spec)
+    # The id is known before the command exists, so the "requested" row is stored in the
+    # command's own commit: no command without the row that says who asked for it.
+    spec = replace(spec, id=spec.id or new_command_id())
+    assert spec.id is not None
+    requested = (_requested_event(card, action, spec.id, spec.target),)
+    if orch is not None:
+        command = await orchestrator_flows.enqueue_if_online(rt, spec, audits=requested)
+    else:
+        command = await commands.create(rt, spec, audits=requested)
     if action in LIFECYCLE_ACTIONS:
-        card = await rt.registry.ask(agent.KIND, card.id, agent.BeginLifecycle(action, command.id))
-    await _audit(rt, _requested_event(card, action, command))
+        await rt.registry.ask(agent.KIND, card.id, agent.BeginLifecycle(action, command.id))
     return command
 
 
@@ -207,17 +216,19 @@ def _meta_text(card: AgentCard, key: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _requested_event(card: AgentCard, action: AgentAction, command: Command) -> ActivityInput:
+def _requested_event(
+    card: AgentCard, action: AgentAction, command_id: str, target: str
+) -> ActivityInput:
     return ActivityInput(
         kind="state",
-        client_id=f"agent-action-{command.id}-requested",
+        client_id=f"agent-action-{command_id}-requested",
         title=requested_title(action),
         body=card.name,
-        meta=command.id,
+        meta=command_id,
         icon=icon(action),
         view=AUDIT_VIEW,
         agent_id=card.id,
-        metadata={"action": action, "commandId": command.id, "target": command.target},
+        metadata={"action": action, "commandId": command_id, "target": target},
     )
 
 

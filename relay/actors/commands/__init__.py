@@ -16,9 +16,9 @@ from relay.actors.commands.flows import (
 from relay.actors.commands.install import install
 from relay.actors.commands.messages import (
     QUEUE_MESSAGES,
-    Delivery,
     Enqueue,
     ExpireDue,
+    Handout,
     Poll,
     UpdateStatus,
 )
@@ -27,9 +27,9 @@ from relay.actors.commands.target import TargetActor
 __all__ = [
     "EFFECTS_GRACE_MS",
     "QUEUE_MESSAGES",
-    "Delivery",
     "Enqueue",
     "ExpireDue",
+    "Handout",
     "Poll",
     "TargetActor",
     "UpdateStatus",

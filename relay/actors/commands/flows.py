@@ -12,8 +12,9 @@ from typing import Any
 
 import trio
 
-from relay.actors.commands.messages import Delivery, Enqueue, ExpireDue, Poll, UpdateStatus
+from relay.actors.commands.messages import Enqueue, ExpireDue, Handout, Poll, UpdateStatus
 from relay.actors.runtime.context import Runtime
+from relay.domain.activity import ActivityInput
 from relay.domain.commands import Command, CommandSpec, CommandStatus, Settlement, TargetKind
 from relay.errors import NotFound
 from relay.store import agents as agent_store
@@ -39,10 +40,11 @@ async def resolve_target(rt: Runtime, target: str) -> tuple[TargetKind, str]:
     raise NotFound("target not found")
 
 
-async def create(rt: Runtime, spec: CommandSpec) -> Command:
-    """Queue a command; it is stored, with its audit event, when this returns."""
-    command: Command = await rt.registry.ask(spec.target_kind, spec.target, Enqueue(spec))
-    return command
+async def create(
+    rt: Runtime, spec: CommandSpec, *, audits: tuple[ActivityInput, ...] = ()
+) -> Command:
+    """Queue a command; it is stored, with its audit event and ``audits``, when this returns."""
+    return await rt.registry.ask(spec.target_kind, spec.target, Enqueue(spec, audits))
 
 
 async def load(rt: Runtime, command_id: str) -> Command:
@@ -68,14 +70,14 @@ async def take(
     deadline = trio.current_time() + wait_seconds
     while True:
         bell = rt.doorbells.bell(target)  # before asking: a ring cannot slip in between
-        delivery: Delivery = await rt.registry.ask(kind, target, Poll(limit))
-        for expired in delivery.expired:
+        handout: Handout = await rt.registry.ask(kind, target, Poll(limit))
+        for expired in handout.expired:
             await rt.settle_hooks.run(rt, expired)
-        if delivery.commands or trio.current_time() >= deadline or rt.draining.is_set():
-            return delivery.commands
+        if handout.commands or trio.current_time() >= deadline or rt.draining.is_set():
+            return handout.commands
         wake_at = deadline
-        if delivery.next_wake_at is not None:
-            due_in = max(0.0, (delivery.next_wake_at - rt.clock.now_ms()) / 1000)
+        if handout.next_wake_at is not None:
+            due_in = max(0.0, (handout.next_wake_at - rt.clock.now_ms()) / 1000)
             wake_at = min(deadline, trio.current_time() + due_in)
         with trio.move_on_at(wake_at):
             await bell.wait()

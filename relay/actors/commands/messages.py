@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from relay.actors.runtime.bridge import Ask
+from relay.domain.activity import ActivityInput
 from relay.domain.commands import Command, CommandSpec, CommandStatus, Settlement
 
 
 @dataclass(frozen=True, slots=True)
-class Delivery:
+class Handout:
     commands: list[Command]
     next_wake_at: int | None
     expired: list[Command]
@@ -18,14 +19,18 @@ class Delivery:
 
 @dataclass(frozen=True, slots=True)
 class Enqueue(Ask[Command]):
-    """Queue a new command for this target. Replies the command once stored."""
+    """Queue a new command for this target. Replies the command once stored.
+
+    ``audits`` are stored in the same commit as the command (what asked for it).
+    """
 
     spec: CommandSpec
+    audits: tuple[ActivityInput, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
-class Poll(Ask[Delivery]):
-    """Hand out deliverable commands (marking them delivered). Replies a ``Delivery``."""
+class Poll(Ask[Handout]):
+    """Hand out deliverable commands (marking them delivered). Replies a ``Handout``."""
 
     limit: int = 50
 

@@ -14,9 +14,9 @@ from typing import Any, TypeVar
 
 from relay.actors.commands import audit as command_audit
 from relay.actors.commands.messages import (
-    Delivery,
     Enqueue,
     ExpireDue,
+    Handout,
     Poll,
     UpdateStatus,
 )
@@ -32,6 +32,7 @@ from relay.actors.commands.rules import (
 from relay.actors.runtime.audit import Change, write_with_audit
 from relay.actors.runtime.bridge import Durable
 from relay.actors.runtime.context import Runtime
+from relay.domain.activity import ActivityInput
 from relay.domain.commands import Command, CommandSpec, Settlement, TargetKind
 from relay.errors import NotFound
 from relay.store import commands as command_store
@@ -61,7 +62,7 @@ class CommandQueue:
 
     def handle(self, message: object) -> Any:
         if isinstance(message, Enqueue):
-            return self._enqueue(message.spec)
+            return self._enqueue(message.spec, message.audits)
         if isinstance(message, Poll):
             return self._poll(message.limit)
         if isinstance(message, UpdateStatus):
@@ -73,14 +74,16 @@ class CommandQueue:
     def _now(self) -> int:
         return self.rt.clock.now_ms()
 
-    def _enqueue(self, spec: CommandSpec) -> Durable[Command]:
+    def _enqueue(
+        self, spec: CommandSpec, audits: tuple[ActivityInput, ...] = ()
+    ) -> Durable[Command]:
         command = new_command(spec, self._now())
         self._commands()[command.id] = command
         commit = write_with_audit(
             self.rt,
             self._write,
             lambda: command_store.insert(command),
-            audits=[command_audit.queued(command)],
+            audits=[command_audit.queued(command), *audits],
             changes=[_change("created", command)],
         )
         commit.add_done_callback(lambda done: self._announce(done, command))
@@ -115,7 +118,7 @@ class CommandQueue:
             changes=[_change("settled", command) for command in settled],
         )
 
-    def _poll(self, limit: int) -> Durable[Delivery] | Delivery:
+    def _poll(self, limit: int) -> Durable[Handout] | Handout:
         now = self._now()
         expired = self._expire_due(now)
         commands = self._commands()
@@ -128,7 +131,7 @@ class CommandQueue:
                 delivered = deliver(command, now, ack_ms)
                 commands[command.id] = delivered
                 handed.append(delivered)
-        delivery = Delivery(handed, next_wake(list(commands.values())), expired)
+        delivery = Handout(handed, next_wake(list(commands.values())), expired)
         commit = self._save_settled(expired) if expired else None
         if handed:
             # Handed out without waiting for this write: marking a delivery durable protects

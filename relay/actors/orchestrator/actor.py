@@ -106,7 +106,7 @@ class OrchestratorActor(TargetActor):
         if self._require().status != "online":
             raise Conflict(message.offline_message)
         assert self.queue is not None
-        return self.queue.handle(Enqueue(message.spec))
+        return self.queue.handle(Enqueue(message.spec, message.audits))
 
     @handle.register
     def _reap(self, _message: Reap) -> Durable[Orchestrator] | None:

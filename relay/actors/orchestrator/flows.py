@@ -9,6 +9,7 @@ from relay.actors.orchestrator.rules import runtime_token_spec
 from relay.actors.runtime.context import Runtime
 from relay.actors.runtime.reaping import reap
 from relay.auth.authenticator import Authenticator
+from relay.domain.activity import ActivityInput
 from relay.domain.commands import Command, CommandSpec
 from relay.domain.orchestrators import Orchestrator, OrchestratorRegistration
 from relay.store import orchestrators as orchestrator_store
@@ -30,12 +31,12 @@ async def register_orchestrator(
     return orch, created, token
 
 
-async def enqueue_if_online(rt: Runtime, spec: CommandSpec) -> Command:
+async def enqueue_if_online(
+    rt: Runtime, spec: CommandSpec, *, audits: tuple[ActivityInput, ...] = ()
+) -> Command:
     """Queue on an orchestrator only if it is online now (checked inside its actor)."""
-    command: Command = await rt.registry.ask(
-        orchestrator.KIND, spec.target, orchestrator.EnqueueIfOnline(spec)
-    )
-    return command
+    message = orchestrator.EnqueueIfOnline(spec, audits=audits)
+    return await rt.registry.ask(orchestrator.KIND, spec.target, message)
 
 
 async def reap_orchestrators(rt: Runtime) -> list[Orchestrator]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from relay.actors.runtime.aggregate import Sweep
 from relay.actors.runtime.bridge import Ask
+from relay.domain.activity import ActivityInput
 from relay.domain.commands import Command, CommandSpec
 from relay.domain.orchestrators import ManagedAgent, Orchestrator, OrchestratorRegistration
 
@@ -44,6 +45,7 @@ class EnqueueIfOnline(Ask[Command]):
 
     spec: CommandSpec
     offline_message: str = "orchestrator is not online"
+    audits: tuple[ActivityInput, ...] = ()  # stored in the command's commit
 
 
 @dataclass(frozen=True, slots=True)

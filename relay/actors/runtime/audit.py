@@ -30,7 +30,7 @@ def audit(
     now = rt.clock.now_ms()
 
     async def append() -> tuple[tuple[ActivityEvent, bool], list[StreamEvent]]:
-        stored, created, stream = await _append(event, now)
+        stored, created, stream = await append_row(event, now)
         return (stored, created), stream
 
     written = rt.events.write_with_events(rt.store.submit_write, append)
@@ -48,7 +48,9 @@ def audit(
     return outcome
 
 
-async def _append(event: ActivityInput, now: int) -> tuple[ActivityEvent, bool, list[StreamEvent]]:
+async def append_row(
+    event: ActivityInput, now: int
+) -> tuple[ActivityEvent, bool, list[StreamEvent]]:
     """Store the activity row and, if it is new (not a known ``client_id``), its stream event."""
     stored, created = await activity_store.append(event, now)
     if not created:
@@ -95,7 +97,7 @@ def write_with_audit(
         ]
         described = [*audits, *(audits_of(result) if audits_of is not None else ())]
         for event in described:
-            stream += (await _append(event, now))[2]
+            stream += (await append_row(event, now))[2]
         return result, stream
 
     return rt.events.write_with_events(submit, together)
