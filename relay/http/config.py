@@ -14,7 +14,7 @@ from pydantic import Field, RootModel
 from quart import Blueprint
 from quart_schema import document_request
 
-from relay.actors.runtime.audit import write_audited
+from relay.actors.runtime.audit import Change, write_audited
 from relay.auth.access import Resource
 from relay.domain.activity import ActivityInput
 from relay.domain.config import (
@@ -61,7 +61,7 @@ class StewardConfigBody(RootModel[dict[str, Any]]):
 async def write_entry(
     change: ConfigWrite, *, audit_of: Callable[[ConfigEntry], ActivityInput] | None = None
 ) -> Written:
-    """Commit one write and announce it; raises ``Conflict`` on a stale version.
+    """Commit one write with its event; raises ``Conflict`` on a stale version.
 
     ``audit_of(entry)``, if given, is the audit row of the write, stored in its commit (a
     stale version writes neither).
@@ -74,31 +74,44 @@ async def write_entry(
             return []
         return [audit_of(outcome.entry)]
 
-    outcome = await write_audited(rt, lambda: config_store.put(change, now), audits)
+    def changes(outcome: Written | VersionConflict) -> list[Change]:
+        if isinstance(outcome, VersionConflict):
+            return []
+        return [_changed(outcome.entry.namespace, outcome.entry.key, outcome.entry.version)]
+
+    outcome = await write_audited(
+        rt, lambda: config_store.put(change, now), audits, changes_of=changes
+    )
     if isinstance(outcome, VersionConflict):
         raise Conflict(outcome.message)
-    entry = outcome.entry
-    _announce(entry.namespace, entry.key, entry.version)
     return outcome
 
 
 async def remove_entry(
     namespace: str, key: str, *, not_found: str, expected_version: int | None = None
 ) -> ConfigRevision:
-    """Delete the entry (its history keeps a ``deleted`` revision) and announce it."""
+    """Delete the entry (its history keeps a ``deleted`` revision), with its event."""
     rt = services().runtime
     now = rt.clock.now_ms()
     by = principal().sub
-    outcome = await rt.store.write(
+
+    def changes(outcome: ConfigRevision | VersionConflict | None) -> list[Change]:
+        if outcome is None or isinstance(outcome, VersionConflict):
+            return []
+        return [_changed(namespace, key, outcome.version, deleted=True)]
+
+    outcome = await write_audited(
+        rt,
         lambda: config_store.delete(
             namespace, key, now=now, updated_by=by, expected_version=expected_version
-        )
+        ),
+        lambda _outcome: [],
+        changes_of=changes,
     )
     if outcome is None:
         raise NotFound(not_found)
     if isinstance(outcome, VersionConflict):
         raise Conflict(outcome.message)
-    _announce(namespace, key, outcome.version, deleted=True)
     return outcome
 
 
@@ -107,11 +120,12 @@ def max_value_bytes() -> int:
     return services().runtime.settings.config_max_value_bytes
 
 
-def _announce(namespace: str, key: str, version: int, *, deleted: bool = False) -> None:
+def _changed(namespace: str, key: str, version: int, *, deleted: bool = False) -> Change:
+    """The stream event of a config write, stored in the write's own commit."""
     data: dict[str, Any] = {"namespace": namespace, "key": key, "version": version}
     if deleted:
         data["deleted"] = True
-    services().runtime.events.publish("config-changed", data, view="config")
+    return Change("config-changed", data, view="config")
 
 
 def _resource(namespace: str, key: str | None = None) -> Resource:

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from relay.http.services import Services
+from relay.store import stream as stream_store
 from tests.http.helpers import H, fail_audit_titled
 
 
@@ -63,7 +65,7 @@ async def test_a_revocation_whose_audit_fails_is_not_stored(
 
 
 async def test_a_steward_config_write_whose_audit_fails_is_not_stored(
-    client: Any, monkeypatch: pytest.MonkeyPatch
+    client: Any, services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = await client.put("/api/steward-config", json={"autoMerge": False}, headers=H)
     assert first.status_code == 201
@@ -74,3 +76,41 @@ async def test_a_steward_config_write_whose_audit_fails_is_not_stored(
     entry = await (await client.get("/api/steward-config", headers=H)).get_json()
     assert (entry["version"], entry["value"]) == (1, {"autoMerge": False})
     assert (await titles(client)).count("Steward config updated") == 1
+    # Its "config-changed" event was in the failed commit too: only version 1's is stored.
+    assert await config_events(services) == [1]
+
+
+async def config_events(services: Services) -> list[int]:
+    events = await services.runtime.store.run(lambda: stream_store.after(0, view="config"))
+    return [event.data["version"] for event in events if event.event == "config-changed"]
+
+
+async def test_a_config_delete_and_its_event_are_one_commit(
+    client: Any, services: Services
+) -> None:
+    url = "/api/config/team/limits"
+    assert (await client.put(url, json={"value": {"n": 1}}, headers=H)).status_code == 201
+    assert (await client.delete(url, headers=H)).status_code == 200
+    events = await services.runtime.store.run(lambda: stream_store.after(0, view="config"))
+    changed = [e.data for e in events if e.event == "config-changed"]
+    assert [(c["version"], c.get("deleted", False)) for c in changed] == [(1, False), (2, True)]
+
+
+async def test_a_config_write_whose_event_fails_is_not_stored(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = "/api/config/team/limits"
+    append = stream_store.append
+
+    async def refusing(event: str, *args: Any, **kwargs: Any) -> Any:
+        if event == "config-changed":
+            raise RuntimeError("stream insert failed")
+        return await append(event, *args, **kwargs)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(stream_store, "append", refusing)
+        response = await client.put(url, json={"value": {"n": 1}}, headers=H)
+        assert response.status_code >= 500
+    # The entry and its event are one commit: no entry that subscribers were never told of.
+    assert (await client.get(url, headers=H)).status_code == 404
+    assert (await client.put(url, json={"value": {"n": 1}}, headers=H)).status_code == 201

@@ -79,21 +79,25 @@ def write_with_audit(
     audits: Sequence[ActivityInput] = (),
     changes: Sequence[Change] = (),
     audits_of: Callable[[T], Sequence[ActivityInput]] | None = None,
+    changes_of: Callable[[T], Sequence[Change]] | None = None,
 ) -> concurrent.futures.Future[tuple[T, list[StreamEvent]]]:
     """``job``, its stream events and its audit events, as one write (``submit`` queues it).
 
     One transaction: the trail can neither miss a change nor describe one that was rolled
     back, and the caller waits for one commit instead of one per row. The stream events
     (``changes``, then each audit's ``activity`` event) reach live subscribers once it
-    has committed. ``audits_of(result)`` adds rows that depend on what ``job`` found
-    (a revoked token's record; none when it changed nothing).
+    has committed. ``audits_of(result)`` and ``changes_of(result)`` add rows and events
+    that depend on what ``job`` found (a revoked token's record, a config entry's new
+    version; none when it changed nothing).
     """
     now = rt.clock.now_ms()
 
     async def together() -> tuple[T, list[StreamEvent]]:
         result = await job()
+        described_changes = [*changes, *(changes_of(result) if changes_of is not None else ())]
         stream = [
-            await stream_store.append(c.event, c.data, c.view, c.agent_id, now) for c in changes
+            await stream_store.append(c.event, c.data, c.view, c.agent_id, now)
+            for c in described_changes
         ]
         described = [*audits, *(audits_of(result) if audits_of is not None else ())]
         for event in described:
@@ -104,14 +108,21 @@ def write_with_audit(
 
 
 async def write_audited(
-    rt: Runtime, job: Job[T], audits_of: Callable[[T], Sequence[ActivityInput]]
+    rt: Runtime,
+    job: Job[T],
+    audits_of: Callable[[T], Sequence[ActivityInput]],
+    *,
+    changes_of: Callable[[T], Sequence[Change]] | None = None,
 ) -> T:
-    """From trio: ``job`` and the audit rows it calls for, in one commit; returns its result.
+    """From trio: ``job`` and the audit rows and stream events it calls for, in one commit;
+    returns its result.
 
     For changes no actor owns (tokens, config): the row is stored with the change or the
     change fails with it, and the caller's 2xx implies both.
     """
-    written = write_with_audit(rt, rt.store.submit_write, job, audits_of=audits_of)
+    written = write_with_audit(
+        rt, rt.store.submit_write, job, audits_of=audits_of, changes_of=changes_of
+    )
     result, _stream = await wait_future(
         written, timeout=rt.settings.store_timeout_seconds, what="store"
     )
