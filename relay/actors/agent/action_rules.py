@@ -1,8 +1,8 @@
 """Agent control actions as pure functions.
 
 Which actions an agent supports, which orchestrator carries them out, which
-Claude session a resume continues, what the command says and how the card's
-lifecycle fields move. No I/O and no clock: the caller loads the card, the
+Claude session a resume continues, and what the command says (how the card's
+lifecycle fields move is in ``rules``). No I/O and no clock: the caller loads the card, the
 online orchestrators, the timeline and the spawn policy, and passes ``now``.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
 from typing import Any, Literal, get_args
 
 from relay.domain.agents import AgentCard, TimelineEntry
@@ -381,37 +380,3 @@ def outcome_title(action: AgentAction, *, succeeded: bool) -> str:
 
 def icon(action: AgentAction) -> str:
     return _ICONS.get(action, "ti-refresh")
-
-
-# -- the card's lifecycle fields ----------------------------------------------------------------
-
-
-def begin_lifecycle(card: AgentCard, action: AgentAction, command_id: str, now: int) -> AgentCard:
-    """The card while ``action`` (shutdown, restart, resume) is in flight: not ready."""
-    meta = {
-        **card.meta,
-        "lifecycleAction": LIFECYCLE_ACTIONS[action],
-        "lifecycleActionAt": now,
-        "lifecycleCommandId": command_id,
-    }
-    return replace(card, ready=False, meta=meta)
-
-
-def end_lifecycle(card: AgentCard, command_id: str, *, offline: bool) -> AgentCard | None:
-    """The card once ``command_id`` settled, or ``None`` if nothing changes.
-
-    Only the command that set the lifecycle fields clears them (a later action owns
-    them otherwise), so running this twice changes nothing the second time.
-    ``offline``: the agent's process is gone (a shutdown succeeded).
-    """
-    if card.meta.get("lifecycleCommandId") != command_id:
-        return None
-    meta = {key: value for key, value in card.meta.items() if key not in LIFECYCLE_FIELDS}
-    return replace(card, meta=meta, status="offline" if offline else card.status)
-
-
-def record_resumed_by(card: AgentCard, agent_id: str) -> AgentCard | None:
-    """The old session's card linked to the session that resumed it (``None``: already)."""
-    if card.meta.get("resumedByAgentId") == agent_id:
-        return None
-    return replace(card, meta={**card.meta, "resumedByAgentId": agent_id})

@@ -5,11 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from relay.actors.agent.action_rules import (
-    begin_lifecycle,
-    end_lifecycle,
-    record_resumed_by,
-)
 from relay.actors.agent.messages import (
     KIND,
     AppendTimeline,
@@ -22,7 +17,13 @@ from relay.actors.agent.messages import (
     RecordResumedBy,
     Register,
 )
-from relay.actors.agent.rules import apply_patch, register_card
+from relay.actors.agent.rules import (
+    apply_patch,
+    begin_lifecycle,
+    end_lifecycle,
+    record_resumed_by,
+    register_card,
+)
 from relay.actors.commands.target import TargetActor
 from relay.actors.runtime.audit import Change, write_with_audit
 from relay.actors.runtime.bridge import Durable

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from relay.actors.agent.action_rules import LIFECYCLE_ACTIONS, LIFECYCLE_FIELDS, AgentAction
 from relay.auth.access import path_within
 from relay.domain.agents import AgentCard, AgentPatch, AgentRegistration, SpawnRequest
 from relay.domain.orchestrators import Orchestrator
@@ -96,3 +97,37 @@ def spawn_params(
         "command": list(request.command) if request.command is not None else None,
     }
     return {key: value for key, value in params.items() if value is not None}
+
+
+# -- the card's lifecycle fields while an action is in flight ----------------------------------
+
+
+def begin_lifecycle(card: AgentCard, action: AgentAction, command_id: str, now: int) -> AgentCard:
+    """The card while ``action`` (shutdown, restart, resume) is in flight: not ready."""
+    meta = {
+        **card.meta,
+        "lifecycleAction": LIFECYCLE_ACTIONS[action],
+        "lifecycleActionAt": now,
+        "lifecycleCommandId": command_id,
+    }
+    return replace(card, ready=False, meta=meta)
+
+
+def end_lifecycle(card: AgentCard, command_id: str, *, offline: bool) -> AgentCard | None:
+    """The card once ``command_id`` settled, or ``None`` if nothing changes.
+
+    Only the command that set the lifecycle fields clears them (a later action owns
+    them otherwise), so running this twice changes nothing the second time.
+    ``offline``: the agent's process is gone (a shutdown succeeded).
+    """
+    if card.meta.get("lifecycleCommandId") != command_id:
+        return None
+    meta = {key: value for key, value in card.meta.items() if key not in LIFECYCLE_FIELDS}
+    return replace(card, meta=meta, status="offline" if offline else card.status)
+
+
+def record_resumed_by(card: AgentCard, agent_id: str) -> AgentCard | None:
+    """The old session's card linked to the session that resumed it (``None``: already)."""
+    if card.meta.get("resumedByAgentId") == agent_id:
+        return None
+    return replace(card, meta={**card.meta, "resumedByAgentId": agent_id})

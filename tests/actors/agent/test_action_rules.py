@@ -16,20 +16,18 @@ from relay.actors.agent.action_rules import (
     action_params,
     action_refusal,
     agent_of_command,
-    begin_lifecycle,
     can_receive_action,
-    end_lifecycle,
     icon,
     latest_claude_resume_id,
     managing_orchestrator,
     outcome_title,
     parse_action,
     provider_args_with_resume,
-    record_resumed_by,
     requested_title,
     restart_spawn,
     string_list,
 )
+from relay.actors.agent.rules import begin_lifecycle, end_lifecycle, record_resumed_by
 from relay.domain.agents import AgentCard, Presence, TimelineEntry
 from relay.domain.commands import Command
 from relay.domain.orchestrators import ManagedAgent, Orchestrator
