@@ -3,6 +3,7 @@ import { ApiError, api, onUnauthorized, session } from "./api.js";
 import { html, render, useEffect, useState } from "./html.js";
 import { openLive } from "./live.js";
 import { applyEvent } from "./store.js";
+import { Toasts } from "./toast.js";
 import { ErrorText } from "./ui.js";
 import { Activity } from "./pages/activity.js";
 import { Commands } from "./pages/commands.js";
@@ -91,6 +92,7 @@ function Shell({ me, onSignOut }) {
     </header>
     ${live === "reconnecting" && html`<div class="banner" role="alert">Connection to the relay lost — reconnecting…</div>`}
     <main class="page" id="main"><h1 class="sr-only">${page.title}</h1><${View} me=${me} can=${can} /></main>
+    <${Toasts} />
   </div>`;
 }
 
