@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests.browser.conftest import (
     DESKTOP,
@@ -267,3 +267,49 @@ def test_tabs_follow_arrow_keys(page: Page, relay: Relay) -> None:
     expect(tabs.nth(0)).to_have_attribute("tabindex", "0")
     expect(tabs.nth(2)).to_have_attribute("tabindex", "-1")
     axe(page, "#tabs-demo")
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS, ids=size_name)
+def test_opened_views_pass_axe_and_fit(
+    page: Page, relay: Relay, seeded: dict[str, Any], viewport: dict[str, int]
+) -> None:
+    """What a click opens (an agent's view, a command's detail, the Spawn dialog, each config
+    tab) passes axe too, and on a phone it opens where the operator is looking."""
+    page.set_viewport_size(viewport)
+    sign_in(page, relay)
+    size = size_name(viewport)
+    failures: list[str] = []
+
+    def check(name: str, shown: Locator) -> None:
+        expect(shown).to_be_visible()
+        box = shown.bounding_box()
+        if box is None or box["y"] >= viewport["height"] or box["y"] + box["height"] <= 0:
+            failures.append(f"{name}: opened outside the viewport at {box}")
+        screenshot(page, f"a11y-{name}", (viewport,))
+        if overflow(page) > 0:
+            failures.append(f"{name}: the page scrolls {overflow(page)}px sideways")
+        try:
+            axe(page)
+        except AssertionError as error:
+            failures.append(f"{name}: {error}")
+
+    open_page(page, "fleet")
+    page.get_by_role("button", name="Open worker 0").click()
+    check("fleet-agent", page.get_by_role("heading", name="worker 0"))
+
+    open_page(page, "commands")
+    page.locator("tbody button.link").first.click()
+    check("commands-detail", page.locator("aside.panel, .sheet").first)
+
+    open_page(page, "orchestrators")
+    page.get_by_role("button", name=re.compile(r"^Spawn")).first.click()
+    check("orchestrators-spawn", page.locator("dialog[open]"))
+    page.keyboard.press("Escape")
+    expect(page.locator("dialog[open]")).to_have_count(0)
+
+    open_page(page, "config")
+    for tab in page.get_by_role("tab").all():
+        tab.click()
+        label = re.sub(r"\W+", "-", tab.inner_text().strip().lower())
+        check(f"config-{label}", page.get_by_role("tab", selected=True))
+    assert not failures, f"at {size}:\n\n" + "\n\n".join(failures)
