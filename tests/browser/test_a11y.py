@@ -207,6 +207,11 @@ def test_phone_bar_is_compact_and_its_menu_reaches_every_page(page: Page, relay:
     page.keyboard.press("Escape")
     expect(toggle).to_have_attribute("aria-expanded", "false")
     expect(toggle).to_be_focused()
+    # A tap outside the bar closes it too.
+    toggle.click()
+    expect(page.locator("button.signout")).to_be_visible()
+    page.mouse.click(200, 780)
+    expect(toggle).to_have_attribute("aria-expanded", "false")
     page.set_viewport_size(DESKTOP)
     expect(toggle).to_be_hidden()
     expect(page.locator("nav a[href='#/fleet']")).to_be_visible()

@@ -89,8 +89,12 @@ function Shell({ me, onSignOut }) {
       event.currentTarget.querySelector(".menu-toggle")?.focus();
     }
   };
+  // Tapping or tabbing anywhere outside the bar closes the phone menu.
+  const closeOnLeave = (event) => {
+    if (menuOpen && !event.currentTarget.contains(event.relatedTarget)) setMenuOpen(false);
+  };
   return html`<div class="shell">
-    <header class="top" onKeyDown=${closeOnEscape}>
+    <header class="top" onKeyDown=${closeOnEscape} onFocusOut=${closeOnLeave}>
       <a class="brand" href="#/fleet">relay</a>
       <span class=${`live live-${live}`} role="status">${live === "live" ? "live" : live === "connecting" ? "connecting…" : "reconnecting…"}</span>
       <button class="menu-toggle" aria-expanded=${menuOpen ? "true" : "false"} aria-controls="menu"
