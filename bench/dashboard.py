@@ -1,11 +1,22 @@
-"""Dashboard benchmark: first render with 2,000 agents and 500 workspaces, and the delay from
-an API change to the page showing it (p50/p99 over 200 changes).
+"""Dashboard benchmark: first render with 2,000 agents and 500 workspaces (from a reload and
+from the sign-in submit, with the page's DOM node count), the delay from an API change to the
+page showing it (p50/p99 over 200 changes), and the long tasks while 1,000 agents go stale at
+once.
 
 A real ``relay serve`` on 127.0.0.1 and Debian's Chromium (Playwright). The page records,
 with a MutationObserver, the wall-clock time each awaited text appears; the change's time
 is taken right before its API call, in this process, on the same machine clock.
 
+The stale burst runs a second server whose agent reaper never runs on its own
+(``RELAY_JOB_AGENT_REAPER_SECONDS`` 3600) and whose agents go stale after
+``RELAY_AGENT_STALE_SECONDS`` 5: its agents register, fall silent, and once all are past
+the stale age one run of the ``agent-reaper`` job (the maintenance API) turns every one of
+them stale in a single pass, as a host losing its network would. The page counts long
+tasks (>50 ms, ``PerformanceObserver({type: "longtask"})``) from just before that run until
+the page has been quiet for 2 s.
+
     .venv/bin/python -m bench.dashboard [--agents 2000] [--workspaces 500] [--changes 200]
+                                        [--burst 1000]
 """
 
 from __future__ import annotations
@@ -13,10 +24,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
-from playwright.async_api import Page, async_playwright
+from playwright.async_api import Browser, Page, async_playwright
 
 from bench.common import relay_server
 
@@ -54,9 +66,27 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def seed(session: aiohttp.ClientSession, base: str, agents: int, workspaces: int) -> None:
-    sem = asyncio.Semaphore(32)
+LONG_TASKS = """
+() => {
+  window.__long = [];
+  window.__longObserver = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) window.__long.push([entry.startTime, entry.duration]);
+  });
+  window.__longObserver.observe({ type: "longtask" });
+}
+"""
 
+# The page's size once it shows the fleet: what the browser has to lay out and keep.
+DOM_SIZE = (
+    "() => [document.getElementsByTagName('*').length, document.documentElement.scrollHeight]"
+)
+# Long tasks so far, and how many stale badges the page shows (0 if its list is virtualised).
+STALE_ON_PAGE = "() => [window.__long.length, document.querySelectorAll('.status-stale').length]"
+
+
+async def register_agents(
+    session: aiohttp.ClientSession, base: str, agents: int, sem: asyncio.Semaphore
+) -> None:
     async def call(path: str, body: dict[str, Any]) -> None:
         async with sem, session.post(base + path, json=body) as response:
             assert response.status < 300, await response.text()
@@ -76,6 +106,16 @@ async def seed(session: aiohttp.ClientSession, base: str, agents: int, workspace
             for n in range(agents)
         ]
     )
+
+
+async def seed(session: aiohttp.ClientSession, base: str, agents: int, workspaces: int) -> None:
+    sem = asyncio.Semaphore(32)
+
+    async def call(path: str, body: dict[str, Any]) -> None:
+        async with sem, session.post(base + path, json=body) as response:
+            assert response.status < 300, await response.text()
+
+    await register_agents(session, base, agents, sem)
     await asyncio.gather(
         *[
             call(
@@ -102,22 +142,123 @@ async def first_render(page: Page, base: str, route: str, selector: str) -> floa
     return (time.perf_counter() - started) * 1000
 
 
+@dataclass
+class SignInRender:
+    ms: float
+    nodes: int
+    height: int
+
+
+@dataclass
+class Burst:
+    agents: int
+    stale_seen: int
+    count: int
+    longest: float
+    total: float
+    window_ms: float
+
+
+async def sign_in(page: Page, base: str, token: str) -> None:
+    await page.goto(base + "/")
+    await page.fill("#token", token)
+    await page.click("button[type=submit]")
+    await page.wait_for_selector(".live-live", timeout=30_000)
+
+
+async def signed_in_render(browser: Browser, base: str, token: str, agents: int) -> SignInRender:
+    """From the sign-in submit until the fleet shows its first agent, in a fresh context."""
+    context = await browser.new_context(viewport={"width": 1280, "height": 800})
+    page = await context.new_page()
+    await page.goto(base + "/")
+    await page.fill("#token", token)
+    started = time.perf_counter()
+    await page.click("button[type=submit]")
+    await page.wait_for_function(
+        "(n) => document.body.textContent.includes(`${n} agents`)"
+        " && document.body.textContent.includes('agent-0000')",
+        arg=agents,
+        timeout=60_000,
+    )
+    elapsed = (time.perf_counter() - started) * 1000
+    nodes, height = await page.evaluate(DOM_SIZE)
+    await context.close()
+    return SignInRender(elapsed, nodes, height)
+
+
+async def stale_burst(browser: Browser, agents: int) -> Burst:
+    """``agents`` registered then silent go stale in one reaper pass; long tasks meanwhile."""
+    stale_after = 5.0
+    env = {
+        "RELAY_LOG_LEVEL": "WARNING",
+        "RELAY_AGENT_STALE_SECONDS": str(stale_after),
+        "RELAY_AGENT_OFFLINE_SECONDS": "3600",
+        "RELAY_JOB_AGENT_REAPER_SECONDS": "3600",
+    }
+    with relay_server(env) as server:
+        async with aiohttp.ClientSession(headers=server.auth) as session:
+            await register_agents(session, server.base, agents, asyncio.Semaphore(32))
+            registered = time.monotonic()
+            page = await browser.new_page(viewport={"width": 1280, "height": 800})
+            await sign_in(page, server.base, server.token)
+            await page.wait_for_selector(f"text={agents} agents", timeout=60_000)
+            await asyncio.sleep(max(0.0, registered + stale_after + 1 - time.monotonic()))
+            await page.evaluate(LONG_TASKS)
+            started = time.monotonic()
+            path = "/api/maintenance/jobs/agent-reaper/run"
+            async with session.post(server.base + path) as response:
+                assert response.status == 200, await response.text()
+            # Bounded: all stale by the API, then 2 s without a new long task (≤ 60 s in all).
+            deadline = started + 60
+            stale = 0
+            while time.monotonic() < deadline:
+                async with session.get(server.base + "/api/agents?status=stale") as response:
+                    stale = len(await response.json())
+                if stale >= agents:
+                    break
+                await asyncio.sleep(0.25)
+            seen = 0
+            counted = 0
+            quiet_since = time.monotonic()
+            while time.monotonic() < deadline:
+                long_tasks, seen = await page.evaluate(STALE_ON_PAGE)
+                if long_tasks != counted:
+                    counted = long_tasks
+                    quiet_since = time.monotonic()
+                if time.monotonic() - quiet_since >= 2:
+                    break
+                await asyncio.sleep(0.25)
+            durations = [d for _, d in await page.evaluate("window.__long")]
+            window_ms = (time.monotonic() - started) * 1000
+            await page.close()
+    return Burst(
+        agents=agents,
+        stale_seen=seen,
+        count=len(durations),
+        longest=max(durations, default=0.0),
+        total=sum(durations),
+        window_ms=window_ms,
+    )
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--agents", type=int, default=2000)
     parser.add_argument("--workspaces", type=int, default=500)
     parser.add_argument("--changes", type=int, default=200)
+    parser.add_argument("--burst", type=int, default=1000, help="agents going stale at once")
     args = parser.parse_args()
     with relay_server({"RELAY_LOG_LEVEL": "WARNING"}) as server:
         async with aiohttp.ClientSession(headers=server.auth) as session:
             await seed(session, server.base, args.agents, args.workspaces)
             async with async_playwright() as playwright:
                 browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+                signed = [
+                    await signed_in_render(browser, server.base, server.token, args.agents)
+                    for _ in range(3)
+                ]
                 page = await browser.new_page(viewport={"width": 1280, "height": 800})
-                await page.goto(server.base + "/")
-                await page.fill("#token", server.token)
-                await page.click("button[type=submit]")
-                await page.wait_for_selector(".live-live", timeout=30_000)
+                await sign_in(page, server.base, server.token)
                 count = f"text={args.agents} agents"
                 fleet = [await first_render(page, server.base, "fleet", count) for _ in range(3)]
                 await page.goto(server.base + "/#/orchestrators")
@@ -152,8 +293,17 @@ async def main() -> None:
                 async with bare.get(server.base + "/healthz") as response:
                     await response.read()
             healthz_rps = 500 / (time.perf_counter() - started)
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        burst = await stale_burst(browser, args.burst)
+        await browser.close()
     print(f"agents={args.agents} workspaces={args.workspaces} changes={args.changes}")
-    print(f"first render Fleet ms: {', '.join(f'{v:.0f}' for v in fleet)} (target < 1000)")
+    print(
+        "first render Fleet from sign-in submit ms: "
+        f"{', '.join(f'{r.ms:.0f}' for r in signed)} (target < 500); "
+        f"DOM nodes {signed[-1].nodes}, page height {signed[-1].height} px"
+    )
+    print(f"first render Fleet ms: {', '.join(f'{v:.0f}' for v in fleet)} (target < 500)")
     print(
         f"first render Workspaces ms: {', '.join(f'{v:.0f}' for v in workspaces)} (target < 1000)"
     )
@@ -162,6 +312,12 @@ async def main() -> None:
         f"p99={pct(delays, 0.99):.0f} ms max={max(delays):.0f} ms (target p99 < 1000)"
     )
     print(f"bare /healthz sequential in the same run: {healthz_rps:.0f} req/s")
+    print(
+        f"stale burst: {burst.agents} agents stale in one reaper pass "
+        f"({burst.stale_seen} .status-stale elements on the page after); long tasks "
+        f"count={burst.count} longest={burst.longest:.0f} ms total={burst.total:.0f} ms "
+        f"over {burst.window_ms / 1000:.1f} s (target: none over 50 ms)"
+    )
 
 
 if __name__ == "__main__":

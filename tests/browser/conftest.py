@@ -1,7 +1,8 @@
 """Browser tests: a real ``relay serve`` on 127.0.0.1 and Debian's Chromium driven by Playwright.
 
 Skipped, with the reason, where Chromium or Playwright is not installed (``.ci/run``
-installs both). Screenshots of every page land in ``artifacts/screenshots/``.
+installs both). Screenshots of every page land in ``artifacts/screenshots/``, each at a
+laptop's and a phone's size; ``axe(page)`` fails a test on any axe-core violation.
 """
 
 from __future__ import annotations
@@ -23,10 +24,20 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ROOT = "browser-root-token"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 
+# The sizes every page is shown (and screenshotted) at: a laptop and a phone.
+DESKTOP = {"width": 1440, "height": 900}
+PHONE = {"width": 390, "height": 844}
+VIEWPORTS = (DESKTOP, PHONE)
+
 try:
     from playwright.sync_api import Browser, Page, sync_playwright
 except ImportError:  # pragma: no cover - depends on the machine
     sync_playwright = None
+
+try:
+    from axe_playwright_python.sync_playwright import Axe
+except ImportError:  # pragma: no cover - depends on the machine
+    Axe = None
 
 
 def _free_port() -> int:
@@ -154,6 +165,42 @@ def sign_in(page: Page, relay: Relay, token: str = ROOT) -> None:
     page.wait_for_selector(".live-live", timeout=10_000)
 
 
-def screenshot(page: Page, name: str) -> None:
+def size_name(viewport: dict[str, int]) -> str:
+    return f"{viewport['width']}x{viewport['height']}"
+
+
+def screenshot(page: Page, name: str, viewports: tuple[dict[str, int], ...] = VIEWPORTS) -> None:
+    """``<name>-1440x900.png`` and ``<name>-390x844.png``; the page's viewport is restored."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    before = page.viewport_size
+    try:
+        for viewport in viewports:
+            page.set_viewport_size(viewport)
+            page.screenshot(
+                path=str(ARTIFACTS / f"{name}-{size_name(viewport)}.png"), full_page=True
+            )
+    finally:
+        if before is not None:
+            page.set_viewport_size(before)
+
+
+def axe(page: Page, context: str | None = None) -> None:
+    """Run axe-core on the page (or the ``context`` selector): zero violations, else each one's
+    rule id, targets and summary in the failure."""
+    if Axe is None:
+        pytest.skip("axe-playwright-python is not installed (pip install -e '.[test]')")
+    results = Axe().run(page, context=context)
+    violations: list[dict[str, Any]] = results.response["violations"]
+    lines = []
+    for violation in violations:
+        lines.append(f"{violation['id']} ({violation['impact']}): {violation['help']}")
+        for node in violation["nodes"]:
+            summary = " ".join(str(node.get("failureSummary") or "").split())
+            lines.append(f"    {node['target']}: {summary}")
+    assert not violations, f"axe on {page.url}:\n" + "\n".join(lines)
+
+
+def overflow(page: Page) -> int:
+    """How far the page scrolls sideways (0 when nothing sticks out of the viewport)."""
+    extra: int = page.evaluate("document.scrollingElement.scrollWidth - window.innerWidth")
+    return extra

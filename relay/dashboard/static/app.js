@@ -72,26 +72,43 @@ function SignIn({ onSignedIn, reason }) {
 function Shell({ me, onSignOut }) {
   const path = useRoute();
   const [live, setLive] = useState("connecting");
+  // The page menu: always shown on wide screens; a disclosure on a phone, closed on navigation.
+  const [menuOpen, setMenuOpen] = useState(false);
   useEffect(() => {
     const stream = openLive({ onEvent: applyEvent, onState: setLive });
     return () => stream.close();
   }, []);
+  useEffect(() => setMenuOpen(false), [path]);
   const can = (scope) => me.root || me.scope.includes(scope);
   const pages = PAGES.filter((page) => !page.needs || can(page.needs));
   const page = pages.find((p) => p.path === path) ?? pages[0];
   const View = page.view;
+  const closeOnEscape = (event) => {
+    if (event.key === "Escape" && menuOpen) {
+      setMenuOpen(false);
+      event.currentTarget.querySelector(".menu-toggle")?.focus();
+    }
+  };
+  // Tapping or tabbing anywhere outside the bar closes the phone menu.
+  const closeOnLeave = (event) => {
+    if (menuOpen && !event.currentTarget.contains(event.relatedTarget)) setMenuOpen(false);
+  };
   return html`<div class="shell">
-    <header class="top">
+    <header class="top" onKeyDown=${closeOnEscape} onFocusOut=${closeOnLeave}>
       <a class="brand" href="#/fleet">relay</a>
-      <nav aria-label="Pages">
-        ${pages.map((p) => html`<a href=${`#/${p.path}`} aria-current=${p === page ? "page" : undefined}>${p.title}</a>`)}
-      </nav>
       <span class=${`live live-${live}`} role="status">${live === "live" ? "live" : live === "connecting" ? "connecting…" : "reconnecting…"}</span>
-      <span class="who" title=${me.role}>${me.sub}</span>
-      <button onClick=${onSignOut}>Sign out</button>
+      <button class="menu-toggle" aria-expanded=${menuOpen ? "true" : "false"} aria-controls="menu"
+              onClick=${() => setMenuOpen(!menuOpen)}><span aria-hidden="true">☰</span> ${page.title}</button>
+      <div id="menu" class=${`menu${menuOpen ? " open" : ""}`}>
+        <nav aria-label="Pages">
+          ${pages.map((p) => html`<a href=${`#/${p.path}`} aria-current=${p === page ? "page" : undefined}>${p.title}</a>`)}
+        </nav>
+        <span class="who" title=${me.role}>${me.sub}</span>
+        <button class="signout" onClick=${onSignOut}>Sign out</button>
+      </div>
     </header>
     ${live === "reconnecting" && html`<div class="banner" role="alert">Connection to the relay lost — reconnecting…</div>`}
-    <main class="page" id="main"><h1 class="sr-only">${page.title}</h1><${View} me=${me} can=${can} /></main>
+    <main class="page" id="main" tabIndex="-1"><h1 class="sr-only">${page.title}</h1><${View} me=${me} can=${can} /></main>
     <${Toasts} />
   </div>`;
 }

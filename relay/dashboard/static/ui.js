@@ -47,20 +47,41 @@ export function Json({ value }) {
   return html`<pre class="json">${JSON.stringify(value, null, 2)}</pre>`;
 }
 
-// A modal dialog (the native <dialog>: focus is trapped and Esc closes it).
+let serial = 0;
+
+// A modal dialog (the native <dialog>: focus is trapped, Esc closes it). On close, focus goes
+// back to the control that opened it, so a keyboard user carries on where they were.
 export function Dialog({ title, onClose, children }) {
   const ref = useRef(null);
+  const opener = useRef(document.activeElement);
+  const titleId = useRef(`dialog-${(serial += 1)}`).current;
+  const close = useRef(onClose);
+  close.current = onClose;
   useEffect(() => {
     const dialog = ref.current;
+    const from = opener.current;
     if (dialog && !dialog.open) dialog.showModal();
-    const cancel = (event) => { event.preventDefault(); onClose(); };
+    const cancel = (event) => { event.preventDefault(); close.current(); };
     dialog.addEventListener("cancel", cancel);
-    return () => dialog.removeEventListener("cancel", cancel);
+    return () => {
+      dialog.removeEventListener("cancel", cancel);
+      if (dialog.open) dialog.close();
+      restoreFocus(from);
+    };
   }, []);
-  return html`<dialog ref=${ref} class="dialog" aria-label=${title}>
-    <header><h2>${title}</h2><button class="icon" aria-label="Close" onClick=${onClose}>×</button></header>
+  return html`<dialog ref=${ref} class="dialog sheet" aria-labelledby=${titleId}>
+    <header><h2 id=${titleId}>${title}</h2><button class="icon" aria-label="Close" onClick=${onClose}>×</button></header>
     ${children}
   </dialog>`;
+}
+
+// The opener may have been re-rendered away meanwhile (a list row replaced): then focus the
+// page's main region rather than let it fall to <body>.
+function restoreFocus(element) {
+  queueMicrotask(() => {
+    if (element && element.isConnected && typeof element.focus === "function") element.focus();
+    else document.getElementById("main")?.focus();
+  });
 }
 
 export function Confirm({ title, message, confirmLabel, onConfirm, onClose, danger }) {
@@ -79,6 +100,33 @@ export function Confirm({ title, message, confirmLabel, onConfirm, onClose, dang
       <button class=${danger ? "danger" : "primary"} disabled=${busy} onClick=${go}>${confirmLabel}</button>
     </div>
   <//>`;
+}
+
+// Tabs after the WAI-ARIA pattern: one tab stop for the list (the selected tab), arrow keys
+// (and Home/End) move between tabs and select them; the panel holds `children`.
+//   <${Tabs} id="config" label="Config sections" tabs=${[{ id, title }]} selected=${id}
+//            onSelect=${(id) => …}>…the selected tab's content…<//>
+export function Tabs({ id, label, tabs, selected, onSelect, children }) {
+  const list = useRef(null);
+  function onKeyDown(event) {
+    const index = tabs.findIndex((t) => t.id === selected);
+    const next = {
+      ArrowRight: index + 1, ArrowDown: index + 1, ArrowLeft: index - 1, ArrowUp: index - 1,
+      Home: 0, End: tabs.length - 1,
+    }[event.key];
+    if (next === undefined) return;
+    event.preventDefault();
+    const tab = tabs[(next + tabs.length) % tabs.length];
+    onSelect(tab.id);
+    list.current?.querySelector(`#${CSS.escape(`${id}-tab-${tab.id}`)}`)?.focus();
+  }
+  return html`<div class="tabs" role="tablist" aria-label=${label} ref=${list} onKeyDown=${onKeyDown}>
+      ${tabs.map((t) => html`<button type="button" role="tab" key=${t.id} id=${`${id}-tab-${t.id}`}
+        aria-selected=${t.id === selected ? "true" : "false"} aria-controls=${`${id}-panel`}
+        tabIndex=${t.id === selected ? 0 : -1} onClick=${() => onSelect(t.id)}>${t.title}</button>`)}
+    </div>
+    <div role="tabpanel" id=${`${id}-panel`} aria-labelledby=${`${id}-tab-${selected}`} tabIndex="0"
+         class="tabpanel">${children}</div>`;
 }
 
 // Run an async action, keeping its error next to the control that started it.

@@ -26,7 +26,7 @@ export function Maintenance({ can }) {
     <${ErrorText} error=${error} />
     ${jobs && jobs.length === 0 && html`<${Empty}>No maintenance jobs are registered.<//>`}
     <table class="grid">
-      <thead><tr><th>Job</th><th>Every</th><th>Last run</th><th>Duration</th><th>Result</th><th>Next run</th><th></th></tr></thead>
+      <thead><tr><th>Job</th><th>Every</th><th>Last run</th><th>Duration</th><th>Result</th><th>Next run</th><th><span class="sr-only">Actions</span></th></tr></thead>
       <tbody>${(jobs ?? []).map((job) => html`<tr key=${job.name}>
         <td>${job.name}${job.running && html` <span class="badge lifecycle">running</span>`}</td>
         <td>${job.intervalSeconds}s</td>

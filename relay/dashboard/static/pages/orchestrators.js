@@ -22,7 +22,7 @@ export function Orchestrators({ can }) {
       (a token from <code>relay token create --profile orchestrator</code> or the Tokens page).
     <//>`}
     <table class="grid">
-      <thead><tr><th>Orchestrator</th><th>Host</th><th>Base dir</th><th>Runtime</th><th>Status</th><th>Last heartbeat</th><th>Managed sessions</th><th></th></tr></thead>
+      <thead><tr><th>Orchestrator</th><th>Host</th><th>Base dir</th><th>Runtime</th><th>Status</th><th>Last heartbeat</th><th>Managed sessions</th><th><span class="sr-only">Actions</span></th></tr></thead>
       <tbody>${list.map((o) => html`<tr key=${o.id}>
         <td>${o.name}${o.name !== o.id && html`<div class="sub">${o.id}</div>`}</td>
         <td>${o.host ?? "—"}</td>
