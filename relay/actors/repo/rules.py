@@ -212,21 +212,36 @@ def reconcile_outcome(
 ) -> tuple[Workspace | None, bool]:
     """``(updated, removed)`` for a succeeded ``workspace.reconcile`` result.
 
-    Acts only on workspaces still active/ready: a status someone has since moved
-    on (merge_planned, abandoned, …) is never overwritten.
+    Moves only workspaces still active/ready: a status someone has since moved on
+    (merge_planned, abandoned, …) is never overwritten, though the result's ``git`` facts
+    (ahead/behind, changed files) still replace ``metadata.git``.
     """
     result = command.result if isinstance(command.result, dict) else {}
     status = result.get("status")
-    if command.status != "succeeded" or workspace.status not in RECONCILABLE:
+    if command.status != "succeeded":
         return None, False
+    git = result.get("git")
+    facts = {"git": git} if isinstance(git, dict) else {}
+    if workspace.status not in RECONCILABLE:
+        if not facts or workspace.metadata.get("git") == git:
+            return None, False
+        # Not a move: ``updatedAt`` (the merge queue's order) stays.
+        return replace(workspace, metadata={**workspace.metadata, **facts}), False
     if result.get("removed") is True:
         return None, True
     if status not in STATUSES:
         return None, False
+    # The facts live in metadata.git once, not again inside the stored result.
+    stored = {key: value for key, value in result.items() if key != "git"}
     updated = with_status(
         workspace,
         status,
         now,
-        {"reconcileResult": command.result, "reconcileCommandId": command.id, "reconciledAt": now},
+        {
+            **facts,
+            "reconcileResult": stored,
+            "reconcileCommandId": command.id,
+            "reconciledAt": now,
+        },
     )
     return updated, False
