@@ -154,6 +154,17 @@ class Git:
     async def count(self, cwd: Path, revisions: str) -> int:
         return int(await self.out(cwd, "rev-list", "--count", revisions))
 
+    async def left_right_count(self, cwd: Path, left: str, right: str) -> tuple[int, int]:
+        """``(commits only in left, commits only in right)``: behind and ahead of ``left``."""
+        raw = await self.out(cwd, "rev-list", "--left-right", "--count", f"{left}...{right}")
+        only_left, only_right = raw.split()
+        return int(only_left), int(only_right)
+
+    async def changed_since(self, cwd: Path, base: str) -> list[str]:
+        """Paths the commits on HEAD changed since it left ``base`` (their merge base)."""
+        raw = (await self.run(cwd, "diff", "--name-only", "-z", f"{base}...HEAD", "--")).stdout
+        return [path for path in raw.split("\0") if path]
+
     async def changed_paths(self, cwd: Path) -> list[str]:
         """Paths with uncommitted changes, untracked files included (ignored ones not)."""
         raw = (

@@ -14,7 +14,8 @@ from typing import Any
 import trio
 
 from relay.daemon.context import Context
-from relay.daemon.git import Git, TreeState, valid_branch_name
+from relay.daemon.git import Git, GitFailed, TreeState, valid_branch_name
+from relay.daemon.git_facts import workspace_facts
 from relay.daemon.outcome import JSON, CommandFailed
 from relay.daemon.paths import within
 from relay.daemon.providers import short_id, slug
@@ -34,6 +35,7 @@ class Workspace:
     cwd: Path  # where a session in this workspace starts (the source's subdir, mirrored)
     recorded: bool = False
     record_error: str | None = None
+    git: JSON | None = None  # git_facts, as reported to the relay in metadata.git
 
     def record(self, orchestrator_id: str, agent_id: str | None, metadata: JSON) -> JSON:
         body: JSON = {
@@ -65,6 +67,7 @@ class Workspace:
             "cwd": str(self.cwd),
             "recorded": self.recorded,
             **({"recordError": self.record_error} if self.record_error else {}),
+            **({"git": self.git} if self.git is not None else {}),
         }
 
 
@@ -199,10 +202,23 @@ async def create_worktree(
     )
 
 
+async def git_facts(git: Git, worktree: Path, base: str) -> JSON | None:
+    """``metadata.git`` for the worktree, or None if git cannot say: the facts are news for
+    the page, never a reason to fail the command that gathers them."""
+    try:
+        return await workspace_facts(git, worktree, base)
+    except GitFailed:
+        return None
+
+
 async def record(
     ctx: Context, workspace: Workspace, agent_id: str | None, metadata: JSON
 ) -> Workspace:
-    """Tell the relay about the workspace (``POST /api/workspaces``)."""
+    """Tell the relay about the workspace (``POST /api/workspaces``), with its git facts."""
+    facts = await git_facts(ctx.git, workspace.worktree_path, workspace.base_sha)
+    workspace = replace(workspace, git=facts)
+    if facts is not None:
+        metadata = {**metadata, "git": facts}
     body = workspace.record(ctx.host.orchestrator_id, agent_id, metadata)
     try:
         reply = await ctx.host.relay.report_workspace(body)
@@ -279,7 +295,8 @@ async def reconcile(ctx: Context, params: JSON) -> JSON:
 
     Clean with no commits ahead of the base (and no live session in it) → worktree and
     branch removed, ``removed: true``. Uncommitted changes or a live session → ``active``;
-    commits ahead → ``ready``.
+    commits ahead → ``ready``. A worktree that stays carries its ``git`` facts
+    (``git_facts``), which the relay keeps in the workspace's ``metadata.git``.
     """
     git = ctx.git
     workspace_id = text(params, "workspaceId", required=True)
@@ -299,6 +316,9 @@ async def reconcile(ctx: Context, params: JSON) -> JSON:
         await worktree_state(git, repo, worktree)
         if worktree == await main_worktree(git, repo):
             raise CommandFailed(f"{worktree} is the repository's main worktree")
+        facts = await git_facts(git, worktree, base_sha)
+        if facts is not None:
+            result["git"] = facts
         live = [s.name for s in await ctx.sessions() if within(Path(s.cwd), worktree)]
         live = [name for name in live if await ctx.tmux.has_session(name)]
         if live:
@@ -313,6 +333,7 @@ async def reconcile(ctx: Context, params: JSON) -> JSON:
     ahead = await git.count(repo, f"{base_sha}..{head}") if head else 0
     if ahead > 0:
         return {**result, "status": "ready", "ahead": ahead}
+    result.pop("git", None)  # removed below: nothing left to describe
     if worktree.exists():
         await git.run(repo, "worktree", "remove", str(worktree))
     else:

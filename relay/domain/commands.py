@@ -54,6 +54,12 @@ class Command:
     def settled(self) -> bool:
         return self.status in SETTLED
 
+    @property
+    def params_agent_id(self) -> str | None:
+        """``params.agentId``: the agent a command sent to an orchestrator is about."""
+        value = self.params.get("agentId")
+        return value if isinstance(value, str) and value else None
+
     def to_json(self, *, redact: bool = True) -> JSON:
         """The wire shape; secrets in params (runner tokens) are redacted unless this goes
         to the command's own target over its channel."""

@@ -9,12 +9,14 @@ from quart import Blueprint
 from quart_schema import document_request
 
 from relay.actors import commands
+from relay.auth.access import Resource
 from relay.domain.commands import STATUSES, CommandSpec, TargetKind
 from relay.errors import Invalid
 from relay.http import responses
 from relay.http.auth import (
     allow_command_report,
     allow_command_target,
+    can_see,
     principal,
     requires,
     visible_commands,
@@ -71,6 +73,7 @@ async def create_command() -> tuple[dict[str, Any], int]:
         str_param("target", 200),
         str_param("type", 64),
         str_param("correlationId", 200),
+        str_param("agentId", 200),
         int_param("limit", 1, 1000),
     ),
 )
@@ -82,10 +85,21 @@ async def list_commands() -> list[dict[str, Any]]:
     target = query_str("target", max_length=200)
     type_ = query_str("type", max_length=64)
     correlation_id = query_str("correlationId", max_length=200)
+    # Addressed to the agent, or carried out for it by an orchestrator (params.agentId).
+    agent_id = query_str("agentId", max_length=200)
     limit = query_int("limit", 100, low=1, high=1000)
+    if agent_id is not None and not can_see(Resource(agent_id=agent_id)):
+        # An agents-constrained token sees orchestrators' commands, but not those about
+        # an agent outside its constraints.
+        return []
     found = await services().runtime.store.run(
         lambda: command_store.search(
-            target=target, status=status, type_=type_, correlation_id=correlation_id, limit=limit
+            target=target,
+            status=status,
+            type_=type_,
+            correlation_id=correlation_id,
+            agent_id=agent_id,
+            limit=limit,
         )
     )
     return [c.to_json() for c in await visible_commands(found)]

@@ -1,4 +1,4 @@
-"""Merge leases: who is merging into which repository, and the admin's way out."""
+"""Merge leases: who is merging into which repository, who waits, and the admin's way out."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ from typing import Any
 from quart import Blueprint
 
 from relay.actors import repo as repos
+from relay.actors.repo.rules import WAITING_TO_MERGE, merge_queue
 from relay.auth.access import Resource, normalise_path
 from relay.domain.workspaces import REPO_ROOT_MAX_LENGTH
 from relay.errors import Forbidden, Invalid, NotFound
 from relay.http import responses
-from relay.http.auth import can_see, principal, requires
+from relay.http.auth import can_see, may_touch_workspace, principal, requires
 from relay.http.contract import responds, str_param
 from relay.http.services import services
 from relay.http.validation import query_str
@@ -26,6 +27,22 @@ bp = Blueprint("merge_leases", __name__)
 async def list_leases() -> list[dict[str, Any]]:
     leases = await services().runtime.store.run(workspace_store.leases)
     return [lease.to_json() for lease in leases if can_see(Resource(cwd=lease.repo_root))]
+
+
+@bp.get("/api/merge-queue")
+@responds(list[responses.MergeQueueEntry])
+@requires("command:read")
+async def list_merge_queue() -> list[dict[str, Any]]:
+    """Per repository: the lease holder and the ready / review_requested workspaces waiting,
+    oldest first; leases and workspaces filtered as their own lists are."""
+    store = services().runtime.store
+    leases = await store.run(workspace_store.leases)
+    waiting = await store.run(lambda: workspace_store.in_statuses(WAITING_TO_MERGE))
+    queue = merge_queue(
+        (lease for lease in leases if can_see(Resource(cwd=lease.repo_root))),
+        (ws for ws in waiting if may_touch_workspace(ws)),
+    )
+    return [entry.to_json() for entry in queue]
 
 
 @bp.delete("/api/merge-leases")

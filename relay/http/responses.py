@@ -210,6 +210,21 @@ class ReleasedLease(Shape):
     released: MergeLease
 
 
+class MergeQueueEntry(Shape):
+    """One repository: who holds its merge lease, and which workspaces wait to merge
+    (ready or review_requested, oldest ``updatedAt`` first)."""
+
+    repo_root: str
+    lease: MergeLease | None
+    waiting: list[Workspace]
+
+
+class WorkspaceTransitions(Shape):
+    """For every workspace action, the statuses it may start from."""
+
+    actions: dict[str, list[WorkspaceStatus]]
+
+
 # -- tokens ------------------------------------------------------------------------------------
 
 

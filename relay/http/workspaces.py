@@ -10,7 +10,7 @@ from quart import Blueprint
 from quart_schema import document_request
 
 from relay.actors import repo as repos
-from relay.actors.repo.rules import STATUS_OF_ACTION, action_icon
+from relay.actors.repo.rules import action_icon, check_action, transitions_json
 from relay.auth.access import normalise_path
 from relay.domain.commands import Command
 from relay.domain.workspaces import (
@@ -21,7 +21,6 @@ from relay.domain.workspaces import (
     STATUSES,
     MergeOptions,
     Workspace,
-    WorkspaceStatus,
 )
 from relay.errors import Invalid, NotFound
 from relay.http import responses
@@ -133,6 +132,14 @@ async def list_workspaces() -> list[dict[str, Any]]:
     return [ws.to_json() for ws in found if may_touch_workspace(ws)]
 
 
+@bp.get("/api/workspace-transitions")
+@responds(responses.WorkspaceTransitions)
+@requires("agent:read")
+async def workspace_transitions() -> dict[str, Any]:
+    """From which statuses each workspace action may start; any other gets 409."""
+    return {"actions": transitions_json()}
+
+
 @bp.get("/api/workspaces/<workspace_id>")
 @responds(responses.Workspace)
 @requires("agent:read")
@@ -173,6 +180,9 @@ async def workspace_action(workspace_id: str) -> Any:
         await allow_agent(body.agent_id, scope=scope)  # who the caller says it acts as
     if body.action == "status":
         return ws.to_json()
+    # Refused before anything is asked of an orchestrator (the repo's actor decides again,
+    # on the status it holds, when it moves the workspace).
+    check_action(body.action, ws)
     rt = services().runtime
     requested_by = body.agent_id or principal().sub
     metadata = {
@@ -202,9 +212,8 @@ async def workspace_action(workspace_id: str) -> Any:
     elif body.action == "cleanup":
         updated, command = await repos.request_cleanup(rt, ws, requested_by, metadata, note=note)
     else:
-        status: WorkspaceStatus = STATUS_OF_ACTION[body.action]
         updated = await rt.registry.ask(
-            repos.KIND, ws.repo_root, repos.SetStatus(ws.id, status, metadata, note)
+            repos.KIND, ws.repo_root, repos.SetStatus(ws.id, body.action, metadata, note)
         )
     if command is None:
         return {"workspace": updated.to_json()}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from tortoise.expressions import Q
+
 from relay.domain.commands import OPEN, SETTLED, Command, CommandStatus, TargetKind
 from relay.store import models
 from relay.store.statements import InsertRow, UpdateByKey
@@ -51,6 +53,7 @@ def _columns(command: Command) -> dict[str, Any]:
         "settled_at": command.settled_at,
         "expires_at": command.expires_at,
         "effects_applied": command.effects_applied,
+        "agent_id": command.params_agent_id,
     }
 
 
@@ -105,10 +108,14 @@ async def search(
     status: str | None = None,
     type_: str | None = None,
     correlation_id: str | None = None,
+    agent_id: str | None = None,
     limit: int = 100,
 ) -> list[Command]:
-    """Newest first."""
+    """Newest first. ``agent_id``: commands addressed to that agent or about it
+    (``params.agentId``)."""
     query = models.Command.all()
+    if agent_id:
+        query = query.filter(Q(target=agent_id) | Q(agent_id=agent_id))
     if target:
         query = query.filter(target=target)
     if status:

@@ -117,6 +117,9 @@ class Command(Model):
     settled_at = fields.BigIntField(null=True)
     expires_at = fields.BigIntField(null=True)
     effects_applied = fields.BooleanField(default=False)
+    # ``params.agentId``: the agent a command routed through an orchestrator is about (a
+    # restart, a compact), so GET /api/commands?agentId= finds them by index.
+    agent_id = fields.CharField(max_length=200, null=True, db_index=True)
 
     class Meta:
         table = "commands"

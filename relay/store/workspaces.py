@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, cast
 
 from tortoise.exceptions import IntegrityError
@@ -106,6 +107,16 @@ async def search(
     if agent_id:
         query = query.filter(agent_id=agent_id)
     rows = await query.order_by("-updated_at", "id").limit(limit)
+    return [_workspace(row) for row in rows]
+
+
+async def in_statuses(statuses: Iterable[str], limit: int = 5000) -> list[Workspace]:
+    """Workspaces in any of ``statuses``, least recently updated first."""
+    rows = (
+        await models.Workspace.filter(status__in=list(statuses))
+        .order_by("updated_at", "id")
+        .limit(limit)
+    )
     return [_workspace(row) for row in rows]
 
 

@@ -437,12 +437,19 @@ async def test_session_actions_of_a_managed_agent_go_to_its_orchestrator(
     assert [c["id"] for c in await poll(client)] == [command["id"]]
 
 
-async def test_an_older_command_does_not_clear_a_newer_lifecycle(client: Any) -> None:
+async def test_an_older_command_does_not_clear_a_newer_lifecycle(
+    client: Any, services: Services
+) -> None:
     await register_orchestrator(client)
     await register_agent(client, orchestratorId="o1", meta=CLAUDE_META)
     restart = (await (await act(client, "restart")).get_json())["command"]
-    shutdown = (await (await act(client, "shutdown")).get_json())["command"]
     await patch_command(client, restart["id"], "cancelled")
+    shutdown = (await (await act(client, "shutdown")).get_json())["command"]
+    # The restart's settle hook runs again (the missed-effects job after a crash).
+    rt = services.runtime
+    settled = await rt.store.run(lambda: command_store.load(restart["id"]))
+    assert settled is not None
+    await rt.settle_hooks.run(rt, settled)
     meta = (await get_agent(client))["meta"]
     assert (meta["lifecycleAction"], meta["lifecycleCommandId"]) == (
         "shutting-down",

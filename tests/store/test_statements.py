@@ -105,6 +105,7 @@ async def test_insert_writes_every_column_as_the_orm_reads_it(store: StoreThread
         "settled_at": None,
         "expires_at": 7,
         "effects_applied": False,
+        "agent_id": "a1",
     }
 
     key = await store.write(lambda: statement.run(values))

@@ -3,6 +3,7 @@ its messages, its rules and the flows HTTP, the channel and the jobs share.
 """
 
 from relay.actors.agent.action_rules import (
+    LIFECYCLE_IN_PROGRESS,
     NO_ORCHESTRATOR_FOR_RESUME,
     NO_RESUME_ID,
     TIMELINE_WINDOW,
@@ -23,6 +24,7 @@ from relay.actors.agent.flows import (
 from relay.actors.agent.install import install
 from relay.actors.agent.messages import (
     KIND,
+    AbortLifecycle,
     AppendTimeline,
     BeginLifecycle,
     Delete,
@@ -44,9 +46,11 @@ __all__ = [
     "AUDIT_VIEW",
     "JSON",
     "KIND",
+    "LIFECYCLE_IN_PROGRESS",
     "NO_ORCHESTRATOR_FOR_RESUME",
     "NO_RESUME_ID",
     "TIMELINE_WINDOW",
+    "AbortLifecycle",
     "AgentActor",
     "AppendTimeline",
     "Availability",

@@ -24,6 +24,7 @@ ACTIONS: tuple[AgentAction, ...] = get_args(AgentAction)
 UNKNOWN_ACTION = f"action must be one of {', '.join(ACTIONS)}"
 NO_ORCHESTRATOR_FOR_RESUME = "no online orchestrator available to resume agent"
 NO_RESUME_ID = "no Claude resume id recorded for agent"
+LIFECYCLE_IN_PROGRESS = "a lifecycle action is already in progress"
 
 # The managing orchestrator carries these out when there is one: it owns the session's
 # process (restart, shutdown, resume) and its terminal (reconnect, compact, clearContext
@@ -189,6 +190,11 @@ def action_refusal(
     if resume_id is None:
         return Unprocessable(NO_RESUME_ID)
     return None
+
+
+def lifecycle_conflict(agent_id: str) -> Conflict:
+    """The refusal of a second shutdown, restart or resume while one is in flight."""
+    return Conflict(f"{LIFECYCLE_IN_PROGRESS} for agent {agent_id}")
 
 
 def managing_orchestrator(

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from relay.actors.agent.action_rules import lifecycle_conflict
 from relay.actors.agent.messages import (
     KIND,
+    AbortLifecycle,
     AppendTimeline,
     BeginLifecycle,
     Delete,
@@ -18,20 +20,26 @@ from relay.actors.agent.messages import (
     Register,
 )
 from relay.actors.agent.rules import (
+    abort_lifecycle,
     apply_patch,
     begin_lifecycle,
     end_lifecycle,
+    lifecycle_command_id,
+    lifecycle_in_flight,
     record_resumed_by,
     register_card,
 )
 from relay.actors.commands.target import TargetActor
 from relay.actors.runtime.audit import Change, write_with_audit
 from relay.actors.runtime.bridge import Durable
+from relay.actors.runtime.context import Runtime
 from relay.actors.runtime.dispatch import dispatchmethod
 from relay.actors.runtime.reaping import presence_after_silence
 from relay.domain.agents import AgentCard
+from relay.domain.commands import Command
 from relay.errors import NotFound
 from relay.store import agents as agent_store
+from relay.store import commands as command_store
 
 
 class AgentActor(TargetActor):
@@ -39,6 +47,13 @@ class AgentActor(TargetActor):
     target_kind = "agent"
 
     card: AgentCard | None = None
+
+    def __init__(self, key: str, runtime: Runtime) -> None:
+        super().__init__(key, runtime)
+        # ``ready`` as it was when a lifecycle was reserved, by command id: what an
+        # ``AbortLifecycle`` restores. Memory only: lost with the activation, as a
+        # reservation's short life makes harmless.
+        self._ready_before: dict[str, bool] = {}
 
     def load(self) -> None:
         self.card = self.read_through_queue(lambda: agent_store.load(self.key))
@@ -134,11 +149,31 @@ class AgentActor(TargetActor):
 
     @handle.register
     def _begin_lifecycle(self, message: BeginLifecycle) -> Durable[AgentCard]:
-        card = begin_lifecycle(self._require(), message.action, message.command_id, self._now())
-        return self._save(card, "status")
+        card = self._require()
+        now = self._now()
+        if lifecycle_in_flight(card, self._lifecycle_command(card), now):
+            raise lifecycle_conflict(card.id)
+        self._ready_before = {message.command_id: card.ready}
+        return self._save(begin_lifecycle(card, message.action, message.command_id, now), "status")
+
+    def _lifecycle_command(self, card: AgentCard) -> Command | None:
+        """The stored command the card's lifecycle fields name, read behind queued writes
+        (a command queued a moment ago is seen)."""
+        command_id = lifecycle_command_id(card)
+        if command_id is None:
+            return None
+        return self.read_through_queue(lambda: command_store.load(command_id))
+
+    @handle.register
+    def _abort_lifecycle(self, message: AbortLifecycle) -> Durable[AgentCard] | None:
+        card = self._require()
+        ready = self._ready_before.pop(message.command_id, card.ready)
+        aborted = abort_lifecycle(card, message.command_id, ready=ready)
+        return None if aborted is None else self._save(aborted, "status")
 
     @handle.register
     def _end_lifecycle(self, message: EndLifecycle) -> Durable[AgentCard | None] | None:
+        self._ready_before.pop(message.command_id, None)
         card = end_lifecycle(self._require(), message.command_id, offline=message.offline)
         audits = [message.audit] if message.audit is not None else []
         if card is None:

@@ -3,18 +3,22 @@ a new session, linking a resume.
 
 ``request_action`` reads what the support rules need (the card, the online
 orchestrators, the timeline, the spawn policy), checks in the order the API
-promises, authorizes, queues the command on the managing orchestrator (or on the
-agent's own channel) and has the ``AgentActor`` mark the lifecycle fields in one
-message. The settle hooks audit the outcome and clear those fields. ``spawn_agent``
+promises, authorizes, has the ``AgentActor`` reserve the lifecycle (restart,
+shutdown, resume) for the command's id, then queues the command on the managing
+orchestrator (or on the agent's own channel); if that fails the reservation is
+given back. The settle hooks audit the outcome and clear those fields. ``spawn_agent``
 queues ``agent.spawn`` with the new session's runner token.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
+
+import trio
 
 from relay.actors import commands
 from relay.actors.agent import messages as agent
@@ -53,10 +57,12 @@ from relay.domain.agents import AgentCard, SpawnRequest
 from relay.domain.commands import Command, CommandSpec
 from relay.domain.config import SPAWN_POLICIES_NAMESPACE
 from relay.domain.orchestrators import Orchestrator
-from relay.errors import NotFound
+from relay.errors import NotFound, RelayError
 from relay.store import agents as agent_store
 from relay.store import config as config_store
 from relay.store import orchestrators as orchestrator_store
+
+log = logging.getLogger("relay.actors.agent")
 
 JSON = dict[str, Any]
 Authorize = Callable[[Resource], None]
@@ -86,6 +92,8 @@ async def request_action(
         Unprocessable: ``no Claude resume id recorded for agent``.
         Forbidden: from ``authorize``, for the agent, the orchestrator that carries the
             action out, and the agent's spawn policy and spawn request.
+        Conflict: ``a lifecycle action is already in progress for agent <id>`` (restart,
+            shutdown, resume only).
         Conflict: ``orchestrator is not online`` (it went offline meanwhile).
     """
     action = parse_action(raw_action)
@@ -98,19 +106,37 @@ async def request_action(
             spawn_request_id=_meta_text(card, "spawnRequestId"),
         )
     )
-    spec = await _command_spec(rt, auth, card, action, orch, resume_id, source)
-    # The id is known before the command exists, so the "requested" row is stored in the
-    # command's own commit: no command without the row that says who asked for it.
-    spec = replace(spec, id=spec.id or new_command_id())
-    assert spec.id is not None
-    requested = (_requested_event(card, action, spec.id, spec.target),)
-    if orch is not None:
-        command = await orchestrator_flows.enqueue_if_online(rt, spec, audits=requested)
-    else:
-        command = await commands.create(rt, spec, audits=requested)
-    if action in LIFECYCLE_ACTIONS:
-        await rt.registry.ask(agent.KIND, card.id, agent.BeginLifecycle(action, command.id))
-    return command
+    # The id is known before the command exists: the agent's actor reserves the lifecycle
+    # for it first (so of two concurrent requests exactly one passes), and the "requested"
+    # row is stored in the command's own commit (no command without the row that says who
+    # asked for it).
+    command_id = new_command_id()
+    lifecycle = action in LIFECYCLE_ACTIONS
+    if lifecycle:
+        await rt.registry.ask(agent.KIND, card.id, agent.BeginLifecycle(action, command_id))
+    try:
+        spec = await _command_spec(rt, auth, card, action, orch, resume_id, source)
+        spec = replace(spec, id=command_id)
+        requested = (_requested_event(card, action, command_id, spec.target),)
+        if orch is not None:
+            return await orchestrator_flows.enqueue_if_online(rt, spec, audits=requested)
+        return await commands.create(rt, spec, audits=requested)
+    except BaseException:
+        if lifecycle:
+            await _abort_lifecycle(rt, card.id, command_id)
+        raise
+
+
+async def _abort_lifecycle(rt: Runtime, agent_id: str, command_id: str) -> None:
+    """Give the reservation back; if even that fails it lapses on its own (the command was
+    never stored), and the caller's own error is the one to report."""
+    with trio.CancelScope(shield=True):
+        try:
+            await rt.registry.ask(agent.KIND, agent_id, agent.AbortLifecycle(command_id))
+        except RelayError as exc:
+            log.warning(
+                "lifecycle_abort_failed agent=%s command=%s error=%r", agent_id, command_id, exc
+            )
 
 
 async def _checked(

@@ -59,13 +59,29 @@ class Reap(Sweep, Ask[AgentCard | None]):
 
 @dataclass(frozen=True, slots=True)
 class BeginLifecycle(Ask[AgentCard]):
-    """A shutdown, restart or resume is in flight under ``command_id``.
+    """Reserve the agent's lifecycle for a shutdown, restart or resume under ``command_id``,
+    before that command is created: the one place that decides whether one may start.
 
     Sets ``ready=false`` and ``meta.lifecycleAction`` / ``lifecycleActionAt`` /
-    ``lifecycleCommandId``, publishes the change. Replies the card; raises NotFound.
+    ``lifecycleCommandId``, publishes the change. Replies the card; raises NotFound, and
+    Conflict ``a lifecycle action is already in progress for agent <id>`` while the
+    command the card names is neither settled nor expired (or, not stored yet, was
+    reserved within ``RESERVATION_GRACE_MS``).
     """
 
     action: AgentAction
+    command_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class AbortLifecycle(Ask[AgentCard | None]):
+    """Give back the reservation for ``command_id``: its command could not be created.
+
+    Clears the lifecycle fields if that command still owns them and restores ``ready``
+    as it was when reserved (if this activation remembers it). Replies the card if it
+    changed, else ``None``; raises NotFound.
+    """
+
     command_id: str
 
 

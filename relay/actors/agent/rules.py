@@ -6,12 +6,20 @@ from dataclasses import replace
 from typing import Any
 
 from relay.actors.agent.action_rules import LIFECYCLE_ACTIONS, LIFECYCLE_FIELDS, AgentAction
+from relay.actors.commands.rules import is_expired
 from relay.auth.access import path_within
 from relay.domain.agents import AgentCard, AgentPatch, AgentRegistration, SpawnRequest
+from relay.domain.commands import Command
 from relay.domain.orchestrators import Orchestrator
 from relay.errors import Invalid
 
 CWD_OUTSIDE_BASE_DIR = "cwd must be inside the orchestrator's baseDir"
+
+# The card names its lifecycle command before the command is stored (so two requests
+# cannot both pass); should the relay die in between, the command never exists and the
+# reservation stops counting after this long. Creating a command takes a few store and
+# actor round trips, each bounded by far shorter timeouts.
+RESERVATION_GRACE_MS = 120_000
 
 
 def register_card(existing: AgentCard | None, reg: AgentRegistration, now: int) -> AgentCard:
@@ -113,6 +121,33 @@ def begin_lifecycle(card: AgentCard, action: AgentAction, command_id: str, now: 
     return replace(card, ready=False, meta=meta)
 
 
+def lifecycle_command_id(card: AgentCard) -> str | None:
+    """The command the card's lifecycle fields belong to, if any."""
+    value = card.meta.get("lifecycleCommandId")
+    return value if isinstance(value, str) and value else None
+
+
+def lifecycle_in_flight(card: AgentCard, command: Command | None, now: int) -> bool:
+    """Whether a shutdown, restart or resume is still in flight for ``card``.
+
+    ``command`` is the stored command named by ``meta.lifecycleCommandId`` (``None`` if
+    there is none). In flight while that command is neither settled nor expired; a name
+    with no stored command is a reservation, in flight for ``RESERVATION_GRACE_MS`` from
+    ``meta.lifecycleActionAt``.
+    """
+    command_id = lifecycle_command_id(card)
+    if command_id is None:
+        return False
+    if command is None or command.id != command_id:
+        reserved_at = card.meta.get("lifecycleActionAt")
+        return (
+            isinstance(reserved_at, int)
+            and not isinstance(reserved_at, bool)
+            and now - reserved_at < RESERVATION_GRACE_MS
+        )
+    return not command.settled and not is_expired(command, now)
+
+
 def end_lifecycle(card: AgentCard, command_id: str, *, offline: bool) -> AgentCard | None:
     """The card once ``command_id`` settled, or ``None`` if nothing changes.
 
@@ -124,6 +159,14 @@ def end_lifecycle(card: AgentCard, command_id: str, *, offline: bool) -> AgentCa
         return None
     meta = {key: value for key, value in card.meta.items() if key not in LIFECYCLE_FIELDS}
     return replace(card, meta=meta, status="offline" if offline else card.status)
+
+
+def abort_lifecycle(card: AgentCard, command_id: str, *, ready: bool) -> AgentCard | None:
+    """The card once the reservation for ``command_id`` is given back (its command could not
+    be created): the lifecycle fields gone and ``ready`` as it was; ``None`` if another
+    command owns the fields."""
+    cleared = end_lifecycle(card, command_id, offline=False)
+    return None if cleared is None else replace(cleared, ready=ready)
 
 
 def record_resumed_by(card: AgentCard, agent_id: str) -> AgentCard | None:

@@ -10,16 +10,20 @@ from dataclasses import dataclass
 
 from relay.actors.agent.action_rules import (
     ACTIONS,
+    LIFECYCLE_ACTIONS,
+    LIFECYCLE_IN_PROGRESS,
     TIMELINE_WINDOW,
     action_refusal,
     latest_claude_resume_id,
     managing_orchestrator,
 )
+from relay.actors.agent.rules import lifecycle_command_id, lifecycle_in_flight
 from relay.actors.runtime.context import Runtime
 from relay.domain.agents import AgentCard, TimelineEntry
 from relay.domain.orchestrators import Orchestrator
 from relay.errors import Invalid, NotFound
 from relay.store import agents as agent_store
+from relay.store import commands as command_store
 from relay.store import orchestrators as orchestrator_store
 
 # Why a resume is unsupported, put for a UI: the route's "agent does not support resume"
@@ -38,16 +42,25 @@ class Availability:
 
 
 def availability(
-    card: AgentCard, online: list[Orchestrator], timeline: list[TimelineEntry]
+    card: AgentCard,
+    online: list[Orchestrator],
+    timeline: list[TimelineEntry],
+    *,
+    lifecycle_busy: bool = False,
 ) -> list[Availability]:
-    """One entry per action, refused by the route's own rule (``action_refusal``)."""
+    """One entry per action, refused by the route's own rules, in its order: support
+    (``action_refusal``), then, for restart, shutdown and resume, ``lifecycle_busy`` (one
+    of them is in flight: ``lifecycle_in_flight``)."""
     orchestrator = managing_orchestrator(card, online)
     resume_id = latest_claude_resume_id(timeline)
     out: list[Availability] = []
     for action in ACTIONS:
         refusal = action_refusal(card, action, orchestrator=orchestrator, resume_id=resume_id)
         if refusal is None:
-            out.append(Availability(action, True))
+            if lifecycle_busy and action in LIFECYCLE_ACTIONS:
+                out.append(Availability(action, False, LIFECYCLE_IN_PROGRESS))
+            else:
+                out.append(Availability(action, True))
             continue
         reason = refusal.message
         if action == "resume" and isinstance(refusal, Invalid):
@@ -62,4 +75,9 @@ async def action_support(rt: Runtime, agent_id: str) -> list[Availability]:
         raise NotFound("agent not found")
     online = await rt.store.run(lambda: orchestrator_store.list_all(status="online"))
     timeline = await rt.store.run(lambda: agent_store.timeline(agent_id, TIMELINE_WINDOW))
-    return availability(card, online, timeline)
+    command_id = lifecycle_command_id(card)
+    command = None
+    if command_id is not None:
+        command = await rt.store.run(lambda: command_store.load(command_id))
+    busy = lifecycle_in_flight(card, command, rt.clock.now_ms())
+    return availability(card, online, timeline, lifecycle_busy=busy)

@@ -148,9 +148,10 @@ class RepoActor(AggregateActor):
 
     @handle.register
     def _set_status(self, message: SetStatus) -> Durable[Workspace]:
-        ws = rules.with_status(
-            self._workspace(message.workspace_id), message.status, self._now(), message.metadata
-        )
+        current = self._workspace(message.workspace_id)
+        rules.check_action(message.action, current)
+        status = rules.STATUS_OF_ACTION[message.action]
+        ws = rules.with_status(current, status, self._now(), message.metadata)
         row = audit.action(message.note, ws, None) if message.note else None
         return Durable(ws, self._commit([self._updated(ws)], [row]))
 
@@ -162,8 +163,7 @@ class RepoActor(AggregateActor):
             self._expire(now, audited=False)
         if self.lease is not None:
             raise Conflict(rules.lease_held_message(self.lease))
-        if not rules.can_merge(ws):
-            raise Conflict(f"workspace is {ws.status}; cannot merge")
+        rules.check_action("merge", ws)
         lease = MergeLease(
             repo_root=self.key,
             workspace_id=ws.id,
@@ -260,10 +260,11 @@ class RepoActor(AggregateActor):
         ws = self._workspace(message.workspace_id)
         if self.lease is not None and self.lease.workspace_id == ws.id:
             raise Conflict("a merge is in progress for this workspace; retry after it settles")
+        rules.check_action("cleanup", ws)
         metadata = {
             **message.metadata,
             "cleanupCommandId": message.command_id,
-            "statusBeforeCleanup": ws.status,
+            "statusBeforeCleanup": rules.status_before_cleanup(ws),
         }
         updated = rules.with_status(ws, "cleanup_requested", self._now(), metadata)
         row = audit.action(message.note, updated, message.command_id) if message.note else None

@@ -8,7 +8,7 @@ from typing import Any
 from relay.actors.repo.audit import ActionNote
 from relay.actors.runtime.bridge import Ask
 from relay.domain.commands import Command
-from relay.domain.workspaces import MergeLease, Workspace, WorkspaceStatus
+from relay.domain.workspaces import MergeLease, Workspace
 
 KIND = "repo"
 
@@ -35,10 +35,15 @@ class CreateWorkspace(Ask[tuple[Workspace, bool]]):
 
 @dataclass(frozen=True, slots=True)
 class SetStatus(Ask[Workspace]):
-    """A status-only action (audited with ``note``, in its commit). Replies the workspace."""
+    """A status-only action (``conflict-found``, ``request-review``, ``merge-plan``,
+    ``abandon``), audited with ``note`` in its commit. Replies the workspace.
+
+    Raises NotFound, and Conflict ``workspace is <status>; cannot <action>`` when the
+    transitions table does not allow ``action`` from the workspace's status.
+    """
 
     workspace_id: str
-    status: WorkspaceStatus
+    action: str
     metadata: dict[str, Any]
     note: ActionNote | None = None
 
@@ -101,7 +106,11 @@ class ForceRelease(Ask[MergeLease | None]):
 
 @dataclass(frozen=True, slots=True)
 class BeginCleanup(Ask[Workspace]):
-    """Move to cleanup_requested (remembering the status to return to). Replies the workspace."""
+    """Move to cleanup_requested (remembering the status to return to). Replies the workspace.
+
+    Raises NotFound; Conflict when the transitions table does not allow ``cleanup`` from
+    the workspace's status, or a merge of it holds the lease.
+    """
 
     workspace_id: str
     command_id: str

@@ -2,13 +2,39 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from typing import Any
 
 from relay.domain.commands import Command
 from relay.domain.workspaces import STATUSES, MergeLease, Workspace, WorkspaceStatus
+from relay.errors import Conflict
 
-MERGEABLE: frozenset[str] = frozenset({"active", "ready", "review_requested", "conflict"})
+# The status machine: from which statuses each workspace action may start. The action
+# route refuses the rest (409, nothing changed), ``GET /api/workspace-transitions`` serves
+# it as it stands, and the dashboard offers only what it allows. A finished workspace
+# (merged, abandoned, cleaned) is never re-opened by a status action; a planned merge may
+# still turn out to conflict; cleanup may be asked for again while one waits (for an
+# offline owner). Purging the record (DELETE /api/workspaces/:id) is not an action here.
+TRANSITIONS: dict[str, tuple[WorkspaceStatus, ...]] = {
+    "status": STATUSES,
+    "conflict-found": ("active", "ready", "conflict", "review_requested", "merge_planned"),
+    "request-review": ("active", "ready", "conflict", "review_requested"),
+    "merge-plan": ("active", "ready", "conflict", "review_requested"),
+    "merge": ("active", "ready", "conflict", "review_requested"),
+    "abandon": ("active", "ready", "conflict", "review_requested"),
+    "cleanup": (
+        "active",
+        "ready",
+        "conflict",
+        "review_requested",
+        "merged",
+        "abandoned",
+        "cleanup_requested",
+    ),
+}
+
+MERGEABLE: frozenset[str] = frozenset(TRANSITIONS["merge"])
 RECONCILABLE: frozenset[str] = frozenset({"active", "ready"})
 
 STATUS_OF_ACTION: dict[str, WorkspaceStatus] = {
@@ -26,12 +52,64 @@ ICON_OF_ACTION = {
 }
 
 
+# Workspaces that wait for their repository's merge lease, as the merge queue lists them.
+WAITING_TO_MERGE: tuple[WorkspaceStatus, ...] = ("ready", "review_requested")
+
+
+@dataclass(frozen=True, slots=True)
+class MergeQueueEntry:
+    """One repository: its merge lease (if held) and the workspaces waiting to merge."""
+
+    repo_root: str
+    lease: MergeLease | None
+    waiting: tuple[Workspace, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "repoRoot": self.repo_root,
+            "lease": self.lease.to_json() if self.lease else None,
+            "waiting": [ws.to_json() for ws in self.waiting],
+        }
+
+
+def merge_queue(
+    leases: Iterable[MergeLease], workspaces: Iterable[Workspace]
+) -> list[MergeQueueEntry]:
+    """One entry per repository with a lease or a workspace waiting (``WAITING_TO_MERGE``),
+    by repository root; waiting oldest ``updatedAt`` first (then id)."""
+    held = {lease.repo_root: lease for lease in leases}
+    waiting: dict[str, list[Workspace]] = {}
+    for ws in workspaces:
+        if ws.status in WAITING_TO_MERGE:
+            waiting.setdefault(ws.repo_root, []).append(ws)
+    return [
+        MergeQueueEntry(
+            repo_root=repo,
+            lease=held.get(repo),
+            waiting=tuple(sorted(waiting.get(repo, ()), key=lambda ws: (ws.updated_at, ws.id))),
+        )
+        for repo in sorted(held.keys() | waiting.keys())
+    ]
+
+
+def transitions_json() -> dict[str, list[str]]:
+    """The table as ``GET /api/workspace-transitions`` serves it."""
+    return {action: list(statuses) for action, statuses in TRANSITIONS.items()}
+
+
+def may_start(action: str, status: str) -> bool:
+    return status in TRANSITIONS.get(action, ())
+
+
+def check_action(action: str, workspace: Workspace) -> None:
+    """Raises Conflict ``workspace is <status>; cannot <action>`` unless ``TRANSITIONS``
+    lets ``action`` start from the workspace's status."""
+    if not may_start(action, workspace.status):
+        raise Conflict(f"workspace is {workspace.status}; cannot {action}")
+
+
 def action_icon(action: str) -> str:
     return ICON_OF_ACTION.get(action, "ti-git-branch")
-
-
-def can_merge(workspace: Workspace) -> bool:
-    return workspace.status in MERGEABLE
 
 
 def lease_expired(lease: MergeLease, now: int) -> bool:
@@ -92,6 +170,15 @@ def merge_aborted(workspace: Workspace, error: str, now: int) -> Workspace:
     return with_status(workspace, status, now, {"mergeError": error})
 
 
+def status_before_cleanup(workspace: Workspace) -> str:
+    """The status a cleanup returns to if it fails. A cleanup asked for again while one
+    waits keeps what the first remembered: returning to cleanup_requested would strand it."""
+    if workspace.status == "cleanup_requested":
+        previous = workspace.metadata.get("statusBeforeCleanup")
+        return previous if previous in STATUSES and previous != "cleanup_requested" else "ready"
+    return workspace.status
+
+
 def cleanup_aborted(
     workspace: Workspace, command_id: str, error: str, now: int
 ) -> Workspace | None:
@@ -125,21 +212,36 @@ def reconcile_outcome(
 ) -> tuple[Workspace | None, bool]:
     """``(updated, removed)`` for a succeeded ``workspace.reconcile`` result.
 
-    Acts only on workspaces still active/ready: a status someone has since moved
-    on (merge_planned, abandoned, …) is never overwritten.
+    Moves only workspaces still active/ready: a status someone has since moved on
+    (merge_planned, abandoned, …) is never overwritten, though the result's ``git`` facts
+    (ahead/behind, changed files) still replace ``metadata.git``.
     """
     result = command.result if isinstance(command.result, dict) else {}
     status = result.get("status")
-    if command.status != "succeeded" or workspace.status not in RECONCILABLE:
+    if command.status != "succeeded":
         return None, False
+    git = result.get("git")
+    facts = {"git": git} if isinstance(git, dict) else {}
+    if workspace.status not in RECONCILABLE:
+        if not facts or workspace.metadata.get("git") == git:
+            return None, False
+        # Not a move: ``updatedAt`` (the merge queue's order) stays.
+        return replace(workspace, metadata={**workspace.metadata, **facts}), False
     if result.get("removed") is True:
         return None, True
     if status not in STATUSES:
         return None, False
+    # The facts live in metadata.git once, not again inside the stored result.
+    stored = {key: value for key, value in result.items() if key != "git"}
     updated = with_status(
         workspace,
         status,
         now,
-        {"reconcileResult": command.result, "reconcileCommandId": command.id, "reconciledAt": now},
+        {
+            **facts,
+            "reconcileResult": stored,
+            "reconcileCommandId": command.id,
+            "reconciledAt": now,
+        },
     )
     return updated, False
