@@ -27,12 +27,13 @@ export function Commands() {
       </div>
       <${ErrorText} error=${error} />
       ${s.loaded.has("commands") && list.length === 0 && html`<${Empty}>No commands${status ? ` with status ${status}` : ""} yet.<//>`}
-      <table class="grid">
+      <table class="grid as-cards commands-table">
         <thead><tr><th>Type</th><th>Status</th><th>Target</th><th>Attempts</th><th>Age</th></tr></thead>
         <tbody>${list.map((c) => html`<tr key=${c.id} class=${c.id === open ? "selected" : ""}>
-          <td><button class="link" onClick=${() => setOpen(c.id)}>${c.type}</button><div class="sub">${c.id}</div></td>
-          <td><${Status} value=${c.status} /></td>
-          <td>${c.target}</td><td>${c.attempts}</td><td><${Time} ms=${c.createdAt} now=${now} /></td>
+          <td data-label="Type"><button class="link" onClick=${() => setOpen(c.id)}>${c.type}</button><div class="sub">${c.id}</div></td>
+          <td data-label="Status"><${Status} value=${c.status} /></td>
+          <td data-label="Target">${c.target}</td><td data-label="Attempts">${c.attempts}</td>
+          <td data-label="Age"><${Time} ms=${c.createdAt} now=${now} /></td>
         </tr>`)}</tbody>
       </table>
     </div>
@@ -45,7 +46,7 @@ export function Commands() {
         <dt>Source</dt><dd>${selected.source ?? "—"}</dd>
         <dt>Attempts</dt><dd>${selected.attempts}</dd>
         <dt>Created</dt><dd><${Time} ms=${selected.createdAt} now=${now} /></dd>
-        <dt>Expires</dt><dd>${selected.expiresAt ? html`<${Time} ms=${selected.expiresAt} now=${now} />` : "never"}</dd>
+        <dt>Expires</dt><dd>${selected.expiresAt ? html`<${Time} ms=${selected.expiresAt} now=${now} future />` : "never"}</dd>
       </dl>
       <h3>Params</h3><${Json} value=${selected.params} />
       ${selected.result !== null && html`<h3>Result</h3><${Json} value=${selected.result} />`}
