@@ -112,10 +112,8 @@ export function Workspaces({ can }) {
       setPin(null);
     }
   });
-  const act = (ws) => {
-    setPin({ id: ws.id, status: ws.status, y: window.scrollY, at: Date.now() });
-    setMoved(ws.id);
-  };
+  // Before the request: remember where the page was; after it succeeded: highlight the row.
+  const acting = (ws) => setPin({ id: ws.id, status: ws.status, y: window.scrollY, at: Date.now() });
   const may = (action, status) => Boolean(allowed?.[action]?.includes(status));
   const byStatus = new Map(ORDER.map((status) => [status, []]));
   for (const ws of s.workspaces.values()) byStatus.get(ws.status)?.push(ws);
@@ -149,13 +147,15 @@ export function Workspaces({ can }) {
         <tbody>${byStatus.get(status).sort((a, b) => b.updatedAt - a.updatedAt).slice(0, shown[status] ?? PAGE_ROWS).map((ws) => html`
           <${Row} key=${ws.id} ws=${ws} can=${can} now=${now} lease=${s.leases.get(ws.repoRoot)} may=${may}
                  picked=${selected.has(ws.id)} onPick=${() => toggle(ws.id)}
-                 highlight=${moved === ws.id} onActed=${() => act(ws)} onMerge=${() => setMerging(ws)} />`)}</tbody>
+                 highlight=${moved === ws.id} onActing=${() => acting(ws)} onActed=${() => setMoved(ws.id)}
+                 onMerge=${() => setMerging(ws)} />`)}</tbody>
       </table>
       ${byStatus.get(status).length > (shown[status] ?? PAGE_ROWS) && html`<button class="more"
         onClick=${() => setShown({ ...shown, [status]: (shown[status] ?? PAGE_ROWS) + PAGE_ROWS })}>
         Show more (${byStatus.get(status).length - (shown[status] ?? PAGE_ROWS)} hidden)</button>`}
     </section>`)}
-    ${merging && html`<${MergeForm} ws=${merging} onClose=${() => setMerging(null)} onDone=${() => act(merging)} />`}
+    ${merging && html`<${MergeForm} ws=${merging} onClose=${() => setMerging(null)}
+      onDone=${() => { acting(merging); setMoved(merging.id); }} />`}
     ${bulk && html`<${BulkConfirm} bulk=${bulk} may=${may} onClose=${() => setBulk(null)}
       onDone=${() => setSelected(new Set())} />`}
   </section>`;
@@ -181,7 +181,7 @@ function MergeQueue({ s, now, can }) {
         <h3><code class="path" title=${repoRoot}>${repoRoot}</code></h3>
         ${lease ? html`<div class="lease">
           <p>Merging <strong>${holder ? label(holder) : lease.workspaceId}</strong>
-            ${holder && holder.branch && html`<span class="sub">${lease.workspaceId}</span>`}</p>
+            ${holder && holder.branch && html` <span class="sub">${lease.workspaceId}</span>`}</p>
           <dl class="facts">
             <dt>Lease holder</dt><dd>${lease.holder}</dd>
             <dt>Since</dt><dd><${Time} ms=${lease.acquiredAt} now=${now} /></dd>
@@ -221,7 +221,7 @@ function Git({ git }) {
   </div>`;
 }
 
-function Row({ ws, can, now, lease, may, picked, onPick, highlight, onActed, onMerge }) {
+function Row({ ws, can, now, lease, may, picked, onPick, highlight, onActing, onActed, onMerge }) {
   const action = useAction();
   const [confirm, setConfirm] = useState(null);
   const [orphan, setOrphan] = useState(false);
@@ -229,8 +229,9 @@ function Row({ ws, can, now, lease, may, picked, onPick, highlight, onActed, onM
   const commandWriter = can("command:write");
   const agentWriter = can("agent:write");
   async function act(name) {
-    onActed();
+    onActing();
     const reply = await post(`${path}/actions`, { action: name });
+    onActed();
     upsert(reply);
     announce(name, ws, reply);
     return reply;
