@@ -39,7 +39,9 @@ def test_config_tabs_follow_the_arrow_keys(page: Page, relay: Relay) -> None:
     page.keyboard.press("ArrowRight")  # wraps around
     expect(steward).to_be_focused()
     expect(steward).to_have_attribute("aria-selected", "true")
-    expect(page.get_by_role("tabpanel")).to_have_attribute("aria-labelledby", "tab-steward")
+    steward_id = steward.get_attribute("id")
+    assert steward_id
+    expect(page.get_by_role("tabpanel")).to_have_attribute("aria-labelledby", steward_id)
 
 
 def test_profile_save_conflict_shows_the_409(page: Page, relay: Relay) -> None:
