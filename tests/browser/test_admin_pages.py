@@ -15,9 +15,15 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
+def show(page: Page, name: str) -> None:
+    """Open a page by its address: on a phone the nav links sit behind the menu button."""
+    page.evaluate("(name) => { location.hash = `#/${name}`; }", name)
+    expect(page.locator("nav a[aria-current=page]")).to_have_attribute("href", f"#/{name}")
+
+
 def goto(page: Page, relay: Relay, name: str) -> None:
     sign_in(page, relay)
-    page.click(f"nav a[href='#/{name}']")
+    show(page, name)
 
 
 def open_config_section(page: Page, relay: Relay, tab: str) -> None:
@@ -139,8 +145,7 @@ def test_past_times_never_read_as_future(page: Page, relay: Relay) -> None:
     )
     assert relative == ["just now", "just now", "in 2m", "1m ago", "1m ago"]
     for name in ("activity", "commands", "orchestrators", "workspaces"):
-        page.click(f"nav a[href='#/{name}']")
-        expect(page.locator("nav a[aria-current=page]")).to_have_attribute("href", f"#/{name}")
+        show(page, name)
         page.wait_for_load_state("networkidle")
         texts = page.locator("main time").all_inner_texts()
         # Expiries may lie ahead; nothing else on these pages does.
@@ -275,10 +280,7 @@ def test_every_admin_page_at_both_sizes(browser: Browser, relay: Relay) -> None:
         try:
             sign_in(page, relay)
             for name in ("config", "activity", "orchestrators", "maintenance"):
-                page.click(f"nav a[href='#/{name}']")
-                expect(page.locator("nav a[aria-current=page]")).to_have_attribute(
-                    "href", f"#/{name}"
-                )
+                show(page, name)
                 page.wait_for_load_state("networkidle")
                 right = page.evaluate(
                     "() => { const s = document.querySelector('#main > section');"

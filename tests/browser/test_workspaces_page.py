@@ -15,6 +15,12 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
+def show(page: Page, name: str) -> None:
+    """Open a page by its address: on a phone the nav links sit behind the menu button."""
+    page.evaluate("(name) => { location.hash = `#/${name}`; }", name)
+    expect(page.locator("nav a[aria-current=page]")).to_have_attribute("href", f"#/{name}")
+
+
 def host(relay: Relay, base_dir: str) -> str:
     orch_id = unique("host")
     relay.call(
@@ -45,7 +51,7 @@ def workspace(relay: Relay, repo: str, status: str, **extra: Any) -> str:
 
 def open_workspaces(page: Page, relay: Relay) -> None:
     sign_in(page, relay)
-    page.click("nav a[href='#/workspaces']")
+    show(page, "workspaces")
 
 
 def test_actions_follow_the_status_machine(page: Page, relay: Relay) -> None:
