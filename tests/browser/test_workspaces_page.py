@@ -190,10 +190,7 @@ def test_narrow_screen_cards_and_screenshots(browser: Browser, relay: Relay) -> 
     repo = f"/srv/{unique('phone')}/repo"
     git = {"ahead": 1, "behind": 0, "changedFiles": ["a"], "changedFilesTotal": 1}
     workspace_id = workspace(relay, repo, "ready", metadata={"git": git, "dirty": False})
-    for name, viewport in (
-        ("workspaces-1440", {"width": 1440, "height": 900}),
-        ("workspaces-390", {"width": 390, "height": 844}),
-    ):
+    for viewport in ({"width": 1440, "height": 900}, {"width": 390, "height": 844}):
         context = browser.new_context(viewport=viewport)
         page = context.new_page()
         try:
@@ -212,6 +209,7 @@ def test_narrow_screen_cards_and_screenshots(browser: Browser, relay: Relay) -> 
                     " return s.scrollWidth - s.clientWidth; }"
                 )
                 assert overflow <= 0
-            screenshot(page, name)
+            if viewport["width"] == 390:  # conftest shoots each size it knows
+                screenshot(page, "pages-workspaces")
         finally:
             context.close()
