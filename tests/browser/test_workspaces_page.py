@@ -180,10 +180,18 @@ def test_bulk_cleanup_of_merged_confirms_with_the_count(page: Page, relay: Relay
         assert status == "cleanup_requested"
     # Selected rows: the bulk bar acts on exactly those, skipping what their status forbids.
     page.get_by_label(f"Select feat/{active}").check()
+    page.get_by_label(f"Select feat/{merged[0]}").check()  # now cleanup_requested: skipped
     page.get_by_role("button", name="Abandon…").click()
-    page.locator("dialog").get_by_role("button", name="Abandon 1").click()
+    dialog = page.locator("dialog")
+    expect(dialog).to_contain_text("1 selected cannot be")
+    dialog.get_by_role("button", name="Abandon 1").click()
     expect(page.locator(".toast", has_text="Abandon:")).to_contain_text("1 of 1 done")
     assert relay.call("GET", f"/api/workspaces/{active}")["status"] == "abandoned"
+    assert relay.call("GET", f"/api/workspaces/{merged[0]}")["status"] == "cleanup_requested"
+    # A group's header box selects the whole group.
+    page.get_by_label("Select all abandoned workspaces").check()
+    expect(page.get_by_text(re.compile(r"^\d+ selected$"))).to_be_visible()
+    expect(page.get_by_label(f"Select feat/{active}")).to_be_checked()
 
 
 def test_narrow_screen_cards_and_screenshots(browser: Browser, relay: Relay) -> None:

@@ -143,7 +143,7 @@ export function Workspaces({ can }) {
       <h2><${Status} value=${status} /> <span class="count">${byStatus.get(status).length}</span></h2>
       <table class="grid fixed as-cards ws-table">
         <colgroup><col class="w-check" /><col class="w20" /><col class="w20" /><col class="w12" /><col class="w14" /><col class="w9" /><col /></colgroup>
-        <thead><tr><th><span class="sr-only">Select</span></th><th>Branch</th><th>Repository</th><th>Owner</th><th>Git</th><th>Updated</th><th>Actions</th></tr></thead>
+        <thead><tr><th><${SelectAll} rows=${byStatus.get(status)} status=${status} selected=${selected} onChange=${setSelected} /></th><th>Branch</th><th>Repository</th><th>Owner</th><th>Git</th><th>Updated</th><th>Actions</th></tr></thead>
         <tbody>${byStatus.get(status).sort((a, b) => b.updatedAt - a.updatedAt).slice(0, shown[status] ?? PAGE_ROWS).map((ws) => html`
           <${Row} key=${ws.id} ws=${ws} can=${can} now=${now} lease=${s.leases.get(ws.repoRoot)} may=${may}
                  picked=${selected.has(ws.id)} onPick=${() => toggle(ws.id)}
@@ -159,6 +159,17 @@ export function Workspaces({ can }) {
     ${bulk && html`<${BulkConfirm} bulk=${bulk} may=${may} onClose=${() => setBulk(null)}
       onDone=${() => setSelected(new Set())} />`}
   </section>`;
+}
+
+function SelectAll({ rows, status, selected, onChange }) {
+  const all = rows.length > 0 && rows.every((ws) => selected.has(ws.id));
+  function toggle() {
+    const next = new Set(selected);
+    for (const ws of rows) if (all) next.delete(ws.id); else next.add(ws.id);
+    onChange(next);
+  }
+  return html`<input type="checkbox" checked=${all} onChange=${toggle}
+    aria-label=${`Select all ${statusText(status)} workspaces`} />`;
 }
 
 // One card per repository with a merge lease or workspaces waiting to merge, oldest first.
