@@ -221,3 +221,28 @@ def test_narrow_screen_cards_and_screenshots(browser: Browser, relay: Relay) -> 
                 screenshot(page, "pages-workspaces")
         finally:
             context.close()
+
+
+def test_a_merge_reports_what_became_of_its_command(page: Page, relay: Relay) -> None:
+    base = f"/srv/{unique('outcome')}"
+    orch_id = host(relay, base)
+    workspace_id = workspace(relay, f"{base}/repo", "ready")
+    open_workspaces(page, relay)
+    page.locator("tr", has_text=workspace_id).get_by_role("button", name="Merge…").click()
+    page.locator("dialog").get_by_role("button", name="Merge").click()
+    toast = page.locator(".toast", has_text=f"feat/{workspace_id}")
+    expect(toast).to_contain_text("Merge of")
+    [command] = [
+        c
+        for c in relay.call("GET", f"/api/orchestrators/{orch_id}/commands")
+        if c["params"].get("workspaceId") == workspace_id
+    ]
+    relay.call(
+        "PATCH",
+        f"/api/commands/{command['id']}",
+        json={"status": "failed", "error": "rebase stopped: conflict in src/a.py"},
+    )
+    expect(toast).to_contain_text(
+        f"Merge of feat/{workspace_id}: failed: rebase stopped: conflict in src/a.py"
+    )
+    expect(toast).to_have_class(re.compile("toast-error"))

@@ -49,6 +49,38 @@ const VERB = {
 
 function upsert(reply) {
   if (reply?.workspace) { store.workspaces.set(reply.workspace.id, reply.workspace); changed(); }
+  if (reply?.command && !store.commands.has(reply.command.id)) {
+    store.commands.set(reply.command.id, reply.command);
+    changed();
+  }
+}
+
+// Merge and cleanup only queue a command for the orchestrator; what became of it arrives as
+// `command` events. Follow those commands (wherever the user goes meanwhile) and replace the
+// row's toast with the result.
+const SETTLED = new Set(["succeeded", "failed", "cancelled", "expired"]);
+const OUTCOME_KIND = { succeeded: "ok", failed: "error", expired: "error", cancelled: "info" };
+const followed = new Map(); // command id → { what, key, status }
+let watching = null;
+
+function follow(reply, what, ws) {
+  if (!reply?.command) return;
+  followed.set(reply.command.id, { what, key: `ws-${ws.id}`, status: reply.command.status });
+  watching ??= setInterval(checkFollowed, 500);
+}
+
+function checkFollowed() {
+  for (const [id, about] of followed) {
+    const command = store.commands.get(id);
+    if (!command || command.status === about.status) continue;
+    about.status = command.status;
+    const settled = SETTLED.has(command.status);
+    const outcome = command.status === "failed" ? `failed: ${command.error || "no error text was reported"}`
+      : command.status === "expired" ? "expired: the orchestrator never acknowledged it" : command.status;
+    toast({ kind: OUTCOME_KIND[command.status] ?? "info", key: about.key, text: `${about.what}: ${outcome}`, sticky: !settled });
+    if (settled) followed.delete(id);
+  }
+  if (followed.size === 0) { clearInterval(watching); watching = null; }
 }
 
 function reveal(id) {
@@ -245,6 +277,7 @@ function Row({ ws, can, now, lease, may, picked, onPick, highlight, onActing, on
     onActed();
     upsert(reply);
     announce(name, ws, reply);
+    follow(reply, `${name === "cleanup" ? "Cleanup" : name} of ${label(ws)}`, ws);
     return reply;
   }
   async function cleanup() {
@@ -336,6 +369,7 @@ function MergeForm({ ws, onClose, onDone }) {
     if (reply) {
       onDone();
       upsert(reply);
+      follow(reply, `Merge of ${label(ws)}`, ws);
       toast({ kind: "ok", key: `ws-${ws.id}`, text: html`Merge of <strong>${label(ws)}</strong> requested.` });
       onClose();
     }
