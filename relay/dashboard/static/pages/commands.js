@@ -1,7 +1,7 @@
 // Commands: the live list, and one command's params, result and error.
 import { get } from "../api.js";
 import { html, useEffect, useState } from "../html.js";
-import { replaceAll, store, useStore } from "../store.js";
+import { changed, replaceAll, store, useStore } from "../store.js";
 import { Empty, ErrorText, Json, Status, Time, useNow } from "../ui.js";
 
 export function Commands() {
@@ -14,6 +14,14 @@ export function Commands() {
     get("/api/commands?limit=500").then((list) => { replaceAll(store.commands, list); store.loaded.add("commands"); })
       .catch((e) => setError(e.message));
   }, []);
+  // The newest 500 may hold few of a status: ask the relay for that status's newest too.
+  useEffect(() => {
+    if (!status) return;
+    get(`/api/commands?limit=500&status=${encodeURIComponent(status)}`).then((list) => {
+      for (const command of list) if (!store.commands.has(command.id)) store.commands.set(command.id, command);
+      changed();
+    }).catch((e) => setError(e.message));
+  }, [status]);
   const list = [...s.commands.values()].filter((c) => !status || c.status === status)
     .sort((a, b) => b.createdAt - a.createdAt).slice(0, 500);
   const selected = open ? s.commands.get(open) : null;
