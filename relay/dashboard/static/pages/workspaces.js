@@ -1,7 +1,7 @@
 // Workspaces grouped by status, each repo's merge queue, and the workspace actions: only those
 // the status machine allows (GET /api/workspace-transitions), one at a time or in bulk.
 import { ApiError, del, get, post } from "../api.js";
-import { html, useEffect, useState } from "../html.js";
+import { html, pure, useEffect, useMemo, useRef, useState } from "../html.js";
 import { changed, replaceAll, store, useStore } from "../store.js";
 import { toast } from "../toast.js";
 import { Confirm, Dialog, Empty, ErrorText, Status, Time, useAction, useNow } from "../ui.js";
@@ -146,7 +146,7 @@ export function Workspaces({ can }) {
   });
   // Before the request: remember where the page was; after it succeeded: highlight the row.
   const acting = (ws) => setPin({ id: ws.id, status: ws.status, y: window.scrollY, at: Date.now() });
-  const may = (action, status) => Boolean(allowed?.[action]?.includes(status));
+  const may = useMemo(() => (action, status) => Boolean(allowed?.[action]?.includes(status)), [allowed]);
   const byStatus = new Map(ORDER.map((status) => [status, []]));
   for (const ws of s.workspaces.values()) byStatus.get(ws.status)?.push(ws);
   const merged = byStatus.get("merged");
@@ -155,6 +155,12 @@ export function Workspaces({ can }) {
     const next = new Set(selected);
     if (next.has(id)) next.delete(id); else next.add(id);
     setSelected(next);
+  };
+  // Rows re-render only when their own props change (a burst of events then costs the rows it
+  // touched, not all 500): their callbacks go through this one stable ref.
+  const rowActions = useRef({});
+  rowActions.current = {
+    pick: toggle, acting, acted: (ws) => setMoved(ws.id), merge: (ws) => setMerging(ws),
   };
   return html`<section class="workspaces">
     <${ErrorText} error=${error} />
@@ -178,9 +184,7 @@ export function Workspaces({ can }) {
         <thead><tr><th><${SelectAll} rows=${byStatus.get(status)} status=${status} selected=${selected} onChange=${setSelected} /></th><th>Branch</th><th>Repository</th><th>Owner</th><th>Git</th><th>Updated</th><th>Actions</th></tr></thead>
         <tbody>${byStatus.get(status).sort((a, b) => b.updatedAt - a.updatedAt).slice(0, shown[status] ?? PAGE_ROWS).map((ws) => html`
           <${Row} key=${ws.id} ws=${ws} can=${can} now=${now} lease=${s.leases.get(ws.repoRoot)} may=${may}
-                 picked=${selected.has(ws.id)} onPick=${() => toggle(ws.id)}
-                 highlight=${moved === ws.id} onActing=${() => acting(ws)} onActed=${() => setMoved(ws.id)}
-                 onMerge=${() => setMerging(ws)} />`)}</tbody>
+                 picked=${selected.has(ws.id)} highlight=${moved === ws.id} actions=${rowActions} />`)}</tbody>
       </table>
       ${byStatus.get(status).length > (shown[status] ?? PAGE_ROWS) && html`<button class="more"
         onClick=${() => setShown({ ...shown, [status]: (shown[status] ?? PAGE_ROWS) + PAGE_ROWS })}>
@@ -251,20 +255,28 @@ function MergeQueue({ s, now, can }) {
 }
 
 function Git({ git }) {
+  const [open, setOpen] = useState(false);
   if (!git || typeof git !== "object") return "—";
   const files = Array.isArray(git.changedFiles) ? git.changedFiles : [];
   const total = git.changedFilesTotal ?? files.length;
   return html`<div class="git">
     <span title="commits ahead of / behind the base">${git.ahead ?? "?"} ahead · ${git.behind ?? "?"} behind</span>
     ${git.dirty && html` <span class="tag">uncommitted changes</span>`}
-    ${total > 0 ? html`<details class="files"><summary>${total} changed file${total === 1 ? "" : "s"}</summary>
-      <ul>${files.map((path) => html`<li key=${path}><code>${path}</code></li>`)}</ul>
-      ${total > files.length && html`<p class="sub">and ${total - files.length} more</p>`}
+    ${total > 0 ? html`<details class="files" onToggle=${(e) => setOpen(e.currentTarget.open)}>
+      <summary>${total} changed file${total === 1 ? "" : "s"}</summary>
+      ${open && html`<ul>${files.map((path) => html`<li key=${path}><code>${path}</code></li>`)}</ul>
+        ${total > files.length && html`<p class="sub">and ${total - files.length} more</p>`}`}
     </details>` : html`<div class="sub">no changed files</div>`}
   </div>`;
 }
 
-function Row({ ws, can, now, lease, may, picked, onPick, highlight, onActing, onActed, onMerge }) {
+const Row = pure((props) => html`<${RowView} ...${props} />`);
+
+function RowView({ ws, can, now, lease, may, picked, highlight, actions }) {
+  const onPick = () => actions.current.pick(ws.id);
+  const onActing = () => actions.current.acting(ws);
+  const onActed = () => actions.current.acted(ws);
+  const onMerge = () => actions.current.merge(ws);
   const action = useAction();
   const [confirm, setConfirm] = useState(null);
   const [orphan, setOrphan] = useState(false);
