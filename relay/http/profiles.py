@@ -1,6 +1,7 @@
 """Agent profiles: named spawn presets, stored as config (namespace ``agent-profiles``).
 
-A profile is the validated body of its ``PUT`` (camelCase, absent fields left out);
+A profile is the validated body of its ``PUT`` (camelCase, absent fields left out; an
+``expectedVersion`` in the body is the version the writer saw, not a profile field);
 it is rendered with its ``name`` and the entry's ``version``, ``updatedAt`` and
 ``updatedBy``. An entry in that namespace whose value is not an object (written
 raw through ``/api/config``) is not a profile: it is skipped in the list and 404s.
@@ -47,6 +48,9 @@ class AgentProfileBody(Body):
     workspace_mode: Literal["isolated", "shared", "inherit"] | None = None
     label: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=2000)
+    # Not part of the profile: the version the writer last saw (0 = must not exist yet), so a
+    # concurrent edit is refused with 409 instead of silently overwritten.
+    expected_version: int | None = Field(default=None, ge=0, strict=True)
 
 
 def _profile(entry: ConfigEntry) -> dict[str, Any] | None:
@@ -90,19 +94,22 @@ async def get_profile(name: str) -> dict[str, Any]:
 
 
 @bp.put("/api/agent-profiles/<name>")
-@responds({201: responses.AgentProfile, 200: responses.AgentProfile})
+@responds({201: responses.AgentProfile, 200: responses.AgentProfile}, errors=(409,))
 @document_request(AgentProfileBody)
 @requires("config:write")
 async def put_profile(name: str) -> tuple[dict[str, Any], int]:
     _check_name(name)
     body = await parse_body(AgentProfileBody)
-    value = body.model_dump(mode="json", by_alias=True, exclude_none=True)
+    value = body.model_dump(
+        mode="json", by_alias=True, exclude_none=True, exclude={"expected_version"}
+    )
     written = await write_entry(
         ConfigWrite(
             namespace=AGENT_PROFILES_NAMESPACE,
             key=name,
             value=check_value(value, max_value_bytes(), field="profile"),
             updated_by=principal().sub,
+            expected_version=body.expected_version,
         )
     )
     profile = _profile(written.entry)

@@ -204,3 +204,37 @@ async def test_reads_need_config_read(client: Any, mint: Any) -> None:
     response = await client.get("/api/agent-profiles", headers=bearer(mint(["agent:read"])))
     assert response.status_code == 403
     assert await json_of(response) == {"error": "forbidden"}
+
+
+async def test_stale_expected_version_is_409_and_changes_nothing(client: Any) -> None:
+    created = await client.put(URL, json={"provider": "claude", "expectedVersion": 0}, headers=H)
+    assert created.status_code == 201
+    assert "expectedVersion" not in await json_of(created)
+    updated = await client.put(URL, json={"provider": "codex", "expectedVersion": 1}, headers=H)
+    assert (await json_of(updated))["version"] == 2
+    for expected in (1, 0):
+        stale = await client.put(
+            URL, json={"provider": "claude", "expectedVersion": expected}, headers=H
+        )
+        assert stale.status_code == 409
+        assert await json_of(stale) == {"error": "version conflict: current version is 2"}
+    profile = await json_of(await client.get(URL, headers=H))
+    assert (profile["provider"], profile["version"]) == ("codex", 2)
+    entry = await json_of(await client.get("/api/config/agent-profiles/reviewer", headers=H))
+    assert entry["value"] == {"provider": "codex"}
+
+
+@pytest.mark.parametrize(
+    ("expected", "message"),
+    [
+        (-1, "expectedVersion must be at least 0"),
+        ("1", "expectedVersion must be an integer"),
+    ],
+)
+async def test_invalid_expected_version_is_400(client: Any, expected: Any, message: str) -> None:
+    response = await client.put(
+        URL, json={"provider": "claude", "expectedVersion": expected}, headers=H
+    )
+    assert response.status_code == 400
+    assert await json_of(response) == {"error": message}
+    assert (await client.get(URL, headers=H)).status_code == 404

@@ -1,14 +1,18 @@
 // Small shared pieces: status badges, relative times, errors where the user acted, dialogs.
 import { html, useEffect, useRef, useState } from "./html.js";
 
-export function relative(ms, now = Date.now()) {
+// A past event (`future` false) never reads "in …": its timestamp comes from the relay's clock,
+// which may run a little ahead of the browser's, so "ahead" means "just now". Only times that
+// are meant to lie ahead (expiries, next runs: `future` true) say "in …".
+export function relative(ms, now = Date.now(), { future = false } = {}) {
   if (!ms) return "never";
   const s = Math.round((now - ms) / 1000);
-  if (s < 0) {
+  if (s < 0 && future) {
     const ahead = -s;
     if (ahead < 60) return `in ${ahead}s`;
     if (ahead < 3600) return `in ${Math.floor(ahead / 60)}m`;
-    return `in ${Math.floor(ahead / 3600)}h`;
+    if (ahead < 86400) return `in ${Math.floor(ahead / 3600)}h`;
+    return `in ${Math.floor(ahead / 86400)}d`;
   }
   if (s < 5) return "just now";
   if (s < 60) return `${s}s ago`;
@@ -30,8 +34,9 @@ export function Status({ value }) {
   return html`<span class=${`badge status-${value}`}><span class="dot" aria-hidden="true"></span>${value}</span>`;
 }
 
-export function Time({ ms, now }) {
-  return html`<time datetime=${ms ? new Date(ms).toISOString() : ""} title=${ms ? new Date(ms).toLocaleString() : ""}>${relative(ms, now)}</time>`;
+// `future`: the time is meant to lie ahead (an expiry, a next run), so it may say "in …".
+export function Time({ ms, now, future = false }) {
+  return html`<time datetime=${ms ? new Date(ms).toISOString() : ""} title=${ms ? new Date(ms).toLocaleString() : ""}>${relative(ms, now, { future })}</time>`;
 }
 
 export function ErrorText({ error }) {

@@ -28,9 +28,12 @@ export function Activity() {
     <${ErrorText} error=${error} />
     ${s.loaded.has("activity") && events.length === 0 && html`<${Empty}>Nothing has happened${view ? ` in ${view}` : ""} yet.<//>`}
     <ol class="feed">${events.map((event) => html`<li key=${event.id}>
-      <span class="kind">${event.view ?? event.kind}</span>
-      <strong>${event.title}</strong>${event.meta && html` <span class="sub">${event.meta}</span>`}
-      <${Time} ms=${event.createdAt} now=${now} />
+      <div class="feed-head">
+        <span class="kind">${event.view ?? event.kind}</span>
+        <strong class="feed-title">${event.title}</strong>
+        ${event.meta && html`<span class="sub">${event.meta}</span>`}
+        <${Time} ms=${event.createdAt} now=${now} />
+      </div>
       ${event.body && html`<div class="sub">${event.body}</div>`}
     </li>`)}</ol>
   </section>`;

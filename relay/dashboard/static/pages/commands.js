@@ -1,7 +1,7 @@
 // Commands: the live list, and one command's params, result and error.
 import { get } from "../api.js";
 import { html, useEffect, useState } from "../html.js";
-import { replaceAll, store, useStore } from "../store.js";
+import { changed, replaceAll, store, useStore } from "../store.js";
 import { Empty, ErrorText, Json, Status, Time, useNow } from "../ui.js";
 
 export function Commands() {
@@ -14,6 +14,14 @@ export function Commands() {
     get("/api/commands?limit=500").then((list) => { replaceAll(store.commands, list); store.loaded.add("commands"); })
       .catch((e) => setError(e.message));
   }, []);
+  // The newest 500 may hold few of a status: ask the relay for that status's newest too.
+  useEffect(() => {
+    if (!status) return;
+    get(`/api/commands?limit=500&status=${encodeURIComponent(status)}`).then((list) => {
+      for (const command of list) if (!store.commands.has(command.id)) store.commands.set(command.id, command);
+      changed();
+    }).catch((e) => setError(e.message));
+  }, [status]);
   const list = [...s.commands.values()].filter((c) => !status || c.status === status)
     .sort((a, b) => b.createdAt - a.createdAt).slice(0, 500);
   const selected = open ? s.commands.get(open) : null;
@@ -27,12 +35,13 @@ export function Commands() {
       </div>
       <${ErrorText} error=${error} />
       ${s.loaded.has("commands") && list.length === 0 && html`<${Empty}>No commands${status ? ` with status ${status}` : ""} yet.<//>`}
-      <table class="grid">
+      <table class="grid as-cards commands-table">
         <thead><tr><th>Type</th><th>Status</th><th>Target</th><th>Attempts</th><th>Age</th></tr></thead>
         <tbody>${list.map((c) => html`<tr key=${c.id} class=${c.id === open ? "selected" : ""}>
-          <td><button class="link" onClick=${() => setOpen(c.id)}>${c.type}</button><div class="sub">${c.id}</div></td>
-          <td><${Status} value=${c.status} /></td>
-          <td>${c.target}</td><td>${c.attempts}</td><td><${Time} ms=${c.createdAt} now=${now} /></td>
+          <td data-label="Type"><button class="link" onClick=${() => setOpen(c.id)}>${c.type}</button><div class="sub">${c.id}</div></td>
+          <td data-label="Status"><${Status} value=${c.status} /></td>
+          <td data-label="Target">${c.target}</td><td data-label="Attempts">${c.attempts}</td>
+          <td data-label="Age"><${Time} ms=${c.createdAt} now=${now} /></td>
         </tr>`)}</tbody>
       </table>
     </div>
@@ -45,7 +54,7 @@ export function Commands() {
         <dt>Source</dt><dd>${selected.source ?? "—"}</dd>
         <dt>Attempts</dt><dd>${selected.attempts}</dd>
         <dt>Created</dt><dd><${Time} ms=${selected.createdAt} now=${now} /></dd>
-        <dt>Expires</dt><dd>${selected.expiresAt ? html`<${Time} ms=${selected.expiresAt} now=${now} />` : "never"}</dd>
+        <dt>Expires</dt><dd>${selected.expiresAt ? html`<${Time} ms=${selected.expiresAt} now=${now} future />` : "never"}</dd>
       </dl>
       <h3>Params</h3><${Json} value=${selected.params} />
       ${selected.result !== null && html`<h3>Result</h3><${Json} value=${selected.result} />`}

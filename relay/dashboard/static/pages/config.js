@@ -3,7 +3,8 @@
 import { ApiError, del, get, put } from "../api.js";
 import { html, useEffect, useRef, useState } from "../html.js";
 import { useStore } from "../store.js";
-import { Empty, ErrorText, Time, lineDiff, useAction, useNow } from "../ui.js";
+import { toast } from "../toast.js";
+import { Confirm, Empty, ErrorText, Time, lineDiff, useAction, useNow } from "../ui.js";
 
 const SECTIONS = [
   { id: "steward", title: "Steward config" },
@@ -13,15 +14,28 @@ const SECTIONS = [
 
 export function Config({ can }) {
   const [section, setSection] = useState("steward");
+  // Tabs follow the arrow keys (and Home/End), focus moving with the selection.
+  function onKeyDown(event) {
+    const index = SECTIONS.findIndex((s) => s.id === section);
+    const moves = { ArrowRight: index + 1, ArrowLeft: index - 1, Home: 0, End: SECTIONS.length - 1 };
+    if (!(event.key in moves)) return;
+    event.preventDefault();
+    const next = SECTIONS[(moves[event.key] + SECTIONS.length) % SECTIONS.length];
+    setSection(next.id);
+    document.getElementById(`tab-${next.id}`)?.focus();
+  }
   return html`<section>
-    <div class="tabs" role="tablist">${SECTIONS.map((s) => html`<button role="tab"
-      aria-selected=${s.id === section} onClick=${() => setSection(s.id)}>${s.title}</button>`)}</div>
+    <div class="tabs" role="tablist" aria-label="Config sections" onKeyDown=${onKeyDown}>${SECTIONS.map((s) => html`<button
+      role="tab" id=${`tab-${s.id}`} aria-controls=${`panel-${s.id}`} tabindex=${s.id === section ? 0 : -1}
+      aria-selected=${s.id === section ? "true" : "false"} onClick=${() => setSection(s.id)}>${s.title}</button>`)}</div>
+    <div role="tabpanel" id=${`panel-${section}`} aria-labelledby=${`tab-${section}`}>
     ${section === "steward" && html`<${Editor} namespace="steward" entryKey="global" can=${can} />`}
-    ${section === "profiles" && html`<${Collection} namespace="agent-profiles" can=${can}
-      saveVia=${(name, value) => put(`/api/agent-profiles/${encodeURIComponent(name)}`, value)}
-      template=${{ provider: "claude", model: "", effort: "medium", approval: "guarded" }} />`}
-    ${section === "policies" && html`<${Collection} namespace="spawn-policies" can=${can}
+    ${section === "profiles" && html`<${Collection} namespace="agent-profiles" noun="agent profile" can=${can}
+      saveVia=${(name, value, expectedVersion) => put(`/api/agent-profiles/${encodeURIComponent(name)}`, { ...value, expectedVersion })}
+      template=${{ provider: "claude", effort: "medium", approval: "guarded" }} />`}
+    ${section === "policies" && html`<${Collection} namespace="spawn-policies" noun="spawn policy" can=${can}
       template=${{ provider: "claude", providerArgs: [] }} />`}
+    </div>
   </section>`;
 }
 
@@ -29,7 +43,7 @@ function pretty(value) { return JSON.stringify(value ?? {}, null, 2); }
 
 // Edits one config entry through the versioned config API: the save carries the version it
 // was based on, so a concurrent change is reported instead of silently overwritten.
-function Editor({ namespace, entryKey, can, onDeleted, saveVia }) {
+function Editor({ namespace, entryKey, can, onDeleted, saveVia, noun }) {
   const s = useStore();
   const now = useNow(30000);
   const [entry, setEntry] = useState(null);
@@ -38,6 +52,7 @@ function Editor({ namespace, entryKey, can, onDeleted, saveVia }) {
   const [diffOf, setDiffOf] = useState(null);
   const [saved, setSaved] = useState(null);
   const [dirty, setDirty] = useState(false);
+  const [deleting, setDeleting] = useState(false);
   const action = useAction();
   const path = `/api/config/${namespace}/${encodeURIComponent(entryKey)}`;
   // resetText: show the stored value — unless the user has edits in progress (never
@@ -71,10 +86,16 @@ function Editor({ namespace, entryKey, can, onDeleted, saveVia }) {
   } catch (e) { invalid = `Not valid JSON: ${e.message}`; }
   async function save() {
     setSaved(null);
+    // Both paths carry the version the edit was based on: a concurrent change is a 409.
     const reply = await action.run(() => (saveVia
-      ? saveVia(entryKey, parsed)
+      ? saveVia(entryKey, parsed, entry.version)
       : put(path, { value: parsed, expectedVersion: entry.version })));
-    if (reply) { setSaved(saveVia ? "Saved." : `Saved version ${reply.version}.`); await discard(); }
+    if (reply) {
+      const text = `Saved ${namespace}/${entryKey}, version ${reply.version}.`;
+      setSaved(`Saved version ${reply.version}.`);
+      toast({ kind: "ok", text, key: `config-${namespace}-${entryKey}` });
+      await discard();
+    }
   }
   const writable = can("config:write");
   const stale = entry && history[0] && history[0].version > entry.version;
@@ -88,11 +109,17 @@ function Editor({ namespace, entryKey, can, onDeleted, saveVia }) {
     ${saved && html`<p class="ok" role="status">${saved}</p>`}
     <div class="actions">
       ${writable && html`<button class="primary" disabled=${Boolean(invalid) || action.busy || !entry} onClick=${save}>Save</button>`}
-      ${writable && onDeleted && entry?.version > 0 && html`<button class="danger" onClick=${async () => {
-        if (await action.run(() => del(path)) !== undefined) onDeleted();
-      }}>Delete</button>`}
+      ${writable && onDeleted && entry?.version > 0 && html`<button class="danger" onClick=${() => setDeleting(true)}>Delete</button>`}
       <button onClick=${discard}>${dirty ? "Discard edits" : "Reload"}</button>
     </div>
+    ${deleting && html`<${Confirm} danger title=${`Delete the ${noun ?? "entry"} ${entryKey}?`}
+      message=${`Version ${entry.version} is deleted; its history is kept. Spawns that name it will fail until it is recreated.`}
+      confirmLabel="Delete" onClose=${() => setDeleting(false)}
+      onConfirm=${async () => {
+        await del(`${path}?expectedVersion=${entry.version}`);
+        toast({ kind: "ok", text: `Deleted the ${noun ?? "entry"} ${entryKey}.`, key: `config-${namespace}-${entryKey}` });
+        onDeleted();
+      }} />`}
     ${history.length > 0 && html`<h3>History</h3><ol class="history">${history.map((rev, index) => html`<li key=${rev.version}>
       <button class="link" onClick=${() => setDiffOf(diffOf === rev.version ? null : rev.version)}>
         v${rev.version}${rev.deleted ? " (deleted)" : ""}</button> <${Time} ms=${rev.updatedAt} now=${now} /> ${rev.updatedBy ?? ""}
@@ -106,7 +133,7 @@ function Diff({ before, after }) {
   return html`<pre class="diff">${lines.map(([mark, line]) => html`<span class=${mark === "+" ? "add" : mark === "-" ? "del" : ""}>${mark} ${line}\n</span>`)}</pre>`;
 }
 
-function Collection({ namespace, can, template, saveVia }) {
+function Collection({ namespace, noun, can, template, saveVia }) {
   const s = useStore();
   const [entries, setEntries] = useState(null);
   const [open, setOpen] = useState(null);
@@ -118,7 +145,7 @@ function Collection({ namespace, can, template, saveVia }) {
     event.preventDefault();
     setError(null);
     try {
-      if (saveVia) await saveVia(name, template);
+      if (saveVia) await saveVia(name, template, 0);
       else await put(`/api/config/${namespace}/${encodeURIComponent(name)}`, { value: template, expectedVersion: 0 });
       setOpen(name); setName(""); load();
     } catch (e) { setError(e.message); }
@@ -135,6 +162,6 @@ function Collection({ namespace, can, template, saveVia }) {
     </div>
     ${open && html`<aside class="panel"><header><h2>${open}</h2>
       <button class="icon" aria-label="Close" onClick=${() => setOpen(null)}>×</button></header>
-      <${Editor} namespace=${namespace} entryKey=${open} can=${can} saveVia=${saveVia} onDeleted=${() => { setOpen(null); load(); }} /></aside>`}
+      <${Editor} key=${open} namespace=${namespace} entryKey=${open} noun=${noun} can=${can} saveVia=${saveVia} onDeleted=${() => { setOpen(null); load(); }} /></aside>`}
   </div>`;
 }

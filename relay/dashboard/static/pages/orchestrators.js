@@ -21,18 +21,18 @@ export function Orchestrators({ can }) {
       <code>relay orchestrator --relay-url ${location.origin} --token TOKEN --base-dir DIR</code>
       (a token from <code>relay token create --profile orchestrator</code> or the Tokens page).
     <//>`}
-    <table class="grid">
+    <table class="grid as-cards">
       <thead><tr><th>Orchestrator</th><th>Host</th><th>Base dir</th><th>Runtime</th><th>Status</th><th>Last heartbeat</th><th>Managed sessions</th><th><span class="sr-only">Actions</span></th></tr></thead>
       <tbody>${list.map((o) => html`<tr key=${o.id}>
-        <td>${o.name}${o.name !== o.id && html`<div class="sub">${o.id}</div>`}</td>
-        <td>${o.host ?? "—"}</td>
-        <td><code>${o.baseDir}</code></td>
-        <td>${o.runtime?.version ?? "—"}</td>
-        <td><${Status} value=${o.status} /></td>
-        <td><${Time} ms=${o.lastHeartbeatAt} now=${now} /></td>
-        <td>${o.managedAgents.length === 0 ? "—" : html`<ul class="plain">${o.managedAgents.map((m) => html`<li key=${m.agentId}>
+        <td data-label="Orchestrator">${o.name}${o.name !== o.id && html`<div class="sub">${o.id}</div>`}</td>
+        <td data-label="Host">${o.host ?? "—"}</td>
+        <td data-label="Base dir"><code>${o.baseDir}</code></td>
+        <td data-label="Runtime">${o.runtime?.version ?? "—"}</td>
+        <td data-label="Status"><${Status} value=${o.status} /></td>
+        <td data-label="Last heartbeat"><${Time} ms=${o.lastHeartbeatAt} now=${now} /></td>
+        <td data-label="Managed sessions">${o.managedAgents.length === 0 ? "—" : html`<ul class="plain">${o.managedAgents.map((m) => html`<li key=${m.agentId}>
           ${m.sessionName ?? m.agentId} <span class="sub">${m.provider ?? ""} ${m.status ?? ""}</span></li>`)}</ul>`}</td>
-        <td><button disabled=${!can("command:write") || o.status !== "online"}
+        <td data-label="Actions"><button disabled=${!can("command:write") || o.status !== "online"}
                     title=${o.status !== "online" ? "orchestrator is not online" : ""}
                     onClick=${() => setSpawning(o)}>Spawn…</button></td>
       </tr>`)}</tbody>

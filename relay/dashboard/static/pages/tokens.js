@@ -1,6 +1,7 @@
 // Tokens (admins only): the records, issuing a token (shown once), revoking one.
 import { del, get, post } from "../api.js";
 import { html, useEffect, useState } from "../html.js";
+import { toast } from "../toast.js";
 import { Confirm, Dialog, Empty, ErrorText, Time, useAction, useNow } from "../ui.js";
 
 const SCOPES = ["agent:read", "agent:write", "command:read", "command:write", "config:read",
@@ -19,23 +20,45 @@ export function Tokens() {
     <div class="toolbar"><button class="primary" onClick=${() => setIssuing(true)}>Issue token…</button></div>
     <${ErrorText} error=${error} />
     ${records && records.length === 0 && html`<${Empty}>No tokens issued yet.<//>`}
-    <table class="grid">
-      <thead><tr><th>Subject</th><th>Role / profile</th><th>Scopes</th><th>Constraints</th><th>Created</th><th>Expires</th><th></th></tr></thead>
+    <table class="grid fixed as-cards tokens-table">
+      <colgroup><col class="w20" /><col class="w12" /><col class="w24" /><col class="w14" /><col class="w9" /><col class="w11" /><col /></colgroup>
+      <thead><tr><th>Subject</th><th>Role / profile</th><th>Scopes</th><th>Constraints</th><th>Created</th><th>Expires</th><th><span class="sr-only">Actions</span></th></tr></thead>
       <tbody>${(records ?? []).map((r) => html`<tr key=${r.jti} class=${r.revokedAt ? "muted" : ""}>
-        <td>${r.sub}<div class="sub">${r.jti}</div></td>
-        <td>${r.role}${r.profileId && html`<div class="sub">${r.profileId}</div>`}</td>
-        <td>${r.scope.map((scope) => html`<span class="tag" key=${scope}>${scope}</span>`)}</td>
-        <td><code>${Object.keys(r.constraints ?? {}).length ? JSON.stringify(r.constraints) : "—"}</code></td>
-        <td><${Time} ms=${r.createdAt} now=${now} /></td>
-        <td>${r.revokedAt ? "revoked" : html`<${Time} ms=${r.expiresAt} now=${now} />`}</td>
-        <td>${!r.revokedAt && html`<button class="danger" onClick=${() => setRevoking(r)}>Revoke</button>`}</td>
+        <td data-label="Subject"><span class="clip subject" title=${r.sub}>${r.sub}</span>
+          <code class="clip sub jti" title=${`token id ${r.jti}`}>${r.jti}</code></td>
+        <td data-label="Role / profile"><${Role} record=${r} /></td>
+        <td data-label="Scopes"><span class="tags">${r.scope.map((scope) => html`<span class="tag" key=${scope} title=${scope}>${scope}</span>`)}</span></td>
+        <td data-label="Constraints"><${Constraints} value=${r.constraints} /></td>
+        <td data-label="Created"><${Time} ms=${r.createdAt} now=${now} />${r.createdBy && html`<span class="clip sub" title=${`issued by ${r.createdBy}`}>by ${r.createdBy}</span>`}</td>
+        <td data-label="Expires">${r.revokedAt ? html`revoked <${Time} ms=${r.revokedAt} now=${now} />`
+          : r.expiresAt <= now ? html`expired <${Time} ms=${r.expiresAt} now=${now} />`
+          : html`<${Time} ms=${r.expiresAt} now=${now} future />`}</td>
+        <td data-label="Actions">${!r.revokedAt && html`<button class="danger" aria-label=${`Revoke the token of ${r.sub}`} onClick=${() => setRevoking(r)}>Revoke</button>`}</td>
       </tr>`)}</tbody>
     </table>
     ${issuing && html`<${IssueForm} onClose=${() => { setIssuing(false); load(); }} />`}
     ${revoking && html`<${Confirm} danger title=${`Revoke the token of ${revoking.sub}?`}
       message="It stops working on its very next request." confirmLabel="Revoke"
-      onClose=${() => { setRevoking(null); load(); }} onConfirm=${() => del(`/api/tokens/${revoking.jti}`)} />`}
+      onClose=${() => { setRevoking(null); load(); }} onConfirm=${async () => {
+        await del(`/api/tokens/${encodeURIComponent(revoking.jti)}`);
+        toast({ kind: "ok", text: `Revoked the token of ${revoking.sub}.` });
+      }} />`}
   </section>`;
+}
+
+// What a token is for: orchestrator tokens (minted when a host registers) say so plainly.
+function Role({ record }) {
+  const profile = record.profileId && record.profileId !== record.role ? record.profileId : null;
+  return html`<span class="role">${record.role}</span>
+    ${record.role === "orchestrator" && html`<span class="sub clip" title="used by the orchestrator daemon on that host">host daemon</span>`}
+    ${profile && html`<span class="sub clip" title=${`profile ${profile}`}>profile ${profile}</span>`}`;
+}
+
+function Constraints({ value }) {
+  const entries = Object.entries(value ?? {});
+  if (entries.length === 0) return "—";
+  return html`<ul class="plain constraints">${entries.map(([key, list]) => html`<li key=${key}>
+    <span class="sub">${key}</span> <span class="tags">${(Array.isArray(list) ? list : [String(list)]).map((item) => html`<span class="tag" key=${item} title=${item}>${item}</span>`)}</span></li>`)}</ul>`;
 }
 
 function IssueForm({ onClose }) {
