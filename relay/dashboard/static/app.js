@@ -1,11 +1,12 @@
 // The dashboard shell: sign-in, navigation, the live stream and its "reconnecting…" banner.
-import { ApiError, api, onUnauthorized, session } from "./api.js";
+import { ApiError, api, onUnauthorized, session, unauthorized } from "./api.js";
 import { html, render, useEffect, useState } from "./html.js";
 import { openLive } from "./live.js";
 import { applyEvent } from "./store.js";
 import { Toasts } from "./toast.js";
 import { ErrorText } from "./ui.js";
 import { Activity } from "./pages/activity.js";
+import { AgentPage } from "./pages/agent.js";
 import { Commands } from "./pages/commands.js";
 import { Config } from "./pages/config.js";
 import { Fleet } from "./pages/fleet.js";
@@ -73,12 +74,14 @@ function Shell({ me, onSignOut }) {
   const path = useRoute();
   const [live, setLive] = useState("connecting");
   useEffect(() => {
-    const stream = openLive({ onEvent: applyEvent, onState: setLive });
+    const stream = openLive({ onEvent: applyEvent, onState: setLive, onSignedOut: unauthorized });
     return () => stream.close();
   }, []);
   const can = (scope) => me.root || me.scope.includes(scope);
   const pages = PAGES.filter((page) => !page.needs || can(page.needs));
-  const page = pages.find((p) => p.path === path) ?? pages[0];
+  // #/agents/<id> is one agent's page, part of the Fleet section.
+  const agentId = path.startsWith("agents/") ? decodeURIComponent(path.slice("agents/".length)) : null;
+  const page = agentId ? pages[0] : pages.find((p) => p.path === path) ?? pages[0];
   const View = page.view;
   return html`<div class="shell">
     <header class="top">
@@ -91,7 +94,9 @@ function Shell({ me, onSignOut }) {
       <button onClick=${onSignOut}>Sign out</button>
     </header>
     ${live === "reconnecting" && html`<div class="banner" role="alert">Connection to the relay lost — reconnecting…</div>`}
-    <main class="page" id="main"><h1 class="sr-only">${page.title}</h1><${View} me=${me} can=${can} /></main>
+    <main class="page" id="main">${agentId
+      ? html`<${AgentPage} key=${agentId} id=${agentId} can=${can} />`
+      : html`<h1 class="sr-only">${page.title}</h1><${View} me=${me} can=${can} />`}</main>
     <${Toasts} />
   </div>`;
 }
