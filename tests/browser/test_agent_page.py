@@ -76,7 +76,8 @@ def test_opening_from_the_list_and_esc_return_focus_to_the_row(page: Page, relay
     expect(page.get_by_role("heading", level=1, name=agent_id)).to_be_focused()
     page.keyboard.press("Escape")
     expect(page).to_have_url(f"{relay.url}/#/fleet?q={agent_id}")
-    expect(page.get_by_role("table", name="Agents").get_by_role("link", name=agent_id)).to_be_focused()
+    row_link = page.get_by_role("table", name="Agents").get_by_role("link", name=agent_id)
+    expect(row_link).to_be_focused()
 
 
 def test_failed_shutdown_shows_its_error_in_the_page_and_a_toast(page: Page, relay: Relay) -> None:
@@ -175,7 +176,8 @@ def test_resume_cannot_be_sent_twice(page: Page, relay: Relay) -> None:
     )
     dialog.get_by_role("button", name="Cancel").click()
     expect(resume).to_be_disabled()
-    expect(page.get_by_text("a lifecycle action is already in progress", exact=True)).to_be_visible()
+    reason = page.get_by_text("a lifecycle action is already in progress", exact=True)
+    expect(reason).to_be_visible()
     restarts = [
         c
         for c in relay.call("GET", f"/api/orchestrators/{orch['id']}/commands")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests.browser.conftest import Relay, sign_in
 from tests.browser.fleet_support import (
@@ -22,7 +22,7 @@ from tests.browser.fleet_support import (
 __all__ = ["quiet_relay"]  # the fixture, imported to be found
 
 
-def rows(page: Page, text: str) -> object:
+def rows(page: Page, text: str) -> Locator:
     return page.get_by_role("table", name="Agents").get_by_role("row").filter(has_text=text)
 
 
@@ -33,7 +33,7 @@ def test_ten_registered_agents_all_appear_live(page: Page, relay: Relay) -> None
     page.get_by_label("Search agents").fill(prefix)
     for n in range(10):
         agent(relay, f"{prefix}-{n}", tags=["new"])
-    expect(rows(page, prefix)).to_have_count(10, timeout=5000)  # type: ignore[arg-type]
+    expect(rows(page, prefix)).to_have_count(10, timeout=5000)
     expect(page.get_by_role("status").filter(has_text="agents")).to_contain_text("10 of")
 
 
@@ -43,7 +43,7 @@ def test_last_seen_advances_with_heartbeats(page: Page, quiet_relay: QuietRelay)
     agent(quiet_relay, agent_id)
     sign_in(page, quiet_relay, quiet_relay.token)
     page.goto(f"{quiet_relay.url}/#/fleet?q={agent_id}")
-    seen = rows(page, agent_id).locator("time")  # type: ignore[attr-defined]
+    seen = rows(page, agent_id).locator("time")
     expect(seen).to_have_attribute("datetime", re.compile(".+"))
     first = seen.get_attribute("datetime")
     quiet_relay.call("POST", f"/api/agents/{agent_id}/heartbeat")
@@ -74,17 +74,17 @@ def test_overview_counts_filter_and_live_in_the_url(page: Page, relay: Relay) ->
     host_chip.click()
     expect(host_chip).to_have_attribute("aria-pressed", "true")
     expect(page).to_have_url(re.compile(f"host={first['id']}"))
-    expect(rows(page, tag)).to_have_count(3)  # type: ignore[arg-type]
+    expect(rows(page, tag)).to_have_count(3)
     # The status counts follow the host filter.
     expect(by_status.get_by_role("button", name="3 offline")).to_be_visible()
     by_status.get_by_role("button", name="0 online").click()
     expect(page).to_have_url(re.compile("status=online"))
-    expect(rows(page, tag)).to_have_count(0)  # type: ignore[arg-type]
+    expect(rows(page, tag)).to_have_count(0)
     # The view is a link: a fresh load of the URL shows the same filtered list.
     url = page.url.replace("status=online", "status=offline")
     page.goto(url)
     page.reload()
-    expect(rows(page, tag)).to_have_count(3)  # type: ignore[arg-type]
+    expect(rows(page, tag)).to_have_count(3)
     expect(page.get_by_label("Filter by status")).to_have_value("offline")
 
 
@@ -112,7 +112,7 @@ def test_bulk_restart_confirms_with_the_count_and_summarises(page: Page, relay: 
     agent(relay, f"{tag}-plain", tags=[tag])
     sign_in(page, relay)
     page.goto(f"{relay.url}/#/fleet?tag={tag}")
-    expect(rows(page, tag)).to_have_count(3)  # type: ignore[arg-type]
+    expect(rows(page, tag)).to_have_count(3)
     page.get_by_label("Select all shown agents").check()
     bar = page.get_by_role("group", name="Selected agents")
     expect(bar).to_contain_text("3 selected")
@@ -149,7 +149,11 @@ def test_a_revoked_token_signs_the_page_out(page: Page, relay: Relay) -> None:
     issued = relay.call(
         "POST",
         "/api/tokens",
-        json={"sub": unique("viewer"), "profile": "dashboard", "scope": ["agent:read", "activity:read"]},
+        json={
+            "sub": unique("viewer"),
+            "profile": "dashboard",
+            "scope": ["agent:read", "activity:read"],
+        },
     )
     sign_in(page, relay, issued["token"])
     relay.call("DELETE", f"/api/tokens/{issued['record']['jti']}")
