@@ -13,7 +13,8 @@ const STATUSES = ["online", "stale", "offline"];
 const FILTERS = ["q", "status", "host", "tag", "provider", "lifecycle"];
 const SORTS = { name: "Agent", status: "Status", provider: "Provider / model", lastSeen: "Last seen" };
 const BULK = ["restart", "shutdown", "compact"];
-const ROW_HEIGHT = { wide: 52, narrow: 124 };
+const ROW_HEIGHT = { wide: 52, narrow: 104 }; // = the heights in fleet.css
+const CARDS_BELOW = 760; // px: narrower than the columns' minimum widths, each agent is a card
 const NO_HOST = "none";
 
 // -- the view's state lives in the hash query, so a view is a link ------------------------------
@@ -142,7 +143,7 @@ function facets(agents) {
 export function Fleet({ can }) {
   const s = useStore();
   const now = useNow();
-  const narrow = useNarrow();
+  const narrow = useNarrow(CARDS_BELOW);
   const [query, setQuery] = useQuery();
   const [error, setError] = useState(null);
   const [, setPicked] = useState(0);
