@@ -62,13 +62,26 @@ function show(command) {
 
 commandWatchers.add(show);
 
+// Lifecycle commands this page sent, by agent id: they count as in flight from the 202 on,
+// before the agent's own event brings meta.lifecycleCommandId.
+const sentLifecycle = new Map();
+
+function open(id) {
+  const command = store.commands.get(id);
+  return !command || !SETTLED.has(command.status);
+}
+
 // Whether a lifecycle action is in flight for `agent`: the server keeps the command id on the
 // card until the command settles (or expires); a settled command seen first wins the race.
 export function lifecycleInFlight(agent) {
-  const id = agent?.meta?.lifecycleCommandId;
-  if (!id) return false;
-  const command = store.commands.get(id);
-  return !command || !SETTLED.has(command.status);
+  if (!agent) return false;
+  const id = agent.meta?.lifecycleCommandId;
+  if (id && open(id)) return true;
+  // Only while its command is known and open: the card is the authority once it caught up.
+  const sent = sentLifecycle.get(agent.id);
+  if (sent && store.commands.has(sent) && open(sent) && !id) return true;
+  sentLifecycle.delete(agent.id);
+  return false;
 }
 
 // POST the action; follow its command. Throws the server's error (shown verbatim by callers).
@@ -79,6 +92,7 @@ export async function requestAction(agent, action, { quiet = false } = {}) {
   const known = store.commands.get(command.id);
   const current = known && (known.updatedAt ?? 0) >= (command.updatedAt ?? 0) ? known : command;
   store.commands.set(command.id, current);
+  if (LIFECYCLE.has(action)) sentLifecycle.set(agent.id, command.id);
   changed();
   if (!quiet) {
     followed.set(command.id, { label: ACTION_LABELS[action] ?? action, agentName: agent.name });
