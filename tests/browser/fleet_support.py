@@ -29,7 +29,7 @@ def shots(page: Page, name: str) -> None:
     for width, height in SIZES:
         page.set_viewport_size({"width": width, "height": height})
         # The page re-lays out for the new width (cards below 760 px) before the picture.
-        page.wait_for_function("document.scrollingElement.scrollWidth <= innerWidth")
+        page.wait_for_function("() => document.scrollingElement.scrollWidth <= innerWidth")
         screenshot(page, f"{name}-{width}x{height}")
     if before:
         page.set_viewport_size(before)
