@@ -183,3 +183,19 @@ def test_resume_cannot_be_sent_twice(page: Page, relay: Relay) -> None:
         if c["type"] == "agent.restart" and c["params"]["agentId"] == agent_id
     ]
     assert len(restarts) == 1, restarts
+
+
+def test_the_timeline_is_live(page: Page, relay: Relay) -> None:
+    agent_id = unique("chatty")
+    agent(relay, agent_id)
+    relay.call("POST", f"/api/agents/{agent_id}/timeline", json={"title": "first entry"})
+    sign_in(page, relay)
+    open_agent(page, relay, agent_id)
+    timeline = page.get_by_role("region", name="Timeline")
+    expect(timeline).to_contain_text("first entry")
+    relay.call(
+        "POST",
+        "/api/activity",
+        json={"kind": "note", "title": "said something new", "agentId": agent_id},
+    )
+    expect(timeline).to_contain_text("said something new", timeout=5000)
