@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -14,7 +14,13 @@ import pytest
 from playwright.sync_api import Page
 
 from bench.common import relay_server
-from tests.browser.conftest import Relay, screenshot
+from tests.browser.conftest import ARTIFACTS, Relay
+
+axe: Callable[[Page], None] | None
+try:  # the shared axe helper (h-a11y's conftest); without it the pictures are still taken
+    from tests.browser.conftest import axe  # type: ignore[attr-defined, no-redef, unused-ignore]
+except ImportError:  # pragma: no cover - before that conftest is merged
+    axe = None
 
 SIZES = ((1440, 900), (390, 844))
 
@@ -24,15 +30,21 @@ def unique(prefix: str) -> str:
 
 
 def shots(page: Page, name: str) -> None:
-    """``<name>-1440x900`` and ``<name>-390x844``, then the viewport the test had."""
+    """``<name>-1440x900`` and ``<name>-390x844`` (axe at each size where the helper exists),
+    then the viewport the test had."""
     before = page.viewport_size
-    for width, height in SIZES:
-        page.set_viewport_size({"width": width, "height": height})
-        # The page re-lays out for the new width (cards below 760 px) before the picture.
-        page.wait_for_function("() => document.scrollingElement.scrollWidth <= innerWidth")
-        screenshot(page, f"{name}-{width}x{height}")
-    if before:
-        page.set_viewport_size(before)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    try:
+        for width, height in SIZES:
+            page.set_viewport_size({"width": width, "height": height})
+            # The page re-lays out for the new width (cards below 760 px) before the picture.
+            page.wait_for_function("() => document.scrollingElement.scrollWidth <= innerWidth")
+            page.screenshot(path=str(ARTIFACTS / f"{name}-{width}x{height}.png"), full_page=True)
+            if axe is not None:
+                axe(page)
+    finally:
+        if before:
+            page.set_viewport_size(before)
 
 
 def orchestrator(relay: Relay, base_dir: str = "/srv/fleet") -> dict[str, Any]:
