@@ -98,9 +98,8 @@ def test_failed_shutdown_shows_its_error_in_the_page_and_a_toast(page: Page, rel
         ],
         "the shutdown command",
     )
-    # The relay publishes no `command` event for delivered/running today (only created and
-    # settled), so the toast cannot be asked to say "running" here.
     relay.call("PATCH", f"/api/commands/{command['id']}", json={"status": "running"})
+    expect(toast).to_contain_text(f"Shut down {agent_id}: running")
     relay.call(
         "PATCH",
         f"/api/commands/{command['id']}",
