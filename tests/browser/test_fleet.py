@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Locator, Page, Route, expect
 
-from tests.browser.conftest import Relay, sign_in
+from tests.browser.conftest import ROOT, Relay, sign_in
 from tests.browser.fleet_support import (
     QuietRelay,
     agent,
@@ -158,3 +158,25 @@ def test_a_revoked_token_signs_the_page_out(page: Page, relay: Relay) -> None:
     sign_in(page, relay, issued["token"])
     relay.call("DELETE", f"/api/tokens/{issued['record']['jti']}")
     expect(page.locator(".signin .error")).to_have_text("Signed out: token revoked", timeout=5000)
+
+
+def test_the_streams_signed_out_event_signs_the_page_out(page: Page, relay: Relay) -> None:
+    """The page's half of contract item 3, whatever the server does: a stream that says
+    `signed-out` ends the session, with the reason on the sign-in form, and is not reopened."""
+    opened: list[str] = []
+
+    def stream(route: Route) -> None:
+        opened.append(route.request.url)
+        route.fulfill(
+            status=200,
+            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"},
+            body='event: signed-out\ndata: {"reason": "token expired"}\n\n',
+        )
+
+    page.route("**/api/events?*", stream)
+    page.goto(relay.url + "/")
+    page.fill("#token", ROOT)
+    page.click("button[type=submit]")
+    expect(page.locator(".signin .error")).to_have_text("Signed out: token expired")
+    expect(page.locator("#token")).to_be_visible()
+    assert len(opened) == 1, opened
