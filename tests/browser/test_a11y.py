@@ -299,7 +299,7 @@ def test_opened_views_pass_axe_and_fit(
             failures.append(f"{name}: {error}")
 
     open_page(page, "fleet")
-    page.get_by_role("button", name="Open worker 0").click()
+    page.get_by_role("link", name="worker 0", exact=True).click()
     check("fleet-agent", page.get_by_role("heading", name="worker 0"))
 
     open_page(page, "commands")

@@ -63,8 +63,10 @@ def test_wrong_token_is_refused(page: Page, relay: Relay) -> None:
 def test_agent_registered_through_the_api_appears_live(page: Page, relay: Relay) -> None:
     sign_in(page, relay)
     agent_id = unique("live-agent")
+    # The list is virtual (only the rows in view exist): search narrows it to this agent.
+    page.get_by_label("Search agents").fill(agent_id)
     relay.call("POST", "/api/agents", json={"id": agent_id, "name": agent_id, "tags": ["x"]})
-    expect(page.get_by_role("button", name=f"Open {agent_id}")).to_be_visible(timeout=5000)
+    expect(page.get_by_role("link", name=agent_id)).to_be_visible(timeout=5000)
 
 
 def test_resume_a_dead_claude_session(page: Page, relay: Relay) -> None:
@@ -99,11 +101,12 @@ def test_resume_a_dead_claude_session(page: Page, relay: Relay) -> None:
         time.sleep(0.2)
     relay.call("POST", f"/api/orchestrators/{orch['id']}/heartbeat")
     sign_in(page, relay)
-    page.get_by_role("button", name=f"Open {agent_id}").click()
-    resume = page.locator(".panel").get_by_role("button", name="Resume")
+    page.goto(f"{relay.url}/#/agents/{agent_id}")
+    resume = page.get_by_role("button", name="Resume", exact=True)
     expect(resume).to_be_enabled()
     resume.click()
-    expect(page.locator(".panel .badge.lifecycle")).to_have_text("resuming", timeout=5000)
+    page.get_by_role("dialog").get_by_role("button", name="Resume").click()
+    expect(page.locator(".agent-head .badge.lifecycle")).to_have_text("resuming", timeout=5000)
     commands = relay.call("GET", f"/api/orchestrators/{orch['id']}/commands")
     [command] = [c for c in commands if c["type"] == "agent.restart"]
     assert command["params"]["action"] == "resume"

@@ -16,6 +16,8 @@ export class ApiError extends Error {
 
 const listeners = new Set();
 export function onUnauthorized(fn) { listeners.add(fn); return () => listeners.delete(fn); }
+// The token no longer works (a 401, or the live stream's `signed-out`): everyone signs out.
+export function unauthorized(message) { listeners.forEach((fn) => fn(message)); }
 
 export async function api(path, { method = "GET", body, token } = {}) {
   const headers = { Authorization: `Bearer ${token ?? session.token() ?? ""}` };
@@ -32,7 +34,7 @@ export async function api(path, { method = "GET", body, token } = {}) {
   try { data = await response.json(); } catch { data = null; }
   if (!response.ok) {
     const message = (data && data.error) || `${response.status} ${response.statusText}`;
-    if (response.status === 401 && token === undefined) listeners.forEach((fn) => fn(message));
+    if (response.status === 401 && token === undefined) unauthorized(message);
     throw new ApiError(response.status, message);
   }
   return data;

@@ -1,11 +1,12 @@
 // The dashboard shell: sign-in, navigation, the live stream and its "reconnecting…" banner.
-import { ApiError, api, onUnauthorized, session } from "./api.js";
+import { ApiError, api, onUnauthorized, session, unauthorized } from "./api.js";
 import { html, render, useEffect, useState } from "./html.js";
 import { openLive } from "./live.js";
 import { applyEvent } from "./store.js";
 import { Toasts } from "./toast.js";
 import { ErrorText } from "./ui.js";
 import { Activity } from "./pages/activity.js";
+import { AgentPage } from "./pages/agent.js";
 import { Commands } from "./pages/commands.js";
 import { Config } from "./pages/config.js";
 import { Fleet } from "./pages/fleet.js";
@@ -75,13 +76,15 @@ function Shell({ me, onSignOut }) {
   // The page menu: always shown on wide screens; a disclosure on a phone, closed on navigation.
   const [menuOpen, setMenuOpen] = useState(false);
   useEffect(() => {
-    const stream = openLive({ onEvent: applyEvent, onState: setLive });
+    const stream = openLive({ onEvent: applyEvent, onState: setLive, onSignedOut: unauthorized });
     return () => stream.close();
   }, []);
   useEffect(() => setMenuOpen(false), [path]);
   const can = (scope) => me.root || me.scope.includes(scope);
   const pages = PAGES.filter((page) => !page.needs || can(page.needs));
-  const page = pages.find((p) => p.path === path) ?? pages[0];
+  // #/agents/<id> is one agent's page, part of the Fleet section.
+  const agentId = path.startsWith("agents/") ? decodeURIComponent(path.slice("agents/".length)) : null;
+  const page = agentId ? pages[0] : pages.find((p) => p.path === path) ?? pages[0];
   const View = page.view;
   const closeOnEscape = (event) => {
     if (event.key === "Escape" && menuOpen) {
@@ -108,7 +111,9 @@ function Shell({ me, onSignOut }) {
       </div>
     </header>
     ${live === "reconnecting" && html`<div class="banner" role="alert">Connection to the relay lost — reconnecting…</div>`}
-    <main class="page" id="main" tabIndex="-1"><h1 class="sr-only">${page.title}</h1><${View} me=${me} can=${can} /></main>
+    <main class="page" id="main" tabIndex="-1">${agentId
+      ? html`<${AgentPage} key=${agentId} id=${agentId} can=${can} />`
+      : html`<h1 class="sr-only">${page.title}</h1><${View} me=${me} can=${can} />`}</main>
     <${Toasts} />
   </div>`;
 }

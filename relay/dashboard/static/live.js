@@ -1,13 +1,14 @@
 // The live event stream. EventSource cannot send headers, so each connection first asks for a
 // short-lived single-use ticket with the token; after a drop it reconnects with the last event
-// id it saw, so the relay replays exactly what was missed.
+// id it saw, so the relay replays exactly what was missed. `presence` frames carry no id (they
+// are never replayed); `signed-out` ends the stream for good: the token was revoked or expired.
 import { post } from "./api.js";
 
 export const EVENT_NAMES = [
-  "activity", "agent", "orchestrator", "command", "workspace", "lease", "config-changed",
+  "activity", "agent", "orchestrator", "command", "workspace", "lease", "config-changed", "presence",
 ];
 
-export function openLive({ onEvent, onState }) {
+export function openLive({ onEvent, onState, onSignedOut }) {
   let source = null;
   let lastId = null;
   let closed = false;
@@ -35,6 +36,13 @@ export function openLive({ onEvent, onState }) {
         onEvent(name, data);
       });
     }
+    source.addEventListener("signed-out", (message) => {
+      let reason = "signed out by the relay";
+      try { reason = JSON.parse(message.data).reason || reason; } catch { /* keep the default */ }
+      closed = true;
+      source.close();
+      onSignedOut(reason);
+    });
     source.onerror = () => {
       source.close();
       retry();

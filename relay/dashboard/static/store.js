@@ -1,6 +1,8 @@
 // What the pages show, kept current by the event stream. Pages load their lists through the
 // API, then events upsert/remove single items, and every change bumps a version that
-// re-renders the subscribed views (coalesced to one render per animation frame).
+// re-renders the subscribed views (coalesced to one render per animation frame, so a burst
+// of a thousand events costs one render). Views memoise their derived lists on the narrower
+// versions below instead of recomputing them per event.
 import { useEffect, useState } from "./html.js";
 
 const subscribers = new Set();
@@ -15,8 +17,15 @@ export const store = {
   activity: [],
   configVersion: 0,
   version: 0, // bumped on every change: the key for memoised views
+  // Bumped when an agent is added, removed or changes other than its presence: filters and
+  // sorts that do not read lastSeenAt key on this one, so heartbeats do not re-sort.
+  agentsVersion: 0,
+  presenceVersion: 0,
   loaded: new Set(),
 };
+
+// Called with every command as its event arrives (the outcome toasts follow them).
+export const commandWatchers = new Set();
 
 export function changed() {
   store.version += 1;
@@ -41,22 +50,57 @@ export function useStore() {
 export function replaceAll(map, items, key = (item) => item.id) {
   map.clear();
   for (const item of items) map.set(key(item), item);
+  if (map === store.agents) store.agentsVersion += 1;
+  changed();
+}
+
+// Add or refresh some items without dropping the others (a page that loads a slice).
+export function upsertAll(map, items, key = (item) => item.id) {
+  for (const item of items) map.set(key(item), item);
+  if (map === store.agents) store.agentsVersion += 1;
   changed();
 }
 
 const MAX_ACTIVITY = 500;
+
+function applyPresence(data) {
+  let moved = false;
+  for (const [id, ms] of Object.entries(data.agents ?? {})) {
+    const agent = store.agents.get(id);
+    if (agent && typeof ms === "number" && ms > (agent.lastSeenAt ?? 0)) {
+      // A new object: the row components re-render on identity.
+      store.agents.set(id, { ...agent, lastSeenAt: ms });
+      moved = true;
+    }
+  }
+  for (const [id, ms] of Object.entries(data.orchestrators ?? {})) {
+    const orch = store.orchestrators.get(id);
+    if (orch && typeof ms === "number" && ms > (orch.lastHeartbeatAt ?? 0)) {
+      store.orchestrators.set(id, { ...orch, lastHeartbeatAt: ms });
+      moved = true;
+    }
+  }
+  if (moved) store.presenceVersion += 1;
+  return moved;
+}
 
 export function applyEvent(name, data) {
   switch (name) {
     case "agent":
       if (data.change === "deleted") store.agents.delete(data.agent.id);
       else store.agents.set(data.agent.id, data.agent);
+      store.agentsVersion += 1;
+      break;
+    case "presence":
+      if (!applyPresence(data)) return;
       break;
     case "orchestrator":
       store.orchestrators.set(data.orchestrator.id, data.orchestrator);
+      store.agentsVersion += 1; // host names label the agents
       break;
     case "command":
       store.commands.set(data.command.id, data.command);
+      commandWatchers.forEach((fn) => fn(data.command));
       break;
     case "workspace":
       if (data.change === "deleted") store.workspaces.delete(data.workspace.id);

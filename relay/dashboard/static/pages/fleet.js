@@ -1,159 +1,328 @@
-// Fleet: every agent, grouped by orchestrator, with status, lifecycle and one-click actions.
-import { get, post } from "../api.js";
-import { html, pure, useEffect, useMemo, useState } from "../html.js";
+// Fleet: the overview (counts by status and host, which filter when clicked), filters and sort
+// kept in the URL (#/fleet?status=stale&host=x), a virtual list of every agent, and bulk
+// actions on a selection. One agent's page is pages/agent.js.
+import { get } from "../api.js";
+import { ACTION_LABELS, requestAction } from "../actions.js";
+import { html, pure, useEffect, useMemo, useRef, useState } from "../html.js";
 import { replaceAll, store, useStore } from "../store.js";
-import { Confirm, Empty, ErrorText, Status, Time, useAction, useNow } from "../ui.js";
+import { toast } from "../toast.js";
+import { Confirm, Empty, ErrorText, Status, Time, useNow } from "../ui.js";
+import { VirtualList, useNarrow } from "../vlist.js";
 
-const ACTION_LABELS = {
-  restart: "Restart", shutdown: "Shut down", reconnect: "Reconnect",
-  compact: "Compact", clearContext: "Clear context", resume: "Resume",
-};
-const DESTRUCTIVE = new Set(["restart", "shutdown", "clearContext"]);
-// Rows rendered per group before "Show more": a browser re-lays out a whole table when one
-// row changes, so thousands of rows would make every live update slow. Search narrows.
-const PAGE_ROWS = 150;
+const STATUSES = ["online", "stale", "offline"];
+const FILTERS = ["q", "status", "host", "tag", "provider", "lifecycle"];
+const SORTS = { name: "Agent", status: "Status", provider: "Provider / model", lastSeen: "Last seen" };
+const BULK = ["restart", "shutdown", "compact"];
+const ROW_HEIGHT = { wide: 52, narrow: 104 }; // = the heights in fleet.css
+const CARDS_BELOW = 760; // px: narrower than the columns' minimum widths, each agent is a card
+const NO_HOST = "none";
 
-function provider(agent) {
-  const model = agent.providerCapabilities?.model ?? {};
-  return [agent.meta?.provider ?? model.provider, agent.meta?.model ?? model.model]
-    .filter(Boolean).join(" · ") || "—";
+// -- the view's state lives in the hash query, so a view is a link ------------------------------
+
+function readQuery() {
+  const [, query = ""] = location.hash.split("?");
+  return Object.fromEntries(new URLSearchParams(query));
 }
+
+let lastFleetHash = "#/fleet";
+let lastOpened = null; // the agent whose page was opened from here: its row gets focus back
+const selection = new Set();
+
+export function fleetHash() { return lastFleetHash; }
+
+function useQuery() {
+  const [query, setQuery] = useState(readQuery);
+  useEffect(() => {
+    const update = () => setQuery(readQuery());
+    addEventListener("hashchange", update);
+    return () => removeEventListener("hashchange", update);
+  }, []);
+  function set(changes) {
+    const next = { ...query, ...changes };
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(next)) if (value) params.set(key, value);
+    const text = params.toString();
+    lastFleetHash = `#/fleet${text ? `?${text}` : ""}`;
+    // Typing in the search box must not push a history entry per key.
+    history.replaceState(null, "", lastFleetHash);
+    setQuery(next);
+  }
+  lastFleetHash = location.hash.startsWith("#/fleet") ? location.hash : lastFleetHash;
+  return [query, set];
+}
+
+// -- what is derived from an agent, memoised per agent object -----------------------------------
+
+export function providerOf(agent) {
+  return agent.meta?.provider ?? agent.providerCapabilities?.model?.provider ?? null;
+}
+
+export function modelOf(agent) {
+  return agent.meta?.model ?? agent.providerCapabilities?.model?.model ?? null;
+}
+
+export function providerText(agent) {
+  return [providerOf(agent), modelOf(agent)].filter(Boolean).join(" · ") || "—";
+}
+
+export function hostLabel(orchestratorId) {
+  if (!orchestratorId) return "no orchestrator";
+  const orch = store.orchestrators.get(orchestratorId);
+  return orch ? (orch.host ?? orch.name) : orchestratorId;
+}
+
+const searchText = new WeakMap();
+function textOf(agent) {
+  let text = searchText.get(agent);
+  if (text === undefined) {
+    text = `${agent.id} ${agent.name} ${agent.tags.join(" ")} ${providerText(agent)}`.toLowerCase();
+    searchText.set(agent, text);
+  }
+  return text;
+}
+
+function matches(agent, query) {
+  const lifecycle = agent.meta?.lifecycleAction ?? "";
+  return {
+    q: !query.q || textOf(agent).includes(query.q.trim().toLowerCase()),
+    status: !query.status || agent.status === query.status,
+    host: !query.host || (agent.orchestratorId ?? NO_HOST) === query.host,
+    tag: !query.tag || agent.tags.includes(query.tag),
+    provider: !query.provider || (providerOf(agent) ?? "none") === query.provider,
+    lifecycle: !query.lifecycle || (query.lifecycle === "none" ? !lifecycle
+      : query.lifecycle === "any" ? Boolean(lifecycle) : lifecycle === query.lifecycle),
+  };
+}
+
+const COMPARE = {
+  name: (a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id),
+  status: (a, b) => STATUSES.indexOf(a.status) - STATUSES.indexOf(b.status) || COMPARE.name(a, b),
+  provider: (a, b) => providerText(a).localeCompare(providerText(b)) || COMPARE.name(a, b),
+  // Most recent first reads as "ascending" freshness: the natural order for "last seen".
+  lastSeen: (a, b) => (b.lastSeenAt ?? 0) - (a.lastSeenAt ?? 0) || COMPARE.name(a, b),
+};
+
+// One pass over the fleet: the visible ids in order, and the overview's counts. A count of one
+// dimension follows every filter but its own, so clicking it narrows what the others show.
+function derive(agents, query) {
+  const ids = [];
+  const byStatus = Object.fromEntries(STATUSES.map((s) => [s, 0]));
+  const byHost = new Map();
+  const others = (m, skip) => FILTERS.every((f) => f === skip || m[f]);
+  const kept = [];
+  for (const agent of agents) {
+    const m = matches(agent, query);
+    if (others(m, "status")) byStatus[agent.status] = (byStatus[agent.status] ?? 0) + 1;
+    if (others(m, "host")) {
+      const host = agent.orchestratorId ?? NO_HOST;
+      byHost.set(host, (byHost.get(host) ?? 0) + 1);
+    }
+    if (others(m, null)) kept.push(agent);
+  }
+  const compare = COMPARE[query.sort] ?? COMPARE.name;
+  kept.sort(query.dir === "desc" ? (a, b) => compare(b, a) : compare);
+  for (const agent of kept) ids.push(agent.id);
+  return { ids, byStatus, byHost };
+}
+
+function facets(agents) {
+  const tags = new Set();
+  const providers = new Set();
+  const lifecycles = new Set();
+  for (const agent of agents) {
+    agent.tags.forEach((t) => tags.add(t));
+    providers.add(providerOf(agent) ?? "none");
+    if (agent.meta?.lifecycleAction) lifecycles.add(agent.meta.lifecycleAction);
+  }
+  const sorted = (set) => [...set].sort();
+  return { tags: sorted(tags), providers: sorted(providers), lifecycles: sorted(lifecycles) };
+}
+
+// -- the page -----------------------------------------------------------------------------------
 
 export function Fleet({ can }) {
   const s = useStore();
   const now = useNow();
-  const [query, setQuery] = useState("");
-  const [status, setStatus] = useState("");
-  const [selected, setSelected] = useState(null);
+  const narrow = useNarrow(CARDS_BELOW);
+  const [query, setQuery] = useQuery();
   const [error, setError] = useState(null);
-  const [shown, setShown] = useState({});
+  const [, setPicked] = useState(0);
+  const [bulk, setBulk] = useState(null);
+  const scrollRef = useRef(null);
   useEffect(() => {
     Promise.all([get("/api/agents"), get("/api/orchestrators")])
       .then(([agents, orchestrators]) => {
-        replaceAll(store.agents, agents);
         replaceAll(store.orchestrators, orchestrators);
+        replaceAll(store.agents, agents);
         store.loaded.add("agents");
       })
       .catch((e) => setError(e.message));
   }, []);
-  const groups = useMemo(() => {
-    const needle = query.trim().toLowerCase();
-    const byGroup = new Map();
-    for (const agent of s.agents.values()) {
-      if (status && agent.status !== status) continue;
-      const text = `${agent.id} ${agent.name} ${agent.tags.join(" ")} ${provider(agent)}`.toLowerCase();
-      if (needle && !text.includes(needle)) continue;
-      const key = agent.orchestratorId ?? "";
-      if (!byGroup.has(key)) byGroup.set(key, []);
-      byGroup.get(key).push(agent);
+  const queryKey = JSON.stringify(query);
+  const sortsByPresence = query.sort === "lastSeen";
+  const view = useMemo(() => derive(s.agents.values(), query),
+    [s.agentsVersion, sortsByPresence ? s.presenceVersion : 0, queryKey]);
+  const options = useMemo(() => facets(s.agents.values()), [s.agentsVersion]);
+  const rowHeight = narrow ? ROW_HEIGHT.narrow : ROW_HEIGHT.wide;
+
+  // Back from an agent's page: bring its row into view and give it focus again.
+  useEffect(() => {
+    if (!lastOpened || !s.loaded.has("agents")) return;
+    const index = view.ids.indexOf(lastOpened);
+    const id = lastOpened;
+    lastOpened = null;
+    if (index < 0 || !scrollRef.current) return;
+    const scroller = scrollRef.current;
+    const top = index * rowHeight;
+    if (top < scroller.scrollTop || top + rowHeight > scroller.scrollTop + scroller.clientHeight) {
+      scroller.scrollTop = Math.max(0, top - scroller.clientHeight / 3);
     }
-    return [...byGroup.entries()]
-      .sort(([a], [b]) => (a === "" ? 1 : b === "" ? -1 : a.localeCompare(b)))
-      .map(([key, agents]) => [key, agents.sort((x, y) => x.name.localeCompare(y.name))]);
-  }, [s.version, query, status]);
-  const agent = selected ? s.agents.get(selected) : null;
-  return html`<section class="with-panel">
-    <div class="list">
-      <div class="toolbar">
-        <input type="search" placeholder="Search agents, tags, models…" aria-label="Search agents"
-               value=${query} onInput=${(e) => setQuery(e.target.value)} />
-        <select aria-label="Filter by status" value=${status} onChange=${(e) => setStatus(e.target.value)}>
-          <option value="">All statuses</option>
-          <option value="online">Online</option><option value="stale">Stale</option><option value="offline">Offline</option>
-        </select>
-        <span class="count">${s.agents.size} agents</span>
+    requestAnimationFrame(() => requestAnimationFrame(() => {
+      scroller.querySelector(`[data-agent="${CSS.escape(id)}"]`)?.focus();
+    }));
+  }, [s.loaded.has("agents"), view]);
+
+  const writable = can("command:write");
+  // Stable, so the pure rows re-render only when their own agent changed.
+  const toggle = useMemo(() => (id) => {
+    if (selection.has(id)) selection.delete(id); else selection.add(id);
+    setPicked((n) => n + 1);
+  }, []);
+  for (const id of [...selection]) if (!s.agents.has(id)) selection.delete(id);
+  const allPicked = view.ids.length > 0 && view.ids.every((id) => selection.has(id));
+  const somePicked = !allPicked && view.ids.some((id) => selection.has(id));
+  function pickAll() {
+    if (allPicked) view.ids.forEach((id) => selection.delete(id));
+    else view.ids.forEach((id) => selection.add(id));
+    setPicked((n) => n + 1);
+  }
+  const filtered = FILTERS.some((f) => query[f]);
+  const hosts = [...view.byHost.keys()].sort((a, b) => hostLabel(a === NO_HOST ? null : a)
+    .localeCompare(hostLabel(b === NO_HOST ? null : b)));
+  const pressed = (dim, value) => () => setQuery({ [dim]: query[dim] === value ? "" : value });
+  const sortBy = (key) => setQuery({
+    sort: key, dir: (query.sort ?? "name") === key && query.dir !== "desc" ? "desc" : "",
+  });
+  const ariaSort = (key) => ((query.sort ?? "name") === key
+    ? (query.dir === "desc" ? "descending" : "ascending") : undefined);
+  const select = (dim, label, values, render = (v) => v) => html`<select aria-label=${label}
+      value=${query[dim] ?? ""} onChange=${(e) => setQuery({ [dim]: e.target.value })}>
+    <option value="">${label.replace("Filter by ", "Any ")}</option>
+    ${values.map((v) => html`<option value=${v}>${render(v)}</option>`)}
+  </select>`;
+
+  return html`<section class="fleet">
+    <section class="overview" aria-label="Fleet overview">
+      <div class="counts" role="group" aria-label="Agents by status">
+        ${STATUSES.map((st) => html`<button class=${`count-chip status-${st}`} key=${st}
+            aria-pressed=${query.status === st ? "true" : "false"} onClick=${pressed("status", st)}>
+          <span class="n">${view.byStatus[st] ?? 0}</span> ${st}</button>`)}
       </div>
-      <${ErrorText} error=${error} />
-      ${s.loaded.has("agents") && s.agents.size === 0 && html`<${Empty}>
-        No agents yet. Agents appear here when they register (<code>POST /api/agents</code>) —
-        start an orchestrator with <code>relay orchestrator --relay-url … --token …</code> and spawn one.
-      <//>`}
-      ${groups.map(([key, agents]) => {
-        const orch = key ? s.orchestrators.get(key) : null;
-        const limit = shown[key] ?? PAGE_ROWS;
-        return html`<section class="group" key=${key}>
-          <h2>${key ? (orch ? `${orch.name} · ${orch.host ?? orch.id}` : key) : "Not managed by an orchestrator"}
-            <span class="count">${agents.length}</span></h2>
-          <table class="grid fixed">
-            <colgroup><col class="w22" /><col class="w11" /><col class="w7" /><col class="w17" /><col class="w12" /><col class="w11" /><col /></colgroup>
-            <thead><tr><th>Agent</th><th>Status</th><th>Ready</th><th>Provider / model</th><th>Lifecycle</th><th>Last seen</th><th>Tags</th></tr></thead>
-            <tbody>${agents.slice(0, limit).map((a) => html`<${AgentRow} key=${a.id} agent=${a} now=${now}
-                selected=${a.id === selected} onOpen=${setSelected} />`)}</tbody>
-          </table>
-          ${agents.length > limit && html`<button class="more" onClick=${() => setShown({ ...shown, [key]: limit + PAGE_ROWS })}>
-            Show ${Math.min(PAGE_ROWS, agents.length - limit)} more of ${agents.length - limit} (or search)</button>`}
-        </section>`;
-      })}
+      <div class="counts" role="group" aria-label="Agents by host">
+        ${hosts.map((h) => html`<button class="count-chip" key=${h}
+            aria-pressed=${query.host === h ? "true" : "false"} onClick=${pressed("host", h)}>
+          <span class="n">${view.byHost.get(h)}</span> ${hostLabel(h === NO_HOST ? null : h)}</button>`)}
+      </div>
+    </section>
+    <div class="toolbar">
+      <input type="search" placeholder="Search agents, tags, models…" aria-label="Search agents"
+             value=${query.q ?? ""} onInput=${(e) => setQuery({ q: e.target.value })} />
+      ${select("status", "Filter by status", STATUSES)}
+      ${select("host", "Filter by host", [...new Set([...s.orchestrators.keys(), ...hosts])].sort(),
+        (h) => hostLabel(h === NO_HOST ? null : h))}
+      ${select("tag", "Filter by tag", options.tags)}
+      ${select("provider", "Filter by provider", options.providers)}
+      ${select("lifecycle", "Filter by lifecycle", ["any", "none", ...options.lifecycles],
+        (v) => (v === "any" ? "any in progress" : v === "none" ? "none in progress" : v))}
+      ${filtered && html`<button onClick=${() => setQuery(Object.fromEntries(FILTERS.map((f) => [f, ""])))}>Clear filters</button>`}
+      <span class="count" role="status">${filtered ? `${view.ids.length} of ${s.agents.size} agents` : `${s.agents.size} agents`}</span>
     </div>
-    ${agent && html`<${AgentPanel} agent=${agent} can=${can} now=${now} onClose=${() => setSelected(null)} />`}
+    ${selection.size > 0 && html`<div class="bulk" role="group" aria-label="Selected agents">
+      <span>${selection.size} selected</span>
+      ${BULK.map((a) => html`<button key=${a} disabled=${!writable} onClick=${() => setBulk(a)}>${ACTION_LABELS[a]}…</button>`)}
+      <button onClick=${() => { selection.clear(); setPicked((n) => n + 1); }}>Clear selection</button>
+    </div>`}
+    <${ErrorText} error=${error} />
+    ${s.loaded.has("agents") && s.agents.size === 0 && html`<${Empty}>
+      No agents yet. Agents appear here when they register (<code>POST /api/agents</code>) —
+      start an orchestrator with <code>relay orchestrator --relay-url … --token …</code> and spawn one.
+    <//>`}
+    <div class=${`agents ${narrow ? "cards" : "rows"}`} role="table" aria-label="Agents"
+         aria-rowcount=${view.ids.length + 1}>
+      <div role="rowgroup" class="head">
+        <div role="row" aria-rowindex="1" class="agent-row">
+          <span role="columnheader" class="c-pick">
+            <input type="checkbox" aria-label="Select all shown agents" checked=${allPicked}
+                   indeterminate=${somePicked} onChange=${pickAll} /></span>
+          ${Object.entries(SORTS).map(([key, label]) => html`<span role="columnheader" key=${key}
+              class=${`c-${key}`} aria-sort=${ariaSort(key)}>
+            <button class="sort" onClick=${() => sortBy(key)}>${label}
+              <span aria-hidden="true">${ariaSort(key) === "ascending" ? " ▲" : ariaSort(key) === "descending" ? " ▼" : ""}</span></button>
+          </span>`)}
+          <span role="columnheader" class="c-host">Host</span>
+          <span role="columnheader" class="c-lifecycle">Lifecycle</span>
+          <span role="columnheader" class="c-tags">Tags</span>
+        </div>
+      </div>
+      <${VirtualList} count=${view.ids.length} rowHeight=${rowHeight} scrollRef=${scrollRef}
+        row=${(index, ariaIndex) => {
+          const agent = s.agents.get(view.ids[index]);
+          return html`<${AgentRow} key=${agent.id} agent=${agent} ariaIndex=${ariaIndex} now=${now}
+            host=${hostLabel(agent.orchestratorId)} picked=${selection.has(agent.id)} onPick=${toggle} />`;
+        }} />
+    </div>
+    ${bulk && html`<${BulkConfirm} action=${bulk} ids=${[...selection]} onClose=${() => setBulk(null)} />`}
   </section>`;
 }
 
-const AgentRow = pure(({ agent: a, now, selected, onOpen }) => html`<tr class=${selected ? "selected" : ""}>
-  <td><button class="link" onClick=${() => onOpen(a.id)} aria-label=${`Open ${a.name}`}>${a.name}</button>
-      ${a.name !== a.id && html`<div class="sub">${a.id}</div>`}</td>
-  <td><${Status} value=${a.status} /></td>
-  <td>${a.ready ? "ready" : "—"}</td>
-  <td>${provider(a)}</td>
-  <td>${a.meta?.lifecycleAction ? html`<span class="badge lifecycle">${a.meta.lifecycleAction}</span>` : "—"}</td>
-  <td><${Time} ms=${a.lastSeenAt} now=${now} /></td>
-  <td>${a.tags.map((t) => html`<span class="tag" key=${t}>${t}</span>`)}</td>
-</tr>`);
+const AgentRow = pure(({ agent: a, ariaIndex, now, host, picked, onPick }) => html`<div role="row"
+    aria-rowindex=${ariaIndex} class=${`agent-row${picked ? " selected" : ""}`}>
+  <span role="cell" class="c-pick"><input type="checkbox" aria-label=${`Select ${a.name}`}
+        checked=${picked} onChange=${() => onPick(a.id)} /></span>
+  <span role="cell" class="c-name"><a href=${`#/agents/${encodeURIComponent(a.id)}`} data-agent=${a.id}
+        onClick=${() => { lastOpened = a.id; }}>${a.name}</a>
+      ${a.name !== a.id && html`<span class="sub">${a.id}</span>`}</span>
+  <span role="cell" class="c-status"><${Status} value=${a.status} />${a.ready ? html` <span class="sub">ready</span>` : ""}</span>
+  <span role="cell" class="c-provider">${providerText(a)}</span>
+  <span role="cell" class="c-lastSeen"><span class="label">Last seen</span><${Time} ms=${a.lastSeenAt} now=${now} /></span>
+  <span role="cell" class="c-host">${host}</span>
+  <span role="cell" class="c-lifecycle">${a.meta?.lifecycleAction ? html`<span class="badge lifecycle">${a.meta.lifecycleAction}</span>` : html`<span class="none">—</span>`}</span>
+  <span role="cell" class="c-tags">${a.tags.map((t) => html`<span class="tag" key=${t}>${t}</span>`)}</span>
+</div>`);
 
-function AgentPanel({ agent, can, now, onClose }) {
-  const [support, setSupport] = useState(null);
-  const [timeline, setTimeline] = useState([]);
-  const [confirm, setConfirm] = useState(null);
-  const action = useAction();
-  const key = `${agent.id}:${agent.status}:${agent.meta?.lifecycleAction ?? ""}`;
-  useEffect(() => {
-    get(`/api/agents/${encodeURIComponent(agent.id)}/actions`).then(setSupport).catch((e) => action.setError(e.message));
-    get(`/api/agents/${encodeURIComponent(agent.id)}/timeline?limit=50`).then(setTimeline).catch(() => setTimeline([]));
-  }, [key]);
-  const writable = can("command:write");
-  async function perform(name) {
-    await action.run(async () => {
-      await post(`/api/agents/${encodeURIComponent(agent.id)}/actions`, { action: name });
-    });
+// -- bulk actions -------------------------------------------------------------------------------
+
+async function runBulk(action, ids) {
+  const queued = [];
+  const refused = new Map(); // reason → count
+  let next = 0;
+  // A few at a time: 500 selected agents must not open 500 requests at once.
+  async function worker() {
+    while (next < ids.length) {
+      const agent = store.agents.get(ids[next]);
+      next += 1;
+      if (!agent) continue;
+      try {
+        queued.push(await requestAction(agent, action, { quiet: true }));
+      } catch (e) {
+        refused.set(e.message, (refused.get(e.message) ?? 0) + 1);
+      }
+    }
   }
-  function click(name) {
-    if (DESTRUCTIVE.has(name)) setConfirm(name);
-    else perform(name);
-  }
-  const links = [
-    agent.meta?.resumeOfAgentId && ["Resumed from", agent.meta.resumeOfAgentId],
-    agent.meta?.resumedByAgentId && ["Resumed as", agent.meta.resumedByAgentId],
-  ].filter(Boolean);
-  return html`<aside class="panel" aria-label=${`Agent ${agent.name}`}>
-    <header><h2>${agent.name}</h2><button class="icon" aria-label="Close" onClick=${onClose}>×</button></header>
-    <dl class="facts">
-      <dt>Status</dt><dd><${Status} value=${agent.status} /> ${agent.ready ? "· ready" : ""}</dd>
-      <dt>Provider</dt><dd>${provider(agent)}</dd>
-      <dt>Lifecycle</dt><dd>${agent.meta?.lifecycleAction ? html`<span class="badge lifecycle">${agent.meta.lifecycleAction}</span>` : "—"}</dd>
-      <dt>Last seen</dt><dd><${Time} ms=${agent.lastSeenAt} now=${now} /></dd>
-      <dt>Orchestrator</dt><dd>${agent.orchestratorId ?? "—"}</dd>
-      ${links.map(([label, id]) => html`<dt>${label}</dt><dd><code>${id}</code></dd>`)}
-    </dl>
-    <h3>Actions</h3>
-    ${!writable && html`<p class="hint">Your token cannot send commands (needs command:write).</p>`}
-    <div class="action-buttons">
-      ${(support ?? []).map((entry) => html`<span class="action" key=${entry.action}>
-        <button class=${entry.action === "resume" ? "primary" : ""}
-                disabled=${!writable || !entry.available || action.busy}
-                title=${entry.reason ?? ""} onClick=${() => click(entry.action)}>${ACTION_LABELS[entry.action]}</button>
-        ${!entry.available && entry.action === "resume" && agent.meta?.provider === "claude"
-          && html`<span class="reason">${entry.reason}</span>`}
-      </span>`)}
-    </div>
-    <${ErrorText} error=${action.error} />
-    <h3>Timeline</h3>
-    ${timeline.length === 0 ? html`<p class="hint">No timeline entries.</p>` : html`<ol class="timeline">
-      ${timeline.map((entry) => html`<li key=${entry.id}><span class="kind">${entry.kind}</span> ${entry.title}
-        <${Time} ms=${entry.createdAt} now=${now} />${entry.body && html`<div class="sub">${entry.body}</div>`}</li>`)}
-    </ol>`}
-    ${confirm && html`<${Confirm} title=${`${ACTION_LABELS[confirm]} ${agent.name}?`} danger
-      message=${`This sends ${ACTION_LABELS[confirm].toLowerCase()} to the session now.`}
-      confirmLabel=${ACTION_LABELS[confirm]} onClose=${() => setConfirm(null)}
-      onConfirm=${() => post(`/api/agents/${encodeURIComponent(agent.id)}/actions`, { action: confirm })} />`}
-  </aside>`;
+  await Promise.all(Array.from({ length: Math.min(6, ids.length) }, worker));
+  const refusedCount = [...refused.values()].reduce((a, b) => a + b, 0);
+  const reasons = [...refused.entries()].map(([reason, n]) => `${reason} (${n})`).join("; ");
+  toast({
+    kind: refusedCount ? (queued.length ? "info" : "error") : "ok",
+    text: `${ACTION_LABELS[action]}: ${queued.length} queued${refusedCount ? `, ${refusedCount} refused: ${reasons}` : ""}`,
+  });
+}
+
+function BulkConfirm({ action, ids, onClose }) {
+  const n = ids.length;
+  const noun = n === 1 ? "agent" : "agents";
+  return html`<${Confirm} title=${`${ACTION_LABELS[action]} ${n} ${noun}?`} danger
+    message=${`This sends ${ACTION_LABELS[action].toLowerCase()} to ${n} ${noun} now; the result is summarised when every request is answered.`}
+    confirmLabel=${`${ACTION_LABELS[action]} ${n} ${noun}`} onClose=${onClose}
+    onConfirm=${() => runBulk(action, ids)} />`;
 }
