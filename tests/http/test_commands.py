@@ -17,6 +17,7 @@ from relay.http.services import EXTENSION, Services
 from relay.settings import Settings
 from tests.conftest import bearer
 from tests.http.helpers import H, create_command, patch_command, poll, register_orchestrator
+from tests.http.sse_client import open_stream
 
 
 async def test_create_command_is_queued_and_listed(client: Any) -> None:
@@ -289,3 +290,31 @@ async def test_restart_keeps_queued_and_unacknowledged_commands(
         redelivered = await poll(client)
         assert {c["id"] for c in redelivered} == {queued["id"], unacked["id"]}
         assert reopened.extensions[EXTENSION].runtime.registry.is_live("orchestrator", "o1")
+
+
+async def test_every_step_of_a_command_is_a_stream_event(client: Any) -> None:
+    """The dashboard shows an action's progress: queued, delivered, running, then the end."""
+    await register_orchestrator(client)
+    async with open_stream(client) as stream:
+        command = await create_command(client)
+        [delivered] = await poll(client)
+        response = await client.patch(
+            f"/api/commands/{command['id']}", json={"status": "running"}, headers=H
+        )
+        assert response.status_code == 200, await response.get_data()
+        response = await client.patch(
+            f"/api/commands/{command['id']}", json={"status": "succeeded"}, headers=H
+        )
+        assert response.status_code == 200, await response.get_data()
+        steps: list[tuple[str, str]] = []
+        while len(steps) < 4:
+            frame = await stream.next_event()
+            if frame.event == "command":
+                steps.append((frame.data["change"], frame.data["command"]["status"]))
+    assert delivered["id"] == command["id"]
+    assert steps == [
+        ("created", "queued"),
+        ("delivered", "delivered"),
+        ("running", "running"),
+        ("settled", "succeeded"),
+    ]

@@ -139,7 +139,14 @@ class CommandQueue:
             # queued and is delivered again, just as a delivered, unacknowledged one would
             # be; at-least-once either way (``attempts`` then counts one delivery fewer).
             # Writes commit in order, so a status the target reports next lands after it.
-            self._write(lambda: command_store.save_many(handed))
+            # The page follows an action's command from queued to settled: the hand-out
+            # is a step it shows, published with the write that records it.
+            write_with_audit(
+                self.rt,
+                self._write,
+                lambda: command_store.save_many(handed),
+                changes=[_change("delivered", command) for command in handed],
+            )
         if commit is None:
             return delivery
         return Durable(delivery, commit)
@@ -165,7 +172,12 @@ class CommandQueue:
             commit = self._save_settled([updated])
         else:
             commands[updated.id] = updated
-            commit = self._write(lambda: command_store.save(updated))
+            commit = write_with_audit(
+                self.rt,
+                self._write,
+                lambda: command_store.save(updated),
+                changes=[_change(updated.status, updated)],
+            )
         return Durable(Settlement(updated, settled_now=updated.settled), commit)
 
     def _expire(self) -> Durable[list[Command]] | list[Command]:

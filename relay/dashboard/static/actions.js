@@ -2,7 +2,7 @@
 // needs is what became of it, so every command an action created is followed by id through the
 // `command` events and shown as one toast (keyed by the command id) that moves from "queued" to
 // its final result or error, wherever the user is by then.
-import { get, onUnauthorized, post } from "./api.js";
+import { onUnauthorized, post } from "./api.js";
 import { changed, commandWatchers, store } from "./store.js";
 import { toast } from "./toast.js";
 
@@ -62,32 +62,14 @@ function show(command) {
 
 commandWatchers.add(show);
 
-// The relay's `command` events cover a command's creation and its settling; its delivery and
-// "running" reports are not published today, so the commands this page follows are also
-// read back every few seconds until they settle. A handful at most: one per action sent.
-const POLL_MS = 2500;
-let polling = null;
-
-function pollFollowed() {
-  if (followed.size === 0) { clearInterval(polling); polling = null; return; }
-  for (const id of followed.keys()) {
-    get(`/api/commands/${encodeURIComponent(id)}`).then((command) => {
-      const known = store.commands.get(id);
-      if (known && known.status === command.status && known.updatedAt === command.updatedAt) return;
-      if (known && SETTLED.has(known.status)) return; // the event got here first
-      store.commands.set(id, command);
-      changed();
-      show(command);
-    }).catch(() => {});
-  }
-}
+// Every step of a command (created, delivered, running, settled) is a `command` event, and a
+// stream that reconnects replays what it missed: following the events is enough, no polling.
 
 // Signed out: nothing to follow any more (and no 401s to repeat the sign-out).
 onUnauthorized(() => followed.clear());
 
 function follow(command, about) {
   followed.set(command.id, about);
-  if (!polling) polling = setInterval(pollFollowed, POLL_MS);
 }
 
 // Lifecycle commands this page sent, by agent id: they count as in flight from the 202 on,

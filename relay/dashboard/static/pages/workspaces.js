@@ -2,7 +2,7 @@
 // the status machine allows (GET /api/workspace-transitions), one at a time or in bulk.
 import { ApiError, del, get, post } from "../api.js";
 import { html, pure, useEffect, useMemo, useRef, useState } from "../html.js";
-import { changed, replaceAll, store, useStore } from "../store.js";
+import { changed, commandWatchers, replaceAll, store, useStore } from "../store.js";
 import { toast } from "../toast.js";
 import { Confirm, Dialog, Empty, ErrorText, Status, Time, useAction, useNow } from "../ui.js";
 import { useLayoutEffect } from "../vendor/preact-hooks.mjs";
@@ -61,27 +61,27 @@ function upsert(reply) {
 const SETTLED = new Set(["succeeded", "failed", "cancelled", "expired"]);
 const OUTCOME_KIND = { succeeded: "ok", failed: "error", expired: "error", cancelled: "info" };
 const followed = new Map(); // command id → { what, key, status }
-let watching = null;
 
 function follow(reply, what, ws) {
   if (!reply?.command) return;
   followed.set(reply.command.id, { what, key: `ws-${ws.id}`, status: reply.command.status });
-  watching ??= setInterval(checkFollowed, 500);
+  // Its events may have overtaken the reply that named it.
+  const known = store.commands.get(reply.command.id);
+  if (known) onCommand(known);
 }
 
-function checkFollowed() {
-  for (const [id, about] of followed) {
-    const command = store.commands.get(id);
-    if (!command || command.status === about.status) continue;
-    about.status = command.status;
-    const settled = SETTLED.has(command.status);
-    const outcome = command.status === "failed" ? `failed: ${command.error || "no error text was reported"}`
-      : command.status === "expired" ? "expired: the orchestrator never acknowledged it" : command.status;
-    toast({ kind: OUTCOME_KIND[command.status] ?? "info", key: about.key, text: `${about.what}: ${outcome}`, sticky: !settled });
-    if (settled) followed.delete(id);
-  }
-  if (followed.size === 0) { clearInterval(watching); watching = null; }
+// Called with every `command` event (store.js), so each step shows as it happens.
+function onCommand(command) {
+  const about = followed.get(command.id);
+  if (!about || command.status === about.status) return;
+  about.status = command.status;
+  const settled = SETTLED.has(command.status);
+  const outcome = command.status === "failed" ? `failed: ${command.error || "no error text was reported"}`
+    : command.status === "expired" ? "expired: the orchestrator never acknowledged it" : command.status;
+  toast({ kind: OUTCOME_KIND[command.status] ?? "info", key: about.key, text: `${about.what}: ${outcome}`, sticky: !settled });
+  if (settled) followed.delete(command.id);
 }
+commandWatchers.add(onCommand);
 
 function reveal(id) {
   const row = document.getElementById(rowId(id));
