@@ -66,8 +66,10 @@ class AgentActor(TargetActor):
         created = self.card is None
         card = register_card(self.card, message.registration, self._now())
         self.card = card
-        commit = self.write(
-            lambda: agent_store.insert(card) if created else agent_store.update(card)
+        # First registration and re-registration alike: the page learns of the card here.
+        commit = self.write_changed(
+            lambda: agent_store.insert(card) if created else agent_store.update(card),
+            [self._change("registered", card)],
         )
         return Durable((card, created), commit)
 
