@@ -82,6 +82,7 @@ class AgentActor(TargetActor):
         commit = self.write_changed(
             lambda: agent_store.touch(card.id, card.status, card.last_seen_at), changes
         )
+        self.rt.events.presence.agent_seen(card.id, card.last_seen_at)
         return Durable(card, commit)
 
     @handle.register
