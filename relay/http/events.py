@@ -134,7 +134,13 @@ async def issue_ticket() -> tuple[dict[str, Any], int]:
 
 @bp.get("/api/events")
 @responds(
-    Media("text/event-stream", "the event stream (server-sent events)"),
+    Media(
+        "text/event-stream",
+        "the event stream (server-sent events): stored events with an id, and two id-less "
+        "frames never replayed: presence ({agents: {id: lastSeenAt}, orchestrators: "
+        "{id: lastHeartbeatAt}}, at most once a second) and signed-out ({reason: 'token "
+        "revoked' | 'token expired'}, then the stream ends)",
+    ),
     query=(str_param("agentId", 200), str_param("view", 64), str_param("ticket", 200)),
 )
 @header_or_ticket(SCOPE)
