@@ -9,8 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from relay.clock import ManualClock
+from relay.errors import Unavailable
 from relay.http.services import Services
+from relay.store import tokens as token_store
 from tests.conftest import bearer
 from tests.http.helpers import H, register_orchestrator
 
@@ -86,3 +90,23 @@ async def test_a_registration_token_renews_with_its_profile(client: Any) -> None
     assert response.status_code == 201
     record = (await response.get_json())["record"]
     assert (record["sub"], record["profileId"]) == ("orchestrator:o1", "orchestrator")
+
+
+async def test_no_token_is_handed_out_when_its_record_cannot_be_stored(
+    client: Any, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def refused(_record: Any) -> None:
+        raise Unavailable("store unavailable")
+
+    monkeypatch.setattr(token_store, "insert", refused)
+    response = await client.post(
+        "/api/orchestrators", json={"id": "o1", "baseDir": "/srv/o1"}, headers=H
+    )
+    assert response.status_code == 503
+    assert await response.get_json() == {"error": "store unavailable"}
+    monkeypatch.undo()
+    assert await records(client, "orchestrator:o1") == []
+    # The daemon retries the registration, which is idempotent on the id.
+    token = (await register_orchestrator(client, "o1"))["token"]
+    [record] = await records(client, "orchestrator:o1")
+    assert record["jti"] == services.auth.verify(token).jti
