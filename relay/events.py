@@ -260,15 +260,25 @@ class PresenceBoard:
                 self._scheduled = False
 
     def _open_window(self) -> None:
-        # A system task: anything it raised would end the whole trio run.
-        trio.lowlevel.spawn_system_task(self._close_window, name="relay.events.presence")
+        # A trio callback, and a system task: anything they raised would end the whole run.
+        try:
+            if self._hub.trio_token is None:
+                raise RuntimeError("the hub stopped")
+            trio.lowlevel.spawn_system_task(self._close_window, name="relay.events.presence")
+        except RuntimeError:  # stopped, or the run is ending ("closed to new arrivals")
+            with self._lock:
+                self._agents.clear()
+                self._orchestrators.clear()
+                self._scheduled = False
 
     async def _close_window(self) -> None:
-        await trio.sleep(self.window_seconds)
-        with self._lock:
-            agents, self._agents = self._agents, {}
-            orchestrators, self._orchestrators = self._orchestrators, {}
-            self._scheduled = False
+        try:
+            await trio.sleep(self.window_seconds)
+        finally:  # also when the run ends first: the next run's beats open a window again
+            with self._lock:
+                agents, self._agents = self._agents, {}
+                orchestrators, self._orchestrators = self._orchestrators, {}
+                self._scheduled = False
         try:
             self._hub.send_presence(agents, orchestrators)
         except Exception:

@@ -181,3 +181,29 @@ async def test_beats_before_start_or_without_subscribers_cost_nothing_later(
         [frame] = await subscription.receive(10)
     assert decoded(frame)[1]["agents"] == {"a1": 3}
     assert hub.stats.presence_windows == 1
+
+
+async def test_a_window_queued_before_the_hub_stopped_opens_nothing(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # A beat read the trio token, then the hub stopped (or the run began to end, when
+    # spawning a task raises): the queued callback must not raise into trio.
+    hub = started_hub()
+    with hub.subscribe(StreamFilter(), buffer=10) as subscription:
+        hub.presence.agent_seen("a1", 1)
+        hub.stop()
+        hub.presence._open_window()
+        await trio.sleep(5)
+        assert subscription.drain(10) == []
+    assert hub.presence._scheduled is False
+
+
+async def test_a_beat_after_the_hub_stopped_is_forgotten(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    hub = started_hub()
+    hub.presence.agent_seen("a1", 1)
+    hub.stop()  # before the window opened
+    await trio.sleep(5)
+    assert hub.presence._scheduled is False
+    assert hub.stats.presence_windows == 0
