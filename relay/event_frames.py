@@ -13,7 +13,7 @@ from typing import Any
 
 from relay.store.stream import StreamEvent
 
-__all__ = ["encode_frame"]
+__all__ = ["encode_ephemeral", "encode_frame"]
 
 log = logging.getLogger("relay.events")
 
@@ -32,6 +32,14 @@ def encode_frame(event: StreamEvent) -> bytes:
         log.warning("sse_frame_repaired event_id=%d event=%s error=%r", event.id, event.event, exc)
         data = json.dumps(_strict(event.data), separators=(",", ":"), ensure_ascii=True)
         return _frame(event, data.encode())
+
+
+def encode_ephemeral(event: str, data: dict[str, Any]) -> bytes:
+    """A frame with no ``id``: it is never stored, never replayed and does not move the
+    client's Last-Event-ID (``presence``, ``signed-out``). ``data`` is built by the relay
+    (ids, integers, fixed text), so strict JSON always carries it."""
+    encoded = json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return b"event: %s\ndata: %s\n\n" % (event.encode(), encoded.encode())
 
 
 def _frame(event: StreamEvent, data: bytes) -> bytes:

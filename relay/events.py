@@ -11,6 +11,17 @@ A subscriber is one SSE client with a bounded buffer. Offering never waits: a
 client whose buffer is full is dropped (its stream ends after what it has already
 buffered, and the client reconnects with ``Last-Event-ID``), so a slow client can
 neither grow memory nor stall the publisher or the other clients.
+
+Two kinds of frame carry no SSE id (``Ephemeral``): they are never stored, never
+replayed and do not move a client's Last-Event-ID.
+
+- ``presence``: heartbeats that change no status only touch an in-memory board
+  (``PresenceBoard``, a dict assignment per beat); once per window (1 s) the hub sends
+  each stream the ids whose time moved in that window that its filter admits, encoded
+  once per distinct filter. A client with a full buffer misses that window's frame
+  rather than being dropped for it: presence is a hint, its REST reads are the truth.
+- ``signed-out``: the last frame of a stream whose token was revoked (``token_revoked``,
+  called by the revoke path) or expired (``stream_frames`` watches ``exp``).
 """
 
 from __future__ import annotations
@@ -29,16 +40,20 @@ import trio
 
 from relay.clock import Clock, SystemClock
 from relay.errors import Unavailable
-from relay.event_frames import encode_frame
+from relay.event_frames import encode_ephemeral, encode_frame
 from relay.store import stream as stream_store
 from relay.store.stream import StreamEvent
 from relay.store.thread import StoreThread
 
 __all__ = [
     "EVENT_NAMES",
+    "PRESENCE_WINDOW_SECONDS",
     "Delivery",
+    "Ephemeral",
     "EventHub",
     "HubStats",
+    "PresenceBoard",
+    "StreamCredential",
     "StreamEvent",
     "StreamFilter",
     "Subscription",
@@ -60,6 +75,10 @@ EVENT_NAMES = (
     "config-changed",
 )
 
+PRESENCE_WINDOW_SECONDS = 1.0
+# The view orchestrator events are published with: presence of orchestrators follows it.
+ORCHESTRATOR_VIEW = "orchestrators"
+
 
 @dataclass(frozen=True, slots=True)
 class StreamFilter:
@@ -77,13 +96,54 @@ class StreamFilter:
     hidden_views: frozenset[str] = frozenset()
 
     def passes(self, event: StreamEvent) -> bool:
-        if self.view is not None and event.view != self.view:
+        return self.admits(event.view, event.agent_id)
+
+    def admits(self, view: str | None, agent_id: str | None) -> bool:
+        """Whether an event published with this view and agent passes."""
+        if self.view is not None and view != self.view:
             return False
-        if event.view is not None and event.view in self.hidden_views:
+        if view is not None and view in self.hidden_views:
             return False
-        if self.agent_id is not None and event.agent_id != self.agent_id:
+        if self.agent_id is not None and agent_id != self.agent_id:
             return False
-        return self.agents is None or event.agent_id in self.agents
+        return self.agents is None or agent_id in self.agents
+
+    def presence(
+        self, agents: dict[str, int], orchestrators: dict[str, int]
+    ) -> dict[str, dict[str, int]]:
+        """The part of a presence window this filter admits, filtered like the ``agent``
+        and ``orchestrator`` events it stands for."""
+        seen: dict[str, int]
+        if self.view is not None:
+            seen = {}  # agent events carry no view
+        elif self.agent_id is not None or self.agents is not None:
+            wanted = {self.agent_id} if self.agent_id is not None else self.agents or ()
+            seen = {a: agents[a] for a in wanted if a in agents and self.admits(None, a)}
+        else:
+            seen = agents  # shared, not copied: the window is not changed after it is sent
+        return {
+            "agents": seen,
+            "orchestrators": orchestrators if self.admits(ORCHESTRATOR_VIEW, None) else {},
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class StreamCredential:
+    """The token a stream was opened with: it ends when ``jti`` is revoked or at ``exp``."""
+
+    jti: str
+    expires_at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Ephemeral:
+    """A frame with no SSE id (``presence``, ``signed-out``)."""
+
+    frame: bytes
+
+
+SIGNED_OUT_REVOKED = Ephemeral(encode_ephemeral("signed-out", {"reason": "token revoked"}))
+SIGNED_OUT_EXPIRED = Ephemeral(encode_ephemeral("signed-out", {"reason": "token expired"}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +161,9 @@ class HubStats:
     published: Counter[str] = field(default_factory=Counter)
     frames_sent: int = 0
     dropped: int = 0
+    presence_windows: int = 0
+    presence_encodings: int = 0
+    presence_skipped: int = 0  # a full buffer: that client missed one window
 
 
 class Subscription:
@@ -110,13 +173,15 @@ class Subscription:
         self.filter = stream_filter
         # The newest id the hub had seen committed when this subscription began.
         self.start_id = start_id
-        self._send, self._receive = trio.open_memory_channel[Delivery](buffer)
+        # Sent after everything buffered, when the hub ends the stream (token revoked).
+        self.last_frame: Ephemeral | None = None
+        self._send, self._receive = trio.open_memory_channel[Delivery | Ephemeral](buffer)
 
     @property
     def buffered(self) -> int:
         return self._send.statistics().current_buffer_used
 
-    async def receive(self, max_items: int) -> list[Delivery]:
+    async def receive(self, max_items: int) -> list[Delivery | Ephemeral]:
         """Wait for the next deliveries (all that are buffered, up to ``max_items``).
 
         Raises:
@@ -126,9 +191,9 @@ class Subscription:
         first = await self._receive.receive()
         return [first, *self.drain(max_items - 1)]
 
-    def drain(self, max_items: int) -> list[Delivery]:
+    def drain(self, max_items: int) -> list[Delivery | Ephemeral]:
         """What is buffered right now, up to ``max_items``, without waiting."""
-        batch: list[Delivery] = []
+        batch: list[Delivery | Ephemeral] = []
         while len(batch) < max_items:
             try:
                 batch.append(self._receive.receive_nowait())
@@ -136,7 +201,7 @@ class Subscription:
                 break
         return batch
 
-    def offer(self, delivery: Delivery) -> bool:
+    def offer(self, delivery: Delivery | Ephemeral) -> bool:
         """Buffer ``delivery`` without waiting; False when the buffer is full."""
         try:
             self._send.send_nowait(delivery)
@@ -148,6 +213,76 @@ class Subscription:
 
     def close(self) -> None:
         self._send.close()
+
+    def end(self, last_frame: Ephemeral) -> None:
+        """End the stream after what it has buffered, with ``last_frame``."""
+        if self.last_frame is None:
+            self.last_frame = last_frame
+        self.close()
+
+
+class PresenceBoard:
+    """Heartbeat times that moved in the current window, waiting to go to the streams.
+
+    ``agent_seen`` and ``orchestrator_seen`` are called by the heartbeat handlers (actor
+    threads): a dict assignment under a lock, and once per window a call onto the trio
+    thread, which sends the window ``PRESENCE_WINDOW_SECONDS`` later. Nothing is stored.
+    """
+
+    def __init__(self, hub: EventHub) -> None:
+        self._hub = hub
+        self._lock = threading.Lock()
+        self._agents: dict[str, int] = {}
+        self._orchestrators: dict[str, int] = {}
+        self._scheduled = False
+        self.window_seconds = PRESENCE_WINDOW_SECONDS
+
+    def agent_seen(self, agent_id: str, at_ms: int) -> None:
+        self._touch(self._agents, agent_id, at_ms)
+
+    def orchestrator_seen(self, orchestrator_id: str, at_ms: int) -> None:
+        self._touch(self._orchestrators, orchestrator_id, at_ms)
+
+    def _touch(self, moved: dict[str, int], key: str, at_ms: int) -> None:
+        with self._lock:
+            moved[key] = at_ms
+            if self._scheduled:
+                return
+            token = self._hub.trio_token
+            if token is None:
+                moved.clear()  # not started (or stopped): nobody to tell
+                return
+            self._scheduled = True
+        try:
+            token.run_sync_soon(self._open_window)
+        except trio.RunFinishedError:
+            with self._lock:
+                self._scheduled = False
+
+    def _open_window(self) -> None:
+        # A trio callback, and a system task: anything they raised would end the whole run.
+        try:
+            if self._hub.trio_token is None:
+                raise RuntimeError("the hub stopped")
+            trio.lowlevel.spawn_system_task(self._close_window, name="relay.events.presence")
+        except RuntimeError:  # stopped, or the run is ending ("closed to new arrivals")
+            with self._lock:
+                self._agents.clear()
+                self._orchestrators.clear()
+                self._scheduled = False
+
+    async def _close_window(self) -> None:
+        try:
+            await trio.sleep(self.window_seconds)
+        finally:  # also when the run ends first: the next run's beats open a window again
+            with self._lock:
+                agents, self._agents = self._agents, {}
+                orchestrators, self._orchestrators = self._orchestrators, {}
+                self._scheduled = False
+        try:
+            self._hub.send_presence(agents, orchestrators)
+        except Exception:
+            log.exception("sse_presence_failed")
 
 
 class EventHub:
@@ -170,6 +305,9 @@ class EventHub:
         self._flush_scheduled = False
         self._last_committed_id = 0
         self._streams_ended = False  # trio thread only
+        self.presence = PresenceBoard(self)
+        # jti → what to call when it is revoked (the streams opened with it). Trio thread only.
+        self._watchers: dict[str, set[Callable[[], None]]] = {}
 
     # -- life cycle (trio thread) -----------------------------------------------------------
 
@@ -217,6 +355,39 @@ class EventHub:
     @property
     def client_count(self) -> int:
         return len(self._subscribers)
+
+    @property
+    def trio_token(self) -> trio.lowlevel.TrioToken | None:
+        return self._token
+
+    # -- tokens of open streams -----------------------------------------------------------------
+
+    def token_revoked(self, jti: str) -> None:
+        """End, promptly, every stream opened with ``jti`` (any thread; never raises)."""
+        token = self._token
+        if token is None:
+            return
+        with contextlib.suppress(trio.RunFinishedError):
+            token.run_sync_soon(self._revoked, jti)
+
+    def _revoked(self, jti: str) -> None:
+        for on_revoked in list(self._watchers.get(jti, ())):
+            try:
+                on_revoked()
+            except Exception:  # a trio callback: raising here would end the relay
+                log.exception("token_watch_failed jti=%s", jti)
+
+    @contextlib.contextmanager
+    def watch_token(self, jti: str, on_revoked: Callable[[], None]) -> Iterator[None]:
+        """Call ``on_revoked`` (on the trio thread) if ``jti`` is revoked during the block."""
+        watchers = self._watchers.setdefault(jti, set())
+        watchers.add(on_revoked)
+        try:
+            yield
+        finally:
+            watchers.discard(on_revoked)
+            if not watchers:
+                self._watchers.pop(jti, None)
 
     # -- publishing (any thread) ------------------------------------------------------------
 
@@ -312,22 +483,62 @@ class EventHub:
     # -- subscribing and fan-out (trio thread) ----------------------------------------------
 
     @contextlib.contextmanager
-    def subscribe(self, stream_filter: StreamFilter, *, buffer: int) -> Iterator[Subscription]:
+    def subscribe(
+        self,
+        stream_filter: StreamFilter,
+        *,
+        buffer: int,
+        credential: StreamCredential | None = None,
+    ) -> Iterator[Subscription]:
         """A live subscription for the duration of the ``with`` block (trio thread).
 
         Every event committed after this returns is offered to it, in id order (and maybe
-        a few committed just before: ``start_id`` tells them apart).
+        a few committed just before: ``start_id`` tells them apart). With a ``credential``
+        it ends with ``signed-out`` when that token is revoked.
         """
         subscription = Subscription(stream_filter, buffer, self._last_committed_id)
         if self._token is None or self._streams_ended:
             subscription.close()  # stopping (or never started): nothing will come
         else:
             self._subscribers.add(subscription)
-        try:
-            yield subscription
-        finally:
-            self._subscribers.discard(subscription)
-            subscription.close()
+        with contextlib.ExitStack() as watching:
+            if credential is not None:
+                watching.enter_context(
+                    self.watch_token(credential.jti, partial(self._end, subscription))
+                )
+            try:
+                yield subscription
+            finally:
+                self._subscribers.discard(subscription)
+                subscription.close()
+
+    def _end(self, subscription: Subscription) -> None:
+        self._subscribers.discard(subscription)
+        subscription.end(SIGNED_OUT_REVOKED)
+
+    def send_presence(self, agents: dict[str, int], orchestrators: dict[str, int]) -> None:
+        """Offer one presence window to every subscriber (trio thread).
+
+        Subscribers with the same filter share one encoded frame; one that admits nothing
+        of the window gets no frame; one whose buffer is full skips this window.
+        """
+        if self._token is None or not self._subscribers or not (agents or orchestrators):
+            return
+        self.stats.presence_windows += 1
+        frames: dict[StreamFilter, Ephemeral | None] = {}
+        for subscription in self._subscribers:
+            stream_filter = subscription.filter
+            if stream_filter not in frames:
+                seen = stream_filter.presence(agents, orchestrators)
+                frames[stream_filter] = (
+                    Ephemeral(encode_ephemeral("presence", seen))
+                    if seen["agents"] or seen["orchestrators"]
+                    else None
+                )
+                self.stats.presence_encodings += frames[stream_filter] is not None
+            frame = frames[stream_filter]
+            if frame is not None and not subscription.offer(frame):
+                self.stats.presence_skipped += 1
 
     def _on_commit(self, events: list[StreamEvent]) -> None:
         if self._token is None:

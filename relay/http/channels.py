@@ -9,6 +9,11 @@ the target also reports progress and outcomes:
                       "failed", "result"?: ..., "error"?: "..."}
     server → client  {"type": "status-ok", "commandId": "...", "status": "..."} or
                      {"type": "error", "commandId": "...", "error": "..."}
+
+The server closes a WebSocket channel with code 4401 (reason "token revoked" or
+"token expired") when the token it was opened with is revoked (at once) or reaches its
+``exp``, and with 1001 when the relay shuts down. Root and integration tokens do not
+expire. (4401: the 4xxx range is the application's; 401 as in HTTP.)
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from relay.actors import commands
 from relay.domain.commands import TargetKind
 from relay.errors import Forbidden, Invalid, RelayError
 from relay.http import responses
-from relay.http.auth import allow_command_report, allow_command_target, requires
+from relay.http.auth import allow_command_report, allow_command_target, principal, requires
 from relay.http.commands import PatchCommandBody
 from relay.http.contract import int_param, responds
 from relay.http.nul_guard import refuse_nul_in_body
@@ -38,6 +43,7 @@ log = logging.getLogger("relay.channels")
 
 MAX_WAIT_SECONDS = 60
 WS_WAIT_SECONDS = 30
+TOKEN_CLOSE_CODE = 4401
 
 
 POLL_QUERY = (
@@ -87,12 +93,21 @@ async def _channel(kind: TargetKind, target: str) -> None:
     await commands.take(rt, kind, target, wait_seconds=0, limit=0)
     await websocket.accept()
     log.info("channel_open kind=%s target=%s", kind, target)
+    ended: list[str] = []
     try:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_push, kind, target, nursery.cancel_scope)
+            claims = principal().claims
+            if claims is not None:
+                nursery.start_soon(
+                    _end_with_token, claims.jti, claims.exp * 1000, ended, nursery.cancel_scope
+                )
             await _receive(kind, target)
             nursery.cancel_scope.cancel()
-        if rt.draining.is_set():
+        if ended:
+            log.info("channel_signed_out kind=%s target=%s reason=%s", kind, target, ended[0])
+            await websocket.close(TOKEN_CLOSE_CODE, ended[0])
+        elif rt.draining.is_set():
             # "Going away": the target reconnects, to this relay once it is back.
             await websocket.close(1001, "relay is shutting down")
     finally:
@@ -108,6 +123,28 @@ async def _push(kind: TargetKind, target: str, channel: trio.CancelScope) -> Non
                 json.dumps({"type": "command", "command": command.to_json(redact=False)})
             )
     channel.cancel()  # after sending what the last take handed out
+
+
+async def _end_with_token(
+    jti: str, expires_at_ms: int, ended: list[str], channel: trio.CancelScope
+) -> None:
+    """End the channel when its token is revoked (told by the revoke path) or expires."""
+    svc = services()
+    rt = svc.runtime
+    revoked = trio.Event()
+    with rt.events.watch_token(jti, revoked.set):
+        if svc.auth.is_revoked(jti):  # revoked since the handshake authenticated it
+            revoked.set()
+        while not revoked.is_set():
+            left = (expires_at_ms - rt.clock.now_ms()) / 1000
+            if left <= 0:
+                ended.append("token expired")
+                channel.cancel()
+                return
+            with trio.move_on_after(left):
+                await revoked.wait()
+    ended.append("token revoked")
+    channel.cancel()
 
 
 async def _receive(kind: TargetKind, target: str) -> None:

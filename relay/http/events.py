@@ -19,6 +19,12 @@
   not of an event, is what limits the fan-out.
 - A client too slow to keep ``RELAY_SSE_CLIENT_BUFFER`` events buffered is dropped:
   its stream ends and it reconnects with ``Last-Event-ID``.
+- ``event: presence`` (no ``id``): at most once a second, the agents' ``lastSeenAt`` and
+  orchestrators' ``lastHeartbeatAt`` that moved since this stream's previous presence
+  frame, filtered like the stream's ``agent``/``orchestrator`` events; never replayed.
+- ``event: signed-out`` (no ``id``), data ``{"reason": "token revoked"|"token expired"}``,
+  then the stream ends: the stream's token was revoked (at once) or reached its ``exp``.
+  Root and integration-token streams do not end this way.
 
 Authentication: the ``Authorization`` header, or ``?ticket=`` from
 ``POST /api/events/ticket`` (browsers' ``EventSource`` cannot send headers).
@@ -38,8 +44,17 @@ import trio
 from quart import Blueprint, Response, current_app, g, request
 
 from relay.auth.access import Principal, Resource, authorize, hidden_views, visible_agents
+from relay.auth.tokens import check_expiry
+from relay.clock import Clock
 from relay.errors import Invalid, Unauthorized, Unavailable
-from relay.events import EventHub, StreamFilter, encode_frame
+from relay.events import (
+    SIGNED_OUT_EXPIRED,
+    Delivery,
+    EventHub,
+    StreamCredential,
+    StreamFilter,
+    encode_frame,
+)
 from relay.http import responses
 from relay.http.auth import SCOPE_ATTRIBUTE, allow, principal, requires
 from relay.http.contract import Media, responds, str_param
@@ -91,8 +106,11 @@ def header_or_ticket(scope: str) -> Callable[[F], F]:
             caller: Principal
             if header is None and ticket:
                 caller = tickets().redeem(ticket)
-                if caller.jti is not None and services().auth.is_revoked(caller.jti):
+                auth = services().auth
+                if caller.jti is not None and auth.is_revoked(caller.jti):
                     raise Unauthorized("unauthorized")
+                if caller.claims is not None:  # the token may have expired since the ticket
+                    check_expiry(caller.claims, now_s=auth.now_s())
             else:
                 caller = services().auth.authenticate(header)
             authorize(caller, scope)
@@ -116,7 +134,13 @@ async def issue_ticket() -> tuple[dict[str, Any], int]:
 
 @bp.get("/api/events")
 @responds(
-    Media("text/event-stream", "the event stream (server-sent events)"),
+    Media(
+        "text/event-stream",
+        "the event stream (server-sent events): stored events with an id, and two id-less "
+        "frames never replayed: presence ({agents: {id: lastSeenAt}, orchestrators: "
+        "{id: lastHeartbeatAt}}, at most once a second) and signed-out ({reason: 'token "
+        "revoked' | 'token expired'}, then the stream ends)",
+    ),
     query=(str_param("agentId", 200), str_param("view", 64), str_param("ticket", 200)),
 )
 @header_or_ticket(SCOPE)
@@ -130,6 +154,7 @@ async def stream_events() -> Response:
         hidden_views=hidden_views(principal()),
     )
     rt = services().runtime
+    claims = principal().claims
     frames = stream_frames(
         rt.events,
         rt.store,
@@ -137,6 +162,11 @@ async def stream_events() -> Response:
         last_event_id=_last_event_id(),
         keepalive_seconds=rt.settings.sse_keepalive_seconds,
         buffer=rt.settings.sse_client_buffer,
+        credential=(
+            StreamCredential(claims.jti, claims.exp * 1000) if claims is not None else None
+        ),
+        clock=rt.clock,
+        is_revoked=services().auth.is_revoked,
     )
     response = Response(frames, 200, SSE_HEADERS)
     response.timeout = None  # a stream has no end to wait for
@@ -164,9 +194,20 @@ async def stream_frames(
     last_event_id: int | None,
     keepalive_seconds: float,
     buffer: int,
+    credential: StreamCredential | None = None,
+    clock: Clock | None = None,
+    is_revoked: Callable[[str], bool] | None = None,
 ) -> AsyncGenerator[bytes, None]:
-    """The body of one SSE response: subscribe, replay after ``last_event_id``, go live."""
-    with hub.subscribe(stream_filter, buffer=buffer) as subscription:
+    """The body of one SSE response: subscribe, replay after ``last_event_id``, go live.
+
+    With a ``credential`` (and the ``clock`` its ``exp`` is read on) the stream ends with
+    ``signed-out`` when the token is revoked or expires.
+    """
+    with hub.subscribe(stream_filter, buffer=buffer, credential=credential) as subscription:
+        if credential is not None and is_revoked is not None and is_revoked(credential.jti):
+            # Revoked between the authentication and the subscription: the hub's call came
+            # before there was a stream to end.
+            hub.token_revoked(credential.jti)
         yield OPENING
         # Without Last-Event-ID the stream starts now, not with what the hub still held
         # back (batch window) from before the client subscribed.
@@ -189,20 +230,36 @@ async def stream_frames(
                 log.warning("sse_replay_failed reason=store-timeout after=%d", cursor)
                 return  # the client reconnects with its Last-Event-ID
         while True:
+            wait = keepalive_seconds
+            if credential is not None and clock is not None:
+                left = (credential.expires_at_ms - clock.now_ms()) / 1000
+                if left <= 0:
+                    yield SIGNED_OUT_EXPIRED.frame
+                    return
+                wait = min(wait, left)
             batch = None
-            with trio.move_on_after(keepalive_seconds):
+            with trio.move_on_after(wait):
                 try:
                     batch = await subscription.receive(MAX_CHUNK_EVENTS)
                 except trio.EndOfChannel:
-                    return  # dropped as slow, or the relay is stopping
+                    # Dropped as slow, the relay is stopping, or the token was revoked.
+                    if subscription.last_frame is not None:
+                        yield subscription.last_frame.frame
+                    return
             if batch is None:
-                yield KEEP_ALIVE
+                if credential is None or clock is None or clock.now_ms() < credential.expires_at_ms:
+                    yield KEEP_ALIVE
                 continue
-            fresh = [delivery for delivery in batch if delivery.event.id > cursor]
-            if fresh:
-                cursor = fresh[-1].event.id
-                hub.stats.frames_sent += len(fresh)
-                yield b"".join(delivery.frame for delivery in fresh)
+            chunk: list[bytes] = []
+            for item in batch:
+                if not isinstance(item, Delivery):
+                    chunk.append(item.frame)  # no id: nothing to skip, the cursor stays
+                elif item.event.id > cursor:
+                    cursor = item.event.id
+                    hub.stats.frames_sent += 1
+                    chunk.append(item.frame)
+            if chunk:
+                yield b"".join(chunk)
 
 
 def _replay_query(

@@ -81,8 +81,10 @@ class AgentActor(TargetActor):
         created = self.card is None
         card = register_card(self.card, message.registration, self._now())
         self.card = card
-        commit = self.write(
-            lambda: agent_store.insert(card) if created else agent_store.update(card)
+        # First registration and re-registration alike: the page learns of the card here.
+        commit = self.write_changed(
+            lambda: agent_store.insert(card) if created else agent_store.update(card),
+            [self._change("registered", card)],
         )
         return Durable((card, created), commit)
 
@@ -95,6 +97,7 @@ class AgentActor(TargetActor):
         commit = self.write_changed(
             lambda: agent_store.touch(card.id, card.status, card.last_seen_at), changes
         )
+        self.rt.events.presence.agent_seen(card.id, card.last_seen_at)
         return Durable(card, commit)
 
     @handle.register

@@ -90,6 +90,7 @@ class OrchestratorActor(TargetActor):
             )
         else:
             commit = self.write_changed(lambda: orchestrator_store.update(orch), changes)
+        self.rt.events.presence.orchestrator_seen(orch.id, orch.last_heartbeat_at)
         return Durable(orch, commit)
 
     @handle.register

@@ -9,25 +9,42 @@ from relay.actors.orchestrator.rules import runtime_token_spec
 from relay.actors.runtime.context import Runtime
 from relay.actors.runtime.reaping import reap
 from relay.auth.authenticator import Authenticator
+from relay.auth.profiles import ORCHESTRATOR
 from relay.domain.activity import ActivityInput
 from relay.domain.commands import Command, CommandSpec
 from relay.domain.orchestrators import Orchestrator, OrchestratorRegistration
+from relay.domain.tokens import TokenRecord
 from relay.store import orchestrators as orchestrator_store
+from relay.store import tokens as token_store
 
 
 async def register_orchestrator(
     rt: Runtime, auth: Authenticator, registration: OrchestratorRegistration
 ) -> tuple[Orchestrator, bool, str]:
-    """Register (or refresh) an orchestrator and mint its runtime token.
+    """Register (or refresh) an orchestrator and mint its runtime token, with a record.
+
+    The record lists the token in ``GET /api/tokens`` (profile ``orchestrator``), so it
+    can be revoked there. A re-registration's new token does not revoke the previous
+    one, which expires on its own (as a renewal's does): the daemon re-registers with
+    that token while its channel, polls and heartbeats are still in flight on it, and
+    again whenever the relay has forgotten it, so revoking it would cut its own channel
+    (4401) and turn those requests into 401s.
 
     Returns:
         ``(orchestrator, created, token)``.
+
+    Raises:
+        Unavailable: the store did not answer in time (the token is then not handed out).
     """
     orch, created = await rt.registry.ask(
         orchestrator.KIND, registration.id, orchestrator.Register(registration)
     )
     rt.routing.orchestrator_exists(orch.id)
-    token, _claims = auth.mint(runtime_token_spec(orch))
+    token, claims = auth.mint(runtime_token_spec(orch))
+    record = TokenRecord.of(
+        claims, profile_id=ORCHESTRATOR.id, created_by=f"registration:{orch.id}"
+    )
+    await rt.store.write(lambda: token_store.insert(record))
     return orch, created, token
 
 

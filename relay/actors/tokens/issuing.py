@@ -82,6 +82,13 @@ async def renew(auth: Authenticator, rt: Runtime, caller: Principal) -> tuple[st
     return await issue(auth, rt, spec, profile_id=profile_id, created_by=f"renew:{claims.jti}")
 
 
+def deny(auth: Authenticator, rt: Runtime, jti: str) -> None:
+    """Refuse ``jti`` from the next request on and end the live streams opened with it (an
+    SSE stream, a command channel), which authenticated once, when they opened."""
+    auth.revoke(jti)
+    rt.events.token_revoked(jti)
+
+
 async def revoke(
     auth: Authenticator,
     rt: Runtime,
@@ -92,13 +99,14 @@ async def revoke(
     """Deny ``jti`` from the very next request on, and persist the revocation.
 
     The in-memory deny-list is updated first, so a store failure fails closed
-    (the token is refused by this process even if the caller sees a 503).
+    (the token is refused by this process even if the caller sees a 503); the streams
+    open with it end at once.
     ``audit_of(record)``, if given, is the audit row stored in the revocation's commit.
 
     Returns:
         The token's record, or ``None`` if it was minted without one.
     """
-    auth.revoke(jti)
+    deny(auth, rt, jti)
     now_ms = rt.clock.now_ms()
     return await write_audited(
         rt,

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from relay.actors.runtime.audit import write_audited
 from relay.actors.runtime.context import Runtime
-from relay.actors.tokens.issuing import GRACE_MS, issue
+from relay.actors.tokens.issuing import GRACE_MS, deny, issue
 from relay.auth.access import Principal
 from relay.auth.authenticator import Authenticator
 from relay.auth.profiles import PROVIDER_AGENT
@@ -150,5 +150,5 @@ async def remint_runner_token(
         replaced = False  # another relay process revoked it first
     if not replaced:
         raise Forbidden(INVALID)
-    auth.revoke(old.jti)
+    deny(auth, rt, old.jti)
     return token, record, old

@@ -1,0 +1,214 @@
+"""Live streams end when their token is revoked or expires: GET /api/events sends
+``signed-out`` (no id) and ends; a command channel closes with 4401.
+
+Revocation reaches open streams at once (the revoke path tells the hub); expiry is a
+timer at ``exp``, driven here by trio's mock clock moved with the relay's wall clock.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+import trio
+import trio.testing
+from quart.testing.connections import WebsocketDisconnectError
+
+from relay.clock import ManualClock
+from relay.http.channels import TOKEN_CLOSE_CODE
+from relay.http.services import Services
+from tests.conftest import bearer
+from tests.http.helpers import H, register_orchestrator
+from tests.http.sse_client import EventStream, Frame, open_stream, post_activity
+
+# Revocation must end a stream within about a second.
+PROMPTLY = 1.0
+
+
+async def last_frames(stream: EventStream) -> list[Frame]:
+    """The frames that carry an event (an id, or a named id-less one) until the end."""
+    frames: list[Frame] = []
+    try:
+        while True:
+            frame = await stream.next_frame()
+            if frame.event is not None:
+                frames.append(frame)
+    except trio.EndOfChannel:
+        return frames
+
+
+async def revoke(client: Any, services: Services, token: str) -> None:
+    jti = services.auth.verify(token).jti
+    response = await client.delete(f"/api/tokens/{jti}", headers=H)
+    assert response.status_code == 200
+
+
+async def advance(clock: ManualClock, mock_clock: trio.testing.MockClock, seconds: float) -> None:
+    """Move the relay's wall clock and trio's clock together, once the stream waits (its
+    deadline is then set: trio's clock stands still in these tests unless moved).
+
+    Jumps stay shorter than the store and actor timeouts (10 s), which a longer one would
+    fire under a call in flight (a maintenance job's, the channel's command take).
+    """
+    assert seconds < 10
+    await trio.testing.wait_all_tasks_blocked()
+    clock.advance(seconds)
+    mock_clock.jump(seconds)
+
+
+async def test_revoking_the_token_ends_its_event_stream(
+    client: Any, services: Services, mint: Any
+) -> None:
+    token = mint(["activity:read"])
+    async with open_stream(client, headers=bearer(token)) as stream:
+        posted = await post_activity(client, "before")
+        assert (await stream.next_event()).data == posted
+        await revoke(client, services, token)
+        with trio.fail_after(PROMPTLY):
+            frames = await last_frames(stream)
+    assert [(f.event, f.data) for f in frames] == [("signed-out", {"reason": "token revoked"})]
+    assert frames[-1].id is None
+    assert stream.ended
+
+
+async def test_revoking_ends_a_stream_opened_with_a_ticket(
+    client: Any, services: Services, mint: Any
+) -> None:
+    token = mint(["activity:read"])
+    response = await client.post("/api/events/ticket", headers=bearer(token))
+    assert response.status_code == 201
+    ticket = (await response.get_json())["ticket"]
+    async with open_stream(client, query={"ticket": ticket}, headers={}) as stream:
+        await revoke(client, services, token)
+        with trio.fail_after(PROMPTLY):
+            frames = await last_frames(stream)
+    assert [(f.event, f.data) for f in frames] == [("signed-out", {"reason": "token revoked"})]
+
+
+async def test_revoking_another_token_leaves_the_stream_open(
+    client: Any, services: Services, mint: Any
+) -> None:
+    mine, other = mint(["activity:read"]), mint(["activity:read"])
+    async with open_stream(client, headers=bearer(mine)) as stream:
+        await revoke(client, services, other)
+        posted = await post_activity(client, "still live")
+        frame = await stream.next_event()
+    assert frame.data == posted
+
+
+async def test_a_ticket_whose_token_expired_since_is_refused(
+    client: Any, clock: ManualClock, mint: Any
+) -> None:
+    token = mint(["activity:read"], ttl=5)
+    response = await client.post("/api/events/ticket", headers=bearer(token))
+    ticket = (await response.get_json())["ticket"]
+    clock.advance(6)
+    response = await client.get(f"/api/events?ticket={ticket}")
+    assert response.status_code == 401
+    assert await response.get_json() == {"error": "token expired"}
+
+
+async def test_an_event_stream_ends_when_its_token_expires(
+    client: Any, clock: ManualClock, mint: Any, mock_clock: trio.testing.MockClock
+) -> None:
+    token = mint(["activity:read"], ttl=20)
+    async with open_stream(client, headers=bearer(token)) as stream:
+        await advance(clock, mock_clock, 9)
+        await advance(clock, mock_clock, 9)
+        frame = await stream.next_frame()  # the keep-alive after 15 s of silence
+        assert frame.comments == ("keep-alive",)
+        await advance(clock, mock_clock, 1.5)
+        assert not stream.ended
+        await advance(clock, mock_clock, 0.5)
+        frames = await last_frames(stream)
+    assert [(f.event, f.data, f.id) for f in frames] == [
+        ("signed-out", {"reason": "token expired"}, None)
+    ]
+
+
+async def test_a_root_stream_never_expires(
+    client: Any, clock: ManualClock, mock_clock: trio.testing.MockClock
+) -> None:
+    async with open_stream(client) as stream:
+        clock.advance(400 * 86_400)
+        for _ in range(2):
+            await advance(clock, mock_clock, 8)
+            await advance(clock, mock_clock, 8)
+            frame = await stream.next_frame()
+            assert (frame.event, frame.comments) == (None, ("keep-alive",))
+        assert not stream.ended
+
+
+# -- the command channel -----------------------------------------------------------------------
+
+
+async def answering(ws: Any) -> None:
+    """Wait until the channel is open (the handshake authenticated) and answering."""
+    await ws.send('{"type": "nonsense"}')
+    assert "unknown message type" in await ws.receive()
+
+
+async def closed_code(ws: Any) -> int:
+    while True:
+        try:
+            await ws.receive()
+        except WebsocketDisconnectError as closed:
+            code: int = closed.args[0]
+            return code
+
+
+async def test_revoking_the_token_closes_the_orchestrator_channel(
+    client: Any, services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="relay.channels")
+    token = (await register_orchestrator(client, "o1"))["token"]
+    async with client.websocket("/api/orchestrators/o1/channel", headers=bearer(token)) as ws:
+        await answering(ws)
+        await revoke(client, services, token)
+        with trio.fail_after(PROMPTLY):
+            assert await closed_code(ws) == TOKEN_CLOSE_CODE
+    assert any("reason=token revoked" in r.getMessage() for r in caplog.records)
+
+
+async def test_revoking_the_token_closes_an_agent_channel(
+    client: Any, services: Services, mint: Any
+) -> None:
+    response = await client.post("/api/agents", json={"id": "a1", "name": "a1"}, headers=H)
+    assert response.status_code == 201
+    token = mint(["command:read", "command:write"], {"agents": ["a1"]})
+    async with client.websocket("/api/agents/a1/channel", headers=bearer(token)) as ws:
+        await answering(ws)
+        await revoke(client, services, token)
+        with trio.fail_after(PROMPTLY):
+            assert await closed_code(ws) == TOKEN_CLOSE_CODE
+
+
+async def test_the_channel_closes_when_its_token_expires(
+    client: Any,
+    clock: ManualClock,
+    mint: Any,
+    mock_clock: trio.testing.MockClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="relay.channels")
+    await register_orchestrator(client, "o1")
+    token = mint(["command:read"], {"orchestrators": ["o1"]}, ttl=5)
+    async with client.websocket("/api/orchestrators/o1/channel", headers=bearer(token)) as ws:
+        await answering(ws)
+        await advance(clock, mock_clock, 4)
+        await answering(ws)
+        await advance(clock, mock_clock, 1)
+        assert await closed_code(ws) == TOKEN_CLOSE_CODE
+    assert any("reason=token expired" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_root_channel_stays_open_past_any_expiry(
+    client: Any, clock: ManualClock, services: Services
+) -> None:
+    await register_orchestrator(client, "o1")
+    async with client.websocket("/api/orchestrators/o1/channel", headers=H) as ws:
+        await answering(ws)
+        clock.advance(400 * 86_400)
+        services.runtime.events.token_revoked("anything")
+        await answering(ws)
