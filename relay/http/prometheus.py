@@ -84,6 +84,16 @@ class _RuntimeCollector(Collector):
             "Event-stream clients dropped for not keeping up",
             value=hub.stats.dropped,
         )
+        yield CounterMetricFamily(
+            "relay_sse_presence_windows",
+            "Presence windows sent (at most one a second, each one frame per stream)",
+            value=hub.stats.presence_windows,
+        )
+        yield CounterMetricFamily(
+            "relay_sse_presence_skipped",
+            "Presence frames a stream missed because its buffer was full",
+            value=hub.stats.presence_skipped,
+        )
 
 
 class _StoreCollector(Collector):

@@ -22,6 +22,8 @@ FAMILIES = {
     "relay_sse_frames_sent": "counter",
     "relay_sse_clients": "gauge",
     "relay_sse_clients_dropped": "counter",
+    "relay_sse_presence_windows": "counter",
+    "relay_sse_presence_skipped": "counter",
 }
 
 
@@ -105,3 +107,23 @@ async def test_each_app_counts_its_own_requests(open_app: Any) -> None:
         samples = (await scrape(second.test_client()))["relay_http_request_duration_seconds"]
     count = "relay_http_request_duration_seconds_count"
     assert value(samples, count, route="/healthz", method="GET", status="200") is None
+
+
+async def test_presence_windows_are_counted(client: Any, services: Any) -> None:
+    services.runtime.events.presence.window_seconds = 0.02
+    response = await client.post("/api/agents", json={"id": "p1"}, headers=H)
+    assert response.status_code == 201
+    before = value(
+        (await scrape(client))["relay_sse_presence_windows"], "relay_sse_presence_windows_total"
+    )
+    async with open_stream(client) as stream:
+        response = await client.post("/api/agents/p1/heartbeat", headers=H)
+        assert response.status_code == 200
+        while (await stream.next_frame()).event != "presence":
+            pass
+    after = value(
+        (await scrape(client))["relay_sse_presence_windows"], "relay_sse_presence_windows_total"
+    )
+    assert before is not None
+    assert after is not None
+    assert after >= before + 1
