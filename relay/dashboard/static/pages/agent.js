@@ -123,6 +123,7 @@ function Actions({ agent, can }) {
   return html`<section aria-labelledby="actions-title">
     <h2 id="actions-title">Actions</h2>
     ${!writable && html`<p class="hint">Your token cannot send commands (needs command:write).</p>`}
+    ${support === null && !action.error && html`<p class="hint">Loading the actions this agent supports…</p>`}
     <div class="action-buttons">
       ${(support ?? []).map((entry) => {
         const busy = LIFECYCLE.has(entry.action) && inFlight;
