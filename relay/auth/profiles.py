@@ -7,6 +7,11 @@
 - ``integration`` (role ``integration``): agent:read, command:read, activity:read,
   activity:write.
 - ``dashboard`` (role ``dashboard``): every scope but token:admin.
+- ``mcp`` (role ``mcp``): agent:read and the six below; what ``POST
+  /api/agents/:id/mcp-token`` mints for one agent's Claude Code session.
+
+``provider-agent``, ``orchestrator`` and ``dashboard`` also hold message:read|write,
+task:read|write and memory:read|write (``RELAY_SCOPES``).
 
 A provider agent (and the runner tokens minted for spawned sessions) reports on
 itself and works its command queue; an orchestrator also reads the feed; an
@@ -19,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from relay.domain.tokens import SCOPES
+from relay.domain.tokens import RELAY_SCOPES, SCOPES
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +44,7 @@ PROVIDER_AGENT = Profile(
         "command:write",
         "activity:write",
         "config:read",
+        *RELAY_SCOPES,
     ),
 )
 ORCHESTRATOR = Profile(
@@ -52,6 +58,7 @@ ORCHESTRATOR = Profile(
         "activity:read",
         "activity:write",
         "config:read",
+        *RELAY_SCOPES,
     ),
 )
 INTEGRATION = Profile(
@@ -65,6 +72,8 @@ DASHBOARD = Profile(
     scope=tuple(scope for scope in SCOPES if scope != "token:admin"),
 )
 
+MCP = Profile(id="mcp", role="mcp", scope=("agent:read", *RELAY_SCOPES))
+
 PROFILES: dict[str, Profile] = {
-    profile.id: profile for profile in (PROVIDER_AGENT, ORCHESTRATOR, INTEGRATION, DASHBOARD)
+    profile.id: profile for profile in (PROVIDER_AGENT, ORCHESTRATOR, INTEGRATION, DASHBOARD, MCP)
 }

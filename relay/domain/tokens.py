@@ -16,6 +16,22 @@ SCOPES = (
     "activity:read",
     "activity:write",
     "token:admin",
+    "message:read",
+    "message:write",
+    "task:read",
+    "task:write",
+    "memory:read",
+    "memory:write",
+)
+# What messaging, tasks and memory add (spec: messaging.md, "Scopes and identity"): the
+# agent-facing profiles and the dashboard gain all six; older tokens keep what they had.
+RELAY_SCOPES = (
+    "message:read",
+    "message:write",
+    "task:read",
+    "task:write",
+    "memory:read",
+    "memory:write",
 )
 
 

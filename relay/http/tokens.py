@@ -35,7 +35,7 @@ F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 AUTHENTICATED = "authenticated"
 MAX_JTI_CHARS = 64
 
-ProfileId = Literal["provider-agent", "orchestrator", "integration", "dashboard"]
+ProfileId = Literal["provider-agent", "orchestrator", "integration", "dashboard", "mcp"]
 ConstraintValues = Annotated[list[str], Field(max_length=1000)]
 
 

@@ -10,7 +10,8 @@ from relay.errors import Forbidden, Invalid
 
 ALL_SCOPES = (
     "agent:read, agent:write, command:read, command:write, config:read, config:write, "
-    "activity:read, activity:write, token:admin"
+    "activity:read, activity:write, token:admin, message:read, message:write, task:read, "
+    "task:write, memory:read, memory:write"
 )
 
 

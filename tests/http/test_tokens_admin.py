@@ -16,7 +16,8 @@ from tests.conftest import bearer, root_headers
 H = root_headers()
 ALL_SCOPES = (
     "agent:read, agent:write, command:read, command:write, config:read, config:write, "
-    "activity:read, activity:write, token:admin"
+    "activity:read, activity:write, token:admin, message:read, message:write, task:read, "
+    "task:write, memory:read, memory:write"
 )
 
 
@@ -92,15 +93,34 @@ def test_profiles_default_scopes() -> None:
         "command:write",
         "activity:write",
         "config:read",
+        "message:read",
+        "message:write",
+        "task:read",
+        "task:write",
+        "memory:read",
+        "memory:write",
     )
     assert "activity:read" in PROFILES["orchestrator"].scope
+    assert "message:write" in PROFILES["orchestrator"].scope
     assert set(PROFILES["integration"].scope) == {
         "agent:read",
         "command:read",
         "activity:read",
         "activity:write",
     }
-    assert len(PROFILES["dashboard"].scope) == 8
+    assert len(PROFILES["dashboard"].scope) == 14
+    assert (PROFILES["mcp"].role, set(PROFILES["mcp"].scope)) == (
+        "mcp",
+        {
+            "agent:read",
+            "message:read",
+            "message:write",
+            "task:read",
+            "task:write",
+            "memory:read",
+            "memory:write",
+        },
+    )
     assert all("token:admin" not in profile.scope for profile in PROFILES.values())
 
 
@@ -156,7 +176,7 @@ async def test_explicit_role_and_scope_override_the_profile(client: Any) -> None
         ),
         (
             {"sub": "s", "profile": "admin"},
-            "profile must be one of provider-agent, orchestrator, integration, dashboard",
+            "profile must be one of provider-agent, orchestrator, integration, dashboard, mcp",
         ),
         (
             {"sub": "s", "role": "root", "scope": ["agent:read"]},

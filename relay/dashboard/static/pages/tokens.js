@@ -5,8 +5,9 @@ import { toast } from "../toast.js";
 import { Confirm, Dialog, Empty, ErrorText, Time, useAction, useNow } from "../ui.js";
 
 const SCOPES = ["agent:read", "agent:write", "command:read", "command:write", "config:read",
-  "config:write", "activity:read", "activity:write", "token:admin"];
-const PROFILES = ["dashboard", "orchestrator", "provider-agent", "integration"];
+  "config:write", "activity:read", "activity:write", "token:admin", "message:read", "message:write",
+  "task:read", "task:write", "memory:read", "memory:write"];
+const PROFILES = ["dashboard", "orchestrator", "provider-agent", "integration", "mcp"];
 
 export function Tokens() {
   const now = useNow(30000);
