@@ -122,3 +122,42 @@ def authorize(principal: Principal, scope: str, resource: Resource | None = None
         raise Forbidden("forbidden")
     if resource is not None and not covers(principal, resource):
         raise Forbidden("forbidden")
+
+
+OPERATOR_ROLE = "dashboard"
+
+
+def is_operator(principal: Principal) -> bool:
+    """Root, or a dashboard token: the people who run the relay."""
+    return principal.is_root or principal.role == OPERATOR_ROLE
+
+
+def acts_for(principal: Principal, agent_id: str, orchestrator_id: str | None) -> bool:
+    """Whether the caller may act as (or for) agent ``agent_id`` — read its inbox, send as it.
+
+    ``orchestrator_id`` is the agent's orchestrator as stored, never as the request says.
+    An operator acts for every agent; a token naming the agent in ``constraints.agents``
+    for that agent; an ``orchestrator`` token for the agents of the orchestrators it names.
+    Every other constraint the token carries must cover the agent as well. Other
+    unconstrained tokens act for no agent: an integration reading every inbox would be a
+    leak no operator asked for.
+    """
+    if not covers(principal, Resource(agent_id=agent_id, orchestrator_id=orchestrator_id)):
+        return False
+    if is_operator(principal):
+        return True
+    if agent_id in principal.constraints.get("agents", ()):
+        return True
+    return (
+        principal.role == "orchestrator"
+        and orchestrator_id is not None
+        and orchestrator_id in principal.constraints.get("orchestrators", ())
+    )
+
+
+def own_agent(principal: Principal) -> str | None:
+    """The one agent a token is bound to (``constraints.agents`` names exactly one)."""
+    agents = principal.constraints.get("agents")
+    if agents is not None and len(agents) == 1:
+        return agents[0]
+    return None

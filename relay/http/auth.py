@@ -15,10 +15,10 @@ from typing import Any, TypeVar, cast
 
 from quart import g, has_request_context, request, websocket
 
-from relay.auth.access import Principal, Resource, authorize, covers
+from relay.auth.access import Principal, Resource, acts_for, authorize, covers
 from relay.domain.commands import Command, TargetKind
 from relay.domain.workspaces import Workspace
-from relay.errors import Forbidden
+from relay.errors import Forbidden, NotFound
 from relay.http.services import services
 from relay.store import agents as agent_store
 
@@ -90,6 +90,27 @@ async def allow_agent(
     owner = (await agent_orchestrators([agent_id])).get(agent_id)
     if owner is not None:
         allow(Resource(orchestrator_id=owner), scope)
+
+
+async def allow_acting_for(agent_id: str) -> str | None:
+    """403 ``forbidden`` unless the caller acts for ``agent_id`` (``access.acts_for``), judged
+    on the orchestrator the agent is stored under; 404 ``agent not found`` for an unknown
+    agent the caller could otherwise act for. Returns that orchestrator id.
+
+    The one check of messaging, inboxes and MCP: every route and tool calls it.
+    """
+    caller = principal()
+    owners = await agent_orchestrators([agent_id])
+    if agent_id not in owners:
+        # Unknown: said only to a caller who would act for it, were it there (an operator,
+        # or a token naming it); others learn nothing about which ids exist.
+        if acts_for(caller, agent_id, None):
+            raise NotFound("agent not found")
+        raise Forbidden("forbidden")
+    owner = owners[agent_id]
+    if not acts_for(caller, agent_id, owner):
+        raise Forbidden("forbidden")
+    return owner
 
 
 async def agent_orchestrators(agent_ids: Iterable[str]) -> dict[str, str | None]:
