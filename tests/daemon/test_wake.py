@@ -79,12 +79,14 @@ def test_the_task_line_names_the_task_and_the_claim_tool() -> None:
 
 def test_a_sender_cannot_break_the_line_or_press_enter() -> None:
     line = wake_line(wake_params(**{"from": "evil\nrm -rf /\r\x1b[0m"}))
-    assert "\n" not in line and "\r" not in line and "\x1b" not in line
+    assert "\n" not in line
+    assert "\r" not in line
+    assert "\x1b" not in line
     assert wake_line(wake_params(**{"from": None})).startswith("[relay] new message from relay;")
 
 
 def test_an_unknown_reason_fails() -> None:
-    with pytest.raises(CommandFailed, match="params.reason must be one of message, task"):
+    with pytest.raises(CommandFailed, match=r"params\.reason must be one of message, task"):
         wake_line(wake_params(reason="nudge"))
 
 
@@ -164,5 +166,6 @@ async def test_the_executor_settles_wakes_succeeded_and_failed(
     assert outcomes["cmd_w1"] == ("succeeded", None)
     status, error = outcomes["cmd_w2"]
     assert status == "failed"
-    assert error is not None and "can't find session" in error
+    assert error is not None
+    assert "can't find session" in error
     assert await read_line(out) == wake_line(wake_params())
