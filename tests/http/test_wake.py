@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import trio
+from pydantic import ValidationError
 
 from relay.actors.agent import wake_agent
 from relay.actors.orchestrator import reap_orchestrators
@@ -14,6 +15,7 @@ from relay.clock import ManualClock
 from relay.domain.commands import Command
 from relay.domain.orchestrators import Orchestrator
 from relay.http.services import Services
+from relay.settings import Settings
 from relay.store import orchestrators as orchestrator_store
 from tests.http.helpers import H, create_command, patch_command, poll, register_orchestrator
 from tests.http.test_agent_actions import CLAUDE_META, register_agent
@@ -167,3 +169,18 @@ async def test_an_orchestrator_gone_offline_since_it_was_read_queues_nothing(
     monkeypatch.setattr(orchestrator_store, "list_all", as_read_before)
     assert await wake(services) is None
     assert await wakes(client) == []
+
+
+async def test_the_ttl_is_relay_wake_ttl_seconds(
+    client: Any, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RELAY_WAKE_TTL_SECONDS", "60")
+    assert Settings().wake_ttl_seconds == 60
+    monkeypatch.setenv("RELAY_WAKE_TTL_SECONDS", "0")
+    with pytest.raises(ValidationError):
+        Settings()
+    monkeypatch.setattr(services.runtime.settings, "wake_ttl_seconds", 60)
+    await managed_agent(client)
+    command = await wake(services)
+    assert command is not None
+    assert command.expires_at == command.created_at + 60_000
