@@ -77,6 +77,12 @@ class Settings(BaseSettings):
         default=60, gt=0, description="redeliver a delivered command not acknowledged by then"
     )
     command_default_ttl_seconds: int = Field(default=600, ge=1, le=86_400)
+    wake_ttl_seconds: int = Field(
+        default=300,
+        ge=1,
+        le=86_400,
+        description="an agent.wake not taken by its orchestrator by then expires",
+    )
 
     merge_lease_ttl_seconds: float = Field(
         default=900, gt=0, description="a merge lease not released by then expires"

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 import trio
 
-from relay.daemon import merge, sessions, worktrees
+from relay.daemon import merge, sessions, wake, worktrees
 from relay.daemon.context import Context, Host
 from relay.daemon.journal import Entry
 from relay.daemon.outcome import JSON, CommandFailed, Outcome
@@ -52,6 +52,9 @@ HANDLERS: dict[str, Handler] = {
     "agent.compact": Handler(sessions.control, idempotent=False, lane="agentId"),
     "agent.clearContext": Handler(sessions.control, idempotent=False, lane="agentId"),
     "agent.reconnect": Handler(sessions.control, idempotent=False, lane="agentId"),
+    # Typing the line again after a crash at worst shows it twice; failing it instead could
+    # leave the agent asleep, as no second wake comes while its inbox is not empty.
+    "agent.wake": Handler(wake.wake, idempotent=True, lane="agentId"),
     "workspace.create": Handler(worktrees.create, idempotent=True, lane="repoRoot"),
     "workspace.merge": Handler(merge.merge, idempotent=True, lane="repoRoot"),
     "workspace.cleanup": Handler(worktrees.cleanup, idempotent=True, lane="repoRoot"),

@@ -210,7 +210,7 @@ def _which(command: str, cwd: Path, env: dict[str, str]) -> str | None:
 # -- finding a session -----------------------------------------------------------------------
 
 
-async def _find(ctx: Context, params: JSON) -> tuple[str | None, SessionRecord | None]:
+async def find_session(ctx: Context, params: JSON) -> tuple[str | None, SessionRecord | None]:
     """The session a control command names: tmuxSession, sessionName, agent or spawn id."""
     records = await ctx.sessions()
     for key in ("tmuxSession", "sessionName"):
@@ -234,7 +234,7 @@ async def _find(ctx: Context, params: JSON) -> tuple[str | None, SessionRecord |
 
 
 async def shutdown(ctx: Context, params: JSON) -> JSON:
-    name, record = await _find(ctx, params)
+    name, record = await find_session(ctx, params)
     if name is None:
         raise CommandFailed("no session named: give tmuxSession, sessionName or agentId")
     stopped = await stop_session(ctx, name)
@@ -289,7 +289,7 @@ async def restart(ctx: Context, params: JSON) -> JSON:
         merged["runnerToken"] = params["runnerToken"]
     request = SpawnRequest.parse(merged, where="params.restartSpawn")
     new_name = providers.session_name(request.spawn_request_id)
-    old_name, _ = await _find(
+    old_name, _ = await find_session(
         ctx,
         {
             key: params.get(key)
@@ -314,7 +314,7 @@ async def restart(ctx: Context, params: JSON) -> JSON:
 
 async def control(ctx: Context, params: JSON) -> JSON:
     action = ctx.command_type.removeprefix("agent.")
-    name, record = await _find(ctx, params)
+    name, record = await find_session(ctx, params)
     provider = record.provider if record else params.get("provider")
     if name is None or not await ctx.tmux.has_session(name):
         raise CommandFailed(f"no running session for this agent ({name or 'unnamed'})")

@@ -149,3 +149,11 @@ async def settled_without_effects(settled_before: int, limit: int = 200) -> list
 
 async def mark_effects_applied(command_id: str) -> None:
     await _EFFECTS_APPLIED.run(command_id, {"effects_applied": True})
+
+
+async def open_about(agent_id: str, type_: str) -> list[Command]:
+    """Open commands of ``type_`` about ``agent_id`` (``params.agentId``), oldest first."""
+    rows = await models.Command.filter(
+        agent_id=agent_id, type=type_, status__in=tuple(OPEN)
+    ).order_by("created_at", "id")
+    return [_command(row) for row in rows]

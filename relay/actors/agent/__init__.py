@@ -40,6 +40,8 @@ from relay.actors.agent.support import (
     action_support,
     availability,
 )
+from relay.actors.agent.wake import wake_agent
+from relay.actors.agent.wake_rules import WAKE, WAKE_REASONS, WakeReason
 
 __all__ = [
     "ACTION_COMMAND_TYPES",
@@ -50,6 +52,8 @@ __all__ = [
     "NO_ORCHESTRATOR_FOR_RESUME",
     "NO_RESUME_ID",
     "TIMELINE_WINDOW",
+    "WAKE",
+    "WAKE_REASONS",
     "AbortLifecycle",
     "AgentActor",
     "AppendTimeline",
@@ -62,6 +66,7 @@ __all__ = [
     "Reap",
     "RecordResumedBy",
     "Register",
+    "WakeReason",
     "action_support",
     "agent_reaper",
     "availability",
@@ -72,4 +77,5 @@ __all__ = [
     "request_action",
     "respawn_credentials",
     "spawn_agent",
+    "wake_agent",
 ]

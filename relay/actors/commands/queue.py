@@ -28,6 +28,7 @@ from relay.actors.commands.rules import (
     is_expired,
     new_command,
     next_wake,
+    open_about,
 )
 from relay.actors.runtime.audit import Change, write_with_audit
 from relay.actors.runtime.bridge import Durable
@@ -59,6 +60,14 @@ class CommandQueue:
 
     def reset(self) -> None:
         self._open = None
+
+    def open_about(self, type_: str, agent_id: str) -> Command | None:
+        """An open command of ``type_`` about ``agent_id`` in this queue (``rules.open_about``).
+
+        Asked on the owning actor's thread, so nothing can be queued between this answer
+        and an ``Enqueue`` that the same handler makes next.
+        """
+        return open_about(self._commands().values(), type_, agent_id, self._now())
 
     def handle(self, message: object) -> Any:
         if isinstance(message, Enqueue):

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any, Literal
 
 from relay.domain.commands import (
     NO_TTL_TYPES,
+    OPEN,
     SETTLED,
     Command,
     CommandSpec,
@@ -127,3 +129,18 @@ def next_wake(commands: list[Command]) -> int | None:
         c.expires_at for c in commands if c.status in ("queued", "delivered") and c.expires_at
     ]
     return min(times) if times else None
+
+
+def open_about(commands: Iterable[Command], type_: str, agent_id: str, now: int) -> Command | None:
+    """The first command of ``type_`` about ``agent_id`` (``params.agentId``) that is still
+    open. One past its TTL counts as settled: the expiry job settles it without a word
+    from the target, so nothing is waiting on it any more."""
+    for command in commands:
+        if (
+            command.type == type_
+            and command.params_agent_id == agent_id
+            and command.status in OPEN
+            and not is_expired(command, now)
+        ):
+            return command
+    return None

@@ -107,6 +107,11 @@ class OrchestratorActor(TargetActor):
         if self._require().status != "online":
             raise Conflict(message.offline_message)
         assert self.queue is not None
+        agent_id = message.spec.params.get("agentId")
+        if message.once_per_agent and isinstance(agent_id, str):
+            already = self.queue.open_about(message.spec.type, agent_id)
+            if already is not None:
+                return already
         return self.queue.handle(Enqueue(message.spec, message.audits))
 
     @handle.register

@@ -38,7 +38,8 @@ class ReportAgents(Ask[Orchestrator]):
 
 @dataclass(frozen=True, slots=True)
 class EnqueueIfOnline(Ask[Command]):
-    """Queue a command only if the orchestrator is online now (spawn). Replies the command.
+    """Queue a command only if the orchestrator is online now (spawn). Replies the command
+    (with ``once_per_agent``, possibly an open one queued before: compare ids).
 
     Raises Conflict with ``offline_message`` otherwise.
     """
@@ -46,6 +47,9 @@ class EnqueueIfOnline(Ask[Command]):
     spec: CommandSpec
     offline_message: str = "orchestrator is not online"
     audits: tuple[ActivityInput, ...] = ()  # stored in the command's commit
+    # One at a time per agent: if this queue holds an open command of the spec's type about
+    # the spec's ``params.agentId``, reply that one and queue nothing (agent.wake).
+    once_per_agent: bool = False
 
 
 @dataclass(frozen=True, slots=True)
