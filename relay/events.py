@@ -73,6 +73,7 @@ EVENT_NAMES = (
     "workspace",
     "lease",
     "config-changed",
+    "channel",
 )
 
 PRESENCE_WINDOW_SECONDS = 1.0

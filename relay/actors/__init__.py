@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 
 from relay.actors import (
     agent,
+    channels,
     commands,
     maintenance,
     orchestrator,
@@ -31,6 +32,7 @@ INSTALLS: tuple[Install, ...] = (
     workspace_ids.install,
     repo.install,
     tokens.install,
+    channels.install,
     maintenance.install,
 )
 

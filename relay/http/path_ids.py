@@ -36,6 +36,8 @@ PATH_IDS: dict[str, PathId] = {
     "orchestrator_id": PathId(200, "orchestrator"),
     "command_id": PathId(64, "command"),
     "workspace_id": PathId(64, "workspace"),
+    "channel_id": PathId(64, "channel"),
+    "binding_id": PathId(36, "binding"),
     # Revoking an unknown jti deny-lists it (no row needed): too long is a bad request.
     "jti": PathId(64, "token", not_found=False),
 }

@@ -48,6 +48,9 @@ DURING_OUTAGE = [
     ("get", "/api/merge-leases", None),
     ("get", "/api/tokens", None),
     ("get", "/api/agents/a1/timeline", None),
+    ("post", "/api/channels", {"id": "ops"}),
+    ("get", "/api/channels", None),
+    ("get", "/api/channels/ops/route", None),
     ("get", "/readyz", None),
 ]
 

@@ -1,0 +1,183 @@
+"""ChannelActor: the only writer of one channel, its bindings and its last-chosen memory."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from typing import Any
+
+from relay.actors.channels import rules
+from relay.actors.channels.messages import (
+    KIND,
+    AddBinding,
+    ChannelState,
+    Create,
+    Delete,
+    Get,
+    RecordChosen,
+    RemoveBinding,
+)
+from relay.actors.runtime.aggregate import AggregateActor
+from relay.actors.runtime.audit import Change, write_with_audit
+from relay.actors.runtime.bridge import Durable
+from relay.actors.runtime.dispatch import dispatchmethod
+from relay.domain.activity import ActivityInput
+from relay.domain.channels import Channel, ChannelBinding
+from relay.errors import Conflict, NotFound
+from relay.store import channels as channel_store
+
+AUDIT_VIEW = "config"
+
+
+def _audit(
+    title: str, actor: str, channel: Channel, binding: ChannelBinding | None
+) -> ActivityInput:
+    metadata: dict[str, Any] = {"channelId": channel.id, "by": actor}
+    if binding is not None:
+        metadata["binding"] = binding.to_json()
+    return ActivityInput(
+        kind="config",
+        title=title,
+        body=channel.id,
+        meta=binding.id if binding is not None else None,
+        icon="ti-messages",
+        view=AUDIT_VIEW,
+        metadata=metadata,
+    )
+
+
+def _change(change: str, channel: Channel, binding: ChannelBinding | None = None) -> Change:
+    data: dict[str, Any] = {"change": change, "channel": channel.to_json()}
+    if binding is not None:
+        data["binding"] = binding.to_json()
+    return Change("channel", data, view=AUDIT_VIEW)
+
+
+class ChannelActor(AggregateActor):
+    kind = KIND
+
+    channel: Channel | None = None
+    bindings: tuple[ChannelBinding, ...] = ()
+    last_chosen: dict[str, int]
+
+    def load(self) -> None:
+        loaded = self.read_through_queue(lambda: channel_store.load(self.key))
+        if loaded is None:
+            self.channel, self.bindings, self.last_chosen = None, (), {}
+        else:
+            self.channel, self.bindings, self.last_chosen = loaded
+
+    def is_empty(self) -> bool:
+        return self.channel is None
+
+    def require_exists(self) -> None:
+        self._require()
+
+    def _require(self) -> Channel:
+        if self.channel is None:
+            raise NotFound("channel not found")
+        return self.channel
+
+    def _now(self) -> int:
+        return self.rt.clock.now_ms()
+
+    @dispatchmethod
+    def handle(self, message: Any) -> Any:
+        raise TypeError(f"ChannelActor cannot handle {message!r}")
+
+    @handle.register
+    def _create(self, message: Create) -> Durable[Channel]:
+        if self.channel is not None:
+            raise Conflict("channel already exists")
+        now = self._now()
+        channel = Channel(
+            id=self.key,
+            description=message.description,
+            conversation_id=f"cnv_{uuid.uuid4().hex}",
+            created_at=now,
+            updated_at=now,
+        )
+        self.channel, self.bindings, self.last_chosen = channel, (), {}
+        commit = write_with_audit(
+            self.rt,
+            self.write,
+            lambda: channel_store.insert(channel),
+            audits=[_audit("Channel created", message.actor, channel, None)],
+            changes=[_change("created", channel)],
+        )
+        return Durable(channel, commit)
+
+    @handle.register
+    def _get(self, _message: Get) -> ChannelState | Durable[ChannelState]:
+        state = ChannelState(self._require(), self.bindings, dict(self.last_chosen))
+        return self.durable(state)
+
+    @handle.register
+    def _delete(self, message: Delete) -> Durable[Channel]:
+        channel = self._require()
+        self.channel, self.bindings, self.last_chosen = None, (), {}
+        commit = write_with_audit(
+            self.rt,
+            self.write,
+            lambda: channel_store.delete(channel.id),
+            audits=[_audit("Channel deleted", message.actor, channel, None)],
+            changes=[_change("deleted", channel)],
+        )
+        return Durable(channel, commit)
+
+    @handle.register
+    def _add_binding(self, message: AddBinding) -> Durable[ChannelBinding]:
+        channel = self._require()
+        rules.check_new_binding(self.bindings, message.spec)
+        now = self._now()
+        spec = message.spec
+        binding = ChannelBinding(
+            id=f"bnd_{uuid.uuid4().hex}",
+            channel_id=channel.id,
+            mode=spec.mode,
+            target_type=spec.target_type,
+            target=spec.target,
+            direction=spec.direction,
+            created_at=now,
+        )
+        self.channel = channel = _touched(channel, now)
+        self.bindings = (*self.bindings, binding)
+        commit = write_with_audit(
+            self.rt,
+            self.write,
+            lambda: channel_store.insert_binding(binding, now),
+            audits=[_audit("Channel binding added", message.actor, channel, binding)],
+            changes=[_change("binding-added", channel, binding)],
+        )
+        return Durable(binding, commit)
+
+    @handle.register
+    def _remove_binding(self, message: RemoveBinding) -> Durable[ChannelBinding]:
+        channel = self._require()
+        binding = next((b for b in self.bindings if b.id == message.binding_id), None)
+        if binding is None:
+            raise NotFound("binding not found")
+        now = self._now()
+        self.channel = channel = _touched(channel, now)
+        self.bindings = tuple(b for b in self.bindings if b.id != binding.id)
+        commit = write_with_audit(
+            self.rt,
+            self.write,
+            lambda: channel_store.delete_binding(channel.id, binding.id, now),
+            audits=[_audit("Channel binding removed", message.actor, channel, binding)],
+            changes=[_change("binding-removed", channel, binding)],
+        )
+        return Durable(binding, commit)
+
+    @handle.register
+    def _record_chosen(self, message: RecordChosen) -> Durable[None] | None:
+        if self.channel is None:
+            return None
+        memory = rules.after_choosing(self.last_chosen, message.agent_id)
+        self.last_chosen = memory
+        commit = self.write(lambda: channel_store.save_last_chosen(self.key, memory))
+        return Durable(None, commit)
+
+
+def _touched(channel: Channel, now: int) -> Channel:
+    return replace(channel, updated_at=now)

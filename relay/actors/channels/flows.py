@@ -1,0 +1,114 @@
+"""Channel use cases the HTTP routes, the send path and MCP share."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from relay.actors.channels import messages as channel
+from relay.actors.channels import rules
+from relay.actors.runtime.context import Runtime
+from relay.domain.channels import (
+    BindingSpec,
+    Channel,
+    ChannelBinding,
+    ChannelRouteTarget,
+    ChannelSummary,
+)
+from relay.errors import Forbidden
+from relay.store import agents as agent_store
+from relay.store import channels as channel_store
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelRoute:
+    """Whom a post reaches now, and the agent the exclusive bindings chose (if any): a send
+    passes ``chosen`` to ``record_chosen``."""
+
+    channel: Channel
+    targets: list[ChannelRouteTarget]
+    chosen: str | None
+
+
+async def create_channel(
+    rt: Runtime, channel_id: str, description: str | None, actor: str
+) -> Channel:
+    return await rt.registry.ask(channel.KIND, channel_id, channel.Create(description, actor))
+
+
+async def get_channel(rt: Runtime, channel_id: str) -> channel.ChannelState:
+    return await rt.registry.ask(channel.KIND, channel_id, channel.Get())
+
+
+async def delete_channel(rt: Runtime, channel_id: str, actor: str) -> Channel:
+    return await rt.registry.ask(channel.KIND, channel_id, channel.Delete(actor))
+
+
+async def add_binding(
+    rt: Runtime, channel_id: str, spec: BindingSpec, actor: str
+) -> ChannelBinding:
+    return await rt.registry.ask(channel.KIND, channel_id, channel.AddBinding(spec, actor))
+
+
+async def remove_binding(
+    rt: Runtime, channel_id: str, binding_id: str, actor: str
+) -> ChannelBinding:
+    return await rt.registry.ask(channel.KIND, channel_id, channel.RemoveBinding(binding_id, actor))
+
+
+async def list_channels(rt: Runtime) -> list[ChannelSummary]:
+    return await rt.store.run(channel_store.list_summaries)
+
+
+async def inbox_loads(rt: Runtime, agent_ids: Sequence[str]) -> dict[str, int]:
+    """Each agent's queued + leased deliveries: exclusive routing picks the least loaded.
+
+    The hook the inbox aggregate fills; until it exists, every inbox counts as empty.
+    """
+    del rt
+    return dict.fromkeys(agent_ids, 0)
+
+
+async def channel_route(rt: Runtime, channel_id: str, sender: str | None) -> ChannelRoute:
+    """Route a post from ``sender`` as it would go now; changes nothing (the dry run).
+
+    Raises:
+        NotFound: ``channel not found``.
+    """
+    state = await get_channel(rt, channel_id)
+    agents = await rt.store.run(agent_store.list_cards)
+    matching = [
+        card for card in agents if any(rules.matches(b, card) for b in state.bindings if b.inbound)
+    ]
+    loads = await inbox_loads(rt, [card.id for card in matching])
+    targets = rules.route(state.bindings, matching, loads, state.last_chosen, sender)
+    pick = rules.exclusive_pick(state.bindings, matching, loads, state.last_chosen, sender)
+    return ChannelRoute(state.channel, targets, pick[0] if pick is not None else None)
+
+
+async def channel_targets(
+    rt: Runtime, channel_id: str, sender: str | None
+) -> list[ChannelRouteTarget]:
+    """The targets of ``channel_route``."""
+    return (await channel_route(rt, channel_id, sender)).targets
+
+
+async def record_chosen(rt: Runtime, channel_id: str, agent_id: str | None) -> None:
+    """A send went to ``agent_id`` by the exclusive bindings: rotate past it. The dry run
+    never calls this."""
+    if agent_id is not None:
+        await rt.registry.ask(channel.KIND, channel_id, channel.RecordChosen(agent_id))
+
+
+async def may_post(rt: Runtime, channel_id: str, sender: str) -> None:
+    """403 ``agent <id> may not post to channel <channelId>`` unless an ``outbound``/``both``
+    binding matches the sending agent; a sender that is no agent (root, the relay) may.
+
+    Raises:
+        NotFound: ``channel not found``.
+        Forbidden: as above.
+    """
+    state = await get_channel(rt, channel_id)
+    card = await rt.store.run(lambda: agent_store.load(sender))
+    if not rules.may_post(state.bindings, card):
+        raise Forbidden(f"agent {sender} may not post to channel {channel_id}")

@@ -1,0 +1,65 @@
+"""The messages ChannelActor understands; each names the reply it gets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from relay.actors.runtime.bridge import Ask
+from relay.domain.channels import BindingSpec, Channel, ChannelBinding
+
+KIND = "channel"
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelState:
+    """What routing needs from the channel: it, its bindings, its last-chosen memory."""
+
+    channel: Channel
+    bindings: tuple[ChannelBinding, ...]
+    last_chosen: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Create(Ask[Channel]):
+    """Create the channel. Replies it; Conflict ``channel already exists``."""
+
+    description: str | None
+    actor: str  # the caller's sub, for the audit row
+
+
+@dataclass(frozen=True, slots=True)
+class Get(Ask[ChannelState]):
+    """Replies the channel's state; NotFound ``channel not found``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Delete(Ask[Channel]):
+    """Delete the channel with its bindings. Replies it; NotFound."""
+
+    actor: str
+
+
+@dataclass(frozen=True, slots=True)
+class AddBinding(Ask[ChannelBinding]):
+    """Replies the new binding; NotFound, Conflict ``binding already exists``."""
+
+    spec: BindingSpec
+    actor: str
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveBinding(Ask[ChannelBinding]):
+    """Replies the removed binding; NotFound ``channel not found`` / ``binding not found``."""
+
+    binding_id: str
+    actor: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecordChosen(Ask[None]):
+    """A send chose ``agent_id`` exclusively: it becomes the most recently chosen.
+
+    Replies ``None`` once committed; a channel deleted meanwhile is not an error.
+    """
+
+    agent_id: str

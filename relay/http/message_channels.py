@@ -1,0 +1,119 @@
+"""Channel routes (messaging.md "Channels"): channels, their bindings, and the dry-run route.
+
+Named apart from ``http/channels.py``, which holds the orchestrators' command channels.
+Writes need ``config:write``; reads, the dry run included, ``message:read``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+from quart import Blueprint
+from quart_schema import document_request
+
+from relay.actors import channels
+from relay.domain.channels import (
+    CHANNEL_ID_PATTERN,
+    DESCRIPTION_MAX_LENGTH,
+    TARGET_MAX_LENGTH,
+    BindingMode,
+    BindingSpec,
+    Direction,
+    TargetType,
+)
+from relay.http import responses
+from relay.http.auth import principal, requires
+from relay.http.contract import responds, str_param
+from relay.http.services import services
+from relay.http.validation import Body, parse_body, query_str
+
+bp = Blueprint("message_channels", __name__)
+
+
+class CreateChannelBody(Body):
+    id: str = Field(min_length=1, max_length=64, pattern=CHANNEL_ID_PATTERN)
+    description: str | None = Field(default=None, max_length=DESCRIPTION_MAX_LENGTH)
+
+
+class CreateBindingBody(Body):
+    mode: BindingMode
+    target_type: TargetType
+    target: str = Field(min_length=1, max_length=TARGET_MAX_LENGTH)
+    direction: Direction = "both"
+
+
+@bp.post("/api/channels")
+@responds({201: responses.Channel}, errors=(409,))
+@document_request(CreateChannelBody)
+@requires("config:write")
+async def create_channel() -> tuple[dict[str, Any], int]:
+    body = await parse_body(CreateChannelBody)
+    channel = await channels.create_channel(
+        services().runtime, body.id, body.description, principal().sub
+    )
+    return channel.to_json(), 201
+
+
+@bp.get("/api/channels")
+@responds(list[responses.ChannelSummary])
+@requires("message:read")
+async def list_channels() -> list[dict[str, Any]]:
+    return [summary.to_json() for summary in await channels.list_channels(services().runtime)]
+
+
+@bp.get("/api/channels/<channel_id>")
+@responds(responses.ChannelWithBindings)
+@requires("message:read")
+async def get_channel(channel_id: str) -> dict[str, Any]:
+    state = await channels.get_channel(services().runtime, channel_id)
+    return {**state.channel.to_json(), "bindings": [b.to_json() for b in state.bindings]}
+
+
+@bp.delete("/api/channels/<channel_id>")
+@responds(responses.DeletedChannel)
+@requires("config:write")
+async def delete_channel(channel_id: str) -> dict[str, Any]:
+    channel = await channels.delete_channel(services().runtime, channel_id, principal().sub)
+    return {"ok": True, "id": channel.id}
+
+
+@bp.get("/api/channels/<channel_id>/bindings")
+@responds(list[responses.ChannelBinding])
+@requires("message:read")
+async def list_bindings(channel_id: str) -> list[dict[str, Any]]:
+    state = await channels.get_channel(services().runtime, channel_id)
+    return [binding.to_json() for binding in state.bindings]
+
+
+@bp.post("/api/channels/<channel_id>/bindings")
+@responds({201: responses.ChannelBinding}, errors=(409,))
+@document_request(CreateBindingBody)
+@requires("config:write")
+async def add_binding(channel_id: str) -> tuple[dict[str, Any], int]:
+    body = await parse_body(CreateBindingBody)
+    spec = BindingSpec(body.mode, body.target_type, body.target, body.direction)
+    binding = await channels.add_binding(services().runtime, channel_id, spec, principal().sub)
+    return binding.to_json(), 201
+
+
+@bp.delete("/api/channels/<channel_id>/bindings/<binding_id>")
+@responds(responses.ChannelBinding)
+@requires("config:write")
+async def remove_binding(channel_id: str, binding_id: str) -> dict[str, Any]:
+    binding = await channels.remove_binding(
+        services().runtime, channel_id, binding_id, principal().sub
+    )
+    return binding.to_json()
+
+
+@bp.get("/api/channels/<channel_id>/route")
+@responds(
+    responses.ChannelRoute,
+    query=(str_param("from", 200, description="the sender, never a target"),),
+)
+@requires("message:read")
+async def dry_run(channel_id: str) -> dict[str, Any]:
+    sender = query_str("from", max_length=200)
+    route = await channels.channel_route(services().runtime, channel_id, sender)
+    return {"channelId": channel_id, "targets": [t.to_json() for t in route.targets]}
