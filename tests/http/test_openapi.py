@@ -81,9 +81,13 @@ async def test_bodies_are_required_and_read_bodies_document_400_and_413(
     spec: dict[str, Any],
 ) -> None:
     with_body = [(m, p, op) for m, p, op in operations(spec) if "requestBody" in op]
-    assert len(with_body) == 18
+    assert len(with_body) == 19
+    optional_bodies = {
+        ("post", "/api/orchestrators/{orchestrator_id}/heartbeat"),
+        ("post", "/api/agents/{agent_id}/mcp-token"),
+    }
     for method, path, operation in with_body:
-        optional = (method, path) == ("post", "/api/orchestrators/{orchestrator_id}/heartbeat")
+        optional = (method, path) in optional_bodies
         assert operation["requestBody"]["required"] is not optional, (method, path)
         assert {"400", "413"} <= set(operation["responses"]), (method, path)
 
