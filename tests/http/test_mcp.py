@@ -229,3 +229,48 @@ async def test_mcp_token_needs_admin_or_the_agents_orchestrator(client: Any, min
     refused = await client.post("/api/agents/a1/mcp-token", headers=bearer(dashboard))
     assert refused.status_code == 403
     assert (await client.post("/api/agents/a1/mcp-token")).status_code == 401
+
+
+async def test_a_2026_client_calls_tools_without_initialize(client: Any) -> None:
+    """The 2026-07-28 protocol carries its envelope in every request's ``_meta``."""
+    await register(client, "a1")
+    meta = {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+    }
+    response = await rpc(
+        client,
+        await mcp_token(client, "a1"),
+        "tools/call",
+        {"name": "list_agents", "arguments": {"status": "gone"}, "_meta": meta},
+        **{
+            "MCP-Protocol-Version": "2026-07-28",
+            "Mcp-Method": "tools/call",
+            "Mcp-Name": "list_agents",
+        },
+    )
+    assert response.status_code == 200
+    result = (await response.get_json())["result"]
+    assert result["isError"] is True
+    assert result["content"][0]["text"] == "status must be one of online, stale, offline"
+
+
+async def test_the_sdks_refusals_are_json_rpc_errors(client: Any) -> None:
+    await register(client, "a1")
+    headers = {**MCP_HEADERS, **bearer(await mcp_token(client, "a1"))}
+    not_json_rpc = await client.post("/mcp", json={"hello": 1}, headers=headers)
+    assert not_json_rpc.status_code == 400
+    assert (await not_json_rpc.get_json())["jsonrpc"] == "2.0"
+    no_accept = await client.post(
+        "/mcp",
+        json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+        headers={**headers, "Accept": "text/html"},
+    )
+    assert no_accept.status_code == 406
+
+
+async def test_an_empty_post_is_a_json_answer(client: Any) -> None:
+    await register(client, "a1")
+    response = await client.post("/mcp", headers=bearer(await mcp_token(client, "a1")))
+    assert response.status_code in (400, 406, 415)
+    assert response.headers["Content-Type"].startswith("application/json")

@@ -9,10 +9,11 @@ ASGI handler; with JSON replies its answer is one body, returned as the response
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, MutableMapping
-from typing import Any
+from typing import Any, Literal
 
 import trio
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from pydantic import BaseModel, ConfigDict
 from quart import Blueprint, Quart, Response, current_app, g, request
 
 from relay.auth.access import own_agent
@@ -25,6 +26,15 @@ from relay.http.mcp.server import session_manager
 bp = Blueprint("mcp", __name__)
 
 EXTENSION = "relay.mcp"
+
+
+class JsonRpcMessage(BaseModel):
+    """A JSON-RPC 2.0 message: MCP's result or error (its schema is MCP's, not repeated here)."""
+
+    model_config = ConfigDict(extra="allow")
+    jsonrpc: Literal["2.0"]
+
+
 NOT_BOUND = "an MCP token must be bound to exactly one agent"
 # The SDK's answer headers a client of this endpoint may need; hop-by-hop ones are Quart's.
 _PASSED_HEADERS = {"content-type", "mcp-protocol-version"}
@@ -50,12 +60,24 @@ async def bound_agent() -> str:
 
 
 @bp.post("/mcp", provide_automatic_options=False)
-@responds(Media("application/json", "a JSON-RPC response (MCP streamable HTTP, stateless)"))
+@responds(
+    {
+        200: JsonRpcMessage,
+        202: Media("application/json", "a notification accepted: no body"),
+        # The SDK's refusals carry a JSON-RPC error object, not relay's {"error": string}.
+        400: JsonRpcMessage,  # not JSON-RPC, or a request the protocol rejects
+        406: JsonRpcMessage,  # Accept lacks application/json and text/event-stream
+        415: JsonRpcMessage,  # Content-Type is not application/json
+    },
+    errors=(413,),
+)
 @requires(AUTHENTICATED)
 async def mcp_endpoint() -> Response:
     g.agent = await bound_agent()
     body = await request.get_data(cache=False, as_text=False, parse_form_data=False)
     status, headers, chunks = await _exchange(current_app.extensions[EXTENSION], body)
+    # Every answer of the SDK's is JSON-RPC (or empty); some it sends without a media type.
+    headers.setdefault("content-type", "application/json")
     return Response(b"".join(chunks), status=status, headers=headers)
 
 
