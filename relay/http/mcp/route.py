@@ -8,11 +8,13 @@ ASGI handler; with JSON replies its answer is one body, returned as the response
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncGenerator, MutableMapping
 from typing import Any, Literal
 
 import trio
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp_types import INVALID_REQUEST
 from pydantic import BaseModel, ConfigDict
 from quart import Blueprint, Quart, Response, current_app, g, request
 
@@ -76,9 +78,22 @@ async def mcp_endpoint() -> Response:
     g.agent = await bound_agent()
     body = await request.get_data(cache=False, as_text=False, parse_form_data=False)
     status, headers, chunks = await _exchange(current_app.extensions[EXTENSION], body)
-    # Every answer of the SDK's is JSON-RPC (or empty); some it sends without a media type.
-    headers.setdefault("content-type", "application/json")
-    return Response(b"".join(chunks), status=status, headers=headers)
+    answer = b"".join(chunks)
+    if status >= 400:
+        answer = json_rpc_error(answer)
+    headers["content-type"] = "application/json"
+    return Response(answer, status=status, headers=headers)
+
+
+def json_rpc_error(answer: bytes) -> bytes:
+    """The SDK's refusal as JSON-RPC: a few (a wrong Content-Type) it words as plain text."""
+    try:
+        json.loads(answer)
+    except ValueError:
+        message = answer.decode("utf-8", "replace") or "invalid request"
+        error = {"code": INVALID_REQUEST, "message": message}
+        return json.dumps({"jsonrpc": "2.0", "id": None, "error": error}).encode()
+    return answer
 
 
 async def _exchange(
