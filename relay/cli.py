@@ -1,4 +1,5 @@
-"""The ``relay`` command: ``relay serve``, ``relay orchestrator``, ``relay token …``."""
+"""The ``relay`` command: ``relay serve``, ``relay orchestrator``, ``relay token …``,
+``relay mcp-config``."""
 
 from __future__ import annotations
 
@@ -222,21 +223,23 @@ def _admin_call(
     method: str,
     path: str,
     body: Any = None,
+    *,
+    command: str = "relay token",
 ) -> Any:
     from relay.daemon.admin import admin_token, call
     from relay.daemon.client import RelayRejected, RelayUnavailable
 
     token = admin_token(root_token, data_dir or default_data_dir())
     if token is None:
-        typer.echo("relay token: pass --root-token (or RELAY_ROOT_TOKEN, or --data-dir)", err=True)
+        typer.echo(f"{command}: pass --root-token (or RELAY_ROOT_TOKEN, or --data-dir)", err=True)
         raise typer.Exit(2)
     try:
         return call(url, token, method, path, body)
     except RelayRejected as exc:
-        typer.echo(f"relay token: the relay refused: {exc.status} {exc.message}", err=True)
+        typer.echo(f"{command}: the relay refused: {exc.status} {exc.message}", err=True)
         raise typer.Exit(1) from None
     except RelayUnavailable as exc:
-        typer.echo(f"relay token: the relay is unreachable: {exc}", err=True)
+        typer.echo(f"{command}: the relay is unreachable: {exc}", err=True)
         raise typer.Exit(1) from None
 
 
@@ -318,6 +321,38 @@ def token_revoke(
         typer.echo(
             f"relay token: {jti} is not a known token record; deny-listed it anyway", err=True
         )
+
+
+@cli.command("mcp-config")
+def mcp_config(
+    agent: Annotated[str, typer.Option(help="The agent the MCP client acts as (its id)")],
+    ttl_seconds: Annotated[
+        int | None,
+        typer.Option(help="Token lifetime (default: the relay's RELAY_MCP_TOKEN_TTL_SECONDS)"),
+    ] = None,
+    name: Annotated[str, typer.Option(help="The server's name under mcpServers")] = "relay",
+    relay_url: RelayUrlOption = DEFAULT_URL,
+    root_token: RootTokenOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Mint an MCP token for an agent and print only the .mcp.json block that uses it.
+
+    E.g. relay mcp-config --agent a1 > .mcp.json in the agent's working directory.
+    Exit 1: the relay refused or is unreachable; 2: no root (or token:admin) token.
+    """
+    from urllib.parse import quote
+
+    body = {"ttlSeconds": ttl_seconds} if ttl_seconds is not None else {}
+    path = f"/api/agents/{quote(agent, safe='')}/mcp-token"
+    reply = _admin_call(
+        relay_url, root_token, data_dir, "POST", path, body, command="relay mcp-config"
+    )
+    server = {
+        "type": "http",
+        "url": f"{relay_url.rstrip('/')}/mcp",
+        "headers": {"Authorization": f"Bearer {reply['token']}"},
+    }
+    typer.echo(json.dumps({"mcpServers": {name: server}}, indent=2))
 
 
 def main() -> None:

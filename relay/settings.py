@@ -142,6 +142,12 @@ class Settings(BaseSettings):
     token_record_retention_days: float = Field(
         default=30, gt=0, description="token records expired longer than this are deleted"
     )
+    mcp_token_ttl_seconds: int = Field(
+        default=30 * 86_400,
+        ge=60,
+        le=365 * 86_400,
+        description="lifetime of MCP tokens: .mcp.json headers are static, so re-mint before",
+    )
 
     @field_validator("log_level")
     @classmethod

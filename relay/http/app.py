@@ -28,6 +28,7 @@ from relay.http import (
     errors,
     events,
     health,
+    mcp_tokens,
     merge_leases,
     message_channels,
     metrics,
@@ -42,6 +43,7 @@ from relay.http import maintenance as maintenance_routes
 from relay.http.asgi import RelayApp
 from relay.http.contract import RelayOpenAPIProvider
 from relay.http.dashboard import bp as dashboard_bp
+from relay.http.mcp import route as mcp_route
 from relay.http.services import EXTENSION, Services
 from relay.settings import Settings
 from relay.store import tokens as token_store
@@ -61,6 +63,7 @@ BLUEPRINTS = (
     workspaces.bp,
     merge_leases.bp,
     tokens.bp,
+    mcp_tokens.bp,
     config.bp,
     profiles.bp,
     maintenance_routes.bp,
@@ -109,6 +112,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> QuartTrio:
     path_ids.install(app)  # and NUL characters in URLs
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
+    mcp_route.install(app)
     _install_access_log(app)
     metrics.install(app, runtime)
 

@@ -85,7 +85,7 @@ def _spec(body: CreateTokenBody, default_ttl: int) -> TokenSpec:
     )
 
 
-def _security(title: str, sub: str | None, called_by: str, **metadata: Any) -> ActivityInput:
+def security_event(title: str, sub: str | None, called_by: str, **metadata: Any) -> ActivityInput:
     """A security event (view ``security``), written in the commit of the token change.
 
     A token change and its audit row commit together: a failed audit fails the change
@@ -102,7 +102,7 @@ def _security(title: str, sub: str | None, called_by: str, **metadata: Any) -> A
     )
 
 
-def _issued(token: str, record: TokenRecord) -> tuple[dict[str, Any], int]:
+def issued_response(token: str, record: TokenRecord) -> tuple[dict[str, Any], int]:
     return {"token": token, "record": record.to_json()}, 201
 
 
@@ -121,7 +121,7 @@ async def create_token() -> tuple[dict[str, Any], int]:
         spec,
         profile_id=body.profile,
         created_by=caller.sub,
-        audit_of=lambda issued: _security(
+        audit_of=lambda issued: security_event(
             "Token issued",
             issued.sub,
             caller.sub,
@@ -130,7 +130,7 @@ async def create_token() -> tuple[dict[str, Any], int]:
             scope=list(issued.scope),
         ),
     )
-    return _issued(token, record)
+    return issued_response(token, record)
 
 
 @bp.get("/api/tokens")
@@ -160,7 +160,7 @@ async def revoke_token(jti: str) -> dict[str, Any]:
         svc.auth,
         svc.runtime,
         jti,
-        audit_of=lambda revoked: _security(
+        audit_of=lambda revoked: security_event(
             "Token revoked", revoked.sub if revoked else None, caller, jti=jti
         ),
     )
@@ -172,7 +172,7 @@ async def revoke_token(jti: str) -> dict[str, Any]:
 @authenticated
 async def renew_token() -> tuple[dict[str, Any], int]:
     svc = services()
-    return _issued(*await issuing.renew(svc.auth, svc.runtime, principal()))
+    return issued_response(*await issuing.renew(svc.auth, svc.runtime, principal()))
 
 
 @bp.post("/api/orchestrators/<orchestrator_id>/runner-token")
@@ -192,7 +192,7 @@ async def remint_runner(orchestrator_id: str) -> tuple[dict[str, Any], int]:
         svc.runtime,
         body.token,
         orchestrator_id=orchestrator_id,
-        audit_of=lambda minted, old: _security(
+        audit_of=lambda minted, old: security_event(
             "Runner token re-minted",
             minted.sub,
             caller,
@@ -201,4 +201,4 @@ async def remint_runner(orchestrator_id: str) -> tuple[dict[str, Any], int]:
             newJti=minted.jti,
         ),
     )
-    return _issued(token, record)
+    return issued_response(token, record)

@@ -1,0 +1,1 @@
+"""The MCP endpoint: ``POST /mcp`` (stateless streamable HTTP) and the tools it serves."""

@@ -1,0 +1,78 @@
+"""``POST /api/agents/:id/mcp-token``: mint the token an agent's MCP client sends.
+
+Long-lived (``RELAY_MCP_TOKEN_TTL_SECONDS``, 30 days) because ``.mcp.json`` headers are
+static; bound to the one agent (``constraints.agents``), which ``POST /mcp`` requires.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+from quart import Blueprint, request
+from quart_schema import document_request
+
+from relay.actors.tokens import issuing
+from relay.auth.profiles import MCP
+from relay.auth.tokens import MAX_TTL_SECONDS, TokenSpec
+from relay.errors import Forbidden, NotFound
+from relay.http import responses
+from relay.http.auth import (
+    AUTHENTICATED,
+    agent_orchestrators,
+    allow_acting_for,
+    principal,
+    requires,
+)
+from relay.http.contract import responds
+from relay.http.services import services
+from relay.http.tokens import issued_response, security_event
+from relay.http.validation import Body, parse_body
+
+bp = Blueprint("mcp_tokens", __name__)
+
+
+class McpTokenBody(Body):
+    ttl_seconds: int | None = Field(default=None, ge=60, le=MAX_TTL_SECONDS)
+
+
+async def allow_minting_for(agent_id: str) -> None:
+    """Root and ``token:admin`` holders mint for any agent; an orchestrator for the agents it
+    acts for (``allow_acting_for``: 403, or 404 for an unknown one); nobody else."""
+    caller = principal()
+    if caller.has_scope("token:admin"):
+        if agent_id not in await agent_orchestrators([agent_id]):
+            raise NotFound("agent not found")
+        return
+    if caller.role != "orchestrator":
+        raise Forbidden("forbidden")
+    await allow_acting_for(agent_id)
+
+
+@bp.post("/api/agents/<agent_id>/mcp-token")
+@responds({201: responses.IssuedToken}, body_optional=True)
+@document_request(McpTokenBody)
+@requires(AUTHENTICATED)
+async def mint_mcp_token(agent_id: str) -> tuple[dict[str, Any], int]:
+    await allow_minting_for(agent_id)
+    has_body = bool((await request.get_data(cache=True)).strip())
+    body = await parse_body(McpTokenBody) if has_body else McpTokenBody()
+    svc, caller = services(), principal().sub
+    spec = TokenSpec(
+        sub=f"mcp:{agent_id}",
+        role=MCP.role,
+        scope=tuple(MCP.scope),
+        constraints={"agents": [agent_id]},
+        ttl_seconds=body.ttl_seconds or svc.runtime.settings.mcp_token_ttl_seconds,
+    )
+    token, record = await issuing.issue(
+        svc.auth,
+        svc.runtime,
+        spec,
+        profile_id=MCP.id,
+        created_by=caller,
+        audit_of=lambda issued: security_event(
+            "MCP token issued", issued.sub, caller, jti=issued.jti, agentId=agent_id
+        ),
+    )
+    return issued_response(token, record)

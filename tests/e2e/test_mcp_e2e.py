@@ -1,0 +1,76 @@
+"""An MCP client (the SDK's own, over streamable HTTP on a real socket) against a real
+``relay serve``, configured by ``relay mcp-config``; it keeps working across a relay
+restart without initializing again, since ``/mcp`` is stateless."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx2
+from mcp.client.session import ClientSession
+from mcp.client.streamable_http import streamable_http_client
+
+from tests.e2e.processes import ROOT_TOKEN, RelayProcess, clean_env
+
+MCP_CONFIG = [sys.executable, "-m", "relay", "mcp-config"]
+
+
+def mcp_config(relay: RelayProcess, agent_id: str) -> dict[str, Any]:
+    done = subprocess.run(
+        [*MCP_CONFIG, "--agent", agent_id, "--relay-url", relay.url],
+        env=clean_env(RELAY_ROOT_TOKEN=ROOT_TOKEN),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    server: dict[str, Any] = json.loads(done.stdout)["mcpServers"]["relay"]
+    return server
+
+
+def agent_ids(result: Any) -> list[str]:
+    assert not result.is_error, result.content
+    return [agent["id"] for agent in result.structured_content["agents"]]
+
+
+async def test_an_mcp_client_across_a_relay_restart(tmp_path: Path) -> None:
+    relay = RelayProcess(tmp_path / "relay").start()
+    try:
+        for agent_id in ("a1", "a2"):
+            response = relay.api.post("/api/agents", json={"id": agent_id})
+            assert response.status_code == 201, response.text
+        server = mcp_config(relay, "a1")
+        assert server["type"] == "http"
+        assert server["url"] == f"{relay.url}/mcp"
+
+        async with (
+            httpx2.AsyncClient(headers=server["headers"]) as http,
+            streamable_http_client(server["url"], http_client=http) as (read, write),
+            ClientSession(read, write) as session,
+        ):
+            initialized = await session.initialize()
+            assert initialized.server_info.name == "relay"
+            tools = await session.list_tools()
+            assert "list_agents" in {tool.name for tool in tools.tools}
+
+            listed = await session.call_tool("list_agents", {})
+            assert agent_ids(listed) == ["a1", "a2"]
+            assert json.loads(listed.content[0].text) == listed.structured_content
+
+            refused = await session.call_tool("list_agents", {"status": "gone"})
+            assert refused.is_error
+            assert refused.content[0].text == "status must be one of online, stale, offline"
+
+            relay.stop()
+            relay.start()  # the same data dir: the token and the agents are still there
+
+            again = await session.call_tool("list_agents", {"tag": "none"})
+            assert agent_ids(again) == []
+            assert agent_ids(await session.call_tool("list_agents", {})) == ["a1", "a2"]
+        assert "Traceback" not in relay.log()
+    finally:
+        relay.close()

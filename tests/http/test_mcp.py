@@ -1,0 +1,277 @@
+"""``POST /mcp`` over the app: authentication before MCP, 405s, tool results and errors,
+and ``POST /api/agents/:id/mcp-token``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from relay.auth.profiles import MCP
+from tests.conftest import bearer, root_headers
+
+MCP_HEADERS = {"Accept": "application/json, text/event-stream"}
+NOT_BOUND = "an MCP token must be bound to exactly one agent"
+
+
+async def register(client: Any, agent_id: str, **fields: Any) -> None:
+    response = await client.post(
+        "/api/agents", json={"id": agent_id, **fields}, headers=root_headers()
+    )
+    assert response.status_code in (200, 201), await response.get_json()
+
+
+async def mcp_token(client: Any, agent_id: str, **body: Any) -> str:
+    response = await client.post(
+        f"/api/agents/{agent_id}/mcp-token", json=body, headers=root_headers()
+    )
+    assert response.status_code == 201, await response.get_json()
+    token: str = (await response.get_json())["token"]
+    return token
+
+
+async def rpc(
+    client: Any, token: str, method: str, params: dict[str, Any] | None = None, **headers: str
+) -> Any:
+    message = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params or {}}
+    return await client.post(
+        "/mcp", json=message, headers={**MCP_HEADERS, **bearer(token), **headers}
+    )
+
+
+async def call_tool(client: Any, token: str, name: str, **arguments: Any) -> Any:
+    response = await rpc(client, token, "tools/call", {"name": name, "arguments": arguments})
+    assert response.status_code == 200
+    return await response.get_json()
+
+
+async def test_without_a_token_is_401(client: Any) -> None:
+    response = await client.post("/mcp", json={}, headers=MCP_HEADERS)
+    assert response.status_code == 401
+
+
+async def test_a_token_bound_to_no_agent_is_403(client: Any, mint: Any) -> None:
+    response = await rpc(client, mint(list(MCP.scope)), "tools/list")
+    assert response.status_code == 403
+    assert await response.get_json() == {"error": NOT_BOUND}
+
+
+async def test_a_token_bound_to_two_agents_is_403(client: Any, mint: Any) -> None:
+    await register(client, "a1")
+    await register(client, "a2")
+    token = mint(list(MCP.scope), {"agents": ["a1", "a2"]})
+    response = await rpc(client, token, "tools/list")
+    assert response.status_code == 403
+    assert await response.get_json() == {"error": NOT_BOUND}
+
+
+async def test_a_token_bound_to_an_unknown_agent_is_403(client: Any, mint: Any) -> None:
+    response = await rpc(client, mint(list(MCP.scope), {"agents": ["ghost"]}), "tools/list")
+    assert response.status_code == 403
+    assert await response.get_json() == {"error": NOT_BOUND}
+
+
+async def test_root_is_not_an_agent(client: Any) -> None:
+    response = await client.post(
+        "/mcp",
+        json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+        headers={**MCP_HEADERS, **root_headers()},
+    )
+    assert response.status_code == 403
+
+
+async def test_get_and_delete_are_405_allow_post(client: Any) -> None:
+    for method in ("GET", "DELETE"):
+        response = await client.open("/mcp", method=method, headers=root_headers())
+        assert response.status_code == 405
+        assert response.headers["Allow"] == "POST"
+
+
+async def test_tools_call_needs_no_initialize_and_issues_no_session(client: Any) -> None:
+    await register(client, "a1", tags=["x"], meta={"label": "L", "capabilities": ["py"]})
+    await register(client, "a2")
+    token = await mcp_token(client, "a1")
+    response = await rpc(
+        client,
+        token,
+        "tools/call",
+        {"name": "list_agents", "arguments": {}},
+        **{"Mcp-Session-Id": "not-a-session"},
+    )
+    assert response.status_code == 200
+    assert "Mcp-Session-Id" not in response.headers
+    result = (await response.get_json())["result"]
+    agents = result["structuredContent"]["agents"]
+    # Every agent, despite the token's agents constraint.
+    assert [a["id"] for a in agents] == ["a1", "a2"]
+    assert agents[0] == {
+        "id": "a1",
+        "name": agents[0]["name"],
+        "status": agents[0]["status"],
+        "ready": agents[0]["ready"],
+        "tags": ["x"],
+        "label": "L",
+        "capabilities": ["py"],
+    }
+    assert result.get("isError", False) is False
+    assert [c["type"] for c in result["content"]] == ["text"]
+    assert json.loads(result["content"][0]["text"]) == result["structuredContent"]
+
+
+async def test_initialize_names_the_server_relay(client: Any) -> None:
+    await register(client, "a1")
+    token = await mcp_token(client, "a1")
+    response = await rpc(
+        client,
+        token,
+        "initialize",
+        {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "test", "version": "0"},
+        },
+    )
+    assert response.status_code == 200
+    assert "Mcp-Session-Id" not in response.headers
+    assert (await response.get_json())["result"]["serverInfo"]["name"] == "relay"
+
+
+async def test_tools_list_gives_http_field_names(client: Any) -> None:
+    await register(client, "a1")
+    response = await rpc(client, await mcp_token(client, "a1"), "tools/list")
+    tools = {t["name"]: t for t in (await response.get_json())["result"]["tools"]}
+    assert set(tools["list_agents"]["inputSchema"]["properties"]) == {"status", "tag"}
+
+
+async def test_list_agents_filters_by_tag_and_status(client: Any) -> None:
+    await register(client, "a1", tags=["x"])
+    await register(client, "a2")
+    token = await mcp_token(client, "a1")
+    body = await call_tool(client, token, "list_agents", tag="x")
+    assert [a["id"] for a in body["result"]["structuredContent"]["agents"]] == ["a1"]
+    body = await call_tool(client, token, "list_agents", status="offline")
+    assert body["result"]["structuredContent"]["agents"] == []
+
+
+async def test_bad_arguments_are_an_error_result_with_the_http_message(client: Any) -> None:
+    await register(client, "a1")
+    body = await call_tool(client, await mcp_token(client, "a1"), "list_agents", status="gone")
+    result = body["result"]
+    assert result["isError"] is True
+    assert result["content"] == [
+        {"type": "text", "text": "status must be one of online, stale, offline"}
+    ]
+
+
+async def test_a_tool_outside_the_tokens_scopes_is_forbidden(client: Any, mint: Any) -> None:
+    await register(client, "a1")
+    token = mint(["message:read"], {"agents": ["a1"]})
+    result = (await call_tool(client, token, "list_agents"))["result"]
+    assert result["isError"] is True
+    assert result["content"][0]["text"] == "forbidden"
+
+
+async def test_an_unknown_tool_is_invalid_params(client: Any) -> None:
+    await register(client, "a1")
+    body = await call_tool(client, await mcp_token(client, "a1"), "no_such_tool")
+    assert body["error"]["code"] == -32602
+
+
+async def test_mcp_token_record(client: Any, services: Any) -> None:
+    await register(client, "a1")
+    response = await client.post("/api/agents/a1/mcp-token", headers=root_headers())
+    assert response.status_code == 201
+    record = (await response.get_json())["record"]
+    assert record["sub"] == "mcp:a1"
+    assert record["profileId"] == "mcp"
+    assert record["role"] == "mcp"
+    assert record["constraints"] == {"agents": ["a1"]}
+    ttl = services.runtime.settings.mcp_token_ttl_seconds
+    assert ttl == 30 * 86_400
+    assert record["expiresAt"] - record["createdAt"] == ttl * 1000
+    audit = await client.get("/api/activity?view=security", headers=root_headers())
+    titles = [row["title"] for row in await audit.get_json()]
+    assert "MCP token issued" in titles
+
+
+async def test_mcp_token_ttl(client: Any) -> None:
+    await register(client, "a1")
+    response = await client.post(
+        "/api/agents/a1/mcp-token", json={"ttlSeconds": 600}, headers=root_headers()
+    )
+    record = (await response.get_json())["record"]
+    assert record["expiresAt"] - record["createdAt"] == 600_000
+    response = await client.post(
+        "/api/agents/a1/mcp-token", json={"ttlSeconds": 1}, headers=root_headers()
+    )
+    assert response.status_code == 400
+    assert (await response.get_json())["error"] == "ttlSeconds must be at least 60"
+
+
+async def test_mcp_token_for_an_unknown_agent_is_404(client: Any) -> None:
+    response = await client.post("/api/agents/ghost/mcp-token", headers=root_headers())
+    assert response.status_code == 404
+    assert await response.get_json() == {"error": "agent not found"}
+
+
+async def test_mcp_token_needs_admin_or_the_agents_orchestrator(client: Any, mint: Any) -> None:
+    await register(client, "a1", orchestratorId="o1")
+    await register(client, "a2", orchestratorId="o2")
+    orchestrator = mint(
+        ["agent:read"], {"orchestrators": ["o1"]}, role="orchestrator", sub="orchestrator:o1"
+    )
+    ok = await client.post("/api/agents/a1/mcp-token", headers=bearer(orchestrator))
+    assert ok.status_code == 201
+    other = await client.post("/api/agents/a2/mcp-token", headers=bearer(orchestrator))
+    assert other.status_code == 403
+    unknown = await client.post("/api/agents/ghost/mcp-token", headers=bearer(orchestrator))
+    assert unknown.status_code == 403  # it would not act for a2 either: nothing learned
+    dashboard = mint(["agent:read", "agent:write"], role="dashboard")
+    refused = await client.post("/api/agents/a1/mcp-token", headers=bearer(dashboard))
+    assert refused.status_code == 403
+    assert (await client.post("/api/agents/a1/mcp-token")).status_code == 401
+
+
+async def test_a_2026_client_calls_tools_without_initialize(client: Any) -> None:
+    """The 2026-07-28 protocol carries its envelope in every request's ``_meta``."""
+    await register(client, "a1")
+    meta = {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+    }
+    response = await rpc(
+        client,
+        await mcp_token(client, "a1"),
+        "tools/call",
+        {"name": "list_agents", "arguments": {"status": "gone"}, "_meta": meta},
+        **{
+            "MCP-Protocol-Version": "2026-07-28",
+            "Mcp-Method": "tools/call",
+            "Mcp-Name": "list_agents",
+        },
+    )
+    assert response.status_code == 200
+    result = (await response.get_json())["result"]
+    assert result["isError"] is True
+    assert result["content"][0]["text"] == "status must be one of online, stale, offline"
+
+
+async def test_the_sdks_refusals_are_json_rpc_errors(client: Any) -> None:
+    await register(client, "a1")
+    headers = {**MCP_HEADERS, **bearer(await mcp_token(client, "a1"))}
+    not_json_rpc = await client.post("/mcp", json={"hello": 1}, headers=headers)
+    assert not_json_rpc.status_code == 400
+    assert (await not_json_rpc.get_json())["jsonrpc"] == "2.0"
+    no_accept = await client.post(
+        "/mcp",
+        json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+        headers={**headers, "Accept": "text/html"},
+    )
+    assert no_accept.status_code == 406
+
+
+async def test_an_empty_post_is_a_json_answer(client: Any) -> None:
+    await register(client, "a1")
+    response = await client.post("/mcp", headers=bearer(await mcp_token(client, "a1")))
+    assert response.status_code == 400
+    assert response.headers["Content-Type"] == "application/json"
+    assert (await response.get_json())["error"]["message"] == "Invalid Content-Type header"
