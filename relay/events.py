@@ -73,6 +73,8 @@ EVENT_NAMES = (
     "workspace",
     "lease",
     "config-changed",
+    "message",
+    "delivery",
 )
 
 PRESENCE_WINDOW_SECONDS = 1.0

@@ -13,7 +13,10 @@ from contextlib import asynccontextmanager
 from relay.actors import (
     agent,
     commands,
+    conversation,
+    inbox,
     maintenance,
+    messaging,
     orchestrator,
     repo,
     tokens,
@@ -31,6 +34,9 @@ INSTALLS: tuple[Install, ...] = (
     workspace_ids.install,
     repo.install,
     tokens.install,
+    conversation.install,
+    inbox.install,
+    messaging.install,
     maintenance.install,
 )
 
