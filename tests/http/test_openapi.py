@@ -81,7 +81,7 @@ async def test_bodies_are_required_and_read_bodies_document_400_and_413(
     spec: dict[str, Any],
 ) -> None:
     with_body = [(m, p, op) for m, p, op in operations(spec) if "requestBody" in op]
-    assert len(with_body) == 18
+    assert len(with_body) == 20
     for method, path, operation in with_body:
         optional = (method, path) == ("post", "/api/orchestrators/{orchestrator_id}/heartbeat")
         assert operation["requestBody"]["required"] is not optional, (method, path)
