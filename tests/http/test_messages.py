@@ -40,7 +40,8 @@ async def test_send_to_an_agent_queues_one_delivery(client: Any) -> None:
     assert message["threadId"] == message["id"]
     assert message["clientMessageId"] == message["id"]
     assert message["conversationId"] == direct_conversation_id("a1", "a2")
-    assert message["id"].startswith("msg_") and len(message["id"]) == 36
+    assert message["id"].startswith("msg_")
+    assert len(message["id"]) == 36
     assert message["maxAttempts"] == 5
     assert message["expiresAt"] - message["createdAt"] == 604_800_000
     [delivery] = reply["deliveries"]

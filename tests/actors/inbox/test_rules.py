@@ -75,9 +75,11 @@ def test_an_expired_lease_dead_letters_at_max_attempts() -> None:
 def test_message_expiry_wins_over_the_lease() -> None:
     d = rules.hand_out(queued(expires_at=5_000), "ls_1", 5_000, now=20)
     after = rules.due(d, now=5_000)
-    assert after is not None and after.state == "expired"
+    assert after is not None
+    assert after.state == "expired"
     expired_queued = rules.due(queued(expires_at=5_000), now=5_000)
-    assert expired_queued is not None and expired_queued.state == "expired"
+    assert expired_queued is not None
+    assert expired_queued.state == "expired"
 
 
 def test_final_states_never_change() -> None:
