@@ -13,6 +13,7 @@ from relay.domain.messages import (
     Importance,
     Message,
 )
+from relay.errors import Conflict
 from relay.store import models
 
 # -- messages ---------------------------------------------------------------------------------
@@ -107,7 +108,17 @@ async def load_conversation(conversation_id: str) -> Conversation | None:
 
 
 async def accept(message: Message, conversation: Conversation, *, created: bool) -> None:
-    """The message and its conversation's new ``lastSeq``, in the caller's transaction."""
+    """The message and its conversation's new ``lastSeq``, in the caller's transaction.
+
+    Raises Conflict when ``(sender, clientMessageId)`` was taken meanwhile by a send into
+    another conversation (its actor checked before this one wrote): a clean 409, not an
+    integrity error.
+    """
+    taken = await models.Message.filter(
+        sender=message.sender, client_message_id=message.client_message_id
+    ).exists()
+    if taken:
+        raise Conflict("clientMessageId already used for a different message")
     await models.Message.create(id=message.id, **_message_columns(message))
     columns: dict[str, Any] = {
         "kind": conversation.kind,

@@ -280,3 +280,19 @@ async def test_events_never_carry_a_body(client: Any, services: Any, field: str)
     assert events["message"].agent_id == "a1"
     assert events["delivery"].agent_id == "a2"
     assert events["delivery"].data["change"] == "queued"
+
+
+async def test_concurrent_repeats_into_two_conversations_make_one_message(client: Any) -> None:
+    for agent_id in ("a1", "a2", "a3"):
+        await agent(client, agent_id)
+    statuses: list[int] = []
+
+    async def one(to: str) -> None:
+        response = await send(client, to=to, body="x", clientMessageId="k", **{"from": "a1"})
+        statuses.append(response.status_code)
+
+    async with trio.open_nursery() as nursery:
+        for to in ("a2", "a3") * 5:
+            nursery.start_soon(one, to)
+    assert sorted(set(statuses)) in ([200, 201, 409], [201, 409])
+    assert statuses.count(201) == 1
