@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import Field
-from quart import Blueprint, request
+from quart import Blueprint
 from quart_schema import document_request
 
 from relay.actors import messaging
@@ -15,7 +15,7 @@ from relay.http import responses
 from relay.http.auth import allow_acting_for, principal, requires
 from relay.http.contract import int_param, responds, str_param
 from relay.http.services import services
-from relay.http.validation import Body, parse_body, query_int
+from relay.http.validation import Body, parse_body, query_int, query_str
 from relay.store import messages as message_store
 
 bp = Blueprint("messages", __name__)
@@ -91,8 +91,8 @@ async def get_deliveries(message_id: str) -> list[dict[str, Any]]:
 @responds(list[responses.Conversation], errors=(403, 404), query=(str_param("agentId", 200),))
 @requires("message:read")
 async def list_conversations() -> list[dict[str, Any]]:
-    agent_id = request.args.get("agentId")
-    if not agent_id:
+    agent_id = query_str("agentId", max_length=200)
+    if agent_id is None:
         raise Invalid("agentId is required")
     await allow_acting_for(agent_id)
     found = await services().runtime.store.run(lambda: message_store.conversations_of(agent_id))

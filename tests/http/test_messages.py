@@ -296,3 +296,8 @@ async def test_concurrent_repeats_into_two_conversations_make_one_message(client
             nursery.start_soon(one, to)
     assert sorted(set(statuses)) in ([200, 201, 409], [201, 409])
     assert statuses.count(201) == 1
+
+
+async def test_an_over_long_agent_filter_is_a_400(client: Any) -> None:
+    response = await client.get("/api/conversations?agentId=" + "0" * 201, headers=H)
+    assert await error_of(response) == (400, "agentId must be at most 200 characters")
