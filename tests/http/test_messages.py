@@ -301,3 +301,33 @@ async def test_concurrent_repeats_into_two_conversations_make_one_message(client
 async def test_an_over_long_agent_filter_is_a_400(client: Any) -> None:
     response = await client.get("/api/conversations?agentId=" + "0" * 201, headers=H)
     assert await error_of(response) == (400, "agentId must be at most 200 characters")
+
+
+async def test_a_failed_accept_leaves_no_gap_in_seq(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from relay.errors import Unavailable
+    from relay.store import messages as message_store
+
+    await agent(client, "a1")
+    await agent(client, "a2")
+    real = message_store.accept
+
+    async def failing(message: Any, conversation: Any, *, created: bool) -> None:
+        if message.body == "boom":
+            raise Unavailable("store unavailable")
+        await real(message, conversation, created=created)
+
+    monkeypatch.setattr(message_store, "accept", failing)
+    seqs: list[int] = []
+
+    async def one(body: str) -> None:
+        response = await send(client, to="a2", body=body, **{"from": "a1"})
+        if body != "boom":
+            assert response.status_code == 201, await response.get_data()
+            seqs.append((await response.get_json())["message"]["seq"])
+
+    async with trio.open_nursery() as nursery:
+        for body in ("m0", "boom", "m1", "m2", "boom", "m3", "m4"):
+            nursery.start_soon(one, body)
+    assert sorted(seqs) == [1, 2, 3, 4, 5]

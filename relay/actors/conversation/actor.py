@@ -38,6 +38,12 @@ class ConversationActor(AggregateActor):
         existing = self.read_through_queue(
             lambda: message_store.find_by_client_id(draft.sender, draft.client_message_id)
         )
+        # That read ran behind this actor's last write: if it failed, the seq it took was
+        # never stored and must be given again now, not after the Reload queued behind us.
+        last = self._last_write
+        if last is not None and last.done() and last.exception() is not None:
+            self._last_write = None
+            self.load()
         if existing is not None:
             if not rules.same_send(existing, draft):
                 raise Conflict(REUSED)
