@@ -203,7 +203,7 @@ async def test_orchestrator_token_acts_for_its_agents(client: Any, mint: Any) ->
     assert (await fetch(client, headers=other)).status_code == 403
 
 
-async def test_wait_returns_when_a_message_arrives(client: Any) -> None:
+async def test_wait_returns_when_a_message_arrives(client: Any, services: Any) -> None:
     await setup_pair(client)
     got: list[Any] = []
 
@@ -213,7 +213,8 @@ async def test_wait_returns_when_a_message_arrives(client: Any) -> None:
     with trio.fail_after(10):
         async with trio.open_nursery() as nursery:
             nursery.start_soon(poller)
-            await trio.sleep(0.2)
+            while not services.runtime.doorbells.armed("inbox:a2"):  # the poll is waiting
+                await trio.sleep(0.01)
             await queue(client, "late")
     assert [item["message"]["body"] for item in got[0]["items"]] == ["late"]
 
