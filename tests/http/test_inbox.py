@@ -213,7 +213,9 @@ async def test_wait_returns_when_a_message_arrives(client: Any, services: Any) -
     with trio.fail_after(10):
         async with trio.open_nursery() as nursery:
             nursery.start_soon(poller)
-            while not services.runtime.doorbells.armed("inbox:a2"):  # the poll is waiting
+            for _ in range(500):  # until the poll waits on the inbox's bell
+                if services.runtime.doorbells.armed("inbox:a2"):
+                    break
                 await trio.sleep(0.01)
             await queue(client, "late")
     assert [item["message"]["body"] for item in got[0]["items"]] == ["late"]
