@@ -74,6 +74,8 @@ EVENT_NAMES = (
     "lease",
     "config-changed",
     "channel",
+    "message",
+    "delivery",
 )
 
 PRESENCE_WINDOW_SECONDS = 1.0

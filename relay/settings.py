@@ -148,6 +148,22 @@ class Settings(BaseSettings):
         le=365 * 86_400,
         description="lifetime of MCP tokens: .mcp.json headers are static, so re-mint before",
     )
+    # Messaging (spec/messaging.md).
+    message_ttl_seconds: int = Field(
+        default=604_800, ge=60, le=2_592_000, description="a message's default ttlSeconds"
+    )
+    message_max_attempts: int = Field(
+        default=5, ge=1, le=20, description="a message's default maxAttempts"
+    )
+    inbox_lease_seconds: int = Field(
+        default=60, ge=5, le=3600, description="an inbox fetch's default lease"
+    )
+    message_retention_days: float = Field(
+        default=30, gt=0, description="messages expired longer than this are deleted"
+    )
+    job_inbox_lease_expiry_seconds: float = Field(default=5, gt=0)
+    job_message_expiry_seconds: float = Field(default=30, gt=0)
+    job_message_retention_seconds: float = Field(default=3600, gt=0)
 
     @field_validator("log_level")
     @classmethod

@@ -14,7 +14,10 @@ from relay.actors import (
     agent,
     channels,
     commands,
+    conversation,
+    inbox,
     maintenance,
+    messaging,
     orchestrator,
     repo,
     tokens,
@@ -33,6 +36,9 @@ INSTALLS: tuple[Install, ...] = (
     repo.install,
     tokens.install,
     channels.install,
+    conversation.install,
+    inbox.install,
+    messaging.install,
     maintenance.install,
 )
 

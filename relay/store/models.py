@@ -247,3 +247,69 @@ class ChannelBinding(Model):
     class Meta:
         table = "channel_bindings"
         unique_together = (("channel_id", "mode", "target_type", "target"),)
+
+
+class Message(Model):
+    """A message; (sender, client_message_id) and (conversation_id, seq) back the
+    conversation actor's idempotency and its gap-free order."""
+
+    id = fields.CharField(primary_key=True, max_length=64)
+    client_message_id = fields.CharField(max_length=128)
+    conversation_id = fields.CharField(max_length=64)
+    seq = fields.IntField()
+    sender = fields.CharField(max_length=200)
+    to = fields.CharField(max_length=200, null=True)
+    channel_id = fields.CharField(max_length=64, null=True)
+    thread_id = fields.CharField(max_length=64)
+    reply_to = fields.CharField(max_length=64, null=True)
+    ack_required = fields.BooleanField(default=False)
+    importance = fields.CharField(max_length=16)
+    body = fields.TextField()
+    attachments = fields.JSONField(default=list)
+    max_attempts = fields.IntField()
+    expires_at = fields.BigIntField(db_index=True)
+    created_at = fields.BigIntField()
+
+    class Meta:
+        table = "messages"
+        unique_together = (("sender", "client_message_id"), ("conversation_id", "seq"))
+
+
+class Delivery(Model):
+    """One per (message, recipient); ``position`` is its place in the recipient's inbox."""
+
+    id = fields.CharField(primary_key=True, max_length=64)
+    message_id = fields.CharField(max_length=64)
+    agent_id = fields.CharField(max_length=200)
+    conversation_id = fields.CharField(max_length=64)
+    seq = fields.IntField()
+    state = fields.CharField(max_length=16)
+    attempt = fields.IntField(default=0)
+    max_attempts = fields.IntField()
+    position = fields.BigIntField()
+    queued_at = fields.BigIntField()
+    expires_at = fields.BigIntField()
+    ack_required = fields.BooleanField(default=False)
+    lease_id = fields.CharField(max_length=64, null=True)
+    lease_expires_at = fields.BigIntField(null=True)
+    matched_by = fields.JSONField(null=True)
+    acked_at = fields.BigIntField(null=True)
+    ended_at = fields.BigIntField(null=True)
+
+    class Meta:
+        table = "deliveries"
+        unique_together = (("message_id", "agent_id"), ("agent_id", "position"))
+        indexes = (("agent_id", "state"), ("state", "lease_expires_at"), ("state", "expires_at"))
+
+
+class Conversation(Model):
+    id = fields.CharField(primary_key=True, max_length=64)
+    kind = fields.CharField(max_length=16)
+    participants = fields.JSONField(default=list)
+    channel_id = fields.CharField(max_length=64, null=True, db_index=True)
+    pair_id = fields.CharField(max_length=64, null=True)
+    last_seq = fields.IntField(default=0)
+    last_message_at = fields.BigIntField(null=True)
+
+    class Meta:
+        table = "conversations"

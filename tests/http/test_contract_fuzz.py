@@ -66,6 +66,7 @@ SKIPPED = {
 NO_WAIT = {
     "/api/orchestrators/{orchestrator_id}/commands",
     "/api/agents/{agent_id}/commands",
+    "/api/agents/{agent_id}/inbox",
 }
 
 CHECKS = [

@@ -1,0 +1,9 @@
+"""The conversation aggregate: one ConversationActor per conversation, owning its seq and
+the idempotency of sends into it."""
+
+from relay.actors.conversation.actor import REUSED, ConversationActor
+from relay.actors.conversation.flows import accept
+from relay.actors.conversation.install import install
+from relay.actors.conversation.messages import KIND, Accept
+
+__all__ = ["KIND", "REUSED", "Accept", "ConversationActor", "accept", "install"]

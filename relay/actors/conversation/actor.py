@@ -1,0 +1,63 @@
+"""ConversationActor: the only writer of one conversation's messages and of its seq."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from relay.actors.conversation import rules
+from relay.actors.conversation.messages import KIND, Accept
+from relay.actors.runtime.aggregate import AggregateActor
+from relay.actors.runtime.audit import Change
+from relay.actors.runtime.bridge import Durable
+from relay.actors.runtime.dispatch import dispatchmethod
+from relay.domain.messages import Conversation, Message
+from relay.errors import Conflict
+from relay.store import messages as message_store
+
+REUSED = "clientMessageId already used for a different message"
+
+
+class ConversationActor(AggregateActor):
+    kind = KIND
+
+    conversation: Conversation | None = None
+
+    def load(self) -> None:
+        self.conversation = self.read_through_queue(
+            lambda: message_store.load_conversation(self.key)
+        )
+
+    @dispatchmethod
+    def handle(self, message: Any) -> Any:
+        raise TypeError(f"ConversationActor cannot handle {message!r}")
+
+    @handle.register
+    def _accept(self, message: Accept) -> Durable[tuple[Message, bool]] | tuple[Message, bool]:
+        draft = message.draft
+        # Read behind every queued write, so a repeat racing its original finds it.
+        existing = self.read_through_queue(
+            lambda: message_store.find_by_client_id(draft.sender, draft.client_message_id)
+        )
+        # That read ran behind this actor's last write: if it failed, the seq it took was
+        # never stored and must be given again now, not after the Reload queued behind us.
+        last = self._last_write
+        if last is not None and last.done() and last.exception() is not None:
+            self._last_write = None
+            self.load()
+        if existing is not None:
+            if not rules.same_send(existing, draft):
+                raise Conflict(REUSED)
+            return self.durable((existing, False))
+        created = self.conversation is None
+        conversation, stored = rules.accepted(self.conversation, draft, self.rt.clock.now_ms())
+        self.conversation = conversation
+        change = Change(
+            "message",
+            {"change": "created", "message": stored.to_json(with_body=False)},
+            view="messages",
+            agent_id=stored.sender,
+        )
+        commit = self.write_changed(
+            lambda: message_store.accept(stored, conversation, created=created), [change]
+        )
+        return Durable((stored, True), commit)

@@ -1,0 +1,213 @@
+"""InboxActor: the only writer of one agent's deliveries, their leases and expiries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from relay.actors.inbox import rules
+from relay.actors.inbox.messages import KIND, Ack, ApplyDue, Enqueue, Fetch, Peek
+from relay.actors.runtime.aggregate import AggregateActor
+from relay.actors.runtime.audit import Change, write_with_audit
+from relay.actors.runtime.bridge import Durable
+from relay.actors.runtime.dispatch import dispatchmethod
+from relay.domain.activity import ActivityInput
+from relay.domain.messages import Delivery, new_id
+from relay.errors import Conflict, NotFound
+from relay.store import messages as message_store
+
+NOT_LEASED = "delivery is not leased by you"
+
+
+class InboxActor(AggregateActor):
+    kind = KIND
+
+    def __init__(self, key: str, runtime: Any) -> None:
+        super().__init__(key, runtime)
+        # Queued and leased deliveries by id, in inbox order (a requeued one keeps its place).
+        self.live: dict[str, Delivery] = {}
+        self.last_position = 0
+
+    def load(self) -> None:
+        deliveries, last = self.read_through_queue(lambda: message_store.inbox(self.key))
+        self.live = {d.id: d for d in deliveries}
+        self.last_position = last
+
+    def _now(self) -> int:
+        return self.rt.clock.now_ms()
+
+    @staticmethod
+    def _change(name: str, delivery: Delivery) -> Change:
+        return Change(
+            "delivery",
+            {"change": name, "delivery": delivery.to_json()},
+            view="messages",
+            agent_id=delivery.agent_id,
+        )
+
+    def _apply_due(self, now: int) -> tuple[list[Delivery], list[Change], list[ActivityInput]]:
+        changed: list[Delivery] = []
+        changes: list[Change] = []
+        audits: list[ActivityInput] = []
+        for delivery in list(self.live.values()):
+            after = rules.due(delivery, now)
+            if after is None:
+                continue
+            changed.append(after)
+            changes.append(self._change(rules.change_name(delivery, after), after))
+            if after.state == "queued":
+                self.live[after.id] = after
+            else:
+                del self.live[after.id]
+            if after.state == "dead_lettered":
+                audits.append(
+                    ActivityInput(
+                        kind="message",
+                        title="Message dead-lettered",
+                        body=f"after {after.attempt} attempts",
+                        view="messages",
+                        agent_id=after.agent_id,
+                        metadata={"deliveryId": after.id, "messageId": after.message_id},
+                    )
+                )
+        return changed, changes, audits
+
+    def _write(
+        self,
+        updated: Sequence[Delivery],
+        changes: Sequence[Change],
+        audits: Sequence[ActivityInput] = (),
+        inserted: Delivery | None = None,
+    ) -> Any:
+        rows = list(updated)
+
+        async def job() -> None:
+            if inserted is not None:
+                await message_store.insert_delivery(inserted)
+            await message_store.update_deliveries(rows)
+
+        if not changes and not audits and inserted is None and not rows:
+            return None
+        return write_with_audit(self.rt, self.write, job, audits=audits, changes=changes)
+
+    @dispatchmethod
+    def handle(self, message: Any) -> Any:
+        raise TypeError(f"InboxActor cannot handle {message!r}")
+
+    @handle.register
+    def _enqueue(self, message: Enqueue) -> Any:
+        msg = message.message
+        for delivery in self.live.values():
+            if delivery.message_id == msg.id:
+                return self.durable((delivery, False))
+        if message.repeat:
+            stored = self.read_through_queue(lambda: message_store.deliveries_of_message(msg.id))
+            for delivery in stored:
+                if delivery.agent_id == self.key:
+                    return self.durable((delivery, False))
+        now = self._now()
+        changed, changes, audits = self._apply_due(now)
+        first = not self.live
+        self.last_position += 1
+        delivery = rules.queued(new_id("dlv_"), msg, self.key, self.last_position, now)
+        if message.matched_by is not None:
+            delivery = rules.replace_matched(delivery, message.matched_by)
+        self.live[delivery.id] = delivery
+        changes.append(self._change("queued", delivery))
+        commit = self._write(changed, changes, audits, inserted=delivery)
+        return Durable((delivery, first), commit)
+
+    @handle.register
+    def _fetch(self, message: Fetch) -> Any:
+        now = self._now()
+        changed, changes, audits = self._apply_due(now)
+        handed: list[Delivery] = []
+        lease_id = new_id("ls_")
+        lease_expires_at = now + message.lease_ms
+        for delivery in list(self.live.values()):
+            if len(handed) >= message.limit:
+                break
+            if delivery.state != "queued":
+                continue
+            after = rules.hand_out(delivery, lease_id, lease_expires_at, now)
+            handed.append(after)
+            changed.append(after)
+            changes.append(self._change(after.state, after))
+            if after.state == "leased":
+                self.live[after.id] = after
+            else:
+                del self.live[after.id]
+        commit = self._write(changed, changes, audits)
+        reply: tuple[str | None, int | None, list[Delivery]] = (
+            (lease_id, lease_expires_at, handed) if handed else (None, None, [])
+        )
+        return Durable(reply, commit) if commit is not None else self.durable(reply)
+
+    @handle.register
+    def _peek(self, _message: Peek) -> Any:
+        changed, changes, audits = self._apply_due(self._now())
+        reply = list(self.live.values())
+        commit = self._write(changed, changes, audits)
+        return Durable(reply, commit) if commit is not None else self.durable(reply)
+
+    @handle.register
+    def _ack(self, message: Ack) -> Any:
+        now = self._now()
+        changed, changes, audits = self._apply_due(now)
+        # Due expiries are applied (and written) whether or not the ack is refused.
+        expiry_commit = self._write(changed, changes, audits)
+        if message.delivery_ids is None:
+            named = [d for d in self.live.values() if d.lease_id == message.lease_id]
+            gone = self.read_through_queue(
+                lambda: message_store.deliveries_of_lease(self.key, message.lease_id)
+            )
+            candidates = {d.id: d for d in gone}
+            candidates.update({d.id: d for d in named})
+            if not candidates:
+                raise Conflict(NOT_LEASED)
+            targets = list(candidates.values())
+        else:
+            ids = list(dict.fromkeys(message.delivery_ids))
+            missing = [i for i in ids if i not in self.live]
+            stored = (
+                self.read_through_queue(lambda: message_store.deliveries_by_id(missing))
+                if missing
+                else {}
+            )
+            targets = []
+            for delivery_id in ids:
+                found = self.live.get(delivery_id) or stored.get(delivery_id)
+                if found is None or found.agent_id != self.key:
+                    raise NotFound("delivery not found")
+                targets.append(found)
+        to_ack: list[Delivery] = []
+        for delivery in targets:
+            outcome = rules.ack_outcome(delivery, message.lease_id, now)
+            if outcome == "refuse":
+                raise Conflict(NOT_LEASED)
+            if outcome == "ack":
+                to_ack.append(delivery)
+        acked = [rules.acked(d, now) for d in to_ack]
+        for delivery in acked:
+            del self.live[delivery.id]
+        reply = [d.id for d in targets]
+        if not acked:
+            if expiry_commit is not None:
+                return Durable(reply, expiry_commit)
+            return self.durable(reply)
+        commit = self._write(acked, [self._change("acked", d) for d in acked])
+        return Durable(reply, commit)
+
+    @handle.register
+    def _apply(self, _message: ApplyDue) -> Any:
+        changed, changes, audits = self._apply_due(self._now())
+        counts = {"requeued": 0, "deadLettered": 0, "expired": 0}
+        for delivery in changed:
+            if delivery.state == "queued":
+                counts["requeued"] += 1
+            elif delivery.state == "dead_lettered":
+                counts["deadLettered"] += 1
+            else:
+                counts["expired"] += 1
+        commit = self._write(changed, changes, audits)
+        return Durable(counts, commit) if commit is not None else counts

@@ -1,0 +1,95 @@
+"""Inbox use cases: queue, fetch (with a long-poll), peek, ack, and the expiry jobs."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import trio
+
+from relay.actors.inbox import messages as inbox
+from relay.actors.runtime.context import Runtime
+from relay.domain.messages import Delivery, Message
+from relay.store import messages as message_store
+
+# A long-poll re-checks this often even without a ring: a lease that expires while it
+# waits makes a delivery fetchable again, and nothing rings for that.
+_RECHECK_SECONDS = 1.0
+
+
+def bell_key(agent_id: str) -> str:
+    return f"inbox:{agent_id}"
+
+
+async def enqueue(
+    rt: Runtime,
+    agent_id: str,
+    message: Message,
+    *,
+    matched_by: dict[str, str] | None = None,
+    repeat: bool = False,
+) -> tuple[Delivery, bool]:
+    """Queue ``message`` for ``agent_id`` (once). Replies ``(delivery, first)``."""
+    reply = await rt.registry.ask(
+        inbox.KIND, agent_id, inbox.Enqueue(message, matched_by=matched_by, repeat=repeat)
+    )
+    rt.doorbells.ring(bell_key(agent_id))
+    return reply
+
+
+async def fetch(
+    rt: Runtime, agent_id: str, *, lease_seconds: int, limit: int, wait_seconds: float
+) -> tuple[str | None, int | None, list[Delivery]]:
+    """Lease up to ``limit`` queued deliveries, waiting up to ``wait_seconds`` for one."""
+    deadline = trio.current_time() + wait_seconds
+    message = inbox.Fetch(lease_ms=lease_seconds * 1000, limit=limit)
+    while True:
+        bell = rt.doorbells.bell(bell_key(agent_id))  # before asking: no ring is missed
+        reply = await rt.registry.ask(inbox.KIND, agent_id, message)
+        remaining = deadline - trio.current_time()
+        if reply[2] or remaining <= 0 or rt.draining.is_set():
+            return reply
+        with trio.move_on_after(min(remaining, _RECHECK_SECONDS)):
+            await bell.wait()
+
+
+async def peek(rt: Runtime, agent_id: str) -> list[Delivery]:
+    return await rt.registry.ask(inbox.KIND, agent_id, inbox.Peek())
+
+
+async def ack(
+    rt: Runtime, agent_id: str, lease_id: str, delivery_ids: tuple[str, ...] | None
+) -> list[str]:
+    return await rt.registry.ask(inbox.KIND, agent_id, inbox.Ack(lease_id, delivery_ids))
+
+
+async def _apply_due(rt: Runtime, find: Callable[[int], Awaitable[list[str]]]) -> dict[str, int]:
+    now = rt.clock.now_ms()
+    agents = await rt.store.run(lambda: find(now))
+    totals = {"requeued": 0, "deadLettered": 0, "expired": 0}
+    for agent_id in agents:
+        counts = await rt.registry.ask(inbox.KIND, agent_id, inbox.ApplyDue())
+        for key, value in counts.items():
+            totals[key] += value
+        if counts["requeued"]:
+            rt.doorbells.ring(bell_key(agent_id))
+    return totals
+
+
+async def inbox_lease_expiry(rt: Runtime) -> dict[str, Any]:
+    """Maintenance job: requeue or dead-letter deliveries whose lease expired."""
+    totals = await _apply_due(rt, message_store.agents_with_leases_due)
+    return {"requeued": totals["requeued"], "deadLettered": totals["deadLettered"]}
+
+
+async def message_expiry(rt: Runtime) -> dict[str, Any]:
+    """Maintenance job: expire queued and leased deliveries of messages past expiresAt."""
+    totals = await _apply_due(rt, message_store.agents_with_expiries_due)
+    return {"expired": totals["expired"]}
+
+
+async def message_retention(rt: Runtime) -> dict[str, Any]:
+    """Maintenance job: delete messages (and deliveries) expired over the retention period."""
+    before = rt.clock.now_ms() - int(rt.settings.message_retention_days * 86_400_000)
+    deleted = await rt.store.write(lambda: message_store.delete_expired_before(before))
+    return {"deleted": deleted, "before": before}

@@ -1,0 +1,51 @@
+"""The messages InboxActor understands; each names the reply it gets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from relay.actors.runtime.aggregate import Sweep
+from relay.actors.runtime.bridge import Ask
+from relay.domain.messages import Delivery, Message
+
+KIND = "inbox"
+
+
+@dataclass(frozen=True, slots=True)
+class Enqueue(Ask[tuple[Delivery, bool]]):
+    """Queue the message for this agent, once: a message already delivered here replies
+    its delivery. Replies ``(delivery, first)``: ``first`` when the inbox held no queued or
+    leased delivery before this one was queued."""
+
+    message: Message
+    matched_by: dict[str, str] | None = None
+    repeat: bool = False  # a repeated send: its delivery may already be stored
+
+
+@dataclass(frozen=True, slots=True)
+class Fetch(Ask[tuple[str | None, int | None, list[Delivery]]]):
+    """Hand out up to ``limit`` queued deliveries under one new lease. Replies
+    ``(leaseId, leaseExpiresAt, deliveries)``; ``(None, None, [])`` when none is queued."""
+
+    lease_ms: int
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class Peek(Ask[list[Delivery]]):
+    """Replies the queued and leased deliveries in inbox order; leases nothing."""
+
+
+@dataclass(frozen=True, slots=True)
+class Ack(Ask[list[str]]):
+    """Ack deliveries leased under ``lease_id`` (all of them when ``delivery_ids`` is None),
+    all or nothing. Replies the acked ids. Raises NotFound ``delivery not found``, Conflict
+    ``delivery is not leased by you``."""
+
+    lease_id: str
+    delivery_ids: tuple[str, ...] | None = field(default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyDue(Sweep, Ask[dict[str, int]]):
+    """Apply every expiry due now. Replies ``{requeued, deadLettered, expired}``."""

@@ -1,0 +1,237 @@
+"""Messaging use cases: send (to an agent, a channel, or as a reply) and what callers read.
+
+The HTTP routes and the MCP tools call these; authorization of the sender and of readers
+is decided here from stored state, with ``relay.auth.access.acts_for``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from relay.actors import conversation, inbox
+from relay.actors.messaging import hooks
+from relay.actors.messaging.rules import check_send, other_party
+from relay.actors.runtime.context import Runtime
+from relay.auth.access import Principal, acts_for, is_operator, own_agent
+from relay.domain.messages import (
+    ConversationKind,
+    Delivery,
+    Importance,
+    Message,
+    MessageDraft,
+    direct_conversation_id,
+    new_id,
+)
+from relay.errors import Conflict, Forbidden, NotFound
+from relay.store import agents as agent_store
+from relay.store import messages as message_store
+
+
+@dataclass(frozen=True, slots=True)
+class SendInput:
+    """``SendMessageInput``; None means "not given" (the relay's defaults apply)."""
+
+    body: str
+    to: str | None = None
+    channel_id: str | None = None
+    reply_to: str | None = None
+    client_message_id: str | None = None
+    ack_required: bool = False
+    importance: Importance = "normal"
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+    ttl_seconds: int | None = None
+    max_attempts: int | None = None
+    sender: str | None = None  # the body's ``from``
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    message: Message
+    deliveries: list[Delivery]
+    created: bool
+
+
+async def _owners(rt: Runtime, agent_ids: list[str]) -> dict[str, str | None]:
+    wanted = tuple(dict.fromkeys(agent_ids))
+    if not wanted:
+        return {}
+    return await rt.store.run(lambda: agent_store.orchestrators_of(wanted))
+
+
+async def acts_for_any(rt: Runtime, caller: Principal, agent_ids: list[str]) -> bool:
+    """Whether the caller acts for one of these agents (judged on their stored owners)."""
+    if is_operator(caller):
+        return True
+    owners = await _owners(rt, agent_ids)
+    return any(acts_for(caller, agent_id, owner) for agent_id, owner in owners.items())
+
+
+async def _sender(rt: Runtime, caller: Principal, given: str | None) -> str:
+    """The spec's sender rule; 403/404 when the caller may not send as ``given``."""
+    if given is None:
+        return own_agent(caller) or caller.sub
+    owners = await _owners(rt, [given])
+    if given not in owners:
+        if acts_for(caller, given, None):
+            raise NotFound("agent not found")
+        raise Forbidden("forbidden")
+    if not acts_for(caller, given, owners[given]):
+        raise Forbidden("forbidden")
+    return given
+
+
+async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
+    """Accept a message into its conversation and queue one delivery per recipient.
+
+    Raises Invalid, Forbidden, NotFound and Conflict with the spec's messages; a repeat of
+    ``(from, clientMessageId)`` with the same input returns the original (``created``
+    false) and queues nothing new.
+    """
+    settings = rt.settings
+    ttl_seconds = data.ttl_seconds if data.ttl_seconds is not None else settings.message_ttl_seconds
+    max_attempts = (
+        data.max_attempts if data.max_attempts is not None else settings.message_max_attempts
+    )
+    check_send(
+        to=data.to,
+        channel_id=data.channel_id,
+        reply_to=data.reply_to,
+        body=data.body,
+        client_message_id=data.client_message_id,
+        importance=data.importance,
+        attachments=data.attachments,
+        ttl_seconds=ttl_seconds,
+        max_attempts=max_attempts,
+    )
+    sender = await _sender(rt, caller, data.sender)
+    if data.attachments:
+        # No artifact store exists yet (tasks.md): every artifactId is unknown.
+        raise NotFound("artifact not found")
+
+    parent: Message | None = None
+    if data.reply_to is not None:
+        reply_to = data.reply_to
+        parent = await rt.store.run(lambda: message_store.load_message(reply_to))
+        if parent is None:
+            raise NotFound("message not found")
+        recipients_of_parent = [
+            d.agent_id
+            for d in await rt.store.run(lambda: message_store.deliveries_of_message(reply_to))
+        ]
+        if not await acts_for_any(rt, caller, [parent.sender, *recipients_of_parent]):
+            raise Forbidden("forbidden")
+
+    to = data.to
+    channel_id = data.channel_id
+    conversation_id: str
+    kind: ConversationKind
+    matched: dict[str, dict[str, str]] = {}
+    if to is None and channel_id is None and parent is not None:
+        if parent.channel_id is not None:
+            channel_id = parent.channel_id
+        else:
+            to = other_party(sender, parent.sender, parent.to)
+            if not await _owners(rt, [to]):
+                raise Conflict(f"cannot reply to {to}: not an agent")
+    if to is not None:
+        if not await _owners(rt, [to]):
+            raise NotFound("agent not found")
+        recipients = [to]
+        kind = "direct"
+        conversation_id = (
+            parent.conversation_id
+            if parent is not None and data.to is None
+            else direct_conversation_id(sender, to)
+        )
+    else:
+        assert channel_id is not None
+        conversation_id, targets = await hooks.channel_targets(rt, channel_id, sender)
+        recipients = [t.agent_id for t in targets]
+        matched = {t.agent_id: t.matched_by for t in targets}
+        kind = "channel"
+
+    message_id = new_id("msg_")
+    sender_is_agent = bool(await _owners(rt, [sender]))
+    draft = MessageDraft(
+        id=message_id,
+        client_message_id=data.client_message_id or message_id,
+        conversation_id=conversation_id,
+        kind=kind,
+        sender=sender,
+        to=to,
+        channel_id=channel_id,
+        thread_id=parent.thread_id if parent is not None else message_id,
+        reply_to=data.reply_to,
+        ack_required=data.ack_required,
+        importance=data.importance,
+        body=data.body,
+        attachments=tuple(data.attachments),
+        max_attempts=max_attempts,
+        ttl_seconds=ttl_seconds,
+        recipients=tuple(recipients),
+        participants=tuple(dict.fromkeys([*([sender] if sender_is_agent else []), *recipients])),
+    )
+    message, created = await conversation.accept(rt, draft)
+    deliveries: list[Delivery] = []
+    for agent_id in recipients:
+        delivery, first = await inbox.enqueue(
+            rt, agent_id, message, matched_by=matched.get(agent_id), repeat=not created
+        )
+        deliveries.append(delivery)
+        if first and created:
+            await hooks.on_first_delivery(rt, agent_id, message)
+    if not created:
+        # A repeat answers with every delivery of the original (a channel's recipients
+        # may have changed since).
+        deliveries = await rt.store.run(lambda: message_store.deliveries_of_message(message.id))
+    return Sent(message, deliveries, created)
+
+
+async def readable_message(
+    rt: Runtime, caller: Principal, message_id: str
+) -> tuple[Message, list[Delivery], bool]:
+    """The message, its deliveries, and whether the caller sees all of them (operators and
+    the sender's side); 404 unknown, 403 unless the caller acts for the sender or a
+    recipient."""
+    message = await rt.store.run(lambda: message_store.load_message(message_id))
+    if message is None:
+        raise NotFound("message not found")
+    deliveries = await rt.store.run(lambda: message_store.deliveries_of_message(message_id))
+    if await acts_for_any(rt, caller, [message.sender]) or (
+        is_operator(caller) or message.sender in (own_agent(caller), caller.sub)
+    ):
+        return message, deliveries, True
+    if not await acts_for_any(rt, caller, [d.agent_id for d in deliveries]):
+        raise Forbidden("forbidden")
+    return message, deliveries, False
+
+
+async def visible_deliveries(rt: Runtime, caller: Principal, message_id: str) -> list[Delivery]:
+    """All of the message's deliveries for operators and the sender's side, else the
+    caller's own."""
+    _message, deliveries, everything = await readable_message(rt, caller, message_id)
+    if everything:
+        return deliveries
+    owners = await _owners(rt, [d.agent_id for d in deliveries])
+    return [d for d in deliveries if acts_for(caller, d.agent_id, owners.get(d.agent_id))]
+
+
+async def conversation_messages(
+    rt: Runtime, caller: Principal, conversation_id: str, after_seq: int, limit: int
+) -> dict[str, Any]:
+    """``{conversationId, lastSeq, messages}`` for operators and callers acting for a
+    participant; 404 ``conversation not found``."""
+    found = await rt.store.run(lambda: message_store.load_conversation(conversation_id))
+    if found is None:
+        raise NotFound("conversation not found")
+    if not await acts_for_any(rt, caller, list(found.participants)):
+        raise Forbidden("forbidden")
+    messages = await rt.store.run(
+        lambda: message_store.conversation_messages(conversation_id, after_seq, limit)
+    )
+    return {
+        "conversationId": found.id,
+        "lastSeq": found.last_seq,
+        "messages": [m.to_json() for m in messages],
+    }

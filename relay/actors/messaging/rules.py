@@ -1,0 +1,54 @@
+"""Checks of a send's input (the HTTP route and the MCP tool share them)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from relay.domain.messages import IMPORTANCES
+from relay.errors import Invalid
+
+MAX_BODY_BYTES = 65_536
+MAX_ATTACHMENTS = 10
+CLIENT_MESSAGE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+def check_send(
+    *,
+    to: str | None,
+    channel_id: str | None,
+    reply_to: str | None,
+    body: str,
+    client_message_id: str | None,
+    importance: str,
+    attachments: list[dict[str, Any]],
+    ttl_seconds: int,
+    max_attempts: int,
+) -> None:
+    """Raises Invalid with the spec's message for the first bad field."""
+    if (to is not None) == (channel_id is not None) and not (
+        to is None and channel_id is None and reply_to is not None
+    ):
+        raise Invalid("exactly one of to, channelId is required")
+    size = len(body.encode("utf-8"))
+    if size == 0:
+        raise Invalid("body must not be empty")
+    if size > MAX_BODY_BYTES:
+        raise Invalid(f"body must be at most {MAX_BODY_BYTES} bytes")
+    if client_message_id is not None and not CLIENT_MESSAGE_ID.fullmatch(client_message_id):
+        raise Invalid("clientMessageId must be 1..128 of A-Z a-z 0-9 . _ : -")
+    if importance not in IMPORTANCES:
+        raise Invalid(f"importance must be one of {', '.join(IMPORTANCES)}")
+    if len(attachments) > MAX_ATTACHMENTS:
+        raise Invalid(f"attachments must have at most {MAX_ATTACHMENTS} items")
+    if not 60 <= ttl_seconds <= 2_592_000:
+        raise Invalid("ttlSeconds must be between 60 and 2592000")
+    if not 1 <= max_attempts <= 20:
+        raise Invalid("maxAttempts must be between 1 and 20")
+
+
+def other_party(sender: str, parent_from: str, parent_to: str | None) -> str:
+    """Who a reply to a direct message goes to: the parent's party that is not the replier."""
+    if sender == parent_from and parent_to is not None:
+        return parent_to
+    return parent_from

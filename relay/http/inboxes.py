@@ -1,0 +1,90 @@
+"""An agent's inbox: fetch (lease, long-poll, peek) and ack (spec/messaging.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+from quart import Blueprint, request
+from quart_schema import document_request
+
+from relay.actors import inbox
+from relay.domain.messages import Delivery
+from relay.errors import Invalid
+from relay.http import responses
+from relay.http.auth import allow_acting_for, requires
+from relay.http.contract import Query, int_param, responds
+from relay.http.services import services
+from relay.http.validation import Body, parse_body, query_int
+from relay.store import messages as message_store
+
+bp = Blueprint("inboxes", __name__)
+
+
+class AckBody(Body):
+    lease_id: str = Field(min_length=1, max_length=64)
+    delivery_ids: list[str] | None = Field(default=None, max_length=1000)
+
+
+def _peek_param() -> bool:
+    raw = request.args.get("peek")
+    if raw is None or raw in ("", "false"):
+        return False
+    if raw == "true":
+        return True
+    raise Invalid("peek must be true or false")
+
+
+async def _items(deliveries: list[Delivery]) -> list[dict[str, Any]]:
+    ids = [d.message_id for d in deliveries]
+    found = await services().runtime.store.run(lambda: message_store.messages_by_id(ids))
+    return [
+        {
+            "deliveryId": d.id,
+            "attempt": d.attempt,
+            "state": d.state,
+            "message": found[d.message_id].to_json(),
+        }
+        for d in deliveries
+        if d.message_id in found
+    ]
+
+
+@bp.get("/api/agents/<agent_id>/inbox")
+@responds(
+    responses.Inbox,
+    errors=(403, 404),
+    query=(
+        int_param("lease", 5, 3600),
+        int_param("limit", 1, 100),
+        int_param("wait", 0, 60),
+        Query("peek", {"type": "boolean"}),
+    ),
+)
+@requires("message:read")
+async def fetch_inbox(agent_id: str) -> dict[str, Any]:
+    rt = services().runtime
+    lease = query_int("lease", rt.settings.inbox_lease_seconds, low=5, high=3600)
+    limit = query_int("limit", 20, low=1, high=100)
+    wait = query_int("wait", 0, low=0, high=60)
+    peek = _peek_param()
+    await allow_acting_for(agent_id)
+    if peek:
+        live = await inbox.peek(rt, agent_id)
+        return {"leaseId": None, "leaseExpiresAt": None, "items": await _items(live)}
+    lease_id, expires_at, handed = await inbox.fetch(
+        rt, agent_id, lease_seconds=lease, limit=limit, wait_seconds=wait
+    )
+    return {"leaseId": lease_id, "leaseExpiresAt": expires_at, "items": await _items(handed)}
+
+
+@bp.post("/api/agents/<agent_id>/inbox/ack")
+@responds(responses.Acked, errors=(403, 404, 409))
+@document_request(AckBody)
+@requires("message:write")
+async def ack_inbox(agent_id: str) -> dict[str, Any]:
+    body = await parse_body(AckBody)
+    await allow_acting_for(agent_id)
+    ids = tuple(body.delivery_ids) if body.delivery_ids is not None else None
+    acked = await inbox.ack(services().runtime, agent_id, body.lease_id, ids)
+    return {"acked": acked}

@@ -1,0 +1,267 @@
+"""Messages, deliveries and conversations in and out of the store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, cast
+
+from relay.domain.messages import (
+    Conversation,
+    ConversationKind,
+    Delivery,
+    DeliveryState,
+    Importance,
+    Message,
+)
+from relay.errors import Conflict
+from relay.store import models
+
+# -- messages ---------------------------------------------------------------------------------
+
+
+def _message(row: models.Message) -> Message:
+    return Message(
+        id=row.id,
+        client_message_id=row.client_message_id,
+        conversation_id=row.conversation_id,
+        seq=row.seq,
+        sender=row.sender,
+        to=row.to,
+        channel_id=row.channel_id,
+        thread_id=row.thread_id,
+        reply_to=row.reply_to,
+        ack_required=row.ack_required,
+        importance=cast(Importance, row.importance),
+        body=row.body,
+        attachments=tuple(dict(a) for a in row.attachments or ()),
+        max_attempts=row.max_attempts,
+        expires_at=row.expires_at,
+        created_at=row.created_at,
+    )
+
+
+def _message_columns(message: Message) -> dict[str, Any]:
+    return {
+        "client_message_id": message.client_message_id,
+        "conversation_id": message.conversation_id,
+        "seq": message.seq,
+        "sender": message.sender,
+        "to": message.to,
+        "channel_id": message.channel_id,
+        "thread_id": message.thread_id,
+        "reply_to": message.reply_to,
+        "ack_required": message.ack_required,
+        "importance": message.importance,
+        "body": message.body,
+        "attachments": [dict(a) for a in message.attachments],
+        "max_attempts": message.max_attempts,
+        "expires_at": message.expires_at,
+        "created_at": message.created_at,
+    }
+
+
+async def load_message(message_id: str) -> Message | None:
+    row = await models.Message.get_or_none(id=message_id)
+    return _message(row) if row else None
+
+
+async def messages_by_id(message_ids: Iterable[str]) -> dict[str, Message]:
+    wanted = list(dict.fromkeys(message_ids))
+    if not wanted:
+        return {}
+    rows = await models.Message.filter(id__in=wanted)
+    return {row.id: _message(row) for row in rows}
+
+
+async def find_by_client_id(sender: str, client_message_id: str) -> Message | None:
+    row = await models.Message.get_or_none(sender=sender, client_message_id=client_message_id)
+    return _message(row) if row else None
+
+
+async def conversation_messages(conversation_id: str, after_seq: int, limit: int) -> list[Message]:
+    rows = (
+        await models.Message.filter(conversation_id=conversation_id, seq__gt=after_seq)
+        .order_by("seq")
+        .limit(limit)
+    )
+    return [_message(row) for row in rows]
+
+
+# -- conversations ----------------------------------------------------------------------------
+
+
+def _conversation(row: models.Conversation) -> Conversation:
+    return Conversation(
+        id=row.id,
+        kind=cast(ConversationKind, row.kind),
+        participants=tuple(row.participants or ()),
+        channel_id=row.channel_id,
+        pair_id=row.pair_id,
+        last_seq=row.last_seq,
+        last_message_at=row.last_message_at,
+    )
+
+
+async def load_conversation(conversation_id: str) -> Conversation | None:
+    row = await models.Conversation.get_or_none(id=conversation_id)
+    return _conversation(row) if row else None
+
+
+async def accept(message: Message, conversation: Conversation, *, created: bool) -> None:
+    """The message and its conversation's new ``lastSeq``, in the caller's transaction.
+
+    Raises Conflict when ``(sender, clientMessageId)`` was taken meanwhile by a send into
+    another conversation (its actor checked before this one wrote): a clean 409, not an
+    integrity error.
+    """
+    taken = await models.Message.filter(
+        sender=message.sender, client_message_id=message.client_message_id
+    ).exists()
+    if taken:
+        raise Conflict("clientMessageId already used for a different message")
+    await models.Message.create(id=message.id, **_message_columns(message))
+    columns: dict[str, Any] = {
+        "kind": conversation.kind,
+        "participants": list(conversation.participants),
+        "channel_id": conversation.channel_id,
+        "pair_id": conversation.pair_id,
+        "last_seq": conversation.last_seq,
+        "last_message_at": conversation.last_message_at,
+    }
+    if created:
+        await models.Conversation.create(id=conversation.id, **columns)
+    else:
+        await models.Conversation.filter(id=conversation.id).update(**columns)
+
+
+async def conversations_of(agent_id: str) -> list[Conversation]:
+    """Conversations the agent sent or was delivered a message in, most recent first."""
+    ids = set(
+        await models.Delivery.filter(agent_id=agent_id)
+        .distinct()
+        .values_list("conversation_id", flat=True)
+    )
+    ids |= set(
+        await models.Message.filter(sender=agent_id)
+        .distinct()
+        .values_list("conversation_id", flat=True)
+    )
+    if not ids:
+        return []
+    rows = await models.Conversation.filter(id__in=list(ids))
+    found = [_conversation(row) for row in rows]
+    return sorted(found, key=lambda c: (-(c.last_message_at or 0), c.id))
+
+
+# -- deliveries -------------------------------------------------------------------------------
+
+
+def _delivery(row: models.Delivery) -> Delivery:
+    return Delivery(
+        id=row.id,
+        message_id=row.message_id,
+        agent_id=row.agent_id,
+        conversation_id=row.conversation_id,
+        seq=row.seq,
+        state=cast(DeliveryState, row.state),
+        attempt=row.attempt,
+        max_attempts=row.max_attempts,
+        position=row.position,
+        queued_at=row.queued_at,
+        expires_at=row.expires_at,
+        ack_required=row.ack_required,
+        lease_id=row.lease_id,
+        lease_expires_at=row.lease_expires_at,
+        matched_by=row.matched_by,
+        acked_at=row.acked_at,
+        ended_at=row.ended_at,
+    )
+
+
+def _delivery_columns(d: Delivery) -> dict[str, Any]:
+    return {
+        "message_id": d.message_id,
+        "agent_id": d.agent_id,
+        "conversation_id": d.conversation_id,
+        "seq": d.seq,
+        "state": d.state,
+        "attempt": d.attempt,
+        "max_attempts": d.max_attempts,
+        "position": d.position,
+        "queued_at": d.queued_at,
+        "expires_at": d.expires_at,
+        "ack_required": d.ack_required,
+        "lease_id": d.lease_id,
+        "lease_expires_at": d.lease_expires_at,
+        "matched_by": d.matched_by,
+        "acked_at": d.acked_at,
+        "ended_at": d.ended_at,
+    }
+
+
+_CHANGING = ("state", "attempt", "lease_id", "lease_expires_at", "acked_at", "ended_at")
+
+
+async def insert_delivery(delivery: Delivery) -> None:
+    await models.Delivery.create(id=delivery.id, **_delivery_columns(delivery))
+
+
+async def update_deliveries(deliveries: Iterable[Delivery]) -> None:
+    """The columns a state change touches, per delivery (the inbox actor's write)."""
+    for d in deliveries:
+        columns = _delivery_columns(d)
+        await models.Delivery.filter(id=d.id).update(**{k: columns[k] for k in _CHANGING})
+
+
+async def load_delivery(delivery_id: str) -> Delivery | None:
+    row = await models.Delivery.get_or_none(id=delivery_id)
+    return _delivery(row) if row else None
+
+
+async def deliveries_by_id(delivery_ids: Iterable[str]) -> dict[str, Delivery]:
+    wanted = list(dict.fromkeys(delivery_ids))
+    if not wanted:
+        return {}
+    return {row.id: _delivery(row) for row in await models.Delivery.filter(id__in=wanted)}
+
+
+async def deliveries_of_message(message_id: str) -> list[Delivery]:
+    rows = await models.Delivery.filter(message_id=message_id).order_by("agent_id")
+    return [_delivery(row) for row in rows]
+
+
+async def inbox(agent_id: str) -> tuple[list[Delivery], int]:
+    """The agent's queued and leased deliveries in inbox order, and its last position."""
+    rows = (
+        await models.Delivery.filter(agent_id=agent_id, state__in=["queued", "leased"])
+        .order_by("position")
+        .all()
+    )
+    last = await models.Delivery.filter(agent_id=agent_id).order_by("-position").first()
+    return [_delivery(row) for row in rows], (last.position if last else 0)
+
+
+async def agents_with_leases_due(now: int) -> list[str]:
+    """Agents holding a lease past its expiry."""
+    query = models.Delivery.filter(state="leased", lease_expires_at__lte=now)
+    return sorted({str(a) for a in await query.values_list("agent_id", flat=True)})
+
+
+async def agents_with_expiries_due(now: int) -> list[str]:
+    """Agents with a queued or leased delivery of a message past its ``expiresAt``."""
+    query = models.Delivery.filter(state__in=["queued", "leased"], expires_at__lte=now)
+    return sorted({str(a) for a in await query.values_list("agent_id", flat=True)})
+
+
+async def delete_expired_before(before: int) -> int:
+    """Retention: messages whose ``expiresAt`` is before ``before``, with their deliveries."""
+    ids = await models.Message.filter(expires_at__lt=before).values_list("id", flat=True)
+    if not ids:
+        return 0
+    await models.Delivery.filter(message_id__in=list(ids)).delete()
+    return int(await models.Message.filter(id__in=list(ids)).delete())
+
+
+async def deliveries_of_lease(agent_id: str, lease_id: str) -> list[Delivery]:
+    rows = await models.Delivery.filter(agent_id=agent_id, lease_id=lease_id).order_by("position")
+    return [_delivery(row) for row in rows]
