@@ -95,8 +95,8 @@ async def test_send_fetch_and_ack_as_the_tokens_agents(client: Any) -> None:
     [item] = fetched["items"]
     assert item["attempt"] == 1
     assert item["message"]["body"] == "hi"
-    # a1's own inbox is a1's: a2's message is not in it.
-    assert (await ok(client, a1, "fetch_inbox"))["items"] == []
+    # a1's inbox is its own: no argument names another agent's.
+    assert (await ok(client, a1, "fetch_inbox", agentId="a2", peek=True))["items"] == []
     acked = await ok(client, a2, "ack_messages", leaseId=fetched["leaseId"])
     assert acked == {"acked": [item["deliveryId"]]}
     deliveries = await client.get(f"/api/messages/{sent['message']['id']}/deliveries", headers=H)
