@@ -35,7 +35,7 @@ def _peek_param() -> bool:
     raise Invalid("peek must be true or false")
 
 
-async def _items(deliveries: list[Delivery]) -> list[dict[str, Any]]:
+async def inbox_items(deliveries: list[Delivery]) -> list[dict[str, Any]]:
     ids = [d.message_id for d in deliveries]
     found = await services().runtime.store.run(lambda: message_store.messages_by_id(ids))
     return [
@@ -71,11 +71,11 @@ async def fetch_inbox(agent_id: str) -> dict[str, Any]:
     await allow_acting_for(agent_id)
     if peek:
         live = await inbox.peek(rt, agent_id)
-        return {"leaseId": None, "leaseExpiresAt": None, "items": await _items(live)}
+        return {"leaseId": None, "leaseExpiresAt": None, "items": await inbox_items(live)}
     lease_id, expires_at, handed = await inbox.fetch(
         rt, agent_id, lease_seconds=lease, limit=limit, wait_seconds=wait
     )
-    return {"leaseId": lease_id, "leaseExpiresAt": expires_at, "items": await _items(handed)}
+    return {"leaseId": lease_id, "leaseExpiresAt": expires_at, "items": await inbox_items(handed)}
 
 
 @bp.post("/api/agents/<agent_id>/inbox/ack")

@@ -39,7 +39,7 @@ class SendMessageBody(Body):
     sender: str | None = Field(default=None, alias="from", min_length=1, max_length=200)
 
 
-def _sent(sent: messaging.Sent) -> dict[str, Any]:
+def sent_json(sent: messaging.Sent) -> dict[str, Any]:
     return {
         "message": sent.message.to_json(),
         "deliveries": [d.to_json() for d in sent.deliveries],
@@ -66,7 +66,7 @@ async def send_message() -> tuple[dict[str, Any], int]:
         sender=body.sender,
     )
     sent = await messaging.send(services().runtime, principal(), data)
-    return _sent(sent), 201 if sent.created else 200
+    return sent_json(sent), 201 if sent.created else 200
 
 
 @bp.get("/api/messages/<message_id>")

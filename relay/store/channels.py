@@ -106,3 +106,13 @@ async def list_summaries() -> list[ChannelSummary]:
         .values_list("channel_id", "n")
     )
     return [ChannelSummary(_channel(row), int(counts.get(row.id, 0)), None) for row in rows]
+
+
+async def bindings_by_channel() -> dict[str, tuple[ChannelBinding, ...]]:
+    """Every channel's bindings (oldest first), for questions asked of all channels at once
+    (which ones an agent may post to) without waking an actor per channel."""
+    rows = await models.ChannelBinding.all().order_by("channel_id", "created_at", "id")
+    found: dict[str, list[ChannelBinding]] = {}
+    for row in rows:
+        found.setdefault(row.channel_id, []).append(_binding(row))
+    return {channel_id: tuple(bindings) for channel_id, bindings in found.items()}

@@ -60,6 +60,20 @@ async def list_channels(rt: Runtime) -> list[ChannelSummary]:
     return await rt.store.run(channel_store.list_summaries)
 
 
+async def channels_for(rt: Runtime, agent_id: str) -> list[tuple[ChannelSummary, bool]]:
+    """Every channel, and whether ``agent_id`` may post to it (``may_post``'s rule)."""
+
+    async def read() -> tuple[list[ChannelSummary], dict[str, tuple[ChannelBinding, ...]]]:
+        return await channel_store.list_summaries(), await channel_store.bindings_by_channel()
+
+    summaries, bindings = await rt.store.run(read)
+    card = await rt.store.run(lambda: agent_store.load(agent_id))
+    return [
+        (summary, rules.may_post(bindings.get(summary.channel.id, ()), card))
+        for summary in summaries
+    ]
+
+
 async def inbox_loads(rt: Runtime, agent_ids: Sequence[str]) -> dict[str, int]:
     """Each agent's queued + leased deliveries: exclusive routing picks the least loaded.
 

@@ -1,14 +1,16 @@
-"""The tools ``POST /mcp`` serves: one module per tool, each adding its ``TOOL`` here.
-
-The message tools (``send_message``, ``reply``, ``fetch_inbox``, ``ack_messages``,
-``list_channels``) join this list when their routes land.
-"""
+"""The tools ``POST /mcp`` serves: one module per tool (or pair of tools), each adding its
+``Tool`` here."""
 
 from __future__ import annotations
 
-from relay.http.mcp import list_agents
+from relay.http.mcp import channels, inbox, list_agents, messages
 from relay.http.mcp.tools import Tool
 
 TOOLS: list[Tool] = [
+    messages.SEND_MESSAGE,
+    messages.REPLY,
+    inbox.FETCH_INBOX,
+    inbox.ACK_MESSAGES,
+    channels.TOOL,
     list_agents.TOOL,
 ]
