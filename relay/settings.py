@@ -158,6 +158,9 @@ class Settings(BaseSettings):
     inbox_lease_seconds: int = Field(
         default=60, ge=5, le=3600, description="an inbox fetch's default lease"
     )
+    channel_max_recipients: int = Field(
+        default=200, ge=1, description="a channel post matching more agents is refused (409)"
+    )
     message_retention_days: float = Field(
         default=30, gt=0, description="messages expired longer than this are deleted"
     )

@@ -93,11 +93,8 @@ async def save_last_chosen(channel_id: str, last_chosen: dict[str, int]) -> None
 
 
 async def list_summaries() -> list[ChannelSummary]:
-    """Every channel by id, with its binding count.
-
-    ``lastMessageAt`` is the channel conversation's, which the messages aggregate keeps;
-    until it is wired in, it is ``None``.
-    """
+    """Every channel by id, with its binding count and its conversation's last message
+    time (``None`` before the first message)."""
     rows = await models.Channel.all().order_by("id")
     counts = dict(
         await models.ChannelBinding.all()
@@ -105,7 +102,28 @@ async def list_summaries() -> list[ChannelSummary]:
         .annotate(n=Count("id"))
         .values_list("channel_id", "n")
     )
-    return [ChannelSummary(_channel(row), int(counts.get(row.id, 0)), None) for row in rows]
+    conversation_ids = [row.conversation_id for row in rows]
+    last_at = (
+        dict(
+            await models.Conversation.filter(id__in=conversation_ids).values_list(
+                "id", "last_message_at"
+            )
+        )
+        if conversation_ids
+        else {}
+    )
+    return [
+        ChannelSummary(
+            _channel(row),
+            int(counts.get(row.id, 0)),
+            _optional_int(last_at.get(row.conversation_id)),
+        )
+        for row in rows
+    ]
+
+
+def _optional_int(value: object) -> int | None:
+    return int(cast(int, value)) if value is not None else None
 
 
 async def bindings_by_channel() -> dict[str, tuple[ChannelBinding, ...]]:

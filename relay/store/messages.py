@@ -265,3 +265,29 @@ async def delete_expired_before(before: int) -> int:
 async def deliveries_of_lease(agent_id: str, lease_id: str) -> list[Delivery]:
     rows = await models.Delivery.filter(agent_id=agent_id, lease_id=lease_id).order_by("position")
     return [_delivery(row) for row in rows]
+
+
+async def live_counts(agent_ids: Iterable[str], now: int) -> dict[str, int]:
+    """Each agent's queued and leased deliveries as its inbox sees them at ``now``.
+
+    Expiries the jobs have not applied yet count as applied, as the inbox actor applies
+    them before anything else: a message past ``expiresAt`` is gone, a lease past its
+    expiry on the last attempt is dead-lettered, one with attempts left is queued again.
+    """
+    wanted = list(dict.fromkeys(agent_ids))
+    counts = dict.fromkeys(wanted, 0)
+    if not wanted:
+        return counts
+    rows = await models.Delivery.filter(
+        agent_id__in=wanted, state__in=["queued", "leased"], expires_at__gt=now
+    ).values_list("agent_id", "state", "lease_expires_at", "attempt", "max_attempts")
+    for agent_id, state, lease_expires_at, attempt, max_attempts in rows:
+        dead = (
+            state == "leased"
+            and lease_expires_at is not None
+            and lease_expires_at <= now
+            and attempt >= max_attempts
+        )
+        if not dead:
+            counts[str(agent_id)] += 1
+    return counts

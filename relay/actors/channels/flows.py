@@ -18,6 +18,7 @@ from relay.domain.channels import (
 from relay.errors import Forbidden
 from relay.store import agents as agent_store
 from relay.store import channels as channel_store
+from relay.store import messages as message_store
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,10 +78,13 @@ async def channels_for(rt: Runtime, agent_id: str) -> list[tuple[ChannelSummary,
 async def inbox_loads(rt: Runtime, agent_ids: Sequence[str]) -> dict[str, int]:
     """Each agent's queued + leased deliveries: exclusive routing picks the least loaded.
 
-    The hook the inbox aggregate fills; until it exists, every inbox counts as empty.
+    Read from the store, not asked of the inbox actors: ``inbox`` is this aggregate's
+    sibling, and every inbox write is committed before its send answers, so the count is
+    the one the next send sees (promise 4). Expiries not yet applied count as applied.
     """
-    del rt
-    return dict.fromkeys(agent_ids, 0)
+    now = rt.clock.now_ms()
+    wanted = tuple(agent_ids)
+    return await rt.store.run(lambda: message_store.live_counts(wanted, now))
 
 
 async def channel_route(rt: Runtime, channel_id: str, sender: str | None) -> ChannelRoute:

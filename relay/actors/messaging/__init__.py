@@ -1,10 +1,7 @@
-"""Messaging: send, read and list, composing the conversation and inbox aggregates.
-
-``hooks.channel_targets`` and ``hooks.on_first_delivery`` are where channels and waking
-an agent plug in.
+"""Messaging: send, read and list, composing the conversation, inbox and channel
+aggregates, and waking an agent (``relay.actors.agent.wake_agent``) on a first delivery.
 """
 
-from relay.actors.messaging import hooks
 from relay.actors.messaging.flows import (
     SendInput,
     Sent,
@@ -21,7 +18,6 @@ __all__ = [
     "Sent",
     "acts_for_any",
     "conversation_messages",
-    "hooks",
     "install",
     "readable_message",
     "send",

@@ -6,11 +6,12 @@ is decided here from stored state, with ``relay.auth.access.acts_for``.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from relay.actors import conversation, inbox
-from relay.actors.messaging import hooks
+from relay.actors import channels, conversation, inbox
+from relay.actors.agent import wake_agent
 from relay.actors.messaging.rules import check_send, other_party
 from relay.actors.runtime.context import Runtime
 from relay.auth.access import Principal, acts_for, is_operator, own_agent
@@ -23,9 +24,11 @@ from relay.domain.messages import (
     direct_conversation_id,
     new_id,
 )
-from relay.errors import Conflict, Forbidden, NotFound
+from relay.errors import Conflict, Forbidden, NotFound, Unavailable
 from relay.store import agents as agent_store
 from relay.store import messages as message_store
+
+log = logging.getLogger("relay.actors.messaging")
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +130,7 @@ async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
     conversation_id: str
     kind: ConversationKind
     matched: dict[str, dict[str, str]] = {}
+    route: channels.ChannelRoute | None = None
     if to is None and channel_id is None and parent is not None:
         if parent.channel_id is not None:
             channel_id = parent.channel_id
@@ -146,10 +150,15 @@ async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
         )
     else:
         assert channel_id is not None
-        conversation_id, targets = await hooks.channel_targets(rt, channel_id, sender)
-        recipients = [t.agent_id for t in targets]
-        matched = {t.agent_id: t.matched_by for t in targets}
+        route = await _channel_route(rt, sender, channel_id, data.client_message_id)
+        recipients = [t.agent_id for t in route.targets]
+        matched = {t.agent_id: t.to_json()["matchedBy"] for t in route.targets}
         kind = "channel"
+        conversation_id = (
+            parent.conversation_id
+            if parent is not None and data.channel_id is None
+            else route.channel.conversation_id
+        )
 
     message_id = new_id("msg_")
     sender_is_agent = bool(await _owners(rt, [sender]))
@@ -173,6 +182,13 @@ async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
         participants=tuple(dict.fromkeys([*([sender] if sender_is_agent else []), *recipients])),
     )
     message, created = await conversation.accept(rt, draft)
+    if not created:
+        # A repeat answers with every delivery of the original. A channel's route may have
+        # changed since (its exclusive pick has rotated): only a send cut short before any
+        # delivery was queued queues them now.
+        stored = await rt.store.run(lambda: message_store.deliveries_of_message(message.id))
+        if stored and kind == "channel":
+            return Sent(message, stored, created)
     deliveries: list[Delivery] = []
     for agent_id in recipients:
         delivery, first = await inbox.enqueue(
@@ -180,12 +196,51 @@ async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
         )
         deliveries.append(delivery)
         if first and created:
-            await hooks.on_first_delivery(rt, agent_id, message)
+            await _wake(rt, agent_id, message)
+    if route is not None and created:
+        await channels.record_chosen(rt, route.channel.id, route.chosen)
     if not created:
-        # A repeat answers with every delivery of the original (a channel's recipients
-        # may have changed since).
         deliveries = await rt.store.run(lambda: message_store.deliveries_of_message(message.id))
     return Sent(message, deliveries, created)
+
+
+async def _channel_route(
+    rt: Runtime, sender: str, channel_id: str, client_message_id: str | None
+) -> channels.ChannelRoute:
+    """Whom a post to the channel reaches, as ``GET …/route`` answers (promise 4).
+
+    Raises NotFound ``channel not found``; Forbidden when the sending agent has no
+    outbound binding; Conflict when nobody matches or too many do. A repeat of a stored
+    message is spared the two conflicts: it answers with the original's deliveries.
+    """
+    await channels.may_post(rt, channel_id, sender)
+    route = await channels.channel_route(rt, channel_id, sender)
+    limit = rt.settings.channel_max_recipients
+    if route.targets and len(route.targets) <= limit:
+        return route
+    if client_message_id is not None:
+        cmid = client_message_id
+        if await rt.store.run(lambda: message_store.find_by_client_id(sender, cmid)):
+            return route
+    if not route.targets:
+        raise Conflict(f"no agent matches channel {channel_id}")
+    raise Conflict(f"channel {channel_id} matches more than {limit} agents")
+
+
+async def _wake(rt: Runtime, agent_id: str, message: Message) -> None:
+    """The first delivery into an empty inbox wakes a runner-managed agent. The delivery
+    is committed already: a wake that cannot be queued now is logged, never an error."""
+    try:
+        await wake_agent(
+            rt,
+            agent_id,
+            "message",
+            message_id=message.id,
+            sender=message.sender,
+            importance=message.importance,
+        )
+    except Unavailable as error:
+        log.warning("agent_wake_unavailable agent=%s message=%s: %s", agent_id, message.id, error)
 
 
 async def readable_message(
