@@ -15,6 +15,13 @@ export const store = {
   workspaces: new Map(),
   leases: new Map(),
   activity: [],
+  // Messaging: message events carry no body, so a message here may lack one until a page
+  // reads it from its conversation; deliveries are keyed by id, channels by their id.
+  messages: new Map(),
+  deliveries: new Map(),
+  channels: new Map(),
+  messagesVersion: 0, // a message or a delivery changed
+  channelsVersion: 0, // a channel or one of its bindings changed
   configVersion: 0,
   version: 0, // bumped on every change: the key for memoised views
   // Bumped when an agent is added, removed or changes other than its presence: filters and
@@ -115,6 +122,22 @@ export function applyEvent(name, data) {
         store.activity.unshift(data);
         store.activity.length = Math.min(store.activity.length, MAX_ACTIVITY);
       }
+      break;
+    case "message": {
+      const known = store.messages.get(data.message.id);
+      // Keep a body read earlier: the event never has one.
+      store.messages.set(data.message.id, known ? { ...known, ...data.message } : data.message);
+      store.messagesVersion += 1;
+      break;
+    }
+    case "delivery":
+      store.deliveries.set(data.delivery.id, data.delivery);
+      store.messagesVersion += 1;
+      break;
+    case "channel":
+      if (data.change === "deleted") store.channels.delete(data.channel.id);
+      else store.channels.set(data.channel.id, { ...store.channels.get(data.channel.id), ...data.channel });
+      store.channelsVersion += 1;
       break;
     case "config-changed":
       store.configVersion += 1;
