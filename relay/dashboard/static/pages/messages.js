@@ -173,7 +173,8 @@ function ConversationView({ id, title, can, now }) {
       }
       setError(null);
     } catch (e) {
-      setError(e.message);
+      // A channel's conversation exists from its first message on.
+      setError(e.status === 404 && lastSeq.current === 0 ? null : e.message);
     } finally {
       reading.current = false;
       if (again.current) { again.current = false; readNew(false); }
@@ -193,7 +194,7 @@ function ConversationView({ id, title, can, now }) {
   return html`<section class="conversation" aria-labelledby="conversation-title">
     <h2 id="conversation-title">${title}</h2>
     <${ErrorText} error=${error} />
-    ${seqs.length === 0 && !error && html`<p class="hint">No messages read yet.</p>`}
+    ${seqs.length === 0 && !error && html`<p class="hint">No messages yet.</p>`}
     <ol class="message-list" aria-label=${`Messages in ${title}`}>
       ${seqs.map(([seq, messageId]) => {
         const message = s.messages.get(messageId);
@@ -327,6 +328,7 @@ function CreateChannel({ onCreated }) {
 
 function ChannelDetail({ id, can, onGone }) {
   const s = useStore();
+  const now = useNow();
   const [channel, setChannel] = useState(null);
   const [error, setError] = useState(null);
   const remove = useAction();
@@ -361,6 +363,8 @@ function ChannelDetail({ id, can, onGone }) {
     </table>`}
     ${writable && html`<${AddBinding} channelId=${id} onAdded=${load} />`}
     <${DryRun} channelId=${id} />
+    <${ConversationView} key=${channel.conversationId} id=${channel.conversationId} title=${`Messages in #${id}`}
+      can=${can} now=${now} />
   </section>`;
 }
 
