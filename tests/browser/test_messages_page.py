@@ -206,3 +206,53 @@ def test_messages_page_is_axe_clean_at_both_sizes(page: Page, relay: Relay) -> N
         axe(page)
         assert page.evaluate("document.scrollingElement.scrollWidth - innerWidth") <= 0
     screenshot(page, "messages-channels")
+
+
+def test_a_read_only_token_sees_channels_but_cannot_change_them(page: Page, relay: Relay) -> None:
+    channel = unique("readonly")
+    relay.call("POST", "/api/channels", json={"id": channel})
+    relay.call(
+        "POST",
+        f"/api/channels/{channel}/bindings",
+        json={"mode": "broadcast", "targetType": "tag", "target": "nobody"},
+    )
+    issued = relay.call(
+        "POST",
+        "/api/tokens",
+        json={
+            "sub": "reader",
+            "profile": "dashboard",
+            "scope": ["agent:read", "message:read", "activity:read"],
+        },
+    )
+    sign_in(page, relay, issued["token"])
+    page.evaluate("(c) => { location.hash = `#/messages?tab=channels&channel=${c}`; }", channel)
+    expect(
+        page.get_by_text("Your token cannot change channels (needs config:write).")
+    ).to_be_visible()
+    expect(page.get_by_role("button", name="Create channel")).to_have_count(0)
+    expect(page.get_by_role("button", name=f"Delete channel {channel}")).to_have_count(0)
+    detail = page.get_by_role("region", name=f"Channel {channel}")
+    expect(detail).to_contain_text("nobody")
+    expect(detail.get_by_role("button", name="Remove binding tag nobody")).to_have_count(0)
+    expect(detail.get_by_role("form", name="Add a binding")).to_have_count(0)
+    # The dry run is a read: still offered.
+    detail.get_by_role("button", name="Dry run").click()
+    expect(detail.locator(".route-result")).to_have_text("No agent would receive it.")
+
+
+def test_a_token_without_message_read_is_told_why(page: Page, relay: Relay) -> None:
+    issued = relay.call(
+        "POST",
+        "/api/tokens",
+        json={
+            "sub": "no-messages",
+            "profile": "dashboard",
+            "scope": ["agent:read", "activity:read"],
+        },
+    )
+    sign_in(page, relay, issued["token"])
+    page.evaluate("() => { location.hash = '#/messages'; }")
+    expect(
+        page.get_by_text("Your token cannot read messages (needs message:read).")
+    ).to_be_visible()
