@@ -9,7 +9,14 @@ from typing import Any
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Relay, axe, screenshot, sign_in
-from tests.browser.fleet_support import SIZES, agent, unique, wait_for
+from tests.browser.fleet_support import SIZES, agent, wait_for
+from tests.browser.fleet_support import unique as unique_id
+
+
+def unique(prefix: str) -> str:
+    """Names that sort after test_a11y's "worker N" agents: its phone-sized Fleet list is virtual
+    and it clicks "worker 0", which must stay in the first screenful whatever ran before."""
+    return unique_id(f"xm-{prefix}")
 
 
 def send(relay: Relay, to: str, body: str, **fields: Any) -> dict[str, Any]:
