@@ -69,6 +69,15 @@ export function upsertAll(map, items, key = (item) => item.id) {
 }
 
 const MAX_ACTIVITY = 500;
+// Messages and deliveries seen on the stream, oldest dropped first: pages re-read what they show.
+const MAX_MESSAGING = 5000;
+
+function trim(map) {
+  for (const key of map.keys()) {
+    if (map.size <= MAX_MESSAGING) break;
+    map.delete(key);
+  }
+}
 
 function applyPresence(data) {
   let moved = false;
@@ -127,11 +136,13 @@ export function applyEvent(name, data) {
       const known = store.messages.get(data.message.id);
       // Keep a body read earlier: the event never has one.
       store.messages.set(data.message.id, known ? { ...known, ...data.message } : data.message);
+      trim(store.messages);
       store.messagesVersion += 1;
       break;
     }
     case "delivery":
       store.deliveries.set(data.delivery.id, data.delivery);
+      trim(store.deliveries);
       store.messagesVersion += 1;
       break;
     case "channel":

@@ -144,7 +144,8 @@ function Conversations({ can }) {
 
 function ConversationView({ id, title, can, now }) {
   const s = useStore();
-  const [seqs, setSeqs] = useState([]); // [seq, messageId] read so far, ascending
+  // The messages read so far, ascending; the store's copy (newer, if any) is shown first.
+  const [shown, setShown] = useState([]);
   const [error, setError] = useState(null);
   const lastSeq = useRef(0);
   const reading = useRef(false);
@@ -168,7 +169,7 @@ function ConversationView({ id, title, can, now }) {
       if (page.messages.length) {
         upsertAll(store.messages, page.messages);
         lastSeq.current = page.messages[page.messages.length - 1].seq;
-        setSeqs((before) => [...before, ...page.messages.map((m) => [m.seq, m.id])]);
+        setShown((before) => [...before, ...page.messages]);
         await readDeliveries(page.messages);
       }
       setError(null);
@@ -194,12 +195,12 @@ function ConversationView({ id, title, can, now }) {
   return html`<section class="conversation" aria-labelledby="conversation-title">
     <h2 id="conversation-title">${title}</h2>
     <${ErrorText} error=${error} />
-    ${seqs.length === 0 && !error && html`<p class="hint">No messages yet.</p>`}
+    ${shown.length === 0 && !error && html`<p class="hint">No messages yet.</p>`}
     <ol class="message-list" aria-label=${`Messages in ${title}`}>
-      ${seqs.map(([seq, messageId]) => {
-        const message = s.messages.get(messageId);
-        return message && html`<${MessageItem} key=${messageId} message=${message} now=${now} can=${can}
-          deliveries=${(deliveries.get(messageId) ?? []).sort((a, b) => a.agentId.localeCompare(b.agentId))} />`;
+      ${shown.map((read) => {
+        const message = s.messages.get(read.id) ?? read;
+        return html`<${MessageItem} key=${read.id} message=${message} now=${now} can=${can}
+          deliveries=${(deliveries.get(read.id) ?? []).sort((a, b) => a.agentId.localeCompare(b.agentId))} />`;
       })}
     </ol>
   </section>`;
