@@ -11,6 +11,7 @@ import { Commands } from "./pages/commands.js";
 import { Config } from "./pages/config.js";
 import { Fleet } from "./pages/fleet.js";
 import { Maintenance } from "./pages/maintenance.js";
+import { Messages } from "./pages/messages.js";
 import { Orchestrators } from "./pages/orchestrators.js";
 import { Tokens } from "./pages/tokens.js";
 import { Workspaces } from "./pages/workspaces.js";
@@ -20,6 +21,7 @@ const PAGES = [
   { path: "orchestrators", title: "Orchestrators", view: Orchestrators },
   { path: "workspaces", title: "Workspaces", view: Workspaces },
   { path: "commands", title: "Commands", view: Commands },
+  { path: "messages", title: "Messages", view: Messages },
   { path: "activity", title: "Activity", view: Activity },
   { path: "config", title: "Config", view: Config },
   { path: "tokens", title: "Tokens", view: Tokens, needs: "token:admin" },

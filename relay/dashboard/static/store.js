@@ -15,6 +15,13 @@ export const store = {
   workspaces: new Map(),
   leases: new Map(),
   activity: [],
+  // Messaging: message events carry no body, so a message here may lack one until a page
+  // reads it from its conversation; deliveries are keyed by id, channels by their id.
+  messages: new Map(),
+  deliveries: new Map(),
+  channels: new Map(),
+  messagesVersion: 0, // a message or a delivery changed
+  channelsVersion: 0, // a channel or one of its bindings changed
   configVersion: 0,
   version: 0, // bumped on every change: the key for memoised views
   // Bumped when an agent is added, removed or changes other than its presence: filters and
@@ -62,6 +69,15 @@ export function upsertAll(map, items, key = (item) => item.id) {
 }
 
 const MAX_ACTIVITY = 500;
+// Messages and deliveries seen on the stream, oldest dropped first: pages re-read what they show.
+const MAX_MESSAGING = 5000;
+
+function trim(map) {
+  for (const key of map.keys()) {
+    if (map.size <= MAX_MESSAGING) break;
+    map.delete(key);
+  }
+}
 
 function applyPresence(data) {
   let moved = false;
@@ -115,6 +131,24 @@ export function applyEvent(name, data) {
         store.activity.unshift(data);
         store.activity.length = Math.min(store.activity.length, MAX_ACTIVITY);
       }
+      break;
+    case "message": {
+      const known = store.messages.get(data.message.id);
+      // Keep a body read earlier: the event never has one.
+      store.messages.set(data.message.id, known ? { ...known, ...data.message } : data.message);
+      trim(store.messages);
+      store.messagesVersion += 1;
+      break;
+    }
+    case "delivery":
+      store.deliveries.set(data.delivery.id, data.delivery);
+      trim(store.deliveries);
+      store.messagesVersion += 1;
+      break;
+    case "channel":
+      if (data.change === "deleted") store.channels.delete(data.channel.id);
+      else store.channels.set(data.channel.id, { ...store.channels.get(data.channel.id), ...data.channel });
+      store.channelsVersion += 1;
       break;
     case "config-changed":
       store.configVersion += 1;

@@ -9,6 +9,7 @@ import { html, useEffect, useRef, useState } from "../html.js";
 import { store, upsertAll, useStore } from "../store.js";
 import { Confirm, ErrorText, Status, Time, useAction, useNow } from "../ui.js";
 import { fleetHash, hostLabel, providerText } from "./fleet.js";
+import { DeliveryState } from "./messages.js";
 
 // Actions that ask first: they end or replace the running session.
 const CONFIRM = new Set(["restart", "shutdown", "resume", "clearContext"]);
@@ -66,6 +67,7 @@ export function AgentPage({ id, can }) {
         <${Facts} agent=${agent} now=${now} />
         <${Actions} agent=${agent} can=${can} />
         <${Commands} agent=${agent} now=${now} />
+        <${Inbox} agent=${agent} now=${now} can=${can} />
       </div>
       <div>
         <${Workspaces} agent=${agent} />
@@ -165,6 +167,39 @@ function Commands({ agent, now }) {
         ${c.result !== null && c.result !== undefined && SETTLED.has(c.status)
           && html`<div class="sub result">${summary(c.result)}</div>`}
         <div class="sub"><code>${c.id}</code></div>
+      </li>`)}
+    </ol>`}
+  </section>`;
+}
+
+// The inbox as the agent would find it, without leasing anything (peek); it follows the
+// agent's delivery events.
+function Inbox({ agent, now, can }) {
+  const s = useStore();
+  const [inbox, setInbox] = useState(null);
+  const [error, setError] = useState(null);
+  const readable = can("message:read");
+  const key = [...s.deliveries.values()].filter((d) => d.agentId === agent.id)
+    .map((d) => `${d.id}:${d.state}`).join(",");
+  useEffect(() => {
+    if (!readable) return;
+    get(`/api/agents/${enc(agent.id)}/inbox?peek=true&limit=100`)
+      .then((reply) => { setInbox(reply.items); setError(null); })
+      .catch((e) => setError(`The inbox could not be read: ${e.message}`));
+  }, [agent.id, key]);
+  const states = new Map([...s.deliveries.values()].map((d) => [d.id, d.state]));
+  return html`<section aria-labelledby="inbox-title" class="inbox">
+    <h2 id="inbox-title">Inbox</h2>
+    ${!readable && html`<p class="hint">Your token cannot read messages (needs message:read).</p>`}
+    <${ErrorText} error=${error} />
+    ${inbox && inbox.length === 0 && html`<p class="hint">Nothing queued or leased.</p>`}
+    ${inbox && inbox.length > 0 && html`<ol class="history inbox-items">
+      ${inbox.map((item) => html`<li key=${item.deliveryId} data-delivery=${item.deliveryId}>
+        <strong>${item.message.from}</strong> <${DeliveryState} state=${states.get(item.deliveryId) ?? item.state} />
+        <${Time} ms=${item.message.createdAt} now=${now} />
+        <div class="message-body">${item.message.body}</div>
+        <div class="sub">attempt ${item.attempt}/${item.message.maxAttempts}
+          · <a href=${`#/messages?agent=${enc(agent.id)}&conversation=${enc(item.message.conversationId)}`}>conversation</a></div>
       </li>`)}
     </ol>`}
   </section>`;
