@@ -115,11 +115,16 @@ def test_the_dry_run_lists_the_expected_agent(page: Page, relay: Relay) -> None:
     result = detail.locator(".route-result")
     expect(result.locator(f"[data-agent='{target}']")).to_contain_text(f"matched by tag {tag}")
     expect(result).not_to_contain_text(other)
-    # The channel's own conversation: empty until its first message (sending to a channel is
-    # not wired on main yet: messaging's hooks.channel_targets still answers 404).
-    expect(detail.get_by_role("region", name=f"Messages in #{channel}")).to_contain_text(
-        "No messages yet."
+    # The channel's own conversation: empty until its first message, which then appears live
+    # with the delivery of the agent the dry run named.
+    in_channel = detail.get_by_role("region", name=f"Messages in #{channel}")
+    expect(in_channel).to_contain_text("No messages yet.")
+    posted = relay.call(
+        "POST", "/api/messages", json={"channelId": channel, "body": "please review #42"}
     )
+    expect(in_channel).to_contain_text("please review #42", timeout=5000)
+    assert [d["agentId"] for d in posted["deliveries"]] == [target]
+    expect(delivery(page, posted["message"]["id"], target)).to_contain_text("queued")
     # From the bound agent itself: the sender is never a target.
     detail.get_by_label("Sender").select_option(target)
     detail.get_by_role("button", name="Dry run").click()
