@@ -85,6 +85,7 @@ THREAD_SLACK = 4
 IDLE_STABLE_S = 3.0
 IDLE_WAIT_S = 60.0
 WINDOW_S = 10.0
+QUIET_SAMPLE_S = 5.0
 CRASH_AGENTS = 20
 CRASH_FETCH_LIMIT = 100
 RECOVERY_TIMEOUT_S = 300.0
@@ -496,6 +497,15 @@ async def benchmark(args: argparse.Namespace, server: Server) -> list[Phase]:
 
         await _start_consumers(poll_session, ack_session, server, agents, consumers)
         print(f"connected: {args.agents} long-polls (wait={POLL_WAIT_S}, lease={LEASE_S})")
+        # What the waiting long-polls cost on their own, before any message is sent.
+        meter = CpuMeter(server.pid)
+        await asyncio.sleep(QUIET_SAMPLE_S)
+        quiet = meter.stop()
+        print(
+            f"no messages, {args.agents} long-polls waiting for {QUIET_SAMPLE_S:g} s: "
+            f"{_cpu_text(quiet)}; {threads_and_rss_mb(server.pid)[0]} server threads",
+            flush=True,
+        )
         warm = await _message_run(
             session, server, consumers, agents, WARM_UP_MESSAGES, "warm-up (not counted)"
         )
@@ -611,7 +621,8 @@ def _report(run: Run, requested: int, *, judged: bool) -> None:
         f"{sum(tally.received.values())} hand-outs, {len(tally.received)} unique; lost {lost}"
         f"{target(lost == 0, '0')}; handed out twice after an ack {tally.dup_after_ack}"
         f"{target(tally.dup_after_ack == 0, '0')}; redelivered before ack "
-        f"{tally.redelivered_before_ack}; foreign {tally.foreign}"
+        f"{tally.redelivered_before_ack}; received though their POST failed "
+        f"{sum(1 for mid in tally.received if mid not in tally.sent)}; foreign {tally.foreign}"
     )
     print(
         f"acked {acked} (ack errors {sum(tally.ack_errors.values())}"
