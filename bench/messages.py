@@ -832,7 +832,10 @@ def crash_benchmark(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--agents", type=int, default=1_000, help="agents, each with a long-polling consumer"
+        "--agents",
+        type=int,
+        default=1_000,
+        help="agents, each with a long-polling consumer (default 1000)",
     )
     parser.add_argument(
         "--rate", type=float, default=200.0, help="steady load: messages per second (default 200)"
