@@ -419,3 +419,46 @@ def banner(title: str, server: Server, extra: str = "") -> None:
         f"machine: {os.cpu_count()} cores",
         flush=True,
     )
+
+
+# -- a server kept across restarts ----------------------------------------------------------
+
+
+def start_server(
+    data_dir: Path,
+    port: int,
+    token: str,
+    log_path: Path,
+    extra_env: dict[str, str] | None = None,
+) -> Server:
+    """``relay serve`` on ``data_dir`` and ``port`` (kept across restarts), once ready.
+
+    For crash tests: the caller owns the data dir and stops (or kills) the server.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RELAY_")}
+    env["RELAY_ROOT_TOKEN"] = token
+    env.update(extra_env or {})
+    cmd = [sys.executable, "-m", "relay", "serve", "--host", HOST, "--port", str(port)]
+    cmd += ["--data-dir", str(data_dir)]
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+            cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    server = Server(proc, port, token, data_dir, log_path)
+    try:
+        _wait_ready(server)
+    except BaseException:
+        _stop(proc)
+        raise
+    return server
+
+
+def stop_server(server: Server) -> None:
+    """SIGTERM (then SIGKILL after 20 s) and wait."""
+    _stop(server.proc)
+
+
+def kill9(server: Server) -> None:
+    """SIGKILL: no shutdown hook runs, nothing is flushed."""
+    server.proc.send_signal(signal.SIGKILL)
+    server.proc.wait(timeout=10)
