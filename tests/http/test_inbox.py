@@ -221,6 +221,33 @@ async def test_wait_returns_when_a_message_arrives(client: Any, services: Any) -
     assert [item["message"]["body"] for item in got[0]["items"]] == ["late"]
 
 
+async def test_a_waiting_fetch_wakes_when_a_lease_runs_out(
+    client: Any, services: Any, clock: ManualClock
+) -> None:
+    """Nothing rings when a lease runs out: the waiting poll sleeps until that moment (by the
+    relay's clock), not on a fixed re-check, and then gets the delivery again."""
+    await setup_pair(client)
+    sent = await queue(client, "again", ackRequired=True)
+    first = await (await fetch(client, "?lease=5")).get_json()
+    assert [item["attempt"] for item in first["items"]] == [1]
+    clock.advance(4.9)  # 0.1 s of the lease left
+    got: list[Any] = []
+
+    async def poller() -> None:
+        got.append(await (await fetch(client, "?wait=20")).get_json())
+
+    with trio.fail_after(10):  # well under the 20 s wait and the 30 s re-check ceiling
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(poller)
+            for _ in range(500):  # until the poll waits on the inbox's bell
+                if services.runtime.doorbells.armed("inbox:a2"):
+                    break
+                await trio.sleep(0.01)
+            clock.advance(1)  # the lease ran out while it waited
+    [item] = got[0]["items"]
+    assert (item["message"]["id"], item["attempt"]) == (sent["message"]["id"], 2)
+
+
 async def test_wait_ends_empty(client: Any) -> None:
     await setup_pair(client)
     with trio.fail_after(10):

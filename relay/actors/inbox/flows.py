@@ -12,9 +12,13 @@ from relay.actors.runtime.context import Runtime
 from relay.domain.messages import Delivery, Message
 from relay.store import messages as message_store
 
-# A long-poll re-checks this often even without a ring: a lease that expires while it
-# waits makes a delivery fetchable again, and nothing rings for that.
-_RECHECK_SECONDS = 1.0
+# A waiting long-poll wakes on its inbox's bell (a delivery queued, or requeued by the
+# lease-expiry job) and, without one, when the inbox's earliest lease runs out: that
+# delivery is fetchable again and nothing rings for it. It does not re-ask the actor on a
+# timer, so 1,000 idle long-polls cost no actor traffic and let their actors go idle.
+# The ceiling only bounds how long a changed clock (a test's, an adjusted host's) can go
+# unnoticed.
+_RECHECK_CEILING_SECONDS = 30.0
 
 
 def bell_key(agent_id: str) -> str:
@@ -49,7 +53,11 @@ async def fetch(
         remaining = deadline - trio.current_time()
         if reply[2] or remaining <= 0 or rt.draining.is_set():
             return reply
-        with trio.move_on_after(min(remaining, _RECHECK_SECONDS)):
+        pause = min(remaining, _RECHECK_CEILING_SECONDS)
+        due = await rt.store.run(lambda: message_store.next_lease_expiry(agent_id))
+        if due is not None:
+            pause = min(pause, max(0.0, (due - rt.clock.now_ms()) / 1000))
+        with trio.move_on_after(pause):
             await bell.wait()
 
 
