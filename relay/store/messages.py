@@ -250,7 +250,8 @@ async def next_lease_expiry(agent_id: str) -> int | None:
         .limit(1)
         .values_list("lease_expires_at", flat=True)
     )
-    return int(rows[0]) if rows and rows[0] is not None else None
+    first: object = rows[0] if rows else None
+    return int(cast(int, first)) if first is not None else None
 
 
 async def agents_with_leases_due(now: int) -> list[str]:
