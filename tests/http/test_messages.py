@@ -60,6 +60,35 @@ async def test_sender_defaults_to_the_caller(client: Any, mint: Any) -> None:
     assert own["message"]["from"] == "a1"
 
 
+async def test_a_subject_naming_an_agent_neither_speaks_nor_reads_as_it(
+    client: Any, mint: Any
+) -> None:
+    """The sender falls back to the token's sub only when that is not an agent it does not
+    act for: a subject is an admin's free text, constraints are what bind a token."""
+    await agent(client, "a1")
+    await agent(client, "a2")
+    await agent(client, "a3")
+    sent = await (await send(client, to="a2", body="secret", **{"from": "a1"})).get_json()
+    posing = bearer(mint(["message:write", "message:read"], {"agents": ["a2", "a3"]}, sub="a1"))
+    response = await send(client, posing, to="a3", body="I am a1")
+    assert await error_of(response) == (403, "forbidden")
+    # It acts for the recipient, so it reads the message, but only its own side of it.
+    message_id = sent["message"]["id"]
+    response = await client.get(f"/api/messages/{message_id}", headers=posing)
+    assert response.status_code == 200
+    response = await client.get(f"/api/messages/{message_id}/deliveries", headers=posing)
+    assert [d["agentId"] for d in await response.get_json()] == ["a2"]
+    outsider = bearer(mint(["message:read"], {"agents": ["a3"]}, sub="a1"))
+    response = await client.get(f"/api/messages/{message_id}", headers=outsider)
+    assert await error_of(response) == (403, "forbidden")
+    # A sub that names no agent is still the sender, and reads what it sent.
+    service = bearer(mint(["message:write", "message:read"], sub="ci-bot", role="integration"))
+    own = await (await send(client, service, to="a2", body="build green")).get_json()
+    assert own["message"]["from"] == "ci-bot"
+    response = await client.get(f"/api/messages/{own['message']['id']}", headers=service)
+    assert response.status_code == 200
+
+
 async def test_send_errors(client: Any, mint: Any) -> None:
     await agent(client, "a1")
     await agent(client, "a2")

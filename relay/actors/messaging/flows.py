@@ -73,7 +73,15 @@ async def acts_for_any(rt: Runtime, caller: Principal, agent_ids: list[str]) -> 
 async def _sender(rt: Runtime, caller: Principal, given: str | None) -> str:
     """The spec's sender rule; 403/404 when the caller may not send as ``given``."""
     if given is None:
-        return own_agent(caller) or caller.sub
+        mine = own_agent(caller)
+        if mine is not None:
+            return mine
+        # Its sub, unless that names an agent it does not act for: a token minted with an
+        # agent's id as its subject must not speak as that agent.
+        owners = await _owners(rt, [caller.sub])
+        if caller.sub in owners and not acts_for(caller, caller.sub, owners[caller.sub]):
+            raise Forbidden("forbidden")
+        return caller.sub
     owners = await _owners(rt, [given])
     if given not in owners:
         if acts_for(caller, given, None):
@@ -253,9 +261,11 @@ async def readable_message(
     if message is None:
         raise NotFound("message not found")
     deliveries = await rt.store.run(lambda: message_store.deliveries_of_message(message_id))
-    if await acts_for_any(rt, caller, [message.sender]) or (
-        is_operator(caller) or message.sender in (own_agent(caller), caller.sub)
-    ):
+    if is_operator(caller) or await acts_for_any(rt, caller, [message.sender]):
+        return message, deliveries, True
+    # A sender that is not an agent (root, an integration, a token's sub) reads its own.
+    sender_is_agent = message.sender in await _owners(rt, [message.sender])
+    if not sender_is_agent and message.sender == caller.sub:
         return message, deliveries, True
     if not await acts_for_any(rt, caller, [d.agent_id for d in deliveries]):
         raise Forbidden("forbidden")
