@@ -241,19 +241,6 @@ async def inbox(agent_id: str) -> tuple[list[Delivery], int]:
     return [_delivery(row) for row in rows], (last.position if last else 0)
 
 
-async def next_lease_expiry(agent_id: str) -> int | None:
-    """When the earliest lease in ``agent_id``'s inbox runs out, if it holds one: the moment
-    a leased delivery becomes fetchable again."""
-    rows = (
-        await models.Delivery.filter(agent_id=agent_id, state="leased")
-        .order_by("lease_expires_at")
-        .limit(1)
-        .values_list("lease_expires_at", flat=True)
-    )
-    first: object = rows[0] if rows else None
-    return int(cast(int, first)) if first is not None else None
-
-
 async def agents_with_leases_due(now: int) -> list[str]:
     """Agents holding a lease past its expiry."""
     query = models.Delivery.filter(state="leased", lease_expires_at__lte=now)
