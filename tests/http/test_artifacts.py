@@ -476,3 +476,18 @@ async def test_store_down_is_503_and_leaves_no_blob(
         assert response.headers["Retry-After"]
     deleted = await client.delete(f"/api/artifacts/{artifact['id']}", headers=H)
     assert await error_of(deleted) == (503, "store unavailable")
+
+
+# -- restart ----------------------------------------------------------------------------
+
+
+async def test_an_artifact_survives_a_restart(open_app: Any) -> None:
+    async with open_app() as app:
+        client = app.test_client()
+        artifact = (await uploaded(client, b"durable", name="d.txt"))["artifact"]
+    async with open_app() as app:
+        client = app.test_client()
+        got = await client.get(f"/api/artifacts/{artifact['id']}", headers=H)
+        assert await got.get_json() == artifact
+        content = await client.get(f"/api/artifacts/{artifact['id']}/content", headers=H)
+        assert await content.get_data() == b"durable"
