@@ -125,3 +125,11 @@ async def test_a_token_without_task_write_is_refused(client: Any, mint: Any) -> 
     await pair(client)
     token = mint(["message:read"], {"agents": ["a1"]})
     assert await put_refused(client, token, name="x", text="y") == "forbidden"
+
+
+async def test_name_rules_match_the_route(client: Any) -> None:
+    a1, _ = await pair(client)
+    assert await put_refused(client, a1, name="x" * 256, text="x") == (
+        "name must be at most 255 characters"
+    )
+    assert await put_refused(client, a1, text="x") == "name is required"
