@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 
 from relay.actors import (
     agent,
+    artifacts,
     channels,
     commands,
     conversation,
@@ -38,6 +39,7 @@ INSTALLS: tuple[Install, ...] = (
     channels.install,
     conversation.install,
     inbox.install,
+    artifacts.install,
     messaging.install,
     maintenance.install,
 )
