@@ -205,8 +205,6 @@ async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
         deliveries.append(delivery)
         if first and created:
             await _wake(rt, agent_id, message)
-    if route is not None and created:
-        await channels.record_chosen(rt, route.channel.id, route.chosen)
     if not created:
         deliveries = await rt.store.run(lambda: message_store.deliveries_of_message(message.id))
     return Sent(message, deliveries, created)
@@ -222,7 +220,7 @@ async def _channel_route(
     message is spared the two conflicts: it answers with the original's deliveries.
     """
     await channels.may_post(rt, channel_id, sender)
-    route = await channels.channel_route(rt, channel_id, sender)
+    route = await channels.channel_route(rt, channel_id, sender, commit=True)
     limit = rt.settings.channel_max_recipients
     if route.targets and len(route.targets) <= limit:
         return route
