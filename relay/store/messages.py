@@ -134,8 +134,15 @@ async def accept(message: Message, conversation: Conversation, *, created: bool)
         await models.Conversation.filter(id=conversation.id).update(**columns)
 
 
-async def conversations_of(agent_id: str) -> list[Conversation]:
-    """Conversations the agent sent or was delivered a message in, most recent first."""
+async def recent_conversations(limit: int) -> list[Conversation]:
+    """Every conversation, most recent message first (ties by id), at most ``limit``."""
+    rows = await models.Conversation.all().order_by("-last_message_at", "id").limit(limit)
+    return [_conversation(row) for row in rows]
+
+
+async def conversations_of(agent_id: str, limit: int | None = None) -> list[Conversation]:
+    """Conversations the agent sent or was delivered a message in, most recent first, at
+    most ``limit`` (all without one)."""
     ids = set(
         await models.Delivery.filter(agent_id=agent_id)
         .distinct()
@@ -150,7 +157,8 @@ async def conversations_of(agent_id: str) -> list[Conversation]:
         return []
     rows = await models.Conversation.filter(id__in=list(ids))
     found = [_conversation(row) for row in rows]
-    return sorted(found, key=lambda c: (-(c.last_message_at or 0), c.id))
+    ordered = sorted(found, key=lambda c: (-(c.last_message_at or 0), c.id))
+    return ordered if limit is None else ordered[:limit]
 
 
 # -- deliveries -------------------------------------------------------------------------------
