@@ -167,6 +167,7 @@ class Settings(BaseSettings):
     job_inbox_lease_expiry_seconds: float = Field(default=5, gt=0)
     job_message_expiry_seconds: float = Field(default=30, gt=0)
     job_message_retention_seconds: float = Field(default=3600, gt=0)
+    job_message_delivery_repair_seconds: float = Field(default=60, gt=0)
 
     @field_validator("log_level")
     @classmethod

@@ -188,6 +188,7 @@ async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
         ttl_seconds=ttl_seconds,
         recipients=tuple(recipients),
         participants=tuple(dict.fromkeys([*([sender] if sender_is_agent else []), *recipients])),
+        matched_by=matched,
     )
     message, created = await conversation.accept(rt, draft)
     if not created:
