@@ -51,6 +51,7 @@ DURING_OUTAGE = [
     ("post", "/api/channels", {"id": "ops"}),
     ("get", "/api/channels", None),
     ("get", "/api/channels/ops/route", None),
+    ("get", "/api/conversations", None),
     ("get", "/readyz", None),
 ]
 
