@@ -100,3 +100,23 @@ async def test_limit_is_checked(client: Any, mint: Any) -> None:
 async def test_listing_needs_message_read(client: Any, mint: Any) -> None:
     token = bearer(mint(["message:write"], role="dashboard"))
     assert (await client.get("/api/conversations", headers=token)).status_code == 403
+
+
+async def test_a_constrained_operator_token_reads_only_its_agents_messages(
+    client: Any, clock: ManualClock, mint: Any
+) -> None:
+    await three_conversations(client, clock)
+    narrowed = bearer(mint(["message:read"], {"agents": ["a3"]}, role="dashboard"))
+    listing = await (await client.get(f"/api/conversations/{A1_A2}/messages", headers=H)).get_json()
+    [between_a1_a2] = listing["messages"]
+    for path in (
+        f"/api/messages/{between_a1_a2['id']}",
+        f"/api/messages/{between_a1_a2['id']}/deliveries",
+        f"/api/conversations/{A1_A2}/messages",
+    ):
+        assert await error_of(await client.get(path, headers=narrowed)) == (403, "forbidden")
+    response = await client.get(f"/api/conversations/{A1_A3}/messages", headers=narrowed)
+    assert response.status_code == 200
+    [to_a3] = (await response.get_json())["messages"]
+    response = await client.get(f"/api/messages/{to_a3['id']}/deliveries", headers=narrowed)
+    assert [d["agentId"] for d in await response.get_json()] == ["a3"]

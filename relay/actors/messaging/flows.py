@@ -64,8 +64,8 @@ async def _owners(rt: Runtime, agent_ids: list[str]) -> dict[str, str | None]:
 
 async def acts_for_any(rt: Runtime, caller: Principal, agent_ids: list[str]) -> bool:
     """Whether the caller acts for one of these agents (judged on their stored owners)."""
-    if is_operator(caller):
-        return True
+    if is_operator(caller) and not caller.constraints:
+        return True  # a constrained operator is judged per agent, like any token
     owners = await _owners(rt, agent_ids)
     return any(acts_for(caller, agent_id, owner) for agent_id, owner in owners.items())
 
@@ -260,7 +260,7 @@ async def readable_message(
     if message is None:
         raise NotFound("message not found")
     deliveries = await rt.store.run(lambda: message_store.deliveries_of_message(message_id))
-    if is_operator(caller) or await acts_for_any(rt, caller, [message.sender]):
+    if await acts_for_any(rt, caller, [message.sender]):
         return message, deliveries, True
     # A sender that is not an agent (root, an integration, a token's sub) reads its own.
     sender_is_agent = message.sender in await _owners(rt, [message.sender])
