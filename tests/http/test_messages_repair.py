@@ -216,3 +216,41 @@ async def test_the_job_looks_back_an_hour_only(
     clock.advance(REPAIR_LOOKBACK_MS / 1000 + 1)
     assert await run_job(client) == {"messages": 0, "deliveries": 0}
     assert await deliveries(client, old.id) == []  # the next start-up repairs it
+
+
+async def test_a_repeat_of_a_cut_short_channel_post_goes_where_the_original_went(
+    client: Any, services: Any
+) -> None:
+    """The route of now would pick w1; the original picked w2: the repeat (and the repair)
+    queue the stored recipient, never a second exclusive pick."""
+    await register(client, "a1", "w1", "w2", tags=["w"])
+    response = await client.post("/api/channels", json={"id": "ops"}, headers=H)
+    conversation_id = (await response.get_json())["conversationId"]
+    binding = {"mode": "exclusive", "targetType": "tag", "target": "w"}
+    response = await client.post("/api/channels/ops/bindings", json=binding, headers=H)
+    assert response.status_code == 201
+    matched = {"bindingId": "bnd_x", "mode": "exclusive", "targetType": "tag", "target": "w"}
+    cut = await accepted_only(
+        services.runtime,
+        "a1",
+        ("w2",),
+        body="once",
+        channel_id="ops",
+        conversation_id=conversation_id,
+        matched_by={"w2": matched},
+    )
+    repeat = {
+        "channelId": "ops",
+        "body": "once",
+        "from": "a1",
+        "clientMessageId": cut.client_message_id,
+        "ttlSeconds": 3600,
+    }
+    for _ in range(2):
+        response = await client.post("/api/messages", json=repeat, headers=H)
+        assert response.status_code == 200, await response.get_data()
+        reply = await response.get_json()
+        assert reply["message"]["id"] == cut.id
+        assert [(d["agentId"], d["matchedBy"]) for d in reply["deliveries"]] == [("w2", matched)]
+    assert await fetched(client, "w1") == []
+    assert [i["message"]["id"] for i in await fetched(client, "w2")] == [cut.id]

@@ -196,8 +196,13 @@ async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
         # changed since (its exclusive pick has rotated): only a send cut short before any
         # delivery was queued queues them now.
         stored = await rt.store.run(lambda: message_store.deliveries_of_message(message.id))
-        if stored and kind == "channel":
+        if stored and kind == "channel" and not message.recipients:
             return Sent(message, stored, created)
+        if message.recipients:
+            # The original's recipients as stored (the delivery repair queues the same
+            # ones): the route of now must not add a second exclusive pick.
+            recipients = [r.agent_id for r in message.recipients]
+            matched = {r.agent_id: r.matched_by for r in message.recipients if r.matched_by}
     deliveries: list[Delivery] = []
     for agent_id in recipients:
         delivery, first = await inbox.enqueue(
