@@ -18,6 +18,7 @@ from relay.settings import Settings
 from relay.store import messages as message_store
 from relay.store import models
 from tests.conftest import root_headers, services_of
+from tests.http.test_channel_messages import managed_agent, wakes
 
 H = root_headers()
 
@@ -254,3 +255,15 @@ async def test_a_repeat_of_a_cut_short_channel_post_goes_where_the_original_went
         assert [(d["agentId"], d["matchedBy"]) for d in reply["deliveries"]] == [("w2", matched)]
     assert await fetched(client, "w1") == []
     assert [i["message"]["id"] for i in await fetched(client, "w2")] == [cut.id]
+
+
+async def test_a_repaired_first_delivery_wakes_its_agent(
+    client: Any, services: Any, clock: ManualClock
+) -> None:
+    await managed_agent(client)
+    await register(client, "b1")
+    cut = await accepted_only(services.runtime, "b1", ("a1",))
+    clock.advance(REPAIR_GRACE_MS / 1000)
+    assert await run_job(client) == {"messages": 1, "deliveries": 1}
+    [wake] = await wakes(client, "a1")
+    assert (wake["params"]["messageId"], wake["params"]["from"]) == (cut.id, "b1")
