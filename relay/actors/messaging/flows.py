@@ -192,9 +192,10 @@ async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
     )
     message, created = await conversation.accept(rt, draft)
     if not created:
-        # A repeat answers with every delivery of the original. A channel's route may have
-        # changed since (its exclusive pick has rotated): only a send cut short before any
-        # delivery was queued queues them now.
+        # A repeat answers with every delivery of the original, queuing those a send cut
+        # short left out. A channel's route may have changed since (its exclusive pick has
+        # rotated): a message stored before recipients were kept queues nothing more once
+        # it has a delivery.
         stored = await rt.store.run(lambda: message_store.deliveries_of_message(message.id))
         if stored and kind == "channel" and not message.recipients:
             return Sent(message, stored, created)
