@@ -178,6 +178,7 @@ class Settings(BaseSettings):
         default=3600, ge=0, description="artifact-gc spares unnamed blobs younger than this"
     )
     job_artifact_gc_seconds: float = Field(default=3600, gt=0)
+    job_message_delivery_repair_seconds: float = Field(default=60, gt=0)
 
     @field_validator("log_level")
     @classmethod

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 JSON = dict[str, Any]
@@ -36,6 +37,22 @@ def direct_conversation_id(a: str, b: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class Recipient:
+    """An agent a message is for, and the channel binding that routed it there (if any)."""
+
+    agent_id: str
+    matched_by: dict[str, str] | None = None
+
+    def to_json(self) -> JSON:
+        return {"agentId": self.agent_id, "matchedBy": self.matched_by}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Recipient:
+        matched = data.get("matchedBy")
+        return cls(str(data["agentId"]), dict(matched) if matched is not None else None)
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
     id: str
     client_message_id: str
@@ -53,6 +70,8 @@ class Message:
     max_attempts: int
     expires_at: int
     created_at: int
+    # Stored, never shown: whom the send queued deliveries for (empty when not known).
+    recipients: tuple[Recipient, ...] = ()
 
     def to_json(self, *, with_body: bool = True) -> JSON:
         data: JSON = {
@@ -99,6 +118,8 @@ class MessageDraft:
     recipients: tuple[str, ...]
     # Agents among the sender and the recipients (a conversation's ``participants``).
     participants: tuple[str, ...]
+    # The channel binding that routed each recipient (channel posts only).
+    matched_by: Mapping[str, dict[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

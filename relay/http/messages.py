@@ -10,6 +10,7 @@ from quart import Blueprint
 from quart_schema import document_request
 
 from relay.actors import messaging
+from relay.auth.access import is_operator, own_agent
 from relay.errors import Invalid
 from relay.http import responses
 from relay.http.auth import allow_acting_for, principal, requires
@@ -88,14 +89,38 @@ async def get_deliveries(message_id: str) -> list[dict[str, Any]]:
 
 
 @bp.get("/api/conversations")
-@responds(list[responses.Conversation], errors=(403, 404), query=(str_param("agentId", 200),))
+@responds(
+    list[responses.Conversation],
+    errors=(403, 404),
+    query=(
+        str_param(
+            "agentId",
+            200,
+            description="the agent whose conversations to list (one it acts for); without "
+            "it an unconstrained operator gets every conversation, a token bound to one "
+            "agent that agent's, anyone else 400",
+        ),
+        int_param("limit", 1, 500, description="at most this many, most recent first (100)"),
+    ),
+)
 @requires("message:read")
 async def list_conversations() -> list[dict[str, Any]]:
     agent_id = query_str("agentId", max_length=200)
+    limit = query_int("limit", 100, low=1, high=500)
+    caller = principal()
+    store = services().runtime.store
     if agent_id is None:
-        raise Invalid("agentId is required")
+        # Every conversation only for an operator no constraint narrows: a constrained
+        # token lists its own agent's, like any agent token.
+        if is_operator(caller) and not caller.constraints:
+            everything = await store.run(lambda: message_store.recent_conversations(limit))
+            return [c.to_json() for c in everything]
+        agent_id = own_agent(caller)
+        if agent_id is None:
+            raise Invalid("agentId is required")
     await allow_acting_for(agent_id)
-    found = await services().runtime.store.run(lambda: message_store.conversations_of(agent_id))
+    wanted = agent_id
+    found = await store.run(lambda: message_store.conversations_of(wanted, limit))
     return [c.to_json() for c in found]
 
 

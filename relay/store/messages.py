@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any, cast
 
@@ -12,6 +13,7 @@ from relay.domain.messages import (
     DeliveryState,
     Importance,
     Message,
+    Recipient,
 )
 from relay.errors import Conflict
 from relay.store import artifacts as artifact_store
@@ -38,6 +40,7 @@ def _message(row: models.Message) -> Message:
         max_attempts=row.max_attempts,
         expires_at=row.expires_at,
         created_at=row.created_at,
+        recipients=tuple(Recipient.from_json(r) for r in row.recipients or ()),
     )
 
 
@@ -58,6 +61,7 @@ def _message_columns(message: Message) -> dict[str, Any]:
         "max_attempts": message.max_attempts,
         "expires_at": message.expires_at,
         "created_at": message.created_at,
+        "recipients": [r.to_json() for r in message.recipients],
     }
 
 
@@ -86,6 +90,45 @@ async def conversation_messages(conversation_id: str, after_seq: int, limit: int
         .limit(limit)
     )
     return [_message(row) for row in rows]
+
+
+_REPAIR_CHUNK = 500
+
+
+async def messages_missing_deliveries(
+    now: int, created_from: int | None = None, created_to: int | None = None
+) -> list[tuple[Message, list[Recipient]]]:
+    """Messages not expired at ``now`` (created within ``[created_from, created_to]`` when
+    given), oldest first, with their recipients that hold no delivery of them: what a send
+    cut short between storing the message and queuing its deliveries left undone."""
+    query = models.Message.filter(expires_at__gt=now)
+    if created_from is not None:
+        query = query.filter(created_at__gte=created_from)
+    if created_to is not None:
+        query = query.filter(created_at__lte=created_to)
+    rows = await query.order_by("created_at", "id").values_list("id", "recipients")
+    wanted = [(str(message_id), _recipients(raw)) for message_id, raw in rows]
+    wanted = [(message_id, recipients) for message_id, recipients in wanted if recipients]
+    missing: dict[str, list[Recipient]] = {}
+    for start in range(0, len(wanted), _REPAIR_CHUNK):
+        chunk = wanted[start : start + _REPAIR_CHUNK]
+        delivered = set(
+            await models.Delivery.filter(message_id__in=[m for m, _ in chunk]).values_list(
+                "message_id", "agent_id"
+            )
+        )
+        for message_id, recipients in chunk:
+            lacking = [r for r in recipients if (message_id, r.agent_id) not in delivered]
+            if lacking:
+                missing[message_id] = lacking
+    found = await messages_by_id(missing)
+    return [(found[m], lacking) for m, lacking in missing.items() if m in found]
+
+
+def _recipients(raw: Any) -> tuple[Recipient, ...]:
+    # values_list hands the JSON column back decoded on some backends, as text on others.
+    data = json.loads(raw) if isinstance(raw, (str, bytes)) else raw
+    return tuple(Recipient.from_json(r) for r in data or ())
 
 
 # -- conversations ----------------------------------------------------------------------------
@@ -139,8 +182,15 @@ async def accept(message: Message, conversation: Conversation, *, created: bool)
         await models.Conversation.filter(id=conversation.id).update(**columns)
 
 
-async def conversations_of(agent_id: str) -> list[Conversation]:
-    """Conversations the agent sent or was delivered a message in, most recent first."""
+async def recent_conversations(limit: int) -> list[Conversation]:
+    """Every conversation, most recent message first (ties by id), at most ``limit``."""
+    rows = await models.Conversation.all().order_by("-last_message_at", "id").limit(limit)
+    return [_conversation(row) for row in rows]
+
+
+async def conversations_of(agent_id: str, limit: int | None = None) -> list[Conversation]:
+    """Conversations the agent sent or was delivered a message in, most recent first, at
+    most ``limit`` (all without one)."""
     ids = set(
         await models.Delivery.filter(agent_id=agent_id)
         .distinct()
@@ -155,7 +205,8 @@ async def conversations_of(agent_id: str) -> list[Conversation]:
         return []
     rows = await models.Conversation.filter(id__in=list(ids))
     found = [_conversation(row) for row in rows]
-    return sorted(found, key=lambda c: (-(c.last_message_at or 0), c.id))
+    ordered = sorted(found, key=lambda c: (-(c.last_message_at or 0), c.id))
+    return ordered if limit is None else ordered[:limit]
 
 
 # -- deliveries -------------------------------------------------------------------------------

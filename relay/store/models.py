@@ -269,10 +269,14 @@ class Message(Model):
     max_attempts = fields.IntField()
     expires_at = fields.BigIntField(db_index=True)
     created_at = fields.BigIntField()
+    # [{"agentId", "matchedBy"}] as the send resolved them; null for messages stored before
+    # recipients were kept. The delivery repair queues what a cut-short send did not.
+    recipients = fields.JSONField(null=True)
 
     class Meta:
         table = "messages"
         unique_together = (("sender", "client_message_id"), ("conversation_id", "seq"))
+        indexes = (("created_at",),)
 
 
 class Delivery(Model):

@@ -52,6 +52,7 @@ DURING_OUTAGE = [
     ("get", "/api/channels", None),
     ("get", "/api/channels/ops/route", None),
     ("get", "/api/artifacts", None),
+    ("get", "/api/conversations", None),
     ("get", "/readyz", None),
 ]
 

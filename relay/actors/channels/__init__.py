@@ -4,7 +4,6 @@ it chose last), the routing rules, and the flows a send and the routes share.
 
 from relay.actors.channels.actor import ChannelActor
 from relay.actors.channels.flows import (
-    ChannelRoute,
     add_binding,
     channel_route,
     channel_targets,
@@ -22,12 +21,14 @@ from relay.actors.channels.install import install
 from relay.actors.channels.messages import (
     KIND,
     AddBinding,
+    ChannelRoute,
     ChannelState,
     Create,
     Delete,
     Get,
     RecordChosen,
     RemoveBinding,
+    Route,
 )
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "Get",
     "RecordChosen",
     "RemoveBinding",
+    "Route",
     "add_binding",
     "channel_route",
     "channel_targets",

@@ -10,12 +10,14 @@ from relay.actors.channels import rules
 from relay.actors.channels.messages import (
     KIND,
     AddBinding,
+    ChannelRoute,
     ChannelState,
     Create,
     Delete,
     Get,
     RecordChosen,
     RemoveBinding,
+    Route,
 )
 from relay.actors.runtime.aggregate import AggregateActor
 from relay.actors.runtime.audit import Change, write_with_audit
@@ -59,8 +61,11 @@ class ChannelActor(AggregateActor):
     channel: Channel | None = None
     bindings: tuple[ChannelBinding, ...] = ()
     last_chosen: dict[str, int]
+    # In memory only: the loads this channel's recent picks imply (``rules.Floor``).
+    floors: dict[str, rules.Floor]
 
     def load(self) -> None:
+        self.floors = {}
         loaded = self.read_through_queue(lambda: channel_store.load(self.key))
         if loaded is None:
             self.channel, self.bindings, self.last_chosen = None, (), {}
@@ -168,6 +173,27 @@ class ChannelActor(AggregateActor):
             changes=[_change("binding-removed", channel, binding)],
         )
         return Durable(binding, commit)
+
+    @handle.register
+    def _route(self, message: Route) -> ChannelRoute | Durable[ChannelRoute]:
+        channel = self._require()
+        now = self._now()
+        floors = rules.live_floors(self.floors, now)
+        loads = rules.effective_loads(message.loads, floors)
+        agents, sender = message.agents, message.sender
+        targets = rules.route(self.bindings, agents, loads, self.last_chosen, sender)
+        pick = rules.exclusive_pick(self.bindings, agents, loads, self.last_chosen, sender)
+        chosen = pick[0] if pick is not None else None
+        reply = ChannelRoute(channel, targets, chosen)
+        if not message.commit or chosen is None:
+            self.floors = floors
+            return self.durable(reply)
+        # Pick and record in one step: the next Route, however soon, sees this pick.
+        self.floors = rules.after_pick(floors, loads, chosen, now)
+        memory = rules.after_choosing(self.last_chosen, chosen)
+        self.last_chosen = memory
+        commit = self.write(lambda: channel_store.save_last_chosen(self.key, memory))
+        return Durable(reply, commit)
 
     @handle.register
     def _record_chosen(self, message: RecordChosen) -> Durable[None] | None:

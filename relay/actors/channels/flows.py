@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from relay.actors.channels import messages as channel
 from relay.actors.channels import rules
+from relay.actors.channels.messages import ChannelRoute
 from relay.actors.runtime.context import Runtime
 from relay.domain.channels import (
     BindingSpec,
@@ -19,16 +19,6 @@ from relay.errors import Forbidden
 from relay.store import agents as agent_store
 from relay.store import channels as channel_store
 from relay.store import messages as message_store
-
-
-@dataclass(frozen=True, slots=True)
-class ChannelRoute:
-    """Whom a post reaches now, and the agent the exclusive bindings chose (if any): a send
-    passes ``chosen`` to ``record_chosen``."""
-
-    channel: Channel
-    targets: list[ChannelRouteTarget]
-    chosen: str | None
 
 
 async def create_channel(
@@ -87,21 +77,27 @@ async def inbox_loads(rt: Runtime, agent_ids: Sequence[str]) -> dict[str, int]:
     return await rt.store.run(lambda: message_store.live_counts(wanted, now))
 
 
-async def channel_route(rt: Runtime, channel_id: str, sender: str | None) -> ChannelRoute:
-    """Route a post from ``sender`` as it would go now; changes nothing (the dry run).
+async def channel_route(
+    rt: Runtime, channel_id: str, sender: str | None, *, commit: bool = False
+) -> ChannelRoute:
+    """Route a post from ``sender`` as it would go now.
+
+    Without ``commit`` it changes nothing (the dry run). With it (a send) the channel
+    actor picks and records the exclusive choice in one step (``channel.Route``), so two
+    racing sends see each other's pick.
 
     Raises:
         NotFound: ``channel not found``.
     """
     state = await get_channel(rt, channel_id)
     agents = await rt.store.run(agent_store.list_cards)
-    matching = [
+    matching = tuple(
         card for card in agents if any(rules.matches(b, card) for b in state.bindings if b.inbound)
-    ]
+    )
     loads = await inbox_loads(rt, [card.id for card in matching])
-    targets = rules.route(state.bindings, matching, loads, state.last_chosen, sender)
-    pick = rules.exclusive_pick(state.bindings, matching, loads, state.last_chosen, sender)
-    return ChannelRoute(state.channel, targets, pick[0] if pick is not None else None)
+    return await rt.registry.ask(
+        channel.KIND, channel_id, channel.Route(sender, matching, loads, commit)
+    )
 
 
 async def channel_targets(
@@ -112,8 +108,8 @@ async def channel_targets(
 
 
 async def record_chosen(rt: Runtime, channel_id: str, agent_id: str | None) -> None:
-    """A send went to ``agent_id`` by the exclusive bindings: rotate past it. The dry run
-    never calls this."""
+    """Rotate past ``agent_id`` as if a send had chosen it. A send records its pick with
+    ``channel_route(commit=True)``; the dry run never records."""
     if agent_id is not None:
         await rt.registry.ask(channel.KIND, channel_id, channel.RecordChosen(agent_id))
 

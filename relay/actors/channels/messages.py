@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from relay.actors.runtime.bridge import Ask
-from relay.domain.channels import BindingSpec, Channel, ChannelBinding
+from relay.domain.agents import AgentCard
+from relay.domain.channels import BindingSpec, Channel, ChannelBinding, ChannelRouteTarget
 
 KIND = "channel"
 
@@ -17,6 +19,15 @@ class ChannelState:
     channel: Channel
     bindings: tuple[ChannelBinding, ...]
     last_chosen: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelRoute:
+    """Whom a post reaches now, and the agent the exclusive bindings chose (if any)."""
+
+    channel: Channel
+    targets: list[ChannelRouteTarget]
+    chosen: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,3 +74,20 @@ class RecordChosen(Ask[None]):
     """
 
     agent_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Route(Ask[ChannelRoute]):
+    """Route a post from ``sender`` among ``agents`` (the cards the inbound bindings match)
+    with their stored ``loads``; NotFound ``channel not found``.
+
+    With ``commit`` the exclusive pick is recorded in the same step (the send): it becomes
+    the most recently chosen, and its load counts one more until the store shows it, so
+    racing sends do not pick the same agent. Without, nothing changes (the dry run), and
+    the reply is what a send would pick now.
+    """
+
+    sender: str | None
+    agents: tuple[AgentCard, ...]
+    loads: Mapping[str, int]
+    commit: bool

@@ -4,6 +4,7 @@ whom a post reaches (messaging.md "Channels")."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 from relay.domain.agents import AgentCard
 from relay.domain.channels import (
@@ -122,3 +123,46 @@ def after_choosing(last_chosen: Mapping[str, int], agent_id: str) -> dict[str, i
     memory = dict(last_chosen)
     memory[agent_id] = max(memory.values(), default=0) + 1
     return memory
+
+
+# How long the channel remembers the loads its own picks imply. A pick's delivery is
+# committed within its send (milliseconds); the window only has to outlast the sends that
+# read the loads before that commit. A floor can overstate a load only while acks lower
+# the real one inside the window.
+FLOOR_WINDOW_MS = 5_000
+
+
+@dataclass(frozen=True, slots=True)
+class Floor:
+    """The load an agent has at least once the channel's picks of it have landed."""
+
+    load: int
+    until: int  # ms; forgotten from then on
+
+
+def live_floors(floors: Mapping[str, Floor], now: int) -> dict[str, Floor]:
+    """The floors still within their window at ``now``."""
+    return {agent_id: floor for agent_id, floor in floors.items() if floor.until > now}
+
+
+def effective_loads(loads: Mapping[str, int], floors: Mapping[str, Floor]) -> dict[str, int]:
+    """Each agent's load as the channel's exclusive pick counts it: the store's (``loads``),
+    raised to the floor of the picks the store may not show yet.
+
+    A store read that already holds a pick's delivery is at or above its floor, so no pick
+    is counted twice; one read before that delivery was committed is raised to the floor,
+    so racing sends see each other's picks as if they had run one after another.
+    """
+    merged = dict(loads)
+    for agent_id, floor in floors.items():
+        merged[agent_id] = max(merged.get(agent_id, 0), floor.load)
+    return merged
+
+
+def after_pick(
+    floors: Mapping[str, Floor], loads: Mapping[str, int], agent_id: str, now: int
+) -> dict[str, Floor]:
+    """The floors once ``agent_id`` was picked at its effective load ``loads[agent_id]``."""
+    after = dict(floors)
+    after[agent_id] = Floor(loads.get(agent_id, 0) + 1, now + FLOOR_WINDOW_MS)
+    return after

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from relay.domain.messages import Conversation, Message, MessageDraft
+from relay.domain.messages import Conversation, Message, MessageDraft, Recipient
 
 
 def same_send(existing: Message, draft: MessageDraft) -> bool:
@@ -54,6 +54,7 @@ def accepted(
         max_attempts=draft.max_attempts,
         expires_at=now + draft.ttl_seconds * 1000,
         created_at=now,
+        recipients=tuple(Recipient(a, draft.matched_by.get(a)) for a in draft.recipients),
     )
     after = Conversation(
         id=conversation.id,

@@ -65,8 +65,8 @@ async def _owners(rt: Runtime, agent_ids: list[str]) -> dict[str, str | None]:
 
 async def acts_for_any(rt: Runtime, caller: Principal, agent_ids: list[str]) -> bool:
     """Whether the caller acts for one of these agents (judged on their stored owners)."""
-    if is_operator(caller):
-        return True
+    if is_operator(caller) and not caller.constraints:
+        return True  # a constrained operator is judged per agent, like any token
     owners = await _owners(rt, agent_ids)
     return any(acts_for(caller, agent_id, owner) for agent_id, owner in owners.items())
 
@@ -199,15 +199,22 @@ async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
         ttl_seconds=ttl_seconds,
         recipients=tuple(recipients),
         participants=tuple(dict.fromkeys([*([sender] if sender_is_agent else []), *recipients])),
+        matched_by=matched,
     )
     message, created = await conversation.accept(rt, draft)
     if not created:
-        # A repeat answers with every delivery of the original. A channel's route may have
-        # changed since (its exclusive pick has rotated): only a send cut short before any
-        # delivery was queued queues them now.
+        # A repeat answers with every delivery of the original, queuing those a send cut
+        # short left out. A channel's route may have changed since (its exclusive pick has
+        # rotated): a message stored before recipients were kept queues nothing more once
+        # it has a delivery.
         stored = await rt.store.run(lambda: message_store.deliveries_of_message(message.id))
-        if stored and kind == "channel":
+        if stored and kind == "channel" and not message.recipients:
             return Sent(message, stored, created)
+        if message.recipients:
+            # The original's recipients as stored (the delivery repair queues the same
+            # ones): the route of now must not add a second exclusive pick.
+            recipients = [r.agent_id for r in message.recipients]
+            matched = {r.agent_id: r.matched_by for r in message.recipients if r.matched_by}
     deliveries: list[Delivery] = []
     for agent_id in recipients:
         delivery, first = await inbox.enqueue(
@@ -216,8 +223,6 @@ async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
         deliveries.append(delivery)
         if first and created:
             await _wake(rt, agent_id, message, cards.get(agent_id))
-    if route is not None and created:
-        await channels.record_chosen(rt, route.channel.id, route.chosen)
     if not created:
         deliveries = await rt.store.run(lambda: message_store.deliveries_of_message(message.id))
     return Sent(message, deliveries, created)
@@ -253,7 +258,7 @@ async def _channel_route(
     message is spared the two conflicts: it answers with the original's deliveries.
     """
     await channels.may_post(rt, channel_id, sender)
-    route = await channels.channel_route(rt, channel_id, sender)
+    route = await channels.channel_route(rt, channel_id, sender, commit=True)
     limit = rt.settings.channel_max_recipients
     if route.targets and len(route.targets) <= limit:
         return route
@@ -293,7 +298,7 @@ async def readable_message(
     if message is None:
         raise NotFound("message not found")
     deliveries = await rt.store.run(lambda: message_store.deliveries_of_message(message_id))
-    if is_operator(caller) or await acts_for_any(rt, caller, [message.sender]):
+    if await acts_for_any(rt, caller, [message.sender]):
         return message, deliveries, True
     # A sender that is not an agent (root, an integration, a token's sub) reads its own.
     sender_is_agent = message.sender in await _owners(rt, [message.sender])
