@@ -51,6 +51,10 @@ DURING_OUTAGE = [
     ("post", "/api/channels", {"id": "ops"}),
     ("get", "/api/channels", None),
     ("get", "/api/channels/ops/route", None),
+    ("post", "/api/tasks", {"title": "lost"}),
+    ("get", "/api/tasks", None),
+    ("get", "/api/tasks/tsk_x", None),
+    ("post", "/api/tasks/claim", {"agentId": "a1"}),
     ("get", "/readyz", None),
 ]
 
