@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.messages [--agents 1000] [--rate 200] [--seconds 60]
         [--saturation-messages 3000] [--concurrency 32] [--crash-messages 10000]
+        [--channels 50] [--channel-members 20]
 
 One server (``RELAY_ACTOR_IDLE_SECONDS=5``), then a second one for the crash:
 
@@ -26,7 +27,10 @@ One server (``RELAY_ACTOR_IDLE_SECONDS=5``), then a second one for the crash:
    conversation's ``seq`` read back through ``GET /api/conversations/:id/messages`` is
    1..lastSeq with no gap and holds every acknowledged message.
 
-Channel sends are not used: routing to channels was not on main when this was written.
+2b. Channels: ``--channels`` channels (half exclusive, half broadcast), each bound to
+   ``--channel-members`` agents; the same steady load, message ``i`` to channel ``i % n``
+   as root; counted per delivery (a broadcast reaches every member). Agents are kept
+   online for the run (``RELAY_AGENT_STALE_SECONDS=3600``): exclusive routing needs them.
 Nothing leaves 127.0.0.1; every wait is bounded; the servers are stopped at the end.
 """
 
@@ -95,6 +99,10 @@ def _agent_id(n: int) -> str:
     return f"bench-msg-{n}"
 
 
+def delivery_key(message_id: str, agent_id: str) -> str:
+    return f"{message_id}/{agent_id}"
+
+
 def _label(exc: BaseException) -> str:
     return type(exc).__name__
 
@@ -108,14 +116,15 @@ def _count(bucket: dict[str, int], label: str) -> None:
 
 @dataclass
 class Tally:
-    """What the senders got a 201 for and what the consumers received and acked."""
+    """What the senders got a 201 for and what the consumers received and acked, per
+    delivery: a key is ``<message id>/<agent id>`` (a broadcast has one per recipient)."""
 
-    sent: dict[str, float] = field(default_factory=dict)  # message id -> t0
-    received: dict[str, int] = field(default_factory=dict)  # message id -> times handed out
+    sent: dict[str, float] = field(default_factory=dict)  # delivery key -> t0
+    received: dict[str, int] = field(default_factory=dict)  # delivery key -> times handed out
     latency_ms: dict[str, float] = field(default_factory=dict)  # first receipt only
     intake_ms: list[float] = field(default_factory=list)  # t0 -> createdAt
     handoff_ms: list[float] = field(default_factory=list)  # createdAt -> receipt
-    acked: set[str] = field(default_factory=set)  # message ids whose ack returned 200
+    acked: set[str] = field(default_factory=set)  # delivery keys whose ack returned 200
     dup_after_ack: int = 0
     redelivered_before_ack: int = 0
     foreign: int = 0  # handed out, but not sent in this tally's phase
@@ -126,8 +135,8 @@ class Tally:
     closed: bool = False  # the senders are done
     done: asyncio.Event = field(default_factory=asyncio.Event)  # closed and all acked
 
-    def receive(self, message: dict[str, Any], now: float) -> None:
-        message_id = str(message["id"])
+    def receive(self, message: dict[str, Any], agent_id: str, now: float) -> None:
+        message_id = delivery_key(str(message["id"]), agent_id)
         try:
             t0 = float(json.loads(message["body"])["t0"])
         except (ValueError, KeyError, TypeError):
@@ -146,10 +155,11 @@ class Tally:
                 self.intake_ms.append(created - t0 * 1000)
                 self.handoff_ms.append(now * 1000 - created)
 
-    def sent_ok(self, message_id: str, t0: float) -> None:
-        self.sent[message_id] = t0
-        if message_id not in self.acked:  # a consumer can beat the POST's reply
-            self.unacked.add(message_id)
+    def sent_ok(self, keys: list[str], t0: float) -> None:
+        for key in keys:
+            self.sent[key] = t0
+            if key not in self.acked:  # a consumer can beat the POST's reply
+                self.unacked.add(key)
 
     def acked_ok(self, message_ids: list[str]) -> None:
         self.acked.update(message_ids)
@@ -186,7 +196,7 @@ async def _ack(
     server: Server,
     agent_id: str,
     lease_id: str,
-    items: list[tuple[str, str]],  # (delivery id, message id)
+    items: list[tuple[str, str]],  # (delivery id, delivery key)
     tally: Tally,
 ) -> None:
     url = f"{server.base}/api/agents/{agent_id}/inbox/ack"
@@ -232,8 +242,9 @@ async def _long_poll(
         reply = json.loads(payload)
         items: list[tuple[str, str]] = []
         for item in reply["items"]:
-            tally.receive(item["message"], now)
-            items.append((str(item["deliveryId"]), str(item["message"]["id"])))
+            tally.receive(item["message"], agent_id, now)
+            key = delivery_key(str(item["message"]["id"]), agent_id)
+            items.append((str(item["deliveryId"]), key))
         if items and reply["leaseId"]:
             # Ack at once, without holding up the next poll.
             task = loop.create_task(
@@ -292,14 +303,37 @@ async def _post_message(
     tally: Tally | None,
 ) -> tuple[str | None, dict[str, Any] | None]:
     """POST one ackRequired direct message; (None, message) on a 201, else (why, None)."""
-    body = json_body(
-        {
-            "from": sender,
-            "to": to,
-            "ackRequired": True,
-            "body": json.dumps({"t0": t0, "k": index}),
-        }
+    return await _post(
+        session, server, {"from": sender, "to": to}, t0, index, tally, expect_recipients=1
     )
+
+
+async def _post_to_channel(
+    session: aiohttp.ClientSession,
+    server: Server,
+    channel: Channel,
+    t0: float,
+    index: int,
+    tally: Tally | None,
+) -> tuple[str | None, dict[str, Any] | None]:
+    """POST one ackRequired message to a channel, as root (no outbound binding needed)."""
+    expect = len(channel.members) if channel.mode == "broadcast" else 1
+    return await _post(
+        session, server, {"channelId": channel.id}, t0, index, tally, expect_recipients=expect
+    )
+
+
+async def _post(
+    session: aiohttp.ClientSession,
+    server: Server,
+    address: dict[str, str],
+    t0: float,
+    index: int,
+    tally: Tally | None,
+    *,
+    expect_recipients: int,
+) -> tuple[str | None, dict[str, Any] | None]:
+    body = json_body({**address, "ackRequired": True, "body": json.dumps({"t0": t0, "k": index})})
     headers = {**server.auth, "Content-Type": "application/json"}
     try:
         async with session.post(
@@ -310,9 +344,13 @@ async def _post_message(
                 return f"HTTP {response.status}", None
     except (aiohttp.ClientError, TimeoutError) as exc:
         return _label(exc), None
-    message: dict[str, Any] = json.loads(payload)["message"]
+    reply = json.loads(payload)
+    message: dict[str, Any] = reply["message"]
+    recipients = [str(d["agentId"]) for d in reply["deliveries"]]
     if tally is not None:
-        tally.sent_ok(str(message["id"]), t0)
+        tally.sent_ok([delivery_key(str(message["id"]), a) for a in recipients], t0)
+    if len(recipients) != expect_recipients:
+        return f"{len(recipients)} deliveries, not {expect_recipients}", message
     return None, message
 
 
@@ -345,9 +383,21 @@ async def _message_run(
     *,
     rate: float | None = None,
     concurrency: int = CONCURRENCY,
+    channels: list[Channel] | None = None,
 ) -> Run:
     """Send ``count`` messages (open loop at ``rate``, else closed at ``concurrency``) and
-    wait until the consumers have acked them all."""
+    wait until the consumers have acked every delivery. Message ``i`` goes to
+    ``channels[i % len(channels)]`` if given, else directly to an agent (``_pair``)."""
+
+    async def post(index: int, t0: float) -> str | None:
+        if channels:
+            channel = channels[index % len(channels)]
+            error, _ = await _post_to_channel(session, server, channel, t0, index, tally)
+        else:
+            sender, to = _pair(index, agents)
+            error, _ = await _post_message(session, server, sender, to, t0, index, tally)
+        return error
+
     tally = Tally()
     consumers.tally = tally
     meter = CpuMeter(server.pid)
@@ -355,24 +405,65 @@ async def _message_run(
     if rate is None:
 
         async def closed(index: int) -> str | None:
-            sender, to = _pair(index, agents)
-            error, _ = await _post_message(session, server, sender, to, time.time(), index, tally)
-            return error
+            return await post(index, time.time())
 
         phase = await run_closed_loop(name, closed, count, concurrency, server.pid)
     else:
-
-        async def scheduled(index: int, t0: float) -> str | None:
-            sender, to = _pair(index, agents)
-            error, _ = await _post_message(session, server, sender, to, t0, index, tally)
-            return error
-
-        phase, _lag = await run_open_loop(name, scheduled, rate, count, server.pid)
+        phase, _lag = await run_open_loop(name, post, rate, count, server.pid)
     await _drain(tally, DRAIN_TIMEOUT_S)
     drained = tally.all_acked()
     end = tally.last_ack if drained else time.perf_counter()
     cpu = meter.stop()
     return Run(tally, phase, max(end - started, 1e-9), cpu, drained)
+
+
+# -- channels -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Channel:
+    id: str
+    mode: str  # exclusive | broadcast
+    members: tuple[str, ...]  # bound agents (one binding each, targetType agent)
+
+
+def _channel_plan(agents: list[str], count: int, members: int) -> list[Channel]:
+    """``count`` channels, the first half exclusive, the rest broadcast, each bound to
+    ``members`` consecutive agents (wrapping), so every agent is bound somewhere."""
+    n = len(agents)
+    plan = []
+    for j in range(count):
+        mode = "exclusive" if j < count // 2 else "broadcast"
+        group = tuple(agents[(j * members + k) % n] for k in range(min(members, n)))
+        plan.append(Channel(f"bench-{mode[:2]}-{j}", mode, group))
+    return plan
+
+
+async def _create_channels(
+    session: aiohttp.ClientSession, server: Server, plan: list[Channel]
+) -> Phase:
+    headers = {**server.auth, "Content-Type": "application/json"}
+    for channel in plan:
+        url = f"{server.base}/api/channels"
+        async with session.post(url, data=json_body({"id": channel.id}), headers=headers) as r:
+            if r.status != 201:
+                raise RuntimeError(f"POST /api/channels {channel.id}: {r.status}")
+    bindings = [(c, agent) for c in plan for agent in c.members]
+
+    def request(index: int) -> Request:
+        channel, agent = bindings[index]
+        body = {"mode": channel.mode, "targetType": "agent", "target": agent}
+        return ("POST", f"{server.base}/api/channels/{channel.id}/bindings", json_body(body))
+
+    return await closed_loop(
+        session,
+        f"bind ({len(bindings)})",
+        request,
+        len(bindings),
+        REGISTER_CONCURRENCY,
+        headers,
+        server.pid,
+    )
 
 
 # -- part 1: idle inboxes -------------------------------------------------------------------
@@ -495,6 +586,9 @@ async def benchmark(args: argparse.Namespace, server: Server) -> list[Phase]:
         print_phase(idle.fetch)
         _print_idle(idle, args.agents)
 
+        plan = _channel_plan(agents, args.channels, args.channel_members)
+        if plan:
+            print_phase(await _create_channels(session, server, plan))
         await _start_consumers(poll_session, ack_session, server, agents, consumers)
         print(f"connected: {args.agents} long-polls (wait={POLL_WAIT_S}, lease={LEASE_S})")
         # What the waiting long-polls cost on their own, before any message is sent.
@@ -520,6 +614,19 @@ async def benchmark(args: argparse.Namespace, server: Server) -> list[Phase]:
             rate=args.rate,
         )
         print_phase(steady.send)
+        on_channels: Run | None = None
+        if plan:
+            on_channels = await _message_run(
+                session,
+                server,
+                consumers,
+                agents,
+                count,
+                f"open {args.rate:g}/s to {len(plan)} channels",
+                rate=args.rate,
+                channels=plan,
+            )
+            print_phase(on_channels.send)
         saturated = await _message_run(
             session,
             server,
@@ -558,6 +665,15 @@ async def benchmark(args: argparse.Namespace, server: Server) -> list[Phase]:
     )
     print(f"-- steady load: {count} messages at {args.rate:g}/s for {args.seconds:g} s (targets)")
     _report(steady, count, judged=True)
+    if on_channels is not None:
+        exclusive = sum(1 for c in plan if c.mode == "exclusive")
+        print(
+            f"-- steady load on channels: {count} messages at {args.rate:g}/s for "
+            f"{args.seconds:g} s over {len(plan)} channels ({exclusive} exclusive, "
+            f"{len(plan) - exclusive} broadcast, {args.channel_members} agents bound to each); "
+            "counted per delivery (targets)"
+        )
+        _report(on_channels, count, judged=True)
     print(f"-- saturation: {args.saturation_messages} messages, closed loop at c={c}")
     _report(saturated, args.saturation_messages, judged=False)
     ratio = saturated.acked_rate / bare.rate
@@ -607,7 +723,7 @@ def _print_idle(idle: IdleResult, agents: int) -> None:
 def _report(run: Run, requested: int, *, judged: bool) -> None:
     tally = run.tally
     latencies = sorted(tally.latency_ms.values())
-    sent = len(tally.sent)
+    sent = len({key.split("/", 1)[0] for key in tally.sent})
     lost = sum(1 for mid in tally.sent if mid not in tally.received)
     acked = len(tally.acked & tally.sent.keys())
     p99 = percentile(latencies, 99)
@@ -616,7 +732,8 @@ def _report(run: Run, requested: int, *, judged: bool) -> None:
         return f" (target {text}: {verdict(ok)})" if judged else ""
 
     print(
-        f"sent {sent} of {requested} (POST failures {run.send.failed}"
+        f"sent {sent} of {requested}, {len(tally.sent)} deliveries (POST failures "
+        f"{run.send.failed}"
         f"{' ' + str(run.send.errors) if run.send.errors else ''}); received "
         f"{sum(tally.received.values())} hand-outs, {len(tally.received)} unique; lost {lost}"
         f"{target(lost == 0, '0')}; handed out twice after an ack {tally.dup_after_ack}"
@@ -630,7 +747,7 @@ def _report(run: Run, requested: int, *, judged: bool) -> None:
         f"{sum(tally.poll_errors.values())}"
         f"{' ' + str(tally.poll_errors) if tally.poll_errors else ''}; drained: "
         f"{'yes' if run.drained else f'NO (gave up after {DRAIN_TIMEOUT_S:.0f} s)'}; "
-        f"{run.acked_rate:.0f} messages/s acked"
+        f"{run.acked_rate:.0f} deliveries/s acked"
     )
     print(
         f"send -> receipt: p50 {percentile(latencies, 50):.1f} ms, p99 {p99:.1f} ms, "
@@ -861,10 +978,24 @@ def main() -> None:
         default=10_000,
         help="messages queued before the kill -9 (default 10000)",
     )
+    parser.add_argument(
+        "--channels",
+        type=int,
+        default=50,
+        help="channels for the channel load, half exclusive, half broadcast (default 50; 0: none)",
+    )
+    parser.add_argument(
+        "--channel-members",
+        type=int,
+        default=20,
+        help="agents bound to each channel (default 20)",
+    )
     parser.add_argument("--skip-crash", action="store_true", help="no kill -9 part")
     parser.add_argument("--log-level", help="server log level (default: the server's, INFO)")
     args = parser.parse_args()
-    env = {"RELAY_ACTOR_IDLE_SECONDS": str(IDLE_SECONDS)}
+    # Agents stay online for the whole run: the consumers do not heartbeat, and an exclusive
+    # channel routes only to online agents.
+    env = {"RELAY_ACTOR_IDLE_SECONDS": str(IDLE_SECONDS), "RELAY_AGENT_STALE_SECONDS": "3600"}
     with relay_server(env, log_level=args.log_level) as server:
         phases = asyncio.run(benchmark(args, server))
     if warning := noise_warning(phases):

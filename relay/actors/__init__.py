@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 
 from relay.actors import (
     agent,
+    artifacts,
     channels,
     commands,
     conversation,
@@ -40,6 +41,7 @@ INSTALLS: tuple[Install, ...] = (
     channels.install,
     conversation.install,
     inbox.install,
+    artifacts.install,
     messaging.install,
     tasks.install,
     tasking.install,

@@ -51,6 +51,11 @@ async def orchestrators_of(agent_ids: tuple[str, ...]) -> dict[str, str | None]:
     return {str(agent_id): orchestrator_id for agent_id, orchestrator_id in rows}
 
 
+async def cards_of(agent_ids: tuple[str, ...]) -> dict[str, AgentCard]:
+    """The stored card of each of these agents that exists."""
+    return {row.id: _card(row) for row in await models.Agent.filter(id__in=agent_ids)}
+
+
 async def insert(card: AgentCard) -> None:
     await models.Agent.create(id=card.id, **_columns(card))
 

@@ -55,6 +55,7 @@ DURING_OUTAGE = [
     ("get", "/api/tasks", None),
     ("get", "/api/tasks/tsk_x", None),
     ("post", "/api/tasks/claim", {"agentId": "a1"}),
+    ("get", "/api/artifacts", None),
     ("get", "/readyz", None),
 ]
 

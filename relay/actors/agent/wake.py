@@ -24,6 +24,7 @@ from relay.actors.commands.rules import new_command_id
 from relay.actors.orchestrator import KIND as ORCHESTRATOR
 from relay.actors.orchestrator import EnqueueIfOnline
 from relay.actors.runtime.context import Runtime
+from relay.domain.agents import AgentCard
 from relay.domain.commands import Command
 from relay.errors import Conflict, NotFound
 from relay.store import agents as agent_store
@@ -42,15 +43,18 @@ async def wake_agent(
     sender: str | None = None,
     importance: str = "normal",
     task_id: str | None = None,
+    card: AgentCard | None = None,
 ) -> Command | None:
     """Queue ``agent.wake`` on the agent's orchestrator; the command, or None when no
     wake is due (not runner-managed, no online orchestrator, one already unsettled).
 
     The caller's own change is committed before this runs: a wake is a courtesy, so
     refusals are None, never errors. Raises only what the store or an actor raises when
-    it does not answer (``Unavailable``).
+    it does not answer (``Unavailable``). ``card`` spares the read of a card the caller
+    has just read.
     """
-    card = await rt.store.run(lambda: agent_store.load(agent_id))
+    if card is None:
+        card = await rt.store.run(lambda: agent_store.load(agent_id))
     if card is None or not is_runner_managed(card):
         return None  # the common case, answered without reading orchestrators or commands
     online = await rt.store.run(lambda: orchestrator_store.list_all(status="online"))

@@ -11,7 +11,7 @@ from relay.actors.runtime.audit import Change
 from relay.actors.runtime.bridge import Durable
 from relay.actors.runtime.dispatch import dispatchmethod
 from relay.domain.messages import Conversation, Message
-from relay.errors import Conflict
+from relay.errors import Conflict, Unavailable
 from relay.store import messages as message_store
 
 REUSED = "clientMessageId already used for a different message"
@@ -27,6 +27,17 @@ class ConversationActor(AggregateActor):
             lambda: message_store.load_conversation(self.key)
         )
 
+    def _settle_last_write(self) -> None:
+        last = self._last_write
+        if last is None or last.done():
+            return
+        try:
+            last.result(timeout=self.rt.store.timeout)
+        except TimeoutError:
+            raise Unavailable("store timed out") from None
+        except Exception:  # a failed write is judged by the caller, below
+            return
+
     @dispatchmethod
     def handle(self, message: Any) -> Any:
         raise TypeError(f"ConversationActor cannot handle {message!r}")
@@ -34,12 +45,19 @@ class ConversationActor(AggregateActor):
     @handle.register
     def _accept(self, message: Accept) -> Durable[tuple[Message, bool]] | tuple[Message, bool]:
         draft = message.draft
-        # Read behind every queued write, so a repeat racing its original finds it.
-        existing = self.read_through_queue(
-            lambda: message_store.find_by_client_id(draft.sender, draft.client_message_id)
-        )
-        # That read ran behind this actor's last write: if it failed, the seq it took was
-        # never stored and must be given again now, not after the Reload queued behind us.
+        existing: Message | None = None
+        if draft.client_message_id == draft.id:
+            # No clientMessageId was given (it defaults to the new id): nothing can repeat
+            # this send, so no read is needed; only this actor's last write must be settled
+            # before its seq is built on.
+            self._settle_last_write()
+        else:
+            # Read behind every queued write, so a repeat racing its original finds it.
+            existing = self.read_through_queue(
+                lambda: message_store.find_by_client_id(draft.sender, draft.client_message_id)
+            )
+        # If this actor's last write failed, the seq it took was never stored and must be
+        # given again now, not after the Reload queued behind us.
         last = self._last_write
         if last is not None and last.done() and last.exception() is not None:
             self._last_write = None

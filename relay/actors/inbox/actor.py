@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from relay.actors.inbox import rules
-from relay.actors.inbox.messages import KIND, Ack, ApplyDue, Enqueue, Fetch, Peek
+from relay.actors.inbox.messages import KIND, Ack, ApplyDue, Enqueue, Fetch, Handed, Peek
 from relay.actors.runtime.aggregate import AggregateActor
 from relay.actors.runtime.audit import Change, write_with_audit
 from relay.actors.runtime.bridge import Durable
@@ -138,8 +138,12 @@ class InboxActor(AggregateActor):
             else:
                 del self.live[after.id]
         commit = self._write(changed, changes, audits)
-        reply: tuple[str | None, int | None, list[Delivery]] = (
-            (lease_id, lease_expires_at, handed) if handed else (None, None, [])
+        held = [d.lease_expires_at for d in self.live.values() if d.state == "leased"]
+        next_expiry = min((t for t in held if t is not None), default=None)
+        reply = (
+            Handed(lease_id, lease_expires_at, handed, next_expiry)
+            if handed
+            else Handed(None, None, [], next_expiry)
         )
         return Durable(reply, commit) if commit is not None else self.durable(reply)
 

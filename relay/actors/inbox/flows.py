@@ -51,12 +51,11 @@ async def fetch(
         bell = rt.doorbells.bell(bell_key(agent_id))  # before asking: no ring is missed
         reply = await rt.registry.ask(inbox.KIND, agent_id, message)
         remaining = deadline - trio.current_time()
-        if reply[2] or remaining <= 0 or rt.draining.is_set():
-            return reply
+        if reply.deliveries or remaining <= 0 or rt.draining.is_set():
+            return reply.lease_id, reply.lease_expires_at, reply.deliveries
         pause = min(remaining, _RECHECK_CEILING_SECONDS)
-        due = await rt.store.run(lambda: message_store.next_lease_expiry(agent_id))
-        if due is not None:
-            pause = min(pause, max(0.0, (due - rt.clock.now_ms()) / 1000))
+        if reply.next_lease_expiry is not None:
+            pause = min(pause, max(0.0, (reply.next_lease_expiry - rt.clock.now_ms()) / 1000))
         with trio.move_on_after(pause):
             await bell.wait()
 

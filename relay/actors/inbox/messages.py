@@ -23,9 +23,20 @@ class Enqueue(Ask[tuple[Delivery, bool]]):
 
 
 @dataclass(frozen=True, slots=True)
-class Fetch(Ask[tuple[str | None, int | None, list[Delivery]]]):
-    """Hand out up to ``limit`` queued deliveries under one new lease. Replies
-    ``(leaseId, leaseExpiresAt, deliveries)``; ``(None, None, [])`` when none is queued."""
+class Handed:
+    """A fetch's outcome: the new lease (None when nothing was queued) and when the
+    earliest lease still held in the inbox runs out, the moment a long-poll that got
+    nothing must look again (a requeue rings no bell)."""
+
+    lease_id: str | None
+    lease_expires_at: int | None
+    deliveries: list[Delivery]
+    next_lease_expiry: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Fetch(Ask[Handed]):
+    """Hand out up to ``limit`` queued deliveries under one new lease. Replies ``Handed``."""
 
     lease_ms: int
     limit: int

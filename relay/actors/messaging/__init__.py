@@ -8,6 +8,7 @@ from relay.actors.messaging.flows import (
     acts_for_any,
     conversation_messages,
     readable_message,
+    resolve_sender,
     send,
     visible_deliveries,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "conversation_messages",
     "install",
     "readable_message",
+    "resolve_sender",
     "send",
     "visible_deliveries",
 ]

@@ -10,11 +10,12 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from relay.actors import channels, conversation, inbox
+from relay.actors import artifacts, channels, conversation, inbox
 from relay.actors.agent import wake_agent
 from relay.actors.messaging.rules import check_send, other_party
 from relay.actors.runtime.context import Runtime
 from relay.auth.access import Principal, acts_for, is_operator, own_agent
+from relay.domain.agents import AgentCard
 from relay.domain.messages import (
     ConversationKind,
     Delivery,
@@ -70,24 +71,32 @@ async def acts_for_any(rt: Runtime, caller: Principal, agent_ids: list[str]) -> 
     return any(acts_for(caller, agent_id, owner) for agent_id, owner in owners.items())
 
 
-async def _sender(rt: Runtime, caller: Principal, given: str | None) -> str:
-    """The spec's sender rule; 403/404 when the caller may not send as ``given``."""
+async def _cards(rt: Runtime, agent_ids: list[str | None]) -> dict[str, AgentCard]:
+    wanted = tuple(dict.fromkeys(a for a in agent_ids if a is not None))
+    if not wanted:
+        return {}
+    return await rt.store.run(lambda: agent_store.cards_of(wanted))
+
+
+def _sender(caller: Principal, given: str | None, cards: dict[str, AgentCard]) -> str:
+    """The spec's sender rule, judged on ``cards`` (which hold ``given`` and the caller's
+    ``sub`` where they are agents); 403/404 when the caller may not send as ``given``."""
     if given is None:
         mine = own_agent(caller)
         if mine is not None:
             return mine
         # Its sub, unless that names an agent it does not act for: a token minted with an
         # agent's id as its subject must not speak as that agent.
-        owners = await _owners(rt, [caller.sub])
-        if caller.sub in owners and not acts_for(caller, caller.sub, owners[caller.sub]):
+        card = cards.get(caller.sub)
+        if card is not None and not acts_for(caller, caller.sub, card.orchestrator_id):
             raise Forbidden("forbidden")
         return caller.sub
-    owners = await _owners(rt, [given])
-    if given not in owners:
+    card = cards.get(given)
+    if card is None:
         if acts_for(caller, given, None):
             raise NotFound("agent not found")
         raise Forbidden("forbidden")
-    if not acts_for(caller, given, owners[given]):
+    if not acts_for(caller, given, card.orchestrator_id):
         raise Forbidden("forbidden")
     return given
 
@@ -115,10 +124,11 @@ async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
         ttl_seconds=ttl_seconds,
         max_attempts=max_attempts,
     )
-    sender = await _sender(rt, caller, data.sender)
-    if data.attachments:
-        # No artifact store exists yet (tasks.md): every artifactId is unknown.
-        raise NotFound("artifact not found")
+    # One read of every agent the send names (its sender, its addressee), shared by the
+    # sender rule, the recipient check and the wake: each store round trip costs the hot path.
+    cards = await _cards(rt, [data.sender or own_agent(caller) or caller.sub, data.to])
+    sender = _sender(caller, data.sender, cards)
+    attachments = await _attachment_refs(rt, caller, data.attachments)
 
     parent: Message | None = None
     if data.reply_to is not None:
@@ -144,10 +154,11 @@ async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
             channel_id = parent.channel_id
         else:
             to = other_party(sender, parent.sender, parent.to)
-            if not await _owners(rt, [to]):
+            cards.update(await _cards(rt, [to]))
+            if to not in cards:
                 raise Conflict(f"cannot reply to {to}: not an agent")
     if to is not None:
-        if not await _owners(rt, [to]):
+        if to not in cards:
             raise NotFound("agent not found")
         recipients = [to]
         kind = "direct"
@@ -169,7 +180,7 @@ async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
         )
 
     message_id = new_id("msg_")
-    sender_is_agent = bool(await _owners(rt, [sender]))
+    sender_is_agent = sender in cards
     draft = MessageDraft(
         id=message_id,
         client_message_id=data.client_message_id or message_id,
@@ -183,7 +194,7 @@ async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
         ack_required=data.ack_required,
         importance=data.importance,
         body=data.body,
-        attachments=tuple(data.attachments),
+        attachments=attachments,
         max_attempts=max_attempts,
         ttl_seconds=ttl_seconds,
         recipients=tuple(recipients),
@@ -204,12 +215,32 @@ async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
         )
         deliveries.append(delivery)
         if first and created:
-            await _wake(rt, agent_id, message)
+            await _wake(rt, agent_id, message, cards.get(agent_id))
     if route is not None and created:
         await channels.record_chosen(rt, route.channel.id, route.chosen)
     if not created:
         deliveries = await rt.store.run(lambda: message_store.deliveries_of_message(message.id))
     return Sent(message, deliveries, created)
+
+
+async def _attachment_refs(
+    rt: Runtime, caller: Principal, attachments: list[dict[str, Any]]
+) -> tuple[dict[str, Any], ...]:
+    """Each ``{artifactId}`` as the ``AttachmentRef`` the message keeps (its fields outlive
+    the artifact); 404 ``artifact not found`` for one unknown or deleted, 403 for a secret
+    one the caller may not read (attaching it would hand it to the recipients)."""
+    refs = []
+    for attachment in attachments:
+        artifact = await artifacts.allow_artifact(rt, caller, str(attachment.get("artifactId")))
+        refs.append(artifact.ref().to_json())
+    return tuple(refs)
+
+
+async def resolve_sender(rt: Runtime, caller: Principal, given: str | None = None) -> str:
+    """The spec's sender rule (messaging.md), for other use cases that record who did
+    something (an artifact's ``createdBy``); 403/404 as a send would answer."""
+    cards = await _cards(rt, [given or own_agent(caller) or caller.sub])
+    return _sender(caller, given, cards)
 
 
 async def _channel_route(
@@ -235,7 +266,7 @@ async def _channel_route(
     raise Conflict(f"channel {channel_id} matches more than {limit} agents")
 
 
-async def _wake(rt: Runtime, agent_id: str, message: Message) -> None:
+async def _wake(rt: Runtime, agent_id: str, message: Message, card: AgentCard | None) -> None:
     """The first delivery into an empty inbox wakes a runner-managed agent. The delivery
     is committed already: a wake that cannot be queued now is logged, never an error."""
     try:
@@ -246,6 +277,7 @@ async def _wake(rt: Runtime, agent_id: str, message: Message) -> None:
             message_id=message.id,
             sender=message.sender,
             importance=message.importance,
+            card=card,
         )
     except Unavailable as error:
         log.warning("agent_wake_unavailable agent=%s message=%s: %s", agent_id, message.id, error)
