@@ -21,6 +21,8 @@ from relay.actors import (
     messaging,
     orchestrator,
     repo,
+    tasking,
+    tasks,
     tokens,
     workspace_ids,
 )
@@ -41,6 +43,8 @@ INSTALLS: tuple[Install, ...] = (
     inbox.install,
     artifacts.install,
     messaging.install,
+    tasks.install,
+    tasking.install,
     maintenance.install,
 )
 

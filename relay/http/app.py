@@ -39,6 +39,7 @@ from relay.http import (
     path_ids,
     profiles,
     session,
+    tasks,
     tokens,
     workspaces,
 )
@@ -65,6 +66,7 @@ BLUEPRINTS = (
     message_channels.bp,
     messages.bp,
     inboxes.bp,
+    tasks.bp,
     artifacts.bp,
     workspaces.bp,
     merge_leases.bp,

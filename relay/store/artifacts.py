@@ -9,6 +9,7 @@ from relay.domain.artifacts import Artifact, ArtifactKind, Sensitivity
 from relay.store import models
 
 MESSAGE = "message"  # ArtifactLink.holder_kind of a message attaching the artifact
+TASK = "task"  # ArtifactLink.holder_kind of a task attaching the artifact
 
 
 def _artifact(row: models.Artifact) -> Artifact:
@@ -95,5 +96,18 @@ async def message_recipients(artifact_id: str) -> list[str]:
         return []
     agents = await models.Delivery.filter(message_id__in=list(message_ids)).values_list(
         "agent_id", flat=True
+    )
+    return sorted({str(a) for a in agents})
+
+
+async def task_assignees(artifact_id: str) -> list[str]:
+    """Agents holding (or that held to the end) a task attaching the artifact."""
+    task_ids = await models.ArtifactLink.filter(
+        artifact_id=artifact_id, holder_kind=TASK
+    ).values_list("holder_id", flat=True)
+    if not task_ids:
+        return []
+    agents = await models.Task.filter(id__in=list(task_ids), assignee__isnull=False).values_list(
+        "assignee", flat=True
     )
     return sorted({str(a) for a in agents})

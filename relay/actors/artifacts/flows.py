@@ -65,7 +65,7 @@ async def upload(
 # -- who may read a secret artifact ------------------------------------------------------
 
 # Each source names the agents that hold the artifact through something they were given:
-# a message attaching it (delivered to them). A task attaching it is one more source here.
+# a message attaching it (delivered to them), a task attaching it (its assignee).
 HolderSource = Callable[[Runtime, str], Awaitable[list[str]]]
 
 
@@ -73,7 +73,11 @@ async def _message_recipients(rt: Runtime, artifact_id: str) -> list[str]:
     return await rt.store.run(lambda: artifact_store.message_recipients(artifact_id))
 
 
-HOLDER_SOURCES: tuple[HolderSource, ...] = (_message_recipients,)
+async def _task_assignees(rt: Runtime, artifact_id: str) -> list[str]:
+    return await rt.store.run(lambda: artifact_store.task_assignees(artifact_id))
+
+
+HOLDER_SOURCES: tuple[HolderSource, ...] = (_message_recipients, _task_assignees)
 
 
 async def _owners(rt: Runtime, agent_ids: list[str]) -> dict[str, str | None]:
