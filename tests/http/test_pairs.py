@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import trio
 
+from relay.errors import Unavailable
+from relay.store import pairs as pair_store
 from tests.conftest import bearer
 from tests.http.helpers import H
+from tests.http.sse_client import open_stream
 
 
 async def agent(client: Any, agent_id: str, **fields: Any) -> None:
@@ -335,3 +339,35 @@ async def test_pairs_survive_a_restart(open_app: Any) -> None:
         await agent(client, "z1")
         response = await create(client, driver="z1", navigator="d1")
         assert await error_of(response) == (409, f"agent d1 is already in pair {pair['id']}")
+
+
+async def test_pair_events_on_the_stream(client: Any, mint: Any) -> None:
+    await agent(client, "d1")
+    await agent(client, "n1")
+    async with open_stream(client, {"view": "pairs"}) as stream:
+        created = await (await create(client, driver="d1", navigator="n1")).get_json()
+        updated = await (await act(client, created["id"], H, action="abort")).get_json()
+        frames = await stream.events(2)
+    assert [(f.event, f.data) for f in frames] == [
+        ("pair", {"change": "created", "pair": created}),
+        ("pair", {"change": "updated", "pair": updated}),
+    ]
+
+
+async def test_a_failed_create_is_503_and_frees_the_agents(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await agent(client, "d1")
+    await agent(client, "n1")
+    real = pair_store.insert
+
+    async def down(_pair: Any) -> None:
+        raise Unavailable("store unavailable")
+
+    monkeypatch.setattr(pair_store, "insert", down)
+    response = await create(client, driver="d1", navigator="n1")
+    assert await error_of(response) == (503, "store unavailable")
+    assert response.headers["Retry-After"]
+    monkeypatch.setattr(pair_store, "insert", real)
+    assert await (await client.get("/api/pairs", headers=H)).get_json() == []
+    assert (await create(client, driver="d1", navigator="n1")).status_code == 201
