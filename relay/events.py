@@ -76,6 +76,8 @@ EVENT_NAMES = (
     "channel",
     "message",
     "delivery",
+    "pair",
+    "integration",
 )
 
 PRESENCE_WINDOW_SECONDS = 1.0

@@ -16,9 +16,11 @@ from relay.actors import (
     commands,
     conversation,
     inbox,
+    integrations,
     maintenance,
     messaging,
     orchestrator,
+    pairs,
     repo,
     tokens,
     workspace_ids,
@@ -39,6 +41,8 @@ INSTALLS: tuple[Install, ...] = (
     conversation.install,
     inbox.install,
     messaging.install,
+    pairs.install,
+    integrations.install,
     maintenance.install,
 )
 
