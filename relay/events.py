@@ -78,6 +78,7 @@ EVENT_NAMES = (
     "delivery",
     "pair",
     "integration",
+    "task",
 )
 
 PRESENCE_WINDOW_SECONDS = 1.0

@@ -22,6 +22,8 @@ from relay.actors import (
     orchestrator,
     pairs,
     repo,
+    tasking,
+    tasks,
     tokens,
     workspace_ids,
 )
@@ -43,6 +45,8 @@ INSTALLS: tuple[Install, ...] = (
     messaging.install,
     pairs.install,
     integrations.install,
+    tasks.install,
+    tasking.install,
     maintenance.install,
 )
 

@@ -40,6 +40,7 @@ from relay.http import (
     path_ids,
     profiles,
     session,
+    tasks,
     tokens,
     workspaces,
 )
@@ -68,6 +69,7 @@ BLUEPRINTS = (
     inboxes.bp,
     pairs.bp,
     integrations.bp,
+    tasks.bp,
     workspaces.bp,
     merge_leases.bp,
     tokens.bp,

@@ -40,6 +40,7 @@ PATH_IDS: dict[str, PathId] = {
     "binding_id": PathId(36, "binding"),
     "pair_id": PathId(64, "pair"),
     "integration_name": PathId(100, "integration"),
+    "task_id": PathId(36, "task"),
     # Revoking an unknown jti deny-lists it (no row needed): too long is a bad request.
     "jti": PathId(64, "token", not_found=False),
 }

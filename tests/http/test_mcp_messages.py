@@ -20,6 +20,9 @@ TOOL_NAMES = {
     "list_channels",
     "list_agents",
     "pair_action",
+    "task_claim",
+    "task_update",
+    "task_create",
 }
 
 
