@@ -79,6 +79,7 @@ EVENT_NAMES = (
     "pair",
     "integration",
     "task",
+    "automation",
 )
 
 PRESENCE_WINDOW_SECONDS = 1.0

@@ -179,6 +179,11 @@ class Settings(BaseSettings):
         default=300, ge=30, le=3600, description="a task claim's default leaseSeconds"
     )
     job_task_lease_expiry_seconds: float = Field(default=5, gt=0)
+    # Automations (spec/tasks.md).
+    automation_dispatch_keep: int = Field(
+        default=200, ge=1, description="dispatch results kept per automation"
+    )
+    job_automation_schedule_seconds: float = Field(default=5, gt=0)
 
     @field_validator("log_level")
     @classmethod

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 
 from relay.actors import (
     agent,
+    automations,
     channels,
     commands,
     conversation,
@@ -47,6 +48,7 @@ INSTALLS: tuple[Install, ...] = (
     integrations.install,
     tasks.install,
     tasking.install,
+    automations.install,
     maintenance.install,
 )
 

@@ -21,6 +21,7 @@ from relay.http import (
     activity,
     agent_support,
     agents,
+    automations,
     channels,
     commands,
     config,
@@ -70,6 +71,7 @@ BLUEPRINTS = (
     pairs.bp,
     integrations.bp,
     tasks.bp,
+    automations.bp,
     workspaces.bp,
     merge_leases.bp,
     tokens.bp,
@@ -116,6 +118,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> QuartTrio:
         clock=clock,
         integrations=settings.integration_tokens,  # their per-minute limiter lives in auth
     )
+    runtime.authenticator = auth
     app.extensions[EXTENSION] = Services(runtime=runtime, auth=auth)
 
     errors.install(app)

@@ -284,7 +284,7 @@ async def send_in_conversation(
     message, created = await conversation.accept(rt, draft)
     delivery, first = await inbox.enqueue(rt, to, message, matched_by=None, repeat=not created)
     if first and created:
-        await _wake(rt, to, message)
+        await _wake(rt, to, message, None)
     return Sent(message, [delivery], created)
 
 
