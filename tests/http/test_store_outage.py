@@ -55,6 +55,17 @@ DURING_OUTAGE = [
     ("get", "/api/pairs", None),
     ("get", "/api/pairs/pair_1", None),
     ("get", "/api/integrations", None),
+    (
+        "post",
+        "/api/automations",
+        {
+            "name": "n",
+            "trigger": {"type": "event", "eventType": "*"},
+            "action": {"type": "post_message", "to": "a1", "body": "x"},
+        },
+    ),
+    ("get", "/api/automations", None),
+    ("get", "/api/automations/au_1", None),
     ("get", "/readyz", None),
 ]
 
