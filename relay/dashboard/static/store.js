@@ -23,6 +23,8 @@ export const store = {
   pairs: new Map(),
   // Integration events without their payload (the stream never carries it), newest first.
   integrationEvents: [],
+  // Automation dispatch results as the stream reports them, newest first.
+  automationDispatches: [],
   messagesVersion: 0, // a message or a delivery changed
   channelsVersion: 0, // a channel or one of its bindings changed
   configVersion: 0,
@@ -160,6 +162,10 @@ export function applyEvent(name, data) {
     case "integration":
       store.integrationEvents.unshift(data.event);
       store.integrationEvents.length = Math.min(store.integrationEvents.length, MAX_ACTIVITY);
+      break;
+    case "automation":
+      store.automationDispatches.unshift(data.dispatch);
+      store.automationDispatches.length = Math.min(store.automationDispatches.length, MAX_ACTIVITY);
       break;
     case "config-changed":
       store.configVersion += 1;
