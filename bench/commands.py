@@ -38,11 +38,7 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import secrets
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -53,19 +49,18 @@ import aiohttp
 
 from bench.common import (
     HEADER,
-    HOST,
     CpuMeter,
     CpuUse,
     Phase,
     Request,
     Server,
     _stop,
-    _wait_ready,
     banner,
     client_saturated,
     closed_loop,
     free_port,
     json_body,
+    kill9,
     new_session,
     noise_warning,
     percentile,
@@ -73,6 +68,7 @@ from bench.common import (
     relay_server,
     run_closed_loop,
     run_open_loop,
+    start_server,
     verdict,
 )
 
@@ -642,30 +638,6 @@ def _report(run: ChannelRun, requested: int, *, judged: bool) -> None:
 # -- part 2: kill -9 ------------------------------------------------------------------------
 
 
-def _start(data_dir: Path, port: int, token: str, log_path: Path) -> Server:
-    """``relay serve`` on ``data_dir`` and ``port`` (kept across restarts), once ready."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RELAY_")}
-    env["RELAY_ROOT_TOKEN"] = token
-    cmd = [sys.executable, "-m", "relay", "serve", "--host", HOST, "--port", str(port)]
-    cmd += ["--data-dir", str(data_dir)]
-    with log_path.open("ab") as log:
-        proc = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-            cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    server = Server(proc, port, token, data_dir, log_path)
-    try:
-        _wait_ready(server)
-    except BaseException:
-        _stop(proc)
-        raise
-    return server
-
-
-def _kill9(server: Server) -> None:
-    server.proc.send_signal(signal.SIGKILL)
-    server.proc.wait(timeout=10)
-
-
 async def _poll_until_empty(
     session: aiohttp.ClientSession, server: Server, orchestrator_id: str, token: str
 ) -> tuple[dict[str, int], int, float]:
@@ -726,14 +698,14 @@ def crash_benchmark(args: argparse.Namespace) -> None:
         log_path = Path(tmp) / "server.log"
         port = free_port()
         root = secrets.token_urlsafe(24)
-        server = _start(data_dir, port, root, log_path)
+        server = start_server(data_dir, port, root, log_path)
         print()
         banner("crash recovery (kill -9)", server)
         print(HEADER, flush=True)
         try:
             token, tally = asyncio.run(_crash_enqueue(server, count, c))
         finally:
-            _kill9(server)
+            kill9(server)
         killed_at = time.perf_counter()
         durable = len(tally.enqueued)
         print(
@@ -742,7 +714,7 @@ def crash_benchmark(args: argparse.Namespace) -> None:
             flush=True,
         )
         restarted = time.perf_counter()
-        server = _start(data_dir, port, root, log_path)
+        server = start_server(data_dir, port, root, log_path)
         ready_s = time.perf_counter() - restarted
         try:
             got, polls, last = asyncio.run(_crash_recover(server, _orchestrator_id(0), token))

@@ -76,26 +76,18 @@ def relay_server(
     with tempfile.TemporaryDirectory(prefix="relay-bench-") as tmp:
         data_dir = Path(tmp) / "data"
         log_path = Path(tmp) / "server.log"
-        port = free_port()
-        token = secrets.token_urlsafe(24)
-        # A fresh server: none of the caller's RELAY_* settings leak in.
-        env = {k: v for k, v in os.environ.items() if not k.startswith("RELAY_")}
-        env["RELAY_ROOT_TOKEN"] = token
-        env.update(extra_env or {})
-        cmd = [sys.executable, "-m", "relay", "serve", "--host", HOST, "--port", str(port)]
-        cmd += ["--data-dir", str(data_dir)]
-        if log_level is not None:
-            cmd += ["--log-level", log_level]
-        with log_path.open("wb") as log:
-            proc = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-                cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        server = Server(proc, port, token, data_dir, log_path)
+        server = start_server(
+            data_dir,
+            free_port(),
+            secrets.token_urlsafe(24),
+            log_path,
+            extra_env,
+            log_level=log_level,
+        )
         try:
-            _wait_ready(server)
             yield server
         finally:
-            _stop(proc)
+            _stop(server.proc)
 
 
 def _wait_ready(server: Server, timeout: float = 60.0) -> None:
@@ -430,16 +422,24 @@ def start_server(
     token: str,
     log_path: Path,
     extra_env: dict[str, str] | None = None,
+    *,
+    database_url: str | None = None,
+    log_level: str | None = None,
 ) -> Server:
     """``relay serve`` on ``data_dir`` and ``port`` (kept across restarts), once ready.
 
-    For crash tests: the caller owns the data dir and stops (or kills) the server.
+    For crash tests: the caller owns the data dir and stops (or kills) the server. A fresh
+    server: none of the caller's RELAY_* settings leak in.
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith("RELAY_")}
     env["RELAY_ROOT_TOKEN"] = token
     env.update(extra_env or {})
     cmd = [sys.executable, "-m", "relay", "serve", "--host", HOST, "--port", str(port)]
     cmd += ["--data-dir", str(data_dir)]
+    if database_url:
+        cmd += ["--database-url", database_url]
+    if log_level is not None:
+        cmd += ["--log-level", log_level]
     with log_path.open("ab") as log:
         proc = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
             cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -460,5 +460,6 @@ def stop_server(server: Server) -> None:
 
 def kill9(server: Server) -> None:
     """SIGKILL: no shutdown hook runs, nothing is flushed."""
-    server.proc.send_signal(signal.SIGKILL)
+    if server.proc.poll() is None:
+        server.proc.send_signal(signal.SIGKILL)
     server.proc.wait(timeout=10)

@@ -31,12 +31,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import secrets
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -46,7 +42,7 @@ from typing import Any
 
 import aiohttp
 
-from bench.common import HOST, Server, _stop, _wait_ready, free_port, new_session
+from bench.common import Server, free_port, kill9, new_session, start_server, stop_server
 
 ROUTE_TIMEOUT_S = 10.0
 
@@ -64,34 +60,6 @@ class Counts:
     unbound_leases: int = 0
     planned_without_lease: int = 0
     restart_s: list[float] = field(default_factory=list)
-
-
-def start(
-    data_dir: Path, port: int, token: str, log_path: Path, database_url: str | None
-) -> Server:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RELAY_")}
-    env["RELAY_ROOT_TOKEN"] = token
-    cmd = [sys.executable, "-m", "relay", "serve", "--host", HOST, "--port", str(port)]
-    cmd += ["--data-dir", str(data_dir)]
-    if database_url:
-        cmd += ["--database-url", database_url]
-    with log_path.open("ab") as log:
-        proc = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-            cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    server = Server(proc, port, token, data_dir, log_path)
-    try:
-        _wait_ready(server)
-    except BaseException:
-        _stop(proc)
-        raise
-    return server
-
-
-def kill9(server: Server) -> None:
-    if server.proc.poll() is None:
-        server.proc.send_signal(signal.SIGKILL)
-    server.proc.wait(timeout=10)
 
 
 async def call(
@@ -226,7 +194,7 @@ def run(args: argparse.Namespace, database_url: str | None) -> Counts:
         log_path = Path(tmp) / "server.log"
         port = free_port()
         root = secrets.token_urlsafe(24)
-        server = start(data_dir, port, root, log_path, database_url)
+        server = start_server(data_dir, port, root, log_path, database_url=database_url)
         try:
             for n in range(args.tries):
                 delay_s = rng.uniform(0, args.jitter_ms) / 1000
@@ -242,11 +210,11 @@ def run(args: argparse.Namespace, database_url: str | None) -> Counts:
                         settle_try(server, n, delay_s)
                     )
                 restarted = time.perf_counter()
-                server = start(data_dir, port, root, log_path, database_url)
+                server = start_server(data_dir, port, root, log_path, database_url=database_url)
                 counts.restart_s.append(time.perf_counter() - restarted)
                 asyncio.run(inspect(server, counts, workspace_id, repo, command_id, acked))
         finally:
-            _stop(server.proc)
+            stop_server(server)
     return counts
 
 

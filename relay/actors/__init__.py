@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 
 from relay.actors import (
     agent,
+    artifacts,
     automations,
     channels,
     commands,
@@ -43,6 +44,7 @@ INSTALLS: tuple[Install, ...] = (
     channels.install,
     conversation.install,
     inbox.install,
+    artifacts.install,
     messaging.install,
     pairs.install,
     integrations.install,

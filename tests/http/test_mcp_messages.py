@@ -23,6 +23,7 @@ TOOL_NAMES = {
     "task_claim",
     "task_update",
     "task_create",
+    "artifact_put",
 }
 
 

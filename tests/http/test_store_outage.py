@@ -66,6 +66,11 @@ DURING_OUTAGE = [
     ),
     ("get", "/api/automations", None),
     ("get", "/api/automations/au_1", None),
+    ("post", "/api/tasks", {"title": "lost"}),
+    ("get", "/api/tasks", None),
+    ("get", "/api/tasks/tsk_x", None),
+    ("post", "/api/tasks/claim", {"agentId": "a1"}),
+    ("get", "/api/artifacts", None),
     ("get", "/readyz", None),
 ]
 

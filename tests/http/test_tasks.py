@@ -10,6 +10,7 @@ import pytest
 from relay.clock import ManualClock
 from tests.conftest import bearer
 from tests.http.helpers import H
+from tests.http.test_artifacts import uploaded
 from tests.http.test_messages import agent, error_of
 from tests.http.test_wake import managed_agent, wakes
 
@@ -188,6 +189,7 @@ async def test_the_lifecycle_and_versions(client: Any, clock: ManualClock) -> No
     assert back["leaseExpiresAt"] == clock.now_ms() + 60_000
     stale = await status(client, task["id"], status="completed", version=3)
     assert await error_of(stale) == (409, "version conflict: current version is 5")
+    art = await uploaded(client, b"the log")
     done = await (
         await status(
             client,
@@ -195,11 +197,11 @@ async def test_the_lifecycle_and_versions(client: Any, clock: ManualClock) -> No
             status="completed",
             version=5,
             result={"ok": True},
-            artifacts=[{"artifactId": "art_1"}],
+            artifacts=[{"artifactId": art["artifact"]["id"]}],
         )
     ).get_json()
     assert (done["status"], done["version"], done["result"]) == ("completed", 6, {"ok": True})
-    assert done["artifacts"] == [{"artifactId": "art_1"}]
+    assert done["artifacts"] == [art["ref"]]
     assert done["leaseExpiresAt"] is None
     # Final never changes.
     again = await status(client, task["id"], status="working")
@@ -442,3 +444,60 @@ async def test_unknown_task_is_404(client: Any, path: str) -> None:
     body = {"status": "working"} if path == "status" else {"agentId": "a1"}
     response = await client.post(f"/api/tasks/tsk_nope/{path}", json=body, headers=H)
     assert await error_of(response) == (404, "task not found")
+
+
+async def test_a_store_that_is_down_is_503_and_changes_nothing(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from relay.errors import Unavailable
+    from relay.store import tasks as task_store
+
+    await agent(client, "a1")
+    task = await create(client)
+
+    async def down(*_args: Any) -> Any:
+        raise Unavailable("store unavailable")
+
+    monkeypatch.setattr(task_store, "insert", down)
+    monkeypatch.setattr(task_store, "update", down)
+    for response in (
+        await client.post("/api/tasks", json={"title": "lost"}, headers=H),
+        await claim(client, task["id"], agentId="a1"),
+        await claim(client, None, agentId="a1"),
+    ):
+        assert await error_of(response) == (503, "store unavailable")
+        assert response.headers.get("Retry-After")
+    monkeypatch.setattr(task_store, "load", down)
+    response = await client.get(f"/api/tasks/{task['id']}", headers=H)
+    assert await error_of(response) == (503, "store unavailable")
+    monkeypatch.undo()
+    # Nothing was made or held meanwhile: the board reloaded what was committed.
+    listed = await (await client.get("/api/tasks", headers=H)).get_json()
+    assert [(t["id"], t["status"], t["version"]) for t in listed] == [(task["id"], "submitted", 1)]
+    assert (await claimed(client, task["id"]))["attempt"] == 1
+
+
+async def test_artifacts_are_refs_and_a_secret_one_is_readable_by_the_assignee(
+    client: Any, mint: Any
+) -> None:
+    await agent(client, "a1")
+    await agent(client, "a2")
+    task = await create(client)
+    await claimed(client, task["id"], "a2")
+    unknown = [{"artifactId": "art_x"}]
+    response = await status(client, task["id"], status="working", artifacts=unknown)
+    assert await error_of(response) == (404, "artifact not found")
+    assert (await get(client, task["id"]))["version"] == 2
+    a1 = bearer(mint(["task:read", "task:write"], {"agents": ["a1"]}))
+    a2 = bearer(mint(["task:read", "task:write"], {"agents": ["a2"]}))
+    secret = await uploaded(client, b"key", sensitivity="secret", headers=a1)
+    path = f"/api/artifacts/{secret['artifact']['id']}"
+    assert (await client.get(path, headers=a2)).status_code == 403
+    # a2 may not attach what it may not read.
+    refs = [{"artifactId": secret["artifact"]["id"]}]
+    response = await status(client, task["id"], a2, status="working", artifacts=refs)
+    assert await error_of(response) == (403, "forbidden")
+    # Attached by someone who may (root, acting for the assignee), a2 holds it now.
+    response = await status(client, task["id"], status="working", artifacts=refs)
+    assert (await response.get_json())["artifacts"] == [secret["ref"]]
+    assert (await client.get(path, headers=a2)).status_code == 200

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
-from relay.actors import messaging, tasks
+from relay.actors import artifacts, messaging, tasks
 from relay.actors.agent import wake_agent
 from relay.actors.runtime.context import Runtime
 from relay.auth.access import Principal
@@ -75,9 +76,23 @@ async def claim(
     return decided.value, decided.ready
 
 
+async def attachment_refs(
+    rt: Runtime, caller: Principal, given: Sequence[dict[str, Any]]
+) -> tuple[dict[str, Any], ...]:
+    """Each ``{artifactId}`` as the ``AttachmentRef`` the task keeps (its fields outlive
+    the artifact); 404 ``artifact not found``, 403 for a secret one the caller may not read."""
+    refs = []
+    for attachment in given:
+        artifact = await artifacts.allow_artifact(rt, caller, str(attachment["artifactId"]))
+        refs.append(artifact.ref().to_json())
+    return tuple(refs)
+
+
 async def report(
     rt: Runtime, caller: Principal, task_id: str, status: StatusReport, version: int | None
 ) -> TaskReply:
+    if status.artifacts:
+        status = replace(status, artifacts=await attachment_refs(rt, caller, status.artifacts))
     reply: TaskReply = await _told(rt, await tasks.report(rt, caller, task_id, status, version))
     return reply
 

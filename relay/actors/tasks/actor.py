@@ -28,6 +28,7 @@ from relay.actors.tasks.messages import (
 from relay.domain.activity import ActivityInput
 from relay.domain.tasks import Task
 from relay.errors import Conflict, NotFound
+from relay.store import artifacts as artifact_store
 from relay.store import tasks as task_store
 
 AUDIT_VIEW = "tasks"
@@ -132,6 +133,10 @@ class TaskBoardActor(AggregateActor):
             if inserted is not None:
                 await task_store.insert(inserted)
             await task_store.update(rows)
+            for task in rows:
+                # Its assignee may then read the secret ones (artifacts.HOLDER_SOURCES).
+                ids = [str(a["artifactId"]) for a in task.artifacts]
+                await artifact_store.link(ids, artifact_store.TASK, task.id)
 
         return write_with_audit(self.rt, self.write, job, audits=audits, changes=changes)
 

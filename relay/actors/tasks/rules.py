@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Any, Literal
 
 from relay.domain.agents import AgentCard
-from relay.domain.tasks import FINAL_STATUSES, JSON, RoutingHints, StatusReport, Task, TaskStatus
+from relay.domain.tasks import FINAL_STATUSES, RoutingHints, StatusReport, Task, TaskStatus
 from relay.errors import Conflict
 
 Event = Literal["claim", "lease_lost", "cancel", "requeue", "report"]
@@ -229,8 +229,3 @@ def notice_text(task: Task) -> str:
     """The relay's message to a task's creator."""
     text = f"task {task.id} is {task.status}"
     return f"{text}: {task.status_message}" if task.status_message else text
-
-
-def artifacts_shape(artifacts: list[JSON]) -> tuple[JSON, ...]:
-    """Refs as stored: ``{artifactId}`` only (the artifact store resolves them later)."""
-    return tuple({"artifactId": a["artifactId"]} for a in artifacts)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from relay.http.mcp import channels, inbox, list_agents, messages, pairs, tasks
+from relay.http.mcp import artifacts, channels, inbox, list_agents, messages, pairs, tasks
 from relay.http.mcp.tools import Tool
 
 TOOLS: list[Tool] = [
@@ -14,6 +14,7 @@ TOOLS: list[Tool] = [
     channels.TOOL,
     list_agents.TOOL,
     pairs.TOOL,
+    artifacts.TOOL,
     tasks.TASK_CLAIM,
     tasks.TASK_UPDATE,
     tasks.TASK_CREATE,

@@ -11,9 +11,9 @@ _JSON = {"encoder": functools.partial(dumps, separators=(",", ":")), "decoder": 
 class Migration(migrations.Migration):
     """Automations (unique name) and their kept dispatch results."""
 
-    # Both 0007s of the branches merged here (tortoise refuses two leaves); the lead
+    # The leaves of the branches merged here (tortoise refuses two leaves); the lead
     # renumbers the chain at merge.
-    dependencies = [("relay", "0007_pairs_integrations"), ("relay", "0007_tasks")]
+    dependencies = [("relay", "0007_pairs_integrations"), ("relay", "0008_tasks")]
 
     initial = False
 

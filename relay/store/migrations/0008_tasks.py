@@ -11,7 +11,7 @@ _JSON = {"encoder": functools.partial(dumps, separators=(",", ":")), "decoder": 
 class Migration(migrations.Migration):
     """Tasks (tasks.md "Tasks")."""
 
-    dependencies = [("relay", "0006_messages")]
+    dependencies = [("relay", "0007_artifacts")]
 
     initial = False
 
