@@ -395,3 +395,13 @@ async def test_a_failed_abort_keeps_the_pair_and_its_parties(
     assert await error_of(response) == (409, f"agent d1 is already in pair {pair['id']}")
     assert (await act(client, pair["id"], H, action="abort")).status_code == 200
     assert (await create(client, driver="z1", navigator="d1")).status_code == 201
+
+
+async def test_pair_messages_take_either_scope(client: Any, mint: Any) -> None:
+    pair, _d, _n = await formed(client, mint)
+    url = f"/api/pairs/{pair['id']}/messages"
+    messenger = bearer(mint(["message:write"], {"agents": ["d1"]}))
+    assert (await client.post(url, json={"body": "a"}, headers=messenger)).status_code == 201
+    reader = bearer(mint(["message:read", "task:read"], {"agents": ["d1"]}))
+    response = await client.post(url, json={"body": "b"}, headers=reader)
+    assert await error_of(response) == (403, "forbidden")
