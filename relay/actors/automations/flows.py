@@ -27,6 +27,7 @@ from relay.domain.automations import (
     Automation,
     AutomationChanges,
     DispatchResult,
+    DispatchStatus,
     DispatchTrigger,
     new_automation_id,
     new_dispatch_id,
@@ -110,7 +111,7 @@ async def dispatch(
     started = await rt.registry.ask(KIND, KEY, Begin(automation_id))
     automation = started.automation
     now = rt.clock.now_ms()
-    status: Any = "skipped"
+    status: DispatchStatus = "skipped"
     result: JSON | None = None
     error: str | None = RATE_LIMITED
     if started.allowed:
