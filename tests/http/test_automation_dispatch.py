@@ -12,9 +12,11 @@ import trio
 from relay.actors import automations
 from relay.actors.orchestrator import reap_orchestrators
 from relay.clock import ManualClock
+from relay.errors import Unavailable
 from relay.http.app import create_app
 from relay.http.services import Services
 from relay.settings import IntegrationToken, Settings
+from relay.store import automations as automation_store
 from tests.conftest import bearer
 from tests.http.helpers import H, register_orchestrator
 from tests.http.sse_client import open_stream
@@ -438,3 +440,21 @@ async def test_each_dispatch_is_a_stream_event(client: Any) -> None:
         [frame] = await stream.events(1)
     assert frame.event == "automation"
     assert frame.data == {"change": "dispatched", "dispatch": result}
+
+
+async def test_a_run_whose_result_cannot_be_kept_is_503(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    automation = await save(client, {"type": "post_message", "channelId": "nope", "body": "x"})
+
+    async def down(*_args: Any) -> Any:
+        raise Unavailable("store unavailable")
+
+    real = automation_store.insert_dispatch
+    monkeypatch.setattr(automation_store, "insert_dispatch", down)
+    response = await client.post(f"/api/automations/{automation['id']}/run", headers=H)
+    assert response.status_code == 503
+    assert response.headers["Retry-After"]
+    monkeypatch.setattr(automation_store, "insert_dispatch", real)
+    assert await dispatches(client, automation) == []
+    assert (await run(client, automation))["status"] == "failed"
