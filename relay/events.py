@@ -76,7 +76,10 @@ EVENT_NAMES = (
     "channel",
     "message",
     "delivery",
+    "pair",
+    "integration",
     "task",
+    "automation",
 )
 
 PRESENCE_WINDOW_SECONDS = 1.0

@@ -13,13 +13,16 @@ from contextlib import asynccontextmanager
 from relay.actors import (
     agent,
     artifacts,
+    automations,
     channels,
     commands,
     conversation,
     inbox,
+    integrations,
     maintenance,
     messaging,
     orchestrator,
+    pairs,
     repo,
     tasking,
     tasks,
@@ -43,8 +46,11 @@ INSTALLS: tuple[Install, ...] = (
     inbox.install,
     artifacts.install,
     messaging.install,
+    pairs.install,
+    integrations.install,
     tasks.install,
     tasking.install,
+    automations.install,
     maintenance.install,
 )
 

@@ -120,6 +120,7 @@ class MessageDraft:
     participants: tuple[str, ...]
     # The channel binding that routed each recipient (channel posts only).
     matched_by: Mapping[str, dict[str, str]] = field(default_factory=dict)
+    pair_id: str | None = None  # a pair's conversation (kind ``pair``) names its pair
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from relay.http import (
     agent_support,
     agents,
     artifacts,
+    automations,
     channels,
     commands,
     config,
@@ -30,12 +31,14 @@ from relay.http import (
     events,
     health,
     inboxes,
+    integrations,
     mcp_tokens,
     merge_leases,
     message_channels,
     messages,
     metrics,
     orchestrators,
+    pairs,
     path_ids,
     profiles,
     session,
@@ -66,7 +69,10 @@ BLUEPRINTS = (
     message_channels.bp,
     messages.bp,
     inboxes.bp,
+    pairs.bp,
+    integrations.bp,
     tasks.bp,
+    automations.bp,
     artifacts.bp,
     workspaces.bp,
     merge_leases.bp,
@@ -115,6 +121,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> QuartTrio:
         clock=clock,
         integrations=settings.integration_tokens,  # their per-minute limiter lives in auth
     )
+    runtime.authenticator = auth
     app.extensions[EXTENSION] = Services(runtime=runtime, auth=auth)
 
     errors.install(app)

@@ -38,7 +38,10 @@ PATH_IDS: dict[str, PathId] = {
     "workspace_id": PathId(64, "workspace"),
     "channel_id": PathId(64, "channel"),
     "binding_id": PathId(36, "binding"),
+    "pair_id": PathId(64, "pair"),
+    "integration_name": PathId(100, "integration"),
     "task_id": PathId(36, "task"),
+    "automation_id": PathId(64, "automation"),
     "artifact_id": PathId(64, "artifact"),
     # Revoking an unknown jti deny-lists it (no row needed): too long is a bad request.
     "jti": PathId(64, "token", not_found=False),

@@ -319,6 +319,45 @@ class Conversation(Model):
         table = "conversations"
 
 
+class Pair(Model):
+    """A pair; its PairActor is the only writer. Which agent is in which open pair is
+    decided by the one PairPartiesActor (status is indexed for its load)."""
+
+    id = fields.CharField(primary_key=True, max_length=64)
+    driver = fields.CharField(max_length=200)
+    navigator = fields.CharField(max_length=200)
+    task_id = fields.CharField(max_length=200, null=True)
+    objective = fields.TextField(null=True)
+    conversation_id = fields.CharField(max_length=64)
+    status = fields.CharField(max_length=32, db_index=True)
+    joined = fields.JSONField(default=list)
+    created_by = fields.CharField(max_length=200)
+    version = fields.IntField(default=1)
+    created_at = fields.BigIntField()
+    updated_at = fields.BigIntField()
+
+    class Meta:
+        table = "pairs"
+
+
+class IntegrationEvent(Model):
+    """The unique (integration, delivery_id) backs the dedupe of repeated deliveries."""
+
+    id = fields.CharField(primary_key=True, max_length=64)
+    integration = fields.CharField(max_length=100)
+    delivery_id = fields.CharField(max_length=200)
+    type = fields.CharField(max_length=100)
+    subject = fields.CharField(max_length=500, null=True)
+    payload = fields.JSONField(default=dict)
+    occurred_at = fields.BigIntField(null=True)
+    received_at = fields.BigIntField(db_index=True)
+
+    class Meta:
+        table = "integration_events"
+        unique_together = (("integration", "delivery_id"),)
+        indexes = (("integration", "received_at"),)
+
+
 class Task(Model):
     """A task (spec/tasks.md); ``TaskBoardActor`` is its only writer."""
 
@@ -348,6 +387,46 @@ class Task(Model):
     class Meta:
         table = "tasks"
         indexes = (("status", "created_at"),)
+
+
+class Automation(Model):
+    """An automation; the one AutomationActor is its only writer (the unique name backs
+    its check)."""
+
+    id = fields.CharField(primary_key=True, max_length=64)
+    name = fields.CharField(max_length=100, unique=True)
+    enabled = fields.BooleanField(default=True)
+    trigger = fields.JSONField(default=dict)
+    action = fields.JSONField(default=dict)
+    max_per_hour = fields.IntField(default=60)
+    version = fields.IntField(default=1)
+    next_run_at = fields.BigIntField(null=True)
+    created_by = fields.CharField(max_length=200)
+    created_at = fields.BigIntField()
+    updated_at = fields.BigIntField()
+
+    class Meta:
+        table = "automations"
+
+
+class AutomationDispatch(Model):
+    """One ``AutomationDispatchResult``; the newest ``RELAY_AUTOMATION_DISPATCH_KEEP`` of
+    each automation are kept."""
+
+    id = fields.CharField(primary_key=True, max_length=64)
+    automation_id = fields.CharField(max_length=64)
+    trigger = fields.CharField(max_length=16)
+    event_id = fields.CharField(max_length=64, null=True, db_index=True)
+    status = fields.CharField(max_length=16)
+    result = fields.JSONField(null=True)
+    error = fields.TextField(null=True)
+    at = fields.BigIntField()
+    # The order they were recorded in (``at`` ties under one clock tick): newest first.
+    seq = fields.BigIntField()
+
+    class Meta:
+        table = "automation_dispatches"
+        indexes = (("automation_id", "seq"), ("at", "status"))
 
 
 class Artifact(Model):

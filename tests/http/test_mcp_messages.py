@@ -19,6 +19,7 @@ TOOL_NAMES = {
     "ack_messages",
     "list_channels",
     "list_agents",
+    "pair_action",
     "task_claim",
     "task_update",
     "task_create",

@@ -10,6 +10,7 @@ from relay.actors.messaging.flows import (
     readable_message,
     resolve_sender,
     send,
+    send_in_conversation,
     visible_deliveries,
 )
 from relay.actors.messaging.install import install
@@ -23,5 +24,6 @@ __all__ = [
     "readable_message",
     "resolve_sender",
     "send",
+    "send_in_conversation",
     "visible_deliveries",
 ]
