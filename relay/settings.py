@@ -167,6 +167,14 @@ class Settings(BaseSettings):
     job_inbox_lease_expiry_seconds: float = Field(default=5, gt=0)
     job_message_expiry_seconds: float = Field(default=30, gt=0)
     job_message_retention_seconds: float = Field(default=3600, gt=0)
+    # Tasks (spec/tasks.md).
+    task_max_attempts: int = Field(
+        default=3, ge=1, le=20, description="a task's default maxAttempts"
+    )
+    task_lease_seconds: int = Field(
+        default=300, ge=30, le=3600, description="a task claim's default leaseSeconds"
+    )
+    job_task_lease_expiry_seconds: float = Field(default=5, gt=0)
 
     @field_validator("log_level")
     @classmethod

@@ -20,6 +20,8 @@ from relay.actors import (
     messaging,
     orchestrator,
     repo,
+    tasking,
+    tasks,
     tokens,
     workspace_ids,
 )
@@ -39,6 +41,8 @@ INSTALLS: tuple[Install, ...] = (
     conversation.install,
     inbox.install,
     messaging.install,
+    tasks.install,
+    tasking.install,
     maintenance.install,
 )
 

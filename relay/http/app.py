@@ -38,6 +38,7 @@ from relay.http import (
     path_ids,
     profiles,
     session,
+    tasks,
     tokens,
     workspaces,
 )
@@ -64,6 +65,7 @@ BLUEPRINTS = (
     message_channels.bp,
     messages.bp,
     inboxes.bp,
+    tasks.bp,
     workspaces.bp,
     merge_leases.bp,
     tokens.bp,

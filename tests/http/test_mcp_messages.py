@@ -19,6 +19,9 @@ TOOL_NAMES = {
     "ack_messages",
     "list_channels",
     "list_agents",
+    "task_claim",
+    "task_update",
+    "task_create",
 }
 
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from relay.http.mcp import channels, inbox, list_agents, messages
+from relay.http.mcp import channels, inbox, list_agents, messages, tasks
 from relay.http.mcp.tools import Tool
 
 TOOLS: list[Tool] = [
@@ -13,4 +13,7 @@ TOOLS: list[Tool] = [
     inbox.ACK_MESSAGES,
     channels.TOOL,
     list_agents.TOOL,
+    tasks.TASK_CLAIM,
+    tasks.TASK_UPDATE,
+    tasks.TASK_CREATE,
 ]

@@ -1,0 +1,167 @@
+"""Task use cases on the board: create, claim, report, renew, edit, cancel, requeue, read.
+
+Authorization of creators and assignees is decided here from stored state, with
+``relay.auth.access.acts_for``; the replies carry the notices ``tasking`` sends.
+"""
+
+from __future__ import annotations
+
+from relay.actors.runtime.context import Runtime
+from relay.actors.tasks import messages as board
+from relay.actors.tasks.messages import BOARD, KIND, Decided
+from relay.actors.tasks.rules import is_ready
+from relay.auth.access import Principal, acts_for, is_operator, own_agent
+from relay.domain.tasks import StatusReport, Task, TaskEdit, TaskFilter
+from relay.errors import Forbidden, NotFound
+from relay.store import agents as agent_store
+from relay.store import tasks as task_store
+
+
+async def _owners(rt: Runtime, agent_ids: list[str]) -> dict[str, str | None]:
+    wanted = tuple(dict.fromkeys(agent_ids))
+    if not wanted:
+        return {}
+    return await rt.store.run(lambda: agent_store.orchestrators_of(wanted))
+
+
+async def creator_of(rt: Runtime, caller: Principal) -> str:
+    """messaging.md's sender rule with no ``from``: the token's one agent, else its sub,
+    unless that sub names an agent it does not act for (403)."""
+    mine = own_agent(caller)
+    if mine is not None:
+        return mine
+    owners = await _owners(rt, [caller.sub])
+    if caller.sub in owners and not acts_for(caller, caller.sub, owners[caller.sub]):
+        raise Forbidden("forbidden")
+    return caller.sub
+
+
+async def may_manage(rt: Runtime, caller: Principal, task: Task) -> bool:
+    """The creator (acting for it, or being it when it is no agent) and operators."""
+    if is_operator(caller):
+        return True
+    owners = await _owners(rt, [task.created_by])
+    if task.created_by in owners:
+        return acts_for(caller, task.created_by, owners[task.created_by])
+    return task.created_by == caller.sub and own_agent(caller) is None
+
+
+async def _stored(rt: Runtime, task_id: str) -> Task:
+    found = await rt.store.run(lambda: task_store.load(task_id))
+    if found is None:
+        raise NotFound("task not found")
+    return found
+
+
+async def _assignee_acted_for(rt: Runtime, caller: Principal, task: Task) -> str | None:
+    """The stored assignee if the caller acts for it; None otherwise (the board then
+    refuses with ``task is not assigned to you``, or ``task is <status>`` if final)."""
+    if task.assignee is None:
+        return None
+    owners = await _owners(rt, [task.assignee])
+    if acts_for(caller, task.assignee, owners.get(task.assignee)):
+        return task.assignee
+    return None
+
+
+async def _manager(rt: Runtime, caller: Principal, task_id: str) -> str:
+    """403 unless the caller may manage the task; who it counts as (for notices)."""
+    task = await _stored(rt, task_id)
+    if not await may_manage(rt, caller, task):
+        raise Forbidden("forbidden")
+    return own_agent(caller) or caller.sub
+
+
+async def check_linked(rt: Runtime, task_ids: list[str]) -> None:
+    """404 ``task not found`` unless every listed task exists."""
+    found = await rt.store.run(lambda: task_store.existing_ids(task_ids))
+    if any(task_id not in found for task_id in task_ids):
+        raise NotFound("task not found")
+
+
+async def check_agent(rt: Runtime, agent_id: str | None) -> None:
+    if agent_id is not None and not await _owners(rt, [agent_id]):
+        raise NotFound("agent not found")
+
+
+async def create(rt: Runtime, task: Task) -> Decided[Task]:
+    """Put ``task`` on the board (its links and preferred agent checked: 404)."""
+    await check_linked(rt, [*task.reference_task_ids, *task.depends_on])
+    await check_agent(rt, task.routing_hints.preferred_agent_id)
+    return await rt.registry.ask(KIND, BOARD, board.Create(task))
+
+
+async def claim(
+    rt: Runtime, agent_id: str, task_id: str | None, lease_seconds: int
+) -> Decided[Task | None]:
+    """Claim ``task_id``, or the next task ``agent_id`` is eligible for (the caller acts
+    for ``agent_id``: checked by the route)."""
+    card = await rt.store.run(lambda: agent_store.load(agent_id))
+    if card is None:
+        raise NotFound("agent not found")
+    online = await rt.store.run(task_store.online_preferred_agents)
+    message = board.Claim(card, online, lease_seconds * 1000, task_id)
+    return await rt.registry.ask(KIND, BOARD, message)
+
+
+async def report(
+    rt: Runtime, caller: Principal, task_id: str, status: StatusReport, version: int | None
+) -> Decided[Task]:
+    task = await _stored(rt, task_id)
+    by = await _assignee_acted_for(rt, caller, task)
+    return await rt.registry.ask(KIND, BOARD, board.Report(task_id, by, status, version))
+
+
+async def renew(
+    rt: Runtime, caller: Principal, task_id: str, lease_seconds: int | None
+) -> Decided[Task]:
+    task = await _stored(rt, task_id)
+    by = await _assignee_acted_for(rt, caller, task)
+    lease_ms = lease_seconds * 1000 if lease_seconds is not None else None
+    return await rt.registry.ask(KIND, BOARD, board.Renew(task_id, by, lease_ms))
+
+
+async def edit(
+    rt: Runtime, caller: Principal, task_id: str, changes: TaskEdit, version: int | None
+) -> Decided[Task]:
+    await _manager(rt, caller, task_id)
+    if changes.routing_hints is not None:
+        await check_agent(rt, changes.routing_hints.preferred_agent_id)
+    return await rt.registry.ask(KIND, BOARD, board.Edit(task_id, changes, version))
+
+
+async def cancel(rt: Runtime, caller: Principal, task_id: str, reason: str | None) -> Decided[Task]:
+    by = await _manager(rt, caller, task_id)
+    return await rt.registry.ask(KIND, BOARD, board.Cancel(task_id, by, reason))
+
+
+async def requeue(rt: Runtime, caller: Principal, task_id: str) -> Decided[Task]:
+    by = await _manager(rt, caller, task_id)
+    return await rt.registry.ask(KIND, BOARD, board.Requeue(task_id, by))
+
+
+async def apply_due(rt: Runtime) -> Decided[dict[str, int]]:
+    """Release every task whose lease passed: ``{requeued, needsHuman}``."""
+    return await rt.registry.ask(KIND, BOARD, board.ApplyDue())
+
+
+async def read(rt: Runtime, task_id: str) -> tuple[Task, bool]:
+    """The stored task and whether it is ready."""
+    task = await _stored(rt, task_id)
+    done = await _completed_among(rt, list(task.depends_on))
+    return task, is_ready(task, done)
+
+
+async def _completed_among(rt: Runtime, task_ids: list[str]) -> set[str]:
+    statuses = await rt.store.run(lambda: task_store.statuses_of(task_ids))
+    return {task_id for task_id, status in statuses.items() if status == "completed"}
+
+
+async def list_tasks(rt: Runtime, query: TaskFilter) -> list[tuple[Task, bool]]:
+    """Newest first, with ``ready`` judged on the stored dependencies."""
+    found = await rt.store.run(lambda: task_store.list_tasks(query))
+    done = await _completed_among(rt, [d for t in found for d in t.depends_on])
+    pairs = [(t, is_ready(t, done)) for t in found]
+    if query.ready is not None:
+        pairs = [p for p in pairs if p[1] == query.ready][: query.limit]
+    return pairs

@@ -1,0 +1,133 @@
+"""Task rows in and out of the store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, cast
+
+from relay.domain.tasks import FINAL_STATUSES, RoutingHints, Task, TaskFilter, TaskStatus
+from relay.store import models
+
+
+def _task(row: models.Task) -> Task:
+    return Task(
+        id=row.id,
+        title=row.title,
+        body=row.body,
+        context_id=row.context_id,
+        reference_task_ids=tuple(row.reference_task_ids or ()),
+        depends_on=tuple(row.depends_on or ()),
+        routing_hints=RoutingHints.from_json(dict(row.routing_hints or {})),
+        created_by=row.created_by,
+        assignee=row.assignee,
+        status=cast(TaskStatus, row.status),
+        status_message=row.status_message,
+        result=row.result,
+        artifacts=tuple(dict(a) for a in row.artifacts or ()),
+        attempt=row.attempt,
+        max_attempts=row.max_attempts,
+        lease_expires_at=row.lease_expires_at,
+        lease_ms=int(row.lease_ms),
+        version=row.version,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _columns(task: Task) -> dict[str, Any]:
+    return {
+        "title": task.title,
+        "body": task.body,
+        "context_id": task.context_id,
+        "reference_task_ids": list(task.reference_task_ids),
+        "depends_on": list(task.depends_on),
+        "routing_hints": task.routing_hints.to_json(),
+        "preferred_agent_id": task.routing_hints.preferred_agent_id,
+        "created_by": task.created_by,
+        "assignee": task.assignee,
+        "status": task.status,
+        "status_message": task.status_message,
+        "result": task.result,
+        "artifacts": [dict(a) for a in task.artifacts],
+        "attempt": task.attempt,
+        "max_attempts": task.max_attempts,
+        "lease_expires_at": task.lease_expires_at,
+        "lease_ms": task.lease_ms,
+        "version": task.version,
+        "created_at": task.created_at,
+        "updated_at": task.updated_at,
+    }
+
+
+async def insert(task: Task) -> None:
+    await models.Task.create(id=task.id, **_columns(task))
+
+
+async def update(tasks: Sequence[Task]) -> None:
+    for task in tasks:
+        await models.Task.filter(id=task.id).update(**_columns(task))
+
+
+async def load(task_id: str) -> Task | None:
+    row = await models.Task.get_or_none(id=task_id)
+    return _task(row) if row is not None else None
+
+
+async def open_tasks() -> list[Task]:
+    """Every task not final, oldest first: the board's memory."""
+    rows = await models.Task.exclude(status__in=list(FINAL_STATUSES)).order_by("created_at", "id")
+    return [_task(row) for row in rows]
+
+
+async def completed_ids() -> set[str]:
+    """Ids of completed tasks: what ``ready`` is judged on for a task's ``dependsOn``."""
+    ids = await models.Task.filter(status="completed").values_list("id", flat=True)
+    return {str(i) for i in ids}
+
+
+async def existing_ids(task_ids: Iterable[str]) -> set[str]:
+    wanted = list(dict.fromkeys(task_ids))
+    if not wanted:
+        return set()
+    ids = await models.Task.filter(id__in=wanted).values_list("id", flat=True)
+    return {str(i) for i in ids}
+
+
+async def statuses_of(task_ids: Iterable[str]) -> dict[str, str]:
+    wanted = list(dict.fromkeys(task_ids))
+    if not wanted:
+        return {}
+    rows = await models.Task.filter(id__in=wanted).values_list("id", "status")
+    return {str(i): str(s) for i, s in rows}
+
+
+async def online_preferred_agents() -> frozenset[str]:
+    """Agents some submitted task prefers that are online (eligibility's last clause)."""
+    preferred = await (
+        models.Task.filter(status="submitted", preferred_agent_id__isnull=False)
+        .distinct()
+        .values_list("preferred_agent_id", flat=True)
+    )
+    if not preferred:
+        return frozenset()
+    online = await models.Agent.filter(id__in=list(preferred), status="online").values_list(
+        "id", flat=True
+    )
+    return frozenset(str(i) for i in online)
+
+
+async def list_tasks(query: TaskFilter) -> list[Task]:
+    """Newest first, filtered (``ready`` is left to the caller, who judges dependencies)."""
+    rows = models.Task.all()
+    if query.status is not None:
+        rows = rows.filter(status=query.status)
+    if query.assignee is not None:
+        rows = rows.filter(assignee=query.assignee)
+    if query.context_id is not None:
+        rows = rows.filter(context_id=query.context_id)
+    if query.created_by is not None:
+        rows = rows.filter(created_by=query.created_by)
+    rows = rows.order_by("-created_at", "-id")
+    if query.ready is None:
+        rows = rows.limit(query.limit)
+    return [_task(row) for row in await rows]
