@@ -77,6 +77,8 @@ EVENT_NAMES = (
     "message",
     "delivery",
     "task",
+    "pair",
+    "integration",
 )
 
 PRESENCE_WINDOW_SECONDS = 1.0

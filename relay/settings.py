@@ -175,6 +175,10 @@ class Settings(BaseSettings):
         default=300, ge=30, le=3600, description="a task claim's default leaseSeconds"
     )
     job_task_lease_expiry_seconds: float = Field(default=5, gt=0)
+    integration_event_retention_days: float = Field(
+        default=7, gt=0, description="integration events (and their dedupe) are kept this long"
+    )
+    job_integration_retention_seconds: float = Field(default=3600, gt=0)
 
     @field_validator("log_level")
     @classmethod

@@ -16,9 +16,11 @@ from relay.actors import (
     commands,
     conversation,
     inbox,
+    integrations,
     maintenance,
     messaging,
     orchestrator,
+    pairs,
     repo,
     tasking,
     tasks,
@@ -43,6 +45,8 @@ INSTALLS: tuple[Install, ...] = (
     messaging.install,
     tasks.install,
     tasking.install,
+    pairs.install,
+    integrations.install,
     maintenance.install,
 )
 

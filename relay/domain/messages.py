@@ -99,6 +99,7 @@ class MessageDraft:
     recipients: tuple[str, ...]
     # Agents among the sender and the recipients (a conversation's ``participants``).
     participants: tuple[str, ...]
+    pair_id: str | None = None  # a pair's conversation (kind ``pair``) names its pair
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,6 +39,8 @@ PATH_IDS: dict[str, PathId] = {
     "channel_id": PathId(64, "channel"),
     "binding_id": PathId(36, "binding"),
     "task_id": PathId(36, "task"),
+    "pair_id": PathId(64, "pair"),
+    "integration_name": PathId(100, "integration"),
     # Revoking an unknown jti deny-lists it (no row needed): too long is a bad request.
     "jti": PathId(64, "token", not_found=False),
 }

@@ -344,3 +344,42 @@ class Task(Model):
     class Meta:
         table = "tasks"
         indexes = (("status", "created_at"),)
+
+
+class Pair(Model):
+    """A pair; its PairActor is the only writer. Which agent is in which open pair is
+    decided by the one PairPartiesActor (status is indexed for its load)."""
+
+    id = fields.CharField(primary_key=True, max_length=64)
+    driver = fields.CharField(max_length=200)
+    navigator = fields.CharField(max_length=200)
+    task_id = fields.CharField(max_length=200, null=True)
+    objective = fields.TextField(null=True)
+    conversation_id = fields.CharField(max_length=64)
+    status = fields.CharField(max_length=32, db_index=True)
+    joined = fields.JSONField(default=list)
+    created_by = fields.CharField(max_length=200)
+    version = fields.IntField(default=1)
+    created_at = fields.BigIntField()
+    updated_at = fields.BigIntField()
+
+    class Meta:
+        table = "pairs"
+
+
+class IntegrationEvent(Model):
+    """The unique (integration, delivery_id) backs the dedupe of repeated deliveries."""
+
+    id = fields.CharField(primary_key=True, max_length=64)
+    integration = fields.CharField(max_length=100)
+    delivery_id = fields.CharField(max_length=200)
+    type = fields.CharField(max_length=100)
+    subject = fields.CharField(max_length=500, null=True)
+    payload = fields.JSONField(default=dict)
+    occurred_at = fields.BigIntField(null=True)
+    received_at = fields.BigIntField(db_index=True)
+
+    class Meta:
+        table = "integration_events"
+        unique_together = (("integration", "delivery_id"),)
+        indexes = (("integration", "received_at"),)

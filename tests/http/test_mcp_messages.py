@@ -22,6 +22,7 @@ TOOL_NAMES = {
     "task_claim",
     "task_update",
     "task_create",
+    "pair_action",
 }
 
 
@@ -49,7 +50,7 @@ async def pair(client: Any) -> tuple[str, str]:
     return await mcp_token(client, "a1"), await mcp_token(client, "a2")
 
 
-async def test_tools_list_shows_all_six_with_http_field_names(client: Any) -> None:
+async def test_tools_list_shows_every_tool_with_http_field_names(client: Any) -> None:
     token, _ = await pair(client)
     response = await rpc(client, token, "tools/list")
     tools = {t["name"]: t for t in (await response.get_json())["result"]["tools"]}

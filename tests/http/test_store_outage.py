@@ -51,6 +51,10 @@ DURING_OUTAGE = [
     ("post", "/api/channels", {"id": "ops"}),
     ("get", "/api/channels", None),
     ("get", "/api/channels/ops/route", None),
+    ("post", "/api/pairs", {"driver": "a1", "navigator": "a2"}),
+    ("get", "/api/pairs", None),
+    ("get", "/api/pairs/pair_1", None),
+    ("get", "/api/integrations", None),
     ("get", "/readyz", None),
 ]
 

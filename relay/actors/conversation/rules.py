@@ -31,7 +31,7 @@ def accepted(
             kind=draft.kind,
             participants=(),
             channel_id=draft.channel_id,
-            pair_id=None,
+            pair_id=draft.pair_id,
             last_seq=0,
             last_message_at=None,
         )

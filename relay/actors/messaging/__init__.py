@@ -9,6 +9,7 @@ from relay.actors.messaging.flows import (
     conversation_messages,
     readable_message,
     send,
+    send_in_conversation,
     visible_deliveries,
 )
 from relay.actors.messaging.install import install
@@ -21,5 +22,6 @@ __all__ = [
     "install",
     "readable_message",
     "send",
+    "send_in_conversation",
     "visible_deliveries",
 ]

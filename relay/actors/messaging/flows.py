@@ -225,6 +225,69 @@ async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
     return Sent(message, deliveries, created)
 
 
+async def send_in_conversation(
+    rt: Runtime,
+    *,
+    sender: str,
+    to: str,
+    conversation_id: str,
+    kind: ConversationKind,
+    pair_id: str | None,
+    data: SendInput,
+) -> Sent:
+    """Send ``data`` from ``sender`` (already authorized by the caller) to agent ``to`` in a
+    given conversation: a pair's, whose party a flow above has checked.
+
+    Raises Invalid for a bad field; a repeat of ``(sender, clientMessageId)`` returns the
+    original (``created`` false) and queues nothing new.
+    """
+    settings = rt.settings
+    ttl_seconds = data.ttl_seconds if data.ttl_seconds is not None else settings.message_ttl_seconds
+    max_attempts = (
+        data.max_attempts if data.max_attempts is not None else settings.message_max_attempts
+    )
+    check_send(
+        to=to,
+        channel_id=None,
+        reply_to=None,
+        body=data.body,
+        client_message_id=data.client_message_id,
+        importance=data.importance,
+        attachments=data.attachments,
+        ttl_seconds=ttl_seconds,
+        max_attempts=max_attempts,
+    )
+    if data.attachments:
+        raise NotFound("artifact not found")  # no artifact store yet, as in ``send``
+    message_id = new_id("msg_")
+    sender_is_agent = bool(await _owners(rt, [sender]))
+    draft = MessageDraft(
+        id=message_id,
+        client_message_id=data.client_message_id or message_id,
+        conversation_id=conversation_id,
+        kind=kind,
+        sender=sender,
+        to=to,
+        channel_id=None,
+        thread_id=message_id,
+        reply_to=None,
+        ack_required=data.ack_required,
+        importance=data.importance,
+        body=data.body,
+        attachments=tuple(data.attachments),
+        max_attempts=max_attempts,
+        ttl_seconds=ttl_seconds,
+        recipients=(to,),
+        participants=tuple(dict.fromkeys([*([sender] if sender_is_agent else []), to])),
+        pair_id=pair_id,
+    )
+    message, created = await conversation.accept(rt, draft)
+    delivery, first = await inbox.enqueue(rt, to, message, matched_by=None, repeat=not created)
+    if first and created:
+        await _wake(rt, to, message, None)
+    return Sent(message, [delivery], created)
+
+
 async def _channel_route(
     rt: Runtime, sender: str, channel_id: str, client_message_id: str | None
 ) -> channels.ChannelRoute:

@@ -20,6 +20,9 @@ export const store = {
   messages: new Map(),
   deliveries: new Map(),
   channels: new Map(),
+  pairs: new Map(),
+  // Integration events without their payload (the stream never carries it), newest first.
+  integrationEvents: [],
   messagesVersion: 0, // a message or a delivery changed
   channelsVersion: 0, // a channel or one of its bindings changed
   configVersion: 0,
@@ -149,6 +152,14 @@ export function applyEvent(name, data) {
       if (data.change === "deleted") store.channels.delete(data.channel.id);
       else store.channels.set(data.channel.id, { ...store.channels.get(data.channel.id), ...data.channel });
       store.channelsVersion += 1;
+      break;
+    case "pair":
+      store.pairs.set(data.pair.id, data.pair);
+      trim(store.pairs);
+      break;
+    case "integration":
+      store.integrationEvents.unshift(data.event);
+      store.integrationEvents.length = Math.min(store.integrationEvents.length, MAX_ACTIVITY);
       break;
     case "config-changed":
       store.configVersion += 1;

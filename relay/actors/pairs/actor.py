@@ -1,0 +1,103 @@
+"""PairActor: the only writer of one pair. PairPartiesActor: which agent is in which open
+pair, decided one reservation at a time, so two concurrent creates sharing an agent
+cannot both succeed."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from relay.actors.pairs import rules
+from relay.actors.pairs.messages import (
+    KIND,
+    PARTIES_KEY,
+    PARTIES_KIND,
+    Act,
+    Create,
+    Release,
+    Reserve,
+)
+from relay.actors.runtime.aggregate import AggregateActor
+from relay.actors.runtime.audit import Change
+from relay.actors.runtime.bridge import Durable
+from relay.actors.runtime.dispatch import dispatchmethod
+from relay.domain.pairs import Pair, in_pair_message
+from relay.errors import Conflict, NotFound, Unavailable
+from relay.store import pairs as pair_store
+
+
+def _change(kind: str, pair: Pair) -> list[Change]:
+    return [Change("pair", {"change": kind, "pair": pair.to_json()}, view="pairs")]
+
+
+class PairActor(AggregateActor):
+    kind = KIND
+
+    pair: Pair | None = None
+
+    def load(self) -> None:
+        self.pair = self.read_through_queue(lambda: pair_store.load(self.key))
+
+    def is_empty(self) -> bool:
+        return self.pair is None
+
+    @dispatchmethod
+    def handle(self, message: Any) -> Any:
+        raise TypeError(f"PairActor cannot handle {message!r}")
+
+    @handle.register
+    def _create(self, message: Create) -> Durable[Pair] | Pair:
+        if self.pair is not None:
+            raise Conflict(f"pair {self.key} exists")
+        pair = message.pair
+        self.pair = pair
+        commit = self.write_changed(lambda: pair_store.insert(pair), _change("created", pair))
+        return Durable(pair, commit)
+
+    @handle.register
+    def _act(self, message: Act) -> Durable[Pair] | Pair:
+        if self.pair is None:
+            raise NotFound("pair not found")
+        after = rules.act(
+            self.pair, message.action, message.acting, message.version, self.rt.clock.now_ms()
+        )
+        if after is self.pair:
+            return self.durable(after)
+        self.pair = after
+        commit = self.write_changed(lambda: pair_store.update(after), _change("updated", after))
+        if after.final:
+            # Never wait on another actor: the index learns it by a tell. Refused only while
+            # the relay stops, when the index (memory) goes too.
+            with contextlib.suppress(Unavailable):
+                self.rt.registry.tell(PARTIES_KIND, PARTIES_KEY, Release(after.id))
+        return Durable(after, commit)
+
+
+class PairPartiesActor(AggregateActor):
+    """Memory only: loaded from the open pairs on activation, kept by reservations."""
+
+    kind = PARTIES_KIND
+
+    pair_of: dict[str, str]
+
+    def load(self) -> None:
+        # Behind every queued write, so pairs created by a previous activation are seen.
+        found = self.read_through_queue(pair_store.open_pairs)
+        self.pair_of = {agent: pair.id for pair in found for agent in pair.parties}
+
+    @dispatchmethod
+    def handle(self, message: Any) -> Any:
+        raise TypeError(f"PairPartiesActor cannot handle {message!r}")
+
+    @handle.register
+    def _reserve(self, message: Reserve) -> None:
+        for agent in message.agents:
+            holder = self.pair_of.get(agent)
+            if holder is not None and holder != message.pair_id:
+                raise Conflict(in_pair_message(agent, holder))
+        for agent in message.agents:
+            self.pair_of[agent] = message.pair_id
+
+    @handle.register
+    def _release(self, message: Release) -> None:
+        self.pair_of = {a: p for a, p in self.pair_of.items() if p != message.pair_id}

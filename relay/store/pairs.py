@@ -1,0 +1,73 @@
+"""Pairs in and out of the store."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from tortoise.expressions import Q
+
+from relay.domain.pairs import FINAL, Pair, PairStatus
+from relay.store import models
+
+
+def _pair(row: models.Pair) -> Pair:
+    return Pair(
+        id=row.id,
+        driver=row.driver,
+        navigator=row.navigator,
+        task_id=row.task_id,
+        objective=row.objective,
+        conversation_id=row.conversation_id,
+        status=cast(PairStatus, row.status),
+        joined=tuple(row.joined or ()),
+        created_by=row.created_by,
+        version=row.version,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _columns(pair: Pair) -> dict[str, Any]:
+    return {
+        "driver": pair.driver,
+        "navigator": pair.navigator,
+        "task_id": pair.task_id,
+        "objective": pair.objective,
+        "conversation_id": pair.conversation_id,
+        "status": pair.status,
+        "joined": list(pair.joined),
+        "created_by": pair.created_by,
+        "version": pair.version,
+        "created_at": pair.created_at,
+        "updated_at": pair.updated_at,
+    }
+
+
+async def load(pair_id: str) -> Pair | None:
+    row = await models.Pair.get_or_none(id=pair_id)
+    return _pair(row) if row else None
+
+
+async def insert(pair: Pair) -> None:
+    await models.Pair.create(id=pair.id, **_columns(pair))
+
+
+async def update(pair: Pair) -> None:
+    await models.Pair.filter(id=pair.id).update(**_columns(pair))
+
+
+async def open_pairs() -> list[Pair]:
+    """Every pair not final: the parties index loads these."""
+    rows = await models.Pair.exclude(status__in=list(FINAL)).order_by("created_at", "id")
+    return [_pair(row) for row in rows]
+
+
+async def listed(agent_id: str | None, status: str | None, limit: int) -> list[Pair]:
+    """Pairs newest first, of one agent (either party) and/or in one status."""
+    query = models.Pair.all()
+    if status is not None:
+        query = query.filter(status=status)
+    if agent_id is not None:
+        query = query.filter(Q(driver=agent_id) | Q(navigator=agent_id))
+    rows = await query.order_by("-created_at", "-id").limit(limit)
+    return [_pair(row) for row in rows]

@@ -1,0 +1,373 @@
+"""Pairs over HTTP: create, read, act, message (spec tasks.md, "Pairs")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import trio
+
+from relay.errors import Unavailable
+from relay.store import pairs as pair_store
+from tests.conftest import bearer
+from tests.http.helpers import H
+from tests.http.sse_client import open_stream
+
+
+async def agent(client: Any, agent_id: str, **fields: Any) -> None:
+    response = await client.post(
+        "/api/agents", json={"id": agent_id, "name": agent_id, **fields}, headers=H
+    )
+    assert response.status_code in (200, 201), await response.get_data()
+
+
+async def error_of(response: Any) -> tuple[int, str]:
+    return response.status_code, (await response.get_json())["error"]
+
+
+async def create(client: Any, headers: Any = None, **body: Any) -> Any:
+    return await client.post("/api/pairs", json=body, headers=headers or H)
+
+
+async def act(client: Any, pair_id: str, headers: Any, **body: Any) -> Any:
+    return await client.post(f"/api/pairs/{pair_id}/actions", json=body, headers=headers)
+
+
+def token_for(mint: Any, agent_id: str) -> dict[str, str]:
+    scope = ["task:read", "task:write", "message:read", "message:write"]
+    return bearer(mint(scope, {"agents": [agent_id]}, sub=f"sub-{agent_id}"))
+
+
+async def two_agents(client: Any, mint: Any) -> tuple[dict[str, str], dict[str, str]]:
+    await agent(client, "d1")
+    await agent(client, "n1")
+    return token_for(mint, "d1"), token_for(mint, "n1")
+
+
+async def formed(client: Any, mint: Any, **extra: Any) -> tuple[dict[str, Any], Any, Any]:
+    """A pair of d1 (driver) and n1 (navigator) made by d1, then joined by n1: active."""
+    d, n = await two_agents(client, mint)
+    response = await create(client, d, driver="d1", navigator="n1", **extra)
+    assert response.status_code == 201, await response.get_data()
+    pair = await response.get_json()
+    response = await act(client, pair["id"], n, action="join")
+    assert response.status_code == 200
+    return await response.get_json(), d, n
+
+
+async def test_create_joins_the_parties_the_caller_acts_for(client: Any, mint: Any) -> None:
+    d, n = await two_agents(client, mint)
+    response = await create(
+        client, d, driver="d1", navigator="n1", taskId="t-9", objective="ship it"
+    )
+    assert response.status_code == 201
+    pair = await response.get_json()
+    assert pair["id"].startswith("pair_")
+    assert pair["status"] == "forming"
+    assert pair["joined"] == ["d1"]
+    assert pair["taskId"] == "t-9"
+    assert pair["objective"] == "ship it"
+    assert pair["createdBy"] == "sub-d1"
+    assert pair["version"] == 1
+    assert pair["conversationId"].startswith("cnv_")
+    joined = await (await act(client, pair["id"], n, action="join")).get_json()
+    assert joined["status"] == "active"
+    assert joined["joined"] == ["d1", "n1"]
+    assert joined["version"] == 2
+    # Joining again is a no-op.
+    again = await (await act(client, pair["id"], n, action="join")).get_json()
+    assert again == joined
+
+
+async def test_an_operator_creating_a_pair_joins_both(client: Any) -> None:
+    await agent(client, "d1")
+    await agent(client, "n1")
+    pair = await (await create(client, driver="d1", navigator="n1")).get_json()
+    assert pair["status"] == "active"
+    assert pair["createdBy"] == "root"
+
+
+async def test_opening_messages_arrive_in_both_inboxes(client: Any, mint: Any) -> None:
+    pair, d, n = await formed(client, mint, taskId="t-1")
+    expected = f"pair {pair['id']}: d1 drives, n1 navigates; task t-1"
+    for agent_id, headers in (("d1", d), ("n1", n)):
+        response = await client.get(f"/api/agents/{agent_id}/inbox?peek=true", headers=headers)
+        assert response.status_code == 200, await response.get_data()
+        items = (await response.get_json())["items"]
+        assert [i["message"]["body"] for i in items] == [expected]
+        message = items[0]["message"]
+        assert message["from"] == "relay"
+        assert message["conversationId"] == pair["conversationId"]
+    conversations = await (await client.get("/api/conversations?agentId=d1", headers=d)).get_json()
+    [conversation] = conversations
+    assert conversation["kind"] == "pair"
+    assert conversation["pairId"] == pair["id"]
+    assert sorted(conversation["participants"]) == ["d1", "n1"]
+
+
+async def test_opening_message_without_a_task(client: Any) -> None:
+    await agent(client, "d1")
+    await agent(client, "n1")
+    pair = await (await create(client, driver="d1", navigator="n1")).get_json()
+    items = (await (await client.get("/api/agents/n1/inbox?peek=true", headers=H)).get_json())[
+        "items"
+    ]
+    assert items[0]["message"]["body"] == f"pair {pair['id']}: d1 drives, n1 navigates"
+
+
+async def test_the_full_review_cycle(client: Any, mint: Any) -> None:
+    pair, d, n = await formed(client, mint)
+    pid = pair["id"]
+    assert (await (await act(client, pid, d, action="request-review")).get_json())[
+        "status"
+    ] == "awaiting_review"
+    assert (await (await act(client, pid, n, action="request-changes")).get_json())[
+        "status"
+    ] == "active"
+    await act(client, pid, d, action="request-review")
+    done = await (await act(client, pid, n, action="approve")).get_json()
+    assert done["status"] == "completed"
+    assert done["version"] == 6
+    response = await act(client, pid, d, action="abort")
+    assert await error_of(response) == (409, "pair is completed; cannot abort")
+
+
+async def test_wrong_party_is_403_and_wrong_status_409(client: Any, mint: Any) -> None:
+    pair, d, n = await formed(client, mint)
+    pid = pair["id"]
+    assert await error_of(await act(client, pid, n, action="request-review")) == (
+        403,
+        "only the driver may request-review",
+    )
+    assert await error_of(await act(client, pid, d, action="approve")) == (
+        403,
+        "only the navigator may approve",
+    )
+    assert await error_of(await act(client, pid, n, action="approve")) == (
+        409,
+        "pair is active; cannot approve",
+    )
+
+
+async def test_a_stale_version_is_409(client: Any, mint: Any) -> None:
+    pair, d, _n = await formed(client, mint)
+    response = await act(client, pair["id"], d, action="request-review", version=1)
+    assert await error_of(response) == (409, "version conflict: current version is 2")
+    response = await act(client, pair["id"], d, action="request-review", version=2)
+    assert response.status_code == 200
+
+
+async def test_abort_by_the_creator_or_an_operator(client: Any, mint: Any) -> None:
+    await agent(client, "d1")
+    await agent(client, "n1")
+    await agent(client, "x1")
+    orchestrator_like = bearer(mint(["task:read", "task:write"], {"agents": ["d1"]}, sub="boss"))
+    pair = await (await create(client, orchestrator_like, driver="d1", navigator="n1")).get_json()
+    outsider = token_for(mint, "x1")
+    assert await error_of(await act(client, pair["id"], outsider, action="abort")) == (
+        403,
+        "forbidden",
+    )
+    aborted = await (await act(client, pair["id"], H, action="abort")).get_json()
+    assert aborted["status"] == "aborted"
+    # Final: the agents are free for a new pair.
+    response = await create(client, driver="d1", navigator="n1")
+    assert response.status_code == 201
+
+
+async def test_a_party_in_an_open_pair_is_409(client: Any, mint: Any) -> None:
+    pair, _d, _n = await formed(client, mint)
+    await agent(client, "z1")
+    response = await create(client, driver="z1", navigator="n1")
+    assert await error_of(response) == (409, f"agent n1 is already in pair {pair['id']}")
+
+
+async def test_concurrent_creates_sharing_an_agent_make_one_pair(client: Any) -> None:
+    for agent_id in ("shared", "b0", "b1", "b2", "b3", "b4", "b5"):
+        await agent(client, agent_id)
+    statuses: list[int] = []
+    errors: list[str] = []
+
+    async def one(other: str) -> None:
+        response = await create(client, driver="shared", navigator=other)
+        statuses.append(response.status_code)
+        if response.status_code != 201:
+            errors.append((await response.get_json())["error"])
+
+    async with trio.open_nursery() as nursery:
+        for i in range(6):
+            nursery.start_soon(one, f"b{i}")
+    assert sorted(statuses) == [201, 409, 409, 409, 409, 409]
+    assert all(e.startswith("agent shared is already in pair pair_") for e in errors)
+    listed = await (await client.get("/api/pairs?agentId=shared", headers=H)).get_json()
+    assert len(listed) == 1
+
+
+async def test_create_errors(client: Any, mint: Any) -> None:
+    d, _n = await two_agents(client, mint)
+    assert await error_of(await create(client, d, driver="d1", navigator="d1")) == (
+        400,
+        "driver and navigator must differ",
+    )
+    assert await error_of(await create(client, d, driver="d1", navigator="ghost")) == (
+        404,
+        "agent not found",
+    )
+    response = await create(client, d, driver="d1", navigator="n1", objective="x" * 2001)
+    assert response.status_code == 400
+    response = await create(client, d, navigator="n1")
+    assert response.status_code == 400
+    response = await client.post("/api/pairs", json={"driver": "d1", "navigator": "n1"})
+    assert response.status_code == 401
+
+
+async def test_a_constrained_token_cannot_pair_others(client: Any, mint: Any) -> None:
+    await agent(client, "d1")
+    await agent(client, "n1")
+    await agent(client, "x1")
+    outsider = token_for(mint, "x1")
+    assert await error_of(await create(client, outsider, driver="d1", navigator="n1")) == (
+        403,
+        "forbidden",
+    )
+    no_scope = bearer(mint(["message:write"], {"agents": ["d1"]}))
+    assert await error_of(await create(client, no_scope, driver="d1", navigator="n1")) == (
+        403,
+        "forbidden",
+    )
+
+
+async def test_an_agent_token_cannot_act_for_the_other_party(client: Any, mint: Any) -> None:
+    pair, d, _n = await formed(client, mint)
+    await act(client, pair["id"], d, action="request-review")
+    # d1's token may not approve on the navigator's behalf.
+    assert await error_of(await act(client, pair["id"], d, action="approve")) == (
+        403,
+        "only the navigator may approve",
+    )
+
+
+async def test_read_pairs(client: Any, mint: Any) -> None:
+    pair, d, _n = await formed(client, mint)
+    await agent(client, "x1")
+    outsider = token_for(mint, "x1")
+    response = await client.get(f"/api/pairs/{pair['id']}", headers=d)
+    assert (await response.get_json())["id"] == pair["id"]
+    assert await error_of(await client.get(f"/api/pairs/{pair['id']}", headers=outsider)) == (
+        403,
+        "forbidden",
+    )
+    assert await error_of(await client.get("/api/pairs/pair_nope", headers=H)) == (
+        404,
+        "pair not found",
+    )
+    assert await error_of(await client.get("/api/pairs/" + "p" * 65, headers=H)) == (
+        404,
+        "pair not found",
+    )
+    assert [p["id"] for p in await (await client.get("/api/pairs", headers=d)).get_json()] == [
+        pair["id"]
+    ]
+    assert await (await client.get("/api/pairs", headers=outsider)).get_json() == []
+    response = await client.get("/api/pairs?status=active&agentId=n1", headers=H)
+    assert [p["id"] for p in await response.get_json()] == [pair["id"]]
+    response = await client.get("/api/pairs?status=completed", headers=H)
+    assert await response.get_json() == []
+    response = await client.get("/api/pairs?status=bogus", headers=H)
+    assert response.status_code == 400
+    assert await error_of(await act(client, "pair_nope", H, action="abort")) == (
+        404,
+        "pair not found",
+    )
+
+
+async def test_action_message_goes_to_the_other_party(client: Any, mint: Any) -> None:
+    pair, d, n = await formed(client, mint)
+    response = await act(client, pair["id"], d, action="message", message="look at foo.py")
+    assert response.status_code == 200
+    assert (await response.get_json())["version"] == pair["version"]
+    items = (await (await client.get("/api/agents/n1/inbox?peek=true", headers=n)).get_json())[
+        "items"
+    ]
+    last = items[-1]["message"]
+    assert (last["from"], last["to"], last["body"]) == ("d1", "n1", "look at foo.py")
+    assert last["conversationId"] == pair["conversationId"]
+    response = await act(client, pair["id"], d, action="message")
+    assert await error_of(response) == (400, "message is required for action message")
+    response = await act(client, pair["id"], d, action="dance")
+    assert response.status_code == 400
+
+
+async def test_pair_messages_route(client: Any, mint: Any) -> None:
+    pair, d, n = await formed(client, mint)
+    url = f"/api/pairs/{pair['id']}/messages"
+    response = await client.post(url, json={"body": "hi nav", "clientMessageId": "c1"}, headers=d)
+    assert response.status_code == 201
+    sent = await response.get_json()
+    assert sent["message"]["to"] == "n1"
+    assert [x["agentId"] for x in sent["deliveries"]] == ["n1"]
+    again = await client.post(url, json={"body": "hi nav", "clientMessageId": "c1"}, headers=d)
+    assert again.status_code == 200
+    back = await client.post(url, json={"body": "hi driver"}, headers=n)
+    assert (await back.get_json())["message"]["to"] == "d1"
+    await agent(client, "x1")
+    outsider = token_for(mint, "x1")
+    assert await error_of(await client.post(url, json={"body": "x"}, headers=outsider)) == (
+        403,
+        "forbidden",
+    )
+    assert (await client.post(url, json={"body": ""}, headers=d)).status_code == 400
+    await act(client, pair["id"], d, action="abort")
+    assert await error_of(await client.post(url, json={"body": "late"}, headers=d)) == (
+        409,
+        "pair is aborted",
+    )
+    response = await client.post("/api/pairs/pair_nope/messages", json={"body": "x"}, headers=d)
+    assert await error_of(response) == (404, "pair not found")
+
+
+async def test_pairs_survive_a_restart(open_app: Any) -> None:
+    async with open_app() as first:
+        client = first.test_client()
+        await agent(client, "d1")
+        await agent(client, "n1")
+        pair = await (await create(client, driver="d1", navigator="n1")).get_json()
+    async with open_app() as second:
+        client = second.test_client()
+        found = await (await client.get(f"/api/pairs/{pair['id']}", headers=H)).get_json()
+        assert found == pair
+        await agent(client, "z1")
+        response = await create(client, driver="z1", navigator="d1")
+        assert await error_of(response) == (409, f"agent d1 is already in pair {pair['id']}")
+
+
+async def test_pair_events_on_the_stream(client: Any, mint: Any) -> None:
+    await agent(client, "d1")
+    await agent(client, "n1")
+    async with open_stream(client, {"view": "pairs"}) as stream:
+        created = await (await create(client, driver="d1", navigator="n1")).get_json()
+        updated = await (await act(client, created["id"], H, action="abort")).get_json()
+        frames = await stream.events(2)
+    assert [(f.event, f.data) for f in frames] == [
+        ("pair", {"change": "created", "pair": created}),
+        ("pair", {"change": "updated", "pair": updated}),
+    ]
+
+
+async def test_a_failed_create_is_503_and_frees_the_agents(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await agent(client, "d1")
+    await agent(client, "n1")
+    real = pair_store.insert
+
+    async def down(_pair: Any) -> None:
+        raise Unavailable("store unavailable")
+
+    monkeypatch.setattr(pair_store, "insert", down)
+    response = await create(client, driver="d1", navigator="n1")
+    assert await error_of(response) == (503, "store unavailable")
+    assert response.headers["Retry-After"]
+    monkeypatch.setattr(pair_store, "insert", real)
+    assert await (await client.get("/api/pairs", headers=H)).get_json() == []
+    assert (await create(client, driver="d1", navigator="n1")).status_code == 201
