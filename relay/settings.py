@@ -179,6 +179,17 @@ class Settings(BaseSettings):
         default=7, gt=0, description="integration events (and their dedupe) are kept this long"
     )
     job_integration_retention_seconds: float = Field(default=3600, gt=0)
+    # Artifacts (spec/tasks.md).
+    artifact_dir: Path | None = Field(
+        default=None, description="where artifact blobs live; default: data_dir/artifacts"
+    )
+    artifact_max_bytes: int = Field(
+        default=25 * 1024 * 1024, ge=1, description="largest artifact upload (413 past it)"
+    )
+    artifact_gc_grace_seconds: float = Field(
+        default=3600, ge=0, description="artifact-gc spares unnamed blobs younger than this"
+    )
+    job_artifact_gc_seconds: float = Field(default=3600, gt=0)
 
     @field_validator("log_level")
     @classmethod
@@ -196,6 +207,9 @@ class Settings(BaseSettings):
                 f"unsupported database {scheme!r}: use sqlite://PATH or postgres://USER@HOST/DB"
             )
         return url
+
+    def resolved_artifact_dir(self) -> Path:
+        return self.artifact_dir if self.artifact_dir is not None else self.data_dir / "artifacts"
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 
 from relay.actors import (
     agent,
+    artifacts,
     channels,
     commands,
     conversation,
@@ -42,6 +43,7 @@ INSTALLS: tuple[Install, ...] = (
     channels.install,
     conversation.install,
     inbox.install,
+    artifacts.install,
     messaging.install,
     tasks.install,
     tasking.install,

@@ -21,6 +21,7 @@ from relay.http import (
     activity,
     agent_support,
     agents,
+    artifacts,
     channels,
     commands,
     config,
@@ -70,6 +71,7 @@ BLUEPRINTS = (
     tasks.bp,
     pairs.bp,
     integrations.bp,
+    artifacts.bp,
     workspaces.bp,
     merge_leases.bp,
     tokens.bp,
@@ -90,6 +92,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> QuartTrio:
     """Build the app; its runtime (store, actors, schedule) runs while the app is serving."""
     app = RelayApp("relay", static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.config["ARTIFACT_MAX_BYTES"] = settings.artifact_max_bytes  # see relay.http.asgi
     app.config["JSON_SORT_KEYS"] = False
     # Our background tasks are loops with nothing to finish: cancel them at once on shutdown.
     app.config["BACKGROUND_TASK_SHUTDOWN_TIMEOUT"] = None

@@ -20,8 +20,24 @@ from quart.wrappers import Request
 from quart_trio import QuartTrio
 from quart_trio.asgi import TrioASGIHTTPConnection
 
+# Routes whose body has a limit of its own instead of ``MAX_CONTENT_LENGTH``: the
+# (method, path) and the app config key holding the limit. An artifact upload is a raw
+# body streamed to disk (``relay.http.artifacts``), up to ``RELAY_ARTIFACT_MAX_BYTES``.
+BODY_LIMITS: dict[tuple[str, str], str] = {("POST", "/api/artifacts"): "ARTIFACT_MAX_BYTES"}
+
 
 class _HTTPConnection(TrioASGIHTTPConnection):
+    def _create_request_from_scope(self, send: ASGISendCallable) -> Request:
+        request = super()._create_request_from_scope(send)
+        key = BODY_LIMITS.get((request.method, request.path))
+        if key is not None and key in self.app.config:
+            # The body is built with its limit (a Content-Length past it is refused before
+            # a byte is read; a body growing past it while buffered is refused then).
+            limit: int = self.app.config[key]
+            request.body = request.body_class(request.content_length, limit)
+            request.max_content_length = limit
+        return request
+
     async def handle_request(  # type: ignore[override]
         self, nursery: trio.Nursery, request: Request, send: ASGISendCallable
     ) -> None:

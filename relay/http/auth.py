@@ -15,7 +15,9 @@ from typing import Any, TypeVar, cast
 
 from quart import g, has_request_context, request, websocket
 
+from relay.actors import artifacts
 from relay.auth.access import Principal, Resource, acts_for, authorize, covers
+from relay.domain.artifacts import Artifact
 from relay.domain.commands import Command, TargetKind
 from relay.domain.workspaces import Workspace
 from relay.errors import Forbidden, NotFound
@@ -198,3 +200,13 @@ def is_target(caller: Principal, kind: TargetKind, target: str) -> bool:
         return True
     constraint = "orchestrators" if kind == "orchestrator" else "agents"
     return target in caller.constraints.get(constraint, ())
+
+
+# -- artifacts -------------------------------------------------------------------------
+
+
+async def allow_artifact(artifact_id: str) -> Artifact:
+    """Artifacts: the stored artifact if the caller may read it (secret ones: operators,
+    the creator, agents it acts for holding it; ``relay.actors.artifacts.may_read``);
+    404 ``artifact not found``, else 403."""
+    return await artifacts.allow_artifact(services().runtime, principal(), artifact_id)

@@ -14,6 +14,7 @@ from relay.domain.messages import (
     Message,
 )
 from relay.errors import Conflict
+from relay.store import artifacts as artifact_store
 from relay.store import models
 
 # -- messages ---------------------------------------------------------------------------------
@@ -120,6 +121,10 @@ async def accept(message: Message, conversation: Conversation, *, created: bool)
     if taken:
         raise Conflict("clientMessageId already used for a different message")
     await models.Message.create(id=message.id, **_message_columns(message))
+    # Who holds which artifact, in the message's commit: what secret artifacts are read by.
+    await artifact_store.link(
+        (a["artifactId"] for a in message.attachments), artifact_store.MESSAGE, message.id
+    )
     columns: dict[str, Any] = {
         "kind": conversation.kind,
         "participants": list(conversation.participants),
@@ -259,6 +264,7 @@ async def delete_expired_before(before: int) -> int:
     if not ids:
         return 0
     await models.Delivery.filter(message_id__in=list(ids)).delete()
+    await artifact_store.unlink_holders(artifact_store.MESSAGE, (str(i) for i in ids))
     return int(await models.Message.filter(id__in=list(ids)).delete())
 
 

@@ -23,6 +23,7 @@ TOOL_NAMES = {
     "task_update",
     "task_create",
     "pair_action",
+    "artifact_put",
 }
 
 

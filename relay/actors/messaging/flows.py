@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from relay.actors import channels, conversation, inbox
+from relay.actors import artifacts, channels, conversation, inbox
 from relay.actors.agent import wake_agent
 from relay.actors.messaging.rules import check_send, other_party
 from relay.actors.runtime.context import Runtime
@@ -128,9 +128,7 @@ async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
     # sender rule, the recipient check and the wake: each store round trip costs the hot path.
     cards = await _cards(rt, [data.sender or own_agent(caller) or caller.sub, data.to])
     sender = _sender(caller, data.sender, cards)
-    if data.attachments:
-        # No artifact store exists yet (tasks.md): every artifactId is unknown.
-        raise NotFound("artifact not found")
+    attachments = await _attachment_refs(rt, caller, data.attachments)
 
     parent: Message | None = None
     if data.reply_to is not None:
@@ -196,7 +194,7 @@ async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
         ack_required=data.ack_required,
         importance=data.importance,
         body=data.body,
-        attachments=tuple(data.attachments),
+        attachments=attachments,
         max_attempts=max_attempts,
         ttl_seconds=ttl_seconds,
         recipients=tuple(recipients),
@@ -286,6 +284,26 @@ async def send_in_conversation(
     if first and created:
         await _wake(rt, to, message, None)
     return Sent(message, [delivery], created)
+
+
+async def _attachment_refs(
+    rt: Runtime, caller: Principal, attachments: list[dict[str, Any]]
+) -> tuple[dict[str, Any], ...]:
+    """Each ``{artifactId}`` as the ``AttachmentRef`` the message keeps (its fields outlive
+    the artifact); 404 ``artifact not found`` for one unknown or deleted, 403 for a secret
+    one the caller may not read (attaching it would hand it to the recipients)."""
+    refs = []
+    for attachment in attachments:
+        artifact = await artifacts.allow_artifact(rt, caller, str(attachment.get("artifactId")))
+        refs.append(artifact.ref().to_json())
+    return tuple(refs)
+
+
+async def resolve_sender(rt: Runtime, caller: Principal, given: str | None = None) -> str:
+    """The spec's sender rule (messaging.md), for other use cases that record who did
+    something (an artifact's ``createdBy``); 403/404 as a send would answer."""
+    cards = await _cards(rt, [given or own_agent(caller) or caller.sub])
+    return _sender(caller, given, cards)
 
 
 async def _channel_route(

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from relay.http.mcp import channels, inbox, list_agents, messages, pairs, tasks
+from relay.http.mcp import artifacts, channels, inbox, list_agents, messages, pairs, tasks
 from relay.http.mcp.tools import Tool
 
 TOOLS: list[Tool] = [
@@ -17,4 +17,5 @@ TOOLS: list[Tool] = [
     tasks.TASK_UPDATE,
     tasks.TASK_CREATE,
     pairs.TOOL,
+    artifacts.TOOL,
 ]
