@@ -187,6 +187,38 @@ def test_the_task_page_shows_the_result_and_downloads_an_artifact(
     shots(page, "task-page")
 
 
+def test_a_read_only_token_sees_no_actions_and_no_pages_past_its_scope(
+    page: Page, tasks_relay: QuietRelay
+) -> None:
+    title = unique("watched task")
+    task = needs_human(tasks_relay, title)
+    issued = tasks_relay.call(
+        "POST",
+        "/api/tokens",
+        json={
+            "sub": unique("viewer"),
+            "role": "viewer",
+            "scope": ["task:read", "activity:read", "agent:read"],
+        },
+    )
+    sign_in(page, tasks_relay, issued["token"])
+    page.evaluate("() => { location.hash = '#/tasks'; }")
+    row = page.get_by_role("region", name="Needs a human").locator(f"[data-task='{task['id']}']")
+    expect(row).to_contain_text("needs task:write")
+    expect(row.get_by_role("button")).to_have_count(0)
+    page.evaluate(f"() => {{ location.hash = '#/tasks/{task['id']}'; }}")
+    expect(page.get_by_role("heading", level=2, name=title)).to_be_visible()
+    expect(page.locator(".task-page").get_by_role("button")).to_have_count(0)
+    page.evaluate("() => { location.hash = '#/integrations'; }")
+    expect(page.locator("main")).to_contain_text(
+        "Your token cannot read integrations (needs config:read)."
+    )
+    page.evaluate("() => { location.hash = '#/automations'; }")
+    expect(page.locator("main")).to_contain_text(
+        "Your token cannot read automations (needs config:read)."
+    )
+
+
 def test_a_missing_task_says_so(page: Page, tasks_relay: QuietRelay) -> None:
     open_page(page, tasks_relay, "#/tasks/tsk_00000000000000000000000000000000")
     expect(page.get_by_role("alert")).to_have_text(

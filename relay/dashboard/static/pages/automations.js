@@ -29,6 +29,11 @@ function resultText(dispatch) {
 }
 
 export function Automations({ can }) {
+  if (!can("config:read")) return html`<${Empty}>Your token cannot read automations (needs config:read).<//>`;
+  return html`<${AutomationList} can=${can} />`;
+}
+
+function AutomationList({ can }) {
   const s = useStore();
   const now = useNow();
   const [list, setList] = useState(null);
@@ -42,7 +47,6 @@ export function Automations({ can }) {
     setOpenId(id);
     history.replaceState(null, "", `#/automations${id ? `?automation=${enc(id)}` : ""}`);
   }
-  if (!can("config:read")) return html`<${Empty}>Your token cannot read automations (needs config:read).<//>`;
   const opened = list?.find((a) => a.id === openId) ?? null;
   return html`<section class="automations-page">
     <${ErrorText} error=${error} />

@@ -23,6 +23,11 @@ function useThrottled(fn, key, ms = 500) {
 }
 
 export function Integrations({ can }) {
+  if (!can("config:read")) return html`<${Empty}>Your token cannot read integrations (needs config:read).<//>`;
+  return html`<${IntegrationList} />`;
+}
+
+function IntegrationList() {
   const s = useStore();
   const now = useNow();
   const [list, setList] = useState(null);
@@ -34,7 +39,6 @@ export function Integrations({ can }) {
   }
   useEffect(load, []);
   useThrottled(load, s.integrationsVersion);
-  if (!can("config:read")) return html`<${Empty}>Your token cannot read integrations (needs config:read).<//>`;
   return html`<section class="integrations-page">
     <${ErrorText} error=${error} />
     ${list && list.length === 0 && html`<${Empty}>No integrations are configured (RELAY_INTEGRATION_TOKENS).<//>`}

@@ -14,6 +14,11 @@ function statusText(status) {
 }
 
 export function Pairs({ can }) {
+  if (!can("task:read")) return html`<${Empty}>Your token cannot read pairs (needs task:read).<//>`;
+  return html`<${PairList} />`;
+}
+
+function PairList() {
   const s = useStore();
   const now = useNow();
   const [status, setStatus] = useState("");
@@ -30,7 +35,6 @@ export function Pairs({ can }) {
       setError(null);
     }).catch((e) => setError(e.message));
   }, []);
-  if (!can("task:read")) return html`<${Empty}>Your token cannot read pairs (needs task:read).<//>`;
   const list = [...s.pairs.values()].filter((p) => !status || p.status === status)
     .sort((a, b) => (b.updatedAt ?? 0) - (a.updatedAt ?? 0) || a.id.localeCompare(b.id));
   return html`<section class="pairs-page">

@@ -39,9 +39,13 @@ function useTasks() {
 }
 
 export function Tasks({ can }) {
+  if (!can("task:read")) return html`<${Empty}>Your token cannot read tasks (needs task:read).<//>`;
+  return html`<${Board} can=${can} />`;
+}
+
+function Board({ can }) {
   const now = useNow();
   const { byStatus, error, loaded } = useTasks();
-  if (!can("task:read")) return html`<${Empty}>Your token cannot read tasks (needs task:read).<//>`;
   const finals = FINAL_STATUSES.reduce((n, status) => n + byStatus.get(status).length, 0);
   return html`<section class="tasks-page">
     <${ErrorText} error=${error} />
@@ -125,6 +129,11 @@ function NeedsHuman({ tasks, can, now, loaded }) {
 // -- one task ---------------------------------------------------------------------------------
 
 export function TaskPage({ id, can }) {
+  if (!can("task:read")) return html`<${Empty}>Your token cannot read tasks (needs task:read).<//>`;
+  return html`<${TaskView} id=${id} can=${can} />`;
+}
+
+function TaskView({ id, can }) {
   const s = useStore();
   const now = useNow();
   const [error, setError] = useState(null);
