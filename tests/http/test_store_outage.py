@@ -55,6 +55,10 @@ DURING_OUTAGE = [
     ("get", "/api/pairs", None),
     ("get", "/api/pairs/pair_1", None),
     ("get", "/api/integrations", None),
+    ("post", "/api/tasks", {"title": "lost"}),
+    ("get", "/api/tasks", None),
+    ("get", "/api/tasks/tsk_x", None),
+    ("post", "/api/tasks/claim", {"agentId": "a1"}),
     ("get", "/readyz", None),
 ]
 

@@ -442,3 +442,34 @@ async def test_unknown_task_is_404(client: Any, path: str) -> None:
     body = {"status": "working"} if path == "status" else {"agentId": "a1"}
     response = await client.post(f"/api/tasks/tsk_nope/{path}", json=body, headers=H)
     assert await error_of(response) == (404, "task not found")
+
+
+async def test_a_store_that_is_down_is_503_and_changes_nothing(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from relay.errors import Unavailable
+    from relay.store import tasks as task_store
+
+    await agent(client, "a1")
+    task = await create(client)
+
+    async def down(*_args: Any) -> Any:
+        raise Unavailable("store unavailable")
+
+    monkeypatch.setattr(task_store, "insert", down)
+    monkeypatch.setattr(task_store, "update", down)
+    for response in (
+        await client.post("/api/tasks", json={"title": "lost"}, headers=H),
+        await claim(client, task["id"], agentId="a1"),
+        await claim(client, None, agentId="a1"),
+    ):
+        assert await error_of(response) == (503, "store unavailable")
+        assert response.headers.get("Retry-After")
+    monkeypatch.setattr(task_store, "load", down)
+    response = await client.get(f"/api/tasks/{task['id']}", headers=H)
+    assert await error_of(response) == (503, "store unavailable")
+    monkeypatch.undo()
+    # Nothing was made or held meanwhile: the board reloaded what was committed.
+    listed = await (await client.get("/api/tasks", headers=H)).get_json()
+    assert [(t["id"], t["status"], t["version"]) for t in listed] == [(task["id"], "submitted", 1)]
+    assert (await claimed(client, task["id"]))["attempt"] == 1
