@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from relay.http.responses import SentMessage, Shape
+from relay.http.responses import Shape
 
 
 class Pair(Shape):
@@ -21,10 +21,6 @@ class Pair(Shape):
     updated_at: int
     task_id: str | None = None
     objective: str | None = None
-
-
-class PairMessage(SentMessage):
-    pass
 
 
 class IntegrationEvent(Shape):

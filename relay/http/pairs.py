@@ -114,7 +114,8 @@ async def pair_action(pair_id: str) -> dict[str, Any]:
 @bp.post("/api/pairs/<pair_id>/messages")
 @responds({201: responses.SentMessage, 200: responses.SentMessage}, errors=(403, 404, 409))
 @document_request(PairMessageBody)
-@requires("task:write")
+# A message like any other (message:write), or a pair's own business (task:write).
+@requires("message:write", "task:write")
 async def pair_message(pair_id: str) -> tuple[dict[str, Any], int]:
     body = await parse_body(PairMessageBody)
     data = messaging.SendInput(

@@ -371,3 +371,37 @@ async def test_a_failed_create_is_503_and_frees_the_agents(
     monkeypatch.setattr(pair_store, "insert", real)
     assert await (await client.get("/api/pairs", headers=H)).get_json() == []
     assert (await create(client, driver="d1", navigator="n1")).status_code == 201
+
+
+async def test_a_failed_abort_keeps_the_pair_and_its_parties(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await agent(client, "d1")
+    await agent(client, "n1")
+    await agent(client, "z1")
+    pair = await (await create(client, driver="d1", navigator="n1")).get_json()
+    real = pair_store.update
+
+    async def down(_pair: Any) -> None:
+        raise Unavailable("store unavailable")
+
+    monkeypatch.setattr(pair_store, "update", down)
+    response = await act(client, pair["id"], H, action="abort")
+    assert await error_of(response) == (503, "store unavailable")
+    monkeypatch.setattr(pair_store, "update", real)
+    found = await (await client.get(f"/api/pairs/{pair['id']}", headers=H)).get_json()
+    assert found["status"] == "active"
+    response = await create(client, driver="z1", navigator="d1")
+    assert await error_of(response) == (409, f"agent d1 is already in pair {pair['id']}")
+    assert (await act(client, pair["id"], H, action="abort")).status_code == 200
+    assert (await create(client, driver="z1", navigator="d1")).status_code == 201
+
+
+async def test_pair_messages_take_either_scope(client: Any, mint: Any) -> None:
+    pair, _d, _n = await formed(client, mint)
+    url = f"/api/pairs/{pair['id']}/messages"
+    messenger = bearer(mint(["message:write"], {"agents": ["d1"]}))
+    assert (await client.post(url, json={"body": "a"}, headers=messenger)).status_code == 201
+    reader = bearer(mint(["message:read", "task:read"], {"agents": ["d1"]}))
+    response = await client.post(url, json={"body": "b"}, headers=reader)
+    assert await error_of(response) == (403, "forbidden")

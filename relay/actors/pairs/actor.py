@@ -4,6 +4,7 @@ cannot both succeed."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 from typing import Any
 
@@ -20,6 +21,7 @@ from relay.actors.pairs.messages import (
 from relay.actors.runtime.aggregate import AggregateActor
 from relay.actors.runtime.audit import Change
 from relay.actors.runtime.bridge import Durable
+from relay.actors.runtime.context import Runtime
 from relay.actors.runtime.dispatch import dispatchmethod
 from relay.domain.pairs import Pair, in_pair_message
 from relay.errors import Conflict, NotFound, Unavailable
@@ -28,6 +30,17 @@ from relay.store import pairs as pair_store
 
 def _change(kind: str, pair: Pair) -> list[Change]:
     return [Change("pair", {"change": kind, "pair": pair.to_json()}, view="pairs")]
+
+
+def _release_when_committed(
+    rt: Runtime, done: concurrent.futures.Future[Any], pair_id: str
+) -> None:
+    if done.cancelled() or done.exception() is not None:
+        return
+    # Never wait on another actor: the index learns it by a tell. Refused only while the
+    # relay stops, when the index (memory) goes too.
+    with contextlib.suppress(Unavailable):
+        rt.registry.tell(PARTIES_KIND, PARTIES_KEY, Release(pair_id))
 
 
 class PairActor(AggregateActor):
@@ -66,10 +79,12 @@ class PairActor(AggregateActor):
         self.pair = after
         commit = self.write_changed(lambda: pair_store.update(after), _change("updated", after))
         if after.final:
-            # Never wait on another actor: the index learns it by a tell. Refused only while
-            # the relay stops, when the index (memory) goes too.
-            with contextlib.suppress(Unavailable):
-                self.rt.registry.tell(PARTIES_KIND, PARTIES_KEY, Release(after.id))
+            # Free the parties once the final status is committed (a failed write leaves the
+            # pair open, and its parties taken). The callback is added before the caller's,
+            # so the index has the release queued before the reply is seen.
+            # (A closure over the runtime, not the actor: a stopped actor is not kept alive.)
+            rt = self.rt
+            commit.add_done_callback(lambda done: _release_when_committed(rt, done, after.id))
         return Durable(after, commit)
 
 
