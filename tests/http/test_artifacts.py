@@ -476,3 +476,51 @@ async def test_store_down_is_503_and_leaves_no_blob(
         assert response.headers["Retry-After"]
     deleted = await client.delete(f"/api/artifacts/{artifact['id']}", headers=H)
     assert await error_of(deleted) == (503, "store unavailable")
+
+
+# -- restart ----------------------------------------------------------------------------
+
+
+async def test_an_artifact_survives_a_restart(open_app: Any) -> None:
+    async with open_app() as app:
+        client = app.test_client()
+        artifact = (await uploaded(client, b"durable", name="d.txt"))["artifact"]
+    async with open_app() as app:
+        client = app.test_client()
+        got = await client.get(f"/api/artifacts/{artifact['id']}", headers=H)
+        assert await got.get_json() == artifact
+        content = await client.get(f"/api/artifacts/{artifact['id']}/content", headers=H)
+        assert await content.get_data() == b"durable"
+
+
+async def test_a_chunked_body_past_the_limit_is_413_and_leaves_nothing(open_app: Any) -> None:
+    """No Content-Length: the limit is enforced on the bytes as they arrive."""
+    async with open_app(artifact_max_bytes=1024) as app:
+        client = app.test_client()
+        settings: Settings = app.app.extensions["relay"].runtime.settings
+        async with client.request(
+            "/api/artifacts", method="POST", query_string={"name": "big"}, headers=H
+        ) as connection:
+            for _ in range(20):
+                await connection.send(b"x" * 512)
+            await connection.send_complete()
+            response = await connection.as_response()
+        assert response.status_code == 413
+        assert (await response.get_json())["error"] == "artifact too large (max 1024 bytes)"
+        assert blobs(settings) == []
+        assert temp_files(settings) == []
+
+
+async def test_a_repeated_send_with_attachments_is_the_same_message(client: Any) -> None:
+    await agent(client, "a2")
+    artifact = (await uploaded(client, b"att"))["artifact"]
+    body = {
+        "to": "a2",
+        "body": "x",
+        "clientMessageId": "c1",
+        "attachments": [{"artifactId": artifact["id"]}],
+    }
+    first = await client.post("/api/messages", json=body, headers=H)
+    again = await client.post("/api/messages", json=body, headers=H)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert (await first.get_json())["message"] == (await again.get_json())["message"]

@@ -59,6 +59,7 @@ DURING_OUTAGE = [
     ("get", "/api/tasks", None),
     ("get", "/api/tasks/tsk_x", None),
     ("post", "/api/tasks/claim", {"agentId": "a1"}),
+    ("get", "/api/artifacts", None),
     ("get", "/readyz", None),
 ]
 

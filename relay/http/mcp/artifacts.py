@@ -8,10 +8,7 @@ import base64
 import binascii
 from collections.abc import AsyncIterator
 
-from pydantic import Field
-
 from relay.actors import artifacts, messaging
-from relay.domain.artifacts import NAME_MAX_LENGTH
 from relay.errors import Invalid
 from relay.http.artifacts import uploaded_json
 from relay.http.auth import principal
@@ -21,8 +18,8 @@ from relay.http.validation import Body
 
 
 class ArtifactPutArguments(Body):
-    # Checked by the route's rules, so the tool and the route answer alike.
-    name: str = Field(max_length=NAME_MAX_LENGTH * 4)
+    # Checked by the route's rules (``check_name``), so the tool and the route answer alike.
+    name: str
     text: str | None = None
     base64: str | None = None
     media_type: str | None = None
