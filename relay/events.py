@@ -79,6 +79,7 @@ EVENT_NAMES = (
     "task",
     "pair",
     "integration",
+    "automation",
 )
 
 PRESENCE_WINDOW_SECONDS = 1.0

@@ -167,6 +167,10 @@ class Settings(BaseSettings):
     job_inbox_lease_expiry_seconds: float = Field(default=5, gt=0)
     job_message_expiry_seconds: float = Field(default=30, gt=0)
     job_message_retention_seconds: float = Field(default=3600, gt=0)
+    integration_event_retention_days: float = Field(
+        default=7, gt=0, description="integration events (and their dedupe) are kept this long"
+    )
+    job_integration_retention_seconds: float = Field(default=3600, gt=0)
     # Tasks (spec/tasks.md).
     task_max_attempts: int = Field(
         default=3, ge=1, le=20, description="a task's default maxAttempts"
@@ -175,10 +179,6 @@ class Settings(BaseSettings):
         default=300, ge=30, le=3600, description="a task claim's default leaseSeconds"
     )
     job_task_lease_expiry_seconds: float = Field(default=5, gt=0)
-    integration_event_retention_days: float = Field(
-        default=7, gt=0, description="integration events (and their dedupe) are kept this long"
-    )
-    job_integration_retention_seconds: float = Field(default=3600, gt=0)
     # Artifacts (spec/tasks.md).
     artifact_dir: Path | None = Field(
         default=None, description="where artifact blobs live; default: data_dir/artifacts"
@@ -190,6 +190,11 @@ class Settings(BaseSettings):
         default=3600, ge=0, description="artifact-gc spares unnamed blobs younger than this"
     )
     job_artifact_gc_seconds: float = Field(default=3600, gt=0)
+    # Automations (spec/tasks.md).
+    automation_dispatch_keep: int = Field(
+        default=200, ge=1, description="dispatch results kept per automation"
+    )
+    job_automation_schedule_seconds: float = Field(default=5, gt=0)
 
     @field_validator("log_level")
     @classmethod

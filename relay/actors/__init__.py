@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from relay.actors import (
     agent,
     artifacts,
+    automations,
     channels,
     commands,
     conversation,
@@ -49,6 +50,7 @@ INSTALLS: tuple[Install, ...] = (
     tasking.install,
     pairs.install,
     integrations.install,
+    automations.install,
     maintenance.install,
 )
 

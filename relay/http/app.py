@@ -22,6 +22,7 @@ from relay.http import (
     agent_support,
     agents,
     artifacts,
+    automations,
     channels,
     commands,
     config,
@@ -72,6 +73,7 @@ BLUEPRINTS = (
     pairs.bp,
     integrations.bp,
     artifacts.bp,
+    automations.bp,
     workspaces.bp,
     merge_leases.bp,
     tokens.bp,
@@ -119,6 +121,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> QuartTrio:
         clock=clock,
         integrations=settings.integration_tokens,  # their per-minute limiter lives in auth
     )
+    runtime.authenticator = auth
     app.extensions[EXTENSION] = Services(runtime=runtime, auth=auth)
 
     errors.install(app)

@@ -42,6 +42,7 @@ PATH_IDS: dict[str, PathId] = {
     "pair_id": PathId(64, "pair"),
     "integration_name": PathId(100, "integration"),
     "artifact_id": PathId(64, "artifact"),
+    "automation_id": PathId(64, "automation"),
     # Revoking an unknown jti deny-lists it (no row needed): too long is a bad request.
     "jti": PathId(64, "token", not_found=False),
 }

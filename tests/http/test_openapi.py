@@ -88,7 +88,7 @@ async def test_bodies_are_required_and_read_bodies_document_400_and_413(
     spec: dict[str, Any],
 ) -> None:
     with_body = [(m, p, op) for m, p, op in operations(spec) if "requestBody" in op]
-    assert len(with_body) == 34
+    assert len(with_body) == 37
     optional_bodies = {
         ("post", "/api/orchestrators/{orchestrator_id}/heartbeat"),
         ("post", "/api/agents/{agent_id}/mcp-token"),
@@ -96,6 +96,7 @@ async def test_bodies_are_required_and_read_bodies_document_400_and_413(
         ("post", "/api/tasks/{task_id}/claim"),
         ("post", "/api/tasks/{task_id}/heartbeat"),
         ("post", "/api/tasks/{task_id}/cancel"),
+        ("post", "/api/automations/{automation_id}/run"),
     }
     for method, path, operation in with_body:
         optional = (method, path) in optional_bodies

@@ -60,6 +60,17 @@ DURING_OUTAGE = [
     ("get", "/api/tasks/tsk_x", None),
     ("post", "/api/tasks/claim", {"agentId": "a1"}),
     ("get", "/api/artifacts", None),
+    (
+        "post",
+        "/api/automations",
+        {
+            "name": "n",
+            "trigger": {"type": "event", "eventType": "*"},
+            "action": {"type": "post_message", "to": "a1", "body": "x"},
+        },
+    ),
+    ("get", "/api/automations", None),
+    ("get", "/api/automations/au_1", None),
     ("get", "/readyz", None),
 ]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from relay.actors import automations
 from relay.actors.integrations import rules
 from relay.actors.runtime.audit import Change, write_audited
 from relay.actors.runtime.context import Runtime
@@ -54,12 +55,8 @@ def allow_posting(rt: Runtime, caller: Principal, name: str) -> IntegrationToken
 
 
 async def dispatch_event(rt: Runtime, event: IntegrationEvent) -> list[dict[str, Any]]:
-    """Run the automations ``event`` triggers; their ``AutomationDispatchResult``s.
-
-    The one place automations plug in: none exist yet, so nothing is dispatched.
-    """
-    del rt, event
-    return []
+    """Run the automations ``event`` triggers; their ``AutomationDispatchResult``s."""
+    return await automations.dispatch_event(rt, event)
 
 
 async def receive(
@@ -94,7 +91,10 @@ async def receive(
     event, created = await write_audited(
         rt, lambda: integration_store.receive(draft), lambda _r: (), changes_of=changes_of
     )
-    dispatches = await dispatch_event(rt, event) if created else []
+    if created:
+        dispatches = await dispatch_event(rt, event)
+    else:  # a replay dispatches nothing: it answers with what the first delivery did
+        dispatches = await automations.dispatches_of_event(rt, event.id)
     return Received(event, created, dispatches)
 
 

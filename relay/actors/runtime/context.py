@@ -19,6 +19,7 @@ from relay.store.thread import StoreThread
 
 if TYPE_CHECKING:
     from relay.actors.runtime.registry import ActorRegistry
+    from relay.auth.authenticator import Authenticator
 
 
 Recovery = Callable[["Runtime"], Awaitable[Any]]
@@ -41,6 +42,8 @@ class Runtime:
     # Set once the relay is told to stop (trio thread): waits that would hold the HTTP
     # server's graceful shutdown open end now, with what they have.
     draining: trio.Event = field(default_factory=trio.Event)
+    # Set by the app: what mints tokens where no request brings it (an automation's spawn).
+    authenticator: Authenticator | None = None
 
     def begin_draining(self) -> None:
         """End long-polls, WebSocket channels and event streams (trio thread; idempotent).

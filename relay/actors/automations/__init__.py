@@ -1,0 +1,32 @@
+"""Automations: an integration event or a schedule makes the relay create a task, post a
+message or spawn an agent, as ``automation:<id>``, at most ``maxPerHour`` times an hour."""
+
+from relay.actors.automations.actions import spawn_resource
+from relay.actors.automations.flows import (
+    automation_schedule,
+    create,
+    delete,
+    dispatch,
+    dispatch_event,
+    dispatches,
+    dispatches_of_event,
+    get,
+    list_all,
+    update,
+)
+from relay.actors.automations.install import install
+
+__all__ = [
+    "automation_schedule",
+    "create",
+    "delete",
+    "dispatch",
+    "dispatch_event",
+    "dispatches",
+    "dispatches_of_event",
+    "get",
+    "install",
+    "list_all",
+    "spawn_resource",
+    "update",
+]

@@ -1,0 +1,168 @@
+"""The three actions an automation runs, each through the flow its HTTP route calls, as
+the automation itself (``automation:<id>``): what they refuse is what a client of that
+route would be told."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from relay.actors import agent, messaging, tasking, tasks
+from relay.actors.runtime.context import Runtime
+from relay.auth.access import Principal, Resource, normalise_path
+from relay.domain.agents import SpawnRequest
+from relay.domain.automations import JSON, Automation, identity
+from relay.domain.config import SPAWN_POLICIES_NAMESPACE
+from relay.domain.tasks import (
+    BODY_MAX_BYTES,
+    MAX_LINKED_TASKS,
+    TITLE_MAX_LENGTH,
+    RoutingHints,
+    Task,
+    new_context_id,
+    new_task_id,
+)
+from relay.domain.tokens import SCOPES
+from relay.errors import Invalid, NotFound, Unavailable
+from relay.store import config as config_store
+
+
+def principal_of(automation: Automation) -> Principal:
+    """The automation as a caller: no agent, no constraints (its save was authorized)."""
+    return Principal(
+        sub=identity(automation.id),
+        role="automation",
+        scope=frozenset(SCOPES),
+        constraints={},
+    )
+
+
+async def run(rt: Runtime, automation: Automation, action: JSON) -> JSON:
+    """Run ``action`` (its templates rendered) as ``automation``; the dispatch's ``result``.
+
+    Raises what the action's route would: Invalid, Forbidden, NotFound, Conflict.
+    """
+    caller = principal_of(automation)
+    kind = action.get("type")
+    if kind == "create_task":
+        return await _create_task(rt, caller, action.get("task") or {})
+    if kind == "post_message":
+        return await _post_message(rt, caller, action)
+    if kind == "spawn_agent":
+        return await _spawn_agent(rt, caller, action)
+    raise Invalid(f"unknown action type {kind!r}")
+
+
+def _text(data: Mapping[str, Any], name: str, default: str | None = None) -> str | None:
+    value = data.get(name, default)
+    if value is not None and not isinstance(value, str):
+        raise Invalid(f"{name} must be a string")
+    return value
+
+
+def _ids(data: Mapping[str, Any], name: str) -> tuple[str, ...]:
+    value = data.get(name) or []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise Invalid(f"{name} must be a list of strings")
+    if len(value) > MAX_LINKED_TASKS:
+        raise Invalid(f"{name} must have at most {MAX_LINKED_TASKS} items")
+    return tuple(dict.fromkeys(value))
+
+
+async def _create_task(rt: Runtime, caller: Principal, body: Mapping[str, Any]) -> JSON:
+    # The body was checked as a POST /api/tasks body when saved; a template may still
+    # have rendered a title empty or a body too long.
+    title = _text(body, "title") or ""
+    if not 1 <= len(title) <= TITLE_MAX_LENGTH:
+        raise Invalid(f"title must be 1 to {TITLE_MAX_LENGTH} characters")
+    text = _text(body, "body", "") or ""
+    if len(text.encode("utf-8")) > BODY_MAX_BYTES:
+        raise Invalid(f"body must be at most {BODY_MAX_BYTES} bytes")
+    hints = body.get("routingHints")
+    max_attempts = body.get("maxAttempts")
+    now = rt.clock.now_ms()
+    task = Task(
+        id=new_task_id(),
+        title=title,
+        body=text,
+        context_id=_text(body, "contextId") or new_context_id(),
+        created_by=await tasks.creator_of(rt, caller),
+        status="submitted",
+        attempt=0,
+        max_attempts=int(max_attempts) if max_attempts else rt.settings.task_max_attempts,
+        version=1,
+        created_at=now,
+        updated_at=now,
+        reference_task_ids=_ids(body, "referenceTaskIds"),
+        depends_on=_ids(body, "dependsOn"),
+        routing_hints=RoutingHints.from_json(hints) if isinstance(hints, dict) else RoutingHints(),
+    )
+    created, _ready = await tasking.create(rt, task)
+    return {"taskId": created.id}
+
+
+async def _post_message(rt: Runtime, caller: Principal, action: Mapping[str, Any]) -> JSON:
+    sent = await messaging.send(
+        rt,
+        caller,
+        messaging.SendInput(
+            body=_text(action, "body", "") or "",
+            to=_text(action, "to") or None,
+            channel_id=_text(action, "channelId") or None,
+            importance=action.get("importance") or "normal",
+            ack_required=bool(action.get("ackRequired", False)),
+        ),
+    )
+    return {"messageId": sent.message.id}
+
+
+def spawn_resource(action: Mapping[str, Any]) -> Resource:
+    """What saving a ``spawn_agent`` action needs ``command:write`` over."""
+    return Resource(
+        orchestrator_id=str(action.get("orchestratorId")),
+        policy_name=str(action.get("policyName")),
+    )
+
+
+def _spawn_request(
+    policy_name: str, policy: Mapping[str, Any], action: Mapping[str, Any]
+) -> SpawnRequest:
+    """The policy's value as a spawn body, the action's ``cwd`` and ``label`` overriding."""
+    merged = {**policy, **{k: action[k] for k in ("cwd", "label") if action.get(k)}}
+    provider, cwd = merged.get("provider"), merged.get("cwd")
+    if not isinstance(provider, str) or not provider:
+        raise Invalid("provider is required")
+    if not isinstance(cwd, str) or not cwd:
+        raise Invalid("cwd is required")
+    args, command = merged.get("providerArgs"), merged.get("command")
+    return SpawnRequest(
+        provider=provider,
+        cwd=normalise_path(cwd),
+        model=merged.get("model"),
+        label=merged.get("label"),
+        policy_name=policy_name,
+        provider_args=tuple(str(a) for a in args) if isinstance(args, list) else (),
+        workspace_mode=merged.get("workspaceMode"),
+        command=tuple(str(c) for c in command) if isinstance(command, list) else None,
+    )
+
+
+async def _spawn_agent(rt: Runtime, caller: Principal, action: Mapping[str, Any]) -> JSON:
+    policy_name = str(action.get("policyName"))
+    policy = await rt.store.run(
+        lambda: config_store.get_value(SPAWN_POLICIES_NAMESPACE, policy_name)
+    )
+    if not isinstance(policy, Mapping):
+        raise NotFound("spawn policy not found")
+    if rt.authenticator is None:
+        raise Unavailable("the relay cannot mint tokens yet")
+    command, spawn_request_id = await agent.spawn_agent(
+        rt,
+        rt.authenticator,
+        str(action.get("orchestratorId")),
+        _spawn_request(policy_name, policy, action),
+        # The orchestrator and the policy were authorized when the automation was saved.
+        authorize=lambda _resource: None,
+        requested_by=caller.sub,
+    )
+    return {"commandId": command.id, "spawnRequestId": spawn_request_id}

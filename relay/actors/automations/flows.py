@@ -1,0 +1,168 @@
+"""Automation use cases as HTTP, the integration route and the schedule job call them:
+save, change, delete and read automations; dispatch one (event, schedule, manual) and
+keep its result."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from relay.actors.automations import actions, rules
+from relay.actors.automations.messages import (
+    KEY,
+    KIND,
+    Begin,
+    Create,
+    Delete,
+    Record,
+    Snapshot,
+    TakeDue,
+    Update,
+)
+from relay.actors.runtime.context import Runtime
+from relay.domain.automations import (
+    JSON,
+    RATE_LIMITED,
+    Automation,
+    AutomationChanges,
+    DispatchResult,
+    DispatchTrigger,
+    new_automation_id,
+    new_dispatch_id,
+)
+from relay.domain.integrations import IntegrationEvent
+from relay.errors import NotFound, RelayError
+from relay.store import automations as automation_store
+
+log = logging.getLogger("relay.actors.automations")
+
+
+async def create(
+    rt: Runtime,
+    actor: str,
+    *,
+    name: str,
+    enabled: bool,
+    trigger: JSON,
+    action: JSON,
+    max_per_hour: int,
+) -> Automation:
+    """Save a new automation; Conflict ``automation name already exists``."""
+    draft = Automation(
+        id=new_automation_id(),
+        name=name,
+        enabled=enabled,
+        trigger=trigger,
+        action=action,
+        max_per_hour=max_per_hour,
+        version=1,
+        next_run_at=None,
+        created_by=actor,
+        created_at=0,  # set by the actor, with nextRunAt
+        updated_at=0,
+    )
+    return await rt.registry.ask(KIND, KEY, Create(draft, actor))
+
+
+async def update(
+    rt: Runtime, actor: str, automation_id: str, changes: AutomationChanges, version: int | None
+) -> Automation:
+    """Change it; NotFound, Conflict (version, name)."""
+    return await rt.registry.ask(KIND, KEY, Update(automation_id, changes, version, actor))
+
+
+async def delete(rt: Runtime, actor: str, automation_id: str) -> Automation:
+    return await rt.registry.ask(KIND, KEY, Delete(automation_id, actor))
+
+
+async def list_all(rt: Runtime) -> list[Automation]:
+    """Every automation, by name."""
+    return list(await rt.registry.ask(KIND, KEY, Snapshot()))
+
+
+async def get(rt: Runtime, automation_id: str) -> Automation:
+    """NotFound ``automation not found``."""
+    found = await rt.store.run(lambda: automation_store.load(automation_id))
+    if found is None:
+        raise NotFound("automation not found")
+    return found
+
+
+async def dispatches(rt: Runtime, automation_id: str, limit: int) -> list[DispatchResult]:
+    """Its kept dispatch results, newest first; NotFound ``automation not found``."""
+    await get(rt, automation_id)
+    return await rt.store.run(lambda: automation_store.recent_dispatches(automation_id, limit))
+
+
+async def dispatch(
+    rt: Runtime,
+    automation_id: str,
+    trigger: DispatchTrigger,
+    event: Mapping[str, Any] | None = None,
+    event_id: str | None = None,
+) -> DispatchResult:
+    """Run the automation once (its cap permitting) and keep the result, which is returned
+    once committed. The action's refusal is the result's ``error``, never raised.
+
+    Raises NotFound ``automation not found``; Unavailable when the result cannot be kept.
+    """
+    started = await rt.registry.ask(KIND, KEY, Begin(automation_id))
+    automation = started.automation
+    now = rt.clock.now_ms()
+    status: Any = "skipped"
+    result: JSON | None = None
+    error: str | None = RATE_LIMITED
+    if started.allowed:
+        context = {"event": dict(event or {}), "automation": automation.to_json(), "now": now}
+        try:
+            result = await actions.run(rt, automation, rules.render(automation.action, context))
+            status, error = "succeeded", None
+        except RelayError as refused:
+            status, error = "failed", refused.message
+            log.info(
+                "automation_dispatch_failed automation=%s error=%s", automation.id, refused.message
+            )
+    done = DispatchResult(
+        id=new_dispatch_id(),
+        automation_id=automation.id,
+        trigger=trigger,
+        event_id=event_id,
+        status=status,
+        result=result,
+        error=error,
+        at=now,
+    )
+    return await rt.registry.ask(KIND, KEY, Record(done))
+
+
+async def dispatch_event(rt: Runtime, event: IntegrationEvent) -> list[JSON]:
+    """Dispatch each enabled automation the event triggers, once, by name; their results."""
+    found = rules.triggered(await rt.registry.ask(KIND, KEY, Snapshot()), event.to_json())
+    results: list[JSON] = []
+    for automation in found:
+        try:
+            done = await dispatch(rt, automation.id, "event", event.to_json(), event.id)
+        except NotFound:
+            continue  # deleted since the snapshot
+        results.append(done.to_json())
+    return results
+
+
+async def dispatches_of_event(rt: Runtime, event_id: str) -> list[JSON]:
+    """What an event dispatched (a repeated delivery answers with these)."""
+    found = await rt.store.run(lambda: automation_store.dispatches_of_event(event_id))
+    return [each.to_json() for each in found]
+
+
+async def automation_schedule(rt: Runtime) -> dict[str, Any]:
+    """Maintenance job: each enabled schedule that is due dispatches once (no catch-up)."""
+    due = await rt.registry.ask(KIND, KEY, TakeDue())
+    outcomes: dict[str, int] = {"succeeded": 0, "failed": 0, "skipped": 0}
+    for automation in due:
+        try:
+            done = await dispatch(rt, automation.id, "schedule")
+        except NotFound:
+            continue
+        outcomes[done.status] += 1
+    return {"dispatched": len(due), **outcomes}

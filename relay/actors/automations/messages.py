@@ -1,0 +1,75 @@
+"""The messages AutomationActor understands; each names the reply it gets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from relay.actors.runtime.bridge import Ask
+from relay.domain.automations import Automation, AutomationChanges, DispatchResult
+
+KIND = "automation"
+KEY = "all"  # one actor: names stay unique and the per-hour cap is counted in one place
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    """A dispatch begun: the automation as it is now, and whether its cap let it run."""
+
+    automation: Automation
+    allowed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Create(Ask[Automation]):
+    """Save a new automation (``createdAt`` and ``nextRunAt`` are set here). Replies it;
+    Conflict ``automation name already exists``."""
+
+    automation: Automation
+    actor: str  # the caller's sub, for the audit row
+
+
+@dataclass(frozen=True, slots=True)
+class Update(Ask[Automation]):
+    """Apply ``changes``. Replies the automation; NotFound ``automation not found``,
+    Conflict ``version conflict: current version is <n>`` / ``automation name already
+    exists``."""
+
+    automation_id: str
+    changes: AutomationChanges
+    version: int | None
+    actor: str
+
+
+@dataclass(frozen=True, slots=True)
+class Delete(Ask[Automation]):
+    """Delete it with its dispatch results. Replies it; NotFound."""
+
+    automation_id: str
+    actor: str
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot(Ask[tuple[Automation, ...]]):
+    """Replies every automation, by name."""
+
+
+@dataclass(frozen=True, slots=True)
+class Begin(Ask[Started]):
+    """Count a run against the per-hour cap if it allows one (the count and the check in
+    one step, so concurrent dispatches never pass it). Replies Started; NotFound."""
+
+    automation_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Record(Ask[DispatchResult]):
+    """Keep a dispatch result (its stream event, and its audit row when it failed; the
+    oldest past ``RELAY_AUTOMATION_DISPATCH_KEEP`` go). Replies it once committed."""
+
+    result: DispatchResult
+
+
+@dataclass(frozen=True, slots=True)
+class TakeDue(Ask[tuple[Automation, ...]]):
+    """The enabled schedules due now, each with ``nextRunAt`` moved to now +
+    ``everySeconds`` (committed before the reply: a due run is handed out once)."""

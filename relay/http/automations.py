@@ -1,0 +1,207 @@
+"""Automation routes (spec/tasks.md "Automations"): save, read, change, delete, run now,
+and the kept dispatch results. A ``spawn_agent`` automation is saved only by a caller
+whose ``command:write`` covers its orchestrator and spawn policy, as the spawn route asks."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Self
+
+from pydantic import Field, model_validator
+from quart import Blueprint, request
+from quart_schema import document_request
+
+from relay.actors import automations
+from relay.domain.automations import Automation, AutomationChanges
+from relay.domain.messages import Importance
+from relay.http import automation_responses
+from relay.http.auth import allow, principal, requires
+from relay.http.contract import int_param, responds
+from relay.http.services import services
+from relay.http.tasks import CreateTaskBody
+from relay.http.validation import Body, parse_body, query_int
+
+bp = Blueprint("automations", __name__)
+
+MAX_FILTERS = 20
+
+
+class TriggerBody(Body):
+    type: Literal["event", "schedule"]
+    event_type: str | None = Field(default=None, min_length=1, max_length=100)
+    integration: str | None = Field(default=None, min_length=1, max_length=100)
+    filter: dict[str, Any] | None = None
+    every_seconds: int | None = Field(default=None, ge=60, le=604_800)
+
+    @model_validator(mode="after")
+    def _complete(self) -> Self:
+        if self.type == "event":
+            if self.event_type is None:
+                raise ValueError("trigger.eventType is required")
+            if self.filter is not None and len(self.filter) > MAX_FILTERS:
+                raise ValueError(f"trigger.filter must have at most {MAX_FILTERS} entries")
+        elif self.every_seconds is None:
+            raise ValueError("trigger.everySeconds is required")
+        return self
+
+    def stored(self) -> dict[str, Any]:
+        if self.type == "schedule":
+            return {"type": "schedule", "everySeconds": self.every_seconds}
+        trigger: dict[str, Any] = {"type": "event", "eventType": self.event_type}
+        if self.integration is not None:
+            trigger["integration"] = self.integration
+        if self.filter:
+            trigger["filter"] = self.filter
+        return trigger
+
+
+class ActionBody(Body):
+    type: Literal["create_task", "post_message", "spawn_agent"]
+    task: CreateTaskBody | None = None
+    to: str | None = Field(default=None, min_length=1, max_length=200)
+    channel_id: str | None = Field(default=None, min_length=1, max_length=64)
+    body: str | None = Field(default=None, min_length=1, max_length=65_536)
+    importance: Importance | None = None
+    ack_required: bool | None = None
+    orchestrator_id: str | None = Field(default=None, min_length=1, max_length=200)
+    policy_name: str | None = Field(default=None, min_length=1, max_length=200)
+    cwd: str | None = Field(default=None, min_length=1, max_length=4096)
+    label: str | None = Field(default=None, min_length=1, max_length=200)
+
+    @model_validator(mode="after")
+    def _complete(self) -> Self:
+        if self.type == "create_task" and self.task is None:
+            raise ValueError("action.task is required")
+        if self.type == "post_message":
+            if (self.to is None) == (self.channel_id is None):
+                raise ValueError("exactly one of action.to, action.channelId is required")
+            if self.body is None:
+                raise ValueError("action.body is required")
+        if self.type == "spawn_agent":
+            if self.orchestrator_id is None:
+                raise ValueError("action.orchestratorId is required")
+            if self.policy_name is None:
+                raise ValueError("action.policyName is required")
+        return self
+
+    def stored(self) -> dict[str, Any]:
+        names = {
+            "create_task": ("task",),
+            "post_message": ("to", "channel_id", "body", "importance", "ack_required"),
+            "spawn_agent": ("orchestrator_id", "policy_name", "cwd", "label"),
+        }[self.type]
+        dumped = self.model_dump(by_alias=True, include=set(names), exclude_none=True)
+        return {"type": self.type, **dumped}
+
+
+class AutomationBody(Body):
+    name: str = Field(min_length=1, max_length=100)
+    enabled: bool = True
+    trigger: TriggerBody
+    action: ActionBody
+    max_per_hour: int = Field(default=60, ge=1, le=1000)
+
+
+class AutomationPatchBody(Body):
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    enabled: bool | None = None
+    trigger: TriggerBody | None = None
+    action: ActionBody | None = None
+    max_per_hour: int | None = Field(default=None, ge=1, le=1000)
+    version: int | None = Field(default=None, ge=1)
+
+
+class RunBody(Body):
+    event: dict[str, Any] | None = None
+
+
+def _allow_action(action: dict[str, Any]) -> None:
+    """Saving a spawn needs what spawning needs: ``command:write`` over the orchestrator
+    and the policy (the spawn route's check, 403)."""
+    if action["type"] == "spawn_agent":
+        allow(automations.spawn_resource(action), "command:write")
+
+
+def _json(automation: Automation) -> dict[str, Any]:
+    return automation.to_json()
+
+
+@bp.get("/api/automations")
+@responds(list[automation_responses.Automation])
+@requires("config:read")
+async def list_automations() -> list[dict[str, Any]]:
+    return [_json(a) for a in await automations.list_all(services().runtime)]
+
+
+@bp.post("/api/automations")
+@responds({201: automation_responses.Automation}, errors=(403, 409))
+@document_request(AutomationBody)
+@requires("config:write")
+async def create_automation() -> tuple[dict[str, Any], int]:
+    body = await parse_body(AutomationBody)
+    action = body.action.stored()
+    _allow_action(action)
+    automation = await automations.create(
+        services().runtime,
+        principal().sub,
+        name=body.name,
+        enabled=body.enabled,
+        trigger=body.trigger.stored(),
+        action=action,
+        max_per_hour=body.max_per_hour,
+    )
+    return _json(automation), 201
+
+
+@bp.get("/api/automations/<automation_id>")
+@responds(automation_responses.Automation)
+@requires("config:read")
+async def get_automation(automation_id: str) -> dict[str, Any]:
+    return _json(await automations.get(services().runtime, automation_id))
+
+
+@bp.patch("/api/automations/<automation_id>")
+@responds(automation_responses.Automation, errors=(403, 409))
+@document_request(AutomationPatchBody)
+@requires("config:write")
+async def update_automation(automation_id: str) -> dict[str, Any]:
+    body = await parse_body(AutomationPatchBody)
+    action = body.action.stored() if body.action is not None else None
+    if action is not None:
+        _allow_action(action)
+    changes = AutomationChanges(
+        name=body.name,
+        enabled=body.enabled,
+        trigger=body.trigger.stored() if body.trigger is not None else None,
+        action=action,
+        max_per_hour=body.max_per_hour,
+    )
+    rt = services().runtime
+    automation = await automations.update(rt, principal().sub, automation_id, changes, body.version)
+    return _json(automation)
+
+
+@bp.delete("/api/automations/<automation_id>")
+@responds(automation_responses.Automation)
+@requires("config:write")
+async def delete_automation(automation_id: str) -> dict[str, Any]:
+    return _json(await automations.delete(services().runtime, principal().sub, automation_id))
+
+
+@bp.post("/api/automations/<automation_id>/run")
+@responds(automation_responses.DispatchResult, body_optional=True)
+@document_request(RunBody)
+@requires("config:write")
+async def run_automation(automation_id: str) -> dict[str, Any]:
+    has_body = bool((await request.get_data(cache=True)).strip())
+    body = await parse_body(RunBody) if has_body else RunBody()
+    done = await automations.dispatch(services().runtime, automation_id, "manual", body.event)
+    return done.to_json()
+
+
+@bp.get("/api/automations/<automation_id>/dispatches")
+@responds(list[automation_responses.DispatchResult], query=(int_param("limit", 1, 200),))
+@requires("config:read")
+async def list_dispatches(automation_id: str) -> list[dict[str, Any]]:
+    limit = query_int("limit", 50, low=1, high=200)
+    found = await automations.dispatches(services().runtime, automation_id, limit)
+    return [each.to_json() for each in found]
