@@ -291,25 +291,35 @@ def test_automations_run_now_records_a_dispatch(page: Page, tasks_relay: QuietRe
         expect(page.get_by_role("alert")).to_have_text("This relay has no automations route yet.")
         shots(page, "automations")
         pytest.skip("this relay has no automations routes yet (h-automations)")
-    name = unique("nightly")
+    name = unique("on-deploy")
     automation = tasks_relay.call(
         "POST",
         "/api/automations",
         json={
             "name": name,
-            "trigger": {"type": "schedule", "everySeconds": 3600},
-            "action": {"type": "create_task", "task": {"title": f"made by {name}"}},
+            "trigger": {"type": "event", "eventType": f"{name}.*", "integration": "ci"},
+            "action": {"type": "create_task", "task": {"title": "check {{event.subject}}"}},
         },
     )
     open_page(page, tasks_relay, "#/automations")
     page.get_by_role("button", name=f"Open {name}").click()
     detail = page.get_by_role("region", name=f"Automation {name}")
     expect(detail).to_contain_text("Never dispatched.")
+    # An integration event it matches dispatches it: the row appears live.
+    post_event(tasks_relay, unique("d"), type=f"{name}.done", subject="release 7")
+    rows = detail.locator("[data-dispatch]")
+    expect(rows).to_have_count(1, timeout=5000)
+    expect(rows.first).to_contain_text("event")
     detail.get_by_role("button", name="Run now").click()
     expect(page.locator(".toast-ok")).to_contain_text(f"Run {name}: succeeded: task")
-    rows = detail.locator("[data-dispatch]")
-    expect(rows).to_have_count(1)
+    expect(rows).to_have_count(2)
     expect(rows.first).to_contain_text("manual")
     dispatches = tasks_relay.call("GET", f"/api/automations/{automation['id']}/dispatches")
-    assert [d["trigger"] for d in dispatches] == ["manual"]
+    assert [d["trigger"] for d in dispatches] == ["manual", "event"]
+    # Its outcome links the task it created.
+    made = dispatches[1]["result"]["taskId"]
+    rows.nth(1).get_by_role("link", name=made).click()
+    expect(page.get_by_role("heading", level=2, name="check release 7")).to_be_visible()
+    page.go_back()
+    page.get_by_role("button", name=f"Open {name}").click()
     shots(page, "automations")

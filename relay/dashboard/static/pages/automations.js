@@ -112,7 +112,9 @@ function AutomationDetail({ automation, can, now }) {
         <td data-label="When"><${Time} ms=${d.at} now=${now} /></td>
         <td data-label="Trigger">${d.trigger}${d.eventId ? html`<div class="sub"><code>${d.eventId}</code></div>` : ""}</td>
         <td data-label="Status"><span class=${`badge status-${d.status}`}><span class="dot" aria-hidden="true"></span>${d.status}</span></td>
-        <td data-label="Outcome">${resultText(d)}</td>
+        <td data-label="Outcome">${d.result?.taskId
+          ? html`succeeded: task <a href=${`#/tasks/${enc(d.result.taskId)}`}>${d.result.taskId}</a>`
+          : resultText(d)}</td>
       </tr>`)}</tbody>
     </table>`}
   </section>`;
