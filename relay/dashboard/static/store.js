@@ -104,6 +104,7 @@ export function recordTask(task) {
     });
     if (steps.length > MAX_HISTORY) steps.shift();
     store.taskHistory.set(task.id, steps);
+    trim(store.taskHistory);
   }
 }
 

@@ -143,13 +143,14 @@ function TaskView({ id, can }) {
     get(`/api/tasks/${enc(id)}`).then((task) => { recordTask(task); upsertTasks([task]); setError(null); })
       .catch((e) => setError(e.status === 404 ? `Task ${id} was not found.` : e.message));
   }, [id]);
-  // The audit feed's entries about this task ("Task needs a human"), when the token reads it.
+  const task = s.tasks.get(id);
+  // The audit feed's entries about this task ("Task needs a human"), when the token reads it:
+  // read again when this task changes, not on every other task's event.
   useEffect(() => {
     get("/api/activity?view=tasks&limit=500")
       .then((events) => setActivity(events.filter((e) => e.metadata?.taskId === id)))
       .catch(() => setActivity([]));
-  }, [id, s.tasksVersion]);
-  const task = s.tasks.get(id);
+  }, [id, task?.version]);
   if (!task) {
     return html`<section class="task-page"><p><a href="#/tasks">← Tasks</a></p>
       ${error ? html`<${ErrorText} error=${error} />` : html`<p class="hint">Loading task…</p>`}</section>`;
