@@ -9,7 +9,9 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field, field_validator
 from quart import Blueprint, request
+from quart.blueprints import BlueprintSetupState
 from quart_schema import document_request
+from werkzeug.routing import BaseConverter
 
 from relay.actors import tasking, tasks
 from relay.actors.runtime.context import Runtime
@@ -39,6 +41,20 @@ from relay.http.services import services
 from relay.http.validation import Body, parse_body, query_choice, query_int, query_str
 
 bp = Blueprint("tasks", __name__)
+
+
+class TaskIdConverter(BaseConverter):
+    """A task id in a path: any segment but ``claim``, so ``/api/tasks/claim`` is one route
+    (GET there is 405, not ``task not found``)."""
+
+    regex = r"(?!claim$)[^/]+"
+
+
+@bp.record_once
+def _register_converter(state: BlueprintSetupState) -> None:
+    # Before the routes below: a blueprint's deferred steps run in order.
+    state.app.url_map.converters.setdefault("task", TaskIdConverter)
+
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -252,7 +268,7 @@ async def list_tasks() -> list[dict[str, Any]]:
     return [task_json(task, ready) for task, ready in found]
 
 
-@bp.get("/api/tasks/<task_id>")
+@bp.get("/api/tasks/<task:task_id>")
 @responds(task_responses.Task, errors=(404,))
 @requires("task:read")
 async def get_task(task_id: str) -> dict[str, Any]:
@@ -260,7 +276,7 @@ async def get_task(task_id: str) -> dict[str, Any]:
     return task_json(task, ready)
 
 
-@bp.patch("/api/tasks/<task_id>")
+@bp.patch("/api/tasks/<task:task_id>")
 @responds(task_responses.Task, errors=(403, 404, 409))
 @document_request(EditTaskBody)
 @requires("task:write")
@@ -286,7 +302,7 @@ async def claim_next() -> dict[str, Any]:
     return await claim_task(body.agent_id, None, body.lease_seconds)
 
 
-@bp.post("/api/tasks/<task_id>/claim")
+@bp.post("/api/tasks/<task:task_id>/claim")
 @responds(task_responses.Claimed, errors=(403, 404, 409), body_optional=True)
 @document_request(ClaimBody)
 @requires("task:write")
@@ -295,7 +311,7 @@ async def claim(task_id: str) -> dict[str, Any]:
     return await claim_task(body.agent_id, task_id, body.lease_seconds)
 
 
-@bp.post("/api/tasks/<task_id>/status")
+@bp.post("/api/tasks/<task:task_id>/status")
 @responds(task_responses.Task, errors=(404, 409))
 @document_request(StatusBody)
 @requires("task:write")
@@ -303,7 +319,7 @@ async def status(task_id: str) -> dict[str, Any]:
     return await report_status(task_id, await parse_body(StatusBody))
 
 
-@bp.post("/api/tasks/<task_id>/heartbeat")
+@bp.post("/api/tasks/<task:task_id>/heartbeat")
 @responds(task_responses.Task, errors=(404, 409), body_optional=True)
 @document_request(HeartbeatBody)
 @requires("task:write")
@@ -312,7 +328,7 @@ async def heartbeat(task_id: str) -> dict[str, Any]:
     return await heartbeat_task(task_id, body.lease_seconds)
 
 
-@bp.post("/api/tasks/<task_id>/cancel")
+@bp.post("/api/tasks/<task:task_id>/cancel")
 @responds(task_responses.Task, errors=(403, 404), body_optional=True)
 @document_request(CancelBody)
 @requires("task:write")
@@ -322,7 +338,7 @@ async def cancel(task_id: str) -> dict[str, Any]:
     return task_json(task, ready)
 
 
-@bp.post("/api/tasks/<task_id>/requeue")
+@bp.post("/api/tasks/<task:task_id>/requeue")
 @responds(task_responses.Task, errors=(403, 404, 409))
 @requires("task:write")
 async def requeue(task_id: str) -> dict[str, Any]:

@@ -369,6 +369,8 @@ def test_constrained_token_never_touches_another_owners_resources(
                 continue
 
         def call(case: Any, body_values: dict[str, Any] = body_values) -> None:
+            if aim == "body" and not isinstance(case.body, dict):
+                return  # an optional body left out names nobody's resource: nothing to aim
             if body_values and isinstance(case.body, dict):
                 case.body = {**case.body, **body_values}
             response = case.call(headers=headers, timeout=TIMEOUT_S)
