@@ -82,3 +82,21 @@ async def test_collect_by_name_and_age(tmp_path: Path) -> None:
     left = {p.parent.name + p.name for p in files(tmp_path)}
     assert left == {named.sha256, young.sha256}
     assert old.sha256 not in left
+
+
+async def test_collect_removes_temp_files_a_crash_left(tmp_path: Path) -> None:
+    """An upload cut short by kill -9 leaves its temp file: gone once older than the grace
+    period (by the wall clock, which wrote it); one being written now stays."""
+    import os
+    import time
+
+    store = BlobStore(tmp_path)
+    store.tmp_dir.mkdir(parents=True)
+    stale = store.tmp_dir / "upload-stale"
+    stale.write_bytes(b"half")
+    old_ns = time.time_ns() - 7_200 * 1_000_000_000
+    os.utime(stale, ns=(old_ns, old_ns))
+    fresh = store.tmp_dir / "upload-fresh"
+    fresh.write_bytes(b"now")
+    await store.collect(set(), now_ms=0, grace_ms=3_600_000)
+    assert sorted(store.tmp_dir.iterdir()) == [fresh]
