@@ -76,9 +76,9 @@ EVENT_NAMES = (
     "channel",
     "message",
     "delivery",
+    "task",
     "pair",
     "integration",
-    "task",
     "automation",
 )
 

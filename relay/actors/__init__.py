@@ -46,10 +46,10 @@ INSTALLS: tuple[Install, ...] = (
     inbox.install,
     artifacts.install,
     messaging.install,
-    pairs.install,
-    integrations.install,
     tasks.install,
     tasking.install,
+    pairs.install,
+    integrations.install,
     automations.install,
     maintenance.install,
 )

@@ -35,17 +35,24 @@ PAGES = [
     "orchestrators",
     "workspaces",
     "commands",
+    "tasks",
+    "pairs",
+    "integrations",
+    "automations",
     "activity",
     "config",
     "tokens",
     "maintenance",
 ]
 
-# Every status a badge can show (agents, orchestrators, commands, workspaces).
+# Every status a badge can show (agents, orchestrators, commands, workspaces, tasks, pairs,
+# automation dispatches).
 STATUSES = [
     "online", "stale", "offline", "queued", "delivered", "running", "succeeded", "failed",
     "expired", "cancelled", "active", "ready", "conflict", "review_requested", "merge_planned",
     "merged", "abandoned", "cleanup_requested", "cleaned",
+    "submitted", "assigned", "working", "input_required", "needs_human", "completed", "canceled",
+    "rejected", "forming", "awaiting_review", "aborted", "skipped",
 ]  # fmt: skip
 
 

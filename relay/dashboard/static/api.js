@@ -45,3 +45,30 @@ export const post = (path, body) => api(path, { method: "POST", body: body ?? {}
 export const put = (path, body) => api(path, { method: "PUT", body });
 export const patch = (path, body) => api(path, { method: "PATCH", body });
 export const del = (path) => api(path, { method: "DELETE" });
+
+// Save what an authenticated URL answers (an artifact's bytes) as a file: a plain link cannot
+// send the bearer token, so the bytes are fetched as a blob and handed to the browser to save.
+export async function download(path, filename) {
+  let response;
+  try {
+    response = await fetch(path, { headers: { Authorization: `Bearer ${session.token() ?? ""}` } });
+  } catch {
+    throw new ApiError(0, "the relay did not answer (network error)");
+  }
+  if (!response.ok) {
+    let message = `${response.status} ${response.statusText}`;
+    try { message = (await response.json()).error || message; } catch { /* not JSON */ }
+    if (response.status === 401) unauthorized(message);
+    throw new ApiError(response.status, message);
+  }
+  const url = URL.createObjectURL(await response.blob());
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = filename;
+  link.hidden = true;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  // The browser has read the URL once the click returns; free it a little later.
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}

@@ -7,12 +7,16 @@ import { Toasts } from "./toast.js";
 import { ErrorText } from "./ui.js";
 import { Activity } from "./pages/activity.js";
 import { AgentPage } from "./pages/agent.js";
+import { Automations } from "./pages/automations.js";
 import { Commands } from "./pages/commands.js";
 import { Config } from "./pages/config.js";
 import { Fleet } from "./pages/fleet.js";
+import { Integrations } from "./pages/integrations.js";
 import { Maintenance } from "./pages/maintenance.js";
 import { Messages } from "./pages/messages.js";
 import { Orchestrators } from "./pages/orchestrators.js";
+import { Pairs } from "./pages/pairs.js";
+import { TaskPage, Tasks } from "./pages/tasks.js";
 import { Tokens } from "./pages/tokens.js";
 import { Workspaces } from "./pages/workspaces.js";
 
@@ -22,6 +26,10 @@ const PAGES = [
   { path: "workspaces", title: "Workspaces", view: Workspaces },
   { path: "commands", title: "Commands", view: Commands },
   { path: "messages", title: "Messages", view: Messages },
+  { path: "tasks", title: "Tasks", view: Tasks },
+  { path: "pairs", title: "Pairs", view: Pairs },
+  { path: "integrations", title: "Integrations", view: Integrations },
+  { path: "automations", title: "Automations", view: Automations },
   { path: "activity", title: "Activity", view: Activity },
   { path: "config", title: "Config", view: Config },
   { path: "tokens", title: "Tokens", view: Tokens, needs: "token:admin" },
@@ -86,7 +94,11 @@ function Shell({ me, onSignOut }) {
   const pages = PAGES.filter((page) => !page.needs || can(page.needs));
   // #/agents/<id> is one agent's page, part of the Fleet section.
   const agentId = path.startsWith("agents/") ? decodeURIComponent(path.slice("agents/".length)) : null;
-  const page = agentId ? pages[0] : pages.find((p) => p.path === path) ?? pages[0];
+  // #/tasks/<id> is one task's page, part of the Tasks section.
+  const taskId = path.startsWith("tasks/") ? decodeURIComponent(path.slice("tasks/".length)) : null;
+  const page = agentId ? pages[0]
+    : taskId ? pages.find((p) => p.path === "tasks")
+    : pages.find((p) => p.path === path) ?? pages[0];
   const View = page.view;
   const closeOnEscape = (event) => {
     if (event.key === "Escape" && menuOpen) {
@@ -115,6 +127,7 @@ function Shell({ me, onSignOut }) {
     ${live === "reconnecting" && html`<div class="banner" role="alert">Connection to the relay lost — reconnecting…</div>`}
     <main class="page" id="main" tabIndex="-1">${agentId
       ? html`<${AgentPage} key=${agentId} id=${agentId} can=${can} />`
+      : taskId ? html`<h1 class="sr-only">Task</h1><${TaskPage} key=${taskId} id=${taskId} can=${can} />`
       : html`<h1 class="sr-only">${page.title}</h1><${View} me=${me} can=${can} />`}</main>
     <${Toasts} />
   </div>`;

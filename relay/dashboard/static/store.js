@@ -20,13 +20,19 @@ export const store = {
   messages: new Map(),
   deliveries: new Map(),
   channels: new Map(),
-  pairs: new Map(),
-  // Integration events without their payload (the stream never carries it), newest first.
-  integrationEvents: [],
-  // Automation dispatch results as the stream reports them, newest first.
-  automationDispatches: [],
   messagesVersion: 0, // a message or a delivery changed
   channelsVersion: 0, // a channel or one of its bindings changed
+  // Tasks, pairs, automations, integrations (tasks.md). A task's history is what this browser
+  // saw of it: each status, assignee or version change a `task` event brought.
+  tasks: new Map(),
+  taskHistory: new Map(), // task id → [{at, status, assignee, version, statusMessage}]
+  pairs: new Map(),
+  dispatches: new Map(), // automation dispatch results by id
+  integrationEvents: [], // newest first, without payloads (as the stream sends them)
+  tasksVersion: 0,
+  pairsVersion: 0,
+  automationsVersion: 0,
+  integrationsVersion: 0,
   configVersion: 0,
   version: 0, // bumped on every change: the key for memoised views
   // Bumped when an agent is added, removed or changes other than its presence: filters and
@@ -82,6 +88,35 @@ function trim(map) {
     if (map.size <= MAX_MESSAGING) break;
     map.delete(key);
   }
+}
+
+const MAX_HISTORY = 100;
+
+// A history step when what the board shows of the task moved; the same version twice (a
+// replayed event, or the page's own read after the event) adds nothing.
+export function recordTask(task) {
+  const steps = store.taskHistory.get(task.id) ?? [];
+  const last = steps[steps.length - 1];
+  if (!last || task.version > last.version) {
+    steps.push({
+      at: task.updatedAt, status: task.status, assignee: task.assignee ?? null,
+      version: task.version, statusMessage: task.statusMessage ?? null,
+    });
+    if (steps.length > MAX_HISTORY) steps.shift();
+    store.taskHistory.set(task.id, steps);
+    trim(store.taskHistory);
+  }
+}
+
+// A read (the board's list, a task page) never replaces a newer copy an event brought.
+export function upsertTasks(tasks) {
+  for (const task of tasks) {
+    const known = store.tasks.get(task.id);
+    if (!known || task.version >= known.version) store.tasks.set(task.id, task);
+  }
+  trim(store.tasks);
+  store.tasksVersion += 1;
+  changed();
 }
 
 function applyPresence(data) {
@@ -155,17 +190,30 @@ export function applyEvent(name, data) {
       else store.channels.set(data.channel.id, { ...store.channels.get(data.channel.id), ...data.channel });
       store.channelsVersion += 1;
       break;
+    case "task":
+      recordTask(data.task);
+      if ((store.tasks.get(data.task.id)?.version ?? 0) <= data.task.version) {
+        store.tasks.set(data.task.id, data.task);
+      }
+      trim(store.tasks);
+      store.tasksVersion += 1;
+      break;
     case "pair":
       store.pairs.set(data.pair.id, data.pair);
       trim(store.pairs);
-      break;
-    case "integration":
-      store.integrationEvents.unshift(data.event);
-      store.integrationEvents.length = Math.min(store.integrationEvents.length, MAX_ACTIVITY);
+      store.pairsVersion += 1;
       break;
     case "automation":
-      store.automationDispatches.unshift(data.dispatch);
-      store.automationDispatches.length = Math.min(store.automationDispatches.length, MAX_ACTIVITY);
+      if (data.dispatch) store.dispatches.set(data.dispatch.id, data.dispatch);
+      trim(store.dispatches);
+      store.automationsVersion += 1;
+      break;
+    case "integration":
+      if (data.event && !store.integrationEvents.some((e) => e.id === data.event.id)) {
+        store.integrationEvents.unshift(data.event);
+        store.integrationEvents.length = Math.min(store.integrationEvents.length, MAX_ACTIVITY);
+      }
+      store.integrationsVersion += 1;
       break;
     case "config-changed":
       store.configVersion += 1;
