@@ -14,6 +14,7 @@ from typing import Any, Literal, get_args
 
 from relay.domain.agents import AgentCard, TimelineEntry
 from relay.domain.commands import Command
+from relay.domain.memory_reload import reload_tags
 from relay.domain.orchestrators import Orchestrator
 from relay.errors import Conflict, Invalid, RelayError, Unprocessable
 
@@ -98,7 +99,6 @@ CLAUDE_RESUME_ID = re.compile(
     r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE
 )
 TIMELINE_WINDOW = 50  # how many of the newest timeline entries a resume looks through
-MEMORY_RELOAD_TAG = "memory-reload:"  # a card tag naming memory tags to reload after a compact
 
 
 # -- support ------------------------------------------------------------------------------------
@@ -334,19 +334,6 @@ def _spawn_from_card(card: AgentCard, policy_name: str | None) -> JSON:
     return {key: value for key, value in found.items() if value is not None}
 
 
-def memory_reload(tags: Iterable[str]) -> list[str]:
-    """The suffixes T of the card's ``memory-reload:T`` tags: in tag order, de-duplicated,
-    empty ones dropped. A compact's runner reloads these through the broker; the command
-    carries only the tag names, never memory text."""
-    found: list[str] = []
-    for tag in tags:
-        if tag.startswith(MEMORY_RELOAD_TAG):
-            suffix = tag.removeprefix(MEMORY_RELOAD_TAG)
-            if suffix and suffix not in found:
-                found.append(suffix)
-    return found
-
-
 def action_params(
     card: AgentCard,
     action: AgentAction,
@@ -368,7 +355,7 @@ def action_params(
         "spawnRequestId": _text(meta, "spawnRequestId"),
         "restartSpawn": spawn if action in ("restart", "resume") else None,
         "claudeResumeId": resume_id,
-        "memoryReload": memory_reload(card.tags) if action == "compact" else None,
+        "memoryReload": reload_tags(card.tags) if action == "compact" else None,
         "requestedBy": "dashboard",
         "requestedAt": now,
     }

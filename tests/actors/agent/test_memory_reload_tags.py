@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from relay.actors.agent.action_rules import memory_reload
+from relay.domain.memory_reload import reload_tags
 
 
 @pytest.mark.parametrize(
@@ -22,4 +22,4 @@ from relay.actors.agent.action_rules import memory_reload
 def test_memory_reload_keeps_tag_order_dedupes_and_drops_empties(
     tags: tuple[str, ...], expected: list[str]
 ) -> None:
-    assert memory_reload(tags) == expected
+    assert reload_tags(tags) == expected
