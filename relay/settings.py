@@ -202,6 +202,9 @@ class Settings(BaseSettings):
         description="JSON list of {name, pattern} redacted after the built-in list",
     )
     job_memory_rescan_seconds: float = Field(default=3600, gt=0)
+    memory_broker_max_chars: int = Field(
+        default=8000, ge=200, le=200_000, description="the broker's default maxChars budget"
+    )
 
     @field_validator("log_level")
     @classmethod

@@ -27,7 +27,7 @@ from relay.domain.memory import (
     Viewer,
     Visibility,
 )
-from relay.store import models
+from relay.store import memory_search, models
 
 
 def search_text(title: str, body: str, tags: Iterable[str]) -> str:
@@ -167,6 +167,13 @@ async def search_candidates(
     """Up to ``limit`` rows past ``after`` in the search order (``updatedAt`` desc, then
     id) that may match: a superset of the answer the caller then checks exactly."""
     qs = models.Memory.all()
+    # The trigram index (SQLite) narrows to rows that may hold every term; the LIKEs below
+    # still decide, so the answer is the same with or without it.
+    narrowed = await memory_search.narrowed_ids([t.lower() for t in query.terms], "AND")
+    if narrowed is not None:
+        if not narrowed:
+            return []
+        qs = qs.filter(id__in=narrowed)
     visible = _viewer_filter(viewer)
     if visible is not None:
         qs = qs.filter(visible)
