@@ -17,6 +17,7 @@ from relay.actors import (
     conversation,
     inbox,
     maintenance,
+    memory,
     messaging,
     orchestrator,
     repo,
@@ -39,6 +40,7 @@ INSTALLS: tuple[Install, ...] = (
     conversation.install,
     inbox.install,
     messaging.install,
+    memory.install,
     maintenance.install,
 )
 

@@ -30,6 +30,7 @@ from relay.http import (
     health,
     inboxes,
     mcp_tokens,
+    memory,
     merge_leases,
     message_channels,
     messages,
@@ -64,6 +65,7 @@ BLUEPRINTS = (
     message_channels.bp,
     messages.bp,
     inboxes.bp,
+    memory.bp,
     workspaces.bp,
     merge_leases.bp,
     tokens.bp,
@@ -109,6 +111,12 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> QuartTrio:
         secret=credentials.secret,
         clock=clock,
         integrations=settings.integration_tokens,  # their per-minute limiter lives in auth
+    )
+    # Memory redaction replaces the relay's own credentials wherever they are written.
+    runtime.credentials = (
+        credentials.root_token,
+        credentials.secret,
+        *(integration.token for integration in settings.integration_tokens),
     )
     app.extensions[EXTENSION] = Services(runtime=runtime, auth=auth)
 

@@ -38,6 +38,7 @@ PATH_IDS: dict[str, PathId] = {
     "workspace_id": PathId(64, "workspace"),
     "channel_id": PathId(64, "channel"),
     "binding_id": PathId(36, "binding"),
+    "memory_id": PathId(64, "memory"),
     # Revoking an unknown jti deny-lists it (no row needed): too long is a bad request.
     "jti": PathId(64, "token", not_found=False),
 }

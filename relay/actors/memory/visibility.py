@@ -64,11 +64,11 @@ def may_create(viewer: Viewer, scope: Scope, scope_key: str) -> bool:
 
 
 def may_change(viewer: Viewer, memory: Memory) -> bool:
-    """Update and delete: the creator, the scope's agent, operators; a repo memory only
-    within the caller's ``cwd`` constraint."""
+    """Update and delete: the creator, the scope's agent, operators; only a memory the
+    caller sees (a repo one within its ``cwd`` constraint, never a blocked one)."""
     if viewer.operator:
         return True
-    if memory.scope == "repo" and not cwd_covers(viewer, memory.scope_key):
+    if not sees(viewer, memory):
         return False
     if memory.created_by in viewer.agents:
         return True
