@@ -111,8 +111,12 @@ async def insert_memory(memory: Memory) -> None:
 
 
 async def update_memory(memory: Memory) -> None:
-    """Every column of the memory as given (its actor holds the current version)."""
-    await models.Memory.filter(id=memory.id).update(**_columns(memory))
+    """Every column of the memory as given (its actor holds the current version), but the
+    serving counters: the broker bumps those in the store (``mark_served``), and an actor's
+    copy loaded before a serving must not write them back."""
+    columns = _columns(memory)
+    del columns["serve_count"], columns["last_served_at"]
+    await models.Memory.filter(id=memory.id).update(**columns)
 
 
 async def delete_memory(memory_id: str) -> None:

@@ -49,6 +49,7 @@ DURING_OUTAGE = [
     ("get", "/api/tokens", None),
     ("get", "/api/agents/a1/timeline", None),
     ("post", "/api/channels", {"id": "ops"}),
+    ("post", "/api/memory/broker", {"agentId": "a1"}),
     ("get", "/api/channels", None),
     ("get", "/api/channels/ops/route", None),
     ("get", "/readyz", None),
