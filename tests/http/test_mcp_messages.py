@@ -19,6 +19,7 @@ TOOL_NAMES = {
     "ack_messages",
     "list_channels",
     "list_agents",
+    "memory_context",
 }
 
 
