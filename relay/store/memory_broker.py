@@ -63,7 +63,7 @@ def candidates_sql(
     sql = (
         f"SELECT {_COLUMNS} FROM memories WHERE sensitivity = 'normal' "
         "AND redaction_state <> 'blocked' AND (visibility = 'shared' OR created_by = ?) "
-        f"AND ({scopes})"
+        f"AND ({scopes})"  # noqa: S608 - only placeholders and fixed text are joined
     )
     if terms:
         wanted = ["search_text LIKE ? ESCAPE '\\'"] * len(terms)
