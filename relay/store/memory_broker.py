@@ -60,11 +60,11 @@ def candidates_sql(
     if repo_roots:
         scopes += f" OR (scope = 'repo' AND scope_key IN ({', '.join('?' * len(repo_roots))}))"
         values += list(repo_roots)
-    sql = (
-        f"SELECT {_COLUMNS} FROM memories WHERE sensitivity = 'normal' "
-        "AND redaction_state <> 'blocked' AND (visibility = 'shared' OR created_by = ?) "
-        f"AND ({scopes})"  # noqa: S608 - only placeholders and fixed text are joined
+    where = (
+        "sensitivity = 'normal' AND redaction_state <> 'blocked' "
+        f"AND (visibility = 'shared' OR created_by = ?) AND ({scopes})"
     )
+    sql = f"SELECT {_COLUMNS} FROM memories WHERE {where}"  # noqa: S608 - placeholders only
     if terms:
         wanted = ["search_text LIKE ? ESCAPE '\\'"] * len(terms)
         wanted += ["search_tags LIKE ? ESCAPE '\\'"] * len(pinned_tags)
