@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from relay.http.mcp import channels, inbox, list_agents, messages
+from relay.http.mcp import channels, inbox, list_agents, memory, messages
 from relay.http.mcp.tools import Tool
 
 TOOLS: list[Tool] = [
@@ -13,4 +13,6 @@ TOOLS: list[Tool] = [
     inbox.ACK_MESSAGES,
     channels.TOOL,
     list_agents.TOOL,
+    memory.WRITE,
+    memory.SEARCH,
 ]
