@@ -51,6 +51,9 @@ DURING_OUTAGE = [
     ("post", "/api/channels", {"id": "ops"}),
     ("get", "/api/channels", None),
     ("get", "/api/channels/ops/route", None),
+    ("post", "/api/memory", {"scope": "global", "type": "project", "title": "t", "body": "b"}),
+    ("get", "/api/memory", None),
+    ("get", "/api/memory/mem_lost", None),
     ("get", "/readyz", None),
 ]
 
