@@ -11,6 +11,7 @@ from relay.clock import ManualClock
 from relay.http.app import create_app
 from relay.settings import Settings
 from relay.store import memory as memory_store
+from tests.actors.memory.test_redaction import CASES
 from tests.conftest import services_of
 from tests.http.helpers import H
 from tests.http.sse_client import open_stream
@@ -143,3 +144,13 @@ async def test_memory_events_leave_out_the_body_and_a_secret_title(client: Any) 
     assert frames[1].data["memory"]["title"] is None
     assert frames[1].data["memory"]["withheld"] is True
     assert "secret title" not in json.dumps([f.data for f in frames])
+
+
+@pytest.mark.parametrize("name", list(CASES))
+async def test_each_pattern_on_write_over_http(client: Any, name: str) -> None:
+    hit, miss = CASES[name]
+    redacted = await created(client, body=hit)
+    assert redacted["redactions"] == [{"field": "body", "name": name, "count": 1}]
+    assert f"[REDACTED:{name}]" in redacted["body"]
+    clean = await created(client, body=miss)
+    assert (clean["body"], clean["redactionState"], clean["redactions"]) == (miss, "clean", [])
