@@ -205,11 +205,16 @@ async def update_memory(
     return await memory.update(rt, memory_id, patch, version), viewer
 
 
-def parse_query() -> MemoryQuery:
-    q = query_str("q", max_length=Q_MAX_CHARS)
+def terms_of(q: str | None) -> tuple[str, ...]:
+    """``q``'s whitespace-separated terms (at most 10)."""
     terms = tuple(q.split()) if q else ()
     if len(terms) > QUERY_TERMS_MAX:
         raise Invalid(f"q must have at most {QUERY_TERMS_MAX} terms")
+    return terms
+
+
+def parse_query() -> MemoryQuery:
+    terms = terms_of(query_str("q", max_length=Q_MAX_CHARS))
     tags = tuple(request.args.getlist("tag"))
     if len(tags) > TAGS_MAX or any(not t or len(t) > TAG_MAX for t in tags):
         raise Invalid(f"tag must be at most {TAG_MAX} characters, at most {TAGS_MAX} times")

@@ -19,6 +19,8 @@ TOOL_NAMES = {
     "ack_messages",
     "list_channels",
     "list_agents",
+    "memory_write",
+    "memory_search",
     "memory_context",
 }
 
@@ -47,7 +49,7 @@ async def pair(client: Any) -> tuple[str, str]:
     return await mcp_token(client, "a1"), await mcp_token(client, "a2")
 
 
-async def test_tools_list_shows_all_six_with_http_field_names(client: Any) -> None:
+async def test_tools_list_shows_every_tool_with_http_field_names(client: Any) -> None:
     token, _ = await pair(client)
     response = await rpc(client, token, "tools/list")
     tools = {t["name"]: t for t in (await response.get_json())["result"]["tools"]}

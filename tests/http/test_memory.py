@@ -359,3 +359,17 @@ async def test_store_down_is_503(client: Any, monkeypatch: pytest.MonkeyPatch) -
 async def test_root_token_is_a_relay_credential(client: Any) -> None:
     reply = await created(client, body=f"the token is {ROOT} ok")
     assert reply["body"] == "the token is [REDACTED:relay-credential] ok"
+
+
+async def test_an_agent_token_limited_to_another_orchestrator_acts_for_nobody(
+    client: Any, mint: Any
+) -> None:
+    from tests.http.helpers import register_orchestrator
+
+    await register_orchestrator(client, "o1")
+    await agent(client, "w1", orchestratorId="o1")
+    token = bearer(
+        mint(MEMORY_SCOPES, {"agents": ["w1"], "orchestrators": ["o2"]}, sub="w1", role="agent")
+    )
+    assert await error_of(await create(client, token, scope="agent")) == (403, "forbidden")
+    assert (await client.get("/api/memory", headers=token)).status_code == 403

@@ -52,6 +52,9 @@ DURING_OUTAGE = [
     ("post", "/api/memory/broker", {"agentId": "a1"}),
     ("get", "/api/channels", None),
     ("get", "/api/channels/ops/route", None),
+    ("post", "/api/memory", {"scope": "global", "type": "project", "title": "t", "body": "b"}),
+    ("get", "/api/memory", None),
+    ("get", "/api/memory/mem_lost", None),
     ("get", "/readyz", None),
 ]
 

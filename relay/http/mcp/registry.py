@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from relay.http.mcp import channels, inbox, list_agents, memory_context, messages
+from relay.http.mcp import channels, inbox, list_agents, memory, memory_context, messages
 from relay.http.mcp.tools import Tool
 
 TOOLS: list[Tool] = [
@@ -13,5 +13,7 @@ TOOLS: list[Tool] = [
     inbox.ACK_MESSAGES,
     channels.TOOL,
     list_agents.TOOL,
+    memory.WRITE,
+    memory.SEARCH,
     memory_context.TOOL,
 ]
