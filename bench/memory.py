@@ -1,7 +1,7 @@
 """Memory search and broker (issue 21): latency over a large store, with and without index.
 
     .venv/bin/python -m bench.memory [--memories 100000] [--agents 1000] [--repos 50]
-        [--requests 400] [--concurrency 8] [--database-url postgres://…] [--no-index]
+        [--requests 400] [--concurrency 1] [--database-url postgres://…] [--no-index]
 
 Seeding is fast because it skips HTTP: the memories (and each agent's workspaces) are
 written through the store directly (``StoreThread``, batched ``bulk_create``) into the
@@ -15,7 +15,8 @@ scope, 39 % repo scope, 1 % global — each a title of 2-6 and a body of 20-80 w
 from a 5,000-word vocabulary with a Zipf-like skew (so terms range from common to rare),
 a few tags, every 100th pinned for its agent. Each agent has workspaces in 2 repos.
 
-Phases, each ``--requests`` requests from ``--concurrency`` closed-loop workers, as root:
+Phases, each ``--requests`` requests from ``--concurrency`` closed-loop workers (default
+1, so p99 is a request's own latency rather than its wait behind the others), as root:
 ``GET /healthz``; ``GET /api/memory?q=`` with 1, 2 and 3 terms (terms of mid frequency,
 ``limit=50``); ``POST /api/memory/broker`` for a random agent with a 2-term query and
 with none (``maxChars`` 8000). Prints p50/p99 next to ``/healthz`` (target: broker p99
@@ -281,7 +282,12 @@ def main() -> None:
     parser.add_argument("--agents", type=int, default=1_000, help="default 1000")
     parser.add_argument("--repos", type=int, default=50, help="default 50")
     parser.add_argument("--requests", type=int, default=400, help="per phase (default 400)")
-    parser.add_argument("--concurrency", type=int, default=8, help="workers (default 8)")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=1,
+        help="workers (default 1: latency without queueing behind one another)",
+    )
     parser.add_argument(
         "--database-url",
         help="a PostgreSQL server (postgres://…/db): a fresh database is made on it for the run",

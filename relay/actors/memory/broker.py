@@ -94,7 +94,8 @@ async def serve(
     )
     viewer = agent_viewer(agent_id, cwd)
     current = redactor(rt)
-    shown = [CLEAN.shown(m, current) for m in rows if is_candidate(m, viewer, roots)]
+    root_set = frozenset(roots)
+    shown = [CLEAN.shown(m, current) for m in rows if is_candidate(m, viewer, root_set)]
     answer = broker(agent_id, shown, card_tags=card.tags, query=query, budget=budget)
     if answer.items:
         await _record_serving(rt, answer)

@@ -7,7 +7,7 @@ are left out and why. No I/O and no clock: the flow loads, redacts and records s
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -101,7 +101,7 @@ def agent_viewer(agent_id: str, cwd: Sequence[str] | None) -> Viewer:
     )
 
 
-def is_candidate(memory: Memory, viewer: Viewer, repo_roots: Iterable[str]) -> bool:
+def is_candidate(memory: Memory, viewer: Viewer, repo_roots: Collection[str]) -> bool:
     """Seen by the agent, ``normal``, not ``blocked``, and in its agent scope, global, or
     repo scope for one of ``repo_roots``."""
     if memory.sensitivity != "normal" or memory.redaction_state == "blocked":
@@ -111,7 +111,7 @@ def is_candidate(memory: Memory, viewer: Viewer, repo_roots: Iterable[str]) -> b
     if memory.scope == "agent":
         return memory.scope_key in viewer.agents
     if memory.scope == "repo":
-        return memory.scope_key in set(repo_roots)
+        return memory.scope_key in repo_roots
     return memory.scope == "global"
 
 
