@@ -76,6 +76,7 @@ EVENT_NAMES = (
     "channel",
     "message",
     "delivery",
+    "memory",
 )
 
 PRESENCE_WINDOW_SECONDS = 1.0

@@ -18,6 +18,7 @@ from relay.actors import (
     conversation,
     inbox,
     maintenance,
+    memory,
     messaging,
     orchestrator,
     repo,
@@ -41,6 +42,7 @@ INSTALLS: tuple[Install, ...] = (
     inbox.install,
     artifacts.install,
     messaging.install,
+    memory.install,
     maintenance.install,
 )
 

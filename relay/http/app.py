@@ -31,6 +31,8 @@ from relay.http import (
     health,
     inboxes,
     mcp_tokens,
+    memory,
+    memory_broker,
     merge_leases,
     message_channels,
     messages,
@@ -66,6 +68,8 @@ BLUEPRINTS = (
     messages.bp,
     inboxes.bp,
     artifacts.bp,
+    memory.bp,
+    memory_broker.bp,
     workspaces.bp,
     merge_leases.bp,
     tokens.bp,
@@ -112,6 +116,12 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> QuartTrio:
         secret=credentials.secret,
         clock=clock,
         integrations=settings.integration_tokens,  # their per-minute limiter lives in auth
+    )
+    # Memory redaction replaces the relay's own credentials wherever they are written.
+    runtime.credentials = (
+        credentials.root_token,
+        credentials.secret,
+        *(integration.token for integration in settings.integration_tokens),
     )
     app.extensions[EXTENSION] = Services(runtime=runtime, auth=auth)
 

@@ -39,6 +39,7 @@ PATH_IDS: dict[str, PathId] = {
     "channel_id": PathId(64, "channel"),
     "binding_id": PathId(36, "binding"),
     "artifact_id": PathId(64, "artifact"),
+    "memory_id": PathId(64, "memory"),
     # Revoking an unknown jti deny-lists it (no row needed): too long is a bad request.
     "jti": PathId(64, "token", not_found=False),
 }

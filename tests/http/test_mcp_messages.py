@@ -20,6 +20,9 @@ TOOL_NAMES = {
     "list_channels",
     "list_agents",
     "artifact_put",
+    "memory_write",
+    "memory_search",
+    "memory_context",
 }
 
 

@@ -49,9 +49,13 @@ DURING_OUTAGE = [
     ("get", "/api/tokens", None),
     ("get", "/api/agents/a1/timeline", None),
     ("post", "/api/channels", {"id": "ops"}),
+    ("post", "/api/memory/broker", {"agentId": "a1"}),
     ("get", "/api/channels", None),
     ("get", "/api/channels/ops/route", None),
     ("get", "/api/artifacts", None),
+    ("post", "/api/memory", {"scope": "global", "type": "project", "title": "t", "body": "b"}),
+    ("get", "/api/memory", None),
+    ("get", "/api/memory/mem_lost", None),
     ("get", "/readyz", None),
 ]
 

@@ -41,6 +41,9 @@ class Runtime:
     # Set once the relay is told to stop (trio thread): waits that would hold the HTTP
     # server's graceful shutdown open end now, with what they have.
     draining: trio.Event = field(default_factory=trio.Event)
+    # The relay's own secrets (root token, signing secret, integration tokens), set once
+    # they are known: memory redaction replaces them wherever they are written.
+    credentials: tuple[str, ...] = ()
 
     def begin_draining(self) -> None:
         """End long-polls, WebSocket channels and event streams (trio thread; idempotent).

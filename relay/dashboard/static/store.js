@@ -23,6 +23,7 @@ export const store = {
   messagesVersion: 0, // a message or a delivery changed
   channelsVersion: 0, // a channel or one of its bindings changed
   configVersion: 0,
+  memoryVersion: 0, // a memory was created, updated or deleted (events carry no body)
   version: 0, // bumped on every change: the key for memoised views
   // Bumped when an agent is added, removed or changes other than its presence: filters and
   // sorts that do not read lastSeenAt key on this one, so heartbeats do not re-sort.
@@ -152,6 +153,9 @@ export function applyEvent(name, data) {
       break;
     case "config-changed":
       store.configVersion += 1;
+      break;
+    case "memory":
+      store.memoryVersion += 1;
       break;
     default:
       return;

@@ -3,7 +3,15 @@
 
 from __future__ import annotations
 
-from relay.http.mcp import artifacts, channels, inbox, list_agents, messages
+from relay.http.mcp import (
+    artifacts,
+    channels,
+    inbox,
+    list_agents,
+    memory,
+    memory_context,
+    messages,
+)
 from relay.http.mcp.tools import Tool
 
 TOOLS: list[Tool] = [
@@ -14,4 +22,7 @@ TOOLS: list[Tool] = [
     channels.TOOL,
     list_agents.TOOL,
     artifacts.TOOL,
+    memory.WRITE,
+    memory.SEARCH,
+    memory_context.TOOL,
 ]
