@@ -351,6 +351,8 @@ async def test_store_down_is_503(client: Any, monkeypatch: pytest.MonkeyPatch) -
         await client.get(f"/api/memory/{memory['id']}", headers=H),
         await create(client),
         await client.get("/api/memory", headers=H),
+        await patch(client, memory["id"], 1, title="x"),
+        await client.delete(f"/api/memory/{memory['id']}", headers=H),
     ):
         assert response.status_code == 503
         assert response.headers["Retry-After"]
