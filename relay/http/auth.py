@@ -221,6 +221,8 @@ async def allow_artifact(artifact_id: str) -> Artifact:
     the creator, agents it acts for holding it; ``relay.actors.artifacts.may_read``);
     404 ``artifact not found``, else 403."""
     return await artifacts.allow_artifact(services().runtime, principal(), artifact_id)
+
+
 # -- memory ----------------------------------------------------------------------------
 
 MemoryAction = Literal["read", "create", "change"]

@@ -348,6 +348,8 @@ class ArtifactLink(Model):
         table = "artifact_links"
         unique_together = (("artifact_id", "holder_kind", "holder_id"),)
         indexes = (("holder_kind", "holder_id"),)
+
+
 class Memory(Model):
     """A memory. ``search_text`` / ``search_tags`` are lower-cased copies written with it
     (title, body, tags joined by newlines; tags alone, newline-framed), so one plain
