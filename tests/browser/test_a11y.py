@@ -35,6 +35,7 @@ PAGES = [
     "orchestrators",
     "workspaces",
     "commands",
+    "memory",
     "activity",
     "config",
     "tokens",

@@ -11,6 +11,7 @@ import { Commands } from "./pages/commands.js";
 import { Config } from "./pages/config.js";
 import { Fleet } from "./pages/fleet.js";
 import { Maintenance } from "./pages/maintenance.js";
+import { Memory } from "./pages/memory.js";
 import { Messages } from "./pages/messages.js";
 import { Orchestrators } from "./pages/orchestrators.js";
 import { Tokens } from "./pages/tokens.js";
@@ -22,6 +23,7 @@ const PAGES = [
   { path: "workspaces", title: "Workspaces", view: Workspaces },
   { path: "commands", title: "Commands", view: Commands },
   { path: "messages", title: "Messages", view: Messages },
+  { path: "memory", title: "Memory", view: Memory, needs: "memory:read" },
   { path: "activity", title: "Activity", view: Activity },
   { path: "config", title: "Config", view: Config },
   { path: "tokens", title: "Tokens", view: Tokens, needs: "token:admin" },
