@@ -71,6 +71,14 @@ def test_a_memory_created_through_the_api_appears_live(page: Page, relay: Relay)
     expect(line).to_contain_text("high")
     expect(line.locator(".badge.redaction-clean")).to_have_text("clean")
     expect(line.locator(".serve-count")).to_have_text("0")
+    # Changed elsewhere: the row and an open, unedited detail follow.
+    detail = open_detail(page, created)
+    relay.http.patch(
+        f"/api/memory/{created['id']}", json={"title": "renamed"}, headers={"If-Match": '"1"'}
+    ).raise_for_status()
+    expect(line).to_contain_text("renamed", timeout=5000)
+    expect(detail.get_by_label("Title")).to_have_value("renamed", timeout=5000)
+    expect(detail.locator("[data-version]")).to_have_text("2")
     # Deleted elsewhere: it leaves the list too.
     relay.call("DELETE", f"/api/memory/{created['id']}")
     expect(line).to_have_count(0, timeout=5000)
@@ -113,11 +121,14 @@ def test_a_stale_edit_shows_the_conflict_and_reload_recovers(page: Page, relay: 
     open_memory(page, relay)
     search(page, tags=tag)
     detail = open_detail(page, created)
-    # Someone else saves version 2 while the page still edits version 1.
+    # Someone else saves version 2 while the page edits version 1: the page says so, and
+    # keeps the edit on the version it was based on.
+    detail.get_by_label("Title").fill("mine")
     relay.http.patch(
         f"/api/memory/{created['id']}", json={"title": "theirs"}, headers={"If-Match": '"1"'}
     ).raise_for_status()
-    detail.get_by_label("Title").fill("mine")
+    expect(detail).to_contain_text("A newer version (2) exists.", timeout=5000)
+    expect(detail.get_by_label("Title")).to_have_value("mine")
     detail.get_by_role("button", name="Save").click()
     expect(detail.get_by_role("alert")).to_have_text("version conflict: current version is 2")
     assert relay.call("GET", f"/api/memory/{created['id']}")["title"] == "theirs"

@@ -155,23 +155,36 @@ function formOf(m) {
 }
 
 function Detail({ id, me, can, onClose, onChanged }) {
+  const s = useStore();
   const [memory, setMemory] = useState(null);
   const [form, setForm] = useState(null);
+  const [dirty, setDirty] = useState(false);
+  const [newer, setNewer] = useState(null);
   const [conflict, setConflict] = useState(null);
   const [deleting, setDeleting] = useState(false);
   const [saved, setSaved] = useState(null);
   const action = useAction();
   const path = `/api/memory/${enc(id)}`;
+  const dirtyRef = useRef(false);
+  dirtyRef.current = dirty;
   async function reload() {
     setConflict(null);
+    setNewer(null);
     action.setError(null);
     try {
       const current = await get(path);
       setMemory(current);
       setForm(formOf(current));
+      setDirty(false);
     } catch (e) { action.setError(e.message); }
   }
   useEffect(() => { reload(); }, [id]);
+  // A change elsewhere: follow it, unless the user is editing. Then keep the version the
+  // edit is based on (saving reports the conflict) and say that a newer one exists.
+  useThrottled(() => {
+    if (!dirtyRef.current) { reload(); return; }
+    get(path).then((current) => setNewer(current.version)).catch(() => {});
+  }, s.memoryVersion);
   // A write with the version the form was loaded at: a 409 keeps the edits and offers a reload.
   async function write(body, done) {
     setSaved(null);
@@ -187,6 +200,8 @@ function Detail({ id, me, can, onClose, onChanged }) {
     if (reply) {
       setMemory(reply);
       setForm(formOf(reply));
+      setDirty(false);
+      setNewer(null);
       setSaved(done(reply));
       toast({ kind: "ok", text: `${done(reply)}`, key: `memory-${id}` });
       onChanged();
@@ -204,14 +219,14 @@ function Detail({ id, me, can, onClose, onChanged }) {
   }
   const writable = can("memory:write");
   const operator = isOperator(me);
-  const set = (key) => (event) => setForm({ ...form, [key]: event.target.value });
+  const set = (key) => (event) => { setForm({ ...form, [key]: event.target.value }); setDirty(true); };
   const heading = memory ? titleOf(memory) : id;
   return html`<aside class="panel memory-detail" aria-label=${`Memory ${id}`}>
     <header><h2>${heading}</h2><button class="icon" aria-label="Close" onClick=${onClose}>×</button></header>
     ${!memory && !action.error && html`<p class="hint">Loading…</p>`}
     ${memory && html`<dl class="facts">
       <dt>Id</dt><dd><code>${memory.id}</code></dd>
-      <dt>Version</dt><dd data-version>${memory.version}</dd>
+      <dt>Version</dt><dd><span data-version>${memory.version}</span>${newer > memory.version && html` <span class="error">A newer version (${newer}) exists.</span>`}</dd>
       <dt>Scope</dt><dd>${memory.scope}${memory.scopeKey && html` <code class="scope-key">${memory.scopeKey}</code>`}</dd>
       <dt>State</dt><dd><${RedactionBadge} state=${memory.redactionState} /></dd>
       <dt>Served</dt><dd>${memory.serveCount} ${memory.lastServedAt ? html`(last <${Time} ms=${memory.lastServedAt} />)` : "(never)"}</dd>
