@@ -241,7 +241,11 @@ def test_memory_page_passes_axe_at_both_sizes(page: Page, relay: Relay) -> None:
     remember(relay, "axe secret", tags=[tag], sensitivity="secret")
     open_memory(page, relay)
     search(page, tags=tag)
-    open_detail(page, created)
+    detail = open_detail(page, created)
     shots(page, "memory")
+    # Keyboard: Esc in the panel closes it.
+    detail.get_by_label("Title").focus()
+    page.keyboard.press("Escape")
+    expect(detail).to_have_count(0)
     page.get_by_role("tab", name="Preview context").click()
     shots(page, "memory-preview")

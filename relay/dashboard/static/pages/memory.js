@@ -221,7 +221,13 @@ function Detail({ id, me, can, onClose, onChanged }) {
   const operator = isOperator(me);
   const set = (key) => (event) => { setForm({ ...form, [key]: event.target.value }); setDirty(true); };
   const heading = memory ? titleOf(memory) : id;
-  return html`<aside class="panel memory-detail" aria-label=${`Memory ${id}`}>
+  // Esc closes the panel (as it does dialogs), focus going back to the page.
+  function closeOnEscape(event) {
+    if (event.key !== "Escape" || deleting) return;
+    onClose();
+    document.getElementById("main")?.focus();
+  }
+  return html`<aside class="panel memory-detail" aria-label=${`Memory ${id}`} onKeyDown=${closeOnEscape}>
     <header><h2>${heading}</h2><button class="icon" aria-label="Close" onClick=${onClose}>×</button></header>
     ${!memory && !action.error && html`<p class="hint">Loading…</p>`}
     ${memory && html`<dl class="facts">
