@@ -351,6 +351,8 @@ async def test_store_down_is_503(client: Any, monkeypatch: pytest.MonkeyPatch) -
         await client.get(f"/api/memory/{memory['id']}", headers=H),
         await create(client),
         await client.get("/api/memory", headers=H),
+        await patch(client, memory["id"], 1, title="x"),
+        await client.delete(f"/api/memory/{memory['id']}", headers=H),
     ):
         assert response.status_code == 503
         assert response.headers["Retry-After"]
@@ -373,3 +375,18 @@ async def test_an_agent_token_limited_to_another_orchestrator_acts_for_nobody(
     )
     assert await error_of(await create(client, token, scope="agent")) == (403, "forbidden")
     assert (await client.get("/api/memory", headers=token)).status_code == 403
+
+
+async def test_a_restart_keeps_every_version(open_app: Any) -> None:
+    async with open_app() as first:
+        client = first.test_client()
+        memory = await created(client, title="v1")
+        assert (await patch(client, memory["id"], 1, title="v2")).status_code == 200
+    async with open_app() as second:
+        client = second.test_client()
+        got = await client.get(f"/api/memory/{memory['id']}", headers=H)
+        assert ((await got.get_json())["title"], got.headers["ETag"]) == ("v2", '"2"')
+        assert await error_of(await patch(client, memory["id"], 1, title="v3")) == (
+            409,
+            "version conflict: current version is 2",
+        )
