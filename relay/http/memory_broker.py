@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 from pydantic import Field
 from quart import Blueprint
-from quart_schema import document_request
+from quart_schema import document_request, hide
+from werkzeug.exceptions import MethodNotAllowed
 
 from relay.actors.memory.broker import serve
 from relay.actors.memory.broker_rules import MAX_ITEMS_DEFAULT, QUERY_MAX, Budget
@@ -86,3 +87,12 @@ async def memory_broker() -> dict[str, Any]:
     return await broker_context(
         body.agent_id, query=body.query, repo_root=body.repo_root, budget=body.budget
     )
+
+
+@bp.route("/api/memory/broker", methods=["GET", "PATCH", "DELETE"])
+@hide
+@requires("memory:read")
+async def memory_broker_other_methods() -> NoReturn:
+    """405 as on any path: without this, ``/api/memory/<memory_id>`` would take these
+    methods for a memory named ``broker`` and answer 404."""
+    raise MethodNotAllowed(valid_methods=["POST"])

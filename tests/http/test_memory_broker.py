@@ -291,3 +291,10 @@ async def test_store_down_is_503(
     assert response.status_code == 503
     events = await (await client.get("/api/activity?agentId=a1", headers=H)).get_json()
     assert [e for e in events if e["title"] == "Memory served"] == []
+
+
+@pytest.mark.parametrize("method", ["GET", "PATCH", "DELETE", "PUT"])
+async def test_other_methods_are_405(client: Any, method: str) -> None:
+    response = await client.open(URL, method=method, headers=H)
+    assert await error_of(response) == (405, "method not allowed")
+    assert "POST" in response.headers["Allow"]
