@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -75,6 +76,7 @@ def serve(
     A relay that loses its store's lock stops and exits 1.
     """
     from pydantic import ValidationError
+    from pydantic_settings import SettingsError
 
     from relay.serve import run
     from relay.startup import StartupError, Unguarded
@@ -87,7 +89,15 @@ def serve(
         error = exc.errors()[0]
         where = str(error["loc"][0]) if error["loc"] else "settings"
         message = error["msg"].removeprefix("Value error, ")
-        typer.echo(f"relay serve: {_SERVE_FLAG.get(where, where)}: {message}", err=True)
+        # A setting with no flag is named by its variable (RELAY_MEMORY_REDACT_PATTERNS).
+        flag = _SERVE_FLAG.get(where, f"RELAY_{where.upper()}")
+        typer.echo(f"relay serve: {flag}: {message}", err=True)
+        raise typer.Exit(2) from None
+    except SettingsError as exc:
+        # A JSON-valued variable that is not JSON (RELAY_INTEGRATION_TOKENS, …).
+        field = re.search(r'field "([a-z_]+)"', str(exc))
+        name = f"RELAY_{field.group(1).upper()}" if field else "settings"
+        typer.echo(f"relay serve: {name}: not valid JSON", err=True)
         raise typer.Exit(2) from None
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"

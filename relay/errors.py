@@ -42,6 +42,10 @@ class Unprocessable(RelayError):
     status = 422
 
 
+class PreconditionRequired(RelayError):
+    status = 428
+
+
 class RateLimited(RelayError):
     status = 429
 
@@ -60,6 +64,7 @@ __all__ = [
     "Forbidden",
     "Invalid",
     "NotFound",
+    "PreconditionRequired",
     "RateLimited",
     "RelayError",
     "TooLarge",

@@ -80,6 +80,7 @@ EVENT_NAMES = (
     "pair",
     "integration",
     "automation",
+    "memory",
 )
 
 PRESENCE_WINDOW_SECONDS = 1.0

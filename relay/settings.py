@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import platformdirs
@@ -40,6 +41,31 @@ class IntegrationToken(BaseModel):
         if unknown:
             raise ValueError(f"unknown scope {unknown[0]!r}; scopes are {', '.join(SCOPES)}")
         return scopes
+
+
+class RedactPattern(BaseModel):
+    """An extra redaction pattern (``RELAY_MEMORY_REDACT_PATTERNS``), given as a JSON list,
+    e.g. ``[{"name": "ticket", "pattern": "TKT-[0-9]{6}"}]``; applied after the built-in list.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
+    pattern: str = Field(min_length=1, max_length=2000)
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, pattern: str) -> str:
+        try:
+            compiled = re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(
+                f"pattern {pattern!r} is not a valid regular expression: {exc}"
+            ) from None
+        if compiled.match(""):
+            # A pattern matching nothing would redact between every character.
+            raise ValueError(f"pattern {pattern!r} matches the empty string")
+        return pattern
 
 
 class Settings(BaseSettings):
@@ -196,6 +222,18 @@ class Settings(BaseSettings):
     )
     job_artifact_gc_seconds: float = Field(default=3600, gt=0)
     job_message_delivery_repair_seconds: float = Field(default=60, gt=0)
+    # Memory (spec/memory.md).
+    memory_max_body_chars: int = Field(
+        default=16_000, ge=1, le=1_000_000, description="longest memory body, in characters"
+    )
+    memory_redact_patterns: list[RedactPattern] = Field(
+        default_factory=list,
+        description="JSON list of {name, pattern} redacted after the built-in list",
+    )
+    job_memory_rescan_seconds: float = Field(default=3600, gt=0)
+    memory_broker_max_chars: int = Field(
+        default=8000, ge=200, le=200_000, description="the broker's default maxChars budget"
+    )
 
     @field_validator("log_level")
     @classmethod

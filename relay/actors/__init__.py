@@ -20,6 +20,7 @@ from relay.actors import (
     inbox,
     integrations,
     maintenance,
+    memory,
     messaging,
     orchestrator,
     pairs,
@@ -51,6 +52,7 @@ INSTALLS: tuple[Install, ...] = (
     pairs.install,
     integrations.install,
     automations.install,
+    memory.install,
     maintenance.install,
 )
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import trio
 
-from relay.daemon import providers, worktrees
+from relay.daemon import memory_reload, providers, worktrees
 from relay.daemon.context import Context, Host
 from relay.daemon.journal import SessionRecord, now_ms
 from relay.daemon.outcome import JSON, CommandFailed
@@ -324,7 +324,15 @@ async def control(ctx: Context, params: JSON) -> JSON:
     if keys is None:
         raise CommandFailed(f"provider {provider} has no {action} control")
     await ctx.tmux.send_text(name, keys)
-    return {"sessionName": name, "action": action, "sent": keys, "provider": provider}
+    result: JSON = {"sessionName": name, "action": action, "sent": keys, "provider": provider}
+    if action == "compact":
+        # Typed straight after the compact: the provider queues it until the compact ends.
+        tags = memory_reload.reload_tags(params)
+        instruction = memory_reload.reload_instruction(tags)
+        if instruction is not None:
+            await ctx.tmux.send_text(name, instruction)
+        result["memoryReload"] = tags
+    return result
 
 
 # -- for the heartbeat -----------------------------------------------------------------------

@@ -33,6 +33,8 @@ from relay.http import (
     inboxes,
     integrations,
     mcp_tokens,
+    memory,
+    memory_broker,
     merge_leases,
     message_channels,
     messages,
@@ -74,6 +76,8 @@ BLUEPRINTS = (
     tasks.bp,
     automations.bp,
     artifacts.bp,
+    memory.bp,
+    memory_broker.bp,
     workspaces.bp,
     merge_leases.bp,
     tokens.bp,
@@ -122,6 +126,12 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> QuartTrio:
         integrations=settings.integration_tokens,  # their per-minute limiter lives in auth
     )
     runtime.authenticator = auth
+    # Memory redaction replaces the relay's own credentials wherever they are written.
+    runtime.credentials = (
+        credentials.root_token,
+        credentials.secret,
+        *(integration.token for integration in settings.integration_tokens),
+    )
     app.extensions[EXTENSION] = Services(runtime=runtime, auth=auth)
 
     errors.install(app)

@@ -11,14 +11,25 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
 from functools import wraps
-from typing import Any, TypeVar, cast
+from typing import Any, Literal, TypeVar, cast
 
 from quart import g, has_request_context, request, websocket
 
 from relay.actors import artifacts
-from relay.auth.access import Principal, Resource, acts_for, authorize, covers
+from relay.actors.memory import rules as memory_rules
+from relay.actors.memory import visibility
+from relay.auth.access import (
+    Principal,
+    Resource,
+    acts_for,
+    authorize,
+    covers,
+    is_operator,
+    normalise_path,
+)
 from relay.domain.artifacts import Artifact
 from relay.domain.commands import Command, TargetKind
+from relay.domain.memory import Memory, Scope, Viewer
 from relay.domain.workspaces import Workspace
 from relay.errors import Forbidden, NotFound
 from relay.http.services import services
@@ -210,3 +221,57 @@ async def allow_artifact(artifact_id: str) -> Artifact:
     the creator, agents it acts for holding it; ``relay.actors.artifacts.may_read``);
     404 ``artifact not found``, else 403."""
     return await artifacts.allow_artifact(services().runtime, principal(), artifact_id)
+
+
+# -- memory ----------------------------------------------------------------------------
+
+MemoryAction = Literal["read", "create", "change"]
+
+
+async def memory_viewer() -> Viewer:
+    """The caller as memory rules see it: an operator, or the agents it acts for (judged
+    on their stored orchestrators) and its ``cwd`` constraint. 403 when it acts for none."""
+    caller = principal()
+    if is_operator(caller):
+        return Viewer(operator=True)
+    candidates = set(caller.constraints.get("agents", ()))
+    orchestrator_ids = tuple(caller.constraints.get("orchestrators", ()))
+    if caller.role == "orchestrator" and orchestrator_ids:
+        runtime = services().runtime
+        candidates |= set(
+            await runtime.store.run(lambda: agent_store.ids_of_orchestrators(orchestrator_ids))
+        )
+    owners = await agent_orchestrators(candidates)
+    agents = frozenset(a for a in candidates if a in owners and acts_for(caller, a, owners[a]))
+    if not agents:
+        raise Forbidden("forbidden")
+    cwd = caller.constraints.get("cwd")
+    return Viewer(
+        operator=False,
+        agents=agents,
+        cwd=None if cwd is None else tuple(normalise_path(p) for p in cwd),
+    )
+
+
+async def allow_memory(
+    action: MemoryAction,
+    memory: Memory | None = None,
+    *,
+    scope: Scope | None = None,
+    scope_key: str | None = None,
+) -> Viewer:
+    """Memories, for every route and MCP tool: ``read`` (a memory the caller does not see
+    is ``memory not found``), ``create`` in ``scope``/``scopeKey``, ``change`` (update,
+    delete) a stored memory. Returns the caller as a ``Viewer``."""
+    viewer = await memory_viewer()
+    if memory is not None and not visibility.sees(viewer, memory):
+        raise NotFound(memory_rules.NOT_FOUND)
+    refused = (
+        action == "create"
+        and scope is not None
+        and scope_key is not None
+        and not visibility.may_create(viewer, scope, scope_key)
+    ) or (action == "change" and memory is not None and not visibility.may_change(viewer, memory))
+    if refused:
+        raise Forbidden("forbidden")
+    return viewer

@@ -42,6 +42,7 @@ ERROR_DESCRIPTIONS = {
     409: "conflict with the current state",
     413: "request body too large",
     422: "understood, but cannot be carried out in the current state",
+    428: "If-Match required: send the version read (its ETag)",
     429: "integration token over its per-minute budget",
     503: "store or actor unavailable: retry after Retry-After seconds",
 }

@@ -43,6 +43,7 @@ PATH_IDS: dict[str, PathId] = {
     "task_id": PathId(36, "task"),
     "automation_id": PathId(64, "automation"),
     "artifact_id": PathId(64, "artifact"),
+    "memory_id": PathId(64, "memory"),
     # Revoking an unknown jti deny-lists it (no row needed): too long is a bad request.
     "jti": PathId(64, "token", not_found=False),
 }

@@ -3,7 +3,7 @@
 Others use ``StoreThread`` (``run`` a read, ``write`` / ``submit_write`` a group-committed
 write) and the query modules (``relay.store.agents``, ``.orchestrators``, ``.commands``,
 ``.workspaces``, ``.config``, ``.tokens``, ``.activity``, ``.stream``, ``.maintenance``,
-``.stats``), which take and return the frozen dataclasses of ``relay.domain``: nothing
+``.memory``, ``.stats``), which take and return the frozen dataclasses of ``relay.domain``: nothing
 above the store sees an ORM object. The store imports nothing above ``relay.domain``.
 """
 

@@ -128,3 +128,13 @@ def _entry(row: models.TimelineEntry) -> TimelineEntry:
         metadata=dict(row.metadata or {}),
         created_at=row.created_at,
     )
+
+
+async def ids_of_orchestrators(orchestrator_ids: tuple[str, ...]) -> list[str]:
+    """The ids of the agents registered under any of these orchestrators."""
+    if not orchestrator_ids:
+        return []
+    rows = await models.Agent.filter(orchestrator_id__in=list(orchestrator_ids)).values_list(
+        "id", flat=True
+    )
+    return sorted(str(row) for row in rows)

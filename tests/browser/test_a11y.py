@@ -39,6 +39,7 @@ PAGES = [
     "pairs",
     "integrations",
     "automations",
+    "memory",
     "activity",
     "config",
     "tokens",

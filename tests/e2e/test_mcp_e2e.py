@@ -112,6 +112,9 @@ async def test_two_agents_message_each_other_across_restarts(tmp_path: Path) -> 
                 "ack_messages",
                 "list_channels",
                 "list_agents",
+                "memory_write",
+                "memory_search",
+                "memory_context",
             }
 
             sent = structured(

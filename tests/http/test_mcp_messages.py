@@ -24,6 +24,9 @@ TOOL_NAMES = {
     "task_update",
     "task_create",
     "artifact_put",
+    "memory_write",
+    "memory_search",
+    "memory_context",
 }
 
 

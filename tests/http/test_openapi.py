@@ -88,7 +88,7 @@ async def test_bodies_are_required_and_read_bodies_document_400_and_413(
     spec: dict[str, Any],
 ) -> None:
     with_body = [(m, p, op) for m, p, op in operations(spec) if "requestBody" in op]
-    assert len(with_body) == 37
+    assert len(with_body) == 40
     optional_bodies = {
         ("post", "/api/orchestrators/{orchestrator_id}/heartbeat"),
         ("post", "/api/agents/{agent_id}/mcp-token"),

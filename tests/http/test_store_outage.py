@@ -49,6 +49,7 @@ DURING_OUTAGE = [
     ("get", "/api/tokens", None),
     ("get", "/api/agents/a1/timeline", None),
     ("post", "/api/channels", {"id": "ops"}),
+    ("post", "/api/memory/broker", {"agentId": "a1"}),
     ("get", "/api/channels", None),
     ("get", "/api/channels/ops/route", None),
     ("post", "/api/pairs", {"driver": "a1", "navigator": "a2"}),
@@ -72,6 +73,9 @@ DURING_OUTAGE = [
     ("post", "/api/tasks/claim", {"agentId": "a1"}),
     ("get", "/api/artifacts", None),
     ("get", "/api/conversations", None),
+    ("post", "/api/memory", {"scope": "global", "type": "project", "title": "t", "body": "b"}),
+    ("get", "/api/memory", None),
+    ("get", "/api/memory/mem_lost", None),
     ("get", "/readyz", None),
 ]
 

@@ -14,6 +14,7 @@ from typing import Any, Literal, get_args
 
 from relay.domain.agents import AgentCard, TimelineEntry
 from relay.domain.commands import Command
+from relay.domain.memory_reload import reload_tags
 from relay.domain.orchestrators import Orchestrator
 from relay.errors import Conflict, Invalid, RelayError, Unprocessable
 
@@ -354,6 +355,7 @@ def action_params(
         "spawnRequestId": _text(meta, "spawnRequestId"),
         "restartSpawn": spawn if action in ("restart", "resume") else None,
         "claudeResumeId": resume_id,
+        "memoryReload": reload_tags(card.tags) if action == "compact" else None,
         "requestedBy": "dashboard",
         "requestedAt": now,
     }

@@ -44,6 +44,9 @@ class Runtime:
     draining: trio.Event = field(default_factory=trio.Event)
     # Set by the app: what mints tokens where no request brings it (an automation's spawn).
     authenticator: Authenticator | None = None
+    # The relay's own secrets (root token, signing secret, integration tokens), set once
+    # they are known: memory redaction replaces them wherever they are written.
+    credentials: tuple[str, ...] = ()
 
     def begin_draining(self) -> None:
         """End long-polls, WebSocket channels and event streams (trio thread; idempotent).

@@ -19,8 +19,9 @@ export function onUnauthorized(fn) { listeners.add(fn); return () => listeners.d
 // The token no longer works (a 401, or the live stream's `signed-out`): everyone signs out.
 export function unauthorized(message) { listeners.forEach((fn) => fn(message)); }
 
-export async function api(path, { method = "GET", body, token } = {}) {
-  const headers = { Authorization: `Bearer ${token ?? session.token() ?? ""}` };
+// `headers`: extra ones, e.g. If-Match on a versioned write.
+export async function api(path, { method = "GET", body, token, headers: extra } = {}) {
+  const headers = { ...extra, Authorization: `Bearer ${token ?? session.token() ?? ""}` };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   let response;
   try {

@@ -13,6 +13,7 @@ import { Config } from "./pages/config.js";
 import { Fleet } from "./pages/fleet.js";
 import { Integrations } from "./pages/integrations.js";
 import { Maintenance } from "./pages/maintenance.js";
+import { Memory } from "./pages/memory.js";
 import { Messages } from "./pages/messages.js";
 import { Orchestrators } from "./pages/orchestrators.js";
 import { Pairs } from "./pages/pairs.js";
@@ -30,6 +31,7 @@ const PAGES = [
   { path: "pairs", title: "Pairs", view: Pairs },
   { path: "integrations", title: "Integrations", view: Integrations },
   { path: "automations", title: "Automations", view: Automations },
+  { path: "memory", title: "Memory", view: Memory, needs: "memory:read" },
   { path: "activity", title: "Activity", view: Activity },
   { path: "config", title: "Config", view: Config },
   { path: "tokens", title: "Tokens", view: Tokens, needs: "token:admin" },

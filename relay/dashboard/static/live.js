@@ -6,7 +6,7 @@ import { post } from "./api.js";
 
 export const EVENT_NAMES = [
   "activity", "agent", "orchestrator", "command", "workspace", "lease", "config-changed", "presence",
-  "message", "delivery", "channel", "pair", "integration", "task", "automation",
+  "message", "delivery", "channel", "pair", "integration", "task", "automation", "memory",
 ];
 
 export function openLive({ onEvent, onState, onSignedOut }) {

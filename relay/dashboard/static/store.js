@@ -34,6 +34,7 @@ export const store = {
   automationsVersion: 0,
   integrationsVersion: 0,
   configVersion: 0,
+  memoryVersion: 0, // a memory was created, updated or deleted (events carry no body)
   version: 0, // bumped on every change: the key for memoised views
   // Bumped when an agent is added, removed or changes other than its presence: filters and
   // sorts that do not read lastSeenAt key on this one, so heartbeats do not re-sort.
@@ -217,6 +218,9 @@ export function applyEvent(name, data) {
       break;
     case "config-changed":
       store.configVersion += 1;
+      break;
+    case "memory":
+      store.memoryVersion += 1;
       break;
     default:
       return;

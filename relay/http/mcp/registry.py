@@ -3,7 +3,17 @@
 
 from __future__ import annotations
 
-from relay.http.mcp import artifacts, channels, inbox, list_agents, messages, pairs, tasks
+from relay.http.mcp import (
+    artifacts,
+    channels,
+    inbox,
+    list_agents,
+    memory,
+    memory_context,
+    messages,
+    pairs,
+    tasks,
+)
 from relay.http.mcp.tools import Tool
 
 TOOLS: list[Tool] = [
@@ -18,4 +28,7 @@ TOOLS: list[Tool] = [
     tasks.TASK_CLAIM,
     tasks.TASK_UPDATE,
     tasks.TASK_CREATE,
+    memory.WRITE,
+    memory.SEARCH,
+    memory_context.TOOL,
 ]

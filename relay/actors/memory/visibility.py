@@ -1,0 +1,80 @@
+"""Who sees and who writes a memory (spec/memory.md, "Shape and who sees what").
+
+Pure rules over a ``Viewer``: an operator, or the agents a caller acts for (resolved from
+stored state by the HTTP layer) and its ``cwd`` constraint.
+"""
+
+from __future__ import annotations
+
+from relay.domain.memory import Memory, Scope, Viewer
+
+
+def _path_within(path: str, prefix: str) -> bool:
+    # Both are normalised absolute paths (scopeKey on write, cwd by the token grant).
+    return prefix == "/" or path == prefix or path.startswith(prefix.rstrip("/") + "/")
+
+
+def cwd_covers(viewer: Viewer, repo_root: str) -> bool:
+    """Whether the caller's ``cwd`` constraint (if any) covers ``repo_root``."""
+    if viewer.cwd is None:
+        return True
+    return any(_path_within(repo_root, prefix) for prefix in viewer.cwd)
+
+
+def in_scope(viewer: Viewer, scope: Scope, scope_key: str) -> bool:
+    """Whether the scope is one the caller's agents see at all."""
+    if viewer.operator:
+        return True
+    if scope == "agent":
+        return scope_key in viewer.agents
+    if scope == "repo":
+        return bool(viewer.agents) and cwd_covers(viewer, scope_key)
+    return bool(viewer.agents)
+
+
+def sees(viewer: Viewer, memory: Memory) -> bool:
+    """Operators see all; others their scopes, less ``blocked`` ones and ``private`` ones
+    none of their agents created."""
+    if viewer.operator:
+        return True
+    if memory.redaction_state == "blocked":
+        return False
+    if memory.visibility == "private" and memory.created_by not in viewer.agents:
+        return False
+    return in_scope(viewer, memory.scope, memory.scope_key)
+
+
+def reads_text(viewer: Viewer, memory: Memory) -> bool:
+    """A ``secret`` memory's title and body reach only operators and its creator."""
+    if memory.sensitivity != "secret" or viewer.operator:
+        return True
+    return memory.created_by in viewer.agents
+
+
+def may_create(viewer: Viewer, scope: Scope, scope_key: str) -> bool:
+    """agent scope: acting for ``scopeKey``; repo: acting for any agent with ``cwd``
+    covering ``scopeKey``; global: operators."""
+    if viewer.operator:
+        return True
+    if scope == "agent":
+        return scope_key in viewer.agents
+    if scope == "repo":
+        return bool(viewer.agents) and cwd_covers(viewer, scope_key)
+    return False
+
+
+def may_change(viewer: Viewer, memory: Memory) -> bool:
+    """Update and delete: the creator, the scope's agent, operators; only a memory the
+    caller sees (a repo one within its ``cwd`` constraint, never a blocked one)."""
+    if viewer.operator:
+        return True
+    if not sees(viewer, memory):
+        return False
+    if memory.created_by in viewer.agents:
+        return True
+    return memory.scope == "agent" and memory.scope_key in viewer.agents
+
+
+def may_set_redaction_state(viewer: Viewer) -> bool:
+    """Only operators set or clear ``blocked``."""
+    return viewer.operator
