@@ -132,6 +132,17 @@ def is_operator(principal: Principal) -> bool:
     return principal.is_root or principal.role == OPERATOR_ROLE
 
 
+def is_unconstrained_operator(principal: Principal) -> bool:
+    """An operator whose token carries no constraint: it sees and manages everything.
+
+    A constrained operator (a dashboard token limited to some agents, orchestrators or
+    paths) is judged per resource, like any token: by ``acts_for`` and its constraints.
+    Every check that lets an operator past a per-resource rule uses this, never
+    ``is_operator`` alone.
+    """
+    return is_operator(principal) and not principal.constraints
+
+
 def acts_for(principal: Principal, agent_id: str, orchestrator_id: str | None) -> bool:
     """Whether the caller may act as (or for) agent ``agent_id`` — read its inbox, send as it.
 

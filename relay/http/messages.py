@@ -10,7 +10,7 @@ from quart import Blueprint
 from quart_schema import document_request
 
 from relay.actors import messaging
-from relay.auth.access import is_operator, own_agent
+from relay.auth.access import is_unconstrained_operator, own_agent
 from relay.errors import Invalid
 from relay.http import responses
 from relay.http.auth import allow_acting_for, principal, requires
@@ -112,7 +112,7 @@ async def list_conversations() -> list[dict[str, Any]]:
     if agent_id is None:
         # Every conversation only for an operator no constraint narrows: a constrained
         # token lists its own agent's, like any agent token.
-        if is_operator(caller) and not caller.constraints:
+        if is_unconstrained_operator(caller):
             everything = await store.run(lambda: message_store.recent_conversations(limit))
             return [c.to_json() for c in everything]
         agent_id = own_agent(caller)

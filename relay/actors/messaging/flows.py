@@ -14,7 +14,7 @@ from relay.actors import artifacts, channels, conversation, inbox
 from relay.actors.agent import wake_agent
 from relay.actors.messaging.rules import check_send, other_party
 from relay.actors.runtime.context import Runtime
-from relay.auth.access import Principal, acts_for, is_operator, own_agent
+from relay.auth.access import Principal, acts_for, is_unconstrained_operator, own_agent
 from relay.domain.agents import AgentCard
 from relay.domain.messages import (
     ConversationKind,
@@ -65,7 +65,7 @@ async def _owners(rt: Runtime, agent_ids: list[str]) -> dict[str, str | None]:
 
 async def acts_for_any(rt: Runtime, caller: Principal, agent_ids: list[str]) -> bool:
     """Whether the caller acts for one of these agents (judged on their stored owners)."""
-    if is_operator(caller) and not caller.constraints:
+    if is_unconstrained_operator(caller):
         return True  # a constrained operator is judged per agent, like any token
     owners = await _owners(rt, agent_ids)
     return any(acts_for(caller, agent_id, owner) for agent_id, owner in owners.items())
