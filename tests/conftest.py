@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import trio
 from quart_trio import QuartTrio
+from quart_trio.testing import TrioTestApp
 
 from relay.auth.tokens import TokenSpec
 from relay.clock import ManualClock
@@ -29,6 +30,22 @@ ROOT = "root-test-token"
 SECRET = "test-secret-0123456789abcdef0123456789abcdef"
 
 PG_ENV = "RELAY_TEST_DATABASE_URL"
+
+# Quart's test app gives start-up and shutdown 6 s each. Opening a fresh PostgreSQL
+# database and migrating it on a loaded CI machine can take longer, and a start-up that
+# times out inside ``TrioTestApp.__aenter__`` leaves its nursery open, which trio reports
+# as a TrioInternalError at the end of the test instead of a clear failure.
+APP_LIFESPAN_TIMEOUT_S = 60
+
+
+class _PatientTestApp(TrioTestApp):
+    def __init__(self, app: QuartTrio) -> None:
+        super().__init__(
+            app, startup_timeout=APP_LIFESPAN_TIMEOUT_S, shutdown_timeout=APP_LIFESPAN_TIMEOUT_S
+        )
+
+
+QuartTrio.test_app_class = _PatientTestApp  # type: ignore[assignment]
 
 
 def root_headers() -> dict[str, str]:
