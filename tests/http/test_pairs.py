@@ -527,3 +527,34 @@ async def test_creator_rights_follow_stored_agents_not_the_sub(client: Any, mint
         pair["id"]
     ]
     assert (await act(client, pair["id"], c1, action="abort")).status_code == 200
+
+
+async def test_a_pair_message_checks_and_links_a_secret_attachment(client: Any, mint: Any) -> None:
+    pair, d, n = await formed(client, mint)
+    await agent(client, "x1")
+
+    async def secret(headers: dict[str, str]) -> str:
+        response = await client.post(
+            "/api/artifacts",
+            data=b"s3cret",
+            query_string={"name": "s.txt", "sensitivity": "secret"},
+            headers=headers,
+        )
+        assert response.status_code == 201, await response.get_data()
+        artifact_id: str = (await response.get_json())["artifact"]["id"]
+        return artifact_id
+
+    url = f"/api/pairs/{pair['id']}/messages"
+    others = await secret(token_for(mint, "x1"))
+    response = await client.post(
+        url, json={"body": "x", "attachments": [{"artifactId": others}]}, headers=d
+    )
+    assert await error_of(response) == (403, "forbidden")
+    mine = await secret(d)
+    assert (await client.get(f"/api/artifacts/{mine}", headers=n)).status_code == 403
+    response = await client.post(
+        url, json={"body": "x", "attachments": [{"artifactId": mine}]}, headers=d
+    )
+    assert response.status_code == 201, await response.get_data()
+    # Linked to the message: its recipient may now read it.
+    assert (await client.get(f"/api/artifacts/{mine}", headers=n)).status_code == 200
