@@ -26,6 +26,7 @@ from relay.auth.access import (
 from relay.domain.pairs import Pair, PairAction, new_pair_id, pair_conversation_id
 from relay.errors import Forbidden, Invalid, NotFound, RelayError
 from relay.store import agents as agent_store
+from relay.store import messages as message_store
 from relay.store import pairs as pair_store
 
 RELAY_SENDER = "relay"
@@ -121,17 +122,34 @@ def opening_text(pair: Pair) -> str:
     return text if pair.task_id is None else f"{text}; task {pair.task_id}"
 
 
-async def _open_best_effort(rt: Runtime, caller: Principal, pair: Pair) -> None:
+async def _open_best_effort(
+    rt: Runtime, caller: Principal, pair: Pair, *, missing_only: bool = False
+) -> None:
     try:
-        await _open(rt, caller, pair)
+        await _open(rt, caller, pair, missing_only=missing_only)
     except RelayError as error:
         log.warning("pair_open_failed pair=%s: %s", pair.id, error)
 
 
-async def _open(rt: Runtime, caller: Principal, pair: Pair) -> None:
+async def _stored_opening(rt: Runtime, client_message_id: str) -> bool:
+    found = await rt.store.run(
+        lambda: message_store.find_by_client_id(RELAY_SENDER, client_message_id)
+    )
+    return found is not None
+
+
+async def _open(rt: Runtime, caller: Principal, pair: Pair, *, missing_only: bool = False) -> None:
     """From ``relay``, to each party, in the pair's conversation. The client message id is
-    derived from the pair, so sending them again (a retry) adds nothing."""
+    derived from the pair, so sending them again (a retry) adds nothing.
+
+    ``missing_only`` (the resend on a later action) skips an opening already stored: its
+    deliveries, if a send was cut short, are the messaging delivery repair's business,
+    and a resend must not queue again one that retention has since removed.
+    """
     for agent in pair.parties:
+        cmid = f"{pair.id}:open:{agent}"
+        if missing_only and await _stored_opening(rt, cmid):
+            continue
         await messaging.send_in_conversation(
             rt,
             caller,
@@ -140,9 +158,7 @@ async def _open(rt: Runtime, caller: Principal, pair: Pair) -> None:
             conversation_id=pair.conversation_id,
             kind="pair",
             pair_id=pair.id,
-            data=messaging.SendInput(
-                body=opening_text(pair), client_message_id=f"{pair.id}:open:{agent}"
-            ),
+            data=messaging.SendInput(body=opening_text(pair), client_message_id=cmid),
         )
 
 
@@ -221,7 +237,7 @@ async def act(
     if action == "message" and not message:
         raise Invalid("message is required for action message")
     pair, acting = await readable(rt, caller, pair_id)
-    await _open_best_effort(rt, caller, pair)
+    await _open_best_effort(rt, caller, pair, missing_only=True)
     after = await rt.registry.ask(msgs.KIND, pair_id, msgs.Act(action, acting, version))
     if action == "message" and message:
         sender, to = _sender(pair, acting)
@@ -242,7 +258,7 @@ async def send(
         raise Forbidden("forbidden")
     rules.send_check(pair)
     sender, to = _sender(pair, acting)
-    await _open_best_effort(rt, caller, pair)
+    await _open_best_effort(rt, caller, pair, missing_only=True)
     return await _send(rt, caller, pair, sender, to, data)
 
 
