@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, cast
 
 from tortoise.expressions import Q
@@ -62,9 +63,29 @@ async def open_pairs() -> list[Pair]:
     return [_pair(row) for row in rows]
 
 
-async def listed(agent_id: str | None, status: str | None, limit: int) -> list[Pair]:
-    """Pairs newest first, of one agent (either party) and/or in one status."""
+@dataclass(frozen=True, slots=True)
+class Visible:
+    """The pairs a caller may read: a party or the creator among ``agents``, or created by
+    ``created_by`` (a caller's ``sub`` that is no agent)."""
+
+    agents: tuple[str, ...]
+    created_by: str | None
+
+
+async def listed(
+    agent_id: str | None, status: str | None, limit: int, visible: Visible | None = None
+) -> list[Pair]:
+    """Pairs newest first, of one agent (either party) and/or in one status; only the
+    ``visible`` ones (None: all) before the limit is applied."""
     query = models.Pair.all()
+    if visible is not None:
+        agents = list(visible.agents)
+        clauses = [Q(created_by=visible.created_by)] if visible.created_by is not None else []
+        if agents:  # an empty IN is not valid SQL everywhere
+            clauses += [Q(driver__in=agents), Q(navigator__in=agents), Q(created_by__in=agents)]
+        if not clauses:
+            return []
+        query = query.filter(Q(*clauses, join_type="OR"))
     if status is not None:
         query = query.filter(status=status)
     if agent_id is not None:

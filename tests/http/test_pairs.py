@@ -44,6 +44,13 @@ async def two_agents(client: Any, mint: Any) -> tuple[dict[str, str], dict[str, 
     return token_for(mint, "d1"), token_for(mint, "n1")
 
 
+async def a_task(client: Any) -> str:
+    response = await client.post("/api/tasks", json={"title": "t"}, headers=H)
+    assert response.status_code == 201, await response.get_data()
+    task_id: str = (await response.get_json())["id"]
+    return task_id
+
+
 async def formed(client: Any, mint: Any, **extra: Any) -> tuple[dict[str, Any], Any, Any]:
     """A pair of d1 (driver) and n1 (navigator) made by d1, then joined by n1: active."""
     d, n = await two_agents(client, mint)
@@ -57,15 +64,16 @@ async def formed(client: Any, mint: Any, **extra: Any) -> tuple[dict[str, Any], 
 
 async def test_create_joins_the_parties_the_caller_acts_for(client: Any, mint: Any) -> None:
     d, n = await two_agents(client, mint)
+    task_id = await a_task(client)
     response = await create(
-        client, d, driver="d1", navigator="n1", taskId="t-9", objective="ship it"
+        client, d, driver="d1", navigator="n1", taskId=task_id, objective="ship it"
     )
     assert response.status_code == 201
     pair = await response.get_json()
     assert pair["id"].startswith("pair_")
     assert pair["status"] == "forming"
     assert pair["joined"] == ["d1"]
-    assert pair["taskId"] == "t-9"
+    assert pair["taskId"] == task_id
     assert pair["objective"] == "ship it"
     assert pair["createdBy"] == "sub-d1"
     assert pair["version"] == 1
@@ -88,8 +96,9 @@ async def test_an_operator_creating_a_pair_joins_both(client: Any) -> None:
 
 
 async def test_opening_messages_arrive_in_both_inboxes(client: Any, mint: Any) -> None:
-    pair, d, n = await formed(client, mint, taskId="t-1")
-    expected = f"pair {pair['id']}: d1 drives, n1 navigates; task t-1"
+    task_id = await a_task(client)
+    pair, d, n = await formed(client, mint, taskId=task_id)
+    expected = f"pair {pair['id']}: d1 drives, n1 navigates; task {task_id}"
     for agent_id, headers in (("d1", d), ("n1", n)):
         response = await client.get(f"/api/agents/{agent_id}/inbox?peek=true", headers=headers)
         assert response.status_code == 200, await response.get_data()
@@ -405,3 +414,147 @@ async def test_pair_messages_take_either_scope(client: Any, mint: Any) -> None:
     reader = bearer(mint(["message:read", "task:read"], {"agents": ["d1"]}))
     response = await client.post(url, json={"body": "b"}, headers=reader)
     assert await error_of(response) == (403, "forbidden")
+
+
+async def test_a_pair_message_carries_an_attachment(client: Any, mint: Any) -> None:
+    pair, d, n = await formed(client, mint)
+    upload = await client.post(
+        "/api/artifacts", data=b"patch", query_string={"name": "p.diff"}, headers=d
+    )
+    assert upload.status_code == 201, await upload.get_data()
+    artifact_id = (await upload.get_json())["artifact"]["id"]
+    url = f"/api/pairs/{pair['id']}/messages"
+    body = {"body": "see", "attachments": [{"artifactId": artifact_id}]}
+    response = await client.post(url, json=body, headers=d)
+    assert response.status_code == 201, await response.get_data()
+    [attached] = (await response.get_json())["message"]["attachments"]
+    assert attached["artifactId"] == artifact_id
+    items = (await (await client.get("/api/agents/n1/inbox?peek=true", headers=n)).get_json())[
+        "items"
+    ]
+    assert items[-1]["message"]["attachments"][0]["artifactId"] == artifact_id
+    unknown = {"body": "x", "attachments": [{"artifactId": "art_nope"}]}
+    response = await client.post(url, json=unknown, headers=d)
+    assert await error_of(response) == (404, "artifact not found")
+
+
+async def test_a_pair_for_an_unknown_task_is_404(client: Any) -> None:
+    await agent(client, "d1")
+    await agent(client, "n1")
+    response = await create(client, driver="d1", navigator="n1", taskId="task_nope")
+    assert await error_of(response) == (404, "task not found")
+    assert await (await client.get("/api/pairs", headers=H)).get_json() == []
+    # Nothing reserved: the agents pair up once the task is real.
+    response = await create(client, driver="d1", navigator="n1", taskId=await a_task(client))
+    assert response.status_code == 201
+
+
+async def test_failed_opening_messages_answer_201_and_are_sent_on_the_next_action(
+    client: Any, mint: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from relay.actors import messaging
+
+    d, n = await two_agents(client, mint)
+    real = messaging.send_in_conversation
+
+    async def down(*_a: Any, **_k: Any) -> Any:
+        raise Unavailable("store unavailable")
+
+    monkeypatch.setattr(messaging, "send_in_conversation", down)
+    response = await create(client, d, driver="d1", navigator="n1")
+    assert response.status_code == 201, await response.get_data()
+    pair = await response.get_json()
+    assert f"pair_open_failed pair={pair['id']}" in caplog.text
+    monkeypatch.setattr(messaging, "send_in_conversation", real)
+    # A retry of the create is the spec's 409: the pair exists, whole.
+    response = await create(client, d, driver="d1", navigator="n1")
+    assert await error_of(response) == (409, f"agent d1 is already in pair {pair['id']}")
+    inbox = "/api/agents/n1/inbox?peek=true"
+    assert (await (await client.get(inbox, headers=n)).get_json())["items"] == []
+    # The next action on the pair sends the missed openings, once however often it runs.
+    assert (await act(client, pair["id"], n, action="join")).status_code == 200
+    assert (await act(client, pair["id"], n, action="join")).status_code == 200
+    expected = f"pair {pair['id']}: d1 drives, n1 navigates"
+    for agent_id, headers in (("d1", d), ("n1", n)):
+        response = await client.get(f"/api/agents/{agent_id}/inbox?peek=true", headers=headers)
+        items = (await response.get_json())["items"]
+        assert [i["message"]["body"] for i in items] == [expected]
+
+
+async def test_the_pair_list_filters_before_the_limit(client: Any, mint: Any) -> None:
+    for agent_id in ("d1", "n1", "x1", "y1"):
+        await agent(client, agent_id)
+    d = token_for(mint, "d1")
+    mine = await (await create(client, d, driver="d1", navigator="n1")).get_json()
+    response = await create(client, driver="x1", navigator="y1")
+    assert response.status_code == 201
+    response = await client.get("/api/pairs?limit=1", headers=d)
+    assert [p["id"] for p in await response.get_json()] == [mine["id"]]
+    # A token of no agent sees the pairs its sub created, and only those.
+    person = bearer(mint(["task:read", "task:write"], {}, sub="person"))
+    response = await client.get("/api/pairs?limit=1", headers=person)
+    assert await response.get_json() == []
+    # A constrained operator sees the pairs of the agents it covers, not all.
+    dash = bearer(mint(["task:read"], {"agents": ["x1"]}, sub="ops", role="dashboard"))
+    response = await client.get("/api/pairs?limit=5", headers=dash)
+    assert [p["driver"] for p in await response.get_json()] == ["x1"]
+
+
+async def test_creator_rights_follow_stored_agents_not_the_sub(client: Any, mint: Any) -> None:
+    for agent_id in ("d1", "n1", "c1"):
+        await agent(client, agent_id)
+    # The creator recorded is the caller's sub, here the name of agent c1.
+    creator = bearer(mint(["task:read", "task:write"], {"agents": ["d1"]}, sub="c1"))
+    pair = await (await create(client, creator, driver="d1", navigator="n1")).get_json()
+    assert pair["createdBy"] == "c1"
+    # Another token whose sub is "c1" but which acts for no agent named c1 is no creator:
+    # c1 is an agent, so creator rights go to those who act for it.
+    impostor = bearer(mint(["task:read", "task:write"], {"agents": ["n1x"]}, sub="c1"))
+    assert await error_of(await client.get(f"/api/pairs/{pair['id']}", headers=impostor)) == (
+        403,
+        "forbidden",
+    )
+    assert await error_of(await act(client, pair["id"], impostor, action="abort")) == (
+        403,
+        "forbidden",
+    )
+    assert await (await client.get("/api/pairs", headers=impostor)).get_json() == []
+    # Acting for c1 is what makes one its creator.
+    c1 = token_for(mint, "c1")
+    response = await client.get(f"/api/pairs/{pair['id']}", headers=c1)
+    assert response.status_code == 200
+    assert [p["id"] for p in await (await client.get("/api/pairs", headers=c1)).get_json()] == [
+        pair["id"]
+    ]
+    assert (await act(client, pair["id"], c1, action="abort")).status_code == 200
+
+
+async def test_a_pair_message_checks_and_links_a_secret_attachment(client: Any, mint: Any) -> None:
+    pair, d, n = await formed(client, mint)
+    await agent(client, "x1")
+
+    async def secret(headers: dict[str, str]) -> str:
+        response = await client.post(
+            "/api/artifacts",
+            data=b"s3cret",
+            query_string={"name": "s.txt", "sensitivity": "secret"},
+            headers=headers,
+        )
+        assert response.status_code == 201, await response.get_data()
+        artifact_id: str = (await response.get_json())["artifact"]["id"]
+        return artifact_id
+
+    url = f"/api/pairs/{pair['id']}/messages"
+    others = await secret(token_for(mint, "x1"))
+    response = await client.post(
+        url, json={"body": "x", "attachments": [{"artifactId": others}]}, headers=d
+    )
+    assert await error_of(response) == (403, "forbidden")
+    mine = await secret(d)
+    assert (await client.get(f"/api/artifacts/{mine}", headers=n)).status_code == 403
+    response = await client.post(
+        url, json={"body": "x", "attachments": [{"artifactId": mine}]}, headers=d
+    )
+    assert response.status_code == 201, await response.get_data()
+    # Linked to the message: its recipient may now read it.
+    assert (await client.get(f"/api/artifacts/{mine}", headers=n)).status_code == 200

@@ -230,6 +230,7 @@ async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
 
 async def send_in_conversation(
     rt: Runtime,
+    caller: Principal,
     *,
     sender: str,
     to: str,
@@ -239,7 +240,8 @@ async def send_in_conversation(
     data: SendInput,
 ) -> Sent:
     """Send ``data`` from ``sender`` (already authorized by the caller) to agent ``to`` in a
-    given conversation: a pair's, whose party a flow above has checked.
+    given conversation: a pair's, whose party a flow above has checked. Attachments are
+    resolved for ``caller`` as ``send`` does (404 unknown, 403 a secret one it may not read).
 
     Raises Invalid for a bad field; a repeat of ``(sender, clientMessageId)`` returns the
     original (``created`` false) and queues nothing new.
@@ -260,8 +262,7 @@ async def send_in_conversation(
         ttl_seconds=ttl_seconds,
         max_attempts=max_attempts,
     )
-    if data.attachments:
-        raise NotFound("artifact not found")  # no artifact store yet, as in ``send``
+    attachments = await _attachment_refs(rt, caller, data.attachments)
     message_id = new_id("msg_")
     sender_is_agent = bool(await _owners(rt, [sender]))
     draft = MessageDraft(
@@ -277,7 +278,7 @@ async def send_in_conversation(
         ack_required=data.ack_required,
         importance=data.importance,
         body=data.body,
-        attachments=tuple(data.attachments),
+        attachments=attachments,
         max_attempts=max_attempts,
         ttl_seconds=ttl_seconds,
         recipients=(to,),

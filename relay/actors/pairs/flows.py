@@ -7,6 +7,7 @@ stored state with ``relay.auth.access.acts_for``; the PairActor decides the rest
 from __future__ import annotations
 
 import contextlib
+import logging
 from dataclasses import dataclass
 
 from relay.actors import messaging
@@ -14,13 +15,23 @@ from relay.actors.pairs import messages as msgs
 from relay.actors.pairs import rules
 from relay.actors.pairs.rules import Acting
 from relay.actors.runtime.context import Runtime
-from relay.auth.access import Principal, acts_for, is_operator
+from relay.actors.tasks.flows import check_linked
+from relay.auth.access import (
+    Principal,
+    acts_for,
+    is_operator,
+    is_unconstrained_operator,
+    own_agent,
+)
 from relay.domain.pairs import Pair, PairAction, new_pair_id, pair_conversation_id
 from relay.errors import Forbidden, Invalid, NotFound, RelayError
 from relay.store import agents as agent_store
+from relay.store import messages as message_store
 from relay.store import pairs as pair_store
 
 RELAY_SENDER = "relay"
+
+log = logging.getLogger("relay.actors.pairs")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,14 +46,22 @@ async def _owners(rt: Runtime, agent_ids: tuple[str, ...]) -> dict[str, str | No
     return await rt.store.run(lambda: agent_store.orchestrators_of(agent_ids))
 
 
+def _is_creator(caller: Principal, created_by: str, owners: dict[str, str | None]) -> bool:
+    """As tasks' ``may_manage``: acting for the creator when it is an agent (stored state
+    says so), being it (a ``sub`` bound to no agent) only when it is not."""
+    if created_by in owners:
+        return acts_for(caller, created_by, owners[created_by])
+    return created_by == caller.sub and own_agent(caller) is None
+
+
 async def _acting(rt: Runtime, caller: Principal, pair: Pair) -> Acting:
-    owners = await _owners(rt, pair.parties)
+    owners = await _owners(rt, (*pair.parties, pair.created_by))
     return Acting(
         driver=pair.driver in owners and acts_for(caller, pair.driver, owners[pair.driver]),
         navigator=pair.navigator in owners
         and acts_for(caller, pair.navigator, owners[pair.navigator]),
-        creator=caller.sub == pair.created_by,
-        operator=is_operator(caller),
+        creator=_is_creator(caller, pair.created_by, owners),
+        operator=is_unconstrained_operator(caller),
     )
 
 
@@ -59,12 +78,14 @@ async def create(rt: Runtime, caller: Principal, data: NewPair) -> Pair:
     acting = Acting(
         driver=acts_for(caller, data.driver, owners.get(data.driver)),
         navigator=acts_for(caller, data.navigator, owners.get(data.navigator)),
-        operator=is_operator(caller),
+        operator=is_unconstrained_operator(caller),
     )
     if not (acting.party or acting.operator):
         raise Forbidden("forbidden")
     if any(agent not in owners for agent in parties):
         raise NotFound("agent not found")
+    if data.task_id is not None:
+        await check_linked(rt, [data.task_id])
     pair_id = new_pair_id()
     now = rt.clock.now_ms()
     joined = rules.joined_at_create(data.driver, data.navigator, acting)
@@ -89,7 +110,10 @@ async def create(rt: Runtime, caller: Principal, data: NewPair) -> Pair:
         with contextlib.suppress(RelayError):
             await rt.registry.ask(msgs.PARTIES_KIND, msgs.PARTIES_KEY, msgs.Release(pair_id))
         raise
-    await _open(rt, stored)
+    # The pair is committed: its opening messages are best-effort from here (a failure
+    # must not answer 503 for a pair that exists). Missed ones are sent again, under the
+    # same client message ids, on the next action on the pair.
+    await _open_best_effort(rt, caller, stored)
     return stored
 
 
@@ -98,20 +122,43 @@ def opening_text(pair: Pair) -> str:
     return text if pair.task_id is None else f"{text}; task {pair.task_id}"
 
 
-async def _open(rt: Runtime, pair: Pair) -> None:
+async def _open_best_effort(
+    rt: Runtime, caller: Principal, pair: Pair, *, missing_only: bool = False
+) -> None:
+    try:
+        await _open(rt, caller, pair, missing_only=missing_only)
+    except RelayError as error:
+        log.warning("pair_open_failed pair=%s: %s", pair.id, error)
+
+
+async def _stored_opening(rt: Runtime, client_message_id: str) -> bool:
+    found = await rt.store.run(
+        lambda: message_store.find_by_client_id(RELAY_SENDER, client_message_id)
+    )
+    return found is not None
+
+
+async def _open(rt: Runtime, caller: Principal, pair: Pair, *, missing_only: bool = False) -> None:
     """From ``relay``, to each party, in the pair's conversation. The client message id is
-    derived from the pair, so sending them again (a retry) adds nothing."""
+    derived from the pair, so sending them again (a retry) adds nothing.
+
+    ``missing_only`` (the resend on a later action) skips an opening already stored: its
+    deliveries, if a send was cut short, are the messaging delivery repair's business,
+    and a resend must not queue again one that retention has since removed.
+    """
     for agent in pair.parties:
+        cmid = f"{pair.id}:open:{agent}"
+        if missing_only and await _stored_opening(rt, cmid):
+            continue
         await messaging.send_in_conversation(
             rt,
+            caller,
             sender=RELAY_SENDER,
             to=agent,
             conversation_id=pair.conversation_id,
             kind="pair",
             pair_id=pair.id,
-            data=messaging.SendInput(
-                body=opening_text(pair), client_message_id=f"{pair.id}:open:{agent}"
-            ),
+            data=messaging.SendInput(body=opening_text(pair), client_message_id=cmid),
         )
 
 
@@ -130,17 +177,35 @@ async def readable(rt: Runtime, caller: Principal, pair_id: str) -> tuple[Pair, 
 async def listed(
     rt: Runtime, caller: Principal, agent_id: str | None, status: str | None, limit: int
 ) -> list[Pair]:
-    """Pairs the caller may read (parties, creators, operators), newest first."""
-    found = await rt.store.run(lambda: pair_store.listed(agent_id, status, limit))
-    if is_operator(caller):
-        return found
-    owners = await _owners(rt, tuple({a for p in found for a in p.parties}))
-    return [
-        p
-        for p in found
-        if p.created_by == caller.sub
-        or any(a in owners and acts_for(caller, a, owners[a]) for a in p.parties)
-    ]
+    """Pairs the caller may read (parties, creators, operators), newest first.
+
+    Visibility is decided in the query, before ``limit``: a page cut first and filtered
+    after would hide the caller's own pairs behind others'.
+    """
+    visible = None if is_unconstrained_operator(caller) else await _visibility(rt, caller)
+    return await rt.store.run(lambda: pair_store.listed(agent_id, status, limit, visible))
+
+
+async def _visibility(rt: Runtime, caller: Principal) -> pair_store.Visible | None:
+    """Which pairs a caller that is no unconstrained operator reads, as the store filters
+    them: those with a party or an agent creator it acts for, and those created by its
+    ``sub`` when that is the creator by ``_is_creator``'s rule. None: every pair."""
+    candidates: list[str]
+    agents = caller.constraints.get("agents")
+    orchestrators = caller.constraints.get("orchestrators")
+    if agents is not None:
+        candidates = list(agents)
+    elif orchestrators is not None and (is_operator(caller) or caller.role == "orchestrator"):
+        orchs = tuple(orchestrators)
+        candidates = await rt.store.run(lambda: agent_store.ids_of_orchestrators(orchs))
+    elif is_operator(caller):
+        return None  # constrained by neither agents nor orchestrators: acts for every agent
+    else:
+        candidates = []
+    owners = await _owners(rt, (*candidates, caller.sub))
+    acted_for = tuple(a for a in candidates if a in owners and acts_for(caller, a, owners[a]))
+    by_sub = caller.sub not in owners and own_agent(caller) is None
+    return pair_store.Visible(agents=acted_for, created_by=caller.sub if by_sub else None)
 
 
 def _sender(pair: Pair, acting: Acting) -> tuple[str, str]:
@@ -172,10 +237,11 @@ async def act(
     if action == "message" and not message:
         raise Invalid("message is required for action message")
     pair, acting = await readable(rt, caller, pair_id)
+    await _open_best_effort(rt, caller, pair, missing_only=True)
     after = await rt.registry.ask(msgs.KIND, pair_id, msgs.Act(action, acting, version))
     if action == "message" and message:
         sender, to = _sender(pair, acting)
-        await _send(rt, after, sender, to, messaging.SendInput(body=message))
+        await _send(rt, caller, after, sender, to, messaging.SendInput(body=message))
     return after
 
 
@@ -192,14 +258,21 @@ async def send(
         raise Forbidden("forbidden")
     rules.send_check(pair)
     sender, to = _sender(pair, acting)
-    return await _send(rt, pair, sender, to, data)
+    await _open_best_effort(rt, caller, pair, missing_only=True)
+    return await _send(rt, caller, pair, sender, to, data)
 
 
 async def _send(
-    rt: Runtime, pair: Pair, sender: str, to: str, data: messaging.SendInput
+    rt: Runtime,
+    caller: Principal,
+    pair: Pair,
+    sender: str,
+    to: str,
+    data: messaging.SendInput,
 ) -> messaging.Sent:
     return await messaging.send_in_conversation(
         rt,
+        caller,
         sender=sender,
         to=to,
         conversation_id=pair.conversation_id,
