@@ -136,6 +136,11 @@ async def test_bad_input_is_400_and_stores_nothing(client: Any) -> None:
     assert (await post(client, type="ok", subject="s" * 501)).status_code == 400
     assert (await post(client, type="ok", payload=[1, 2])).status_code == 400
     assert (await post(client, subject="no type")).status_code == 400
+    # A huge occurredAt is refused, not an overflow (500) on store.
+    huge = await post(client, type="ok", occurredAt=10**29)
+    assert huge.status_code == 400, await huge.get_data()
+    assert "occurredAt" in (await huge.get_json())["error"]
+    assert (await post(client, type="ok", occurredAt=-1)).status_code == 400
     listed = await (await client.get("/api/integrations/ci/events", headers=H)).get_json()
     assert listed == []
 
