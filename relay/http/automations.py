@@ -1,6 +1,7 @@
 """Automation routes (spec/tasks.md "Automations"): save, read, change, delete, run now,
-and the kept dispatch results. A ``spawn_agent`` automation is saved only by a caller
-whose ``command:write`` covers its orchestrator and spawn policy, as the spawn route asks."""
+and the kept dispatch results. A ``spawn_agent`` automation is saved, re-armed and run by
+hand only by a caller whose ``command:write`` covers its orchestrator, spawn policy and
+cwd, as the spawn route asks; those fields hold no template, so the check covers every run."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from quart_schema import document_request
 from relay.actors import automations
 from relay.domain.automations import Automation, AutomationChanges
 from relay.domain.messages import Importance
+from relay.errors import Forbidden
 from relay.http import automation_responses
 from relay.http.auth import allow, principal, requires
 from relay.http.contract import int_param, responds
@@ -81,6 +83,11 @@ class ActionBody(Body):
                 raise ValueError("action.orchestratorId is required")
             if self.policy_name is None:
                 raise ValueError("action.policyName is required")
+            if automations.templated_spawn_fields(self.stored()):
+                raise ValueError(
+                    "action.orchestratorId, action.policyName and action.cwd of a "
+                    "spawn_agent action cannot hold {{ templates }}"
+                )
         return self
 
     def stored(self) -> dict[str, Any]:
@@ -114,11 +121,40 @@ class RunBody(Body):
     event: dict[str, Any] | None = None
 
 
-def _allow_action(action: dict[str, Any]) -> None:
-    """Saving a spawn needs what spawning needs: ``command:write`` over the orchestrator
-    and the policy (the spawn route's check, 403)."""
-    if action["type"] == "spawn_agent":
-        allow(automations.spawn_resource(action), "command:write")
+async def _allow_spawn(action: dict[str, Any]) -> None:
+    """Saving, changing or running a spawn needs what spawning needs: ``command:write``
+    over the orchestrator, the policy and the cwd (the action's, else the policy's), the
+    spawn route's check (403). A target the check cannot know (a template saved before they
+    were refused, a cwd no policy names yet) is allowed only to a caller without that
+    constraint."""
+    if action["type"] != "spawn_agent":
+        return
+    resource = await automations.spawn_resource(services().runtime, action)
+    unknown = {_CONSTRAINT_OF_FIELD[n] for n in automations.templated_spawn_fields(action)}
+    if resource.cwd is None:
+        unknown.add("cwd")
+    allow(resource, "command:write")
+    caller = principal()
+    if not caller.is_root and any(caller.constraints.get(kind) is not None for kind in unknown):
+        raise Forbidden("forbidden")
+
+
+_CONSTRAINT_OF_FIELD = {
+    "orchestratorId": "orchestrators",
+    "policyName": "policyNames",
+    "cwd": "cwd",
+}
+
+
+def _rearms(body: AutomationPatchBody) -> bool:
+    """Whether a change could make the automation run, or run differently: renaming or
+    disabling it cannot."""
+    return (
+        body.enabled is True
+        or body.trigger is not None
+        or body.action is not None
+        or body.max_per_hour is not None
+    )
 
 
 def _json(automation: Automation) -> dict[str, Any]:
@@ -139,7 +175,7 @@ async def list_automations() -> list[dict[str, Any]]:
 async def create_automation() -> tuple[dict[str, Any], int]:
     body = await parse_body(AutomationBody)
     action = body.action.stored()
-    _allow_action(action)
+    await _allow_spawn(action)
     automation = await automations.create(
         services().runtime,
         principal().sub,
@@ -165,9 +201,14 @@ async def get_automation(automation_id: str) -> dict[str, Any]:
 @requires("config:write")
 async def update_automation(automation_id: str) -> dict[str, Any]:
     body = await parse_body(AutomationPatchBody)
+    rt = services().runtime
     action = body.action.stored() if body.action is not None else None
-    if action is not None:
-        _allow_action(action)
+    version = body.version
+    if _rearms(body):
+        stored = await automations.get(rt, automation_id)
+        await _allow_spawn(action if action is not None else stored.action)
+        # The change applies to the automation just checked, or is a version conflict.
+        version = version if version is not None else stored.version
     changes = AutomationChanges(
         name=body.name,
         enabled=body.enabled,
@@ -175,8 +216,7 @@ async def update_automation(automation_id: str) -> dict[str, Any]:
         action=action,
         max_per_hour=body.max_per_hour,
     )
-    rt = services().runtime
-    automation = await automations.update(rt, principal().sub, automation_id, changes, body.version)
+    automation = await automations.update(rt, principal().sub, automation_id, changes, version)
     return _json(automation)
 
 
@@ -194,7 +234,10 @@ async def delete_automation(automation_id: str) -> dict[str, Any]:
 async def run_automation(automation_id: str) -> dict[str, Any]:
     has_body = bool((await request.get_data(cache=True)).strip())
     body = await parse_body(RunBody) if has_body else RunBody()
-    done = await automations.dispatch(services().runtime, automation_id, "manual", body.event)
+    rt = services().runtime
+    # Running a spawn by hand is spawning: the caller needs the spawn route's rights.
+    await _allow_spawn((await automations.get(rt, automation_id)).action)
+    done = await automations.dispatch(rt, automation_id, "manual", body.event)
     return done.to_json()
 
 

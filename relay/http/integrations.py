@@ -19,12 +19,15 @@ from relay.http.validation import Body, parse_body, query_int
 
 bp = Blueprint("integrations", __name__)
 
+MAX_OCCURRED_AT_MS = 2**53 - 1  # the largest integer a JSON client reads exactly
+
 
 class IntegrationEventBody(Body):
     type: str = Field(min_length=1, max_length=100)
     subject: str | None = Field(default=None, max_length=500)
     payload: dict[str, Any] | None = None
-    occurred_at: int | None = Field(default=None, ge=0)
+    # Epoch milliseconds; bounded so a huge number is a 400, not an overflow on store.
+    occurred_at: int | None = Field(default=None, ge=0, le=MAX_OCCURRED_AT_MS)
 
 
 def event_json(event: IntegrationEvent) -> dict[str, Any]:

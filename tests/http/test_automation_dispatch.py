@@ -245,7 +245,7 @@ async def test_spawn_agent_queues_the_policy_with_cwd_and_label_overriding(clien
     await register_orchestrator(client)
     await put_policy(client)
     automation = await save(
-        client, {**SPAWN, "cwd": "/srv/o1/{{event.payload.repo}}", "label": "pr"}
+        client, {**SPAWN, "cwd": "/srv/o1/relay", "label": "pr-{{event.payload.repo}}"}
     )
     result = await run(client, automation, {"payload": {"repo": "relay"}})
     assert result["status"] == "succeeded", result
@@ -256,7 +256,7 @@ async def test_spawn_agent_queues_the_policy_with_cwd_and_label_overriding(clien
     assert command["type"] == "agent.spawn"
     params = command["params"]
     assert params["cwd"] == "/srv/o1/relay"
-    assert params["label"] == "pr"
+    assert params["label"] == "pr-relay"
     assert params["model"] == "opus"
     assert params["policyName"] == "reviewer"
     assert params["spawnRequestId"] == result["result"]["spawnRequestId"]

@@ -304,3 +304,89 @@ async def test_an_automation_survives_a_restart(open_app: Any, clock: ManualCloc
         response = await client.get(f"/api/automations/{automation['id']}", headers=H)
         assert await response.get_json() == automation
         assert await error_of(await save(client)) == (409, "automation name already exists")
+
+
+POLICY = {"provider": "claude", "cwd": "/srv/o1/allowed", "model": "opus"}
+
+
+async def put_policy(client: Any, value: dict[str, Any] = POLICY) -> None:
+    response = await client.put(
+        "/api/config/spawn-policies/reviewer", json={"value": value}, headers=H
+    )
+    assert response.status_code in (200, 201), await response.get_data()
+
+
+async def test_a_spawn_automation_keeps_to_the_token_cwd(client: Any, mint: Any) -> None:
+    await put_policy(client)
+    limited = bearer(
+        mint(
+            ["config:write", "command:write"],
+            {"orchestrators": ["o1"], "policyNames": ["reviewer"], "cwd": ["/srv/o1/allowed"]},
+        )
+    )
+    outside = {**SPAWN, "cwd": "/srv/o1/secret"}
+    assert await error_of(await save(client, limited, action=outside)) == (403, "forbidden")
+    escape = {**SPAWN, "cwd": "/srv/o1/allowed/../secret"}
+    assert await error_of(await save(client, limited, action=escape)) == (403, "forbidden")
+    templated = {**SPAWN, "cwd": "/srv/o1/allowed/{{event.cwd}}"}
+    response = await save(client, H, action=templated)
+    assert await error_of(response) == (
+        400,
+        "action.orchestratorId, action.policyName and action.cwd of a spawn_agent action "
+        "cannot hold {{ templates }}",
+    )
+    for field in ("orchestratorId", "policyName"):
+        response = await save(client, H, action={**SPAWN, field: "{{event.x}}"})
+        assert response.status_code == 400
+    assert await (await client.get("/api/automations", headers=H)).get_json() == []
+    # Without a cwd of its own the action spawns in its policy's: that is what is checked.
+    automation = await saved(client, headers=limited, action=SPAWN)
+    assert (
+        await save(client, limited, action={**SPAWN, "cwd": "/srv/o1/allowed/x"}, name="x")
+    ).status_code == 201
+    await put_policy(client, {**POLICY, "cwd": "/srv/o1/secret"})
+    assert await error_of(await save(client, limited, action=SPAWN, name="y")) == (
+        403,
+        "forbidden",
+    )
+    url = f"/api/automations/{automation['id']}"
+    response = await client.patch(url, json={"action": outside}, headers=limited)
+    assert await error_of(response) == (403, "forbidden")
+    response = await client.post(f"{url}/run", headers=limited)
+    assert await error_of(response) == (403, "forbidden")
+    assert await (await client.get(f"{url}/dispatches", headers=H)).get_json() == []
+
+
+async def test_running_or_rearming_a_spawn_needs_the_spawn_rights(client: Any, mint: Any) -> None:
+    await put_policy(client)
+    automation = await saved(client, action=SPAWN, enabled=False)
+    url = f"/api/automations/{automation['id']}"
+    config_only = bearer(mint(["config:write", "config:read"], {"orchestrators": ["other"]}))
+    assert await error_of(await client.post(f"{url}/run", headers=config_only)) == (
+        403,
+        "forbidden",
+    )
+    for change in (
+        {"enabled": True},
+        {"trigger": {"type": "event", "eventType": "*"}},
+        {"maxPerHour": 1000},
+        {"action": {**SPAWN, "cwd": "/srv/o1/allowed"}},
+    ):
+        response = await client.patch(url, json=change, headers=config_only)
+        assert await error_of(response) == (403, "forbidden"), change
+    stored = await (await client.get(url, headers=H)).get_json()
+    assert (stored["enabled"], stored["version"]) == (False, 1)
+    assert await (await client.get(f"{url}/dispatches", headers=H)).get_json() == []
+    # Renaming or disabling cannot make it spawn: config:write is enough.
+    response = await client.patch(
+        url, json={"name": "renamed", "enabled": False}, headers=config_only
+    )
+    assert response.status_code == 200
+    covering = bearer(
+        mint(
+            ["config:write", "command:write"],
+            {"orchestrators": ["o1"], "policyNames": ["reviewer"], "cwd": ["/srv/o1"]},
+        )
+    )
+    assert (await client.patch(url, json={"enabled": True}, headers=covering)).status_code == 200
+    assert (await client.post(f"{url}/run", headers=covering)).status_code == 200

@@ -1,7 +1,7 @@
 """Automations: an integration event or a schedule makes the relay create a task, post a
 message or spawn an agent, as ``automation:<id>``, at most ``maxPerHour`` times an hour."""
 
-from relay.actors.automations.actions import spawn_resource
+from relay.actors.automations.actions import spawn_resource, templated_spawn_fields
 from relay.actors.automations.flows import (
     automation_schedule,
     create,
@@ -28,5 +28,6 @@ __all__ = [
     "install",
     "list_all",
     "spawn_resource",
+    "templated_spawn_fields",
     "update",
 ]

@@ -116,11 +116,31 @@ async def _post_message(rt: Runtime, caller: Principal, action: Mapping[str, Any
     return {"messageId": sent.message.id}
 
 
-def spawn_resource(action: Mapping[str, Any]) -> Resource:
-    """What saving a ``spawn_agent`` action needs ``command:write`` over."""
+# The fields of a ``spawn_agent`` action that name what is spawned where: never templated,
+# so the check made when the action is saved covers every run of it.
+SPAWN_TARGET_FIELDS = ("orchestratorId", "policyName", "cwd")
+
+
+def templated_spawn_fields(action: Mapping[str, Any]) -> tuple[str, ...]:
+    """The spawn target fields of ``action`` that hold a ``{{`` template."""
+    return tuple(n for n in SPAWN_TARGET_FIELDS if "{{" in str(action.get(n) or ""))
+
+
+async def spawn_resource(rt: Runtime, action: Mapping[str, Any]) -> Resource:
+    """What saving, changing or running a ``spawn_agent`` action needs ``command:write``
+    over, as the spawn route: the orchestrator, the policy and the cwd the spawn would use
+    (the action's, else its policy's as stored now; None when neither names one)."""
+    policy_name = str(action.get("policyName"))
+    cwd = action.get("cwd")
+    if not cwd:
+        policy = await rt.store.run(
+            lambda: config_store.get_value(SPAWN_POLICIES_NAMESPACE, policy_name)
+        )
+        cwd = policy.get("cwd") if isinstance(policy, Mapping) else None
     return Resource(
         orchestrator_id=str(action.get("orchestratorId")),
-        policy_name=str(action.get("policyName")),
+        policy_name=policy_name,
+        cwd=normalise_path(cwd) if isinstance(cwd, str) and cwd else None,
     )
 
 
@@ -161,7 +181,8 @@ async def _spawn_agent(rt: Runtime, caller: Principal, action: Mapping[str, Any]
         rt.authenticator,
         str(action.get("orchestratorId")),
         _spawn_request(policy_name, policy, action),
-        # The orchestrator and the policy were authorized when the automation was saved.
+        # The orchestrator, the policy and the cwd were authorized when the action was
+        # saved (they hold no template); a run by hand is authorized by its route.
         authorize=lambda _resource: None,
         requested_by=caller.sub,
     )

@@ -17,6 +17,7 @@ from relay.actors.automations.messages import (
     Snapshot,
     Started,
     TakeDue,
+    Unbegin,
     Update,
 )
 from relay.actors.runtime.aggregate import AggregateActor
@@ -28,6 +29,7 @@ from relay.domain.automations import Automation, DispatchResult
 from relay.errors import Conflict, NotFound
 from relay.store import automations as automation_store
 
+EVENT_RUNS_KEPT = 10_000
 CONFIG_VIEW = "config"
 DISPATCH_VIEW = "automations"
 
@@ -63,6 +65,9 @@ class AutomationActor(AggregateActor):
         super().__init__(key, runtime)
         self.automations: dict[str, Automation] = {}
         self.run_times: dict[str, list[int]] = {}  # runs the per-hour cap counts
+        # (event, automation) pairs begun in this process, oldest first: a replayed delivery
+        # whose dispatches were never recorded is dispatched again, but never twice at once.
+        self.event_runs: dict[tuple[str, str], None] = {}
         self.seq = 0  # of the last dispatch result recorded
 
     def load(self) -> None:
@@ -166,6 +171,13 @@ class AutomationActor(AggregateActor):
     @handle.register
     def _begin(self, message: Begin) -> Started:
         automation = self._find(message.automation_id)
+        if message.event_id is not None:
+            key = (message.event_id, automation.id)
+            if key in self.event_runs:
+                return Started(automation, False, repeated=True)
+            self.event_runs[key] = None
+            if len(self.event_runs) > EVENT_RUNS_KEPT:
+                del self.event_runs[next(iter(self.event_runs))]
         now = self._now()
         runs = rules.within_hour(self.run_times.get(automation.id, ()), now)
         allowed = rules.may_run(runs, automation.max_per_hour, now)
@@ -173,6 +185,10 @@ class AutomationActor(AggregateActor):
             runs.append(now)
         self.run_times[automation.id] = runs
         return Started(automation, allowed)
+
+    @handle.register
+    def _unbegin(self, message: Unbegin) -> None:
+        self.event_runs.pop((message.event_id, message.automation_id), None)
 
     @handle.register
     def _record(self, message: Record) -> DispatchResult | Durable[DispatchResult]:

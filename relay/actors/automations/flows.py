@@ -18,6 +18,7 @@ from relay.actors.automations.messages import (
     Record,
     Snapshot,
     TakeDue,
+    Unbegin,
     Update,
 )
 from relay.actors.runtime.context import Runtime
@@ -33,7 +34,7 @@ from relay.domain.automations import (
     new_dispatch_id,
 )
 from relay.domain.integrations import IntegrationEvent
-from relay.errors import NotFound, RelayError
+from relay.errors import Conflict, NotFound, RelayError, Unavailable
 from relay.store import automations as automation_store
 
 log = logging.getLogger("relay.actors.automations")
@@ -108,7 +109,9 @@ async def dispatch(
 
     Raises NotFound ``automation not found``; Unavailable when the result cannot be kept.
     """
-    started = await rt.registry.ask(KIND, KEY, Begin(automation_id))
+    started = await rt.registry.ask(KIND, KEY, Begin(automation_id, event_id))
+    if started.repeated:
+        raise Conflict("automation already dispatched for this event")
     automation = started.automation
     now = rt.clock.now_ms()
     status: DispatchStatus = "skipped"
@@ -134,7 +137,12 @@ async def dispatch(
         error=error,
         at=now,
     )
-    return await rt.registry.ask(KIND, KEY, Record(done))
+    try:
+        return await rt.registry.ask(KIND, KEY, Record(done))
+    except Unavailable:
+        if event_id is not None:  # not kept: a replay of the event may run it again
+            await rt.registry.ask(KIND, KEY, Unbegin(automation.id, event_id))
+        raise
 
 
 async def dispatch_event(rt: Runtime, event: IntegrationEvent) -> list[JSON]:
@@ -146,6 +154,8 @@ async def dispatch_event(rt: Runtime, event: IntegrationEvent) -> list[JSON]:
             done = await dispatch(rt, automation.id, "event", event.to_json(), event.id)
         except NotFound:
             continue  # deleted since the snapshot
+        except Conflict:
+            continue  # already begun for this event (a concurrent or earlier delivery)
         results.append(done.to_json())
     return results
 

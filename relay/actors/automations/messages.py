@@ -17,6 +17,8 @@ class Started:
 
     automation: Automation
     allowed: bool
+    # The automation was already begun for this integration event: the caller runs nothing.
+    repeated: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +61,16 @@ class Begin(Ask[Started]):
     one step, so concurrent dispatches never pass it). Replies Started; NotFound."""
 
     automation_id: str
+    event_id: str | None = None  # an integration event: begun once per (event, automation)
+
+
+@dataclass(frozen=True, slots=True)
+class Unbegin(Ask[None]):
+    """The result of an event's run could not be kept: a replay of the event may run the
+    automation again (at least once)."""
+
+    automation_id: str
+    event_id: str
 
 
 @dataclass(frozen=True, slots=True)

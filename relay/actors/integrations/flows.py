@@ -93,8 +93,12 @@ async def receive(
     )
     if created:
         dispatches = await dispatch_event(rt, event)
-    else:  # a replay dispatches nothing: it answers with what the first delivery did
+    else:  # a replay answers with what the first delivery did
         dispatches = await automations.dispatches_of_event(rt, event.id)
+        if not dispatches:
+            # Nothing recorded (the first delivery's dispatch failed, e.g. 503): dispatch
+            # now; the AutomationActor begins each (event, automation) once per process.
+            dispatches = await dispatch_event(rt, event)
     return Received(event, created, dispatches)
 
 
