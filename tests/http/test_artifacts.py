@@ -524,3 +524,21 @@ async def test_a_repeated_send_with_attachments_is_the_same_message(client: Any)
     again = await client.post("/api/messages", json=body, headers=H)
     assert (first.status_code, again.status_code) == (201, 200)
     assert (await first.get_json())["message"] == (await again.get_json())["message"]
+
+
+async def test_a_constrained_dashboard_is_judged_like_any_token(client: Any, mint: Any) -> None:
+    """A dashboard token limited to other agents neither reads nor deletes a secret one."""
+    await agent(client, "a1")
+    await agent(client, "a9")
+    secret = await uploaded(client, b"s", sensitivity="secret", headers=agent_token(mint, "a1"))
+    url = f"/api/artifacts/{secret['artifact']['id']}"
+    narrow = bearer(mint(["task:read", "task:write"], {"agents": ["a9"]}, role="dashboard"))
+    for path in (url, url + "/content"):
+        assert await error_of(await client.get(path, headers=narrow)) == (403, "forbidden")
+    assert await error_of(await client.delete(url, headers=narrow)) == (403, "forbidden")
+    listed = await client.get("/api/artifacts", headers=narrow)
+    assert await listed.get_json() == []
+    # Constrained to the creator, it acts for it: reads and deletes.
+    a1s = bearer(mint(["task:read", "task:write"], {"agents": ["a1"]}, role="dashboard"))
+    assert (await client.get(url + "/content", headers=a1s)).status_code == 200
+    assert (await client.delete(url, headers=a1s)).status_code == 200

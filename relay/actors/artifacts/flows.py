@@ -13,7 +13,7 @@ from typing import Any
 
 from relay.actors.artifacts.blobs import BlobStore, StoredBlob
 from relay.actors.runtime.context import Runtime
-from relay.auth.access import Principal, acts_for, is_operator
+from relay.auth.access import Principal, acts_for, is_unconstrained_operator
 from relay.domain.artifacts import Artifact, ArtifactKind, Sensitivity, new_artifact_id
 from relay.errors import Forbidden, NotFound
 from relay.store import agents as agent_store
@@ -101,9 +101,9 @@ async def _acts_for_any(rt: Runtime, caller: Principal, agent_ids: list[str]) ->
 
 
 async def may_read(rt: Runtime, caller: Principal, artifact: Artifact) -> bool:
-    """Normal artifacts: every reader (the route's scope decides). Secret ones: operators,
-    the creator, and agents the caller acts for holding it (``HOLDER_SOURCES``)."""
-    if artifact.sensitivity != "secret" or is_operator(caller):
+    """Normal artifacts: every reader (the route's scope decides). Secret ones: unconstrained
+    operators (a constrained one is judged like any token), the creator, and agents the caller acts for holding it (``HOLDER_SOURCES``)."""
+    if artifact.sensitivity != "secret" or is_unconstrained_operator(caller):
         return True
     if await _is_creator(rt, caller, artifact.created_by):
         return True
@@ -144,7 +144,9 @@ async def delete(rt: Runtime, caller: Principal, artifact_id: str) -> Artifact:
     artifact = await rt.store.run(lambda: artifact_store.load(artifact_id))
     if artifact is None:
         raise NotFound("artifact not found")
-    if not is_operator(caller) and not await _is_creator(rt, caller, artifact.created_by):
+    if not is_unconstrained_operator(caller) and not await _is_creator(
+        rt, caller, artifact.created_by
+    ):
         raise Forbidden("forbidden")
     if not await rt.store.write(lambda: artifact_store.delete(artifact_id)):
         raise NotFound("artifact not found")  # a concurrent delete won
