@@ -192,6 +192,21 @@ async def test_missing_name_is_400(client: Any) -> None:
         ({"kind": "movie"}, {}, "kind must be one of file, patch, log, image, data, other"),
         ({"sensitivity": "top"}, {}, "sensitivity must be one of normal, secret"),
         ({}, {"Content-Type": "not a type"}, "mediaType must be a media type such as text/plain"),
+        (
+            {},
+            {"Content-Type": "text/pl\u00e1in"},
+            "mediaType must be a media type such as text/plain",
+        ),
+        (
+            {},
+            {"Content-Type": "text/plain;\x7f"},
+            "mediaType must be a media type such as text/plain",
+        ),
+        (
+            {},
+            {"Content-Type": "text/plain\x0b;a=b"},
+            "mediaType must be a media type such as text/plain",
+        ),
         ({}, {"X-Content-SHA256": "abc"}, "X-Content-SHA256 must be 64 hex digits"),
     ],
 )
