@@ -442,6 +442,7 @@ class Artifact(Model):
     sensitivity = fields.CharField(max_length=16)
     created_by = fields.CharField(max_length=200)
     created_at = fields.BigIntField()
+    created_by_agent = fields.BooleanField(default=False)
 
     class Meta:
         table = "artifacts"

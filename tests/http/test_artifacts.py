@@ -12,7 +12,7 @@ import pytest
 from relay.errors import Unavailable
 from relay.settings import Settings
 from tests.conftest import bearer
-from tests.http.helpers import H
+from tests.http.helpers import H, register_orchestrator
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 
@@ -557,3 +557,26 @@ async def test_a_constrained_dashboard_is_judged_like_any_token(client: Any, min
     a1s = bearer(mint(["task:read", "task:write"], {"agents": ["a1"]}, role="dashboard"))
     assert (await client.get(url + "/content", headers=a1s)).status_code == 200
     assert (await client.delete(url, headers=a1s)).status_code == 200
+
+
+async def test_registering_an_agent_named_like_a_creators_sub_takes_nothing(
+    client: Any, mint: Any
+) -> None:
+    """A creator that was no agent at upload stays its token's sub: registering an agent
+    with that id later gives the registering token nothing."""
+    await register_orchestrator(client, "o1", "/srv/o1")
+    await register_orchestrator(client, "o2", "/srv/o2")
+    scopes = ["task:read", "task:write", "agent:read", "agent:write"]
+    o1 = bearer(mint(scopes, {"orchestrators": ["o1"]}, sub="o1", role="orchestrator"))
+    o2 = bearer(mint(scopes, {"orchestrators": ["o2"]}, sub="o2", role="orchestrator"))
+    secret = (await uploaded(client, b"o1 only", sensitivity="secret", headers=o1))["artifact"]
+    assert secret["createdBy"] == "o1"
+    url = f"/api/artifacts/{secret['id']}"
+    squat = {"id": "o1", "name": "squat", "orchestratorId": "o2"}
+    registered = await client.post("/api/agents", json=squat, headers=o2)
+    assert registered.status_code in (200, 201), await registered.get_data()
+    for path in (url, url + "/content"):
+        assert await error_of(await client.get(path, headers=o2)) == (403, "forbidden")
+    assert await error_of(await client.delete(url, headers=o2)) == (403, "forbidden")
+    assert (await client.get(url + "/content", headers=o1)).status_code == 200
+    assert (await client.delete(url, headers=o1)).status_code == 200
