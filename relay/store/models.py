@@ -272,6 +272,8 @@ class Message(Model):
     # [{"agentId", "matchedBy"}] as the send resolved them; null for messages stored before
     # recipients were kept. The delivery repair queues what a cut-short send did not.
     recipients = fields.JSONField(null=True)
+    # Whether the sender was an agent at send time; null when stored before it was kept.
+    sender_is_agent = fields.BooleanField(null=True)
 
     class Meta:
         table = "messages"

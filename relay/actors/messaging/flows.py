@@ -200,6 +200,7 @@ async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
         recipients=tuple(recipients),
         participants=tuple(dict.fromkeys([*([sender] if sender_is_agent else []), *recipients])),
         matched_by=matched,
+        sender_is_agent=sender_is_agent,
     )
     message, created = await conversation.accept(rt, draft)
     if not created:
@@ -361,10 +362,14 @@ async def readable_message(
     if message is None:
         raise NotFound("message not found")
     deliveries = await rt.store.run(lambda: message_store.deliveries_of_message(message_id))
-    if await acts_for_any(rt, caller, [message.sender]):
+    # Whether the sender was an agent is as stored at send time (older messages: decided
+    # now): an agent sender is read by who acts for it, any other (root, an integration,
+    # a token's sub) by that sub only — registering an agent of its id takes nothing.
+    sender_is_agent = message.sender_is_agent
+    if sender_is_agent is None:
+        sender_is_agent = message.sender in await _owners(rt, [message.sender])
+    if sender_is_agent and await acts_for_any(rt, caller, [message.sender]):
         return message, deliveries, True
-    # A sender that is not an agent (root, an integration, a token's sub) reads its own.
-    sender_is_agent = message.sender in await _owners(rt, [message.sender])
     if not sender_is_agent and message.sender == caller.sub:
         return message, deliveries, True
     if not await acts_for_any(rt, caller, [d.agent_id for d in deliveries]):
