@@ -322,14 +322,17 @@ async def _channel_route(
     message is spared the two conflicts: it answers with the original's deliveries.
     """
     await channels.may_post(rt, channel_id, sender)
-    route = await channels.channel_route(rt, channel_id, sender, commit=True)
-    limit = rt.settings.channel_max_recipients
-    if route.targets and len(route.targets) <= limit:
-        return route
+    # A repeat of a stored (sender, clientMessageId) — answered with the original, or
+    # refused 409 by ``conversation.accept`` for a different body — must not move the
+    # exclusive rotation: it routes as the dry run does, committing no pick.
+    repeat = False
     if client_message_id is not None:
         cmid = client_message_id
-        if await rt.store.run(lambda: message_store.find_by_client_id(sender, cmid)):
-            return route
+        repeat = bool(await rt.store.run(lambda: message_store.find_by_client_id(sender, cmid)))
+    route = await channels.channel_route(rt, channel_id, sender, commit=not repeat)
+    limit = rt.settings.channel_max_recipients
+    if repeat or (route.targets and len(route.targets) <= limit):
+        return route
     if not route.targets:
         raise Conflict(f"no agent matches channel {channel_id}")
     raise Conflict(f"channel {channel_id} matches more than {limit} agents")
