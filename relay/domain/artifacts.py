@@ -58,6 +58,10 @@ class Artifact:
     sensitivity: Sensitivity
     created_by: str
     created_at: int
+    # Whether ``created_by`` named an agent at upload (else it is the uploader's token sub):
+    # authorization reads this, never whether an agent of that id exists now (which anyone
+    # registering an agent could change).
+    created_by_agent: bool = False
 
     def ref(self) -> AttachmentRef:
         return AttachmentRef(

@@ -72,6 +72,10 @@ class Message:
     created_at: int
     # Stored, never shown: whom the send queued deliveries for (empty when not known).
     recipients: tuple[Recipient, ...] = ()
+    # Stored, never shown: whether the sender was an agent at send time (None: not known,
+    # stored before it was kept). Who reads as the sender is judged from this, never from
+    # whether an agent of that id exists now (anyone registering one could change that).
+    sender_is_agent: bool | None = None
 
     def to_json(self, *, with_body: bool = True) -> JSON:
         data: JSON = {
@@ -121,6 +125,7 @@ class MessageDraft:
     # The channel binding that routed each recipient (channel posts only).
     matched_by: Mapping[str, dict[str, str]] = field(default_factory=dict)
     pair_id: str | None = None  # a pair's conversation (kind ``pair``) names its pair
+    sender_is_agent: bool | None = None  # kept on the message (``Message.sender_is_agent``)
 
 
 @dataclass(frozen=True, slots=True)

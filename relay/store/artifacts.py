@@ -23,6 +23,7 @@ def _artifact(row: models.Artifact) -> Artifact:
         sensitivity=cast(Sensitivity, row.sensitivity),
         created_by=row.created_by,
         created_at=row.created_at,
+        created_by_agent=row.created_by_agent,
     )
 
 
@@ -37,6 +38,7 @@ async def insert(artifact: Artifact) -> None:
         sensitivity=artifact.sensitivity,
         created_by=artifact.created_by,
         created_at=artifact.created_at,
+        created_by_agent=artifact.created_by_agent,
     )
 
 

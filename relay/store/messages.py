@@ -41,6 +41,7 @@ def _message(row: models.Message) -> Message:
         expires_at=row.expires_at,
         created_at=row.created_at,
         recipients=tuple(Recipient.from_json(r) for r in row.recipients or ()),
+        sender_is_agent=row.sender_is_agent,
     )
 
 
@@ -62,6 +63,7 @@ def _message_columns(message: Message) -> dict[str, Any]:
         "expires_at": message.expires_at,
         "created_at": message.created_at,
         "recipients": [r.to_json() for r in message.recipients],
+        "sender_is_agent": message.sender_is_agent,
     }
 
 

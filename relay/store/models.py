@@ -272,6 +272,8 @@ class Message(Model):
     # [{"agentId", "matchedBy"}] as the send resolved them; null for messages stored before
     # recipients were kept. The delivery repair queues what a cut-short send did not.
     recipients = fields.JSONField(null=True)
+    # Whether the sender was an agent at send time; null when stored before it was kept.
+    sender_is_agent = fields.BooleanField(null=True)
 
     class Meta:
         table = "messages"
@@ -442,6 +444,7 @@ class Artifact(Model):
     sensitivity = fields.CharField(max_length=16)
     created_by = fields.CharField(max_length=200)
     created_at = fields.BigIntField()
+    created_by_agent = fields.BooleanField(default=False)
 
     class Meta:
         table = "artifacts"

@@ -12,7 +12,7 @@ import pytest
 from relay.errors import Unavailable
 from relay.settings import Settings
 from tests.conftest import bearer
-from tests.http.helpers import H
+from tests.http.helpers import H, register_orchestrator
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 
@@ -192,6 +192,21 @@ async def test_missing_name_is_400(client: Any) -> None:
         ({"kind": "movie"}, {}, "kind must be one of file, patch, log, image, data, other"),
         ({"sensitivity": "top"}, {}, "sensitivity must be one of normal, secret"),
         ({}, {"Content-Type": "not a type"}, "mediaType must be a media type such as text/plain"),
+        (
+            {},
+            {"Content-Type": "text/pl\u00e1in"},
+            "mediaType must be a media type such as text/plain",
+        ),
+        (
+            {},
+            {"Content-Type": "text/plain;\x7f"},
+            "mediaType must be a media type such as text/plain",
+        ),
+        (
+            {},
+            {"Content-Type": "text/plain\x0b;a=b"},
+            "mediaType must be a media type such as text/plain",
+        ),
         ({}, {"X-Content-SHA256": "abc"}, "X-Content-SHA256 must be 64 hex digits"),
     ],
 )
@@ -524,3 +539,44 @@ async def test_a_repeated_send_with_attachments_is_the_same_message(client: Any)
     again = await client.post("/api/messages", json=body, headers=H)
     assert (first.status_code, again.status_code) == (201, 200)
     assert (await first.get_json())["message"] == (await again.get_json())["message"]
+
+
+async def test_a_constrained_dashboard_is_judged_like_any_token(client: Any, mint: Any) -> None:
+    """A dashboard token limited to other agents neither reads nor deletes a secret one."""
+    await agent(client, "a1")
+    await agent(client, "a9")
+    secret = await uploaded(client, b"s", sensitivity="secret", headers=agent_token(mint, "a1"))
+    url = f"/api/artifacts/{secret['artifact']['id']}"
+    narrow = bearer(mint(["task:read", "task:write"], {"agents": ["a9"]}, role="dashboard"))
+    for path in (url, url + "/content"):
+        assert await error_of(await client.get(path, headers=narrow)) == (403, "forbidden")
+    assert await error_of(await client.delete(url, headers=narrow)) == (403, "forbidden")
+    listed = await client.get("/api/artifacts", headers=narrow)
+    assert await listed.get_json() == []
+    # Constrained to the creator, it acts for it: reads and deletes.
+    a1s = bearer(mint(["task:read", "task:write"], {"agents": ["a1"]}, role="dashboard"))
+    assert (await client.get(url + "/content", headers=a1s)).status_code == 200
+    assert (await client.delete(url, headers=a1s)).status_code == 200
+
+
+async def test_registering_an_agent_named_like_a_creators_sub_takes_nothing(
+    client: Any, mint: Any
+) -> None:
+    """A creator that was no agent at upload stays its token's sub: registering an agent
+    with that id later gives the registering token nothing."""
+    await register_orchestrator(client, "o1", "/srv/o1")
+    await register_orchestrator(client, "o2", "/srv/o2")
+    scopes = ["task:read", "task:write", "agent:read", "agent:write"]
+    o1 = bearer(mint(scopes, {"orchestrators": ["o1"]}, sub="o1", role="orchestrator"))
+    o2 = bearer(mint(scopes, {"orchestrators": ["o2"]}, sub="o2", role="orchestrator"))
+    secret = (await uploaded(client, b"o1 only", sensitivity="secret", headers=o1))["artifact"]
+    assert secret["createdBy"] == "o1"
+    url = f"/api/artifacts/{secret['id']}"
+    squat = {"id": "o1", "name": "squat", "orchestratorId": "o2"}
+    registered = await client.post("/api/agents", json=squat, headers=o2)
+    assert registered.status_code in (200, 201), await registered.get_data()
+    for path in (url, url + "/content"):
+        assert await error_of(await client.get(path, headers=o2)) == (403, "forbidden")
+    assert await error_of(await client.delete(url, headers=o2)) == (403, "forbidden")
+    assert (await client.get(url + "/content", headers=o1)).status_code == 200
+    assert (await client.delete(url, headers=o1)).status_code == 200

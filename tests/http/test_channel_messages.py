@@ -424,3 +424,22 @@ async def test_a_wake_that_cannot_be_queued_never_fails_the_send(
     assert recipients(reply) == ["a1"]
     assert "agent_wake_unavailable agent=a1" in caplog.text
     assert len(await fetch(client, "a1")) == 1
+
+
+async def test_a_repeated_or_refused_send_leaves_the_exclusive_rotation(client: Any) -> None:
+    """A repeat of (sender, clientMessageId), or one refused 409 for a different body,
+    answers from the stored message and commits no pick: the next new send rotates on."""
+    for agent_id in ("w1", "w2"):
+        await register(client, agent_id, tags=["w"])
+    await channel(client, "ops", {"mode": "exclusive"})
+    first = recipients(await sent(client, channelId="ops", clientMessageId="job-1"))
+    after_first = await route(client)
+    assert after_first != first
+    again = await post(client, channelId="ops", clientMessageId="job-1")
+    assert again.status_code == 200, await again.get_data()
+    assert recipients(await json_of(again)) == first
+    assert await route(client) == after_first
+    refused = await post(client, channelId="ops", clientMessageId="job-1", body="different")
+    assert refused.status_code == 409, await refused.get_data()
+    assert await route(client) == after_first
+    assert recipients(await sent(client, channelId="ops", body="job 2")) == after_first

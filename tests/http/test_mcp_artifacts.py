@@ -98,6 +98,26 @@ async def test_refusals_carry_the_http_messages(client: Any) -> None:
     )
 
 
+async def test_a_media_type_with_control_characters_is_refused(client: Any) -> None:
+    """CR/LF (once matched by ``\\s``) would be stored, then break the content route."""
+    a1, _ = await pair(client)
+    for media_type in (
+        "text/plain\r\n;x=y",
+        "text/plain;\r\nSet-Cookie: a=b",
+        "text/plain\n",
+        "\rtext/plain",
+        "text/pl\u00e1in",
+    ):
+        assert await put_refused(client, a1, name="x", text="x", mediaType=media_type) == (
+            "mediaType must be a media type such as text/plain"
+        ), media_type
+    # Spaces and a tab before a parameter stay allowed.
+    fine = await put(client, a1, name="x", text="x", mediaType="text/plain \t; charset=utf-8")
+    assert fine["artifact"]["mediaType"] == "text/plain \t; charset=utf-8"
+    content = await client.get(f"/api/artifacts/{fine['artifact']['id']}/content", headers=H)
+    assert content.status_code == 200
+
+
 async def test_bounded_by_the_body_limit(open_app: Any) -> None:
     async with open_app(max_body_bytes=2048) as app:
         client = app.test_client()

@@ -356,3 +356,32 @@ async def test_a_failed_accept_leaves_no_gap_in_seq(
         for body in ("m0", "boom", "m1", "m2", "boom", "m3", "m4"):
             nursery.start_soon(one, body)
     assert sorted(seqs) == [1, 2, 3, 4, 5]
+
+
+async def test_registering_an_agent_named_like_a_senders_sub_reads_nothing(
+    client: Any, mint: Any
+) -> None:
+    """A sender that was no agent when it sent stays its token's sub: registering an agent
+    with that id later does not make the registering token the message's sender side."""
+    from tests.http.helpers import register_orchestrator
+
+    await register_orchestrator(client, "o1", "/srv/o1")
+    await register_orchestrator(client, "o2", "/srv/o2")
+    w1 = {"id": "w1", "name": "w1", "orchestratorId": "o1"}
+    assert (await client.post("/api/agents", json=w1, headers=H)).status_code in (200, 201)
+    scopes = ["message:read", "message:write", "agent:read", "agent:write"]
+    o1 = bearer(mint(scopes, {"orchestrators": ["o1"]}, sub="o1", role="orchestrator"))
+    o2 = bearer(mint(scopes, {"orchestrators": ["o2"]}, sub="o2", role="orchestrator"))
+    sent = await client.post("/api/messages", json={"to": "w1", "body": "o1 only"}, headers=o1)
+    assert sent.status_code == 201, await sent.get_data()
+    message = (await sent.get_json())["message"]
+    assert message["from"] == "o1"
+    url = f"/api/messages/{message['id']}"
+    assert (await client.get(url, headers=o1)).status_code == 200
+    squat = {"id": "o1", "name": "squat", "orchestratorId": "o2"}
+    registered = await client.post("/api/agents", json=squat, headers=o2)
+    assert registered.status_code in (200, 201), await registered.get_data()
+    for path in (url, url + "/deliveries"):
+        refused = await client.get(path, headers=o2)
+        assert refused.status_code == 403, await refused.get_data()
+    assert (await client.get(url, headers=o1)).status_code == 200

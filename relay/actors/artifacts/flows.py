@@ -13,7 +13,7 @@ from typing import Any
 
 from relay.actors.artifacts.blobs import BlobStore, StoredBlob
 from relay.actors.runtime.context import Runtime
-from relay.auth.access import Principal, acts_for, is_operator
+from relay.auth.access import Principal, acts_for, is_unconstrained_operator
 from relay.domain.artifacts import Artifact, ArtifactKind, Sensitivity, new_artifact_id
 from relay.errors import Forbidden, NotFound
 from relay.store import agents as agent_store
@@ -57,6 +57,9 @@ async def upload(
         sensitivity=data.sensitivity,
         created_by=data.created_by,
         created_at=rt.clock.now_ms(),
+        # Decided now, from the store: the sender rule made it an agent the caller acts
+        # for, or (no such agent) the caller's own sub.
+        created_by_agent=data.created_by in await _owners(rt, [data.created_by]),
     )
     await rt.store.write(lambda: artifact_store.insert(artifact))
     return artifact
@@ -87,12 +90,14 @@ async def _owners(rt: Runtime, agent_ids: list[str]) -> dict[str, str | None]:
     return await rt.store.run(lambda: agent_store.orchestrators_of(wanted))
 
 
-async def _is_creator(rt: Runtime, caller: Principal, created_by: str) -> bool:
-    """The creator is an agent the caller acts for, or (not an agent) the caller's sub."""
+async def _is_creator(rt: Runtime, caller: Principal, artifact: Artifact) -> bool:
+    """An agent creator (as stored at upload): the caller acts for it. A principal creator:
+    the caller's sub is it — even if an agent of that id was registered since."""
+    created_by = artifact.created_by
+    if not artifact.created_by_agent:
+        return created_by == caller.sub
     owners = await _owners(rt, [created_by])
-    if created_by in owners:
-        return acts_for(caller, created_by, owners[created_by])
-    return created_by == caller.sub
+    return created_by in owners and acts_for(caller, created_by, owners[created_by])
 
 
 async def _acts_for_any(rt: Runtime, caller: Principal, agent_ids: list[str]) -> bool:
@@ -101,11 +106,12 @@ async def _acts_for_any(rt: Runtime, caller: Principal, agent_ids: list[str]) ->
 
 
 async def may_read(rt: Runtime, caller: Principal, artifact: Artifact) -> bool:
-    """Normal artifacts: every reader (the route's scope decides). Secret ones: operators,
-    the creator, and agents the caller acts for holding it (``HOLDER_SOURCES``)."""
-    if artifact.sensitivity != "secret" or is_operator(caller):
+    """Normal artifacts: every reader (the route's scope decides). Secret ones:
+    unconstrained operators (a constrained one is judged like any token), the creator,
+    and agents the caller acts for holding it (``HOLDER_SOURCES``)."""
+    if artifact.sensitivity != "secret" or is_unconstrained_operator(caller):
         return True
-    if await _is_creator(rt, caller, artifact.created_by):
+    if await _is_creator(rt, caller, artifact):
         return True
     for source in HOLDER_SOURCES:
         if await _acts_for_any(rt, caller, await source(rt, artifact.id)):
@@ -144,7 +150,7 @@ async def delete(rt: Runtime, caller: Principal, artifact_id: str) -> Artifact:
     artifact = await rt.store.run(lambda: artifact_store.load(artifact_id))
     if artifact is None:
         raise NotFound("artifact not found")
-    if not is_operator(caller) and not await _is_creator(rt, caller, artifact.created_by):
+    if not is_unconstrained_operator(caller) and not await _is_creator(rt, caller, artifact):
         raise Forbidden("forbidden")
     if not await rt.store.write(lambda: artifact_store.delete(artifact_id)):
         raise NotFound("artifact not found")  # a concurrent delete won

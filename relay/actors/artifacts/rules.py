@@ -15,8 +15,11 @@ from relay.domain.artifacts import (
 from relay.errors import Invalid
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-# type/subtype and optional parameters, no control characters: it is sent back as a header.
-_MEDIA_TYPE = re.compile(r"[A-Za-z0-9][\w.+-]*/[A-Za-z0-9][\w.+-]*(\s*;[\x20-\x7e]*)?")
+# type/subtype and optional parameters, ASCII without control characters: it is sent back
+# as a header, so a CR/LF (which ``\s`` matched) would break the response.
+_MEDIA_TYPE = re.compile(
+    r"[A-Za-z0-9][A-Za-z0-9_.+-]*/[A-Za-z0-9][A-Za-z0-9_.+-]*([ \t]*;[\x20-\x7e]*)?"
+)
 MEDIA_TYPE_MAX_LENGTH = 255
 
 
@@ -51,7 +54,10 @@ def check_sensitivity(sensitivity: str | None) -> Sensitivity:
 def check_media_type(media_type: str | None) -> str:
     if media_type is None or media_type.strip() == "":
         return DEFAULT_MEDIA_TYPE
-    media_type = media_type.strip()
+    # Anywhere, even at the ends (a tab may stand before a parameter, as in HTTP).
+    if any((ord(c) < 0x20 and c != "\t") or ord(c) == 0x7F for c in media_type):
+        raise Invalid("mediaType must be a media type such as text/plain")
+    media_type = media_type.strip(" \t")
     if len(media_type) > MEDIA_TYPE_MAX_LENGTH or not _MEDIA_TYPE.fullmatch(media_type):
         raise Invalid("mediaType must be a media type such as text/plain")
     return media_type

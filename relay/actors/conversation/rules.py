@@ -55,6 +55,7 @@ def accepted(
         expires_at=now + draft.ttl_seconds * 1000,
         created_at=now,
         recipients=tuple(Recipient(a, draft.matched_by.get(a)) for a in draft.recipients),
+        sender_is_agent=draft.sender_is_agent,
     )
     after = Conversation(
         id=conversation.id,

@@ -200,6 +200,7 @@ async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
         recipients=tuple(recipients),
         participants=tuple(dict.fromkeys([*([sender] if sender_is_agent else []), *recipients])),
         matched_by=matched,
+        sender_is_agent=sender_is_agent,
     )
     message, created = await conversation.accept(rt, draft)
     if not created:
@@ -322,14 +323,17 @@ async def _channel_route(
     message is spared the two conflicts: it answers with the original's deliveries.
     """
     await channels.may_post(rt, channel_id, sender)
-    route = await channels.channel_route(rt, channel_id, sender, commit=True)
-    limit = rt.settings.channel_max_recipients
-    if route.targets and len(route.targets) <= limit:
-        return route
+    # A repeat of a stored (sender, clientMessageId) — answered with the original, or
+    # refused 409 by ``conversation.accept`` for a different body — must not move the
+    # exclusive rotation: it routes as the dry run does, committing no pick.
+    repeat = False
     if client_message_id is not None:
         cmid = client_message_id
-        if await rt.store.run(lambda: message_store.find_by_client_id(sender, cmid)):
-            return route
+        repeat = bool(await rt.store.run(lambda: message_store.find_by_client_id(sender, cmid)))
+    route = await channels.channel_route(rt, channel_id, sender, commit=not repeat)
+    limit = rt.settings.channel_max_recipients
+    if repeat or (route.targets and len(route.targets) <= limit):
+        return route
     if not route.targets:
         raise Conflict(f"no agent matches channel {channel_id}")
     raise Conflict(f"channel {channel_id} matches more than {limit} agents")
@@ -362,10 +366,14 @@ async def readable_message(
     if message is None:
         raise NotFound("message not found")
     deliveries = await rt.store.run(lambda: message_store.deliveries_of_message(message_id))
-    if await acts_for_any(rt, caller, [message.sender]):
+    # Whether the sender was an agent is as stored at send time (older messages: decided
+    # now): an agent sender is read by who acts for it, any other (root, an integration,
+    # a token's sub) by that sub only — registering an agent of its id takes nothing.
+    sender_is_agent = message.sender_is_agent
+    if sender_is_agent is None:
+        sender_is_agent = message.sender in await _owners(rt, [message.sender])
+    if sender_is_agent and await acts_for_any(rt, caller, [message.sender]):
         return message, deliveries, True
-    # A sender that is not an agent (root, an integration, a token's sub) reads its own.
-    sender_is_agent = message.sender in await _owners(rt, [message.sender])
     if not sender_is_agent and message.sender == caller.sub:
         return message, deliveries, True
     if not await acts_for_any(rt, caller, [d.agent_id for d in deliveries]):

@@ -23,6 +23,7 @@ class Migration(migrations.Migration):
                 ("sensitivity", fields.CharField(max_length=16)),
                 ("created_by", fields.CharField(max_length=200)),
                 ("created_at", fields.BigIntField()),
+                ("created_by_agent", fields.BooleanField(default=False)),
             ],
             options={
                 "table": "artifacts",

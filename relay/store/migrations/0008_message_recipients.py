@@ -23,6 +23,13 @@ class Migration(migrations.Migration):
             name="recipients",
             field=fields.JSONField(null=True, **_JSON),
         ),
+        # Whether the sender was an agent when it sent (who reads as the sender); null for
+        # messages stored before.
+        ops.AddField(
+            model_name="Message",
+            name="sender_is_agent",
+            field=fields.BooleanField(null=True),
+        ),
         # The repair job reads the messages of its look-back window only.
         ops.AddIndex(model_name="Message", index=Index(fields=["created_at"])),
     ]
