@@ -25,6 +25,7 @@ from relay.auth.access import (
     authorize,
     covers,
     is_operator,
+    is_unconstrained_operator,
     normalise_path,
 )
 from relay.domain.artifacts import Artifact
@@ -232,11 +233,13 @@ async def memory_viewer() -> Viewer:
     """The caller as memory rules see it: an operator, or the agents it acts for (judged
     on their stored orchestrators) and its ``cwd`` constraint. 403 when it acts for none."""
     caller = principal()
-    if is_operator(caller):
+    if is_unconstrained_operator(caller):
         return Viewer(operator=True)
+    # A constrained operator (dashboard) token is judged like any token: by the agents
+    # its constraints name (or those of the orchestrators they name) and its cwd.
     candidates = set(caller.constraints.get("agents", ()))
     orchestrator_ids = tuple(caller.constraints.get("orchestrators", ()))
-    if caller.role == "orchestrator" and orchestrator_ids:
+    if (caller.role == "orchestrator" or is_operator(caller)) and orchestrator_ids:
         runtime = services().runtime
         candidates |= set(
             await runtime.store.run(lambda: agent_store.ids_of_orchestrators(orchestrator_ids))

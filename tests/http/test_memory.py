@@ -390,3 +390,35 @@ async def test_a_restart_keeps_every_version(open_app: Any) -> None:
             409,
             "version conflict: current version is 2",
         )
+
+
+async def test_a_constrained_dashboard_token_is_judged_by_its_agents(
+    client: Any, mint: Any, people: Any
+) -> None:
+    """A dashboard token limited to a1 and /srv/one is no memory operator: it sees and
+    changes what a1 would, never a2's private secret, a global write or a block."""
+    other = await created(
+        client,
+        people["B"],
+        scope="agent",
+        scopeKey="a2",
+        title="a2 private",
+        visibility="private",
+        sensitivity="secret",
+    )
+    own = await created(client, people["A"], scope="agent", scopeKey="a1", title="a1 own")
+    dash = bearer(
+        mint(MEMORY_SCOPES, {"agents": ["a1"], "cwd": ["/srv/one"]}, sub="ops", role="dashboard")
+    )
+    assert await error_of(await client.get(f"/api/memory/{other['id']}", headers=dash)) == (
+        404,
+        "memory not found",
+    )
+    titles = [m["title"] for m in (await search(client, headers=dash))["items"]]
+    assert "a2 private" not in titles
+    assert "a1 own" in titles
+    assert (await create(client, dash)).status_code == 403
+    assert (await patch(client, own["id"], "*", dash, redactionState="blocked")).status_code == 403
+    assert (await client.delete(f"/api/memory/{other['id']}", headers=dash)).status_code == 404
+    assert (await client.get(f"/api/memory/{own['id']}", headers=dash)).status_code == 200
+    assert (await client.get(f"/api/memory/{other['id']}", headers=H)).status_code == 200
