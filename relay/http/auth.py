@@ -27,6 +27,7 @@ from relay.auth.access import (
     is_operator,
     is_unconstrained_operator,
     normalise_path,
+    own_agent,
 )
 from relay.domain.artifacts import Artifact
 from relay.domain.commands import Command, TargetKind
@@ -249,10 +250,13 @@ async def memory_viewer() -> Viewer:
     if not agents:
         raise Forbidden("forbidden")
     cwd = caller.constraints.get("cwd")
+    bound = own_agent(caller)
     return Viewer(
         operator=False,
         agents=agents,
         cwd=None if cwd is None else tuple(normalise_path(p) for p in cwd),
+        # It claims what its sub created, unless it acts through another agent's binding.
+        principal=caller.sub if bound is None or bound == caller.sub else None,
     )
 
 

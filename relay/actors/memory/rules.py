@@ -89,7 +89,13 @@ def _state(memory: Memory, redactions: tuple[Redaction, ...]) -> RedactionState:
 
 
 def created(
-    data: MemoryInput, *, memory_id: str, created_by: str, now: int, redactor: Redactor
+    data: MemoryInput,
+    *,
+    memory_id: str,
+    created_by: str,
+    now: int,
+    redactor: Redactor,
+    created_by_agent: bool = True,
 ) -> tuple[Memory, tuple[Redaction, ...]]:
     title, body, tags, source, redactions = redact_fields(
         data.title, data.body, data.tags, data.source, redactor
@@ -108,6 +114,7 @@ def created(
         tags=tags,
         source=source,
         created_by=created_by,
+        created_by_agent=created_by_agent,
         version=1,
         serve_count=0,
         last_served_at=None,
