@@ -193,11 +193,24 @@ def for_output(memory: Memory, redactor: Redactor) -> Memory:
 
 
 def event_data(change: MemoryChange, memory: Memory) -> JSON:
-    """The SSE ``memory`` event: never the body, nor a secret one's title."""
-    shown = memory.to_json(with_title=memory.sensitivity != "secret", with_body=False)
-    if memory.sensitivity == "secret":
-        shown["withheld"] = True
-    return {"change": change, "memory": shown}
+    """The SSE ``memory`` event: never the body. A private, secret or blocked memory is
+    hidden from some ``memory:read`` holders, and the stream is not filtered per memory:
+    its event is only an id-and-change notice (no title, tags, scope or creator)."""
+    if (
+        memory.visibility == "private"
+        or memory.sensitivity == "secret"
+        or (memory.redaction_state == "blocked")
+    ):
+        notice: JSON = {
+            "id": memory.id,
+            "title": None,
+            "tags": [],
+            "version": memory.version,
+            "updatedAt": memory.updated_at,
+            "withheld": True,
+        }
+        return {"change": change, "memory": notice}
+    return {"change": change, "memory": memory.to_json(with_body=False)}
 
 
 def event_agent(memory: Memory) -> str | None:
