@@ -102,12 +102,16 @@ def covers(principal: Principal, resource: Resource) -> bool:
 
 
 SECURITY_VIEW = "security"  # token issued / revoked / re-minted audits
+MEMORY_VIEW = "memory"  # memory events and audits: for memory:read holders
 
 
 def hidden_views(principal: Principal) -> frozenset[str]:
     """Activity views withheld from this caller, in the feed and on the stream alike:
-    security audits are for ``token:admin`` holders."""
-    return frozenset() if principal.has_scope("token:admin") else frozenset({SECURITY_VIEW})
+    security audits are for ``token:admin`` holders, memory events for ``memory:read``."""
+    hidden = set() if principal.has_scope("token:admin") else {SECURITY_VIEW}
+    if not principal.has_scope("memory:read"):
+        hidden.add(MEMORY_VIEW)
+    return frozenset(hidden)
 
 
 def visible_agents(principal: Principal) -> frozenset[str] | None:

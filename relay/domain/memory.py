@@ -69,6 +69,10 @@ class Memory:
     last_served_at: int | None
     created_at: int
     updated_at: int
+    # Whether ``created_by`` names an agent (the caller's one agent) or a token's ``sub``:
+    # the two share a namespace, so a rule reading one as the other would let an agent
+    # registered under a token's sub claim that token's private memories.
+    created_by_agent: bool = True
 
     def to_json(self, *, with_title: bool = True, with_body: bool = True) -> JSON:
         """The API shape. A text left out (``withheld``) is ``null`` and says so; a text
@@ -165,3 +169,6 @@ class Viewer:
     operator: bool
     agents: frozenset[str] = field(default_factory=frozenset)
     cwd: tuple[str, ...] | None = None
+    # The token's ``sub`` when it may claim memories a principal (not an agent) created:
+    # None when it acts through an agent binding of another id.
+    principal: str | None = None

@@ -25,7 +25,9 @@ from relay.auth.access import (
     authorize,
     covers,
     is_operator,
+    is_unconstrained_operator,
     normalise_path,
+    own_agent,
 )
 from relay.domain.artifacts import Artifact
 from relay.domain.commands import Command, TargetKind
@@ -232,11 +234,13 @@ async def memory_viewer() -> Viewer:
     """The caller as memory rules see it: an operator, or the agents it acts for (judged
     on their stored orchestrators) and its ``cwd`` constraint. 403 when it acts for none."""
     caller = principal()
-    if is_operator(caller):
+    if is_unconstrained_operator(caller):
         return Viewer(operator=True)
+    # A constrained operator (dashboard) token is judged like any token: by the agents
+    # its constraints name (or those of the orchestrators they name) and its cwd.
     candidates = set(caller.constraints.get("agents", ()))
     orchestrator_ids = tuple(caller.constraints.get("orchestrators", ()))
-    if caller.role == "orchestrator" and orchestrator_ids:
+    if (caller.role == "orchestrator" or is_operator(caller)) and orchestrator_ids:
         runtime = services().runtime
         candidates |= set(
             await runtime.store.run(lambda: agent_store.ids_of_orchestrators(orchestrator_ids))
@@ -246,10 +250,13 @@ async def memory_viewer() -> Viewer:
     if not agents:
         raise Forbidden("forbidden")
     cwd = caller.constraints.get("cwd")
+    bound = own_agent(caller)
     return Viewer(
         operator=False,
         agents=agents,
         cwd=None if cwd is None else tuple(normalise_path(p) for p in cwd),
+        # It claims what its sub created, unless it acts through another agent's binding.
+        principal=caller.sub if bound is None or bound == caller.sub else None,
     )
 
 

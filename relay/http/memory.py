@@ -114,10 +114,12 @@ def scope_key_of(scope: Scope, given: str | None, agent: str | None) -> str:
     return normalise_path(given)
 
 
-def created_by() -> str:
-    """The sender rule: the caller's one agent, else its ``sub``."""
+def created_by() -> tuple[str, bool]:
+    """The sender rule: the caller's one agent, else its ``sub``; and whether it is an
+    agent (stored, so no later rule reads a token's sub as an agent id)."""
     caller = principal()
-    return own_agent(caller) or caller.sub
+    agent = own_agent(caller)
+    return (agent, True) if agent is not None else (caller.sub, False)
 
 
 def render(item: Memory, viewer: Viewer) -> dict[str, Any]:
@@ -175,7 +177,8 @@ async def create_memory(data: CreateMemoryInput) -> tuple[Written, Viewer]:
         confidence=data.confidence,
         source=data.source.to_source() if data.source else None,
     )
-    return await memory.create(services().runtime, draft, created_by()), viewer
+    creator, is_agent = created_by()
+    return await memory.create(services().runtime, draft, creator, is_agent), viewer
 
 
 async def update_memory(

@@ -61,6 +61,7 @@ def _memory(row: models.Memory) -> Memory:
             else None
         ),
         created_by=row.created_by,
+        created_by_agent=bool(row.created_by_agent),
         version=row.version,
         serve_count=row.serve_count,
         last_served_at=row.last_served_at,
@@ -83,6 +84,7 @@ def _columns(memory: Memory) -> dict[str, Any]:
         "tags": list(memory.tags),
         "source": memory.source.to_json() if memory.source else None,
         "created_by": memory.created_by,
+        "created_by_agent": memory.created_by_agent,
         "version": memory.version,
         "serve_count": memory.serve_count,
         "last_served_at": memory.last_served_at,
@@ -138,6 +140,14 @@ async def memories_after(after_id: str, limit: int) -> list[Memory]:
     return [_memory(row) for row in rows]
 
 
+def _created_by(viewer: Viewer) -> Q:
+    """Rows the viewer created: by one of its agents, or by its own ``sub``."""
+    mine = Q(created_by__in=list(viewer.agents), created_by_agent=True)
+    if viewer.principal is not None:
+        mine |= Q(created_by=viewer.principal, created_by_agent=False)
+    return mine
+
+
 def _viewer_filter(viewer: Viewer) -> Q | None:
     """The rows a non-operator may see, coarsely: the ``cwd`` constraint on repo
     scope is checked exactly afterwards."""
@@ -145,11 +155,9 @@ def _viewer_filter(viewer: Viewer) -> Q | None:
         return None
     agents = list(viewer.agents)
     scopes = Q(scope="global") | Q(scope="repo")
+    mine = Q(visibility="shared") | _created_by(viewer)
     if agents:
         scopes |= Q(scope="agent", scope_key__in=agents)
-        mine = Q(visibility="shared") | Q(created_by__in=agents)
-    else:
-        mine = Q(visibility="shared")
     return ~Q(redaction_state="blocked") & scopes & mine
 
 
@@ -159,9 +167,7 @@ def _term_filter(term: str, viewer: Viewer) -> Q:
     in_tags = Q(search_tags__contains=term)
     if viewer.operator:
         return Q(search_text__contains=term)
-    readable = Q(sensitivity="normal")
-    if viewer.agents:
-        readable |= Q(created_by__in=list(viewer.agents))
+    readable = Q(sensitivity="normal") | _created_by(viewer)
     return (readable & Q(search_text__contains=term)) | in_tags
 
 

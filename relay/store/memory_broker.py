@@ -34,7 +34,7 @@ async def live_repo_roots(agent_id: str) -> list[str]:
 # ORM's per-row work costs several times the query.
 _COLUMNS = (
     "id, scope, scope_key, type, visibility, confidence, redaction_state, title, body, tags, "
-    "created_by, version, serve_count, last_served_at, created_at, updated_at"
+    "created_by, version, serve_count, last_served_at, created_at, updated_at, created_by_agent"
 )
 
 
@@ -101,7 +101,8 @@ def _tags(raw: Any) -> tuple[str, ...]:
 
 def _from_values(row: Sequence[Any]) -> Memory:
     (id_, scope, key, type_, visibility, confidence, state, title, body, tags) = row[:10]
-    created_by, version, serve_count, last_served_at, created_at, updated_at = row[10:]
+    created_by, version, serve_count, last_served_at, created_at, updated_at = row[10:16]
+    created_by_agent = bool(row[16])
     return Memory(
         id=id_,
         scope=scope,
@@ -121,4 +122,5 @@ def _from_values(row: Sequence[Any]) -> Memory:
         last_served_at=last_served_at,
         created_at=created_at,
         updated_at=updated_at,
+        created_by_agent=created_by_agent,
     )

@@ -485,6 +485,7 @@ class Memory(Model):
     tags = fields.JSONField(default=list)
     source = fields.JSONField(null=True)
     created_by = fields.CharField(max_length=200)
+    created_by_agent = fields.BooleanField(default=True)
     version = fields.IntField(default=1)
     serve_count = fields.IntField(default=0)
     last_served_at = fields.BigIntField(null=True)

@@ -390,3 +390,79 @@ async def test_a_restart_keeps_every_version(open_app: Any) -> None:
             409,
             "version conflict: current version is 2",
         )
+
+
+async def test_a_constrained_dashboard_token_is_judged_by_its_agents(
+    client: Any, mint: Any, people: Any
+) -> None:
+    """A dashboard token limited to a1 and /srv/one is no memory operator: it sees and
+    changes what a1 would, never a2's private secret, a global write or a block."""
+    other = await created(
+        client,
+        people["B"],
+        scope="agent",
+        scopeKey="a2",
+        title="a2 private",
+        visibility="private",
+        sensitivity="secret",
+    )
+    own = await created(client, people["A"], scope="agent", scopeKey="a1", title="a1 own")
+    dash = bearer(
+        mint(MEMORY_SCOPES, {"agents": ["a1"], "cwd": ["/srv/one"]}, sub="ops", role="dashboard")
+    )
+    assert await error_of(await client.get(f"/api/memory/{other['id']}", headers=dash)) == (
+        404,
+        "memory not found",
+    )
+    titles = [m["title"] for m in (await search(client, headers=dash))["items"]]
+    assert "a2 private" not in titles
+    assert "a1 own" in titles
+    assert (await create(client, dash)).status_code == 403
+    assert (await patch(client, own["id"], "*", dash, redactionState="blocked")).status_code == 403
+    assert (await client.delete(f"/api/memory/{other['id']}", headers=dash)).status_code == 404
+    assert (await client.get(f"/api/memory/{own['id']}", headers=dash)).status_code == 200
+    assert (await client.get(f"/api/memory/{other['id']}", headers=H)).status_code == 200
+
+
+async def test_a_principal_creator_is_never_an_agent_of_the_same_name(
+    client: Any, mint: Any
+) -> None:
+    """o1's token (no single agent) creates as its sub; o2 registering an agent named
+    ``o1`` claims nothing, and o1 itself still reads its private secret memory."""
+    from tests.http.helpers import register_orchestrator
+
+    scopes = [*MEMORY_SCOPES, "agent:read", "agent:write"]
+    await register_orchestrator(client, "o1", "/srv/o1")
+    await register_orchestrator(client, "o2", "/srv/o2")
+    await agent(client, "w1", orchestratorId="o1")
+    await agent(client, "w2", orchestratorId="o2")
+    o1 = bearer(mint(scopes, {"orchestrators": ["o1"]}, sub="o1", role="orchestrator"))
+    o2 = bearer(mint(scopes, {"orchestrators": ["o2"]}, sub="o2", role="orchestrator"))
+    mine = await created(
+        client,
+        o1,
+        scope="repo",
+        scopeKey="/srv/o1/repo",
+        title="o1 plan",
+        body="o1 body",
+        visibility="private",
+        sensitivity="secret",
+    )
+    assert mine["createdBy"] == "o1"
+    own = await client.get(f"/api/memory/{mine['id']}", headers=o1)
+    assert own.status_code == 200
+    assert (await own.get_json())["body"] == "o1 body"
+    assert [m["title"] for m in (await search(client, "?q=plan", o1))["items"]] == ["o1 plan"]
+    squat = await client.post(
+        "/api/agents", json={"id": "o1", "name": "squat", "orchestratorId": "o2"}, headers=o2
+    )
+    assert squat.status_code in (200, 201), await squat.get_data()
+    assert await error_of(await client.get(f"/api/memory/{mine['id']}", headers=o2)) == (
+        404,
+        "memory not found",
+    )
+    assert (await search(client, "?q=plan", o2))["items"] == []
+    assert (await patch(client, mine["id"], "*", o2, title="x")).status_code == 404
+    as_agent = bearer(mint(MEMORY_SCOPES, {"agents": ["o1"]}, sub="o2", role="agent"))
+    assert (await client.get(f"/api/memory/{mine['id']}", headers=as_agent)).status_code == 404
+    assert (await client.get(f"/api/memory/{mine['id']}", headers=o1)).status_code == 200

@@ -12,11 +12,12 @@ from relay.http.app import create_app
 from relay.settings import Settings
 from relay.store import memory as memory_store
 from tests.actors.memory.test_redaction import CASES
-from tests.conftest import services_of
+from tests.conftest import bearer, services_of
 from tests.http.helpers import H
 from tests.http.sse_client import open_stream
 from tests.http.test_inbox import run_job
 from tests.http.test_memory import created, patch, search
+from tests.http.test_messages import agent
 
 GITHUB = "ghp_" + "a" * 36
 OPENAI = "sk-" + "Zz9_" * 6
@@ -154,3 +155,42 @@ async def test_each_pattern_on_write_over_http(client: Any, name: str) -> None:
     assert f"[REDACTED:{name}]" in redacted["body"]
     clean = await created(client, body=miss)
     assert (clean["body"], clean["redactionState"], clean["redactions"]) == (miss, "clean", [])
+
+
+async def test_memory_events_hide_private_and_blocked_and_need_memory_read(
+    client: Any, mint: Any
+) -> None:
+    """A private or blocked memory's event is an id-and-change notice; a caller without
+    ``memory:read`` gets no memory event at all."""
+    watcher = bearer(mint(["activity:read"], sub="watcher", role="integration"))
+    async with (
+        open_stream(client, {"view": "memory"}) as stream,
+        open_stream(client, headers=watcher) as blind,
+    ):
+        hidden = await created(
+            client,
+            scope="repo",
+            scopeKey="/srv/two",
+            title="PRIVATE t",
+            visibility="private",
+            tags=["deploy-key"],
+        )
+        plain = await created(client, title="plain t")
+        await patch(client, plain["id"], 1, redactionState="blocked")
+        frames = [f for f in await stream.events(3) if f.event == "memory"]
+        await agent(client, "marker")
+        first = await blind.next_event()
+    assert [(f.data["change"], f.data["memory"]["id"]) for f in frames] == [
+        ("created", hidden["id"]),
+        ("created", plain["id"]),
+        ("updated", plain["id"]),
+    ]
+    for frame in (frames[0], frames[2]):
+        assert frame.data["memory"]["withheld"] is True
+        assert frame.data["memory"]["tags"] == []
+        assert "scopeKey" not in frame.data["memory"]
+    assert "PRIVATE t" not in json.dumps(frames[0].data)
+    assert "deploy-key" not in json.dumps(frames[0].data)
+    assert frames[1].data["memory"]["title"] == "plain t"
+    assert first.event != "memory"
+    assert "marker" in json.dumps(first.data)

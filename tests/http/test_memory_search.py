@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 from urllib.parse import quote
 
@@ -12,6 +13,10 @@ from tests.conftest import bearer
 from tests.http.helpers import H
 from tests.http.test_memory import MEMORY_SCOPES, created, search
 from tests.http.test_messages import agent, error_of
+
+
+def b64(raw: str) -> str:
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
 async def ids_of(client: Any, query: str, headers: Any = None) -> list[str]:
@@ -119,6 +124,9 @@ async def test_secret_memories_match_on_tags_only_for_others(client: Any, mint: 
         ("?type=idea", "type must be one of user, feedback, project, reference"),
         ("?cursor=%%%", "cursor is invalid"),
         ("?cursor=bm9wZQ", "cursor is invalid"),
+        # a forged timestamp beyond a 64-bit column, and 19 digits
+        ("?cursor=" + b64("9" * 30 + ":m_x"), "cursor is invalid"),
+        ("?cursor=" + b64("9" * 19 + ":m_x"), "cursor is invalid"),
         ("?tag=" + "x" * 65, "tag must be at most 64 characters, at most 20 times"),
     ],
 )

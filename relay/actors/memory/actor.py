@@ -73,6 +73,7 @@ class MemoryActor(AggregateActor):
             message.input,
             memory_id=self.key,
             created_by=message.created_by,
+            created_by_agent=message.created_by_agent,
             now=self.rt.clock.now_ms(),
             redactor=self.redactor(),
         )

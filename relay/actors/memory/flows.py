@@ -41,9 +41,11 @@ async def load(rt: Runtime, memory_id: str) -> Memory:
     return memory
 
 
-async def create(rt: Runtime, data: MemoryInput, created_by: str) -> Written:
+async def create(
+    rt: Runtime, data: MemoryInput, created_by: str, created_by_agent: bool = True
+) -> Written:
     """A new memory under a fresh id: its actor inserts it (the primary key backs it)."""
-    return await rt.registry.ask(KIND, new_memory_id(), Create(data, created_by))
+    return await rt.registry.ask(KIND, new_memory_id(), Create(data, created_by, created_by_agent))
 
 
 async def update(rt: Runtime, memory_id: str, patch: MemoryPatch, if_match: int | None) -> Written:

@@ -25,6 +25,7 @@ class Create(Ask[Written]):
 
     input: MemoryInput
     created_by: str
+    created_by_agent: bool = True
 
 
 @dataclass(frozen=True, slots=True)

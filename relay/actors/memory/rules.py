@@ -89,7 +89,13 @@ def _state(memory: Memory, redactions: tuple[Redaction, ...]) -> RedactionState:
 
 
 def created(
-    data: MemoryInput, *, memory_id: str, created_by: str, now: int, redactor: Redactor
+    data: MemoryInput,
+    *,
+    memory_id: str,
+    created_by: str,
+    now: int,
+    redactor: Redactor,
+    created_by_agent: bool = True,
 ) -> tuple[Memory, tuple[Redaction, ...]]:
     title, body, tags, source, redactions = redact_fields(
         data.title, data.body, data.tags, data.source, redactor
@@ -108,6 +114,7 @@ def created(
         tags=tags,
         source=source,
         created_by=created_by,
+        created_by_agent=created_by_agent,
         version=1,
         serve_count=0,
         last_served_at=None,
@@ -186,11 +193,24 @@ def for_output(memory: Memory, redactor: Redactor) -> Memory:
 
 
 def event_data(change: MemoryChange, memory: Memory) -> JSON:
-    """The SSE ``memory`` event: never the body, nor a secret one's title."""
-    shown = memory.to_json(with_title=memory.sensitivity != "secret", with_body=False)
-    if memory.sensitivity == "secret":
-        shown["withheld"] = True
-    return {"change": change, "memory": shown}
+    """The SSE ``memory`` event: never the body. A private, secret or blocked memory is
+    hidden from some ``memory:read`` holders, and the stream is not filtered per memory:
+    its event is only an id-and-change notice (no title, tags, scope or creator)."""
+    if (
+        memory.visibility == "private"
+        or memory.sensitivity == "secret"
+        or (memory.redaction_state == "blocked")
+    ):
+        notice: JSON = {
+            "id": memory.id,
+            "title": None,
+            "tags": [],
+            "version": memory.version,
+            "updatedAt": memory.updated_at,
+            "withheld": True,
+        }
+        return {"change": change, "memory": notice}
+    return {"change": change, "memory": memory.to_json(with_body=False)}
 
 
 def event_agent(memory: Memory) -> str | None:

@@ -50,7 +50,10 @@ def decode_cursor(cursor: str) -> tuple[int, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         updated_at, _, memory_id = raw.partition(":")
-        if not memory_id or not updated_at.isdigit():
+        # At most 18 ASCII digits: any such number fits a signed 64-bit column, so a
+        # forged huge timestamp is a bad cursor, never an overflow in the store.
+        well_formed = updated_at.isascii() and updated_at.isdigit() and len(updated_at) <= 18
+        if not memory_id or not well_formed:
             raise ValueError(raw)
         return int(updated_at), memory_id
     except (ValueError, binascii.Error, UnicodeDecodeError):

@@ -32,6 +32,14 @@ def in_scope(viewer: Viewer, scope: Scope, scope_key: str) -> bool:
     return bool(viewer.agents)
 
 
+def created(viewer: Viewer, memory: Memory) -> bool:
+    """Whether the caller is the memory's creator, read by the creator's kind as stored:
+    an agent it acts for, or (a principal creator) its own ``sub``."""
+    if memory.created_by_agent:
+        return memory.created_by in viewer.agents
+    return viewer.principal is not None and viewer.principal == memory.created_by
+
+
 def sees(viewer: Viewer, memory: Memory) -> bool:
     """Operators see all; others their scopes, less ``blocked`` ones and ``private`` ones
     none of their agents created."""
@@ -39,7 +47,7 @@ def sees(viewer: Viewer, memory: Memory) -> bool:
         return True
     if memory.redaction_state == "blocked":
         return False
-    if memory.visibility == "private" and memory.created_by not in viewer.agents:
+    if memory.visibility == "private" and not created(viewer, memory):
         return False
     return in_scope(viewer, memory.scope, memory.scope_key)
 
@@ -48,7 +56,7 @@ def reads_text(viewer: Viewer, memory: Memory) -> bool:
     """A ``secret`` memory's title and body reach only operators and its creator."""
     if memory.sensitivity != "secret" or viewer.operator:
         return True
-    return memory.created_by in viewer.agents
+    return created(viewer, memory)
 
 
 def may_create(viewer: Viewer, scope: Scope, scope_key: str) -> bool:
@@ -70,7 +78,7 @@ def may_change(viewer: Viewer, memory: Memory) -> bool:
         return True
     if not sees(viewer, memory):
         return False
-    if memory.created_by in viewer.agents:
+    if created(viewer, memory):
         return True
     return memory.scope == "agent" and memory.scope_key in viewer.agents
 

@@ -32,6 +32,7 @@ class Migration(migrations.Migration):
                 ("tags", fields.JSONField(default=list, **_JSON)),
                 ("source", fields.JSONField(null=True, **_JSON)),
                 ("created_by", fields.CharField(max_length=200)),
+                ("created_by_agent", fields.BooleanField(default=True)),
                 ("version", fields.IntField(default=1)),
                 ("serve_count", fields.IntField(default=0)),
                 ("last_served_at", fields.BigIntField(null=True)),
