@@ -140,6 +140,12 @@ class AggregateActor(RelayActor):
             log.warning("reload_failed kind=%s key=%s error=%r", self.kind, self.key, exc)
             self._maybe_passivate(0)
             return
+        # Memory is the store's again: replies no longer wait on the write that failed (else
+        # every read would fail with it until the next write succeeds). A later write still
+        # queued stays the one replies wait for.
+        last = self._last_write
+        if last is not None and last.done() and last.exception() is not None:
+            self._last_write = None
         self.reloaded()
 
     def write(self, job: Callable[[], Awaitable[T]]) -> concurrent.futures.Future[T]:
