@@ -285,6 +285,7 @@ async def send_in_conversation(
         recipients=(to,),
         participants=tuple(dict.fromkeys([*([sender] if sender_is_agent else []), to])),
         pair_id=pair_id,
+        sender_is_agent=sender_is_agent,
     )
     message, created = await conversation.accept(rt, draft)
     delivery, first = await inbox.enqueue(rt, to, message, matched_by=None, repeat=not created)
