@@ -5,15 +5,17 @@ aggregates, and waking an agent (``relay.actors.agent.wake_agent``) on a first d
 from relay.actors.messaging.flows import (
     SendInput,
     Sent,
-    acts_for_any,
-    conversation_messages,
-    readable_message,
     resolve_sender,
     send,
     send_in_conversation,
-    visible_deliveries,
 )
 from relay.actors.messaging.install import install
+from relay.actors.messaging.reads import (
+    acts_for_any,
+    conversation_messages,
+    readable_message,
+    visible_deliveries,
+)
 
 __all__ = [
     "SendInput",

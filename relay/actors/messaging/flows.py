@@ -1,20 +1,22 @@
-"""Messaging use cases: send (to an agent, a channel, or as a reply) and what callers read.
+"""Messaging use cases: send (to an agent, a channel, as a reply, or into a pair's
+conversation). What callers may read is ``reads``.
 
-The HTTP routes and the MCP tools call these; authorization of the sender and of readers
-is decided here from stored state, with ``relay.auth.access.acts_for``.
+The HTTP routes and the MCP tools call these; the sender is authorized here from stored
+state, with ``relay.auth.access.acts_for``.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from relay.actors import artifacts, channels, conversation, inbox
 from relay.actors.agent import wake_agent
+from relay.actors.messaging.reads import acts_for_any
 from relay.actors.messaging.rules import check_send, other_party
 from relay.actors.runtime.context import Runtime
-from relay.auth.access import Principal, acts_for, is_unconstrained_operator, own_agent
+from relay.auth.access import Principal, acts_for, own_agent
 from relay.domain.agents import AgentCard
 from relay.domain.messages import (
     ConversationKind,
@@ -56,21 +58,6 @@ class Sent:
     created: bool
 
 
-async def _owners(rt: Runtime, agent_ids: list[str]) -> dict[str, str | None]:
-    wanted = tuple(dict.fromkeys(agent_ids))
-    if not wanted:
-        return {}
-    return await rt.store.run(lambda: agent_store.orchestrators_of(wanted))
-
-
-async def acts_for_any(rt: Runtime, caller: Principal, agent_ids: list[str]) -> bool:
-    """Whether the caller acts for one of these agents (judged on their stored owners)."""
-    if is_unconstrained_operator(caller):
-        return True  # a constrained operator is judged per agent, like any token
-    owners = await _owners(rt, agent_ids)
-    return any(acts_for(caller, agent_id, owner) for agent_id, owner in owners.items())
-
-
 async def _cards(rt: Runtime, agent_ids: list[str | None]) -> dict[str, AgentCard]:
     wanted = tuple(dict.fromkeys(a for a in agent_ids if a is not None))
     if not wanted:
@@ -101,20 +88,16 @@ def _sender(caller: Principal, given: str | None, cards: dict[str, AgentCard]) -
     return given
 
 
-async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
-    """Accept a message into its conversation and queue one delivery per recipient.
-
-    Raises Invalid, Forbidden, NotFound and Conflict with the spec's messages; a repeat of
-    ``(from, clientMessageId)`` with the same input returns the original (``created``
-    false) and queues nothing new.
-    """
+def _checked(rt: Runtime, data: SendInput, *, to: str | None) -> tuple[int, int]:
+    """``(ttlSeconds, maxAttempts)`` with the relay's defaults for those not given, once the
+    send's fields pass ``check_send`` (Invalid with the spec's message otherwise)."""
     settings = rt.settings
     ttl_seconds = data.ttl_seconds if data.ttl_seconds is not None else settings.message_ttl_seconds
     max_attempts = (
         data.max_attempts if data.max_attempts is not None else settings.message_max_attempts
     )
     check_send(
-        to=data.to,
+        to=to,
         channel_id=data.channel_id,
         reply_to=data.reply_to,
         body=data.body,
@@ -124,6 +107,17 @@ async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
         ttl_seconds=ttl_seconds,
         max_attempts=max_attempts,
     )
+    return ttl_seconds, max_attempts
+
+
+async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
+    """Accept a message into its conversation and queue one delivery per recipient.
+
+    Raises Invalid, Forbidden, NotFound and Conflict with the spec's messages; a repeat of
+    ``(from, clientMessageId)`` with the same input returns the original (``created``
+    false) and queues nothing new.
+    """
+    ttl_seconds, max_attempts = _checked(rt, data, to=data.to)
     # One read of every agent the send names (its sender, its addressee), shared by the
     # sender rule, the recipient check and the wake: each store round trip costs the hot path.
     cards = await _cards(rt, [data.sender or own_agent(caller) or caller.sub, data.to])
@@ -247,25 +241,10 @@ async def send_in_conversation(
     Raises Invalid for a bad field; a repeat of ``(sender, clientMessageId)`` returns the
     original (``created`` false) and queues nothing new.
     """
-    settings = rt.settings
-    ttl_seconds = data.ttl_seconds if data.ttl_seconds is not None else settings.message_ttl_seconds
-    max_attempts = (
-        data.max_attempts if data.max_attempts is not None else settings.message_max_attempts
-    )
-    check_send(
-        to=to,
-        channel_id=None,
-        reply_to=None,
-        body=data.body,
-        client_message_id=data.client_message_id,
-        importance=data.importance,
-        attachments=data.attachments,
-        ttl_seconds=ttl_seconds,
-        max_attempts=max_attempts,
-    )
+    ttl_seconds, max_attempts = _checked(rt, replace(data, channel_id=None, reply_to=None), to=to)
     attachments = await _attachment_refs(rt, caller, data.attachments)
     message_id = new_id("msg_")
-    sender_is_agent = bool(await _owners(rt, [sender]))
+    sender_is_agent = sender in await _cards(rt, [sender])
     draft = MessageDraft(
         id=message_id,
         client_message_id=data.client_message_id or message_id,
@@ -355,58 +334,3 @@ async def _wake(rt: Runtime, agent_id: str, message: Message, card: AgentCard | 
         )
     except Unavailable as error:
         log.warning("agent_wake_unavailable agent=%s message=%s: %s", agent_id, message.id, error)
-
-
-async def readable_message(
-    rt: Runtime, caller: Principal, message_id: str
-) -> tuple[Message, list[Delivery], bool]:
-    """The message, its deliveries, and whether the caller sees all of them (operators and
-    the sender's side); 404 unknown, 403 unless the caller acts for the sender or a
-    recipient."""
-    message = await rt.store.run(lambda: message_store.load_message(message_id))
-    if message is None:
-        raise NotFound("message not found")
-    deliveries = await rt.store.run(lambda: message_store.deliveries_of_message(message_id))
-    # Whether the sender was an agent is as stored at send time (older messages: decided
-    # now): an agent sender is read by who acts for it, any other (root, an integration,
-    # a token's sub) by that sub only — registering an agent of its id takes nothing.
-    sender_is_agent = message.sender_is_agent
-    if sender_is_agent is None:
-        sender_is_agent = message.sender in await _owners(rt, [message.sender])
-    if sender_is_agent and await acts_for_any(rt, caller, [message.sender]):
-        return message, deliveries, True
-    if not sender_is_agent and message.sender == caller.sub:
-        return message, deliveries, True
-    if not await acts_for_any(rt, caller, [d.agent_id for d in deliveries]):
-        raise Forbidden("forbidden")
-    return message, deliveries, False
-
-
-async def visible_deliveries(rt: Runtime, caller: Principal, message_id: str) -> list[Delivery]:
-    """All of the message's deliveries for operators and the sender's side, else the
-    caller's own."""
-    _message, deliveries, everything = await readable_message(rt, caller, message_id)
-    if everything:
-        return deliveries
-    owners = await _owners(rt, [d.agent_id for d in deliveries])
-    return [d for d in deliveries if acts_for(caller, d.agent_id, owners.get(d.agent_id))]
-
-
-async def conversation_messages(
-    rt: Runtime, caller: Principal, conversation_id: str, after_seq: int, limit: int
-) -> dict[str, Any]:
-    """``{conversationId, lastSeq, messages}`` for operators and callers acting for a
-    participant; 404 ``conversation not found``."""
-    found = await rt.store.run(lambda: message_store.load_conversation(conversation_id))
-    if found is None:
-        raise NotFound("conversation not found")
-    if not await acts_for_any(rt, caller, list(found.participants)):
-        raise Forbidden("forbidden")
-    messages = await rt.store.run(
-        lambda: message_store.conversation_messages(conversation_id, after_seq, limit)
-    )
-    return {
-        "conversationId": found.id,
-        "lastSeq": found.last_seq,
-        "messages": [m.to_json() for m in messages],
-    }

@@ -1,0 +1,86 @@
+"""What callers may read of messages: one message and its deliveries, a conversation.
+
+Authorization is decided here from stored state (``relay.auth.access.acts_for``), the same
+functions every route and MCP tool call.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from relay.actors.runtime.context import Runtime
+from relay.auth.access import Principal, acts_for, is_unconstrained_operator
+from relay.domain.messages import Delivery, Message
+from relay.errors import Forbidden, NotFound
+from relay.store import agents as agent_store
+from relay.store import messages as message_store
+
+
+async def _owners(rt: Runtime, agent_ids: list[str]) -> dict[str, str | None]:
+    wanted = tuple(dict.fromkeys(agent_ids))
+    if not wanted:
+        return {}
+    return await rt.store.run(lambda: agent_store.orchestrators_of(wanted))
+
+
+async def acts_for_any(rt: Runtime, caller: Principal, agent_ids: list[str]) -> bool:
+    """Whether the caller acts for one of these agents (judged on their stored owners)."""
+    if is_unconstrained_operator(caller):
+        return True  # a constrained operator is judged per agent, like any token
+    owners = await _owners(rt, agent_ids)
+    return any(acts_for(caller, agent_id, owner) for agent_id, owner in owners.items())
+
+
+async def readable_message(
+    rt: Runtime, caller: Principal, message_id: str
+) -> tuple[Message, list[Delivery], bool]:
+    """The message, its deliveries, and whether the caller sees all of them (operators and
+    the sender's side); 404 unknown, 403 unless the caller acts for the sender or a
+    recipient."""
+    message = await rt.store.run(lambda: message_store.load_message(message_id))
+    if message is None:
+        raise NotFound("message not found")
+    deliveries = await rt.store.run(lambda: message_store.deliveries_of_message(message_id))
+    # Whether the sender was an agent is as stored at send time (older messages: decided
+    # now): an agent sender is read by who acts for it, any other (root, an integration,
+    # a token's sub) by that sub only — registering an agent of its id takes nothing.
+    sender_is_agent = message.sender_is_agent
+    if sender_is_agent is None:
+        sender_is_agent = message.sender in await _owners(rt, [message.sender])
+    if sender_is_agent and await acts_for_any(rt, caller, [message.sender]):
+        return message, deliveries, True
+    if not sender_is_agent and message.sender == caller.sub:
+        return message, deliveries, True
+    if not await acts_for_any(rt, caller, [d.agent_id for d in deliveries]):
+        raise Forbidden("forbidden")
+    return message, deliveries, False
+
+
+async def visible_deliveries(rt: Runtime, caller: Principal, message_id: str) -> list[Delivery]:
+    """All of the message's deliveries for operators and the sender's side, else the
+    caller's own."""
+    _message, deliveries, everything = await readable_message(rt, caller, message_id)
+    if everything:
+        return deliveries
+    owners = await _owners(rt, [d.agent_id for d in deliveries])
+    return [d for d in deliveries if acts_for(caller, d.agent_id, owners.get(d.agent_id))]
+
+
+async def conversation_messages(
+    rt: Runtime, caller: Principal, conversation_id: str, after_seq: int, limit: int
+) -> dict[str, Any]:
+    """``{conversationId, lastSeq, messages}`` for operators and callers acting for a
+    participant; 404 ``conversation not found``."""
+    found = await rt.store.run(lambda: message_store.load_conversation(conversation_id))
+    if found is None:
+        raise NotFound("conversation not found")
+    if not await acts_for_any(rt, caller, list(found.participants)):
+        raise Forbidden("forbidden")
+    messages = await rt.store.run(
+        lambda: message_store.conversation_messages(conversation_id, after_seq, limit)
+    )
+    return {
+        "conversationId": found.id,
+        "lastSeq": found.last_seq,
+        "messages": [m.to_json() for m in messages],
+    }
