@@ -148,6 +148,15 @@ export function Fleet({ can }) {
   const [error, setError] = useState(null);
   const [, setPicked] = useState(0);
   const [bulk, setBulk] = useState(null);
+  const [fetched, setFetched] = useState(false);
+  // Taken once per visit: the row to focus again, kept until focus has landed on it. The first
+  // render may show the store as the last visit left it and the fresh list replaces it a moment
+  // later, so one try at mount can miss the row.
+  const refocus = useRef(undefined);
+  if (refocus.current === undefined) {
+    refocus.current = lastOpened;
+    lastOpened = null;
+  }
   const scrollRef = useRef(null);
   useEffect(() => {
     Promise.all([get("/api/agents"), get("/api/orchestrators")])
@@ -156,7 +165,8 @@ export function Fleet({ can }) {
         replaceAll(store.agents, agents);
         store.loaded.add("agents");
       })
-      .catch((e) => setError(e.message));
+      .catch((e) => setError(e.message))
+      .finally(() => setFetched(true));
   }, []);
   const queryKey = JSON.stringify(query);
   const sortsByPresence = query.sort === "lastSeen";
@@ -167,20 +177,26 @@ export function Fleet({ can }) {
 
   // Back from an agent's page: bring its row into view and give it focus again.
   useEffect(() => {
-    if (!lastOpened || !s.loaded.has("agents")) return;
-    const index = view.ids.indexOf(lastOpened);
-    const id = lastOpened;
-    lastOpened = null;
-    if (index < 0 || !scrollRef.current) return;
+    const id = refocus.current;
+    if (!id || !s.loaded.has("agents")) return;
+    const index = view.ids.indexOf(id);
+    if (index < 0 || !scrollRef.current) {
+      if (fetched) refocus.current = null; // gone from the fresh list: nothing to return to
+      return;
+    }
     const scroller = scrollRef.current;
     const top = index * rowHeight;
     if (top < scroller.scrollTop || top + rowHeight > scroller.scrollTop + scroller.clientHeight) {
       scroller.scrollTop = Math.max(0, top - scroller.clientHeight / 3);
     }
     requestAnimationFrame(() => requestAnimationFrame(() => {
-      scroller.querySelector(`[data-agent="${CSS.escape(id)}"]`)?.focus();
+      if (refocus.current !== id) return;
+      const row = scroller.querySelector(`[data-agent="${CSS.escape(id)}"]`);
+      row?.focus();
+      // The try after the fresh list is the last: later updates must not steal focus back.
+      if (fetched) refocus.current = null;
     }));
-  }, [s.loaded.has("agents"), view]);
+  }, [s.loaded.has("agents"), view, fetched]);
 
   const writable = can("command:write");
   // Stable, so the pure rows re-render only when their own agent changed.
