@@ -93,7 +93,11 @@ class RelayProcess:
             stdin=subprocess.DEVNULL,
         )
         log.close()
-        wait_for(self._ready, timeout=timeout, what=f"relay on port {self.port} to be ready")
+        try:
+            wait_for(self._ready, timeout=timeout, what=f"relay on port {self.port} to be ready")
+        except BaseException:
+            self.stop(signal.SIGKILL)  # a fixture that fails here never reaches its close()
+            raise
         return self
 
     def _ready(self) -> bool:
@@ -219,7 +223,11 @@ class DaemonProcess:
             stdin=subprocess.DEVNULL,
         )
         log.close()
-        self.wait_log("channel_open", timeout=timeout, after=offset)
+        try:
+            self.wait_log("channel_open", timeout=timeout, after=offset)
+        except BaseException:
+            self.kill9()  # a fixture that fails here never reaches its terminate()
+            raise
         return self
 
     def log(self, after: int = 0) -> str:
