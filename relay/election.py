@@ -127,7 +127,7 @@ class Elector:
     def __init__(self, store: LeaseStore, leadership: Leadership) -> None:
         self.store = store
         self.leadership = leadership
-        self._last_renewed: float | None = None
+        self.last_renewed: float | None = None
         self._failing = False
 
     @property
@@ -171,7 +171,7 @@ class Elector:
                 )
                 if epoch is not None:
                     me.role, me.epoch = "starting", epoch
-                    self._last_renewed = now
+                    self.last_renewed = now
                     log.info("leadership_acquired epoch=%s url=%s", epoch, me.self_url)
                     me.won.set()
             else:
@@ -181,7 +181,7 @@ class Elector:
                 if not renewed:
                     me.lose(f"deposed: the lease of epoch {me.epoch} is no longer ours")
                     return
-                self._last_renewed = now
+                self.last_renewed = now
             lease, members, db_now = await self._read(timeout)
             me.observe(lease, members, db_now)
             if self._failing:
@@ -191,9 +191,9 @@ class Elector:
             if not self._failing:
                 log.warning("election_failed role=%s error=%s", me.role, one_line(exc))
                 self._failing = True
-        renewing = me.role in ("starting", "active") and self._last_renewed is not None
+        renewing = me.role in ("starting", "active") and self.last_renewed is not None
         if renewing and must_step_down(
-            self._last_renewed or 0.0, trio.current_time(), me.times.renew_deadline
+            self.last_renewed or 0.0, trio.current_time(), me.times.renew_deadline
         ):
             me.lose(f"lease not renewed for {me.times.renew_deadline:g} s")
 
