@@ -107,7 +107,8 @@ async def test_one_wins_the_other_is_standby_and_a_release_passes_leadership(pg_
         await tick(a, b)
         first = a.leadership.epoch
         assert (a.leadership.role, b.leadership.role) == ("starting", "standby")
-        assert a.leadership.won.is_set() and not b.leadership.won.is_set()
+        assert a.leadership.won.is_set()
+        assert not b.leadership.won.is_set()
         assert b.leadership.active_url() == "http://a"
         assert [m.id for m in b.leadership.standbys()] == ["b"]
         assert b.leadership.epoch == first

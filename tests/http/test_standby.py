@@ -65,7 +65,8 @@ async def call(
     await gate(scope, receive, send)
     start, body = sent[0], sent[1]
     assert start["type"].endswith("response.start"), sent
-    assert body["type"].endswith("response.body") and not body.get("more_body")
+    assert body["type"].endswith("response.body")
+    assert not body.get("more_body")
     return start["status"], dict(start["headers"]), body["body"]
 
 
