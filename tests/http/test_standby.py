@@ -136,6 +136,7 @@ async def test_a_standby_answers_the_cluster_and_its_election_gauges() -> None:
     assert headers[b"content-type"].startswith(b"text/plain")
     assert b"relay_leader_is_active 0.0" in body
     assert b"relay_leader_epoch 7.0" in body
+    assert b"relay_leader_seconds_since_change 0." in body  # changed_at is the row's now
 
 
 async def test_an_opened_active_gate_passes_everything_to_the_app() -> None:
