@@ -7,6 +7,7 @@ import concurrent.futures
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import pytest
 import trio
@@ -26,6 +27,8 @@ from relay.store import models
 from relay.store.leader_lease import LeaseStore
 from relay.store.schema import sqlite_path
 from tests.conftest import open_store
+from tests.http.test_store_outage import through_proxy
+from tests.tcp_proxy import CuttableProxy
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 TIMES = LeaseTimes(lease=2, renew_deadline=1.5, retry=0.2)
@@ -192,3 +195,28 @@ def test_the_election_tables_are_created_once_by_racing_processes(pg_url: str) -
     finally:
         for store in stores:
             store.close()
+
+
+@pytest.mark.parametrize("on_use", [False, True], ids=["connections-closed", "broken-on-use"])
+async def test_an_active_cut_off_from_the_database_steps_down_within_the_deadline(
+    pg_url: str, on_use: bool
+) -> None:
+    target = urlsplit(pg_url)
+    proxy = CuttableProxy(target.hostname or "127.0.0.1", target.port or 5432)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(proxy.serve)
+        async with elector(through_proxy(pg_url, proxy.port), "a") as a:
+            await tick(a)
+            assert a.leadership.role == "starting"
+            proxy.cut(on_use=on_use)
+            cut_at = trio.current_time()
+            # Ticks as the elector runs them; each statement gives up after its timeout.
+            with trio.fail_after(DEADLINE):
+                while not a.leadership.lost.is_set():
+                    await tick(a)
+                    await trio.sleep(TIMES.retry)
+            assert a.leadership.lost_reason == "lease not renewed for 1.5 s"
+            # Not before the renew deadline (less the moments between renewal and cut).
+            waited = trio.current_time() - cut_at
+            assert TIMES.renew_deadline - 0.5 <= waited
+        nursery.cancel_scope.cancel()
