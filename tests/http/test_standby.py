@@ -164,3 +164,15 @@ async def test_a_single_relay_is_its_own_active_one(client: Any) -> None:
     assert (cluster["standbys"], cluster["epoch"]) == ([], 0)
     metrics = await (await client.get("/metrics")).get_data(as_text=True)
     assert "relay_leader_is_active 1.0" in metrics
+
+
+async def test_a_relay_that_lost_leadership_stops_passing_requests_to_its_app() -> None:
+    inner = Inner()
+    me = standby(role="active")
+    gate = StandbyGate(inner, me)
+    gate.open()
+    me.lose("deposed: the lease of epoch 7 is no longer ours")
+    status, headers, body = await call(gate, "/api/agents")
+    assert (status, headers[b"retry-after"]) == (503, b"1")
+    assert json.loads(body) == {"error": "this relay lost leadership and is stopping"}
+    assert inner.paths == []
