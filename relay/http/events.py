@@ -15,8 +15,10 @@
   from callers without ``token:admin``. ``GET /api/activity`` filters the same way.
 - A ``: keep-alive`` comment after ``RELAY_SSE_KEEPALIVE_SECONDS`` of silence.
 - Events of a burst share one write: the hub hands committed events over at most every
-  ``RELAY_SSE_BATCH_WINDOW_SECONDS`` (default 25 ms); under load, the cost of a write,
-  not of an event, is what limits the fan-out.
+  ``RELAY_SSE_BATCH_WINDOW_SECONDS`` (default 25 ms, longer with many clients: see
+  ``relay.events.FAN_OUT_WRITES_PER_SECOND``), as one batch per distinct filter whose
+  bytes every such client writes as they are; under load, the cost of a write, not of
+  an event, is what limits the fan-out.
 - A client too slow to keep ``RELAY_SSE_CLIENT_BUFFER`` events buffered is dropped:
   its stream ends and it reconnects with ``Last-Event-ID``.
 - ``event: presence`` (no ``id``): at most once a second, the agents' ``lastSeenAt`` and
