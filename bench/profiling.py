@@ -83,8 +83,8 @@ def top(path: Path, count: int) -> str:
     lines = [f"{total} samples (GIL held)", "self %   function"]
     lines += [f"{n / total * 100:6.1f}   {name}" for name, n in own.most_common(count)]
     # Frames on (almost) every stack (the entry point, the event loop) say nothing.
-    below = [(name, n) for name, n in inclusive.most_common() if n < 0.9 * total]
-    lines += ["total %  function (frames on < 90 % of the stacks)"]
+    below = [(name, n) for name, n in inclusive.most_common() if n < 0.85 * total]
+    lines += ["total %  function (frames on < 85 % of the stacks)"]
     lines += [f"{n / total * 100:6.1f}   {name}" for name, n in below[:count]]
     return "\n".join(lines)
 
