@@ -15,9 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import aiohttp
@@ -39,6 +36,7 @@ from bench.common import (
     threads_and_rss_mb,
     verdict,
 )
+from bench.profiling import Profiler
 
 CLOSED_AGENTS = 1_000
 OPEN_AGENTS = 2_500
@@ -70,26 +68,6 @@ async def _register(server: Server, session: aiohttp.ClientSession, first: int, 
     )
 
 
-def _start_profiler(pid: int, out: Path) -> subprocess.Popen[bytes]:
-    formats = {".svg": "flamegraph", ".json": "speedscope"}
-    fmt = formats.get(out.suffix, "raw")
-    py_spy = Path(sys.executable).with_name("py-spy")
-    cmd = [str(py_spy), "record", "-p", str(pid), "-o", str(out), "-f", fmt]
-    cmd += ["--threads", "--gil", "--nonblocking", "--rate", "100"]
-    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: S603
-
-
-def _stop_profiler(proc: subprocess.Popen[bytes]) -> None:
-    proc.send_signal(signal.SIGINT)
-    try:
-        _, err = proc.communicate(timeout=60)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        _, err = proc.communicate()
-    if proc.returncode not in (0, -signal.SIGINT):
-        print(f"py-spy: {err.decode(errors='replace')[-2000:]}", flush=True)
-
-
 async def run(args: argparse.Namespace, server: Server) -> None:
     base = server.base
     banner("heartbeat benchmark", server, f" log-level={args.log_level or 'default'}")
@@ -116,7 +94,7 @@ async def run(args: argparse.Namespace, server: Server) -> None:
             session, f"closed c={CONCURRENCY} GET /healthz", healthz, n, CONCURRENCY, {}, server.pid
         )
         print_phase(bare)
-        profiler = _start_profiler(server.pid, args.profile) if args.profile else None
+        profiler = Profiler.start(server.pid, args.profile) if args.profile else None
         beat = await closed_loop(
             session,
             f"closed c={CONCURRENCY} heartbeat",
@@ -127,7 +105,7 @@ async def run(args: argparse.Namespace, server: Server) -> None:
             server.pid,
         )
         if profiler is not None:
-            _stop_profiler(profiler)
+            profiler.stop()
         print_phase(beat)
         threads, rss = threads_and_rss_mb(server.pid)
         print(f"server after closed loop: threads={threads} rss={rss:.0f} MB", flush=True)

@@ -1,6 +1,6 @@
 """Event-stream fan-out (issue 9): many SSE clients on a real server while activity is posted.
 
-    .venv/bin/python -m bench.sse [--clients 500] [--events 5000] [--rate 250]
+    .venv/bin/python -m bench.sse [--clients 500] [--events 5000] [--rate 250] [--profile F]
 
 1. ``GET /healthz`` closed loop (c=32) on a fresh server: the baseline req/s.
 2. Connects ``--clients`` SSE clients to ``/api/events`` (aiohttp, this process) and
@@ -43,6 +43,7 @@ from bench.common import (
     relay_server,
     threads_and_rss_mb,
 )
+from bench.profiling import Profiler
 
 HEALTHZ_REQUESTS = 5_000
 HEALTHZ_CONCURRENCY = 32
@@ -195,7 +196,9 @@ async def _sample_rss(pid: int, stop: asyncio.Event, peak: list[float]) -> None:
         await asyncio.sleep(0.2)
 
 
-async def run(server: Server, clients_n: int, events: int, rate: float) -> bool:
+async def run(
+    server: Server, clients_n: int, events: int, rate: float, profile: str | None = None
+) -> bool:
     banner("SSE fan-out", server, f"; {clients_n} clients, {events} events at {rate:g}/s")
     print(HEADER, flush=True)
     idle_healthz = await _healthz(server, "GET /healthz (no SSE clients)")
@@ -219,6 +222,7 @@ async def run(server: Server, clients_n: int, events: int, rate: float) -> bool:
         peak = [rss_connected]
         sampler = asyncio.create_task(_sample_rss(server.pid, stop, peak))
         meter = CpuMeter(server.pid)
+        profiler = Profiler.start(server.pid, profile) if profile else None
         streaming_started = time.perf_counter()
         # No client-side timeout on posts: a slow commit is measured, not counted as lost.
         posting_timeout = aiohttp.ClientTimeout(total=None, sock_connect=30)
@@ -231,6 +235,8 @@ async def run(server: Server, clients_n: int, events: int, rate: float) -> bool:
             await asyncio.wait_for(progress.all_done.wait(), DELIVERY_TIMEOUT_S)
         delivered_s = time.perf_counter() - streaming_started
         cpu = meter.stop()
+        if profiler is not None:
+            profiler.stop()
         stop.set()
         for reader in readers:
             reader.cancel()
@@ -249,6 +255,7 @@ async def run(server: Server, clients_n: int, events: int, rate: float) -> bool:
             f"cpu% while streaming: server {cpu.server:.0f}, generator {cpu.client:.0f}, "
             f"other {cpu.other:.0f}; generator saturated: {client_saturated(cpu)}"
         ),
+        server_cpu_s=cpu.server / 100 * delivered_s,
     )
 
 
@@ -263,6 +270,7 @@ def _report(
     threads: int,
     healthz: tuple[float, float],
     cpu_line: str,
+    server_cpu_s: float,
 ) -> bool:
     # Every acknowledged post, on every client, exactly once and in order; and every client
     # got the same events (a post whose reply was lost may still have been stored).
@@ -310,6 +318,12 @@ def _report(
         flush=True,
     )
     print(cpu_line, flush=True)
+    print(
+        f"server CPU while streaming: {server_cpu_s:.1f} s, "
+        f"{server_cpu_s / max(len(expected), 1) * 1000:.2f} ms per event "
+        f"({server_cpu_s / max(frames, 1) * 1e6:.1f} us per frame received)",
+        flush=True,
+    )
     ok = not incomplete and posted.failures == 0 and not math.isnan(percentile(latencies, 50))
     print(f"every client saw all {len(expected)} events: {'YES' if ok else 'NO'}", flush=True)
     return ok
@@ -327,12 +341,13 @@ def main() -> None:
         default=None,
         help="the server's RELAY_SSE_BATCH_WINDOW_SECONDS (default: the relay's)",
     )
+    parser.add_argument("--profile", help="py-spy record the streaming phase into this file")
     args = parser.parse_args()
     env = {}
     if args.batch_window is not None:
         env["RELAY_SSE_BATCH_WINDOW_SECONDS"] = str(args.batch_window)
     with relay_server(env, log_level=args.log_level) as server:
-        ok = asyncio.run(run(server, args.clients, args.events, args.rate))
+        ok = asyncio.run(run(server, args.clients, args.events, args.rate, args.profile))
         problems = server.log_problems()
         print(f"server log: {problems} ERROR/Traceback lines ({server.log_path})", flush=True)
     raise SystemExit(0 if ok and problems == 0 else 1)

@@ -15,8 +15,10 @@
   from callers without ``token:admin``. ``GET /api/activity`` filters the same way.
 - A ``: keep-alive`` comment after ``RELAY_SSE_KEEPALIVE_SECONDS`` of silence.
 - Events of a burst share one write: the hub hands committed events over at most every
-  ``RELAY_SSE_BATCH_WINDOW_SECONDS`` (default 25 ms); under load, the cost of a write,
-  not of an event, is what limits the fan-out.
+  ``RELAY_SSE_BATCH_WINDOW_SECONDS`` (default 25 ms, longer with many clients: see
+  ``relay.events.FAN_OUT_WRITES_PER_SECOND``), as one batch per distinct filter whose
+  bytes every such client writes as they are; under load, the cost of a write, not of
+  an event, is what limits the fan-out.
 - A client too slow to keep ``RELAY_SSE_CLIENT_BUFFER`` events buffered is dropped:
   its stream ends and it reconnects with ``Last-Event-ID``.
 - ``event: presence`` (no ``id``): at most once a second, the agents' ``lastSeenAt`` and
@@ -49,7 +51,7 @@ from relay.clock import Clock
 from relay.errors import Invalid, Unauthorized, Unavailable
 from relay.events import (
     SIGNED_OUT_EXPIRED,
-    Delivery,
+    Batch,
     EventHub,
     StreamCredential,
     StreamFilter,
@@ -237,28 +239,37 @@ async def stream_frames(
                     yield SIGNED_OUT_EXPIRED.frame
                     return
                 wait = min(wait, left)
-            batch = None
+            items = None
             with trio.move_on_after(wait):
                 try:
-                    batch = await subscription.receive(MAX_CHUNK_EVENTS)
+                    items = await subscription.receive_chunks(MAX_CHUNK_EVENTS)
                 except trio.EndOfChannel:
                     # Dropped as slow, the relay is stopping, or the token was revoked.
                     if subscription.last_frame is not None:
                         yield subscription.last_frame.frame
                     return
-            if batch is None:
+            if items is None:
                 if credential is None or clock is None or clock.now_ms() < credential.expires_at_ms:
                     yield KEEP_ALIVE
                 continue
             chunk: list[bytes] = []
-            for item in batch:
-                if not isinstance(item, Delivery):
+            for item in items:
+                if not isinstance(item, Batch):
                     chunk.append(item.frame)  # no id: nothing to skip, the cursor stays
-                elif item.event.id > cursor:
-                    cursor = item.event.id
-                    hub.stats.frames_sent += 1
-                    chunk.append(item.frame)
-            if chunk:
+                elif item.first_id > cursor:
+                    # The usual case: the batch's shared bytes, as they are.
+                    cursor = item.last_id
+                    hub.stats.frames_sent += len(item)
+                    chunk.append(item.chunk)
+                else:  # overlaps the replay: skip the ids already sent
+                    for delivery in item.deliveries:
+                        if delivery.event.id > cursor:
+                            cursor = delivery.event.id
+                            hub.stats.frames_sent += 1
+                            chunk.append(delivery.frame)
+            if len(chunk) == 1:
+                yield chunk[0]
+            elif chunk:
                 yield b"".join(chunk)
 
 

@@ -7,12 +7,14 @@ command, runs its settle hooks.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import trio
 
 from relay.actors.commands.messages import Enqueue, ExpireDue, Handout, Poll, UpdateStatus
+from relay.actors.commands.rules import poll_spread
 from relay.actors.runtime.context import Runtime
 from relay.domain.activity import ActivityInput
 from relay.domain.commands import Command, CommandSpec, CommandStatus, Settlement, TargetKind
@@ -67,7 +69,9 @@ async def take(
     The wait ends when the target's actor rings its doorbell (a command was queued),
     when an unacknowledged command falls due for redelivery, or at the deadline.
     """
-    deadline = trio.current_time() + wait_seconds
+    # Spread a little past the deadline: long-polls sent together (a fleet reconnecting)
+    # then do not all answer in the same tick and stall the trio thread.
+    deadline = trio.current_time() + wait_seconds + poll_spread(wait_seconds, random.random())  # noqa: S311 - not a secret
     while True:
         bell = rt.doorbells.bell(target)  # before asking: a ring cannot slip in between
         handout: Handout = await rt.registry.ask(kind, target, Poll(limit))
@@ -81,6 +85,11 @@ async def take(
             wake_at = min(deadline, trio.current_time() + due_in)
         with trio.move_on_at(wake_at):
             await bell.wait()
+        if wake_at >= deadline and not bell.is_set():
+            # The deadline, and nothing rang: nothing was queued since the last ask, and
+            # nothing fell due before the deadline (``wake_at`` would be earlier). Asking
+            # again would cost an actor round trip per waiter at the moment they expire.
+            return []
 
 
 async def update(

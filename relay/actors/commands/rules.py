@@ -144,3 +144,14 @@ def open_about(commands: Iterable[Command], type_: str, agent_id: str, now: int)
         ):
             return command
     return None
+
+
+# Long-polls whose wait ends together are spread over this share of their wait, at most
+# POLL_SPREAD_MAX_SECONDS, after it (never before: a long-poll waits at least ``wait``).
+POLL_SPREAD_SHARE = 0.05
+POLL_SPREAD_MAX_SECONDS = 0.5
+
+
+def poll_spread(wait_seconds: float, draw: float) -> float:
+    """How long past its ``wait`` a long-poll answers, for a ``draw`` in [0, 1)."""
+    return draw * min(wait_seconds * POLL_SPREAD_SHARE, POLL_SPREAD_MAX_SECONDS)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import threading
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
@@ -47,13 +48,25 @@ class TrioFuture(pykka.ThreadingFuture[T]):
         self._wake_lock = threading.Lock()
         self._resolved = False
         self._wake: Callable[[], None] | None = None
+        self.replied = False  # the actor has replied (its commit may still be pending)
 
     def set(self, value: T | None = None) -> None:
         super().set(value)
+        self.replied = True
+        if isinstance(value, Durable) and not value.commit.done():
+            # The asker needs the reply and its commit: one wake-up of the trio thread
+            # once both are in, not one for each (a heartbeat's profile: each costs a
+            # run_sync_soon, an Event and a cancel scope on the trio thread).
+            # Weakly: the commit keeps its callbacks, and a strong one would close a cycle
+            # (commit -> callback -> this future -> reply -> commit) only a GC pass frees.
+            this = weakref.ref(self)
+            value.commit.add_done_callback(lambda _commit: _fire_if_alive(this))
+            return
         self._fire()
 
     def set_exception(self, exc_info: Any = None) -> None:
         super().set_exception(exc_info)
+        self.replied = True
         self._fire()
 
     def on_done(self, wake: Callable[[], None]) -> None:
@@ -70,6 +83,12 @@ class TrioFuture(pykka.ThreadingFuture[T]):
             wake, self._wake = self._wake, None
         if wake is not None:
             wake()
+
+
+def _fire_if_alive(future: weakref.ref[TrioFuture[Any]]) -> None:
+    alive = future()
+    if alive is not None:  # else nobody waits for it any more
+        alive._fire()
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +122,12 @@ async def ask(ref: pykka.ActorRef[Any], message: Ask[T], *, timeout: float, what
     future = ref.ask(message, block=False)
     if not isinstance(future, TrioFuture):
         raise TypeError(f"{ref} does not create TrioFutures; derive it from RelayActor")
-    await wait_until_done(future.on_done, timeout=timeout, what=what)
+    try:
+        await wait_until_done(future.on_done, timeout=timeout, what=what)
+    except Unavailable:
+        if not future.replied:
+            raise
+        # Replied, but its commit is still pending: waited for below, as "store".
     try:
         reply = future.get(timeout=0)
     except pykka.Timeout:  # resolved but not readable: cannot happen, but never block

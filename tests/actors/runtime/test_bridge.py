@@ -16,7 +16,7 @@ import trio
 import trio.testing
 
 from relay.actors import Runtime, agent
-from relay.actors.runtime.bridge import Durable, RelayActor, ask
+from relay.actors.runtime.bridge import Durable, RelayActor, TrioFuture, ask
 from relay.domain.agents import AgentRegistration
 from relay.errors import NotFound, Unavailable
 from relay.store import agents as agent_store
@@ -288,3 +288,26 @@ async def test_trio_loop_keeps_ticking_while_hundreds_of_asks_complete(
     # The slow calls ran side by side: the ticker saw the whole second go by.
     assert sum(gaps) >= SLOW_S
     assert max(gaps) < MAX_GAP_S, f"trio loop stalled for {max(gaps) * 1000:.0f} ms"
+
+
+def test_a_durable_reply_wakes_the_asker_once_and_only_once_committed() -> None:
+    # The reply and its commit cost the trio thread one wake-up, not two.
+    future: TrioFuture[Any] = TrioFuture()
+    woken: list[str] = []
+    future.on_done(lambda: woken.append("woken"))
+    commit: concurrent.futures.Future[Any] = concurrent.futures.Future()
+    future.set(Durable("v", commit))
+    assert future.replied
+    assert woken == []
+    commit.set_result(None)
+    assert woken == ["woken"]
+
+
+def test_a_reply_already_committed_wakes_the_asker_at_once() -> None:
+    future: TrioFuture[Any] = TrioFuture()
+    woken: list[str] = []
+    future.on_done(lambda: woken.append("woken"))
+    commit: concurrent.futures.Future[Any] = concurrent.futures.Future()
+    commit.set_result(None)
+    future.set(Durable("v", commit))
+    assert woken == ["woken"]
