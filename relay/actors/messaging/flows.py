@@ -302,15 +302,22 @@ async def _channel_route(
     outbound binding; Conflict when nobody matches or too many do. A repeat of a stored
     message is spared the two conflicts: it answers with the original's deliveries.
     """
-    await channels.may_post(rt, channel_id, sender)
     # A repeat of a stored (sender, clientMessageId) — answered with the original, or
     # refused 409 by ``conversation.accept`` for a different body — must not move the
-    # exclusive rotation: it routes as the dry run does, committing no pick.
+    # exclusive rotation: it routes as the dry run does, committing no pick. Repeats racing
+    # an original not yet stored are caught by the channel actor (``client_message_id``).
     repeat = False
     if client_message_id is not None:
         cmid = client_message_id
         repeat = bool(await rt.store.run(lambda: message_store.find_by_client_id(sender, cmid)))
-    route = await channels.channel_route(rt, channel_id, sender, commit=not repeat)
+    route = await channels.channel_route(
+        rt,
+        channel_id,
+        sender,
+        commit=not repeat,
+        client_message_id=client_message_id,
+        check_post=True,
+    )
     limit = rt.settings.channel_max_recipients
     if repeat or (route.targets and len(route.targets) <= limit):
         return route
