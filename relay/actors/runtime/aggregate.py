@@ -81,6 +81,11 @@ class AggregateActor(RelayActor):
     def require_exists(self) -> None:
         """Raise ``NotFound`` when the aggregate does not exist."""
 
+    def is_quiet(self) -> bool:
+        """True when, stopping now, the aggregate holds nothing a read would be handed until
+        a message starts it again (``ActorRegistry.mark_quiet``): an empty inbox."""
+        return False
+
     # -- pykka ------------------------------------------------------------------------------
 
     def on_start(self) -> None:
@@ -121,7 +126,9 @@ class AggregateActor(RelayActor):
 
     def on_stop(self) -> None:
         self.rt.registry.forget(self.kind, self.key, self.actor_ref)
-        self._flush()
+        # Quiet only once everything written is committed, from state that was loaded.
+        if self._flush() and self._unavailable is None and self.is_quiet():
+            self.rt.registry.mark_quiet(self.kind, self.key)
         self._let_go()
 
     def on_failure(self, *_exc: object) -> None:
@@ -211,10 +218,13 @@ class AggregateActor(RelayActor):
         self.let_go()
         self._last_write = None
 
-    def _flush(self) -> None:
+    def _flush(self) -> bool:
+        """Wait for the last queued write; False if it failed (or did not finish)."""
         if self._last_write is None:
-            return
+            return True
         try:
             self._last_write.result(timeout=_FLUSH_TIMEOUT)
         except Exception as exc:  # already logged by reload_on_failure
             log.debug("flush_failed kind=%s key=%s error=%r", self.kind, self.key, exc)
+            return False
+        return True

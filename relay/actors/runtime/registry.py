@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import pykka
+import trio
 
 from relay.actors.runtime.bridge import Ask, ask
 from relay.errors import Unavailable
@@ -48,6 +49,10 @@ class ActorRegistry:
         # When each key was last sent a message through here: the idle sweep then tells
         # only actors that may be idle, instead of waking every live thread.
         self._last_used: dict[Key, float] = {}
+        # Aggregates whose last activation stopped with nothing to hand out (``mark_quiet``):
+        # a read that would only find that out may answer from here instead of starting a
+        # thread and loading from the store. Any new activation forgets the note first.
+        self._quiet: set[Key] = set()
         self._lock = threading.Lock()
         self._closed = False
 
@@ -61,10 +66,33 @@ class ActorRegistry:
                 raise Unavailable(f"{kind} actor is stopping")
             ref = self._refs.get((kind, key))
             if ref is None or not ref.is_alive():
+                self._quiet.discard((kind, key))
                 ref = self._factories[kind](key)
                 self._refs[(kind, key)] = ref
             self._last_used[(kind, key)] = self._monotonic()
             return ref
+
+    def live_ref(self, kind: str, key: str) -> pykka.ActorRef[Any] | None:
+        """The live actor for ``(kind, key)``, or None: starts nothing."""
+        with self._lock:
+            ref = self._refs.get((kind, key))
+            if ref is not None and ref.is_alive():
+                self._last_used[(kind, key)] = self._monotonic()
+                return ref
+            return None
+
+    def mark_quiet(self, kind: str, key: str) -> None:
+        """A stopping actor's note that its aggregate holds nothing a read would return
+        until its next activation. Ignored when a newer activation already runs: only the
+        last one to stop may speak for the aggregate."""
+        with self._lock:
+            if (kind, key) not in self._refs:
+                self._quiet.add((kind, key))
+
+    def is_quiet(self, kind: str, key: str) -> bool:
+        """Whether ``mark_quiet`` holds: no activation since the one that left the note."""
+        with self._lock:
+            return (kind, key) in self._quiet
 
     def forget(self, kind: str, key: str, ref: pykka.ActorRef[Any]) -> None:
         """Drop ``ref`` if it is still the registered one (called by a stopping actor)."""
@@ -81,7 +109,11 @@ class ActorRegistry:
         """
         wait = timeout if timeout is not None else self.ask_timeout
         for _ in range(_ACTIVATION_ATTEMPTS):
-            ref = self.ref(kind, key)
+            ref = self.live_ref(kind, key)
+            if ref is None:
+                # Starting an actor starts a thread and waits until it runs: not on the
+                # trio thread, which every request shares (a loaded host makes it ms).
+                ref = await trio.to_thread.run_sync(self.ref, kind, key)
             try:
                 return await ask(ref, message, timeout=wait, what=f"{kind} actor")
             except pykka.ActorDeadError:
