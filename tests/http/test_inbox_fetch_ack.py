@@ -146,3 +146,12 @@ async def test_an_inbox_holding_a_lease_is_not_quiet(client: Any, services: Serv
     # A new activation knows nothing of the lease but the store: the ack is read there.
     done = await (await fetch(client, f"?ack={leased['leaseId']}")).get_json()
     assert done["acked"] == [leased["items"][0]["deliveryId"]]
+
+
+async def test_openapi_documents_the_ack_in_the_fetch(client: Any) -> None:
+    document = await (await client.get("/openapi.json")).get_json()
+    operation = document["paths"]["/api/agents/{agent_id}/inbox"]["get"]
+    (parameter,) = [p for p in operation["parameters"] if p["name"] == "ack"]
+    assert parameter["schema"] == {"type": "string", "maxLength": 64}
+    assert "409" in operation["responses"]
+    assert "acked" in document["components"]["schemas"]["Inbox"]["properties"]
