@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import Field
@@ -9,7 +10,7 @@ from quart import Blueprint, request
 from quart_schema import document_request
 
 from relay.actors import inbox
-from relay.domain.messages import Delivery
+from relay.domain.messages import Delivery, Message
 from relay.errors import Forbidden, Invalid
 from relay.http import responses
 from relay.http.auth import allow_acting_for, principal, requires
@@ -35,9 +36,15 @@ def _peek_param() -> bool:
     raise Invalid("peek must be true or false")
 
 
-async def inbox_items(deliveries: list[Delivery]) -> list[dict[str, Any]]:
-    ids = [d.message_id for d in deliveries]
-    found = await services().runtime.store.run(lambda: message_store.messages_by_id(ids))
+async def inbox_items(
+    deliveries: list[Delivery], known: Mapping[str, Message] | None = None
+) -> list[dict[str, Any]]:
+    """Each delivery with its message: from ``known`` (the inbox's memory) where it is
+    there, else read from the store."""
+    found = dict(known or {})
+    ids = [d.message_id for d in deliveries if d.message_id not in found]
+    if ids:
+        found.update(await services().runtime.store.run(lambda: message_store.messages_by_id(ids)))
     return [
         {
             "deliveryId": d.id,
@@ -92,7 +99,7 @@ async def fetch_inbox(agent_id: str) -> dict[str, Any]:
     reply: dict[str, Any] = {
         "leaseId": handed.lease_id,
         "leaseExpiresAt": handed.lease_expires_at,
-        "items": await inbox_items(handed.deliveries),
+        "items": await inbox_items(handed.deliveries, handed.messages),
     }
     if ack is not None:
         reply["acked"] = handed.acked

@@ -155,3 +155,24 @@ async def test_openapi_documents_the_ack_in_the_fetch(client: Any) -> None:
     assert parameter["schema"] == {"type": "string", "maxLength": 64}
     assert "409" in operation["responses"]
     assert "acked" in document["components"]["schemas"]["Inbox"]["properties"]
+
+
+async def test_a_fetch_hands_out_messages_queued_before_its_activation(
+    client: Any, services: Services
+) -> None:
+    """The inbox keeps the messages it queued; one queued by an earlier activation is read
+    from the store: both come out whole, in queue order."""
+    rt = services.runtime
+    await setup_pair(client)
+    await queue(client, "before", ackRequired=True)
+    ref = rt.registry.ref(inbox.KIND, "a2")
+    rt.registry.passivate_idle(0)
+    with trio.fail_after(10):
+        while ref.is_alive():  # noqa: ASYNC110 - bounded, the actor's own thread stops it
+            await trio.sleep(0.01)
+    await queue(client, "after", ackRequired=True)
+    items = (await (await fetch(client)).get_json())["items"]
+    assert [(i["message"]["body"], i["message"]["from"]) for i in items] == [
+        ("before", "a1"),
+        ("after", "a1"),
+    ]

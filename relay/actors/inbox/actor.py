@@ -13,7 +13,7 @@ from relay.actors.runtime.audit import Change, write_with_audit
 from relay.actors.runtime.bridge import Durable
 from relay.actors.runtime.dispatch import dispatchmethod
 from relay.domain.activity import ActivityInput
-from relay.domain.messages import Delivery, new_id
+from relay.domain.messages import Delivery, Message, new_id
 from relay.errors import Conflict, NotFound
 from relay.store import messages as message_store
 
@@ -34,12 +34,16 @@ class InboxActor(AggregateActor):
         # lease id -> its deliveries as handed out (an acked one as acked: final states
         # never change, so only those are trusted once a delivery has left ``live``).
         self.leases: OrderedDict[str, dict[str, Delivery]] = OrderedDict()
+        # The messages of live deliveries this activation queued (immutable), by delivery id:
+        # a fetch hands them out without reading them back from the store.
+        self.messages: dict[str, Message] = {}
 
     def load(self) -> None:
         deliveries, last = self.read_through_queue(lambda: message_store.inbox(self.key))
         self.live = {d.id: d for d in deliveries}
         self.last_position = last
         self.leases = OrderedDict()
+        self.messages = {}
 
     def _now(self) -> int:
         return self.rt.clock.now_ms()
@@ -71,6 +75,7 @@ class InboxActor(AggregateActor):
                 self.live[after.id] = after
             else:
                 del self.live[after.id]
+                self.messages.pop(after.id, None)
             if after.state == "dead_lettered":
                 audits.append(
                     ActivityInput(
@@ -125,6 +130,7 @@ class InboxActor(AggregateActor):
         if message.matched_by is not None:
             delivery = rules.replace_matched(delivery, message.matched_by)
         self.live[delivery.id] = delivery
+        self.messages[delivery.id] = msg
         changes.append(self._change("queued", delivery))
         commit = self._write(changed, changes, audits, inserted=delivery)
         return Durable((delivery, first), commit)
@@ -163,15 +169,22 @@ class InboxActor(AggregateActor):
                 del self.live[after.id]
         if handed:
             self._remember_lease(lease_id, handed)
+        known = {d.message_id: m for d in handed if (m := self.messages.get(d.id)) is not None}
+        self._forget_messages()
         commit = self._write(changed, changes, audits)
         held = [d.lease_expires_at for d in self.live.values() if d.state == "leased"]
         next_expiry = min((t for t in held if t is not None), default=None)
         reply = (
-            Handed(lease_id, lease_expires_at, handed, next_expiry, acked_ids)
+            Handed(lease_id, lease_expires_at, handed, next_expiry, acked_ids, known)
             if handed
             else Handed(None, None, [], next_expiry, acked_ids)
         )
         return Durable(reply, commit) if commit is not None else self.durable(reply)
+
+    def _forget_messages(self) -> None:
+        # Only live deliveries keep their message in memory.
+        if len(self.messages) > len(self.live) or any(i not in self.live for i in self.messages):
+            self.messages = {i: m for i, m in self.messages.items() if i in self.live}
 
     def _remember_lease(self, lease_id: str, handed: list[Delivery]) -> None:
         self.leases[lease_id] = {d.id: d for d in handed}
@@ -249,6 +262,7 @@ class InboxActor(AggregateActor):
         acked = [rules.acked(d, now) for d in to_ack]
         for delivery in acked:
             del self.live[delivery.id]
+            self.messages.pop(delivery.id, None)
             remembered = self.leases.get(lease_id)
             if remembered is not None and delivery.id in remembered:
                 remembered[delivery.id] = delivery

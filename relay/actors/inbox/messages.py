@@ -33,6 +33,8 @@ class Handed:
     deliveries: list[Delivery]
     next_lease_expiry: int | None
     acked: list[str] = field(default_factory=list)  # the fetch's ``ack``: as Ack replies
+    # Messages of ``deliveries`` the inbox holds in memory, by message id (others: the store).
+    messages: dict[str, Message] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

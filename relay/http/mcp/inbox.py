@@ -59,7 +59,7 @@ async def fetch(caller: str, arguments: FetchInboxArguments) -> JSON:
     return {
         "leaseId": handed.lease_id,
         "leaseExpiresAt": handed.lease_expires_at,
-        "items": await inbox_items(handed.deliveries),
+        "items": await inbox_items(handed.deliveries, handed.messages),
     }
 
 
