@@ -137,3 +137,24 @@ async def test_a_target_sql_cannot_narrow_still_routes(
     await channel(client, "ops", {"mode": "broadcast", "targetType": "tag", "target": 'é"q'})
     assert await route(client) == ["a1"]
     assert no_full_scan == ["list_cards"]
+
+
+async def test_a_channel_send_reads_no_card_one_at_a_time(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sender's card comes from the send's one read, the recipients' (for the wake) from
+    routing's: neither the may-post check nor the wake reads a card again."""
+    for agent_id in ("a1", "a2", "a3"):
+        await register(client, agent_id, tags=["w"])
+    await channel(client, "ops", {"mode": "broadcast"})
+    loads: list[str] = []
+    real = agent_store.load
+
+    async def counted(agent_id: str) -> Any:
+        loads.append(agent_id)
+        return await real(agent_id)
+
+    monkeypatch.setattr(agent_store, "load", counted)
+    assert recipients(await sent(client, channelId="ops")) == ["a1", "a2", "a3"]
+    assert recipients(await sent(client, channelId="ops", **{"from": "a1"})) == ["a2", "a3"]
+    assert loads == []

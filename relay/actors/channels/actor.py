@@ -202,7 +202,7 @@ class ChannelActor(AggregateActor):
         targets = rules.route(self.bindings, agents, loads, self.last_chosen, sender)
         pick = rules.exclusive_pick(self.bindings, agents, loads, self.last_chosen, sender)
         chosen = pick[0] if pick is not None else None
-        reply = ChannelRoute(channel, targets, chosen)
+        reply = ChannelRoute(channel, targets, chosen, agents)
         if key is not None:
             self.recent[key] = reply
             while len(self.recent) > RECENT_PICKS:

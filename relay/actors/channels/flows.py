@@ -86,6 +86,7 @@ async def channel_route(
     commit: bool = False,
     client_message_id: str | None = None,
     check_post: bool = False,
+    sender_card: AgentCard | None = None,
 ) -> ChannelRoute:
     """Route a post from ``sender`` as it would go now.
 
@@ -93,7 +94,8 @@ async def channel_route(
     actor picks and records the exclusive choice in one step (``channel.Route``), so two
     racing sends see each other's pick; a send naming ``client_message_id`` records it
     once however many of its repeats race. With ``check_post`` the sender must be allowed
-    to post first (``may_post``'s rule), judged on the same read of the channel.
+    to post first (``may_post``'s rule) as ``sender_card`` (its stored card, which the
+    caller has read; None: not an agent), judged on the same read of the channel.
 
     Raises:
         NotFound: ``channel not found``.
@@ -107,24 +109,16 @@ async def channel_route(
         for b in inbound
         if b.target_type != "agent"
     ]
-    poster = sender if check_post and sender is not None else None
+    if check_post and not rules.may_post(state.bindings, sender_card):
+        raise Forbidden(f"agent {sender} may not post to channel {channel_id}")
 
-    async def read() -> tuple[list[AgentCard], AgentCard | None]:
-        # Only the cards the inbound bindings can match (and the sender's), not every
-        # agent of the relay: a send's cost must not grow with the agents registered.
+    async def read() -> list[AgentCard]:
+        # Only the cards the inbound bindings can match, not every agent of the relay: a
+        # send's cost must not grow with the agents registered.
         cards = await agent_store.cards_matching(ids, mentions)
-        if cards is None:
-            cards = await agent_store.list_cards()
-        card = None
-        if poster is not None:
-            card = next((c for c in cards if c.id == poster), None) or await agent_store.load(
-                poster
-            )
-        return cards, card
+        return cards if cards is not None else await agent_store.list_cards()
 
-    cards, sender_card = await rt.store.run(read)
-    if poster is not None and not rules.may_post(state.bindings, sender_card):
-        raise Forbidden(f"agent {poster} may not post to channel {channel_id}")
+    cards = await rt.store.run(read)
     matching = tuple(card for card in cards if any(rules.matches(b, card) for b in inbound))
     loads = await inbox_loads(rt, [card.id for card in matching])
     return await rt.registry.ask(

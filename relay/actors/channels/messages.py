@@ -28,6 +28,8 @@ class ChannelRoute:
     channel: Channel
     targets: list[ChannelRouteTarget]
     chosen: str | None
+    # The cards routing judged (those the inbound bindings match), for the send's wake.
+    agents: tuple[AgentCard, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

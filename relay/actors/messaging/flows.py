@@ -163,9 +163,13 @@ async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
         )
     else:
         assert channel_id is not None
-        route = await _channel_route(rt, sender, channel_id, data.client_message_id)
+        route = await _channel_route(
+            rt, sender, cards.get(sender), channel_id, data.client_message_id
+        )
         recipients = [t.agent_id for t in route.targets]
         matched = {t.agent_id: t.to_json()["matchedBy"] for t in route.targets}
+        # The recipients' cards as routing read them: the wake needs no second read.
+        cards.update({card.id: card for card in route.agents if card.id in matched})
         kind = "channel"
         conversation_id = (
             parent.conversation_id
@@ -294,7 +298,11 @@ async def resolve_sender(rt: Runtime, caller: Principal, given: str | None = Non
 
 
 async def _channel_route(
-    rt: Runtime, sender: str, channel_id: str, client_message_id: str | None
+    rt: Runtime,
+    sender: str,
+    sender_card: AgentCard | None,
+    channel_id: str,
+    client_message_id: str | None,
 ) -> channels.ChannelRoute:
     """Whom a post to the channel reaches, as ``GET …/route`` answers (promise 4).
 
@@ -317,6 +325,7 @@ async def _channel_route(
         commit=not repeat,
         client_message_id=client_message_id,
         check_post=True,
+        sender_card=sender_card,
     )
     limit = rt.settings.channel_max_recipients
     if repeat or (route.targets and len(route.targets) <= limit):
