@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import trio
 
 from relay.actors import inbox
 from relay.clock import ManualClock
 from relay.http.services import Services
+from relay.store import messages as message_store
 from tests.conftest import bearer
 from tests.http.helpers import H
 from tests.http.test_inbox import ack, fetch, queue, setup_pair
@@ -176,3 +178,33 @@ async def test_a_fetch_hands_out_messages_queued_before_its_activation(
         ("before", "a1"),
         ("after", "a1"),
     ]
+
+
+async def test_a_passivated_inbox_and_conversation_resume_without_a_load(
+    client: Any, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Their last activation parked its committed state: the next one resumes from it (the
+    seq goes on, the inbox keeps its order) without reading the store."""
+    rt = services.runtime
+    await setup_pair(client)
+    first = await queue(client, "m0", ackRequired=True)
+    actors = [("inbox", "a2"), ("conversation", first["message"]["conversationId"])]
+    rt.registry.passivate_idle(0)
+    with trio.fail_after(10):
+        # Parked as each actor's thread ends: bounded, no trio event to wait on.
+        while not all(rt.registry.is_parked(kind, key) for kind, key in actors):  # noqa: ASYNC110
+            await trio.sleep(0.01)
+    loads: list[str] = []
+    for name in ("inbox", "load_conversation"):
+        real = getattr(message_store, name)
+
+        def counted(key: str, real: Any = real, name: str = name) -> Any:
+            loads.append(name)
+            return real(key)
+
+        monkeypatch.setattr(message_store, name, counted)
+    second = await queue(client, "m1", ackRequired=True)
+    assert second["message"]["seq"] == first["message"]["seq"] + 1
+    items = (await (await fetch(client)).get_json())["items"]
+    assert [i["message"]["body"] for i in items] == ["m0", "m1"]
+    assert loads == []

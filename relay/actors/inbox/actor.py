@@ -48,6 +48,16 @@ class InboxActor(AggregateActor):
     def _now(self) -> int:
         return self.rt.clock.now_ms()
 
+    def parting_state(self) -> Any | None:
+        # Only this actor writes the inbox's deliveries: what it holds is what is stored.
+        return (dict(self.live), self.last_position)
+
+    def resume(self, state: Any) -> None:
+        live, self.last_position = state
+        self.live = dict(live)
+        self.leases = OrderedDict()
+        self.messages = {}
+
     def is_quiet(self) -> bool:
         # Nothing queued or leased: a fetch finds nothing until an Enqueue starts us again.
         return not self.live

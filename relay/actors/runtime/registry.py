@@ -11,7 +11,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -29,6 +29,8 @@ Key = tuple[str, str]
 Factory = Callable[[str], pykka.ActorRef[Any]]
 
 _ACTIVATION_ATTEMPTS = 3
+# Parked states kept at most (the oldest are dropped: their next activation loads).
+PARKED_LIMIT = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +55,10 @@ class ActorRegistry:
         # a read that would only find that out may answer from here instead of starting a
         # thread and loading from the store. Any new activation forgets the note first.
         self._quiet: set[Key] = set()
+        # States stopping actors left for their next activation (``park``), and the one a
+        # starting activation is to take (``take_parked``): it skips loading from the store.
+        self._parked: OrderedDict[Key, Any] = OrderedDict()
+        self._handoff: dict[Key, Any] = {}
         self._lock = threading.Lock()
         self._closed = False
 
@@ -67,6 +73,11 @@ class ActorRegistry:
             ref = self._refs.get((kind, key))
             if ref is None or not ref.is_alive():
                 self._quiet.discard((kind, key))
+                parked = self._parked.pop((kind, key), None)
+                if parked is None:
+                    self._handoff.pop((kind, key), None)
+                else:
+                    self._handoff[(kind, key)] = parked
                 ref = self._factories[kind](key)
                 self._refs[(kind, key)] = ref
             self._last_used[(kind, key)] = self._monotonic()
@@ -88,6 +99,27 @@ class ActorRegistry:
         with self._lock:
             if (kind, key) not in self._refs:
                 self._quiet.add((kind, key))
+
+    def park(self, kind: str, key: str, state: Any) -> None:
+        """A stopping actor's committed state, for its next activation to resume from
+        instead of loading. Ignored when a newer activation already runs (it loaded, or
+        will, behind this one's writes)."""
+        with self._lock:
+            if (kind, key) in self._refs:
+                return
+            self._parked[(kind, key)] = state
+            self._parked.move_to_end((kind, key))
+            while len(self._parked) > PARKED_LIMIT:
+                self._parked.popitem(last=False)
+
+    def is_parked(self, kind: str, key: str) -> bool:
+        with self._lock:
+            return (kind, key) in self._parked
+
+    def take_parked(self, kind: str, key: str) -> Any | None:
+        """For a starting activation: the state parked for it when it was started, once."""
+        with self._lock:
+            return self._handoff.pop((kind, key), None)
 
     def is_quiet(self, kind: str, key: str) -> bool:
         """Whether ``mark_quiet`` holds: no activation since the one that left the note."""
@@ -159,6 +191,8 @@ class ActorRegistry:
         """Stop every actor (each flushes what it holds in ``on_stop``). Blocks."""
         with self._lock:
             self._closed = True
+            self._parked.clear()
+            self._handoff.clear()
             refs = list(self._refs.values())
             self._refs.clear()
             self._last_used.clear()
