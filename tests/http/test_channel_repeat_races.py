@@ -8,11 +8,15 @@ from typing import Any
 import pytest
 import trio
 
-from relay.actors import channels
+from relay.actors import channels, inbox
+from relay.errors import Unavailable
 from relay.http.services import Services
 from relay.settings import Settings
 from relay.store import agents as agent_store
+from tests.conftest import root_headers
 from tests.http.test_channel_messages import channel, post, recipients, register, route, sent
+
+H = root_headers()
 
 
 @pytest.fixture
@@ -158,3 +162,43 @@ async def test_a_channel_send_reads_no_card_one_at_a_time(
     assert recipients(await sent(client, channelId="ops")) == ["a1", "a2", "a3"]
     assert recipients(await sent(client, channelId="ops", **{"from": "a1"})) == ["a2", "a3"]
     assert loads == []
+
+
+async def test_a_broadcast_queues_its_deliveries_together(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """All inboxes are asked before any answers (their writes share a commit); one that
+    fails answers the send as itself (503 here, never a 500 of a wrapped group), and the
+    others are queued."""
+    for agent_id in ("a1", "a2", "a3"):
+        await register(client, agent_id, tags=["w"])
+    await channel(client, "ops", {"mode": "broadcast"})
+    real = inbox.enqueue
+    asked: list[str] = []
+    all_asked = trio.Event()
+
+    async def gated(rt: Any, agent_id: str, message: Any, **kwargs: Any) -> Any:
+        asked.append(agent_id)
+        if len(asked) == 3:
+            all_asked.set()
+        await all_asked.wait()  # only returns once every inbox was asked
+        return await real(rt, agent_id, message, **kwargs)
+
+    monkeypatch.setattr(inbox, "enqueue", gated)
+    with trio.fail_after(10):
+        assert recipients(await sent(client, channelId="ops")) == ["a1", "a2", "a3"]
+
+    async def failing(rt: Any, agent_id: str, message: Any, **kwargs: Any) -> Any:
+        if agent_id == "a2":
+            raise Unavailable("store timed out")
+        return await real(rt, agent_id, message, **kwargs)
+
+    monkeypatch.setattr(inbox, "enqueue", failing)
+    response = await post(client, channelId="ops", body="second")
+    assert response.status_code == 503
+    assert (await response.get_json())["error"] == "store timed out"
+    for agent_id, count in (("a1", 2), ("a2", 1), ("a3", 2)):
+        items = await (
+            await client.get(f"/api/agents/{agent_id}/inbox?peek=true", headers=H)
+        ).get_json()
+        assert len(items["items"]) == count

@@ -11,6 +11,8 @@ import logging
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import trio
+
 from relay.actors import artifacts, channels, conversation, inbox
 from relay.actors.agent import wake_agent
 from relay.actors.messaging.reads import acts_for_any
@@ -214,17 +216,55 @@ async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
             # ones): the route of now must not add a second exclusive pick.
             recipients = [r.agent_id for r in message.recipients]
             matched = {r.agent_id: r.matched_by for r in message.recipients if r.matched_by}
-    deliveries: list[Delivery] = []
-    for agent_id in recipients:
-        delivery, first = await inbox.enqueue(
-            rt, agent_id, message, matched_by=matched.get(agent_id), repeat=not created
-        )
-        deliveries.append(delivery)
+    queued = await _enqueue_all(rt, recipients, message, matched, repeat=not created)
+    deliveries = [delivery for delivery, _first in queued]
+    for agent_id, (_delivery, first) in zip(recipients, queued, strict=True):
         if first and created:
             await _wake(rt, agent_id, message, cards.get(agent_id))
     if not created:
         deliveries = await rt.store.run(lambda: message_store.deliveries_of_message(message.id))
     return Sent(message, deliveries, created)
+
+
+async def _enqueue_all(
+    rt: Runtime,
+    recipients: list[str],
+    message: Message,
+    matched: dict[str, dict[str, str]],
+    *,
+    repeat: bool,
+) -> list[tuple[Delivery, bool]]:
+    """Queue ``message`` in every recipient's inbox, ``(delivery, first)`` in their order.
+
+    The inboxes are independent actors: asked together, their writes share a group commit
+    instead of a broadcast waiting for one commit per recipient. The first failure is
+    raised as itself (the send answers as it would have; the delivery repair job queues
+    what is missing), once the others are done.
+    """
+    if len(recipients) == 1:
+        (agent_id,) = recipients
+        return [
+            await inbox.enqueue(
+                rt, agent_id, message, matched_by=matched.get(agent_id), repeat=repeat
+            )
+        ]
+    results: dict[int, tuple[Delivery, bool]] = {}
+    errors: list[Exception] = []
+
+    async def one(index: int, agent_id: str) -> None:
+        try:
+            results[index] = await inbox.enqueue(
+                rt, agent_id, message, matched_by=matched.get(agent_id), repeat=repeat
+            )
+        except Exception as error:  # re-raised below, unwrapped from the nursery
+            errors.append(error)
+
+    async with trio.open_nursery() as nursery:
+        for index, agent_id in enumerate(recipients):
+            nursery.start_soon(one, index, agent_id)
+    if errors:
+        raise errors[0]
+    return [results[index] for index in range(len(recipients))]
 
 
 async def send_in_conversation(
