@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.messages [--agents 1000] [--rate 200] [--seconds 60]
         [--saturation-messages 3000] [--concurrency 32] [--crash-messages 10000]
-        [--channels 50] [--channel-members 20]
+        [--channels 50] [--channel-members 20] [--ack-mode fetch|route]
 
 One server (``RELAY_ACTOR_IDLE_SECONDS=5``), then a second one for the crash:
 
@@ -11,12 +11,18 @@ One server (``RELAY_ACTOR_IDLE_SECONDS=5``), then a second one for the crash:
    their peak and once idle (target: threads follow the active set, back to the count
    before the fetches).
 2. Steady load: one consumer per agent long-polls its inbox (``wait=25``, ``lease=5``)
-   and acks what it got at once (``deliveryIds``). Direct messages (``to``; sent with the
-   root token as ``from`` another agent, ``ackRequired``) at ``--rate`` per second on a
-   fixed schedule for ``--seconds``; the body carries the scheduled time, so a late send
-   counts. Send -> recipient receipt p50/p99 (target p99 < 50 ms), lost (201 but never
-   received) and handed out twice after an accepted ack (target 0 each). The consumers
-   stay on past the drain longer than a lease plus the lease-expiry job, so an ack that
+   and acks what it got: by default in its next fetch (``--ack-mode fetch``:
+   ``GET …/inbox?ack=<leaseId>``, one request per batch), or with ``--ack-mode route``
+   at once through ``POST …/inbox/ack`` (``deliveryIds``) beside the next poll. With
+   ``fetch`` an ack is known to be stored only when the fetch carrying it returns, which
+   a long-poll may hold for ``wait`` seconds: a run's rate then ends at the last receipt
+   (the ack leaves right after it), and the drain waits on for the acks' replies.
+   Direct messages (``to``; sent with the root token as ``from`` another agent,
+   ``ackRequired``) at ``--rate`` per second on a fixed schedule for ``--seconds``; the
+   body carries the scheduled time, so a late send counts. Send -> recipient receipt
+   p50/p99 (target p99 < 50 ms), lost (201 but never received) and handed out twice
+   after an accepted ack (target 0 each). The consumers stay on past the drain longer
+   than a lease plus the lease-expiry job, so an ack that
    did not stick shows up as a redelivery.
 3. Saturation: ``--saturation-messages`` from ``--concurrency`` closed-loop senders, the
    consumers as above: messages/s received and acked, next to a bare ``GET /healthz``
@@ -95,6 +101,14 @@ CRASH_FETCH_LIMIT = 100
 RECOVERY_TIMEOUT_S = 300.0
 
 
+_ACK_MODES = {
+    "fetch": "in the next fetch (GET …/inbox?ack=<leaseId>): send + one fetch per message; "
+    "rates end at the last receipt",
+    "route": "POST …/inbox/ack (deliveryIds) at once, beside the next poll: 4 requests per "
+    "message; rates end at the last accepted ack",
+}
+
+
 def _agent_id(n: int) -> str:
     return f"bench-msg-{n}"
 
@@ -131,9 +145,12 @@ class Tally:
     ack_errors: dict[str, int] = field(default_factory=dict)
     poll_errors: dict[str, int] = field(default_factory=dict)
     last_ack: float = 0.0
+    last_receipt: float = 0.0  # perf_counter of the last first receipt
     unacked: set[str] = field(default_factory=set)  # sent, ack not yet accepted
+    unreceived: set[str] = field(default_factory=set)  # sent, not handed out yet
     closed: bool = False  # the senders are done
     done: asyncio.Event = field(default_factory=asyncio.Event)  # closed and all acked
+    received_all: asyncio.Event = field(default_factory=asyncio.Event)  # closed, all received
 
     def receive(self, message: dict[str, Any], agent_id: str, now: float) -> None:
         message_id = delivery_key(str(message["id"]), agent_id)
@@ -150,6 +167,9 @@ class Tally:
             self.redelivered_before_ack += 1
         else:
             self.latency_ms[message_id] = (now - t0) * 1000
+            self.last_receipt = time.perf_counter()
+            self.unreceived.discard(message_id)
+            self._check_done()
             created = message.get("createdAt")
             if isinstance(created, int):
                 self.intake_ms.append(created - t0 * 1000)
@@ -160,6 +180,8 @@ class Tally:
             self.sent[key] = t0
             if key not in self.acked:  # a consumer can beat the POST's reply
                 self.unacked.add(key)
+            if key not in self.received:
+                self.unreceived.add(key)
 
     def acked_ok(self, message_ids: list[str]) -> None:
         self.acked.update(message_ids)
@@ -172,6 +194,8 @@ class Tally:
         self._check_done()
 
     def _check_done(self) -> None:
+        if self.closed and not self.unreceived:
+            self.received_all.set()
         if self.closed and not self.unacked:
             self.done.set()
 
@@ -184,6 +208,7 @@ class Consumers:
     """One long-poll per agent; ``tally`` is swapped between phases."""
 
     tally: Tally
+    ack_mode: str = "fetch"  # fetch: ?ack= in the next poll; route: POST …/inbox/ack
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     acks: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -224,18 +249,33 @@ async def _long_poll(
     url = f"{server.base}/api/agents/{agent_id}/inbox"
     loop = asyncio.get_running_loop()
     wait = 0  # the first poll returns at once: it proves the route
+    # --ack-mode fetch: the lease this poll acks, its delivery keys and their tally.
+    pending: tuple[str, list[str], Tally] | None = None
     while True:
         query = {"wait": str(wait), "lease": str(LEASE_S), "limit": "100"}
+        if pending is not None:
+            query["ack"] = pending[0]
         try:
             async with poll_session.get(url, params=query, headers=server.auth) as response:
                 payload = await response.read()
                 now = time.time()
                 tally = consumers.tally  # at the reply: a poll can span two phases
+                if pending is not None:
+                    # The ack rode on this poll: stored with a 200, refused (nothing
+                    # fetched) otherwise; then the lease runs out and it comes back.
+                    if response.status == 200:
+                        pending[2].acked_ok(pending[1])
+                    else:
+                        _count(pending[2].ack_errors, f"ack in fetch HTTP {response.status}")
+                    pending = None
                 if response.status != 200:
                     _count(tally.poll_errors, f"poll HTTP {response.status}")
                     await asyncio.sleep(0.2)
                     continue
         except (aiohttp.ClientError, TimeoutError) as exc:
+            if pending is not None:
+                _count(pending[2].ack_errors, f"ack in fetch {_label(exc)}")
+                pending = None
             _count(consumers.tally.poll_errors, f"poll {_label(exc)}")
             await asyncio.sleep(0.2)
             continue
@@ -246,12 +286,15 @@ async def _long_poll(
             key = delivery_key(str(item["message"]["id"]), agent_id)
             items.append((str(item["deliveryId"]), key))
         if items and reply["leaseId"]:
-            # Ack at once, without holding up the next poll.
-            task = loop.create_task(
-                _ack(ack_session, server, agent_id, reply["leaseId"], items, tally)
-            )
-            consumers.acks.add(task)
-            task.add_done_callback(consumers.acks.discard)
+            if consumers.ack_mode == "fetch":
+                pending = (str(reply["leaseId"]), [m for _, m in items], tally)
+            else:
+                # Ack at once, without holding up the next poll.
+                task = loop.create_task(
+                    _ack(ack_session, server, agent_id, reply["leaseId"], items, tally)
+                )
+                consumers.acks.add(task)
+                task.add_done_callback(consumers.acks.discard)
         ready.set()
         wait = POLL_WAIT_S
 
@@ -367,8 +410,15 @@ class Run:
         return len(self.tally.acked & self.tally.sent.keys()) / self.wall_s
 
 
-async def _drain(tally: Tally, timeout: float) -> None:
+async def _drain(tally: Tally, timeout: float, ack_mode: str) -> None:
     tally.close()
+    started = time.perf_counter()
+    if ack_mode == "fetch":
+        # Every delivery received first (the rate's end), then the acks' replies: a fetch
+        # carrying the last ack may wait out its long-poll before it answers.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(tally.received_all.wait(), timeout)
+        timeout = max(timeout - (time.perf_counter() - started), 0) + POLL_WAIT_S + 5
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(tally.done.wait(), timeout)
 
@@ -410,9 +460,12 @@ async def _message_run(
         phase = await run_closed_loop(name, closed, count, concurrency, server.pid)
     else:
         phase, _lag = await run_open_loop(name, post, rate, count, server.pid)
-    await _drain(tally, DRAIN_TIMEOUT_S)
+    await _drain(tally, DRAIN_TIMEOUT_S, consumers.ack_mode)
     drained = tally.all_acked()
-    end = tally.last_ack if drained else time.perf_counter()
+    if consumers.ack_mode == "fetch":
+        end = tally.last_receipt if tally.received_all.is_set() else time.perf_counter()
+    else:
+        end = tally.last_ack if drained else time.perf_counter()
     cpu = meter.stop()
     return Run(tally, phase, max(end - started, 1e-9), cpu, drained)
 
@@ -577,7 +630,7 @@ async def benchmark(args: argparse.Namespace, server: Server) -> list[Phase]:
     session = new_session(limit=max(c, REGISTER_CONCURRENCY))
     poll_session = new_session(limit=args.agents + 8)
     ack_session = new_session(limit=64)
-    consumers = Consumers(Tally())
+    consumers = Consumers(Tally(), ack_mode=args.ack_mode)
     async with session, poll_session, ack_session:
         print(HEADER, flush=True)
         registered = await _register(session, server, agents)
@@ -590,7 +643,10 @@ async def benchmark(args: argparse.Namespace, server: Server) -> list[Phase]:
         if plan:
             print_phase(await _create_channels(session, server, plan))
         await _start_consumers(poll_session, ack_session, server, agents, consumers)
-        print(f"connected: {args.agents} long-polls (wait={POLL_WAIT_S}, lease={LEASE_S})")
+        print(
+            f"connected: {args.agents} long-polls (wait={POLL_WAIT_S}, lease={LEASE_S}); "
+            f"acks: {_ACK_MODES[args.ack_mode]}"
+        )
         # What the waiting long-polls cost on their own, before any message is sent.
         meter = CpuMeter(server.pid)
         await asyncio.sleep(QUIET_SAMPLE_S)
@@ -679,7 +735,8 @@ async def benchmark(args: argparse.Namespace, server: Server) -> list[Phase]:
     ratio = saturated.acked_rate / bare.rate
     print(
         f"messages/s at saturation: {saturated.acked_rate:.0f} received+acked per second of "
-        f"send+drain ({saturated.wall_s:.2f} s); POST /api/messages {saturated.send.rate:.0f}/s; "
+        f"send+drain ({saturated.wall_s:.2f} s, acks {args.ack_mode}); "
+        f"POST /api/messages {saturated.send.rate:.0f}/s; "
         f"bare GET /healthz {bare.rate:.0f} req/s at c={c} (same run): ratio {ratio:.2f} "
         f"(target >= {SATURATION_TARGET}: {verdict(ratio >= SATURATION_TARGET)})"
     )
@@ -989,6 +1046,12 @@ def main() -> None:
         type=int,
         default=20,
         help="agents bound to each channel (default 20)",
+    )
+    parser.add_argument(
+        "--ack-mode",
+        choices=sorted(_ACK_MODES),
+        default="fetch",
+        help="how consumers ack: in their next fetch (?ack=, default) or POST …/inbox/ack",
     )
     parser.add_argument("--skip-crash", action="store_true", help="no kill -9 part")
     parser.add_argument("--log-level", help="server log level (default: the server's, INFO)")

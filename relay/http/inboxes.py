@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import Field
@@ -9,13 +10,13 @@ from quart import Blueprint, request
 from quart_schema import document_request
 
 from relay.actors import inbox
-from relay.domain.messages import Delivery
-from relay.errors import Invalid
+from relay.domain.messages import Delivery, Message
+from relay.errors import Forbidden, Invalid
 from relay.http import responses
-from relay.http.auth import allow_acting_for, requires
-from relay.http.contract import Query, int_param, responds
+from relay.http.auth import allow_acting_for, principal, requires
+from relay.http.contract import Query, int_param, responds, str_param
 from relay.http.services import services
-from relay.http.validation import Body, parse_body, query_int
+from relay.http.validation import Body, parse_body, query_int, query_str
 from relay.store import messages as message_store
 
 bp = Blueprint("inboxes", __name__)
@@ -35,9 +36,15 @@ def _peek_param() -> bool:
     raise Invalid("peek must be true or false")
 
 
-async def inbox_items(deliveries: list[Delivery]) -> list[dict[str, Any]]:
-    ids = [d.message_id for d in deliveries]
-    found = await services().runtime.store.run(lambda: message_store.messages_by_id(ids))
+async def inbox_items(
+    deliveries: list[Delivery], known: Mapping[str, Message] | None = None
+) -> list[dict[str, Any]]:
+    """Each delivery with its message: from ``known`` (the inbox's memory) where it is
+    there, else read from the store."""
+    found = dict(known or {})
+    ids = [d.message_id for d in deliveries if d.message_id not in found]
+    if ids:
+        found.update(await services().runtime.store.run(lambda: message_store.messages_by_id(ids)))
     return [
         {
             "deliveryId": d.id,
@@ -53,12 +60,19 @@ async def inbox_items(deliveries: list[Delivery]) -> list[dict[str, Any]]:
 @bp.get("/api/agents/<agent_id>/inbox")
 @responds(
     responses.Inbox,
-    errors=(403, 404),
+    errors=(403, 404, 409),
     query=(
         int_param("lease", 5, 3600),
         int_param("limit", 1, 100),
         int_param("wait", 0, 60),
         Query("peek", {"type": "boolean"}),
+        str_param(
+            "ack",
+            64,
+            description="a leaseId of this inbox to ack first, as POST …/inbox/ack with no "
+            "deliveryIds: all or nothing, its 404/409 refusals, and then nothing is fetched. "
+            "The reply's acked lists its deliveries. A consumer loop is one fetch per batch.",
+        ),
     ),
 )
 @requires("message:read")
@@ -68,14 +82,28 @@ async def fetch_inbox(agent_id: str) -> dict[str, Any]:
     limit = query_int("limit", 20, low=1, high=100)
     wait = query_int("wait", 0, low=0, high=60)
     peek = _peek_param()
+    ack = query_str("ack", max_length=64)
+    if ack is not None:
+        if peek:
+            raise Invalid("ack cannot be combined with peek")
+        # Acking is the ack route's business: the same scope (an extension, not a loophole).
+        if not principal().has_scope("message:write"):
+            raise Forbidden("forbidden")
     await allow_acting_for(agent_id)
     if peek:
         live = await inbox.peek(rt, agent_id)
         return {"leaseId": None, "leaseExpiresAt": None, "items": await inbox_items(live)}
-    lease_id, expires_at, handed = await inbox.fetch(
-        rt, agent_id, lease_seconds=lease, limit=limit, wait_seconds=wait
+    handed = await inbox.fetch(
+        rt, agent_id, lease_seconds=lease, limit=limit, wait_seconds=wait, ack=ack
     )
-    return {"leaseId": lease_id, "leaseExpiresAt": expires_at, "items": await inbox_items(handed)}
+    reply: dict[str, Any] = {
+        "leaseId": handed.lease_id,
+        "leaseExpiresAt": handed.lease_expires_at,
+        "items": await inbox_items(handed.deliveries, handed.messages),
+    }
+    if ack is not None:
+        reply["acked"] = handed.acked
+    return reply
 
 
 @bp.post("/api/agents/<agent_id>/inbox/ack")

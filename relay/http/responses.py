@@ -475,6 +475,9 @@ class Inbox(Shape):
     lease_id: str | None
     lease_expires_at: int | None
     items: list[InboxItem]
+    acked: list[str] | None = Field(
+        default=None, description="only with ?ack=: the deliveries of that lease, acked"
+    )
 
 
 class Acked(Shape):

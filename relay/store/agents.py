@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+import re
+from collections.abc import Iterable
+from typing import Any, Literal, cast
+
+from tortoise.connection import connections
 
 from relay.domain.agents import AgentCard, Presence, TimelineEntry, TimelineInput
 from relay.store import models
@@ -90,6 +94,47 @@ async def list_cards(
         # Tags are a JSON array; a portable containment filter costs more than this scan.
         cards = [card for card in cards if tag in card.tags]
     return cards
+
+
+# A text that JSON-encodes to itself (``%`` and ``_`` are escaped for LIKE): its
+# quoted form is then the same substring in SQLite's JSON text and PostgreSQL's jsonb::text.
+_NARROWABLE = re.compile(r"[A-Za-z0-9 ._:@/+#=,;~!$%&*()\[\]{}|^?<>'-]{1,200}")
+
+JsonColumn = Literal["tags", "meta"]
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f'%"{escaped}"%'
+
+
+async def cards_matching(
+    agent_ids: Iterable[str], mentions: Iterable[tuple[JsonColumn, str]]
+) -> list[AgentCard] | None:
+    """The cards of ``agent_ids`` and of every agent whose ``tags`` or ``meta`` JSON holds
+    one of ``mentions`` as a string (a superset of those a binding on it matches: the
+    caller applies the exact rule), ordered by id; not every card of the relay.
+
+    None when a mention cannot be narrowed in SQL (a text JSON would escape): the caller
+    then scans every card.
+    """
+    wanted = set(agent_ids)
+    pairs = list(dict.fromkeys(mentions))
+    if any(not _NARROWABLE.fullmatch(text) for _column, text in pairs):
+        return None
+    if pairs:
+        conn = connections.get("default")
+        postgres = conn.capabilities.dialect == "postgres"
+        clauses = [
+            f"CAST({column} AS TEXT) LIKE {f'${n}' if postgres else '?'} ESCAPE '\\'"
+            for n, (column, _text) in enumerate(pairs, start=1)
+        ]
+        sql = f"SELECT id FROM agents WHERE {' OR '.join(clauses)}"  # noqa: S608 - fixed columns
+        _count, rows = await conn.execute_query(sql, [_like(text) for _column, text in pairs])
+        wanted.update(str(row[0]) for row in rows)
+    if not wanted:
+        return []
+    return [_card(row) for row in await models.Agent.filter(id__in=wanted).order_by("id")]
 
 
 async def due_for_reaping(stale_before_ms: int, offline_before_ms: int) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections import OrderedDict
 from dataclasses import replace
 from typing import Any
 
@@ -29,6 +30,10 @@ from relay.errors import Conflict, NotFound
 from relay.store import channels as channel_store
 
 AUDIT_VIEW = "config"
+# Committed routes remembered by (sender, clientMessageId). A repeat is found in the store
+# once its original is committed; this only has to cover sends racing that commit, so a
+# few recent ones suffice.
+RECENT_PICKS = 1024
 
 
 def _audit(
@@ -63,9 +68,12 @@ class ChannelActor(AggregateActor):
     last_chosen: dict[str, int]
     # In memory only: the loads this channel's recent picks imply (``rules.Floor``).
     floors: dict[str, rules.Floor]
+    # In memory only: the committed routes of sends that named a clientMessageId.
+    recent: OrderedDict[tuple[str | None, str], ChannelRoute]
 
     def load(self) -> None:
         self.floors = {}
+        self.recent = OrderedDict()
         loaded = self.read_through_queue(lambda: channel_store.load(self.key))
         if loaded is None:
             self.channel, self.bindings, self.last_chosen = None, (), {}
@@ -103,6 +111,7 @@ class ChannelActor(AggregateActor):
             updated_at=now,
         )
         self.channel, self.bindings, self.last_chosen = channel, (), {}
+        self.recent.clear()
         commit = write_with_audit(
             self.rt,
             self.write,
@@ -121,6 +130,7 @@ class ChannelActor(AggregateActor):
     def _delete(self, message: Delete) -> Durable[Channel]:
         channel = self._require()
         self.channel, self.bindings, self.last_chosen = None, (), {}
+        self.recent.clear()
         commit = write_with_audit(
             self.rt,
             self.write,
@@ -177,6 +187,14 @@ class ChannelActor(AggregateActor):
     @handle.register
     def _route(self, message: Route) -> ChannelRoute | Durable[ChannelRoute]:
         channel = self._require()
+        key = (
+            (message.sender, message.client_message_id)
+            if message.commit and message.client_message_id is not None
+            else None
+        )
+        if key is not None and (known := self.recent.get(key)) is not None:
+            # A racing repeat of a send routed just now: its route, and no second pick.
+            return self.durable(replace(known, channel=channel))
         now = self._now()
         floors = rules.live_floors(self.floors, now)
         loads = rules.effective_loads(message.loads, floors)
@@ -184,7 +202,11 @@ class ChannelActor(AggregateActor):
         targets = rules.route(self.bindings, agents, loads, self.last_chosen, sender)
         pick = rules.exclusive_pick(self.bindings, agents, loads, self.last_chosen, sender)
         chosen = pick[0] if pick is not None else None
-        reply = ChannelRoute(channel, targets, chosen)
+        reply = ChannelRoute(channel, targets, chosen, agents)
+        if key is not None:
+            self.recent[key] = reply
+            while len(self.recent) > RECENT_PICKS:
+                self.recent.popitem(last=False)
         if not message.commit or chosen is None:
             self.floors = floors
             return self.durable(reply)

@@ -8,6 +8,7 @@ from relay.actors.channels import messages as channel
 from relay.actors.channels import rules
 from relay.actors.channels.messages import ChannelRoute
 from relay.actors.runtime.context import Runtime
+from relay.domain.agents import AgentCard
 from relay.domain.channels import (
     BindingSpec,
     Channel,
@@ -78,25 +79,52 @@ async def inbox_loads(rt: Runtime, agent_ids: Sequence[str]) -> dict[str, int]:
 
 
 async def channel_route(
-    rt: Runtime, channel_id: str, sender: str | None, *, commit: bool = False
+    rt: Runtime,
+    channel_id: str,
+    sender: str | None,
+    *,
+    commit: bool = False,
+    client_message_id: str | None = None,
+    check_post: bool = False,
+    sender_card: AgentCard | None = None,
 ) -> ChannelRoute:
     """Route a post from ``sender`` as it would go now.
 
     Without ``commit`` it changes nothing (the dry run). With it (a send) the channel
     actor picks and records the exclusive choice in one step (``channel.Route``), so two
-    racing sends see each other's pick.
+    racing sends see each other's pick; a send naming ``client_message_id`` records it
+    once however many of its repeats race. With ``check_post`` the sender must be allowed
+    to post first (``may_post``'s rule) as ``sender_card`` (its stored card, which the
+    caller has read; None: not an agent), judged on the same read of the channel.
 
     Raises:
         NotFound: ``channel not found``.
+        Forbidden: ``check_post`` and the sending agent has no outbound binding.
     """
     state = await get_channel(rt, channel_id)
-    agents = await rt.store.run(agent_store.list_cards)
-    matching = tuple(
-        card for card in agents if any(rules.matches(b, card) for b in state.bindings if b.inbound)
-    )
+    inbound = [b for b in state.bindings if b.inbound]
+    ids = {b.target for b in inbound if b.target_type == "agent"}
+    mentions: list[tuple[agent_store.JsonColumn, str]] = [
+        ("tags" if b.target_type == "tag" else "meta", b.target)
+        for b in inbound
+        if b.target_type != "agent"
+    ]
+    if check_post and not rules.may_post(state.bindings, sender_card):
+        raise Forbidden(f"agent {sender} may not post to channel {channel_id}")
+
+    async def read() -> list[AgentCard]:
+        # Only the cards the inbound bindings can match, not every agent of the relay: a
+        # send's cost must not grow with the agents registered.
+        cards = await agent_store.cards_matching(ids, mentions)
+        return cards if cards is not None else await agent_store.list_cards()
+
+    cards = await rt.store.run(read)
+    matching = tuple(card for card in cards if any(rules.matches(b, card) for b in inbound))
     loads = await inbox_loads(rt, [card.id for card in matching])
     return await rt.registry.ask(
-        channel.KIND, channel_id, channel.Route(sender, matching, loads, commit)
+        channel.KIND,
+        channel_id,
+        channel.Route(sender, matching, loads, commit, client_message_id),
     )
 
 

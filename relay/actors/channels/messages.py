@@ -28,6 +28,8 @@ class ChannelRoute:
     channel: Channel
     targets: list[ChannelRouteTarget]
     chosen: str | None
+    # The cards routing judged (those the inbound bindings match), for the send's wake.
+    agents: tuple[AgentCard, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,9 +87,14 @@ class Route(Ask[ChannelRoute]):
     the most recently chosen, and its load counts one more until the store shows it, so
     racing sends do not pick the same agent. Without, nothing changes (the dry run), and
     the reply is what a send would pick now.
+
+    ``client_message_id`` (a send that named one): a committed Route remembered for the
+    same ``(sender, clientMessageId)`` is replied again and nothing is recorded, so two
+    racing first sends of one message move the rotation once and route alike.
     """
 
     sender: str | None
     agents: tuple[AgentCard, ...]
     loads: Mapping[str, int]
     commit: bool
+    client_message_id: str | None = None

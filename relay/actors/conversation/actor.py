@@ -27,6 +27,13 @@ class ConversationActor(AggregateActor):
             lambda: message_store.load_conversation(self.key)
         )
 
+    def parting_state(self) -> Any | None:
+        # Only this actor writes the conversation (its seq): a 1-tuple, as None is a state.
+        return (self.conversation,)
+
+    def resume(self, state: Any) -> None:
+        (self.conversation,) = state
+
     def _settle_last_write(self) -> None:
         last = self._last_write
         if last is None or last.done():

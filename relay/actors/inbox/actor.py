@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,11 +13,14 @@ from relay.actors.runtime.audit import Change, write_with_audit
 from relay.actors.runtime.bridge import Durable
 from relay.actors.runtime.dispatch import dispatchmethod
 from relay.domain.activity import ActivityInput
-from relay.domain.messages import Delivery, new_id
+from relay.domain.messages import Delivery, Message, new_id
 from relay.errors import Conflict, NotFound
 from relay.store import messages as message_store
 
 NOT_LEASED = "delivery is not leased by you"
+# Leases this activation handed out, remembered with their deliveries so that acking a
+# whole lease needs no store read; an older lease is read from the store.
+REMEMBERED_LEASES = 64
 
 
 class InboxActor(AggregateActor):
@@ -27,14 +31,36 @@ class InboxActor(AggregateActor):
         # Queued and leased deliveries by id, in inbox order (a requeued one keeps its place).
         self.live: dict[str, Delivery] = {}
         self.last_position = 0
+        # lease id -> its deliveries as handed out (an acked one as acked: final states
+        # never change, so only those are trusted once a delivery has left ``live``).
+        self.leases: OrderedDict[str, dict[str, Delivery]] = OrderedDict()
+        # The messages of live deliveries this activation queued (immutable), by delivery id:
+        # a fetch hands them out without reading them back from the store.
+        self.messages: dict[str, Message] = {}
 
     def load(self) -> None:
         deliveries, last = self.read_through_queue(lambda: message_store.inbox(self.key))
         self.live = {d.id: d for d in deliveries}
         self.last_position = last
+        self.leases = OrderedDict()
+        self.messages = {}
 
     def _now(self) -> int:
         return self.rt.clock.now_ms()
+
+    def parting_state(self) -> Any | None:
+        # Only this actor writes the inbox's deliveries: what it holds is what is stored.
+        return (dict(self.live), self.last_position)
+
+    def resume(self, state: Any) -> None:
+        live, self.last_position = state
+        self.live = dict(live)
+        self.leases = OrderedDict()
+        self.messages = {}
+
+    def is_quiet(self) -> bool:
+        # Nothing queued or leased: a fetch finds nothing until an Enqueue starts us again.
+        return not self.live
 
     @staticmethod
     def _change(name: str, delivery: Delivery) -> Change:
@@ -59,6 +85,7 @@ class InboxActor(AggregateActor):
                 self.live[after.id] = after
             else:
                 del self.live[after.id]
+                self.messages.pop(after.id, None)
             if after.state == "dead_lettered":
                 audits.append(
                     ActivityInput(
@@ -113,6 +140,7 @@ class InboxActor(AggregateActor):
         if message.matched_by is not None:
             delivery = rules.replace_matched(delivery, message.matched_by)
         self.live[delivery.id] = delivery
+        self.messages[delivery.id] = msg
         changes.append(self._change("queued", delivery))
         commit = self._write(changed, changes, audits, inserted=delivery)
         return Durable((delivery, first), commit)
@@ -121,6 +149,18 @@ class InboxActor(AggregateActor):
     def _fetch(self, message: Fetch) -> Any:
         now = self._now()
         changed, changes, audits = self._apply_due(now)
+        acked_ids: list[str] = []
+        if message.ack is not None:
+            try:
+                targets, acked = self._acking(message.ack, None, now)
+            except (Conflict, NotFound):
+                # All or nothing, as the ack route: nothing is handed out; the due
+                # expiries are written all the same.
+                self._write(changed, changes, audits)
+                raise
+            acked_ids = [d.id for d in targets]
+            changed.extend(acked)
+            changes.extend(self._change("acked", d) for d in acked)
         handed: list[Delivery] = []
         lease_id = new_id("ls_")
         lease_expires_at = now + message.lease_ms
@@ -137,15 +177,29 @@ class InboxActor(AggregateActor):
                 self.live[after.id] = after
             else:
                 del self.live[after.id]
+        if handed:
+            self._remember_lease(lease_id, handed)
+        known = {d.message_id: m for d in handed if (m := self.messages.get(d.id)) is not None}
+        self._forget_messages()
         commit = self._write(changed, changes, audits)
         held = [d.lease_expires_at for d in self.live.values() if d.state == "leased"]
         next_expiry = min((t for t in held if t is not None), default=None)
         reply = (
-            Handed(lease_id, lease_expires_at, handed, next_expiry)
+            Handed(lease_id, lease_expires_at, handed, next_expiry, acked_ids, known)
             if handed
-            else Handed(None, None, [], next_expiry)
+            else Handed(None, None, [], next_expiry, acked_ids)
         )
         return Durable(reply, commit) if commit is not None else self.durable(reply)
+
+    def _forget_messages(self) -> None:
+        # Only live deliveries keep their message in memory.
+        if len(self.messages) > len(self.live) or any(i not in self.live for i in self.messages):
+            self.messages = {i: m for i, m in self.messages.items() if i in self.live}
+
+    def _remember_lease(self, lease_id: str, handed: list[Delivery]) -> None:
+        self.leases[lease_id] = {d.id: d for d in handed}
+        while len(self.leases) > REMEMBERED_LEASES:
+            self.leases.popitem(last=False)
 
     @handle.register
     def _peek(self, _message: Peek) -> Any:
@@ -160,10 +214,34 @@ class InboxActor(AggregateActor):
         changed, changes, audits = self._apply_due(now)
         # Due expiries are applied (and written) whether or not the ack is refused.
         expiry_commit = self._write(changed, changes, audits)
-        if message.delivery_ids is None:
-            named = [d for d in self.live.values() if d.lease_id == message.lease_id]
+        targets, acked = self._acking(message.lease_id, message.delivery_ids, now)
+        reply = [d.id for d in targets]
+        if not acked:
+            if expiry_commit is not None:
+                return Durable(reply, expiry_commit)
+            return self.durable(reply)
+        commit = self._write(acked, [self._change("acked", d) for d in acked])
+        return Durable(reply, commit)
+
+    def _acking(
+        self, lease_id: str, delivery_ids: Sequence[str] | None, now: int
+    ) -> tuple[list[Delivery], list[Delivery]]:
+        """Ack, all or nothing, the deliveries named (all of ``lease_id``'s when None):
+        ``(every one named, those acked now)``; ``live`` is updated, nothing is written.
+
+        Raises NotFound ``delivery not found``, Conflict ``delivery is not leased by you``
+        before changing anything.
+        """
+        members = self.leases.get(lease_id) if delivery_ids is None else None
+        if members is not None:
+            # A lease handed out by this activation: its deliveries are known.
+            targets = self._members(members)
+            if not targets:
+                raise Conflict(NOT_LEASED)
+        elif delivery_ids is None:
+            named = [d for d in self.live.values() if d.lease_id == lease_id]
             gone = self.read_through_queue(
-                lambda: message_store.deliveries_of_lease(self.key, message.lease_id)
+                lambda: message_store.deliveries_of_lease(self.key, lease_id)
             )
             candidates = {d.id: d for d in gone}
             candidates.update({d.id: d for d in named})
@@ -171,7 +249,7 @@ class InboxActor(AggregateActor):
                 raise Conflict(NOT_LEASED)
             targets = list(candidates.values())
         else:
-            ids = list(dict.fromkeys(message.delivery_ids))
+            ids = list(dict.fromkeys(delivery_ids))
             missing = [i for i in ids if i not in self.live]
             stored = (
                 self.read_through_queue(lambda: message_store.deliveries_by_id(missing))
@@ -186,7 +264,7 @@ class InboxActor(AggregateActor):
                 targets.append(found)
         to_ack: list[Delivery] = []
         for delivery in targets:
-            outcome = rules.ack_outcome(delivery, message.lease_id, now)
+            outcome = rules.ack_outcome(delivery, lease_id, now)
             if outcome == "refuse":
                 raise Conflict(NOT_LEASED)
             if outcome == "ack":
@@ -194,13 +272,29 @@ class InboxActor(AggregateActor):
         acked = [rules.acked(d, now) for d in to_ack]
         for delivery in acked:
             del self.live[delivery.id]
-        reply = [d.id for d in targets]
-        if not acked:
-            if expiry_commit is not None:
-                return Durable(reply, expiry_commit)
-            return self.durable(reply)
-        commit = self._write(acked, [self._change("acked", d) for d in acked])
-        return Durable(reply, commit)
+            self.messages.pop(delivery.id, None)
+            remembered = self.leases.get(lease_id)
+            if remembered is not None and delivery.id in remembered:
+                remembered[delivery.id] = delivery
+        return targets, acked
+
+    def _members(self, members: dict[str, Delivery]) -> list[Delivery]:
+        """The current state of a remembered lease's deliveries: live ones from memory, an
+        acked one as remembered (final), any other from the store (one gone: left out)."""
+        current: dict[str, Delivery] = {}
+        unknown: list[str] = []
+        for delivery_id, handed in members.items():
+            live = self.live.get(delivery_id)
+            if live is not None:
+                current[delivery_id] = live
+            elif handed.state == "acked":
+                current[delivery_id] = handed
+            else:
+                unknown.append(delivery_id)
+        if unknown:
+            stored = self.read_through_queue(lambda: message_store.deliveries_by_id(unknown))
+            current.update(stored)
+        return [current[i] for i in members if i in current]
 
     @handle.register
     def _apply(self, _message: ApplyDue) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 import trio
@@ -42,17 +43,37 @@ async def enqueue(
 
 
 async def fetch(
-    rt: Runtime, agent_id: str, *, lease_seconds: int, limit: int, wait_seconds: float
-) -> tuple[str | None, int | None, list[Delivery]]:
-    """Lease up to ``limit`` queued deliveries, waiting up to ``wait_seconds`` for one."""
+    rt: Runtime,
+    agent_id: str,
+    *,
+    lease_seconds: int,
+    limit: int,
+    wait_seconds: float,
+    ack: str | None = None,
+) -> inbox.Handed:
+    """Lease up to ``limit`` queued deliveries, waiting up to ``wait_seconds`` for one.
+
+    With ``ack`` the deliveries of that lease are acked first, all or nothing, as ``ack``
+    does with no ids (NotFound / Conflict with its messages, and then nothing is handed
+    out); ``Handed.acked`` lists them. The ack is committed before any wait begins.
+    """
     deadline = trio.current_time() + wait_seconds
-    message = inbox.Fetch(lease_ms=lease_seconds * 1000, limit=limit)
+    message = inbox.Fetch(lease_ms=lease_seconds * 1000, limit=limit, ack=ack)
+    acked: list[str] = []
     while True:
         bell = rt.doorbells.bell(bell_key(agent_id))  # before asking: no ring is missed
-        reply = await rt.registry.ask(inbox.KIND, agent_id, message)
+        if message.ack is None and rt.registry.is_quiet(inbox.KIND, agent_id):
+            # Its last activation stopped empty and nothing started it since (a delivery
+            # would have): there is nothing to hand out, and no thread need start to say so.
+            reply = inbox.Handed(None, None, [], None)
+        else:
+            reply = await rt.registry.ask(inbox.KIND, agent_id, message)
+        if message.ack is not None:
+            acked = reply.acked
+            message = replace(message, ack=None)
         remaining = deadline - trio.current_time()
         if reply.deliveries or remaining <= 0 or rt.draining.is_set():
-            return reply.lease_id, reply.lease_expires_at, reply.deliveries
+            return replace(reply, acked=acked)
         pause = min(remaining, _RECHECK_CEILING_SECONDS)
         if reply.next_lease_expiry is not None:
             pause = min(pause, max(0.0, (reply.next_lease_expiry - rt.clock.now_ms()) / 1000))

@@ -32,14 +32,22 @@ class Handed:
     lease_expires_at: int | None
     deliveries: list[Delivery]
     next_lease_expiry: int | None
+    acked: list[str] = field(default_factory=list)  # the fetch's ``ack``: as Ack replies
+    # Messages of ``deliveries`` the inbox holds in memory, by message id (others: the store).
+    messages: dict[str, Message] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
 class Fetch(Ask[Handed]):
-    """Hand out up to ``limit`` queued deliveries under one new lease. Replies ``Handed``."""
+    """Hand out up to ``limit`` queued deliveries under one new lease. Replies ``Handed``.
+
+    With ``ack``, first ack every delivery of that lease as ``Ack(ack)`` would, all or
+    nothing, in the same step and write: refused, it raises as ``Ack`` does and hands out
+    nothing."""
 
     lease_ms: int
     limit: int
+    ack: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,8 @@ import logging
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import trio
+
 from relay.actors import artifacts, channels, conversation, inbox
 from relay.actors.agent import wake_agent
 from relay.actors.messaging.reads import acts_for_any
@@ -163,9 +165,13 @@ async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
         )
     else:
         assert channel_id is not None
-        route = await _channel_route(rt, sender, channel_id, data.client_message_id)
+        route = await _channel_route(
+            rt, sender, cards.get(sender), channel_id, data.client_message_id
+        )
         recipients = [t.agent_id for t in route.targets]
         matched = {t.agent_id: t.to_json()["matchedBy"] for t in route.targets}
+        # The recipients' cards as routing read them: the wake needs no second read.
+        cards.update({card.id: card for card in route.agents if card.id in matched})
         kind = "channel"
         conversation_id = (
             parent.conversation_id
@@ -210,17 +216,55 @@ async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
             # ones): the route of now must not add a second exclusive pick.
             recipients = [r.agent_id for r in message.recipients]
             matched = {r.agent_id: r.matched_by for r in message.recipients if r.matched_by}
-    deliveries: list[Delivery] = []
-    for agent_id in recipients:
-        delivery, first = await inbox.enqueue(
-            rt, agent_id, message, matched_by=matched.get(agent_id), repeat=not created
-        )
-        deliveries.append(delivery)
+    queued = await _enqueue_all(rt, recipients, message, matched, repeat=not created)
+    deliveries = [delivery for delivery, _first in queued]
+    for agent_id, (_delivery, first) in zip(recipients, queued, strict=True):
         if first and created:
             await _wake(rt, agent_id, message, cards.get(agent_id))
     if not created:
         deliveries = await rt.store.run(lambda: message_store.deliveries_of_message(message.id))
     return Sent(message, deliveries, created)
+
+
+async def _enqueue_all(
+    rt: Runtime,
+    recipients: list[str],
+    message: Message,
+    matched: dict[str, dict[str, str]],
+    *,
+    repeat: bool,
+) -> list[tuple[Delivery, bool]]:
+    """Queue ``message`` in every recipient's inbox, ``(delivery, first)`` in their order.
+
+    The inboxes are independent actors: asked together, their writes share a group commit
+    instead of a broadcast waiting for one commit per recipient. The first failure is
+    raised as itself (the send answers as it would have; the delivery repair job queues
+    what is missing), once the others are done.
+    """
+    if len(recipients) == 1:
+        (agent_id,) = recipients
+        return [
+            await inbox.enqueue(
+                rt, agent_id, message, matched_by=matched.get(agent_id), repeat=repeat
+            )
+        ]
+    results: dict[int, tuple[Delivery, bool]] = {}
+    errors: list[Exception] = []
+
+    async def one(index: int, agent_id: str) -> None:
+        try:
+            results[index] = await inbox.enqueue(
+                rt, agent_id, message, matched_by=matched.get(agent_id), repeat=repeat
+            )
+        except Exception as error:  # re-raised below, unwrapped from the nursery
+            errors.append(error)
+
+    async with trio.open_nursery() as nursery:
+        for index, agent_id in enumerate(recipients):
+            nursery.start_soon(one, index, agent_id)
+    if errors:
+        raise errors[0]
+    return [results[index] for index in range(len(recipients))]
 
 
 async def send_in_conversation(
@@ -294,7 +338,11 @@ async def resolve_sender(rt: Runtime, caller: Principal, given: str | None = Non
 
 
 async def _channel_route(
-    rt: Runtime, sender: str, channel_id: str, client_message_id: str | None
+    rt: Runtime,
+    sender: str,
+    sender_card: AgentCard | None,
+    channel_id: str,
+    client_message_id: str | None,
 ) -> channels.ChannelRoute:
     """Whom a post to the channel reaches, as ``GET …/route`` answers (promise 4).
 
@@ -302,15 +350,23 @@ async def _channel_route(
     outbound binding; Conflict when nobody matches or too many do. A repeat of a stored
     message is spared the two conflicts: it answers with the original's deliveries.
     """
-    await channels.may_post(rt, channel_id, sender)
     # A repeat of a stored (sender, clientMessageId) — answered with the original, or
     # refused 409 by ``conversation.accept`` for a different body — must not move the
-    # exclusive rotation: it routes as the dry run does, committing no pick.
+    # exclusive rotation: it routes as the dry run does, committing no pick. Repeats racing
+    # an original not yet stored are caught by the channel actor (``client_message_id``).
     repeat = False
     if client_message_id is not None:
         cmid = client_message_id
         repeat = bool(await rt.store.run(lambda: message_store.find_by_client_id(sender, cmid)))
-    route = await channels.channel_route(rt, channel_id, sender, commit=not repeat)
+    route = await channels.channel_route(
+        rt,
+        channel_id,
+        sender,
+        commit=not repeat,
+        client_message_id=client_message_id,
+        check_post=True,
+        sender_card=sender_card,
+    )
     limit = rt.settings.channel_max_recipients
     if repeat or (route.targets and len(route.targets) <= limit):
         return route

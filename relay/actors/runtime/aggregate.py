@@ -54,6 +54,9 @@ class AggregateActor(RelayActor):
         self._received = 0  # messages handled since this activation (Passivate aside)
         self._last_write: concurrent.futures.Future[Any] | None = None
         self._unavailable: Unavailable | None = None  # why on_start could not load
+        # A write of this activation failed: memory may have run ahead of the store, so
+        # nothing is parked nor noted quiet for the next one (it loads).
+        self._write_failed = False
 
     # -- hooks for subclasses ---------------------------------------------------------------
 
@@ -81,9 +84,28 @@ class AggregateActor(RelayActor):
     def require_exists(self) -> None:
         """Raise ``NotFound`` when the aggregate does not exist."""
 
+    def parting_state(self) -> Any | None:
+        """The state to park when stopping (``ActorRegistry.park``), committed by now; the
+        next activation resumes from it instead of loading. None: park nothing. Only for
+        aggregates this actor alone writes."""
+        return None
+
+    def resume(self, state: Any) -> None:
+        """Take a parked ``parting_state`` as this activation's state instead of ``load``."""
+        raise NotImplementedError
+
+    def is_quiet(self) -> bool:
+        """True when, stopping now, the aggregate holds nothing a read would be handed until
+        a message starts it again (``ActorRegistry.mark_quiet``): an empty inbox."""
+        return False
+
     # -- pykka ------------------------------------------------------------------------------
 
     def on_start(self) -> None:
+        parked = self.rt.registry.take_parked(self.kind, self.key)
+        if parked is not None:
+            self.resume(parked)
+            return
         try:
             self.load()
         except Unavailable as exc:
@@ -121,7 +143,13 @@ class AggregateActor(RelayActor):
 
     def on_stop(self) -> None:
         self.rt.registry.forget(self.kind, self.key, self.actor_ref)
-        self._flush()
+        # Quiet only once everything written is committed, from state that was loaded.
+        if self._flush() and self._unavailable is None and not self._write_failed:
+            if self.is_quiet():
+                self.rt.registry.mark_quiet(self.kind, self.key)
+            state = self.parting_state()
+            if state is not None:
+                self.rt.registry.park(self.kind, self.key, state)
         self._let_go()
 
     def on_failure(self, *_exc: object) -> None:
@@ -159,6 +187,7 @@ class AggregateActor(RelayActor):
         def reload_on_failure(done: concurrent.futures.Future[T]) -> None:
             error = done.exception()
             if error is not None:
+                self._write_failed = True
                 # An outage is expected and logged once by the store, and a refusal (a
                 # Conflict the store raised) is an outcome; anything else is a bug.
                 level = logging.ERROR
@@ -211,10 +240,13 @@ class AggregateActor(RelayActor):
         self.let_go()
         self._last_write = None
 
-    def _flush(self) -> None:
+    def _flush(self) -> bool:
+        """Wait for the last queued write; False if it failed (or did not finish)."""
         if self._last_write is None:
-            return
+            return True
         try:
             self._last_write.result(timeout=_FLUSH_TIMEOUT)
         except Exception as exc:  # already logged by reload_on_failure
             log.debug("flush_failed kind=%s key=%s error=%r", self.kind, self.key, exc)
+            return False
+        return True

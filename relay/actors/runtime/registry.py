@@ -11,12 +11,13 @@ import contextlib
 import logging
 import threading
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import pykka
+import trio
 
 from relay.actors.runtime.bridge import Ask, ask
 from relay.errors import Unavailable
@@ -28,6 +29,8 @@ Key = tuple[str, str]
 Factory = Callable[[str], pykka.ActorRef[Any]]
 
 _ACTIVATION_ATTEMPTS = 3
+# Parked states kept at most (the oldest are dropped: their next activation loads).
+PARKED_LIMIT = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +51,14 @@ class ActorRegistry:
         # When each key was last sent a message through here: the idle sweep then tells
         # only actors that may be idle, instead of waking every live thread.
         self._last_used: dict[Key, float] = {}
+        # Aggregates whose last activation stopped with nothing to hand out (``mark_quiet``):
+        # a read that would only find that out may answer from here instead of starting a
+        # thread and loading from the store. Any new activation forgets the note first.
+        self._quiet: set[Key] = set()
+        # States stopping actors left for their next activation (``park``), and the one a
+        # starting activation is to take (``take_parked``): it skips loading from the store.
+        self._parked: OrderedDict[Key, Any] = OrderedDict()
+        self._handoff: dict[Key, Any] = {}
         self._lock = threading.Lock()
         self._closed = False
 
@@ -61,10 +72,59 @@ class ActorRegistry:
                 raise Unavailable(f"{kind} actor is stopping")
             ref = self._refs.get((kind, key))
             if ref is None or not ref.is_alive():
+                self._quiet.discard((kind, key))
+                parked = self._parked.pop((kind, key), None)
+                if parked is None:
+                    self._handoff.pop((kind, key), None)
+                else:
+                    self._handoff[(kind, key)] = parked
                 ref = self._factories[kind](key)
                 self._refs[(kind, key)] = ref
             self._last_used[(kind, key)] = self._monotonic()
             return ref
+
+    def live_ref(self, kind: str, key: str) -> pykka.ActorRef[Any] | None:
+        """The live actor for ``(kind, key)``, or None: starts nothing."""
+        with self._lock:
+            ref = self._refs.get((kind, key))
+            if ref is not None and ref.is_alive():
+                self._last_used[(kind, key)] = self._monotonic()
+                return ref
+            return None
+
+    def mark_quiet(self, kind: str, key: str) -> None:
+        """A stopping actor's note that its aggregate holds nothing a read would return
+        until its next activation. Ignored when a newer activation already runs: only the
+        last one to stop may speak for the aggregate."""
+        with self._lock:
+            if (kind, key) not in self._refs:
+                self._quiet.add((kind, key))
+
+    def park(self, kind: str, key: str, state: Any) -> None:
+        """A stopping actor's committed state, for its next activation to resume from
+        instead of loading. Ignored when a newer activation already runs (it loaded, or
+        will, behind this one's writes)."""
+        with self._lock:
+            if (kind, key) in self._refs:
+                return
+            self._parked[(kind, key)] = state
+            self._parked.move_to_end((kind, key))
+            while len(self._parked) > PARKED_LIMIT:
+                self._parked.popitem(last=False)
+
+    def is_parked(self, kind: str, key: str) -> bool:
+        with self._lock:
+            return (kind, key) in self._parked
+
+    def take_parked(self, kind: str, key: str) -> Any | None:
+        """For a starting activation: the state parked for it when it was started, once."""
+        with self._lock:
+            return self._handoff.pop((kind, key), None)
+
+    def is_quiet(self, kind: str, key: str) -> bool:
+        """Whether ``mark_quiet`` holds: no activation since the one that left the note."""
+        with self._lock:
+            return (kind, key) in self._quiet
 
     def forget(self, kind: str, key: str, ref: pykka.ActorRef[Any]) -> None:
         """Drop ``ref`` if it is still the registered one (called by a stopping actor)."""
@@ -81,7 +141,11 @@ class ActorRegistry:
         """
         wait = timeout if timeout is not None else self.ask_timeout
         for _ in range(_ACTIVATION_ATTEMPTS):
-            ref = self.ref(kind, key)
+            ref = self.live_ref(kind, key)
+            if ref is None:
+                # Starting an actor starts a thread and waits until it runs: not on the
+                # trio thread, which every request shares (a loaded host makes it ms).
+                ref = await trio.to_thread.run_sync(self.ref, kind, key)
             try:
                 return await ask(ref, message, timeout=wait, what=f"{kind} actor")
             except pykka.ActorDeadError:
@@ -127,6 +191,8 @@ class ActorRegistry:
         """Stop every actor (each flushes what it holds in ``on_stop``). Blocks."""
         with self._lock:
             self._closed = True
+            self._parked.clear()
+            self._handoff.clear()
             refs = list(self._refs.values())
             self._refs.clear()
             self._last_used.clear()

@@ -53,10 +53,14 @@ async def fetch(caller: str, arguments: FetchInboxArguments) -> JSON:
         live = await inbox.peek(rt, caller)
         return {"leaseId": None, "leaseExpiresAt": None, "items": await inbox_items(live)}
     lease = arguments.lease if arguments.lease is not None else rt.settings.inbox_lease_seconds
-    lease_id, expires_at, handed = await inbox.fetch(
+    handed = await inbox.fetch(
         rt, caller, lease_seconds=lease, limit=arguments.limit, wait_seconds=0
     )
-    return {"leaseId": lease_id, "leaseExpiresAt": expires_at, "items": await inbox_items(handed)}
+    return {
+        "leaseId": handed.lease_id,
+        "leaseExpiresAt": handed.lease_expires_at,
+        "items": await inbox_items(handed.deliveries, handed.messages),
+    }
 
 
 async def ack(caller: str, arguments: AckBody) -> JSON:
