@@ -78,7 +78,8 @@ async def test_a_refused_upload_does_not_wait_for_its_reader(
     """The handler ends (413) without reading the rest: the client gets its answer while
     it is still sending (it stops then, as an HTTP client does on an early response)."""
     gate.set()
-    parts = content(4 * HIGH_WATER // CHUNK)
+    # Far more than the limit plus what the buffer and the queues hold.
+    parts = content(16 * HIGH_WATER // CHUNK)
     sent = 0
     async with open_app(artifact_max_bytes=2 * HIGH_WATER) as app:
         client = app.test_client()
