@@ -8,6 +8,13 @@ starts. Such a connection was then closed by nothing: not by the keep-alive time
 not by a graceful shutdown, which waited its whole ``graceful_timeout`` on a client that
 was only idling. Shielding that last ``send`` lets hypercorn finish its bookkeeping; it
 only ever writes what is already buffered.
+
+A streamed upload's body (``BODY_LIMITS``) is also paced: quart reads the client's body
+messages as fast as they come and appends them to one buffer, so a client faster than the
+disk (or a server busy elsewhere) had the whole upload in memory, twice when the reader
+copied it out. ``PacedBody`` stops taking messages while ``HIGH_WATER`` bytes wait for the
+reader; hypercorn's bounded app queue then stops reading the socket, and TCP slows the
+client.
 """
 
 from __future__ import annotations
@@ -15,15 +22,61 @@ from __future__ import annotations
 from typing import Any
 
 import trio
-from hypercorn.typing import ASGISendCallable, ASGISendEvent
+from hypercorn.typing import (
+    ASGIReceiveCallable,
+    ASGIReceiveEvent,
+    ASGISendCallable,
+    ASGISendEvent,
+)
 from quart.wrappers import Request
 from quart_trio import QuartTrio
 from quart_trio.asgi import TrioASGIHTTPConnection
+from quart_trio.wrappers.request import TrioBody
 
 # Routes whose body has a limit of its own instead of ``MAX_CONTENT_LENGTH``: the
 # (method, path) and the app config key holding the limit. An artifact upload is a raw
 # body streamed to disk (``relay.http.artifacts``), up to ``RELAY_ARTIFACT_MAX_BYTES``.
 BODY_LIMITS: dict[tuple[str, str], str] = {("POST", "/api/artifacts"): "ARTIFACT_MAX_BYTES"}
+
+# Bytes a streamed body may hold for its reader before no more are taken from the client.
+HIGH_WATER = 1 << 20
+
+
+class PacedBody(TrioBody):
+    """A request body whose writer waits while ``HIGH_WATER`` bytes are unread.
+
+    The limit check stays the reader's (``relay.actors.artifacts``: it counts every byte
+    it takes), since this buffer never holds more than about ``HIGH_WATER``.
+    """
+
+    def __init__(
+        self,
+        expected_content_length: int | None,
+        max_content_length: int | None,
+        high_water: int = HIGH_WATER,
+    ) -> None:
+        super().__init__(expected_content_length, max_content_length)
+        self.high_water = high_water
+        self._taken = trio.Event()
+        self._released = False
+
+    async def wait_for_room(self) -> None:
+        """Return once the reader has taken what is buffered below ``high_water``, or once
+        nobody will read (``release``)."""
+        while len(self._data) >= self.high_water and not self._released:
+            self._taken = trio.Event()
+            await self._taken.wait()
+
+    async def __anext__(self) -> bytes:
+        try:
+            return await super().__anext__()
+        finally:
+            self._taken.set()
+
+    def release(self) -> None:
+        """The handler is done: take the rest as quart would (it is not read)."""
+        self._released = True
+        self._taken.set()
 
 
 class _HTTPConnection(TrioASGIHTTPConnection):
@@ -34,9 +87,23 @@ class _HTTPConnection(TrioASGIHTTPConnection):
             # The body is built with its limit (a Content-Length past it is refused before
             # a byte is read; a body growing past it while buffered is refused then).
             limit: int = self.app.config[key]
-            request.body = request.body_class(request.content_length, limit)
+            request.body = PacedBody(request.content_length, limit)
             request.max_content_length = limit
         return request
+
+    async def handle_messages(  # type: ignore[override]
+        self, nursery: trio.Nursery, request: Request, receive: ASGIReceiveCallable
+    ) -> None:
+        body = request.body
+        if not isinstance(body, PacedBody):
+            await super().handle_messages(nursery, request, receive)
+            return
+
+        async def paced_receive() -> ASGIReceiveEvent:
+            await body.wait_for_room()
+            return await receive()
+
+        await super().handle_messages(nursery, request, paced_receive)
 
     async def handle_request(  # type: ignore[override]
         self, nursery: trio.Nursery, request: Request, send: ASGISendCallable
@@ -48,7 +115,11 @@ class _HTTPConnection(TrioASGIHTTPConnection):
             else:
                 await send(message)
 
-        await super().handle_request(nursery, request, send_last_shielded)
+        try:
+            await super().handle_request(nursery, request, send_last_shielded)
+        finally:
+            if isinstance(request.body, PacedBody):
+                request.body.release()
 
 
 def is_last_body(message: Any) -> bool:

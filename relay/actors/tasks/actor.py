@@ -12,6 +12,7 @@ from relay.actors.runtime.audit import Change, write_with_audit
 from relay.actors.runtime.bridge import Durable
 from relay.actors.runtime.dispatch import dispatchmethod
 from relay.actors.tasks import rules
+from relay.actors.tasks.board_index import BoardIndex
 from relay.actors.tasks.messages import (
     KIND,
     ApplyDue,
@@ -44,10 +45,14 @@ class TaskBoardActor(AggregateActor):
         # Notices of expiries applied before a refused decision: the next reply carries
         # them (the lease-expiry job's, at the latest).
         self.untold: list[Notice] = []
+        self.index = BoardIndex()  # claim order and lease expiries of ``open``
 
     def load(self) -> None:
         tasks = self.read_through_queue(task_store.open_tasks)
         self.open = {t.id: t for t in tasks}
+        self.index = BoardIndex()
+        for task in tasks:
+            self.index.update(None, task)
         self.completed = self.read_through_queue(task_store.completed_ids)
 
     def _now(self) -> int:
@@ -67,12 +72,15 @@ class TaskBoardActor(AggregateActor):
     def _keep(self, task: Task) -> None:
         """Memory follows the task: final ones leave the board, completed ones are
         remembered as done."""
+        before = self.open.get(task.id)
         if task.final:
             self.open.pop(task.id, None)
+            self.index.update(before, None)
             if task.status == "completed":
                 self.completed.add(task.id)
         else:
             self.open[task.id] = task
+            self.index.update(before, task)
 
     def _find(self, task_id: str) -> Task:
         found = self.open.get(task_id)
@@ -107,9 +115,7 @@ class TaskBoardActor(AggregateActor):
         changed: list[Task] = []
         audits: list[ActivityInput] = []
         notices: list[Notice] = []
-        for task in list(self.open.values()):
-            if not rules.lease_passed(task, now):
-                continue
+        for task in self.index.due(self.open, now):
             after = rules.transition(task, "lease_lost", None, now)
             self._keep(after)
             changed.append(after)
@@ -184,7 +190,7 @@ class TaskBoardActor(AggregateActor):
         changed, audits, notices = self._apply_due(now)
         card = message.agent
         if message.task_id is None:
-            picked = rules.pick_next(self.open.values(), card, message.online, self.completed)
+            picked = self.index.pick(self.open, card, message.online, self.completed)
             if picked is None:
                 commit = self._write(changed, audits)
                 return self._reply(None, commit, notices)
