@@ -1,10 +1,11 @@
-"""The ``relay`` command: ``relay serve``, ``relay orchestrator``, ``relay token …``,
-``relay mcp-config``."""
+"""The ``relay`` command: ``relay serve``, ``relay status``, ``relay orchestrator``,
+``relay token …``, ``relay mcp-config``."""
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 from pathlib import Path
 from typing import Annotated, Any
@@ -74,12 +75,18 @@ def serve(
     A start that fails prints one line on stderr and exits 2.
 
     A relay that loses its store's lock stops and exits 1.
+
+    On PostgreSQL every relay takes part in a leader election: one is active, the others
+    are standbys that redirect (307) to it and take over when it goes. An active that loses
+    leadership logs why in one line and exits 3 (its supervisor restarts it as a standby).
+    Settings: RELAY_ADVERTISE_URL, RELAY_LEADER_LEASE_SECONDS (15),
+    RELAY_LEADER_RENEW_DEADLINE_SECONDS (10), RELAY_LEADER_RETRY_SECONDS (2).
     """
     from pydantic import ValidationError
     from pydantic_settings import SettingsError
 
     from relay.serve import run
-    from relay.startup import StartupError, Unguarded
+    from relay.startup import LeadershipLost, StartupError, Unguarded
 
     try:
         settings = _settings(
@@ -123,12 +130,76 @@ def serve(
     except Unguarded as exc:
         typer.echo(f"relay serve: stopped: {exc}", err=True)
         raise typer.Exit(1) from None
+    except LeadershipLost:
+        # relay.election logged the one line saying why. Exit now: a thread still stuck on
+        # the database (the reason, often) must not keep a deposed process alive.
+        logging.shutdown()
+        os._exit(3)
 
 
 _SERVE_FLAG = {
     name: f"--{name.replace('_', '-')} (or RELAY_{name.upper()})"
     for name in ("host", "port", "data_dir", "database_url", "log_level")
 }
+
+
+@cli.command()
+def status(
+    relay_url: Annotated[
+        str | None,
+        typer.Option(
+            help="The relay's URL, or several comma-separated: the first that answers is asked "
+            "(env RELAY_URL, default http://127.0.0.1:7420)"
+        ),
+    ] = None,
+) -> None:
+    """Print the cluster: the active relay, the standbys, the epoch, the last change.
+
+    Asks GET /api/cluster (public, like /metrics) of any relay, active or standby. Exits 1
+    when no relay is active, 2 when none of the URLs answers.
+    """
+    import httpx
+
+    urls = [
+        u.strip().rstrip("/")
+        for u in (relay_url or os.environ.get("RELAY_URL") or "http://127.0.0.1:7420").split(",")
+        if u.strip()
+    ]
+    body: dict[str, Any] | None = None
+    errors: list[str] = []
+    for url in urls:
+        try:
+            response = httpx.get(f"{url}/api/cluster", timeout=5)
+            response.raise_for_status()
+            body = response.json()
+            break
+        except (httpx.HTTPError, ValueError) as exc:
+            errors.append(f"{url}: {exc}")
+    if body is None:
+        typer.echo(f"relay status: no relay answered ({'; '.join(errors)})", err=True)
+        raise typer.Exit(2)
+    typer.echo(format_cluster(body))
+    if body.get("active") is None:
+        raise typer.Exit(1)
+
+
+def format_cluster(body: dict[str, Any]) -> str:
+    """``GET /api/cluster``'s body as the lines ``relay status`` prints."""
+    active = body.get("active")
+    lines = [
+        f"active:   {active['url']} (id {active['id']}, since {active.get('since') or '-'})"
+        if active
+        else "active:   none",
+    ]
+    standbys = body.get("standbys") or []
+    if not standbys:
+        lines.append("standbys: none")
+    for index, standby in enumerate(standbys):
+        label = "standbys:" if index == 0 else "         "
+        lines.append(f"{label} {standby['url']} (id {standby['id']}, seen {standby['seenAt']})")
+    lines.append(f"epoch:    {body.get('epoch')}")
+    lines.append(f"changed:  {body.get('changedAt') or '-'}")
+    return "\n".join(lines)
 
 
 @cli.command()

@@ -72,3 +72,14 @@ __all__ = [
     "Unavailable",
     "Unprocessable",
 ]
+
+
+class Deposed(Unavailable):
+    """A write was refused: another relay holds leadership now (the fence's epoch moved on).
+
+    The process that gets it stops serving (``relay serve`` exits 3); its callers get a 503
+    and retry, reaching the new active.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)

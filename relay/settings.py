@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from relay.domain.tokens import SCOPES
@@ -91,6 +91,21 @@ class Settings(BaseSettings):
     )
     shutdown_grace_seconds: float = Field(
         default=10, gt=0, description="on SIGTERM, requests still running get this long to end"
+    )
+
+    # Leader election on PostgreSQL (README "Running highly available").
+    advertise_url: str | None = Field(
+        default=None,
+        description="this relay's URL as clients reach it; default http://HOST:PORT",
+    )
+    leader_lease_seconds: float = Field(
+        default=15, gt=0, description="a leader that stops renewing is replaced after this"
+    )
+    leader_renew_deadline_seconds: float = Field(
+        default=10, gt=0, description="an active that could not renew for this long steps down"
+    )
+    leader_retry_seconds: float = Field(
+        default=2, gt=0, description="how often every relay renews or tries to take the lease"
     )
 
     heartbeat_interval_seconds: int = Field(default=10, ge=1)
@@ -234,6 +249,25 @@ class Settings(BaseSettings):
     memory_broker_max_chars: int = Field(
         default=8000, ge=200, le=200_000, description="the broker's default maxChars budget"
     )
+
+    @model_validator(mode="after")
+    def _election_times_nest(self) -> Settings:
+        # The deadline must pass before the lease expires, so a live active steps down before
+        # anyone may take over; and at least one retry must fit in the deadline.
+        if not self.leader_retry_seconds < self.leader_renew_deadline_seconds:
+            raise ValueError("RELAY_LEADER_RETRY_SECONDS must be below the renew deadline")
+        if not self.leader_renew_deadline_seconds < self.leader_lease_seconds:
+            raise ValueError("RELAY_LEADER_RENEW_DEADLINE_SECONDS must be below the lease")
+        return self
+
+    @field_validator("advertise_url")
+    @classmethod
+    def _advertise_url_is_http(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not re.match(r"^https?://[^/\s]+/?$", value):
+            raise ValueError("must be http(s)://HOST[:PORT] (no path)")
+        return value.rstrip("/")
 
     @field_validator("log_level")
     @classmethod

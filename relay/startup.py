@@ -11,6 +11,10 @@ class Unguarded(Exception):
     """The instance lock was lost while serving: the relay stopped (``relay serve`` exits 1)."""
 
 
+class LeadershipLost(Exception):
+    """This active relay lost leadership (PostgreSQL) and stopped (``relay serve`` exits 3)."""
+
+
 def one_line(exc: BaseException) -> str:
     """An exception as one line: its message, else its type's name."""
     if isinstance(exc, OSError) and exc.strerror:

@@ -19,7 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from relay.cli import cli
-from tests.conftest import PG_ENV, _pg, run_asyncio
+from tests.conftest import PG_ENV
 
 # A failing start must end within this; the hang it guards against lasted forever.
 FAIL_WITHIN = 20
@@ -232,47 +232,6 @@ def test_a_sigterm_as_soon_as_it_listens_stops_it_gracefully(tmp_path: Path) -> 
     with serving("--data-dir", str(tmp_path), "--port", "0") as relay:
         relay.wait_listening()
         assert relay.stop() == 0
-
-
-def test_two_relays_started_at_once_on_a_fresh_postgresql_database(tmp_path: Path) -> None:
-    """Exactly one serves, the other refuses in one line: the lock is taken before migrating."""
-    admin_url = pg_admin_url()
-    for attempt in range(4):
-        name = f"relay_test_{uuid.uuid4().hex[:12]}"
-        run_asyncio(_pg(admin_url, f'CREATE DATABASE "{name}"'))
-        try:
-            url = f"{admin_url.rsplit('/', 1)[0]}/{name}"
-            args = ("--port", "0", "--database-url", url)
-            with (
-                serving("--data-dir", str(tmp_path / f"a{attempt}"), *args) as one,
-                serving("--data-dir", str(tmp_path / f"b{attempt}"), *args) as other,
-            ):
-                outcomes = [_first_outcome(one), _first_outcome(other)]
-                served = [o for o in outcomes if o[0] == "serving"]
-                refused = [o for o in outcomes if o[0] == "refused"]
-                assert len(served) == 1, outcomes
-                assert len(refused) == 1, outcomes
-                stderr = refused[0][1]
-                assert len(stderr.splitlines()) == 1, stderr
-                assert "another relay is using this database" in stderr
-                assert "Traceback" not in stderr
-                for process in (one, other):
-                    if process.process.poll() is None:
-                        assert process.stop() == 0
-        finally:
-            run_asyncio(_pg(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-def _first_outcome(relay: Serving) -> tuple[str, str]:
-    """("serving", line) once it listens, or ("refused", stderr) once it exits 2."""
-    assert relay.process.stdout is not None
-    assert relay.process.stderr is not None
-    for line in relay.process.stdout:
-        if "listening on" in line:
-            return "serving", line
-    code = relay.process.wait(SERVE_WITHIN)
-    stderr = relay.process.stderr.read()
-    return ("refused" if code == 2 else f"exit {code}"), stderr
 
 
 # -- relay token ---------------------------------------------------------------------------

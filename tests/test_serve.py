@@ -17,9 +17,8 @@ from trio_websocket import ConnectionClosed, WebSocketConnection, wrap_client_st
 from relay.serve import serve
 from relay.settings import Settings
 from relay.startup import StartupError, Unguarded
-from relay.store.instance_lock import holder_name
 from relay.store.schema import sqlite_path
-from tests.conftest import ROOT, run_asyncio
+from tests.conftest import ROOT
 
 # Guards against a hung test. The server's own graceful timeout is far longer (LONG), so
 # meeting a guard shows the server did not wait for it.
@@ -82,7 +81,19 @@ async def serving(settings: Settings, **overrides: float) -> AsyncIterator[tuple
     served = settings.model_copy(update={"port": 0, **overrides})
     async with trio.open_nursery() as nursery:
         binds = await nursery.start(partial(serve, served, stop_when=stop.wait))
-        yield int(binds[0].rsplit(":", 1)[1]), stop
+        port = int(binds[0].rsplit(":", 1)[1])
+        await until_ready(port)
+        yield port, stop
+
+
+async def until_ready(port: int) -> None:
+    """Wait for /readyz 200: on PostgreSQL a relay serves as a standby until elected."""
+    while True:
+        async with connect(port) as http:
+            await http.send("GET", "/readyz")
+            if (await http.response())[0] == 200:
+                return
+        await trio.sleep(0.05)
 
 
 @asynccontextmanager
@@ -176,24 +187,14 @@ async def test_an_idle_connection_its_client_closed_is_closed_at_once(settings: 
 # -- one relay per store --------------------------------------------------------------------
 
 
-async def _terminate_the_lock(database_url: str) -> None:
-    """End the lock's PostgreSQL session under a serving relay, as an outage would."""
-    import asyncpg
-
-    conn = await asyncpg.connect(database_url)
-    try:
-        terminated = await conn.fetchval(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-            " WHERE application_name = $1 AND datname = current_database()",
-            holder_name()[:63],
-        )
-        assert terminated == 1
-    finally:
-        await conn.close()
+def _sqlite_only(settings: Settings) -> None:
+    if sqlite_path(settings.resolved_database_url()) is None:
+        pytest.skip("SQLite's instance lock; PostgreSQL elects (tests/test_serve_elected.py)")
 
 
 @pytest.mark.usefixtures("restore_gc")
 async def test_a_relay_that_loses_its_instance_lock_stops(settings: Settings) -> None:
+    _sqlite_only(settings)
     served = settings.model_copy(update={"port": 0, "instance_lock_check_seconds": 0.05})
     lost: list[Unguarded] = []
 
@@ -206,17 +207,15 @@ async def test_a_relay_that_loses_its_instance_lock_stops(settings: Settings) ->
     with trio.fail_after(GUARD):
         async with trio.open_nursery() as nursery:
             await nursery.start(serve_until_unguarded)
-            database_url = served.resolved_database_url()
-            path = sqlite_path(database_url)
-            if path is not None:
-                await trio.Path(path + ".lock").unlink()
-            else:
-                await trio.to_thread.run_sync(run_asyncio, _terminate_the_lock(database_url))
+            path = sqlite_path(served.resolved_database_url())
+            assert path is not None
+            await trio.Path(path + ".lock").unlink()
     assert len(lost) == 1
 
 
 @pytest.mark.usefixtures("restore_gc")
 async def test_a_second_relay_on_the_store_refuses_before_migrating(settings: Settings) -> None:
+    _sqlite_only(settings)
     with trio.fail_after(GUARD):
         async with serving(settings) as (port, stop):
             second = settings.model_copy(update={"port": 0})

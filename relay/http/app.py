@@ -17,6 +17,7 @@ from relay.actors.runtime import running
 from relay.auth.authenticator import Authenticator
 from relay.bootstrap import ensure_credentials
 from relay.clock import Clock, SystemClock
+from relay.election import Leadership
 from relay.http import (
     activity,
     agent_support,
@@ -24,6 +25,7 @@ from relay.http import (
     artifacts,
     automations,
     channels,
+    cluster,
     commands,
     config,
     docs,
@@ -87,6 +89,7 @@ BLUEPRINTS = (
     maintenance_routes.bp,
     events.bp,
     metrics.bp,
+    cluster.bp,
     session.bp,
     agent_support.bp,
     docs.bp,
@@ -94,8 +97,14 @@ BLUEPRINTS = (
 )
 
 
-def create_app(settings: Settings, *, clock: Clock | None = None) -> QuartTrio:
-    """Build the app; its runtime (store, actors, schedule) runs while the app is serving."""
+def create_app(
+    settings: Settings, *, clock: Clock | None = None, leadership: Leadership | None = None
+) -> QuartTrio:
+    """Build the app; its runtime (store, actors, schedule) runs while the app is serving.
+
+    ``leadership`` is this process's view of an elected cluster (``relay serve`` on
+    PostgreSQL); without one the app is the only relay on its store.
+    """
     app = RelayApp("relay", static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.config["ARTIFACT_MAX_BYTES"] = settings.artifact_max_bytes  # see relay.http.asgi
@@ -132,7 +141,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> QuartTrio:
         credentials.secret,
         *(integration.token for integration in settings.integration_tokens),
     )
-    app.extensions[EXTENSION] = Services(runtime=runtime, auth=auth)
+    if leadership is None:
+        leadership = Leadership.single(f"http://{settings.host}:{settings.port}")
+    app.extensions[EXTENSION] = Services(runtime=runtime, auth=auth, leadership=leadership)
 
     errors.install(app)
     path_ids.install(app)  # and NUL characters in URLs
@@ -140,7 +151,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> QuartTrio:
         app.register_blueprint(blueprint)
     mcp_route.install(app)
     _install_access_log(app)
-    metrics.install(app, runtime)
+    metrics.install(app, runtime, leadership)
 
     @app.while_serving
     async def serve_runtime() -> AsyncGenerator[None, None]:

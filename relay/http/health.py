@@ -26,11 +26,12 @@ async def healthz() -> dict[str, Any]:
 @responds(responses.Ready, errors=(503,))
 @public
 async def readyz() -> dict[str, Any]:
-    """Ready while the store answers a round trip.
+    """Ready while the store answers a round trip (a standby answers 503 from the gate).
 
     Raises:
         Unavailable: the store timed out or is unreachable (503, ``Retry-After``); the
             same error any route gets while the database is down.
     """
-    await services().runtime.store.run(ping)
-    return {"ok": True, "store": "ok"}
+    svc = services()
+    await svc.runtime.store.run(ping)
+    return {"ok": True, "store": "ok", "role": svc.leadership.role, "epoch": svc.leadership.epoch}

@@ -9,6 +9,7 @@ from typing import cast
 from quart import Blueprint, Quart, Response, current_app, g, request
 
 from relay.actors.runtime.context import Runtime
+from relay.election import Leadership
 from relay.errors import Unavailable
 from relay.http.auth import public
 from relay.http.contract import Media, responds
@@ -22,9 +23,9 @@ log = logging.getLogger("relay.http")
 METRICS = "relay.http.prometheus"
 
 
-def install(app: Quart, runtime: Runtime) -> Metrics:
+def install(app: Quart, runtime: Runtime, leadership: Leadership) -> Metrics:
     """Give ``app`` its metrics and time every request by route, method and status."""
-    metrics = Metrics(runtime)
+    metrics = Metrics(runtime, leadership)
     app.extensions[METRICS] = metrics
 
     @app.before_request

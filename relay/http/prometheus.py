@@ -9,6 +9,7 @@ before it renders (collectors are synchronous, the store is not).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, Histogram
@@ -18,13 +19,14 @@ from prometheus_client.registry import Collector
 
 from relay.actors.runtime.context import Runtime
 from relay.domain.commands import STATUSES as COMMAND_STATUSES
+from relay.election import Leadership
 from relay.store.stats import StoreCounts
 
 
 class Metrics:
     """The metric families of one app."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, leadership: Leadership) -> None:
         self.registry = CollectorRegistry()
         self.request_duration = Histogram(
             "relay_http_request_duration_seconds",
@@ -36,6 +38,7 @@ class Metrics:
         self._store = _StoreCollector()
         self.registry.register(self._runtime)
         self.registry.register(self._store)
+        self.registry.register(LeadershipCollector(leadership))
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
         self.request_duration.labels(route, method, str(status)).observe(seconds)
@@ -94,6 +97,41 @@ class _RuntimeCollector(Collector):
             "Presence frames a stream missed because its buffer was full",
             value=hub.stats.presence_skipped,
         )
+
+
+class LeadershipCollector(Collector):
+    """The election's gauges; a standby's gate renders these alone (``leadership_text``)."""
+
+    def __init__(self, leadership: Leadership) -> None:
+        self._leadership = leadership
+
+    def collect(self) -> Iterator[Metric]:
+        me = self._leadership
+        yield GaugeMetricFamily(
+            "relay_leader_is_active",
+            "1 on the active relay (or a single one), 0 on a standby",
+            value=1 if me.is_active else 0,
+        )
+        yield GaugeMetricFamily("relay_leader_epoch", "The leadership epoch", value=me.epoch)
+        yield CounterMetricFamily(
+            "relay_leader_changes",
+            "Leadership changes this process has seen since it started",
+            value=me.changes,
+        )
+        if me.changed_at_monotonic is not None:
+            yield GaugeMetricFamily(
+                "relay_leader_seconds_since_change",
+                "Seconds since this process last saw leadership change",
+                value=time.monotonic() - me.changed_at_monotonic,
+            )
+
+
+def leadership_text(leadership: Leadership, accept: str | None) -> tuple[bytes, str]:
+    """The election's gauges alone, in the exposition the scraper asked for."""
+    registry = CollectorRegistry()
+    registry.register(LeadershipCollector(leadership))
+    encoder, content_type = choose_encoder(accept or "")
+    return encoder(registry), content_type
 
 
 class _StoreCollector(Collector):

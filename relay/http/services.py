@@ -8,6 +8,7 @@ from quart import current_app
 
 from relay.actors.runtime.context import Runtime
 from relay.auth.authenticator import Authenticator
+from relay.election import Leadership
 
 EXTENSION = "relay"
 
@@ -16,6 +17,7 @@ EXTENSION = "relay"
 class Services:
     runtime: Runtime
     auth: Authenticator
+    leadership: Leadership
 
 
 def services() -> Services:

@@ -1,38 +1,25 @@
-"""One relay per store: a lock held for the life of the process, taken before migrations run.
+"""One relay per SQLite store: a lock held for the life of the process, taken before
+migrations run.
 
 relay keeps state in its actors and trusts that it is the store's only writer: a second
 process on the same database hands out commands the first settled and leaves leases held.
-Until relay supports several processes, ``acquire_instance_lock`` refuses the second one.
+On SQLite, ``acquire_instance_lock`` refuses the second one: ``fcntl.flock`` on
+``PATH.lock`` next to the database file; the holder writes its host and pid into it. The
+kernel drops the lock when the process ends, however it ends.
 
-- PostgreSQL: a session advisory lock (``pg_try_advisory_lock``) on a dedicated connection,
-  whose ``application_name`` names the holder (host and pid), so a refused relay can say
-  who holds it. The lock lives as long as that connection: ``check()`` notices when it has
-  gone (the server restarted, the backend was terminated).
-- SQLite: ``fcntl.flock`` on ``PATH.lock`` next to the database file; the holder writes its
-  host and pid into it. The kernel drops the lock when the process ends, however it ends.
+PostgreSQL has no instance lock: its relays elect one active process (``relay.election``),
+and the others serve as standbys.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import fcntl
 import os
 import socket
-import threading
-from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Protocol
 
-from relay.startup import one_line
 from relay.store.schema import sqlite_path
-
-T = TypeVar("T")
-
-# pg_try_advisory_lock(int4, int4): "rely", then 1 for "the serving process". The lock is
-# per database, so two relays on two databases of one server do not exclude each other.
-_PG_KEY = (0x72656C79, 1)
-_PG_TIMEOUT_S = 10.0
 
 
 class InstanceLockError(Exception):
@@ -65,12 +52,12 @@ def acquire_instance_lock(database_url: str) -> InstanceLock:
 
     Raises:
         InstanceLockHeld: another relay holds it (the message names the holder).
-        OSError: the lock file cannot be opened (SQLite).
-        Exception: PostgreSQL cannot be reached (asyncpg's or the socket's error).
+        OSError: the lock file cannot be opened.
+        ValueError: not a SQLite database (PostgreSQL elects instead).
     """
     path = sqlite_path(database_url)
     if path is None:
-        return PostgresInstanceLock.acquire(database_url)
+        raise ValueError("only a SQLite store has an instance lock")
     if path == ":memory:":
         return _NoLock()
     return FileInstanceLock.acquire(Path(path + ".lock"))
@@ -126,112 +113,3 @@ class FileInstanceLock:
         fd, self._fd = self._fd, None
         if fd is not None:
             os.close(fd)  # closing the last descriptor drops the flock
-
-
-class PostgresInstanceLock:
-    """A session advisory lock on a connection of its own, served by a small asyncio thread.
-
-    asyncpg needs an asyncio loop, and the lock must outlive any one call: the connection
-    lives on a loop in a daemon thread, and ``check``/``release`` run coroutines there.
-    """
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, thread: threading.Thread) -> None:
-        self._loop = loop
-        self._thread = thread
-        self._connection: Any = None
-
-    @classmethod
-    def acquire(cls, database_url: str) -> PostgresInstanceLock:
-        loop = asyncio.new_event_loop()
-        thread = threading.Thread(target=loop.run_forever, name="relay-instance-lock", daemon=True)
-        thread.start()
-        lock = cls(loop, thread)
-        try:
-            lock._call(lock._lock(database_url))
-        except BaseException:
-            lock.release()
-            raise
-        return lock
-
-    def _call(self, coro: Coroutine[Any, Any, T]) -> T:
-        future = asyncio.run_coroutine_threadsafe(coro, self._loop)
-        try:
-            return future.result(_PG_TIMEOUT_S + 5)
-        except TimeoutError:
-            future.cancel()
-            raise
-
-    async def _lock(self, database_url: str) -> None:
-        import asyncpg
-        from tortoise.backends.base.config_generator import expand_db_url
-
-        # tortoise's own URL parsing, so its query options (minsize, schema …) are not
-        # handed to asyncpg as server settings.
-        credentials = expand_db_url(database_url)["credentials"]
-        options = {"ssl": credentials["ssl"]} if credentials.get("ssl") is not None else {}
-        self._connection = await asyncpg.connect(
-            host=credentials.get("host"),
-            port=credentials.get("port"),
-            user=credentials.get("user"),
-            password=credentials.get("password"),
-            database=credentials.get("database"),
-            timeout=_PG_TIMEOUT_S,
-            server_settings={"application_name": holder_name()[:63]},
-            **options,
-        )
-        taken = await self._connection.fetchval(
-            "SELECT pg_try_advisory_lock($1::int4, $2::int4)", *_PG_KEY
-        )
-        if not taken:
-            raise InstanceLockHeld(f"another relay is using this database ({await self._holder()})")
-
-    async def _holder(self) -> str:
-        row = await self._connection.fetchrow(
-            "SELECT a.pid, a.application_name, host(a.client_addr) AS addr"
-            " FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
-            " WHERE l.locktype = 'advisory' AND l.granted"
-            " AND l.classid = $1::int4::oid AND l.objid = $2::int4::oid AND l.objsubid = 2"
-            " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
-            *_PG_KEY,
-        )
-        if row is None:  # released between our attempt and this look
-            return "holder unknown"
-        name = row["application_name"] or "unnamed"
-        where = f" from {row['addr']}" if row["addr"] else ""
-        return f"{name}{where}, backend pid {row['pid']}"
-
-    async def _still_held(self) -> bool:
-        held: bool = await asyncio.wait_for(
-            self._connection.fetchval(
-                "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'"
-                " AND granted AND pid = pg_backend_pid()"
-                " AND classid = $1::int4::oid AND objid = $2::int4::oid AND objsubid = 2)",
-                *_PG_KEY,
-            ),
-            _PG_TIMEOUT_S,
-        )
-        return held
-
-    def check(self) -> None:
-        if self._connection is None:
-            raise InstanceLockLost("the instance lock was released")
-        try:
-            held = self._call(self._still_held())
-        except Exception as exc:  # the connection, and with it the lock, is gone
-            raise InstanceLockLost(
-                f"the instance lock's database connection failed: {one_line(exc)}"
-            ) from None
-        if not held:
-            raise InstanceLockLost("the instance lock is no longer held")
-
-    def release(self) -> None:
-        if not self._thread.is_alive():
-            return
-        connection, self._connection = self._connection, None
-        if connection is not None:
-            with contextlib.suppress(Exception):  # closing ends the session and its lock
-                self._call(connection.close(timeout=5))
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
-        if not self._thread.is_alive():
-            self._loop.close()

@@ -15,6 +15,13 @@ fails its caller with ``Unavailable("store unavailable")``, a 503 with ``Retry-A
 every route; the next job tries the database again, so the relay recovers by itself once
 the database is back.
 
+On PostgreSQL with leadership (``relay.election``), every write transaction first reads the
+leader row's epoch ``FOR SHARE`` and rolls back with ``Deposed`` when it is not this
+process's (``fence_epoch``): a relay that lost leadership, however late it wakes, commits
+nothing once a successor holds the lease. All writes go through the group-commit writer
+(``submit_write``); ``submit`` is for reads, and start-up migrations run only once this
+process won the election.
+
 Stopping refuses new jobs, commits the queued writes, lets reads in flight finish (for
 at most ``shutdown_grace`` seconds, then cancels them) and only then closes the
 connections and the loop: no task outlives its loop.
@@ -36,9 +43,10 @@ from tortoise.connection import get_connection
 from tortoise.transactions import in_transaction
 
 from relay.crossing import wait_future
-from relay.errors import Unavailable
+from relay.errors import Deposed, Unavailable
 from relay.store.checkpoint import Checkpointer
 from relay.store.faults import store_error
+from relay.store.leader_lease import FENCE
 from relay.store.schema import migrate_to_latest, sqlite_path, tortoise_config
 from relay.store.sqlite_inline import InlineSqliteClient
 
@@ -73,6 +81,12 @@ class StoreThread:
         # Monotonic time of the first failure of the current outage; only the store loop
         # reads or writes it, so it needs no lock.
         self._down_since: float | None = None
+        # Set before ``start()`` by ``relay serve`` on the active of an elected cluster: the
+        # leader row's epoch every write transaction must find, and whom to tell when it
+        # does not (called once, on the store thread).
+        self.fence_epoch: int | None = None
+        self.on_deposed: Callable[[Deposed], None] | None = None
+        self._deposed: Deposed | None = None
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -263,6 +277,13 @@ class StoreThread:
         )
         try:
             results = await task
+        except Deposed as exc:
+            # Nothing of the batch was committed; no replay could be either.
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            self._depose(exc)
+            return
         except Exception as exc:
             await _roll_back_leftover()
             error = self._failed(exc)
@@ -284,8 +305,27 @@ class StoreThread:
                 future.set_result(result)
 
     async def _run_in_transaction(self, jobs: list[Job[Any]]) -> list[Any]:
-        async with in_transaction():
+        if self._deposed is not None:  # no round trip to learn it again
+            raise self._deposed
+        async with in_transaction() as connection:
+            if self.fence_epoch is not None:
+                await self._check_fence(connection, self.fence_epoch)
             return [await job() for job in jobs]
+
+    async def _check_fence(self, connection: Any, mine: int) -> None:
+        _count, rows = await connection.execute_query(FENCE)
+        current = int(rows[0]["epoch"]) if rows else None
+        if current != mine:
+            raise Deposed(
+                f"this relay is no longer the active one (leadership epoch {current}, ours {mine})"
+            )
+
+    def _depose(self, exc: Deposed) -> None:
+        if self._deposed is not None:
+            return
+        self._deposed = exc
+        if self.on_deposed is not None:
+            self.on_deposed(exc)
 
     # -- outcomes -----------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ PUBLIC_OPERATIONS = {
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/metrics"),
+    ("get", "/api/cluster"),
     ("get", "/"),
     ("get", "/static/{filename}"),
 }

@@ -27,6 +27,7 @@ PUBLIC_PATHS = {
     "/healthz",
     "/readyz",
     "/metrics",
+    "/api/cluster",  # which relay is active: a client being redirected has no token yet
     "/",  # the dashboard's page: it asks the user for a token and sends it on every call
     "/docs",  # Swagger UI over /openapi.json: it asks for a token to try calls with
 }

@@ -1,4 +1,5 @@
-"""The instance lock: one holder per store, the refused one told who holds it, loss noticed."""
+"""The instance lock (SQLite): one holder per store, the refused one told who holds it, loss
+noticed. PostgreSQL has none: its relays elect an active one (tests/test_election.py)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,20 @@ from relay.store.instance_lock import (
     InstanceLockHeld,
     InstanceLockLost,
     acquire_instance_lock,
-    holder_name,
 )
 from relay.store.schema import sqlite_path
-from tests.conftest import run_asyncio
+
+
+@pytest.fixture
+def database_url(database_url: str) -> str:
+    if sqlite_path(database_url) is None:
+        pytest.skip("the instance lock is SQLite's; PostgreSQL elects (tests/test_election.py)")
+    return database_url
+
+
+def test_a_postgresql_store_has_no_instance_lock() -> None:
+    with pytest.raises(ValueError, match="only a SQLite store"):
+        acquire_instance_lock("postgres://relay@127.0.0.1/relay")
 
 
 @pytest.fixture
@@ -49,36 +60,10 @@ def test_a_released_lock_can_be_taken_again(database_url: str) -> None:
 
 def test_a_removed_lock_file_is_noticed(database_url: str, held: InstanceLock) -> None:
     path = sqlite_path(database_url)
-    if path is None:
-        pytest.skip("SQLite's lock file")
+    assert path is not None
     Path(path + ".lock").unlink()
     with pytest.raises(InstanceLockLost, match="removed or replaced"):
         held.check()
-
-
-async def _terminate(database_url: str) -> int:
-    import asyncpg
-
-    conn = await asyncpg.connect(database_url)
-    try:
-        count: int = await conn.fetchval(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-            " WHERE application_name = $1 AND datname = current_database()",
-            holder_name()[:63],
-        )
-        return count
-    finally:
-        await conn.close()
-
-
-def test_a_terminated_postgresql_session_is_noticed(database_url: str, held: InstanceLock) -> None:
-    if sqlite_path(database_url) is not None:
-        pytest.skip("PostgreSQL's lock session")
-    assert run_asyncio(_terminate(database_url)) == 1
-    with pytest.raises(InstanceLockLost, match="connection failed"):
-        held.check()
-    # And the store is free again for the relay that takes over.
-    acquire_instance_lock(database_url).release()
 
 
 def test_an_in_memory_database_needs_no_lock() -> None:
