@@ -10,6 +10,8 @@ moves on to the next relay; a request that got no answer is not acknowledged.
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from tests.e2e.processes import ROOT_TOKEN, RelayProcess, free_port, wait_for
+from tests.e2e.processes import ROOT_TOKEN, RelayProcess, clean_env, free_port, wait_for
 
 
 def lease_env(lease: float, renew: float, retry: float) -> dict[str, str]:
@@ -27,6 +29,10 @@ def lease_env(lease: float, renew: float, retry: float) -> dict[str, str]:
         "RELAY_LEADER_RENEW_DEADLINE_SECONDS": str(renew),
         "RELAY_LEADER_RETRY_SECONDS": str(retry),
     }
+
+
+# Every relay of a cluster signs and checks tokens with the same key.
+CLUSTER_SECRET = "e2e-cluster-secret-0123456789abcdef0123456789"
 
 
 class HaRelay(RelayProcess):
@@ -39,8 +45,30 @@ class HaRelay(RelayProcess):
             port=port,
             RELAY_DATABASE_URL=database_url,
             RELAY_ADVERTISE_URL=f"http://127.0.0.1:{port}",
+            RELAY_SECRET=CLUSTER_SECRET,
             **env,
         )
+
+    def launch(self) -> None:
+        """Start the process without waiting (``start`` = ``launch`` + wait for /healthz)."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        settings = {
+            "RELAY_ROOT_TOKEN": ROOT_TOKEN,
+            "RELAY_DATA_DIR": str(self.data_dir),
+            "RELAY_HEARTBEAT_INTERVAL_SECONDS": "1",
+            "RELAY_LOG_LEVEL": "INFO",
+        }
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(  # our own CLI, fixed arguments
+                [sys.executable, "-m", "relay", "serve", "--port", str(self.port)],
+                env=clean_env(**{**settings, **self.env}),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+
+    def wait_started(self, timeout: float = 60) -> None:
+        wait_for(self._ready, timeout=timeout, what=f"relay on port {self.port} to answer")
 
     def _ready(self) -> bool:
         assert self.proc is not None
@@ -93,9 +121,11 @@ class Cluster:
     def urls(self) -> list[str]:
         return [relay.url for relay in self.relays]
 
-    def start(self, timeout: float = 30) -> Cluster:
+    def start(self, timeout: float = 60) -> Cluster:
+        for relay in self.relays:  # all at once: each one's start-up takes seconds
+            relay.launch()
         for relay in self.relays:
-            relay.start(timeout)
+            relay.wait_started(timeout)
         return self
 
     def active(self, timeout: float = 30) -> HaRelay:
@@ -108,11 +138,20 @@ class Cluster:
 
         return wait_for(one, timeout=timeout, what="an active relay")
 
-    def restart_dead(self, timeout: float = 30) -> None:
+    def standbys_ready(self) -> bool:
+        """Every relay answers: one active, the others standbys that know it."""
+        answers = [relay.readyz() for relay in self.relays]
+        active = [body for status, body in answers if status == 200]
+        standby = [body for status, body in answers if body.get("status") == "standby"]
+        return len(active) == 1 and len(standby) == len(self.relays) - 1
+
+    def restart_dead(self, timeout: float = 60) -> None:
         """A supervisor's job: start again (as standbys) the relays that exited."""
-        for relay in self.relays:
-            if not relay.alive:
-                relay.start(timeout)
+        dead = [relay for relay in self.relays if not relay.alive]
+        for relay in dead:
+            relay.launch()
+        for relay in dead:
+            relay.wait_started(timeout)
 
     def close(self) -> None:
         for relay in self.relays:
@@ -126,7 +165,7 @@ class Cluster:
 
 def has_leader_election(relay: HaRelay) -> bool:
     """Does this relay take part in an election (``/readyz`` names a role or a standby)?"""
-    status, body = relay.readyz()
+    _, body = relay.readyz()
     return "role" in body or body.get("status") == "standby"
 
 
