@@ -170,30 +170,36 @@ def has_leader_election(relay: HaRelay) -> bool:
 
 
 class Client:
-    """An HTTP client of the whole cluster (redirects followed, relays tried in turn)."""
+    """An HTTP client of the whole cluster (307s followed, relays tried in turn).
+
+    It follows a standby's redirect itself: an HTTP client that follows one to another
+    origin drops the ``Authorization`` header (httpx, curl, browsers), so the active would
+    answer 401.
+    """
 
     def __init__(self, urls: list[str], timeout: float = 5) -> None:
         self.urls = urls
         self.current = 0
-        self.http = httpx.Client(
-            headers={"Authorization": f"Bearer {ROOT_TOKEN}"},
-            timeout=timeout,
-            follow_redirects=True,  # 307 keeps the method and the body
-        )
+        self.http = httpx.Client(headers={"Authorization": f"Bearer {ROOT_TOKEN}"}, timeout=timeout)
         self.refused = 0  # answers that were no answer: 503s and connection errors
         self.redirected = 0
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response | None:
         """The response of the first relay that answered, or None after one round."""
         for attempt in range(len(self.urls)):
-            url = self.urls[(self.current + attempt) % len(self.urls)]
+            url = self.urls[(self.current + attempt) % len(self.urls)] + path
             try:
-                response = self.http.request(method, url + path, **kwargs)
+                response = self.http.request(method, url, **kwargs)
+                for _ in range(3):
+                    if response.status_code not in (307, 308):
+                        break
+                    self.redirected += 1
+                    url = response.headers["location"]
+                    response = self.http.request(method, url, **kwargs)
             except httpx.HTTPError:
                 self.refused += 1
                 continue
-            self.redirected += len(response.history)
-            if response.status_code == 503:
+            if response.status_code in (503, 307, 308):
                 self.refused += 1
                 continue
             self.current = (self.current + attempt) % len(self.urls)

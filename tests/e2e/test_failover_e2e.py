@@ -257,12 +257,13 @@ def test_a_stopped_active_is_replaced_and_commits_nothing_after_it_resumes(
     with cluster(tmp_path, pg_url, 2, **SHORT_LEASES) as relays:
         old = elected(relays)
         client = Client(relays.urls)
-        assert client.until("PUT", "/api/config/ha/fence", timeout=10, json={"value": 1})
+        first = client.until("PUT", "/api/config/ha/fence", timeout=10, json={"value": 1})
+        assert first.status_code == 201, first.text
         old.signal(signal.SIGSTOP)
         new = relays.active(timeout=TAKEOVER_SECONDS + 10)
         assert new is not old
         written = client.until("PUT", "/api/config/ha/fence", timeout=10, json={"value": 2})
-        assert written.status_code == 200
+        assert written.status_code == 200, written.text  # the first write is there
         # A write sent to the stopped one waits in its socket; after SIGCONT it must not land.
         late: list[int] = []
 
