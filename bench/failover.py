@@ -122,8 +122,12 @@ def run(kills: int, size: int, admin_url: str) -> None:
             to_delivery: list[float] = []
             refused = redirected = 0
             for index in range(kills):
-                relays.restart_dead(timeout=60)
-                wait_for(relays.standbys_ready, timeout=60, what="every standby up")
+                try:
+                    relays.restart_dead(timeout=120)
+                    wait_for(relays.standbys_ready, timeout=120, what="every standby up")
+                except AssertionError as exc:  # a relay that will not start: report what we have
+                    print(f"stopped before kill {index + 1}: {str(exc).splitlines()[0]}")
+                    break
                 old = relays.active(timeout=60)
                 client = Client(relays.urls)
                 out: dict[str, float] = {}
@@ -150,7 +154,7 @@ def run(kills: int, size: int, admin_url: str) -> None:
                     f"command delivered {to_delivery[-1]:6.2f} s",
                     flush=True,
                 )
-            report(lease, to_2xx, to_delivery, refused, redirected, kills)
+            report(lease, to_2xx, to_delivery, refused, redirected, len(to_2xx))
         finally:
             if daemon is not None:
                 daemon.close()
@@ -167,6 +171,9 @@ def report(
     kills: int,
 ) -> None:
     target = lease + 2
+    if not to_2xx:
+        print("no kill measured")
+        return
     uptime = subprocess.run(["/usr/bin/uptime"], capture_output=True, text=True, check=False)
     load = uptime.stdout.strip()
     print(f"\nuptime: {load}")
