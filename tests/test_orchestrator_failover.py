@@ -31,6 +31,15 @@ def closed_port() -> int:
     return port
 
 
+async def elected(api: httpx.AsyncClient) -> None:
+    """On PostgreSQL a relay starts as a standby and is active once elected."""
+    for _ in range(400):
+        if (await api.get("/readyz")).status_code == 200:
+            return
+        await trio.sleep(0.05)
+    raise AssertionError("the relay was not elected in 20 s")
+
+
 async def orchestrator_token(api: httpx.AsyncClient, orchestrator_id: str) -> str:
     response = await api.post(
         "/api/tokens",
@@ -54,6 +63,11 @@ async def settled(api: httpx.AsyncClient, command_id: str) -> dict[str, Any]:
 
 
 @pytest.mark.usefixtures("restore_gc")
+# On PostgreSQL, stopping an in-process relay leaves its election's asyncpg connection to the
+# garbage collector (the server half's; reported): not what this test is about.
+@pytest.mark.filterwarnings(
+    "ignore:Exception ignored in.*Connection.__del__:pytest.PytestUnraisableExceptionWarning"
+)
 async def test_the_daemon_goes_past_a_dead_relay_and_a_standby_to_the_active(
     settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -69,6 +83,7 @@ async def test_the_daemon_goes_past_a_dead_relay_and_a_standby_to_the_active(
             standby = await nursery.start(FakeStandby(active).serve)
             api = httpx.AsyncClient(base_url=active, headers={"Authorization": f"Bearer {ROOT}"})
             async with api:
+                await elected(api)
                 daemon_settings = DaemonSettings(
                     url=[dead, standby.url],
                     token=await orchestrator_token(api, "o-ha"),
