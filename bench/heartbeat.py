@@ -1,6 +1,7 @@
 """Heartbeat load (issue 4): closed-loop throughput vs /healthz, then an open-loop steady load.
 
     .venv/bin/python -m bench.heartbeat [-n 20000] [--open-seconds 40] [--profile out.txt]
+        [--database-url postgres://…]   (an empty database; default SQLite)
 
 1. Registers 1,000 agents, then at concurrency 64 sends N ``GET /healthz`` and N
    heartbeats (ids round-robin over the 1,000 agents). Target: heartbeat req/s at least
@@ -225,8 +226,14 @@ def main() -> None:
         "(.svg flamegraph, .json speedscope, else collapsed stacks)",
     )
     parser.add_argument("--log-level", help="server log level (default: the server's, INFO)")
+    parser.add_argument(
+        "--database-url",
+        help="serve on this (empty) PostgreSQL database instead of SQLite: on PostgreSQL the "
+        "relay is elected and fences every write transaction",
+    )
     args = parser.parse_args()
-    with relay_server(log_level=args.log_level) as server:
+    env = {"RELAY_DATABASE_URL": args.database_url} if args.database_url else None
+    with relay_server(env, log_level=args.log_level) as server:
         asyncio.run(run(args, server))
 
 

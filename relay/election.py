@@ -14,6 +14,7 @@ the fence covers the one that cannot notice in time (stopped, stalled, partition
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -55,7 +56,7 @@ class Leadership:
     members: list[Member] = field(default_factory=list)
     db_now: datetime | None = None
     changes: int = 0  # leadership changes this process has seen (epochs moving on)
-    changed_at_monotonic: float | None = None
+    observed_at: float | None = None  # time.monotonic() of the last read of the row
     won: trio.Event = field(default_factory=trio.Event)
     lost: trio.Event = field(default_factory=trio.Event)
     lost_reason: str | None = None
@@ -82,6 +83,14 @@ class Leadership:
         found = self.active()
         return found.holder_url if found is not None else None
 
+    def seconds_since_change(self) -> float | None:
+        """Since leadership last changed hands (the row's ``changed_at``, database time)."""
+        if self.lease is None or self.lease.changed_at is None or self.db_now is None:
+            return None
+        assert self.observed_at is not None
+        age = (self.db_now - self.lease.changed_at).total_seconds()
+        return max(age, 0.0) + time.monotonic() - self.observed_at
+
     def standbys(self) -> list[Member]:
         if self.db_now is None:
             return []
@@ -91,8 +100,8 @@ class Leadership:
     def observe(self, lease: Lease, members: list[Member], db_now: datetime) -> None:
         if self.lease is not None and lease.epoch != self.lease.epoch:
             self.changes += 1
-            self.changed_at_monotonic = time.monotonic()
         self.lease, self.members, self.db_now = lease, members, db_now
+        self.observed_at = time.monotonic()
         if not self.is_active:
             self.epoch = lease.epoch
 
@@ -109,7 +118,8 @@ class Leadership:
                     return
             except RuntimeError:
                 pass
-            self._token.run_sync_soon(self._lose, reason)
+            with contextlib.suppress(trio.RunFinishedError):  # the relay already stopped
+                self._token.run_sync_soon(self._lose, reason)
         else:
             self._lose(reason)
 
@@ -127,7 +137,7 @@ class Elector:
     def __init__(self, store: LeaseStore, leadership: Leadership) -> None:
         self.store = store
         self.leadership = leadership
-        self._last_renewed: float | None = None
+        self.last_renewed: float | None = None
         self._failing = False
 
     @property
@@ -171,7 +181,7 @@ class Elector:
                 )
                 if epoch is not None:
                     me.role, me.epoch = "starting", epoch
-                    self._last_renewed = now
+                    self.last_renewed = now
                     log.info("leadership_acquired epoch=%s url=%s", epoch, me.self_url)
                     me.won.set()
             else:
@@ -181,7 +191,7 @@ class Elector:
                 if not renewed:
                     me.lose(f"deposed: the lease of epoch {me.epoch} is no longer ours")
                     return
-                self._last_renewed = now
+                self.last_renewed = now
             lease, members, db_now = await self._read(timeout)
             me.observe(lease, members, db_now)
             if self._failing:
@@ -191,9 +201,9 @@ class Elector:
             if not self._failing:
                 log.warning("election_failed role=%s error=%s", me.role, one_line(exc))
                 self._failing = True
-        renewing = me.role in ("starting", "active") and self._last_renewed is not None
+        renewing = me.role in ("starting", "active") and self.last_renewed is not None
         if renewing and must_step_down(
-            self._last_renewed or 0.0, trio.current_time(), me.times.renew_deadline
+            self.last_renewed or 0.0, trio.current_time(), me.times.renew_deadline
         ):
             me.lose(f"lease not renewed for {me.times.renew_deadline:g} s")
 

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import signal
 import socket
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import partial
@@ -80,9 +82,14 @@ async def serve(
     *,
     stop_when: Callable[[], Awaitable[None]],
     on_listening: Callable[[list[str]], None] | None = None,
+    on_leadership_lost: Callable[[], None] | None = None,
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Bind, take the store's instance lock, open the store, serve until ``stop_when()``.
+
+    (On PostgreSQL: bind, serve as a standby, and start the app once elected; see the
+    module's docstring.) ``on_leadership_lost`` is called, on the trio thread, as soon as an
+    active relay loses leadership, before it stops.
 
     In that order, so a relay that cannot listen never touches the store, and a second relay
     on a store never migrates it. ``on_listening`` and ``task_status.started`` receive the
@@ -100,7 +107,9 @@ async def serve(
     database_url = settings.resolved_database_url()
     if sqlite_path(database_url) is None:
         try:
-            await serve_elected(settings, config, sockets, stop_when, on_listening, task_status)
+            await serve_elected(
+                settings, config, sockets, stop_when, on_listening, on_leadership_lost, task_status
+            )
         finally:
             for sock in sockets.insecure_sockets:
                 sock.close()
@@ -225,9 +234,22 @@ async def watch_lock(lock: InstanceLock, every: float, lost: list[InstanceLockLo
 def run(settings: Settings, *, on_listening: Callable[[list[str]], None] | None = None) -> None:
     """Serve in this thread until SIGINT/SIGTERM (see ``serve`` for what it raises)."""
 
+    def exit_if_stuck() -> None:
+        # A deposed relay must not linger: if stopping hangs (on a database that is gone,
+        # most often), leave anyway once requests had their grace and the store its timeout.
+        deadline = settings.shutdown_grace_seconds + settings.store_timeout_seconds + 5
+        timer = threading.Timer(deadline, os._exit, (3,))
+        timer.daemon = True
+        timer.start()
+
     async def main() -> None:
         async with open_stop_signals() as signalled:
-            await serve(settings, stop_when=signalled, on_listening=on_listening)
+            await serve(
+                settings,
+                stop_when=signalled,
+                on_listening=on_listening,
+                on_leadership_lost=exit_if_stuck,
+            )
 
     trio.run(main)
 
@@ -297,6 +319,7 @@ async def serve_elected(
     sockets: Sockets,
     stop_when: Callable[[], Awaitable[None]],
     on_listening: Callable[[list[str]], None] | None,
+    on_leadership_lost: Callable[[], None] | None,
     task_status: trio.TaskStatus[list[str]],
 ) -> None:
     """Serve on PostgreSQL as one member of the election (see the module's docstring)."""
@@ -322,7 +345,15 @@ async def serve_elected(
             ) from None
         try:
             await _serve_gated(
-                settings, config, sockets, leadership, elector, stop_when, on_listening, task_status
+                settings,
+                config,
+                sockets,
+                leadership,
+                elector,
+                stop_when,
+                on_listening,
+                on_leadership_lost,
+                task_status,
             )
         finally:
             with trio.CancelScope(shield=True), trio.move_on_after(10):
@@ -341,6 +372,7 @@ async def _serve_gated(
     elector: Elector,
     stop_when: Callable[[], Awaitable[None]],
     on_listening: Callable[[list[str]], None] | None,
+    on_leadership_lost: Callable[[], None] | None,
     task_status: trio.TaskStatus[list[str]],
 ) -> None:
     app = create_app(settings, leadership=leadership)
@@ -364,6 +396,8 @@ async def _serve_gated(
 
             nursery.start_soon(first_of, stop_when)
             nursery.start_soon(first_of, leadership.lost.wait)
+        if leadership.lost.is_set() and on_leadership_lost is not None:
+            on_leadership_lost()
         runtime.begin_draining()
 
     async def activate(nursery: trio.Nursery) -> None:

@@ -4,6 +4,7 @@ a deposed active exits 3 with one line saying why; ``relay status`` prints the c
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import time
@@ -55,6 +56,25 @@ def get(port: int, path: str) -> tuple[int, dict[str, object], dict[str, str]]:
         return refused.code, json.loads(refused.read()), dict(refused.headers)
 
 
+def websocket_handshake(port: int, path: str) -> tuple[int, str | None]:
+    """The status and Location of a WebSocket handshake's answer, through real hypercorn."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(
+            f"GET {path} HTTP/1.1\r\nHost: relay\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+        )
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            head += chunk
+    lines = head.split(b"\r\n\r\n")[0].decode().split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    return int(lines[0].split()[1]), {k.lower(): v for k, v in headers.items()}.get("location")
+
+
 def roles(ports: list[int]) -> list[int]:
     return [get(port, "/readyz")[0] for port in ports]
 
@@ -86,6 +106,10 @@ def test_two_relays_started_at_once_on_a_fresh_database_elect_one(
         status, body, headers = get(standby, "/api/agents?limit=1")
         assert status == 307
         assert headers["location"] == f"http://127.0.0.1:{active}/api/agents?limit=1"
+        assert websocket_handshake(standby, "/api/orchestrators/o1/channel") == (
+            307,
+            f"http://127.0.0.1:{active}/api/orchestrators/o1/channel",
+        )
         shown = status_of(standby)
         assert shown.returncode == 0
         assert f"active:   http://127.0.0.1:{active}" in shown.stdout

@@ -9,7 +9,6 @@ before it renders (collectors are synchronous, the store is not).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, Histogram
@@ -118,11 +117,12 @@ class LeadershipCollector(Collector):
             "Leadership changes this process has seen since it started",
             value=me.changes,
         )
-        if me.changed_at_monotonic is not None:
+        since = me.seconds_since_change()
+        if since is not None:
             yield GaugeMetricFamily(
                 "relay_leader_seconds_since_change",
-                "Seconds since this process last saw leadership change",
-                value=time.monotonic() - me.changed_at_monotonic,
+                "Seconds since leadership last changed hands (acquired or released)",
+                value=since,
             )
 
 

@@ -52,7 +52,7 @@ class StandbyGate:
         if kind == "lifespan":
             await _trivial_lifespan(receive, send)
             return
-        if self.opened and self.leadership.is_active:
+        if self.opened and self.leadership.is_active and not self.leadership.lost.is_set():
             await self.inner(scope, receive, send)
             return
         status, headers, body = self.answer(scope)
@@ -81,6 +81,10 @@ class StandbyGate:
                 accept = _header(scope, b"accept")
                 text, media = leadership_text(me, accept)
                 return 200, [(b"content-type", media.encode())], text
+        if me.lost.is_set():
+            return _json(
+                503, {"error": "this relay lost leadership and is stopping"}, retry_after=True
+            )
         if me.role == "starting":
             return _json(
                 503, {"error": "this relay is starting as the active one"}, retry_after=True
