@@ -205,8 +205,13 @@ def format_cluster(body: dict[str, Any]) -> str:
 @cli.command()
 def orchestrator(
     relay_url: Annotated[
-        str | None,
-        typer.Option(help="The relay's URL (env RELAY_URL, default http://127.0.0.1:7420)"),
+        list[str] | None,
+        typer.Option(
+            metavar="URL",
+            help="The relay's URL (env RELAY_URL, default http://127.0.0.1:7420). Several "
+            "relays (an active and its standbys): comma-separated, or repeat the flag; the "
+            "daemon talks to one at a time and follows a standby to the active",
+        ),
     ] = None,
     token: Annotated[
         str | None,
@@ -239,7 +244,7 @@ def orchestrator(
     from relay.daemon.logs import configure
 
     flags: dict[str, Any] = {
-        "url": relay_url,
+        "url": relay_url or None,
         "token": token,
         "base_dir": base_dir,
         "name": name,

@@ -4,7 +4,12 @@
 every delivered command to ``on_command``. It prefers the WebSocket
 (``WS /api/orchestrators/:id/channel``); when that cannot be had it long-polls
 (``GET …/commands?wait=N``) for a while and then tries the WebSocket again. After a
-failure of both it waits a capped exponential backoff with jitter.
+failure of both it waits a capped exponential backoff with jitter (shortened to a
+standby's hint: a new active is being elected).
+
+With several relay URLs the WebSocket handshake follows the client's rules
+(``relay.daemon.relays``): a standby refuses it with 307 + ``Location`` and the channel
+opens on the active instead; a refused connection or a 503 tries the next URL.
 
 ``Channel.send_status`` sends a status report over the open WebSocket and waits for
 the relay's reply (replies come back in the order the reports were sent); it
@@ -21,16 +26,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import trio
-from trio_websocket import (
-    ConnectionClosed,
-    HandshakeError,
-    WebSocketConnection,
-    open_websocket_url,
-)
+from trio_websocket import ConnectionClosed, ConnectionRejected, WebSocketConnection
 
 from relay.daemon.backoff import Backoff
-from relay.daemon.client import RelayClient, RelayRejected, RelayUnavailable
+from relay.daemon.client import (
+    MAX_REDIRECTS,
+    RelayClient,
+    RelayRejected,
+    RelayUnavailable,
+    retry_delay,
+)
 from relay.daemon.outcome import JSON
+from relay.daemon.relays import ELECTION_RETRY_SECONDS, REDIRECTS, relay_base
+from relay.daemon.websocket import open_websocket
 
 log = logging.getLogger("relay.daemon.channel")
 
@@ -87,6 +95,7 @@ class Channel:
                 log.warning("channel_websocket_down error=%s", _describe(group), exc_info=group)
             if trio.current_time() - started >= STABLE_SECONDS:
                 self.backoff.reset()
+            down: RelayUnavailable | None = None
             try:
                 await self._long_poll(LONG_POLL_ROUNDS_SECONDS)
                 self.backoff.reset()
@@ -95,25 +104,53 @@ class Channel:
                 log.warning("channel_poll_refused status=%s error=%s", exc.status, exc.message)
             except RelayUnavailable as exc:
                 log.info("channel_poll_down error=%s", exc)
+                down = exc
             self.mode = "disconnected"
             delay = self.backoff.next()
+            if down is not None:
+                delay = retry_delay(delay, down)
             log.info("channel_reconnect_in seconds=%.2f", delay)
             await trio.sleep(delay)
 
     async def _websocket(self) -> None:
-        url = self.client.websocket_url(f"/api/orchestrators/{self.orchestrator_id}/channel")
+        """Open the socket on the relay in use, trying the others in one round.
+
+        Returns when an open socket closes; raises when no relay gave one.
+        """
+        path = f"/api/orchestrators/{self.orchestrator_id}/channel"
         headers = [(b"Authorization", f"Bearer {self.client.token}".encode())]
-        try:
-            async with open_websocket_url(
-                url,
-                extra_headers=headers,
-                connect_timeout=10,
-                disconnect_timeout=5,
+        relays = self.client.relays
+        tried: set[str] = set()
+        redirects = 0
+        while True:
+            base = relays.current
+            failed = await open_websocket(
+                self.client.websocket_url(path),
+                headers,
+                self._on_websocket,
                 max_message_size=MAX_MESSAGE_BYTES,
-            ) as ws:
-                await self._on_websocket(ws)
-        except HandshakeError as exc:
-            raise _rejection(exc) from exc
+            )
+            if failed is None:
+                return
+            if isinstance(failed, ConnectionRejected):
+                if failed.status_code in REDIRECTS:
+                    target = relay_base(_header(failed, b"location"), base, path)
+                    if target is None:
+                        raise RelayRejected(failed.status_code, "a redirect without a Location")
+                    relays.follow(target, f"{failed.status_code} from a standby")
+                    if target in tried or redirects >= MAX_REDIRECTS:
+                        raise RelayUnavailable(
+                            f"websocket: {target} did not answer",
+                            retry_after=ELECTION_RETRY_SECONDS,
+                        )
+                    redirects += 1
+                    continue
+                if failed.status_code != 503:
+                    raise _rejection(failed)
+            tried.add(base)
+            failure = _describe(failed)
+            if relays.fail(failure[:200]) in tried:
+                raise RelayUnavailable(f"websocket handshake failed: {failure}")
 
     async def _on_websocket(self, ws: WebSocketConnection) -> None:
         self._ws = ws
@@ -213,6 +250,13 @@ def _rejection(exc: BaseException) -> Exception:
             message = ""
         return RelayRejected(status, message or "websocket refused")
     return RelayUnavailable(f"websocket handshake failed: {_describe(exc)}")
+
+
+def _header(exc: ConnectionRejected, name: bytes) -> str:
+    for key, value in exc.headers or ():
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return ""
 
 
 def _describe(exc: BaseException) -> str:

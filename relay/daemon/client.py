@@ -3,6 +3,11 @@
 Every call raises ``RelayUnavailable`` when the relay cannot answer now (connection
 refused or reset, timeout, 5xx, 429: worth retrying) and ``RelayRejected`` with the
 status and the relay's message for any other error (retrying will not help).
+
+Given several URLs (an active relay and its standbys) a call tries them in one round, by
+the rules in ``relay.daemon.relays``: a standby's 307 is followed to the active, a
+connection error or a 503 moves on to the next URL; ``RelayUnavailable`` only once the
+round found no relay to answer (the caller's backoff then paces the rounds).
 """
 
 from __future__ import annotations
@@ -15,14 +20,39 @@ import httpx
 
 from relay import __version__
 from relay.daemon.outcome import JSON
+from relay.daemon.relays import (
+    ELECTION_RETRY_SECONDS,
+    REDIRECTS,
+    RelayUrls,
+    relay_base,
+    split_urls,
+)
 
 log = logging.getLogger("relay.daemon.client")
 
 DEFAULT_TIMEOUT = 30.0
+# Redirects followed within one call: a standby names the active, which answers; more
+# than this means the relays disagree on who is active (an election under way).
+MAX_REDIRECTS = 3
 
 
 class RelayUnavailable(Exception):
-    """The relay did not answer usefully; try again later."""
+    """The relay did not answer usefully; try again later.
+
+    ``retry_after`` is set when a standby answered (so an active is being elected, or
+    is named by it): the caller may retry that soon instead of after its full backoff.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def retry_delay(backoff_delay: float, exc: RelayUnavailable) -> float:
+    """The pause before the next round: the backoff, shortened to a standby's hint."""
+    if exc.retry_after is None:
+        return backoff_delay
+    return min(backoff_delay, exc.retry_after)
 
 
 class RelayRejected(Exception):
@@ -35,14 +65,26 @@ class RelayRejected(Exception):
 
 
 class RelayClient:
-    def __init__(self, url: str, token: str | None, *, timeout: float = DEFAULT_TIMEOUT) -> None:
-        self.url = url.rstrip("/")
+    def __init__(
+        self,
+        url: str | list[str],
+        token: str | None,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        transport: httpx.AsyncBaseTransport | None = None,  # tests: a fake network
+    ) -> None:
+        self.relays = RelayUrls(split_urls(url))
         self.token = token
         self._http = httpx.AsyncClient(
-            base_url=self.url,
+            transport=transport,
             timeout=timeout,
             headers={"User-Agent": f"relay-orchestrator/{__version__}"},
         )
+
+    @property
+    def url(self) -> str:
+        """The relay in use now."""
+        return self.relays.current
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -59,22 +101,52 @@ class RelayClient:
     ) -> Any:
         bearer = token or self.token
         headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
-        try:
-            response = await self._http.request(
-                method,
-                path,
-                json=body,
-                params=params,
-                headers=headers,
-                timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
-            )
-        except httpx.HTTPError as exc:
-            raise RelayUnavailable(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
-        if response.status_code >= 500 or response.status_code == 429:
-            raise RelayUnavailable(f"{method} {path}: {response.status_code} {_message(response)}")
-        if response.status_code >= 400:
-            raise RelayRejected(response.status_code, _message(response))
-        return response.json() if response.content else None
+        tried: set[str] = set()
+        hint: float | None = None
+        redirects = 0
+        while True:
+            base = self.relays.current
+            try:
+                response = await self._http.request(
+                    method,
+                    base + path,
+                    json=body,
+                    params=params,
+                    headers=headers,
+                    timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+                )
+            except httpx.HTTPError as exc:
+                failure = f"{type(exc).__name__}: {exc}"
+            else:
+                status = response.status_code
+                if status in REDIRECTS:
+                    request_url = str(response.request.url)
+                    target = relay_base(
+                        response.headers.get("location", ""),
+                        request_url,
+                        response.request.url.raw_path.decode("ascii", "replace"),
+                    )
+                    if target is None:
+                        raise RelayRejected(status, "a redirect without a usable Location")
+                    hint = hint if hint is not None else ELECTION_RETRY_SECONDS
+                    self.relays.follow(target, f"{status} from a standby")
+                    if target in tried or redirects >= MAX_REDIRECTS:
+                        raise RelayUnavailable(
+                            f"{method} {path}: {base} names {target} as active, which did "
+                            "not answer",
+                            retry_after=hint,
+                        )
+                    redirects += 1
+                    continue
+                if status != 503:
+                    return _result(method, path, response)
+                failure = f"503 {_message(response)}"
+                hint = _retry_after(response, hint)
+            tried.add(base)
+            moved_to = self.relays.fail(failure[:200])
+            if moved_to in tried:
+                where = f" (last {base})" if len(tried) > 1 else ""
+                raise RelayUnavailable(f"{method} {path}: {failure}{where}", retry_after=hint)
 
     def websocket_url(self, path: str) -> str:
         base = self.url.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
@@ -142,6 +214,25 @@ class RelayClient:
     async def revoke_token(self, jti: str) -> JSON:
         reply: JSON = await self.request("DELETE", f"/api/tokens/{_id(jti)}")
         return reply
+
+
+def _result(method: str, path: str, response: httpx.Response) -> Any:
+    if response.status_code >= 500 or response.status_code == 429:
+        raise RelayUnavailable(f"{method} {path}: {response.status_code} {_message(response)}")
+    if response.status_code >= 400:
+        raise RelayRejected(response.status_code, _message(response))
+    return response.json() if response.content else None
+
+
+def _retry_after(response: httpx.Response, hint: float | None) -> float | None:
+    """A 503's ``Retry-After`` (seconds) as a hint; the shortest one seen wins."""
+    try:
+        seconds = float(response.headers.get("retry-after", ""))
+    except ValueError:
+        return hint
+    if seconds < 0:
+        return hint
+    return seconds if hint is None else min(hint, seconds)
 
 
 def _id(value: str) -> str:

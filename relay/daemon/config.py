@@ -2,17 +2,23 @@
 
 The four a user sets are ``RELAY_URL``, ``RELAY_TOKEN``, ``RELAY_BASE_DIR`` and
 ``RELAY_ORCHESTRATOR_NAME`` (or ``--relay-url``, ``--token``, ``--base-dir``,
-``--name``). Provider commands are ``RELAY_CLAUDE_COMMAND`` / ``RELAY_CODEX_COMMAND``.
-Every other knob is ``RELAY_ORCHESTRATOR_<FIELD>`` (e.g.
-``RELAY_ORCHESTRATOR_TMUX_SOCKET``, ``RELAY_ORCHESTRATOR_GIT_TIMEOUT_SECONDS``).
+``--name``). ``RELAY_URL`` may name several relays, comma-separated (an active and its
+standbys; ``--relay-url`` may also be repeated): the daemon talks to one at a time and
+moves on by the rules in ``relay.daemon.relays``. Provider commands are
+``RELAY_CLAUDE_COMMAND`` / ``RELAY_CODEX_COMMAND``. Every other knob is
+``RELAY_ORCHESTRATOR_<FIELD>`` (e.g. ``RELAY_ORCHESTRATOR_TMUX_SOCKET``,
+``RELAY_ORCHESTRATOR_GIT_TIMEOUT_SECONDS``).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Any
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from relay.daemon.relays import split_urls
 
 
 class DaemonSettings(BaseSettings):
@@ -22,7 +28,12 @@ class DaemonSettings(BaseSettings):
         env_prefix="RELAY_ORCHESTRATOR_", extra="ignore", populate_by_name=True
     )
 
-    url: str = Field(default="http://127.0.0.1:7420", validation_alias="RELAY_URL")
+    # NoDecode: RELAY_URL is "http://a,http://b", not a JSON list.
+    url: Annotated[list[str], NoDecode] = Field(
+        default=["http://127.0.0.1:7420"],
+        validation_alias="RELAY_URL",
+        description="the relays to try, in order; comma-separated in RELAY_URL",
+    )
     token: str | None = Field(default=None, validation_alias="RELAY_TOKEN", repr=False)
     base_dir: Path = Field(validation_alias="RELAY_BASE_DIR")
     name: str | None = Field(default=None, min_length=1, max_length=200)
@@ -59,12 +70,14 @@ class DaemonSettings(BaseSettings):
     # the fast-forward of the base, so a test can kill the daemon in the middle of a merge.
     test_merge_delay_seconds: float = Field(default=0, ge=0)
 
-    @field_validator("url")
+    @field_validator("url", mode="before")
     @classmethod
-    def _http_url(cls, url: str) -> str:
-        if not url.startswith(("http://", "https://")):
-            raise ValueError("the relay URL must start with http:// or https://")
-        return url.rstrip("/")
+    def _http_urls(cls, value: Any) -> list[str]:
+        if not isinstance(value, str | list) or not all(
+            isinstance(item, str) for item in ([value] if isinstance(value, str) else value)
+        ):
+            raise ValueError("the relay URL must be text")
+        return split_urls(value)
 
     @property
     def state_dir(self) -> Path:

@@ -116,7 +116,9 @@ class Daemon:
         registration = self.registration
         host = Host(
             orchestrator_id=registration.state.id,
-            relay_url=settings.url,
+            # The sessions it starts get the relay it registered with (one URL, as agents'
+            # tools expect); should that one become a standby, its 307 names the active.
+            relay_url=client.url,
             settings=settings,
             base=base,
             git=Git(timeout=settings.git_timeout_seconds, executable=settings.git_command),
@@ -148,10 +150,11 @@ class Daemon:
                 services.start_soon(self._settle_orphans, client, host, executor)
                 services.start_soon(self._prune_journal, journal)
                 log.info(
-                    "orchestrator_started id=%s base_dir=%s relay=%s",
+                    "orchestrator_started id=%s base_dir=%s relay=%s relays=%s",
                     host.orchestrator_id,
                     base.root,
-                    settings.url,
+                    client.url,
+                    ",".join(settings.url),
                 )
                 task_status.started(self)
                 await self.stop.wait()

@@ -18,7 +18,7 @@ import trio
 from relay import __version__
 from relay.daemon import sessions
 from relay.daemon.backoff import Backoff, jittered
-from relay.daemon.client import RelayClient, RelayRejected, RelayUnavailable
+from relay.daemon.client import RelayClient, RelayRejected, RelayUnavailable, retry_delay
 from relay.daemon.config import DaemonSettings
 from relay.daemon.context import Host
 from relay.daemon.outcome import JSON, CommandFailed
@@ -105,7 +105,7 @@ async def register(
                     continue
                 return _registered(client, settings, state, reply)
         except RelayUnavailable as exc:
-            delay = backoff.next()
+            delay = retry_delay(backoff.next(), exc)
             log.warning("register_unavailable error=%s retry_in=%.1f", exc, delay)
             await trio.sleep(delay)
             continue
@@ -122,7 +122,7 @@ def _registered(
     if not isinstance(token, str) or not token:
         raise DaemonError("the relay's registration reply has no runtime token")
     client.token = token
-    kept = state.with_token(token, settings.url)
+    kept = state.with_token(token, ",".join(settings.url))
     save(settings.state_dir, kept)
     interval = float(reply.get("heartbeatIntervalSeconds") or 10)
     log.info("registered orchestrator=%s heartbeat_s=%s", kept.id, interval)
@@ -185,7 +185,7 @@ async def _renew_if_due(
     token = reply.get("token")
     if isinstance(token, str) and token:
         client.token = token
-        registration.state = registration.state.with_token(token, settings.url)
+        registration.state = registration.state.with_token(token, ",".join(settings.url))
         save(settings.state_dir, registration.state)
         log.info("token_renewed orchestrator=%s", registration.state.id)
 

@@ -71,7 +71,7 @@ def relay_fake() -> FakeRelay:
 def host(settings: DaemonSettings, journal: Journal, relay_fake: FakeRelay) -> Host:
     return Host(
         orchestrator_id="o-test",
-        relay_url=settings.url,
+        relay_url=settings.url[0],
         settings=settings,
         base=BaseDir.at(settings.base_dir),
         git=Git(timeout=30),

@@ -14,6 +14,12 @@ export class ApiError extends Error {
   }
 }
 
+// The relay did not answer, or answered 503 (a standby without an active, a store down):
+// the failover check (failover.js) listens, to look for the active relay elsewhere.
+const troubleListeners = new Set();
+export function onTrouble(fn) { troubleListeners.add(fn); return () => troubleListeners.delete(fn); }
+export function trouble() { troubleListeners.forEach((fn) => fn()); }
+
 const listeners = new Set();
 export function onUnauthorized(fn) { listeners.add(fn); return () => listeners.delete(fn); }
 // The token no longer works (a 401, or the live stream's `signed-out`): everyone signs out.
@@ -29,8 +35,10 @@ export async function api(path, { method = "GET", body, token, headers: extra } 
       method, headers, body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch {
+    trouble();
     throw new ApiError(0, "the relay did not answer (network error)");
   }
+  if (response.status === 503) trouble();
   let data = null;
   try { data = await response.json(); } catch { data = null; }
   if (!response.ok) {

@@ -1,5 +1,6 @@
 // The dashboard shell: sign-in, navigation, the live stream and its "reconnecting…" banner.
-import { ApiError, api, onUnauthorized, session, unauthorized } from "./api.js";
+import { ApiError, api, onTrouble, onUnauthorized, session, unauthorized } from "./api.js";
+import { checkRelay, dismissMoved, learnCluster, movedFrom, takeHandover } from "./failover.js";
 import { html, render, useEffect, useState } from "./html.js";
 import { openLive } from "./live.js";
 import { applyEvent } from "./store.js";
@@ -87,9 +88,12 @@ function Shell({ me, onSignOut }) {
   const [live, setLive] = useState("connecting");
   // The page menu: always shown on wide screens; a disclosure on a phone, closed on navigation.
   const [menuOpen, setMenuOpen] = useState(false);
+  const [moved, setMoved] = useState(movedFrom());
   useEffect(() => {
     const stream = openLive({ onEvent: applyEvent, onState: setLive, onSignedOut: unauthorized });
-    return () => stream.close();
+    learnCluster();
+    const stopWatching = onTrouble(() => { checkRelay(); });
+    return () => { stream.close(); stopWatching(); };
   }, []);
   useEffect(() => setMenuOpen(false), [path]);
   const can = (scope) => me.root || me.scope.includes(scope);
@@ -127,6 +131,10 @@ function Shell({ me, onSignOut }) {
       </div>
     </header>
     ${live === "reconnecting" && html`<div class="banner" role="alert">Connection to the relay lost — reconnecting…</div>`}
+    ${moved && live !== "reconnecting" && html`<div class="banner moved" role="status">
+      relay moved to ${location.origin} (the relay at ${moved} is no longer the active one)
+      <button class="dismiss" aria-label="Dismiss" onClick=${() => { dismissMoved(); setMoved(null); }}>×</button>
+    </div>`}
     <main class="page" id="main" tabIndex="-1">${agentId
       ? html`<${AgentPage} key=${agentId} id=${agentId} can=${can} />`
       : taskId ? html`<h1 class="sr-only">Task</h1><${TaskPage} key=${taskId} id=${taskId} can=${can} />`
@@ -151,6 +159,7 @@ function App() {
   return html`<${Shell} me=${me} onSignOut=${() => { session.signOut(); setMe(null); setReason(null); }} />`;
 }
 
+takeHandover(); // before the app reads its token: see failover.js
 const root = document.getElementById("app");
 root.textContent = "";
 render(html`<${App} />`, root);

@@ -2,7 +2,8 @@
 // short-lived single-use ticket with the token; after a drop it reconnects with the last event
 // id it saw, so the relay replays exactly what was missed. `presence` frames carry no id (they
 // are never replayed); `signed-out` ends the stream for good: the token was revoked or expired.
-import { post } from "./api.js";
+// A drop also reports trouble, so the dashboard can follow the active relay (failover.js).
+import { post, trouble } from "./api.js";
 
 export const EVENT_NAMES = [
   "activity", "agent", "orchestrator", "command", "workspace", "lease", "config-changed", "presence",
@@ -53,6 +54,7 @@ export function openLive({ onEvent, onState, onSignedOut }) {
   function retry() {
     if (closed) return;
     onState("reconnecting");
+    trouble(); // perhaps this relay is gone or a standby now: failover.js looks for the active
     clearTimeout(timer);
     timer = setTimeout(connect, delay);
     delay = Math.min(delay * 2, 8000);

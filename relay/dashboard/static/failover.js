@@ -1,0 +1,104 @@
+// Following the active relay. Every relay process serves the dashboard; when this page's relay
+// stops answering, answers 503, or says it is a standby, the dashboard asks `/api/cluster` of
+// the relays it knows (this origin first, then the active and standbys it last saw) and, when
+// the active is another origin, moves the page there.
+//
+// The token lives in sessionStorage, which is per origin: the new origin would not have it.
+// It is handed over in the URL fragment (`#relay-handover=…`), because a fragment never
+// reaches a server (not in the request, not in a Referer, not in access logs), and the new
+// page takes it out of the address bar and the history entry at once (history.replaceState)
+// before anything else runs. Only a URL a relay of this cluster named as its active gets it.
+import { session } from "./api.js";
+
+const KNOWN = "relay.cluster.urls"; // relays seen in the last /api/cluster answer
+const MOVED_FROM = "relay.movedFrom"; // set by a handover, read by the banner
+const MOVED_AT = "relay.movedAt";
+const HANDOVER = "relay-handover";
+const MIN_MOVE_INTERVAL_MS = 10_000; // two relays naming each other must not bounce the page
+
+// At boot, before the app reads its token: take a handed-over token out of the URL.
+export function takeHandover() {
+  if (!location.hash.startsWith(`#${HANDOVER}=`)) return;
+  const params = new URLSearchParams(location.hash.slice(1));
+  const route = params.get("route") || "#/fleet";
+  history.replaceState(null, "", `${location.pathname}${location.search}${route.startsWith("#") ? route : "#/fleet"}`);
+  const token = params.get(HANDOVER);
+  if (token) session.signIn(token);
+  const from = params.get("from");
+  if (from) sessionStorage.setItem(MOVED_FROM, from);
+  sessionStorage.setItem(MOVED_AT, String(Date.now()));
+}
+
+// "relay moved here from <URL>" for the banner, or null.
+export function movedFrom() { return sessionStorage.getItem(MOVED_FROM); }
+export function dismissMoved() { sessionStorage.removeItem(MOVED_FROM); }
+
+const origin = (url) => { try { return new URL(url).origin; } catch { return null; } };
+
+function remember(cluster) {
+  const urls = [cluster.active?.url, ...(cluster.standbys ?? []).map((s) => s.url), cluster.self?.url]
+    .map(origin).filter((url) => url && /^https?:/.test(url));
+  if (urls.length) sessionStorage.setItem(KNOWN, JSON.stringify([...new Set(urls)]));
+}
+
+function known() {
+  let saved = [];
+  try { saved = JSON.parse(sessionStorage.getItem(KNOWN) ?? "[]"); } catch { saved = []; }
+  return [location.origin, ...saved.filter((url) => url !== location.origin)];
+}
+
+async function readJson(url) {
+  const response = await fetch(url, { cache: "no-store", credentials: "omit" });
+  let body = null;
+  try { body = await response.json(); } catch { body = null; }
+  return { status: response.status, body };
+}
+
+// The active relay's origin as the relays we know see it; null when none names one.
+export async function findActive() {
+  try {
+    const { status, body } = await readJson("/readyz");
+    if (status === 200) return location.origin; // this relay serves: nothing to move
+    if (body?.status === "standby" && body.active && origin(body.active)) return origin(body.active);
+  } catch { /* this origin does not answer: ask the others */ }
+  for (const base of known()) {
+    try {
+      const { status, body } = await readJson(`${base}/api/cluster`);
+      if (status !== 200 || !body) continue;
+      remember(body);
+      const active = origin(body.active?.url ?? "");
+      if (active) return active;
+    } catch { /* down, or another origin that does not allow reading it: try the next */ }
+  }
+  return null;
+}
+
+// Learn the cluster while all is well, so a later failure knows where else to look.
+export async function learnCluster() {
+  try {
+    const { status, body } = await readJson("/api/cluster");
+    if (status === 200 && body) remember(body);
+  } catch { /* a relay without /api/cluster, or down: nothing to learn */ }
+}
+
+// Move the page to `active` (an origin), keeping the route and the signed-in token.
+export function moveTo(active) {
+  const last = Number(sessionStorage.getItem(MOVED_AT) ?? 0);
+  if (active === location.origin || Date.now() - last < MIN_MOVE_INTERVAL_MS) return false;
+  const params = new URLSearchParams({
+    [HANDOVER]: session.token() ?? "", from: location.origin, route: location.hash || "#/fleet",
+  });
+  location.assign(`${active}/#${params}`);
+  return true;
+}
+
+// Called on any sign of trouble; one check at a time.
+let checking = null;
+export function checkRelay() {
+  if (!checking) {
+    checking = findActive()
+      .then((active) => (active ? moveTo(active) : false))
+      .finally(() => { checking = null; });
+  }
+  return checking;
+}

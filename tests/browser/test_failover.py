@@ -1,0 +1,109 @@
+"""The dashboard follows the active relay: on a page whose relay turned standby, the next
+failing request makes it ask that relay, move to the active (route kept, still signed in,
+the handed-over token gone from the URL at once) and say so in a banner.
+
+The standby is a fake: the page first runs on ``http://localhost:PORT`` (another origin of
+the test's relay), passed through while it is "active"; then the test answers for it as a
+standby does (``/readyz`` 503 ``standby``, ``/api/cluster``, 307 for everything else).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import Browser, Page, Route, expect
+
+from tests.browser.conftest import ROOT, Relay, screenshot
+
+
+class FakeStandby:
+    def __init__(self, origin: str, active: str) -> None:
+        self.origin = origin
+        self.active = active
+        self.standby = False
+        self.asked: list[str] = []
+
+    def handle(self, route: Route) -> None:
+        if not self.standby:
+            route.continue_()
+            return
+        parts = urlsplit(route.request.url)
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        self.asked.append(parts.path)
+        if parts.path == "/readyz":
+            body: dict[str, Any] = {"status": "standby", "active": self.active, "epoch": 2}
+            route.fulfill(status=503, json=body, headers={"Retry-After": "1"})
+        elif parts.path == "/api/cluster":
+            route.fulfill(status=200, json=self.cluster())
+        else:
+            route.fulfill(
+                status=307,
+                headers={"Location": self.active + target, "Content-Type": "application/json"},
+                body=json.dumps({"error": "this relay is a standby", "active": self.active}),
+            )
+
+    def cluster(self) -> dict[str, Any]:
+        return {
+            "self": {"id": "b", "url": self.origin, "role": "standby"},
+            "active": {"id": "a", "url": self.active, "since": "2026-01-01T00:00:00Z"},
+            "standbys": [{"id": "b", "url": self.origin, "seenAt": "2026-01-01T00:00:00Z"}],
+            "epoch": 2,
+            "changedAt": "2026-01-01T00:00:00Z",
+        }
+
+
+@pytest.fixture
+def two_origins(browser: Browser, relay: Relay) -> Iterator[tuple[Page, FakeStandby]]:
+    port = urlsplit(relay.url).port
+    standby = FakeStandby(f"http://localhost:{port}", relay.url)
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.route(f"{standby.origin}/**", standby.handle)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page, standby
+    context.close()
+    assert errors == [], errors
+
+
+def test_the_dashboard_moves_to_the_active_when_its_relay_turns_standby(
+    two_origins: tuple[Page, FakeStandby], relay: Relay
+) -> None:
+    page, standby = two_origins
+    page.goto(standby.origin + "/")
+    page.fill("#token", ROOT)
+    page.click("button[type=submit]")
+    page.wait_for_selector(".live-live", timeout=10_000)
+    page.click("nav a[href='#/commands']")
+
+    standby.standby = True  # this relay lost the election; the active is another origin
+    page.click("nav a[href='#/orchestrators']")  # its request fails: 307 to another origin
+
+    expect(page.locator(".banner.moved")).to_contain_text(
+        f"relay moved to {relay.url}", timeout=15_000
+    )
+    assert page.url == f"{relay.url}/#/orchestrators"  # the route kept, the token gone
+    assert "relay-handover" not in page.evaluate("history.state ?? ''") + page.url
+    expect(page.locator("#token")).to_have_count(0)  # still signed in
+    page.wait_for_selector(".live-live", timeout=10_000)
+    assert page.evaluate("sessionStorage.getItem('relay.token')") == ROOT
+    assert "/readyz" in standby.asked
+    screenshot(page, "failover-moved")
+    page.click(".banner.moved .dismiss")
+    expect(page.locator(".banner.moved")).to_have_count(0)
+
+
+def test_a_dashboard_on_a_serving_relay_stays(page: Page, relay: Relay) -> None:
+    """A drop of the stream on the active itself: /readyz says 200, the page stays."""
+    page.goto(relay.url + "/")
+    page.fill("#token", ROOT)
+    page.click("button[type=submit]")
+    page.wait_for_selector(".live-live", timeout=10_000)
+    page.evaluate("import('/static/failover.js').then((m) => m.checkRelay())")
+    page.wait_for_load_state("networkidle")
+    assert page.url.startswith(relay.url)
+    expect(page.locator(".banner.moved")).to_have_count(0)
