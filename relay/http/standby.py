@@ -128,9 +128,10 @@ def redirect_target(active: str, scope: Any) -> str | None:
         return None
     base = urllib.parse.urlsplit(active)
     query = scope.get("query_string", b"").decode("latin-1")
-    return urllib.parse.urlunsplit(
+    target: str = urllib.parse.urlunsplit(
         (base.scheme, base.netloc, base.path.rstrip("/") + path, query, "")
     )
+    return target
 
 
 async def _respond(
