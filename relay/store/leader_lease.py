@@ -231,6 +231,8 @@ class LeaseStore:
         anything else) is left alone and named.
         """
 
+        import asyncpg
+
         async def hold(conn: Any) -> str | None:
             if await conn.fetchval(_HOLDING_INSTANCE_LOCK, *INSTANCE_KEY):
                 return None
@@ -243,7 +245,10 @@ class LeaseStore:
             name = row["application_name"] or ""
             if not name.startswith(_ELECTION_NAME) or name.startswith(_OLD_RELAY_NAME):
                 return _describe(row)
-            await conn.fetchval("SELECT pg_terminate_backend($1)", row["pid"])
+            try:
+                await conn.fetchval("SELECT pg_terminate_backend($1)", row["pid"])
+            except asyncpg.PostgresError:  # not permitted (another role): name it instead
+                return _describe(row)
             for _ in range(20):  # the lock goes as the terminated backend exits
                 if await conn.fetchval(_TRY_INSTANCE_LOCK, *INSTANCE_KEY):
                     return None
