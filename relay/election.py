@@ -138,6 +138,8 @@ class Elector:
         self.store = store
         self.leadership = leadership
         self.last_renewed: float | None = None
+        # Who held the instance lock when this standby last refused to activate (logged once).
+        self.refused_by: str | None = None
         self._failing = False
 
     @property
@@ -174,22 +176,19 @@ class Elector:
         try:
             await self._db(partial(self.store.seen, me.self_id, me.self_url, timeout))
             if me.role == "standby":
-                epoch = await self._db(
-                    partial(
-                        self.store.try_acquire, me.self_id, me.self_url, me.times.lease, timeout
-                    )
-                )
-                if epoch is not None:
-                    me.role, me.epoch = "starting", epoch
-                    self.last_renewed = now
-                    log.info("leadership_acquired epoch=%s url=%s", epoch, me.self_url)
-                    me.won.set()
+                await self._try_to_win(now, timeout)
             else:
                 renewed = await self._db(
                     partial(self.store.renew, me.self_id, me.epoch, me.times.lease, timeout)
                 )
                 if not renewed:
                     me.lose(f"deposed: the lease of epoch {me.epoch} is no longer ours")
+                    return
+                # Held on the election connection; a new connection (after an error) takes
+                # it again, unless a relay of the previous version got it meanwhile.
+                holder = await self._db(partial(self.store.hold_instance_lock, timeout))
+                if holder is not None:
+                    me.lose(f"an older relay holds the instance lock ({holder})")
                     return
                 self.last_renewed = now
             lease, members, db_now = await self._read(timeout)
@@ -206,6 +205,38 @@ class Elector:
             self.last_renewed or 0.0, trio.current_time(), me.times.renew_deadline
         ):
             me.lose(f"lease not renewed for {me.times.renew_deadline:g} s")
+
+    async def _try_to_win(self, now: float, timeout: float) -> None:
+        """Take the lease, then the instance lock; activate only with both.
+
+        While a relay of the previous version (which knows nothing of the leader row) holds
+        the instance lock, stay standby and do not even take the lease (no epoch churn);
+        one line names it, once.
+        """
+        me = self.leadership
+        holder = await self._db(partial(self.store.old_relay_holder, timeout))
+        if holder is None:
+            epoch = await self._db(
+                partial(self.store.try_acquire, me.self_id, me.self_url, me.times.lease, timeout)
+            )
+            if epoch is None:
+                return
+            holder = await self._db(partial(self.store.hold_instance_lock, timeout))
+            if holder is None:
+                me.role, me.epoch = "starting", epoch
+                self.last_renewed = now
+                self.refused_by = None
+                log.info("leadership_acquired epoch=%s url=%s", epoch, me.self_url)
+                me.won.set()
+                return
+            await self._db(partial(self.store.release, me.self_id, epoch, timeout))
+        if holder != self.refused_by:
+            log.warning(
+                "leadership_refused reason=another relay holds the instance lock (%s)"
+                " action=standby",
+                holder,
+            )
+        self.refused_by = holder
 
     async def _read(self, timeout: float) -> tuple[Lease, list[Member], datetime]:
         return await self._db(partial(self.store.read, timeout))

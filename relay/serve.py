@@ -334,7 +334,11 @@ async def serve_elected(
             retry=settings.leader_retry_seconds,
         ),
     )
-    lease_store = LeaseStore(database_url, application_name=f"relay {me}")
+    lease_store = LeaseStore(
+        database_url,
+        application_name=f"relay {me}",
+        idle_in_transaction_seconds=settings.leader_renew_deadline_seconds,
+    )
     elector = Elector(lease_store, leadership)
     try:
         try:

@@ -18,6 +18,7 @@ that cannot reach the active cannot fail a request on its behalf.
 from __future__ import annotations
 
 import json
+import urllib.parse
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -92,7 +93,9 @@ class StandbyGate:
         active = me.active_url()
         if active is None or active == me.self_url:
             return _json(503, {"error": "no active relay"}, retry_after=True)
-        target = active.rstrip("/") + _path_and_query(scope)
+        target = redirect_target(active, scope)
+        if target is None:
+            return _json(400, {"error": "the request target must be a path starting with /"})
         code, headers, body = _json(
             307, {"error": f"this relay is a standby; the active one is {active}", "active": active}
         )
@@ -115,11 +118,20 @@ def _header(scope: Any, name: bytes) -> str | None:
     return None
 
 
-def _path_and_query(scope: Any) -> str:
+def redirect_target(active: str, scope: Any) -> str | None:
+    """The active's URL with this request's path and query; None for a request target that
+    is not a path (``@evil.example/x`` appended to ``http://host:port`` would name another
+    host as userinfo@host), which is answered 400 rather than redirected anywhere."""
     raw = scope.get("raw_path")
     path = raw.decode("latin-1") if raw else scope.get("path", "/")
-    query = scope.get("query_string", b"")
-    return f"{path}?{query.decode('latin-1')}" if query else path
+    if not path.startswith("/"):
+        return None
+    base = urllib.parse.urlsplit(active)
+    query = scope.get("query_string", b"").decode("latin-1")
+    target: str = urllib.parse.urlunsplit(
+        (base.scheme, base.netloc, base.path.rstrip("/") + path, query, "")
+    )
+    return target
 
 
 async def _respond(

@@ -27,6 +27,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from relay.domain.leadership import Lease, Member
+from relay.store.schema import postgres_session_settings
 
 T = TypeVar("T")
 
@@ -35,6 +36,30 @@ MEMBERS_TABLE = "relay_members"
 
 # pg_advisory_xact_lock(int4, int4): "rely", then 2 for "creating the election's tables".
 _CREATE_KEY = (0x72656C79, 2)
+
+# The instance lock of relays before the election, pg_try_advisory_lock(int4, int4): "rely",
+# then 1 for "the serving process". Such a relay holds it while it serves and knows nothing
+# of the leader row, so the winner of the election takes it too, on its election
+# connection, before it activates: an old relay and an elected one never both write.
+INSTANCE_KEY = (0x72656C79, 1)
+# How a relay before the election named its lock's connection (``holder_name()`` then).
+_OLD_RELAY_NAME = "relay host="
+
+_TRY_INSTANCE_LOCK = "SELECT pg_try_advisory_lock($1::int4, $2::int4)"
+
+_HOLDING_INSTANCE_LOCK = """
+SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted
+   AND pid = pg_backend_pid()
+   AND classid = $1::int4::oid AND objid = $2::int4::oid AND objsubid = 2)
+"""
+
+_INSTANCE_LOCK_HOLDER = """
+SELECT a.pid, a.application_name, host(a.client_addr) AS addr
+  FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+ WHERE l.locktype = 'advisory' AND l.granted AND l.pid <> pg_backend_pid()
+   AND l.classid = $1::int4::oid AND l.objid = $2::int4::oid AND l.objsubid = 2
+   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+"""
 
 _CREATE = """
 CREATE TABLE IF NOT EXISTS relay_leader (
@@ -95,6 +120,8 @@ SELECT holder, holder_url, epoch, acquired_at, renewed_at, expires_at, changed_a
   FROM relay_leader WHERE id = 1
 """
 
+_ELECTION_NAME = "relay "
+
 _READ_MEMBERS = "SELECT id, url, seen_at FROM relay_members ORDER BY id"
 
 # The fence, run first in every write transaction of the active (``relay.store.thread``).
@@ -130,9 +157,20 @@ class LeaseStore:
     Call from one thread at a time (the elector's); ``close`` from any.
     """
 
-    def __init__(self, database_url: str, *, application_name: str = "relay election") -> None:
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        application_name: str = "relay election",
+        idle_in_transaction_seconds: float = 10.0,
+    ) -> None:
         self.database_url = database_url
+        # Election connections are named "relay …" (and never "relay host=…", the name of a
+        # relay before the election): ``hold_instance_lock`` tells them apart by it.
+        if not application_name.startswith(_ELECTION_NAME):
+            application_name = _ELECTION_NAME + application_name
         self._application_name = application_name[:63]
+        self._server_settings = postgres_session_settings(idle_in_transaction_seconds)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="relay-election", daemon=True
@@ -152,13 +190,72 @@ class LeaseStore:
         self._call(create, timeout)
 
     def try_acquire(self, me: str, url: str, lease: float, timeout: float) -> int | None:
-        """Take the lease if it is free, ours or expired; the new epoch, or None."""
+        """Take the lease if it is free, ours or expired; the new epoch, or None.
+
+        The UPDATE waits for the fence's ``FOR SHARE`` of the active's writes in flight; it
+        waits at most half of ``timeout`` (``lock_timeout``), then gives up for this round
+        (None) on a healthy connection, and the next round tries again.
+        """
+        import asyncpg
 
         async def acquire(conn: Any) -> int | None:
-            epoch = await conn.fetchval(_ACQUIRE, me, url, float(lease))
+            try:
+                async with conn.transaction():
+                    await conn.execute(f"SET LOCAL lock_timeout = {_lock_timeout_ms(timeout)}")
+                    epoch = await conn.fetchval(_ACQUIRE, me, url, float(lease))
+            except asyncpg.exceptions.LockNotAvailableError:
+                return None
             return None if epoch is None else int(epoch)
 
         return self._call(acquire, timeout)
+
+    def old_relay_holder(self, timeout: float) -> str | None:
+        """The relay of the previous version holding the instance lock (as it named its
+        connection), or None."""
+
+        async def look(conn: Any) -> str | None:
+            for row in await conn.fetch(_INSTANCE_LOCK_HOLDER, *INSTANCE_KEY):
+                if (row["application_name"] or "").startswith(_OLD_RELAY_NAME):
+                    return _describe(row)
+            return None
+
+        return self._call(look, timeout)
+
+    def hold_instance_lock(self, timeout: float) -> str | None:
+        """Hold the instance lock on this connection (if it does not already); None once
+        held, else who holds it.
+
+        Only the lease's holder calls this, so another elected relay holding the lock has
+        been deposed (fenced, it writes nothing, but a stopped one keeps its session): its
+        election session is ended and the lock taken. A relay of the previous version (or
+        anything else) is left alone and named.
+        """
+
+        import asyncpg
+
+        async def hold(conn: Any) -> str | None:
+            if await conn.fetchval(_HOLDING_INSTANCE_LOCK, *INSTANCE_KEY):
+                return None
+            if await conn.fetchval(_TRY_INSTANCE_LOCK, *INSTANCE_KEY):
+                return None
+            rows = await conn.fetch(_INSTANCE_LOCK_HOLDER, *INSTANCE_KEY)
+            if not rows:
+                return "holder unknown"  # released between our attempt and this look
+            row = rows[0]
+            name = row["application_name"] or ""
+            if not name.startswith(_ELECTION_NAME) or name.startswith(_OLD_RELAY_NAME):
+                return _describe(row)
+            try:
+                await conn.fetchval("SELECT pg_terminate_backend($1)", row["pid"])
+            except asyncpg.PostgresError:  # not permitted (another role): name it instead
+                return _describe(row)
+            for _ in range(20):  # the lock goes as the terminated backend exits
+                if await conn.fetchval(_TRY_INSTANCE_LOCK, *INSTANCE_KEY):
+                    return None
+                await asyncio.sleep(0.05)
+            return _describe(row)
+
+        return self._call(hold, timeout)
 
     def renew(self, me: str, epoch: int, lease: float, timeout: float) -> bool:
         """Extend our lease; False when it is no longer ours (deposed)."""
@@ -172,7 +269,10 @@ class LeaseStore:
         """Give the lease up if it is still ours; whether it was."""
 
         async def release(conn: Any) -> bool:
-            return await conn.fetchval(_RELEASE, me, epoch) is not None
+            released = await conn.fetchval(_RELEASE, me, epoch) is not None
+            if await conn.fetchval(_HOLDING_INSTANCE_LOCK, *INSTANCE_KEY):
+                await conn.fetchval("SELECT pg_advisory_unlock($1::int4, $2::int4)", *INSTANCE_KEY)
+            return released
 
         return self._call(release, timeout)
 
@@ -212,8 +312,10 @@ class LeaseStore:
 
         async def run() -> T:
             if self._connection is None or self._connection.is_closed():
-                self._connection = await _connect(
-                    self.database_url, self._application_name, timeout
+                self._connection = await connect(
+                    self.database_url,
+                    timeout,
+                    {**self._server_settings, "application_name": self._application_name},
                 )
             return await statement(self._connection)
 
@@ -257,7 +359,19 @@ async def _close(connection: Any) -> None:
     await asyncio.sleep(0)  # let the transport's close callbacks run before the loop stops
 
 
-async def _connect(database_url: str, application_name: str, timeout: float) -> Any:
+def _lock_timeout_ms(timeout: float) -> int:
+    return max(int(timeout * 500), 50)
+
+
+def _describe(row: Any) -> str:
+    """A lock holder as the instance lock named it: application_name, address, pid."""
+    name = row["application_name"] or "unnamed"
+    where = f" from {row['addr']}" if row["addr"] else ""
+    return f"{name}{where}, backend pid {row['pid']}"
+
+
+async def connect(database_url: str, timeout: float, server_settings: dict[str, str]) -> Any:
+    """An asyncpg connection to ``database_url`` with ``server_settings``."""
     import asyncpg
     from tortoise.backends.base.config_generator import expand_db_url
 
@@ -272,6 +386,6 @@ async def _connect(database_url: str, application_name: str, timeout: float) -> 
         password=credentials.get("password"),
         database=credentials.get("database"),
         timeout=timeout,
-        server_settings={"application_name": application_name},
+        server_settings=server_settings,
         **options,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.connection import get_connection
 from tortoise.migrations.executor import MigrationExecutor
 
@@ -30,8 +31,33 @@ def redacted(database_url: str) -> str:
     return scheme + sep + rest
 
 
-def tortoise_config(database_url: str) -> dict[str, Any]:
-    """The tortoise config for a ``sqlite://PATH`` or ``postgres://…`` URL."""
+def postgres_session_settings(idle_in_transaction_seconds: float) -> dict[str, str]:
+    """Server settings for every PostgreSQL connection of a relay (store and election).
+
+    A relay that is stopped (``SIGSTOP``, a VM pause) or partitioned inside a write
+    transaction would otherwise keep its ``FOR SHARE`` on the leader row (the fence) for as
+    long as TCP keeps the session up, hours, and every successor's acquire would wait on
+    it: the server ends such a session after ``idle_in_transaction_seconds`` (the renew
+    deadline: the active gives up by then anyway), and keepalives and a user timeout end a
+    dead peer's session within seconds. (Ignored over a Unix socket.)
+    """
+    millis = str(max(int(idle_in_transaction_seconds * 1000), 1))
+    return {
+        "idle_in_transaction_session_timeout": millis,
+        "tcp_keepalives_idle": "5",
+        "tcp_keepalives_interval": "2",
+        "tcp_keepalives_count": "3",
+        "tcp_user_timeout": millis,
+    }
+
+
+def tortoise_config(
+    database_url: str, *, idle_in_transaction_seconds: float = 10.0
+) -> dict[str, Any]:
+    """The tortoise config for a ``sqlite://PATH`` or ``postgres://…`` URL.
+
+    On PostgreSQL the connections carry ``postgres_session_settings``.
+    """
     connection: str | dict[str, Any]
     path = sqlite_path(database_url)
     if path is not None:
@@ -49,7 +75,12 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
             },
         }
     else:
-        connection = database_url
+        connection = expand_db_url(database_url)
+        credentials = connection["credentials"]
+        credentials["server_settings"] = {
+            **postgres_session_settings(idle_in_transaction_seconds),
+            **(credentials.get("server_settings") or {}),
+        }
     return {
         "connections": {"default": connection},
         "apps": {

@@ -62,9 +62,17 @@ class StoreThread:
     """Owns the database: start it once, submit jobs from any thread, stop it once."""
 
     def __init__(
-        self, database_url: str, *, timeout: float = 10.0, shutdown_grace: float = 5.0
+        self,
+        database_url: str,
+        *,
+        timeout: float = 10.0,
+        shutdown_grace: float = 5.0,
+        idle_in_transaction_seconds: float = 10.0,
     ) -> None:
         self.database_url = database_url
+        # PostgreSQL ends a session idle in a transaction this long (see
+        # ``relay.store.schema.postgres_session_settings``): the leader's renew deadline.
+        self.idle_in_transaction_seconds = idle_in_transaction_seconds
         self.timeout = timeout
         self.shutdown_grace = shutdown_grace
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -148,19 +156,42 @@ class StoreThread:
             self._stopped.set()
 
     async def _init(self) -> None:
-        config = tortoise_config(self.database_url)
+        config = tortoise_config(
+            self.database_url, idle_in_transaction_seconds=self.idle_in_transaction_seconds
+        )
         await Tortoise.init(config=config)
         # tortoise (1.1.9) connects SQLite lazily inside ConnectionWrapper.__aenter__, after
         # taking the connection's lock, and keeps the lock when the connect fails: the next
         # statement then waits on it forever. Connecting here, outside any lock, makes a
         # database that cannot be opened fail start() at once.
         await connections.get("default").create_connection(with_db=True)
-        await migrate_to_latest(config)
+        try:
+            await self._migrate_fenced(config)
+        except BaseException:
+            # A start that fails (deposed, a failed migration) leaves no pool open behind it.
+            await Tortoise.close_connections()
+            raise
         # Captured here, inside the coroutine that awaited init: the context holds
         # tortoise's connections; captured after run_until_complete it would be empty.
         self._context = contextvars.copy_context()
         self._queue = asyncio.Queue()
         self._writer = asyncio.get_running_loop().create_task(self._write_loop())
+
+    async def _migrate_fenced(self, config: dict[str, Any]) -> None:
+        """Migrate; on an elected active, only while the leader row still holds our epoch.
+
+        The election connection holds the instance lock meanwhile (no relay of the previous
+        version starts), and the epoch is checked before and after: a relay deposed while it
+        starts does not begin migrating beside its successor, and one deposed during the
+        migrations fails its start rather than serve.
+        """
+        if self.fence_epoch is not None:
+            async with in_transaction() as connection:
+                await self._check_fence(connection, self.fence_epoch)
+        await migrate_to_latest(config)
+        if self.fence_epoch is not None:
+            async with in_transaction() as connection:
+                await self._check_fence(connection, self.fence_epoch)
 
     def _begin_shutdown(self) -> None:
         # Runs on the loop, so every job launched after this line is refused. The writer

@@ -4,6 +4,7 @@ everything to the real app."""
 from __future__ import annotations
 
 import json
+import urllib.parse
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -99,6 +100,29 @@ async def test_a_websocket_handshake_to_a_standby_gets_the_redirect_as_its_http_
     status, headers, _ = await call(gate, "/api/orchestrators/o1/channel", kind="websocket")
     assert status == 307
     assert headers[b"location"] == f"{ACTIVE}/api/orchestrators/o1/channel".encode()
+
+
+async def test_a_request_target_that_is_not_a_path_is_refused_not_redirected_elsewhere() -> None:
+    inner = Inner()
+    gate = StandbyGate(inner, standby())
+    for target in ("@evil.example/x", "evil.example/x", "*"):
+        for kind in ("http", "websocket"):
+            status, headers, body = await call(gate, target, kind=kind)
+            assert status == 400, target
+            assert b"location" not in headers
+            assert json.loads(body) == {
+                "error": "the request target must be a path starting with /"
+            }
+    assert inner.paths == []
+
+
+async def test_the_redirect_stays_on_the_active_host_whatever_the_path_holds() -> None:
+    gate = StandbyGate(Inner(), standby())
+    status, headers, _ = await call(gate, "//evil.example/x", query=b"a=@b")
+    assert status == 307
+    location = headers[b"location"].decode()
+    assert location == f"{ACTIVE}//evil.example/x?a=@b"
+    assert urllib.parse.urlsplit(location).netloc == "10.0.0.1:7420"
 
 
 async def test_with_no_active_a_standby_answers_503_with_retry_after() -> None:

@@ -37,7 +37,11 @@ def assemble(settings: Settings, clock: Clock, installs: Sequence[Install]) -> R
     runtime = Runtime(
         settings=settings,
         clock=clock,
-        store=StoreThread(settings.resolved_database_url(), timeout=settings.store_timeout_seconds),
+        store=StoreThread(
+            settings.resolved_database_url(),
+            timeout=settings.store_timeout_seconds,
+            idle_in_transaction_seconds=settings.leader_renew_deadline_seconds,
+        ),
         registry=ActorRegistry(ask_timeout=settings.ask_timeout_seconds),
         events=EventHub(),
     )
