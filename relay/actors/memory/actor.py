@@ -35,6 +35,11 @@ class MemoryActor(AggregateActor):
     def redactor(self) -> Redactor:
         return rules.redactor_for(self.rt.credentials, self.rt.settings.memory_redact_patterns)
 
+    def _stamp(self, memory: Memory) -> str | None:
+        """The current list's stamp if it leaves ``memory``'s text as stored."""
+        current = self.redactor()
+        return current.stamp if rules.for_output(memory, current) is memory else None
+
     def _current(self) -> Memory:
         if self.memory is None:
             raise NotFound(rules.NOT_FOUND)
@@ -78,8 +83,9 @@ class MemoryActor(AggregateActor):
             redactor=self.redactor(),
         )
         self.memory = memory
+        stamp = self._stamp(memory)
         commit = self._commit(
-            lambda: memory_store.insert_memory(memory), "created", memory, redactions
+            lambda: memory_store.insert_memory(memory, stamp), "created", memory, redactions
         )
         return Durable(Written(memory, redactions), commit)
 
@@ -91,8 +97,9 @@ class MemoryActor(AggregateActor):
             current, message.patch, now=self.rt.clock.now_ms(), redactor=self.redactor()
         )
         self.memory = memory
+        stamp = self._stamp(memory)
         commit = self._commit(
-            lambda: memory_store.update_memory(memory), "updated", memory, redactions
+            lambda: memory_store.update_memory(memory, stamp), "updated", memory, redactions
         )
         return Durable(Written(memory, redactions), commit)
 
@@ -113,8 +120,9 @@ class MemoryActor(AggregateActor):
             return None
         memory, redactions = outcome
         self.memory = memory
+        stamp = self._stamp(memory)
         commit = self._commit(
-            lambda: memory_store.update_memory(memory), "updated", memory, redactions
+            lambda: memory_store.update_memory(memory, stamp), "updated", memory, redactions
         )
         written: Written | None = Written(memory, redactions)
         return Durable(written, commit)
