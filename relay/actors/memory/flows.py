@@ -48,12 +48,16 @@ async def create(
     return await rt.registry.ask(KIND, new_memory_id(), Create(data, created_by, created_by_agent))
 
 
-async def update(rt: Runtime, memory_id: str, patch: MemoryPatch, if_match: int | None) -> Written:
-    return await rt.registry.ask(KIND, memory_id, Update(patch, if_match))
+async def update(
+    rt: Runtime, memory_id: str, patch: MemoryPatch, if_match: int | None, viewer: Viewer
+) -> Written:
+    """``viewer`` is judged by the memory's actor on the version it replaces."""
+    return await rt.registry.ask(KIND, memory_id, Update(patch, if_match, viewer))
 
 
-async def delete(rt: Runtime, memory_id: str, if_match: int | None) -> Memory:
-    return await rt.registry.ask(KIND, memory_id, Delete(if_match))
+async def delete(rt: Runtime, memory_id: str, if_match: int | None, viewer: Viewer) -> Memory:
+    """``viewer`` is judged by the memory's actor on the version it deletes."""
+    return await rt.registry.ask(KIND, memory_id, Delete(viewer, if_match))
 
 
 async def find(rt: Runtime, query: MemoryQuery, viewer: Viewer) -> tuple[list[Memory], str | None]:
