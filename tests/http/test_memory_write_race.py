@@ -15,9 +15,19 @@ from relay.domain.memory import MemoryPatch, Viewer
 from relay.errors import Forbidden, NotFound
 from relay.http import memory as memory_routes
 from relay.http.services import Services
+from tests.conftest import bearer
 from tests.http.helpers import H
-from tests.http.test_memory import created, patch, people  # noqa: F401 - fixture
-from tests.http.test_messages import error_of
+from tests.http.test_memory import MEMORY_SCOPES, created, patch
+from tests.http.test_messages import agent, error_of
+
+
+@pytest.fixture
+async def a(client: Any, mint: Any) -> dict[str, str]:
+    """Agent a1's token (a2 exists too), working in /srv/one."""
+    await agent(client, "a1")
+    await agent(client, "a2")
+    grant = {"agents": ["a1"], "cwd": ["/srv/one"]}
+    return bearer(mint(MEMORY_SCOPES, grant, sub="a1", role="agent"))
 
 
 def quarantine_first(
@@ -48,9 +58,8 @@ async def stored(client: Any, memory_id: str) -> dict[str, Any]:
 
 
 async def test_a_patch_is_judged_on_the_version_it_replaces(
-    client: Any, people: dict[str, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+    client: Any, a: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    a = people["A"]
     memory = await created(client, a, scope="repo", scopeKey="/srv/one", title="mine")
     quarantine_first(client, monkeypatch, memory["id"])
     response = await patch(client, memory["id"], "*", a, title="changed")
@@ -60,9 +69,8 @@ async def test_a_patch_is_judged_on_the_version_it_replaces(
 
 
 async def test_a_delete_is_judged_on_the_version_it_deletes(
-    client: Any, people: dict[str, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+    client: Any, a: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    a = people["A"]
     memory = await created(client, a, scope="repo", scopeKey="/srv/one")
     quarantine_first(client, monkeypatch, memory["id"])
     response = await client.delete(f"/api/memory/{memory['id']}", headers=a)
@@ -70,10 +78,7 @@ async def test_a_delete_is_judged_on_the_version_it_deletes(
     assert (await stored(client, memory["id"]))["redactionState"] == "blocked"
 
 
-async def test_without_the_race_the_same_writes_pass(
-    client: Any, people: dict[str, dict[str, str]]
-) -> None:
-    a = people["A"]
+async def test_without_the_race_the_same_writes_pass(client: Any, a: dict[str, str]) -> None:
     memory = await created(client, a, scope="repo", scopeKey="/srv/one", title="mine")
     assert (await patch(client, memory["id"], "*", a, title="changed")).status_code == 200
     response = await client.delete(f"/api/memory/{memory['id']}", headers=a)
@@ -81,10 +86,10 @@ async def test_without_the_race_the_same_writes_pass(
 
 
 async def test_the_actor_refuses_a_viewer_that_may_not_change_the_memory(
-    client: Any, services: Services, people: dict[str, dict[str, str]]
+    client: Any, services: Services, a: dict[str, str]
 ) -> None:
     rt = services.runtime
-    memory = await created(client, people["A"], scope="agent", scopeKey="a1", title="mine")
+    memory = await created(client, a, scope="agent", scopeKey="a1", title="mine")
     other = Viewer(operator=False, agents=frozenset({"a2"}))
     stranger = Viewer(operator=False, agents=frozenset({"a9"}), principal="a9")
     owner = Viewer(operator=False, agents=frozenset({"a1"}))
