@@ -8,7 +8,9 @@ written through the store directly (``StoreThread``, batched ``bulk_create``) in
 server's data dir — or, with ``--database-url``, into a fresh PostgreSQL database made on
 that server for the run and dropped after it — before ``relay serve`` starts on it; the
 agents are then registered over HTTP (their cards, with ``memory-reload:*`` tags).
-``--no-index`` drops the trigram indexes (FTS5 / pg_trgm) after seeding.
+``--no-index`` drops the trigram indexes (FTS5 / pg_trgm) after seeding. The rows are
+stamped with the server's redaction list (the bench sets its root token and
+``RELAY_SECRET``), as the server's own writes are, so the broker reads them without text.
 
 The store: ``--memories`` over ``--agents`` agents and ``--repos`` repos — 60 % agent
 scope, 39 % repo scope, 1 % global — each a title of 2-6 and a body of 20-80 words drawn
@@ -50,6 +52,7 @@ from bench.common import (
     stop_server,
     verdict,
 )
+from relay.actors.memory.rules import redactor_for
 from relay.domain.memory import Memory, Source
 from relay.domain.workspaces import Workspace
 from relay.store import memory as memory_store
@@ -160,8 +163,11 @@ def workspaces(args: argparse.Namespace, rng: random.Random) -> list[Workspace]:
     return made
 
 
-def seed(database_url: str, args: argparse.Namespace) -> None:
-    """Migrate, then write the store directly (batched), before the server starts."""
+def seed(database_url: str, args: argparse.Namespace, credentials: tuple[str, ...]) -> None:
+    """Migrate, then write the store directly (batched), before the server starts. Each
+    row carries the stamp of the server's redaction list (its credentials: the bench
+    chooses them), as the server's own writes do."""
+    stamp = redactor_for(credentials, []).stamp
     rng = random.Random(SEED)
     rows = memories(args, rng)
     spaces = workspaces(args, rng)
@@ -171,7 +177,7 @@ def seed(database_url: str, args: argparse.Namespace) -> None:
         for start in range(0, len(rows), BATCH):
             batch = [
                 # the query module's own column mapping (search_text and search_tags too)
-                models.Memory(id=m.id, **memory_store._columns(m))
+                models.Memory(id=m.id, **memory_store._columns(m, stamp))
                 for m in rows[start : start + BATCH]
             ]
             store.call(lambda b=batch: models.Memory.bulk_create(b), write=True)  # type: ignore[misc]
@@ -307,8 +313,9 @@ def main() -> None:
             database = with_database(args.database_url, pg_name)
             env["RELAY_DATABASE_URL"] = database
         try:
-            seed(database, args)
             token = secrets.token_urlsafe(24)
+            env["RELAY_SECRET"] = secrets.token_urlsafe(48)
+            seed(database, args, (token, env["RELAY_SECRET"]))
             server = start_server(data_dir, free_port(), token, Path(tmp) / "server.log", env)
             try:
                 backend = "PostgreSQL" if pg_name else "SQLite"

@@ -34,7 +34,7 @@ from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import trio
 
@@ -94,6 +94,12 @@ FAN_OUT_WRITES_PER_SECOND = 10_000
 ORCHESTRATOR_VIEW = "orchestrators"
 
 
+class EventGuard(Protocol):
+    """A per-subscriber rule on an event's content (hashable: filters are dict keys)."""
+
+    def admits(self, event: StreamEvent) -> bool: ...
+
+
 @dataclass(frozen=True, slots=True)
 class StreamFilter:
     """Which events a subscriber sees; a ``None`` field does not filter.
@@ -102,15 +108,20 @@ class StreamFilter:
     of exactly this agent. ``agents``: a token's agent constraint, only events of one
     of these agents (events tied to no agent are withheld). ``hidden_views``: events
     of these views are withheld (security audits from callers without ``token:admin``).
+    ``guard``: what the subscriber may read of an event's content (a ``memory`` event
+    only if the memory visibility rules let it see that memory), live and on replay.
     """
 
     view: str | None = None
     agent_id: str | None = None
     agents: frozenset[str] | None = None
     hidden_views: frozenset[str] = frozenset()
+    guard: EventGuard | None = None
 
     def passes(self, event: StreamEvent) -> bool:
-        return self.admits(event.view, event.agent_id)
+        if not self.admits(event.view, event.agent_id):
+            return False
+        return self.guard is None or self.guard.admits(event)
 
     def admits(self, view: str | None, agent_id: str | None) -> bool:
         """Whether an event published with this view and agent passes."""

@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
 from functools import wraps
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from quart import g, has_request_context, request, websocket
 
 from relay.actors import artifacts
-from relay.actors.memory import rules as memory_rules
 from relay.actors.memory import visibility
+from relay.actors.memory.visibility import MemoryAction
 from relay.auth.access import (
     Principal,
     Resource,
@@ -227,8 +227,6 @@ async def allow_artifact(artifact_id: str) -> Artifact:
 
 # -- memory ----------------------------------------------------------------------------
 
-MemoryAction = Literal["read", "create", "change"]
-
 
 async def memory_viewer() -> Viewer:
     """The caller as memory rules see it: an operator, or the agents it acts for (judged
@@ -267,18 +265,10 @@ async def allow_memory(
     scope: Scope | None = None,
     scope_key: str | None = None,
 ) -> Viewer:
-    """Memories, for every route and MCP tool: ``read`` (a memory the caller does not see
-    is ``memory not found``), ``create`` in ``scope``/``scopeKey``, ``change`` (update,
-    delete) a stored memory. Returns the caller as a ``Viewer``."""
+    """Memories, for every route and MCP tool: the caller as a ``Viewer``, judged by
+    ``visibility.authorize`` (``read``, ``create`` in ``scope``/``scopeKey``, ``change``
+    a stored memory). Updates and deletes pass the viewer on to MemoryActor, which
+    judges them again on the version it writes."""
     viewer = await memory_viewer()
-    if memory is not None and not visibility.sees(viewer, memory):
-        raise NotFound(memory_rules.NOT_FOUND)
-    refused = (
-        action == "create"
-        and scope is not None
-        and scope_key is not None
-        and not visibility.may_create(viewer, scope, scope_key)
-    ) or (action == "change" and memory is not None and not visibility.may_change(viewer, memory))
-    if refused:
-        raise Forbidden("forbidden")
+    visibility.authorize(viewer, action, memory, scope=scope, scope_key=scope_key)
     return viewer

@@ -13,6 +13,8 @@
 - A token with an ``agents`` constraint sees only those agents' events; events tied
   to no agent are withheld from it. Security audits (view ``security``) are withheld
   from callers without ``token:admin``. ``GET /api/activity`` filters the same way.
+- ``memory`` events (never a body, nor a secret's title) reach only callers the memory
+  visibility rules let see that memory (``relay.actors.memory.events``), on replay too.
 - A ``: keep-alive`` comment after ``RELAY_SSE_KEEPALIVE_SECONDS`` of silence.
 - Events of a burst share one write: the hub hands committed events over at most every
   ``RELAY_SSE_BATCH_WINDOW_SECONDS`` (default 25 ms, longer with many clients: see
@@ -45,10 +47,12 @@ from typing import Any, TypeVar, cast
 import trio
 from quart import Blueprint, Response, current_app, g, request
 
+from relay.actors.memory.events import MemoryEvents
+from relay.actors.memory.rules import MEMORY_VIEW
 from relay.auth.access import Principal, Resource, authorize, hidden_views, visible_agents
 from relay.auth.tokens import check_expiry
 from relay.clock import Clock
-from relay.errors import Invalid, Unauthorized, Unavailable
+from relay.errors import Forbidden, Invalid, Unauthorized, Unavailable
 from relay.events import (
     SIGNED_OUT_EXPIRED,
     Batch,
@@ -58,7 +62,7 @@ from relay.events import (
     encode_frame,
 )
 from relay.http import responses
-from relay.http.auth import SCOPE_ATTRIBUTE, allow, principal, requires
+from relay.http.auth import SCOPE_ATTRIBUTE, allow, memory_viewer, principal, requires
 from relay.http.contract import Media, responds, str_param
 from relay.http.services import services
 from relay.http.stream_tickets import TicketBook
@@ -149,11 +153,13 @@ async def issue_ticket() -> tuple[dict[str, Any], int]:
 async def stream_events() -> Response:
     agent_id = query_str("agentId", max_length=200)
     allow(Resource(agent_id=agent_id))
+    hidden = hidden_views(principal())
     stream_filter = StreamFilter(
         view=query_str("view", max_length=64),
         agent_id=agent_id,
         agents=visible_agents(principal()),
-        hidden_views=hidden_views(principal()),
+        hidden_views=hidden,
+        guard=None if MEMORY_VIEW in hidden else await memory_events_guard(),
     )
     rt = services().runtime
     claims = principal().claims
@@ -173,6 +179,17 @@ async def stream_events() -> Response:
     response = Response(frames, 200, SSE_HEADERS)
     response.timeout = None  # a stream has no end to wait for
     return response
+
+
+async def memory_events_guard() -> MemoryEvents | None:
+    """The ``memory`` events this stream may carry: those of memories the caller sees
+    (resolved now, from stored state, like every memory route); none when it acts for no
+    agent; every one for an unconstrained operator (no guard)."""
+    try:
+        viewer = await memory_viewer()
+    except Forbidden:
+        return MemoryEvents(None)
+    return None if viewer.operator else MemoryEvents(viewer)
 
 
 def _last_event_id() -> int | None:
@@ -224,8 +241,11 @@ async def stream_frames(
                     page = await store.run(_replay_query(stream_filter, cursor))
                     if page:
                         cursor = page[-1].id
-                        hub.stats.frames_sent += len(page)
-                        yield b"".join(encode_frame(event) for event in page)
+                    # The SQL filter has no view of an event's content: the guard's turn.
+                    sent = [event for event in page if stream_filter.passes(event)]
+                    if sent:
+                        hub.stats.frames_sent += len(sent)
+                        yield b"".join(encode_frame(event) for event in sent)
                     if len(page) < REPLAY_PAGE:
                         break
             except Unavailable:

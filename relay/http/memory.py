@@ -38,9 +38,9 @@ from relay.domain.memory import (
     Viewer,
     Visibility,
 )
-from relay.errors import Forbidden, Invalid, PreconditionRequired
+from relay.errors import Invalid, PreconditionRequired
 from relay.http import memory_responses as shapes
-from relay.http.auth import allow_memory, principal, requires
+from relay.http.auth import allow_memory, memory_viewer, principal, requires
 from relay.http.contract import Query, int_param, responds, str_param
 from relay.http.services import services
 from relay.http.validation import Body, parse_body, query_choice, query_int, query_str
@@ -189,10 +189,8 @@ async def update_memory(
         raise Invalid("scope cannot change")
     _check_body(data.body)
     rt = services().runtime
-    stored = await memory.load(rt, memory_id)
-    viewer = await allow_memory("change", stored)
-    if data.redaction_state is not None and not visibility.may_set_redaction_state(viewer):
-        raise Forbidden("forbidden")
+    # Who may write is judged by the memory's actor on the version it replaces.
+    viewer = await memory_viewer()
     patch = MemoryPatch(
         type=data.type,
         title=data.title,
@@ -205,7 +203,7 @@ async def update_memory(
         clear_source="source" in data.model_fields_set and data.source is None,
         redaction_state=data.redaction_state,
     )
-    return await memory.update(rt, memory_id, patch, version), viewer
+    return await memory.update(rt, memory_id, patch, version, viewer), viewer
 
 
 def terms_of(q: str | None) -> tuple[str, ...]:
@@ -276,10 +274,8 @@ async def patch_memory(memory_id: str) -> tuple[dict[str, Any], int, dict[str, s
 @requires("memory:write")
 async def delete_memory(memory_id: str) -> dict[str, Any]:
     version = if_match(required=False)
-    rt = services().runtime
-    stored = await memory.load(rt, memory_id)
-    await allow_memory("change", stored)
-    await memory.delete(rt, memory_id, version)
+    # Judged by the memory's actor on the version it deletes.
+    await memory.delete(services().runtime, memory_id, version, await memory_viewer())
     return {"ok": True, "id": memory_id}
 
 

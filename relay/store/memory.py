@@ -70,7 +70,8 @@ def _memory(row: models.Memory) -> Memory:
     )
 
 
-def _columns(memory: Memory) -> dict[str, Any]:
+def _columns(memory: Memory, stamp: str | None = None) -> dict[str, Any]:
+    """The row; ``stamp``: the redaction list known to leave its text as stored, if any."""
     return {
         "scope": memory.scope,
         "scope_key": memory.scope_key,
@@ -92,6 +93,7 @@ def _columns(memory: Memory) -> dict[str, Any]:
         "updated_at": memory.updated_at,
         "search_text": search_text(memory.title, memory.body, memory.tags),
         "search_tags": search_tags(memory.tags),
+        "redaction_stamp": stamp,
     }
 
 
@@ -108,15 +110,15 @@ async def memories_by_id(memory_ids: Iterable[str]) -> dict[str, Memory]:
     return {row.id: _memory(row) for row in rows}
 
 
-async def insert_memory(memory: Memory) -> None:
-    await models.Memory.create(id=memory.id, **_columns(memory))
+async def insert_memory(memory: Memory, stamp: str | None = None) -> None:
+    await models.Memory.create(id=memory.id, **_columns(memory, stamp))
 
 
-async def update_memory(memory: Memory) -> None:
+async def update_memory(memory: Memory, stamp: str | None = None) -> None:
     """Every column of the memory as given (its actor holds the current version), but the
     serving counters: the broker bumps those in the store (``mark_served``), and an actor's
     copy loaded before a serving must not write them back."""
-    columns = _columns(memory)
+    columns = _columns(memory, stamp)
     del columns["serve_count"], columns["last_served_at"]
     await models.Memory.filter(id=memory.id).update(**columns)
 
@@ -131,6 +133,17 @@ async def mark_served(memory_ids: Iterable[str], now: int) -> None:
     if wanted:
         await models.Memory.filter(id__in=wanted).update(
             serve_count=F("serve_count") + 1, last_served_at=now
+        )
+
+
+async def stamp_unchanged(versions: Iterable[tuple[str, int]], stamp: str) -> None:
+    """Stamp these (id, version)s: ``stamp``'s list leaves their text as stored. A row
+    written since (another version) keeps what its writer stamped."""
+    for memory_id, version in versions:
+        await (
+            models.Memory.filter(id=memory_id, version=version)
+            .filter(Q(redaction_stamp__isnull=True) | ~Q(redaction_stamp=stamp))
+            .update(redaction_stamp=stamp)
         )
 
 

@@ -493,6 +493,8 @@ class Memory(Model):
     updated_at = fields.BigIntField()
     search_text = fields.TextField()
     search_tags = fields.TextField()
+    # The redaction list that left the stored text unchanged (migration 0015), or None.
+    redaction_stamp = fields.CharField(max_length=32, null=True)
 
     class Meta:
         table = "memories"

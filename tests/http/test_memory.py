@@ -345,7 +345,10 @@ async def test_store_down_is_503(client: Any, monkeypatch: pytest.MonkeyPatch) -
     async def down(*_args: Any, **_kwargs: Any) -> Any:
         raise Unavailable("store unavailable")
 
-    for name in ("load_memory", "insert_memory", "search_candidates"):
+    # PATCH and DELETE read nothing outside the memory's actor (which holds the version it
+    # judges): their 503 comes from the write.
+    names = ("load_memory", "insert_memory", "search_candidates", "update_memory", "delete_memory")
+    for name in names:
         monkeypatch.setattr(memory_store, name, down)
     for response in (
         await client.get(f"/api/memory/{memory['id']}", headers=H),

@@ -160,8 +160,9 @@ async def test_each_pattern_on_write_over_http(client: Any, name: str) -> None:
 async def test_memory_events_hide_private_and_blocked_and_need_memory_read(
     client: Any, mint: Any
 ) -> None:
-    """A private or blocked memory's event is an id-and-change notice; a caller without
-    ``memory:read`` gets no memory event at all."""
+    """An operator's stream carries private and blocked memories' events (operators see
+    all; never a body); a caller without ``memory:read`` gets no memory event at all.
+    Who else receives which is tests/http/test_memory_events.py."""
     watcher = bearer(mint(["activity:read"], sub="watcher", role="integration"))
     async with (
         open_stream(client, {"view": "memory"}) as stream,
@@ -185,12 +186,11 @@ async def test_memory_events_hide_private_and_blocked_and_need_memory_read(
         ("created", plain["id"]),
         ("updated", plain["id"]),
     ]
-    for frame in (frames[0], frames[2]):
-        assert frame.data["memory"]["withheld"] is True
-        assert frame.data["memory"]["tags"] == []
-        assert "scopeKey" not in frame.data["memory"]
-    assert "PRIVATE t" not in json.dumps(frames[0].data)
-    assert "deploy-key" not in json.dumps(frames[0].data)
+    for frame in frames:
+        assert "body" not in frame.data["memory"]
+    assert frames[0].data["memory"]["title"] == "PRIVATE t"
+    assert frames[0].data["memory"]["visibility"] == "private"
+    assert frames[2].data["memory"]["redactionState"] == "blocked"
     assert frames[1].data["memory"]["title"] == "plain t"
     assert first.event != "memory"
     assert "marker" in json.dumps(first.data)

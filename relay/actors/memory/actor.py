@@ -1,14 +1,16 @@
 """MemoryActor: the only writer of one memory, so its version moves one write at a time.
 
 ``If-Match`` is decided here, against the version this actor holds at the moment of the
-write: of concurrent PATCHes naming one version exactly one is applied.
+write: of concurrent PATCHes naming one version exactly one is applied. So is who may
+update or delete (``visibility.authorize`` on that same version): a change of scope,
+creator or visibility that lands first is seen by every write queued after it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from relay.actors.memory import rules
+from relay.actors.memory import rules, visibility
 from relay.actors.memory.messages import KIND, Create, Delete, Rescan, Update, Written
 from relay.actors.memory.redaction import Redactor
 from relay.actors.runtime.aggregate import AggregateActor
@@ -17,7 +19,7 @@ from relay.actors.runtime.bridge import Durable
 from relay.actors.runtime.dispatch import dispatchmethod
 from relay.domain.activity import ActivityInput
 from relay.domain.memory import Memory, MemoryChange, Redaction
-from relay.errors import Conflict, NotFound
+from relay.errors import Conflict, Forbidden, NotFound
 from relay.store import memory as memory_store
 
 
@@ -34,6 +36,11 @@ class MemoryActor(AggregateActor):
 
     def redactor(self) -> Redactor:
         return rules.redactor_for(self.rt.credentials, self.rt.settings.memory_redact_patterns)
+
+    def _stamp(self, memory: Memory) -> str | None:
+        """The current list's stamp if it leaves ``memory``'s text as stored."""
+        current = self.redactor()
+        return current.stamp if rules.for_output(memory, current) is memory else None
 
     def _current(self) -> Memory:
         if self.memory is None:
@@ -78,27 +85,36 @@ class MemoryActor(AggregateActor):
             redactor=self.redactor(),
         )
         self.memory = memory
+        stamp = self._stamp(memory)
         commit = self._commit(
-            lambda: memory_store.insert_memory(memory), "created", memory, redactions
+            lambda: memory_store.insert_memory(memory, stamp), "created", memory, redactions
         )
         return Durable(Written(memory, redactions), commit)
 
     @handle.register
     def _update(self, message: Update) -> Durable[Written]:
         current = self._current()
+        # Judged on the version this write replaces: nothing read earlier decides it.
+        visibility.authorize(message.viewer, "change", current)
+        if message.patch.redaction_state is not None and not visibility.may_set_redaction_state(
+            message.viewer
+        ):
+            raise Forbidden("forbidden")
         rules.check_version(current, message.if_match)
         memory, redactions = rules.patched(
             current, message.patch, now=self.rt.clock.now_ms(), redactor=self.redactor()
         )
         self.memory = memory
+        stamp = self._stamp(memory)
         commit = self._commit(
-            lambda: memory_store.update_memory(memory), "updated", memory, redactions
+            lambda: memory_store.update_memory(memory, stamp), "updated", memory, redactions
         )
         return Durable(Written(memory, redactions), commit)
 
     @handle.register
     def _delete(self, message: Delete) -> Durable[Memory]:
         current = self._current()
+        visibility.authorize(message.viewer, "change", current)
         rules.check_version(current, message.if_match)
         self.memory = None
         commit = self._commit(lambda: memory_store.delete_memory(current.id), "deleted", current)
@@ -113,8 +129,9 @@ class MemoryActor(AggregateActor):
             return None
         memory, redactions = outcome
         self.memory = memory
+        stamp = self._stamp(memory)
         commit = self._commit(
-            lambda: memory_store.update_memory(memory), "updated", memory, redactions
+            lambda: memory_store.update_memory(memory, stamp), "updated", memory, redactions
         )
         written: Written | None = Written(memory, redactions)
         return Durable(written, commit)

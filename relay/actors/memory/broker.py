@@ -1,24 +1,36 @@
 """The broker's use case: what an agent should have in mind now, within a budget.
 
-Loads the card, the agent's live repo roots and the coarse candidates, redacts them for
-output, lets ``broker_rules`` decide, and records the serving (``serveCount``,
-``lastServedAt``, one "Memory served" activity) in one commit before answering.
+Loads the card, the agent's live repo roots and the coarse candidates without their
+text, decides (``broker_plan``), reads the text of the items served, and records the
+serving (``serveCount``, ``lastServedAt``, one "Memory served" activity) in one commit
+before answering.
+
+The text a row leaves with is its stored text redacted again by the current list. A row
+stamped by the current list (or known clean by ``CLEAN``) leaves as stored, so its stored
+length and ``search_text`` decide for it; any other row is read whole and redacted here.
+A row that changed between the two reads makes the broker read again, and after
+``READ_ATTEMPTS`` it decides over every row read whole (``broker_rules.broker``).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import partial
 
 from relay.actors.memory import rules
+from relay.actors.memory.broker_plan import Entry, packed, points, ranked
 from relay.actors.memory.broker_rules import (
     BrokerContext,
     Budget,
+    Served,
     agent_viewer,
     broker,
+    chars_of,
     is_candidate,
     query_terms,
+    score,
 )
 from relay.actors.memory.flows import redactor
 from relay.actors.memory.redaction import Redactor
@@ -26,7 +38,7 @@ from relay.actors.runtime.audit import write_audited
 from relay.actors.runtime.context import Runtime
 from relay.auth.access import normalise_path
 from relay.domain.activity import ActivityInput
-from relay.domain.memory import Memory
+from relay.domain.memory import Memory, Viewer
 from relay.domain.memory_reload import reload_tags
 from relay.errors import NotFound
 from relay.store import agents as agent_store
@@ -35,6 +47,7 @@ from relay.store import memory_broker as broker_store
 
 SERVED_TITLE = "Memory served"
 CLEAN_CACHE_SIZE = 200_000
+READ_ATTEMPTS = 3
 
 
 class CleanCache:
@@ -46,6 +59,11 @@ class CleanCache:
     def __init__(self, size: int = CLEAN_CACHE_SIZE) -> None:
         self.size = size
         self.lists: dict[Redactor, OrderedDict[tuple[str, int], bool]] = {}
+
+    def known(self, memory: Memory, current: Redactor) -> bool:
+        """Whether ``current`` is known to leave this (id, version) as stored."""
+        seen = self.lists.get(current)
+        return seen is not None and (memory.id, memory.version) in seen
 
     def shown(self, memory: Memory, current: Redactor) -> Memory:
         seen = self.lists.setdefault(current, OrderedDict())
@@ -87,19 +105,83 @@ async def serve(
         stored = await rt.store.run(partial(broker_store.live_repo_roots, agent_id))
         roots = sorted({normalise_path(root) for root in stored})
     pinned = reload_tags(card.tags)
-    rows = await rt.store.run(
-        partial(
-            broker_store.candidates, agent_id, roots, terms=query_terms(query), pinned_tags=pinned
-        )
-    )
+    terms = query_terms(query)
     viewer = agent_viewer(agent_id, cwd)
     current = redactor(rt)
     root_set = frozenset(roots)
-    shown = [CLEAN.shown(m, current) for m in rows if is_candidate(m, viewer, root_set)]
-    answer = broker(agent_id, shown, card_tags=card.tags, query=query, budget=budget)
+    answer = None
+    for _attempt in range(READ_ATTEMPTS):
+        answer = await _decided(rt, agent_id, card.tags, roots, terms, pinned, budget, viewer)
+        if answer is not None:
+            break
+    if answer is None:  # rows kept changing under the two reads: read them whole, once
+        rows = await rt.store.run(
+            partial(broker_store.full_candidates, agent_id, roots, terms=terms, pinned_tags=pinned)
+        )
+        shown = [CLEAN.shown(m, current) for m in rows if is_candidate(m, viewer, root_set)]
+        answer = broker(agent_id, shown, card_tags=card.tags, query=query, budget=budget)
     if answer.items:
         await _record_serving(rt, answer)
     return answer
+
+
+async def _decided(
+    rt: Runtime,
+    agent_id: str,
+    card_tags: Sequence[str],
+    roots: Sequence[str],
+    terms: Sequence[str],
+    pinned: Sequence[str],
+    budget: Budget,
+    viewer: Viewer,
+) -> BrokerContext | None:
+    """The answer from rows read without their text (and the text of the ones served),
+    or None when a row changed between the reads."""
+    current = redactor(rt)
+    root_set = frozenset(roots)
+    rows = await rt.store.run(
+        partial(broker_store.candidates, agent_id, roots, terms=terms, pinned_tags=pinned)
+    )
+    rows = [row for row in rows if is_candidate(row.memory, viewer, root_set)]
+    unknown = [
+        row.memory.id
+        for row in rows
+        if row.stamp != current.stamp and not CLEAN.known(row.memory, current)
+    ]
+    whole = await rt.store.run(partial(broker_store.texts, unknown)) if unknown else {}
+    unknown_ids = set(unknown)
+    entries: list[Entry] = []
+    for row in rows:
+        memory = row.memory
+        if memory.id in unknown_ids:
+            stored = whole.get(memory.id)
+            if stored is None or stored.version != memory.version:
+                return None
+            shown = CLEAN.shown(stored, current)
+            if shown is not stored:  # the current list changes it: decide on its text
+                entries.append(Entry(shown, chars_of(shown), score(shown, terms)))
+                continue
+        entries.append(Entry(memory, row.chars, points(memory.title, row.found, terms)))
+    answer = packed(agent_id, ranked(entries, card_tags, terms), budget)
+    return await _with_text(rt, answer, whole, current)
+
+
+async def _with_text(
+    rt: Runtime, answer: BrokerContext, whole: dict[str, Memory], current: Redactor
+) -> BrokerContext | None:
+    """The answer with its items' text (as it leaves), or None if one changed since."""
+    wanted = [item.memory.id for item in answer.items if item.memory.id not in whole]
+    read = await rt.store.run(partial(broker_store.texts, wanted)) if wanted else {}
+    items: list[Served] = []
+    for item in answer.items:
+        stored = whole.get(item.memory.id) or read.get(item.memory.id)
+        if stored is None or stored.version != item.memory.version:
+            return None
+        shown = CLEAN.shown(stored, current)
+        if chars_of(shown) != item.chars:  # a stamp that lied: never trust it silently
+            return None
+        items.append(Served(shown, item.pinned, item.chars))
+    return replace(answer, items=tuple(items))
 
 
 async def _record_serving(rt: Runtime, answer: BrokerContext) -> None:

@@ -48,12 +48,16 @@ async def create(
     return await rt.registry.ask(KIND, new_memory_id(), Create(data, created_by, created_by_agent))
 
 
-async def update(rt: Runtime, memory_id: str, patch: MemoryPatch, if_match: int | None) -> Written:
-    return await rt.registry.ask(KIND, memory_id, Update(patch, if_match))
+async def update(
+    rt: Runtime, memory_id: str, patch: MemoryPatch, if_match: int | None, viewer: Viewer
+) -> Written:
+    """``viewer`` is judged by the memory's actor on the version it replaces."""
+    return await rt.registry.ask(KIND, memory_id, Update(patch, if_match, viewer))
 
 
-async def delete(rt: Runtime, memory_id: str, if_match: int | None) -> Memory:
-    return await rt.registry.ask(KIND, memory_id, Delete(if_match))
+async def delete(rt: Runtime, memory_id: str, if_match: int | None, viewer: Viewer) -> Memory:
+    """``viewer`` is judged by the memory's actor on the version it deletes."""
+    return await rt.registry.ask(KIND, memory_id, Delete(viewer, if_match))
 
 
 async def find(rt: Runtime, query: MemoryQuery, viewer: Viewer) -> tuple[list[Memory], str | None]:
@@ -86,18 +90,23 @@ async def find(rt: Runtime, query: MemoryQuery, viewer: Viewer) -> tuple[list[Me
 
 async def memory_rescan(rt: Runtime) -> dict[str, Any]:
     """Maintenance job: rewrite memories whose stored text the current list would change
-    (a pattern added since they were written) → ``{scanned, redacted}``."""
+    (a pattern added since they were written), and stamp the others with the list (they
+    leave as stored) → ``{scanned, redacted}``."""
     current = redactor(rt)
     scanned = redacted = 0
     after = ""
     while True:
         page = await rt.store.run(partial(memory_store.memories_after, after, _SCAN_PAGE))
+        unchanged: list[tuple[str, int]] = []
         for memory in page:
             scanned += 1
             if rules.rescanned(memory, now=0, redactor=current) is None:
+                unchanged.append((memory.id, memory.version))
                 continue
             if await rt.registry.ask(KIND, memory.id, Rescan()) is not None:
                 redacted += 1
+        if unchanged:  # the broker then reads them without their text
+            await rt.store.write(partial(memory_store.stamp_unchanged, unchanged, current.stamp))
         if len(page) < _SCAN_PAGE:
             return {"scanned": scanned, "redacted": redacted}
         after = page[-1].id

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from relay.actors.runtime.bridge import Ask
-from relay.domain.memory import Memory, MemoryInput, MemoryPatch, Redaction
+from relay.domain.memory import Memory, MemoryInput, MemoryPatch, Redaction, Viewer
 
 KIND = "memory"
 
@@ -30,19 +30,24 @@ class Create(Ask[Written]):
 
 @dataclass(frozen=True, slots=True)
 class Update(Ask[Written]):
-    """Apply the patch if ``if_match`` (None: ``*``) is the current version; version +1.
-    Replies ``Written``. Raises NotFound ``memory not found``, Conflict ``version conflict:
-    current version is <n>``."""
+    """Apply the patch if ``viewer`` may change the current version (judged on it, so a
+    concurrent change of scope or creator cannot slip past) and ``if_match`` (None: ``*``)
+    is that version; version +1. Replies ``Written``. Raises NotFound ``memory not
+    found``, Forbidden ``forbidden``, Conflict ``version conflict: current version is
+    <n>``."""
 
     patch: MemoryPatch
     if_match: int | None
+    viewer: Viewer
 
 
 @dataclass(frozen=True, slots=True)
 class Delete(Ask[Memory]):
-    """Delete the memory if ``if_match`` (None: any) is the current version. Replies the
-    memory as it was. Raises NotFound, Conflict as ``Update``."""
+    """Delete the memory if ``viewer`` may change it and ``if_match`` (None: any) is the
+    current version. Replies the memory as it was. Raises NotFound, Forbidden, Conflict
+    as ``Update``."""
 
+    viewer: Viewer
     if_match: int | None = None
 
 

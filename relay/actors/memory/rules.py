@@ -193,24 +193,15 @@ def for_output(memory: Memory, redactor: Redactor) -> Memory:
 
 
 def event_data(change: MemoryChange, memory: Memory) -> JSON:
-    """The SSE ``memory`` event: never the body. A private, secret or blocked memory is
-    hidden from some ``memory:read`` holders, and the stream is not filtered per memory:
-    its event is only an id-and-change notice (no title, tags, scope or creator)."""
-    if (
-        memory.visibility == "private"
-        or memory.sensitivity == "secret"
-        or (memory.redaction_state == "blocked")
-    ):
-        notice: JSON = {
-            "id": memory.id,
-            "title": None,
-            "tags": [],
-            "version": memory.version,
-            "updatedAt": memory.updated_at,
-            "withheld": True,
-        }
-        return {"change": change, "memory": notice}
-    return {"change": change, "memory": memory.to_json(with_body=False)}
+    """The SSE ``memory`` event: never the body, and no title for a ``secret`` memory.
+    It keeps the memory's scope, visibility, state and creator (``createdByAgent`` too):
+    each stream receives it only if the visibility rules let its caller see the memory
+    (``relay.actors.memory.events``)."""
+    readable = memory.sensitivity != "secret"
+    data = memory.to_json(with_title=readable, with_body=False)
+    data["withheld"] = not readable
+    data["createdByAgent"] = memory.created_by_agent
+    return {"change": change, "memory": data}
 
 
 def event_agent(memory: Memory) -> str | None:

@@ -6,7 +6,13 @@ stored state by the HTTP layer) and its ``cwd`` constraint.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from relay.domain.memory import Memory, Scope, Viewer
+from relay.errors import Forbidden, NotFound
+
+MemoryAction = Literal["read", "create", "change"]
+NOT_FOUND = "memory not found"
 
 
 def _path_within(path: str, prefix: str) -> bool:
@@ -86,3 +92,31 @@ def may_change(viewer: Viewer, memory: Memory) -> bool:
 def may_set_redaction_state(viewer: Viewer) -> bool:
     """Only operators set or clear ``blocked``."""
     return viewer.operator
+
+
+def authorize(
+    viewer: Viewer,
+    action: MemoryAction,
+    memory: Memory | None = None,
+    *,
+    scope: Scope | None = None,
+    scope_key: str | None = None,
+) -> None:
+    """The one memory authorization: ``read`` (a memory the caller does not see is
+    ``memory not found``), ``create`` in ``scope``/``scopeKey``, ``change`` (update,
+    delete) ``memory`` as stored — MemoryActor judges a change on the version it writes.
+
+    Raises:
+        NotFound: ``memory not found``.
+        Forbidden: ``forbidden``.
+    """
+    if memory is not None and not sees(viewer, memory):
+        raise NotFound(NOT_FOUND)
+    refused = (
+        action == "create"
+        and scope is not None
+        and scope_key is not None
+        and not may_create(viewer, scope, scope_key)
+    ) or (action == "change" and memory is not None and not may_change(viewer, memory))
+    if refused:
+        raise Forbidden("forbidden")
