@@ -32,7 +32,7 @@ from relay.store import channels as channel_store
 AUDIT_VIEW = "config"
 # Committed routes remembered by (sender, clientMessageId). A repeat is found in the store
 # once its original is committed; this only has to cover sends racing that commit, so a
-# few recent ones suffice.
+# few recent ones, for a few seconds (``rules.RECENT_ROUTE_MS``), suffice.
 RECENT_PICKS = 1024
 
 
@@ -68,8 +68,9 @@ class ChannelActor(AggregateActor):
     last_chosen: dict[str, int]
     # In memory only: the loads this channel's recent picks imply (``rules.Floor``).
     floors: dict[str, rules.Floor]
-    # In memory only: the committed routes of sends that named a clientMessageId.
-    recent: OrderedDict[tuple[str | None, str], ChannelRoute]
+    # In memory only: the committed routes of sends that named a clientMessageId, each with
+    # the time (ms) it stops being replayed, oldest first. Dropped on any binding change.
+    recent: OrderedDict[tuple[str | None, str], tuple[int, ChannelRoute]]
 
     def load(self) -> None:
         self.floors = {}
@@ -157,6 +158,7 @@ class ChannelActor(AggregateActor):
         )
         self.channel = channel = _touched(channel, now)
         self.bindings = (*self.bindings, binding)
+        self.recent.clear()  # routed on the bindings of before: repeats route afresh
         commit = write_with_audit(
             self.rt,
             self.write,
@@ -175,6 +177,7 @@ class ChannelActor(AggregateActor):
         now = self._now()
         self.channel = channel = _touched(channel, now)
         self.bindings = tuple(b for b in self.bindings if b.id != binding.id)
+        self.recent.clear()  # routed on the bindings of before: repeats route afresh
         commit = write_with_audit(
             self.rt,
             self.write,
@@ -192,10 +195,11 @@ class ChannelActor(AggregateActor):
             if message.commit and message.client_message_id is not None
             else None
         )
-        if key is not None and (known := self.recent.get(key)) is not None:
+        now = self._now()
+        known = self._recent(key, now) if key is not None else None
+        if known is not None:
             # A racing repeat of a send routed just now: its route, and no second pick.
             return self.durable(replace(known, channel=channel))
-        now = self._now()
         floors = rules.live_floors(self.floors, now)
         loads = rules.effective_loads(message.loads, floors)
         agents, sender = message.agents, message.sender
@@ -203,8 +207,10 @@ class ChannelActor(AggregateActor):
         pick = rules.exclusive_pick(self.bindings, agents, loads, self.last_chosen, sender)
         chosen = pick[0] if pick is not None else None
         reply = ChannelRoute(channel, targets, chosen, agents)
-        if key is not None:
-            self.recent[key] = reply
+        limit = self.rt.settings.channel_max_recipients
+        if key is not None and rules.worth_remembering(len(targets), limit):
+            self.recent[key] = (now + rules.RECENT_ROUTE_MS, reply)
+            self.recent.move_to_end(key)
             while len(self.recent) > RECENT_PICKS:
                 self.recent.popitem(last=False)
         if not message.commit or chosen is None:
@@ -216,6 +222,20 @@ class ChannelActor(AggregateActor):
         self.last_chosen = memory
         commit = self.write(lambda: channel_store.save_last_chosen(self.key, memory))
         return Durable(reply, commit)
+
+    def _recent(self, key: tuple[str | None, str], now: int) -> ChannelRoute | None:
+        """The route remembered for ``key`` if still live; drops the ones that are not."""
+        # Oldest first, each for the same window: drop from the front while ended. (Should
+        # the clock step back, one behind a live entry may have ended: checked below.)
+        while self.recent:
+            oldest = next(iter(self.recent))
+            if rules.recent_is_live(self.recent[oldest][0], now):
+                break
+            del self.recent[oldest]
+        found = self.recent.get(key)
+        if found is None or not rules.recent_is_live(found[0], now):
+            return None
+        return found[1]
 
     @handle.register
     def _record_chosen(self, message: RecordChosen) -> Durable[None] | None:

@@ -90,7 +90,9 @@ class Route(Ask[ChannelRoute]):
 
     ``client_message_id`` (a send that named one): a committed Route remembered for the
     same ``(sender, clientMessageId)`` is replied again and nothing is recorded, so two
-    racing first sends of one message move the rotation once and route alike.
+    racing first sends of one message move the rotation once and route alike. Remembered
+    only if the send accepts it (targets, within the recipient limit), for
+    ``rules.RECENT_ROUTE_MS``, and until the bindings change: a later retry routes afresh.
     """
 
     sender: str | None

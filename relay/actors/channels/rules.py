@@ -166,3 +166,22 @@ def after_pick(
     after = dict(floors)
     after[agent_id] = Floor(loads.get(agent_id, 0) + 1, now + FLOOR_WINDOW_MS)
     return after
+
+
+# How long a send's route is replayed to repeats of its (sender, clientMessageId): only
+# for repeats racing the original before it is stored (a repeat after that finds it in the
+# store), so the floors' window. A retry after a failed send (a 503, seconds later) must
+# route afresh, on the bindings and cards of then.
+RECENT_ROUTE_MS = FLOOR_WINDOW_MS
+
+
+def worth_remembering(target_count: int, max_recipients: int) -> bool:
+    """Whether a send's route may be replayed to its repeats: only one the send accepts,
+    with targets and within the recipient limit. A refused route (no agent matches, too
+    many) is routed afresh by the repeat, which may find a binding added since."""
+    return 0 < target_count <= max_recipients
+
+
+def recent_is_live(until: int, now: int) -> bool:
+    """A remembered route still replays at ``now``, its window ending at ``until``."""
+    return until > now

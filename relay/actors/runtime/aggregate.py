@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
 from relay.actors.runtime.audit import Change, write_with_audit
-from relay.actors.runtime.bridge import Durable, Refusal, RelayActor
+from relay.actors.runtime.bridge import Departed, Durable, Refusal, RelayActor
 from relay.actors.runtime.context import Runtime
 from relay.actors.runtime.registry import Passivate
 from relay.errors import RelayError, Unavailable
@@ -57,6 +57,12 @@ class AggregateActor(RelayActor):
         # A write of this activation failed: memory may have run ahead of the store, so
         # nothing is parked nor noted quiet for the next one (it loads).
         self._write_failed = False
+        # This activation's number among its key's (``ActorRegistry.generation``), set on
+        # start: it may park or note quiet only while still the latest.
+        self._generation = 0
+        # This activation has left the registry: a newer one may be loading, so it handles
+        # nothing more (see ``on_receive``).
+        self._departed = False
 
     # -- hooks for subclasses ---------------------------------------------------------------
 
@@ -102,6 +108,7 @@ class AggregateActor(RelayActor):
     # -- pykka ------------------------------------------------------------------------------
 
     def on_start(self) -> None:
+        self._generation = self.rt.registry.generation(self.kind, self.key)
         parked = self.rt.registry.take_parked(self.kind, self.key)
         if parked is not None:
             self.resume(parked)
@@ -118,12 +125,23 @@ class AggregateActor(RelayActor):
 
     def on_receive(self, message: Any) -> Any:
         if isinstance(message, Passivate):
-            self._maybe_passivate(message.idle_seconds)
+            # Not idle while something waits in the mailbox: stopping now would only send
+            # it back to its sender, to start another activation.
+            if self.actor_inbox.empty():
+                self._maybe_passivate(message.idle_seconds)
             return None
         if self._unavailable is not None:
             if isinstance(message, Reload | Sweep):
                 return None  # tells: nobody to answer, and this activation loaded nothing
             return Refusal(self._unavailable)  # a reply, not a pykka traceback
+        if self._departed:
+            # Out of the registry, stopping: pykka queued the stop behind what is already
+            # in the mailbox, and a newer activation may load from the store meanwhile.
+            # Handling more here would change state that one never sees (a delivery handed
+            # out twice, a message it cannot find): refuse, and the sender sends it again
+            # to the current activation (a plain tell, such as a failed write's Reload,
+            # goes unanswered: the next activation loads behind that write anyway).
+            return Departed()
         self._last_active = time.monotonic()
         self._received += 1
         if isinstance(message, Reload):
@@ -146,10 +164,10 @@ class AggregateActor(RelayActor):
         # Quiet only once everything written is committed, from state that was loaded.
         if self._flush() and self._unavailable is None and not self._write_failed:
             if self.is_quiet():
-                self.rt.registry.mark_quiet(self.kind, self.key)
+                self.rt.registry.mark_quiet(self.kind, self.key, self._generation)
             state = self.parting_state()
             if state is not None:
-                self.rt.registry.park(self.kind, self.key, state)
+                self.rt.registry.park(self.kind, self.key, state, self._generation)
         self._let_go()
 
     def on_failure(self, *_exc: object) -> None:
@@ -231,6 +249,7 @@ class AggregateActor(RelayActor):
         # Forget first: a message racing this one starts a fresh activation, whose load
         # is queued behind this actor's writes, instead of finding a dead ref forever.
         self.rt.registry.forget(self.kind, self.key, self.actor_ref)
+        self._departed = True
         self.stop()
 
     def _let_go(self) -> None:

@@ -110,11 +110,20 @@ class Refusal:
     error: RelayError
 
 
+@dataclass(frozen=True, slots=True)
+class Departed:
+    """An actor's reply to a message it did not handle: it has already left the registry
+    (stopping), and a newer activation may run. ``ask`` raises it as
+    ``pykka.ActorDeadError``, which ``ActorRegistry.ask`` answers by sending the message
+    again to the current activation. Returned rather than raised, for the reason a
+    ``Refusal`` is: pykka logs what an actor raises to a caller with its traceback."""
+
+
 async def ask(ref: pykka.ActorRef[Any], message: Ask[T], *, timeout: float, what: str) -> T:
     """Send ``message`` to the actor and await its reply (and its commit, if durable).
 
     Raises:
-        pykka.ActorDeadError: the actor stopped before handling the message.
+        pykka.ActorDeadError: the actor stopped, or was stopping, before handling the message.
         Unavailable: no reply (or no commit) within ``timeout`` seconds.
         RelayError: the actor refused the message (a ``Refusal`` reply).
         Exception: whatever else the actor raised while handling the message.
@@ -134,6 +143,8 @@ async def ask(ref: pykka.ActorRef[Any], message: Ask[T], *, timeout: float, what
         raise Unavailable(f"{what} timed out") from None
     if isinstance(reply, Refusal):
         raise reply.error
+    if isinstance(reply, Departed):
+        raise pykka.ActorDeadError(f"{what} had left the registry")
     if isinstance(reply, Durable):
         await wait_future(reply.commit, timeout=timeout, what="store")
         return cast(T, reply.value)

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import pykka
 import trio
 
-from relay.actors.runtime.bridge import Ask, ask
+from relay.actors.runtime.bridge import Ask, Departed, TrioFuture, ask
 from relay.errors import Unavailable
 
 log = logging.getLogger("relay.actors")
@@ -59,6 +59,11 @@ class ActorRegistry:
         # starting activation is to take (``take_parked``): it skips loading from the store.
         self._parked: OrderedDict[Key, Any] = OrderedDict()
         self._handoff: dict[Key, Any] = {}
+        # How many activations each key has had: a stopping activation may park or note
+        # quiet only while it is still the latest one (``generation``), not after a newer
+        # activation came and went, whose state it does not know. One int per key ever
+        # activated in this process.
+        self._generations: dict[Key, int] = {}
         self._lock = threading.Lock()
         self._closed = False
 
@@ -78,6 +83,7 @@ class ActorRegistry:
                     self._handoff.pop((kind, key), None)
                 else:
                     self._handoff[(kind, key)] = parked
+                self._generations[(kind, key)] = self._generations.get((kind, key), 0) + 1
                 ref = self._factories[kind](key)
                 self._refs[(kind, key)] = ref
             self._last_used[(kind, key)] = self._monotonic()
@@ -92,20 +98,31 @@ class ActorRegistry:
                 return ref
             return None
 
-    def mark_quiet(self, kind: str, key: str) -> None:
-        """A stopping actor's note that its aggregate holds nothing a read would return
-        until its next activation. Ignored when a newer activation already runs: only the
-        last one to stop may speak for the aggregate."""
+    def generation(self, kind: str, key: str) -> int:
+        """The latest activation's number for ``(kind, key)``: a starting actor's own (it
+        runs ``on_start`` once ``ref`` has registered it, behind this lock)."""
         with self._lock:
-            if (kind, key) not in self._refs:
+            return self._generations.get((kind, key), 0)
+
+    def _speaks_for(self, kind: str, key: str, generation: int) -> bool:
+        # Only the latest activation, once stopped, knows the aggregate's state: not while a
+        # newer one runs, nor after a newer one ran (even if it has stopped since).
+        return (kind, key) not in self._refs and self._generations.get((kind, key), 0) == generation
+
+    def mark_quiet(self, kind: str, key: str, generation: int) -> None:
+        """A stopping actor's note that its aggregate holds nothing a read would return
+        until its next activation. Ignored unless ``generation`` is the latest activation,
+        stopped: only the last one to stop may speak for the aggregate."""
+        with self._lock:
+            if self._speaks_for(kind, key, generation):
                 self._quiet.add((kind, key))
 
-    def park(self, kind: str, key: str, state: Any) -> None:
+    def park(self, kind: str, key: str, state: Any, generation: int) -> None:
         """A stopping actor's committed state, for its next activation to resume from
-        instead of loading. Ignored when a newer activation already runs (it loaded, or
-        will, behind this one's writes)."""
+        instead of loading. Ignored unless ``generation`` is the latest activation, stopped
+        (a newer one loaded, or will, behind this one's writes)."""
         with self._lock:
-            if (kind, key) in self._refs:
+            if not self._speaks_for(kind, key, generation):
                 return
             self._parked[(kind, key)] = state
             self._parked.move_to_end((kind, key))
@@ -137,7 +154,9 @@ class ActorRegistry:
         """Ask the actor for ``(kind, key)``; a passivated actor is transparently re-activated.
 
         A message that found its actor stopping was not handled (pykka fails it with
-        ``ActorDeadError``), so sending it again to a fresh activation is safe.
+        ``ActorDeadError``, an activation already out of the registry replies ``Departed``,
+        which ``ask`` raises as one), so sending it again to the current activation, or a
+        fresh one, is safe.
         """
         wait = timeout if timeout is not None else self.ask_timeout
         for _ in range(_ACTIVATION_ATTEMPTS):
@@ -152,12 +171,38 @@ class ActorRegistry:
                 self.forget(kind, key, ref)
         raise Unavailable(f"{kind} actor timed out")
 
-    def tell(self, kind: str, key: str, message: object) -> None:
-        """Fire and forget to the live actor, starting it if needed."""
+    def tell(self, kind: str, key: str, message: object, *, attempt: int = 1) -> None:
+        """Fire and forget to the live actor, starting it if needed.
+
+        Sent as an ask nobody waits for: an activation that has left the registry refuses
+        it (``Departed``) rather than handling it beside its successor, and the reply's
+        callback sends it again to the current activation.
+        """
         try:
-            self.ref(kind, key).tell(message)
+            future = self.ref(kind, key).ask(message, block=False)
         except pykka.ActorDeadError:
+            future = None
+        if not isinstance(future, TrioFuture):
             log.info("actor_tell_dropped kind=%s key=%s", kind, key)
+            return
+
+        def resend_if_refused() -> None:
+            try:
+                reply = future.get(timeout=0)
+            except pykka.ActorDeadError:
+                reply = Departed()
+            except Exception as exc:  # a failure nobody waits to hear of: say it here
+                log.error("actor_tell_failed kind=%s key=%s error=%r", kind, key, exc)
+                return
+            if not isinstance(reply, Departed):
+                return
+            if attempt >= _ACTIVATION_ATTEMPTS:
+                log.info("actor_tell_dropped kind=%s key=%s", kind, key)
+                return
+            with contextlib.suppress(Unavailable):  # stopping: nothing to send it to
+                self.tell(kind, key, message, attempt=attempt + 1)
+
+        future.on_done(resend_if_refused)
 
     def idle_refs(self, idle_seconds: float) -> list[pykka.ActorRef[Any]]:
         """Live actors sent nothing through this registry for ``idle_seconds``.

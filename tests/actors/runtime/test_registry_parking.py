@@ -19,16 +19,19 @@ def registry() -> Any:
     registry.stop_all()
 
 
-def stop(registry: ActorRegistry, key: str) -> None:
+def stop(registry: ActorRegistry, key: str) -> int:
+    """Start an activation of ``key`` and stop it; returns its generation."""
     ref = registry.ref("rec", key)
+    generation = registry.generation("rec", key)
     registry.forget("rec", key, ref)
     ref.stop()
+    return generation
 
 
 def test_a_parked_state_goes_to_the_next_activation_once(registry: ActorRegistry) -> None:
-    stop(registry, "k")
-    registry.park("rec", "k", {"seq": 3})
-    registry.mark_quiet("rec", "k")
+    generation = stop(registry, "k")
+    registry.park("rec", "k", {"seq": 3}, generation)
+    registry.mark_quiet("rec", "k", generation)
     assert registry.is_quiet("rec", "k")
     assert registry.take_parked("rec", "k") is None  # nothing until an activation starts
     registry.ref("rec", "k")
@@ -39,19 +42,41 @@ def test_a_parked_state_goes_to_the_next_activation_once(registry: ActorRegistry
 
 def test_nothing_is_left_while_a_newer_activation_runs(registry: ActorRegistry) -> None:
     registry.ref("rec", "k")  # the newer one, registered
-    registry.park("rec", "k", {"seq": 1})
-    registry.mark_quiet("rec", "k")
+    generation = registry.generation("rec", "k")
+    registry.park("rec", "k", {"seq": 1}, generation)
+    registry.mark_quiet("rec", "k", generation)
     assert not registry.is_quiet("rec", "k")
     stop(registry, "k")
     registry.ref("rec", "k")
     assert registry.take_parked("rec", "k") is None
 
 
+def test_an_activation_outlived_by_a_newer_one_leaves_nothing(
+    registry: ActorRegistry,
+) -> None:
+    # B leaves the registry but is still stopping; C starts, loads, and stops too. B's
+    # state is older than C's: B must not park it nor note quiet for the next one.
+    b = registry.ref("rec", "k")
+    stale = registry.generation("rec", "k")
+    registry.forget("rec", "k", b)
+    latest = stop(registry, "k")
+    assert latest == stale + 1
+    registry.park("rec", "k", {"seq": 1}, stale)
+    registry.mark_quiet("rec", "k", stale)
+    assert not registry.is_parked("rec", "k")
+    assert not registry.is_quiet("rec", "k")
+    registry.park("rec", "k", {"seq": 2}, latest)
+    registry.mark_quiet("rec", "k", latest)
+    assert registry.is_parked("rec", "k")
+    assert registry.is_quiet("rec", "k")
+    b.stop()
+
+
 def test_an_activation_with_nothing_parked_drops_a_stale_hand_off(
     registry: ActorRegistry,
 ) -> None:
-    stop(registry, "k")
-    registry.park("rec", "k", {"seq": 1})
+    generation = stop(registry, "k")
+    registry.park("rec", "k", {"seq": 1}, generation)
     registry.ref("rec", "k")  # handed off, never taken (as if its start had failed)
     stop(registry, "k")
     registry.ref("rec", "k")
@@ -63,7 +88,7 @@ def test_parked_states_are_bounded(
 ) -> None:
     monkeypatch.setattr("relay.actors.runtime.registry.PARKED_LIMIT", 2)
     for key in ("a", "b", "c"):
-        registry.park("rec", key, key)
+        registry.park("rec", key, key, 0)  # never activated: generation 0
     for key in ("a", "b", "c"):
         registry.ref("rec", key)
     assert [registry.take_parked("rec", k) for k in ("a", "b", "c")] == [None, "b", "c"]
