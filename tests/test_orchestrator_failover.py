@@ -4,6 +4,7 @@ the daemon ends on the active and runs a command there."""
 
 from __future__ import annotations
 
+import logging
 import socket
 from functools import partial
 from pathlib import Path
@@ -71,6 +72,9 @@ async def settled(api: httpx.AsyncClient, command_id: str) -> dict[str, Any]:
 async def test_the_daemon_goes_past_a_dead_relay_and_a_standby_to_the_active(
     settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    # Earlier tests may have set the relay's loggers to another level (a CLI's --log-level):
+    # the switch lines are INFO, so ask for them explicitly.
+    caplog.set_level(logging.INFO, logger="relay.daemon.relays")
     base = tmp_path / "base"
     repo = make_repo(base / "repo")
     dead = f"http://127.0.0.1:{closed_port()}"
