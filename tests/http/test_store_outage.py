@@ -149,7 +149,12 @@ async def relay_behind_a_proxy(
     async with trio.open_nursery() as nursery:
         await nursery.start(proxy.serve)
         url = through_proxy(pg_database_url, proxy.port)
-        async with open_app(database_url=url, store_timeout_seconds=5) as app:
+        # The store's own verdict is under test: the ask waits well past the store's
+        # timeout, so a loaded machine cannot turn "store unavailable" into the ask's
+        # "actor timed out" (a write and the reload after it may each take the timeout).
+        async with open_app(
+            database_url=url, store_timeout_seconds=5, ask_timeout_seconds=30
+        ) as app:
             client = app.test_client()
             registered = await client.post("/api/agents", json={"id": "a1"}, headers=H)
             assert registered.status_code == 201
