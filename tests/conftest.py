@@ -91,8 +91,8 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
     """A database migrated once per test session, which each test's database copies.
 
     Migrating a fresh database costs about half a second, most of a test's start-up: over
-    the whole suite, minutes. Start-up still runs the migrator, which finds nothing to do,
-    and the migration tests build their own databases. On PostgreSQL the template is a
+    the whole suite, minutes. Start-up still runs the migrator, which finds nothing to do;
+    the migration tests ask for ``empty_database_url`` instead. On PostgreSQL the template is a
     database of its own (``CREATE DATABASE … TEMPLATE``), dropped after the session.
     """
     admin_url = os.environ.get(PG_ENV)
@@ -109,6 +109,21 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
     try:
         _migrated(f"{admin_url.rsplit('/', 1)[0]}/{name}")
         yield name
+    finally:
+        run_asyncio(_pg(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def empty_database_url(tmp_path: Path) -> Iterator[str]:
+    """A database with nothing in it, not even the migrations: for the migration tests."""
+    admin_url = os.environ.get(PG_ENV)
+    if not admin_url:
+        yield f"sqlite://{tmp_path / 'relay.sqlite3'}"
+        return
+    name = f"relay_test_{uuid.uuid4().hex[:12]}"
+    run_asyncio(_pg(admin_url, f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"{admin_url.rsplit('/', 1)[0]}/{name}"
     finally:
         run_asyncio(_pg(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
@@ -261,79 +276,3 @@ def services_of(test_app: Any) -> Services:
     """The runtime and authenticator of an app opened with ``open_app``."""
     svc: Services = test_app.app.extensions[EXTENSION]
     return svc
-
-
-# -- a database migrated once per session ---------------------------------------------------
-#
-# Applying every migration to a fresh database is most of an app's start-up (about 0.1 s on
-# SQLite, 0.5 s on PostgreSQL, where dropping a database costs another second). Tests that
-# are not about migrations can start from a database migrated once per session: a module
-# opts in by overriding ``database_url``:
-#
-#     @pytest.fixture
-#     def database_url(premigrated_database_url: str) -> str:
-#         return premigrated_database_url
-#
-# SQLite: each test gets its own copy of the migrated file. PostgreSQL: one migrated database
-# per session, emptied (every table but the migration records, identities restarted) before
-# each test. The app still runs ``migrate_to_latest`` at start; it finds nothing to apply.
-# tests/store/test_migrations.py keeps using the plain, empty ``database_url``.
-
-MIGRATION_RECORDS = "tortoise_migrations"
-
-
-def _migrate(url: str) -> None:
-    from relay.store.thread import StoreThread
-
-    store = StoreThread(url)
-    store.start()
-    store.stop()
-
-
-async def _empty_pg_database(url: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(url)
-    try:
-        tables = await conn.fetch(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> $1",
-            MIGRATION_RECORDS,
-        )
-        if tables:
-            names = ", ".join(f'"{row["tablename"]}"' for row in tables)
-            await conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
-    finally:
-        await conn.close()
-
-
-@pytest.fixture(scope="session")
-def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A migrated SQLite file (its path), or a migrated PostgreSQL database (its URL)."""
-    admin_url = os.environ.get(PG_ENV)
-    if not admin_url:
-        path = tmp_path_factory.mktemp("template") / "relay.sqlite3"
-        _migrate(f"sqlite://{path}")
-        yield str(path)
-        return
-    name = f"relay_test_{uuid.uuid4().hex[:12]}"
-    run_asyncio(_pg(admin_url, f'CREATE DATABASE "{name}"'))
-    try:
-        url = f"{admin_url.rsplit('/', 1)[0]}/{name}"
-        _migrate(url)
-        yield url
-    finally:
-        run_asyncio(_pg(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-@pytest.fixture
-def premigrated_database_url(tmp_path: Path, migrated_database: str) -> str:
-    """Like ``database_url``, an empty database for this test, but with every migration applied."""
-    if os.environ.get(PG_ENV):
-        run_asyncio(_empty_pg_database(migrated_database))
-        return migrated_database
-    target = tmp_path / "relay.sqlite3"
-    for suffix in ("", "-wal"):  # the WAL too, should the last close not have checkpointed
-        source = Path(migrated_database + suffix)
-        if source.exists():
-            shutil.copyfile(source, Path(str(target) + suffix))
-    return f"sqlite://{target}"

@@ -11,12 +11,6 @@ from tests.conftest import bearer, root_headers
 H = root_headers()
 
 
-@pytest.fixture
-def database_url(premigrated_database_url: str) -> str:
-    """Start from a database migrated once per session (see tests/conftest.py)."""
-    return premigrated_database_url
-
-
 RW = ["agent:read", "agent:write"]
 
 # (method, path template, body) of every agent route that names one agent.

@@ -17,12 +17,6 @@ H = root_headers()
 
 
 @pytest.fixture
-def database_url(premigrated_database_url: str) -> str:
-    """Start from a database migrated once per session (see tests/conftest.py)."""
-    return premigrated_database_url
-
-
-@pytest.fixture
 def settings(settings: Settings) -> Settings:
     # These tests call the reaper themselves: its maintenance schedule must not beat them to it.
     return settings.model_copy(update={"job_agent_reaper_seconds": 3600})

@@ -14,12 +14,6 @@ from tests.conftest import root_headers
 H = root_headers()
 
 
-@pytest.fixture
-def database_url(premigrated_database_url: str) -> str:
-    """Start from a database migrated once per session (see tests/conftest.py)."""
-    return premigrated_database_url
-
-
 async def register(client: Any, agent_id: str = "a1", **fields: Any) -> Any:
     return await client.post("/api/agents", json={"id": agent_id, **fields}, headers=H)
 

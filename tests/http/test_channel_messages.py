@@ -22,11 +22,6 @@ H = root_headers()
 
 
 @pytest.fixture
-def database_url(premigrated_database_url: str) -> str:
-    return premigrated_database_url
-
-
-@pytest.fixture
 def settings(settings: Settings) -> Settings:
     # Agents stay online however the manual clock moves, and expiries wait for the inbox
     # (the jobs would apply them first).

@@ -33,11 +33,6 @@ from tests.http.test_channel_messages import (
 
 
 @pytest.fixture
-def database_url(premigrated_database_url: str) -> str:
-    return premigrated_database_url
-
-
-@pytest.fixture
 def settings(settings: Settings) -> Settings:
     return settings.model_copy(
         update={

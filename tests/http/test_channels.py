@@ -20,11 +20,6 @@ H = root_headers()
 
 
 @pytest.fixture
-def database_url(premigrated_database_url: str) -> str:
-    return premigrated_database_url
-
-
-@pytest.fixture
 def settings(settings: Settings) -> Settings:
     # The tests take agents offline with the reaper themselves.
     return settings.model_copy(update={"job_agent_reaper_seconds": 3600})

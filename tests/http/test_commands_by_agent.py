@@ -4,17 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from relay.clock import ManualClock
 from tests.conftest import bearer
 from tests.http.helpers import H, create_command, register_orchestrator
 from tests.http.test_agent_actions import CLAUDE_META, LIFECYCLE_ALL, act, register_agent
-
-
-@pytest.fixture
-def database_url(premigrated_database_url: str) -> str:
-    return premigrated_database_url
 
 
 async def listed(client: Any, query: str, headers: Any = None) -> list[str]:

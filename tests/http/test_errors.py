@@ -23,12 +23,6 @@ from tests.conftest import ROOT, SECRET, bearer, root_headers
 H = root_headers()
 
 
-@pytest.fixture
-def database_url(premigrated_database_url: str) -> str:
-    """Start from a database migrated once per session (see tests/conftest.py)."""
-    return premigrated_database_url
-
-
 # Every authenticated route of issue 4, with a body that would be valid for it.
 ROUTES = [
     ("post", "/api/agents", {"id": "a1"}),

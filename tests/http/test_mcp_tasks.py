@@ -5,17 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from relay.clock import ManualClock
 from tests.http.helpers import H
 from tests.http.test_mcp import mcp_token, register, rpc
 from tests.http.test_mcp_messages import ok, refused
-
-
-@pytest.fixture
-def database_url(premigrated_database_url: str) -> str:
-    return premigrated_database_url
 
 
 async def test_tool_schemas_use_the_route_field_names(client: Any) -> None:

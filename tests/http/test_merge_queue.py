@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from relay.clock import ManualClock
 from tests.conftest import bearer
 from tests.http.helpers import H, register_orchestrator
@@ -14,11 +12,6 @@ from tests.http.test_workspaces import action, make_workspace
 A = "/srv/o1/a"
 B = "/srv/o1/b"
 C = "/srv/o2/c"
-
-
-@pytest.fixture
-def database_url(premigrated_database_url: str) -> str:
-    return premigrated_database_url
 
 
 async def queue(client: Any, headers: Any = None) -> list[dict[str, Any]]:

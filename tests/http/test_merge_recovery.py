@@ -23,11 +23,6 @@ from tests.http.helpers import H, fail_audit_titled, patch_command, register_orc
 from tests.http.test_workspaces import REPO, action, get_ws, leases, make_workspace
 
 
-@pytest.fixture
-def database_url(premigrated_database_url: str) -> str:
-    return premigrated_database_url
-
-
 async def titles(client: Any) -> list[str]:
     activity = await (await client.get("/api/activity?limit=200", headers=H)).get_json()
     return [event["title"] for event in activity]

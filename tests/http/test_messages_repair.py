@@ -24,11 +24,6 @@ H = root_headers()
 
 
 @pytest.fixture
-def database_url(premigrated_database_url: str) -> str:
-    return premigrated_database_url
-
-
-@pytest.fixture
 def settings(settings: Settings) -> Settings:
     # The job runs when a test says so; agents stay online however the clock moves.
     return settings.model_copy(

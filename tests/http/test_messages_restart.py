@@ -5,17 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from relay.clock import ManualClock
 from tests.conftest import root_headers
 
 H = root_headers()
-
-
-@pytest.fixture
-def database_url(premigrated_database_url: str) -> str:
-    return premigrated_database_url
 
 
 async def test_deliveries_and_leases_survive_a_restart(open_app: Any, clock: ManualClock) -> None:

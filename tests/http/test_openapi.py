@@ -26,11 +26,6 @@ ERROR_REF = {"$ref": "#/components/schemas/Error"}
 
 
 @pytest.fixture
-def database_url(premigrated_database_url: str) -> str:
-    return premigrated_database_url
-
-
-@pytest.fixture
 async def spec(client: Any) -> dict[str, Any]:
     response = await client.get("/openapi.json")
     assert response.status_code == 200

@@ -8,18 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from relay.clock import ManualClock
 from tests.conftest import root_headers, services_of
 
 H = root_headers()
-
-
-@pytest.fixture
-def database_url(premigrated_database_url: str) -> str:
-    """Start from a database migrated once per session (see tests/conftest.py)."""
-    return premigrated_database_url
 
 
 async def test_agents_survive_a_restart(open_app: Any, clock: ManualClock) -> None:

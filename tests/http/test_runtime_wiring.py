@@ -25,12 +25,6 @@ H = root_headers()
 STOP_TIMEOUT_S = 5
 
 
-@pytest.fixture
-def database_url(premigrated_database_url: str) -> str:
-    """Start from a database migrated once per session (see tests/conftest.py)."""
-    return premigrated_database_url
-
-
 class Blocked(RelayActor):
     """Never replies until the test opens the gate (an actor stuck on something slow)."""
 

@@ -17,11 +17,6 @@ from tests.http.test_wake import managed_agent, wakes
 WRITE = ["task:read", "task:write"]
 
 
-@pytest.fixture
-def database_url(premigrated_database_url: str) -> str:
-    return premigrated_database_url
-
-
 async def create(client: Any, headers: Any = None, **body: Any) -> dict[str, Any]:
     response = await client.post("/api/tasks", json={"title": "t", **body}, headers=headers or H)
     assert response.status_code == 201, await response.get_data()

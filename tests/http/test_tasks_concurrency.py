@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 import trio
 
 from relay.actors import tasking
@@ -13,11 +12,6 @@ from relay.domain.tasks import Task, new_context_id, new_task_id
 from relay.http.services import Services
 from tests.http.helpers import H
 from tests.http.test_messages import agent, error_of
-
-
-@pytest.fixture
-def database_url(premigrated_database_url: str) -> str:
-    return premigrated_database_url
 
 
 async def test_100_concurrent_claims_of_one_task_have_one_winner(client: Any) -> None:

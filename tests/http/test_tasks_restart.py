@@ -6,19 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from relay.auth.tokens import TokenSpec
 from relay.clock import ManualClock
 from tests.conftest import bearer, root_headers, services_of
 from tests.http.sse_client import open_stream
 
 H = root_headers()
-
-
-@pytest.fixture
-def database_url(premigrated_database_url: str) -> str:
-    return premigrated_database_url
 
 
 async def _agents(client: Any, *ids: str) -> None:

@@ -23,11 +23,6 @@ from tests.http.test_agent_actions import CLAUDE_META, register_agent
 MESSAGE_ID = "msg_" + "a" * 32
 
 
-@pytest.fixture
-def database_url(premigrated_database_url: str) -> str:
-    return premigrated_database_url
-
-
 async def managed_agent(client: Any, agent_id: str = "a1", orchestrator_id: str = "o1") -> None:
     await register_orchestrator(client, orchestrator_id, f"/srv/{orchestrator_id}")
     await register_agent(client, agent_id, orchestratorId=orchestrator_id, meta=CLAUDE_META)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from tests.http.helpers import register_orchestrator
 from tests.http.test_workspaces import get_ws, make_workspace, reconcile
 
@@ -17,11 +15,6 @@ FACTS = {
     "dirty": True,
     "checkedAt": 1_700_000_000_000,
 }
-
-
-@pytest.fixture
-def database_url(premigrated_database_url: str) -> str:
-    return premigrated_database_url
 
 
 async def test_the_created_workspace_carries_its_facts(client: Any) -> None:

@@ -13,12 +13,6 @@ from tests.conftest import bearer
 from tests.http.helpers import H, register_orchestrator
 from tests.http.test_workspaces import action, get_ws, leases, make_workspace
 
-
-@pytest.fixture
-def database_url(premigrated_database_url: str) -> str:
-    return premigrated_database_url
-
-
 # From the literal copy, so an accidental edit of the table fails the HTTP matrix too.
 PAIRS = [(name, status) for name in ACTIONS for status in STATUSES]
 ALLOWED_CODE = {"merge": 202, "cleanup": 202}

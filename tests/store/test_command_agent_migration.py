@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import trio
 from tortoise.connection import get_connection
 
@@ -26,6 +27,12 @@ VALUES
     ('cmd_plain', 'agent.restart', 'root', 'o1', 'orchestrator', NULL, '{}',
      'queued', NULL, NULL, 0, 5, 5, NULL, NULL, NULL, NULL, false)
 """
+
+
+@pytest.fixture
+def database_url(empty_database_url: str) -> str:
+    """These tests apply the migrations themselves: they start from nothing."""
+    return empty_database_url
 
 
 async def seed() -> None:

@@ -29,6 +29,12 @@ from tests.conftest import open_store
 MIGRATIONS = sorted(module.name for module in pkgutil.iter_modules(relay.store.migrations.__path__))
 
 
+@pytest.fixture
+def database_url(empty_database_url: str) -> str:
+    """These tests apply the migrations themselves: they start from nothing."""
+    return empty_database_url
+
+
 async def applied(store: StoreThread) -> list[str]:
     async def job() -> list[str]:
         keys = await MigrationRecorder(get_connection("default")).applied_migrations()

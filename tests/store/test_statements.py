@@ -14,8 +14,8 @@ from relay.store.thread import StoreThread
 
 
 @pytest.fixture
-def store(premigrated_database_url: str) -> Iterator[StoreThread]:
-    store = StoreThread(premigrated_database_url)
+def store(database_url: str) -> Iterator[StoreThread]:
+    store = StoreThread(database_url)
     store.start()
     yield store
     store.stop()

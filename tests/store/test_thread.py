@@ -19,11 +19,6 @@ from tests.conftest import open_store
 
 
 @pytest.fixture
-def database_url(premigrated_database_url: str) -> str:
-    return premigrated_database_url
-
-
-@pytest.fixture
 async def store(database_url: str) -> AsyncIterator[StoreThread]:
     async with open_store(database_url, shutdown_grace=0.2) as thread:
         yield thread

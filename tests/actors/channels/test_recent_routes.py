@@ -8,8 +8,6 @@ a retry after a failed send routes on the bindings and cards of its own time.
 
 from __future__ import annotations
 
-import pytest
-
 from relay.actors import Runtime
 from relay.actors.channels import messages as ch
 from relay.actors.channels import rules
@@ -18,11 +16,6 @@ from relay.domain.channels import BindingSpec
 from tests.actors.channels.test_rules import card
 
 ROOT = "root"
-
-
-@pytest.fixture
-def database_url(premigrated_database_url: str) -> str:
-    return premigrated_database_url
 
 
 async def new_channel(rt: Runtime, *specs: BindingSpec) -> tuple[str, list[str]]:

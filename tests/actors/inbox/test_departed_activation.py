@@ -35,11 +35,6 @@ AGENT = "x"
 WAIT_S = 5
 
 
-@pytest.fixture
-def database_url(premigrated_database_url: str) -> str:
-    return premigrated_database_url
-
-
 def message(n: int, now: int) -> Message:
     return Message(
         id=f"msg_{n}",

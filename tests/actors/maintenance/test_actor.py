@@ -17,12 +17,6 @@ from relay.store import maintenance as maintenance_store
 T = TypeVar("T")
 
 
-@pytest.fixture
-def database_url(premigrated_database_url: str) -> str:
-    """Start from a database migrated once per session (see tests/conftest.py)."""
-    return premigrated_database_url
-
-
 async def idle_job(_rt: Any) -> dict[str, Any]:
     return {}
 

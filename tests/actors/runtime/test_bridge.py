@@ -22,12 +22,6 @@ from relay.errors import NotFound, Unavailable
 from relay.store import agents as agent_store
 
 
-@pytest.fixture
-def database_url(premigrated_database_url: str) -> str:
-    """Start from a database migrated once per session (see tests/conftest.py)."""
-    return premigrated_database_url
-
-
 class Echo(RelayActor):
     """Replies what it is told; raises what it is given."""
 

@@ -35,12 +35,6 @@ WAIT_S = 10  # a bound on waits that take milliseconds
 TOLD = 50  # writes told to an actor just before the runtime closes
 
 
-@pytest.fixture
-def database_url(premigrated_database_url: str) -> str:
-    """Start from a database migrated once per session (see tests/conftest.py)."""
-    return premigrated_database_url
-
-
 class Boom(Exception):
     """Raised inside the block by the test."""
 

@@ -33,13 +33,6 @@ from relay.settings import Settings
 from relay.store import agents as agent_store
 from relay.store import orchestrators as orchestrator_store
 
-
-@pytest.fixture
-def database_url(premigrated_database_url: str) -> str:
-    """Start from a database migrated once per session (see tests/conftest.py)."""
-    return premigrated_database_url
-
-
 STOP_TIMEOUT_S = 5
 
 
