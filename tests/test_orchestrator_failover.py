@@ -32,6 +32,15 @@ def closed_port() -> int:
     return port
 
 
+class _Lines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
 async def elected(api: httpx.AsyncClient) -> None:
     """On PostgreSQL a relay starts as a standby and is active once elected."""
     for _ in range(400):
@@ -70,11 +79,16 @@ async def settled(api: httpx.AsyncClient, command_id: str) -> dict[str, Any]:
     "ignore:Exception ignored in.*Connection.__del__:pytest.PytestUnraisableExceptionWarning"
 )
 async def test_the_daemon_goes_past_a_dead_relay_and_a_standby_to_the_active(
-    settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Earlier tests may have set the relay's loggers to another level (a CLI's --log-level):
-    # the switch lines are INFO, so ask for them explicitly.
-    caplog.set_level(logging.INFO, logger="relay.daemon.relays")
+    # The switch lines are read from a handler on their own logger, not from caplog: earlier
+    # tests in the same process reconfigure logging (the CLI's basicConfig(force=True)
+    # replaces the root's handlers), and in the full suite caplog saw none of them.
+    switch_log = logging.getLogger("relay.daemon.relays")
+    lines = _Lines()
+    switch_log.addHandler(lines)
+    monkeypatch.setattr(switch_log, "level", logging.INFO)
+    monkeypatch.setattr(switch_log, "disabled", False)
     base = tmp_path / "base"
     repo = make_repo(base / "repo")
     dead = f"http://127.0.0.1:{closed_port()}"
@@ -128,7 +142,8 @@ async def test_the_daemon_goes_past_a_dead_relay_and_a_standby_to_the_active(
     # The daemon asked the standby (after the dead one) and was sent on to the active,
     # for its HTTP calls and for the channel's WebSocket handshake.
     assert standby.requests[0] == "POST /api/orchestrators"
-    switches = [r.getMessage() for r in caplog.records if r.name == "relay.daemon.relays"]
+    switch_log.removeHandler(lines)
+    switches = lines.messages
     assert switches[0].startswith(f"relay_switch from={dead} to={standby.url} reason=ConnectError")
     assert switches[1:] == [
         f"relay_switch from={standby.url} to={active} reason=307 from a standby"
