@@ -67,6 +67,18 @@ async def open_stop_signals() -> AsyncIterator[Callable[[], Awaitable[None]]]:
         yield signalled
 
 
+async def first_of(*waits: Callable[[], Awaitable[None]]) -> None:
+    """Return once the first of ``waits`` returns; the others are cancelled."""
+    async with trio.open_nursery() as nursery:
+
+        async def until(wait: Callable[[], Awaitable[None]]) -> None:
+            await wait()
+            nursery.cancel_scope.cancel()
+
+        for wait in waits:
+            nursery.start_soon(until, wait)
+
+
 def hypercorn_config(settings: Settings) -> Config:
     config = Config()
     config.bind = [f"{settings.host}:{settings.port}"]
@@ -179,16 +191,9 @@ async def _serve_locked(
         tune_for_serving()
 
     async def shutdown_trigger() -> None:
-        async with trio.open_nursery() as nursery:
-
-            async def first_of(wait: Callable[[], Awaitable[None]]) -> None:
-                await wait()
-                nursery.cancel_scope.cancel()
-
-            nursery.start_soon(first_of, stop_when)
-            nursery.start_soon(
-                first_of, partial(watch_lock, lock, settings.instance_lock_check_seconds, lost)
-            )
+        await first_of(
+            stop_when, partial(watch_lock, lock, settings.instance_lock_check_seconds, lost)
+        )
         # Before hypercorn waits for the requests still open: long-polls, command channels
         # and event streams answer and end now, rather than at the graceful timeout.
         runtime.begin_draining()
@@ -392,14 +397,7 @@ async def _serve_gated(
         tune_for_serving()
 
     async def shutdown_trigger() -> None:
-        async with trio.open_nursery() as nursery:
-
-            async def first_of(wait: Callable[[], Awaitable[None]]) -> None:
-                await wait()
-                nursery.cancel_scope.cancel()
-
-            nursery.start_soon(first_of, stop_when)
-            nursery.start_soon(first_of, leadership.lost.wait)
+        await first_of(stop_when, leadership.lost.wait)
         if leadership.lost.is_set() and on_leadership_lost is not None:
             on_leadership_lost()
         runtime.begin_draining()
