@@ -8,6 +8,7 @@ import asyncio
 import gc
 import os
 import shutil
+import socket
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -276,3 +277,12 @@ def services_of(test_app: Any) -> Services:
     """The runtime and authenticator of an app opened with ``open_app``."""
     svc: Services = test_app.app.extensions[EXTENSION]
     return svc
+
+
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A port nothing listens on: connecting is refused. It stays bound for the whole test,
+    so a server the test starts on port 0 cannot be given it (it was, once, in CI)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]

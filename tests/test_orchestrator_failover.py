@@ -5,7 +5,6 @@ the daemon ends on the active and runs a command there."""
 from __future__ import annotations
 
 import logging
-import socket
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -23,13 +22,6 @@ from tests.daemon.fake_standby import FakeStandby
 from tests.daemon.repos import make_repo
 
 GUARD = 60
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 class _Lines(logging.Handler):
@@ -79,7 +71,7 @@ async def settled(api: httpx.AsyncClient, command_id: str) -> dict[str, Any]:
     "ignore:Exception ignored in.*Connection.__del__:pytest.PytestUnraisableExceptionWarning"
 )
 async def test_the_daemon_goes_past_a_dead_relay_and_a_standby_to_the_active(
-    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, closed_port: int
 ) -> None:
     # The switch lines are read from a handler on their own logger, not from caplog: earlier
     # tests in the same process reconfigure logging (the CLI's basicConfig(force=True)
@@ -91,7 +83,7 @@ async def test_the_daemon_goes_past_a_dead_relay_and_a_standby_to_the_active(
     monkeypatch.setattr(switch_log, "disabled", False)
     base = tmp_path / "base"
     repo = make_repo(base / "repo")
-    dead = f"http://127.0.0.1:{closed_port()}"
+    dead = f"http://127.0.0.1:{closed_port}"
     stop_relay = trio.Event()
     with trio.fail_after(GUARD):
         async with trio.open_nursery() as nursery:

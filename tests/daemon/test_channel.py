@@ -53,18 +53,9 @@ def channel(client: FakeClient, received: list[JSON], backoff: Backoff | None = 
     return Channel(relay_client, "o1", on_command, backoff=backoff or Backoff(0.001, 0.002))
 
 
-def closed_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
-async def test_long_poll_when_the_socket_cannot_be_had() -> None:
+async def test_long_poll_when_the_socket_cannot_be_had(closed_port: int) -> None:
     received: list[JSON] = []
-    client = FakeClient(closed_port(), [[], [COMMAND]])
+    client = FakeClient(closed_port, [[], [COMMAND]])
     chan = channel(client, received)
     async with trio.open_nursery() as nursery:
         nursery.start_soon(chan.serve)
@@ -77,10 +68,10 @@ async def test_long_poll_when_the_socket_cannot_be_had() -> None:
     assert received == [COMMAND]
 
 
-async def test_backs_off_while_the_relay_is_down_then_polls() -> None:
+async def test_backs_off_while_the_relay_is_down_then_polls(closed_port: int) -> None:
     received: list[JSON] = []
     down = RelayUnavailable("connection refused")
-    client = FakeClient(closed_port(), [down, down, down, [COMMAND]])
+    client = FakeClient(closed_port, [down, down, down, [COMMAND]])
     chan = channel(client, received)
     async with trio.open_nursery() as nursery:
         nursery.start_soon(chan.serve)
@@ -167,14 +158,14 @@ async def test_websocket_follows_a_standby_to_the_active() -> None:
     assert received == [COMMAND]
 
 
-async def test_websocket_skips_a_relay_that_is_down() -> None:
+async def test_websocket_skips_a_relay_that_is_down(closed_port: int) -> None:
     received: list[JSON] = []
     async with trio.open_nursery() as nursery:
         active = await nursery.start(
             partial(serve_websocket, pushing_relay, "127.0.0.1", 0, ssl_context=None)
         )
         active_url = f"http://127.0.0.1:{active.port}"
-        client = FakeClient([closed_port(), active.port], [])
+        client = FakeClient([closed_port, active.port], [])
         chan = channel(client, received)
         nursery.start_soon(chan.serve)
         with trio.fail_after(5):
@@ -202,11 +193,11 @@ async def test_a_standby_without_an_active_means_long_poll_then_backoff() -> Non
     assert received == [COMMAND]
 
 
-async def test_a_standbys_hint_shortens_the_backoff() -> None:
+async def test_a_standbys_hint_shortens_the_backoff(closed_port: int) -> None:
     """Reconnect pauses of 60 s, but the relays said an active is being elected: retry soon."""
     received: list[JSON] = []
     electing = RelayUnavailable("307 to a relay that is down", retry_after=0.01)
-    client = FakeClient(closed_port(), [electing, electing, [COMMAND]])
+    client = FakeClient(closed_port, [electing, electing, [COMMAND]])
     chan = channel(client, received, Backoff(60, 60))
     async with trio.open_nursery() as nursery:
         nursery.start_soon(chan.serve)
@@ -217,9 +208,9 @@ async def test_a_standbys_hint_shortens_the_backoff() -> None:
     assert received == [COMMAND]
 
 
-async def test_without_a_hint_the_backoff_holds() -> None:
+async def test_without_a_hint_the_backoff_holds(closed_port: int) -> None:
     received: list[JSON] = []
-    client = FakeClient(closed_port(), [RelayUnavailable("connection refused"), [COMMAND]])
+    client = FakeClient(closed_port, [RelayUnavailable("connection refused"), [COMMAND]])
     chan = channel(client, received, Backoff(60, 60))
     async with trio.open_nursery() as nursery:
         nursery.start_soon(chan.serve)

@@ -20,6 +20,11 @@ T = TypeVar("T")
 log = logging.getLogger("relay.actors")
 
 _FLUSH_TIMEOUT = 10.0
+# An activation is started for a message on its way (``ActorRegistry.ask`` starts it, then
+# sends): a sweep in between must not stop it, or that message is refused and starts yet
+# another activation, which the next sweep can stop the same way. Bounded, so an activation
+# whose message never came (its caller was cancelled) is still passivated.
+_FIRST_MESSAGE_GRACE = 5.0
 
 
 class Sweep:
@@ -127,7 +132,7 @@ class AggregateActor(RelayActor):
         if isinstance(message, Passivate):
             # Not idle while something waits in the mailbox: stopping now would only send
             # it back to its sender, to start another activation.
-            if self.actor_inbox.empty():
+            if self.actor_inbox.empty() and not self._awaiting_first_message():
                 self._maybe_passivate(message.idle_seconds)
             return None
         if self._unavailable is not None:
@@ -242,6 +247,9 @@ class AggregateActor(RelayActor):
     def read_through_queue(self, job: Callable[[], Awaitable[T]]) -> T:
         """Read behind every queued write (FIFO), so a fresh activation sees its predecessor's."""
         return self.rt.store.call(job, write=True)
+
+    def _awaiting_first_message(self) -> bool:
+        return self._received == 0 and time.monotonic() - self._last_active < _FIRST_MESSAGE_GRACE
 
     def _maybe_passivate(self, idle_seconds: float) -> None:
         if time.monotonic() - self._last_active < idle_seconds:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import threading
+from functools import partial
 from typing import Any
 
 import pykka
@@ -23,7 +24,7 @@ import trio
 from relay.actors import Runtime, agent, commands, open_runtime, orchestrator
 from relay.actors.agent import reap_agents
 from relay.actors.orchestrator import reap_orchestrators
-from relay.actors.runtime.registry import ActorRegistry
+from relay.actors.runtime.registry import ActorRegistry, Passivate
 from relay.clock import ManualClock
 from relay.domain.agents import AgentCard, AgentPatch, AgentRegistration, TimelineInput
 from relay.domain.commands import CommandSpec
@@ -107,9 +108,10 @@ async def test_an_actor_woken_only_by_the_reaper_stops_right_after(
     await register_agent(runtime, "a1")
     await register_orchestrator(runtime)
     for kind, key in (("agent", "a1"), ("orchestrator", "o1")):
-        old = registry.ref(kind, key)
-        registry.passivate_idle(0)
-        await wait_stopped(old)
+        old = registry.live_ref(kind, key)
+        if old is not None:
+            registry.passivate_idle(0)
+            await wait_stopped(old)
     clock.advance(31)
 
     assert [card.status for card in await reap_agents(runtime)] == ["stale"]
@@ -284,6 +286,27 @@ async def test_heartbeats_racing_passivation_all_succeed(
             await trio.lowlevel.checkpoint()
 
     assert sorted(beats) == sorted(agent_ids * 10)
+
+
+async def test_a_sweep_spares_an_activation_until_its_first_message(
+    runtime: Runtime, registry: ActorRegistry
+) -> None:
+    # ``ask`` starts an activation, then sends: a sweep that lands in between would refuse
+    # the message and start another activation, which the next sweep could stop again.
+    await register_agent(runtime, "a1")
+    first = registry.ref("agent", "a1")
+    registry.passivate_idle(0)
+    await wait_stopped(first)
+    fresh = await trio.to_thread.run_sync(registry.ref, "agent", "a1")
+
+    # The sweep's message, as it lands between the start and the heartbeat (asked, so it
+    # is handled once the activation has loaded, with nothing behind it in the mailbox).
+    await trio.to_thread.run_sync(partial(fresh.ask, Passivate(0), timeout=STOP_TIMEOUT_S))
+    await registry.ask("agent", "a1", agent.Heartbeat())
+
+    assert registry.live_ref("agent", "a1") is fresh
+    registry.passivate_idle(0)  # it has had its message: idle again, it goes
+    await wait_stopped(fresh)
 
 
 async def test_the_runtime_passivates_idle_actors_by_itself(
