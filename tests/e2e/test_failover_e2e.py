@@ -36,7 +36,7 @@ LEASE, RENEW, RETRY = 4.0, 3.0, 0.5
 SHORT_LEASES = lease_env(LEASE, RENEW, RETRY)
 # The lease, a retry or two, and the new active's start-up (loading state as a restart does).
 TAKEOVER_SECONDS = LEASE + 2 * RETRY + 3.0
-KILL_BUDGET_SECONDS = 30  # kills repeat while they fit this (~3 minutes for the file unloaded)
+KILLS = 20  # per cluster size, as the issue asks (about 3 minutes per size unloaded)
 DEPOSED_EXIT_STATUS = 3
 
 
@@ -192,8 +192,7 @@ def test_kill9_of_the_active_under_mixed_load_again_and_again(
         takeovers: list[float] = []
         try:
             with Load(relays.urls, daemon.id, repo) as load:
-                deadline = time.monotonic() + KILL_BUDGET_SECONDS
-                while time.monotonic() < deadline and len(takeovers) < 20:
+                while len(takeovers) < KILLS:
                     wait_for(lambda: len(load.config_acks) > 3 * (len(takeovers) + 1), timeout=20)
                     _, _, took = kill_and_wait(relays)
                     takeovers.append(took)
@@ -211,7 +210,6 @@ def test_kill9_of_the_active_under_mixed_load_again_and_again(
             client.close()
         finally:
             daemon.close()
-    assert len(takeovers) >= 2, takeovers
     assert max(takeovers) < TAKEOVER_SECONDS, takeovers
     assert load.errors == [], load.errors
     assert load.heartbeats > 0

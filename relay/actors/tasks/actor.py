@@ -12,7 +12,7 @@ from relay.actors.runtime.audit import Change, write_with_audit
 from relay.actors.runtime.bridge import Durable
 from relay.actors.runtime.dispatch import dispatchmethod
 from relay.actors.tasks import rules
-from relay.actors.tasks.board_index import BoardIndex
+from relay.actors.tasks.board_index import Board
 from relay.actors.tasks.messages import (
     KIND,
     ApplyDue,
@@ -40,26 +40,22 @@ class TaskBoardActor(AggregateActor):
 
     def __init__(self, key: str, runtime: Any) -> None:
         super().__init__(key, runtime)
-        self.open: dict[str, Task] = {}  # every task not final, by id
-        self.completed: set[str] = set()  # ids of completed tasks, for ``ready``
+        self.board = Board()
         # Notices of expiries applied before a refused decision: the next reply carries
         # them (the lease-expiry job's, at the latest).
         self.untold: list[Notice] = []
-        self.index = BoardIndex()  # claim order and lease expiries of ``open``
 
     def load(self) -> None:
-        tasks = self.read_through_queue(task_store.open_tasks)
-        self.open = {t.id: t for t in tasks}
-        self.index = BoardIndex()
-        for task in tasks:
-            self.index.update(None, task)
-        self.completed = self.read_through_queue(task_store.completed_ids)
+        self.board = Board(
+            self.read_through_queue(task_store.open_tasks),
+            self.read_through_queue(task_store.completed_ids),
+        )
 
     def _now(self) -> int:
         return self.rt.clock.now_ms()
 
     def _ready(self, task: Task) -> bool:
-        return rules.is_ready(task, self.completed)
+        return rules.is_ready(task, self.board.completed)
 
     def _change(self, name: str, task: Task) -> Change:
         return Change(
@@ -69,21 +65,8 @@ class TaskBoardActor(AggregateActor):
             agent_id=task.assignee,
         )
 
-    def _keep(self, task: Task) -> None:
-        """Memory follows the task: final ones leave the board, completed ones are
-        remembered as done."""
-        before = self.open.get(task.id)
-        if task.final:
-            self.open.pop(task.id, None)
-            self.index.update(before, None)
-            if task.status == "completed":
-                self.completed.add(task.id)
-        else:
-            self.open[task.id] = task
-            self.index.update(before, task)
-
     def _find(self, task_id: str) -> Task:
-        found = self.open.get(task_id)
+        found = self.board.open.get(task_id)
         if found is not None:
             return found
         stored = self.read_through_queue(lambda: task_store.load(task_id))
@@ -115,9 +98,9 @@ class TaskBoardActor(AggregateActor):
         changed: list[Task] = []
         audits: list[ActivityInput] = []
         notices: list[Notice] = []
-        for task in self.index.due(self.open, now):
+        for task in self.board.due(now):
             after = rules.transition(task, "lease_lost", None, now)
-            self._keep(after)
+            self.board.keep(after)
             changed.append(after)
             notices.extend(self._entered(task, after, None, audits))
         return changed, audits, notices
@@ -166,7 +149,7 @@ class TaskBoardActor(AggregateActor):
         if after is before:
             commit = expiry_commit
         else:
-            self._keep(after)
+            self.board.keep(after)
             more: list[ActivityInput] = []
             notices.extend(self._entered(before, after, cause, more))
             commit = self._write([after], more)
@@ -180,7 +163,7 @@ class TaskBoardActor(AggregateActor):
     def _create(self, message: Create) -> Any:
         task = rules.created(message.task)
         changed, audits, notices = self._apply_due(self._now())
-        self._keep(task)
+        self.board.keep(task)
         commit = self._write(changed, audits, inserted=task)
         return self._reply(task, commit, notices, self._ready(task))
 
@@ -190,7 +173,7 @@ class TaskBoardActor(AggregateActor):
         changed, audits, notices = self._apply_due(now)
         card = message.agent
         if message.task_id is None:
-            picked = self.index.pick(self.open, card, message.online, self.completed)
+            picked = self.board.pick(card, message.online)
             if picked is None:
                 commit = self._write(changed, audits)
                 return self._reply(None, commit, notices)
@@ -208,7 +191,7 @@ class TaskBoardActor(AggregateActor):
                 self.untold.extend(notices)
                 raise
         after = rules.transition(picked, "claim", card.id, now, lease_ms=message.lease_ms)
-        self._keep(after)
+        self.board.keep(after)
         commit = self._write([*changed, after], audits)
         return self._reply(after, commit, notices, True)
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from relay.actors.tasks import rules
 from relay.domain.agents import AgentCard
@@ -100,3 +100,36 @@ class BoardIndex:
             if takes(task):
                 return task
         return None
+
+
+class Board:
+    """The board's memory: every open task, the ids of completed ones (for ``ready``), and
+    the index over the open ones, kept in step by ``keep``."""
+
+    def __init__(self, open_tasks: Iterable[Task] = (), completed: Iterable[str] = ()) -> None:
+        self.open: dict[str, Task] = {}
+        self.completed: set[str] = set(completed)
+        self.index = BoardIndex()
+        for task in open_tasks:
+            self.keep(task)
+
+    def keep(self, task: Task) -> None:
+        """Memory follows the task: final ones leave the board, completed ones are
+        remembered as done."""
+        before = self.open.get(task.id)
+        if task.final:
+            self.open.pop(task.id, None)
+            self.index.update(before, None)
+            if task.status == "completed":
+                self.completed.add(task.id)
+        else:
+            self.open[task.id] = task
+            self.index.update(before, task)
+
+    def due(self, now: int) -> list[Task]:
+        """The open tasks whose lease passed by ``now`` (``BoardIndex.due``)."""
+        return self.index.due(self.open, now)
+
+    def pick(self, card: AgentCard, online: frozenset[str]) -> Task | None:
+        """What a claim by ``card`` picks (``BoardIndex.pick``)."""
+        return self.index.pick(self.open, card, online, self.completed)

@@ -10,7 +10,7 @@ from dataclasses import replace
 import pytest
 
 from relay.actors.tasks import rules
-from relay.actors.tasks.board_index import BoardIndex
+from relay.actors.tasks.board_index import Board
 from relay.domain.agents import AgentCard
 from relay.domain.tasks import RoutingHints, StatusReport, Task
 
@@ -61,26 +61,6 @@ def new_task(rng: random.Random, n: int, created_at: int, done: list[str]) -> Ta
     )
 
 
-class Board:
-    """The actor's bookkeeping of ``open`` and the index, without the store."""
-
-    def __init__(self) -> None:
-        self.open: dict[str, Task] = {}
-        self.completed: set[str] = set()
-        self.index = BoardIndex()
-
-    def keep(self, task: Task) -> None:
-        before = self.open.get(task.id)
-        if task.final:
-            self.open.pop(task.id, None)
-            self.index.update(before, None)
-            if task.status == "completed":
-                self.completed.add(task.id)
-        else:
-            self.open[task.id] = task
-            self.index.update(before, task)
-
-
 @pytest.mark.parametrize("seed", range(30))
 def test_pick_and_due_match_the_rules_through_a_random_history(seed: int) -> None:
     rng = random.Random(seed)  # noqa: S311 - a reproducible history, not a secret
@@ -90,7 +70,7 @@ def test_pick_and_due_match_the_rules_through_a_random_history(seed: int) -> Non
     for step in range(400):
         now += rng.choice((0, 1, 50, 300))
         # Expiries first, as the actor applies them before every decision.
-        due = board.index.due(board.open, now)
+        due = board.due(now)
         assert {t.id for t in due} == {
             t.id for t in board.open.values() if rules.lease_passed(t, now)
         }
@@ -100,7 +80,7 @@ def test_pick_and_due_match_the_rules_through_a_random_history(seed: int) -> Non
         online = frozenset(rng.sample(AGENTS, rng.randrange(len(AGENTS) + 1)))
         claimer = card(rng.choice(AGENTS))
         expected = rules.pick_next(board.open.values(), claimer, online, board.completed)
-        assert board.index.pick(board.open, claimer, online, board.completed) == expected
+        assert board.pick(claimer, online) == expected
         roll = rng.random()
         if roll < 0.3 or not board.open:
             # Equal creation times happen: the id breaks the tie.
@@ -140,5 +120,5 @@ def test_due_skips_entries_a_renewal_made_stale() -> None:
     held = rules.transition(task, "claim", "a0", 0, lease_ms=LEASE)
     board.keep(held)
     board.keep(rules.renewed(held, "a0", 900, LEASE))
-    assert board.index.due(board.open, LEASE) == []
-    assert [t.id for t in board.index.due(board.open, 900 + LEASE)] == [task.id]
+    assert board.due(LEASE) == []
+    assert [t.id for t in board.due(900 + LEASE)] == [task.id]
