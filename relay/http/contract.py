@@ -69,6 +69,14 @@ class Media:
 
 
 @dataclass(frozen=True, slots=True)
+class NoContent:
+    """A success without a body (a CORS preflight's 204)."""
+
+    description: str = ""
+    headers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Query:
     """One query parameter: its name and JSON schema (type and bounds)."""
 
@@ -183,6 +191,9 @@ class RelayOpenAPIProvider(OpenAPIProvider):
         operation["responses"] = responses
 
     def _success(self, shape: Any, components: dict[str, Any]) -> dict[str, Any]:
+        if isinstance(shape, NoContent):
+            headers = {name: {"schema": {"type": "string"}} for name in shape.headers}
+            return {"description": shape.description or "no content", "headers": headers}
         if isinstance(shape, Media):
             return {
                 "description": shape.description or shape.media_type,

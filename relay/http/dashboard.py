@@ -14,6 +14,8 @@ from quart import Blueprint, Response, send_from_directory
 
 from relay.http.auth import public
 from relay.http.contract import Media, responds
+from relay.http.cors import connect_sources, member_origins
+from relay.http.services import services
 
 STATIC = Path(__file__).parent.parent / "dashboard" / "static"
 
@@ -26,9 +28,12 @@ bp = Blueprint("dashboard", __name__, static_folder=str(STATIC), static_url_path
 async def index() -> Response:
     response = await send_from_directory(STATIC, "index.html")
     response.headers["Cache-Control"] = "no-cache"
-    # The page only ever loads its own files and talks to its own origin.
+    # The page only ever loads its own files. It talks to its own origin and, to find the
+    # active relay when this one stops answering (failover.js), to the cluster's members as
+    # the members table lists them now: never to an origin the request names.
+    connect = connect_sources(member_origins(services().leadership))
     response.headers["Content-Security-Policy"] = (
         "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-        "connect-src 'self'; frame-ancestors 'none'"
+        f"connect-src {connect}; frame-ancestors 'none'"
     )
     return response

@@ -28,6 +28,9 @@ async def healthz() -> dict[str, Any]:
 async def readyz() -> dict[str, Any]:
     """Ready while the store answers a round trip (a standby answers 503 from the gate).
 
+    A member relay's origin may read the answer cross-origin (``Access-Control-Allow-Origin``,
+    ``relay.http.cluster``); any other origin gets no CORS headers.
+
     Raises:
         Unavailable: the store timed out or is unreachable (503, ``Retry-After``); the
             same error any route gets while the database is down.

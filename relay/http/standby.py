@@ -6,7 +6,9 @@ gate answers by itself:
 
 - ``/healthz`` 200; ``/readyz`` 503 ``{"status": "standby", "active": URL|null, "epoch"}``,
   so a load balancer checking ``/readyz`` sends traffic only to the active;
-- ``/api/cluster`` and ``/metrics`` (the election's gauges) as the active does;
+- ``/api/cluster`` and ``/metrics`` (the election's gauges) as the active does, and
+  ``/readyz`` and ``/api/cluster`` (with its preflight) readable by another member's
+  dashboard as on the active (``relay.http.cors``);
 - anything else, WebSocket handshakes included, 307 to the active's advertised URL with the
   same path and query, or 503 + ``Retry-After: 1`` while no active is known.
 
@@ -24,6 +26,7 @@ from typing import Any
 
 from relay.election import Leadership
 from relay.http.cluster import cluster_body
+from relay.http.cors import CORS_PATHS, member_origins, preflight, read_headers
 from relay.http.prometheus import leadership_text
 
 ASGIApp = Any
@@ -64,6 +67,30 @@ class StandbyGate:
 
     def answer(self, scope: Any) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         """The status, headers and body a standby gives for ``scope``."""
+        http, path, method = scope["type"] == "http", scope.get("path"), scope.get("method")
+        if http and path == "/api/cluster" and method == "OPTIONS":
+            return self._preflight(scope)
+        status, headers, body = self._answer(scope)
+        if http and path in CORS_PATHS and method in ("GET", "HEAD"):
+            origin = _header(scope, b"origin")
+            cors = read_headers(origin, member_origins(self.leadership))
+            headers = [*headers, *((k.lower().encode(), v.encode()) for k, v in cors)]
+        return status, headers, body
+
+    def _preflight(self, scope: Any) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        status, cors, error = preflight(
+            _header(scope, b"origin"),
+            _header(scope, b"access-control-request-method"),
+            _header(scope, b"access-control-request-headers"),
+            member_origins(self.leadership),
+        )
+        headers = [(k.lower().encode(), v.encode()) for k, v in cors]
+        if error is None:
+            return status, headers, b""
+        code, json_headers, body = _json(status, {"error": error})
+        return code, [*json_headers, *headers], body
+
+    def _answer(self, scope: Any) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         me = self.leadership
         path: str = scope.get("path", "/")
         if scope["type"] == "http":

@@ -42,7 +42,13 @@ class Inner:
 
 
 async def call(
-    gate: StandbyGate, path: str, *, method: str = "GET", query: bytes = b"", kind: str = "http"
+    gate: StandbyGate,
+    path: str,
+    *,
+    method: str = "GET",
+    query: bytes = b"",
+    kind: str = "http",
+    headers: dict[str, str] | None = None,
 ) -> tuple[int, dict[bytes, bytes], bytes]:
     scope: dict[str, Any] = {
         "type": kind,
@@ -50,7 +56,7 @@ async def call(
         "path": path,
         "raw_path": path.encode(),
         "query_string": query,
-        "headers": [],
+        "headers": [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()],
     }
     if kind == "websocket":
         scope["extensions"] = {"websocket.http.response": {}}

@@ -1,7 +1,10 @@
 // Following the active relay. Every relay process serves the dashboard; when this page's relay
-// stops answering, answers 503, or says it is a standby, the dashboard asks `/api/cluster` of
-// the relays it knows (this origin first, then the active and standbys it last saw) and, when
-// the active is another origin, moves the page there.
+// stops answering, answers 503, or says it is a standby, the dashboard asks the relays it knows
+// (this origin first, then the members it last saw in `/api/cluster`): each one's `/readyz`
+// (200: that one is active; a standby names the active) and then its `/api/cluster`. When the
+// active is another origin, and does not say it is still starting, the page moves there.
+// Without a load balancer this reads other origins: each relay's page may connect to the
+// cluster's members (its CSP), and they let the members' origins read those two routes (CORS).
 //
 // The token lives in sessionStorage, which is per origin: the new origin would not have it.
 // It is handed over in the URL fragment (`#relay-handover=…`), because a fragment never
@@ -47,28 +50,64 @@ function known() {
   return [location.origin, ...saved.filter((url) => url !== location.origin)];
 }
 
+const ASK_TIMEOUT_MS = 3_000; // a relay that is gone may not even refuse the connection
+
 async function readJson(url) {
-  const response = await fetch(url, { cache: "no-store", credentials: "omit" });
+  const response = await fetch(url, {
+    cache: "no-store", credentials: "omit", signal: AbortSignal.timeout(ASK_TIMEOUT_MS),
+  });
   let body = null;
   try { body = await response.json(); } catch { body = null; }
   return { status: response.status, body };
 }
 
+// The active's origin as the relay at `base` sees it, or null.
+async function askRelay(base) {
+  try {
+    const { status, body } = await readJson(`${base}/readyz`);
+    if (status === 200) return base; // it serves: it is the active
+    if (body?.active && origin(body.active)) return origin(body.active);
+  } catch { /* down, or an origin that does not let this page read it */ }
+  try {
+    const { status, body } = await readJson(`${base}/api/cluster`);
+    if (status === 200 && body) {
+      remember(body);
+      return origin(body.active?.url ?? "");
+    }
+  } catch { /* likewise */ }
+  return null;
+}
+
+// Whether `active` may be moved to: not when it answers that it is not serving yet (elected
+// and still starting). One this page cannot read (another origin without CORS) gets the
+// benefit of the doubt, as a redirect would.
+async function serves(active) {
+  try {
+    const { status } = await readJson(`${active}/readyz`);
+    return status === 200;
+  } catch {
+    return true;
+  }
+}
+
 // The active relay's origin as the relays we know see it; null when none names one.
 export async function findActive() {
+  let here = false; // this page's relay answered /readyz
   try {
     const { status, body } = await readJson("/readyz");
+    here = true;
     if (status === 200) return location.origin; // this relay serves: nothing to move
-    if (body?.status === "standby" && body.active && origin(body.active)) return origin(body.active);
+    if (body?.status === "standby" && body.active && origin(body.active)) {
+      const active = origin(body.active);
+      return (await serves(active)) ? active : null;
+    }
   } catch { /* this origin does not answer: ask the others */ }
   for (const base of known()) {
-    try {
-      const { status, body } = await readJson(`${base}/api/cluster`);
-      if (status !== 200 || !body) continue;
-      remember(body);
-      const active = origin(body.active?.url ?? "");
-      if (active) return active;
-    } catch { /* down, or another origin that does not allow reading it: try the next */ }
+    if (base === location.origin && !here) continue; // it just did not answer
+    const active = await askRelay(base);
+    // A relay that has not yet seen the lease of the one that died still names it: ask on.
+    if (!active || (active === location.origin && !here)) continue;
+    return active === location.origin || (await serves(active)) ? active : null;
   }
   return null;
 }
