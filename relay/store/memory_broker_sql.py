@@ -50,10 +50,21 @@ class Candidate:
     stamp: str | None
 
 
-LIGHT = (
-    "id, scope, scope_key, visibility, confidence, redaction_state, tags, created_by, "
-    "version, updated_at, created_by_agent, redaction_stamp, LENGTH(title) + LENGTH(body) AS chars"
+LIGHT_COLUMNS = (
+    "id",
+    "scope",
+    "scope_key",
+    "visibility",
+    "confidence",
+    "redaction_state",
+    "tags",
+    "created_by",
+    "version",
+    "updated_at",
+    "created_by_agent",
+    "redaction_stamp",
 )
+LIGHT = ", ".join(LIGHT_COLUMNS) + ", LENGTH(title) + LENGTH(body) AS chars"
 FIND = {"sqlite": "instr(search_text, ?) > 0", "postgres": "strpos(search_text, ?) > 0"}
 
 
@@ -164,26 +175,36 @@ def _ranks(dialect: str, pinned_tags: Sequence[str]) -> tuple[str, list[Any], st
 
 
 def page_sql(dialect: str, ask: Ask) -> tuple[str, list[Any]]:
-    """The statement (``?`` placeholders) and its values."""
+    """The statement (``?`` placeholders) and its values.
+
+    The candidates are ranked and counted from the columns of the ``memories_broker``
+    index alone (migration 0015): only the page's rows are read from the table. A later
+    page's ``max_chars`` reads the table for the rows after the last key; that page is
+    asked for only while a row may still fit.
+    """
     where, where_values = _where(dialect, ask)
     pin, pin_values, scope, confidence = _ranks(dialect, ask.pinned_tags)
     first = ask.after is None
+    keys = (
+        f"SELECT id AS mid, {pin} AS pin_rank, scope, confidence, updated_at AS ts, "  # noqa: S608
+        f"redaction_stamp FROM memories WHERE {where}"
+    )
+    values: list[Any] = [*pin_values, *where_values]
+    if ask.max_chars is not None:
+        keys += " AND LENGTH(title) + LENGTH(body) <= ?"
+        values.append(ask.max_chars)
     counts = (
         ", COUNT(*) OVER () AS total, "
         "SUM(CASE WHEN redaction_stamp = ? THEN 0 ELSE 1 END) OVER () AS unstamped"
         if first
         else ""
     )
-    inner = (
-        f"SELECT {LIGHT}, {pin} AS pin_rank, updated_at AS ts, id AS mid "  # noqa: S608
-        f"FROM memories WHERE {where}"
-    )
+    if first:
+        values.insert(0, ask.stamp)
     ranked = (
-        f"SELECT *, {scope} AS scope_rank, {confidence} AS confidence_rank{counts} "  # noqa: S608
-        f"FROM ({inner}) AS candidates"
+        f"SELECT mid, pin_rank, ts, {scope} AS scope_rank, "  # noqa: S608
+        f"{confidence} AS confidence_rank{counts} FROM ({keys}) AS keys"
     )
-    values: list[Any] = [*pin_values, *where_values]
-    values = ([ask.stamp] if first else []) + values
     mid = 'mid COLLATE "C"' if dialect == "postgres" else "mid"
     filters: list[str] = []
     if ask.pinned_only:
@@ -191,13 +212,19 @@ def page_sql(dialect: str, ask: Ask) -> tuple[str, list[Any]]:
     if ask.after is not None:
         filters.append(f"(pin_rank, scope_rank, confidence_rank, -ts, {mid}) > (?, ?, ?, ?, ?)")
         values += list(ask.after)
-    if ask.max_chars is not None:
-        filters.append("chars <= ?")
-        values.append(ask.max_chars)
-    sql = f"SELECT * FROM ({ranked}) AS ranked"  # noqa: S608 - placeholders only
+    order = f"pin_rank, scope_rank, confidence_rank, ts DESC, {mid}"
+    page = f"SELECT * FROM ({ranked}) AS ranked"  # noqa: S608 - placeholders only
     if filters:
-        sql += f" WHERE {' AND '.join(filters)}"
-    sql += f" ORDER BY pin_rank, scope_rank, confidence_rank, ts DESC, {mid} LIMIT {int(ask.limit)}"
+        page += f" WHERE {' AND '.join(filters)}"
+    page += f" ORDER BY {order} LIMIT {int(ask.limit)}"
+    light = ", ".join(f"m.{column}" for column in LIGHT_COLUMNS)
+    light += ", LENGTH(m.title) + LENGTH(m.body)"
+    tail = ", page.total, page.unstamped" if first else ""
+    sql = (
+        f"SELECT {light}, page.pin_rank, page.ts, page.mid, page.scope_rank, "  # noqa: S608
+        f"page.confidence_rank{tail} FROM ({page}) AS page "
+        f"JOIN memories AS m ON m.id = page.mid ORDER BY {order}"
+    )
     return sql, values
 
 
