@@ -1,15 +1,19 @@
 """The broker's use case: what an agent should have in mind now, within a budget.
 
-Loads the card, the agent's live repo roots and the coarse candidates without their
-text, decides (``broker_plan``), reads the text of the items served, and records the
-serving (``serveCount``, ``lastServedAt``, one "Memory served" activity) in one commit
-before answering.
+Loads the card and the agent's live repo roots, decides over its candidates read without
+their text (``broker_plan``), reads the text of the items served, and records the serving
+(``serveCount``, ``lastServedAt``, one "Memory served" activity) in one commit before
+answering.
 
 The text a row leaves with is its stored text redacted again by the current list. A row
-stamped by the current list (or known clean by ``CLEAN``) leaves as stored, so its stored
-length and ``search_text`` decide for it; any other row is read whole and redacted here.
-A row that changed between the two reads makes the broker read again, and after
-``READ_ATTEMPTS`` it decides over every row read whole (``broker_rules.broker``).
+stamped by the current list leaves as stored, so its stored length and ``search_text``
+decide for it. While every candidate is stamped, SQL sorts them and hands them over a
+page at a time, and packing stops reading once no later row can matter (``_paged``): an
+agent's thousands of candidates cost one indexed statement and one page. Otherwise the
+coarse candidates are read whole (``_decided``): a row known clean by ``CLEAN`` decides
+as stored, any other is read whole and redacted here. A row that changed between two
+reads makes the broker read again, and after ``READ_ATTEMPTS`` it decides over every row
+read whole (``broker_rules.broker``).
 """
 
 from __future__ import annotations
