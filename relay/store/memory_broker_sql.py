@@ -134,26 +134,57 @@ def _tag_value(dialect: str, tag: str) -> str:
     return tag if dialect == "postgres" else json.dumps(tag)
 
 
-def _where(dialect: str, ask: Ask) -> tuple[str, list[Any]]:
-    """``is_candidate`` for the agent (roots already within the token's ``cwd``), and with
-    terms, a pinned tag or some term found (``score`` > 0)."""
-    scopes = "scope = 'global' OR (scope = 'agent' AND scope_key = ?)"
+def _where(dialect: str, ask: Ask) -> tuple[list[tuple[str, list[Any]]], str, list[Any]]:
+    """``is_candidate`` for the agent (roots already within the token's ``cwd``): its
+    scopes, one condition each, and the condition on the rest (with terms, a pinned tag
+    or some term found: ``score`` > 0)."""
+    scopes: list[tuple[str, list[Any]]] = [
+        ("scope = 'global'", []),
+        ("scope = 'agent' AND scope_key = ?", [ask.agent_id]),
+    ]
     if ask.repo_roots:
         marks = ", ".join("?" * len(ask.repo_roots))
-        scopes += f" OR (scope = 'repo' AND scope_key IN ({marks}))"
+        scopes.append((f"scope = 'repo' AND scope_key IN ({marks})", list(ask.repo_roots)))
     # private: only the agent's own (an agent creator, as ``visibility.created`` reads it)
     where = (
         "sensitivity = 'normal' AND redaction_state <> 'blocked' "
-        "AND (visibility <> 'private' OR (created_by = ? AND created_by_agent = ?)) "
-        f"AND ({scopes})"
+        "AND (visibility <> 'private' OR (created_by = ? AND created_by_agent = ?))"
     )
-    values: list[Any] = [ask.agent_id, True, ask.agent_id, *ask.repo_roots]
+    values: list[Any] = [ask.agent_id, True]
     if ask.terms:
+        # the pinned tags first: the index answers them, a term needs the table's row
         find = FIND.get(dialect, FIND["sqlite"])
-        wanted = [find] * len(ask.terms) + [_has_tag(dialect)] * len(ask.pinned_tags)
+        wanted = [_has_tag(dialect)] * len(ask.pinned_tags) + [find] * len(ask.terms)
         where += f" AND ({' OR '.join(wanted)})"
-        values += list(ask.terms) + [_tag_value(dialect, tag) for tag in ask.pinned_tags]
-    return where, values
+        values += [_tag_value(dialect, tag) for tag in ask.pinned_tags] + list(ask.terms)
+    return scopes, where, values
+
+
+def _keys(dialect: str, ask: Ask, pin: str, pin_values: list[Any]) -> tuple[str, list[Any]]:
+    """The candidates' keys: one statement over the scopes' OR on SQLite (a MULTI-INDEX
+    OR of covering scans), a UNION ALL of one per scope on PostgreSQL (where an OR is a
+    bitmap scan of the table, and each part an index-only scan)."""
+    scopes, where, where_values = _where(dialect, ask)
+    select = (
+        f"SELECT id AS mid, {pin} AS pin_rank, scope, confidence, updated_at AS ts, "  # noqa: S608
+        "redaction_stamp FROM memories WHERE "
+    )
+    fit = "" if ask.max_chars is None else " AND LENGTH(title) + LENGTH(body) <= ?"
+    fit_values = [] if ask.max_chars is None else [ask.max_chars]
+    if dialect == "postgres":
+        parts = [f"{select}{scope} AND {where}{fit}" for scope, _ in scopes]
+        values = [
+            value
+            for _, scope_values in scopes
+            for value in (*pin_values, *scope_values, *where_values, *fit_values)
+        ]
+        return " UNION ALL ".join(parts), values
+    either = " OR ".join(f"({scope})" for scope, _ in scopes)
+    scope_values = [value for _, values in scopes for value in values]
+    return (
+        f"{select}({either}) AND {where}{fit}",
+        [*pin_values, *scope_values, *where_values, *fit_values],
+    )
 
 
 def _ranks(dialect: str, pinned_tags: Sequence[str]) -> tuple[str, list[Any], str, str]:
@@ -182,17 +213,9 @@ def page_sql(dialect: str, ask: Ask) -> tuple[str, list[Any]]:
     page's ``max_chars`` reads the table for the rows after the last key; that page is
     asked for only while a row may still fit.
     """
-    where, where_values = _where(dialect, ask)
     pin, pin_values, scope, confidence = _ranks(dialect, ask.pinned_tags)
     first = ask.after is None
-    keys = (
-        f"SELECT id AS mid, {pin} AS pin_rank, scope, confidence, updated_at AS ts, "  # noqa: S608
-        f"redaction_stamp FROM memories WHERE {where}"
-    )
-    values: list[Any] = [*pin_values, *where_values]
-    if ask.max_chars is not None:
-        keys += " AND LENGTH(title) + LENGTH(body) <= ?"
-        values.append(ask.max_chars)
+    keys, values = _keys(dialect, ask, pin, pin_values)
     counts = (
         ", COUNT(*) OVER () AS total, "
         "SUM(CASE WHEN redaction_stamp = ? THEN 0 ELSE 1 END) OVER () AS unstamped"
