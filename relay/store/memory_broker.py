@@ -1,26 +1,41 @@
-"""What the memory broker reads: an agent's live repo roots and its coarse candidates.
+"""What the memory broker reads: an agent's live repo roots and its candidates.
 
-SQL narrows (scopes, ``normal``, not ``blocked``, shared or the agent's own, and with a
-query the rows where some term or pinned tag may occur); the broker's rules then decide
-exactly on the text as redacted for output, the same code on every backend.
+``candidates`` reads the candidates a page at a time in the broker's order, without their
+text, SQL deciding exactly which rows are candidates and sorting them
+(``memory_broker_sql``): the broker's path while every candidate is stamped by the current
+redaction list.
 
-``candidates`` reads each row without its text: what orders it, its length in SQL and,
-per query term, whether the stored (lower-cased) ``search_text`` holds it. ``texts`` then
-reads the text of the few rows the broker serves (or must redact itself), and
-``full_candidates`` every row with its text (the broker's fallback).
+The other readers narrow coarsely (scopes, ``normal``, not ``blocked``, shared or the
+agent's own, and with a query the rows where some term or pinned tag may occur); the
+broker's rules then decide exactly on the text as redacted for output, the same code on
+every backend. ``scored_candidates`` reads each row without its text: what orders it, its
+length in SQL and, per query term, whether the stored (lower-cased) ``search_text`` holds
+it (the query's scored rows, and the path for unstamped rows). ``texts`` then reads the
+text of the few rows the broker serves (or must redact itself), and ``full_candidates``
+every row with its text (the broker's fallback).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from tortoise.connection import get_connection
 
 from relay.domain.memory import Memory
 from relay.store import models
+from relay.store.memory_broker_sql import (
+    FIND,
+    LIGHT,
+    Ask,
+    Candidate,
+    Page,
+    candidate_of,
+    numbered,
+    page_of,
+    page_sql,
+    tags_of,
+)
 
 # A workspace in one of these no longer ties its agent to the repository.
 ENDED_STATUSES = ("merged", "abandoned", "cleanup_requested", "cleaned")
@@ -47,14 +62,6 @@ _COLUMNS = (
 def _like(term: str) -> str:
     escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
-
-
-def _numbered(sql: str) -> str:
-    """``?`` placeholders as PostgreSQL's ``$1, $2, …``."""
-    parts = sql.split("?")
-    return "".join(
-        part + (f"${index}" if index < len(parts) else "") for index, part in enumerate(parts, 1)
-    )
 
 
 def candidates_sql(
@@ -95,31 +102,24 @@ async def full_candidates(
     conn = get_connection("default")
     sql, values = candidates_sql(agent_id, repo_roots, terms, pinned_tags)
     if conn.capabilities.dialect == "postgres":
-        sql = _numbered(sql)
+        sql = numbered(sql)
     _count, rows = await conn.execute_query(sql, values)
     return [_from_values(tuple(row)) for row in rows]
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """A row of ``candidates``: the memory without its text (``body`` is ``""``, and so is
-    ``title`` without terms), its stored length and, per term, whether it is in the
-    stored ``search_text`` (the title, the body and the tags, lower-cased)."""
-
-    memory: Memory
-    chars: int
-    found: tuple[bool, ...]
-    stamp: str | None
-
-
-_LIGHT = (
-    "id, scope, scope_key, visibility, confidence, redaction_state, tags, created_by, "
-    "version, updated_at, created_by_agent, redaction_stamp, LENGTH(title) + LENGTH(body)"
-)
-_FIND = {"sqlite": "instr(search_text, ?) > 0", "postgres": "strpos(search_text, ?) > 0"}
+async def candidates(ask: Ask) -> Page:
+    """The next page of the agent's candidates in the broker's order (``memory_broker_sql``):
+    SQL decides which rows are candidates, sorts them and counts them."""
+    conn = get_connection("default")
+    dialect = conn.capabilities.dialect
+    sql, values = page_sql(dialect, ask)
+    if dialect == "postgres":
+        sql = numbered(sql)
+    _count, rows = await conn.execute_query(sql, values)
+    return page_of([tuple(row) for row in rows], first=ask.after is None)
 
 
-async def candidates(
+async def scored_candidates(
     agent_id: str,
     repo_roots: Sequence[str],
     *,
@@ -132,41 +132,14 @@ async def candidates(
     dialect = conn.capabilities.dialect
     where, values = candidates_sql(agent_id, repo_roots, terms, pinned_tags)
     where = where.split(" FROM memories ", 1)[1]
-    found = "".join(f", {_FIND.get(dialect, _FIND['sqlite'])}" for _ in terms)
+    found = "".join(f", {FIND.get(dialect, FIND['sqlite'])}" for _ in terms)
     title = ", title" if terms else ""
-    sql = f"SELECT {_LIGHT}{title}{found} FROM memories {where}"  # noqa: S608 - placeholders only
+    sql = f"SELECT {LIGHT}{title}{found} FROM memories {where}"  # noqa: S608 - placeholders only
     values = [*terms, *values]
     if dialect == "postgres":
-        sql = _numbered(sql)
+        sql = numbered(sql)
     _count, rows = await conn.execute_query(sql, values)
-    return [_candidate(tuple(row), len(terms)) for row in rows]
-
-
-def _candidate(row: Sequence[Any], terms: int) -> Candidate:
-    (id_, scope, key, visibility, confidence, state, tags, created_by, version) = row[:9]
-    updated_at, created_by_agent, stamp, chars = row[9:13]
-    memory = Memory(
-        id=id_,
-        scope=scope,
-        scope_key=key,
-        type="project",  # not read: never ordered by, and a served item is read again
-        visibility=visibility,
-        sensitivity="normal",
-        confidence=confidence,
-        redaction_state=state,
-        title=row[13] if terms else "",
-        body="",
-        tags=_tags(tags),
-        source=None,
-        created_by=created_by,
-        version=version,
-        serve_count=0,
-        last_served_at=None,
-        created_at=0,
-        updated_at=updated_at,
-        created_by_agent=bool(created_by_agent),
-    )
-    return Candidate(memory, int(chars), tuple(bool(f) for f in row[14 : 14 + terms]), stamp)
+    return [candidate_of(tuple(row), len(terms)) for row in rows]
 
 
 async def texts(memory_ids: Sequence[str]) -> dict[str, Memory]:
@@ -178,14 +151,9 @@ async def texts(memory_ids: Sequence[str]) -> dict[str, Memory]:
     marks = ", ".join("?" * len(memory_ids))
     sql = f"SELECT {_COLUMNS} FROM memories WHERE id IN ({marks})"  # noqa: S608
     if conn.capabilities.dialect == "postgres":
-        sql = _numbered(sql)
+        sql = numbered(sql)
     _count, rows = await conn.execute_query(sql, list(memory_ids))
     return {str(row[0]): _from_values(tuple(row)) for row in rows}
-
-
-def _tags(raw: Any) -> tuple[str, ...]:
-    value = json.loads(raw) if isinstance(raw, str | bytes) else raw
-    return tuple(value or ())
 
 
 def _from_values(row: Sequence[Any]) -> Memory:
@@ -203,7 +171,7 @@ def _from_values(row: Sequence[Any]) -> Memory:
         redaction_state=state,
         title=title,
         body=body,
-        tags=_tags(tags),
+        tags=tags_of(tags),
         source=None,  # never served by the broker
         created_by=created_by,
         version=version,

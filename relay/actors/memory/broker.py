@@ -1,15 +1,19 @@
 """The broker's use case: what an agent should have in mind now, within a budget.
 
-Loads the card, the agent's live repo roots and the coarse candidates without their
-text, decides (``broker_plan``), reads the text of the items served, and records the
-serving (``serveCount``, ``lastServedAt``, one "Memory served" activity) in one commit
-before answering.
+Loads the card and the agent's live repo roots, decides over its candidates read without
+their text (``broker_plan``), reads the text of the items served, and records the serving
+(``serveCount``, ``lastServedAt``, one "Memory served" activity) in one commit before
+answering.
 
 The text a row leaves with is its stored text redacted again by the current list. A row
-stamped by the current list (or known clean by ``CLEAN``) leaves as stored, so its stored
-length and ``search_text`` decide for it; any other row is read whole and redacted here.
-A row that changed between the two reads makes the broker read again, and after
-``READ_ATTEMPTS`` it decides over every row read whole (``broker_rules.broker``).
+stamped by the current list leaves as stored, so its stored length and ``search_text``
+decide for it. While every candidate is stamped, SQL sorts them and hands them over a
+page at a time, and packing stops reading once no later row can matter (``_paged``): an
+agent's thousands of candidates cost one indexed statement and one page. Otherwise the
+coarse candidates are read whole (``_decided``): a row known clean by ``CLEAN`` decides
+as stored, any other is read whole and redacted here. A row that changed between two
+reads makes the broker read again, and after ``READ_ATTEMPTS`` it decides over every row
+read whole (``broker_rules.broker``).
 """
 
 from __future__ import annotations
@@ -20,8 +24,9 @@ from dataclasses import replace
 from functools import partial
 
 from relay.actors.memory import rules
-from relay.actors.memory.broker_plan import Entry, packed, points, ranked
+from relay.actors.memory.broker_plan import Entry, Packing, packed, points, ranked
 from relay.actors.memory.broker_rules import (
+    OMITTED_LISTED,
     BrokerContext,
     Budget,
     Served,
@@ -29,11 +34,13 @@ from relay.actors.memory.broker_rules import (
     broker,
     chars_of,
     is_candidate,
+    pin_rank,
     query_terms,
     score,
 )
 from relay.actors.memory.flows import redactor
 from relay.actors.memory.redaction import Redactor
+from relay.actors.memory.visibility import cwd_covers
 from relay.actors.runtime.audit import write_audited
 from relay.actors.runtime.context import Runtime
 from relay.auth.access import normalise_path
@@ -44,10 +51,13 @@ from relay.errors import NotFound
 from relay.store import agents as agent_store
 from relay.store import memory as memory_store
 from relay.store import memory_broker as broker_store
+from relay.store.memory_broker_sql import Ask
 
 SERVED_TITLE = "Memory served"
 CLEAN_CACHE_SIZE = 200_000
 READ_ATTEMPTS = 3
+FIRST_PAGE_SLACK = 8  # rows beyond maxItems + the omitted list: a page more is a query more
+NEXT_PAGE = 256
 
 
 class CleanCache:
@@ -111,7 +121,10 @@ async def serve(
     root_set = frozenset(roots)
     answer = None
     for _attempt in range(READ_ATTEMPTS):
-        answer = await _decided(rt, agent_id, card.tags, roots, terms, pinned, budget, viewer)
+        paged = await _paged(rt, agent_id, roots, terms, pinned, budget, viewer)
+        if isinstance(paged, _Unstamped):
+            paged = await _decided(rt, agent_id, card.tags, roots, terms, pinned, budget, viewer)
+        answer = paged
         if answer is not None:
             break
     if answer is None:  # rows kept changing under the two reads: read them whole, once
@@ -123,6 +136,68 @@ async def serve(
     if answer.items:
         await _record_serving(rt, answer)
     return answer
+
+
+class _Unstamped:
+    """Some candidate's text is not stamped by the current list: the order and the
+    lengths in SQL may not be the ones it leaves with."""
+
+
+async def _paged(
+    rt: Runtime,
+    agent_id: str,
+    roots: Sequence[str],
+    terms: Sequence[str],
+    pinned: Sequence[str],
+    budget: Budget,
+    viewer: Viewer,
+) -> BrokerContext | _Unstamped | None:
+    """The answer from the candidates in order, a page at a time, SQL sorting them
+    (``memory_broker.candidates``); with a query, the scored rest as ``_decided`` reads it.
+    None when a row changed between two reads."""
+    current = redactor(rt)
+    ask = Ask(
+        agent_id=agent_id,
+        repo_roots=tuple(root for root in roots if cwd_covers(viewer, root)),
+        pinned_tags=tuple(pinned),
+        terms=tuple(terms),
+        stamp=current.stamp,
+        limit=budget.max_items + OMITTED_LISTED + FIRST_PAGE_SLACK,
+        pinned_only=bool(terms),
+    )
+    page = await rt.store.run(partial(broker_store.candidates, ask))
+    total = page.total or 0
+    if page.unstamped:
+        return _Unstamped()
+    packing = Packing(agent_id, budget)
+    while True:
+        for row, key in page.rows:
+            if row.stamp != current.stamp:
+                return None
+            packing.add(Entry(row.memory, row.chars, 0), key[0] < len(pinned))
+        fits = packing.fits()
+        if len(page.rows) < ask.limit or fits == -1:
+            break
+        ask = replace(ask, after=page.rows[-1][1], max_chars=fits, limit=NEXT_PAGE)
+        page = await rt.store.run(partial(broker_store.candidates, ask))
+    if terms and packing.fits() != -1:
+        rows = await rt.store.run(
+            partial(broker_store.scored_candidates, agent_id, roots, terms=terms, pinned_tags=[])
+        )
+        root_set = frozenset(roots)
+        entries: list[Entry] = []
+        for row in rows:
+            memory = row.memory
+            if not is_candidate(memory, viewer, root_set) or pin_rank(memory, pinned) is not None:
+                continue
+            if row.stamp != current.stamp:
+                return None
+            entries.append(Entry(memory, row.chars, points(memory.title, row.found, terms)))
+        for entry, _pinned in ranked(entries, (), terms):
+            packing.add(entry, False)
+    if packing.seen > total:  # rows came in since they were counted
+        return None
+    return await _with_text(rt, packing.answer(total), {}, current)
 
 
 async def _decided(
@@ -140,7 +215,7 @@ async def _decided(
     current = redactor(rt)
     root_set = frozenset(roots)
     rows = await rt.store.run(
-        partial(broker_store.candidates, agent_id, roots, terms=terms, pinned_tags=pinned)
+        partial(broker_store.scored_candidates, agent_id, roots, terms=terms, pinned_tags=pinned)
     )
     rows = [row for row in rows if is_candidate(row.memory, viewer, root_set)]
     unknown = [

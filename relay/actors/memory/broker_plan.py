@@ -92,3 +92,54 @@ def packed(agent_id: str, order: Iterable[tuple[Entry, bool]], budget: Budget) -
             reason: OmitReason = "maxItems" if len(items) >= budget.max_items else "maxChars"
             omitted.append(Omitted(entry.memory.id, chars, reason))
     return BrokerContext(agent_id, tuple(items), tuple(omitted), omitted_count, used)
+
+
+class Packing:
+    """``packed`` fed in order a page at a time, told the number of candidates instead of
+    reading them all: once the omitted list is full, a row matters only if it can still
+    go in, so the reader asks for rows of at most ``fits()`` chars, and for none once
+    ``maxItems`` are in."""
+
+    def __init__(self, agent_id: str, budget: Budget) -> None:
+        self.agent_id = agent_id
+        self.budget = budget
+        self.items: list[Served] = []
+        self.omitted: list[Omitted] = []
+        self.used = 0
+        self.seen = 0
+
+    def add(self, entry: Entry, pinned: bool) -> None:
+        self.seen += 1
+        chars = entry.chars
+        if len(self.items) < self.budget.max_items and self.used + chars <= self.budget.max_chars:
+            self.items.append(Served(entry.memory, pinned, chars))
+            self.used += chars
+        elif len(self.omitted) < OMITTED_LISTED:
+            reason: OmitReason = (
+                "maxItems" if len(self.items) >= self.budget.max_items else "maxChars"
+            )
+            self.omitted.append(Omitted(entry.memory.id, chars, reason))
+
+    @property
+    def listing(self) -> bool:
+        """Whether the omitted list still takes rows (every row then matters)."""
+        return len(self.omitted) < OMITTED_LISTED
+
+    def fits(self) -> int | None:
+        """The most chars a later row may have and still matter (None: any), or -1 when
+        no later row does."""
+        if self.listing:
+            return None
+        if len(self.items) >= self.budget.max_items:
+            return -1
+        return self.budget.max_chars - self.used
+
+    def answer(self, total: int) -> BrokerContext:
+        """The answer when ``total`` candidates there are (each served or omitted)."""
+        return BrokerContext(
+            self.agent_id,
+            tuple(self.items),
+            tuple(self.omitted),
+            total - len(self.items),
+            self.used,
+        )
