@@ -245,8 +245,12 @@ class AggregateActor(RelayActor):
         return Durable(value, self._last_write)
 
     def read_through_queue(self, job: Callable[[], Awaitable[T]]) -> T:
-        """Read behind every queued write (FIFO), so a fresh activation sees its predecessor's."""
-        return self.rt.store.call(job, write=True)
+        """Read behind every queued write (FIFO), so a fresh activation sees its predecessor's.
+
+        It waits for those writes to commit, not for a group commit of its own: on the
+        send path a load or a repeat's look-up would otherwise cost two commits.
+        """
+        return self.rt.store.call(job, after_writes=True)
 
     def _awaiting_first_message(self) -> bool:
         return self._received == 0 and time.monotonic() - self._last_active < _FIRST_MESSAGE_GRACE
