@@ -7,6 +7,7 @@ state, with ``relay.auth.access.acts_for``.
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -202,8 +203,12 @@ async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
         matched_by=matched,
         sender_is_agent=sender_is_agent,
     )
-    message, created = await conversation.accept(rt, draft)
-    if not created:
+    accepted = await conversation.accept_queued(rt, draft)
+    message, created = accepted.message, accepted.created
+    if created:
+        queued = await _enqueue_behind(rt, accepted, recipients, matched)
+    else:
+        await conversation.committed(rt, accepted)
         # A repeat answers with every delivery of the original, queuing those a send cut
         # short left out. A channel's route may have changed since (its exclusive pick has
         # rotated): a message stored before recipients were kept queues nothing more once
@@ -216,7 +221,7 @@ async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
             # ones): the route of now must not add a second exclusive pick.
             recipients = [r.agent_id for r in message.recipients]
             matched = {r.agent_id: r.matched_by for r in message.recipients if r.matched_by}
-    queued = await _enqueue_all(rt, recipients, message, matched, repeat=not created)
+        queued = await _enqueue_all(rt, recipients, message, matched, repeat=True)
     deliveries = [delivery for delivery, _first in queued]
     for agent_id, (_delivery, first) in zip(recipients, queued, strict=True):
         if first and created:
@@ -226,6 +231,30 @@ async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
     return Sent(message, deliveries, created)
 
 
+async def _enqueue_behind(
+    rt: Runtime,
+    accepted: conversation.Accepted,
+    recipients: list[str],
+    matched: dict[str, dict[str, str]],
+) -> list[tuple[Delivery, bool]]:
+    """Queue a new message's deliveries behind its own write, then wait for that write.
+
+    The store applies writes in the order they are queued: the deliveries usually share the
+    message's group commit instead of waiting for one more, and each is written only if
+    the message is (``Enqueue.after``). The message's outcome answers the send first: a
+    message that did not commit fails it with its own error, whatever the inboxes said.
+    """
+    try:
+        queued = await _enqueue_all(
+            rt, recipients, accepted.message, matched, repeat=False, after=accepted.commit
+        )
+    except Exception:
+        await conversation.committed(rt, accepted)
+        raise
+    await conversation.committed(rt, accepted)
+    return queued
+
+
 async def _enqueue_all(
     rt: Runtime,
     recipients: list[str],
@@ -233,6 +262,7 @@ async def _enqueue_all(
     matched: dict[str, dict[str, str]],
     *,
     repeat: bool,
+    after: concurrent.futures.Future[Any] | None = None,
 ) -> list[tuple[Delivery, bool]]:
     """Queue ``message`` in every recipient's inbox, ``(delivery, first)`` in their order.
 
@@ -245,7 +275,7 @@ async def _enqueue_all(
         (agent_id,) = recipients
         return [
             await inbox.enqueue(
-                rt, agent_id, message, matched_by=matched.get(agent_id), repeat=repeat
+                rt, agent_id, message, matched_by=matched.get(agent_id), repeat=repeat, after=after
             )
         ]
     results: dict[int, tuple[Delivery, bool]] = {}
@@ -254,7 +284,7 @@ async def _enqueue_all(
     async def one(index: int, agent_id: str) -> None:
         try:
             results[index] = await inbox.enqueue(
-                rt, agent_id, message, matched_by=matched.get(agent_id), repeat=repeat
+                rt, agent_id, message, matched_by=matched.get(agent_id), repeat=repeat, after=after
             )
         except Exception as error:  # re-raised below, unwrapped from the nursery
             errors.append(error)
@@ -310,8 +340,13 @@ async def send_in_conversation(
         pair_id=pair_id,
         sender_is_agent=sender_is_agent,
     )
-    message, created = await conversation.accept(rt, draft)
-    delivery, first = await inbox.enqueue(rt, to, message, matched_by=None, repeat=not created)
+    accepted = await conversation.accept_queued(rt, draft)
+    message, created = accepted.message, accepted.created
+    if created:
+        ((delivery, first),) = await _enqueue_behind(rt, accepted, [to], {})
+    else:
+        await conversation.committed(rt, accepted)
+        delivery, first = await inbox.enqueue(rt, to, message, matched_by=None, repeat=True)
     if first and created:
         await _wake(rt, to, message, None)
     return Sent(message, [delivery], created)
