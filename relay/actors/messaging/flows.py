@@ -7,15 +7,13 @@ state, with ``relay.auth.access.acts_for``.
 
 from __future__ import annotations
 
-import concurrent.futures
 import logging
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import trio
-
 from relay.actors import artifacts, channels, conversation, inbox
 from relay.actors.agent import wake_agent
+from relay.actors.messaging.enqueue import enqueue_all, enqueue_behind
 from relay.actors.messaging.reads import acts_for_any
 from relay.actors.messaging.rules import check_send, other_party
 from relay.actors.runtime.context import Runtime
@@ -206,7 +204,7 @@ async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
     accepted = await conversation.accept_queued(rt, draft)
     message, created = accepted.message, accepted.created
     if created:
-        queued = await _enqueue_behind(rt, accepted, recipients, matched)
+        queued = await enqueue_behind(rt, accepted, recipients, matched)
     else:
         await conversation.committed(rt, accepted)
         # A repeat answers with every delivery of the original, queuing those a send cut
@@ -221,7 +219,7 @@ async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
             # ones): the route of now must not add a second exclusive pick.
             recipients = [r.agent_id for r in message.recipients]
             matched = {r.agent_id: r.matched_by for r in message.recipients if r.matched_by}
-        queued = await _enqueue_all(rt, recipients, message, matched, repeat=True)
+        queued = await enqueue_all(rt, recipients, message, matched, repeat=True)
     deliveries = [delivery for delivery, _first in queued]
     for agent_id, (_delivery, first) in zip(recipients, queued, strict=True):
         if first and created:
@@ -229,72 +227,6 @@ async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
     if not created:
         deliveries = await rt.store.run(lambda: message_store.deliveries_of_message(message.id))
     return Sent(message, deliveries, created)
-
-
-async def _enqueue_behind(
-    rt: Runtime,
-    accepted: conversation.Accepted,
-    recipients: list[str],
-    matched: dict[str, dict[str, str]],
-) -> list[tuple[Delivery, bool]]:
-    """Queue a new message's deliveries behind its own write, then wait for that write.
-
-    The store applies writes in the order they are queued: the deliveries usually share the
-    message's group commit instead of waiting for one more, and each is written only if
-    the message is (``Enqueue.after``). The message's outcome answers the send first: a
-    message that did not commit fails it with its own error, whatever the inboxes said.
-    """
-    try:
-        queued = await _enqueue_all(
-            rt, recipients, accepted.message, matched, repeat=False, after=accepted.commit
-        )
-    except Exception:
-        await conversation.committed(rt, accepted)
-        raise
-    await conversation.committed(rt, accepted)
-    return queued
-
-
-async def _enqueue_all(
-    rt: Runtime,
-    recipients: list[str],
-    message: Message,
-    matched: dict[str, dict[str, str]],
-    *,
-    repeat: bool,
-    after: concurrent.futures.Future[Any] | None = None,
-) -> list[tuple[Delivery, bool]]:
-    """Queue ``message`` in every recipient's inbox, ``(delivery, first)`` in their order.
-
-    The inboxes are independent actors: asked together, their writes share a group commit
-    instead of a broadcast waiting for one commit per recipient. The first failure is
-    raised as itself (the send answers as it would have; the delivery repair job queues
-    what is missing), once the others are done.
-    """
-    if len(recipients) == 1:
-        (agent_id,) = recipients
-        return [
-            await inbox.enqueue(
-                rt, agent_id, message, matched_by=matched.get(agent_id), repeat=repeat, after=after
-            )
-        ]
-    results: dict[int, tuple[Delivery, bool]] = {}
-    errors: list[Exception] = []
-
-    async def one(index: int, agent_id: str) -> None:
-        try:
-            results[index] = await inbox.enqueue(
-                rt, agent_id, message, matched_by=matched.get(agent_id), repeat=repeat, after=after
-            )
-        except Exception as error:  # re-raised below, unwrapped from the nursery
-            errors.append(error)
-
-    async with trio.open_nursery() as nursery:
-        for index, agent_id in enumerate(recipients):
-            nursery.start_soon(one, index, agent_id)
-    if errors:
-        raise errors[0]
-    return [results[index] for index in range(len(recipients))]
 
 
 async def send_in_conversation(
@@ -343,7 +275,7 @@ async def send_in_conversation(
     accepted = await conversation.accept_queued(rt, draft)
     message, created = accepted.message, accepted.created
     if created:
-        ((delivery, first),) = await _enqueue_behind(rt, accepted, [to], {})
+        ((delivery, first),) = await enqueue_behind(rt, accepted, [to], {})
     else:
         await conversation.committed(rt, accepted)
         delivery, first = await inbox.enqueue(rt, to, message, matched_by=None, repeat=True)
