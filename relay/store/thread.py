@@ -81,6 +81,9 @@ class StoreThread:
         self._queue: asyncio.Queue[tuple[Job[Any], concurrent.futures.Future[Any]] | None] | None
         self._queue = None
         self._writer: asyncio.Task[None] | None = None
+        # The last write queued and not yet settled (store loop only): what a read that
+        # must see every queued write waits for (``submit_after_writes``).
+        self._last_queued: concurrent.futures.Future[Any] | None = None
         self._ready = threading.Event()
         self._start_error: BaseException | None = None
         self._stopped = threading.Event()
@@ -219,17 +222,19 @@ class StoreThread:
     def submit(self, job: Job[T]) -> concurrent.futures.Future[T]:
         """Run ``job()`` on the store loop (reads, or writes that manage their own transaction)."""
         future: concurrent.futures.Future[T] = concurrent.futures.Future()
-        loop, context = self._require_running()
-
-        def launch() -> None:
-            if self._closing:
-                future.set_exception(Unavailable("store is shutting down"))
-                return
-            task = loop.create_task(_call(job), context=context.copy())
-            task.add_done_callback(lambda t: self._settle(future, t))
-
-        loop.call_soon_threadsafe(launch)
+        loop, _ = self._require_running()
+        loop.call_soon_threadsafe(self._launch, job, future)
         return future
+
+    def _launch(self, job: Job[T], future: concurrent.futures.Future[T]) -> None:
+        # On the store loop.
+        if self._closing:
+            future.set_exception(Unavailable("store is shutting down"))
+            return
+        assert self._loop is not None
+        assert self._context is not None
+        task = self._loop.create_task(_call(job), context=self._context.copy())
+        task.add_done_callback(lambda t: self._settle(future, t))
 
     def submit_write(self, job: Job[T]) -> concurrent.futures.Future[T]:
         """Queue ``job()`` for the next group commit; the future resolves once it is durable."""
@@ -243,13 +248,50 @@ class StoreThread:
                 future.set_exception(Unavailable("store is shutting down"))
             else:
                 queue.put_nowait((job, future))
+                self._last_queued = future
 
         loop.call_soon_threadsafe(enqueue)
         return future
 
-    def call(self, job: Job[T], *, write: bool = False, timeout: float | None = None) -> T:
-        """Blocking variant for actor threads (never call it on the trio thread)."""
-        future = self.submit_write(job) if write else self.submit(job)
+    def submit_after_writes(self, job: Job[T]) -> concurrent.futures.Future[T]:
+        """Run the read ``job()`` once every write queued before it has settled.
+
+        It sees all of them, as a read queued on the writer would, without joining a group
+        commit: it starts as soon as the last of them is committed, ahead of the next batch,
+        instead of waiting for the batch it would have joined (an actor's load or a repeat's
+        look-up then waits for one commit, not two).
+        """
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        loop, _ = self._require_running()
+
+        def after_queued() -> None:
+            last = self._last_queued
+            if last is None or last.done():
+                self._launch(job, future)
+            else:
+                # The writer settles it on this loop, before it takes its next batch: the
+                # read's task is then created first, and takes the connection first.
+                last.add_done_callback(lambda _last: self._launch(job, future))
+
+        loop.call_soon_threadsafe(after_queued)
+        return future
+
+    def call(
+        self,
+        job: Job[T],
+        *,
+        write: bool = False,
+        after_writes: bool = False,
+        timeout: float | None = None,
+    ) -> T:
+        """Blocking variant for actor threads (never call it on the trio thread): ``write``
+        queues it on the writer, ``after_writes`` reads behind it (``submit_after_writes``)."""
+        if write:
+            future = self.submit_write(job)
+        elif after_writes:
+            future = self.submit_after_writes(job)
+        else:
+            future = self.submit(job)
         try:
             return future.result(timeout if timeout is not None else self.timeout)
         except TimeoutError:
@@ -293,6 +335,8 @@ class StoreThread:
             # such as a stopped actor) now, not when the next write arrives.
             first = None
             batch.clear()
+            if self._last_queued is not None and self._last_queued.done():
+                self._last_queued = None
 
     async def _commit(self, batch: list[tuple[Job[Any], concurrent.futures.Future[Any]]]) -> None:
         assert self._context is not None

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from relay.actors.conversation import rules
-from relay.actors.conversation.messages import KIND, Accept
+from relay.actors.conversation.messages import KIND, Accept, Accepted
 from relay.actors.runtime.aggregate import AggregateActor
 from relay.actors.runtime.audit import Change
-from relay.actors.runtime.bridge import Durable
 from relay.actors.runtime.dispatch import dispatchmethod
 from relay.domain.messages import Conversation, Message
 from relay.errors import Conflict, Unavailable
@@ -50,7 +49,7 @@ class ConversationActor(AggregateActor):
         raise TypeError(f"ConversationActor cannot handle {message!r}")
 
     @handle.register
-    def _accept(self, message: Accept) -> Durable[tuple[Message, bool]] | tuple[Message, bool]:
+    def _accept(self, message: Accept) -> Accepted:
         draft = message.draft
         existing: Message | None = None
         if draft.client_message_id == draft.id:
@@ -72,7 +71,7 @@ class ConversationActor(AggregateActor):
         if existing is not None:
             if not rules.same_send(existing, draft):
                 raise Conflict(REUSED)
-            return self.durable((existing, False))
+            return Accepted(existing, False, self._last_write)
         created = self.conversation is None
         conversation, stored = rules.accepted(self.conversation, draft, self.rt.clock.now_ms())
         self.conversation = conversation
@@ -85,4 +84,6 @@ class ConversationActor(AggregateActor):
         commit = self.write_changed(
             lambda: message_store.accept(stored, conversation, created=created), [change]
         )
-        return Durable((stored, True), commit)
+        # Not a Durable reply: the sender queues the deliveries before waiting, so they
+        # join this write's group commit (it waits for the commit before answering).
+        return Accepted(stored, True, commit)

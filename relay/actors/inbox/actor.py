@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 from collections import OrderedDict
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from relay.actors.inbox import rules
@@ -37,6 +39,10 @@ class InboxActor(AggregateActor):
         # The messages of live deliveries this activation queued (immutable), by delivery id:
         # a fetch hands them out without reading them back from the store.
         self.messages: dict[str, Message] = {}
+        # Deliveries queued before their message's write was known to be committed, with
+        # that write: not handed out until it is (if it fails, their own write fails too
+        # and the actor reloads without them).
+        self.unconfirmed: dict[str, concurrent.futures.Future[Any]] = {}
 
     def load(self) -> None:
         deliveries, last = self.read_through_queue(lambda: message_store.inbox(self.key))
@@ -44,6 +50,7 @@ class InboxActor(AggregateActor):
         self.last_position = last
         self.leases = OrderedDict()
         self.messages = {}
+        self.unconfirmed = {}
 
     def _now(self) -> int:
         return self.rt.clock.now_ms()
@@ -57,6 +64,7 @@ class InboxActor(AggregateActor):
         self.live = dict(live)
         self.leases = OrderedDict()
         self.messages = {}
+        self.unconfirmed = {}
 
     def is_quiet(self) -> bool:
         # Nothing queued or leased: a fetch finds nothing until an Enqueue starts us again.
@@ -86,6 +94,7 @@ class InboxActor(AggregateActor):
             else:
                 del self.live[after.id]
                 self.messages.pop(after.id, None)
+                self.unconfirmed.pop(after.id, None)
             if after.state == "dead_lettered":
                 audits.append(
                     ActivityInput(
@@ -105,6 +114,7 @@ class InboxActor(AggregateActor):
         changes: Sequence[Change],
         audits: Sequence[ActivityInput] = (),
         inserted: Delivery | None = None,
+        after: concurrent.futures.Future[Any] | None = None,
     ) -> Any:
         rows = list(updated)
 
@@ -115,7 +125,18 @@ class InboxActor(AggregateActor):
 
         if not changes and not audits and inserted is None and not rows:
             return None
-        return write_with_audit(self.rt, self.write, job, audits=audits, changes=changes)
+        write = partial(self.write, after=(after,))
+        return write_with_audit(self.rt, write, job, audits=audits, changes=changes)
+
+    def _confirmed(self, delivery: Delivery) -> bool:
+        """Whether ``delivery``'s message is known to be committed (it may be handed out)."""
+        pending = self.unconfirmed.get(delivery.id)
+        if pending is None:
+            return True
+        if not pending.done() or pending.cancelled() or pending.exception() is not None:
+            return False
+        del self.unconfirmed[delivery.id]
+        return True
 
     @dispatchmethod
     def handle(self, message: Any) -> Any:
@@ -141,8 +162,10 @@ class InboxActor(AggregateActor):
             delivery = rules.replace_matched(delivery, message.matched_by)
         self.live[delivery.id] = delivery
         self.messages[delivery.id] = msg
+        if message.after is not None:
+            self.unconfirmed[delivery.id] = message.after
         changes.append(self._change("queued", delivery))
-        commit = self._write(changed, changes, audits, inserted=delivery)
+        commit = self._write(changed, changes, audits, inserted=delivery, after=message.after)
         return Durable((delivery, first), commit)
 
     @handle.register
@@ -167,7 +190,7 @@ class InboxActor(AggregateActor):
         for delivery in list(self.live.values()):
             if len(handed) >= message.limit:
                 break
-            if delivery.state != "queued":
+            if delivery.state != "queued" or not self._confirmed(delivery):
                 continue
             after = rules.hand_out(delivery, lease_id, lease_expires_at, now)
             handed.append(after)
@@ -204,7 +227,7 @@ class InboxActor(AggregateActor):
     @handle.register
     def _peek(self, _message: Peek) -> Any:
         changed, changes, audits = self._apply_due(self._now())
-        reply = list(self.live.values())
+        reply = [d for d in self.live.values() if self._confirmed(d)]
         commit = self._write(changed, changes, audits)
         return Durable(reply, commit) if commit is not None else self.durable(reply)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
@@ -33,10 +34,17 @@ async def enqueue(
     *,
     matched_by: dict[str, str] | None = None,
     repeat: bool = False,
+    after: concurrent.futures.Future[Any] | None = None,
 ) -> tuple[Delivery, bool]:
-    """Queue ``message`` for ``agent_id`` (once). Replies ``(delivery, first)``."""
+    """Queue ``message`` for ``agent_id`` (once). Replies ``(delivery, first)``, committed.
+
+    ``after``: the message's own write, if it may not be committed yet; the delivery is
+    stored only if it is.
+    """
     reply = await rt.registry.ask(
-        inbox.KIND, agent_id, inbox.Enqueue(message, matched_by=matched_by, repeat=repeat)
+        inbox.KIND,
+        agent_id,
+        inbox.Enqueue(message, matched_by=matched_by, repeat=repeat, after=after),
     )
     rt.doorbells.ring(bell_key(agent_id))
     return reply

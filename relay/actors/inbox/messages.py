@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 from dataclasses import dataclass, field
+from typing import Any
 
 from relay.actors.runtime.aggregate import Sweep
 from relay.actors.runtime.bridge import Ask
@@ -20,6 +22,9 @@ class Enqueue(Ask[tuple[Delivery, bool]]):
     message: Message
     matched_by: dict[str, str] | None = None
     repeat: bool = False  # a repeated send: its delivery may already be stored
+    # The message's own write, when not yet known to be committed: the delivery is written
+    # only if it commits (usually in the same group commit), never beside a lost message.
+    after: concurrent.futures.Future[Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

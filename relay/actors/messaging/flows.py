@@ -11,10 +11,9 @@ import logging
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import trio
-
 from relay.actors import artifacts, channels, conversation, inbox
 from relay.actors.agent import wake_agent
+from relay.actors.messaging.enqueue import enqueue_all, enqueue_behind
 from relay.actors.messaging.reads import acts_for_any
 from relay.actors.messaging.rules import check_send, other_party
 from relay.actors.runtime.context import Runtime
@@ -202,8 +201,12 @@ async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
         matched_by=matched,
         sender_is_agent=sender_is_agent,
     )
-    message, created = await conversation.accept(rt, draft)
-    if not created:
+    accepted = await conversation.accept_queued(rt, draft)
+    message, created = accepted.message, accepted.created
+    if created:
+        queued = await enqueue_behind(rt, accepted, recipients, matched)
+    else:
+        await conversation.committed(rt, accepted)
         # A repeat answers with every delivery of the original, queuing those a send cut
         # short left out. A channel's route may have changed since (its exclusive pick has
         # rotated): a message stored before recipients were kept queues nothing more once
@@ -216,7 +219,7 @@ async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
             # ones): the route of now must not add a second exclusive pick.
             recipients = [r.agent_id for r in message.recipients]
             matched = {r.agent_id: r.matched_by for r in message.recipients if r.matched_by}
-    queued = await _enqueue_all(rt, recipients, message, matched, repeat=not created)
+        queued = await enqueue_all(rt, recipients, message, matched, repeat=True)
     deliveries = [delivery for delivery, _first in queued]
     for agent_id, (_delivery, first) in zip(recipients, queued, strict=True):
         if first and created:
@@ -224,47 +227,6 @@ async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
     if not created:
         deliveries = await rt.store.run(lambda: message_store.deliveries_of_message(message.id))
     return Sent(message, deliveries, created)
-
-
-async def _enqueue_all(
-    rt: Runtime,
-    recipients: list[str],
-    message: Message,
-    matched: dict[str, dict[str, str]],
-    *,
-    repeat: bool,
-) -> list[tuple[Delivery, bool]]:
-    """Queue ``message`` in every recipient's inbox, ``(delivery, first)`` in their order.
-
-    The inboxes are independent actors: asked together, their writes share a group commit
-    instead of a broadcast waiting for one commit per recipient. The first failure is
-    raised as itself (the send answers as it would have; the delivery repair job queues
-    what is missing), once the others are done.
-    """
-    if len(recipients) == 1:
-        (agent_id,) = recipients
-        return [
-            await inbox.enqueue(
-                rt, agent_id, message, matched_by=matched.get(agent_id), repeat=repeat
-            )
-        ]
-    results: dict[int, tuple[Delivery, bool]] = {}
-    errors: list[Exception] = []
-
-    async def one(index: int, agent_id: str) -> None:
-        try:
-            results[index] = await inbox.enqueue(
-                rt, agent_id, message, matched_by=matched.get(agent_id), repeat=repeat
-            )
-        except Exception as error:  # re-raised below, unwrapped from the nursery
-            errors.append(error)
-
-    async with trio.open_nursery() as nursery:
-        for index, agent_id in enumerate(recipients):
-            nursery.start_soon(one, index, agent_id)
-    if errors:
-        raise errors[0]
-    return [results[index] for index in range(len(recipients))]
 
 
 async def send_in_conversation(
@@ -310,8 +272,13 @@ async def send_in_conversation(
         pair_id=pair_id,
         sender_is_agent=sender_is_agent,
     )
-    message, created = await conversation.accept(rt, draft)
-    delivery, first = await inbox.enqueue(rt, to, message, matched_by=None, repeat=not created)
+    accepted = await conversation.accept_queued(rt, draft)
+    message, created = accepted.message, accepted.created
+    if created:
+        ((delivery, first),) = await enqueue_behind(rt, accepted, [to], {})
+    else:
+        await conversation.committed(rt, accepted)
+        delivery, first = await inbox.enqueue(rt, to, message, matched_by=None, repeat=True)
     if first and created:
         await _wake(rt, to, message, None)
     return Sent(message, [delivery], created)

@@ -38,6 +38,14 @@ class Sweep:
     __slots__ = ()
 
 
+class EarlierWriteFailed(Unavailable):
+    """A write refused because one it depends on (``write(after=…)``) failed: it was
+    built on state the store never got. A 503: the caller retries on what reloads."""
+
+    def __init__(self) -> None:
+        super().__init__("store unavailable")
+
+
 @dataclass(frozen=True, slots=True)
 class Reload:
     """A queued write failed: drop the in-memory state and load it again from the store."""
@@ -199,11 +207,21 @@ class AggregateActor(RelayActor):
             self._last_write = None
         self.reloaded()
 
-    def write(self, job: Callable[[], Awaitable[T]]) -> concurrent.futures.Future[T]:
+    def write(
+        self,
+        job: Callable[[], Awaitable[T]],
+        *,
+        after: Sequence[concurrent.futures.Future[Any] | None] = (),
+    ) -> concurrent.futures.Future[T]:
         """Queue a write of this aggregate, in order; the state is already updated in memory.
 
         If the write fails the actor reloads, so memory never runs ahead of the store.
+        ``after``: writes queued before this one that it depends on; if one of them failed,
+        this one fails too (``EarlierWriteFailed``) instead of committing on top of it.
         """
+        prior = [f for f in after if f is not None]
+        if prior:
+            job = _guarded(job, prior)
         future = self.rt.store.submit_write(job)
         ref = self.actor_ref
 
@@ -245,8 +263,12 @@ class AggregateActor(RelayActor):
         return Durable(value, self._last_write)
 
     def read_through_queue(self, job: Callable[[], Awaitable[T]]) -> T:
-        """Read behind every queued write (FIFO), so a fresh activation sees its predecessor's."""
-        return self.rt.store.call(job, write=True)
+        """Read behind every queued write (FIFO), so a fresh activation sees its predecessor's.
+
+        It waits for those writes to commit, not for a group commit of its own: on the
+        send path a load or a repeat's look-up would otherwise cost two commits.
+        """
+        return self.rt.store.call(job, after_writes=True)
 
     def _awaiting_first_message(self) -> bool:
         return self._received == 0 and time.monotonic() - self._last_active < _FIRST_MESSAGE_GRACE
@@ -277,3 +299,19 @@ class AggregateActor(RelayActor):
             log.debug("flush_failed kind=%s key=%s error=%r", self.kind, self.key, exc)
             return False
         return True
+
+
+def _guarded(
+    job: Callable[[], Awaitable[T]], prior: list[concurrent.futures.Future[Any]]
+) -> Callable[[], Awaitable[T]]:
+    async def guarded() -> T:
+        # The writer settles each batch's futures before it runs the next batch (and, when
+        # it replays a failed batch job by job, each job's before the next one's): a
+        # prior write still pending here is earlier in this very transaction, and commits
+        # or fails with it.
+        for earlier in prior:
+            if earlier.done() and (earlier.cancelled() or earlier.exception() is not None):
+                raise EarlierWriteFailed
+        return await job()
+
+    return guarded

@@ -14,9 +14,10 @@ actor is free for its next message while the store commits (group commit).
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 
@@ -151,6 +152,24 @@ async def ask(ref: pykka.ActorRef[Any], message: Ask[T], *, timeout: float, what
     return cast(T, reply)
 
 
+_starting = threading.local()
+
+
+@contextlib.contextmanager
+def deferred_starts() -> Iterator[list[RelayActor]]:
+    """Actors started (``start()``) in this block on this thread are created and registered,
+    but their threads are left for the caller to start (``run_loop``), out of the lock it
+    holds: starting a thread waits until it runs, which on a loaded host takes
+    milliseconds that every other user of that lock (the trio thread's) would wait too.
+    Messages sent meanwhile wait in the actor's inbox."""
+    pending: list[RelayActor] = []
+    _starting.pending = pending
+    try:
+        yield pending
+    finally:
+        _starting.pending = None
+
+
 class RelayActor(pykka.ThreadingActor):
     """Base of every relay actor: trio-aware futures, daemon threads."""
 
@@ -159,3 +178,14 @@ class RelayActor(pykka.ThreadingActor):
     @staticmethod
     def _create_future() -> pykka.Future[Any]:
         return TrioFuture()
+
+    def _start_actor_loop(self) -> None:
+        pending: list[RelayActor] | None = getattr(_starting, "pending", None)
+        if pending is None:
+            super()._start_actor_loop()
+        else:
+            pending.append(self)
+
+    def run_loop(self) -> None:
+        """Start the thread of an actor created in ``deferred_starts``."""
+        super()._start_actor_loop()

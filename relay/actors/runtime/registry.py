@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import pykka
 import trio
 
-from relay.actors.runtime.bridge import Ask, Departed, TrioFuture, ask
+from relay.actors.runtime.bridge import Ask, Departed, TrioFuture, ask, deferred_starts
 from relay.errors import Unavailable
 
 log = logging.getLogger("relay.actors")
@@ -72,6 +72,20 @@ class ActorRegistry:
 
     def ref(self, kind: str, key: str) -> pykka.ActorRef[Any]:
         """The live actor for ``(kind, key)``, started if there is none."""
+        with deferred_starts() as starting:
+            ref = self._ref_locked(kind, key)
+        try:
+            for actor in starting:
+                actor.run_loop()
+        except BaseException:
+            # No thread: nothing would ever answer what is sent to it.
+            self.forget(kind, key, ref)
+            ref.actor_stopped.set()
+            pykka.ActorRegistry.unregister(ref)
+            raise
+        return ref
+
+    def _ref_locked(self, kind: str, key: str) -> pykka.ActorRef[Any]:
         with self._lock:
             if self._closed:
                 raise Unavailable(f"{kind} actor is stopping")
