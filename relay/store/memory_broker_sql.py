@@ -17,6 +17,7 @@ same statement, so the count and the page agree.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -124,14 +125,24 @@ class Page:
     unstamped: int | None
 
 
-def _has_tag(dialect: str) -> str:
-    # Exact, case-sensitive tag membership: jsonb's own test, or the tag as its JSON string
-    # (quotes included) inside SQLite's JSON text, which is the array's element or nothing.
-    return "jsonb_exists(tags, ?)" if dialect == "postgres" else "instr(tags, ?) > 0"
+# A tag that stands in JSON text as itself, whatever the encoder (no quote, backslash,
+# control or non-ASCII character to escape).
+_PLAIN_TAG = re.compile(r"[ !#-\[\]-~]*")
 
 
-def _tag_value(dialect: str, tag: str) -> str:
-    return tag if dialect == "postgres" else json.dumps(tag)
+def _tag_test(dialect: str, tag: str) -> tuple[str, list[Any]]:
+    """Exact, case-sensitive membership of ``tag`` in the row's tags, and its values.
+
+    On SQLite ``json_each`` is exact; a plain tag is first looked for as a substring of the
+    JSON text, which rejects most rows for little. A substring test alone is not enough: the
+    tag ``a"style`` is stored as ``"a\\"style"``, which contains ``"style"``.
+    """
+    if dialect == "postgres":
+        return "jsonb_exists(tags, ?)", [tag]
+    exact = "EXISTS (SELECT 1 FROM json_each(tags) WHERE value = ?)"
+    if _PLAIN_TAG.fullmatch(tag):
+        return f"(instr(tags, ?) > 0 AND {exact})", [tag, tag]
+    return exact, [tag]
 
 
 def _where(dialect: str, ask: Ask) -> tuple[list[tuple[str, list[Any]]], str, list[Any]]:
@@ -154,9 +165,10 @@ def _where(dialect: str, ask: Ask) -> tuple[list[tuple[str, list[Any]]], str, li
     if ask.terms:
         # the pinned tags first: the index answers them, a term needs the table's row
         find = FIND.get(dialect, FIND["sqlite"])
-        wanted = [_has_tag(dialect)] * len(ask.pinned_tags) + [find] * len(ask.terms)
+        tests = [_tag_test(dialect, tag) for tag in ask.pinned_tags]
+        wanted = [sql for sql, _ in tests] + [find] * len(ask.terms)
         where += f" AND ({' OR '.join(wanted)})"
-        values += [_tag_value(dialect, tag) for tag in ask.pinned_tags] + list(ask.terms)
+        values += [value for _, tag_values in tests for value in tag_values] + list(ask.terms)
     return scopes, where, values
 
 
@@ -191,12 +203,13 @@ def _ranks(dialect: str, pinned_tags: Sequence[str]) -> tuple[str, list[Any], st
     """The pin rank (``len(pinned_tags)`` when none), then scope and confidence ranks (0
     for pinned rows, which order by ``updatedAt`` and id only)."""
     unpinned = len(pinned_tags)
+    tests = [_tag_test(dialect, tag) for tag in pinned_tags]
     if pinned_tags:
-        whens = " ".join(f"WHEN {_has_tag(dialect)} THEN {i}" for i in range(unpinned))
+        whens = " ".join(f"WHEN {sql} THEN {i}" for i, (sql, _) in enumerate(tests))
         pin = f"CASE {whens} ELSE {unpinned} END"
     else:
         pin = "0"
-    values: list[Any] = [_tag_value(dialect, tag) for tag in pinned_tags]
+    values: list[Any] = [value for _, tag_values in tests for value in tag_values]
     scope = "CASE scope WHEN 'agent' THEN 0 WHEN 'repo' THEN 1 ELSE 2 END"
     confidence = "CASE confidence WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END"
     if pinned_tags:

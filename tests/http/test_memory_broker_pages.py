@@ -28,7 +28,13 @@ from tests.http.test_memory_broker import workspace
 from tests.http.test_memory_broker_paths import clear, memory_of
 from tests.http.test_messages import agent
 
-CARD_TAGS = ["memory-reload:style", "team", "memory-reload:ops", "memory-reload:ci"]
+CARD_TAGS = [
+    "memory-reload:style",
+    "team",
+    "memory-reload:ops",
+    "memory-reload:ci",
+    "memory-reload:é",
+]
 VOCABULARY = ["deploy", "Deploy", "ci", "ßtraße", "İstanbul", "ΣΑΣ", "style", "x"]
 VOCABULARY += [f"w{n}" for n in range(8)]
 words = st.sampled_from(VOCABULARY)
@@ -54,7 +60,10 @@ memories = st.fixed_dictionaries(
         "title": texts,
         "body": texts,
         "tags": st.lists(
-            st.sampled_from(["style", "ops", "Style", "team", "ci", "CI"]), unique=True
+            # tags whose JSON text holds a pinned one's ('a"style' is stored "a\\"style"),
+            # and a pinned tag an encoder may escape
+            st.sampled_from(["style", "ops", "Style", "team", "ci", "CI", 'a"style', "é", "ci\\"]),
+            unique=True,
         ),
         "updated_at": st.integers(1, 3),
         "stamped": st.just(True),
@@ -194,3 +203,28 @@ async def test_a_row_on_a_later_page_that_fills_the_budget_exactly_goes_in(
     answer = await same_answer(services, stored, None, Budget(max_chars=10, max_items=3), None)
     assert [item["chars"] for item in answer["items"]] == [6, 4]
     assert answer["omittedCount"] == 4
+
+
+async def test_a_tag_that_only_contains_a_pinned_one_in_its_json_is_not_pinned(
+    client: Any, services: Services
+) -> None:
+    # 'a"style' is not the tag 'style', though its JSON text ["a\"style"] holds "style".
+    await agent(client, "a1", tags=CARD_TAGS)
+    stored = [
+        {
+            "where": ("agent", "a1"),
+            "visibility": "shared",
+            "creator": ("a1", True),
+            "sensitivity": "normal",
+            "state": "clean",
+            "confidence": "high",
+            "title": "t",
+            "body": "b",
+            "tags": tags,
+            "updated_at": updated_at,
+            "stamped": True,
+        }
+        for tags, updated_at in ([[], 5], [['a"style'], 1])
+    ]
+    answer = await same_answer(services, stored, None, Budget(max_chars=1000, max_items=20), None)
+    assert [item["pinned"] for item in answer["items"]] == [False, False]
