@@ -19,6 +19,7 @@ import signal
 import threading
 import time
 import uuid
+from contextlib import closing
 from pathlib import Path
 from typing import Any, cast
 
@@ -36,6 +37,7 @@ LEASE, RENEW, RETRY = 4.0, 3.0, 0.5
 SHORT_LEASES = lease_env(LEASE, RENEW, RETRY)
 # The lease, a retry or two, and the new active's start-up (loading state as a restart does).
 TAKEOVER_SECONDS = LEASE + 2 * RETRY + 3.0
+CONFIG_KEY_WRITES = 500  # steps of the load per config key
 KILLS = 20  # per cluster size, as the issue asks (about 3 minutes per size unloaded)
 DEPOSED_EXIT_STATUS = 3
 
@@ -62,7 +64,7 @@ class Load:
         self.orchestrator_id = orchestrator_id
         self.repo = repo
         self.stop = threading.Event()
-        self.config_acks: dict[int, int] = {}  # version → value
+        self.config_acks: dict[tuple[str, int], int] = {}  # (key, version) → value
         self.commands: list[str] = []  # acknowledged command ids
         self.workspaces: list[str] = []  # workspaces a merge was acknowledged for
         self.heartbeats = 0
@@ -85,9 +87,10 @@ class Load:
             try:
                 self._heartbeat()
                 self._config(step)
-                if step % 3 == 0:
+                # twenty failovers' worth: hundreds of worktrees for the daemon to make
+                if step % 6 == 0:
                     self._command(step)
-                if step % 10 == 0:
+                if step % 20 == 0:
                     self._merge()
             except Exception as exc:  # reported by the test
                 self.errors.append(repr(exc))
@@ -99,9 +102,12 @@ class Load:
             self.heartbeats += 1
 
     def _config(self, value: int) -> None:
-        response = self.client.request("PUT", "/api/config/ha/counter", json={"value": value})
+        # A key per CONFIG_KEY_WRITES steps: a history reads at most 1,000 revisions, and
+        # twenty failovers' worth of writes to one key outgrow that.
+        key = f"counter-{value // CONFIG_KEY_WRITES}"
+        response = self.client.request("PUT", f"/api/config/ha/{key}", json={"value": value})
         if response is not None and response.status_code in (200, 201):
-            self.config_acks[response.json()["version"]] = value
+            self.config_acks[(key, response.json()["version"])] = value
 
     def _command(self, step: int) -> None:
         response = self.client.request(
@@ -196,18 +202,17 @@ def test_kill9_of_the_active_under_mixed_load_again_and_again(
                     wait_for(lambda: len(load.config_acks) > 3 * (len(takeovers) + 1), timeout=20)
                     _, _, took = kill_and_wait(relays)
                     takeovers.append(took)
-            client = Client(relays.urls)
-            check_writes(client, load)
-            check_commands(client, load, daemon)
-            settled_before = {
-                c for c in load.commands if status(client, c) in ("succeeded", "failed")
-            }
-            offset = daemon.log_size()
-            kill_and_wait(relays)  # one more failover with everything settled
-            daemon.wait_log("channel_open", timeout=TAKEOVER_SECONDS + 10, after=offset)
-            redelivered = re.findall(r"command_redelivered id=(\S+)", daemon.log(offset))
-            assert not settled_before & set(redelivered), redelivered
-            client.close()
+            with closing(Client(relays.urls)) as client:
+                check_writes(client, load)
+                check_commands(client, load, daemon)
+                settled_before = {
+                    c for c in load.commands if status(client, c) in ("succeeded", "failed")
+                }
+                offset = daemon.log_size()
+                kill_and_wait(relays)  # one more failover with everything settled
+                daemon.wait_log("channel_open", timeout=TAKEOVER_SECONDS + 10, after=offset)
+                redelivered = re.findall(r"command_redelivered id=(\S+)", daemon.log(offset))
+                assert not settled_before & set(redelivered), redelivered
         finally:
             daemon.close()
     assert max(takeovers) < TAKEOVER_SECONDS, takeovers
@@ -222,12 +227,19 @@ def status(client: Client, command_id: str) -> str:
 
 
 def check_writes(client: Client, load: Load) -> None:
-    history = client.until("GET", "/api/config/ha/counter/history?limit=1000", timeout=20).json()
-    versions = sorted(revision["version"] for revision in history)
-    assert versions == list(range(versions[0], versions[-1] + 1)), "a gap in config versions"
-    stored = {revision["version"]: revision["value"] for revision in history}
-    lost = {v: value for v, value in load.config_acks.items() if stored.get(v) != value}
-    assert not lost, f"acknowledged config writes missing: {lost}"
+    """Every acknowledged config write is in its key's history, and no version is missing."""
+    for key in sorted({key for key, _ in load.config_acks}):
+        path = f"/api/config/ha/{key}/history?limit=1000"
+        history = client.until("GET", path, timeout=20).json()
+        versions = sorted(revision["version"] for revision in history)
+        assert versions == list(range(1, len(versions) + 1)), f"a gap in {key}'s versions"
+        stored = {revision["version"]: revision["value"] for revision in history}
+        lost = {
+            version: (value, stored.get(version))
+            for (acked_key, version), value in load.config_acks.items()
+            if acked_key == key and stored.get(version) != value
+        }
+        assert not lost, f"acknowledged writes of {key} missing (version: acked, stored): {lost}"
 
 
 def check_commands(client: Client, load: Load, daemon: DaemonProcess) -> None:
@@ -236,7 +248,13 @@ def check_commands(client: Client, load: Load, daemon: DaemonProcess) -> None:
     def all_settled() -> bool:
         return all(status(client, c) in ("succeeded", "failed") for c in load.commands)
 
-    wait_for(all_settled, timeout=60, what="every acknowledged command to settle")
+    # The daemon makes a worktree per command, one after another: up to a second each on
+    # a loaded machine.
+    wait_for(
+        all_settled,
+        timeout=60 + len(load.commands),
+        what=f"every acknowledged command ({len(load.commands)}) to settle",
+    )
     failed = [c for c in load.commands if status(client, c) != "succeeded"]
     assert not failed, [client.until("GET", f"/api/commands/{c}", timeout=5).json() for c in failed]
     merges = client.until(
