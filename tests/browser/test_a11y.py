@@ -59,14 +59,17 @@ STATUSES = [
 
 class Beats:
     """Heartbeats from a thread: the browser server marks an agent stale after 1 s of silence and
-    offline after 2 s, so 'online' agents beat every 0.3 s and the 'stale' one every 1.5 s."""
+    offline after 2 s, so 'online' agents beat every 0.3 s and the 'stale' one every 1.5 s.
+    The orchestrator beats every 0.3 s too: one beat before the views open left it stale by
+    the time a loaded machine reached the Spawn dialog (which needs it online)."""
 
-    def __init__(self, relay: Relay, online: list[str], stale: str) -> None:
+    def __init__(self, relay: Relay, online: list[str], stale: str, orchestrator: str) -> None:
         self.http = httpx.Client(
             base_url=relay.url, headers={"Authorization": f"Bearer {ROOT}"}, timeout=5
         )
         self.online = online
         self.stale = stale
+        self.orchestrator = orchestrator
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.run, daemon=True)
 
@@ -79,6 +82,8 @@ class Beats:
                 # A missed beat only ages the card; the next one retries.
                 with contextlib.suppress(httpx.HTTPError):
                     self.http.post(f"/api/agents/{agent_id}/heartbeat", json={})
+            with contextlib.suppress(httpx.HTTPError):
+                self.http.post(f"/api/orchestrators/{self.orchestrator}/heartbeat", json={})
 
     def __enter__(self) -> Beats:
         self.thread.start()
@@ -138,7 +143,7 @@ def seeded(relay: Relay) -> Iterator[dict[str, Any]]:
         "/api/tokens",
         json={"sub": f"viewer-{tag}", "role": "viewer", "scope": ["agent:read"]},
     )
-    with Beats(relay, online=agents[:2], stale=agents[2]):
+    with Beats(relay, online=agents[:2], stale=agents[2], orchestrator=orch_id):
         yield {"orchestrator": orch_id, "agents": agents, "tag": tag}
 
 
