@@ -173,6 +173,23 @@ async def same_answer(
     return answer.to_json()
 
 
+def own_row(*, body: str = "b", tags: list[str] | None = None, updated_at: int) -> dict[str, Any]:
+    """A stamped, shared, clean memory of a1's own scope: the fixed examples' row."""
+    return {
+        "where": ("agent", "a1"),
+        "visibility": "shared",
+        "creator": ("a1", True),
+        "sensitivity": "normal",
+        "state": "clean",
+        "confidence": "high",
+        "title": "t",
+        "body": body,
+        "tags": tags or [],
+        "updated_at": updated_at,
+        "stamped": True,
+    }
+
+
 async def test_a_row_on_a_later_page_that_fills_the_budget_exactly_goes_in(
     client: Any, services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -185,19 +202,7 @@ async def test_a_row_on_a_later_page_that_fills_the_budget_exactly_goes_in(
     monkeypatch.setattr(broker_flow, "NEXT_PAGE", 1)
     await agent(client, "a1", tags=CARD_TAGS)
     stored = [
-        {
-            "where": ("agent", "a1"),
-            "visibility": "shared",
-            "creator": ("a1", True),
-            "sensitivity": "normal",
-            "state": "clean",
-            "confidence": "high",
-            "title": "t",
-            "body": "b" * (chars - 1),
-            "tags": [],
-            "updated_at": 10 - n,
-            "stamped": True,
-        }
+        own_row(body="b" * (chars - 1), updated_at=10 - n)
         for n, chars in enumerate([6, 5, 5, 5, 4, 1])
     ]
     answer = await same_answer(services, stored, None, Budget(max_chars=10, max_items=3), None)
@@ -210,21 +215,6 @@ async def test_a_tag_that_only_contains_a_pinned_one_in_its_json_is_not_pinned(
 ) -> None:
     # 'a"style' is not the tag 'style', though its JSON text ["a\"style"] holds "style".
     await agent(client, "a1", tags=CARD_TAGS)
-    stored = [
-        {
-            "where": ("agent", "a1"),
-            "visibility": "shared",
-            "creator": ("a1", True),
-            "sensitivity": "normal",
-            "state": "clean",
-            "confidence": "high",
-            "title": "t",
-            "body": "b",
-            "tags": tags,
-            "updated_at": updated_at,
-            "stamped": True,
-        }
-        for tags, updated_at in ([[], 5], [['a"style'], 1])
-    ]
+    stored = [own_row(tags=[], updated_at=5), own_row(tags=['a"style'], updated_at=1)]
     answer = await same_answer(services, stored, None, Budget(max_chars=1000, max_items=20), None)
     assert [item["pinned"] for item in answer["items"]] == [False, False]
