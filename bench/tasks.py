@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.tasks [--agents 200] [--tasks 10000] [--rate 100]
         [--steady-seconds 30] [--crash-tasks 10000] [--database-url postgres://…/postgres]
+        [--profile steady.txt]
 
 One ``relay serve`` on 127.0.0.1 (SQLite in a fresh data dir, or a fresh PostgreSQL
 database created for the run and dropped at the end), the root token acting for every
@@ -62,6 +63,7 @@ from bench.common import (
     kill9,
     new_session,
     noise_warning,
+    percentile,
     print_phase,
     proc_status,
     run_closed_loop,
@@ -70,6 +72,7 @@ from bench.common import (
     stop_server,
     verdict,
 )
+from bench.profiling import Profiler
 
 CAPABILITIES = ("python", "go", "rust", "sql")
 CAPABILITY_PAIRS = tuple(itertools.combinations(CAPABILITIES, 2))  # 6
@@ -504,6 +507,7 @@ async def steady_claims(
     the claim's latency, timed on its own)."""
     completes = Phase("  then completed (after claim)")
     worker = Worker(session, [server], ledger)
+    timeline: list[tuple[float, float]] = []  # (scheduled epoch, latency ms) per claim
     pending: set[asyncio.Task[None]] = set()
 
     async def complete(agent: Agent, task_id: str) -> None:
@@ -511,13 +515,15 @@ async def steady_claims(
         ok = await worker.report(agent, task_id, "completed")
         completes.record((time.perf_counter() - started) * 1000, None if ok else "refused")
 
-    async def attempt(index: int, _scheduled: float) -> str | None:
+    async def attempt(index: int, scheduled: float) -> str | None:
         agent = agents[index % len(agents)]
         body = {"agentId": agent.id}
         try:
             status, payload = await call(session, server, "POST", "/api/tasks/claim", body)
         except Down as exc:
             return str(exc)
+        finally:
+            timeline.append((scheduled, (time.time() - scheduled) * 1000))
         if status != 200:
             return f"HTTP {status}"
         task = payload["task"]
@@ -540,7 +546,23 @@ async def steady_claims(
     completes.wall_s = phase.wall_s
     if lag > 100:
         phase.errors[f"generator lag up to {lag:.0f} ms"] = 1
+    print(_windows(timeline), flush=True)
     return phase, completes
+
+
+def _windows(timeline: list[tuple[float, float]], window_s: float = 5.0) -> str:
+    """Claim p99 and max per window of the schedule: a steady cost and a stall differ."""
+    if not timeline:
+        return "per window: no claims"
+    start = min(t for t, _ in timeline)
+    windows: dict[int, list[float]] = {}
+    for scheduled, latency in timeline:
+        windows.setdefault(int((scheduled - start) // window_s), []).append(latency)
+    cells = []
+    for key in sorted(windows):
+        values = sorted(windows[key])
+        cells.append(f"{percentile(values, 99):.0f}/{values[-1]:.0f}")
+    return f"  claim p99/max ms per {window_s:g} s window: {' '.join(cells)}"
 
 
 async def read_back(
@@ -639,9 +661,14 @@ async def benchmark(args: argparse.Namespace, server: Server, store: str) -> Non
         )
         print_phase(created2)
         nulls_before = ledger.claims_null
-        steady, completes = await steady_claims(
-            session, server, agents, ledger, args.rate, args.steady_seconds
-        )
+        profiler = Profiler.start(server.pid, args.profile) if args.profile else None
+        try:
+            steady, completes = await steady_claims(
+                session, server, agents, ledger, args.rate, args.steady_seconds
+            )
+        finally:
+            if profiler is not None:
+                profiler.stop()
         print_phase(steady)
         print_phase(completes)
         steady_nulls = ledger.claims_null - nulls_before
@@ -827,6 +854,7 @@ def main() -> None:
     parser.add_argument("--artifact-mib", type=int, default=25)
     parser.add_argument("--database-url", help="PostgreSQL admin URL; a fresh database is made")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--profile", help="py-spy record the steady claim phase into this file")
     args = parser.parse_args()
     database_url = None
     name = ""

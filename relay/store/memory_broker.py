@@ -31,11 +31,11 @@ from relay.store.memory_broker_sql import (
     Candidate,
     Page,
     candidate_of,
-    numbered,
     page_of,
     page_sql,
     tags_of,
 )
+from relay.store.statements import numbered
 
 # A workspace in one of these no longer ties its agent to the repository.
 ENDED_STATUSES = ("merged", "abandoned", "cleanup_requested", "cleaned")

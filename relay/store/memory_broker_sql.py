@@ -25,14 +25,6 @@ from typing import Any
 from relay.domain.memory import Memory
 
 
-def numbered(sql: str) -> str:
-    """``?`` placeholders as PostgreSQL's ``$1, $2, …``."""
-    parts = sql.split("?")
-    return "".join(
-        part + (f"${index}" if index < len(parts) else "") for index, part in enumerate(parts, 1)
-    )
-
-
 def tags_of(raw: Any) -> tuple[str, ...]:
     value = json.loads(raw) if isinstance(raw, str | bytes) else raw
     return tuple(value or ())

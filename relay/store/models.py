@@ -370,7 +370,8 @@ class Task(Model):
     reference_task_ids = fields.JSONField(default=list)
     depends_on = fields.JSONField(default=list)
     routing_hints = fields.JSONField(default=dict)
-    # Its own column: claim-next asks which preferred agents are online.
+    # Its own column (and partial index, migration 0016): claim-next asks which preferred
+    # agents are online.
     preferred_agent_id = fields.CharField(max_length=200, null=True)
     created_by = fields.CharField(max_length=200, db_index=True)
     assignee = fields.CharField(max_length=200, null=True, db_index=True)

@@ -37,7 +37,7 @@ class _Prepared:
 
     def _render(self, dialect: str) -> str:
         # PostgreSQL numbers its parameters.
-        return _numbered(self._sql) if dialect == "postgres" else self._sql
+        return numbered(self._sql) if dialect == "postgres" else self._sql
 
     def _bind(self, values: Mapping[str, Any]) -> tuple[Any, list[Any]]:
         """The connection to run on (the current transaction's, if in one) and the values
@@ -110,7 +110,8 @@ class InsertRow(_Prepared):
         return inserted if dialect != "postgres" else inserted[0]
 
 
-def _numbered(sql: str) -> str:
+def numbered(sql: str) -> str:
+    """``?`` placeholders as PostgreSQL's ``$1, $2, …``."""
     parts = sql.split("?")
     return "".join(
         part + (f"${index}" if index < len(parts) else "")

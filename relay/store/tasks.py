@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
+from relay.domain.agents import AgentCard
 from relay.domain.tasks import FINAL_STATUSES, RoutingHints, Task, TaskFilter, TaskStatus
+from relay.store import agents as agent_store
 from relay.store import models
+from relay.store.statements import InsertRow, UpdateByKey, numbered
 
 
 def _task(row: models.Task) -> Task:
@@ -59,13 +62,18 @@ def _columns(task: Task) -> dict[str, Any]:
     }
 
 
+_COLUMNS = tuple(name for name in models.Task._meta.fields_db_projection if name != "id")
+_INSERT = InsertRow(models.Task)
+_UPDATE = UpdateByKey(models.Task, _COLUMNS)
+
+
 async def insert(task: Task) -> None:
-    await models.Task.create(id=task.id, **_columns(task))
+    await _INSERT.run({"id": task.id, **_columns(task)})
 
 
 async def update(tasks: Sequence[Task]) -> None:
     for task in tasks:
-        await models.Task.filter(id=task.id).update(**_columns(task))
+        await _UPDATE.run(task.id, _columns(task))
 
 
 async def load(task_id: str) -> Task | None:
@@ -101,19 +109,43 @@ async def statuses_of(task_ids: Iterable[str]) -> dict[str, str]:
     return {str(i): str(s) for i, s in rows}
 
 
+# The submitted tasks that prefer an agent, read from their own partial index (migration
+# 0016) rather than by walking every submitted task. The status is a literal so that the
+# index's condition is seen to hold; SQLite's planner, without statistics, still prefers
+# the (status, created_at) index, so it is told which one to use.
+_PREFERRED = (
+    'SELECT DISTINCT "preferred_agent_id" FROM "tasks"{hint} '
+    'WHERE "status" = \'submitted\' AND "preferred_agent_id" IS NOT NULL'
+)
+_ONLINE_PREFERRED = 'SELECT "id" FROM "agents" WHERE "status" = ? AND "id" IN ({preferred})'
+ONLINE_PREFERRED_SQL = {
+    "sqlite": _ONLINE_PREFERRED.format(
+        preferred=_PREFERRED.format(hint=" INDEXED BY tasks_preferring")
+    ),
+    "postgres": numbered(_ONLINE_PREFERRED.format(preferred=_PREFERRED.format(hint=""))),
+}
+
+
 async def online_preferred_agents() -> frozenset[str]:
     """Agents some submitted task prefers that are online (eligibility's last clause)."""
-    preferred = await (
-        models.Task.filter(status="submitted", preferred_agent_id__isnull=False)
-        .distinct()
-        .values_list("preferred_agent_id", flat=True)
-    )
-    if not preferred:
-        return frozenset()
-    online = await models.Agent.filter(id__in=list(preferred), status="online").values_list(
-        "id", flat=True
-    )
-    return frozenset(str(i) for i in online)
+    db = models.Task._meta.db
+    _, rows = await db.execute_query(ONLINE_PREFERRED_SQL[db.capabilities.dialect], ["online"])
+    return frozenset(str(row[0]) for row in rows)
+
+
+async def with_assignee_owner(task_id: str) -> tuple[Task | None, dict[str, str | None]]:
+    """The stored task and, if it has an assignee that exists, that agent's stored
+    orchestrator (``agents.orchestrators_of``), in one store call."""
+    task = await load(task_id)
+    if task is None or task.assignee is None:
+        return task, {}
+    return task, await agent_store.orchestrators_of((task.assignee,))
+
+
+async def claimer_and_online(agent_id: str) -> tuple[AgentCard | None, frozenset[str]]:
+    """What a claim is judged on, in one store call: the claimer's stored card and
+    ``online_preferred_agents``."""
+    return await agent_store.load(agent_id), await online_preferred_agents()
 
 
 async def list_tasks(query: TaskFilter) -> list[Task]:

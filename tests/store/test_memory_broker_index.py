@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator
 import pytest
 from tortoise.connection import get_connection
 
-from relay.store.memory_broker_sql import Ask, numbered, page_sql
+from relay.store.memory_broker_sql import Ask, page_sql
+from relay.store.statements import numbered
 from relay.store.thread import StoreThread
 from tests.conftest import open_store
 

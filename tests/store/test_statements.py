@@ -9,7 +9,7 @@ import pytest
 from tortoise.transactions import in_transaction
 
 from relay.store import models
-from relay.store.statements import InsertRow, UpdateByKey, _numbered
+from relay.store.statements import InsertRow, UpdateByKey, numbered
 from relay.store.thread import StoreThread
 
 
@@ -34,8 +34,8 @@ async def _command(command_id: str) -> models.Command:
     )
 
 
-def test_postgres_gets_numbered_parameters() -> None:
-    assert _numbered("UPDATE t SET a = ?, b = ? WHERE id = ?") == (
+def test_postgres_getsnumbered_parameters() -> None:
+    assert numbered("UPDATE t SET a = ?, b = ? WHERE id = ?") == (
         "UPDATE t SET a = $1, b = $2 WHERE id = $3"
     )
 

@@ -53,12 +53,15 @@ async def _stored(rt: Runtime, task_id: str) -> Task:
     return found
 
 
-async def _assignee_acted_for(rt: Runtime, caller: Principal, task: Task) -> str | None:
-    """The stored assignee if the caller acts for it; None otherwise (the board then
-    refuses with ``task is not assigned to you``, or ``task is <status>`` if final)."""
+async def _assignee_acted_for(rt: Runtime, caller: Principal, task_id: str) -> str | None:
+    """The stored assignee if the caller acts for it (404 for an unknown task); None
+    otherwise (the board then refuses with ``task is not assigned to you``, or ``task is
+    <status>`` if final). One store call reads the task and its assignee's orchestrator."""
+    task, owners = await rt.store.run(lambda: task_store.with_assignee_owner(task_id))
+    if task is None:
+        raise NotFound("task not found")
     if task.assignee is None:
         return None
-    owners = await _owners(rt, [task.assignee])
     if acts_for(caller, task.assignee, owners.get(task.assignee)):
         return task.assignee
     return None
@@ -96,10 +99,9 @@ async def claim(
 ) -> Decided[Task | None]:
     """Claim ``task_id``, or the next task ``agent_id`` is eligible for (the caller acts
     for ``agent_id``: checked by the route)."""
-    card = await rt.store.run(lambda: agent_store.load(agent_id))
+    card, online = await rt.store.run(lambda: task_store.claimer_and_online(agent_id))
     if card is None:
         raise NotFound("agent not found")
-    online = await rt.store.run(task_store.online_preferred_agents)
     message = board.Claim(card, online, lease_seconds * 1000, task_id)
     return await rt.registry.ask(KIND, BOARD, message)
 
@@ -107,16 +109,14 @@ async def claim(
 async def report(
     rt: Runtime, caller: Principal, task_id: str, status: StatusReport, version: int | None
 ) -> Decided[Task]:
-    task = await _stored(rt, task_id)
-    by = await _assignee_acted_for(rt, caller, task)
+    by = await _assignee_acted_for(rt, caller, task_id)
     return await rt.registry.ask(KIND, BOARD, board.Report(task_id, by, status, version))
 
 
 async def renew(
     rt: Runtime, caller: Principal, task_id: str, lease_seconds: int | None
 ) -> Decided[Task]:
-    task = await _stored(rt, task_id)
-    by = await _assignee_acted_for(rt, caller, task)
+    by = await _assignee_acted_for(rt, caller, task_id)
     lease_ms = lease_seconds * 1000 if lease_seconds is not None else None
     return await rt.registry.ask(KIND, BOARD, board.Renew(task_id, by, lease_ms))
 
