@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from types import SimpleNamespace
 from typing import Any, Literal, cast
 
 from tortoise.connection import connections
 
 from relay.domain.agents import AgentCard, Presence, TimelineEntry, TimelineInput
 from relay.store import models
-from relay.store.statements import UpdateByKey
+from relay.store.statements import SelectByKeys, UpdateByKey
 
 
-def _card(row: models.Agent) -> AgentCard:
+def _card(row: models.Agent | SimpleNamespace) -> AgentCard:
     return AgentCard(
         id=row.id,
         name=row.name,
@@ -44,15 +45,19 @@ def _columns(card: AgentCard) -> dict[str, Any]:
     }
 
 
+_CARD = SelectByKeys(models.Agent, tuple(models.Agent._meta.fields_db_projection))
+_ORCHESTRATOR = SelectByKeys(models.Agent, ("id", "orchestrator_id"))
+
+
 async def load(agent_id: str) -> AgentCard | None:
-    row = await models.Agent.get_or_none(id=agent_id)
-    return _card(row) if row else None
+    rows = await _CARD.run((agent_id,))
+    return _card(rows[0]) if rows else None
 
 
 async def orchestrators_of(agent_ids: tuple[str, ...]) -> dict[str, str | None]:
-    """The stored orchestrator id of each of these agents that exists."""
-    rows = await models.Agent.filter(id__in=agent_ids).values_list("id", "orchestrator_id")
-    return {str(agent_id): orchestrator_id for agent_id, orchestrator_id in rows}
+    """The stored orchestrator id of each of these agents that exists (every authorization
+    of an agent-scoped request asks it)."""
+    return {str(row.id): row.orchestrator_id for row in await _ORCHESTRATOR.run(agent_ids)}
 
 
 async def cards_of(agent_ids: tuple[str, ...]) -> dict[str, AgentCard]:

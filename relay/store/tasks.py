@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from types import SimpleNamespace
 from typing import Any, cast
 
 from relay.domain.agents import AgentCard
 from relay.domain.tasks import FINAL_STATUSES, RoutingHints, Task, TaskFilter, TaskStatus
 from relay.store import agents as agent_store
 from relay.store import models
-from relay.store.statements import InsertRow, UpdateByKey, numbered
+from relay.store.statements import InsertRow, SelectByKeys, UpdateByKey, numbered
 
 
-def _task(row: models.Task) -> Task:
+def _task(row: models.Task | SimpleNamespace) -> Task:
     return Task(
         id=row.id,
         title=row.title,
@@ -65,6 +66,7 @@ def _columns(task: Task) -> dict[str, Any]:
 _COLUMNS = tuple(name for name in models.Task._meta.fields_db_projection if name != "id")
 _INSERT = InsertRow(models.Task)
 _UPDATE = UpdateByKey(models.Task, _COLUMNS)
+_ROW = SelectByKeys(models.Task, ("id", *_COLUMNS))
 
 
 async def insert(task: Task) -> None:
@@ -77,8 +79,8 @@ async def update(tasks: Sequence[Task]) -> None:
 
 
 async def load(task_id: str) -> Task | None:
-    row = await models.Task.get_or_none(id=task_id)
-    return _task(row) if row is not None else None
+    rows = await _ROW.run((task_id,))
+    return _task(rows[0]) if rows else None
 
 
 async def open_tasks() -> list[Task]:

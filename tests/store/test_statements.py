@@ -1,5 +1,5 @@
-"""UpdateByKey and InsertRow write what the ORM would, inside the caller's transaction, on both
-databases."""
+"""UpdateByKey and InsertRow write what the ORM would and SelectByKeys reads what it would,
+inside the caller's transaction, on both databases."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from tortoise.transactions import in_transaction
 
 from relay.store import models
-from relay.store.statements import InsertRow, UpdateByKey, numbered
+from relay.store.statements import InsertRow, SelectByKeys, UpdateByKey, numbered
 from relay.store.thread import StoreThread
 
 
@@ -34,7 +34,7 @@ async def _command(command_id: str) -> models.Command:
     )
 
 
-def test_postgres_getsnumbered_parameters() -> None:
+def test_postgres_gets_numbered_parameters() -> None:
     assert numbered("UPDATE t SET a = ?, b = ? WHERE id = ?") == (
         "UPDATE t SET a = $1, b = $2 WHERE id = $3"
     )
@@ -159,3 +159,58 @@ async def test_insert_needs_a_value_for_every_column(store: StoreThread) -> None
         await store.write(
             lambda: statement.run({"event": "e", "data": {}, "view": None, "created_at": 1})
         )
+
+
+async def test_select_reads_every_column_as_the_orm_does(store: StoreThread) -> None:
+    statement = SelectByKeys(models.Command, tuple(models.Command._meta.fields_db_projection))
+
+    async def both() -> tuple[list[models.Command], list[object]]:
+        await _command("c-sel-1")
+        await models.Command.filter(id="c-sel-1").update(effects_applied=True, result=[1, "x"])
+        await _command("c-sel-2")
+        orm = await models.Command.filter(id__in=["c-sel-1", "c-sel-2"]).order_by("id")
+        return orm, await statement.run(("c-sel-2", "c-none", "c-sel-1"))
+
+    orm, read = await store.write(both)
+    names = models.Command._meta.fields_db_projection
+
+    expected = [{name: getattr(row, name) for name in names} for row in orm]
+    got = sorted((vars(row) for row in read), key=lambda row: str(row["id"]))
+    assert got == expected
+    assert got[0]["effects_applied"] is True  # a bool, as the ORM gives it, on both databases
+
+
+async def test_select_of_no_keys_reads_nothing_and_many_keys_read_all(store: StoreThread) -> None:
+    statement = SelectByKeys(models.Command, ("id", "status"))
+    ids = [f"c-many-{n}" for n in range(12)]  # past the shapes kept rendered
+
+    async def job() -> tuple[list[object], list[object]]:
+        for command_id in ids:
+            await _command(command_id)
+        return await statement.run(()), await statement.run(ids)
+
+    none, many = await store.write(job)
+
+    assert none == []
+    assert sorted(vars(row)["id"] for row in many) == sorted(ids)
+
+
+async def test_select_sees_the_callers_transaction(store: StoreThread) -> None:
+    statement = SelectByKeys(models.Command, ("id", "status"))
+
+    async def inside() -> list[object]:
+        async with in_transaction():
+            await _command("c-sel-tx")
+            seen = await statement.run(("c-sel-tx",))
+            raise LookupError(seen)
+
+    with pytest.raises(LookupError) as raised:
+        await store.run(inside)
+
+    assert [vars(row) for row in raised.value.args[0]] == [{"id": "c-sel-tx", "status": "queued"}]
+    assert await store.run(lambda: statement.run(("c-sel-tx",))) == []  # rolled back
+
+
+def test_select_refuses_unknown_columns() -> None:
+    with pytest.raises(ValueError, match="nope"):
+        SelectByKeys(models.Command, ("id", "nope"))
