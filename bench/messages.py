@@ -407,10 +407,18 @@ class Run:
     wall_s: float  # first send -> last accepted ack (or the drain timeout)
     cpu: CpuUse
     drained: bool
+    server_cpu_s: float = 0.0  # the server's CPU time from the first send to the drain
 
     @property
     def acked_rate(self) -> float:
         return len(self.tally.acked & self.tally.sent.keys()) / self.wall_s
+
+    @property
+    def cpu_ms_per_delivery(self) -> float:
+        """Server CPU per delivery acked: the figure a noisy machine leaves comparable
+        (rates and latencies depend on what else runs; CPU per message much less)."""
+        acked = len(self.tally.acked & self.tally.sent.keys())
+        return self.server_cpu_s * 1000 / acked if acked else float("nan")
 
 
 async def _drain(tally: Tally, timeout: float, ack_mode: str) -> None:
@@ -456,6 +464,7 @@ async def _message_run(
     tally = Tally()
     consumers.tally = tally
     meter = CpuMeter(server.pid)
+    metered = time.monotonic()
     profiler = Profiler.start(server.pid, profile) if profile else None
     started = time.perf_counter()
     if rate is None:
@@ -475,7 +484,8 @@ async def _message_run(
     else:
         end = tally.last_ack if drained else time.perf_counter()
     cpu = meter.stop()
-    return Run(tally, phase, max(end - started, 1e-9), cpu, drained)
+    server_cpu_s = cpu.server / 100 * (time.monotonic() - metered)
+    return Run(tally, phase, max(end - started, 1e-9), cpu, drained, server_cpu_s)
 
 
 # -- channels -------------------------------------------------------------------------------
@@ -818,7 +828,8 @@ def _report(run: Run, requested: int, *, judged: bool) -> None:
         f"{sum(tally.poll_errors.values())}"
         f"{' ' + str(tally.poll_errors) if tally.poll_errors else ''}; drained: "
         f"{'yes' if run.drained else f'NO (gave up after {DRAIN_TIMEOUT_S:.0f} s)'}; "
-        f"{run.acked_rate:.0f} deliveries/s acked"
+        f"{run.acked_rate:.0f} deliveries/s acked; server CPU {run.cpu_ms_per_delivery:.2f} ms "
+        "per delivery"
     )
     print(
         f"send -> receipt: p50 {percentile(latencies, 50):.1f} ms, p99 {p99:.1f} ms, "
