@@ -6,7 +6,8 @@ worker thread: two hand-offs and a thread start per activation. Actors come and 
 the active set (an inbox is activated by a message and passivated when idle), so on a
 busy relay that was a tenth of the CPU of a message. A stopped actor's thread now waits
 ``KEEP_SECONDS`` for the next activation, which hands it its loop without waiting; after
-that the thread exits, so idle relays still hold no thread per actor ever seen.
+that the thread exits (and beyond ``MAX_KEPT`` idle ones it exits at once), so idle
+relays still hold no thread per actor ever seen.
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ from collections.abc import Callable
 
 log = logging.getLogger("relay.actors")
 
-KEEP_SECONDS = 5.0
+KEEP_SECONDS = 2.0
+# At most this many idle threads are kept: a sweep that stops a thousand idle actors at
+# once must not leave a thousand threads behind (a busy relay reuses a few, at once).
+MAX_KEPT = 64
 IDLE_NAME = "relay-actor-idle"
 
 
@@ -97,7 +101,7 @@ class ActorThreads:
 
     def park(self, worker: Worker) -> bool:
         with self._lock:
-            if self._closed:
+            if self._closed or len(self._idle) >= MAX_KEPT:
                 return False
             self._idle.append(worker)
             return True

@@ -8,84 +8,89 @@ from collections.abc import Callable
 import pytest
 
 from relay.actors.runtime import threads
-from relay.actors.runtime.threads import IDLE_NAME, ActorThreads
+from relay.actors.runtime.threads import ActorThreads
 
 BOUND_S = 10.0
 
 
-def _loop(ran: list[tuple[str, int]], done: threading.Event) -> Callable[[], None]:
-    def loop() -> None:
-        ran.append((threading.current_thread().name, threading.get_ident()))
-        done.set()
+class Loops:
+    """Loops that note which thread ran them, under which name."""
 
-    return loop
+    def __init__(self) -> None:
+        self.ran: list[tuple[str, threading.Thread]] = []
+        self._ran = threading.Condition()
+
+    def loop(self) -> Callable[[], None]:
+        def run() -> None:
+            with self._ran:
+                thread = threading.current_thread()
+                self.ran.append((thread.name, thread))
+                self._ran.notify_all()
+
+        return run
+
+    def wait_for(self, count: int) -> None:
+        with self._ran:
+            assert self._ran.wait_for(lambda: len(self.ran) >= count, BOUND_S)
 
 
-def _idle(pool: ActorThreads) -> bool:
-    with pool._lock:
-        return bool(pool._idle)
-
-
-def _wait(condition: object) -> None:
+def _kept(pool: ActorThreads) -> threads.Worker:
+    """The idle thread ``pool`` keeps once its loop has ended (bounded wait)."""
     stop = threading.Event()
     for _ in range(int(BOUND_S / 0.01)):
-        if condition():  # type: ignore[operator]
-            return
+        worker = pool.take()
+        if worker is not None:
+            return worker
         stop.wait(0.01)
-    pytest.fail("condition not reached")
+    pytest.fail("no thread was kept")
+
+
+def _exits(thread: threading.Thread) -> None:
+    thread.join(BOUND_S)
+    assert not thread.is_alive()
 
 
 def test_a_second_loop_runs_on_the_first_loops_thread() -> None:
-    pool = ActorThreads()
-    ran: list[tuple[str, int]] = []
-    first, second = threading.Event(), threading.Event()
-    pool.run(_loop(ran, first), "A-1")
-    assert first.wait(BOUND_S)
-    _wait(lambda: _idle(pool))
-    idle = [t for t in threading.enumerate() if t.name == IDLE_NAME]
-    worker = pool.take()
-    assert worker is not None
-    pool.run(_loop(ran, second), "B-2", worker=worker)
-    assert second.wait(BOUND_S)
-    [(first_name, first_thread), (second_name, second_thread)] = ran
+    pool, loops = ActorThreads(), Loops()
+    pool.run(loops.loop(), "A-1")
+    pool.run(loops.loop(), "B-2", worker=_kept(pool))
+    loops.wait_for(2)
+    [(first_name, first), (second_name, second)] = loops.ran
     assert (first_name, second_name) == ("A-1", "B-2")  # named after the actor it runs
-    assert first_thread == second_thread  # one thread for both
-    pool.close()
-    for thread in idle:
-        thread.join(BOUND_S)
-        assert not thread.is_alive()
+    assert first is second  # one thread for both
+    pool.release(_kept(pool))
+    _exits(first)
 
 
 def test_an_unused_thread_exits_after_its_keep(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(threads, "KEEP_SECONDS", 0.05)
-    pool = ActorThreads()
-    done = threading.Event()
-    before = set(threading.enumerate())
-    pool.run(_loop([], done), "A-1")
-    assert done.wait(BOUND_S)
-    [thread] = set(threading.enumerate()) - before
-    thread.join(BOUND_S)
-    assert not thread.is_alive()
+    pool, loops = ActorThreads(), Loops()
+    pool.run(loops.loop(), "A-1")
+    loops.wait_for(1)
+    _exits(loops.ran[0][1])
     assert pool.take() is None
 
 
-def test_a_released_reservation_and_a_closed_pool_keep_no_thread() -> None:
-    pool = ActorThreads()
-    done = threading.Event()
-    before = set(threading.enumerate())
-    pool.run(_loop([], done), "A-1")
-    assert done.wait(BOUND_S)
-    _wait(lambda: _idle(pool))
-    [thread] = set(threading.enumerate()) - before
-    worker = pool.take()
-    assert worker is not None
-    pool.release(worker)
-    thread.join(BOUND_S)
-    assert not thread.is_alive()
-    # Closed (the relay stops): a loop that ends then does not keep its thread.
-    pool.close()
-    again = threading.Event()
-    pool.run(_loop([], again), "B-2")
-    assert again.wait(BOUND_S)
-    _wait(lambda: not [t for t in threading.enumerate() if t.name in ("B-2", IDLE_NAME)])
+def test_beyond_the_cap_a_thread_is_not_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(threads, "MAX_KEPT", 0)
+    pool, loops = ActorThreads(), Loops()
+    pool.run(loops.loop(), "A-1")
+    loops.wait_for(1)
+    _exits(loops.ran[0][1])
     assert pool.take() is None
+
+
+def test_a_closed_pool_lets_its_threads_go() -> None:
+    pool, loops = ActorThreads(), Loops()
+    pool.run(loops.loop(), "A-1")
+    loops.wait_for(1)
+    worker = _kept(pool)
+    pool.run(loops.loop(), "B-2", worker=worker)  # a kept thread is taken, then reused
+    loops.wait_for(2)
+    pool.close()  # the relay stops: idle threads exit, and so does every later one
+    _exits(loops.ran[0][1])
+    pool.run(loops.loop(), "C-3")
+    loops.wait_for(3)
+    _exits(loops.ran[2][1])
+    assert pool.take() is None
+    pool.reopen()
