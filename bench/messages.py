@@ -3,6 +3,7 @@
     .venv/bin/python -m bench.messages [--agents 1000] [--rate 200] [--seconds 60]
         [--saturation-messages 3000] [--concurrency 32] [--crash-messages 10000]
         [--channels 50] [--channel-members 20] [--ack-mode fetch|route]
+        [--profile FILE] [--profile-phase saturation|steady]
 
 One server (``RELAY_ACTOR_IDLE_SECONDS=5``), then a second one for the crash:
 
@@ -80,6 +81,7 @@ from bench.common import (
     threads_and_rss_mb,
     verdict,
 )
+from bench.profiling import Profiler, top
 
 IDLE_SECONDS = 5
 REGISTER_CONCURRENCY = 64
@@ -99,6 +101,7 @@ QUIET_SAMPLE_S = 5.0
 CRASH_AGENTS = 20
 CRASH_FETCH_LIMIT = 100
 RECOVERY_TIMEOUT_S = 300.0
+PROFILE_TOP = 25
 
 
 _ACK_MODES = {
@@ -404,10 +407,18 @@ class Run:
     wall_s: float  # first send -> last accepted ack (or the drain timeout)
     cpu: CpuUse
     drained: bool
+    server_cpu_s: float = 0.0  # the server's CPU time from the first send to the drain
 
     @property
     def acked_rate(self) -> float:
         return len(self.tally.acked & self.tally.sent.keys()) / self.wall_s
+
+    @property
+    def cpu_ms_per_delivery(self) -> float:
+        """Server CPU per delivery acked: the figure a noisy machine leaves comparable
+        (rates and latencies depend on what else runs; CPU per message much less)."""
+        acked = len(self.tally.acked & self.tally.sent.keys())
+        return self.server_cpu_s * 1000 / acked if acked else float("nan")
 
 
 async def _drain(tally: Tally, timeout: float, ack_mode: str) -> None:
@@ -434,10 +445,12 @@ async def _message_run(
     rate: float | None = None,
     concurrency: int = CONCURRENCY,
     channels: list[Channel] | None = None,
+    profile: str | None = None,
 ) -> Run:
     """Send ``count`` messages (open loop at ``rate``, else closed at ``concurrency``) and
     wait until the consumers have acked every delivery. Message ``i`` goes to
-    ``channels[i % len(channels)]`` if given, else directly to an agent (``_pair``)."""
+    ``channels[i % len(channels)]`` if given, else directly to an agent (``_pair``).
+    ``profile``: py-spy records the server from the first send to the drain."""
 
     async def post(index: int, t0: float) -> str | None:
         if channels:
@@ -451,6 +464,8 @@ async def _message_run(
     tally = Tally()
     consumers.tally = tally
     meter = CpuMeter(server.pid)
+    metered = time.monotonic()
+    profiler = Profiler.start(server.pid, profile) if profile else None
     started = time.perf_counter()
     if rate is None:
 
@@ -461,13 +476,16 @@ async def _message_run(
     else:
         phase, _lag = await run_open_loop(name, post, rate, count, server.pid)
     await _drain(tally, DRAIN_TIMEOUT_S, consumers.ack_mode)
+    if profiler is not None:
+        profiler.stop()
     drained = tally.all_acked()
     if consumers.ack_mode == "fetch":
         end = tally.last_receipt if tally.received_all.is_set() else time.perf_counter()
     else:
         end = tally.last_ack if drained else time.perf_counter()
     cpu = meter.stop()
-    return Run(tally, phase, max(end - started, 1e-9), cpu, drained)
+    server_cpu_s = cpu.server / 100 * (time.monotonic() - metered)
+    return Run(tally, phase, max(end - started, 1e-9), cpu, drained, server_cpu_s)
 
 
 # -- channels -------------------------------------------------------------------------------
@@ -668,6 +686,7 @@ async def benchmark(args: argparse.Namespace, server: Server) -> list[Phase]:
             count,
             f"open {args.rate:g}/s POST /api/messages",
             rate=args.rate,
+            profile=args.profile if args.profile_phase == "steady" else None,
         )
         print_phase(steady.send)
         on_channels: Run | None = None
@@ -691,6 +710,7 @@ async def benchmark(args: argparse.Namespace, server: Server) -> list[Phase]:
             args.saturation_messages,
             f"closed c={c} POST /api/messages",
             concurrency=c,
+            profile=args.profile if args.profile_phase == "saturation" else None,
         )
         print_phase(saturated.send)
         # Past a lease plus a lease-expiry run: an ack that did not stick is handed out again.
@@ -747,6 +767,10 @@ async def benchmark(args: argparse.Namespace, server: Server) -> list[Phase]:
     threads, rss = threads_and_rss_mb(server.pid)
     print(f"server at the end: {threads} threads, VmRSS {rss:.0f} MB")
     print(f"server log: {server.log_problems()} ERROR/Traceback lines", flush=True)
+    if args.profile:
+        print(f"py-spy profile of the {args.profile_phase} phase (send+drain): {args.profile}")
+        if Path(args.profile).suffix not in (".svg", ".json"):
+            print(top(Path(args.profile), PROFILE_TOP), flush=True)
     phase = Phase("saturation send+drain")
     phase.cpu = saturated.cpu
     steady_phase = Phase("steady send+drain")
@@ -804,7 +828,8 @@ def _report(run: Run, requested: int, *, judged: bool) -> None:
         f"{sum(tally.poll_errors.values())}"
         f"{' ' + str(tally.poll_errors) if tally.poll_errors else ''}; drained: "
         f"{'yes' if run.drained else f'NO (gave up after {DRAIN_TIMEOUT_S:.0f} s)'}; "
-        f"{run.acked_rate:.0f} deliveries/s acked"
+        f"{run.acked_rate:.0f} deliveries/s acked; server CPU {run.cpu_ms_per_delivery:.2f} ms "
+        "per delivery"
     )
     print(
         f"send -> receipt: p50 {percentile(latencies, 50):.1f} ms, p99 {p99:.1f} ms, "
@@ -1054,6 +1079,17 @@ def main() -> None:
         help="how consumers ack: in their next fetch (?ack=, default) or POST …/inbox/ack",
     )
     parser.add_argument("--skip-crash", action="store_true", help="no kill -9 part")
+    parser.add_argument(
+        "--profile",
+        help="py-spy record one phase into this file (.svg flame graph, .json speedscope, "
+        "else collapsed stacks, whose top entries are printed)",
+    )
+    parser.add_argument(
+        "--profile-phase",
+        choices=("saturation", "steady"),
+        default="saturation",
+        help="the phase --profile records, send to drain (default saturation)",
+    )
     parser.add_argument("--log-level", help="server log level (default: the server's, INFO)")
     args = parser.parse_args()
     # Agents stay online for the whole run: the consumers do not heartbeat, and an exclusive

@@ -15,7 +15,7 @@ from typing import Any, TypeVar, cast
 
 from quart import g, has_request_context, request, websocket
 
-from relay.actors import artifacts
+from relay.actors import agent, artifacts
 from relay.actors.memory import visibility
 from relay.actors.memory.visibility import MemoryAction
 from relay.auth.access import (
@@ -129,11 +129,9 @@ async def allow_acting_for(agent_id: str) -> str | None:
 
 
 async def agent_orchestrators(agent_ids: Iterable[str]) -> dict[str, str | None]:
-    """The stored orchestrator of each known agent (unknown agents are left out)."""
-    wanted = tuple(dict.fromkeys(agent_ids))
-    if not wanted:
-        return {}
-    return await services().runtime.store.run(lambda: agent_store.orchestrators_of(wanted))
+    """The orchestrator of each known agent (unknown agents are left out), as its actor
+    holds it, else as stored (``agent.orchestrators_of``)."""
+    return await agent.orchestrators_of(services().runtime, agent_ids)
 
 
 def _limited_by(constraint: str) -> bool:

@@ -18,6 +18,7 @@ from relay.domain.messages import (
 from relay.errors import Conflict
 from relay.store import artifacts as artifact_store
 from relay.store import models
+from relay.store.statements import InsertRow, UpdateByKey
 
 # -- messages ---------------------------------------------------------------------------------
 
@@ -153,6 +154,16 @@ async def load_conversation(conversation_id: str) -> Conversation | None:
     return _conversation(row) if row else None
 
 
+# The send path's writes, rendered once (``statements``): the ORM's create and
+# filter().update() cost several times the statement itself in Python.
+_INSERT_MESSAGE = InsertRow(models.Message)
+_INSERT_CONVERSATION = InsertRow(models.Conversation)
+_UPDATE_CONVERSATION = UpdateByKey(
+    models.Conversation,
+    ("kind", "participants", "channel_id", "pair_id", "last_seq", "last_message_at"),
+)
+
+
 async def accept(message: Message, conversation: Conversation, *, created: bool) -> None:
     """The message and its conversation's new ``lastSeq``, in the caller's transaction.
 
@@ -160,12 +171,15 @@ async def accept(message: Message, conversation: Conversation, *, created: bool)
     another conversation (its actor checked before this one wrote): a clean 409, not an
     integrity error.
     """
-    taken = await models.Message.filter(
-        sender=message.sender, client_message_id=message.client_message_id
-    ).exists()
-    if taken:
-        raise Conflict("clientMessageId already used for a different message")
-    await models.Message.create(id=message.id, **_message_columns(message))
+    # A clientMessageId the caller did not give is the new message's own random id: no
+    # other send can hold it, so only a given one is looked up.
+    if message.client_message_id != message.id:
+        taken = await models.Message.filter(
+            sender=message.sender, client_message_id=message.client_message_id
+        ).exists()
+        if taken:
+            raise Conflict("clientMessageId already used for a different message")
+    await _INSERT_MESSAGE.run({"id": message.id, **_message_columns(message)})
     # Who holds which artifact, in the message's commit: what secret artifacts are read by.
     await artifact_store.link(
         (a["artifactId"] for a in message.attachments), artifact_store.MESSAGE, message.id
@@ -179,9 +193,9 @@ async def accept(message: Message, conversation: Conversation, *, created: bool)
         "last_message_at": conversation.last_message_at,
     }
     if created:
-        await models.Conversation.create(id=conversation.id, **columns)
+        await _INSERT_CONVERSATION.run({"id": conversation.id, **columns})
     else:
-        await models.Conversation.filter(id=conversation.id).update(**columns)
+        await _UPDATE_CONVERSATION.run(conversation.id, columns)
 
 
 async def recent_conversations(limit: int) -> list[Conversation]:
@@ -258,17 +272,18 @@ def _delivery_columns(d: Delivery) -> dict[str, Any]:
 
 
 _CHANGING = ("state", "attempt", "lease_id", "lease_expires_at", "acked_at", "ended_at")
+_INSERT_DELIVERY = InsertRow(models.Delivery)
+_UPDATE_DELIVERY = UpdateByKey(models.Delivery, _CHANGING)
 
 
 async def insert_delivery(delivery: Delivery) -> None:
-    await models.Delivery.create(id=delivery.id, **_delivery_columns(delivery))
+    await _INSERT_DELIVERY.run({"id": delivery.id, **_delivery_columns(delivery)})
 
 
 async def update_deliveries(deliveries: Iterable[Delivery]) -> None:
     """The columns a state change touches, per delivery (the inbox actor's write)."""
     for d in deliveries:
-        columns = _delivery_columns(d)
-        await models.Delivery.filter(id=d.id).update(**{k: columns[k] for k in _CHANGING})
+        await _UPDATE_DELIVERY.run(d.id, _delivery_columns(d))
 
 
 async def load_delivery(delivery_id: str) -> Delivery | None:

@@ -22,6 +22,7 @@ from relay.actors.agent.flows import (
     spawn_agent,
 )
 from relay.actors.agent.install import install
+from relay.actors.agent.known import agent_facts, facts_of, orchestrators_of
 from relay.actors.agent.messages import (
     KIND,
     AbortLifecycle,
@@ -68,11 +69,14 @@ __all__ = [
     "Register",
     "WakeReason",
     "action_support",
+    "agent_facts",
     "agent_reaper",
     "availability",
+    "facts_of",
     "install",
     "link_resumed_session",
     "on_action_settled",
+    "orchestrators_of",
     "reap_agents",
     "request_action",
     "respawn_credentials",

@@ -6,6 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 from relay.actors.agent.action_rules import lifecycle_conflict
+from relay.actors.agent.known import facts_of
 from relay.actors.agent.messages import (
     KIND,
     AbortLifecycle,
@@ -46,7 +47,7 @@ class AgentActor(TargetActor):
     kind = KIND
     target_kind = "agent"
 
-    card: AgentCard | None = None
+    _card: AgentCard | None = None
 
     def __init__(self, key: str, runtime: Runtime) -> None:
         super().__init__(key, runtime)
@@ -54,6 +55,19 @@ class AgentActor(TargetActor):
         # ``AbortLifecycle`` restores. Memory only: lost with the activation, as a
         # reservation's short life makes harmless.
         self._ready_before: dict[str, bool] = {}
+
+    @property
+    def card(self) -> AgentCard | None:
+        return self._card
+
+    @card.setter
+    def card(self, card: AgentCard | None) -> None:
+        # Every change of the card passes here: the directory holds what this actor holds.
+        self._card = card
+        if card is None:
+            self.rt.agents.forget(self.key)
+        else:
+            self.rt.agents.record(self.key, facts_of(card))
 
     def load(self) -> None:
         self.card = self.read_through_queue(lambda: agent_store.load(self.key))

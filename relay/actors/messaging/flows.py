@@ -12,11 +12,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from relay.actors import artifacts, channels, conversation, inbox
-from relay.actors.agent import wake_agent
+from relay.actors.agent import agent_facts, facts_of, wake_agent
 from relay.actors.messaging.enqueue import enqueue_all, enqueue_behind
 from relay.actors.messaging.reads import acts_for_any
 from relay.actors.messaging.rules import check_send, other_party
 from relay.actors.runtime.context import Runtime
+from relay.actors.runtime.directory import AgentFacts
 from relay.auth.access import Principal, acts_for, own_agent
 from relay.domain.agents import AgentCard
 from relay.domain.messages import (
@@ -59,15 +60,19 @@ class Sent:
     created: bool
 
 
-async def _cards(rt: Runtime, agent_ids: list[str | None]) -> dict[str, AgentCard]:
-    wanted = tuple(dict.fromkeys(a for a in agent_ids if a is not None))
-    if not wanted:
-        return {}
-    return await rt.store.run(lambda: agent_store.cards_of(wanted))
+async def _known(rt: Runtime, agent_ids: list[str | None]) -> dict[str, AgentFacts]:
+    """Which of these are agents, with their orchestrator: from the agents' actors where
+    they hold them (a direct send then reads no card), else from the store."""
+    return await agent_facts(rt, [a for a in agent_ids if a is not None])
 
 
-def _sender(caller: Principal, given: str | None, cards: dict[str, AgentCard]) -> str:
-    """The spec's sender rule, judged on ``cards`` (which hold ``given`` and the caller's
+async def _card(rt: Runtime, agent_id: str) -> AgentCard | None:
+    wanted = (agent_id,)
+    return (await rt.store.run(lambda: agent_store.cards_of(wanted))).get(agent_id)
+
+
+def _sender(caller: Principal, given: str | None, known: dict[str, AgentFacts]) -> str:
+    """The spec's sender rule, judged on ``known`` (which holds ``given`` and the caller's
     ``sub`` where they are agents); 403/404 when the caller may not send as ``given``."""
     if given is None:
         mine = own_agent(caller)
@@ -75,16 +80,16 @@ def _sender(caller: Principal, given: str | None, cards: dict[str, AgentCard]) -
             return mine
         # Its sub, unless that names an agent it does not act for: a token minted with an
         # agent's id as its subject must not speak as that agent.
-        card = cards.get(caller.sub)
-        if card is not None and not acts_for(caller, caller.sub, card.orchestrator_id):
+        facts = known.get(caller.sub)
+        if facts is not None and not acts_for(caller, caller.sub, facts.orchestrator_id):
             raise Forbidden("forbidden")
         return caller.sub
-    card = cards.get(given)
-    if card is None:
+    facts = known.get(given)
+    if facts is None:
         if acts_for(caller, given, None):
             raise NotFound("agent not found")
         raise Forbidden("forbidden")
-    if not acts_for(caller, given, card.orchestrator_id):
+    if not acts_for(caller, given, facts.orchestrator_id):
         raise Forbidden("forbidden")
     return given
 
@@ -119,10 +124,10 @@ async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
     false) and queues nothing new.
     """
     ttl_seconds, max_attempts = _checked(rt, data, to=data.to)
-    # One read of every agent the send names (its sender, its addressee), shared by the
-    # sender rule, the recipient check and the wake: each store round trip costs the hot path.
-    cards = await _cards(rt, [data.sender or own_agent(caller) or caller.sub, data.to])
-    sender = _sender(caller, data.sender, cards)
+    # Every agent the send names (its sender, its addressee) at once, shared by the sender
+    # rule, the recipient check and the wake: each store round trip costs the hot path.
+    known = await _known(rt, [data.sender or own_agent(caller) or caller.sub, data.to])
+    sender = _sender(caller, data.sender, known)
     attachments = await _attachment_refs(rt, caller, data.attachments)
 
     parent: Message | None = None
@@ -144,16 +149,17 @@ async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
     kind: ConversationKind
     matched: dict[str, dict[str, str]] = {}
     route: channels.ChannelRoute | None = None
+    recipient_cards: dict[str, AgentCard] = {}  # as routing read them: the wake reads none
     if to is None and channel_id is None and parent is not None:
         if parent.channel_id is not None:
             channel_id = parent.channel_id
         else:
             to = other_party(sender, parent.sender, parent.to)
-            cards.update(await _cards(rt, [to]))
-            if to not in cards:
+            known.update(await _known(rt, [to]))
+            if to not in known:
                 raise Conflict(f"cannot reply to {to}: not an agent")
     if to is not None:
-        if to not in cards:
+        if to not in known:
             raise NotFound("agent not found")
         recipients = [to]
         kind = "direct"
@@ -164,13 +170,13 @@ async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
         )
     else:
         assert channel_id is not None
-        route = await _channel_route(
-            rt, sender, cards.get(sender), channel_id, data.client_message_id
-        )
+        # Outbound bindings match the sending agent's card (its label, tags, capabilities).
+        sender_card = await _card(rt, sender) if sender in known else None
+        route = await _channel_route(rt, sender, sender_card, channel_id, data.client_message_id)
         recipients = [t.agent_id for t in route.targets]
         matched = {t.agent_id: t.to_json()["matchedBy"] for t in route.targets}
-        # The recipients' cards as routing read them: the wake needs no second read.
-        cards.update({card.id: card for card in route.agents if card.id in matched})
+        recipient_cards = {card.id: card for card in route.agents if card.id in matched}
+        known.update({agent_id: facts_of(card) for agent_id, card in recipient_cards.items()})
         kind = "channel"
         conversation_id = (
             parent.conversation_id
@@ -179,7 +185,7 @@ async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
         )
 
     message_id = new_id("msg_")
-    sender_is_agent = sender in cards
+    sender_is_agent = sender in known
     draft = MessageDraft(
         id=message_id,
         client_message_id=data.client_message_id or message_id,
@@ -222,8 +228,10 @@ async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
         queued = await enqueue_all(rt, recipients, message, matched, repeat=True)
     deliveries = [delivery for delivery, _first in queued]
     for agent_id, (_delivery, first) in zip(recipients, queued, strict=True):
-        if first and created:
-            await _wake(rt, agent_id, message, cards.get(agent_id))
+        facts = known.get(agent_id)
+        # Only a runner-managed agent is woken: known not to be one, nothing is read.
+        if first and created and (facts is None or facts.runner_managed):
+            await _wake(rt, agent_id, message, recipient_cards.get(agent_id))
     if not created:
         deliveries = await rt.store.run(lambda: message_store.deliveries_of_message(message.id))
     return Sent(message, deliveries, created)
@@ -250,7 +258,7 @@ async def send_in_conversation(
     ttl_seconds, max_attempts = _checked(rt, replace(data, channel_id=None, reply_to=None), to=to)
     attachments = await _attachment_refs(rt, caller, data.attachments)
     message_id = new_id("msg_")
-    sender_is_agent = sender in await _cards(rt, [sender])
+    sender_is_agent = sender in await _known(rt, [sender])
     draft = MessageDraft(
         id=message_id,
         client_message_id=data.client_message_id or message_id,
@@ -300,8 +308,8 @@ async def _attachment_refs(
 async def resolve_sender(rt: Runtime, caller: Principal, given: str | None = None) -> str:
     """The spec's sender rule (messaging.md), for other use cases that record who did
     something (an artifact's ``createdBy``); 403/404 as a send would answer."""
-    cards = await _cards(rt, [given or own_agent(caller) or caller.sub])
-    return _sender(caller, given, cards)
+    known = await _known(rt, [given or own_agent(caller) or caller.sub])
+    return _sender(caller, given, known)
 
 
 async def _channel_route(

@@ -8,19 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from relay.actors.agent import orchestrators_of
 from relay.actors.runtime.context import Runtime
 from relay.auth.access import Principal, acts_for, is_unconstrained_operator
 from relay.domain.messages import Delivery, Message
 from relay.errors import Forbidden, NotFound
-from relay.store import agents as agent_store
 from relay.store import messages as message_store
 
 
 async def _owners(rt: Runtime, agent_ids: list[str]) -> dict[str, str | None]:
-    wanted = tuple(dict.fromkeys(agent_ids))
-    if not wanted:
-        return {}
-    return await rt.store.run(lambda: agent_store.orchestrators_of(wanted))
+    return await orchestrators_of(rt, agent_ids)
 
 
 async def acts_for_any(rt: Runtime, caller: Principal, agent_ids: list[str]) -> bool:

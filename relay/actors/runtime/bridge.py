@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import itertools
 import threading
 import weakref
 from collections.abc import Callable, Iterator
@@ -23,6 +24,7 @@ from typing import Any, Generic, TypeVar, cast
 
 import pykka
 
+from relay.actors.runtime.threads import ACTOR_THREADS, Worker
 from relay.crossing import wait_future, wait_until_done
 from relay.errors import RelayError, Unavailable
 
@@ -170,8 +172,12 @@ def deferred_starts() -> Iterator[list[RelayActor]]:
         _starting.pending = None
 
 
+_thread_numbers = itertools.count(1)
+
+
 class RelayActor(pykka.ThreadingActor):
-    """Base of every relay actor: trio-aware futures, daemon threads."""
+    """Base of every relay actor: trio-aware futures, daemon threads, each loop run on a
+    kept thread (``threads.ACTOR_THREADS``) rather than a new one."""
 
     use_daemon_thread = True
 
@@ -182,10 +188,12 @@ class RelayActor(pykka.ThreadingActor):
     def _start_actor_loop(self) -> None:
         pending: list[RelayActor] | None = getattr(_starting, "pending", None)
         if pending is None:
-            super()._start_actor_loop()
+            self.run_loop()
         else:
             pending.append(self)
 
-    def run_loop(self) -> None:
-        """Start the thread of an actor created in ``deferred_starts``."""
-        super()._start_actor_loop()
+    def run_loop(self, worker: Worker | None = None) -> None:
+        """Run the loop of an actor created in ``deferred_starts`` (on ``worker``, a kept
+        thread taken for it, if given)."""
+        name = f"{type(self).__name__}-{next(_thread_numbers)}"
+        ACTOR_THREADS.run(self._actor_loop, name, daemon=self.use_daemon_thread, worker=worker)

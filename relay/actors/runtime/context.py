@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
+from relay.actors.runtime.directory import AgentDirectory
 from relay.actors.runtime.doorbell import Doorbells
 from relay.actors.runtime.routing import Routing
 from relay.actors.runtime.schedule import Maintenance
@@ -37,6 +38,9 @@ class Runtime:
     settle_hooks: SettleHooks = field(default_factory=SettleHooks)
     maintenance: Maintenance = field(default_factory=Maintenance)
     routing: Routing = field(default_factory=Routing)
+    # Each agent's orchestrator and runner flag as its actor holds them (authorization and
+    # sends read no card from the store for an agent found here).
+    agents: AgentDirectory = field(default_factory=AgentDirectory)
     # Run in order once the store is open, before the relay serves or its schedule runs.
     recoveries: list[Recovery] = field(default_factory=list)
     # Set once the relay is told to stop (trio thread): waits that would hold the HTTP

@@ -18,10 +18,13 @@ class Doorbells:
     def __init__(self) -> None:
         self._bells: dict[str, trio.Event] = {}
         self._token: trio.lowlevel.TrioToken | None = None
+        self._trio_thread: int | None = None
         self._lock = threading.Lock()
 
     def attach(self, token: trio.lowlevel.TrioToken) -> None:
+        """Ring through ``token`` (call on the trio thread: rings from it need no hand-off)."""
         self._token = token
+        self._trio_thread = threading.get_ident()
 
     def bell(self, target: str) -> trio.Event:
         """The event the next ring for ``target`` sets (call on the trio thread)."""
@@ -40,6 +43,11 @@ class Doorbells:
         """Wake everyone waiting on ``target``; callable from any thread."""
         token = self._token
         if token is None:
+            return
+        if threading.get_ident() == self._trio_thread:
+            # A send rings its recipients' inboxes from the trio thread: set the bell now
+            # rather than through the token (a wake-up write and a callback per message).
+            self._ring_now(target)
             return
         with contextlib.suppress(trio.RunFinishedError):
             token.run_sync_soon(self._ring_now, target)

@@ -20,6 +20,7 @@ import pykka
 import trio
 
 from relay.actors.runtime.bridge import Ask, Departed, TrioFuture, ask, deferred_starts
+from relay.actors.runtime.threads import ACTOR_THREADS, Worker
 from relay.errors import Unavailable
 
 log = logging.getLogger("relay.actors")
@@ -46,6 +47,7 @@ class ActorRegistry:
     ) -> None:
         self.ask_timeout = ask_timeout
         self._monotonic = monotonic
+        ACTOR_THREADS.reopen()
         self._factories: dict[str, Factory] = {}
         self._refs: dict[Key, pykka.ActorRef[Any]] = {}
         # When each key was last sent a message through here: the idle sweep then tells
@@ -70,19 +72,29 @@ class ActorRegistry:
     def register_kind(self, kind: str, factory: Factory) -> None:
         self._factories[kind] = factory
 
-    def ref(self, kind: str, key: str) -> pykka.ActorRef[Any]:
-        """The live actor for ``(kind, key)``, started if there is none."""
+    def ref(self, kind: str, key: str, worker: Worker | None = None) -> pykka.ActorRef[Any]:
+        """The live actor for ``(kind, key)``, started if there is none (on ``worker``, a
+        kept thread taken for it, if given; released if nothing starts)."""
         with deferred_starts() as starting:
-            ref = self._ref_locked(kind, key)
+            try:
+                ref = self._ref_locked(kind, key)
+            except BaseException:
+                if worker is not None:
+                    ACTOR_THREADS.release(worker)
+                raise
         try:
             for actor in starting:
-                actor.run_loop()
+                actor.run_loop(worker)
+                worker = None
         except BaseException:
             # No thread: nothing would ever answer what is sent to it.
             self.forget(kind, key, ref)
             ref.actor_stopped.set()
             pykka.ActorRegistry.unregister(ref)
             raise
+        finally:
+            if worker is not None:
+                ACTOR_THREADS.release(worker)
         return ref
 
     def _ref_locked(self, kind: str, key: str) -> pykka.ActorRef[Any]:
@@ -176,9 +188,14 @@ class ActorRegistry:
         for _ in range(_ACTIVATION_ATTEMPTS):
             ref = self.live_ref(kind, key)
             if ref is None:
-                # Starting an actor starts a thread and waits until it runs: not on the
-                # trio thread, which every request shares (a loaded host makes it ms).
-                ref = await trio.to_thread.run_sync(self.ref, kind, key)
+                worker = ACTOR_THREADS.take()
+                if worker is not None:
+                    # A kept thread is handed its loop without waiting: no thread starts.
+                    ref = self.ref(kind, key, worker)
+                else:
+                    # Starting a thread waits until it runs: not on the trio thread, which
+                    # every request shares (a loaded host makes it ms).
+                    ref = await trio.to_thread.run_sync(self.ref, kind, key)
             try:
                 return await ask(ref, message, timeout=wait, what=f"{kind} actor")
             except pykka.ActorDeadError:
@@ -266,6 +283,8 @@ class ActorRegistry:
                 future.get(timeout=timeout)
             except (pykka.Timeout, pykka.ActorDeadError):
                 log.warning("actor_stop_timeout")
+        # No thread is kept for actors any more: a stopped relay leaves none behind.
+        ACTOR_THREADS.close()
 
 
 def passivate(ref: pykka.ActorRef[Any], idle_seconds: float) -> None:

@@ -27,3 +27,12 @@ async def test_ring_all_wakes_every_target() -> None:
     bells.ring_all()
     assert all(bell.is_set() for bell in taken)
     assert not any(bells.armed(target) for target in ("o1", "o2", "a1"))
+
+
+async def test_a_ring_on_the_trio_thread_sets_the_bell_at_once() -> None:
+    bells = Doorbells()
+    bells.attach(trio.lowlevel.current_trio_token())
+    bell = bells.bell("a1")
+    bells.ring("a1")
+    assert bell.is_set()  # no hand-off through the token, no checkpoint needed
+    assert not bells.armed("a1")

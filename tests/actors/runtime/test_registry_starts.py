@@ -6,11 +6,11 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-import pykka
 import pytest
 
 from relay.actors.runtime.bridge import RelayActor
 from relay.actors.runtime.registry import ActorRegistry
+from relay.actors.runtime.threads import ActorThreads
 
 BOUND_S = 10.0
 
@@ -29,15 +29,15 @@ def test_a_slow_thread_start_does_not_hold_the_registry(
         warm = registry.ref("echo", "warm")
         starting = threading.Event()
         release = threading.Event()
-        real_start = pykka.ThreadingActor._start_actor_loop
+        real_run = ActorThreads.run
 
-        def slow_start(actor: pykka.ThreadingActor) -> None:
+        def slow_start(threads: ActorThreads, *args: Any, **kwargs: Any) -> None:
             starting.set()
             release.wait(BOUND_S)
-            real_start(actor)
+            real_run(threads, *args, **kwargs)
 
-        # pykka's own thread start, whoever calls it.
-        monkeypatch.setattr(pykka.ThreadingActor, "_start_actor_loop", slow_start)
+        # Where every actor's loop is given its thread, whoever starts it.
+        monkeypatch.setattr(ActorThreads, "run", slow_start)
         refs: list[Any] = []
         starter = threading.Thread(target=lambda: refs.append(registry.ref("echo", "slow")))
         starter.start()

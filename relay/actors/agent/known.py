@@ -1,0 +1,37 @@
+"""Which agents exist, with their orchestrator and runner flag: from the agents' actors'
+memory (``Runtime.agents``) where it has them, else from the store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from relay.actors.agent.action_rules import is_runner_managed
+from relay.actors.runtime.context import Runtime
+from relay.actors.runtime.directory import AgentFacts
+from relay.domain.agents import AgentCard
+from relay.store import agents as agent_store
+
+
+def facts_of(card: AgentCard) -> AgentFacts:
+    return AgentFacts(card.orchestrator_id, is_runner_managed(card))
+
+
+async def agent_facts(rt: Runtime, agent_ids: Iterable[str]) -> dict[str, AgentFacts]:
+    """The facts of each of these agents that exists (unknown ones are left out)."""
+    found, missing = rt.agents.known(agent_ids)
+    if missing:
+        wanted = tuple(missing)
+        cards = await rt.store.run(lambda: agent_store.cards_of(wanted))
+        for agent_id, card in cards.items():
+            found[agent_id] = facts_of(card)
+    return found
+
+
+async def orchestrators_of(rt: Runtime, agent_ids: Iterable[str]) -> dict[str, str | None]:
+    """The orchestrator of each of these agents that exists (unknown ones are left out)."""
+    found, missing = rt.agents.known(agent_ids)
+    owners = {agent_id: facts.orchestrator_id for agent_id, facts in found.items()}
+    if missing:
+        wanted = tuple(missing)
+        owners.update(await rt.store.run(lambda: agent_store.orchestrators_of(wanted)))
+    return owners
