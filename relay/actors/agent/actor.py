@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from dataclasses import replace
 from typing import Any
 
@@ -47,7 +48,7 @@ class AgentActor(TargetActor):
     kind = KIND
     target_kind = "agent"
 
-    _card: AgentCard | None = None
+    card: AgentCard | None = None
 
     def __init__(self, key: str, runtime: Runtime) -> None:
         super().__init__(key, runtime)
@@ -56,21 +57,30 @@ class AgentActor(TargetActor):
         # reservation's short life makes harmless.
         self._ready_before: dict[str, bool] = {}
 
-    @property
-    def card(self) -> AgentCard | None:
-        return self._card
-
-    @card.setter
-    def card(self, card: AgentCard | None) -> None:
-        # Every change of the card passes here: the directory holds what this actor holds.
-        self._card = card
-        if card is None:
+    def load(self) -> None:
+        # Read behind every write queued for this agent: the stored card.
+        self.card = self.read_through_queue(lambda: agent_store.load(self.key))
+        if self.card is None:
             self.rt.agents.forget(self.key)
         else:
-            self.rt.agents.record(self.key, facts_of(card))
+            self.rt.agents.record(self.key, facts_of(self.card))
 
-    def load(self) -> None:
-        self.card = self.read_through_queue(lambda: agent_store.load(self.key))
+    def _stored_when_committed(self, commit: Future[Any], card: AgentCard | None) -> None:
+        """Once ``commit`` (a write of ``card``'s row, or its delete when None) is stored,
+        the directory says what it stored; a failed one leaves no entry (readers then read
+        the store). Until then readers get the facts stored before, as the store would say:
+        the directory never runs ahead of a commit. Commits settle in queue order, so the
+        last to settle is the last written."""
+        agents, key = self.rt.agents, self.key
+        facts = facts_of(card) if card is not None else None
+
+        def follow(done: Future[Any]) -> None:
+            if facts is None or done.cancelled() or done.exception() is not None:
+                agents.forget(key)
+            else:
+                agents.record(key, facts)
+
+        commit.add_done_callback(follow)
 
     def is_empty(self) -> bool:
         return self.card is None
@@ -100,6 +110,7 @@ class AgentActor(TargetActor):
             lambda: agent_store.insert(card) if created else agent_store.update(card),
             [self._change("registered", card)],
         )
+        self._stored_when_committed(commit, card)
         return Durable((card, created), commit)
 
     @handle.register
@@ -121,6 +132,7 @@ class AgentActor(TargetActor):
         commit = self.write_changed(
             lambda: agent_store.update(card), [self._change("updated", card)]
         )
+        self._stored_when_committed(commit, card)
         return Durable(card, commit)
 
     @handle.register
@@ -130,6 +142,7 @@ class AgentActor(TargetActor):
         commit = self.write_changed(
             lambda: agent_store.delete(card.id), [self._change("deleted", card)]
         )
+        self._stored_when_committed(commit, None)
         return Durable(None, commit)
 
     @handle.register
@@ -207,6 +220,7 @@ class AgentActor(TargetActor):
             audits=audits,
             changes=[self._change("status", card)],
         )
+        self._stored_when_committed(commit, card)
         return Durable(card, commit)
 
     @handle.register
@@ -218,6 +232,7 @@ class AgentActor(TargetActor):
         """Replace the whole card and write it through with the event describing the change."""
         self.card = card
         commit = self.write_changed(lambda: agent_store.update(card), [self._change(change, card)])
+        self._stored_when_committed(commit, card)
         return Durable(card, commit)
 
     @staticmethod

@@ -1,17 +1,18 @@
-"""What the agents' actors hold about each agent that authorization and sends need, kept in
-memory so the hot paths (an inbox fetch, a direct send) read no card from the store.
+"""What is stored about each agent that authorization and sends need, kept in memory so
+the hot paths (an inbox fetch, a direct send) read no card from the store.
 
 Every fetch and ack authorizes its caller on the agent's stored orchestrator, and every
 send checks that its sender and addressee exist: a store read each (about a fifth of a
-message's store time). The ``AgentActor`` is the only writer of an agent's card, so what it
-holds is the stored card or a change it has queued (its writes commit in order, and a
-failed one makes it reload, which records the stored card again). It records its card here
-whenever it loads or changes it, and forgets it on delete.
+message's store time). The ``AgentActor`` is the only writer of an agent's card. It records
+the card here when it loads it (read behind its queued writes: the stored card) and when a
+write of the card commits, and forgets it when a write fails or a delete commits. Commits
+settle in queue order, so the entry is always the last committed card's: a change queued
+but not committed (or never committed) authorizes nothing, exactly as a store read would.
 
 A miss says nothing (an agent registered before this process started and not active
-since): the caller reads the store. Nothing but the actors writes here, so a read racing
-a delete can never leave a stale entry behind. Plain dict operations, atomic under the GIL:
-actor threads write, trio reads.
+since, or one whose last write failed): the caller reads the store. Plain dict
+operations, atomic under the GIL: actor and store threads write, trio reads. A relay
+that loses leadership exits, so no entry outlives the term it was recorded in.
 """
 
 from __future__ import annotations
@@ -34,11 +35,11 @@ class AgentDirectory:
         self._facts: dict[str, AgentFacts] = {}
 
     def record(self, agent_id: str, facts: AgentFacts) -> None:
-        """The agent's actor holds this card (loaded, registered, changed)."""
+        """This card is stored (loaded, or its write committed)."""
         self._facts[agent_id] = facts
 
     def forget(self, agent_id: str) -> None:
-        """The agent's actor holds no card: deleted, or not found on load."""
+        """Nothing known for sure: deleted, not found on load, or its last write failed."""
         self._facts.pop(agent_id, None)
 
     def known(self, agent_ids: Iterable[str]) -> tuple[dict[str, AgentFacts], list[str]]:
