@@ -249,7 +249,9 @@ class Subscription:
         self._items: deque[Item] = deque()
         self._count = 0  # events and id-less frames in ``_items``
         self._closed = False
-        self._waiting = trio.lowlevel.ParkingLot()
+        # The one task waiting in ``receive``: woken by a direct reschedule, which costs a
+        # fraction of a ParkingLot's park and unpark (once per client per batch window).
+        self._waiter: trio.lowlevel.Task | None = None
         # When a wait of ``receive_chunks`` ends with nothing (trio time); the timer wakes it.
         self.deadline = math.inf
         self._timer = timer or StreamTimer()
@@ -272,12 +274,25 @@ class Subscription:
                 await trio.lowlevel.checkpoint()
                 return False
             self._timer.watch(self)
-            await self._waiting.park()
+            await self._park()
         return True
 
+    async def _park(self) -> None:
+        if self._waiter is not None:
+            raise trio.BusyResourceError("another task is receiving from this subscription")
+        self._waiter = trio.lowlevel.current_task()
+        await trio.lowlevel.wait_task_rescheduled(self._abort)
+
+    def _abort(self, _raise_cancel: object) -> trio.lowlevel.Abort:
+        self._waiter = None  # cancelled while parked
+        return trio.lowlevel.Abort.SUCCEEDED
+
     def wake(self) -> None:
-        """The timer's call: ``deadline`` passed, the waiting ``receive_chunks`` looks."""
-        self._waiting.unpark_all()
+        """Let the waiting ``receive`` look again (something came, the subscription
+        closed, or its ``deadline`` passed: the timer's call)."""
+        task, self._waiter = self._waiter, None
+        if task is not None:
+            trio.lowlevel.reschedule(task)
 
     async def receive(self, max_items: int) -> list[Delivery | Ephemeral]:
         """Wait for the next deliveries (all that are buffered, up to ``max_items``).
@@ -344,13 +359,13 @@ class Subscription:
     def _append(self, item: Item, size: int) -> None:
         self._items.append(item)
         self._count += size
-        if self._waiting:
-            self._waiting.unpark_all()
+        if self._waiter is not None:
+            self.wake()
 
     def close(self) -> None:
         self._closed = True
         self._timer.forget(self)
-        self._waiting.unpark_all()
+        self.wake()
 
     def end(self, last_frame: Ephemeral) -> None:
         """End the stream after what it has buffered, with ``last_frame``."""

@@ -186,3 +186,29 @@ async def test_a_stream_sends_a_keep_alive_after_silence_not_between_batches(
         KEEP_ALIVE,
     ]
     assert received[-1][0] - received[-2][0] == pytest.approx(10)
+
+
+async def test_a_receive_cancelled_while_waiting_leaves_the_subscription_usable(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    hub, store = batching_hub()
+    with hub.subscribe(StreamFilter(), buffer=100) as subscription:
+        with trio.move_on_after(1):
+            await subscription.receive_chunks(256)
+        commit(hub, store, 1, 2)
+        [batch] = await subscription.receive_chunks(256)
+    assert isinstance(batch, Batch)
+    assert [d.event.id for d in batch.deliveries] == [1, 2]
+
+
+async def test_a_subscription_has_one_receiver_at_a_time(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    hub, _store = batching_hub()
+    with hub.subscribe(StreamFilter(), buffer=100) as subscription:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(subscription.receive_chunks, 256)
+            await trio.testing.wait_all_tasks_blocked()
+            with pytest.raises(trio.BusyResourceError):
+                await subscription.receive_chunks(256)
+            nursery.cancel_scope.cancel()
