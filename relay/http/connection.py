@@ -78,6 +78,7 @@ class IdleWatch:
 
     async def restart(self, task_group: Any, _action: object = None) -> None:
         """The connection is idle: closed past the keep-alive timeout from now."""
+        await trio.lowlevel.checkpoint()  # see ``stop``
         self._idle = True
         if self._ended:
             return
@@ -92,6 +93,9 @@ class IdleWatch:
 
     async def stop(self) -> None:
         """A request began: no keep-alive deadline until its response ends."""
+        # A checkpoint, as hypercorn's restart and stop are (each takes a trio.Lock): the
+        # connection's reader lets the others run here, as it did.
+        await trio.lowlevel.checkpoint()
         self._idle = False
         if self._wait is not None:
             self._wait.deadline = math.inf
