@@ -29,6 +29,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import logging
+import math
 import threading
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -44,6 +45,7 @@ from relay.event_frames import encode_ephemeral, encode_frame
 from relay.store import stream as stream_store
 from relay.store.stream import StreamEvent
 from relay.store.thread import StoreThread
+from relay.stream_timer import StreamTimer
 
 __all__ = [
     "EVENT_NAMES",
@@ -230,7 +232,14 @@ class Subscription:
     that part is kept and the client is dropped, as if offered one event at a time.
     """
 
-    def __init__(self, stream_filter: StreamFilter, buffer: int, start_id: int) -> None:
+    def __init__(
+        self,
+        stream_filter: StreamFilter,
+        buffer: int,
+        start_id: int,
+        *,
+        timer: StreamTimer | None = None,
+    ) -> None:
         self.filter = stream_filter
         # The newest id the hub had seen committed when this subscription began.
         self.start_id = start_id
@@ -240,21 +249,50 @@ class Subscription:
         self._items: deque[Item] = deque()
         self._count = 0  # events and id-less frames in ``_items``
         self._closed = False
-        self._waiting = trio.lowlevel.ParkingLot()
+        # The one task waiting in ``receive``: woken by a direct reschedule, which costs a
+        # fraction of a ParkingLot's park and unpark (once per client per batch window).
+        self._waiter: trio.lowlevel.Task | None = None
+        # When a wait of ``receive_chunks`` ends with nothing (trio time); the timer wakes it.
+        self.deadline = math.inf
+        self._timer = timer or StreamTimer()
 
     @property
     def buffered(self) -> int:
         return self._count
 
-    async def _ready(self) -> None:
-        """Wait until something is buffered; EndOfChannel once closed and emptied."""
+    async def _ready(self, deadline: float = math.inf) -> bool:
+        """Wait until something is buffered (True) or trio's clock reaches ``deadline``
+        (False); EndOfChannel once closed and emptied."""
         if self._items:
             await trio.lowlevel.checkpoint()
-            return
+            return True
+        self.deadline = deadline
         while not self._items:
             if self._closed:
                 raise trio.EndOfChannel
-            await self._waiting.park()
+            if trio.current_time() >= deadline:
+                await trio.lowlevel.checkpoint()
+                return False
+            self._timer.watch(self)
+            await self._park()
+        return True
+
+    async def _park(self) -> None:
+        if self._waiter is not None:
+            raise trio.BusyResourceError("another task is receiving from this subscription")
+        self._waiter = trio.lowlevel.current_task()
+        await trio.lowlevel.wait_task_rescheduled(self._abort)
+
+    def _abort(self, _raise_cancel: object) -> trio.lowlevel.Abort:
+        self._waiter = None  # cancelled while parked
+        return trio.lowlevel.Abort.SUCCEEDED
+
+    def wake(self) -> None:
+        """Let the waiting ``receive`` look again (something came, the subscription
+        closed, or its ``deadline`` passed: the timer's call)."""
+        task, self._waiter = self._waiter, None
+        if task is not None:
+            trio.lowlevel.reschedule(task)
 
     async def receive(self, max_items: int) -> list[Delivery | Ephemeral]:
         """Wait for the next deliveries (all that are buffered, up to ``max_items``).
@@ -266,10 +304,15 @@ class Subscription:
         await self._ready()
         return self.drain(max_items)
 
-    async def receive_chunks(self, max_events: int) -> list[Item]:
+    async def receive_chunks(self, max_events: int, deadline: float = math.inf) -> list[Item]:
         """Like ``receive`` but whole: the buffered batches and frames, as handed over, up
-        to about ``max_events`` events (at least one item)."""
-        await self._ready()
+        to about ``max_events`` events (at least one item); an empty list if nothing came
+        before trio's clock reached ``deadline``.
+
+        A deadline costs no cancel scope: the subscription's timer wakes the wait.
+        """
+        if not await self._ready(deadline):
+            return []
         taken: list[Item] = []
         events = 0
         while self._items and (not taken or events + _size(self._items[0]) <= max_events):
@@ -316,12 +359,13 @@ class Subscription:
     def _append(self, item: Item, size: int) -> None:
         self._items.append(item)
         self._count += size
-        if self._waiting:
-            self._waiting.unpark_all()
+        if self._waiter is not None:
+            self.wake()
 
     def close(self) -> None:
         self._closed = True
-        self._waiting.unpark_all()
+        self._timer.forget(self)
+        self.wake()
 
     def end(self, last_frame: Ephemeral) -> None:
         """End the stream after what it has buffered, with ``last_frame``."""
@@ -425,6 +469,8 @@ class EventHub:
         self.presence = PresenceBoard(self)
         # jti → what to call when it is revoked (the streams opened with it). Trio thread only.
         self._watchers: dict[str, set[Callable[[], None]]] = {}
+        # Wakes the streams' waits at their keep-alive or exp. Trio thread only.
+        self._timer = StreamTimer()
 
     # -- life cycle (trio thread) -----------------------------------------------------------
 
@@ -617,7 +663,9 @@ class EventHub:
         a few committed just before: ``start_id`` tells them apart). With a ``credential``
         it ends with ``signed-out`` when that token is revoked.
         """
-        subscription = Subscription(stream_filter, buffer, self._last_committed_id)
+        subscription = Subscription(
+            stream_filter, buffer, self._last_committed_id, timer=self._timer
+        )
         if self._token is None or self._streams_ended:
             subscription.close()  # stopping (or never started): nothing will come
         else:

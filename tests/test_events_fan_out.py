@@ -10,7 +10,7 @@ import trio
 import trio.testing
 
 from relay.events import Batch, Delivery, EventHub, StreamFilter, Subscription, encode_frame
-from relay.http.events import OPENING, stream_frames
+from relay.http.events import KEEP_ALIVE, OPENING, stream_frames
 from tests.test_events import FakeStore, stored
 
 WINDOW = 0.025
@@ -152,3 +152,63 @@ async def test_the_stream_skips_ids_of_a_batch_it_already_replayed(
     await frames.aclose()
     assert replayed == encode_frame(stored(2)) + encode_frame(stored(3))
     assert live == encode_frame(stored(4)) + encode_frame(stored(5))
+
+
+async def test_a_stream_sends_a_keep_alive_after_silence_not_between_batches(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    hub, store = batching_hub()
+    frames = stream_frames(
+        hub,
+        store,  # type: ignore[arg-type]  # no replay: the store is never read
+        StreamFilter(),
+        last_event_id=None,
+        keepalive_seconds=10,
+        buffer=100,
+    )
+    assert await frames.__anext__() == OPENING
+    received: list[tuple[float, bytes]] = []
+
+    async def read() -> None:
+        async for chunk in frames:
+            received.append((trio.current_time(), chunk))
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(read)
+        for n in range(1, 6):  # 4 s apart: each wait's deadline moves past the last one's
+            commit(hub, store, n, n)
+            await trio.sleep(4)
+        await trio.sleep(15)
+        nursery.cancel_scope.cancel()
+    await frames.aclose()
+    assert [chunk for _at, chunk in received] == [
+        *(encode_frame(stored(n)) for n in range(1, 6)),
+        KEEP_ALIVE,
+    ]
+    assert received[-1][0] - received[-2][0] == pytest.approx(10)
+
+
+async def test_a_receive_cancelled_while_waiting_leaves_the_subscription_usable(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    hub, store = batching_hub()
+    with hub.subscribe(StreamFilter(), buffer=100) as subscription:
+        with trio.move_on_after(1):
+            await subscription.receive_chunks(256)
+        commit(hub, store, 1, 2)
+        [batch] = await subscription.receive_chunks(256)
+    assert isinstance(batch, Batch)
+    assert [d.event.id for d in batch.deliveries] == [1, 2]
+
+
+async def test_a_subscription_has_one_receiver_at_a_time(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    hub, _store = batching_hub()
+    with hub.subscribe(StreamFilter(), buffer=100) as subscription:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(subscription.receive_chunks, 256)
+            await trio.testing.wait_all_tasks_blocked()
+            with pytest.raises(trio.BusyResourceError):
+                await subscription.receive_chunks(256)
+            nursery.cancel_scope.cancel()

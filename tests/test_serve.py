@@ -184,6 +184,25 @@ async def test_an_idle_connection_its_client_closed_is_closed_at_once(settings: 
             stop.set()
 
 
+@pytest.mark.usefixtures("restore_gc")
+async def test_a_stream_its_client_left_does_not_hold_up_stopping(settings: Settings) -> None:
+    # The connection's idle watch outlives each request: one whose client left mid-response
+    # must end with it, not wait for the relay to stop and then for a response never to end.
+    with trio.fail_after(GUARD):
+        async with serving(settings, shutdown_grace_seconds=LONG, keep_alive_seconds=LONG) as (
+            port,
+            stop,
+        ):
+            async with connect(port) as events:
+                await events.send("GET", "/api/events")
+                head = await events.event()
+                assert isinstance(head, h11.Response)
+                assert head.status_code == 200
+                assert isinstance(await events.event(), h11.Data)  # subscribed
+            await trio.testing.wait_all_tasks_blocked()
+            stop.set()
+
+
 # -- one relay per store --------------------------------------------------------------------
 
 
