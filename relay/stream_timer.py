@@ -54,8 +54,9 @@ class StreamTimer:
             return  # the timer looks at it again when that entry comes due
         self._push(sleeper, at)
         if self._sleep is None:
-            self._sleep = trio.CancelScope(deadline=at)
+            # Spawned first: if that fails (a trio run ending), a later watch tries again.
             trio.lowlevel.spawn_system_task(self._run, name="relay.events.timer")
+            self._sleep = trio.CancelScope(deadline=at)
         elif at < self._sleep.deadline:
             self._sleep.deadline = at
 

@@ -78,7 +78,10 @@ class IdleWatch:
 
     async def restart(self, task_group: Any, _action: object = None) -> None:
         """The connection is idle: closed past the keep-alive timeout from now."""
+        self._idle_from_now(task_group)
         await trio.lowlevel.checkpoint()  # see ``stop``
+
+    def _idle_from_now(self, task_group: Any) -> None:
         self._idle = True
         if self._ended:
             return
@@ -93,12 +96,16 @@ class IdleWatch:
 
     async def stop(self) -> None:
         """A request began: no keep-alive deadline until its response ends."""
-        # A checkpoint, as hypercorn's restart and stop are (each takes a trio.Lock): the
-        # connection's reader lets the others run here, as it did.
-        await trio.lowlevel.checkpoint()
+        # The change is made when called, in call order: hypercorn's own restart and stop
+        # took a (FIFO) trio.Lock for that. A change made after the checkpoint could land
+        # after one called later in the same batch (trio runs a batch in either order): a
+        # pipelined request starting just as the previous response ended would be watched
+        # as idle and closed mid-response. The checkpoint stays, as hypercorn's lock was
+        # one: the connection's reader lets the others run here, as it did.
         self._idle = False
         if self._wait is not None:
             self._wait.deadline = math.inf
+        await trio.lowlevel.checkpoint()
 
     def peer_gone(self) -> None:
         """The client closed: nothing more can arrive, so idle means done. While busy,
@@ -154,6 +161,9 @@ class RelayTCPServer(TCPServer):
                 self.idle_task.end()
             await super().protocol_send(event)
             return
+        # A cancelled writer writes nothing, as at the lock of the ordinary path (the direct
+        # write does not otherwise yield).
+        await trio.lowlevel.checkpoint_if_cancelled()
         written = write_now(self.stream, self.send_lock, event.data)
         if written == len(event.data):
             return

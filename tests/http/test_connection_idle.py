@@ -4,6 +4,7 @@ request is in flight, at once when the relay stops or the client has gone while 
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -144,3 +145,51 @@ async def test_a_client_gone_mid_response_ends_the_watch_without_closing(
         await trio.sleep(1)
         watch.peer_gone()
     assert connection.closed_at == []
+
+
+async def _response_ends_as_a_request_begins() -> tuple[bool, IdleWatch]:
+    """One try: the response's task calls ``restart`` and the reader's ``stop``, both woken
+    in one batch; the reader calls it only if it runs after ``restart`` was called (trio
+    picks the order). Whether it did, and the watch after both."""
+    async with watched() as (watch, _connection, group):
+        await watch.restart(group)  # as hypercorn starts a connection
+        await watch.stop()  # the first request
+        both_woken = trio.Event()
+        restarted = stopped = False
+
+        async def response_ends() -> None:
+            nonlocal restarted
+            await both_woken.wait()
+            restarted = True
+            await watch.restart(group)
+
+        async def next_request_begins() -> None:
+            nonlocal stopped
+            await both_woken.wait()
+            if restarted:
+                stopped = True
+                await watch.stop()
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(response_ends)
+            nursery.start_soon(next_request_begins)
+            await trio.testing.wait_all_tasks_blocked()
+            both_woken.set()
+        return stopped, watch
+
+
+async def test_a_request_begun_as_the_last_response_ends_keeps_the_connection_busy() -> None:
+    """hypercorn calls ``restart`` as a response ends and, when a pipelined request was
+    already read, ``stop`` from the reader in the same scheduler batch: the changes count
+    in call order, whichever order trio runs the two tasks' next steps in."""
+    stopped_after_restart = 0
+    for _ in range(60):
+        stopped, watch = await _response_ends_as_a_request_begins()
+        assert watch._wait is not None
+        if stopped:
+            stopped_after_restart += 1
+            assert not watch._idle  # busy: never closed for idleness mid-request
+            assert watch._wait.deadline == math.inf
+        else:
+            assert watch._idle
+    assert stopped_after_restart > 0  # trio ran that order (each try: one chance in two)

@@ -68,3 +68,15 @@ async def test_a_write_the_socket_takes_in_part_keeps_its_order_with_the_next() 
         nursery.start_soon(server.protocol_send, RawData(data=b"tail"))
         await trio.testing.wait_all_tasks_blocked()
         assert await read_all(peer, len(BIG) + 4) == BIG + b"tail"
+
+
+async def test_a_cancelled_writer_writes_nothing() -> None:
+    ours, peer = socket_pair()
+    server = RelayTCPServer(None, Config(), None, None, ours)  # type: ignore[arg-type]
+    async with ours, peer:
+        with trio.CancelScope() as scope:
+            scope.cancel()
+            await server.protocol_send(RawData(data=b"never"))
+        assert scope.cancelled_caught
+        await server.protocol_send(RawData(data=b"next"))
+        assert await peer.receive_some() == b"next"
