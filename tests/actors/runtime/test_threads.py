@@ -62,17 +62,13 @@ def test_a_second_loop_runs_on_the_first_loops_thread() -> None:
     _exits(first)
 
 
-def test_an_unused_thread_exits_after_its_keep(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(threads, "KEEP_SECONDS", 0.05)
-    pool, loops = ActorThreads(), Loops()
-    pool.run(loops.loop(), "A-1")
-    loops.wait_for(1)
-    _exits(loops.ran[0][1])
-    assert pool.take() is None
-
-
-def test_beyond_the_cap_a_thread_is_not_kept(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(threads, "MAX_KEPT", 0)
+@pytest.mark.parametrize(
+    ("limit", "value"),
+    [("KEEP_SECONDS", 0.05), ("MAX_KEPT", 0)],
+    ids=["an unused thread exits after its keep", "beyond the cap a thread is not kept"],
+)
+def test_a_thread_not_kept_exits(monkeypatch: pytest.MonkeyPatch, limit: str, value: float) -> None:
+    monkeypatch.setattr(threads, limit, value)
     pool, loops = ActorThreads(), Loops()
     pool.run(loops.loop(), "A-1")
     loops.wait_for(1)
