@@ -16,15 +16,11 @@ from relay.errors import Forbidden, NotFound
 from relay.store import messages as message_store
 
 
-async def _owners(rt: Runtime, agent_ids: list[str]) -> dict[str, str | None]:
-    return await orchestrators_of(rt, agent_ids)
-
-
 async def acts_for_any(rt: Runtime, caller: Principal, agent_ids: list[str]) -> bool:
     """Whether the caller acts for one of these agents (judged on their stored owners)."""
     if is_unconstrained_operator(caller):
         return True  # a constrained operator is judged per agent, like any token
-    owners = await _owners(rt, agent_ids)
+    owners = await orchestrators_of(rt, agent_ids)
     return any(acts_for(caller, agent_id, owner) for agent_id, owner in owners.items())
 
 
@@ -43,7 +39,7 @@ async def readable_message(
     # a token's sub) by that sub only — registering an agent of its id takes nothing.
     sender_is_agent = message.sender_is_agent
     if sender_is_agent is None:
-        sender_is_agent = message.sender in await _owners(rt, [message.sender])
+        sender_is_agent = message.sender in await orchestrators_of(rt, [message.sender])
     if sender_is_agent and await acts_for_any(rt, caller, [message.sender]):
         return message, deliveries, True
     if not sender_is_agent and message.sender == caller.sub:
@@ -59,7 +55,7 @@ async def visible_deliveries(rt: Runtime, caller: Principal, message_id: str) ->
     _message, deliveries, everything = await readable_message(rt, caller, message_id)
     if everything:
         return deliveries
-    owners = await _owners(rt, [d.agent_id for d in deliveries])
+    owners = await orchestrators_of(rt, [d.agent_id for d in deliveries])
     return [d for d in deliveries if acts_for(caller, d.agent_id, owners.get(d.agent_id))]
 
 

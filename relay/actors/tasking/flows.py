@@ -15,13 +15,12 @@ from dataclasses import replace
 from typing import Any
 
 from relay.actors import artifacts, messaging, tasks
-from relay.actors.agent import wake_agent
+from relay.actors.agent import orchestrators_of, wake_agent
 from relay.actors.runtime.context import Runtime
 from relay.auth.access import Principal
 from relay.domain.tasks import StatusReport, Task, TaskEdit
 from relay.domain.tokens import SCOPES
 from relay.errors import RelayError, Unavailable
-from relay.store import agents as agent_store
 
 log = logging.getLogger("relay.actors.tasking")
 
@@ -32,7 +31,7 @@ TaskReply = tuple[Task, bool]
 
 
 async def _is_agent(rt: Runtime, agent_id: str) -> bool:
-    return bool(await rt.store.run(lambda: agent_store.orchestrators_of((agent_id,))))
+    return bool(await orchestrators_of(rt, [agent_id]))
 
 
 async def tell(rt: Runtime, notices: Sequence[tasks.Notice]) -> None:
