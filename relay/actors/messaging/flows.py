@@ -66,6 +66,11 @@ async def _known(rt: Runtime, agent_ids: list[str | None]) -> dict[str, AgentFac
     return await agent_facts(rt, [a for a in agent_ids if a is not None])
 
 
+async def _card(rt: Runtime, agent_id: str) -> AgentCard | None:
+    wanted = (agent_id,)
+    return (await rt.store.run(lambda: agent_store.cards_of(wanted))).get(agent_id)
+
+
 def _sender(caller: Principal, given: str | None, known: dict[str, AgentFacts]) -> str:
     """The spec's sender rule, judged on ``known`` (which holds ``given`` and the caller's
     ``sub`` where they are agents); 403/404 when the caller may not send as ``given``."""
@@ -166,9 +171,7 @@ async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
     else:
         assert channel_id is not None
         # Outbound bindings match the sending agent's card (its label, tags, capabilities).
-        sender_card = (
-            await rt.store.run(lambda: agent_store.load(sender)) if sender in known else None
-        )
+        sender_card = await _card(rt, sender) if sender in known else None
         route = await _channel_route(rt, sender, sender_card, channel_id, data.client_message_id)
         recipients = [t.agent_id for t in route.targets]
         matched = {t.agent_id: t.to_json()["matchedBy"] for t in route.targets}
