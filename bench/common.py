@@ -27,6 +27,8 @@ from typing import Any
 
 import aiohttp
 
+from bench.profiling import Profiler, top
+
 HOST = "127.0.0.1"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 REQUEST_TIMEOUT_S = 30.0
@@ -114,6 +116,37 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
+    _profile_report(proc.pid)
+
+
+# -- every server of a run under py-spy (BENCH_PROFILE=DIR) ---------------------------------
+
+PROFILE_ENV = "BENCH_PROFILE"
+_profilers: dict[int, Profiler] = {}
+
+
+def _profile_from_start(pid: int) -> None:
+    """With ``BENCH_PROFILE=DIR`` set, py-spy records each server this run starts, from its
+    start to its end, into ``DIR/<bench>-<pid>.txt``; its top entries print when it stops.
+    A whole run, set-up phases included: a bench's own ``--profile`` covers one phase."""
+    out_dir = os.environ.get(PROFILE_ENV)
+    if not out_dir:
+        return
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    bench = Path(sys.argv[0]).stem
+    _profilers[pid] = Profiler.start(pid, Path(out_dir) / f"{bench}-{pid}.txt")
+
+
+def _profile_report(pid: int) -> None:
+    profiler = _profilers.pop(pid, None)
+    if profiler is None:
+        return
+    profiler.stop()
+    if not profiler.out.exists():
+        print(f"py-spy wrote no profile of server pid {pid}", flush=True)
+        return
+    print(f"== py-spy of server pid {pid} (whole run): {profiler.out}", flush=True)
+    print(top(profiler.out, 15, inclusive=False), flush=True)
 
 
 # -- /proc ----------------------------------------------------------------------------------
@@ -445,6 +478,7 @@ def start_server(
             cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
     server = Server(proc, port, token, data_dir, log_path)
+    _profile_from_start(proc.pid)
     try:
         _wait_ready(server)
     except BaseException:
@@ -463,3 +497,4 @@ def kill9(server: Server) -> None:
     if server.proc.poll() is None:
         server.proc.send_signal(signal.SIGKILL)
     server.proc.wait(timeout=10)
+    _profile_report(server.pid)

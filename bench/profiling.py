@@ -63,8 +63,9 @@ def _frame_name(frame: str) -> str:
     return f"{name} ({module})" if module else name
 
 
-def top(path: Path, count: int) -> str:
-    """The frames where most samples were (self), and those most often on the stack."""
+def top(path: Path, count: int, *, inclusive: bool = True) -> str:
+    """The frames where most samples were (self), and (``inclusive``) those most often on
+    the stack."""
     own: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
     total = 0
@@ -82,6 +83,8 @@ def top(path: Path, count: int) -> str:
             inclusive[frame] += n
     lines = [f"{total} samples (GIL held)", "self %   function"]
     lines += [f"{n / total * 100:6.1f}   {name}" for name, n in own.most_common(count)]
+    if not inclusive:
+        return "\n".join(lines)
     # Frames on (almost) every stack (the entry point, the event loop) say nothing.
     below = [(name, n) for name, n in inclusive.most_common() if n < 0.85 * total]
     lines += ["total %  function (frames on < 85 % of the stacks)"]
