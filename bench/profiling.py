@@ -67,7 +67,7 @@ def top(path: Path, count: int, *, inclusive: bool = True) -> str:
     """The frames where most samples were (self), and (``inclusive``) those most often on
     the stack."""
     own: Counter[str] = Counter()
-    inclusive: Counter[str] = Counter()
+    on_stack: Counter[str] = Counter()
     total = 0
     for line in path.read_text(errors="replace").splitlines():
         stack, _, samples = line.rpartition(" ")
@@ -80,13 +80,13 @@ def top(path: Path, count: int, *, inclusive: bool = True) -> str:
         total += n
         own[frames[-1]] += n
         for frame in set(frames):
-            inclusive[frame] += n
+            on_stack[frame] += n
     lines = [f"{total} samples (GIL held)", "self %   function"]
     lines += [f"{n / total * 100:6.1f}   {name}" for name, n in own.most_common(count)]
     if not inclusive:
         return "\n".join(lines)
     # Frames on (almost) every stack (the entry point, the event loop) say nothing.
-    below = [(name, n) for name, n in inclusive.most_common() if n < 0.85 * total]
+    below = [(name, n) for name, n in on_stack.most_common() if n < 0.85 * total]
     lines += ["total %  function (frames on < 85 % of the stacks)"]
     lines += [f"{n / total * 100:6.1f}   {name}" for name, n in below[:count]]
     return "\n".join(lines)
