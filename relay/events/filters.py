@@ -1,0 +1,92 @@
+"""What a subscriber sees: its ``StreamFilter`` (and ``EventGuard``, a rule on content)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Protocol
+
+from relay.events.deliveries import Delivery
+from relay.store.stream import StreamEvent
+
+__all__ = ["ORCHESTRATOR_VIEW", "EventGuard", "StreamFilter", "admitted_by"]
+
+log = logging.getLogger("relay.events")
+
+# The view orchestrator events are published with: presence of orchestrators follows it.
+ORCHESTRATOR_VIEW = "orchestrators"
+
+
+class EventGuard(Protocol):
+    """A per-subscriber rule on an event's content (hashable: filters are dict keys)."""
+
+    def admits(self, event: StreamEvent) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StreamFilter:
+    """Which events a subscriber sees; a ``None`` field does not filter.
+
+    ``view``: only events published with exactly this view. ``agent_id``: only events
+    of exactly this agent. ``agents``: a token's agent constraint, only events of one
+    of these agents (events tied to no agent are withheld). ``hidden_views``: events
+    of these views are withheld (security audits from callers without ``token:admin``).
+    ``guard``: what the subscriber may read of an event's content (a ``memory`` event
+    only if the memory visibility rules let it see that memory), live and on replay.
+    """
+
+    view: str | None = None
+    agent_id: str | None = None
+    agents: frozenset[str] | None = None
+    hidden_views: frozenset[str] = frozenset()
+    guard: EventGuard | None = None
+
+    def passes(self, event: StreamEvent) -> bool:
+        if not self.admits(event.view, event.agent_id):
+            return False
+        return self.guard is None or self.guard.admits(event)
+
+    def admits(self, view: str | None, agent_id: str | None) -> bool:
+        """Whether an event published with this view and agent passes."""
+        if self.view is not None and view != self.view:
+            return False
+        if view is not None and view in self.hidden_views:
+            return False
+        if self.agent_id is not None and agent_id != self.agent_id:
+            return False
+        return self.agents is None or agent_id in self.agents
+
+    def presence(
+        self, agents: dict[str, int], orchestrators: dict[str, int]
+    ) -> dict[str, dict[str, int]]:
+        """The part of a presence window this filter admits, filtered like the ``agent``
+        and ``orchestrator`` events it stands for."""
+        seen: dict[str, int]
+        if self.view is not None:
+            seen = {}  # agent events carry no view
+        elif self.agent_id is not None or self.agents is not None:
+            wanted = {self.agent_id} if self.agent_id is not None else self.agents or ()
+            seen = {a: agents[a] for a in wanted if a in agents and self.admits(None, a)}
+        else:
+            seen = agents  # shared, not copied: the window is not changed after it is sent
+        return {
+            "agents": seen,
+            "orchestrators": orchestrators if self.admits(ORCHESTRATOR_VIEW, None) else {},
+        }
+
+
+def admitted_by(
+    stream_filter: StreamFilter, deliveries: list[Delivery]
+) -> tuple[list[Delivery], bool]:
+    """The deliveries ``stream_filter`` passes, in order, and whether it raised: then only
+    those before the one it raised on (its clients get them, then are dropped)."""
+    admitted: list[Delivery] = []
+    for delivery in deliveries:
+        try:
+            passes = stream_filter.passes(delivery.event)
+        except Exception:
+            log.exception("sse_client_failed event_id=%d", delivery.event.id)
+            return admitted, True
+        if passes:
+            admitted.append(delivery)
+    return admitted, False
