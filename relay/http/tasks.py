@@ -5,7 +5,7 @@ creator's notices and a preferred agent's wake)."""
 from __future__ import annotations
 
 import json
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, Field, field_validator
 from quart import Blueprint, request
@@ -24,6 +24,7 @@ from relay.domain.tasks import (
     REPORTED_STATUSES,
     RESULT_MAX_BYTES,
     TASK_STATUSES,
+    TASK_ID_MAX_LENGTH,
     TITLE_MAX_LENGTH,
     RoutingHints,
     StatusReport,
@@ -82,12 +83,19 @@ def _body_size(value: str | None) -> str | None:
     return value
 
 
+# A linked id longer than any task id names no task: refused here, before the store's
+# column check turns it into a 500.
+LinkedTaskId = Annotated[str, Field(min_length=1, max_length=TASK_ID_MAX_LENGTH)]
+
+
 class CreateTaskBody(Body):
     title: str = Field(min_length=1, max_length=TITLE_MAX_LENGTH)
     body: str = ""
     context_id: str | None = Field(default=None, min_length=1, max_length=64)
-    reference_task_ids: list[str] = Field(default_factory=list, max_length=MAX_LINKED_TASKS)
-    depends_on: list[str] = Field(default_factory=list, max_length=MAX_LINKED_TASKS)
+    reference_task_ids: list[LinkedTaskId] = Field(
+        default_factory=list, max_length=MAX_LINKED_TASKS
+    )
+    depends_on: list[LinkedTaskId] = Field(default_factory=list, max_length=MAX_LINKED_TASKS)
     routing_hints: RoutingHintsBody | None = None
     max_attempts: int | None = Field(default=None, ge=1, le=20)
 

@@ -89,6 +89,12 @@ async def test_create_errors(client: Any, mint: Any) -> None:
         ({"title": "t", "maxAttempts": 0}, "maxAttempts must be at least 1"),
         ({"title": "t", "maxAttempts": 21}, "maxAttempts must be at most 20"),
         ({"title": "t", "dependsOn": ["x"] * 21}, "dependsOn must have at most 20 items"),
+        # Longer than any task id: a 400, not the store's length check as a 500.
+        ({"title": "t", "dependsOn": ["x" * 37]}, "dependsOn.0 must be at most 36 characters"),
+        (
+            {"title": "t", "referenceTaskIds": ["tsk_1", ""]},
+            "referenceTaskIds.1 must not be empty",
+        ),
     ]
     for body, message in cases:
         response = await client.post("/api/tasks", json=body, headers=H)
