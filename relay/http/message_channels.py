@@ -1,7 +1,10 @@
 """Channel routes (messaging.md "Channels"): channels, their bindings, and the dry-run route.
 
 Named apart from ``http/channels.py``, which holds the orchestrators' command channels.
-Writes need ``config:write``; reads, the dry run included, ``message:read``.
+Writes need ``config:write``; reads, the dry run included, ``message:read``. A binding that
+names an agent decides where that agent's messages come from: adding or removing one also
+needs a caller whose constraints cover the agent (``allow_agent``, on the stored binding
+when removing).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from relay.domain.channels import (
     TargetType,
 )
 from relay.http import responses
-from relay.http.auth import principal, requires
+from relay.http.auth import allow_agent, principal, requires
 from relay.http.contract import responds, str_param
 from relay.http.services import services
 from relay.http.validation import Body, parse_body, query_str
@@ -92,6 +95,7 @@ async def list_bindings(channel_id: str) -> list[dict[str, Any]]:
 @requires("config:write")
 async def add_binding(channel_id: str) -> tuple[dict[str, Any], int]:
     body = await parse_body(CreateBindingBody)
+    await _allow_binding_target(body.target_type, body.target)
     spec = BindingSpec(body.mode, body.target_type, body.target, body.direction)
     binding = await channels.add_binding(services().runtime, channel_id, spec, principal().sub)
     return binding.to_json(), 201
@@ -101,10 +105,19 @@ async def add_binding(channel_id: str) -> tuple[dict[str, Any], int]:
 @responds(responses.ChannelBinding)
 @requires("config:write")
 async def remove_binding(channel_id: str, binding_id: str) -> dict[str, Any]:
+    state = await channels.get_channel(services().runtime, channel_id)
+    for stored in state.bindings:
+        if stored.id == binding_id:  # a binding's target never changes: checked as stored
+            await _allow_binding_target(stored.target_type, stored.target)
     binding = await channels.remove_binding(
         services().runtime, channel_id, binding_id, principal().sub
     )
     return binding.to_json()
+
+
+async def _allow_binding_target(target_type: TargetType, target: str) -> None:
+    if target_type == "agent":
+        await allow_agent(target)
 
 
 @bp.get("/api/channels/<channel_id>/route")

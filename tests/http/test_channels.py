@@ -315,6 +315,41 @@ async def test_writes_need_config_write_and_reads_message_read(client: Any, mint
     ).status_code == 201
 
 
+async def test_a_binding_naming_an_agent_needs_a_caller_covering_it(
+    client: Any, mint: Any
+) -> None:
+    """A constrained token may bind its own agents, and tags, but not another owner's agent:
+    the binding would decide where that agent's messages come from. Removing one is judged
+    on the stored binding."""
+    await create(client)
+    await register(client, "mine", orchestratorId="o1")
+    await register(client, "theirs", orchestratorId="o2")
+    by_agent = bearer(mint(["config:write", "message:read"], {"agents": ["mine"]}))
+    by_orchestrator = bearer(mint(["config:write", "message:read"], {"orchestrators": ["o1"]}))
+    theirs = {"mode": "broadcast", "targetType": "agent", "target": "theirs"}
+    foreign = await json_of(await add_binding(client, **theirs))
+    for headers in (by_agent, by_orchestrator):
+        response = await client.post("/api/channels/ops/bindings", json=theirs, headers=headers)
+        assert (response.status_code, await json_of(response)) == (403, {"error": "forbidden"})
+        response = await client.delete(
+            f"/api/channels/ops/bindings/{foreign['id']}", headers=headers
+        )
+        assert (response.status_code, await json_of(response)) == (403, {"error": "forbidden"})
+    bindings = await json_of(await client.get("/api/channels/ops/bindings", headers=H))
+    assert [b["id"] for b in bindings] == [foreign["id"]]  # the refusals changed nothing
+
+    own = {"mode": "exclusive", "targetType": "agent", "target": "mine"}
+    tag = {"mode": "broadcast", "targetType": "tag", "target": "theirs"}  # a tag, not an agent
+    for headers, body in ((by_agent, own), (by_orchestrator, tag)):
+        response = await client.post("/api/channels/ops/bindings", json=body, headers=headers)
+        assert response.status_code == 201, await json_of(response)
+        created = await json_of(response)
+        response = await client.delete(
+            f"/api/channels/ops/bindings/{created['id']}", headers=headers
+        )
+        assert response.status_code == 200
+
+
 # -- routing -----------------------------------------------------------------------------------
 
 

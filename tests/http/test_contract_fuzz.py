@@ -236,6 +236,9 @@ def _reference_fields(
     }
     if "id" in properties and path in ids and ids[path][0] in kinds:
         fields["id"] = ids[path][1]
+    if "target" in fields and "targetType" in properties:
+        # A channel binding's target names an agent only with this type (else a tag, ...).
+        fields["targetType"] = "agent"
     return fields
 
 
