@@ -315,9 +315,7 @@ async def test_writes_need_config_write_and_reads_message_read(client: Any, mint
     ).status_code == 201
 
 
-async def test_a_binding_naming_an_agent_needs_a_caller_covering_it(
-    client: Any, mint: Any
-) -> None:
+async def test_a_binding_naming_an_agent_needs_a_caller_covering_it(client: Any, mint: Any) -> None:
     """A constrained token may bind its own agents, and tags, but not another owner's agent:
     the binding would decide where that agent's messages come from. Removing one is judged
     on the stored binding."""
