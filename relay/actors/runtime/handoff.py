@@ -53,7 +53,10 @@ class Handoffs:
 
     def offer(self, key: str, waiter: Waiter[P, T]) -> None:
         with self._lock:
-            self._offers.setdefault(key, []).append(waiter)
+            # Withdrawn already (its ask gave up before the actor got to it): kept, it
+            # would stay listed until the key's next claim.
+            if not waiter.result.cancelled():
+                self._offers.setdefault(key, []).append(waiter)
 
     def withdraw(self, key: str, waiter: Waiter[P, T]) -> bool:
         """Take ``waiter``'s offer back (see ``Waiter.withdraw``); it leaves the key."""
@@ -81,6 +84,6 @@ class Handoffs:
             return None
 
     def waiting(self, key: str) -> int:
-        """How many offers under ``key`` are open (for tests and metrics)."""
+        """How many offers are listed under ``key`` (for tests and metrics)."""
         with self._lock:
-            return sum(1 for w in self._offers.get(key, ()) if not w.result.cancelled())
+            return len(self._offers.get(key, ()))

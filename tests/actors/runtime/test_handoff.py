@@ -30,7 +30,8 @@ def test_a_withdrawn_offer_is_never_claimed() -> None:
     offers = Handoffs()
     gone: Waiter[int, str] = Waiter(1)
     offers.offer("k", gone)
-    assert gone.withdraw()  # withdrawn but still listed: the claim skips it
+    assert gone.withdraw()  # withdrawn but still listed: the claim skips it, drops it
+    assert offers.waiting("k") == 1
     assert offers.claim("k") is None
     assert offers.waiting("k") == 0
 
@@ -53,6 +54,14 @@ def _race() -> tuple[bool, bool, int]:
     withdrawn = offers.withdraw("k", waiter)
     thread.join()
     return claimed[0], withdrawn, offers.waiting("k")
+
+
+def test_an_offer_withdrawn_before_it_is_made_is_not_listed() -> None:
+    offers = Handoffs()
+    late: Waiter[int, str] = Waiter(1)
+    assert offers.withdraw("k", late)  # the fetch gave up before the actor offered it
+    offers.offer("k", late)
+    assert offers.waiting("k") == 0
 
 
 def test_claim_and_withdraw_race_one_winner() -> None:
