@@ -17,6 +17,7 @@ from tests.http.helpers import H, register_orchestrator
 from tests.http.test_agent_actions import CLAUDE_META, register_agent
 from tests.http.test_channel_messages import wakes
 from tests.http.test_inbox import fetch, queue, setup_pair
+from tests.http.test_inbox_handoff import poll_while
 from tests.http.test_messages import send
 
 _EXECUTE = ("execute_query", "execute_query_dict", "execute_insert", "execute_many")
@@ -134,3 +135,30 @@ async def test_a_send_wakes_an_agent_made_runner_managed_by_a_patch(client: Any)
 async def drain(client: Any, agent_id: str) -> None:
     response = await client.get(f"/api/agents/{agent_id}/inbox?limit=100", headers=H)
     assert response.status_code == 200, await response.get_data()
+
+
+async def test_a_message_to_a_waiting_fetch_is_one_write(
+    client: Any, services: Any, statements: list[str]
+) -> None:
+    """A fetch already waiting is handed the delivery by the send that queues it: the
+    delivery is inserted leased (its queued and leased events beside it), and the fetch
+    returns without asking the inbox again: no update, no second commit."""
+    await setup_pair(client)
+    await queue(client, "warm", ackRequired=True)
+    lease = (await (await fetch(client, "?lease=30")).get_json())["leaseId"]
+
+    async def send() -> None:
+        # The poll has acked the warm lease and waits with its offer standing.
+        statements.clear()
+        await queue(client, "m", ackRequired=True)
+
+    reply = await poll_while(client, services, f"?lease=30&wait=30&ack={lease}", send)
+    assert [item["message"]["body"] for item in reply["items"]] == ["m"]
+    assert _tables(statements) == [
+        "INSERT INTO deliveries",
+        "INSERT INTO messages",
+        "INSERT INTO stream_events",
+        "INSERT INTO stream_events",
+        "INSERT INTO stream_events",
+        "UPDATE conversations SET",
+    ]

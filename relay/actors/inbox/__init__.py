@@ -11,7 +11,7 @@ from relay.actors.inbox.flows import (
     peek,
 )
 from relay.actors.inbox.install import install
-from relay.actors.inbox.messages import KIND, Ack, ApplyDue, Enqueue, Fetch, Peek
+from relay.actors.inbox.messages import KIND, Ack, ApplyDue, Enqueue, Fetch, FetchWaiter, Peek
 
 __all__ = [
     "KIND",
@@ -20,6 +20,7 @@ __all__ = [
     "ApplyDue",
     "Enqueue",
     "Fetch",
+    "FetchWaiter",
     "InboxActor",
     "Peek",
     "ack",

@@ -9,7 +9,18 @@ from functools import partial
 from typing import Any
 
 from relay.actors.inbox import rules
-from relay.actors.inbox.messages import KIND, Ack, ApplyDue, Enqueue, Fetch, Handed, Peek
+from relay.actors.inbox.messages import (
+    KIND,
+    Ack,
+    ApplyDue,
+    Enqueue,
+    Fetch,
+    FetchWaiter,
+    Handed,
+    HandedOff,
+    Peek,
+    waiting_key,
+)
 from relay.actors.runtime.aggregate import AggregateActor
 from relay.actors.runtime.audit import Change, write_with_audit
 from relay.actors.runtime.bridge import Durable
@@ -160,13 +171,50 @@ class InboxActor(AggregateActor):
         delivery = rules.queued(new_id("dlv_"), msg, self.key, self.last_position, now)
         if message.matched_by is not None:
             delivery = rules.replace_matched(delivery, message.matched_by)
-        self.live[delivery.id] = delivery
-        self.messages[delivery.id] = msg
-        if message.after is not None:
-            self.unconfirmed[delivery.id] = message.after
         changes.append(self._change("queued", delivery))
-        commit = self._write(changed, changes, audits, inserted=delivery, after=message.after)
+        handoff = self._hand_off(delivery, now)
+        written = delivery if handoff is None else handoff[0]
+        if written.state != "acked":
+            self.live[written.id] = written
+            self.messages[written.id] = msg
+        if handoff is None:
+            if message.after is not None:
+                self.unconfirmed[delivery.id] = message.after
+            commit = self._write(changed, changes, audits, inserted=delivery, after=message.after)
+        else:
+            # No unconfirmed note: the fetch waits for this write, which is queued behind
+            # the message's and fails with it.
+            waiter = handoff[1]
+            changes.append(self._change(written.state, written))
+            try:
+                commit = self._write(
+                    changed, changes, audits, inserted=written, after=message.after
+                )
+            except BaseException as error:
+                waiter.fail(error)  # claimed: it must be answered
+                raise
+            assert written.lease_id is not None
+            handed = Handed(
+                written.lease_id, now + waiter.wants, [written], None, messages={msg.id: msg}
+            )
+            waiter.give(HandedOff(handed, commit))
+        # The send is answered with the delivery as queued, whoever holds it since.
         return Durable((delivery, first), commit)
+
+    def _hand_off(self, delivery: Delivery, now: int) -> tuple[Delivery, FetchWaiter] | None:
+        """``delivery`` (just queued) leased to a fetch already waiting on this inbox, and
+        that fetch's offer, claimed: the caller must fill it. None when no fetch waits, or
+        when a delivery is queued ahead of this one (not yet known committed): fetches hand
+        out in inbox order, so that one goes first, through a fetch asking again."""
+        if any(d.state == "queued" for d in self.live.values()):
+            return None
+        waiter: FetchWaiter | None = self.rt.handoffs.claim(waiting_key(self.key))
+        if waiter is None:
+            return None
+        lease_id = new_id("ls_")
+        handed = rules.hand_out(delivery, lease_id, now + waiter.wants, now)
+        self._remember_lease(lease_id, [handed])
+        return handed, waiter
 
     @handle.register
     def _fetch(self, message: Fetch) -> Any:
@@ -202,6 +250,9 @@ class InboxActor(AggregateActor):
                 del self.live[after.id]
         if handed:
             self._remember_lease(lease_id, handed)
+        elif message.waiter is not None:
+            # This fetch waits next: the delivery queued next is leased to it by Enqueue.
+            self.rt.handoffs.offer(waiting_key(self.key), message.waiter)
         known = {d.message_id: m for d in handed if (m := self.messages.get(d.id)) is not None}
         self._forget_messages()
         commit = self._write(changed, changes, audits)

@@ -11,6 +11,7 @@ import trio
 
 from relay.actors.inbox import messages as inbox
 from relay.actors.runtime.context import Runtime
+from relay.crossing import wait_future
 from relay.domain.messages import Delivery, Message
 from relay.store import messages as message_store
 
@@ -24,7 +25,7 @@ _RECHECK_CEILING_SECONDS = 30.0
 
 
 def bell_key(agent_id: str) -> str:
-    return f"inbox:{agent_id}"
+    return inbox.waiting_key(agent_id)
 
 
 async def enqueue(
@@ -64,29 +65,55 @@ async def fetch(
     With ``ack`` the deliveries of that lease are acked first, all or nothing, as ``ack``
     does with no ids (NotFound / Conflict with its messages, and then nothing is handed
     out); ``Handed.acked`` lists them. The ack is committed before any wait begins.
+
+    While it waits, the fetch's offer stands (``Fetch.waiter``): the next delivery queued
+    is leased to it by its ``Enqueue`` and returned once that write is committed, without
+    asking the inbox again. A fetch cancelled after its offer was taken leaves that lease
+    to run out, as any lease whose holder went away (the delivery is requeued).
     """
     deadline = trio.current_time() + wait_seconds
     message = inbox.Fetch(lease_ms=lease_seconds * 1000, limit=limit, ack=ack)
+    key = bell_key(agent_id)
     acked: list[str] = []
     while True:
-        bell = rt.doorbells.bell(bell_key(agent_id))  # before asking: no ring is missed
-        if message.ack is None and rt.registry.is_quiet(inbox.KIND, agent_id):
-            # Its last activation stopped empty and nothing started it since (a delivery
-            # would have): there is nothing to hand out, and no thread need start to say so.
-            reply = inbox.Handed(None, None, [], None)
-        else:
-            reply = await rt.registry.ask(inbox.KIND, agent_id, message)
-        if message.ack is not None:
-            acked = reply.acked
-            message = replace(message, ack=None)
-        remaining = deadline - trio.current_time()
-        if reply.deliveries or remaining <= 0 or rt.draining.is_set():
+        bell = rt.doorbells.bell(key)  # before asking: no ring is missed
+        waiter = inbox.FetchWaiter(message.lease_ms) if wait_seconds > 0 else None
+        try:
+            reply = await _ask_or_offer(rt, agent_id, replace(message, waiter=waiter))
+            if message.ack is not None:
+                acked = reply.acked
+                message = replace(message, ack=None)
+            remaining = deadline - trio.current_time()
+            done = bool(reply.deliveries) or remaining <= 0 or rt.draining.is_set()
+            if not done:
+                pause = min(remaining, _RECHECK_CEILING_SECONDS)
+                if reply.next_lease_expiry is not None:
+                    now = rt.clock.now_ms()
+                    pause = min(pause, max(0.0, (reply.next_lease_expiry - now) / 1000))
+                with trio.move_on_after(pause):
+                    await bell.wait()
+        finally:
+            # Never blocks, so a cancelled fetch withdraws too; one taken meanwhile is ours.
+            taken = waiter is not None and not rt.handoffs.withdraw(key, waiter)
+        if taken:
+            assert waiter is not None
+            offered = await wait_future(waiter.result, timeout=rt.store.timeout, what="inbox")
+            await wait_future(offered.commit, timeout=rt.store.timeout, what="store")
+            return replace(offered.handed, acked=acked)
+        if done:
             return replace(reply, acked=acked)
-        pause = min(remaining, _RECHECK_CEILING_SECONDS)
-        if reply.next_lease_expiry is not None:
-            pause = min(pause, max(0.0, (reply.next_lease_expiry - rt.clock.now_ms()) / 1000))
-        with trio.move_on_after(pause):
-            await bell.wait()
+
+
+async def _ask_or_offer(rt: Runtime, agent_id: str, message: inbox.Fetch) -> inbox.Handed:
+    """Ask the inbox; or, when its last activation stopped empty and nothing started it
+    since (a delivery would have), answer "nothing" without starting a thread, offering
+    the waiter here: on the trio thread, as a send starting the inbox, so no delivery
+    falls between the two."""
+    if message.ack is None and rt.registry.is_quiet(inbox.KIND, agent_id):
+        if message.waiter is not None:
+            rt.handoffs.offer(bell_key(agent_id), message.waiter)
+        return inbox.Handed(None, None, [], None)
+    return await rt.registry.ask(inbox.KIND, agent_id, message)
 
 
 async def peek(rt: Runtime, agent_id: str) -> list[Delivery]:

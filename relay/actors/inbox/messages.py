@@ -8,9 +8,15 @@ from typing import Any
 
 from relay.actors.runtime.aggregate import Sweep
 from relay.actors.runtime.bridge import Ask
+from relay.actors.runtime.handoff import Waiter
 from relay.domain.messages import Delivery, Message
 
 KIND = "inbox"
+
+
+def waiting_key(agent_id: str) -> str:
+    """The key of the long-polls waiting on ``agent_id``'s inbox (its bell and its offers)."""
+    return f"inbox:{agent_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,16 +49,35 @@ class Handed:
 
 
 @dataclass(frozen=True, slots=True)
+class HandedOff:
+    """What an ``Enqueue`` gives a waiting fetch: its delivery leased (or acked) under a
+    new lease, durable once ``commit`` resolves (never handed out before)."""
+
+    handed: Handed
+    commit: concurrent.futures.Future[Any]
+
+
+# A waiting fetch's offer: the lease it asks for, in ms.
+FetchWaiter = Waiter[int, HandedOff]
+
+
+@dataclass(frozen=True, slots=True)
 class Fetch(Ask[Handed]):
     """Hand out up to ``limit`` queued deliveries under one new lease. Replies ``Handed``.
 
     With ``ack``, first ack every delivery of that lease as ``Ack(ack)`` would, all or
     nothing, in the same step and write: refused, it raises as ``Ack`` does and hands out
-    nothing."""
+    nothing.
+
+    With ``waiter`` and nothing to hand out, the fetch is about to wait: the waiter is
+    offered (``Runtime.handoffs``, ``waiting_key``) in the same step, so the next delivery
+    queued here (with none queued ahead of it) is leased to it at once by that ``Enqueue``.
+    """
 
     lease_ms: int
     limit: int
     ack: str | None = None
+    waiter: FetchWaiter | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ import trio
 
 from relay.actors.runtime.directory import AgentDirectory
 from relay.actors.runtime.doorbell import Doorbells
+from relay.actors.runtime.handoff import Handoffs
 from relay.actors.runtime.routing import Routing
 from relay.actors.runtime.schedule import Maintenance
 from relay.actors.runtime.settle import SettleHooks
@@ -35,6 +36,8 @@ class Runtime:
     registry: ActorRegistry
     events: EventHub
     doorbells: Doorbells = field(default_factory=Doorbells)
+    # Long-polls waiting for an actor to hand them what it queues next (an inbox's delivery).
+    handoffs: Handoffs = field(default_factory=Handoffs)
     settle_hooks: SettleHooks = field(default_factory=SettleHooks)
     maintenance: Maintenance = field(default_factory=Maintenance)
     routing: Routing = field(default_factory=Routing)
