@@ -5,13 +5,18 @@ is a lease like any other, and inbox order still holds."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from typing import Any
 
+import pytest
 import trio
 
 from relay.actors import inbox
 from relay.clock import ManualClock
+from relay.errors import Conflict
 from relay.http.services import Services
+from relay.store import messages as message_store
 from tests.conftest import root_headers, services_of
 from tests.http.test_inbox import ack, fetch, queue, setup_pair
 from tests.http.test_inbox_fetch_ack import deliveries
@@ -182,3 +187,90 @@ async def test_a_lease_handed_at_enqueue_survives_a_restart(
         assert (await (await fetch(client)).get_json())["items"] == []
         acked = await ack(client, leaseId=got["leaseId"])
         assert (await acked.get_json())["acked"] == [item["deliveryId"]]
+
+
+async def test_a_refused_send_leaves_a_waiting_fetch_waiting(
+    client: Any, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The send whose Enqueue took the offer is refused at its write (a clientMessageId
+    taken by another conversation's send, say): nothing was leased, so the fetch waits on
+    and answers 200 with nothing, not the send's failure as its own 503."""
+    await setup_pair(client)
+    real = message_store.accept
+
+    async def refusing(message: Any, conversation: Any, *, created: bool) -> None:
+        if message.body == "refused":
+            raise Conflict("clientMessageId already used for a different message")
+        await real(message, conversation, created=created)
+
+    monkeypatch.setattr(message_store, "accept", refusing)
+    got: list[Any] = []
+
+    async def poller() -> None:
+        got.append(await fetch(client, "?wait=1"))
+
+    with trio.fail_after(20):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(poller)
+            await offered(services)
+            refused = await send_message(client, "refused")
+            assert refused.status_code == 409
+    assert got[0].status_code == 200, await got[0].get_data()
+    assert (await got[0].get_json())["items"] == []
+
+
+async def test_a_fetch_handed_a_delivery_returns_when_it_commits_though_the_sender_left(
+    client: Any, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sender's request goes away after its Enqueue took the offer and before the
+    commit, so it never rings: the commit itself wakes the fetch, which returns the
+    delivery then, not at the end of its wait."""
+    await setup_pair(client)
+    inserting, release = threading.Event(), threading.Event()
+    real = message_store.insert_delivery
+
+    async def held_insert(delivery: Any) -> None:
+        inserting.set()
+        await asyncio.to_thread(release.wait, 30)  # the commit, held until the test says
+        await real(delivery)
+
+    monkeypatch.setattr(message_store, "insert_delivery", held_insert)
+    got: list[Any] = []
+    returned_at: list[float] = []
+    sender_scope = trio.CancelScope()
+    sender_gone = trio.Event()
+
+    async def poller() -> None:
+        got.append(await fetch(client, "?wait=60&lease=60"))
+        returned_at.append(trio.current_time())
+
+    async def sender() -> None:
+        try:
+            with sender_scope:
+                await send_message(client, "m")
+        finally:
+            sender_gone.set()
+
+    with trio.fail_after(50):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(poller)
+            await offered(services)
+            nursery.start_soon(sender)
+            await trio.to_thread.run_sync(inserting.wait, 10)  # the Enqueue took the offer
+            assert services.runtime.handoffs.waiting(KEY) == 0
+            sender_scope.cancel()  # its client went away
+            await sender_gone.wait()
+            released_at = trio.current_time()
+            release.set()
+    body = await got[0].get_json()
+    assert [item["message"]["body"] for item in body["items"]] == ["m"]
+    # Without the commit's ring it sleeps until its next recheck, 30 s away.
+    assert returned_at[0] - released_at < 10, body
+
+
+async def send_message(client: Any, text: str) -> Any:
+    return await client.post(
+        "/api/messages",
+        json={"from": "a1", "to": "a2", "body": text, "ackRequired": True},
+        headers=root_headers(),
+    )

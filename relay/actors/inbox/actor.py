@@ -198,6 +198,10 @@ class InboxActor(AggregateActor):
                 written.lease_id, now + waiter.wants, [written], None, messages={msg.id: msg}
             )
             waiter.give(HandedOff(handed, commit))
+            # The fetch is woken by the commit itself, whatever it became: the send that
+            # rings after its ask may have gone away (its client, a timeout) before it.
+            bells, key = self.rt.doorbells, waiting_key(self.key)
+            commit.add_done_callback(lambda _commit: bells.ring(key))
         # The send is answered with the delivery as queued, whoever holds it since.
         return Durable((delivery, first), commit)
 

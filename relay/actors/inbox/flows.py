@@ -13,6 +13,7 @@ from relay.actors.inbox import messages as inbox
 from relay.actors.runtime.context import Runtime
 from relay.crossing import wait_future
 from relay.domain.messages import Delivery, Message
+from relay.errors import RelayError
 from relay.store import messages as message_store
 
 # A waiting long-poll wakes on its inbox's bell (a delivery queued, or requeued by the
@@ -97,8 +98,14 @@ async def fetch(
             taken = waiter is not None and not rt.handoffs.withdraw(key, waiter)
         if taken:
             assert waiter is not None
-            offered = await wait_future(waiter.result, timeout=rt.store.timeout, what="inbox")
-            await wait_future(offered.commit, timeout=rt.store.timeout, what="store")
+            try:
+                offered = await wait_future(waiter.result, timeout=rt.store.timeout, what="inbox")
+                await wait_future(offered.commit, timeout=rt.store.timeout, what="store")
+            except RelayError:
+                # The send's write failed (its message refused, the store failing it): no
+                # lease of ours was stored. Wait on, as if it had never come; a store that
+                # is down fails the next ask instead.
+                continue
             return replace(offered.handed, acked=acked)
         if done:
             return replace(reply, acked=acked)
