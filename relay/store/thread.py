@@ -134,8 +134,12 @@ class StoreThread:
         loop = self._loop
         if loop is None or self._thread is None or self._stopped.is_set():
             return
+        calls = self._calls
+        assert calls is not None
         try:
-            loop.call_soon_threadsafe(self._begin_shutdown)
+            # Behind every call handed in before (a burst not yet drained included): each
+            # write whose submit returned is queued before the writer's last batch.
+            calls.call_soon(self._begin_shutdown)
         except RuntimeError:
             return  # the loop is already closed
         self._thread.join(timeout=30)
