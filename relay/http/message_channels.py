@@ -4,7 +4,7 @@ Named apart from ``http/channels.py``, which holds the orchestrators' command ch
 Writes need ``config:write``; reads, the dry run included, ``message:read``. A binding that
 names an agent decides where that agent's messages come from: adding or removing one also
 needs a caller whose constraints cover the agent (``allow_agent``, on the stored binding
-when removing).
+when removing); a constrained caller may not bind an agent that is not registered yet.
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ from relay.domain.channels import (
     Direction,
     TargetType,
 )
+from relay.errors import Forbidden
 from relay.http import responses
-from relay.http.auth import allow_agent, principal, requires
+from relay.http.auth import agent_orchestrators, allow_agent, principal, requires
 from relay.http.contract import responds, str_param
 from relay.http.services import services
 from relay.http.validation import Body, parse_body, query_str
@@ -116,8 +117,13 @@ async def remove_binding(channel_id: str, binding_id: str) -> dict[str, Any]:
 
 
 async def _allow_binding_target(target_type: TargetType, target: str) -> None:
-    if target_type == "agent":
-        await allow_agent(target)
+    if target_type != "agent":
+        return
+    await allow_agent(target)
+    if principal().constraints and target not in await agent_orchestrators([target]):
+        # Not registered yet: whose it will be is unknown (another owner may register it),
+        # so no constrained caller can be shown to cover it.
+        raise Forbidden("forbidden")
 
 
 @bp.get("/api/channels/<channel_id>/route")

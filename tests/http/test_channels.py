@@ -336,6 +336,13 @@ async def test_a_binding_naming_an_agent_needs_a_caller_covering_it(client: Any,
     bindings = await json_of(await client.get("/api/channels/ops/bindings", headers=H))
     assert [b["id"] for b in bindings] == [foreign["id"]]  # the refusals changed nothing
 
+    # Not registered yet: it may become another owner's, so no constrained caller binds it.
+    later = {"mode": "broadcast", "targetType": "agent", "target": "later"}
+    for headers in (by_agent, by_orchestrator):
+        response = await client.post("/api/channels/ops/bindings", json=later, headers=headers)
+        assert (response.status_code, await json_of(response)) == (403, {"error": "forbidden"})
+    assert (await add_binding(client, **later)).status_code == 201  # an operator may
+
     own = {"mode": "exclusive", "targetType": "agent", "target": "mine"}
     tag = {"mode": "broadcast", "targetType": "tag", "target": "theirs"}  # a tag, not an agent
     for headers, body in ((by_agent, own), (by_orchestrator, tag)):
