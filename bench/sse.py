@@ -306,11 +306,14 @@ async def run(
         threads, rss_connected = threads_and_rss_mb(server.pid)
         connected_healthz = await _healthz(server, f"GET /healthz ({clients_n} SSE idle)")
 
+        # The second process is started (and has imported what it runs) before streaming:
+        # a Python start-up in the first second of the stream was measured with it.
+        child = _child()
+        await asyncio.get_running_loop().run_in_executor(child, _probe_in_child, server.base, 0)
         peak = [rss_connected]
         sampler = asyncio.create_task(_sample_rss(server.pid, stop, peak))
         meter = CpuMeter(server.pid)
         profiler = Profiler.start(server.pid, profile) if profile else None
-        child = _child()
         probe = asyncio.get_running_loop().run_in_executor(
             child, _probe_in_child, server.base, events / rate
         )

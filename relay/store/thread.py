@@ -42,7 +42,7 @@ from tortoise import Tortoise, connections
 from tortoise.connection import get_connection
 from tortoise.transactions import in_transaction
 
-from relay.crossing import Batched, wait_future
+from relay.crossing import wait_future
 from relay.errors import Deposed, Unavailable
 from relay.store.checkpoint import Checkpointer
 from relay.store.faults import store_error
@@ -76,8 +76,6 @@ class StoreThread:
         self.timeout = timeout
         self.shutdown_grace = shutdown_grace
         self._loop: asyncio.AbstractEventLoop | None = None
-        # Submissions from other threads, handed to the loop a burst at a time.
-        self._calls: Batched | None = None
         self._context: contextvars.Context | None = None
         self._thread: threading.Thread | None = None
         self._queue: asyncio.Queue[tuple[Job[Any], concurrent.futures.Future[Any]] | None] | None
@@ -134,12 +132,8 @@ class StoreThread:
         loop = self._loop
         if loop is None or self._thread is None or self._stopped.is_set():
             return
-        calls = self._calls
-        assert calls is not None
         try:
-            # Behind every call handed in before (a burst not yet drained included): each
-            # write whose submit returned is queued before the writer's last batch.
-            calls.call_soon(self._begin_shutdown)
+            loop.call_soon_threadsafe(self._begin_shutdown)
         except RuntimeError:
             return  # the loop is already closed
         self._thread.join(timeout=30)
@@ -147,7 +141,6 @@ class StoreThread:
     def _main(self) -> None:
         loop = asyncio.new_event_loop()
         self._loop = loop
-        self._calls = Batched(loop.call_soon_threadsafe)
         try:
             loop.run_until_complete(self._init())
         except BaseException as exc:  # hand any start-up failure to start()'s caller
@@ -229,7 +222,8 @@ class StoreThread:
     def submit(self, job: Job[T]) -> concurrent.futures.Future[T]:
         """Run ``job()`` on the store loop (reads, or writes that manage their own transaction)."""
         future: concurrent.futures.Future[T] = concurrent.futures.Future()
-        self._require_running().call_soon(lambda: self._launch(job, future))
+        loop, _ = self._require_running()
+        loop.call_soon_threadsafe(self._launch, job, future)
         return future
 
     def _launch(self, job: Job[T], future: concurrent.futures.Future[T]) -> None:
@@ -245,7 +239,7 @@ class StoreThread:
     def submit_write(self, job: Job[T]) -> concurrent.futures.Future[T]:
         """Queue ``job()`` for the next group commit; the future resolves once it is durable."""
         future: concurrent.futures.Future[T] = concurrent.futures.Future()
-        calls = self._require_running()
+        loop, _ = self._require_running()
         queue = self._queue
         assert queue is not None
 
@@ -256,7 +250,7 @@ class StoreThread:
                 queue.put_nowait((job, future))
                 self._last_queued = future
 
-        calls.call_soon(enqueue)
+        loop.call_soon_threadsafe(enqueue)
         return future
 
     def submit_after_writes(self, job: Job[T]) -> concurrent.futures.Future[T]:
@@ -268,7 +262,7 @@ class StoreThread:
         look-up then waits for one commit, not two).
         """
         future: concurrent.futures.Future[T] = concurrent.futures.Future()
-        calls = self._require_running()
+        loop, _ = self._require_running()
 
         def after_queued() -> None:
             last = self._last_queued
@@ -279,7 +273,7 @@ class StoreThread:
                 # read's task is then created first, and takes the connection first.
                 last.add_done_callback(lambda _last: self._launch(job, future))
 
-        calls.call_soon(after_queued)
+        loop.call_soon_threadsafe(after_queued)
         return future
 
     def call(
@@ -311,10 +305,10 @@ class StoreThread:
         """Group-committed write from trio."""
         return await wait_future(self.submit_write(job), timeout=self.timeout, what="store")
 
-    def _require_running(self) -> Batched:
-        if self._calls is None or self._context is None or self.closing:
+    def _require_running(self) -> tuple[asyncio.AbstractEventLoop, contextvars.Context]:
+        if self._loop is None or self._context is None or self.closing:
             raise Unavailable("store is not running")
-        return self._calls
+        return self._loop, self._context
 
     # -- group commit -----------------------------------------------------------------------
 
