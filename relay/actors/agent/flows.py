@@ -1,19 +1,17 @@
-"""Agent use cases, as the trio side drives them: control actions (request, settle), spawning
-a new session, linking a resume.
+"""Agent use cases, as the trio side drives them: control actions (request, settle), linking a
+resume (spawning a new session: ``relay.actors.agent.spawning``).
 
 ``request_action`` reads what the support rules need (the card, the online
 orchestrators, the timeline, the spawn policy), checks in the order the API
 promises, authorizes, has the ``AgentActor`` reserve the lifecycle (restart,
 shutdown, resume) for the command's id, then queues the command on the managing
 orchestrator (or on the agent's own channel); if that fails the reservation is
-given back. The settle hooks audit the outcome and clear those fields. ``spawn_agent``
-queues ``agent.spawn`` with the new session's runner token.
+given back. The settle hooks audit the outcome and clear those fields.
 """
 
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -42,7 +40,7 @@ from relay.actors.agent.action_rules import (
     requested_title,
     restart_spawn,
 )
-from relay.actors.agent.rules import check_spawn_cwd, spawn_params
+from relay.actors.agent.spawning import Authorize, new_spawn_request_id
 from relay.actors.commands.rules import new_command_id
 from relay.actors.orchestrator import flows as orchestrator_flows
 from relay.actors.runtime.audit import audit
@@ -53,7 +51,7 @@ from relay.auth.access import Resource
 from relay.auth.authenticator import Authenticator
 from relay.crossing import wait_future
 from relay.domain.activity import ActivityInput
-from relay.domain.agents import AgentCard, SpawnRequest
+from relay.domain.agents import AgentCard
 from relay.domain.commands import Command, CommandSpec
 from relay.domain.config import SPAWN_POLICIES_NAMESPACE
 from relay.domain.orchestrators import Orchestrator
@@ -65,7 +63,6 @@ from relay.store import orchestrators as orchestrator_store
 log = logging.getLogger("relay.actors.agent")
 
 JSON = dict[str, Any]
-Authorize = Callable[[Resource], None]
 
 AUDIT_VIEW = "agents"
 
@@ -260,67 +257,6 @@ def _requested_event(
 
 async def _audit(rt: Runtime, event: ActivityInput) -> None:
     await wait_future(audit(rt, event), timeout=rt.settings.store_timeout_seconds, what="store")
-
-
-# -- spawning a new session --------------------------------------------------------------------
-
-
-def new_spawn_request_id() -> str:
-    return f"sp_{uuid.uuid4()}"
-
-
-async def spawn_agent(
-    rt: Runtime,
-    auth: Authenticator,
-    orchestrator_id: str,
-    request: SpawnRequest,
-    *,
-    authorize: Authorize,
-    requested_by: str,
-) -> tuple[Command, str]:
-    """Queue ``agent.spawn`` on an online orchestrator; returns ``(command, spawnRequestId)``.
-
-    Raises, in this order:
-        Forbidden: from ``authorize``, for the orchestrator, the cwd, the spawn policy and
-            the new spawn request.
-        NotFound: ``orchestrator not found``.
-        Invalid: ``cwd must be inside the orchestrator's baseDir``.
-        Conflict: ``orchestrator is not online`` (checked inside its actor).
-    """
-    spawn_request_id = new_spawn_request_id()
-    authorize(
-        Resource(
-            orchestrator_id=orchestrator_id,
-            cwd=request.cwd,
-            policy_name=request.policy_name,
-            spawn_request_id=spawn_request_id,
-        )
-    )
-    orch = await rt.store.run(lambda: orchestrator_store.load(orchestrator_id))
-    if orch is None:
-        raise NotFound("orchestrator not found")
-    check_spawn_cwd(request, orch)
-    params = spawn_params(request, spawn_request_id=spawn_request_id, requested_by=requested_by)
-    # The new session's own credential (sub runner:<spawnRequestId>), as the reference's
-    # runnerRuntimeTokenEnv does; redacted everywhere but the orchestrator's channel.
-    params["runnerToken"], _record = await mint_runner_token(
-        auth,
-        rt,
-        orchestrator_id=orchestrator_id,
-        spawn_request_id=spawn_request_id,
-        created_by=requested_by,
-    )
-    spec = CommandSpec(
-        type="agent.spawn",
-        target=orchestrator_id,
-        target_kind="orchestrator",
-        params=params,
-        source=requested_by,
-        correlation_id=spawn_request_id,
-        ttl_seconds=rt.settings.command_default_ttl_seconds,
-    )
-    command = await orchestrator_flows.enqueue_if_online(rt, spec)
-    return command, spawn_request_id
 
 
 # -- settling -----------------------------------------------------------------------------------

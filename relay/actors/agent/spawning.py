@@ -1,0 +1,78 @@
+"""Spawning a new session: ``spawn_agent`` queues ``agent.spawn`` on an online orchestrator
+with the new session's runner token."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+from relay.actors.agent.rules import check_spawn_cwd, spawn_params
+from relay.actors.orchestrator import flows as orchestrator_flows
+from relay.actors.runtime.context import Runtime
+from relay.actors.tokens.runner_tokens import mint_runner_token
+from relay.auth.access import Resource
+from relay.auth.authenticator import Authenticator
+from relay.domain.agents import SpawnRequest
+from relay.domain.commands import Command, CommandSpec
+from relay.errors import NotFound
+from relay.store import orchestrators as orchestrator_store
+
+Authorize = Callable[[Resource], None]
+
+
+def new_spawn_request_id() -> str:
+    return f"sp_{uuid.uuid4()}"
+
+
+async def spawn_agent(
+    rt: Runtime,
+    auth: Authenticator,
+    orchestrator_id: str,
+    request: SpawnRequest,
+    *,
+    authorize: Authorize,
+    requested_by: str,
+) -> tuple[Command, str]:
+    """Queue ``agent.spawn`` on an online orchestrator; returns ``(command, spawnRequestId)``.
+
+    Raises, in this order:
+        Forbidden: from ``authorize``, for the orchestrator, the cwd, the spawn policy and
+            the new spawn request.
+        NotFound: ``orchestrator not found``.
+        Invalid: ``cwd must be inside the orchestrator's baseDir``.
+        Conflict: ``orchestrator is not online`` (checked inside its actor).
+    """
+    spawn_request_id = new_spawn_request_id()
+    authorize(
+        Resource(
+            orchestrator_id=orchestrator_id,
+            cwd=request.cwd,
+            policy_name=request.policy_name,
+            spawn_request_id=spawn_request_id,
+        )
+    )
+    orch = await rt.store.run(lambda: orchestrator_store.load(orchestrator_id))
+    if orch is None:
+        raise NotFound("orchestrator not found")
+    check_spawn_cwd(request, orch)
+    params = spawn_params(request, spawn_request_id=spawn_request_id, requested_by=requested_by)
+    # The new session's own credential (sub runner:<spawnRequestId>), as the reference's
+    # runnerRuntimeTokenEnv does; redacted everywhere but the orchestrator's channel.
+    params["runnerToken"], _record = await mint_runner_token(
+        auth,
+        rt,
+        orchestrator_id=orchestrator_id,
+        spawn_request_id=spawn_request_id,
+        created_by=requested_by,
+    )
+    spec = CommandSpec(
+        type="agent.spawn",
+        target=orchestrator_id,
+        target_kind="orchestrator",
+        params=params,
+        source=requested_by,
+        correlation_id=spawn_request_id,
+        ttl_seconds=rt.settings.command_default_ttl_seconds,
+    )
+    command = await orchestrator_flows.enqueue_if_online(rt, spec)
+    return command, spawn_request_id
