@@ -25,10 +25,6 @@ from relay.store import messages as message_store
 _RECHECK_CEILING_SECONDS = 30.0
 
 
-def bell_key(agent_id: str) -> str:
-    return inbox.waiting_key(agent_id)
-
-
 async def enqueue(
     rt: Runtime,
     agent_id: str,
@@ -48,7 +44,7 @@ async def enqueue(
         agent_id,
         inbox.Enqueue(message, matched_by=matched_by, repeat=repeat, after=after),
     )
-    rt.doorbells.ring(bell_key(agent_id))
+    rt.doorbells.ring(inbox.waiting_key(agent_id))
     return reply
 
 
@@ -74,7 +70,7 @@ async def fetch(
     """
     deadline = trio.current_time() + wait_seconds
     message = inbox.Fetch(lease_ms=lease_seconds * 1000, limit=limit, ack=ack)
-    key = bell_key(agent_id)
+    key = inbox.waiting_key(agent_id)
     acked: list[str] = []
     while True:
         bell = rt.doorbells.bell(key)  # before asking: no ring is missed
@@ -118,7 +114,7 @@ async def _ask_or_offer(rt: Runtime, agent_id: str, message: inbox.Fetch) -> inb
     falls between the two."""
     if message.ack is None and rt.registry.is_quiet(inbox.KIND, agent_id):
         if message.waiter is not None:
-            rt.handoffs.offer(bell_key(agent_id), message.waiter)
+            rt.handoffs.offer(inbox.waiting_key(agent_id), message.waiter)
         return inbox.Handed(None, None, [], None)
     return await rt.registry.ask(inbox.KIND, agent_id, message)
 
@@ -142,7 +138,7 @@ async def _apply_due(rt: Runtime, find: Callable[[int], Awaitable[list[str]]]) -
         for key, value in counts.items():
             totals[key] += value
         if counts["requeued"]:
-            rt.doorbells.ring(bell_key(agent_id))
+            rt.doorbells.ring(inbox.waiting_key(agent_id))
     return totals
 
 
