@@ -116,7 +116,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
-    _profile_report(proc.pid)
+    profile_report(proc.pid)
 
 
 # -- every server of a run under py-spy (BENCH_PROFILE=DIR) ---------------------------------
@@ -125,28 +125,37 @@ PROFILE_ENV = "BENCH_PROFILE"
 _profilers: dict[int, Profiler] = {}
 
 
-def _profile_from_start(pid: int) -> None:
-    """With ``BENCH_PROFILE=DIR`` set, py-spy records each server this run starts, from its
-    start to its end, into ``DIR/<bench>-<pid>.txt``; its top entries print when it stops.
+def profile_from_start(pid: int, label: str | None = None) -> None:
+    """With ``BENCH_PROFILE=DIR`` set, py-spy records the process ``pid`` (a server this run
+    starts, or the daemon beside it) from its start to its end, into
+    ``DIR/<bench>[-<label>]-<pid>.txt``; ``profile_report`` prints its top entries.
     A whole run, set-up phases included: a bench's own ``--profile`` covers one phase."""
     out_dir = os.environ.get(PROFILE_ENV)
-    if not out_dir:
+    if not out_dir or pid in _profilers:
         return
     Path(out_dir).mkdir(parents=True, exist_ok=True)
-    bench = Path(sys.argv[0]).stem
-    _profilers[pid] = Profiler.start(pid, Path(out_dir) / f"{bench}-{pid}.txt")
+    name = Path(sys.argv[0]).stem + (f"-{label}" if label else "")
+    _profilers[pid] = Profiler.start(pid, Path(out_dir) / f"{name}-{pid}.txt")
 
 
-def _profile_report(pid: int) -> None:
-    profiler = _profilers.pop(pid, None)
-    if profiler is None:
+def profile_report(*pids: int, what: str = "server") -> None:
+    """Stop the recordings of ``pids`` and print their top entries, as one profile (the
+    relays of a failover run, killed and started again, are one service)."""
+    outs = []
+    for pid in pids:
+        profiler = _profilers.pop(pid, None)
+        if profiler is None:
+            continue
+        profiler.stop()
+        if profiler.out.exists():
+            outs.append(profiler.out)
+        else:
+            print(f"py-spy wrote no profile of {what} pid {pid}", flush=True)
+    if not outs:
         return
-    profiler.stop()
-    if not profiler.out.exists():
-        print(f"py-spy wrote no profile of server pid {pid}", flush=True)
-        return
-    print(f"== py-spy of server pid {pid} (whole run): {profiler.out}", flush=True)
-    print(top(profiler.out, 15, inclusive=False), flush=True)
+    named = ", ".join(str(out) for out in outs)
+    print(f"== py-spy of {what} pid {', '.join(map(str, pids))} (whole run): {named}", flush=True)
+    print(top(outs, 15, inclusive=False), flush=True)
 
 
 # -- /proc ----------------------------------------------------------------------------------
@@ -478,7 +487,7 @@ def start_server(
             cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
     server = Server(proc, port, token, data_dir, log_path)
-    _profile_from_start(proc.pid)
+    profile_from_start(proc.pid)
     try:
         _wait_ready(server)
     except BaseException:
@@ -497,4 +506,4 @@ def kill9(server: Server) -> None:
     if server.proc.poll() is None:
         server.proc.send_signal(signal.SIGKILL)
     server.proc.wait(timeout=10)
-    _profile_report(server.pid)
+    profile_report(server.pid)

@@ -32,7 +32,7 @@ import time
 import uuid
 from pathlib import Path
 
-from bench.common import percentile
+from bench.common import percentile, profile_from_start, profile_report
 from tests.daemon.repos import make_repo
 from tests.e2e.conftest import cli_token
 from tests.e2e.ha import Client, Cluster
@@ -101,8 +101,17 @@ def run(kills: int, size: int, admin_url: str) -> None:
         root = Path(tmp)
         relays = Cluster(root, database_url, size, **leader)
         daemon: DaemonProcess | None = None
+        pids: list[int] = []
+
+        def profile_new_relays() -> None:
+            for relay in relays.relays:
+                if relay.proc is not None and relay.proc.pid not in pids:
+                    pids.append(relay.proc.pid)
+                    profile_from_start(relay.proc.pid)
+
         try:
             relays.start(timeout=60)
+            profile_new_relays()
             active = relays.active(timeout=60)
             repo = make_repo(root / "base" / "repo")
             orchestrator_id = f"o-bench-{uuid.uuid4().hex[:6]}"
@@ -124,6 +133,7 @@ def run(kills: int, size: int, admin_url: str) -> None:
             for index in range(kills):
                 try:
                     relays.restart_dead(timeout=120)
+                    profile_new_relays()
                     wait_for(relays.standbys_ready, timeout=120, what="every standby up")
                 except AssertionError as exc:  # a relay that will not start: report what we have
                     print(f"stopped before kill {index + 1}: {str(exc).splitlines()[0]}")
@@ -159,6 +169,7 @@ def run(kills: int, size: int, admin_url: str) -> None:
             if daemon is not None:
                 daemon.close()
             relays.close()
+            profile_report(*pids, what="relays")
             asyncio.run(_pg(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 

@@ -28,6 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.common import profile_from_start, profile_report
 from tests.daemon.repos import commit, git, make_repo, subjects
 from tests.e2e.processes import DaemonProcess, RelayProcess, clean_env
 
@@ -145,6 +146,9 @@ def main() -> None:
         base.mkdir()
         # The production heartbeat cadence (10 s), so the idle figure is what a host sees.
         relay = RelayProcess(tmp / "relay", RELAY_HEARTBEAT_INTERVAL_SECONDS="10").start()
+        assert relay.proc is not None
+        relay_pid = relay.proc.pid
+        profile_from_start(relay_pid)
         token = relay.token("orchestrator:bench")
         assert token is not None
         daemon = DaemonProcess(
@@ -157,6 +161,7 @@ def main() -> None:
         )
         try:
             daemon.start()
+            profile_from_start(daemon.pid, "daemon")
             via_relay = make_repo(base / "via-relay")
             via_git = make_repo(base / "via-git")
             worktrees = base / "worktrees"
@@ -186,6 +191,7 @@ def main() -> None:
             idle_cpu = (cpu_seconds(daemon.pid) - cpu0) / (time.monotonic() - wall0) * 100
             rss = rss_mb(daemon.pid)
         finally:
+            daemon_pid = daemon.pid if daemon.proc is not None else None
             daemon.close()
             relay.close()
 
@@ -207,6 +213,9 @@ def main() -> None:
     print("per merge, ms (relay | bare git):")
     for index, (r, g) in enumerate(zip(relay_times, git_times, strict=True)):
         print(f"  {index:3d}  {r * 1000:7.1f} | {g * 1000:7.1f}")
+    profile_report(relay_pid, what="relay")
+    if daemon_pid is not None:
+        profile_report(daemon_pid, what="daemon")
 
 
 if __name__ == "__main__":

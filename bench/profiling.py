@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,13 +64,15 @@ def _frame_name(frame: str) -> str:
     return f"{name} ({module})" if module else name
 
 
-def top(path: Path, count: int, *, inclusive: bool = True) -> str:
+def top(paths: Path | Sequence[Path], count: int, *, inclusive: bool = True) -> str:
     """The frames where most samples were (self), and (``inclusive``) those most often on
-    the stack."""
+    the stack, over the recordings in ``paths`` together."""
     own: Counter[str] = Counter()
     on_stack: Counter[str] = Counter()
     total = 0
-    for line in path.read_text(errors="replace").splitlines():
+    files = [paths] if isinstance(paths, Path) else list(paths)
+    recorded = [line for path in files for line in path.read_text(errors="replace").splitlines()]
+    for line in recorded:
         stack, _, samples = line.rpartition(" ")
         if not stack or not samples.isdigit():
             continue
