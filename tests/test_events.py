@@ -11,6 +11,7 @@ import pytest
 import trio
 import trio.testing
 
+from relay.errors import Conflict, Unavailable
 from relay.events import EventHub, StreamEvent, StreamFilter, encode_frame
 from relay.http.events import OPENING, stream_frames
 
@@ -116,6 +117,29 @@ async def test_a_failed_change_publishes_none_of_its_events(
         store.writes[1].set_result(stored(5))
         assert await received_ids(subscription, 1) == [5]
     assert any("event_store_failed" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize(
+    ("error", "level"),
+    [
+        (Conflict("name taken"), logging.DEBUG),  # the request got its 409
+        (Unavailable("store unavailable"), logging.WARNING),  # its 503
+        (RuntimeError("rolled back"), logging.ERROR),  # nobody was told why
+    ],
+)
+async def test_a_dropped_change_is_logged_at_the_level_of_its_cause(
+    caplog: pytest.LogCaptureFixture, error: Exception, level: int
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="relay.events")
+    hub, store = started_hub()
+    with hub.subscribe(StreamFilter(), buffer=10) as subscription:
+        hub.write_with_events(store.submit_write, _no_job)
+        hub.publish("activity", {})
+        store.writes[0].set_exception(error)
+        store.writes[1].set_result(stored(5))
+        assert await received_ids(subscription, 1) == [5]
+    dropped = [r for r in caplog.records if repr(error) in r.getMessage()]
+    assert [r.levelno for r in dropped] == [level]
 
 
 async def _no_job() -> tuple[None, list[StreamEvent]]:

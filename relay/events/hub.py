@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import trio
 
 from relay.clock import Clock, SystemClock
-from relay.errors import Unavailable
+from relay.errors import RelayError, Unavailable
 from relay.event_frames import encode_ephemeral, encode_frame
 from relay.events.deliveries import SIGNED_OUT_REVOKED, Batch, Delivery, Ephemeral
 from relay.events.filters import StreamFilter, admitted_by
@@ -237,7 +237,7 @@ class EventHub:
                 head = self._pending.popleft()
                 error = None if head.cancelled() else head.exception()
                 if head.cancelled() or error is not None:
-                    log.error("event_store_failed error=%r", error)
+                    _log_dropped(error)
                     continue
                 ready.extend(head.result())
             token = self._token
@@ -383,3 +383,15 @@ class EventHub:
         subscription.close()
         self.stats.dropped += 1
         log.warning("sse_client_dropped reason=%s buffered=%d", reason, subscription.buffered)
+
+
+def _log_dropped(error: BaseException | None) -> None:
+    """A write whose events are dropped with it: at ERROR only when nobody was told why.
+    A change refused by its own rule (a 409, a 404) or by a store outage (a 503) answered
+    its request with that error, and nothing it describes happened."""
+    if isinstance(error, Unavailable):
+        log.warning("event_store_failed error=%r", error)
+    elif isinstance(error, RelayError):
+        log.debug("event_write_refused error=%r", error)
+    else:
+        log.error("event_store_failed error=%r", error)
