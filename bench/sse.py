@@ -16,7 +16,9 @@
 5. The ``/healthz`` closed loop of step 1 from a second process (this one is busy reading
    frames), with the clients connected and idle, then while streaming again at the same
    rate: req/s while streaming next to idle (issue 23: at least 0.8x). Kept apart from
-   step 3, whose delivery figures it would otherwise load.
+   step 3, whose delivery figures it would otherwise load. Before any client connects,
+   the same closed loop while posting at ``--rate`` with nobody to fan out to: what the
+   posts cost the API by themselves, the ceiling of this ratio.
 
 Prints the relay's VmRSS (idle, with the clients connected, peak while streaming) and
 the CPU use of server and generator. The server is a separate ``relay serve`` process,
@@ -191,6 +193,9 @@ async def _post_events(
     finally:
         for task in tasks:
             task.cancel()
+        # Settled before the session closes under them (a post cut off by the close raises
+        # RuntimeError, not CancelledError, and nobody would retrieve it).
+        await asyncio.gather(*tasks, return_exceptions=True)
     posting.wall_s = loop.time() - start
     return posting
 
@@ -244,11 +249,11 @@ def _child() -> concurrent.futures.ProcessPoolExecutor:
     return concurrent.futures.ProcessPoolExecutor(1, mp_context=spawn)
 
 
-async def _healthz_while_streaming(
+async def _healthz_while_posting(
     server: Server, rate: float, child: concurrent.futures.ProcessPoolExecutor
 ) -> tuple[float, float]:
     """The ``/healthz`` closed loop from a second process, idle, then while events are
-    posted at ``rate``/s: both req/s."""
+    posted at ``rate``/s (to every SSE client connected, if any): both req/s."""
     loop = asyncio.get_running_loop()
     idle = await loop.run_in_executor(child, _healthz_in_child, server.base)
     posting_timeout = aiohttp.ClientTimeout(total=None, sock_connect=30)
@@ -297,6 +302,32 @@ async def run(
     print(HEADER, flush=True)
     idle_healthz = await _healthz(server, "GET /healthz (no SSE clients)")
     _, rss_idle = threads_and_rss_mb(server.pid)
+    # The second process is started (and has imported what it runs) before streaming:
+    # a Python start-up in the first second of the stream was measured with it.
+    child = _child()
+    try:
+        await asyncio.get_running_loop().run_in_executor(child, _probe_in_child, server.base, 0)
+        # What posting alone costs the API, with nobody to fan out to: the ceiling of step 5.
+        no_clients = await _healthz_while_posting(server, rate, child)
+        baseline = (idle_healthz, rss_idle, *no_clients)
+        return await _stream(server, clients_n, events, rate, profile, probe_api, child, baseline)
+    finally:
+        child.shutdown()
+
+
+async def _stream(
+    server: Server,
+    clients_n: int,
+    events: int,
+    rate: float,
+    profile: str | None,
+    probe_api: bool,
+    child: concurrent.futures.ProcessPoolExecutor,
+    baseline: tuple[float, float, float, float],
+) -> bool:
+    """Steps 2 to 5, on a server measured idle (``baseline``: step 1's /healthz req/s, the
+    RSS, the second process's /healthz req/s idle and while posting with no client)."""
+    idle_healthz, rss_idle, alone, posting_alone = baseline
 
     progress = Progress(clients_n, events)
     clients = [Client(i, progress) for i in range(clients_n)]
@@ -313,10 +344,6 @@ async def run(
         threads, rss_connected = threads_and_rss_mb(server.pid)
         connected_healthz = await _healthz(server, f"GET /healthz ({clients_n} SSE idle)")
 
-        # The second process is started (and has imported what it runs) before streaming:
-        # a Python start-up in the first second of the stream was measured with it.
-        child = _child()
-        await asyncio.get_running_loop().run_in_executor(child, _probe_in_child, server.base, 0)
         peak = [rss_connected]
         sampler = asyncio.create_task(_sample_rss(server.pid, stop, peak))
         meter = CpuMeter(server.pid)
@@ -362,8 +389,13 @@ async def run(
                 f"max {percentile(probe_ms, 100):.1f} ms",
                 flush=True,
             )
-        with child:
-            quiet, streaming = await _healthz_while_streaming(server, rate, child)
+        quiet, streaming = await _healthz_while_posting(server, rate, child)
+        print(
+            f"/healthz closed loop c={HEALTHZ_CONCURRENCY} from a second process, no SSE "
+            f"client: {alone:.0f} req/s idle, {posting_alone:.0f} req/s while posting "
+            f"{rate:g}/s: {posting_alone / alone:.2f}x (the posts' own cost)",
+            flush=True,
+        )
         print(
             f"/healthz closed loop c={HEALTHZ_CONCURRENCY} from a second process: {quiet:.0f} "
             f"req/s with the clients idle, {streaming:.0f} req/s while streaming {rate:g}/s: "

@@ -32,7 +32,7 @@ async def test_a_delivery_is_queued_before_its_message_commits(
     token = trio.lowlevel.current_trio_token()
     release = threading.Event()
     gate_taken = threading.Event()
-    real_run = store._run_in_transaction
+    real_run = store._group_commit._run_in_transaction
 
     async def gated(jobs: list[Any]) -> list[Any]:
         # The writer's next batch waits here, outside any transaction (reads go on),
@@ -42,7 +42,7 @@ async def test_a_delivery_is_queued_before_its_message_commits(
             await asyncio.get_running_loop().run_in_executor(None, release.wait, BOUND_S)
         return await real_run(jobs)
 
-    monkeypatch.setattr(store, "_run_in_transaction", gated)
+    monkeypatch.setattr(store._group_commit, "_run_in_transaction", gated)
     queued: dict[str, Any] = {}  # actor kind -> its write
     both_queued = trio.Event()
     real_write = AggregateActor.write
