@@ -121,7 +121,7 @@ def memories(args: argparse.Namespace, rng: random.Random) -> list[Memory]:
                 type="project",
                 visibility="shared",
                 sensitivity="normal",
-                confidence=rng.choice(["low", "medium", "high"]),  # type: ignore[arg-type]
+                confidence=rng.choice(["low", "medium", "high"]),
                 redaction_state="clean",
                 title=words.text(rng.randint(2, 6)),
                 body=words.text(rng.randint(20, 80)),

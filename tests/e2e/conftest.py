@@ -93,7 +93,7 @@ def fresh_pair(tmp_path: Path) -> Iterator[Callable[..., tuple[RelayProcess, Dae
     def make(
         relay_env: dict[str, str] | None = None, **env: str
     ) -> tuple[RelayProcess, DaemonProcess]:
-        relay = RelayProcess(tmp_path / "relay", **(relay_env or {})).start()
+        relay = RelayProcess(tmp_path / "relay", port=None, **(relay_env or {})).start()
         started.append(relay)
         base = tmp_path / "base"
         base.mkdir()
