@@ -44,7 +44,7 @@ import aiohttp
 from bench.common import (
     HEADER,
     CpuMeter,
-    Request,
+    Phase,
     Server,
     banner,
     client_saturated,
@@ -220,18 +220,19 @@ async def _probe_load(base: str, seconds: float) -> list[float]:
     return sorted(latencies)
 
 
-async def _closed_healthz_load(base: str) -> float:
+async def _healthz_phase(base: str, name: str, server_pid: int) -> Phase:
+    """The ``/healthz`` closed loop of step 1 (``server_pid``: whose CPU the phase reports;
+    the child, which does not know the server's, reports its own)."""
     async with new_session(HEALTHZ_CONCURRENCY) as session:
-        phase = await closed_loop(
+        return await closed_loop(
             session,
-            "healthz",
+            name,
             lambda _i: ("GET", f"{base}/healthz", None),
             HEALTHZ_REQUESTS,
             HEALTHZ_CONCURRENCY,
             {},
-            os.getpid(),
+            server_pid,
         )
-    return phase.rate
 
 
 def _probe_in_child(base: str, seconds: float) -> list[float]:
@@ -239,7 +240,7 @@ def _probe_in_child(base: str, seconds: float) -> list[float]:
 
 
 def _healthz_in_child(base: str) -> float:
-    return asyncio.run(_closed_healthz_load(base))
+    return asyncio.run(_healthz_phase(base, "healthz", os.getpid())).rate
 
 
 def _child() -> concurrent.futures.ProcessPoolExecutor:
@@ -272,13 +273,7 @@ async def _healthz_while_posting(
 
 
 async def _healthz(server: Server, name: str) -> float:
-    def request(_: int) -> Request:
-        return ("GET", f"{server.base}/healthz", None)
-
-    async with new_session(HEALTHZ_CONCURRENCY) as session:
-        phase = await closed_loop(
-            session, name, request, HEALTHZ_REQUESTS, HEALTHZ_CONCURRENCY, {}, server.pid
-        )
+    phase = await _healthz_phase(server.base, name, server.pid)
     print_phase(phase)
     return phase.rate
 
