@@ -411,6 +411,32 @@ async def test_cancel_by_creator_or_operator_only(client: Any, mint: Any) -> Non
     assert (await response.get_json())["status"] == "canceled"
 
 
+async def test_a_constrained_dashboard_token_manages_only_its_agents_tasks(
+    client: Any, mint: Any
+) -> None:
+    # An operator skips the creator rule only unconstrained: a dashboard token limited to
+    # a1 is judged like any token, and a2's task is not its to edit, cancel or requeue.
+    await agent(client, "a1")
+    await agent(client, "a2")
+    task = await create(client, bearer(mint(WRITE, {"agents": ["a2"]})))
+    limited = bearer(mint(WRITE, {"agents": ["a1"]}, sub="ops", role="dashboard"))
+    path = f"/api/tasks/{task['id']}"
+    response = await client.patch(path, json={"title": "mine now"}, headers=limited)
+    assert await error_of(response) == (403, "forbidden")
+    response = await client.post(f"{path}/cancel", headers=limited)
+    assert await error_of(response) == (403, "forbidden")
+    response = await client.post(f"{path}/requeue", headers=limited)
+    assert await error_of(response) == (403, "forbidden")
+    assert (await get(client, task["id"]))["status"] == "submitted"
+    # Its own agent's task it manages, and an unconstrained dashboard token any.
+    mine = await create(client, bearer(mint(WRITE, {"agents": ["a1"]})))
+    response = await client.post(f"/api/tasks/{mine['id']}/cancel", headers=limited)
+    assert (await response.get_json())["status"] == "canceled"
+    ops = bearer(mint(WRITE, sub="ops", role="dashboard"))
+    response = await client.post(f"{path}/cancel", headers=ops)
+    assert (await response.get_json())["status"] == "canceled"
+
+
 async def test_the_creator_is_told_and_the_preferred_agent_woken(client: Any, mint: Any) -> None:
     await agent(client, "a1")
     await agent(client, "a2")

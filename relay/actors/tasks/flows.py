@@ -10,7 +10,7 @@ from relay.actors.runtime.context import Runtime
 from relay.actors.tasks import messages as board
 from relay.actors.tasks.messages import BOARD, KIND, Decided
 from relay.actors.tasks.rules import is_ready
-from relay.auth.access import Principal, acts_for, is_operator, own_agent
+from relay.auth.access import Principal, acts_for, is_unconstrained_operator, own_agent
 from relay.domain.tasks import StatusReport, Task, TaskEdit, TaskFilter
 from relay.errors import Forbidden, NotFound
 from relay.store import agents as agent_store
@@ -37,8 +37,9 @@ async def creator_of(rt: Runtime, caller: Principal) -> str:
 
 
 async def may_manage(rt: Runtime, caller: Principal, task: Task) -> bool:
-    """The creator (acting for it, or being it when it is no agent) and operators."""
-    if is_operator(caller):
+    """The creator (acting for it, or being it when it is no agent) and unconstrained
+    operators: a dashboard token limited to some agents is judged like any token."""
+    if is_unconstrained_operator(caller):
         return True
     owners = await _owners(rt, [task.created_by])
     if task.created_by in owners:
