@@ -29,9 +29,11 @@ from relay.auth.access import (
     normalise_path,
     own_agent,
 )
+from relay.auth.grants import check_grantable
 from relay.domain.artifacts import Artifact
 from relay.domain.commands import Command, TargetKind
 from relay.domain.memory import Memory, Scope, Viewer
+from relay.domain.tokens import TokenRecord
 from relay.domain.workspaces import Workspace
 from relay.errors import Forbidden, NotFound
 from relay.http.services import services
@@ -211,6 +213,32 @@ def is_target(caller: Principal, kind: TargetKind, target: str) -> bool:
         return True
     constraint = "orchestrators" if kind == "orchestrator" else "agents"
     return target in caller.constraints.get(constraint, ())
+
+
+# -- tokens ----------------------------------------------------------------------------
+
+
+def may_manage_token(record: TokenRecord | None) -> bool:
+    """Token records, for the list and revocation alike: a ``token:admin`` holder manages
+    the tokens it could have issued. Root and an unconstrained caller every one; a
+    constrained caller those whose stored constraints lie within its own
+    (``grants.check_grantable``), never a jti without a record, whose grants are unknown."""
+    caller = principal()
+    if caller.is_root or not caller.constraints:
+        return True
+    if record is None:
+        return False
+    try:
+        check_grantable(caller, (), record.constraints)
+    except Forbidden:
+        return False
+    return True
+
+
+def limited_token_admin() -> bool:
+    """Whether ``may_manage_token`` can refuse a record to the caller."""
+    caller = principal()
+    return not caller.is_root and bool(caller.constraints)
 
 
 # -- artifacts -------------------------------------------------------------------------
