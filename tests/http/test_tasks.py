@@ -411,6 +411,16 @@ async def test_cancel_by_creator_or_operator_only(client: Any, mint: Any) -> Non
     assert (await response.get_json())["status"] == "canceled"
 
 
+async def test_a_bound_agent_outside_the_tokens_other_constraints_is_no_creator(
+    client: Any, mint: Any
+) -> None:
+    # {agents: [a2], orchestrators: [o1]} does not act for o2's a2: no task in a2's name.
+    await agent(client, "a2", orchestratorId="o2")
+    posing = bearer(mint(WRITE, {"agents": ["a2"], "orchestrators": ["o1"]}))
+    response = await client.post("/api/tasks", json={"title": "t"}, headers=posing)
+    assert await error_of(response) == (403, "forbidden")
+
+
 async def test_a_constrained_dashboard_token_manages_only_its_agents_tasks(
     client: Any, mint: Any
 ) -> None:

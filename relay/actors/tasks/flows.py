@@ -25,10 +25,14 @@ async def _owners(rt: Runtime, agent_ids: list[str]) -> dict[str, str | None]:
 
 
 async def creator_of(rt: Runtime, caller: Principal) -> str:
-    """messaging.md's sender rule with no ``from``: the token's one agent, else its sub,
-    unless that sub names an agent it does not act for (403)."""
+    """messaging.md's sender rule with no ``from``: the token's one agent if it acts for it,
+    else its sub, unless that sub names an agent it does not act for (403)."""
     mine = own_agent(caller)
     if mine is not None:
+        # Its one agent only if it acts for it (its other constraints cover it as stored).
+        found = await _owners(rt, [mine])
+        if mine in found and not acts_for(caller, mine, found[mine]):
+            raise Forbidden("forbidden")
         return mine
     owners = await _owners(rt, [caller.sub])
     if caller.sub in owners and not acts_for(caller, caller.sub, owners[caller.sub]):
