@@ -8,7 +8,7 @@ kind (``allow_agent``, ``allow_workspace``, ``allow_command_target``,
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import replace
 from functools import wraps
 from typing import Any, TypeVar, cast
@@ -150,20 +150,40 @@ def workspace_resource(ws: Workspace) -> Resource:
     return Resource(agent_id=ws.agent_id, orchestrator_id=ws.orchestrator_id, cwd=ws.worktree_path)
 
 
-def may_touch_workspace(ws: Workspace) -> bool:
+async def workspace_agent_owners(workspaces: Iterable[Workspace]) -> dict[str, str | None]:
+    """The stored orchestrator of each workspace's agent, for a caller limited by
+    orchestrator (``allow_agent``'s look-up; nobody else pays for it)."""
+    if not _limited_by("orchestrators"):
+        return {}
+    return await agent_orchestrators({ws.agent_id for ws in workspaces if ws.agent_id})
+
+
+def may_touch_workspace(ws: Workspace, agent_owners: Mapping[str, str | None]) -> bool:
     """Workspaces: whether the caller's constraints cover the stored workspace, never what a
-    request body says about it."""
+    request body says about it: its agent, orchestrator and paths, and the orchestrator its
+    agent is stored under (``agent_owners``, from ``workspace_agent_owners``), as
+    ``allow_agent`` judges that agent."""
     base = workspace_resource(ws)
-    return all(
+    if not all(
         covers(principal(), replace(base, cwd=path))
         for path in (ws.worktree_path, ws.repo_root, ws.source_cwd)
-    )
+    ):
+        return False
+    owner = agent_owners.get(ws.agent_id) if ws.agent_id is not None else None
+    return owner is None or covers(principal(), Resource(orchestrator_id=owner))
 
 
-def allow_workspace(ws: Workspace, scope: str | None = None) -> None:
+async def visible_workspaces(workspaces: Iterable[Workspace]) -> list[Workspace]:
+    """For lists: the workspaces the caller may touch (``may_touch_workspace``)."""
+    found = list(workspaces)
+    owners = await workspace_agent_owners(found)
+    return [ws for ws in found if may_touch_workspace(ws, owners)]
+
+
+async def allow_workspace(ws: Workspace, scope: str | None = None) -> None:
     """``allow`` for one stored workspace (403 unless ``may_touch_workspace``)."""
     allow(workspace_resource(ws), scope)
-    if not may_touch_workspace(ws):
+    if not may_touch_workspace(ws, await workspace_agent_owners([ws])):
         raise Forbidden("forbidden")
 
 

@@ -513,3 +513,30 @@ async def test_direct_merge_request_reports_conflict(client: Any, services: Serv
         await workspace_merge.request_workspace_merge(
             services.runtime, ws2, MergeOptions(requested_by="t")
         )
+
+
+async def test_a_workspace_of_another_orchestrators_agent_is_not_an_orchestrator_tokens(
+    client: Any, mint: Any
+) -> None:
+    """A workspace belongs to its agent as stored, and so to that agent's orchestrator:
+    a token limited to o1 touches no workspace of o2's agent, though the record names no
+    orchestrator of its own (as allow_agent judges the agent itself)."""
+    response = await client.post(
+        "/api/agents", json={"id": "a2", "orchestratorId": "o2"}, headers=H
+    )
+    assert response.status_code == 201
+    await make_workspace(client, "w2", repo="/srv/shared/repo", agentId="a2")
+    limited = bearer(mint(["agent:read", "agent:write"], {"orchestrators": ["o1"]}))
+    response = await client.get("/api/workspaces/w2", headers=limited)
+    assert response.status_code == 403
+    response = await client.get("/api/workspaces", headers=limited)
+    assert await response.get_json() == []
+    response = await action(client, "w2", limited, action="abandon")
+    assert response.status_code == 403
+    response = await client.delete("/api/workspaces/w2", headers=limited)
+    assert response.status_code == 403
+    assert (await get_ws(client, "w2"))["status"] == "ready"
+    # Its own orchestrator's agent's workspace it touches.
+    own = bearer(mint(["agent:read", "agent:write"], {"orchestrators": ["o2"]}))
+    assert (await client.get("/api/workspaces/w2", headers=own)).status_code == 200
+    assert len(await (await client.get("/api/workspaces", headers=own)).get_json()) == 1
