@@ -447,6 +447,32 @@ async def test_a_constrained_dashboard_token_manages_only_its_agents_tasks(
     assert (await response.get_json())["status"] == "canceled"
 
 
+async def test_registering_an_agent_named_like_a_creators_sub_takes_nothing(
+    client: Any, mint: Any
+) -> None:
+    # Whether the creator is an agent is as stored at create: a token limited to
+    # orchestrator o2 that registers an agent named "ci-bot" does not become the
+    # creator of ci-bot's task, and ci-bot keeps it.
+    plain = bearer(mint(WRITE, sub="ci-bot"))
+    task = await create(client, plain)
+    squatter = bearer(
+        mint(["agent:write", *WRITE], {"orchestrators": ["o2"]}, role="orchestrator", sub="o2")
+    )
+    response = await client.post(
+        "/api/agents", json={"id": "ci-bot", "orchestratorId": "o2"}, headers=squatter
+    )
+    assert response.status_code == 201
+    path = f"/api/tasks/{task['id']}"
+    response = await client.patch(path, json={"title": "mine"}, headers=squatter)
+    assert await error_of(response) == (403, "forbidden")
+    response = await client.post(f"{path}/cancel", headers=squatter)
+    assert await error_of(response) == (403, "forbidden")
+    response = await client.post(f"{path}/cancel", headers=plain)
+    assert (await response.get_json())["status"] == "canceled"
+    # Nor is it told of the task as its creator.
+    assert await inbox_bodies(client, "ci-bot") == []
+
+
 async def test_the_creator_is_told_and_the_preferred_agent_woken(client: Any, mint: Any) -> None:
     await agent(client, "a1")
     await agent(client, "a2")

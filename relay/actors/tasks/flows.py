@@ -24,20 +24,29 @@ async def _owners(rt: Runtime, agent_ids: list[str]) -> dict[str, str | None]:
     return await rt.store.run(lambda: agent_store.orchestrators_of(wanted))
 
 
-async def creator_of(rt: Runtime, caller: Principal) -> str:
+async def creator_of(rt: Runtime, caller: Principal) -> tuple[str, bool]:
     """messaging.md's sender rule with no ``from``: the token's one agent if it acts for it,
-    else its sub, unless that sub names an agent it does not act for (403)."""
+    else its sub, unless that sub names an agent it does not act for (403); and whether
+    that creator is an agent, stored with the task (``Task.created_by_agent``)."""
     mine = own_agent(caller)
     if mine is not None:
         # Its one agent only if it acts for it (its other constraints cover it as stored).
         found = await _owners(rt, [mine])
         if mine in found and not acts_for(caller, mine, found[mine]):
             raise Forbidden("forbidden")
-        return mine
+        return mine, True
     owners = await _owners(rt, [caller.sub])
     if caller.sub in owners and not acts_for(caller, caller.sub, owners[caller.sub]):
         raise Forbidden("forbidden")
-    return caller.sub
+    return caller.sub, caller.sub in owners
+
+
+async def creator_is_agent(rt: Runtime, task: Task) -> bool:
+    """Whether the task's creator is an agent: as stored at create; for a task stored
+    before that was recorded, decided now."""
+    if task.created_by_agent is not None:
+        return task.created_by_agent
+    return bool(await _owners(rt, [task.created_by]))
 
 
 async def may_manage(rt: Runtime, caller: Principal, task: Task) -> bool:
@@ -45,9 +54,11 @@ async def may_manage(rt: Runtime, caller: Principal, task: Task) -> bool:
     operators: a dashboard token limited to some agents is judged like any token."""
     if is_unconstrained_operator(caller):
         return True
-    owners = await _owners(rt, [task.created_by])
-    if task.created_by in owners:
-        return acts_for(caller, task.created_by, owners[task.created_by])
+    if await creator_is_agent(rt, task):
+        # An agent creator: who acts for it. Registering an agent named like a sub that
+        # created a task takes nothing: that creator's kind is stored.
+        owners = await _owners(rt, [task.created_by])
+        return acts_for(caller, task.created_by, owners.get(task.created_by))
     return task.created_by == caller.sub and own_agent(caller) is None
 
 
