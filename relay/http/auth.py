@@ -9,7 +9,7 @@ kind (``allow_agent``, ``allow_workspace``, ``allow_command_target``,
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import wraps
 from typing import Any, TypeVar, cast
 
@@ -36,8 +36,10 @@ from relay.domain.memory import Memory, Scope, Viewer
 from relay.domain.tokens import TokenRecord
 from relay.domain.workspaces import Workspace
 from relay.errors import Forbidden, NotFound
+from relay.events import EventGuard
 from relay.http.services import services
 from relay.store import agents as agent_store
+from relay.store.stream import StreamEvent
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
@@ -185,6 +187,78 @@ async def allow_workspace(ws: Workspace, scope: str | None = None) -> None:
     allow(workspace_resource(ws), scope)
     if not may_touch_workspace(ws, await workspace_agent_owners([ws])):
         raise Forbidden("forbidden")
+
+
+# -- the event stream ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ConstrainedEvents:
+    """A stream's guard (``relay.events.EventGuard``) for a constrained caller: an
+    ``agent``, ``orchestrator``, ``command``, ``workspace`` or ``lease`` event passes only if
+    the caller's constraints cover the resource it carries, as that resource's own reads
+    judge it (``can_see`` of the agent lists, ``visible_commands``, ``may_touch_workspace``,
+    the lease list), live and on replay alike; other events pass, then ``then`` decides.
+
+    The stream's own filter judges an event by the agent it names only: an orchestrator's
+    runtime token (limited to its orchestrator and ``baseDir``) would otherwise be streamed
+    every other orchestrator's agents, commands, workspaces and leases.
+    """
+
+    constraints: tuple[tuple[str, tuple[str, ...]], ...]
+    then: EventGuard | None = None
+
+    @classmethod
+    def of(cls, caller: Principal, then: EventGuard | None) -> EventGuard | None:
+        """The guard for ``caller``: ``then`` alone for root and unconstrained callers."""
+        if caller.is_root or not caller.constraints:
+            return then
+        constraints = tuple(sorted((k, tuple(v)) for k, v in caller.constraints.items()))
+        return cls(constraints, then)
+
+    def admits(self, event: StreamEvent) -> bool:
+        if not all(covers(self._caller(), r) for r in self._resources(event)):
+            return False
+        return self.then is None or self.then.admits(event)
+
+    def _caller(self) -> Principal:
+        return Principal(
+            sub="",
+            role="",
+            scope=frozenset(),
+            constraints={k: list(v) for k, v in self.constraints},
+        )
+
+    @staticmethod
+    def _resources(event: StreamEvent) -> list[Resource]:
+        """What the event carries, as its resource's reads judge it; an event of these
+        kinds without its record is withheld (a resource nothing can cover)."""
+        data = event.data if isinstance(event.data, dict) else {}
+        item = data.get(event.event)
+        if event.event not in _GUARDED_EVENTS:
+            return []
+        if not isinstance(item, dict):
+            return [_NOTHING]
+        text = {k: v for k, v in item.items() if isinstance(v, str)}
+        if event.event == "agent":
+            return [Resource(agent_id=text.get("id"), orchestrator_id=text.get("orchestratorId"))]
+        if event.event == "orchestrator":
+            return [Resource(orchestrator_id=text.get("id"))]
+        if event.event == "command":
+            if text.get("targetKind") == "agent":
+                return [Resource(agent_id=text.get("target"))]
+            return [Resource(orchestrator_id=text.get("target"))]
+        if event.event == "lease":
+            return [Resource(cwd=text.get("repoRoot"))]
+        base = Resource(agent_id=text.get("agentId"), orchestrator_id=text.get("orchestratorId"))
+        paths = [text.get(k) for k in ("worktreePath", "repoRoot", "sourceCwd")]
+        return [replace(base, cwd=path) for path in paths if path is not None] or [base]
+
+
+_GUARDED_EVENTS = frozenset({"agent", "orchestrator", "command", "workspace", "lease"})
+# Covered by no constraint of any caller this guard is for: an empty path prefix list is
+# impossible, so a malformed event is refused by the agents/orchestrators/cwd it names.
+_NOTHING = Resource(agent_id="", orchestrator_id="", cwd="")
 
 
 # -- commands --------------------------------------------------------------------------
