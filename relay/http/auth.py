@@ -99,16 +99,27 @@ async def allow_agent(
 ) -> None:
     """Agents: the agent, and the orchestrator it is registered under as stored (a token
     limited to orchestrator o1 may not touch o2's agents). ``orchestrator_id`` is the one a
-    registration names, checked as well.
+    registration names, checked as well; a constrained caller moving an existing agent
+    under it (from none, or another) must act for the agent as stored
+    (``access.acts_for``): an orchestrator's token adopting an agent of no orchestrator
+    would act for it from then on.
 
-    Only a caller limited by orchestrator pays for the look-up of the agent's card.
+    Only a caller limited by orchestrator, or a constrained one naming an orchestrator,
+    pays for the look-up of the agent's card.
     """
     allow(Resource(agent_id=agent_id, orchestrator_id=orchestrator_id), scope)
-    if not _limited_by("orchestrators"):
+    caller = principal()
+    moving = orchestrator_id is not None and not caller.is_root and bool(caller.constraints)
+    if not (_limited_by("orchestrators") or moving):
         return
-    owner = (await agent_orchestrators([agent_id])).get(agent_id)
+    owners = await agent_orchestrators([agent_id])
+    if agent_id not in owners:
+        return  # a new agent: the constraints checked above decide
+    owner = owners[agent_id]
     if owner is not None:
         allow(Resource(orchestrator_id=owner), scope)
+    if moving and owner != orchestrator_id and not acts_for(caller, agent_id, owner):
+        raise Forbidden("forbidden")
 
 
 async def allow_acting_for(agent_id: str) -> str | None:
