@@ -284,6 +284,24 @@ async def allow_command_target(kind: TargetKind, target: str, scope: str | None 
         allow(Resource(orchestrator_id=target), scope)
 
 
+async def allow_command_take(kind: TargetKind, target: str) -> None:
+    """Taking a target's commands, over the long-poll and the channel alike: they are
+    handed out unredacted (a spawn's runner token) and marked delivered. ``command:read``
+    covering the target (``allow_command_target``), and for a constrained caller a
+    constraint that names the target (``is_target``), or for an agent the orchestrator it
+    is stored under: never a token its constraints merely do not exclude, as an agent's
+    token is from its orchestrator's queue."""
+    await allow_command_target(kind, target)
+    caller = principal()
+    if caller.is_root or not caller.constraints or is_target(caller, kind, target):
+        return
+    if kind == "agent":
+        owner = (await agent_orchestrators([target])).get(target)
+        if owner is not None and owner in caller.constraints.get("orchestrators", ()):
+            return
+    raise Forbidden("forbidden")
+
+
 async def visible_commands(commands: list[Command]) -> list[Command]:
     """For lists: the commands whose target the caller may touch (``allow_command_target``)."""
     caller = principal()

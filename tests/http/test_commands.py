@@ -8,6 +8,7 @@ from typing import Any
 
 import trio
 import trio.lowlevel
+from quart.testing.connections import WebsocketResponseError
 
 from relay.actors.commands.flows import expire_and_redeliver
 from relay.clock import ManualClock
@@ -318,3 +319,29 @@ async def test_every_step_of_a_command_is_a_stream_event(client: Any) -> None:
         ("running", "running"),
         ("settled", "succeeded"),
     ]
+
+
+async def test_only_the_target_takes_its_commands(client: Any, mint: Any) -> None:
+    """Taking a target's commands hands them out unredacted (a spawn's runner token) and
+    marks them delivered: an agent's token, which no orchestrators constraint excludes from
+    o1, neither takes nor sees o1's queue over the long-poll or the channel."""
+    o1 = bearer((await register_orchestrator(client, "o1", "/srv/o1"))["token"])
+    response = await client.post(
+        "/api/orchestrators/o1/spawn", json={"provider": "codex", "cwd": "/srv/o1/x"}, headers=H
+    )
+    assert response.status_code == 202
+    await client.post("/api/agents", json={"id": "a1"}, headers=H)
+    agent = bearer(mint(["command:read", "command:write"], {"agents": ["a1"]}, sub="a1"))
+    response = await client.get("/api/orchestrators/o1/commands", headers=agent)
+    assert response.status_code == 403
+    refusals: list[WebsocketResponseError] = []
+    try:
+        async with client.websocket("/api/orchestrators/o1/channel", headers=agent) as ws:
+            await ws.receive()
+    except* WebsocketResponseError as group:
+        refusals = [e for e in group.exceptions if isinstance(e, WebsocketResponseError)]
+    assert [r.response.status_code for r in refusals] == [403]
+    [spawn] = await poll(client, "o1", headers=o1)
+    assert spawn["type"] == "agent.spawn"
+    # Its own agent's queue it takes.
+    assert (await client.get("/api/agents/a1/commands", headers=agent)).status_code == 200
