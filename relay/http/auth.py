@@ -39,6 +39,7 @@ from relay.errors import Forbidden, NotFound
 from relay.events import EventGuard
 from relay.http.services import services
 from relay.store import agents as agent_store
+from relay.store import orchestrators as orchestrator_store
 from relay.store.stream import StreamEvent
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
@@ -152,6 +153,27 @@ async def agent_orchestrators(agent_ids: Iterable[str]) -> dict[str, str | None]
 def _limited_by(constraint: str) -> bool:
     caller = principal()
     return not caller.is_root and constraint in caller.constraints
+
+
+# -- orchestrators ---------------------------------------------------------------------
+
+
+async def allow_orchestrator_registration(
+    orchestrator_id: str, agent_id: str | None, base_dir: str
+) -> None:
+    """Registering an orchestrator: the caller's constraints cover it, its agent and its
+    ``baseDir``; and since the reply is the orchestrator's runtime token, re-registering an
+    existing one takes, from a constrained caller, a constraint that names it
+    (``is_target``): a token that is merely not kept from it (an agent's) is not it."""
+    allow(Resource(orchestrator_id=orchestrator_id, agent_id=agent_id, cwd=base_dir))
+    caller = principal()
+    if caller.is_root or not caller.constraints:
+        return
+    if is_target(caller, "orchestrator", orchestrator_id):
+        return
+    store = services().runtime.store
+    if await store.run(lambda: orchestrator_store.load(orchestrator_id)) is not None:
+        raise Forbidden("forbidden")
 
 
 # -- workspaces ------------------------------------------------------------------------

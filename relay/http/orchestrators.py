@@ -15,7 +15,13 @@ from relay.domain.agents import PRESENCES, SpawnRequest
 from relay.domain.orchestrators import ManagedAgent, OrchestratorRegistration
 from relay.errors import NotFound
 from relay.http import responses
-from relay.http.auth import allow, can_see, principal, requires
+from relay.http.auth import (
+    allow,
+    allow_orchestrator_registration,
+    can_see,
+    principal,
+    requires,
+)
 from relay.http.contract import responds, str_param
 from relay.http.services import services
 from relay.http.validation import Body, parse_body, query_choice
@@ -90,7 +96,7 @@ async def _ask(orchestrator_id: str, message: Ask[T]) -> T:
 async def register_orchestrator() -> tuple[dict[str, Any], int]:
     body = await parse_body(RegisterOrchestratorBody)
     base_dir = normalise_path(body.base_dir)
-    allow(Resource(orchestrator_id=body.id, agent_id=body.agent_id, cwd=base_dir))
+    await allow_orchestrator_registration(body.id, body.agent_id, base_dir)
     registration = OrchestratorRegistration(
         id=body.id,
         agent_id=body.agent_id,
