@@ -306,6 +306,34 @@ async def allow_command_target(kind: TargetKind, target: str, scope: str | None 
         allow(Resource(orchestrator_id=target), scope)
 
 
+# The params by which the daemon's handlers name what a command touches (relay/daemon:
+# sessions, worktrees, merge), at the top level and in a restart's ``restartSpawn``.
+_COMMAND_PATH_PARAMS = ("cwd", "repoRoot", "worktreePath", "sourceCwd")
+
+
+async def allow_command_params(params: Mapping[str, Any]) -> None:
+    """A command created by hand: what its params name (an agent, paths, a spawn policy, a
+    spawn request) is covered by the caller's constraints, as the routes that make such
+    commands (spawn, agent actions, workspace merge and cleanup) judge them; else 403.
+    Covering its target alone would let a ``workspace.merge`` or ``agent.spawn`` reach any
+    path below the orchestrator's ``baseDir``."""
+    for part in (params, params.get("restartSpawn")):
+        if not isinstance(part, Mapping):
+            continue
+        text = {k: v for k, v in part.items() if isinstance(v, str)}
+        agent_id = text.get("agentId")
+        if agent_id is not None:
+            await allow_agent(agent_id)
+        allow(
+            Resource(
+                policy_name=text.get("policyName"), spawn_request_id=text.get("spawnRequestId")
+            )
+        )
+        for key in _COMMAND_PATH_PARAMS:
+            if key in text:
+                allow(Resource(cwd=text[key]))
+
+
 async def allow_command_take(kind: TargetKind, target: str) -> None:
     """Taking a target's commands, over the long-poll and the channel alike: they are
     handed out unredacted (a spawn's runner token) and marked delivered. ``command:read``

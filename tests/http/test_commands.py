@@ -345,3 +345,48 @@ async def test_only_the_target_takes_its_commands(client: Any, mint: Any) -> Non
     assert spawn["type"] == "agent.spawn"
     # Its own agent's queue it takes.
     assert (await client.get("/api/agents/a1/commands", headers=agent)).status_code == 200
+
+
+async def test_a_command_is_authorized_on_what_its_params_name(client: Any, mint: Any) -> None:
+    """POST /api/commands with a spawn's params is the spawn route without its checks: a
+    token limited to cwd /srv/o1/safe (and o1) creates no command that spawns, merges or
+    cleans up outside it, nor names an agent, policy or spawn request beyond its own."""
+    await register_orchestrator(client, "o1", "/srv/o1")
+    await client.post("/api/agents", json={"id": "b1", "orchestratorId": "o1"}, headers=H)
+    limited = bearer(
+        mint(
+            ["command:read", "command:write"],
+            {
+                "orchestrators": ["o1"],
+                "cwd": ["/srv/o1/safe"],
+                "policyNames": ["p1"],
+                "spawnRequestIds": ["sp_1"],
+                "agents": ["a1"],
+            },
+        )
+    )
+    spawn = {"provider": "command", "command": ["sh"], "spawnRequestId": "sp_1"}
+    for type_, params in (
+        ("agent.spawn", {**spawn, "cwd": "/srv/o1/secret"}),
+        ("agent.spawn", {**spawn, "cwd": "/srv/o1/safe/../secret"}),
+        ("agent.spawn", {**spawn, "cwd": "/srv/o1/safe", "policyName": "p2"}),
+        ("agent.spawn", {**spawn, "cwd": "/srv/o1/safe", "spawnRequestId": "sp_2"}),
+        ("agent.restart", {"agentId": "a1", "restartSpawn": {**spawn, "cwd": "/srv/o1/x"}}),
+        ("agent.shutdown", {"agentId": "b1"}),
+        ("workspace.cleanup", {"repoRoot": "/srv/o1/repo", "worktreePath": "/srv/o1/safe/w"}),
+        ("workspace.merge", {"repoRoot": "/srv/o1/safe", "worktreePath": "/srv/o1/wt"}),
+    ):
+        response = await client.post(
+            "/api/commands",
+            json={"type": type_, "target": "o1", "params": params},
+            headers=limited,
+        )
+        assert response.status_code == 403, (type_, params)
+    assert await poll(client, "o1") == []
+    within = {**spawn, "cwd": "/srv/o1/safe/sub", "policyName": "p1"}
+    response = await client.post(
+        "/api/commands",
+        json={"type": "agent.spawn", "target": "o1", "params": within},
+        headers=limited,
+    )
+    assert response.status_code == 201
