@@ -158,6 +158,17 @@ def _limited_by(constraint: str) -> bool:
 # -- orchestrators ---------------------------------------------------------------------
 
 
+def allow_orchestrator_report(orchestrator_id: str) -> None:
+    """An orchestrator's own reports (its heartbeat, the sessions it manages), which keep
+    it online and route its sessions' actions and wakes to it: the caller covers it, and a
+    constrained caller has a constraint that names it (``is_target``), as for its
+    commands' progress; a token merely not kept from it (an agent's) does not report."""
+    allow(Resource(orchestrator_id=orchestrator_id))
+    caller = principal()
+    if caller.constraints and not is_target(caller, "orchestrator", orchestrator_id):
+        raise Forbidden("forbidden")
+
+
 async def allow_orchestrator_registration(
     orchestrator_id: str, agent_id: str | None, base_dir: str
 ) -> None:

@@ -18,6 +18,7 @@ from relay.http import responses
 from relay.http.auth import (
     allow,
     allow_orchestrator_registration,
+    allow_orchestrator_report,
     can_see,
     principal,
     requires,
@@ -124,7 +125,7 @@ async def register_orchestrator() -> tuple[dict[str, Any], int]:
 @document_request(HeartbeatBody)
 @requires("agent:write")
 async def heartbeat(orchestrator_id: str) -> dict[str, Any]:
-    allow(Resource(orchestrator_id=orchestrator_id))
+    allow_orchestrator_report(orchestrator_id)
     body = await parse_body(HeartbeatBody) if await _has_body() else HeartbeatBody()
     orch = await _ask(
         orchestrator_id,
@@ -139,7 +140,7 @@ async def heartbeat(orchestrator_id: str) -> dict[str, Any]:
 @requires("agent:write")
 async def report_agents(orchestrator_id: str) -> dict[str, Any]:
     body = await parse_body(ManagedAgentsBody)
-    allow(Resource(orchestrator_id=orchestrator_id))
+    allow_orchestrator_report(orchestrator_id)
     managed = _managed(body.managed_agents) or ()
     orch = await _ask(orchestrator_id, orchestrator.ReportAgents(managed))
     return orch.to_json()

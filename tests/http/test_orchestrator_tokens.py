@@ -135,3 +135,22 @@ async def test_only_the_orchestrator_itself_re_registers_it(client: Any, mint: A
         "/api/orchestrators", json={"id": "o1", "baseDir": "/srv/o1"}, headers=own
     )
     assert response.status_code == 200
+
+
+async def test_only_the_orchestrator_itself_reports_its_heartbeat_and_sessions(
+    client: Any, mint: Any
+) -> None:
+    """An orchestrator's heartbeat and managed sessions are its own report: an agent's
+    token, which no orchestrators constraint keeps from o1, neither keeps o1 online nor
+    rewrites which sessions it manages (whom agent actions and wakes are routed to)."""
+    o1 = bearer((await register_orchestrator(client, "o1", "/srv/o1"))["token"])
+    agent = bearer(mint(["agent:read", "agent:write"], {"agents": ["a1"]}, sub="a1"))
+    claim = {"managedAgents": [{"agentId": "a1", "sessionName": "s-a1"}]}
+    response = await client.post("/api/orchestrators/o1/heartbeat", json=claim, headers=agent)
+    assert response.status_code == 403
+    response = await client.patch("/api/orchestrators/o1/agents", json=claim, headers=agent)
+    assert response.status_code == 403
+    stored = await (await client.get("/api/orchestrators/o1", headers=H)).get_json()
+    assert stored["managedAgents"] == []
+    response = await client.post("/api/orchestrators/o1/heartbeat", json=claim, headers=o1)
+    assert response.status_code == 200
