@@ -540,3 +540,21 @@ async def test_a_workspace_of_another_orchestrators_agent_is_not_an_orchestrator
     own = bearer(mint(["agent:read", "agent:write"], {"orchestrators": ["o2"]}))
     assert (await client.get("/api/workspaces/w2", headers=own)).status_code == 200
     assert len(await (await client.get("/api/workspaces", headers=own)).get_json()) == 1
+
+
+async def test_a_constrained_token_admin_releases_only_leases_within_its_cwd(
+    client: Any, mint: Any
+) -> None:
+    """Force-releasing a merge lease lets a second merge of that repository start while
+    the first runs: a token:admin limited to /srv/o1 releases no lease of /srv/o2, which
+    GET /api/merge-leases does not even show it."""
+    await register_orchestrator(client, "o2", "/srv/o2")
+    await make_workspace(client, "w2", repo="/srv/o2/repo")
+    assert (await action(client, "w2", action="merge")).status_code == 202
+    admin = bearer(mint(["token:admin", "command:read"], {"cwd": ["/srv/o1"]}))
+    assert await (await client.get("/api/merge-leases", headers=admin)).get_json() == []
+    response = await client.delete(
+        "/api/merge-leases", query_string={"repoRoot": "/srv/o2/repo"}, headers=admin
+    )
+    assert response.status_code == 403
+    assert [lease["repoRoot"] for lease in await leases(client)] == ["/srv/o2/repo"]
