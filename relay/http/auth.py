@@ -159,10 +159,11 @@ def _limited_by(constraint: str) -> bool:
 
 
 def allow_orchestrator_report(orchestrator_id: str) -> None:
-    """An orchestrator's own reports (its heartbeat, the sessions it manages), which keep
-    it online and route its sessions' actions and wakes to it: the caller covers it, and a
-    constrained caller has a constraint that names it (``is_target``), as for its
-    commands' progress; a token merely not kept from it (an agent's) does not report."""
+    """What only an orchestrator itself does: its reports (its heartbeat, the sessions it
+    manages, which keep it online and route its sessions' actions and wakes to it) and the
+    re-mint of its runners' tokens. The caller covers it, and a constrained caller has a
+    constraint that names it (``is_target``), as for its commands' progress; a token
+    merely not kept from it (an agent's) is not it."""
     allow(Resource(orchestrator_id=orchestrator_id))
     caller = principal()
     if caller.constraints and not is_target(caller, "orchestrator", orchestrator_id):

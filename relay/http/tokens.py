@@ -12,7 +12,6 @@ from quart_schema import document_request
 
 from relay.actors.tokens import issuing
 from relay.actors.tokens.runner_tokens import check_remint_caller, remint_runner_token
-from relay.auth.access import Resource
 from relay.auth.grants import check_constraints, check_grantable, check_scope
 from relay.auth.profiles import PROFILES
 from relay.auth.tokens import MAX_TOKEN_CHARS, MAX_TTL_SECONDS, TokenSpec
@@ -22,7 +21,7 @@ from relay.errors import Forbidden, Invalid, NotFound
 from relay.http import responses
 from relay.http.auth import (
     SCOPE_ATTRIBUTE,
-    allow,
+    allow_orchestrator_report,
     limited_token_admin,
     may_manage_token,
     principal,
@@ -193,7 +192,7 @@ async def renew_token() -> tuple[dict[str, Any], int]:
 @document_request(RunnerTokenBody)
 @requires("command:write")
 async def remint_runner(orchestrator_id: str) -> tuple[dict[str, Any], int]:
-    allow(Resource(orchestrator_id=orchestrator_id))
+    allow_orchestrator_report(orchestrator_id)  # the orchestrator itself, not a token near it
     check_remint_caller(principal())
     body = await parse_body(RunnerTokenBody)
     svc = services()
