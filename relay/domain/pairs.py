@@ -57,6 +57,9 @@ class Pair:
     version: int
     created_at: int
     updated_at: int
+    # Whether ``created_by`` was an agent when the pair was created: None for pairs stored
+    # before it was recorded (then decided at read time).
+    created_by_agent: bool | None = None
 
     @property
     def parties(self) -> tuple[str, str]:

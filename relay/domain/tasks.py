@@ -111,6 +111,9 @@ class Task:
     artifacts: tuple[JSON, ...] = ()
     lease_expires_at: int | None = None
     lease_ms: int = 0  # the length of the claimer's lease: status updates renew it by this
+    # Whether ``created_by`` was an agent when the task was created (the sender rule's
+    # kind, stored): None for tasks stored before it was recorded.
+    created_by_agent: bool | None = None
 
     @property
     def final(self) -> bool:

@@ -8,8 +8,8 @@ kind (``allow_agent``, ``allow_workspace``, ``allow_command_target``,
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import replace
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from functools import wraps
 from typing import Any, TypeVar, cast
 
@@ -29,13 +29,18 @@ from relay.auth.access import (
     normalise_path,
     own_agent,
 )
+from relay.auth.grants import check_grantable
 from relay.domain.artifacts import Artifact
 from relay.domain.commands import Command, TargetKind
 from relay.domain.memory import Memory, Scope, Viewer
+from relay.domain.tokens import TokenRecord
 from relay.domain.workspaces import Workspace
 from relay.errors import Forbidden, NotFound
+from relay.events import EventGuard
 from relay.http.services import services
 from relay.store import agents as agent_store
+from relay.store import orchestrators as orchestrator_store
+from relay.store.stream import StreamEvent
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
@@ -95,16 +100,27 @@ async def allow_agent(
 ) -> None:
     """Agents: the agent, and the orchestrator it is registered under as stored (a token
     limited to orchestrator o1 may not touch o2's agents). ``orchestrator_id`` is the one a
-    registration names, checked as well.
+    registration names, checked as well; a constrained caller moving an existing agent
+    under it (from none, or another) must act for the agent as stored
+    (``access.acts_for``): an orchestrator's token adopting an agent of no orchestrator
+    would act for it from then on.
 
-    Only a caller limited by orchestrator pays for the look-up of the agent's card.
+    Only a caller limited by orchestrator, or a constrained one naming an orchestrator,
+    pays for the look-up of the agent's card.
     """
     allow(Resource(agent_id=agent_id, orchestrator_id=orchestrator_id), scope)
-    if not _limited_by("orchestrators"):
+    caller = principal()
+    moving = orchestrator_id is not None and not caller.is_root and bool(caller.constraints)
+    if not (_limited_by("orchestrators") or moving):
         return
-    owner = (await agent_orchestrators([agent_id])).get(agent_id)
+    owners = await agent_orchestrators([agent_id])
+    if agent_id not in owners:
+        return  # a new agent: the constraints checked above decide
+    owner = owners[agent_id]
     if owner is not None:
         allow(Resource(orchestrator_id=owner), scope)
+    if moving and owner != orchestrator_id and not acts_for(caller, agent_id, owner):
+        raise Forbidden("forbidden")
 
 
 async def allow_acting_for(agent_id: str) -> str | None:
@@ -139,6 +155,39 @@ def _limited_by(constraint: str) -> bool:
     return not caller.is_root and constraint in caller.constraints
 
 
+# -- orchestrators ---------------------------------------------------------------------
+
+
+def allow_orchestrator_report(orchestrator_id: str) -> None:
+    """What only an orchestrator itself does: its reports (its heartbeat, the sessions it
+    manages, which keep it online and route its sessions' actions and wakes to it) and the
+    re-mint of its runners' tokens. The caller covers it, and a constrained caller has a
+    constraint that names it (``is_target``), as for its commands' progress; a token
+    merely not kept from it (an agent's) is not it."""
+    allow(Resource(orchestrator_id=orchestrator_id))
+    caller = principal()
+    if caller.constraints and not is_target(caller, "orchestrator", orchestrator_id):
+        raise Forbidden("forbidden")
+
+
+async def allow_orchestrator_registration(
+    orchestrator_id: str, agent_id: str | None, base_dir: str
+) -> None:
+    """Registering an orchestrator: the caller's constraints cover it, its agent and its
+    ``baseDir``; and since the reply is the orchestrator's runtime token, re-registering an
+    existing one takes, from a constrained caller, a constraint that names it
+    (``is_target``): a token that is merely not kept from it (an agent's) is not it."""
+    allow(Resource(orchestrator_id=orchestrator_id, agent_id=agent_id, cwd=base_dir))
+    caller = principal()
+    if caller.is_root or not caller.constraints:
+        return
+    if is_target(caller, "orchestrator", orchestrator_id):
+        return
+    store = services().runtime.store
+    if await store.run(lambda: orchestrator_store.load(orchestrator_id)) is not None:
+        raise Forbidden("forbidden")
+
+
 # -- workspaces ------------------------------------------------------------------------
 
 
@@ -148,21 +197,113 @@ def workspace_resource(ws: Workspace) -> Resource:
     return Resource(agent_id=ws.agent_id, orchestrator_id=ws.orchestrator_id, cwd=ws.worktree_path)
 
 
-def may_touch_workspace(ws: Workspace) -> bool:
+async def workspace_agent_owners(workspaces: Iterable[Workspace]) -> dict[str, str | None]:
+    """The stored orchestrator of each workspace's agent, for a caller limited by
+    orchestrator (``allow_agent``'s look-up; nobody else pays for it)."""
+    if not _limited_by("orchestrators"):
+        return {}
+    return await agent_orchestrators({ws.agent_id for ws in workspaces if ws.agent_id})
+
+
+def may_touch_workspace(ws: Workspace, agent_owners: Mapping[str, str | None]) -> bool:
     """Workspaces: whether the caller's constraints cover the stored workspace, never what a
-    request body says about it."""
+    request body says about it: its agent, orchestrator and paths, and the orchestrator its
+    agent is stored under (``agent_owners``, from ``workspace_agent_owners``), as
+    ``allow_agent`` judges that agent."""
     base = workspace_resource(ws)
-    return all(
+    if not all(
         covers(principal(), replace(base, cwd=path))
         for path in (ws.worktree_path, ws.repo_root, ws.source_cwd)
-    )
+    ):
+        return False
+    owner = agent_owners.get(ws.agent_id) if ws.agent_id is not None else None
+    return owner is None or covers(principal(), Resource(orchestrator_id=owner))
 
 
-def allow_workspace(ws: Workspace, scope: str | None = None) -> None:
+async def visible_workspaces(workspaces: Iterable[Workspace]) -> list[Workspace]:
+    """For lists: the workspaces the caller may touch (``may_touch_workspace``)."""
+    found = list(workspaces)
+    owners = await workspace_agent_owners(found)
+    return [ws for ws in found if may_touch_workspace(ws, owners)]
+
+
+async def allow_workspace(ws: Workspace, scope: str | None = None) -> None:
     """``allow`` for one stored workspace (403 unless ``may_touch_workspace``)."""
     allow(workspace_resource(ws), scope)
-    if not may_touch_workspace(ws):
+    if not may_touch_workspace(ws, await workspace_agent_owners([ws])):
         raise Forbidden("forbidden")
+
+
+# -- the event stream ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ConstrainedEvents:
+    """A stream's guard (``relay.events.EventGuard``) for a constrained caller: an
+    ``agent``, ``orchestrator``, ``command``, ``workspace`` or ``lease`` event passes only if
+    the caller's constraints cover the resource it carries, as that resource's own reads
+    judge it (``can_see`` of the agent lists, ``visible_commands``, ``may_touch_workspace``,
+    the lease list), live and on replay alike; other events pass, then ``then`` decides.
+
+    The stream's own filter judges an event by the agent it names only: an orchestrator's
+    runtime token (limited to its orchestrator and ``baseDir``) would otherwise be streamed
+    every other orchestrator's agents, commands, workspaces and leases.
+    """
+
+    constraints: tuple[tuple[str, tuple[str, ...]], ...]
+    then: EventGuard | None = None
+
+    @classmethod
+    def of(cls, caller: Principal, then: EventGuard | None) -> EventGuard | None:
+        """The guard for ``caller``: ``then`` alone for root and unconstrained callers."""
+        if caller.is_root or not caller.constraints:
+            return then
+        constraints = tuple(sorted((k, tuple(v)) for k, v in caller.constraints.items()))
+        return cls(constraints, then)
+
+    def admits(self, event: StreamEvent) -> bool:
+        if not all(covers(self._caller(), r) for r in self._resources(event)):
+            return False
+        return self.then is None or self.then.admits(event)
+
+    def _caller(self) -> Principal:
+        return Principal(
+            sub="",
+            role="",
+            scope=frozenset(),
+            constraints={k: list(v) for k, v in self.constraints},
+        )
+
+    @staticmethod
+    def _resources(event: StreamEvent) -> list[Resource]:
+        """What the event carries, as its resource's reads judge it; an event of these
+        kinds without its record is withheld (a resource nothing can cover)."""
+        data = event.data if isinstance(event.data, dict) else {}
+        item = data.get(event.event)
+        if event.event not in _GUARDED_EVENTS:
+            return []
+        if not isinstance(item, dict):
+            return [_NOTHING]
+        text = {k: v for k, v in item.items() if isinstance(v, str)}
+        if event.event == "agent":
+            return [Resource(agent_id=text.get("id"), orchestrator_id=text.get("orchestratorId"))]
+        if event.event == "orchestrator":
+            return [Resource(orchestrator_id=text.get("id"))]
+        if event.event == "command":
+            if text.get("targetKind") == "agent":
+                return [Resource(agent_id=text.get("target"))]
+            return [Resource(orchestrator_id=text.get("target"))]
+        if event.event == "lease":
+            return [Resource(cwd=text.get("repoRoot"))]
+        base = Resource(agent_id=text.get("agentId"), orchestrator_id=text.get("orchestratorId"))
+        paths = [text.get(k) for k in ("worktreePath", "repoRoot", "sourceCwd")]
+        return [replace(base, cwd=path) for path in paths if path is not None] or [base]
+
+
+_GUARDED_EVENTS = frozenset({"agent", "orchestrator", "command", "workspace", "lease"})
+# Covered by no constraint of any caller this guard is for: an empty path prefix list is
+# impossible, so a malformed event is refused by the agents/orchestrators/cwd it names.
+_NOTHING = Resource(agent_id="", orchestrator_id="", cwd="")
 
 
 # -- commands --------------------------------------------------------------------------
@@ -175,6 +316,52 @@ async def allow_command_target(kind: TargetKind, target: str, scope: str | None 
         await allow_agent(target, scope=scope)
     else:
         allow(Resource(orchestrator_id=target), scope)
+
+
+# The params by which the daemon's handlers name what a command touches (relay/daemon:
+# sessions, worktrees, merge), at the top level and in a restart's ``restartSpawn``.
+_COMMAND_PATH_PARAMS = ("cwd", "repoRoot", "worktreePath", "sourceCwd")
+
+
+async def allow_command_params(params: Mapping[str, Any]) -> None:
+    """A command created by hand: what its params name (an agent, paths, a spawn policy, a
+    spawn request) is covered by the caller's constraints, as the routes that make such
+    commands (spawn, agent actions, workspace merge and cleanup) judge them; else 403.
+    Covering its target alone would let a ``workspace.merge`` or ``agent.spawn`` reach any
+    path below the orchestrator's ``baseDir``."""
+    for part in (params, params.get("restartSpawn")):
+        if not isinstance(part, Mapping):
+            continue
+        text = {k: v for k, v in part.items() if isinstance(v, str)}
+        agent_id = text.get("agentId")
+        if agent_id is not None:
+            await allow_agent(agent_id)
+        allow(
+            Resource(
+                policy_name=text.get("policyName"), spawn_request_id=text.get("spawnRequestId")
+            )
+        )
+        for key in _COMMAND_PATH_PARAMS:
+            if key in text:
+                allow(Resource(cwd=text[key]))
+
+
+async def allow_command_take(kind: TargetKind, target: str) -> None:
+    """Taking a target's commands, over the long-poll and the channel alike: they are
+    handed out unredacted (a spawn's runner token) and marked delivered. ``command:read``
+    covering the target (``allow_command_target``), and for a constrained caller a
+    constraint that names the target (``is_target``), or for an agent the orchestrator it
+    is stored under: never a token its constraints merely do not exclude, as an agent's
+    token is from its orchestrator's queue."""
+    await allow_command_target(kind, target)
+    caller = principal()
+    if caller.is_root or not caller.constraints or is_target(caller, kind, target):
+        return
+    if kind == "agent":
+        owner = (await agent_orchestrators([target])).get(target)
+        if owner is not None and owner in caller.constraints.get("orchestrators", ()):
+            return
+    raise Forbidden("forbidden")
 
 
 async def visible_commands(commands: list[Command]) -> list[Command]:
@@ -211,6 +398,32 @@ def is_target(caller: Principal, kind: TargetKind, target: str) -> bool:
         return True
     constraint = "orchestrators" if kind == "orchestrator" else "agents"
     return target in caller.constraints.get(constraint, ())
+
+
+# -- tokens ----------------------------------------------------------------------------
+
+
+def may_manage_token(record: TokenRecord | None) -> bool:
+    """Token records, for the list and revocation alike: a ``token:admin`` holder manages
+    the tokens it could have issued. Root and an unconstrained caller every one; a
+    constrained caller those whose stored constraints lie within its own
+    (``grants.check_grantable``), never a jti without a record, whose grants are unknown."""
+    caller = principal()
+    if caller.is_root or not caller.constraints:
+        return True
+    if record is None:
+        return False
+    try:
+        check_grantable(caller, (), record.constraints)
+    except Forbidden:
+        return False
+    return True
+
+
+def limited_token_admin() -> bool:
+    """Whether ``may_manage_token`` can refuse a record to the caller."""
+    caller = principal()
+    return not caller.is_root and bool(caller.constraints)
 
 
 # -- artifacts -------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from relay.actors import commands
 from relay.domain.commands import TargetKind
 from relay.errors import Forbidden, Invalid, RelayError
 from relay.http import responses
-from relay.http.auth import allow_command_report, allow_command_target, principal, requires
+from relay.http.auth import allow_command_report, allow_command_take, principal, requires
 from relay.http.commands import PatchCommandBody
 from relay.http.contract import int_param, responds
 from relay.http.nul_guard import refuse_nul_in_body
@@ -53,7 +53,7 @@ POLL_QUERY = (
 
 
 async def _long_poll(kind: TargetKind, target: str) -> list[dict[str, Any]]:
-    await allow_command_target(kind, target)
+    await allow_command_take(kind, target)
     wait = query_int("wait", 0, low=0, high=MAX_WAIT_SECONDS)
     limit = query_int("limit", 50, low=1, high=500)
     found = await commands.take(services().runtime, kind, target, wait_seconds=wait, limit=limit)
@@ -87,7 +87,7 @@ async def agent_channel(agent_id: str) -> None:
 
 
 async def _channel(kind: TargetKind, target: str) -> None:
-    await allow_command_target(kind, target)
+    await allow_command_take(kind, target)
     rt = services().runtime
     # Fail before accepting: an unknown target is a 404, not an open socket that idles.
     await commands.take(rt, kind, target, wait_seconds=0, limit=0)

@@ -14,6 +14,7 @@ from relay.domain.commands import STATUSES, CommandSpec, TargetKind
 from relay.errors import Invalid
 from relay.http import responses
 from relay.http.auth import (
+    allow_command_params,
     allow_command_report,
     allow_command_target,
     can_see,
@@ -52,6 +53,7 @@ async def create_command() -> tuple[dict[str, Any], int]:
     rt = services().runtime
     kind, target = await commands.resolve_target(rt, body.target)
     await allow_command_target(kind, target)
+    await allow_command_params(body.params)
     spec = CommandSpec(
         type=body.type,
         target=target,

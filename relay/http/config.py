@@ -128,10 +128,15 @@ def _changed(namespace: str, key: str, version: int, *, deleted: bool = False) -
     return Change("config-changed", data, view="config")
 
 
-def _resource(namespace: str, key: str | None = None) -> Resource:
-    """Spawn policies are named resources: a token's ``policyNames`` limits which it touches."""
+def _resource(namespace: str, key: str | None = None, value: Any = None) -> Resource:
+    """Spawn policies are named resources: a token's ``policyNames`` limits which it touches.
+
+    A policy written (``value``) is judged by the ``cwd`` it names as well: a spawn or an
+    automation using the policy spawns there, checked against its cwd only when saved, so
+    a token limited by ``cwd`` may not point a policy outside it."""
     if namespace == SPAWN_POLICIES_NAMESPACE and key is not None:
-        return Resource(policy_name=key)
+        cwd = value.get("cwd") if isinstance(value, dict) else None
+        return Resource(policy_name=key, cwd=cwd if isinstance(cwd, str) and cwd else None)
     return Resource()
 
 
@@ -168,7 +173,7 @@ async def put_config(namespace: str, key: str) -> tuple[dict[str, Any], int]:
     check_namespace(namespace)
     check_key(key)
     body = await parse_body(PutConfigBody)
-    allow(_resource(namespace, key))
+    allow(_resource(namespace, key, body.value))
     written = await write_entry(
         ConfigWrite(
             namespace=namespace,

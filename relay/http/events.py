@@ -49,7 +49,7 @@ from quart import Blueprint, Response, current_app, g, request
 
 from relay.actors.memory.events import MemoryEvents
 from relay.actors.memory.rules import MEMORY_VIEW
-from relay.auth.access import Principal, Resource, authorize, hidden_views, visible_agents
+from relay.auth.access import Principal, authorize, hidden_views, visible_agents
 from relay.auth.tokens import check_expiry
 from relay.clock import Clock
 from relay.errors import Forbidden, Invalid, Unauthorized, Unavailable
@@ -62,7 +62,14 @@ from relay.events import (
     encode_frame,
 )
 from relay.http import responses
-from relay.http.auth import SCOPE_ATTRIBUTE, allow, memory_viewer, principal, requires
+from relay.http.auth import (
+    SCOPE_ATTRIBUTE,
+    ConstrainedEvents,
+    allow_agent,
+    memory_viewer,
+    principal,
+    requires,
+)
 from relay.http.contract import Media, responds, str_param
 from relay.http.services import services
 from relay.http.stream_tickets import TicketBook
@@ -152,14 +159,16 @@ async def issue_ticket() -> tuple[dict[str, Any], int]:
 @header_or_ticket(SCOPE)
 async def stream_events() -> Response:
     agent_id = query_str("agentId", max_length=200)
-    allow(Resource(agent_id=agent_id))
+    if agent_id is not None:
+        await allow_agent(agent_id)  # and the orchestrator it is stored under, as /api/activity
     hidden = hidden_views(principal())
+    memory_guard = None if MEMORY_VIEW in hidden else await memory_events_guard()
     stream_filter = StreamFilter(
         view=query_str("view", max_length=64),
         agent_id=agent_id,
         agents=visible_agents(principal()),
         hidden_views=hidden,
-        guard=None if MEMORY_VIEW in hidden else await memory_events_guard(),
+        guard=ConstrainedEvents.of(principal(), memory_guard),
     )
     rt = services().runtime
     claims = principal().claims

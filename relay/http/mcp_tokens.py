@@ -13,6 +13,8 @@ from quart import Blueprint, request
 from quart_schema import document_request
 
 from relay.actors.tokens import issuing
+from relay.auth.access import Principal
+from relay.auth.grants import check_grantable
 from relay.auth.profiles import MCP
 from relay.auth.tokens import MAX_TTL_SECONDS, TokenSpec
 from relay.errors import Forbidden, NotFound
@@ -37,16 +39,34 @@ class McpTokenBody(Body):
 
 
 async def allow_minting_for(agent_id: str) -> None:
-    """Root and ``token:admin`` holders mint for any agent; an orchestrator for the agents it
-    acts for (``allow_acting_for``: 403, or 404 for an unknown one); nobody else."""
+    """Root and ``token:admin`` holders mint for the agents their constraints may grant
+    (``grants.check_grantable``: an unconstrained one for any agent, one limited to some
+    agents for those); an orchestrator for the agents it acts for (``allow_acting_for``:
+    403, or 404 for an unknown one); nobody else.
+
+    A ``token:admin`` limited by orchestrator or path cannot hand out ``{agents: [id]}``,
+    which its constraints would not bound: it mints only as an orchestrator acting for it.
+    """
     caller = principal()
-    if caller.has_scope("token:admin"):
+    if caller.has_scope("token:admin") and _may_grant(caller, agent_id):
         if agent_id not in await agent_orchestrators([agent_id]):
             raise NotFound("agent not found")
         return
     if caller.role != "orchestrator":
         raise Forbidden("forbidden")
     await allow_acting_for(agent_id)
+
+
+def _may_grant(caller: Principal, agent_id: str) -> bool:
+    try:
+        check_grantable(caller, (), mcp_constraints(agent_id))
+    except Forbidden:
+        return False
+    return True
+
+
+def mcp_constraints(agent_id: str) -> dict[str, list[str]]:
+    return {"agents": [agent_id]}
 
 
 @bp.post("/api/agents/<agent_id>/mcp-token")
@@ -62,7 +82,7 @@ async def mint_mcp_token(agent_id: str) -> tuple[dict[str, Any], int]:
         sub=f"mcp:{agent_id}",
         role=MCP.role,
         scope=tuple(MCP.scope),
-        constraints={"agents": [agent_id]},
+        constraints=mcp_constraints(agent_id),
         ttl_seconds=body.ttl_seconds or svc.runtime.settings.mcp_token_ttl_seconds,
     )
     token, record = await issuing.issue(

@@ -12,7 +12,7 @@ from relay.auth.access import Resource, normalise_path
 from relay.domain.workspaces import REPO_ROOT_MAX_LENGTH
 from relay.errors import Forbidden, Invalid, NotFound
 from relay.http import responses
-from relay.http.auth import can_see, may_touch_workspace, principal, requires
+from relay.http.auth import allow, can_see, principal, requires, visible_workspaces
 from relay.http.contract import responds, str_param
 from relay.http.services import services
 from relay.http.validation import query_str
@@ -40,7 +40,7 @@ async def list_merge_queue() -> list[dict[str, Any]]:
     waiting = await store.run(lambda: workspace_store.in_statuses(WAITING_TO_MERGE))
     queue = merge_queue(
         (lease for lease in leases if can_see(Resource(cwd=lease.repo_root))),
-        (ws for ws in waiting if may_touch_workspace(ws)),
+        await visible_workspaces(waiting),
     )
     return [entry.to_json() for entry in queue]
 
@@ -56,6 +56,8 @@ async def force_release() -> dict[str, Any]:
     if repo is None:
         raise Invalid("repoRoot is required")
     repo_root = normalise_path(repo)
+    # The repository's, as the lease list shows it: a constrained caller's cwd covers it.
+    allow(Resource(cwd=repo_root))
     rt = services().runtime
     # Audited by the repo actor, in the commit that releases the lease.
     released = await rt.registry.ask(repos.KIND, repo_root, repos.ForceRelease(caller.sub))

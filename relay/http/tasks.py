@@ -175,12 +175,14 @@ def task_json(task: Task, ready: bool) -> dict[str, Any]:
 async def new_task(rt: Runtime, caller: Principal, body: CreateTaskBody) -> Task:
     """The task a create body describes, created by the caller (the sender rule)."""
     now = rt.clock.now_ms()
+    created_by, created_by_agent = await tasks.creator_of(rt, caller)
     return Task(
         id=new_task_id(),
         title=body.title,
         body=body.body,
         context_id=body.context_id or new_context_id(),
-        created_by=await tasks.creator_of(rt, caller),
+        created_by=created_by,
+        created_by_agent=created_by_agent,
         status="submitted",
         attempt=0,
         max_attempts=body.max_attempts or rt.settings.task_max_attempts,

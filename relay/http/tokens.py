@@ -12,15 +12,21 @@ from quart_schema import document_request
 
 from relay.actors.tokens import issuing
 from relay.actors.tokens.runner_tokens import check_remint_caller, remint_runner_token
-from relay.auth.access import Resource
 from relay.auth.grants import check_constraints, check_grantable, check_scope
 from relay.auth.profiles import PROFILES
 from relay.auth.tokens import MAX_TOKEN_CHARS, MAX_TTL_SECONDS, TokenSpec
 from relay.domain.activity import ActivityInput
 from relay.domain.tokens import TokenRecord
-from relay.errors import Invalid, NotFound
+from relay.errors import Forbidden, Invalid, NotFound
 from relay.http import responses
-from relay.http.auth import SCOPE_ATTRIBUTE, allow, principal, requires
+from relay.http.auth import (
+    SCOPE_ATTRIBUTE,
+    allow_orchestrator_report,
+    limited_token_admin,
+    may_manage_token,
+    principal,
+    requires,
+)
 from relay.http.contract import int_param, responds, str_param
 from relay.http.services import services
 from relay.http.validation import Body, parse_body, query_int, query_str
@@ -142,10 +148,12 @@ async def create_token() -> tuple[dict[str, Any], int]:
 async def list_tokens() -> list[dict[str, Any]]:
     sub = query_str("sub", max_length=200)
     limit = query_int("limit", 500, low=1, high=5000)
+    # A constrained caller's records are filtered before the page is cut, not after.
+    limited = limited_token_admin()
     records = await services().runtime.store.run(
-        lambda: token_store.list_records(sub=sub, limit=limit)
+        lambda: token_store.list_records(sub=sub, limit=None if limited else limit)
     )
-    return [record.to_json() for record in records]
+    return [record.to_json() for record in records if may_manage_token(record)][:limit]
 
 
 @bp.delete("/api/tokens/<jti>")
@@ -155,6 +163,10 @@ async def revoke_token(jti: str) -> dict[str, Any]:
     if len(jti) > MAX_JTI_CHARS:
         raise Invalid(f"jti must be at most {MAX_JTI_CHARS} characters")
     svc = services()
+    if limited_token_admin():
+        stored = await svc.runtime.store.run(lambda: token_store.load(jti))
+        if not may_manage_token(stored):
+            raise Forbidden("forbidden")
     caller = principal().sub  # the audit row is built in the store job, away from the request
     record = await issuing.revoke(
         svc.auth,
@@ -180,7 +192,7 @@ async def renew_token() -> tuple[dict[str, Any], int]:
 @document_request(RunnerTokenBody)
 @requires("command:write")
 async def remint_runner(orchestrator_id: str) -> tuple[dict[str, Any], int]:
-    allow(Resource(orchestrator_id=orchestrator_id))
+    allow_orchestrator_report(orchestrator_id)  # the orchestrator itself, not a token near it
     check_remint_caller(principal())
     body = await parse_body(RunnerTokenBody)
     svc = services()

@@ -27,9 +27,9 @@ from relay.http import responses
 from relay.http.auth import (
     allow_agent,
     allow_workspace,
-    may_touch_workspace,
     principal,
     requires,
+    visible_workspaces,
 )
 from relay.http.contract import responds, str_param
 from relay.http.services import services
@@ -104,7 +104,7 @@ async def create_workspace() -> tuple[dict[str, Any], int]:
     # The new record's owners, as the body names them, and each of its paths.
     if ws.agent_id is not None:
         await allow_agent(ws.agent_id, ws.orchestrator_id)
-    allow_workspace(ws)
+    await allow_workspace(ws)
     stored, created = await repos.create_workspace(rt, ws, authorize=allow_workspace)
     return {"workspace": stored.to_json()}, 201 if created else 200
 
@@ -129,7 +129,7 @@ async def list_workspaces() -> list[dict[str, Any]]:
     found = await services().runtime.store.run(
         lambda: workspace_store.search(status=status, repo_root=repo_root, agent_id=agent_id)
     )
-    return [ws.to_json() for ws in found if may_touch_workspace(ws)]
+    return [ws.to_json() for ws in await visible_workspaces(found)]
 
 
 @bp.get("/api/workspace-transitions")
@@ -145,7 +145,7 @@ async def workspace_transitions() -> dict[str, Any]:
 @requires("agent:read")
 async def get_workspace(workspace_id: str) -> dict[str, Any]:
     ws = await _load(workspace_id)
-    allow_workspace(ws)
+    await allow_workspace(ws)
     return ws.to_json()
 
 
@@ -154,7 +154,7 @@ async def get_workspace(workspace_id: str) -> dict[str, Any]:
 @requires("agent:write")
 async def delete_workspace(workspace_id: str) -> dict[str, Any]:
     ws = await _load(workspace_id)
-    allow_workspace(ws)
+    await allow_workspace(ws)
     rt = services().runtime
     note = repos.ActionNote("Workspace deleted", "ti-trash", "delete", principal().sub)
     await rt.registry.ask(repos.KIND, ws.repo_root, repos.DeleteWorkspace(ws.id, note))
@@ -175,7 +175,7 @@ async def workspace_action(workspace_id: str) -> Any:
     body = await parse_body(ActionBody)
     ws = await _load(workspace_id)
     scope = "command:write" if body.action in COMMAND_ACTIONS else "agent:write"
-    allow_workspace(ws, scope)  # the stored workspace: its agent, orchestrator and paths
+    await allow_workspace(ws, scope)  # the stored workspace: its agent, orchestrator and paths
     if body.agent_id is not None:
         await allow_agent(body.agent_id, scope=scope)  # who the caller says it acts as
     if body.action == "status":

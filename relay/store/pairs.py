@@ -22,6 +22,7 @@ def _pair(row: models.Pair) -> Pair:
         status=cast(PairStatus, row.status),
         joined=tuple(row.joined or ()),
         created_by=row.created_by,
+        created_by_agent=row.created_by_agent,
         version=row.version,
         created_at=row.created_at,
         updated_at=row.updated_at,
@@ -38,6 +39,7 @@ def _columns(pair: Pair) -> dict[str, Any]:
         "status": pair.status,
         "joined": list(pair.joined),
         "created_by": pair.created_by,
+        "created_by_agent": pair.created_by_agent,
         "version": pair.version,
         "created_at": pair.created_at,
         "updated_at": pair.updated_at,
@@ -65,11 +67,13 @@ async def open_pairs() -> list[Pair]:
 
 @dataclass(frozen=True, slots=True)
 class Visible:
-    """The pairs a caller may read: a party or the creator among ``agents``, or created by
-    ``created_by`` (a caller's ``sub`` that is no agent)."""
+    """The pairs a caller may read: a party or the (agent) creator among ``agents``, or
+    created by ``created_by`` (a caller's ``sub``, as a creator that was no agent; for pairs
+    stored before the creator's kind was, only if ``sub_is_agent`` is false)."""
 
     agents: tuple[str, ...]
     created_by: str | None
+    sub_is_agent: bool = False
 
 
 async def listed(
@@ -80,9 +84,19 @@ async def listed(
     query = models.Pair.all()
     if visible is not None:
         agents = list(visible.agents)
-        clauses = [Q(created_by=visible.created_by)] if visible.created_by is not None else []
+        clauses = []
+        if visible.created_by is not None:
+            kinds = [Q(created_by_agent=False)]
+            if not visible.sub_is_agent:
+                kinds.append(Q(created_by_agent__isnull=True))
+            clauses.append(Q(created_by=visible.created_by) & Q(*kinds, join_type="OR"))
         if agents:  # an empty IN is not valid SQL everywhere
-            clauses += [Q(driver__in=agents), Q(navigator__in=agents), Q(created_by__in=agents)]
+            by_agent = Q(created_by_agent=True) | Q(created_by_agent__isnull=True)
+            clauses += [
+                Q(driver__in=agents),
+                Q(navigator__in=agents),
+                Q(created_by__in=agents) & by_agent,
+            ]
         if not clauses:
             return []
         query = query.filter(Q(*clauses, join_type="OR"))

@@ -67,12 +67,13 @@ async def load(jti: str) -> TokenRecord | None:
     return _record(row) if row is not None else None
 
 
-async def list_records(*, sub: str | None, limit: int) -> list[TokenRecord]:
-    """Newest first."""
+async def list_records(*, sub: str | None, limit: int | None) -> list[TokenRecord]:
+    """Newest first; every one with ``limit`` None."""
     query = models.TokenRecord.all()
     if sub is not None:
         query = query.filter(sub=sub)
-    rows = await query.order_by("-created_at", "jti").limit(limit)
+    query = query.order_by("-created_at", "jti")
+    rows = await (query.limit(limit) if limit is not None else query)
     return [_record(row) for row in rows]
 
 

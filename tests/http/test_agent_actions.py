@@ -515,3 +515,26 @@ async def test_an_action_and_its_requested_row_are_one_commit(
     response = await act(client, "compact")
     assert response.status_code == 202, await response.get_data()
     assert (await activity_titles(client)).count(requested_title("compact")) == 1
+
+
+async def test_an_orchestrator_claiming_another_orchestrators_agent_may_not_act_on_it(
+    client: Any, services: Services, clock: ManualClock
+) -> None:
+    """An agent belongs to the orchestrator it is stored under: o2, listing o1's session
+    among its managed agents while o1 is offline, is the one the command would reach,
+    but its token does not cover a1, whose stored orchestrator is o1."""
+    await register_orchestrator(client, "o1", "/srv/o1")
+    o2 = await register_orchestrator(client, "o2", "/srv/o2")
+    meta = {"runnerManaged": True, "provider": "codex", "sessionName": "s-a1"}
+    await register_agent(client, orchestratorId="o1", meta=meta)
+    clock.advance(301)
+    o2_token = bearer(o2["token"])
+    claim = {"agentId": "a1", "sessionName": "s-a1", "provider": "codex", "status": "running"}
+    response = await client.post(
+        "/api/orchestrators/o2/heartbeat", json={"managedAgents": [claim]}, headers=o2_token
+    )
+    assert response.status_code == 200
+    await reap_orchestrators(services.runtime)
+    await refused(await act(client, "restart", headers=o2_token), 403, "forbidden")
+    assert await poll(client, "o2") == []
+    assert "lifecycleAction" not in (await get_agent(client))["meta"]

@@ -188,6 +188,35 @@ async def test_orchestrator_constraint_cannot_delete_other_orchestrators_agents(
     assert response.status_code == 403
 
 
+async def test_an_orchestrator_token_cannot_adopt_an_agent_it_does_not_act_for(
+    client: Any, mint: Any
+) -> None:
+    """An agent registered under no orchestrator is nobody's to claim: re-registering it
+    under o1 would make o1's orchestrator token act for it (read its inbox, send as it)."""
+    await client.post("/api/agents", json={"id": "a9"}, headers=H)
+    o1 = bearer(
+        mint(
+            [*RW, "message:read", "message:write"],
+            {"orchestrators": ["o1"]},
+            role="orchestrator",
+            sub="orchestrator:o1",
+        )
+    )
+    response = await client.post(
+        "/api/agents", json={"id": "a9", "orchestratorId": "o1"}, headers=o1
+    )
+    assert response.status_code == 403
+    card = await (await client.get("/api/agents/a9", headers=H)).get_json()
+    assert card.get("orchestratorId") is None
+    assert (await client.get("/api/agents/a9/inbox", headers=o1)).status_code == 403
+    # Its own agent's token, or an operator, may place it under an orchestrator.
+    own = bearer(mint(RW, {"agents": ["a9"]}, sub="a9"))
+    response = await client.post(
+        "/api/agents", json={"id": "a9", "orchestratorId": "o1"}, headers=own
+    )
+    assert response.status_code == 200
+
+
 async def test_orchestrator_constraint_cannot_take_over_another_orchestrators_agent(
     client: Any, mint: Any
 ) -> None:

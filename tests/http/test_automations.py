@@ -357,6 +357,31 @@ async def test_a_spawn_automation_keeps_to_the_token_cwd(client: Any, mint: Any)
     assert await (await client.get(f"{url}/dispatches", headers=H)).get_json() == []
 
 
+async def test_a_cwd_limited_token_cannot_point_a_policy_outside_its_cwd(
+    client: Any, mint: Any
+) -> None:
+    # Its spawn automation was checked against the policy's cwd when saved; the schedule
+    # then spawns in whatever cwd the policy holds. Re-pointing the policy outside the
+    # token's cwd would spawn there without the token ever being asked.
+    await put_policy(client)
+    limited = bearer(
+        mint(
+            ["config:write", "config:read", "command:write"],
+            {"orchestrators": ["o1"], "policyNames": ["reviewer"], "cwd": ["/srv/o1/allowed"]},
+        )
+    )
+    assert (await save(client, limited, action=SPAWN)).status_code == 201
+    url = "/api/config/spawn-policies/reviewer"
+    for cwd in ("/srv/o1/secret", "/srv/o1/allowed/../secret"):
+        response = await client.put(url, json={"value": {**POLICY, "cwd": cwd}}, headers=limited)
+        assert await error_of(response) == (403, "forbidden"), cwd
+    stored = await (await client.get(url, headers=H)).get_json()
+    assert stored["value"]["cwd"] == "/srv/o1/allowed"
+    inside = {**POLICY, "cwd": "/srv/o1/allowed/sub"}
+    response = await client.put(url, json={"value": inside}, headers=limited)
+    assert response.status_code == 200
+
+
 async def test_running_or_rearming_a_spawn_needs_the_spawn_rights(client: Any, mint: Any) -> None:
     await put_policy(client)
     automation = await saved(client, action=SPAWN, enabled=False)

@@ -8,6 +8,7 @@ from typing import Any
 
 import trio
 import trio.lowlevel
+from quart.testing.connections import WebsocketResponseError
 
 from relay.actors.commands.flows import expire_and_redeliver
 from relay.clock import ManualClock
@@ -318,3 +319,74 @@ async def test_every_step_of_a_command_is_a_stream_event(client: Any) -> None:
         ("running", "running"),
         ("settled", "succeeded"),
     ]
+
+
+async def test_only_the_target_takes_its_commands(client: Any, mint: Any) -> None:
+    """Taking a target's commands hands them out unredacted (a spawn's runner token) and
+    marks them delivered: an agent's token, which no orchestrators constraint excludes from
+    o1, neither takes nor sees o1's queue over the long-poll or the channel."""
+    o1 = bearer((await register_orchestrator(client, "o1", "/srv/o1"))["token"])
+    response = await client.post(
+        "/api/orchestrators/o1/spawn", json={"provider": "codex", "cwd": "/srv/o1/x"}, headers=H
+    )
+    assert response.status_code == 202
+    await client.post("/api/agents", json={"id": "a1"}, headers=H)
+    agent = bearer(mint(["command:read", "command:write"], {"agents": ["a1"]}, sub="a1"))
+    response = await client.get("/api/orchestrators/o1/commands", headers=agent)
+    assert response.status_code == 403
+    refusals: list[WebsocketResponseError] = []
+    try:
+        async with client.websocket("/api/orchestrators/o1/channel", headers=agent) as ws:
+            await ws.receive()
+    except* WebsocketResponseError as group:
+        refusals = [e for e in group.exceptions if isinstance(e, WebsocketResponseError)]
+    assert [r.response.status_code for r in refusals] == [403]
+    [spawn] = await poll(client, "o1", headers=o1)
+    assert spawn["type"] == "agent.spawn"
+    # Its own agent's queue it takes.
+    assert (await client.get("/api/agents/a1/commands", headers=agent)).status_code == 200
+
+
+async def test_a_command_is_authorized_on_what_its_params_name(client: Any, mint: Any) -> None:
+    """POST /api/commands with a spawn's params is the spawn route without its checks: a
+    token limited to cwd /srv/o1/safe (and o1) creates no command that spawns, merges or
+    cleans up outside it, nor names an agent, policy or spawn request beyond its own."""
+    await register_orchestrator(client, "o1", "/srv/o1")
+    await client.post("/api/agents", json={"id": "b1", "orchestratorId": "o1"}, headers=H)
+    limited = bearer(
+        mint(
+            ["command:read", "command:write"],
+            {
+                "orchestrators": ["o1"],
+                "cwd": ["/srv/o1/safe"],
+                "policyNames": ["p1"],
+                "spawnRequestIds": ["sp_1"],
+                "agents": ["a1"],
+            },
+        )
+    )
+    spawn = {"provider": "command", "command": ["sh"], "spawnRequestId": "sp_1"}
+    for type_, params in (
+        ("agent.spawn", {**spawn, "cwd": "/srv/o1/secret"}),
+        ("agent.spawn", {**spawn, "cwd": "/srv/o1/safe/../secret"}),
+        ("agent.spawn", {**spawn, "cwd": "/srv/o1/safe", "policyName": "p2"}),
+        ("agent.spawn", {**spawn, "cwd": "/srv/o1/safe", "spawnRequestId": "sp_2"}),
+        ("agent.restart", {"agentId": "a1", "restartSpawn": {**spawn, "cwd": "/srv/o1/x"}}),
+        ("agent.shutdown", {"agentId": "b1"}),
+        ("workspace.cleanup", {"repoRoot": "/srv/o1/repo", "worktreePath": "/srv/o1/safe/w"}),
+        ("workspace.merge", {"repoRoot": "/srv/o1/safe", "worktreePath": "/srv/o1/wt"}),
+    ):
+        response = await client.post(
+            "/api/commands",
+            json={"type": type_, "target": "o1", "params": params},
+            headers=limited,
+        )
+        assert response.status_code == 403, (type_, params)
+    assert await poll(client, "o1") == []
+    within = {**spawn, "cwd": "/srv/o1/safe/sub", "policyName": "p1"}
+    response = await client.post(
+        "/api/commands",
+        json={"type": "agent.spawn", "target": "o1", "params": within},
+        headers=limited,
+    )
+    assert response.status_code == 201

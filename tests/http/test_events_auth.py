@@ -10,6 +10,7 @@ import pytest
 from relay.clock import ManualClock
 from relay.http.services import Services
 from tests.conftest import bearer, root_headers
+from tests.http.helpers import create_command, register_orchestrator
 from tests.http.sse_client import open_stream, post_activity
 
 H = root_headers()
@@ -143,3 +144,44 @@ async def test_access_log_has_the_path_without_the_ticket(
     stream_lines = [line for line in lines if "path=/api/events " in line]
     assert len(stream_lines) == 2
     assert all(ticket not in line and "?" not in line for line in lines)
+
+
+async def test_an_orchestrator_token_streams_only_what_its_constraints_cover(
+    client: Any, mint: Any
+) -> None:
+    """o1's runtime token (orchestrators [o1], cwd [/srv/o1]) is not streamed o2's agents,
+    commands, workspaces and leases, which the lists of those resources withhold from it,
+    live or replayed; its own pass."""
+    o1 = await register_orchestrator(client, "o1", "/srv/o1")
+    await register_orchestrator(client, "o2", "/srv/o2")
+    token = bearer(o1["token"])
+    async with open_stream(client) as stream:
+        await post_activity(client, "start")
+        start = await stream.next_event()
+
+    async def others_and_mine() -> None:
+        await client.post("/api/agents", json={"id": "a2", "orchestratorId": "o2"}, headers=H)
+        await create_command(client, "o2")
+        for ws_id, base in (("w2", "/srv/o2"), ("w1", "/srv/o1")):
+            response = await client.post(
+                "/api/workspaces",
+                json={"id": ws_id, "repoRoot": f"{base}/repo", "worktreePath": f"{base}/wt"},
+                headers=H,
+            )
+            assert response.status_code == 201
+        await post_activity(client, "end")
+
+    async with open_stream(client, headers=token) as stream:
+        await others_and_mine()
+        live = []
+        while not live or live[-1].data.get("title") != "end":
+            live.append(await stream.next_event())
+    # (Audit rows, ``activity`` events, are judged by the agent they name only.)
+    carried = [(f.event, f.data.get("workspace", {}).get("id")) for f in live]
+    assert [each for each in carried if each[0] != "activity"] == [("workspace", "w1")]
+    headers = {**token, "Last-Event-ID": str(start.id)}
+    async with open_stream(client, headers=headers) as stream:
+        replayed = [await stream.next_event() for _ in range(len(live))]
+    assert [f.id for f in replayed] == [f.id for f in live]
+    response = await client.get("/api/events", query_string={"agentId": "a2"}, headers=token)
+    assert response.status_code == 403

@@ -231,6 +231,24 @@ async def test_mcp_token_needs_admin_or_the_agents_orchestrator(client: Any, min
     assert (await client.post("/api/agents/a1/mcp-token")).status_code == 401
 
 
+async def test_a_constrained_token_admin_mints_only_within_its_constraints(
+    client: Any, mint: Any
+) -> None:
+    # token:admin limited to orchestrator o1 hands out no more than it holds: an MCP token
+    # for o2's agent would act for a2 (read its inbox, send as it) beyond o1.
+    await register(client, "a1", orchestratorId="o1")
+    await register(client, "a2", orchestratorId="o2")
+    admin = bearer(mint(["token:admin"], {"orchestrators": ["o1"]}, sub="ops-o1"))
+    response = await client.post("/api/agents/a2/mcp-token", headers=admin)
+    assert response.status_code == 403, await response.get_json()
+    # Limited to agents it may grant, it mints for those.
+    agents_admin = bearer(mint(["token:admin"], {"agents": ["a1"]}, sub="ops-a1"))
+    response = await client.post("/api/agents/a1/mcp-token", headers=agents_admin)
+    assert response.status_code == 201
+    response = await client.post("/api/agents/a2/mcp-token", headers=agents_admin)
+    assert response.status_code == 403
+
+
 async def test_a_2026_client_calls_tools_without_initialize(client: Any) -> None:
     """The 2026-07-28 protocol carries its envelope in every request's ``_meta``."""
     await register(client, "a1")

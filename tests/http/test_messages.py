@@ -60,6 +60,35 @@ async def test_sender_defaults_to_the_caller(client: Any, mint: Any) -> None:
     assert own["message"]["from"] == "a1"
 
 
+async def test_a_bound_agent_outside_the_tokens_other_constraints_is_no_sender(
+    client: Any, mint: Any
+) -> None:
+    """The caller's one agent is its sender only if it acts for it: a token:admin limited to
+    orchestrator o1 may grant {agents: [a2], orchestrators: [o1]}, which must not speak as
+    o2's agent a2."""
+    await agent(client, "a1", orchestratorId="o1")
+    await agent(client, "a2", orchestratorId="o2")
+    admin = bearer(
+        mint(["token:admin", "message:write", "message:read"], {"orchestrators": ["o1"]})
+    )
+    response = await client.post(
+        "/api/tokens",
+        json={
+            "sub": "posing",
+            "role": "provider",
+            "scope": ["message:write", "message:read"],
+            "constraints": {"agents": ["a2"], "orchestrators": ["o1"]},
+        },
+        headers=admin,
+    )
+    assert response.status_code == 201, await response.get_json()
+    posing = bearer((await response.get_json())["token"])
+    response = await send(client, posing, to="a1", body="I am a2")
+    assert await error_of(response) == (403, "forbidden")
+    response = await client.get("/api/agents/a1/inbox?peek=true", headers=H)
+    assert (await response.get_json())["items"] == []
+
+
 async def test_a_subject_naming_an_agent_neither_speaks_nor_reads_as_it(
     client: Any, mint: Any
 ) -> None:

@@ -110,3 +110,47 @@ async def test_no_token_is_handed_out_when_its_record_cannot_be_stored(
     token = (await register_orchestrator(client, "o1"))["token"]
     [record] = await records(client, "orchestrator:o1")
     assert record["jti"] == services.auth.verify(token).jti
+
+
+async def test_only_the_orchestrator_itself_re_registers_it(client: Any, mint: Any) -> None:
+    """A registration hands out the orchestrator's runtime token: a token that merely
+    has no constraint excluding o1 (an agent's, {agents: [a1]}) is not o1, and neither
+    re-registers it (moving its baseDir) nor gets a token acting for o1's agents."""
+    await register_orchestrator(client, "o1", "/srv/o1")
+    response = await client.post(
+        "/api/agents", json={"id": "b1", "orchestratorId": "o1"}, headers=H
+    )
+    assert response.status_code == 201
+    agent = bearer(mint(["agent:read", "agent:write"], {"agents": ["a1"]}, sub="a1"))
+    response = await client.post(
+        "/api/orchestrators", json={"id": "o1", "baseDir": "/"}, headers=agent
+    )
+    assert response.status_code == 403
+    assert await response.get_json() == {"error": "forbidden"}
+    stored = await (await client.get("/api/orchestrators/o1", headers=H)).get_json()
+    assert stored["baseDir"] == "/srv/o1"
+    # A token limited to o1 (its own runtime token) re-registers it.
+    own = bearer(mint(["agent:write"], {"orchestrators": ["o1"], "cwd": ["/srv/o1"]}))
+    response = await client.post(
+        "/api/orchestrators", json={"id": "o1", "baseDir": "/srv/o1"}, headers=own
+    )
+    assert response.status_code == 200
+
+
+async def test_only_the_orchestrator_itself_reports_its_heartbeat_and_sessions(
+    client: Any, mint: Any
+) -> None:
+    """An orchestrator's heartbeat and managed sessions are its own report: an agent's
+    token, which no orchestrators constraint keeps from o1, neither keeps o1 online nor
+    rewrites which sessions it manages (whom agent actions and wakes are routed to)."""
+    o1 = bearer((await register_orchestrator(client, "o1", "/srv/o1"))["token"])
+    agent = bearer(mint(["agent:read", "agent:write"], {"agents": ["a1"]}, sub="a1"))
+    claim = {"managedAgents": [{"agentId": "a1", "sessionName": "s-a1"}]}
+    response = await client.post("/api/orchestrators/o1/heartbeat", json=claim, headers=agent)
+    assert response.status_code == 403
+    response = await client.patch("/api/orchestrators/o1/agents", json=claim, headers=agent)
+    assert response.status_code == 403
+    stored = await (await client.get("/api/orchestrators/o1", headers=H)).get_json()
+    assert stored["managedAgents"] == []
+    response = await client.post("/api/orchestrators/o1/heartbeat", json=claim, headers=o1)
+    assert response.status_code == 200

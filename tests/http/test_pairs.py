@@ -558,3 +558,35 @@ async def test_a_pair_message_checks_and_links_a_secret_attachment(client: Any, 
     assert response.status_code == 201, await response.get_data()
     # Linked to the message: its recipient may now read it.
     assert (await client.get(f"/api/artifacts/{mine}", headers=n)).status_code == 200
+
+
+async def test_registering_an_agent_named_like_a_creators_sub_takes_nothing(
+    client: Any, mint: Any
+) -> None:
+    """Whether the creator is an agent is as stored at create: a token limited to
+    orchestrator o2 that registers an agent named like the sub that created o1's pair does
+    not become its creator (read, list, abort), and that sub stays it."""
+    await agent(client, "d1", orchestratorId="o1")
+    await agent(client, "n1", orchestratorId="o1")
+    scope = ["task:read", "task:write"]
+    o1 = bearer(mint(scope, {"orchestrators": ["o1"]}, role="orchestrator", sub="orch-o1"))
+    response = await create(client, o1, driver="d1", navigator="n1")
+    assert response.status_code == 201, await response.get_data()
+    pair = await response.get_json()
+    squatter = bearer(
+        mint(["agent:write", *scope], {"orchestrators": ["o2"]}, role="orchestrator", sub="o2")
+    )
+    response = await client.post(
+        "/api/agents", json={"id": "orch-o1", "orchestratorId": "o2"}, headers=squatter
+    )
+    assert response.status_code == 201
+    response = await client.get(f"/api/pairs/{pair['id']}", headers=squatter)
+    assert await error_of(response) == (403, "forbidden")
+    assert await (await client.get("/api/pairs", headers=squatter)).get_json() == []
+    response = await act(client, pair["id"], squatter, action="abort")
+    assert await error_of(response) == (403, "forbidden")
+    # The sub that created it still reads and lists it.
+    response = await client.get(f"/api/pairs/{pair['id']}", headers=o1)
+    assert response.status_code == 200
+    listed = await (await client.get("/api/pairs", headers=o1)).get_json()
+    assert [p["id"] for p in listed] == [pair["id"]]

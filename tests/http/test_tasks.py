@@ -411,6 +411,68 @@ async def test_cancel_by_creator_or_operator_only(client: Any, mint: Any) -> Non
     assert (await response.get_json())["status"] == "canceled"
 
 
+async def test_a_bound_agent_outside_the_tokens_other_constraints_is_no_creator(
+    client: Any, mint: Any
+) -> None:
+    # {agents: [a2], orchestrators: [o1]} does not act for o2's a2: no task in a2's name.
+    await agent(client, "a2", orchestratorId="o2")
+    posing = bearer(mint(WRITE, {"agents": ["a2"], "orchestrators": ["o1"]}))
+    response = await client.post("/api/tasks", json={"title": "t"}, headers=posing)
+    assert await error_of(response) == (403, "forbidden")
+
+
+async def test_a_constrained_dashboard_token_manages_only_its_agents_tasks(
+    client: Any, mint: Any
+) -> None:
+    # An operator skips the creator rule only unconstrained: a dashboard token limited to
+    # a1 is judged like any token, and a2's task is not its to edit, cancel or requeue.
+    await agent(client, "a1")
+    await agent(client, "a2")
+    task = await create(client, bearer(mint(WRITE, {"agents": ["a2"]})))
+    limited = bearer(mint(WRITE, {"agents": ["a1"]}, sub="ops", role="dashboard"))
+    path = f"/api/tasks/{task['id']}"
+    response = await client.patch(path, json={"title": "mine now"}, headers=limited)
+    assert await error_of(response) == (403, "forbidden")
+    response = await client.post(f"{path}/cancel", headers=limited)
+    assert await error_of(response) == (403, "forbidden")
+    response = await client.post(f"{path}/requeue", headers=limited)
+    assert await error_of(response) == (403, "forbidden")
+    assert (await get(client, task["id"]))["status"] == "submitted"
+    # Its own agent's task it manages, and an unconstrained dashboard token any.
+    mine = await create(client, bearer(mint(WRITE, {"agents": ["a1"]})))
+    response = await client.post(f"/api/tasks/{mine['id']}/cancel", headers=limited)
+    assert (await response.get_json())["status"] == "canceled"
+    ops = bearer(mint(WRITE, sub="ops", role="dashboard"))
+    response = await client.post(f"{path}/cancel", headers=ops)
+    assert (await response.get_json())["status"] == "canceled"
+
+
+async def test_registering_an_agent_named_like_a_creators_sub_takes_nothing(
+    client: Any, mint: Any
+) -> None:
+    # Whether the creator is an agent is as stored at create: a token limited to
+    # orchestrator o2 that registers an agent named "ci-bot" does not become the
+    # creator of ci-bot's task, and ci-bot keeps it.
+    plain = bearer(mint(WRITE, sub="ci-bot"))
+    task = await create(client, plain)
+    squatter = bearer(
+        mint(["agent:write", *WRITE], {"orchestrators": ["o2"]}, role="orchestrator", sub="o2")
+    )
+    response = await client.post(
+        "/api/agents", json={"id": "ci-bot", "orchestratorId": "o2"}, headers=squatter
+    )
+    assert response.status_code == 201
+    path = f"/api/tasks/{task['id']}"
+    response = await client.patch(path, json={"title": "mine"}, headers=squatter)
+    assert await error_of(response) == (403, "forbidden")
+    response = await client.post(f"{path}/cancel", headers=squatter)
+    assert await error_of(response) == (403, "forbidden")
+    response = await client.post(f"{path}/cancel", headers=plain)
+    assert (await response.get_json())["status"] == "canceled"
+    # Nor is it told of the task as its creator.
+    assert await inbox_bodies(client, "ci-bot") == []
+
+
 async def test_the_creator_is_told_and_the_preferred_agent_woken(client: Any, mint: Any) -> None:
     await agent(client, "a1")
     await agent(client, "a2")

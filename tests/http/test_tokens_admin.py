@@ -261,6 +261,30 @@ async def test_constrained_token_admin_may_not_widen(client: Any, mint: Any) -> 
     assert narrower.status_code == 201
 
 
+async def test_a_constrained_token_admin_sees_and_revokes_only_what_it_could_issue(
+    client: Any, mint: Any
+) -> None:
+    # token:admin limited to orch-a manages the tokens it could have issued, no others:
+    # orch-b's token is neither listed to it nor revoked by it.
+    admin = bearer(mint(["token:admin", "agent:read"], {"orchestrators": ["orch-a"]}))
+    theirs, their_record = await issued(
+        client, sub="b", role="r", scope=["agent:read"], constraints={"orchestrators": ["orch-b"]}
+    )
+    _, unbounded = await issued(client, sub="u", role="r", scope=["agent:read"])
+    _, own = await issued(
+        client, sub="a", role="r", scope=["agent:read"], constraints={"orchestrators": ["orch-a"]}
+    )
+    listed = await (await client.get("/api/tokens", headers=admin)).get_json()
+    assert [record["jti"] for record in listed] == [own["jti"]]
+    for jti in (their_record["jti"], unbounded["jti"], "no-record-jti"):
+        response = await client.delete(f"/api/tokens/{jti}", headers=admin)
+        assert response.status_code == 403, jti
+        assert await response.get_json() == {"error": "forbidden"}
+    assert (await client.get("/api/agents", headers=bearer(theirs))).status_code == 200
+    response = await client.delete(f"/api/tokens/{own['jti']}", headers=admin)
+    assert response.status_code == 200
+
+
 async def test_list_returns_records_and_never_token_strings(client: Any) -> None:
     tokens = [
         (await issued(client, sub=f"s{i}", role="r", scope=["agent:read"]))[0] for i in range(3)

@@ -378,3 +378,15 @@ async def test_unknown_orchestrator_is_404(client: Any, services: Services) -> N
         "/api/orchestrators/nope/runner-token", json={"token": token}, headers=root_headers()
     )
     await assert_refused(response, 404, "orchestrator not found")
+
+
+async def test_a_token_not_naming_the_orchestrator_cannot_remint_its_runners(
+    client: Any, services: Services, clock: ManualClock, mint: Any
+) -> None:
+    """Re-minting revives a dead credential of the orchestrator's session: an agent's
+    token holding command:write, which no orchestrators constraint keeps from orch-a, is
+    not orch-a, and gets no live runner token (a credential for orch-a) from a dead one."""
+    old = await runner_token(services)
+    clock.advance(TTL + 3 * DAY)
+    agent = bearer(mint(["command:read", "command:write"], {"agents": ["a1"]}, sub="a1"))
+    await assert_refused(await remint(client, old, agent), 403, "forbidden")

@@ -513,3 +513,48 @@ async def test_direct_merge_request_reports_conflict(client: Any, services: Serv
         await workspace_merge.request_workspace_merge(
             services.runtime, ws2, MergeOptions(requested_by="t")
         )
+
+
+async def test_a_workspace_of_another_orchestrators_agent_is_not_an_orchestrator_tokens(
+    client: Any, mint: Any
+) -> None:
+    """A workspace belongs to its agent as stored, and so to that agent's orchestrator:
+    a token limited to o1 touches no workspace of o2's agent, though the record names no
+    orchestrator of its own (as allow_agent judges the agent itself)."""
+    response = await client.post(
+        "/api/agents", json={"id": "a2", "orchestratorId": "o2"}, headers=H
+    )
+    assert response.status_code == 201
+    await make_workspace(client, "w2", repo="/srv/shared/repo", agentId="a2")
+    limited = bearer(mint(["agent:read", "agent:write"], {"orchestrators": ["o1"]}))
+    response = await client.get("/api/workspaces/w2", headers=limited)
+    assert response.status_code == 403
+    response = await client.get("/api/workspaces", headers=limited)
+    assert await response.get_json() == []
+    response = await action(client, "w2", limited, action="abandon")
+    assert response.status_code == 403
+    response = await client.delete("/api/workspaces/w2", headers=limited)
+    assert response.status_code == 403
+    assert (await get_ws(client, "w2"))["status"] == "ready"
+    # Its own orchestrator's agent's workspace it touches.
+    own = bearer(mint(["agent:read", "agent:write"], {"orchestrators": ["o2"]}))
+    assert (await client.get("/api/workspaces/w2", headers=own)).status_code == 200
+    assert len(await (await client.get("/api/workspaces", headers=own)).get_json()) == 1
+
+
+async def test_a_constrained_token_admin_releases_only_leases_within_its_cwd(
+    client: Any, mint: Any
+) -> None:
+    """Force-releasing a merge lease lets a second merge of that repository start while
+    the first runs: a token:admin limited to /srv/o1 releases no lease of /srv/o2, which
+    GET /api/merge-leases does not even show it."""
+    await register_orchestrator(client, "o2", "/srv/o2")
+    await make_workspace(client, "w2", repo="/srv/o2/repo")
+    assert (await action(client, "w2", action="merge")).status_code == 202
+    admin = bearer(mint(["token:admin", "command:read"], {"cwd": ["/srv/o1"]}))
+    assert await (await client.get("/api/merge-leases", headers=admin)).get_json() == []
+    response = await client.delete(
+        "/api/merge-leases", query_string={"repoRoot": "/srv/o2/repo"}, headers=admin
+    )
+    assert response.status_code == 403
+    assert [lease["repoRoot"] for lease in await leases(client)] == ["/srv/o2/repo"]

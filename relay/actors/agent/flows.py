@@ -95,14 +95,20 @@ async def request_action(
     """
     action = parse_action(raw_action)
     card, orch, resume_id = await _checked(rt, agent_id, action)
-    authorize(
-        Resource(
-            agent_id=card.id,
-            orchestrator_id=orch.id if orch else card.orchestrator_id,
-            policy_name=_meta_text(card, "policyName"),
-            spawn_request_id=_meta_text(card, "spawnRequestId"),
-        )
+    # The orchestrator the agent is stored under (named by its id or its own agent id), and
+    # the one that carries the action out when another does (one listing the session among
+    # its managed agents): an orchestrator's own report never makes another's agent its
+    # caller's.
+    named = orch is not None and card.orchestrator_id in (orch.id, orch.agent_id)
+    resource = Resource(
+        agent_id=card.id,
+        orchestrator_id=orch.id if orch is not None and named else card.orchestrator_id,
+        policy_name=_meta_text(card, "policyName"),
+        spawn_request_id=_meta_text(card, "spawnRequestId"),
     )
+    authorize(resource)
+    if orch is not None and not named:
+        authorize(replace(resource, orchestrator_id=orch.id))
     # The id is known before the command exists: the agent's actor reserves the lifecycle
     # for it first (so of two concurrent requests exactly one passes), and the "requested"
     # row is stored in the command's own commit (no command without the row that says who

@@ -81,12 +81,14 @@ async def _create_task(rt: Runtime, caller: Principal, body: Mapping[str, Any]) 
     hints = body.get("routingHints")
     max_attempts = body.get("maxAttempts")
     now = rt.clock.now_ms()
+    created_by, created_by_agent = await tasks.creator_of(rt, caller)
     task = Task(
         id=new_task_id(),
         title=title,
         body=text,
         context_id=_text(body, "contextId") or new_context_id(),
-        created_by=await tasks.creator_of(rt, caller),
+        created_by=created_by,
+        created_by_agent=created_by_agent,
         status="submitted",
         attempt=0,
         max_attempts=int(max_attempts) if max_attempts else rt.settings.task_max_attempts,

@@ -77,6 +77,11 @@ def _sender(caller: Principal, given: str | None, known: dict[str, AgentFacts]) 
     if given is None:
         mine = own_agent(caller)
         if mine is not None:
+            # The one agent its constraints name, if it acts for it: its other constraints
+            # (an orchestrator) must cover that agent as stored, as for a given ``from``.
+            facts = known.get(mine)
+            if facts is not None and not acts_for(caller, mine, facts.orchestrator_id):
+                raise Forbidden("forbidden")
             return mine
         # Its sub, unless that names an agent it does not act for: a token minted with an
         # agent's id as its subject must not speak as that agent.

@@ -46,11 +46,16 @@ async def _owners(rt: Runtime, agent_ids: tuple[str, ...]) -> dict[str, str | No
     return await rt.store.run(lambda: agent_store.orchestrators_of(agent_ids))
 
 
-def _is_creator(caller: Principal, created_by: str, owners: dict[str, str | None]) -> bool:
-    """As tasks' ``may_manage``: acting for the creator when it is an agent (stored state
-    says so), being it (a ``sub`` bound to no agent) only when it is not."""
-    if created_by in owners:
-        return acts_for(caller, created_by, owners[created_by])
+def _is_creator(caller: Principal, pair: Pair, owners: dict[str, str | None]) -> bool:
+    """As tasks' ``may_manage``: acting for the creator when it is an agent (as stored at
+    create: an agent registered since under a sub's name takes nothing), being it (a
+    ``sub`` bound to no agent) only when it is not."""
+    created_by = pair.created_by
+    is_agent = pair.created_by_agent
+    if is_agent is None:  # stored before the kind was: decided now
+        is_agent = created_by in owners
+    if is_agent:
+        return acts_for(caller, created_by, owners.get(created_by))
     return created_by == caller.sub and own_agent(caller) is None
 
 
@@ -60,7 +65,7 @@ async def _acting(rt: Runtime, caller: Principal, pair: Pair) -> Acting:
         driver=pair.driver in owners and acts_for(caller, pair.driver, owners[pair.driver]),
         navigator=pair.navigator in owners
         and acts_for(caller, pair.navigator, owners[pair.navigator]),
-        creator=_is_creator(caller, pair.created_by, owners),
+        creator=_is_creator(caller, pair, owners),
         operator=is_unconstrained_operator(caller),
     )
 
@@ -74,7 +79,7 @@ async def create(rt: Runtime, caller: Principal, data: NewPair) -> Pair:
     """
     rules.check_create(data.driver, data.navigator, data.objective)
     parties = (data.driver, data.navigator)
-    owners = await _owners(rt, parties)
+    owners = await _owners(rt, (*parties, caller.sub))
     acting = Acting(
         driver=acts_for(caller, data.driver, owners.get(data.driver)),
         navigator=acts_for(caller, data.navigator, owners.get(data.navigator)),
@@ -99,6 +104,7 @@ async def create(rt: Runtime, caller: Principal, data: NewPair) -> Pair:
         status=rules.status_of_joined(joined),
         joined=joined,
         created_by=caller.sub,
+        created_by_agent=caller.sub in owners,
         version=1,
         created_at=now,
         updated_at=now,
@@ -204,8 +210,12 @@ async def _visibility(rt: Runtime, caller: Principal) -> pair_store.Visible | No
         candidates = []
     owners = await _owners(rt, (*candidates, caller.sub))
     acted_for = tuple(a for a in candidates if a in owners and acts_for(caller, a, owners[a]))
-    by_sub = caller.sub not in owners and own_agent(caller) is None
-    return pair_store.Visible(agents=acted_for, created_by=caller.sub if by_sub else None)
+    by_sub = own_agent(caller) is None
+    return pair_store.Visible(
+        agents=acted_for,
+        created_by=caller.sub if by_sub else None,
+        sub_is_agent=caller.sub in owners,
+    )
 
 
 def _sender(pair: Pair, acting: Acting) -> tuple[str, str]:

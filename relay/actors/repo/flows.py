@@ -41,7 +41,7 @@ WORKSPACE_COMMANDS = ("workspace.merge", "workspace.cleanup", "workspace.reconci
 
 
 async def create_workspace(
-    rt: Runtime, workspace: Workspace, *, authorize: Callable[[Workspace], None]
+    rt: Runtime, workspace: Workspace, *, authorize: Callable[[Workspace], Awaitable[None]]
 ) -> tuple[Workspace, bool]:
     """Record a workspace in its repository; idempotent on its id within that repository.
 
@@ -59,7 +59,7 @@ async def create_workspace(
     """
     existing = await rt.store.run(lambda: workspace_store.load(workspace.id))
     if existing is not None:
-        authorize(existing)
+        await authorize(existing)
     stored_owner = existing.repo_root if existing is not None else None
     claimed = await workspace_ids.claim(
         rt, workspace.id, workspace.repo_root, stored_owner=stored_owner

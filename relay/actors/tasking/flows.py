@@ -40,8 +40,10 @@ async def tell(rt: Runtime, notices: Sequence[tasks.Notice]) -> None:
         creator = notice.task.created_by
         if creator == notice.cause:
             continue
-        if not await _is_agent(rt, creator):
-            continue  # not an agent (root, an integration, a token's sub)
+        # Not an agent (root, an integration, a token's sub), as stored at create: an
+        # agent registered since under a sub's name is not told of the sub's tasks.
+        if notice.task.created_by_agent is False or not await _is_agent(rt, creator):
+            continue
         text = tasks.notice_text(notice.task)
         try:
             await messaging.send(rt, RELAY, messaging.SendInput(body=text, to=creator))

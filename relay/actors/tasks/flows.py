@@ -10,7 +10,7 @@ from relay.actors.runtime.context import Runtime
 from relay.actors.tasks import messages as board
 from relay.actors.tasks.messages import BOARD, KIND, Decided
 from relay.actors.tasks.rules import is_ready
-from relay.auth.access import Principal, acts_for, is_operator, own_agent
+from relay.auth.access import Principal, acts_for, is_unconstrained_operator, own_agent
 from relay.domain.tasks import StatusReport, Task, TaskEdit, TaskFilter
 from relay.errors import Forbidden, NotFound
 from relay.store import agents as agent_store
@@ -24,25 +24,41 @@ async def _owners(rt: Runtime, agent_ids: list[str]) -> dict[str, str | None]:
     return await rt.store.run(lambda: agent_store.orchestrators_of(wanted))
 
 
-async def creator_of(rt: Runtime, caller: Principal) -> str:
-    """messaging.md's sender rule with no ``from``: the token's one agent, else its sub,
-    unless that sub names an agent it does not act for (403)."""
+async def creator_of(rt: Runtime, caller: Principal) -> tuple[str, bool]:
+    """messaging.md's sender rule with no ``from``: the token's one agent if it acts for it,
+    else its sub, unless that sub names an agent it does not act for (403); and whether
+    that creator is an agent, stored with the task (``Task.created_by_agent``)."""
     mine = own_agent(caller)
     if mine is not None:
-        return mine
+        # Its one agent only if it acts for it (its other constraints cover it as stored).
+        found = await _owners(rt, [mine])
+        if mine in found and not acts_for(caller, mine, found[mine]):
+            raise Forbidden("forbidden")
+        return mine, True
     owners = await _owners(rt, [caller.sub])
     if caller.sub in owners and not acts_for(caller, caller.sub, owners[caller.sub]):
         raise Forbidden("forbidden")
-    return caller.sub
+    return caller.sub, caller.sub in owners
+
+
+async def creator_is_agent(rt: Runtime, task: Task) -> bool:
+    """Whether the task's creator is an agent: as stored at create; for a task stored
+    before that was recorded, decided now."""
+    if task.created_by_agent is not None:
+        return task.created_by_agent
+    return bool(await _owners(rt, [task.created_by]))
 
 
 async def may_manage(rt: Runtime, caller: Principal, task: Task) -> bool:
-    """The creator (acting for it, or being it when it is no agent) and operators."""
-    if is_operator(caller):
+    """The creator (acting for it, or being it when it is no agent) and unconstrained
+    operators: a dashboard token limited to some agents is judged like any token."""
+    if is_unconstrained_operator(caller):
         return True
-    owners = await _owners(rt, [task.created_by])
-    if task.created_by in owners:
-        return acts_for(caller, task.created_by, owners[task.created_by])
+    if await creator_is_agent(rt, task):
+        # An agent creator: who acts for it. Registering an agent named like a sub that
+        # created a task takes nothing: that creator's kind is stored.
+        owners = await _owners(rt, [task.created_by])
+        return acts_for(caller, task.created_by, owners.get(task.created_by))
     return task.created_by == caller.sub and own_agent(caller) is None
 
 

@@ -21,6 +21,9 @@ class Pair(Model):
     status = fields.CharField(max_length=32, db_index=True)
     joined = fields.JSONField(default=list)
     created_by = fields.CharField(max_length=200)
+    # Whether the creator was an agent when it created the pair (null: stored before this
+    # was recorded, migration 0019).
+    created_by_agent = fields.BooleanField(null=True)
     version = fields.IntField(default=1)
     created_at = fields.BigIntField()
     updated_at = fields.BigIntField()

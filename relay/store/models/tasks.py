@@ -22,6 +22,9 @@ class Task(Model):
     # agents are online.
     preferred_agent_id = fields.CharField(max_length=200, null=True)
     created_by = fields.CharField(max_length=200, db_index=True)
+    # Whether the creator was an agent when it created the task (null: stored before this
+    # was recorded, migration 0018).
+    created_by_agent = fields.BooleanField(null=True)
     assignee = fields.CharField(max_length=200, null=True, db_index=True)
     status = fields.CharField(max_length=16)
     status_message = fields.TextField(null=True)
