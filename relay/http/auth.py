@@ -18,6 +18,7 @@ from quart import g, has_request_context, request, websocket
 from relay.actors import agent, artifacts
 from relay.actors.memory import visibility
 from relay.actors.memory.visibility import MemoryAction
+from relay.actors.tokens.runner_tokens import is_runner
 from relay.auth.access import (
     Principal,
     Resource,
@@ -393,11 +394,16 @@ async def allow_command_report(kind: TargetKind, target: str, status: str) -> No
 
 
 def is_target(caller: Principal, kind: TargetKind, target: str) -> bool:
-    """Root, or a token constrained to exactly this target's kind and covering it."""
+    """Root, or a token constrained to exactly this target's kind and covering it.
+
+    A runner token (``runner:<spawnRequestId>``) names its orchestrator in
+    ``constraints.orchestrators`` only to reach its own agent: it is a spawned session's
+    token, never the orchestrator itself (as ``check_remint_caller`` judges it)."""
     if caller.is_root:
         return True
-    constraint = "orchestrators" if kind == "orchestrator" else "agents"
-    return target in caller.constraints.get(constraint, ())
+    if kind == "orchestrator":
+        return target in caller.constraints.get("orchestrators", ()) and not is_runner(caller)
+    return target in caller.constraints.get("agents", ())
 
 
 # -- tokens ----------------------------------------------------------------------------
