@@ -287,6 +287,14 @@ class ConstrainedEvents:
             constraints={k: list(v) for k, v in self.constraints},
         )
 
+    def admits_presence(self, kind: str, key: str) -> bool:
+        """Presence (``relay.events.PresenceGuard``), judged as the ``agent`` and
+        ``orchestrator`` events it stands for; an agent memory does not hold is withheld."""
+        if kind == "orchestrator":
+            return covers(self._caller(), Resource(orchestrator_id=key))
+        known, owner = self._owner(key)
+        return known and covers(self._caller(), Resource(agent_id=key, orchestrator_id=owner))
+
     def _owner(self, agent_id: str | None) -> tuple[bool, str | None]:
         """``(known, orchestrator)`` of an agent, from memory; known when not asked for."""
         if self.agents is None or agent_id is None:
