@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from relay.events.deliveries import Delivery
 from relay.store.stream import StreamEvent
 
-__all__ = ["ORCHESTRATOR_VIEW", "EventGuard", "StreamFilter", "admitted_by"]
+__all__ = ["ORCHESTRATOR_VIEW", "EventGuard", "PresenceGuard", "StreamFilter", "admitted_by"]
 
 log = logging.getLogger("relay.events")
 
@@ -21,6 +21,14 @@ class EventGuard(Protocol):
     """A per-subscriber rule on an event's content (hashable: filters are dict keys)."""
 
     def admits(self, event: StreamEvent) -> bool: ...
+
+
+@runtime_checkable
+class PresenceGuard(Protocol):
+    """A guard that also rules on presence: whether an ``agent`` or ``orchestrator`` of this
+    id may be shown to the subscriber, as its ``agent`` / ``orchestrator`` events are."""
+
+    def admits_presence(self, kind: str, key: str) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,10 +77,12 @@ class StreamFilter:
             seen = {a: agents[a] for a in wanted if a in agents and self.admits(None, a)}
         else:
             seen = agents  # shared, not copied: the window is not changed after it is sent
-        return {
-            "agents": seen,
-            "orchestrators": orchestrators if self.admits(ORCHESTRATOR_VIEW, None) else {},
-        }
+        shown = orchestrators if self.admits(ORCHESTRATOR_VIEW, None) else {}
+        guard = self.guard
+        if isinstance(guard, PresenceGuard):
+            seen = {a: at for a, at in seen.items() if guard.admits_presence("agent", a)}
+            shown = {o: at for o, at in shown.items() if guard.admits_presence("orchestrator", o)}
+        return {"agents": seen, "orchestrators": shown}
 
 
 def admitted_by(

@@ -18,6 +18,8 @@ from quart import g, has_request_context, request, websocket
 from relay.actors import agent, artifacts
 from relay.actors.memory import visibility
 from relay.actors.memory.visibility import MemoryAction
+from relay.actors.runtime.directory import AgentDirectory
+from relay.actors.tokens.runner_tokens import is_runner
 from relay.auth.access import (
     Principal,
     Resource,
@@ -248,18 +250,29 @@ class ConstrainedEvents:
     The stream's own filter judges an event by the agent it names only: an orchestrator's
     runtime token (limited to its orchestrator and ``baseDir``) would otherwise be streamed
     every other orchestrator's agents, commands, workspaces and leases.
+
+    For a caller limited by orchestrator, a command to an agent and a workspace of an agent
+    are judged on the orchestrator that agent is stored under too, as ``visible_commands``
+    and ``may_touch_workspace`` judge them, from the agents' actors' memory (``agents``,
+    ``AgentDirectory``): never a store read per event. A command to an agent that memory
+    does not hold is withheld from such a caller (a workspace's agent is then judged as an
+    unknown one, by the workspace's own fields).
     """
 
     constraints: tuple[tuple[str, tuple[str, ...]], ...]
     then: EventGuard | None = None
+    agents: AgentDirectory | None = None  # only for a caller limited by orchestrator
 
     @classmethod
-    def of(cls, caller: Principal, then: EventGuard | None) -> EventGuard | None:
+    def of(
+        cls, caller: Principal, then: EventGuard | None, agents: AgentDirectory
+    ) -> EventGuard | None:
         """The guard for ``caller``: ``then`` alone for root and unconstrained callers."""
         if caller.is_root or not caller.constraints:
             return then
         constraints = tuple(sorted((k, tuple(v)) for k, v in caller.constraints.items()))
-        return cls(constraints, then)
+        limited = "orchestrators" in caller.constraints
+        return cls(constraints, then, agents if limited else None)
 
     def admits(self, event: StreamEvent) -> bool:
         if not all(covers(self._caller(), r) for r in self._resources(event)):
@@ -274,8 +287,22 @@ class ConstrainedEvents:
             constraints={k: list(v) for k, v in self.constraints},
         )
 
-    @staticmethod
-    def _resources(event: StreamEvent) -> list[Resource]:
+    def admits_presence(self, kind: str, key: str) -> bool:
+        """Presence (``relay.events.PresenceGuard``), judged as the ``agent`` and
+        ``orchestrator`` events it stands for; an agent memory does not hold is withheld."""
+        if kind == "orchestrator":
+            return covers(self._caller(), Resource(orchestrator_id=key))
+        known, owner = self._owner(key)
+        return known and covers(self._caller(), Resource(agent_id=key, orchestrator_id=owner))
+
+    def _owner(self, agent_id: str | None) -> tuple[bool, str | None]:
+        """``(known, orchestrator)`` of an agent, from memory; known when not asked for."""
+        if self.agents is None or agent_id is None:
+            return True, None
+        facts = self.agents.known([agent_id])[0].get(agent_id)
+        return (False, None) if facts is None else (True, facts.orchestrator_id)
+
+    def _resources(self, event: StreamEvent) -> list[Resource]:
         """What the event carries, as its resource's reads judge it; an event of these
         kinds without its record is withheld (a resource nothing can cover)."""
         data = event.data if isinstance(event.data, dict) else {}
@@ -291,13 +318,18 @@ class ConstrainedEvents:
             return [Resource(orchestrator_id=text.get("id"))]
         if event.event == "command":
             if text.get("targetKind") == "agent":
-                return [Resource(agent_id=text.get("target"))]
+                known, owner = self._owner(text.get("target"))
+                if not known:
+                    return [_NOTHING]
+                return [Resource(agent_id=text.get("target"), orchestrator_id=owner)]
             return [Resource(orchestrator_id=text.get("target"))]
         if event.event == "lease":
             return [Resource(cwd=text.get("repoRoot"))]
         base = Resource(agent_id=text.get("agentId"), orchestrator_id=text.get("orchestratorId"))
         paths = [text.get(k) for k in ("worktreePath", "repoRoot", "sourceCwd")]
-        return [replace(base, cwd=path) for path in paths if path is not None] or [base]
+        resources = [replace(base, cwd=path) for path in paths if path is not None] or [base]
+        _, owner = self._owner(text.get("agentId"))
+        return resources if owner is None else [*resources, Resource(orchestrator_id=owner)]
 
 
 _GUARDED_EVENTS = frozenset({"agent", "orchestrator", "command", "workspace", "lease"})
@@ -393,11 +425,16 @@ async def allow_command_report(kind: TargetKind, target: str, status: str) -> No
 
 
 def is_target(caller: Principal, kind: TargetKind, target: str) -> bool:
-    """Root, or a token constrained to exactly this target's kind and covering it."""
+    """Root, or a token constrained to exactly this target's kind and covering it.
+
+    A runner token (``runner:<spawnRequestId>``) names its orchestrator in
+    ``constraints.orchestrators`` only to reach its own agent: it is a spawned session's
+    token, never the orchestrator itself (as ``check_remint_caller`` judges it)."""
     if caller.is_root:
         return True
-    constraint = "orchestrators" if kind == "orchestrator" else "agents"
-    return target in caller.constraints.get(constraint, ())
+    if kind == "orchestrator":
+        return target in caller.constraints.get("orchestrators", ()) and not is_runner(caller)
+    return target in caller.constraints.get("agents", ())
 
 
 # -- tokens ----------------------------------------------------------------------------

@@ -168,7 +168,7 @@ async def stream_events() -> Response:
         agent_id=agent_id,
         agents=visible_agents(principal()),
         hidden_views=hidden,
-        guard=ConstrainedEvents.of(principal(), memory_guard),
+        guard=ConstrainedEvents.of(principal(), memory_guard, services().runtime.agents),
     )
     rt = services().runtime
     claims = principal().claims

@@ -185,3 +185,34 @@ async def test_an_orchestrator_token_streams_only_what_its_constraints_cover(
     assert [f.id for f in replayed] == [f.id for f in live]
     response = await client.get("/api/events", query_string={"agentId": "a2"}, headers=token)
     assert response.status_code == 403
+
+
+async def test_an_orchestrator_token_is_not_streamed_other_orchestrators_agents_commands(
+    client: Any,
+) -> None:
+    """A command to an agent is judged, as ``visible_commands`` judges it in the list, on
+    the orchestrator that agent is stored under as well: o1's runtime token is not streamed
+    a command to o2's agent a2 (its params included), and is streamed one to its own a1."""
+    o1 = await register_orchestrator(client, "o1", "/srv/o1")
+    await register_orchestrator(client, "o2", "/srv/o2")
+    token = bearer(o1["token"])
+    for agent_id, orchestrator_id in (("a1", "o1"), ("a2", "o2")):
+        response = await client.post(
+            "/api/agents", json={"id": agent_id, "orchestratorId": orchestrator_id}, headers=H
+        )
+        assert response.status_code == 201
+    async with open_stream(client, headers=token) as stream:
+        for target in ("a2", "a1"):
+            response = await client.post(
+                "/api/commands",
+                json={"type": "agent.compact", "target": target, "params": {"k": target}},
+                headers=H,
+            )
+            assert response.status_code == 201
+        await post_activity(client, "end")
+        live = []
+        while not live or live[-1].data.get("title") != "end":
+            live.append(await stream.next_event())
+    streamed = [f.data["command"]["target"] for f in live if f.event == "command"]
+    listed = await (await client.get("/api/commands", headers=token)).get_json()
+    assert streamed == [c["target"] for c in listed] == ["a1"]

@@ -115,3 +115,33 @@ async def test_presence_is_not_replayed_on_reconnect(client: Any) -> None:
             frames.append(await stream.next_frame())
     assert [frame.event for frame in frames if frame.event is not None] == ["activity"]
     assert frames[-1].data == marker
+
+
+async def test_an_orchestrator_token_sees_the_presence_of_its_own_only(
+    client: Any, clock: ManualClock
+) -> None:
+    """Presence stands for ``agent`` and ``orchestrator`` events, and is filtered as the
+    stream's guard filters them: o1's runtime token (orchestrators [o1]) is not told when
+    o2 or o2's agents beat."""
+    o1 = await register_orchestrator(client, "o1", "/srv/o1")
+    await register_orchestrator(client, "o2", "/srv/o2")
+    for agent_id, orchestrator_id in (("a1", "o1"), ("a2", "o2")):
+        response = await client.post(
+            "/api/agents", json={"id": agent_id, "orchestratorId": orchestrator_id}, headers=H
+        )
+        assert response.status_code == 201
+    seen: dict[str, dict[str, int]] = {"agents": {}, "orchestrators": {}}
+    async with open_stream(client, headers=bearer(o1["token"])) as stream:
+        clock.advance(10)
+        for orchestrator_id in ("o2", "o1"):
+            response = await client.post(
+                f"/api/orchestrators/{orchestrator_id}/heartbeat", headers=H
+            )
+            assert response.status_code == 200
+        await beat(client, "a2")
+        await beat(client, "a1")
+        while "a1" not in seen["agents"] or "o1" not in seen["orchestrators"]:
+            frame = await next_presence(stream)
+            for kind in seen:
+                seen[kind].update(frame.data[kind])
+    assert (set(seen["agents"]), set(seen["orchestrators"])) == ({"a1"}, {"o1"})

@@ -16,7 +16,7 @@ from relay.errors import Unavailable
 from relay.http.services import Services
 from relay.store import tokens as token_store
 from tests.conftest import bearer
-from tests.http.helpers import H, register_orchestrator
+from tests.http.helpers import H, poll, register_orchestrator
 
 
 async def records(client: Any, sub: str) -> list[dict[str, Any]]:
@@ -154,3 +154,30 @@ async def test_only_the_orchestrator_itself_reports_its_heartbeat_and_sessions(
     assert stored["managedAgents"] == []
     response = await client.post("/api/orchestrators/o1/heartbeat", json=claim, headers=o1)
     assert response.status_code == 200
+
+
+async def test_a_runner_token_is_not_its_orchestrator(client: Any) -> None:
+    """A spawned session's runner token names its orchestrator in ``constraints.
+    orchestrators`` (that is how it finds its own agents), yet it is an agent's token, not
+    the orchestrator: it neither re-registers o1 (taking o1's runtime token, which acts
+    for every agent of o1), nor takes o1's queue (other spawns' runner tokens), nor
+    reports o1's heartbeat, as it may not re-mint o1's runners' tokens either."""
+    o1 = bearer((await register_orchestrator(client, "o1", "/srv/o1"))["token"])
+    for cwd in ("/srv/o1/x", "/srv/o1/y"):
+        response = await client.post(
+            "/api/orchestrators/o1/spawn", json={"provider": "codex", "cwd": cwd}, headers=H
+        )
+        assert response.status_code == 202
+    response = await client.get("/api/orchestrators/o1/commands?limit=1", headers=o1)
+    [first] = await response.get_json()
+    runner = bearer(first["params"]["runnerToken"])
+    response = await client.post(
+        "/api/orchestrators", json={"id": "o1", "baseDir": "/srv/o1"}, headers=runner
+    )
+    assert response.status_code == 403
+    response = await client.get("/api/orchestrators/o1/commands", headers=runner)
+    assert response.status_code == 403
+    response = await client.post("/api/orchestrators/o1/heartbeat", json={}, headers=runner)
+    assert response.status_code == 403
+    [second] = await poll(client, "o1", headers=o1)
+    assert second["params"]["runnerToken"] != first["params"]["runnerToken"]

@@ -71,13 +71,18 @@ async def mint_runner_token(
     )
 
 
+def is_runner(caller: Principal) -> bool:
+    """Whether the caller is a spawned session's runner token (never root)."""
+    return not caller.is_root and caller.sub.startswith(RUNNER_PREFIX)
+
+
 def check_remint_caller(caller: Principal) -> None:
     """Only an orchestrator's standing credential (or root) re-mints; a runner renews itself.
 
     Raises:
         Forbidden: "forbidden" when the caller is itself a runner token.
     """
-    if not caller.is_root and caller.sub.startswith(RUNNER_PREFIX):
+    if is_runner(caller):
         raise Forbidden("forbidden")
 
 
