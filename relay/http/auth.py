@@ -2,14 +2,15 @@
 
 Every view declares its scope with ``@requires``. What a request touches is then
 checked from stored state, never from the request body, by the one function for its
-kind (``allow_agent``, ``allow_workspace``, ``allow_command_target``,
-``allow_command_report``), which every route and the command channel share.
+kind (``allow_agent``, ``allow_workspace``, the commands' in ``relay.http.command_auth``),
+which every route, the command channel and the MCP tools share. The event stream's guard
+for constrained callers is ``relay.http.event_guard``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import wraps
 from typing import Any, TypeVar, cast
 
@@ -18,7 +19,6 @@ from quart import g, has_request_context, request, websocket
 from relay.actors import agent, artifacts
 from relay.actors.memory import visibility
 from relay.actors.memory.visibility import MemoryAction
-from relay.actors.runtime.directory import AgentDirectory
 from relay.actors.tokens.runner_tokens import is_runner
 from relay.auth.access import (
     Principal,
@@ -33,16 +33,14 @@ from relay.auth.access import (
 )
 from relay.auth.grants import check_grantable
 from relay.domain.artifacts import Artifact
-from relay.domain.commands import Command, TargetKind
+from relay.domain.commands import TargetKind
 from relay.domain.memory import Memory, Scope, Viewer
 from relay.domain.tokens import TokenRecord
 from relay.domain.workspaces import Workspace
 from relay.errors import Forbidden, NotFound
-from relay.events import EventGuard
 from relay.http.services import services
 from relay.store import agents as agent_store
 from relay.store import orchestrators as orchestrator_store
-from relay.store.stream import StreamEvent
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
@@ -113,7 +111,7 @@ async def allow_agent(
     allow(Resource(agent_id=agent_id, orchestrator_id=orchestrator_id), scope)
     caller = principal()
     moving = orchestrator_id is not None and not caller.is_root and bool(caller.constraints)
-    if not (_limited_by("orchestrators") or moving):
+    if not (limited_by("orchestrators") or moving):
         return
     owners = await agent_orchestrators([agent_id])
     if agent_id not in owners:
@@ -152,7 +150,8 @@ async def agent_orchestrators(agent_ids: Iterable[str]) -> dict[str, str | None]
     return await agent.orchestrators_of(services().runtime, agent_ids)
 
 
-def _limited_by(constraint: str) -> bool:
+def limited_by(constraint: str) -> bool:
+    """Whether the caller (not root) carries a constraint of this kind."""
     caller = principal()
     return not caller.is_root and constraint in caller.constraints
 
@@ -202,7 +201,7 @@ def workspace_resource(ws: Workspace) -> Resource:
 async def workspace_agent_owners(workspaces: Iterable[Workspace]) -> dict[str, str | None]:
     """The stored orchestrator of each workspace's agent, for a caller limited by
     orchestrator (``allow_agent``'s look-up; nobody else pays for it)."""
-    if not _limited_by("orchestrators"):
+    if not limited_by("orchestrators"):
         return {}
     return await agent_orchestrators({ws.agent_id for ws in workspaces if ws.agent_id})
 
@@ -236,192 +235,7 @@ async def allow_workspace(ws: Workspace, scope: str | None = None) -> None:
         raise Forbidden("forbidden")
 
 
-# -- the event stream ------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ConstrainedEvents:
-    """A stream's guard (``relay.events.EventGuard``) for a constrained caller: an
-    ``agent``, ``orchestrator``, ``command``, ``workspace`` or ``lease`` event passes only if
-    the caller's constraints cover the resource it carries, as that resource's own reads
-    judge it (``can_see`` of the agent lists, ``visible_commands``, ``may_touch_workspace``,
-    the lease list), live and on replay alike; other events pass, then ``then`` decides.
-
-    The stream's own filter judges an event by the agent it names only: an orchestrator's
-    runtime token (limited to its orchestrator and ``baseDir``) would otherwise be streamed
-    every other orchestrator's agents, commands, workspaces and leases.
-
-    For a caller limited by orchestrator, a command to an agent and a workspace of an agent
-    are judged on the orchestrator that agent is stored under too, as ``visible_commands``
-    and ``may_touch_workspace`` judge them, from the agents' actors' memory (``agents``,
-    ``AgentDirectory``): never a store read per event. A command to an agent that memory
-    does not hold is withheld from such a caller (a workspace's agent is then judged as an
-    unknown one, by the workspace's own fields).
-    """
-
-    constraints: tuple[tuple[str, tuple[str, ...]], ...]
-    then: EventGuard | None = None
-    agents: AgentDirectory | None = None  # only for a caller limited by orchestrator
-
-    @classmethod
-    def of(
-        cls, caller: Principal, then: EventGuard | None, agents: AgentDirectory
-    ) -> EventGuard | None:
-        """The guard for ``caller``: ``then`` alone for root and unconstrained callers."""
-        if caller.is_root or not caller.constraints:
-            return then
-        constraints = tuple(sorted((k, tuple(v)) for k, v in caller.constraints.items()))
-        limited = "orchestrators" in caller.constraints
-        return cls(constraints, then, agents if limited else None)
-
-    def admits(self, event: StreamEvent) -> bool:
-        if not all(covers(self._caller(), r) for r in self._resources(event)):
-            return False
-        return self.then is None or self.then.admits(event)
-
-    def _caller(self) -> Principal:
-        return Principal(
-            sub="",
-            role="",
-            scope=frozenset(),
-            constraints={k: list(v) for k, v in self.constraints},
-        )
-
-    def admits_presence(self, kind: str, key: str) -> bool:
-        """Presence (``relay.events.PresenceGuard``), judged as the ``agent`` and
-        ``orchestrator`` events it stands for; an agent memory does not hold is withheld."""
-        if kind == "orchestrator":
-            return covers(self._caller(), Resource(orchestrator_id=key))
-        known, owner = self._owner(key)
-        return known and covers(self._caller(), Resource(agent_id=key, orchestrator_id=owner))
-
-    def _owner(self, agent_id: str | None) -> tuple[bool, str | None]:
-        """``(known, orchestrator)`` of an agent, from memory; known when not asked for."""
-        if self.agents is None or agent_id is None:
-            return True, None
-        facts = self.agents.known([agent_id])[0].get(agent_id)
-        return (False, None) if facts is None else (True, facts.orchestrator_id)
-
-    def _resources(self, event: StreamEvent) -> list[Resource]:
-        """What the event carries, as its resource's reads judge it; an event of these
-        kinds without its record is withheld (a resource nothing can cover)."""
-        data = event.data if isinstance(event.data, dict) else {}
-        item = data.get(event.event)
-        if event.event not in _GUARDED_EVENTS:
-            return []
-        if not isinstance(item, dict):
-            return [_NOTHING]
-        text = {k: v for k, v in item.items() if isinstance(v, str)}
-        if event.event == "agent":
-            return [Resource(agent_id=text.get("id"), orchestrator_id=text.get("orchestratorId"))]
-        if event.event == "orchestrator":
-            return [Resource(orchestrator_id=text.get("id"))]
-        if event.event == "command":
-            if text.get("targetKind") == "agent":
-                known, owner = self._owner(text.get("target"))
-                if not known:
-                    return [_NOTHING]
-                return [Resource(agent_id=text.get("target"), orchestrator_id=owner)]
-            return [Resource(orchestrator_id=text.get("target"))]
-        if event.event == "lease":
-            return [Resource(cwd=text.get("repoRoot"))]
-        base = Resource(agent_id=text.get("agentId"), orchestrator_id=text.get("orchestratorId"))
-        paths = [text.get(k) for k in ("worktreePath", "repoRoot", "sourceCwd")]
-        resources = [replace(base, cwd=path) for path in paths if path is not None] or [base]
-        _, owner = self._owner(text.get("agentId"))
-        return resources if owner is None else [*resources, Resource(orchestrator_id=owner)]
-
-
-_GUARDED_EVENTS = frozenset({"agent", "orchestrator", "command", "workspace", "lease"})
-# Covered by no constraint of any caller this guard is for: an empty path prefix list is
-# impossible, so a malformed event is refused by the agents/orchestrators/cwd it names.
-_NOTHING = Resource(agent_id="", orchestrator_id="", cwd="")
-
-
-# -- commands --------------------------------------------------------------------------
-
-
-async def allow_command_target(kind: TargetKind, target: str, scope: str | None = None) -> None:
-    """Commands: the caller may touch commands of this (stored) target: the orchestrator,
-    or the agent and the orchestrator it is registered under."""
-    if kind == "agent":
-        await allow_agent(target, scope=scope)
-    else:
-        allow(Resource(orchestrator_id=target), scope)
-
-
-# The params by which the daemon's handlers name what a command touches (relay/daemon:
-# sessions, worktrees, merge), at the top level and in a restart's ``restartSpawn``.
-_COMMAND_PATH_PARAMS = ("cwd", "repoRoot", "worktreePath", "sourceCwd")
-
-
-async def allow_command_params(params: Mapping[str, Any]) -> None:
-    """A command created by hand: what its params name (an agent, paths, a spawn policy, a
-    spawn request) is covered by the caller's constraints, as the routes that make such
-    commands (spawn, agent actions, workspace merge and cleanup) judge them; else 403.
-    Covering its target alone would let a ``workspace.merge`` or ``agent.spawn`` reach any
-    path below the orchestrator's ``baseDir``."""
-    for part in (params, params.get("restartSpawn")):
-        if not isinstance(part, Mapping):
-            continue
-        text = {k: v for k, v in part.items() if isinstance(v, str)}
-        agent_id = text.get("agentId")
-        if agent_id is not None:
-            await allow_agent(agent_id)
-        allow(
-            Resource(
-                policy_name=text.get("policyName"), spawn_request_id=text.get("spawnRequestId")
-            )
-        )
-        for key in _COMMAND_PATH_PARAMS:
-            if key in text:
-                allow(Resource(cwd=text[key]))
-
-
-async def allow_command_take(kind: TargetKind, target: str) -> None:
-    """Taking a target's commands, over the long-poll and the channel alike: they are
-    handed out unredacted (a spawn's runner token) and marked delivered. ``command:read``
-    covering the target (``allow_command_target``), and for a constrained caller a
-    constraint that names the target (``is_target``), or for an agent the orchestrator it
-    is stored under: never a token its constraints merely do not exclude, as an agent's
-    token is from its orchestrator's queue."""
-    await allow_command_target(kind, target)
-    caller = principal()
-    if caller.is_root or not caller.constraints or is_target(caller, kind, target):
-        return
-    if kind == "agent":
-        owner = (await agent_orchestrators([target])).get(target)
-        if owner is not None and owner in caller.constraints.get("orchestrators", ()):
-            return
-    raise Forbidden("forbidden")
-
-
-async def visible_commands(commands: list[Command]) -> list[Command]:
-    """For lists: the commands whose target the caller may touch (``allow_command_target``)."""
-    caller = principal()
-    if caller.is_root:
-        return commands
-    owners: dict[str, str | None] = {}
-    if _limited_by("orchestrators"):
-        owners = await agent_orchestrators(c.target for c in commands if c.target_kind == "agent")
-
-    def visible(command: Command) -> bool:
-        if command.target_kind == "orchestrator":
-            return covers(caller, Resource(orchestrator_id=command.target))
-        return covers(
-            caller, Resource(agent_id=command.target, orchestrator_id=owners.get(command.target))
-        )
-
-    return [command for command in commands if visible(command)]
-
-
-async def allow_command_report(kind: TargetKind, target: str, status: str) -> None:
-    """Status reports on a command of ``target``, over PATCH and over the channel alike:
-    ``command:write`` covering the target; progress and outcomes only from the target
-    itself (a token constrained to exactly it, or root); anyone allowed may cancel."""
-    await allow_command_target(kind, target, "command:write")
-    if status != "cancelled" and not is_target(principal(), kind, target):
-        raise Forbidden("forbidden")
+# -- command targets ------------------------------------------------------------------
 
 
 def is_target(caller: Principal, kind: TargetKind, target: str) -> bool:

@@ -30,7 +30,8 @@ from relay.actors import commands
 from relay.domain.commands import TargetKind
 from relay.errors import Forbidden, Invalid, RelayError
 from relay.http import responses
-from relay.http.auth import allow_command_report, allow_command_take, principal, requires
+from relay.http.auth import principal, requires
+from relay.http.command_auth import allow_command_report, allow_command_take
 from relay.http.commands import PatchCommandBody
 from relay.http.contract import int_param, responds
 from relay.http.nul_guard import refuse_nul_in_body

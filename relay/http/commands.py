@@ -13,13 +13,11 @@ from relay.auth.access import Resource
 from relay.domain.commands import STATUSES, CommandSpec, TargetKind
 from relay.errors import Invalid
 from relay.http import responses
-from relay.http.auth import (
+from relay.http.auth import can_see, principal, requires
+from relay.http.command_auth import (
     allow_command_params,
     allow_command_report,
     allow_command_target,
-    can_see,
-    principal,
-    requires,
     visible_commands,
 )
 from relay.http.contract import int_param, responds, str_param

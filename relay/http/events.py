@@ -62,15 +62,9 @@ from relay.events import (
     encode_frame,
 )
 from relay.http import responses
-from relay.http.auth import (
-    SCOPE_ATTRIBUTE,
-    ConstrainedEvents,
-    allow_agent,
-    memory_viewer,
-    principal,
-    requires,
-)
+from relay.http.auth import SCOPE_ATTRIBUTE, allow_agent, memory_viewer, principal, requires
 from relay.http.contract import Media, responds, str_param
+from relay.http.event_guard import ConstrainedEvents
 from relay.http.services import services
 from relay.http.stream_tickets import TicketBook
 from relay.http.validation import query_str

@@ -1,0 +1,103 @@
+"""Commands: who may create, read, take and report on a target's commands (HTTP routes
+and the command channel alike), judged from stored state as ``relay.http.auth`` judges
+agents and orchestrators."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from relay.auth.access import Resource, covers
+from relay.domain.commands import Command, TargetKind
+from relay.errors import Forbidden
+from relay.http.auth import (
+    agent_orchestrators,
+    allow,
+    allow_agent,
+    is_target,
+    limited_by,
+    principal,
+)
+
+
+async def allow_command_target(kind: TargetKind, target: str, scope: str | None = None) -> None:
+    """Commands: the caller may touch commands of this (stored) target: the orchestrator,
+    or the agent and the orchestrator it is registered under."""
+    if kind == "agent":
+        await allow_agent(target, scope=scope)
+    else:
+        allow(Resource(orchestrator_id=target), scope)
+
+
+# The params by which the daemon's handlers name what a command touches (relay/daemon:
+# sessions, worktrees, merge), at the top level and in a restart's ``restartSpawn``.
+_COMMAND_PATH_PARAMS = ("cwd", "repoRoot", "worktreePath", "sourceCwd")
+
+
+async def allow_command_params(params: Mapping[str, Any]) -> None:
+    """A command created by hand: what its params name (an agent, paths, a spawn policy, a
+    spawn request) is covered by the caller's constraints, as the routes that make such
+    commands (spawn, agent actions, workspace merge and cleanup) judge them; else 403.
+    Covering its target alone would let a ``workspace.merge`` or ``agent.spawn`` reach any
+    path below the orchestrator's ``baseDir``."""
+    for part in (params, params.get("restartSpawn")):
+        if not isinstance(part, Mapping):
+            continue
+        text = {k: v for k, v in part.items() if isinstance(v, str)}
+        agent_id = text.get("agentId")
+        if agent_id is not None:
+            await allow_agent(agent_id)
+        allow(
+            Resource(
+                policy_name=text.get("policyName"), spawn_request_id=text.get("spawnRequestId")
+            )
+        )
+        for key in _COMMAND_PATH_PARAMS:
+            if key in text:
+                allow(Resource(cwd=text[key]))
+
+
+async def allow_command_take(kind: TargetKind, target: str) -> None:
+    """Taking a target's commands, over the long-poll and the channel alike: they are
+    handed out unredacted (a spawn's runner token) and marked delivered. ``command:read``
+    covering the target (``allow_command_target``), and for a constrained caller a
+    constraint that names the target (``is_target``), or for an agent the orchestrator it
+    is stored under: never a token its constraints merely do not exclude, as an agent's
+    token is from its orchestrator's queue."""
+    await allow_command_target(kind, target)
+    caller = principal()
+    if caller.is_root or not caller.constraints or is_target(caller, kind, target):
+        return
+    if kind == "agent":
+        owner = (await agent_orchestrators([target])).get(target)
+        if owner is not None and owner in caller.constraints.get("orchestrators", ()):
+            return
+    raise Forbidden("forbidden")
+
+
+async def visible_commands(commands: list[Command]) -> list[Command]:
+    """For lists: the commands whose target the caller may touch (``allow_command_target``)."""
+    caller = principal()
+    if caller.is_root:
+        return commands
+    owners: dict[str, str | None] = {}
+    if limited_by("orchestrators"):
+        owners = await agent_orchestrators(c.target for c in commands if c.target_kind == "agent")
+
+    def visible(command: Command) -> bool:
+        if command.target_kind == "orchestrator":
+            return covers(caller, Resource(orchestrator_id=command.target))
+        return covers(
+            caller, Resource(agent_id=command.target, orchestrator_id=owners.get(command.target))
+        )
+
+    return [command for command in commands if visible(command)]
+
+
+async def allow_command_report(kind: TargetKind, target: str, status: str) -> None:
+    """Status reports on a command of ``target``, over PATCH and over the channel alike:
+    ``command:write`` covering the target; progress and outcomes only from the target
+    itself (a token constrained to exactly it, or root); anyone allowed may cancel."""
+    await allow_command_target(kind, target, "command:write")
+    if status != "cancelled" and not is_target(principal(), kind, target):
+        raise Forbidden("forbidden")

@@ -1,0 +1,109 @@
+"""The event stream's guard for a constrained caller (``ConstrainedEvents``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from relay.actors.runtime.directory import AgentDirectory
+from relay.auth.access import Principal, Resource, covers
+from relay.events import EventGuard
+from relay.store.stream import StreamEvent
+
+
+@dataclass(frozen=True, slots=True)
+class ConstrainedEvents:
+    """A stream's guard (``relay.events.EventGuard``) for a constrained caller: an
+    ``agent``, ``orchestrator``, ``command``, ``workspace`` or ``lease`` event passes only if
+    the caller's constraints cover the resource it carries, as that resource's own reads
+    judge it (``can_see`` of the agent lists, ``visible_commands``, ``may_touch_workspace``,
+    the lease list), live and on replay alike; other events pass, then ``then`` decides.
+
+    The stream's own filter judges an event by the agent it names only: an orchestrator's
+    runtime token (limited to its orchestrator and ``baseDir``) would otherwise be streamed
+    every other orchestrator's agents, commands, workspaces and leases.
+
+    For a caller limited by orchestrator, a command to an agent and a workspace of an agent
+    are judged on the orchestrator that agent is stored under too, as ``visible_commands``
+    and ``may_touch_workspace`` judge them, from the agents' actors' memory (``agents``,
+    ``AgentDirectory``): never a store read per event. A command to an agent that memory
+    does not hold is withheld from such a caller (a workspace's agent is then judged as an
+    unknown one, by the workspace's own fields).
+    """
+
+    constraints: tuple[tuple[str, tuple[str, ...]], ...]
+    then: EventGuard | None = None
+    agents: AgentDirectory | None = None  # only for a caller limited by orchestrator
+
+    @classmethod
+    def of(
+        cls, caller: Principal, then: EventGuard | None, agents: AgentDirectory
+    ) -> EventGuard | None:
+        """The guard for ``caller``: ``then`` alone for root and unconstrained callers."""
+        if caller.is_root or not caller.constraints:
+            return then
+        constraints = tuple(sorted((k, tuple(v)) for k, v in caller.constraints.items()))
+        limited = "orchestrators" in caller.constraints
+        return cls(constraints, then, agents if limited else None)
+
+    def admits(self, event: StreamEvent) -> bool:
+        if not all(covers(self._caller(), r) for r in self._resources(event)):
+            return False
+        return self.then is None or self.then.admits(event)
+
+    def _caller(self) -> Principal:
+        return Principal(
+            sub="",
+            role="",
+            scope=frozenset(),
+            constraints={k: list(v) for k, v in self.constraints},
+        )
+
+    def admits_presence(self, kind: str, key: str) -> bool:
+        """Presence (``relay.events.PresenceGuard``), judged as the ``agent`` and
+        ``orchestrator`` events it stands for; an agent memory does not hold is withheld."""
+        if kind == "orchestrator":
+            return covers(self._caller(), Resource(orchestrator_id=key))
+        known, owner = self._owner(key)
+        return known and covers(self._caller(), Resource(agent_id=key, orchestrator_id=owner))
+
+    def _owner(self, agent_id: str | None) -> tuple[bool, str | None]:
+        """``(known, orchestrator)`` of an agent, from memory; known when not asked for."""
+        if self.agents is None or agent_id is None:
+            return True, None
+        facts = self.agents.known([agent_id])[0].get(agent_id)
+        return (False, None) if facts is None else (True, facts.orchestrator_id)
+
+    def _resources(self, event: StreamEvent) -> list[Resource]:
+        """What the event carries, as its resource's reads judge it; an event of these
+        kinds without its record is withheld (a resource nothing can cover)."""
+        data = event.data if isinstance(event.data, dict) else {}
+        item = data.get(event.event)
+        if event.event not in _GUARDED_EVENTS:
+            return []
+        if not isinstance(item, dict):
+            return [_NOTHING]
+        text = {k: v for k, v in item.items() if isinstance(v, str)}
+        if event.event == "agent":
+            return [Resource(agent_id=text.get("id"), orchestrator_id=text.get("orchestratorId"))]
+        if event.event == "orchestrator":
+            return [Resource(orchestrator_id=text.get("id"))]
+        if event.event == "command":
+            if text.get("targetKind") == "agent":
+                known, owner = self._owner(text.get("target"))
+                if not known:
+                    return [_NOTHING]
+                return [Resource(agent_id=text.get("target"), orchestrator_id=owner)]
+            return [Resource(orchestrator_id=text.get("target"))]
+        if event.event == "lease":
+            return [Resource(cwd=text.get("repoRoot"))]
+        base = Resource(agent_id=text.get("agentId"), orchestrator_id=text.get("orchestratorId"))
+        paths = [text.get(k) for k in ("worktreePath", "repoRoot", "sourceCwd")]
+        resources = [replace(base, cwd=path) for path in paths if path is not None] or [base]
+        _, owner = self._owner(text.get("agentId"))
+        return resources if owner is None else [*resources, Resource(orchestrator_id=owner)]
+
+
+_GUARDED_EVENTS = frozenset({"agent", "orchestrator", "command", "workspace", "lease"})
+# Covered by no constraint of any caller this guard is for: an empty path prefix list is
+# impossible, so a malformed event is refused by the agents/orchestrators/cwd it names.
+_NOTHING = Resource(agent_id="", orchestrator_id="", cwd="")
