@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from relay.actors.runtime.directory import AgentDirectory
 from relay.auth.access import Principal, Resource, covers
@@ -33,6 +33,18 @@ class ConstrainedEvents:
     constraints: tuple[tuple[str, tuple[str, ...]], ...]
     then: EventGuard | None = None
     agents: AgentDirectory | None = None  # only for a caller limited by orchestrator
+    # ``constraints`` as the Principal ``covers`` judges, built once, not per event; left
+    # out of equality (streams with the same constraints share one filter group).
+    _caller: Principal = field(init=False, compare=False, hash=False, repr=False)
+
+    def __post_init__(self) -> None:
+        caller = Principal(
+            sub="",
+            role="",
+            scope=frozenset(),
+            constraints={k: list(v) for k, v in self.constraints},
+        )
+        object.__setattr__(self, "_caller", caller)
 
     @classmethod
     def of(
@@ -46,25 +58,17 @@ class ConstrainedEvents:
         return cls(constraints, then, agents if limited else None)
 
     def admits(self, event: StreamEvent) -> bool:
-        if not all(covers(self._caller(), r) for r in self._resources(event)):
+        if not all(covers(self._caller, r) for r in self._resources(event)):
             return False
         return self.then is None or self.then.admits(event)
-
-    def _caller(self) -> Principal:
-        return Principal(
-            sub="",
-            role="",
-            scope=frozenset(),
-            constraints={k: list(v) for k, v in self.constraints},
-        )
 
     def admits_presence(self, kind: str, key: str) -> bool:
         """Presence (``relay.events.PresenceGuard``), judged as the ``agent`` and
         ``orchestrator`` events it stands for; an agent memory does not hold is withheld."""
         if kind == "orchestrator":
-            return covers(self._caller(), Resource(orchestrator_id=key))
+            return covers(self._caller, Resource(orchestrator_id=key))
         known, owner = self._owner(key)
-        return known and covers(self._caller(), Resource(agent_id=key, orchestrator_id=owner))
+        return known and covers(self._caller, Resource(agent_id=key, orchestrator_id=owner))
 
     def _owner(self, agent_id: str | None) -> tuple[bool, str | None]:
         """``(known, orchestrator)`` of an agent, from memory; known when not asked for."""
