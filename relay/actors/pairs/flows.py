@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass
 
 from relay.actors import messaging
+from relay.actors.agent import orchestrators_of
 from relay.actors.pairs import messages as msgs
 from relay.actors.pairs import rules
 from relay.actors.pairs.rules import Acting
@@ -43,7 +44,8 @@ class NewPair:
 
 
 async def _owners(rt: Runtime, agent_ids: tuple[str, ...]) -> dict[str, str | None]:
-    return await rt.store.run(lambda: agent_store.orchestrators_of(agent_ids))
+    # The agents' directory first (what their actors last committed), the store for the rest.
+    return await orchestrators_of(rt, agent_ids)
 
 
 def _is_creator(caller: Principal, pair: Pair, owners: dict[str, str | None]) -> bool:
