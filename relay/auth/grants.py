@@ -74,6 +74,16 @@ def check_grantable(
             raise Forbidden(f"cannot grant {kind} beyond the caller's own {kind} constraint")
 
 
+def may_grant(grantor: Principal, constraints: Mapping[str, Sequence[str]]) -> bool:
+    """Whether ``grantor`` could hand out a token with these constraints (``check_grantable``
+    with no scope), as a yes or no: who may mint for an agent, or manage a stored token."""
+    try:
+        check_grantable(grantor, (), constraints)
+    except Forbidden:
+        return False
+    return True
+
+
 def _within(kind: str, value: str, allowed: Sequence[str]) -> bool:
     if kind == "cwd":
         return any(path_within(value, prefix) for prefix in allowed)

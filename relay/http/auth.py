@@ -31,7 +31,7 @@ from relay.auth.access import (
     normalise_path,
     own_agent,
 )
-from relay.auth.grants import check_grantable
+from relay.auth.grants import may_grant
 from relay.domain.artifacts import Artifact
 from relay.domain.commands import TargetKind
 from relay.domain.memory import Memory, Scope, Viewer
@@ -262,13 +262,7 @@ def may_manage_token(record: TokenRecord | None) -> bool:
     caller = principal()
     if caller.is_root or not caller.constraints:
         return True
-    if record is None:
-        return False
-    try:
-        check_grantable(caller, (), record.constraints)
-    except Forbidden:
-        return False
-    return True
+    return record is not None and may_grant(caller, record.constraints)
 
 
 def limited_token_admin() -> bool:

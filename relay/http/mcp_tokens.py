@@ -13,8 +13,7 @@ from quart import Blueprint, request
 from quart_schema import document_request
 
 from relay.actors.tokens import issuing
-from relay.auth.access import Principal
-from relay.auth.grants import check_grantable
+from relay.auth.grants import may_grant
 from relay.auth.profiles import MCP
 from relay.auth.tokens import MAX_TTL_SECONDS, TokenSpec
 from relay.errors import Forbidden, NotFound
@@ -48,21 +47,13 @@ async def allow_minting_for(agent_id: str) -> None:
     which its constraints would not bound: it mints only as an orchestrator acting for it.
     """
     caller = principal()
-    if caller.has_scope("token:admin") and _may_grant(caller, agent_id):
+    if caller.has_scope("token:admin") and may_grant(caller, mcp_constraints(agent_id)):
         if agent_id not in await agent_orchestrators([agent_id]):
             raise NotFound("agent not found")
         return
     if caller.role != "orchestrator":
         raise Forbidden("forbidden")
     await allow_acting_for(agent_id)
-
-
-def _may_grant(caller: Principal, agent_id: str) -> bool:
-    try:
-        check_grantable(caller, (), mcp_constraints(agent_id))
-    except Forbidden:
-        return False
-    return True
 
 
 def mcp_constraints(agent_id: str) -> dict[str, list[str]]:
