@@ -211,14 +211,27 @@ def may_touch_workspace(ws: Workspace, agent_owners: Mapping[str, str | None]) -
     request body says about it: its agent, orchestrator and paths, and the orchestrator its
     agent is stored under (``agent_owners``, from ``workspace_agent_owners``), as
     ``allow_agent`` judges that agent."""
-    base = workspace_resource(ws)
-    if not all(
-        covers(principal(), replace(base, cwd=path))
-        for path in (ws.worktree_path, ws.repo_root, ws.source_cwd)
-    ):
-        return False
     owner = agent_owners.get(ws.agent_id) if ws.agent_id is not None else None
-    return owner is None or covers(principal(), Resource(orchestrator_id=owner))
+    paths = (ws.worktree_path, ws.repo_root, ws.source_cwd)
+    resources = workspace_resources(ws.agent_id, ws.orchestrator_id, paths, owner)
+    return all(covers(principal(), resource) for resource in resources)
+
+
+def workspace_resources(
+    agent_id: str | None,
+    orchestrator_id: str | None,
+    paths: Iterable[str | None],
+    agent_owner: str | None,
+) -> list[Resource]:
+    """What a workspace touches, every one of which the caller's constraints must cover: its
+    agent and orchestrator with each of its paths, and the orchestrator its agent is stored
+    under (``agent_owner``, when known). For the workspace reads and the event stream's
+    guard (``relay.http.event_guard``) alike."""
+    base = Resource(agent_id=agent_id, orchestrator_id=orchestrator_id)
+    resources = [replace(base, cwd=path) for path in paths if path is not None] or [base]
+    if agent_owner is not None:
+        resources.append(Resource(orchestrator_id=agent_owner))
+    return resources
 
 
 async def visible_workspaces(workspaces: Iterable[Workspace]) -> list[Workspace]:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from relay.actors.runtime.directory import AgentDirectory
 from relay.auth.access import Principal, Resource, covers
 from relay.events import EventGuard
+from relay.http.auth import workspace_resources
 from relay.store.stream import StreamEvent
 
 
@@ -100,11 +101,9 @@ class ConstrainedEvents:
             return [Resource(orchestrator_id=text.get("target"))]
         if event.event == "lease":
             return [Resource(cwd=text.get("repoRoot"))]
-        base = Resource(agent_id=text.get("agentId"), orchestrator_id=text.get("orchestratorId"))
         paths = [text.get(k) for k in ("worktreePath", "repoRoot", "sourceCwd")]
-        resources = [replace(base, cwd=path) for path in paths if path is not None] or [base]
         _, owner = self._owner(text.get("agentId"))
-        return resources if owner is None else [*resources, Resource(orchestrator_id=owner)]
+        return workspace_resources(text.get("agentId"), text.get("orchestratorId"), paths, owner)
 
 
 _GUARDED_EVENTS = frozenset({"agent", "orchestrator", "command", "workspace", "lease"})
