@@ -9,6 +9,7 @@ from relay.actors.conversation.messages import KIND, Accept, Accepted
 from relay.actors.runtime.aggregate import AggregateActor
 from relay.actors.runtime.audit import Change
 from relay.actors.runtime.dispatch import dispatchmethod
+from relay.actors.runtime.pool import PooledActor
 from relay.domain.messages import Conversation, Message
 from relay.errors import Conflict, Unavailable
 from relay.store import messages as message_store
@@ -16,7 +17,7 @@ from relay.store import messages as message_store
 REUSED = "clientMessageId already used for a different message"
 
 
-class ConversationActor(AggregateActor):
+class ConversationActor(PooledActor, AggregateActor):
     kind = KIND
 
     conversation: Conversation | None = None

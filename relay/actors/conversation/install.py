@@ -9,4 +9,6 @@ from relay.actors.runtime import Runtime
 
 def install(runtime: Runtime) -> None:
     """One ConversationActor per conversation: it owns the conversation's seq."""
-    runtime.registry.register_kind(KIND, lambda key: ConversationActor.start(key, runtime))
+    runtime.registry.register_kind(
+        KIND, lambda key: ConversationActor.start(key, runtime), pooled=True
+    )

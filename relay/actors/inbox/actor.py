@@ -25,6 +25,7 @@ from relay.actors.runtime.aggregate import AggregateActor
 from relay.actors.runtime.audit import Change, write_with_audit
 from relay.actors.runtime.bridge import Durable
 from relay.actors.runtime.dispatch import dispatchmethod
+from relay.actors.runtime.pool import PooledActor
 from relay.domain.activity import ActivityInput
 from relay.domain.messages import Delivery, Message, new_id
 from relay.errors import Conflict, NotFound
@@ -36,7 +37,7 @@ NOT_LEASED = "delivery is not leased by you"
 REMEMBERED_LEASES = 64
 
 
-class InboxActor(AggregateActor):
+class InboxActor(PooledActor, AggregateActor):
     kind = KIND
 
     def __init__(self, key: str, runtime: Any) -> None:

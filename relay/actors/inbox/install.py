@@ -10,7 +10,7 @@ from relay.actors.runtime import JobSpec, Runtime
 
 def install(runtime: Runtime) -> None:
     """One InboxActor per agent; the lease-expiry, message-expiry and retention jobs."""
-    runtime.registry.register_kind(KIND, lambda key: InboxActor.start(key, runtime))
+    runtime.registry.register_kind(KIND, lambda key: InboxActor.start(key, runtime), pooled=True)
     settings = runtime.settings
     for spec in (
         JobSpec("inbox-lease-expiry", settings.job_inbox_lease_expiry_seconds, inbox_lease_expiry),

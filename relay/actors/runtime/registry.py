@@ -49,6 +49,9 @@ class ActorRegistry:
         self._monotonic = monotonic
         ACTOR_THREADS.reopen()
         self._factories: dict[str, Factory] = {}
+        # Kinds whose actors run on the shared pool (``pool.PooledActor``): starting one
+        # starts no thread, so it is started right on the asking thread.
+        self._pooled: set[str] = set()
         self._refs: dict[Key, pykka.ActorRef[Any]] = {}
         # When each key was last sent a message through here: the idle sweep then tells
         # only actors that may be idle, instead of waking every live thread.
@@ -69,8 +72,11 @@ class ActorRegistry:
         self._lock = threading.Lock()
         self._closed = False
 
-    def register_kind(self, kind: str, factory: Factory) -> None:
+    def register_kind(self, kind: str, factory: Factory, *, pooled: bool = False) -> None:
+        """``factory(key)`` starts the actor of ``key``; ``pooled``: a ``PooledActor``."""
         self._factories[kind] = factory
+        if pooled:
+            self._pooled.add(kind)
 
     def ref(self, kind: str, key: str, worker: Worker | None = None) -> pykka.ActorRef[Any]:
         """The live actor for ``(kind, key)``, started if there is none (on ``worker``, a
@@ -187,7 +193,9 @@ class ActorRegistry:
         wait = timeout if timeout is not None else self.ask_timeout
         for _ in range(_ACTIVATION_ATTEMPTS):
             ref = self.live_ref(kind, key)
-            if ref is None:
+            if ref is None and kind in self._pooled:
+                ref = self.ref(kind, key)
+            elif ref is None:
                 worker = ACTOR_THREADS.take()
                 if worker is not None:
                     # A kept thread is handed its loop without waiting: no thread starts.

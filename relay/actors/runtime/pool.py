@@ -1,0 +1,221 @@
+"""Actors multiplexed on a few shared threads: ``PooledActor``.
+
+A ``ThreadingActor`` is a thread: each activation takes one (a kept one, or a new one
+started and waited for), and each message wakes it. For aggregates with many keys and
+short handlers (an agent's inbox, a conversation) that was most of what a message cost
+while the active set churned: 1,000 agents each messaged every few seconds kept starting
+and parking a thousand threads. A pooled actor's mailbox puts the actor on the pool's run
+queue when a message arrives and it is not queued already; a pool thread then runs its
+messages in order, a slice at a time, never two at once. An activation is an object, and
+the pool's threads stay awake while there is work.
+
+Handlers may block on the store (a load, a flush): a pool thread waits with them. No
+handler waits on another actor, so this cannot deadlock; the pool has threads enough that
+a few waiting handlers leave others to run. Its threads exit after ``IDLE_SECONDS``
+without work, so an idle relay holds none.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import queue
+import sys
+import threading
+from typing import Any
+
+import pykka
+from pykka import ActorDeadError
+from pykka._envelope import Envelope
+
+from relay.actors.runtime.bridge import RelayActor
+
+log = logging.getLogger("relay.actors")
+
+# Threads at most: enough that handlers waiting on the store leave some for the rest (the
+# store serves one transaction at a time; more threads would only wait there too).
+MAX_THREADS = 8
+IDLE_SECONDS = 2.0
+# Messages one actor handles before the next actor in the run queue gets a thread: a
+# busy inbox must not hold a pool thread while others wait.
+SLICE = 32
+
+
+class ActorPool:
+    """The run queue of pooled actors and the threads serving it."""
+
+    def __init__(self, max_threads: int = MAX_THREADS, idle_seconds: float = IDLE_SECONDS):
+        self._max = max_threads
+        self._idle_seconds = idle_seconds
+        self._runnable: queue.SimpleQueue[PooledActor] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._threads = 0
+        self._idle = 0
+        self._numbers = iter(range(1, sys.maxsize))
+
+    def submit(self, actor: PooledActor) -> None:
+        """Queue ``actor`` to run its mailbox (it is queued at most once at a time)."""
+        self._runnable.put(actor)
+        with self._lock:
+            if self._idle > 0 or self._threads >= self._max:
+                return
+            self._threads += 1
+            name = f"relay-actor-pool-{next(self._numbers)}"
+        try:
+            threading.Thread(target=self._serve, name=name, daemon=True).start()
+        except BaseException:
+            with self._lock:
+                self._threads -= 1
+            raise
+
+    def thread_count(self) -> int:
+        with self._lock:
+            return self._threads
+
+    def _serve(self) -> None:
+        while True:
+            with self._lock:
+                self._idle += 1
+            try:
+                actor = self._runnable.get(timeout=self._idle_seconds)
+            except queue.Empty:
+                with self._lock:
+                    self._idle -= 1
+                    # Work queued as the wait ran out was counted on this thread: stay.
+                    if self._runnable.empty():
+                        self._threads -= 1
+                        return
+                continue
+            with self._lock:
+                self._idle -= 1
+            try:
+                actor.run_slice()
+            except BaseException:  # never lose a pool thread quietly
+                log.exception("actor_pool_slice_failed actor=%s", actor)
+            actor = None  # type: ignore[assignment]  # a stopped actor is freed at once
+
+
+POOL = ActorPool()
+
+
+class Mailbox:
+    """A pooled actor's inbox (pykka's ``ActorInbox``): queuing a message queues the actor
+    on the pool unless it is queued or running already."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: collections.deque[Envelope[Any]] = collections.deque()
+        self._owner: PooledActor | None = None  # set once its loop starts
+        self._queued = False  # on the run queue or running: a put must not queue it again
+        self._closed = False
+
+    def put(self, envelope: Envelope[Any]) -> None:
+        with self._lock:
+            closed = self._closed
+            owner = None
+            if not closed:
+                self._items.append(envelope)
+                if self._owner is not None and not self._queued:
+                    owner, self._queued = self._owner, True
+        if closed:
+            # Stopped and torn down: nothing would ever answer it (pykka's thread leaves it
+            # in a queue nobody reads; the asker would wait out its timeout).
+            _refuse(envelope, owner_text="a stopped actor")
+        elif owner is not None:
+            POOL.submit(owner)
+
+    def get(self, block: bool = True, timeout: float | None = None) -> Envelope[Any]:
+        """The next message; only ever called with one there (``empty`` said so)."""
+        with self._lock:
+            return self._items.popleft()
+
+    def empty(self) -> bool:
+        with self._lock:
+            return not self._items
+
+    def start(self, owner: PooledActor) -> None:
+        """The actor's loop starts: queue it to run ``on_start`` and what is waiting."""
+        with self._lock:
+            self._owner = owner
+            self._queued = True
+        POOL.submit(owner)
+
+    def next_or_release(self) -> Envelope[Any] | None:
+        """The next message, or None with the actor off the run queue (a put queues it)."""
+        with self._lock:
+            if self._items:
+                return self._items.popleft()
+            self._queued = False
+            return None
+
+    def close(self) -> list[Envelope[Any]]:
+        """No more messages: those waiting are returned, later ones are refused at once."""
+        with self._lock:
+            self._closed = True
+            self._owner = None
+            items, self._items = list(self._items), collections.deque()
+            return items
+
+
+def _refuse(envelope: Envelope[Any], *, owner_text: str) -> None:
+    if envelope.reply_to is None:
+        return
+    if isinstance(envelope.message, pykka.messages._ActorStop):
+        envelope.reply_to.set(None)
+        return
+    error = ActorDeadError(f"{owner_text} stopped before handling the message")
+    envelope.reply_to.set_exception(exc_info=(ActorDeadError, error, None))
+
+
+class PooledActor(RelayActor):
+    """A ``RelayActor`` whose messages run on ``POOL``'s threads instead of a thread of its
+    own: same messages, same order, one at a time (pykka's loop, a slice per turn)."""
+
+    actor_inbox: Mailbox
+
+    def _create_actor_inbox(self) -> Mailbox:  # type: ignore[override]
+        return Mailbox()
+
+    def _start_actor_loop(self) -> None:
+        self._set_up = False
+        self.actor_inbox.start(self)
+
+    def run_slice(self) -> None:
+        """Run on a pool thread: ``on_start`` first, then up to ``SLICE`` messages; queued
+        again if more wait, torn down once stopped."""
+        if not self._set_up:
+            self._set_up = True
+            self._actor_loop_setup()
+        for _ in range(SLICE):
+            if self.actor_stopped.is_set():
+                break
+            envelope = self.actor_inbox.next_or_release()
+            if envelope is None:
+                return
+            self._handle_envelope(envelope)
+        if self.actor_stopped.is_set():
+            for envelope in self.actor_inbox.close():
+                _refuse(envelope, owner_text=str(self.actor_ref))
+            return
+        POOL.submit(self)  # still queued (``_queued``): more may wait
+
+    def _handle_envelope(self, envelope: Envelope[Any]) -> None:
+        # pykka's ``_actor_loop_running`` body, for one message.
+        try:
+            response = self._handle_receive(envelope.message)
+            if envelope.reply_to is not None:
+                envelope.reply_to.set(response)
+        except Exception:
+            if envelope.reply_to is not None:
+                log.info("Exception returned from %s to caller:", self, exc_info=True)
+                envelope.reply_to.set_exception()
+            else:
+                self._handle_failure(*sys.exc_info())
+                try:
+                    self.on_failure(*sys.exc_info())
+                except Exception:
+                    self._handle_failure(*sys.exc_info())
+        except BaseException:
+            log.debug("%r in %s. Stopping all actors.", sys.exc_info()[1], self)
+            self._stop()
+            pykka.ActorRegistry.stop_all()

@@ -1,0 +1,208 @@
+"""PooledActor: pykka actors on a few shared threads, one message at a time each, in order."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pykka
+import pytest
+
+from relay.actors.runtime import pool
+from relay.actors.runtime.pool import ActorPool, PooledActor
+from relay.actors.runtime.registry import ActorRegistry
+
+BOUND_S = 10.0
+
+
+@pytest.fixture
+def small_pool(monkeypatch: pytest.MonkeyPatch) -> ActorPool:
+    """A pool of two threads that exit soon after their last work, for this test only."""
+    fresh = ActorPool(max_threads=2, idle_seconds=0.05)
+    monkeypatch.setattr(pool, "POOL", fresh)
+    return fresh
+
+
+MADE: list[Recorder] = []  # every Recorder, in order of creation
+
+
+def _start(gate: threading.Event | None = None) -> tuple[pykka.ActorRef[Any], Recorder]:
+    ref = Recorder.start(gate)
+    return ref, MADE[-1]
+
+
+class Recorder(PooledActor):
+    """Notes each message, the thread it ran on, and whether two ever overlapped."""
+
+    def __init__(self, gate: threading.Event | None = None) -> None:
+        super().__init__()
+        self.gate = gate
+        MADE.append(self)
+        self.seen: list[Any] = []
+        self.threads: set[str] = set()
+        self.inside = False
+        self.overlapped = False
+
+    def on_receive(self, message: Any) -> Any:
+        if self.inside:
+            self.overlapped = True
+        self.inside = True
+        try:
+            if self.gate is not None:
+                assert self.gate.wait(BOUND_S)
+            self.seen.append(message)
+            self.threads.add(threading.current_thread().name)
+            if message == "boom":
+                raise ValueError("boom")
+            return message
+        finally:
+            self.inside = False
+
+
+def _stopped(ref: pykka.ActorRef[Any]) -> None:
+    if ref.is_alive():
+        ref.stop(block=True, timeout=BOUND_S)
+
+
+def test_messages_run_in_order_one_at_a_time(small_pool: ActorPool) -> None:
+    ref, actor = _start()
+    try:
+        senders = [
+            threading.Thread(
+                target=lambda n=n: [ref.tell((n, i)) for i in range(200)]  # type: ignore[misc]
+            )
+            for n in range(4)
+        ]
+        for sender in senders:
+            sender.start()
+        for sender in senders:
+            sender.join(BOUND_S)
+        assert ref.ask("last", timeout=BOUND_S) == "last"
+        seen = [m for m in actor.seen if m != "last"]
+        assert len(seen) == 800
+        for n in range(4):  # each sender's messages in the order it sent them
+            assert [i for s, i in seen if s == n] == list(range(200))
+        assert not actor.overlapped
+    finally:
+        _stopped(ref)
+
+
+def test_many_actors_share_the_pools_threads(small_pool: ActorPool) -> None:
+    started = [_start() for _ in range(100)]
+    refs = [ref for ref, _ in started]
+    try:
+        futures = [ref.ask(i, block=False) for i, ref in enumerate(refs)]
+        assert [f.get(timeout=BOUND_S) for f in futures] == list(range(100))
+        names = set().union(*(actor.threads for _, actor in started))
+        assert len(names) <= 2
+        assert all(name.startswith("relay-actor-pool-") for name in names)
+        assert small_pool.thread_count() <= 2
+    finally:
+        for ref in refs:
+            _stopped(ref)
+
+
+def test_idle_pool_threads_exit(small_pool: ActorPool) -> None:
+    ref = Recorder.start()
+    assert ref.ask("hi", timeout=BOUND_S) == "hi"
+    _stopped(ref)
+    stop = threading.Event()
+    for _ in range(int(BOUND_S / 0.01)):
+        if small_pool.thread_count() == 0:
+            break
+        stop.wait(0.01)
+    assert small_pool.thread_count() == 0
+    # And work coming back later gets a thread again.
+    again = Recorder.start()
+    try:
+        assert again.ask("back", timeout=BOUND_S) == "back"
+    finally:
+        _stopped(again)
+
+
+class Snoop(PooledActor):
+    """Replies how many messages ``watched`` had handled when this one's ran."""
+
+    def __init__(self, watched: Recorder) -> None:
+        super().__init__()
+        self.watched = watched
+
+    def on_receive(self, message: Any) -> Any:
+        return len(self.watched.seen)
+
+
+def test_a_busy_actor_yields_its_thread_after_a_slice(monkeypatch: pytest.MonkeyPatch) -> None:
+    one = ActorPool(max_threads=1, idle_seconds=0.05)
+    monkeypatch.setattr(pool, "POOL", one)
+    gate = threading.Event()
+    busy, busy_actor = _start(gate)
+    other = None
+    try:
+        futures = [busy.ask(i, block=False) for i in range(3 * pool.SLICE)]
+        other = Snoop.start(busy_actor)
+        when = other.ask("when", block=False)
+        gate.set()
+        assert [f.get(timeout=BOUND_S) for f in futures] == list(range(3 * pool.SLICE))
+        # The one thread turned to the other actor after a slice of the busy one's at most.
+        assert when.get(timeout=BOUND_S) <= pool.SLICE
+    finally:
+        gate.set()
+        _stopped(busy)
+        if other is not None:
+            _stopped(other)
+
+
+def test_a_failed_ask_is_raised_to_the_asker_and_the_actor_goes_on(small_pool: ActorPool) -> None:
+    ref = Recorder.start()
+    try:
+        with pytest.raises(ValueError, match="boom"):
+            ref.ask("boom", timeout=BOUND_S)
+        assert ref.ask("still here", timeout=BOUND_S) == "still here"
+    finally:
+        _stopped(ref)
+
+
+def test_messages_behind_a_stop_and_after_it_are_refused_at_once(small_pool: ActorPool) -> None:
+    gate = threading.Event()
+    ref, actor = _start(gate)
+    first = ref.ask("first", block=False)
+    stop = ref.ask(pykka.messages._ActorStop(), block=False)
+    behind = ref.ask("behind", block=False)
+    gate.set()
+    assert first.get(timeout=BOUND_S) == "first"
+    assert stop.get(timeout=BOUND_S) is None
+    with pytest.raises(pykka.ActorDeadError):
+        behind.get(timeout=BOUND_S)
+    # Sent straight to the stopped actor's mailbox (past ActorRef's liveness check): refused
+    # at once, not left for the asker's timeout.
+    late = pykka.ThreadingFuture[Any]()
+    actor.actor_inbox.put(pykka._envelope.Envelope("late", reply_to=late))
+    with pytest.raises(pykka.ActorDeadError):
+        late.get(timeout=0.5)
+    assert actor.seen == ["first"]
+
+
+class FailsToStart(PooledActor):
+    def on_start(self) -> None:
+        raise RuntimeError("cannot load")
+
+    def on_receive(self, message: Any) -> Any:
+        return message
+
+
+def test_an_actor_that_fails_to_start_refuses_what_waits(small_pool: ActorPool) -> None:
+    ref = FailsToStart.start()
+    with pytest.raises(pykka.ActorDeadError):
+        ref.ask("anything", timeout=BOUND_S)
+
+
+def test_a_pooled_kind_starts_without_a_thread_of_its_own(small_pool: ActorPool) -> None:
+    registry = ActorRegistry(ask_timeout=5)
+    registry.register_kind("rec", lambda _key: Recorder.start(), pooled=True)
+    before = threading.active_count()
+    try:
+        refs = [registry.ref("rec", str(i)) for i in range(50)]
+        assert [r.ask(i, timeout=BOUND_S) for i, r in enumerate(refs)] == list(range(50))
+        assert threading.active_count() <= before + 2  # the pool's two, at most
+    finally:
+        registry.stop_all()
