@@ -36,6 +36,7 @@ from relay.actors.runtime.audit import Change, write_with_audit
 from relay.actors.runtime.bridge import Durable
 from relay.actors.runtime.context import Runtime
 from relay.actors.runtime.dispatch import dispatchmethod
+from relay.actors.runtime.pool import PooledActor
 from relay.actors.runtime.reaping import presence_after_silence
 from relay.domain.agents import AgentCard
 from relay.domain.commands import Command
@@ -44,7 +45,7 @@ from relay.store import agents as agent_store
 from relay.store import commands as command_store
 
 
-class AgentActor(TargetActor):
+class AgentActor(PooledActor, TargetActor):
     kind = KIND
     target_kind = "agent"
 

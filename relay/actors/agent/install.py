@@ -10,7 +10,7 @@ from relay.actors.runtime import JobSpec, Runtime
 
 def install(runtime: Runtime) -> None:
     """One AgentActor per agent; lifecycle commands' settle hooks; the agent reaper."""
-    runtime.registry.register_kind(KIND, lambda key: AgentActor.start(key, runtime))
+    runtime.registry.register_kind(KIND, lambda key: AgentActor.start(key, runtime), pooled=True)
     for command_type in ACTION_COMMAND_TYPES:
         runtime.settle_hooks.register(command_type, on_action_settled)
     runtime.maintenance.register_job(
