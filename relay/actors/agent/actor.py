@@ -32,6 +32,7 @@ from relay.actors.agent.rules import (
     register_card,
 )
 from relay.actors.commands.target import TargetActor
+from relay.actors.runtime import pool
 from relay.actors.runtime.audit import Change, write_with_audit
 from relay.actors.runtime.bridge import Durable
 from relay.actors.runtime.context import Runtime
@@ -151,9 +152,10 @@ class AgentActor(PooledActor, TargetActor):
         card = self._require()
         now = self._now()
         # The entry's id comes from the database: wait for this one commit here.
-        return self.rt.store.call(
-            lambda: agent_store.append_timeline(card.id, message.entry, now), write=True
-        )
+        with pool.blocking():
+            return self.rt.store.call(
+                lambda: agent_store.append_timeline(card.id, message.entry, now), write=True
+            )
 
     @handle.register
     def _reap(self, _message: Reap) -> Durable[AgentCard] | None:

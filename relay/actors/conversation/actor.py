@@ -6,6 +6,7 @@ from typing import Any
 
 from relay.actors.conversation import rules
 from relay.actors.conversation.messages import KIND, Accept, Accepted
+from relay.actors.runtime import pool
 from relay.actors.runtime.aggregate import AggregateActor
 from relay.actors.runtime.audit import Change
 from relay.actors.runtime.dispatch import dispatchmethod
@@ -39,7 +40,8 @@ class ConversationActor(PooledActor, AggregateActor):
         if last is None or last.done():
             return
         try:
-            last.result(timeout=self.rt.store.timeout)
+            with pool.blocking():
+                last.result(timeout=self.rt.store.timeout)
         except TimeoutError:
             raise Unavailable("store timed out") from None
         except Exception:  # a failed write is judged by the caller, below

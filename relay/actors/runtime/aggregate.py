@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
+from relay.actors.runtime import pool
 from relay.actors.runtime.audit import Change, write_with_audit
 from relay.actors.runtime.bridge import Departed, Durable, Refusal, RelayActor
 from relay.actors.runtime.context import Runtime
@@ -268,7 +269,8 @@ class AggregateActor(RelayActor):
         It waits for those writes to commit, not for a group commit of its own: on the
         send path a load or a repeat's look-up would otherwise cost two commits.
         """
-        return self.rt.store.call(job, after_writes=True)
+        with pool.blocking():
+            return self.rt.store.call(job, after_writes=True)
 
     def _awaiting_first_message(self) -> bool:
         return self._received == 0 and time.monotonic() - self._last_active < _FIRST_MESSAGE_GRACE
@@ -294,7 +296,8 @@ class AggregateActor(RelayActor):
         if self._last_write is None:
             return True
         try:
-            self._last_write.result(timeout=_FLUSH_TIMEOUT)
+            with pool.blocking():
+                self._last_write.result(timeout=_FLUSH_TIMEOUT)
         except Exception as exc:  # already logged by reload_on_failure
             log.debug("flush_failed kind=%s key=%s error=%r", self.kind, self.key, exc)
             return False

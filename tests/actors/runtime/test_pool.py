@@ -206,3 +206,40 @@ def test_a_pooled_kind_starts_without_a_thread_of_its_own(small_pool: ActorPool)
         assert threading.active_count() <= before + 2  # the pool's two, at most
     finally:
         registry.stop_all()
+
+
+class WaitsOnTheStore(PooledActor):
+    """Its handler waits (as on a store read) inside ``pool.blocking()`` until released."""
+
+    def __init__(self, inside: threading.Event, release: threading.Event) -> None:
+        super().__init__()
+        self.inside = inside
+        self.release = release
+
+    def on_receive(self, message: Any) -> Any:
+        with pool.blocking():
+            self.inside.set()
+            assert self.release.wait(BOUND_S)
+        return message
+
+
+def test_a_handler_waiting_on_the_store_leaves_the_pool_to_others(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    one = ActorPool(max_threads=1, idle_seconds=0.05)
+    monkeypatch.setattr(pool, "POOL", one)
+    inside, release = threading.Event(), threading.Event()
+    waiting = WaitsOnTheStore.start(inside, release)
+    other = Recorder.start()
+    try:
+        held = waiting.ask("held", block=False)
+        assert inside.wait(BOUND_S)
+        # The pool's one thread waits on the "store": another serves the run queue.
+        assert other.ask("served", timeout=BOUND_S) == "served"
+        assert one.thread_count() == 2
+        release.set()
+        assert held.get(timeout=BOUND_S) == "held"
+    finally:
+        release.set()
+        _stopped(waiting)
+        _stopped(other)
