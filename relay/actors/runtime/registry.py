@@ -1,8 +1,8 @@
 """Actors on demand: activated by their first message, passivated when idle.
 
-One ``ThreadingActor`` is one thread, so live actors must follow the *active*
-set, not every agent ever registered. State lives in the store; an actor loads
-it on start, so stopping an idle actor loses nothing.
+A ``ThreadingActor`` is one thread and a ``PooledActor`` holds its state in memory,
+so live actors must follow the *active* set, not every agent ever registered. State
+lives in the store; an actor loads it on start, so stopping an idle actor loses nothing.
 """
 
 from __future__ import annotations
