@@ -4,10 +4,10 @@ An activation used to start a thread of its own: a clone and a wait until the ne
 runs (``Thread.start``), so the registry started it off the trio thread, through a trio
 worker thread: two hand-offs and a thread start per activation. Actors come and go with
 the active set, so on a busy relay that was a tenth of the CPU of a message (the kinds with
-the most activations, agents, inboxes and conversations, now run on ``pool`` instead). A stopped actor's thread now waits
-``KEEP_SECONDS`` for the next activation, which hands it its loop without waiting; after
-that the thread exits (and beyond ``MAX_KEPT`` idle ones it exits at once), so idle
-relays still hold no thread per actor ever seen.
+the most activations, agents, inboxes and conversations, now run on ``pool`` instead). A
+stopped actor's thread now waits ``KEEP_SECONDS`` for the next activation, which hands it
+its loop without waiting; after that the thread exits (and beyond ``MAX_KEPT`` idle ones
+it exits at once), so idle relays still hold no thread per actor ever seen.
 """
 
 from __future__ import annotations
