@@ -31,6 +31,7 @@ from pykka import ActorDeadError
 from pykka._envelope import Envelope
 
 from relay.actors.runtime.bridge import RelayActor
+from relay.actors.runtime.threads import ACTOR_THREADS, Worker
 
 log = logging.getLogger("relay.actors")
 
@@ -39,7 +40,8 @@ log = logging.getLogger("relay.actors")
 # enough that runnable ones rarely fight over the GIL: with 2-4 a message cost 10-15 %
 # less server CPU than with 8 (send + fetch with ack, 1,000 agents, c=32).
 MAX_THREADS = 4
-IDLE_SECONDS = 2.0
+# Kept that long without work: a lull shorter than this starts no thread after it.
+IDLE_SECONDS = 10.0
 # Threads beyond MAX_THREADS while handlers wait on the store (``blocking``): a burst of
 # activations, each loading its state, must not leave the pool with nobody to run.
 MAX_WAITING = 16
@@ -68,10 +70,13 @@ class ActorPool:
         self._threads = 0
         self._idle = 0
         self._waiting = 0  # threads inside ``blocking``
+        self._pending = 0  # actors queued and not yet taken by a thread
         self._numbers = iter(range(1, sys.maxsize))
 
     def submit(self, actor: PooledActor) -> None:
         """Queue ``actor`` to run its mailbox (it is queued at most once at a time)."""
+        with self._lock:
+            self._pending += 1  # before the put: the thread taking it counts it down
         self._runnable.put(actor)
         self._grow()
 
@@ -84,8 +89,7 @@ class ActorPool:
         with self._lock:
             self._waiting += 1
         try:
-            if not self._runnable.empty():
-                self._grow()
+            self._grow()
             yield
         finally:
             with self._lock:
@@ -96,10 +100,13 @@ class ActorPool:
             return self._threads
 
     def _grow(self) -> None:
-        """Start a thread unless one is idle, or enough run (waiting ones not counted)."""
+        """Start a thread if more actors are queued than idle threads will take, unless
+        enough run (those waiting on the store not counted)."""
         with self._lock:
             running = self._threads - self._waiting
-            if self._idle > 0 or running >= self._max or self._threads >= self._ceiling:
+            if self._pending <= self._idle or running >= self._max:
+                return
+            if self._threads >= self._ceiling:
                 return
             self._threads += 1
             name = f"relay-actor-pool-{next(self._numbers)}"
@@ -127,6 +134,7 @@ class ActorPool:
                 continue
             with self._lock:
                 self._idle -= 1
+                self._pending -= 1
             try:
                 actor.run_slice()
             except BaseException:  # never lose a pool thread quietly
@@ -220,13 +228,32 @@ class PooledActor(RelayActor):
     def _create_actor_inbox(self) -> Mailbox:  # type: ignore[override]
         return Mailbox()
 
-    def _start_actor_loop(self) -> None:
+    def run_loop(self, worker: Worker | None = None) -> None:
+        """Queue the actor to run ``on_start`` and what waits. Called as a threaded actor's
+        loop is started (by ``ActorRegistry.ref`` out of its lock): queuing it may start a
+        pool thread, which waits until that thread runs."""
+        if worker is not None:
+            ACTOR_THREADS.release(worker)  # not needed: the pool runs this actor
         self._set_up = False
+        self._in_hand: Envelope[Any] | None = None  # the message being handled
         self.actor_inbox.start(self)
 
     def run_slice(self) -> None:
         """Run on a pool thread: ``on_start`` first, then up to ``SLICE`` messages; queued
-        again if more wait, torn down once stopped."""
+        again if more wait, torn down once stopped. Anything escaping pykka's own handling
+        (a reply that cannot be set) fails the actor, as it would end its thread: left
+        queued, it would never be run again and every ask would wait out its timeout."""
+        try:
+            self._run_slice()
+        except Exception:
+            self._handle_failure(*sys.exc_info())
+            in_hand, self._in_hand = self._in_hand, None
+            if in_hand is not None:
+                with contextlib.suppress(queue.Full):  # its reply was set after all
+                    _refuse(in_hand, owner_text=str(self.actor_ref))
+            self._tear_down()
+
+    def _run_slice(self) -> None:
         if not self._set_up:
             self._set_up = True
             self._actor_loop_setup()
@@ -236,12 +263,17 @@ class PooledActor(RelayActor):
             envelope = self.actor_inbox.next_or_release()
             if envelope is None:
                 return
+            self._in_hand = envelope
             self._handle_envelope(envelope)
+            self._in_hand = None
         if self.actor_stopped.is_set():
-            for envelope in self.actor_inbox.close():
-                _refuse(envelope, owner_text=str(self.actor_ref))
+            self._tear_down()
             return
         POOL.submit(self)  # still queued (``_queued``): more may wait
+
+    def _tear_down(self) -> None:
+        for envelope in self.actor_inbox.close():
+            _refuse(envelope, owner_text=str(self.actor_ref))
 
     def _handle_envelope(self, envelope: Envelope[Any]) -> None:
         # pykka's ``_actor_loop_running`` body, for one message.

@@ -286,9 +286,12 @@ class ActorRegistry:
                 futures.append(ref.stop(block=False))
             except pykka.ActorDeadError:
                 continue
+        # One deadline for all: pooled actors stop a few at a time, each flushing its last
+        # write, so a hung store must not cost ``timeout`` per actor.
+        deadline = time.monotonic() + timeout
         for future in futures:
             try:
-                future.get(timeout=timeout)
+                future.get(timeout=max(deadline - time.monotonic(), 0.0))
             except (pykka.Timeout, pykka.ActorDeadError):
                 log.warning("actor_stop_timeout")
         # No thread is kept for actors any more: a stopped relay leaves none behind.

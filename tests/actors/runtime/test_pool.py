@@ -243,3 +243,60 @@ def test_a_handler_waiting_on_the_store_leaves_the_pool_to_others(
         release.set()
         _stopped(waiting)
         _stopped(other)
+
+
+def test_queued_actors_get_threads_though_one_is_idle(monkeypatch: pytest.MonkeyPatch) -> None:
+    four = ActorPool(max_threads=4, idle_seconds=BOUND_S)
+    monkeypatch.setattr(pool, "POOL", four)
+    warm = Recorder.start()
+    assert warm.ask("warm", timeout=BOUND_S) == "warm"  # one thread, idle now
+    together = threading.Barrier(4, timeout=BOUND_S)
+
+    class Meets(PooledActor):
+        def on_receive(self, message: Any) -> Any:
+            together.wait()  # only returns once four handlers run at once
+            return message
+
+    refs = [Meets.start() for _ in range(4)]
+    try:
+        futures = [ref.ask(i, block=False) for i, ref in enumerate(refs)]
+        assert [f.get(timeout=BOUND_S) for f in futures] == [0, 1, 2, 3]
+        assert four.thread_count() == 4
+    finally:
+        together.abort()
+        for ref in [warm, *refs]:
+            _stopped(ref)
+
+
+class Breaks(PooledActor):
+    """Fails past pykka's own handling (as a reply that cannot be set would)."""
+
+    def __init__(self, gate: threading.Event) -> None:
+        super().__init__()
+        self.gate = gate
+
+    def on_receive(self, message: Any) -> Any:
+        if message == "hold":
+            assert self.gate.wait(BOUND_S)
+        return message
+
+    def _handle_envelope(self, envelope: Any) -> None:
+        if envelope.message == "break":
+            raise RuntimeError("escaped")
+        super()._handle_envelope(envelope)
+
+
+def test_an_error_escaping_the_handling_fails_the_actor_and_answers_its_askers(
+    small_pool: ActorPool,
+) -> None:
+    gate = threading.Event()
+    ref = Breaks.start(gate)
+    held = ref.ask("hold", block=False)  # keeps the actor busy while the rest is queued
+    broken = ref.ask("break", block=False)
+    behind = ref.ask("behind", block=False)
+    gate.set()
+    assert held.get(timeout=BOUND_S) == "hold"
+    for future in (broken, behind):
+        with pytest.raises(pykka.ActorDeadError):
+            future.get(timeout=BOUND_S)
+    assert not ref.is_alive()  # a new activation takes over (the registry starts one)
