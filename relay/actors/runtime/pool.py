@@ -65,7 +65,8 @@ class ActorPool:
         self._max = max_threads
         self._ceiling = max_threads + max_waiting
         self._idle_seconds = idle_seconds
-        self._runnable: queue.SimpleQueue[PooledActor] = queue.SimpleQueue()
+        # Actors to run; None tells an idle thread to exit (``shed_idle``).
+        self._runnable: queue.SimpleQueue[PooledActor | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._threads = 0
         self._idle = 0
@@ -75,10 +76,30 @@ class ActorPool:
 
     def submit(self, actor: PooledActor) -> None:
         """Queue ``actor`` to run its mailbox (it is queued at most once at a time)."""
+        self.requeue(actor)
+        try:
+            self._grow()
+        except Exception:
+            # No thread could be started: the actor is queued all the same, and a thread
+            # already running takes it; with none, the caller must hear of it.
+            if self.thread_count() == 0:
+                raise
+            log.warning("actor_pool_grow_failed", exc_info=True)
+
+    def requeue(self, actor: PooledActor) -> None:
+        """Queue ``actor`` without growing the pool: from a pool thread whose actor has more
+        to do after its slice, which that thread (or an idle one) takes next."""
         with self._lock:
             self._pending += 1  # before the put: the thread taking it counts it down
         self._runnable.put(actor)
-        self._grow()
+
+    def shed_idle(self) -> None:
+        """Let idle threads exit now rather than after ``IDLE_SECONDS`` (a relay stopping):
+        each is handed a None, which a thread takes to exit unless work waits."""
+        with self._lock:
+            idle = self._idle
+        for _ in range(idle):
+            self._runnable.put(None)
 
     @contextlib.contextmanager
     def blocking(self) -> Iterator[None]:
@@ -134,12 +155,17 @@ class ActorPool:
                 continue
             with self._lock:
                 self._idle -= 1
+                if actor is None:
+                    if self._pending == 0:
+                        self._threads -= 1
+                        return
+                    continue  # work came meanwhile: stay for it
                 self._pending -= 1
             try:
                 actor.run_slice()
             except BaseException:  # never lose a pool thread quietly
                 log.exception("actor_pool_slice_failed actor=%s", actor)
-            actor = None  # type: ignore[assignment]  # a stopped actor is freed at once
+            actor = None  # a stopped actor is freed at once
 
 
 POOL = ActorPool()
@@ -247,6 +273,10 @@ class PooledActor(RelayActor):
             self._run_slice()
         except Exception:
             self._handle_failure(*sys.exc_info())
+            try:
+                self.on_failure(*sys.exc_info())  # as pykka's loop does: forget, flush, free
+            except Exception:
+                log.exception("on_failure_failed actor=%s", self)
             in_hand, self._in_hand = self._in_hand, None
             if in_hand is not None:
                 with contextlib.suppress(queue.Full):  # its reply was set after all
@@ -256,7 +286,8 @@ class PooledActor(RelayActor):
     def _run_slice(self) -> None:
         if not self._set_up:
             self._set_up = True
-            self._actor_loop_setup()
+            if not self.actor_stopped.is_set():  # stopped before it ran (a failed start)
+                self._actor_loop_setup()
         for _ in range(SLICE):
             if self.actor_stopped.is_set():
                 break
@@ -269,7 +300,7 @@ class PooledActor(RelayActor):
         if self.actor_stopped.is_set():
             self._tear_down()
             return
-        POOL.submit(self)  # still queued (``_queued``): more may wait
+        POOL.requeue(self)  # still queued (``_queued``): more may wait
 
     def _tear_down(self) -> None:
         for envelope in self.actor_inbox.close():

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import pykka
 import trio
 
+from relay.actors.runtime import pool
 from relay.actors.runtime.bridge import Ask, Departed, TrioFuture, ask, deferred_starts
 from relay.actors.runtime.threads import ACTOR_THREADS, Worker
 from relay.errors import Unavailable
@@ -50,7 +51,8 @@ class ActorRegistry:
         ACTOR_THREADS.reopen()
         self._factories: dict[str, Factory] = {}
         # Kinds whose actors run on the shared pool (``pool.PooledActor``): starting one
-        # starts no thread, so it is started right on the asking thread.
+        # takes no kept thread and starts none of its own (only a growing pool starts
+        # one), so it is started right on the asking thread.
         self._pooled: set[str] = set()
         self._refs: dict[Key, pykka.ActorRef[Any]] = {}
         # When each key was last sent a message through here: the idle sweep then tells
@@ -296,6 +298,7 @@ class ActorRegistry:
                 log.warning("actor_stop_timeout")
         # No thread is kept for actors any more: a stopped relay leaves none behind.
         ACTOR_THREADS.close()
+        pool.POOL.shed_idle()
 
 
 def passivate(ref: pykka.ActorRef[Any], idle_seconds: float) -> None:

@@ -300,3 +300,32 @@ def test_an_error_escaping_the_handling_fails_the_actor_and_answers_its_askers(
         with pytest.raises(pykka.ActorDeadError):
             future.get(timeout=BOUND_S)
     assert not ref.is_alive()  # a new activation takes over (the registry starts one)
+
+
+def test_a_busy_actor_alone_keeps_to_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    four = ActorPool(max_threads=4, idle_seconds=BOUND_S)
+    monkeypatch.setattr(pool, "POOL", four)
+    ref, actor = _start()
+    try:
+        futures = [ref.ask(i, block=False) for i in range(5 * pool.SLICE)]
+        assert [f.get(timeout=BOUND_S) for f in futures] == list(range(5 * pool.SLICE))
+        # Requeued after each slice, it is taken by the thread that ran it: no other starts.
+        assert four.thread_count() == 1
+        assert len(actor.threads) == 1
+    finally:
+        _stopped(ref)
+
+
+def test_idle_threads_leave_at_once_when_shed(monkeypatch: pytest.MonkeyPatch) -> None:
+    slow = ActorPool(max_threads=2, idle_seconds=BOUND_S * 10)
+    monkeypatch.setattr(pool, "POOL", slow)
+    ref = Recorder.start()
+    assert ref.ask("hi", timeout=BOUND_S) == "hi"
+    _stopped(ref)
+    slow.shed_idle()  # what a stopping registry does
+    stop = threading.Event()
+    for _ in range(int(BOUND_S / 0.01)):
+        if slow.thread_count() == 0:
+            break
+        stop.wait(0.01)
+    assert slow.thread_count() == 0
