@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import contextvars
 import logging
 import threading
@@ -57,8 +58,12 @@ class StoreThread:
         timeout: float = 10.0,
         shutdown_grace: float = 5.0,
         idle_in_transaction_seconds: float = 10.0,
+        waiting: Callable[[], contextlib.AbstractContextManager[None]] = contextlib.nullcontext,
     ) -> None:
         self.database_url = database_url
+        # Entered around every blocking ``call``: an actor pool's thread says it waits
+        # (``relay.actors.runtime.pool.blocking``), so another serves meanwhile.
+        self._waiting = waiting
         # PostgreSQL ends a session idle in a transaction this long (see
         # ``relay.store.schema.postgres_session_settings``): the leader's renew deadline.
         self.idle_in_transaction_seconds = idle_in_transaction_seconds
@@ -292,7 +297,8 @@ class StoreThread:
         else:
             future = self.submit(job)
         try:
-            return future.result(timeout if timeout is not None else self.timeout)
+            with self._waiting():
+                return future.result(timeout if timeout is not None else self.timeout)
         except TimeoutError:
             raise Unavailable("store timed out") from None
 

@@ -32,7 +32,6 @@ from relay.actors.agent.rules import (
     register_card,
 )
 from relay.actors.commands.target import TargetActor
-from relay.actors.runtime import pool
 from relay.actors.runtime.audit import Change, write_with_audit
 from relay.actors.runtime.bridge import Durable
 from relay.actors.runtime.context import Runtime
@@ -152,10 +151,9 @@ class AgentActor(PooledActor, TargetActor):
         card = self._require()
         now = self._now()
         # The entry's id comes from the database: wait for this one commit here.
-        with pool.blocking():
-            return self.rt.store.call(
-                lambda: agent_store.append_timeline(card.id, message.entry, now), write=True
-            )
+        return self.rt.store.call(
+            lambda: agent_store.append_timeline(card.id, message.entry, now), write=True
+        )
 
     @handle.register
     def _reap(self, _message: Reap) -> Durable[AgentCard] | None:

@@ -30,7 +30,6 @@ from relay.actors.commands.rules import (
     next_wake,
     open_about,
 )
-from relay.actors.runtime import pool
 from relay.actors.runtime.audit import Change, write_with_audit
 from relay.actors.runtime.bridge import Durable
 from relay.actors.runtime.context import Runtime
@@ -53,8 +52,7 @@ class CommandQueue:
 
     def _commands(self) -> dict[str, Command]:
         if self._open is None:
-            with pool.blocking():
-                rows = self.rt.store.call(lambda: command_store.open_for(self.target), write=True)
+            rows = self.rt.store.call(lambda: command_store.open_for(self.target), write=True)
             self._open = {command.id: command for command in rows}
             for command in rows:
                 self.rt.routing.command_opened(command)
@@ -166,10 +164,7 @@ class CommandQueue:
         commands = self._commands()
         current = commands.get(message.command_id)
         if current is None:
-            with pool.blocking():
-                stored = self.rt.store.call(
-                    lambda: command_store.load(message.command_id), write=True
-                )
+            stored = self.rt.store.call(lambda: command_store.load(message.command_id), write=True)
             if stored is None or stored.target != self.target:
                 raise NotFound("command not found")
             current = stored

@@ -269,8 +269,7 @@ class AggregateActor(RelayActor):
         It waits for those writes to commit, not for a group commit of its own: on the
         send path a load or a repeat's look-up would otherwise cost two commits.
         """
-        with pool.blocking():
-            return self.rt.store.call(job, after_writes=True)
+        return self.rt.store.call(job, after_writes=True)
 
     def _awaiting_first_message(self) -> bool:
         return self._received == 0 and time.monotonic() - self._last_active < _FIRST_MESSAGE_GRACE

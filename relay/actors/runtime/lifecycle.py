@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 
 import trio
 
+from relay.actors.runtime import pool
 from relay.actors.runtime.context import Runtime
 from relay.actors.runtime.passivation import passivate_idle_actors
 from relay.actors.runtime.registry import ActorRegistry
@@ -41,6 +42,7 @@ def assemble(settings: Settings, clock: Clock, installs: Sequence[Install]) -> R
             settings.resolved_database_url(),
             timeout=settings.store_timeout_seconds,
             idle_in_transaction_seconds=settings.leader_renew_deadline_seconds,
+            waiting=pool.blocking,
         ),
         registry=ActorRegistry(ask_timeout=settings.ask_timeout_seconds),
         events=EventHub(),

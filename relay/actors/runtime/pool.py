@@ -149,7 +149,7 @@ class ActorPool:
                 with self._lock:
                     self._idle -= 1
                     # Work queued as the wait ran out was counted on this thread: stay.
-                    if self._runnable.empty():
+                    if self._pending == 0:
                         self._threads -= 1
                         return
                 continue
@@ -172,7 +172,8 @@ POOL = ActorPool()
 
 
 def blocking() -> contextlib.AbstractContextManager[None]:
-    """``POOL.blocking()``: wrap a pooled handler's wait on the store in it."""
+    """``POOL.blocking()``. ``StoreThread.call`` enters it (the runtime passes it in); wrap
+    any other wait of a pooled handler on the store (a write's future) in it."""
     return POOL.blocking()
 
 

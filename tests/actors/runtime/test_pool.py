@@ -102,16 +102,21 @@ def test_many_actors_share_the_pools_threads(small_pool: ActorPool) -> None:
             _stopped(ref)
 
 
+def _no_threads_left(threads: ActorPool) -> None:
+    """Wait (bounded) until every thread of ``threads`` has exited."""
+    stop = threading.Event()
+    for _ in range(int(BOUND_S / 0.01)):
+        if threads.thread_count() == 0:
+            return
+        stop.wait(0.01)
+    assert threads.thread_count() == 0
+
+
 def test_idle_pool_threads_exit(small_pool: ActorPool) -> None:
     ref = Recorder.start()
     assert ref.ask("hi", timeout=BOUND_S) == "hi"
     _stopped(ref)
-    stop = threading.Event()
-    for _ in range(int(BOUND_S / 0.01)):
-        if small_pool.thread_count() == 0:
-            break
-        stop.wait(0.01)
-    assert small_pool.thread_count() == 0
+    _no_threads_left(small_pool)
     # And work coming back later gets a thread again.
     again = Recorder.start()
     try:
@@ -323,9 +328,4 @@ def test_idle_threads_leave_at_once_when_shed(monkeypatch: pytest.MonkeyPatch) -
     assert ref.ask("hi", timeout=BOUND_S) == "hi"
     _stopped(ref)
     slow.shed_idle()  # what a stopping registry does
-    stop = threading.Event()
-    for _ in range(int(BOUND_S / 0.01)):
-        if slow.thread_count() == 0:
-            break
-        stop.wait(0.01)
-    assert slow.thread_count() == 0
+    _no_threads_left(slow)
