@@ -30,10 +30,10 @@ def claims(
     )
 
 
-def test_runner_spec_is_constrained_to_its_orchestrator() -> None:
-    spec = runner_spec("orch-a", "sp_1", ttl_seconds=600)
+def test_runner_spec_is_bound_to_its_orchestrator_and_agent() -> None:
+    spec = runner_spec("orch-a", "sp_1", "agent-sp_1", ttl_seconds=600)
     assert (spec.sub, spec.role, spec.ttl_seconds) == ("runner:sp_1", "provider", 600)
-    assert spec.constraints == {"orchestrators": ["orch-a"]}
+    assert spec.constraints == {"orchestrators": ["orch-a"], "agents": ["agent-sp_1"]}
     assert "command:write" in spec.scope
     assert "token:admin" not in spec.scope
 

@@ -54,6 +54,7 @@ async def runner_token(
         services.runtime,
         orchestrator_id=orchestrator_id,
         spawn_request_id=spawn_request_id,
+        agent_id=f"agent-{spawn_request_id}",
     )
     return token
 
@@ -78,11 +79,15 @@ async def test_mint_runner_token_records_a_provider_token(
     client: Any, services: Services, clock: ManualClock
 ) -> None:
     token, record = await mint_runner_token(
-        services.auth, services.runtime, orchestrator_id="orch-a", spawn_request_id="sp_9"
+        services.auth,
+        services.runtime,
+        orchestrator_id="orch-a",
+        spawn_request_id="sp_9",
+        agent_id="agent-sp_9",
     )
     claims = services.auth.verify(token)
     assert (claims.sub, claims.role) == ("runner:sp_9", "provider")
-    assert claims.constraints == {"orchestrators": ["orch-a"]}
+    assert claims.constraints == {"orchestrators": ["orch-a"], "agents": ["agent-sp_9"]}
     assert claims.scope == PROVIDER_AGENT.scope
     assert record.jti == claims.jti
     assert (record.profile_id, record.created_by) == ("provider-agent", "spawn:orch-a")
@@ -112,7 +117,7 @@ async def test_expired_runner_token_is_reminted(
         "sub": "runner:sp_1",
         "role": "provider",
         "scope": list(old_claims.scope),
-        "constraints": {"orchestrators": ["orch-a"]},
+        "constraints": {"orchestrators": ["orch-a"], "agents": ["agent-sp_1"]},
         "profileId": "provider-agent",
         "createdBy": "orchestrator-remint:orch-a",
         "createdAt": clock.now_ms(),

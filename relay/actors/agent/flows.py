@@ -223,19 +223,27 @@ async def _restart_spawn(
     )
     if spawn is None:
         return None
-    return {**spawn, **await respawn_credentials(rt, auth, orch.id, spawn_request_id)}
+    return {**spawn, **await respawn_credentials(rt, auth, orch.id, spawn_request_id, card.id)}
 
 
 async def respawn_credentials(
-    rt: Runtime, auth: Authenticator | None, orchestrator_id: str, spawn_request_id: str
+    rt: Runtime,
+    auth: Authenticator | None,
+    orchestrator_id: str,
+    spawn_request_id: str,
+    agent_id: str,
 ) -> JSON:
     """What a respawned session authenticates with, merged into ``restartSpawn``: a runner
-    token (sub ``runner:<spawnRequestId>``, constrained to ``orchestrator_id``), as spawn
-    carries one."""
+    token (sub ``runner:<spawnRequestId>``, bound to ``orchestrator_id`` and to the agent
+    it comes back as), as spawn carries one."""
     if auth is None:
         return {}
     token, _record = await mint_runner_token(
-        auth, rt, orchestrator_id=orchestrator_id, spawn_request_id=spawn_request_id
+        auth,
+        rt,
+        orchestrator_id=orchestrator_id,
+        spawn_request_id=spawn_request_id,
+        agent_id=agent_id,
     )
     return {"runnerToken": token}
 

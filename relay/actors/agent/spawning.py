@@ -24,6 +24,12 @@ def new_spawn_request_id() -> str:
     return f"sp_{uuid.uuid4()}"
 
 
+def spawned_agent_id(spawn_request_id: str) -> str:
+    """The id a new session registers under, named in its spawn (``params.agentId``), so its
+    runner token can be bound to it before it exists (the daemon's own default is the same)."""
+    return f"agent-{spawn_request_id}"
+
+
 async def spawn_agent(
     rt: Runtime,
     auth: Authenticator,
@@ -36,15 +42,18 @@ async def spawn_agent(
     """Queue ``agent.spawn`` on an online orchestrator; returns ``(command, spawnRequestId)``.
 
     Raises, in this order:
-        Forbidden: from ``authorize``, for the orchestrator, the cwd, the spawn policy and
-            the new spawn request.
+        Forbidden: from ``authorize``, for the orchestrator, the cwd, the spawn policy, the
+            new spawn request and the new agent (a token limited to some agents may not
+            add one: its constraints cannot name an agent that does not exist yet).
         NotFound: ``orchestrator not found``.
         Invalid: ``cwd must be inside the orchestrator's baseDir``.
         Conflict: ``orchestrator is not online`` (checked inside its actor).
     """
     spawn_request_id = new_spawn_request_id()
+    agent_id = spawned_agent_id(spawn_request_id)
     authorize(
         Resource(
+            agent_id=agent_id,
             orchestrator_id=orchestrator_id,
             cwd=request.cwd,
             policy_name=request.policy_name,
@@ -56,6 +65,7 @@ async def spawn_agent(
         raise NotFound("orchestrator not found")
     check_spawn_cwd(request, orch)
     params = spawn_params(request, spawn_request_id=spawn_request_id, requested_by=requested_by)
+    params["agentId"] = agent_id
     # The new session's own credential (sub runner:<spawnRequestId>), as the reference's
     # runnerRuntimeTokenEnv does; redacted everywhere but the orchestrator's channel.
     params["runnerToken"], _record = await mint_runner_token(
@@ -63,6 +73,7 @@ async def spawn_agent(
         rt,
         orchestrator_id=orchestrator_id,
         spawn_request_id=spawn_request_id,
+        agent_id=agent_id,
         created_by=requested_by,
     )
     spec = CommandSpec(

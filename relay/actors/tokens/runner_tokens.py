@@ -33,13 +33,22 @@ NOT_OWNED = "runner token not owned by this orchestrator"
 TOO_OLD = "runner token expired too long ago"
 
 
-def runner_spec(orchestrator_id: str, spawn_request_id: str, *, ttl_seconds: int) -> TokenSpec:
-    """The token a session spawned by ``orchestrator_id`` runs with."""
+def runner_spec(
+    orchestrator_id: str, spawn_request_id: str, agent_id: str, *, ttl_seconds: int
+) -> TokenSpec:
+    """The token a session spawned by ``orchestrator_id`` as agent ``agent_id`` runs with.
+
+    Bound to that agent as well as to its orchestrator: a token limited by orchestrator
+    alone covers every agent registered there, so one session could heartbeat, steer or
+    take the command queue (a sibling's restart carries a fresh runner token) of every
+    other session on its host. With ``agents`` naming it, the session is that agent (the
+    sender rule sends as it) and touches nothing else.
+    """
     return TokenSpec(
         sub=f"{RUNNER_PREFIX}{spawn_request_id}",
         role=RUNNER_ROLE,
         scope=PROVIDER_AGENT.scope,
-        constraints={"orchestrators": [orchestrator_id]},
+        constraints={"orchestrators": [orchestrator_id], "agents": [agent_id]},
         ttl_seconds=ttl_seconds,
     )
 
@@ -50,18 +59,21 @@ async def mint_runner_token(
     *,
     orchestrator_id: str,
     spawn_request_id: str,
+    agent_id: str,
     created_by: str | None = None,
 ) -> tuple[str, TokenRecord]:
     """Mint and record the runner token for a spawn (trio side); returns ``(token, record)``.
 
     ``sub`` is ``runner:<spawn_request_id>``, role ``provider``, the provider-agent
-    scopes, ``constraints.orchestrators == [orchestrator_id]``, lifetime
-    ``settings.token_ttl_seconds``.
+    scopes, ``constraints == {orchestrators: [orchestrator_id], agents: [agent_id]}``
+    (``runner_spec``), lifetime ``settings.token_ttl_seconds``.
 
     Raises:
         Unavailable: the store did not answer in time.
     """
-    spec = runner_spec(orchestrator_id, spawn_request_id, ttl_seconds=rt.settings.token_ttl_seconds)
+    spec = runner_spec(
+        orchestrator_id, spawn_request_id, agent_id, ttl_seconds=rt.settings.token_ttl_seconds
+    )
     return await issue(
         auth,
         rt,

@@ -1,0 +1,99 @@
+"""A spawned session's runner token is its agent's: bound to that agent as well as to its
+orchestrator, so it reaches no sibling session; and a token limited to some agents spawns
+none (its constraints cannot name an agent that does not exist yet)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from relay.http.services import Services
+from tests.conftest import bearer
+from tests.http.helpers import H, poll, register_orchestrator
+
+
+async def spawn(client: Any, headers: Any = None) -> Any:
+    return await client.post(
+        "/api/orchestrators/o1/spawn",
+        json={"provider": "claude", "cwd": "/srv/o1"},
+        headers=headers or H,
+    )
+
+
+async def spawned_runner(client: Any, services: Services) -> tuple[str, str]:
+    """``(agent id, runner token)`` of a session spawned on o1 and registered there, as the
+    daemon registers it: under the ``agentId`` the spawn names."""
+    body = await (await spawn(client)).get_json()
+    [delivered] = [c for c in await poll(client) if c["id"] == body["command"]["id"]]
+    agent_id = delivered["params"]["agentId"]
+    registered = await client.post(
+        "/api/agents",
+        json={"id": agent_id, "orchestratorId": "o1", "meta": {"runnerManaged": True}},
+        headers=H,
+    )
+    assert registered.status_code in (200, 201)
+    return agent_id, delivered["params"]["runnerToken"]
+
+
+async def test_a_spawn_names_its_agent_and_binds_the_runner_token_to_it(
+    client: Any, services: Services
+) -> None:
+    await register_orchestrator(client)
+    body = await (await spawn(client)).get_json()
+    [delivered] = await poll(client)
+    agent_id = f"agent-{body['spawnRequestId']}"
+    assert delivered["params"]["agentId"] == agent_id
+    claims = services.auth.verify(delivered["params"]["runnerToken"])
+    assert claims.constraints == {"orchestrators": ["o1"], "agents": [agent_id]}
+
+
+async def test_a_runner_reaches_its_own_agent_and_no_sibling(
+    client: Any, services: Services
+) -> None:
+    await register_orchestrator(client)
+    own, token = await spawned_runner(client, services)
+    sibling, _ = await spawned_runner(client, services)
+    runner = bearer(token)
+    before = await (await client.get(f"/api/agents/{sibling}", headers=H)).get_json()
+    assert (await client.post(f"/api/agents/{own}/heartbeat", headers=runner)).status_code == 200
+    assert (await client.get(f"/api/agents/{own}/commands", headers=runner)).status_code == 200
+    refused = [
+        await client.post(f"/api/agents/{sibling}/heartbeat", headers=runner),
+        await client.get(f"/api/agents/{sibling}/commands", headers=runner),
+        await client.patch(f"/api/agents/{sibling}", json={"ready": True}, headers=runner),
+        await client.get(f"/api/agents/{sibling}/inbox", headers=runner),
+    ]
+    for response in refused:
+        assert response.status_code == 403
+        assert await response.get_json() == {"error": "forbidden"}
+    # The sibling is untouched: not made ready, never heartbeaten by the runner.
+    assert await (await client.get(f"/api/agents/{sibling}", headers=H)).get_json() == before
+
+
+async def test_a_restart_binds_the_new_runner_token_to_the_same_agent(
+    client: Any, services: Services
+) -> None:
+    await register_orchestrator(client)
+    own, _token = await spawned_runner(client, services)
+    await client.patch(
+        f"/api/agents/{own}",
+        json={"meta": {"runnerManaged": True, "provider": "claude", "cwd": "/srv/o1"}},
+        headers=H,
+    )
+    response = await client.post(
+        f"/api/agents/{own}/actions", json={"action": "restart"}, headers=H
+    )
+    assert response.status_code in (200, 202), await response.get_data()
+    [restart] = [c for c in await poll(client) if c["type"] == "agent.restart"]
+    respawn = restart["params"]["restartSpawn"]
+    claims = services.auth.verify(respawn["runnerToken"])
+    assert respawn["agentId"] == own
+    assert claims.constraints == {"orchestrators": ["o1"], "agents": [own]}
+
+
+async def test_a_token_limited_to_agents_cannot_spawn(client: Any, mint: Any) -> None:
+    await register_orchestrator(client)
+    limited = bearer(mint(["command:write", "command:read"], {"agents": ["a1"]}))
+    response = await spawn(client, limited)
+    assert response.status_code == 403
+    assert await response.get_json() == {"error": "forbidden"}
+    assert await poll(client) == []
