@@ -17,6 +17,7 @@ from relay.domain.orchestrators import Orchestrator
 from relay.http.services import Services
 from relay.settings import Settings
 from relay.store import orchestrators as orchestrator_store
+from tests.conftest import bearer
 from tests.http.helpers import H, create_command, patch_command, poll, register_orchestrator
 from tests.http.test_agent_actions import CLAUDE_META, register_agent
 
@@ -137,6 +138,78 @@ async def test_no_wake_when_its_orchestrator_is_offline(
     response = await client.post("/api/orchestrators/o1/heartbeat", headers=H)
     assert response.status_code == 200
     assert await wake(services) is not None
+
+
+async def another_lists_a1(
+    client: Any, services: Services, clock: ManualClock, *, own_online: bool
+) -> None:
+    """a1 stored under o1; o2, online, reports a1's session among its own (its token, its
+    heartbeat); o1 online or gone offline."""
+    await managed_agent(client)
+    o2 = await register_orchestrator(client, "o2", "/srv/o2")
+    clock.advance(301)
+    session = CLAUDE_META["sessionName"]
+    claim = {"agentId": "a1", "sessionName": session, "provider": "claude", "status": "running"}
+    response = await client.post(
+        "/api/orchestrators/o2/heartbeat",
+        json={"managedAgents": [claim]},
+        headers=bearer(o2["token"]),
+    )
+    assert response.status_code == 200, await response.get_data()
+    if own_online:
+        response = await client.post("/api/orchestrators/o1/heartbeat", headers=H)
+        assert response.status_code == 200
+    reaped = [o.id for o in await reap_orchestrators(services.runtime)]
+    assert reaped == ([] if own_online else ["o1"])
+
+
+async def send_to_a1(client: Any) -> dict[str, Any]:
+    response = await client.post("/api/messages", json={"to": "a1", "body": "hi"}, headers=H)
+    assert response.status_code == 201, await response.get_data()
+    reply: dict[str, Any] = await response.get_json()
+    return reply
+
+
+async def test_a_message_never_wakes_the_agent_on_another_orchestrator_that_lists_it(
+    client: Any, services: Services, clock: ManualClock
+) -> None:
+    """messaging.md "Waking an agent": "its orchestrator is online". With o1, the one a1
+    is stored under, offline, o2 listing a1's session is not a1's orchestrator: no wake,
+    and the message waits in the inbox."""
+    await another_lists_a1(client, services, clock, own_online=False)
+    reply = await send_to_a1(client)
+    assert [d["state"] for d in reply["deliveries"]] == ["queued"]
+    assert await wakes(client) == []
+    assert await poll(client, "o2") == []
+    assert await wake(services) is None  # nor through the flow directly
+
+
+async def test_a_message_wakes_the_agent_on_its_own_orchestrator_not_one_that_lists_it(
+    client: Any, services: Services, clock: ManualClock
+) -> None:
+    await another_lists_a1(client, services, clock, own_online=True)
+    reply = await send_to_a1(client)
+    [queued] = await wakes(client)
+    assert (queued["target"], queued["params"]["messageId"]) == ("o1", reply["message"]["id"])
+    assert await poll(client, "o2") == []
+    assert [c["id"] for c in await poll(client, "o1")] == [queued["id"]]
+
+
+async def test_no_wake_for_an_agent_whose_card_names_no_orchestrator(
+    client: Any, services: Services
+) -> None:
+    o1 = await register_orchestrator(client, "o1", "/srv/o1")
+    await register_agent(client, "a1", meta=CLAUDE_META)
+    claim = {"agentId": "a1", "sessionName": CLAUDE_META["sessionName"]}
+    response = await client.post(
+        "/api/orchestrators/o1/heartbeat",
+        json={"managedAgents": [claim]},
+        headers=bearer(o1["token"]),
+    )
+    assert response.status_code == 200, await response.get_data()
+    await send_to_a1(client)
+    assert await wakes(client) == []
+    assert await poll(client, "o1") == []
 
 
 async def test_an_unsettled_wake_on_another_orchestrator_holds_it_back(

@@ -1,10 +1,11 @@
 """``wake_agent``: queue ``agent.wake`` for a runner-managed agent, at most one unsettled.
 
 Messaging calls it on the first delivery into an empty inbox, tasks when a task names
-an agent. The rule is ``wake_rules.wake_orchestrator``; the store's open commands are a
-first check that covers every orchestrator, and the managing orchestrator's actor checks
-its own queue again at the moment it enqueues (``EnqueueIfOnline(once_per_agent=True)``),
-so two first deliveries at once queue one wake.
+an agent. The rule is ``wake_rules.wake_orchestrator``: the wake goes only to the
+orchestrator the agent's card is stored under, never to another that lists the agent. The
+store's open commands are a first check that covers every orchestrator, and that
+orchestrator's actor checks its own queue again at the moment it enqueues
+(``EnqueueIfOnline(once_per_agent=True)``), so two first deliveries at once queue one wake.
 """
 
 from __future__ import annotations
@@ -45,8 +46,9 @@ async def wake_agent(
     task_id: str | None = None,
     card: AgentCard | None = None,
 ) -> Command | None:
-    """Queue ``agent.wake`` on the agent's orchestrator; the command, or None when no
-    wake is due (not runner-managed, no online orchestrator, one already unsettled).
+    """Queue ``agent.wake`` on the orchestrator the agent's card names; the command, or
+    None when no wake is due (not runner-managed, no orchestrator on the card, that one
+    not online, one already unsettled).
 
     The caller's own change is committed before this runs: a wake is a courtesy, so
     refusals are None, never errors. Raises only what the store or an actor raises when
@@ -55,7 +57,7 @@ async def wake_agent(
     """
     if card is None:
         card = await rt.store.run(lambda: agent_store.load(agent_id))
-    if card is None or not is_runner_managed(card):
+    if card is None or not is_runner_managed(card) or card.orchestrator_id is None:
         return None  # the common case, answered without reading orchestrators or commands
     online = await rt.store.run(lambda: orchestrator_store.list_all(status="online"))
     unsettled = await rt.store.run(lambda: command_store.open_about(agent_id, WAKE))

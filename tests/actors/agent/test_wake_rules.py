@@ -99,10 +99,46 @@ def test_no_wake_unless_its_orchestrator_is_online(online: list[Orchestrator]) -
     assert chosen(managed(), online) is None
 
 
-def test_an_orchestrator_that_lists_the_session_is_found_without_the_card_naming_it() -> None:
-    agent = replace(managed(), orchestrator_id=None)
-    online = [orchestrator("o2", managed=(("other", "relay-sp_1"),))]
-    assert chosen(agent, online) == "o2"
+LISTS_A1 = orchestrator("o2", managed=(("a1", "relay-sp_1"),))
+LISTS_ITS_SESSION = orchestrator("o2", managed=(("other", "relay-sp_1"),))
+
+
+@pytest.mark.parametrize(
+    "online",
+    [
+        pytest.param([orchestrator("o1", status="offline"), LISTS_A1], id="o1-offline"),
+        pytest.param([orchestrator("o1", status="stale"), LISTS_A1], id="o1-stale"),
+        pytest.param([LISTS_A1], id="o1-unknown"),
+        pytest.param([orchestrator("o1", status="offline"), LISTS_ITS_SESSION], id="by-session"),
+        pytest.param(
+            [orchestrator("o1", status="offline"), orchestrator("o2", agent_id="o1")],
+            id="o2-whose-agent-id-is-the-card-s-orchestrator",
+        ),
+    ],
+)
+def test_no_wake_on_another_orchestrator_while_the_card_s_own_is_not_online(
+    online: list[Orchestrator],
+) -> None:
+    # o2 lists a1 (or its session), but a1 is stored under o1: a wake there would type
+    # into a session on a host no caller has said is a1's.
+    assert chosen(managed(), online) is None
+
+
+@pytest.mark.parametrize(
+    "online",
+    [
+        pytest.param([LISTS_A1], id="listed-by-agent"),
+        pytest.param([LISTS_ITS_SESSION], id="listed-by-session"),
+        pytest.param([orchestrator("o2", agent_id="a1")], id="o2-whose-agent-id-is-a1"),
+    ],
+)
+def test_no_wake_for_a_card_that_names_no_orchestrator(online: list[Orchestrator]) -> None:
+    assert chosen(replace(managed(), orchestrator_id=None), online) is None
+
+
+def test_the_card_s_own_orchestrator_is_woken_even_when_another_lists_the_agent() -> None:
+    online = [orchestrator("o0", managed=(("a1", "relay-sp_1"),)), orchestrator("o1")]
+    assert chosen(managed(), online) == "o1"
 
 
 @pytest.mark.parametrize("status", ["queued", "delivered", "running"])
