@@ -120,6 +120,13 @@ def visible_agents(principal: Principal) -> frozenset[str] | None:
     return None if agents is None else frozenset(agents)
 
 
+def visible_orchestrators(principal: Principal) -> frozenset[str] | None:
+    """The orchestrators whose activity rows this caller reads, or None for all: rows of
+    other orchestrators (and of agents stored under them) are withheld."""
+    orchestrators = None if principal.is_root else principal.constraints.get("orchestrators")
+    return None if orchestrators is None else frozenset(orchestrators)
+
+
 def authorize(principal: Principal, scope: str, resource: Resource | None = None) -> None:
     """Raise ``Forbidden`` unless the principal has ``scope`` and may touch ``resource``."""
     if not principal.has_scope(scope):

@@ -19,6 +19,9 @@ class ActivityInput:
     view: str | None = None
     agent_id: str | None = None
     metadata: JSON = field(default_factory=dict)
+    # The orchestrator the event concerns: given for an orchestrator's own (a command to
+    # it), else stored as the agent's orchestrator at the time (``activity.append``).
+    orchestrator_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +37,7 @@ class ActivityEvent:
     agent_id: str | None
     metadata: JSON
     created_at: int
+    orchestrator_id: str | None = None
 
     def to_json(self) -> JSON:
         event: JSON = {
@@ -50,6 +54,7 @@ class ActivityEvent:
             "icon": self.icon,
             "view": self.view,
             "agentId": self.agent_id,
+            "orchestratorId": self.orchestrator_id,
         }
         event.update({key: value for key, value in optional.items() if value is not None})
         return event

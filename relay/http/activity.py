@@ -9,7 +9,7 @@ from quart import Blueprint
 from quart_schema import document_request
 
 from relay.actors.runtime.audit import audit
-from relay.auth.access import hidden_views, visible_agents
+from relay.auth.access import hidden_views, visible_agents, visible_orchestrators
 from relay.crossing import wait_future
 from relay.domain.activity import ActivityInput
 from relay.http import responses
@@ -87,6 +87,7 @@ async def get_activity() -> list[dict[str, Any]]:
             after=after,
             limit=limit,
             agents=agents,
+            orchestrators=visible_orchestrators(caller),
             hidden_views=hidden,
         )
     )

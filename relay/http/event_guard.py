@@ -17,7 +17,11 @@ class ConstrainedEvents:
     ``agent``, ``orchestrator``, ``command``, ``workspace`` or ``lease`` event passes only if
     the caller's constraints cover the resource it carries, as that resource's own reads
     judge it (``can_see`` of the agent lists, ``visible_commands``, ``may_touch_workspace``,
-    the lease list), live and on replay alike; other events pass, then ``then`` decides.
+    the lease list), live and on replay alike; an ``activity`` event as ``GET
+    /api/activity`` reads its row (by the agent and orchestrator it names); any other event
+    published for an agent (a message, a delivery, a task) by that agent and, for a caller
+    limited by orchestrator, the orchestrator it is stored under; other events pass. Then
+    ``then`` decides.
 
     The stream's own filter judges an event by the agent it names only: an orchestrator's
     runtime token (limited to its orchestrator and ``baseDir``) would otherwise be streamed
@@ -82,9 +86,14 @@ class ConstrainedEvents:
         """What the event carries, as its resource's reads judge it; an event of these
         kinds without its record is withheld (a resource nothing can cover)."""
         data = event.data if isinstance(event.data, dict) else {}
+        if event.event == "activity":
+            return [self._activity(data)]
         item = data.get(event.event)
         if event.event not in _GUARDED_EVENTS:
-            return []
+            if event.agent_id is None:
+                return []
+            known, owner = self._owner(event.agent_id)
+            return [Resource(agent_id=event.agent_id, orchestrator_id=owner) if known else _NOTHING]
         if not isinstance(item, dict):
             return [_NOTHING]
         text = {k: v for k, v in item.items() if isinstance(v, str)}
@@ -104,6 +113,18 @@ class ConstrainedEvents:
         paths = [text.get(k) for k in ("worktreePath", "repoRoot", "sourceCwd")]
         _, owner = self._owner(text.get("agentId"))
         return workspace_resources(text.get("agentId"), text.get("orchestratorId"), paths, owner)
+
+    def _activity(self, row: dict[str, object]) -> Resource:
+        """An activity row, as ``activity.page`` reads it for this caller: by the agent and
+        the orchestrator stored on it; a caller limited by orchestrator reads no row of an
+        agent without one (an agent deleted before the row was written)."""
+        agent = row.get("agentId")
+        orchestrator = row.get("orchestratorId")
+        agent_id = agent if isinstance(agent, str) else None
+        orchestrator_id = orchestrator if isinstance(orchestrator, str) else None
+        if self.agents is not None and agent_id is not None and orchestrator_id is None:
+            return _NOTHING
+        return Resource(agent_id=agent_id, orchestrator_id=orchestrator_id)
 
 
 _GUARDED_EVENTS = frozenset({"agent", "orchestrator", "command", "workspace", "lease"})

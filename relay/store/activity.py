@@ -27,6 +27,7 @@ def _event(row: models.ActivityEvent) -> ActivityEvent:
         agent_id=row.agent_id,
         metadata=dict(row.metadata or {}),
         created_at=row.created_at,
+        orchestrator_id=row.orchestrator_id,
     )
 
 
@@ -41,6 +42,12 @@ async def append(event: ActivityInput, created_at: int) -> tuple[ActivityEvent, 
         existing = await models.ActivityEvent.get_or_none(client_id=event.client_id)
         if existing is not None:
             return _event(existing), False
+    orchestrator_id = event.orchestrator_id
+    if orchestrator_id is None and event.agent_id is not None:
+        # The agent's orchestrator as stored now, in the row's own transaction: who may
+        # read the row is judged on it (``page``), never on the agent's orchestrator later.
+        agent = await models.Agent.get_or_none(id=event.agent_id).only("id", "orchestrator_id")
+        orchestrator_id = agent.orchestrator_id if agent is not None else None
     values: dict[str, Any] = {
         "client_id": event.client_id,
         "kind": event.kind,
@@ -52,6 +59,7 @@ async def append(event: ActivityInput, created_at: int) -> tuple[ActivityEvent, 
         "agent_id": event.agent_id,
         "metadata": dict(event.metadata or {}),
         "created_at": created_at,
+        "orchestrator_id": orchestrator_id,
     }
     event_id = await _INSERT.run(values)
     return ActivityEvent(id=int(event_id), **values), True
@@ -64,12 +72,15 @@ async def page(
     after: int | None,
     limit: int,
     agents: Collection[str] | None = None,
+    orchestrators: Collection[str] | None = None,
     hidden_views: Collection[str] = (),
 ) -> list[ActivityEvent]:
     """Newest first; with ``after``, the events after that id in order (for catching up).
 
     ``agents`` (a token's agent constraint) keeps only events of those agents;
-    events of ``hidden_views`` are left out.
+    ``orchestrators`` (its orchestrator constraint) only events of those orchestrators
+    and events of none (no agent, no orchestrator: the relay's own); events of
+    ``hidden_views`` are left out.
     """
     query = models.ActivityEvent.all()
     if view:
@@ -78,6 +89,11 @@ async def page(
         query = query.filter(agent_id=agent_id)
     if agents is not None:
         query = query.filter(agent_id__in=list(agents))
+    if orchestrators is not None:
+        query = query.filter(
+            Q(orchestrator_id__in=list(orchestrators))
+            | Q(orchestrator_id__isnull=True, agent_id__isnull=True)
+        )
     if hidden_views:
         query = query.filter(Q(view__isnull=True) | ~Q(view__in=list(hidden_views)))
     if after is not None:

@@ -14,6 +14,7 @@ def queued(command: Command) -> ActivityInput:
         view="commands",
         agent_id=_agent(command),
         metadata=_metadata(command),
+        orchestrator_id=_orchestrator(command),
     )
 
 
@@ -26,11 +27,17 @@ def settled(command: Command) -> ActivityInput:
         view="commands",
         agent_id=_agent(command),
         metadata=_metadata(command),
+        orchestrator_id=_orchestrator(command),
     )
 
 
 def _agent(command: Command) -> str | None:
     return command.target if command.target_kind == "agent" else None
+
+
+def _orchestrator(command: Command) -> str | None:
+    # A command to an agent is judged on the agent's stored orchestrator (``append``).
+    return command.target if command.target_kind == "orchestrator" else None
 
 
 def _metadata(command: Command) -> dict[str, object]:

@@ -19,3 +19,4 @@ class ActivityEvent(Shape):
     icon: str | None = None
     view: str | None = None
     agent_id: str | None = None
+    orchestrator_id: str | None = None

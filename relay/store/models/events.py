@@ -20,6 +20,7 @@ class ActivityEvent(Model):
     agent_id = fields.CharField(max_length=200, null=True, db_index=True)
     metadata = fields.JSONField(default=dict)
     created_at = fields.BigIntField(db_index=True)
+    orchestrator_id = fields.CharField(max_length=200, null=True, db_index=True)
 
     class Meta:
         table = "activity_events"

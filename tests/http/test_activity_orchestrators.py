@@ -1,0 +1,92 @@
+"""Activity rows name the orchestrator they concern: a token limited by orchestrator reads
+its own orchestrators' rows and the relay's own, in the feed and on the stream alike, and
+no other orchestrator's command and agent audits or its agents' messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conftest import bearer, root_headers
+from tests.http.helpers import create_command, register_orchestrator
+from tests.http.sse_client import open_stream, post_activity
+
+H = root_headers()
+
+
+async def two_hosts(client: Any) -> dict[str, str]:
+    """o1 with a1, o2 with a2 and a3; o1's runtime token's headers."""
+    o1 = await register_orchestrator(client, "o1", "/srv/o1")
+    await register_orchestrator(client, "o2", "/srv/o2")
+    for agent_id, orchestrator_id in (("a1", "o1"), ("a2", "o2"), ("a3", "o2")):
+        response = await client.post(
+            "/api/agents", json={"id": agent_id, "orchestratorId": orchestrator_id}, headers=H
+        )
+        assert response.status_code == 201
+    return bearer(o1["token"])
+
+
+async def audits_of_both(client: Any) -> None:
+    """A command to each orchestrator and to one agent of each (their audit rows), and a
+    row of the relay's own."""
+    for target in ("o2", "a2", "o1", "a1"):
+        await create_command(client, target, "agent.compact" if target[0] == "a" else "test.noop")
+    await post_activity(client, "relay-wide")
+
+
+def about(rows: list[dict[str, Any]]) -> set[str]:
+    """The agents and orchestrators the rows name, by agent, orchestrator or target."""
+    named: set[str] = set()
+    for row in rows:
+        named.update(
+            value
+            for value in (
+                row.get("agentId"),
+                row.get("orchestratorId"),
+                row["metadata"].get("target"),
+            )
+            if isinstance(value, str)
+        )
+    return named
+
+
+async def test_the_feed_withholds_other_orchestrators_rows(client: Any) -> None:
+    token = await two_hosts(client)
+    await audits_of_both(client)
+    everything = await (await client.get("/api/activity", headers=H)).get_json()
+    assert {"o2", "a2"} <= about(everything)
+    mine = await (await client.get("/api/activity", headers=token)).get_json()
+    assert about(mine) == {"o1", "a1"}
+    assert "relay-wide" in [row["title"] for row in mine]
+    commands = [row for row in mine if row.get("view") == "commands"]
+    assert commands
+    assert {row["orchestratorId"] for row in commands} == {"o1"}
+    # The filters still apply on top: asking for another orchestrator's agent is refused.
+    refused = await client.get("/api/activity", query_string={"agentId": "a2"}, headers=token)
+    assert refused.status_code == 403
+
+
+async def test_the_stream_withholds_other_orchestrators_rows_and_messages(client: Any) -> None:
+    token = await two_hosts(client)
+    async with open_stream(client) as stream:
+        await post_activity(client, "start")
+        start = await stream.next_event()
+    async with open_stream(client, headers=token) as stream:
+        await audits_of_both(client)
+        for sender, to in (("a2", "a3"), ("a1", "a1")):
+            response = await client.post(
+                "/api/messages", json={"from": sender, "to": to, "body": "hi"}, headers=H
+            )
+            assert response.status_code == 201, await response.get_data()
+        await post_activity(client, "end")
+        live = []
+        while not live or live[-1].data.get("title") != "end":
+            live.append(await stream.next_event())
+    rows = [f.data for f in live if f.event == "activity"]
+    assert about(rows) == {"o1", "a1"}
+    messages = [f.data["message"] for f in live if f.event == "message"]
+    assert [(m["from"], m["to"]) for m in messages] == [("a1", "a1")]
+    assert {f.event for f in live} >= {"activity", "command", "message", "delivery"}
+    headers = {**token, "Last-Event-ID": str(start.id)}
+    async with open_stream(client, headers=headers) as stream:
+        replayed = [await stream.next_event() for _ in range(len(live))]
+    assert [f.id for f in replayed] == [f.id for f in live]
