@@ -18,6 +18,7 @@ from relay.http.auth import (
     limited_by,
     principal,
 )
+from relay.store.commands import Targets
 
 
 async def allow_command_target(kind: TargetKind, target: str, scope: str | None = None) -> None:
@@ -92,6 +93,20 @@ async def visible_commands(commands: list[Command]) -> list[Command]:
         )
 
     return [command for command in commands if visible(command)]
+
+
+def command_targets() -> Targets | None:
+    """For lists, the store's narrowing ahead of ``visible_commands``: the targets the
+    caller's ``agents`` and ``orchestrators`` constraints name, per kind. An agent's
+    command is narrowed by ``agents`` alone: its orchestrator is the agent's, which
+    ``visible_commands`` looks up. Never fewer commands than ``visible_commands`` keeps,
+    never the final word; None (root, or neither constraint): every command."""
+    caller = principal()
+    agents = caller.constraints.get("agents")
+    orchestrators = caller.constraints.get("orchestrators")
+    if caller.is_root or (agents is None and orchestrators is None):
+        return None
+    return Targets(agents=agents, orchestrators=orchestrators)
 
 
 async def allow_command_report(kind: TargetKind, target: str, status: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Literal
 
 from pydantic import Field
@@ -9,8 +10,9 @@ from quart import Blueprint
 from quart_schema import document_request
 
 from relay.actors import commands
+from relay.actors.runtime.paging import Cursor, visible_page
 from relay.auth.access import Resource
-from relay.domain.commands import STATUSES, CommandSpec, TargetKind
+from relay.domain.commands import STATUSES, Command, CommandSpec, TargetKind
 from relay.errors import Invalid
 from relay.http import responses
 from relay.http.auth import can_see, principal, requires
@@ -18,6 +20,7 @@ from relay.http.command_auth import (
     allow_command_params,
     allow_command_report,
     allow_command_target,
+    command_targets,
     visible_commands,
 )
 from relay.http.contract import int_param, responds, str_param
@@ -92,17 +95,42 @@ async def list_commands() -> list[dict[str, Any]]:
         # An agents-constrained token sees orchestrators' commands, but not those about
         # an agent outside its constraints.
         return []
-    found = await services().runtime.store.run(
-        lambda: command_store.search(
-            target=target,
-            status=status,
-            type_=type_,
-            correlation_id=correlation_id,
-            agent_id=agent_id,
-            limit=limit,
-        )
+    found = await _commands_page(
+        limit,
+        target=target,
+        status=status,
+        type_=type_,
+        correlation_id=correlation_id,
+        agent_id=agent_id,
     )
-    return [c.to_json() for c in await visible_commands(found)]
+    return [c.to_json() for c in found]
+
+
+# A constrained caller's page is filled past commands it may not see, in batches of at
+# least this many rows, reading at most ``_MAX_SCANNED`` rows in all.
+_BATCH = 500
+_MAX_SCANNED = 10_000
+
+
+async def _commands_page(limit: int, **filters: str | None) -> list[Command]:
+    """Up to ``limit`` commands the caller sees (``visible_commands``), newest first, read
+    on past those it may not (``visible_page``); the store narrows each read by the
+    caller's constraints first (``command_targets``)."""
+    store = services().runtime.store
+    targets = command_targets()
+
+    async def fetch(before: Cursor | None, size: int) -> list[Command]:
+        search = partial(command_store.search, targets=targets, before=before, limit=size)
+        return await store.run(partial(search, **filters))
+
+    return await visible_page(
+        fetch,
+        visible_commands,
+        lambda c: (c.created_at, c.id),
+        limit=limit,
+        batch=_BATCH,
+        max_scanned=_MAX_SCANNED,
+    )
 
 
 @bp.get("/api/commands/<command_id>")

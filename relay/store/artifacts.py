@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import cast
 
+from tortoise.expressions import Q
+
 from relay.domain.artifacts import Artifact, ArtifactKind, Sensitivity
 from relay.store import models
 
@@ -54,13 +56,23 @@ async def by_id(artifact_ids: Iterable[str]) -> dict[str, Artifact]:
     return {row.id: _artifact(row) for row in await models.Artifact.filter(id__in=wanted)}
 
 
-async def listed(created_by: str | None, kind: str | None, limit: int) -> list[Artifact]:
-    """Newest first."""
+async def listed(
+    created_by: str | None,
+    kind: str | None,
+    limit: int,
+    before: tuple[int, str] | None = None,
+) -> list[Artifact]:
+    """Newest first; ``before``: the page after the artifact of this ``(created_at, id)``."""
     query = models.Artifact.all()
     if created_by is not None:
         query = query.filter(created_by=created_by)
     if kind is not None:
         query = query.filter(kind=kind)
+    if before is not None:
+        created_at, artifact_id = before
+        query = query.filter(
+            Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=artifact_id)
+        )
     rows = await query.order_by("-created_at", "-id").limit(limit)
     return [_artifact(row) for row in rows]
 

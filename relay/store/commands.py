@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, cast
 
 from tortoise.expressions import Q
@@ -102,6 +103,15 @@ async def open_for(target: str) -> list[Command]:
     return [_command(row) for row in rows]
 
 
+@dataclass(frozen=True, slots=True)
+class Targets:
+    """The targets a list may name, per kind: ``None`` leaves that kind unnarrowed, an
+    empty list leaves it out."""
+
+    agents: list[str] | None = None
+    orchestrators: list[str] | None = None
+
+
 async def search(
     *,
     target: str | None = None,
@@ -109,11 +119,26 @@ async def search(
     type_: str | None = None,
     correlation_id: str | None = None,
     agent_id: str | None = None,
+    targets: Targets | None = None,
+    before: tuple[int, str] | None = None,
     limit: int = 100,
 ) -> list[Command]:
     """Newest first. ``agent_id``: commands addressed to that agent or about it
-    (``params.agentId``)."""
+    (``params.agentId``). ``before``: the page after the command of this
+    ``(created_at, id)``, in the same order."""
     query = models.Command.all()
+    if targets is not None:
+        kinds = [
+            Q(target_kind=kind) if allowed is None else Q(target_kind=kind, target__in=allowed)
+            for kind, allowed in (
+                ("agent", targets.agents),
+                ("orchestrator", targets.orchestrators),
+            )
+            if allowed is None or allowed  # an empty IN is not valid SQL everywhere
+        ]
+        if not kinds:
+            return []
+        query = query.filter(Q(*kinds, join_type="OR"))
     if agent_id:
         query = query.filter(Q(target=agent_id) | Q(agent_id=agent_id))
     if target:
@@ -124,6 +149,11 @@ async def search(
         query = query.filter(type=type_)
     if correlation_id:
         query = query.filter(correlation_id=correlation_id)
+    if before is not None:
+        created_at, command_id = before
+        query = query.filter(
+            Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=command_id)
+        )
     rows = await query.order_by("-created_at", "-id").limit(limit)
     return [_command(row) for row in rows]
 

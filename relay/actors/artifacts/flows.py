@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable, Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from relay.actors.artifacts.blobs import BlobStore, StoredBlob
 from relay.actors.runtime.context import Runtime
+from relay.actors.runtime.paging import Cursor, visible_page
 from relay.auth.access import Principal, acts_for, is_unconstrained_operator
 from relay.domain.artifacts import Artifact, ArtifactKind, Sensitivity, new_artifact_id
 from relay.errors import Forbidden, NotFound
@@ -136,12 +138,33 @@ async def content(rt: Runtime, artifact: Artifact) -> Any:
     return await blob_store(rt).chunks(artifact.sha256)
 
 
+# The list is filled past secret artifacts the caller may not read, in batches of at least
+# ``_BATCH`` rows, reading at most ``_MAX_SCANNED`` in all: each unreadable secret one
+# costs ``may_read`` a few lookups.
+_BATCH = 200
+_MAX_SCANNED = 2_000
+
+
 async def listed(
     rt: Runtime, caller: Principal, created_by: str | None, kind: str | None, limit: int
 ) -> list[Artifact]:
-    """Newest first, leaving out secret ones the caller may not read."""
-    found = await rt.store.run(lambda: artifact_store.listed(created_by, kind, limit))
-    return [a for a in found if await may_read(rt, caller, a)]
+    """Up to ``limit`` artifacts the caller may read (``may_read``), newest first, read on
+    past the secret ones it may not (``visible_page``)."""
+
+    async def fetch(before: Cursor | None, size: int) -> list[Artifact]:
+        return await rt.store.run(partial(artifact_store.listed, created_by, kind, size, before))
+
+    async def keep(rows: list[Artifact]) -> list[Artifact]:
+        return [a for a in rows if await may_read(rt, caller, a)]
+
+    return await visible_page(
+        fetch,
+        keep,
+        lambda a: (a.created_at, a.id),
+        limit=limit,
+        batch=_BATCH,
+        max_scanned=_MAX_SCANNED,
+    )
 
 
 async def delete(rt: Runtime, caller: Principal, artifact_id: str) -> Artifact:
