@@ -30,6 +30,19 @@ async def allow_command_target(kind: TargetKind, target: str, scope: str | None 
         allow(Resource(orchestrator_id=target), scope)
 
 
+async def allow_command_write(kind: TargetKind, target: str) -> None:
+    """Creating or cancelling a command: ``command:write`` covering the target
+    (``allow_command_target``), and never a command to an orchestrator from a caller
+    limited by ``agents``. Such a command acts on the host, not on an agent: a session
+    named in its params (``sessionName``, ``tmuxSession``, ``spawnRequestId``, found by the
+    daemon before ``agentId``), a new session (``agent.spawn``), a path below ``baseDir``.
+    A token limited to some agents (a spawned session's runner token) covers its
+    orchestrator only as the place its agents live, not as a host it may steer."""
+    await allow_command_target(kind, target, "command:write")
+    if kind == "orchestrator" and limited_by("agents"):
+        raise Forbidden("forbidden")
+
+
 # The params by which the daemon's handlers name what a command touches (relay/daemon:
 # sessions, worktrees, merge), at the top level and in a restart's ``restartSpawn``.
 _COMMAND_PATH_PARAMS = ("cwd", "repoRoot", "worktreePath", "sourceCwd")
@@ -112,7 +125,8 @@ def command_targets() -> Targets | None:
 async def allow_command_report(kind: TargetKind, target: str, status: str) -> None:
     """Status reports on a command of ``target``, over PATCH and over the channel alike:
     ``command:write`` covering the target; progress and outcomes only from the target
-    itself (a token constrained to exactly it, or root); anyone allowed may cancel."""
-    await allow_command_target(kind, target, "command:write")
+    itself (a token constrained to exactly it, or root); anyone allowed to create such a
+    command may cancel it (``allow_command_write``)."""
+    await allow_command_write(kind, target)
     if status != "cancelled" and not is_target(principal(), kind, target):
         raise Forbidden("forbidden")

@@ -20,6 +20,7 @@ from relay.http.command_auth import (
     allow_command_params,
     allow_command_report,
     allow_command_target,
+    allow_command_write,
     command_targets,
     visible_commands,
 )
@@ -53,7 +54,7 @@ async def create_command() -> tuple[dict[str, Any], int]:
     body = await parse_body(CreateCommandBody)
     rt = services().runtime
     kind, target = await commands.resolve_target(rt, body.target)
-    await allow_command_target(kind, target)
+    await allow_command_write(kind, target)
     await allow_command_params(body.params)
     spec = CommandSpec(
         type=body.type,

@@ -353,26 +353,20 @@ async def test_a_command_is_authorized_on_what_its_params_name(client: Any, mint
     cleans up outside it, nor names an agent, policy or spawn request beyond its own."""
     await register_orchestrator(client, "o1", "/srv/o1")
     await client.post("/api/agents", json={"id": "b1", "orchestratorId": "o1"}, headers=H)
-    limited = bearer(
-        mint(
-            ["command:read", "command:write"],
-            {
-                "orchestrators": ["o1"],
-                "cwd": ["/srv/o1/safe"],
-                "policyNames": ["p1"],
-                "spawnRequestIds": ["sp_1"],
-                "agents": ["a1"],
-            },
-        )
-    )
+    constraints = {
+        "orchestrators": ["o1"],
+        "cwd": ["/srv/o1/safe"],
+        "policyNames": ["p1"],
+        "spawnRequestIds": ["sp_1"],
+    }
+    limited = bearer(mint(["command:read", "command:write"], constraints))
     spawn = {"provider": "command", "command": ["sh"], "spawnRequestId": "sp_1"}
     for type_, params in (
         ("agent.spawn", {**spawn, "cwd": "/srv/o1/secret"}),
         ("agent.spawn", {**spawn, "cwd": "/srv/o1/safe/../secret"}),
         ("agent.spawn", {**spawn, "cwd": "/srv/o1/safe", "policyName": "p2"}),
         ("agent.spawn", {**spawn, "cwd": "/srv/o1/safe", "spawnRequestId": "sp_2"}),
-        ("agent.restart", {"agentId": "a1", "restartSpawn": {**spawn, "cwd": "/srv/o1/x"}}),
-        ("agent.shutdown", {"agentId": "b1"}),
+        ("agent.restart", {"agentId": "b1", "restartSpawn": {**spawn, "cwd": "/srv/o1/x"}}),
         ("workspace.cleanup", {"repoRoot": "/srv/o1/repo", "worktreePath": "/srv/o1/safe/w"}),
         ("workspace.merge", {"repoRoot": "/srv/o1/safe", "worktreePath": "/srv/o1/wt"}),
     ):
@@ -384,9 +378,14 @@ async def test_a_command_is_authorized_on_what_its_params_name(client: Any, mint
         assert response.status_code == 403, (type_, params)
     assert await poll(client, "o1") == []
     within = {**spawn, "cwd": "/srv/o1/safe/sub", "policyName": "p1"}
-    response = await client.post(
-        "/api/commands",
-        json={"type": "agent.spawn", "target": "o1", "params": within},
-        headers=limited,
+    # The same token limited to an agent as well steers no host: no command to o1 at all.
+    agent_limited = bearer(
+        mint(["command:read", "command:write"], {**constraints, "agents": ["a1"]})
     )
-    assert response.status_code == 201
+    for headers, status in ((agent_limited, 403), (limited, 201)):
+        response = await client.post(
+            "/api/commands",
+            json={"type": "agent.spawn", "target": "o1", "params": within},
+            headers=headers,
+        )
+        assert response.status_code == status

@@ -8,7 +8,7 @@ from typing import Any
 
 from relay.http.services import Services
 from tests.conftest import bearer
-from tests.http.helpers import H, poll, register_orchestrator
+from tests.http.helpers import H, create_command, poll, register_orchestrator
 
 
 async def spawn(client: Any, headers: Any = None) -> Any:
@@ -97,3 +97,36 @@ async def test_a_token_limited_to_agents_cannot_spawn(client: Any, mint: Any) ->
     assert response.status_code == 403
     assert await response.get_json() == {"error": "forbidden"}
     assert await poll(client) == []
+
+
+async def test_a_runner_steers_no_session_through_its_orchestrator(
+    client: Any, services: Services, mint: Any
+) -> None:
+    """A command to the orchestrator acts on the host (a session it names by sessionName,
+    a new session): refused to a token limited to agents, made by hand or cancelled."""
+    await register_orchestrator(client)
+    _own, token = await spawned_runner(client, services)
+    sibling, _ = await spawned_runner(client, services)
+    queued = await create_command(client, "o1", "agent.wake", params={"agentId": sibling})
+    for headers in (bearer(token), bearer(mint(["command:write"], {"agents": [sibling]}))):
+        refused = [
+            await client.post(
+                "/api/commands",
+                json={"type": kind, "target": "o1", "params": params},
+                headers=headers,
+            )
+            for kind, params in (
+                ("agent.shutdown", {"sessionName": f"relay-{sibling.removeprefix('agent-')}"}),
+                ("agent.spawn", {"provider": "claude", "cwd": "/srv/o1"}),
+            )
+        ]
+        refused.append(
+            await client.patch(
+                f"/api/commands/{queued['id']}", json={"status": "cancelled"}, headers=headers
+            )
+        )
+        for response in refused:
+            assert response.status_code == 403
+            assert await response.get_json() == {"error": "forbidden"}
+    # Nothing else was queued, and the wake is handed out: not cancelled.
+    assert [c["id"] for c in await poll(client)] == [queued["id"]]
