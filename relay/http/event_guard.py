@@ -8,6 +8,7 @@ from relay.actors.runtime.directory import AgentDirectory
 from relay.auth.access import Principal, Resource, covers
 from relay.events import EventGuard
 from relay.http.auth import workspace_resources
+from relay.store.activity import HOST_VIEWS
 from relay.store.stream import StreamEvent
 
 
@@ -116,13 +117,17 @@ class ConstrainedEvents:
 
     def _activity(self, row: dict[str, object]) -> Resource:
         """An activity row, as ``activity.page`` reads it for this caller: by the agent and
-        the orchestrator stored on it; a caller limited by orchestrator reads no row of an
-        agent without one (an agent deleted before the row was written)."""
+        the orchestrator stored on it; a caller limited by orchestrator reads no row that
+        names none but an agent (one deleted before the row was written) or is of a host's
+        view (``HOST_VIEWS``)."""
         agent = row.get("agentId")
         orchestrator = row.get("orchestratorId")
         agent_id = agent if isinstance(agent, str) else None
         orchestrator_id = orchestrator if isinstance(orchestrator, str) else None
-        if self.agents is not None and agent_id is not None and orchestrator_id is None:
+        unattributed = orchestrator_id is None and (
+            agent_id is not None or row.get("view") in HOST_VIEWS
+        )
+        if self.agents is not None and unattributed:
             return _NOTHING
         return Resource(agent_id=agent_id, orchestrator_id=orchestrator_id)
 

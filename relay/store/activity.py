@@ -31,6 +31,31 @@ def _event(row: models.ActivityEvent) -> ActivityEvent:
     )
 
 
+# Views whose rows concern a host by nature: one that names no orchestrator (its
+# workspace or agent gone before it could be told) is not the relay's own, and is read by
+# no caller limited by orchestrator.
+HOST_VIEWS = ("orchestrators", "commands")
+
+
+async def _orchestrator_of(event: ActivityInput) -> str | None:
+    """The orchestrator a row concerns, as stored now, in the row's own transaction: its
+    workspace's (a lease's, a workspace's action), else its agent's. Who may read the row
+    is judged on it (``page``), never on where the agent or workspace is later."""
+    workspace_id = event.metadata.get("workspaceId") if event.metadata else None
+    agent_id = event.agent_id
+    if isinstance(workspace_id, str):
+        ws = await models.Workspace.get_or_none(id=workspace_id).only(
+            "id", "orchestrator_id", "agent_id"
+        )
+        if ws is not None and ws.orchestrator_id is not None:
+            return str(ws.orchestrator_id)
+        agent_id = agent_id or (ws.agent_id if ws is not None else None)
+    if agent_id is None:
+        return None
+    agent = await models.Agent.get_or_none(id=agent_id).only("id", "orchestrator_id")
+    return agent.orchestrator_id if agent is not None else None
+
+
 async def append(event: ActivityInput, created_at: int) -> tuple[ActivityEvent, bool]:
     """Store the event; if its ``client_id`` is known, return the stored one. ``(event, created)``.
 
@@ -42,12 +67,7 @@ async def append(event: ActivityInput, created_at: int) -> tuple[ActivityEvent, 
         existing = await models.ActivityEvent.get_or_none(client_id=event.client_id)
         if existing is not None:
             return _event(existing), False
-    orchestrator_id = event.orchestrator_id
-    if orchestrator_id is None and event.agent_id is not None:
-        # The agent's orchestrator as stored now, in the row's own transaction: who may
-        # read the row is judged on it (``page``), never on the agent's orchestrator later.
-        agent = await models.Agent.get_or_none(id=event.agent_id).only("id", "orchestrator_id")
-        orchestrator_id = agent.orchestrator_id if agent is not None else None
+    orchestrator_id = event.orchestrator_id or await _orchestrator_of(event)
     values: dict[str, Any] = {
         "client_id": event.client_id,
         "kind": event.kind,
@@ -79,7 +99,7 @@ async def page(
 
     ``agents`` (a token's agent constraint) keeps only events of those agents;
     ``orchestrators`` (its orchestrator constraint) only events of those orchestrators
-    and events of none (no agent, no orchestrator: the relay's own); events of
+    and the relay's own (no agent, no orchestrator, not of ``HOST_VIEWS``); events of
     ``hidden_views`` are left out.
     """
     query = models.ActivityEvent.all()
@@ -90,10 +110,10 @@ async def page(
     if agents is not None:
         query = query.filter(agent_id__in=list(agents))
     if orchestrators is not None:
-        query = query.filter(
-            Q(orchestrator_id__in=list(orchestrators))
-            | Q(orchestrator_id__isnull=True, agent_id__isnull=True)
+        relays_own = Q(orchestrator_id__isnull=True, agent_id__isnull=True) & (
+            Q(view__isnull=True) | ~Q(view__in=list(HOST_VIEWS))
         )
+        query = query.filter(Q(orchestrator_id__in=list(orchestrators)) | relays_own)
     if hidden_views:
         query = query.filter(Q(view__isnull=True) | ~Q(view__in=list(hidden_views)))
     if after is not None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from tests.conftest import bearer, root_headers
 from tests.http.helpers import create_command, register_orchestrator
-from tests.http.sse_client import open_stream, post_activity
+from tests.http.sse_client import Frame, open_stream, post_activity
 
 H = root_headers()
 
@@ -78,7 +78,7 @@ async def test_the_stream_withholds_other_orchestrators_rows_and_messages(client
             )
             assert response.status_code == 201, await response.get_data()
         await post_activity(client, "end")
-        live = []
+        live: list[Frame] = []
         while not live or live[-1].data.get("title") != "end":
             live.append(await stream.next_event())
     rows = [f.data for f in live if f.event == "activity"]
@@ -90,3 +90,31 @@ async def test_the_stream_withholds_other_orchestrators_rows_and_messages(client
     async with open_stream(client, headers=headers) as stream:
         replayed = [await stream.next_event() for _ in range(len(live))]
     assert [f.id for f in replayed] == [f.id for f in live]
+
+
+async def test_another_orchestrators_workspace_rows_are_withheld(client: Any) -> None:
+    """A workspace with no agent, created and deleted by o2: its rows (deleted with it,
+    so named by the workspace's orchestrator as written) reach neither o1's feed nor its
+    stream."""
+    token = await two_hosts(client)
+    o2 = bearer((await register_orchestrator(client, "o2", "/srv/o2"))["token"])
+    async with open_stream(client, headers=token) as stream:
+        created = await client.post(
+            "/api/workspaces",
+            json={"orchestratorId": "o2", "repoRoot": "/srv/o2/r", "worktreePath": "/srv/o2/w"},
+            headers=o2,
+        )
+        assert created.status_code == 201, await created.get_data()
+        ws_id = (await created.get_json())["workspace"]["id"]
+        assert (await client.delete(f"/api/workspaces/{ws_id}", headers=o2)).status_code == 200
+        await post_activity(client, "end")
+        live = []
+        while not live or live[-1].data.get("title") != "end":
+            live.append(await stream.next_event())
+    everything = await (await client.get("/api/activity", headers=H)).get_json()
+    about_w = [row for row in everything if row["metadata"].get("workspaceId") == ws_id]
+    assert about_w
+    assert {row["orchestratorId"] for row in about_w} == {"o2"}
+    mine = await (await client.get("/api/activity", headers=token)).get_json()
+    assert [row for row in mine if "/srv/o2" in str(row)] == []
+    assert [f.data for f in live if "/srv/o2" in str(f.data)] == []

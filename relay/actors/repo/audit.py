@@ -34,6 +34,7 @@ def action(note: ActionNote, ws: Workspace, command_id: str | None) -> ActivityI
         icon=note.icon,
         view="orchestrators",
         agent_id=ws.agent_id,
+        orchestrator_id=ws.orchestrator_id,
         metadata={
             "action": note.action,
             "workspaceId": ws.id,
@@ -100,6 +101,7 @@ def _workspace(title: str, ws: Workspace, icon: str, command_id: str | None) -> 
         icon=icon,
         view="orchestrators",
         agent_id=ws.agent_id,
+        orchestrator_id=ws.orchestrator_id,
         metadata={
             "workspaceId": ws.id,
             "repoRoot": ws.repo_root,
