@@ -29,7 +29,7 @@ def claims(now_s: int, **overrides: Any) -> dict[str, Any]:
         "sub": "runner:sp_forged",
         "role": "provider",
         "scope": ["agent:read", "agent:write"],
-        "constraints": {"orchestrators": ["orch-a"]},
+        "constraints": {"orchestrators": ["orch-a"], "agents": ["agent-sp_forged"]},
         "jti": "forged-jti",
         "iat": now_s,
         "exp": now_s + 3600,

@@ -395,3 +395,28 @@ async def test_a_token_not_naming_the_orchestrator_cannot_remint_its_runners(
     clock.advance(TTL + 3 * DAY)
     agent = bearer(mint(["command:read", "command:write"], {"agents": ["a1"]}, sub="a1"))
     await assert_refused(await remint(client, old, agent), 403, "forbidden")
+
+
+async def test_an_unbound_runner_token_is_bound_to_its_sessions_agent(
+    client: Any, mint: Any, orch_a: dict[str, str], services: Services
+) -> None:
+    """A runner token minted before runner tokens named their agent (orchestrators only)
+    is re-minted bound to the agent its session registered, never left reaching every
+    session of its host; with no such agent it is not re-minted."""
+    old = mint(["agent:read"], {"orchestrators": ["orch-a"]}, sub="runner:sp_old", role="provider")
+    await assert_refused(await remint(client, old, orch_a), 403, "invalid or revoked runner token")
+    for agent_id, spawn_request_id in (("agent-x", "sp_old"), ("agent-y", "sp_other")):
+        registered = await client.post(
+            "/api/agents",
+            json={
+                "id": agent_id,
+                "orchestratorId": "orch-a",
+                "meta": {"spawnRequestId": spawn_request_id},
+            },
+            headers=root_headers(),
+        )
+        assert registered.status_code == 201
+    response = await remint(client, old, orch_a)
+    assert response.status_code == 201, await response.get_data()
+    claims = services.auth.verify((await response.get_json())["token"])
+    assert claims.constraints == {"orchestrators": ["orch-a"], "agents": ["agent-x"]}

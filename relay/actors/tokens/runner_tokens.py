@@ -22,6 +22,7 @@ from relay.auth.tokens import REMINT_MAX_EXPIRED_SECONDS, TokenSpec
 from relay.domain.activity import ActivityInput
 from relay.domain.tokens import Claims, TokenRecord
 from relay.errors import Forbidden, Unauthorized
+from relay.store import agents as agent_store
 from relay.store import tokens as token_store
 
 RUNNER_PREFIX = "runner:"
@@ -113,6 +114,13 @@ def check_runner_token(claims: Claims, *, orchestrator_id: str, now_s: int) -> N
         raise Forbidden(TOO_OLD)
 
 
+async def _session_agent(rt: Runtime, orchestrator_id: str, spawn_request_id: str) -> str | None:
+    """The agent registered under ``orchestrator_id`` by the session of this spawn request."""
+    cards = await rt.store.run(lambda: agent_store.list_cards(orchestrator_id=orchestrator_id))
+    found = [c.id for c in cards if c.meta.get("spawnRequestId") == spawn_request_id]
+    return found[0] if len(found) == 1 else None
+
+
 async def remint_runner_token(
     auth: Authenticator,
     rt: Runtime,
@@ -124,9 +132,10 @@ async def remint_runner_token(
     """Replace a runner's (possibly expired) token with a fresh one.
 
     The new token clones the old one's sub, scope and constraints with a fresh
-    ``jti`` and the normal lifetime; the old ``jti`` is revoked in the same store
-    write, so presenting the old token again fails; ``audit_of(record, old_claims)``, if
-    given, is the audit row of that same write.
+    ``jti`` and the normal lifetime (a token minted before runner tokens named their agent
+    gains ``agents: [the agent its session registered]``, or is refused); the old ``jti``
+    is revoked in the same store write, so presenting the old token again fails;
+    ``audit_of(record, old_claims)``, if given, is the audit row of that same write.
 
     Returns:
         ``(token, record, old_claims)``.
@@ -141,12 +150,20 @@ async def remint_runner_token(
     except Unauthorized:
         raise Forbidden(INVALID) from None
     check_runner_token(old, orchestrator_id=orchestrator_id, now_s=auth.now_s())
+    constraints = old.constraints
+    if "agents" not in constraints:
+        # Minted before runner tokens were bound to their agent: bound now, to the agent
+        # its session registered (meta.spawnRequestId), or not renewed at all.
+        agent_id = await _session_agent(rt, orchestrator_id, old.sub.removeprefix(RUNNER_PREFIX))
+        if agent_id is None:
+            raise Forbidden(INVALID)
+        constraints = {**constraints, "agents": [agent_id]}
     token, claims = auth.mint(
         TokenSpec(
             sub=old.sub,
             role=RUNNER_ROLE,
             scope=old.scope,
-            constraints=old.constraints,
+            constraints=constraints,
             ttl_seconds=rt.settings.token_ttl_seconds,
         )
     )
