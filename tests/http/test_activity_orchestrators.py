@@ -108,7 +108,7 @@ async def test_another_orchestrators_workspace_rows_are_withheld(client: Any) ->
         ws_id = (await created.get_json())["workspace"]["id"]
         assert (await client.delete(f"/api/workspaces/{ws_id}", headers=o2)).status_code == 200
         await post_activity(client, "end")
-        live = []
+        live: list[Frame] = []
         while not live or live[-1].data.get("title") != "end":
             live.append(await stream.next_event())
     everything = await (await client.get("/api/activity", headers=H)).get_json()
@@ -118,3 +118,25 @@ async def test_another_orchestrators_workspace_rows_are_withheld(client: Any) ->
     mine = await (await client.get("/api/activity", headers=token)).get_json()
     assert [row for row in mine if "/srv/o2" in str(row)] == []
     assert [f.data for f in live if "/srv/o2" in str(f.data)] == []
+
+
+async def test_after_a_restart_the_stream_judges_agents_not_active_since(open_app: Any) -> None:
+    """The guard judges an agent's events by the orchestrator it is stored under, from
+    memory: a restarted relay remembers every stored agent at start-up, so o1's stream is
+    sent a message between its agents that nothing has loaded since, and not o2's."""
+    async with open_app() as first:
+        token = await two_hosts(first.test_client())
+    async with open_app() as second:
+        client = second.test_client()
+        async with open_stream(client, headers=token) as stream:
+            for sender, to in (("a2", "a3"), ("a1", "a1")):
+                response = await client.post(
+                    "/api/messages", json={"from": sender, "to": to, "body": "hi"}, headers=H
+                )
+                assert response.status_code == 201, await response.get_data()
+            await post_activity(client, "end")
+            live: list[Frame] = []
+            while not live or live[-1].data.get("title") != "end":
+                live.append(await stream.next_event())
+    messages = [f.data["message"] for f in live if f.event == "message"]
+    assert [(m["from"], m["to"]) for m in messages] == [("a1", "a1")]

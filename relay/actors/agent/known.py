@@ -27,6 +27,19 @@ async def agent_facts(rt: Runtime, agent_ids: Iterable[str]) -> dict[str, AgentF
     return found
 
 
+async def remember_agents(rt: Runtime) -> dict[str, int]:
+    """Start-up recovery: every stored agent's facts in ``rt.agents``, so that the hot
+    paths and the event stream's guard find them without a store read."""
+    rt.agents.begin_prime()
+    cards: list[AgentCard] = []
+    try:
+        cards = await rt.store.run(agent_store.list_cards)
+    finally:
+        # Ended on failure too (recording nothing): changes are no longer tracked.
+        rt.agents.prime({card.id: facts_of(card) for card in cards})
+    return {"agents": len(cards)}
+
+
 async def orchestrators_of(rt: Runtime, agent_ids: Iterable[str]) -> dict[str, str | None]:
     """The orchestrator of each of these agents that exists (unknown ones are left out)."""
     found, missing = rt.agents.known(agent_ids)
