@@ -140,3 +140,17 @@ async def test_after_a_restart_the_stream_judges_agents_not_active_since(open_ap
                 live.append(await stream.next_event())
     messages = [f.data["message"] for f in live if f.event == "message"]
     assert [(m["from"], m["to"]) for m in messages] == [("a1", "a1")]
+
+
+async def test_an_agent_under_no_orchestrator_is_not_an_orchestrators(client: Any) -> None:
+    """A row of an agent registered under no orchestrator names none: it is not the relay's
+    own either, and a token limited by orchestrator does not read it (deliberately strict:
+    no host vouches for that agent)."""
+    token = await two_hosts(client)
+    response = await client.post("/api/agents", json={"id": "free"}, headers=H)
+    assert response.status_code == 201
+    await post_activity(client, "free agent's", agentId="free")
+    everything = await (await client.get("/api/activity", headers=H)).get_json()
+    assert "free agent's" in [row["title"] for row in everything]
+    mine = await (await client.get("/api/activity", headers=token)).get_json()
+    assert "free agent's" not in [row["title"] for row in mine]
