@@ -13,6 +13,7 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -156,7 +157,13 @@ def test_a_deposed_active_exits_3_with_one_line_saying_why(
 
 
 def test_relay_status_prints_a_cluster_without_an_active_one() -> None:
-    body = {"self": {}, "active": None, "standbys": [], "epoch": 4, "changedAt": None}
+    body: dict[str, Any] = {
+        "self": {},
+        "active": None,
+        "standbys": [],
+        "epoch": 4,
+        "changedAt": None,
+    }
     assert format_cluster(body).splitlines() == [
         "active:   none",
         "standbys: none",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import concurrent.futures
 import threading
 from collections.abc import Callable
+from functools import partial
 
 import pytest
 import trio
@@ -36,7 +37,7 @@ def test_a_burst_is_scheduled_once_and_runs_in_call_order() -> None:
     calls = Batched(loop.schedule)
     ran: list[int] = []
     for n in range(5):
-        calls.call_soon(lambda n=n: ran.append(n))
+        calls.call_soon(partial(ran.append, n))
 
     assert len(loop.scheduled) == 1
     assert ran == []
@@ -136,12 +137,12 @@ async def test_waiters_woken_by_one_commit_cost_one_trio_wake_up() -> None:
     scheduled = 0
     real = token.run_sync_soon
 
-    def counting(call: Callable[[], object], *args: object) -> None:
+    def counting(call: Callable[..., object], *args: object) -> None:
         nonlocal scheduled
         scheduled += 1
         real(call, *args)
 
-    trio_calls()._schedule = counting  # type: ignore[attr-defined]
+    trio_calls()._schedule = counting
     futures: list[concurrent.futures.Future[int]] = [concurrent.futures.Future() for _ in range(20)]
     results: list[int] = []
 

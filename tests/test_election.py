@@ -7,6 +7,7 @@ import concurrent.futures
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -173,7 +174,8 @@ async def test_a_write_with_a_stale_epoch_is_refused_and_changes_nothing(pg_url:
 
             with pytest.raises(Deposed, match="no longer the active one"):
                 await store.write(lambda: models.MaintenanceRun.create(name="after-deposed"))
-            names = await store.run(
+            # tortoise types a flat values_list as tuples: these are the names themselves.
+            names: list[Any] = await store.run(
                 lambda: models.MaintenanceRun.all().values_list("name", flat=True)
             )
             assert sorted(names) == ["while-active"]  # the refused row is absent

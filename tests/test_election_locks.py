@@ -152,7 +152,8 @@ async def test_an_older_relay_holding_the_instance_lock_keeps_the_winner_standby
         finally:
             await db(old.close)  # the old relay stops
         await tick(b)
-        assert b.leadership.role == "starting"
+        leadership = b.leadership  # read again: the tick changed it
+        assert leadership.role == "starting"
         # Now the elected relay holds the instance lock: an old relay would refuse to start.
         late = Session(pg_url, {"application_name": OLD_RELAY})
         try:

@@ -4,16 +4,35 @@ clock; order, completeness, exact filters and slow clients as with one offer per
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from typing import Any
 
 import pytest
 import trio
 import trio.testing
 
-from relay.events import Batch, Delivery, EventHub, StreamFilter, Subscription, encode_frame
+from relay.events import (
+    Batch,
+    Delivery,
+    Ephemeral,
+    EventHub,
+    StreamFilter,
+    Subscription,
+    encode_frame,
+)
 from relay.http.events import KEEP_ALIVE, OPENING, stream_frames
 from tests.test_events import FakeStore, stored
 
 WINDOW = 0.025
+
+
+def event_ids(items: Sequence[Delivery | Ephemeral]) -> list[int]:
+    """The ids of the events handed over (every one a committed event's ``Delivery``)."""
+    ids: list[int] = []
+    for item in items:
+        assert isinstance(item, Delivery), item
+        ids.append(item.event.id)
+    return ids
 
 
 def batching_hub(writes_per_second: float = 10_000) -> tuple[EventHub, FakeStore]:
@@ -66,10 +85,10 @@ async def test_filters_decide_once_per_group_and_stay_exact(
         commit(hub, store, 3, 3, view="ops")
         commit(hub, store, 4, 4, agent_id="a1")
         await trio.sleep(1)
-        assert [d.event.id for d in mine.drain(10)] == [1, 4]
-        assert [d.event.id for d in also_mine.drain(10)] == [1, 4]
-        assert [d.event.id for d in ops.drain(10)] == [3]
-        assert [d.event.id for d in a2.drain(10)] == [2]
+        assert event_ids(mine.drain(10)) == [1, 4]
+        assert event_ids(also_mine.drain(10)) == [1, 4]
+        assert event_ids(ops.drain(10)) == [3]
+        assert event_ids(a2.drain(10)) == [2]
 
 
 async def test_many_clients_stretch_the_window_so_writes_stay_bounded(
@@ -91,6 +110,7 @@ async def test_many_clients_stretch_the_window_so_writes_stay_bounded(
             commit(hub, store, 1, 3)
             [batch] = await first.receive_chunks(256)
             assert trio.current_time() - start == pytest.approx(0.04)
+            assert isinstance(batch, Batch)
             assert len(batch) == 3
         assert hub.window() == WINDOW
 
@@ -106,10 +126,11 @@ async def test_a_batch_that_does_not_fit_is_cut_and_the_client_dropped(
     ):
         commit(hub, store, 1, 5)  # one window of five events
         [batch] = await fast.receive_chunks(256)
+        assert isinstance(batch, Batch)
         assert len(batch) == 5
         assert hub.client_count == 1
         # What fitted, in order, then the end: as if offered one event at a time.
-        assert [d.event.id for d in await slow.receive(10)] == [1, 2, 3]
+        assert event_ids(await slow.receive(10)) == [1, 2, 3]
         with pytest.raises(trio.EndOfChannel):
             await slow.receive(10)
     assert [r.getMessage() for r in caplog.records] == ["sse_client_dropped reason=slow buffered=3"]
@@ -120,9 +141,9 @@ def test_receive_splits_a_batch_at_max_items_and_keeps_the_rest() -> None:
     batch = Batch.of([Delivery(stored(n), encode_frame(stored(n))) for n in range(1, 6)])
     assert subscription.offer(batch)
     assert subscription.buffered == 5
-    assert [d.event.id for d in subscription.drain(2)] == [1, 2]
+    assert event_ids(subscription.drain(2)) == [1, 2]
     assert subscription.buffered == 3
-    assert [d.event.id for d in subscription.drain(10)] == [3, 4, 5]
+    assert event_ids(subscription.drain(10)) == [3, 4, 5]
     assert subscription.buffered == 0
 
 
@@ -133,7 +154,7 @@ async def test_the_stream_skips_ids_of_a_batch_it_already_replayed(
     hub, store = batching_hub()
 
     class Log:
-        async def run(self, job: object) -> object:
+        async def run(self, job: Any) -> object:
             name = getattr(job, "func", job).__name__
             return 3 if name == "last_id" else [stored(2), stored(3)]
 

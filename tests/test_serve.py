@@ -146,8 +146,10 @@ async def test_stopping_answers_long_polls_and_ends_channels_streams_and_idle_co
                 assert (status, json.loads(body)) == (200, [])
                 with pytest.raises(ConnectionClosed) as closed:
                     await channel.get_message()
-                assert closed.value.reason.code == 1001
-                assert closed.value.reason.reason == "relay is shutting down"
+                reason = closed.value.reason
+                assert reason is not None
+                assert reason.code == 1001
+                assert reason.reason == "relay is shutting down"
                 while not isinstance(event := await events.event(), h11.EndOfMessage):
                     assert isinstance(event, h11.Data)  # the stream ends, cleanly
                 assert await idle.closed_by_server()

@@ -13,7 +13,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +26,13 @@ ROOT = "browser-root-token"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 
 # The sizes every page is shown (and screenshotted) at: a laptop and a phone.
-DESKTOP = {"width": 1440, "height": 900}
-PHONE = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1440, "height": 900}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 VIEWPORTS = (DESKTOP, PHONE)
 
+sync_playwright: Callable[[], AbstractContextManager[Playwright]] | None
 try:
-    from playwright.sync_api import Browser, Page, sync_playwright
+    from playwright.sync_api import Browser, Page, Playwright, ViewportSize, sync_playwright
 except ImportError:  # pragma: no cover - depends on the machine
     sync_playwright = None
 
@@ -165,11 +167,11 @@ def sign_in(page: Page, relay: Relay, token: str = ROOT) -> None:
     page.wait_for_selector(".live-live", timeout=10_000)
 
 
-def size_name(viewport: dict[str, int]) -> str:
+def size_name(viewport: ViewportSize) -> str:
     return f"{viewport['width']}x{viewport['height']}"
 
 
-def screenshot(page: Page, name: str, viewports: tuple[dict[str, int], ...] = VIEWPORTS) -> None:
+def screenshot(page: Page, name: str, viewports: tuple[ViewportSize, ...] = VIEWPORTS) -> None:
     """``<name>-1440x900.png`` and ``<name>-390x844.png``; the page's viewport is restored."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     before = page.viewport_size

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Locator, Page, ViewportSize, expect
 
 from tests.browser.conftest import (
     DESKTOP,
@@ -157,7 +157,7 @@ def open_page(page: Page, name: str) -> None:
 
 @pytest.mark.parametrize("viewport", VIEWPORTS, ids=size_name)
 def test_every_page_passes_axe_and_fits(
-    page: Page, relay: Relay, seeded: dict[str, Any], viewport: dict[str, int]
+    page: Page, relay: Relay, seeded: dict[str, Any], viewport: ViewportSize
 ) -> None:
     page.set_viewport_size(viewport)
     page.goto(relay.url + "/")
@@ -289,7 +289,7 @@ def test_tabs_follow_arrow_keys(page: Page, relay: Relay) -> None:
 
 @pytest.mark.parametrize("viewport", VIEWPORTS, ids=size_name)
 def test_opened_views_pass_axe_and_fit(
-    page: Page, relay: Relay, seeded: dict[str, Any], viewport: dict[str, int]
+    page: Page, relay: Relay, seeded: dict[str, Any], viewport: ViewportSize
 ) -> None:
     """What a click opens (an agent's view, a command's detail, the Spawn dialog, each config
     tab) passes axe too, and on a phone it opens where the operator is looking."""

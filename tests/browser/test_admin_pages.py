@@ -230,7 +230,8 @@ def _command(relay: Relay, agent_id: str) -> dict[str, Any]:
     reply: dict[str, Any] = relay.call(
         "POST", "/api/commands", json={"type": "agent.note", "target": agent_id}
     )
-    return reply.get("command", reply)
+    command: dict[str, Any] = reply.get("command", reply)
+    return command
 
 
 def test_commands_filter_and_no_overflow_on_a_phone(browser: Browser, relay: Relay) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import ConsoleMessage, Page, expect
 
 from tests.browser.conftest import Relay, screenshot
 
@@ -13,7 +13,12 @@ def test_docs_render_every_operation_without_leaving_the_relay(page: Page, relay
     requested: list[str] = []
     problems: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
-    page.on("console", lambda message: message.type == "error" and problems.append(message.text))
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            problems.append(message.text)
+
+    page.on("console", on_console)
     page.on("pageerror", lambda error: problems.append(str(error)))
 
     page.goto(relay.url + "/docs")

@@ -75,9 +75,11 @@ def cluster(tmp_path: Path, fresh_database: str) -> Iterator[tuple[Member, Membe
         for name in ("a", "b"):
             members.append(start_member(name, tmp_path, env))
             expected = 200 if name == "a" else 503
-            until(
-                lambda want=expected: members[-1].ready() == want, f"relay {name} serving", members
-            )
+
+            def serving(want: int = expected) -> bool:
+                return members[-1].ready() == want
+
+            until(serving, f"relay {name} serving", members)
         active, standby = members
         until(
             lambda: standby.url in str(active.call("GET", "/api/cluster")["standbys"]),

@@ -6,7 +6,7 @@ import re
 import uuid
 from typing import Any
 
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from tests.browser.conftest import Relay, screenshot, sign_in
 
@@ -198,7 +198,11 @@ def test_narrow_screen_cards_and_screenshots(browser: Browser, relay: Relay) -> 
     repo = f"/srv/{unique('phone')}/repo"
     git = {"ahead": 1, "behind": 0, "changedFiles": ["a"], "changedFilesTotal": 1}
     workspace_id = workspace(relay, repo, "ready", metadata={"git": git, "dirty": False})
-    for viewport in ({"width": 1440, "height": 900}, {"width": 390, "height": 844}):
+    viewports: tuple[ViewportSize, ...] = (
+        {"width": 1440, "height": 900},
+        {"width": 390, "height": 844},
+    )
+    for viewport in viewports:
         context = browser.new_context(viewport=viewport)
         page = context.new_page()
         try:

@@ -115,10 +115,12 @@ async def test_websocket_delivers_and_answers_reports_in_order() -> None:
             while not received:
                 await trio.sleep(0.01)
             assert chan.mode == "websocket"
-            replies = []
+            replies: list[JSON] = []
 
             async def report(status: str) -> None:
-                replies.append(await chan.send_status({"commandId": "cmd_1", "status": status}))
+                reply = await chan.send_status({"commandId": "cmd_1", "status": status})
+                assert reply is not None  # the socket is up
+                replies.append(reply)
 
             async with trio.open_nursery() as reporters:
                 reporters.start_soon(report, "running")

@@ -383,8 +383,12 @@ def test_a_daemon_given_every_url_keeps_running_commands_across_a_failover(
                 )
                 assert response.status_code == 201, response.text
                 command_id = response.json()["command"]["id"]
+
+                def succeeded(command_id: str = command_id) -> bool:
+                    return status(client, command_id) == "succeeded"
+
                 wait_for(
-                    lambda command_id=command_id: status(client, command_id) == "succeeded",
+                    succeeded,
                     timeout=TAKEOVER_SECONDS + 20,
                     what="the command to run",
                 )

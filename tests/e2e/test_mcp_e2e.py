@@ -15,6 +15,7 @@ from typing import Any
 import httpx2
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
+from mcp.types import ContentBlock, TextContent
 
 from tests.e2e.processes import ROOT_TOKEN, RelayProcess, clean_env
 
@@ -32,6 +33,12 @@ def mcp_config(relay: RelayProcess, agent_id: str) -> dict[str, Any]:
     assert done.returncode == 0, done.stderr
     server: dict[str, Any] = json.loads(done.stdout)["mcpServers"]["relay"]
     return server
+
+
+def text_of(content: ContentBlock) -> str:
+    """A tool result's text (every reply and refusal of relay's tools is text)."""
+    assert isinstance(content, TextContent), content
+    return content.text
 
 
 def agent_ids(result: Any) -> list[str]:
@@ -61,11 +68,11 @@ async def test_an_mcp_client_across_a_relay_restart(tmp_path: Path) -> None:
 
             listed = await session.call_tool("list_agents", {})
             assert agent_ids(listed) == ["a1", "a2"]
-            assert json.loads(listed.content[0].text) == listed.structured_content
+            assert json.loads(text_of(listed.content[0])) == listed.structured_content
 
             refused = await session.call_tool("list_agents", {"status": "gone"})
             assert refused.is_error
-            assert refused.content[0].text == "status must be one of online, stale, offline"
+            assert text_of(refused.content[0]) == "status must be one of online, stale, offline"
 
             relay.stop()
             relay.start()  # the same data dir: the token and the agents are still there
@@ -142,14 +149,14 @@ async def test_two_agents_message_each_other_across_restarts(tmp_path: Path) -> 
 
             wrong = await b.call_tool("ack_messages", {"leaseId": "ls_" + "0" * 32})
             assert wrong.is_error
-            assert [c.text for c in wrong.content] == ["delivery is not leased by you"]
+            assert [text_of(c) for c in wrong.content] == ["delivery is not leased by you"]
             # a1 holds no such delivery: it cannot ack a2's.
             theirs = await a.call_tool(
                 "ack_messages",
                 {"leaseId": fetched["leaseId"], "deliveryIds": [item["deliveryId"]]},
             )
             assert theirs.is_error
-            assert [c.text for c in theirs.content] == ["delivery not found"]
+            assert [text_of(c) for c in theirs.content] == ["delivery not found"]
             acked = structured(await b.call_tool("ack_messages", {"leaseId": fetched["leaseId"]}))
             assert acked == {"acked": [item["deliveryId"]]}
 

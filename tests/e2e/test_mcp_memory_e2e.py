@@ -7,7 +7,7 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 
 from tests.e2e.processes import RelayProcess
-from tests.e2e.test_mcp_e2e import mcp_config, session_for, structured
+from tests.e2e.test_mcp_e2e import mcp_config, session_for, structured, text_of
 
 SLACK = "xoxb-1234567890abc"
 
@@ -48,7 +48,7 @@ async def test_memory_tools_end_to_end(tmp_path: Path) -> None:
                 "memory_write", {"id": made["id"], "version": 2, "title": "x"}
             )
             assert stale.is_error
-            assert [c.text for c in stale.content] == ["version conflict: current version is 1"]
+            assert [text_of(c) for c in stale.content] == ["version conflict: current version is 1"]
         assert "Traceback" not in relay.log()
     finally:
         relay.close()

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.e2e.processes import RelayProcess, wait_for
-from tests.e2e.test_mcp_e2e import mcp_config, session_for, structured
+from tests.e2e.test_mcp_e2e import mcp_config, session_for, structured, text_of
 
 LEASE_SECONDS = 30  # the least a claim may ask for
 
@@ -56,7 +56,7 @@ async def test_task_tools_across_a_kill_9(tmp_path: Path) -> None:
             assert (back["assignee"], back["attempt"]) == (None, 1)
             late = await a2.call_tool("task_update", {"taskId": task["id"], "status": "completed"})
             assert late.is_error
-            assert [c.text for c in late.content] == ["task is not assigned to you"]
+            assert [text_of(c) for c in late.content] == ["task is not assigned to you"]
 
             again = structured(await a2.call_tool("task_claim", {}))["task"]
             assert (again["id"], again["attempt"]) == (task["id"], 2)
@@ -78,7 +78,7 @@ async def test_task_tools_across_a_kill_9(tmp_path: Path) -> None:
             assert [a["artifactId"] for a in done["artifacts"]] == [put["artifact"]["id"]]
             final = await a2.call_tool("task_update", {"taskId": task["id"], "status": "failed"})
             assert final.is_error
-            assert [c.text for c in final.content] == ["task is completed"]
+            assert [text_of(c) for c in final.content] == ["task is completed"]
 
             made = relay.api.post("/api/pairs", json={"driver": "a1", "navigator": "a2"})
             assert made.status_code == 201, made.text
@@ -89,7 +89,7 @@ async def test_task_tools_across_a_kill_9(tmp_path: Path) -> None:
             assert review["status"] == "awaiting_review"
             wrong = await a1.call_tool("pair_action", {"pairId": pair_id, "action": "approve"})
             assert wrong.is_error
-            assert [c.text for c in wrong.content] == ["only the navigator may approve"]
+            assert [text_of(c) for c in wrong.content] == ["only the navigator may approve"]
             approved = structured(
                 await a2.call_tool("pair_action", {"pairId": pair_id, "action": "approve"})
             )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 import pytest
@@ -34,7 +34,9 @@ def gate(monkeypatch: pytest.MonkeyPatch) -> trio.Event:
 
     async def slow(max_bytes: int) -> AsyncIterator[bytes]:
         await opened.wait()
-        async with contextlib.aclosing(original(max_bytes)) as chunks:
+        body = original(max_bytes)
+        assert isinstance(body, AsyncGenerator)  # an async generator's: it has aclose()
+        async with contextlib.aclosing(body) as chunks:
             async for chunk in chunks:
                 yield chunk
 

@@ -52,11 +52,11 @@ async def channel(client: Any, channel_id: str = "ops", *bindings: dict[str, Any
         assert added.status_code == 201, await added.get_data()
 
 
-async def post(client: Any, headers: dict[str, str] = H, **body: Any) -> Any:
+async def post(client: Any, headers: dict[str, str] = H, /, **body: Any) -> Any:
     return await client.post("/api/messages", json={"body": "hi", **body}, headers=headers)
 
 
-async def sent(client: Any, headers: dict[str, str] = H, **body: Any) -> dict[str, Any]:
+async def sent(client: Any, headers: dict[str, str] = H, /, **body: Any) -> dict[str, Any]:
     response = await post(client, headers, **body)
     assert response.status_code == 201, await response.get_data()
     reply: dict[str, Any] = await json_of(response)

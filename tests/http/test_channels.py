@@ -34,7 +34,7 @@ async def create(client: Any, channel_id: str = "ops", **fields: Any) -> Any:
 
 
 async def add_binding(
-    client: Any, channel_id: str = "ops", headers: dict[str, str] = H, **fields: Any
+    client: Any, channel_id: str = "ops", headers: dict[str, str] = H, /, **fields: Any
 ) -> Any:
     body = {"mode": "broadcast", "targetType": "tag", "target": "w", **fields}
     return await client.post(f"/api/channels/{channel_id}/bindings", json=body, headers=headers)

@@ -61,7 +61,7 @@ async def test_write_now_leaves_a_broken_connection_to_the_ordinary_path() -> No
 
 async def test_a_write_the_socket_takes_in_part_keeps_its_order_with_the_next() -> None:
     ours, peer = socket_pair()
-    server = RelayTCPServer(None, Config(), None, None, ours)  # type: ignore[arg-type]
+    server = RelayTCPServer(None, Config(), None, None, ours)
     async with ours, peer, trio.open_nursery() as nursery:
         nursery.start_soon(server.protocol_send, RawData(data=BIG))
         await trio.testing.wait_all_tasks_blocked()  # the rest of BIG waits for room
@@ -72,7 +72,7 @@ async def test_a_write_the_socket_takes_in_part_keeps_its_order_with_the_next() 
 
 async def test_a_cancelled_writer_writes_nothing() -> None:
     ours, peer = socket_pair()
-    server = RelayTCPServer(None, Config(), None, None, ours)  # type: ignore[arg-type]
+    server = RelayTCPServer(None, Config(), None, None, ours)
     async with ours, peer:
         with trio.CancelScope() as scope:
             scope.cancel()

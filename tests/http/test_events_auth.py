@@ -11,7 +11,7 @@ from relay.clock import ManualClock
 from relay.http.services import Services
 from tests.conftest import bearer, root_headers
 from tests.http.helpers import create_command, register_orchestrator
-from tests.http.sse_client import open_stream, post_activity
+from tests.http.sse_client import Frame, open_stream, post_activity
 
 H = root_headers()
 
@@ -173,7 +173,7 @@ async def test_an_orchestrator_token_streams_only_what_its_constraints_cover(
 
     async with open_stream(client, headers=token) as stream:
         await others_and_mine()
-        live = []
+        live: list[Frame] = []
         while not live or live[-1].data.get("title") != "end":
             live.append(await stream.next_event())
     # (Audit rows, ``activity`` events, are judged by the agent they name only.)
@@ -210,7 +210,7 @@ async def test_an_orchestrator_token_is_not_streamed_other_orchestrators_agents_
             )
             assert response.status_code == 201
         await post_activity(client, "end")
-        live = []
+        live: list[Frame] = []
         while not live or live[-1].data.get("title") != "end":
             live.append(await stream.next_event())
     streamed = [f.data["command"]["target"] for f in live if f.event == "command"]

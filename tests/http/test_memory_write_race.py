@@ -13,6 +13,7 @@ import pytest
 from relay.actors.memory import KIND, Delete, Update
 from relay.domain.memory import MemoryPatch, Viewer
 from relay.errors import Forbidden, NotFound
+from relay.http import auth as http_auth
 from relay.http import memory as memory_routes
 from relay.http.services import Services
 from tests.conftest import bearer
@@ -35,7 +36,7 @@ def quarantine_first(
 ) -> Callable[[], Awaitable[Viewer]]:
     """Make the next caller's route resolve its viewer, then let an operator block the
     memory before the route asks the actor to write."""
-    resolve = memory_routes.memory_viewer
+    resolve = http_auth.memory_viewer  # what the route imported
     pending = [True]
 
     async def viewer_then_block() -> Viewer:

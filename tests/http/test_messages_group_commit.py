@@ -40,7 +40,8 @@ async def test_a_delivery_is_queued_before_its_message_commits(
         if not gate_taken.is_set():
             gate_taken.set()
             await asyncio.get_running_loop().run_in_executor(None, release.wait, BOUND_S)
-        return await real_run(jobs)
+        results: list[Any] = await real_run(jobs)
+        return results
 
     monkeypatch.setattr(store._group_commit, "_run_in_transaction", gated)
     queued: dict[str, Any] = {}  # actor kind -> its write

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import pykka
 import pytest
 import trio
 from quart_trio import QuartTrio
 
-from relay.actors.runtime.bridge import RelayActor
+from relay.actors.runtime.bridge import Ask, RelayActor
 from relay.http import services as http_services
 from relay.http.services import EXTENSION, Services
 from tests.conftest import root_headers, services_of
@@ -52,7 +52,7 @@ async def test_ask_timeout_is_503_with_retry_after(open_app: Any, gate: threadin
         async def slow() -> Any:
             # A short timeout for this ask only: the app's own asks keep the default.
             registry = http_services.services().runtime.registry
-            return await registry.ask("slow", "k", "ping", timeout=0.05)
+            return await registry.ask("slow", "k", cast("Ask[Any]", "ping"), timeout=0.05)
 
         app.add_url_rule("/api/test-slow", "test_slow", slow)
 

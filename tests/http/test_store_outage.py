@@ -205,7 +205,7 @@ class Load:
         self.unavailable, self.wrote = trio.Event(), trio.Event()
 
     async def note(self, response: Any, *, write: bool = False) -> bool:
-        status = response.status_code
+        status: int = response.status_code
         self.statuses[status] = self.statuses.get(status, 0) + 1
         if status == 503:
             assert response.headers.get("Retry-After"), await response.get_data()

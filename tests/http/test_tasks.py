@@ -221,7 +221,7 @@ async def test_status_errors(client: Any, mint: Any) -> None:
     response = await status(client, task["id"], status="working")
     assert await error_of(response) == (409, "task is not assigned to you")
     await claimed(client, task["id"])
-    for body, message in [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({}, "status is required"),
         ({"status": "assigned"}, "status must be one of"),
         ({"status": "working", "message": "x" * 4001}, "message must be at most 4000"),
@@ -231,7 +231,8 @@ async def test_status_errors(client: Any, mint: Any) -> None:
             "artifacts must have at most 20 items",
         ),
         ({"status": "working", "artifacts": [{}]}, "artifacts.0.artifactId is required"),
-    ]:
+    ]
+    for body, message in cases:
         code, error = await error_of(await status(client, task["id"], **body))
         assert (code, error[: len(message)]) == (400, message), (body, error)
     response = await status(client, task["id"], status="input_required")

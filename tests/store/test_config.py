@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from functools import partial
 from typing import Any
 
 import pytest
@@ -133,7 +134,7 @@ async def test_delete_with_a_stale_expected_version_keeps_the_entry(store: Store
 async def test_list_namespace_by_key(store: StoreThread) -> None:
     for key in ("b", "a"):
         change = ConfigWrite(namespace="ns", key=key, value=key)
-        await store.write(lambda change=change: config_store.put(change, NOW))
+        await store.write(partial(config_store.put, change, NOW))
     await store.write(lambda: config_store.put(ConfigWrite("other", "c", "c"), NOW))
     entries = await store.run(lambda: config_store.list_namespace("ns"))
     assert [entry.key for entry in entries] == ["a", "b"]

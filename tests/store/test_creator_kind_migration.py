@@ -4,6 +4,8 @@ under a sub's name takes nothing of that sub's older tasks and pairs either."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 import trio
 from tortoise.connection import get_connection
@@ -50,11 +52,11 @@ async def test_rows_stored_before_the_upgrade_get_their_creators_kind(database_u
     async with open_store(database_url) as store:
         kinds = {}
         for task_id in ("t_agent", "t_sub"):
-            task = await store.run(lambda task_id=task_id: task_store.load(task_id))
+            task = await store.run(partial(task_store.load, task_id))
             assert task is not None
             kinds[task_id] = task.created_by_agent
         for pair_id in ("p_agent", "p_sub"):
-            pair = await store.run(lambda pair_id=pair_id: pair_store.load(pair_id))
+            pair = await store.run(partial(pair_store.load, pair_id))
             assert pair is not None
             kinds[pair_id] = pair.created_by_agent
     assert kinds == {"t_agent": True, "t_sub": False, "p_agent": True, "p_sub": False}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from functools import partial
 
 import pytest
 
@@ -69,7 +70,7 @@ async def test_candidates_order_cursor_and_literal_wildcards(store: StoreThread)
         memory(4, tags=("Alpha", "beta")),
     ]
     for m in rows:
-        await store.write(lambda m=m: memory_store.insert_memory(m))
+        await store.write(partial(memory_store.insert_memory, m))
 
     async def ids(query: MemoryQuery, after: tuple[int, str] | None = None) -> list[str]:
         found = await store.run(lambda: memory_store.search_candidates(query, OPERATOR, after, 10))

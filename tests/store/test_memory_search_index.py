@@ -6,13 +6,14 @@ from __future__ import annotations
 import random
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from functools import partial
 
 import pytest
 from tortoise.connection import get_connection
 
 from relay.domain.memory import Memory, MemoryQuery, Source, Viewer
 from relay.store import memory as memory_store
-from relay.store import memory_search
+from relay.store import memory_search, models
 from relay.store.thread import StoreThread
 from tests.conftest import open_store
 
@@ -76,7 +77,7 @@ async def answers(store: StoreThread) -> list[list[str]]:
         for terms in QUERIES:
             query = MemoryQuery(terms=tuple(t.lower() for t in terms))
             rows = await store.run(
-                lambda q=query, v=viewer: memory_store.search_candidates(q, v, None, 500)
+                partial(memory_store.search_candidates, query, viewer, None, 500)
             )
             found.append([row.id for row in rows])
     return found
@@ -86,7 +87,7 @@ async def test_search_answers_the_same_with_and_without_the_index(store: StoreTh
     rng = random.Random(21)  # noqa: S311 - a fixed, reproducible store
     memories = [random_memory(n, rng) for n in range(300)]
     for m in memories:
-        await store.write(lambda m=m: memory_store.insert_memory(m))
+        await store.write(partial(memory_store.insert_memory, m))
     # an update and a delete go through the index's triggers too
     await store.write(lambda: memory_store.update_memory(replace(memories[0], body="pipeline x")))
     await store.write(lambda: memory_store.delete_memory(memories[1].id))
@@ -102,7 +103,7 @@ async def test_the_index_serves_the_substring_match(store: StoreThread) -> None:
     rng = random.Random(7)  # noqa: S311 - a fixed, reproducible store
     for n in range(50):
         m = random_memory(n, rng)
-        await store.write(lambda m=m: memory_store.insert_memory(m))
+        await store.write(partial(memory_store.insert_memory, m))
     dialect = await store.run(_dialect)
     if dialect == "sqlite":
         narrowed = await store.run(lambda: memory_search.narrowed_ids(["deploy"], "AND"))
@@ -122,7 +123,7 @@ async def _dialect() -> str:
 async def _postgres_plan() -> str:
     # The query as tortoise writes it (CAST(... AS VARCHAR) LIKE): the GIN index serves it.
     conn = get_connection("default")
-    sql = memory_store.models.Memory.filter(search_text__contains="deploy").only("id").sql()
+    sql = models.Memory.filter(search_text__contains="deploy").only("id").sql()
     async with conn._in_transaction() as tx:
         await tx.execute_script("SET LOCAL enable_seqscan = off")
         _count, rows = await tx.execute_query("EXPLAIN " + sql.replace("$1", "'%deploy%'"))

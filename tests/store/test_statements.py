@@ -4,6 +4,7 @@ inside the caller's transaction, on both databases."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from types import SimpleNamespace
 
 import pytest
 from tortoise.transactions import in_transaction
@@ -164,7 +165,7 @@ async def test_insert_needs_a_value_for_every_column(store: StoreThread) -> None
 async def test_select_reads_every_column_as_the_orm_does(store: StoreThread) -> None:
     statement = SelectByKeys(models.Command, tuple(models.Command._meta.fields_db_projection))
 
-    async def both() -> tuple[list[models.Command], list[object]]:
+    async def both() -> tuple[list[models.Command], list[SimpleNamespace]]:
         await _command("c-sel-1")
         await models.Command.filter(id="c-sel-1").update(effects_applied=True, result=[1, "x"])
         await _command("c-sel-2")
@@ -184,7 +185,7 @@ async def test_select_of_no_keys_reads_nothing_and_many_keys_read_all(store: Sto
     statement = SelectByKeys(models.Command, ("id", "status"))
     ids = [f"c-many-{n}" for n in range(12)]  # past the shapes kept rendered
 
-    async def job() -> tuple[list[object], list[object]]:
+    async def job() -> tuple[list[SimpleNamespace], list[SimpleNamespace]]:
         for command_id in ids:
             await _command(command_id)
         return await statement.run(()), await statement.run(ids)

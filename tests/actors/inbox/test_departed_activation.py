@@ -24,7 +24,7 @@ import trio
 import trio.testing
 
 from relay.actors import Runtime
-from relay.actors.inbox import actor as inbox_actor
+from relay.actors.inbox import rules as inbox_rules
 from relay.actors.inbox.messages import KIND, ApplyDue, Enqueue, Fetch, Handed, Peek
 from relay.actors.runtime.bridge import ask
 from relay.actors.runtime.registry import ActorRegistry
@@ -127,8 +127,8 @@ async def test_a_message_queued_behind_passivation_is_found_by_the_next_fetch(
     reg = runtime.registry
     await park_with_expired_lease(runtime, clock)
     raced: list[bool] = []
-    racing = race_in_departed_activation(reg, inbox_actor.rules.queued, raced)
-    monkeypatch.setattr(inbox_actor.rules, "queued", racing)
+    racing = race_in_departed_activation(reg, inbox_rules.queued, raced)
+    monkeypatch.setattr(inbox_rules, "queued", racing)
 
     await send_behind_passivating_sweep(runtime, Enqueue(message(1, clock.now_ms())), monkeypatch)
 
@@ -143,8 +143,8 @@ async def test_a_delivery_is_not_handed_out_under_two_leases(
     reg = runtime.registry
     await park_with_expired_lease(runtime, clock)
     raced: list[bool] = []
-    racing = race_in_departed_activation(reg, inbox_actor.rules.hand_out, raced)
-    monkeypatch.setattr(inbox_actor.rules, "hand_out", racing)
+    racing = race_in_departed_activation(reg, inbox_rules.hand_out, raced)
+    monkeypatch.setattr(inbox_rules, "hand_out", racing)
 
     first: Handed = await send_behind_passivating_sweep(
         runtime, Fetch(lease_ms=60_000, limit=10), monkeypatch

@@ -84,7 +84,7 @@ def test_message_expiry_wins_over_the_lease() -> None:
 
 def test_final_states_never_change() -> None:
     for state in ("acked", "expired", "dead_lettered"):
-        assert rules.due(replace(queued(), state=state), now=10**12) is None  # type: ignore[arg-type]
+        assert rules.due(replace(queued(), state=state), now=10**12) is None
 
 
 def test_ack_outcomes() -> None:

@@ -8,7 +8,7 @@ import gc
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import pykka
 import pytest
@@ -16,10 +16,15 @@ import trio
 import trio.testing
 
 from relay.actors import Runtime, agent
-from relay.actors.runtime.bridge import Durable, RelayActor, TrioFuture, ask
+from relay.actors.runtime.bridge import Ask, Durable, RelayActor, TrioFuture, ask
 from relay.domain.agents import AgentRegistration
 from relay.errors import NotFound, Unavailable
 from relay.store import agents as agent_store
+
+
+def raw(message: object) -> Ask[Any]:
+    """A message that is no ``Ask``, for ``ask``: these actors reply to anything."""
+    return cast("Ask[Any]", message)
 
 
 class Echo(RelayActor):
@@ -83,16 +88,16 @@ def gate() -> Iterator[threading.Event]:
 async def test_ask_returns_the_reply(actors: list[pykka.ActorRef[Any]]) -> None:
     ref = Echo.start()
     actors.append(ref)
-    assert await ask(ref, "hi", timeout=5, what="echo") == ("echo", "hi")
+    assert await ask(ref, raw("hi"), timeout=5, what="echo") == ("echo", "hi")
 
 
 async def test_ask_raises_what_the_actor_raised(actors: list[pykka.ActorRef[Any]]) -> None:
     ref = Echo.start()
     actors.append(ref)
     with pytest.raises(NotFound, match=r"^agent not found$"):
-        await ask(ref, NotFound("agent not found"), timeout=5, what="echo")
+        await ask(ref, raw(NotFound("agent not found")), timeout=5, what="echo")
     # ... and the actor survives a failed message.
-    assert await ask(ref, "again", timeout=5, what="echo") == ("echo", "again")
+    assert await ask(ref, raw("again"), timeout=5, what="echo") == ("echo", "again")
 
 
 async def test_ask_to_a_stopped_actor_raises_actor_dead(
@@ -101,7 +106,7 @@ async def test_ask_to_a_stopped_actor_raises_actor_dead(
     ref = Echo.start()
     await trio.to_thread.run_sync(lambda: ref.stop(block=True, timeout=5))
     with pytest.raises(pykka.ActorDeadError):
-        await ask(ref, "hi", timeout=5, what="echo")
+        await ask(ref, raw("hi"), timeout=5, what="echo")
 
 
 async def test_ask_refuses_an_actor_without_trio_futures(
@@ -111,7 +116,7 @@ async def test_ask_refuses_an_actor_without_trio_futures(
     ref = Plain.start()
     actors.append(ref)
     with pytest.raises(TypeError, match="RelayActor"):
-        await ask(ref, "hi", timeout=5, what="plain")
+        await ask(ref, raw("hi"), timeout=5, what="plain")
 
 
 async def test_ask_that_gets_no_reply_in_time_is_unavailable(
@@ -123,7 +128,7 @@ async def test_ask_that_gets_no_reply_in_time_is_unavailable(
     ref = Blocked.start(gate)
     actors.append(ref)
     with pytest.raises(Unavailable) as raised:
-        await ask(ref, "hi", timeout=30, what="slow actor")
+        await ask(ref, raw("hi"), timeout=30, what="slow actor")
     assert raised.value.message == "slow actor timed out"
     assert raised.value.status == 503
     assert raised.value.headers == {"Retry-After": "1"}
@@ -139,13 +144,13 @@ async def test_ask_answers_a_durable_reply_only_once_committed(
     answers: list[Any] = []
 
     async def asker() -> None:
-        answers.append(await ask(ref, "v", timeout=30, what="committing"))
+        answers.append(await ask(ref, raw("v"), timeout=30, what="committing"))
 
     async with trio.open_nursery() as nursery:
         nursery.start_soon(asker)
         # The actor handles messages in order: once "ping" is answered, the durable reply
         # was sent too, and its wake-up was queued to trio before ping's.
-        assert await ask(ref, "ping", timeout=5, what="committing") == "pong"
+        assert await ask(ref, raw("ping"), timeout=5, what="committing") == "pong"
         await trio.testing.wait_all_tasks_blocked()
         assert answers == []  # replied, but not committed: not acknowledged yet
 
@@ -163,7 +168,7 @@ async def test_ask_on_a_commit_that_never_lands_is_unavailable(
     ref = Committing.start(concurrent.futures.Future())
     actors.append(ref)
     with pytest.raises(Unavailable, match=r"^store timed out$"):
-        await ask(ref, "v", timeout=30, what="committing")
+        await ask(ref, raw("v"), timeout=30, what="committing")
 
 
 async def test_ask_returns_a_durable_value_once_committed(
@@ -173,7 +178,7 @@ async def test_ask_returns_a_durable_value_once_committed(
     commit.set_result(None)
     ref = Committing.start(commit)
     actors.append(ref)
-    assert await ask(ref, "v", timeout=5, what="committing") == "v"
+    assert await ask(ref, raw("v"), timeout=5, what="committing") == "v"
 
 
 async def test_ask_raises_a_failed_durable_commit(actors: list[pykka.ActorRef[Any]]) -> None:
@@ -182,7 +187,7 @@ async def test_ask_raises_a_failed_durable_commit(actors: list[pykka.ActorRef[An
     ref = Committing.start(commit)
     actors.append(ref)
     with pytest.raises(RuntimeError, match="disk full"):
-        await ask(ref, "v", timeout=5, what="committing")
+        await ask(ref, raw("v"), timeout=5, what="committing")
 
 
 # -- under load ----------------------------------------------------------------------------
@@ -252,7 +257,7 @@ async def test_trio_loop_keeps_ticking_while_hundreds_of_asks_complete(
         done.append("store")
 
     async def slow_actor(ref: pykka.ActorRef[Any]) -> None:
-        assert await ask(ref, "x", timeout=10 * SLOW_S, what="sleepy") == "x"
+        assert await ask(ref, raw("x"), timeout=10 * SLOW_S, what="sleepy") == "x"
         done.append("actor")
 
     # As `relay serve` does after start-up: without it, one full collection over the

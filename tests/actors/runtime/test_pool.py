@@ -66,13 +66,13 @@ def _stopped(ref: pykka.ActorRef[Any]) -> None:
 
 def test_messages_run_in_order_one_at_a_time(small_pool: ActorPool) -> None:
     ref, actor = _start()
+
+    def send(n: int) -> None:
+        for i in range(200):
+            ref.tell((n, i))
+
     try:
-        senders = [
-            threading.Thread(
-                target=lambda n=n: [ref.tell((n, i)) for i in range(200)]  # type: ignore[misc]
-            )
-            for n in range(4)
-        ]
+        senders = [threading.Thread(target=send, args=(n,)) for n in range(4)]
         for sender in senders:
             sender.start()
         for sender in senders:
@@ -262,7 +262,7 @@ def test_queued_actors_get_threads_though_one_is_idle(monkeypatch: pytest.Monkey
             together.wait()  # only returns once four handlers run at once
             return message
 
-    refs = [Meets.start() for _ in range(4)]
+    refs: list[pykka.ActorRef[Any]] = [Meets.start() for _ in range(4)]
     try:
         futures = [ref.ask(i, block=False) for i, ref in enumerate(refs)]
         assert [f.get(timeout=BOUND_S) for f in futures] == [0, 1, 2, 3]

@@ -47,7 +47,7 @@ def registry(clock: FakeMonotonic) -> Any:
 
 
 def told(ref: pykka.ActorRef[Any]) -> list[float]:
-    result: list[float] = ref.ask("passivations")
+    result: list[float] = ref.ask("passivations", block=True)
     return result
 
 
