@@ -9,13 +9,13 @@ from quart import Blueprint
 from quart_schema import document_request
 
 from relay.actors import agent
-from relay.actors.agent.action_rules import AgentAction
+from relay.actors.agent.action_rules import HOST_META_KEYS, AgentAction, host_meta_changes
 from relay.actors.runtime import Ask
 from relay.auth.access import Resource
 from relay.domain.agents import PRESENCES, AgentPatch, AgentRegistration, TimelineInput
-from relay.errors import NotFound
+from relay.errors import Forbidden, NotFound
 from relay.http import responses
-from relay.http.auth import allow, allow_agent, can_see, principal, requires
+from relay.http.auth import allow, allow_agent, can_see, limited_by, principal, requires
 from relay.http.contract import int_param, responds, str_param
 from relay.http.services import services
 from relay.http.validation import Body, parse_body, query_choice, query_int, query_str
@@ -64,6 +64,16 @@ async def _ask(agent_id: str, message: Ask[T]) -> T:
     return await services().runtime.registry.ask(agent.KIND, agent_id, message)
 
 
+async def _allow_meta(agent_id: str, meta: dict[str, Any] | None) -> None:
+    """403 when a caller limited to agents would change what the host addresses or
+    respawns the agent's session by (``HOST_META_KEYS``), judged on the stored card."""
+    if not meta or not limited_by("agents") or HOST_META_KEYS.isdisjoint(meta):
+        return
+    card = await services().runtime.store.run(lambda: agent_store.load(agent_id))
+    if host_meta_changes(card.meta if card is not None else {}, meta):
+        raise Forbidden("forbidden")
+
+
 @bp.post("/api/agents")
 @responds({201: responses.RegisteredAgent, 200: responses.RegisteredAgent})
 @document_request(RegisterAgentBody)
@@ -71,6 +81,7 @@ async def _ask(agent_id: str, message: Ask[T]) -> T:
 async def register_agent() -> tuple[dict[str, Any], int]:
     body = await parse_body(RegisterAgentBody)
     await allow_agent(body.id, body.orchestrator_id)
+    await _allow_meta(body.id, body.meta)
     registration = AgentRegistration(
         id=body.id,
         name=body.name,
@@ -138,6 +149,7 @@ async def get_agent(agent_id: str) -> dict[str, Any]:
 async def patch_agent(agent_id: str) -> dict[str, Any]:
     body = await parse_body(PatchAgentBody)
     await allow_agent(agent_id)
+    await _allow_meta(agent_id, body.meta)
     patch = AgentPatch(
         name=body.name,
         ready=body.ready,

@@ -22,11 +22,12 @@ from relay.domain.workspaces import (
     MergeOptions,
     Workspace,
 )
-from relay.errors import Invalid, NotFound
+from relay.errors import Forbidden, Invalid, NotFound
 from relay.http import responses
 from relay.http.auth import (
     allow_agent,
     allow_workspace,
+    limited_by,
     principal,
     requires,
     visible_workspaces,
@@ -101,6 +102,10 @@ async def create_workspace() -> tuple[dict[str, Any], int]:
     )
     if len(ws.repo_root) > REPO_ROOT_MAX_LENGTH:  # normalising may add the leading "/"
         raise Invalid(f"repoRoot must be at most {REPO_ROOT_MAX_LENGTH} characters")
+    # The orchestrator records the worktrees it makes; a token limited to agents records
+    # none: merge and cleanup act on a record's paths and branch on the host.
+    if limited_by("agents"):
+        raise Forbidden("forbidden")
     # The new record's owners, as the body names them, and each of its paths.
     if ws.agent_id is not None:
         await allow_agent(ws.agent_id, ws.orchestrator_id)

@@ -130,3 +130,60 @@ async def test_a_runner_steers_no_session_through_its_orchestrator(
             assert await response.get_json() == {"error": "forbidden"}
     # Nothing else was queued, and the wake is handed out: not cancelled.
     assert [c["id"] for c in await poll(client)] == [queued["id"]]
+
+
+async def test_a_runner_cannot_readdress_its_own_session_to_a_siblings(
+    client: Any, services: Services, mint: Any
+) -> None:
+    """What the host addresses and respawns a session by (meta.tmuxSession, sessionName,
+    cwd, providerArgs, …) is the orchestrator's to write: a token limited to agents that
+    points its own card at a sibling's session would have its own shutdown kill it."""
+    await register_orchestrator(client)
+    own, token = await spawned_runner(client, services)
+    sibling, _ = await spawned_runner(client, services)
+    runner = bearer(token)
+    victim = f"relay-{sibling.removeprefix('agent-')}"
+    before = await (await client.get(f"/api/agents/{own}", headers=H)).get_json()
+    for meta in ({"tmuxSession": victim}, {"sessionName": victim}, {"cwd": "/"}):
+        for response in (
+            await client.patch(f"/api/agents/{own}", json={"meta": meta}, headers=runner),
+            await client.post(
+                "/api/agents",
+                json={"id": own, "orchestratorId": "o1", "meta": meta},
+                headers=runner,
+            ),
+        ):
+            assert response.status_code == 403
+            assert await response.get_json() == {"error": "forbidden"}
+    assert await (await client.get(f"/api/agents/{own}", headers=H)).get_json() == before
+    # What it may write: the rest of its meta, and a repeat of what the host wrote.
+    same = {"runnerManaged": True, "note": "mine"}
+    response = await client.patch(f"/api/agents/{own}", json={"meta": same}, headers=runner)
+    assert response.status_code == 200
+    # A token limited to an agent registered under no orchestrator is held alike.
+    free = bearer(mint(["agent:write", "agent:read"], {"agents": ["free"]}))
+    response = await client.post(
+        "/api/agents", json={"id": "free", "meta": {"sessionName": victim}}, headers=free
+    )
+    assert response.status_code == 403
+
+
+async def test_a_runner_records_no_workspace(client: Any, services: Services) -> None:
+    """Merge and cleanup act on a workspace record's paths and branch on the host: the
+    orchestrator records the worktrees it makes, a token limited to agents none."""
+    await register_orchestrator(client)
+    own, token = await spawned_runner(client, services)
+    response = await client.post(
+        "/api/workspaces",
+        json={
+            "agentId": own,
+            "orchestratorId": "o1",
+            "repoRoot": "/srv/o1/repo",
+            "worktreePath": "/srv/o1/repo-sibling",
+        },
+        headers=bearer(token),
+    )
+    assert response.status_code == 403
+    assert await response.get_json() == {"error": "forbidden"}
+    listed = await (await client.get("/api/workspaces", headers=H)).get_json()
+    assert listed == []

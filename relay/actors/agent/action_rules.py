@@ -198,6 +198,33 @@ def lifecycle_conflict(agent_id: str) -> Conflict:
     return Conflict(f"{LIFECYCLE_IN_PROGRESS} for agent {agent_id}")
 
 
+# What the host addresses, and respawns, a session by (the daemon finds a session by
+# tmuxSession or sessionName before agentId; restartSpawn is built from the rest). Written
+# by whoever may steer the host (the orchestrator registering its session, an operator);
+# never by a token limited to agents, which could point its own shutdown, restart or wake
+# at another session of the host, or respawn itself elsewhere.
+HOST_META_KEYS = frozenset(
+    {
+        "runnerManaged",
+        "sessionName",
+        "tmuxSession",
+        "spawnRequestId",
+        "cwd",
+        "providerArgs",
+        "policyName",
+        "workspaceMode",
+    }
+)
+
+
+def host_meta_changes(stored: Mapping[str, Any], given: Mapping[str, Any] | None) -> list[str]:
+    """The ``HOST_META_KEYS`` that ``given`` (a registration's or a patch's meta) sets to a
+    value other than the stored one, sorted; a repeat of what is stored changes nothing."""
+    if not given:
+        return []
+    return sorted(key for key in HOST_META_KEYS if key in given and given[key] != stored.get(key))
+
+
 def managing_orchestrator(
     card: AgentCard, orchestrators: Iterable[Orchestrator]
 ) -> Orchestrator | None:
