@@ -38,21 +38,13 @@ HOST_VIEWS = ("orchestrators", "commands")
 
 
 async def _orchestrator_of(event: ActivityInput) -> str | None:
-    """The orchestrator a row concerns, as stored now, in the row's own transaction: its
-    workspace's (a lease's, a workspace's action), else its agent's. Who may read the row
-    is judged on it (``page``), never on where the agent or workspace is later."""
-    workspace_id = event.metadata.get("workspaceId") if event.metadata else None
-    agent_id = event.agent_id
-    if isinstance(workspace_id, str):
-        ws = await models.Workspace.get_or_none(id=workspace_id).only(
-            "id", "orchestrator_id", "agent_id"
-        )
-        if ws is not None and ws.orchestrator_id is not None:
-            return str(ws.orchestrator_id)
-        agent_id = agent_id or (ws.agent_id if ws is not None else None)
-    if agent_id is None:
+    """The orchestrator a row of an agent concerns, as stored now, in the row's own
+    transaction: who may read the row is judged on it (``page``), never on where the agent
+    is later. A row about a workspace or a lease names its orchestrator itself; nothing a
+    caller posts (its metadata) is read to decide it."""
+    if event.agent_id is None:
         return None
-    agent = await models.Agent.get_or_none(id=agent_id).only("id", "orchestrator_id")
+    agent = await models.Agent.get_or_none(id=event.agent_id).only("id", "orchestrator_id")
     return agent.orchestrator_id if agent is not None else None
 
 

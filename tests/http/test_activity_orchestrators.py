@@ -154,3 +154,29 @@ async def test_an_agent_under_no_orchestrator_is_not_an_orchestrators(client: An
     assert "free agent's" in [row["title"] for row in everything]
     mine = await (await client.get("/api/activity", headers=token)).get_json()
     assert "free agent's" not in [row["title"] for row in mine]
+
+
+async def test_a_posted_row_is_never_attributed_by_what_it_says(client: Any) -> None:
+    """o1 posting a row whose metadata names o2's workspace plants nothing in o2's feed: a
+    posted row is attributed by the agent it names (authorized), never by its metadata."""
+    token = await two_hosts(client)
+    o2 = bearer((await register_orchestrator(client, "o2", "/srv/o2"))["token"])
+    created = await client.post(
+        "/api/workspaces",
+        json={"orchestratorId": "o2", "repoRoot": "/srv/o2/r", "worktreePath": "/srv/o2/w"},
+        headers=o2,
+    )
+    ws_id = (await created.get_json())["workspace"]["id"]
+    response = await client.post(
+        "/api/activity",
+        json={
+            "title": "Workspace merged",
+            "view": "orchestrators",
+            "metadata": {"workspaceId": ws_id},
+        },
+        headers=token,
+    )
+    assert response.status_code == 201
+    assert "orchestratorId" not in await response.get_json()
+    theirs = await (await client.get("/api/activity", headers=o2)).get_json()
+    assert "Workspace merged" not in [row["title"] for row in theirs]

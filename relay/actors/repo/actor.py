@@ -62,6 +62,11 @@ class RepoActor(AggregateActor):
     def _now(self) -> int:
         return self.rt.clock.now_ms()
 
+    def _orchestrator_of(self, workspace_id: str) -> str | None:
+        """The orchestrator a row about this workspace concerns (its lease's rows)."""
+        ws = self.workspaces.get(workspace_id)
+        return ws.orchestrator_id if ws is not None else None
+
     def _workspace(self, workspace_id: str) -> Workspace:
         ws = self.workspaces.get(workspace_id)
         if ws is None:
@@ -245,7 +250,9 @@ class RepoActor(AggregateActor):
         if released is None:
             return self.durable(None)
         lease, part = released
-        row = audit.lease_force_released(lease, message.released_by)
+        row = audit.lease_force_released(
+            lease, message.released_by, self._orchestrator_of(lease.workspace_id)
+        )
         return Durable(lease, self._commit([part], [row]))
 
     def _release_now(self) -> Any:
@@ -338,7 +345,8 @@ class RepoActor(AggregateActor):
                 ws, "ready", now, {"mergeError": "merge lease expired before the merge settled"}
             )
             parts.append(self._updated(ws))
-        self._commit(parts, [audit.lease_expired(lease)] if audited else [])
+        rows = [audit.lease_expired(lease, self._orchestrator_of(lease.workspace_id))]
+        self._commit(parts, rows if audited else [])
         return Expiry(lease, ws)
 
     @handle.register

@@ -68,7 +68,8 @@ def merge_aborted(ws: Workspace, command_id: str) -> ActivityInput:
     return _workspace("Workspace merge aborted", ws, "ti-alert-triangle", command_id)
 
 
-def lease_expired(lease: MergeLease) -> ActivityInput:
+def lease_expired(lease: MergeLease, orchestrator_id: str | None) -> ActivityInput:
+    """``orchestrator_id``: the lease's workspace's, as the repo actor holds it."""
     return ActivityInput(
         kind="state",
         title="Merge lease expired",
@@ -77,10 +78,13 @@ def lease_expired(lease: MergeLease) -> ActivityInput:
         icon="ti-alert-triangle",
         view="orchestrators",
         metadata={**lease.to_json()},
+        orchestrator_id=orchestrator_id,
     )
 
 
-def lease_force_released(lease: MergeLease, released_by: str) -> ActivityInput:
+def lease_force_released(
+    lease: MergeLease, released_by: str, orchestrator_id: str | None
+) -> ActivityInput:
     return ActivityInput(
         kind="security",
         title="Merge lease force-released",
@@ -89,6 +93,7 @@ def lease_force_released(lease: MergeLease, released_by: str) -> ActivityInput:
         icon="ti-lock-open",
         view="orchestrators",
         metadata={**lease.to_json(), "releasedBy": released_by},
+        orchestrator_id=orchestrator_id,
     )
 
 
