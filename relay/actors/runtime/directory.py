@@ -12,13 +12,14 @@ but not committed (or never committed) authorizes nothing, exactly as a store re
 Every stored agent is recorded at start-up (``prime``, a recovery of the agent aggregate),
 so a miss is rare: an agent deleted, or one whose last write failed. It says nothing: the
 caller reads the store. The event stream's guard, which cannot read the store per event,
-withholds what a miss leaves unjudged. Plain dict operations, atomic under the GIL: actor
-and store threads write, trio reads. A relay that loses leadership exits, so no entry
-outlives the term it was recorded in.
+withholds what a miss leaves unjudged. Actor and store threads write (under a lock, for
+the prime's sake), trio reads (plain dict reads, atomic under the GIL). A relay that loses
+leadership exits, so no entry outlives the term it was recorded in.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -36,33 +37,39 @@ class AgentDirectory:
     def __init__(self) -> None:
         self._facts: dict[str, AgentFacts] = {}
         # While a prime reads the store: the agents recorded or forgotten meanwhile, whose
-        # entries are newer than what the prime read.
+        # entries are newer than what the prime read. The lock makes a change and the
+        # prime's check-then-write exclusive (actor threads change, trio primes).
         self._priming: set[str] | None = None
+        self._lock = threading.Lock()
 
     def record(self, agent_id: str, facts: AgentFacts) -> None:
         """This card is stored (loaded, or its write committed)."""
-        self._facts[agent_id] = facts
-        if self._priming is not None:
-            self._priming.add(agent_id)
+        with self._lock:
+            self._facts[agent_id] = facts
+            if self._priming is not None:
+                self._priming.add(agent_id)
 
     def forget(self, agent_id: str) -> None:
         """Nothing known for sure: deleted, not found on load, or its last write failed."""
-        self._facts.pop(agent_id, None)
-        if self._priming is not None:
-            self._priming.add(agent_id)
+        with self._lock:
+            self._facts.pop(agent_id, None)
+            if self._priming is not None:
+                self._priming.add(agent_id)
 
     def begin_prime(self) -> None:
         """A read of every stored agent starts: changes from now on win over what it read."""
-        self._priming = set()
+        with self._lock:
+            self._priming = set()
 
     def prime(self, facts: Mapping[str, AgentFacts]) -> None:
         """Record what the read begun by ``begin_prime`` found, but for the agents recorded
         or forgotten since (their entries are newer)."""
-        changed = self._priming or set()
-        self._priming = None
-        for agent_id, found in facts.items():
-            if agent_id not in changed:
-                self._facts[agent_id] = found
+        with self._lock:
+            changed = self._priming or set()
+            for agent_id, found in facts.items():
+                if agent_id not in changed:
+                    self._facts[agent_id] = found
+            self._priming = None
 
     def known(self, agent_ids: Iterable[str]) -> tuple[dict[str, AgentFacts], list[str]]:
         """``(facts of those recorded, the others)``: the others must be read from the store."""

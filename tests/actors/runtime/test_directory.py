@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
 from relay.actors.runtime.directory import AgentDirectory, AgentFacts
 
 
@@ -39,3 +42,32 @@ def test_a_prime_records_what_it_read_but_not_over_newer_changes() -> None:
     directory.forget("a3")
     directory.record("a2", AgentFacts("o2", True))
     assert directory.known(["a2", "a3"]) == ({"a2": AgentFacts("o2", True)}, ["a3"])
+
+
+def test_a_change_from_another_thread_during_the_prime_wins() -> None:
+    """An actor thread commits a newer card while the prime is writing what it read: the
+    newer entry stays, whichever comes first (the change waits for the prime, or the prime
+    skips it)."""
+    directory = AgentDirectory()
+    started = threading.Event()
+    newer = AgentFacts("o2", True)
+
+    def commit() -> None:
+        started.set()
+        directory.record("a2", newer)
+
+    changer = threading.Thread(target=commit, daemon=True)
+
+    class Read(dict[str, AgentFacts]):
+        def items(self) -> Any:
+            for agent_id, facts in super().items():
+                if agent_id == "a1":  # between two writes of the prime: the actor commits
+                    changer.start()
+                    started.wait(5)
+                    changer.join(0.5)  # done already without a lock; else it waits for us
+                yield agent_id, facts
+
+    directory.begin_prime()
+    directory.prime(Read(a1=AgentFacts("o1", False), a2=AgentFacts("o1", False)))
+    changer.join(5)
+    assert directory.known(["a1", "a2"])[0] == {"a1": AgentFacts("o1", False), "a2": newer}
