@@ -44,6 +44,7 @@ _STREAM = {
         "UPDATE stream_events SET data = jsonb_set(data::jsonb, '{orchestratorId}', "
         "to_jsonb(a.orchestrator_id)) FROM activity_events a "
         "WHERE stream_events.event = 'activity' AND a.orchestrator_id IS NOT NULL "
+        "AND jsonb_typeof(stream_events.data->'id') = 'number' "
         "AND a.id = (stream_events.data->>'id')::bigint"
     ),
 }
