@@ -64,13 +64,22 @@ async def _ask(agent_id: str, message: Ask[T]) -> T:
     return await services().runtime.registry.ask(agent.KIND, agent_id, message)
 
 
-async def _allow_meta(agent_id: str, meta: dict[str, Any] | None) -> None:
+async def _allow_host_fields(
+    agent_id: str, meta: dict[str, Any] | None, orchestrator_id: str | None = None
+) -> None:
     """403 when a caller limited to agents would change what the host addresses or
-    respawns the agent's session by (``HOST_META_KEYS``), judged on the stored card."""
-    if not meta or not limited_by("agents") or HOST_META_KEYS.isdisjoint(meta):
+    respawns the agent's session by (``HOST_META_KEYS``), or move a registered agent to
+    another orchestrator (its restarts and wakes would go there), judged on the stored
+    card."""
+    if not limited_by("agents"):
+        return
+    moves = orchestrator_id is not None
+    if not moves and (not meta or HOST_META_KEYS.isdisjoint(meta)):
         return
     card = await services().runtime.store.run(lambda: agent_store.load(agent_id))
     if host_meta_changes(card.meta if card is not None else {}, meta):
+        raise Forbidden("forbidden")
+    if moves and card is not None and card.orchestrator_id != orchestrator_id:
         raise Forbidden("forbidden")
 
 
@@ -81,7 +90,7 @@ async def _allow_meta(agent_id: str, meta: dict[str, Any] | None) -> None:
 async def register_agent() -> tuple[dict[str, Any], int]:
     body = await parse_body(RegisterAgentBody)
     await allow_agent(body.id, body.orchestrator_id)
-    await _allow_meta(body.id, body.meta)
+    await _allow_host_fields(body.id, body.meta, body.orchestrator_id)
     registration = AgentRegistration(
         id=body.id,
         name=body.name,
@@ -149,7 +158,7 @@ async def get_agent(agent_id: str) -> dict[str, Any]:
 async def patch_agent(agent_id: str) -> dict[str, Any]:
     body = await parse_body(PatchAgentBody)
     await allow_agent(agent_id)
-    await _allow_meta(agent_id, body.meta)
+    await _allow_host_fields(agent_id, body.meta)
     patch = AgentPatch(
         name=body.name,
         ready=body.ready,

@@ -160,12 +160,21 @@ async def test_a_runner_cannot_readdress_its_own_session_to_a_siblings(
     same = {"runnerManaged": True, "note": "mine"}
     response = await client.patch(f"/api/agents/{own}", json={"meta": same}, headers=runner)
     assert response.status_code == 200
-    # A token limited to an agent registered under no orchestrator is held alike.
-    free = bearer(mint(["agent:write", "agent:read"], {"agents": ["free"]}))
-    response = await client.post(
-        "/api/agents", json={"id": "free", "meta": {"sessionName": victim}}, headers=free
+    # 1 for true is a change: is_runner_managed reads true only, and its shutdown would
+    # then go to its own channel, which it may ignore.
+    response = await client.patch(
+        f"/api/agents/{own}", json={"meta": {"runnerManaged": 1}}, headers=runner
     )
     assert response.status_code == 403
+    # An agent no host runs describes itself freely, but cannot make a host run it.
+    free = bearer(mint(["agent:write", "agent:read"], {"agents": ["free"]}))
+    described: dict[str, object] = {"sessionName": victim, "provider": "codex"}
+    managed: dict[str, object] = {"sessionName": victim, "runnerManaged": True}
+    for free_meta, status in ((described, 201), (managed, 403)):
+        response = await client.post(
+            "/api/agents", json={"id": "free", "meta": free_meta}, headers=free
+        )
+        assert response.status_code == status
 
 
 async def test_a_runner_records_no_workspace(client: Any, services: Services) -> None:
@@ -187,3 +196,24 @@ async def test_a_runner_records_no_workspace(client: Any, services: Services) ->
     assert await response.get_json() == {"error": "forbidden"}
     listed = await (await client.get("/api/workspaces", headers=H)).get_json()
     assert listed == []
+
+
+async def test_a_token_limited_to_agents_cannot_move_its_agent_to_another_host(
+    client: Any, services: Services, mint: Any
+) -> None:
+    """Re-registering under another orchestrator would send the agent's restarts and
+    wakes there: refused to a token limited to agents, even one not limited by
+    orchestrator; a repeat under the same orchestrator passes."""
+    await register_orchestrator(client)
+    await register_orchestrator(client, "o2", "/srv/o2")
+    own, _ = await spawned_runner(client, services)
+    token = bearer(mint(["agent:write", "agent:read"], {"agents": [own]}))
+    moved = await client.post(
+        "/api/agents", json={"id": own, "orchestratorId": "o2"}, headers=token
+    )
+    assert moved.status_code == 403
+    assert await moved.get_json() == {"error": "forbidden"}
+    same = await client.post("/api/agents", json={"id": own, "orchestratorId": "o1"}, headers=token)
+    assert same.status_code == 200
+    card = await (await client.get(f"/api/agents/{own}", headers=H)).get_json()
+    assert card["orchestratorId"] == "o1"
