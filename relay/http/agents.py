@@ -68,9 +68,9 @@ async def _allow_host_fields(
     agent_id: str, meta: dict[str, Any] | None, orchestrator_id: str | None = None
 ) -> None:
     """403 when a caller limited to agents would change what the host addresses or
-    respawns the agent's session by (``HOST_META_KEYS``), or move a registered agent to
-    another orchestrator (its restarts and wakes would go there), judged on the stored
-    card."""
+    respawns the agent's session by (``HOST_META_KEYS``), or move an agent placed under an
+    orchestrator to another (its restarts and wakes would go there), judged on the stored
+    card. Placing an agent under none yet stays its own token's to do."""
     if not limited_by("agents"):
         return
     moves = orchestrator_id is not None
@@ -79,7 +79,8 @@ async def _allow_host_fields(
     card = await services().runtime.store.run(lambda: agent_store.load(agent_id))
     if host_meta_changes(card.meta if card is not None else {}, meta):
         raise Forbidden("forbidden")
-    if moves and card is not None and card.orchestrator_id != orchestrator_id:
+    placed = card.orchestrator_id if card is not None else None
+    if moves and placed is not None and placed != orchestrator_id:
         raise Forbidden("forbidden")
 
 
