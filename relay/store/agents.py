@@ -180,6 +180,20 @@ def _entry(row: models.TimelineEntry) -> TimelineEntry:
     )
 
 
+async def placements() -> list[tuple[str, str | None, bool]]:
+    """Every stored agent as ``(id, orchestrator_id, runner-managed)``: what start-up
+    remembers of each (``meta.runnerManaged`` is true), without building its card."""
+    rows = await models.Agent.all().values_list("id", "orchestrator_id", "meta")
+    return [
+        (
+            str(agent_id),
+            orchestrator_id,
+            isinstance(meta, dict) and meta.get("runnerManaged") is True,
+        )
+        for agent_id, orchestrator_id, meta in rows
+    ]
+
+
 async def ids_of_orchestrators(orchestrator_ids: tuple[str, ...]) -> list[str]:
     """The ids of the agents registered under any of these orchestrators."""
     if not orchestrator_ids:

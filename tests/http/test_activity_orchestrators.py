@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import bearer, root_headers
+from relay.actors.runtime.directory import AgentFacts
+from tests.conftest import bearer, root_headers, services_of
 from tests.http.helpers import create_command, register_orchestrator
 from tests.http.sse_client import Frame, open_stream, post_activity
 
@@ -126,7 +127,16 @@ async def test_after_a_restart_the_stream_judges_agents_not_active_since(open_ap
     sent a message between its agents that nothing has loaded since, and not o2's."""
     async with open_app() as first:
         token = await two_hosts(first.test_client())
+        managed = {"id": "a4", "orchestratorId": "o1", "meta": {"runnerManaged": True}}
+        response = await first.test_client().post("/api/agents", json=managed, headers=H)
+        assert response.status_code == 201
     async with open_app() as second:
+        remembered, unknown = services_of(second).runtime.agents.known(["a1", "a4", "zz"])
+        assert remembered == {
+            "a1": AgentFacts("o1", runner_managed=False),
+            "a4": AgentFacts("o1", runner_managed=True),
+        }
+        assert unknown == ["zz"]
         client = second.test_client()
         async with open_stream(client, headers=token) as stream:
             for sender, to in (("a2", "a3"), ("a1", "a1")):

@@ -31,13 +31,15 @@ async def remember_agents(rt: Runtime) -> dict[str, int]:
     """Start-up recovery: every stored agent's facts in ``rt.agents``, so that the hot
     paths and the event stream's guard find them without a store read."""
     rt.agents.begin_prime()
-    cards: list[AgentCard] = []
+    stored: list[tuple[str, str | None, bool]] = []
     try:
-        cards = await rt.store.run(agent_store.list_cards)
+        stored = await rt.store.run(agent_store.placements)
     finally:
         # Ended on failure too (recording nothing): changes are no longer tracked.
-        rt.agents.prime({card.id: facts_of(card) for card in cards})
-    return {"agents": len(cards)}
+        rt.agents.prime(
+            {agent_id: AgentFacts(owner, managed) for agent_id, owner, managed in stored}
+        )
+    return {"agents": len(stored)}
 
 
 async def orchestrators_of(rt: Runtime, agent_ids: Iterable[str]) -> dict[str, str | None]:
