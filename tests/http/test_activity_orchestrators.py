@@ -9,7 +9,7 @@ from typing import Any
 from relay.actors.runtime.directory import AgentFacts
 from tests.conftest import bearer, root_headers, services_of
 from tests.http.helpers import create_command, register_orchestrator
-from tests.http.sse_client import Frame, open_stream, post_activity
+from tests.http.sse_client import EventStream, Frame, open_stream, post_activity
 
 H = root_headers()
 
@@ -32,6 +32,26 @@ async def audits_of_both(client: Any) -> None:
     for target in ("o2", "a2", "o1", "a1"):
         await create_command(client, target, "agent.compact" if target[0] == "a" else "test.noop")
     await post_activity(client, "relay-wide")
+
+
+async def messages_then_end(client: Any, stream: EventStream) -> list[Frame]:
+    """A message between o2's agents and one from a1 to itself, as root; then every frame
+    the stream sends up to a row titled "end"."""
+    for sender, to in (("a2", "a3"), ("a1", "a1")):
+        response = await client.post(
+            "/api/messages", json={"from": sender, "to": to, "body": "hi"}, headers=H
+        )
+        assert response.status_code == 201, await response.get_data()
+    return await until_end(client, stream)
+
+
+async def until_end(client: Any, stream: EventStream) -> list[Frame]:
+    """Posts a row titled "end"; the frames the stream sends up to it."""
+    await post_activity(client, "end")
+    live: list[Frame] = []
+    while not live or live[-1].data.get("title") != "end":
+        live.append(await stream.next_event())
+    return live
 
 
 def about(rows: list[dict[str, Any]]) -> set[str]:
@@ -73,15 +93,7 @@ async def test_the_stream_withholds_other_orchestrators_rows_and_messages(client
         start = await stream.next_event()
     async with open_stream(client, headers=token) as stream:
         await audits_of_both(client)
-        for sender, to in (("a2", "a3"), ("a1", "a1")):
-            response = await client.post(
-                "/api/messages", json={"from": sender, "to": to, "body": "hi"}, headers=H
-            )
-            assert response.status_code == 201, await response.get_data()
-        await post_activity(client, "end")
-        live: list[Frame] = []
-        while not live or live[-1].data.get("title") != "end":
-            live.append(await stream.next_event())
+        live = await messages_then_end(client, stream)
     rows = [f.data for f in live if f.event == "activity"]
     assert about(rows) == {"o1", "a1"}
     messages = [f.data["message"] for f in live if f.event == "message"]
@@ -108,10 +120,7 @@ async def test_another_orchestrators_workspace_rows_are_withheld(client: Any) ->
         assert created.status_code == 201, await created.get_data()
         ws_id = (await created.get_json())["workspace"]["id"]
         assert (await client.delete(f"/api/workspaces/{ws_id}", headers=o2)).status_code == 200
-        await post_activity(client, "end")
-        live: list[Frame] = []
-        while not live or live[-1].data.get("title") != "end":
-            live.append(await stream.next_event())
+        live = await until_end(client, stream)
     everything = await (await client.get("/api/activity", headers=H)).get_json()
     about_w = [row for row in everything if row["metadata"].get("workspaceId") == ws_id]
     assert about_w
@@ -139,15 +148,7 @@ async def test_after_a_restart_the_stream_judges_agents_not_active_since(open_ap
         assert unknown == ["zz"]
         client = second.test_client()
         async with open_stream(client, headers=token) as stream:
-            for sender, to in (("a2", "a3"), ("a1", "a1")):
-                response = await client.post(
-                    "/api/messages", json={"from": sender, "to": to, "body": "hi"}, headers=H
-                )
-                assert response.status_code == 201, await response.get_data()
-            await post_activity(client, "end")
-            live: list[Frame] = []
-            while not live or live[-1].data.get("title") != "end":
-                live.append(await stream.next_event())
+            live = await messages_then_end(client, stream)
     messages = [f.data["message"] for f in live if f.event == "message"]
     assert [(m["from"], m["to"]) for m in messages] == [("a1", "a1")]
 
