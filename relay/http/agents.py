@@ -9,7 +9,8 @@ from quart import Blueprint
 from quart_schema import document_request
 
 from relay.actors import agent
-from relay.actors.agent.action_rules import HOST_META_KEYS, AgentAction, host_meta_changes
+from relay.actors.agent.action_rules import AgentAction
+from relay.actors.agent.host_meta import HOST_META_KEYS, host_meta_changes
 from relay.actors.runtime import Ask
 from relay.auth.access import Resource
 from relay.domain.agents import PRESENCES, AgentPatch, AgentRegistration, TimelineInput

@@ -17,7 +17,6 @@ from relay.actors.agent.action_rules import (
     action_refusal,
     agent_of_command,
     can_receive_action,
-    host_meta_changes,
     icon,
     latest_claude_resume_id,
     managing_orchestrator,
@@ -684,33 +683,3 @@ def test_record_resumed_by_is_idempotent() -> None:
     assert linked is not None
     assert linked.meta == {"resumedByAgentId": "new"}
     assert record_resumed_by(linked, "new") is None
-
-
-@pytest.mark.parametrize(
-    ("stored", "given", "expected"),
-    [
-        pytest.param({"runnerManaged": True, "cwd": "/a"}, {"cwd": "/a"}, [], id="repeat"),
-        pytest.param(
-            {"runnerManaged": True, "cwd": "/a"}, {"cwd": "/b", "note": "x"}, ["cwd"], id="cwd"
-        ),
-        pytest.param({"runnerManaged": True}, {"runnerManaged": 1}, ["runnerManaged"], id="1"),
-        pytest.param(
-            {"runnerManaged": True, "sessionName": "s"},
-            {"sessionName": None},
-            ["sessionName"],
-            id="deleted",
-        ),
-        pytest.param({}, {"sessionName": "s", "provider": "codex"}, [], id="no-host-runs-it"),
-        pytest.param(
-            {},
-            {"runnerManaged": True, "sessionName": "s"},
-            ["runnerManaged", "sessionName"],
-            id="made-managed",
-        ),
-        pytest.param({"runnerManaged": True}, None, [], id="no-meta"),
-    ],
-)
-def test_host_meta_changes(
-    stored: dict[str, Any], given: dict[str, Any] | None, expected: list[str]
-) -> None:
-    assert host_meta_changes(stored, given) == expected

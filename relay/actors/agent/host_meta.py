@@ -1,0 +1,57 @@
+"""Which of an agent card's meta fields steer its host, and whether a write changes them.
+
+The daemon finds a session by ``tmuxSession`` or ``sessionName`` before ``agentId``, and a
+restart's ``restartSpawn`` is built from the card (``action_rules``): on a runner-managed
+card these fields decide what the host stops, restarts and types into.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+# What the host addresses, and respawns, a session by (the daemon finds a session by
+# tmuxSession or sessionName before agentId; restartSpawn is built from the rest). Written
+# by whoever may steer the host (the orchestrator registering its session, an operator);
+# never by a token limited to agents, which could point its own shutdown, restart or wake
+# at another session of the host, or respawn itself elsewhere (or as another provider).
+HOST_META_KEYS = frozenset(
+    {
+        "provider",
+        "runnerManaged",
+        "sessionName",
+        "tmuxSession",
+        "spawnRequestId",
+        "cwd",
+        "providerArgs",
+        "policyName",
+        "workspaceMode",
+    }
+)
+
+
+def host_meta_changes(stored: Mapping[str, Any], given: Mapping[str, Any] | None) -> list[str]:
+    """The ``HOST_META_KEYS`` that ``given`` (a registration's or a patch's meta) sets to a
+    value other than the stored one, sorted; a repeat of what is stored changes nothing.
+    Compared as JSON, type and all: ``1`` is not ``true`` (``is_runner_managed`` reads
+    ``true`` only, so ``1`` would unmanage the session and send its shutdown elsewhere).
+
+    Only a runner-managed card's keys steer a host (lifecycle commands and wakes go through
+    an orchestrator only for those): on another card they change nothing but
+    ``runnerManaged`` itself, so an agent registering itself may describe itself freely.
+    """
+    if not given:
+        return []
+    changed = sorted(
+        key
+        for key in HOST_META_KEYS
+        if key in given and _as_json(given[key]) != _as_json(stored.get(key))
+    )
+    if stored.get("runnerManaged") is True or "runnerManaged" in changed:
+        return changed
+    return []
+
+
+def _as_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)

@@ -1,0 +1,39 @@
+"""The host-meta rule: which writes of a card's meta would steer its host."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from relay.actors.agent.host_meta import host_meta_changes
+
+
+@pytest.mark.parametrize(
+    ("stored", "given", "expected"),
+    [
+        pytest.param({"runnerManaged": True, "cwd": "/a"}, {"cwd": "/a"}, [], id="repeat"),
+        pytest.param(
+            {"runnerManaged": True, "cwd": "/a"}, {"cwd": "/b", "note": "x"}, ["cwd"], id="cwd"
+        ),
+        pytest.param({"runnerManaged": True}, {"runnerManaged": 1}, ["runnerManaged"], id="1"),
+        pytest.param(
+            {"runnerManaged": True, "sessionName": "s"},
+            {"sessionName": None},
+            ["sessionName"],
+            id="deleted",
+        ),
+        pytest.param({}, {"sessionName": "s", "provider": "codex"}, [], id="no-host-runs-it"),
+        pytest.param(
+            {},
+            {"runnerManaged": True, "sessionName": "s"},
+            ["runnerManaged", "sessionName"],
+            id="made-managed",
+        ),
+        pytest.param({"runnerManaged": True}, None, [], id="no-meta"),
+    ],
+)
+def test_host_meta_changes(
+    stored: dict[str, Any], given: dict[str, Any] | None, expected: list[str]
+) -> None:
+    assert host_meta_changes(stored, given) == expected
