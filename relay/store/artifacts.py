@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import cast
 
-from tortoise.expressions import Q
-
 from relay.domain.artifacts import Artifact, ArtifactKind, Sensitivity
 from relay.store import models
+from relay.store.keyset import Cursor, older_than
 
 MESSAGE = "message"  # ArtifactLink.holder_kind of a message attaching the artifact
 TASK = "task"  # ArtifactLink.holder_kind of a task attaching the artifact
@@ -60,7 +59,7 @@ async def listed(
     created_by: str | None,
     kind: str | None,
     limit: int,
-    before: tuple[int, str] | None = None,
+    before: Cursor | None = None,
 ) -> list[Artifact]:
     """Newest first; ``before``: the page after the artifact of this ``(created_at, id)``."""
     query = models.Artifact.all()
@@ -69,10 +68,7 @@ async def listed(
     if kind is not None:
         query = query.filter(kind=kind)
     if before is not None:
-        created_at, artifact_id = before
-        query = query.filter(
-            Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=artifact_id)
-        )
+        query = query.filter(older_than(before))
     rows = await query.order_by("-created_at", "-id").limit(limit)
     return [_artifact(row) for row in rows]
 

@@ -9,6 +9,7 @@ from tortoise.expressions import Q
 
 from relay.domain.commands import OPEN, SETTLED, Command, CommandStatus, TargetKind
 from relay.store import models
+from relay.store.keyset import Cursor, older_than
 from relay.store.statements import InsertRow, UpdateByKey
 
 
@@ -120,7 +121,7 @@ async def search(
     correlation_id: str | None = None,
     agent_id: str | None = None,
     targets: Targets | None = None,
-    before: tuple[int, str] | None = None,
+    before: Cursor | None = None,
     limit: int = 100,
 ) -> list[Command]:
     """Newest first. ``agent_id``: commands addressed to that agent or about it
@@ -150,10 +151,7 @@ async def search(
     if correlation_id:
         query = query.filter(correlation_id=correlation_id)
     if before is not None:
-        created_at, command_id = before
-        query = query.filter(
-            Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=command_id)
-        )
+        query = query.filter(older_than(before))
     rows = await query.order_by("-created_at", "-id").limit(limit)
     return [_command(row) for row in rows]
 

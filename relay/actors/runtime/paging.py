@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from relay.store.keyset import Cursor
+
+__all__ = ["Cursor", "visible_page"]  # Cursor: the type ``fetch`` is given
+
 T = TypeVar("T")
-# Where a newest-first list continues: the ``(created_at, id)`` of the last row read.
-Cursor = tuple[int, str]
 
 
 async def visible_page(
