@@ -180,16 +180,12 @@ def _entry(row: models.TimelineEntry) -> TimelineEntry:
     )
 
 
-async def placements() -> list[tuple[str, str | None, bool]]:
-    """Every stored agent as ``(id, orchestrator_id, runner-managed)``: what start-up
-    remembers of each (``meta.runnerManaged`` is true), without building its card."""
+async def placements() -> list[tuple[str, str | None, dict[str, Any]]]:
+    """Every stored agent as ``(id, orchestrator_id, meta)``: what start-up remembers of
+    each, without building its card."""
     rows = await models.Agent.all().values_list("id", "orchestrator_id", "meta")
     return [
-        (
-            str(agent_id),
-            orchestrator_id,
-            isinstance(meta, dict) and meta.get("runnerManaged") is True,
-        )
+        (str(agent_id), orchestrator_id, meta if isinstance(meta, dict) else {})
         for agent_id, orchestrator_id, meta in rows
     ]
 

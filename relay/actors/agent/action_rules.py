@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal, get_args
 
+from relay.actors.agent.host_meta import runner_managed
 from relay.domain.agents import AgentCard, TimelineEntry
 from relay.domain.commands import Command
 from relay.domain.memory_reload import reload_tags
@@ -141,7 +142,7 @@ def runtime_provider(card: AgentCard) -> str | None:
 
 
 def is_runner_managed(card: AgentCard) -> bool:
-    return card.meta.get("runnerManaged") is True
+    return runner_managed(card.meta)
 
 
 def is_control_eligible(card: AgentCard) -> bool:

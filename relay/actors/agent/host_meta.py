@@ -31,6 +31,12 @@ HOST_META_KEYS = frozenset(
 )
 
 
+def runner_managed(meta: Mapping[str, Any]) -> bool:
+    """Whether a card with this meta is a session a host runs: ``runnerManaged`` is
+    ``true`` (nothing else counts, ``1`` included)."""
+    return meta.get("runnerManaged") is True
+
+
 def host_meta_changes(stored: Mapping[str, Any], given: Mapping[str, Any] | None) -> list[str]:
     """The ``HOST_META_KEYS`` that ``given`` (a registration's or a patch's meta) sets to a
     value other than the stored one, sorted; a repeat of what is stored changes nothing.
@@ -48,7 +54,7 @@ def host_meta_changes(stored: Mapping[str, Any], given: Mapping[str, Any] | None
         for key in HOST_META_KEYS
         if key in given and _as_json(given[key]) != _as_json(stored.get(key))
     )
-    if stored.get("runnerManaged") is True or "runnerManaged" in changed:
+    if runner_managed(stored) or "runnerManaged" in changed:
         return changed
     return []
 

@@ -4,8 +4,10 @@ memory (``Runtime.agents``) where it has them, else from the store."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from relay.actors.agent.action_rules import is_runner_managed
+from relay.actors.agent.host_meta import runner_managed
 from relay.actors.runtime.context import Runtime
 from relay.actors.runtime.directory import AgentFacts
 from relay.domain.agents import AgentCard
@@ -31,13 +33,13 @@ async def remember_agents(rt: Runtime) -> dict[str, int]:
     """Start-up recovery: every stored agent's facts in ``rt.agents``, so that the hot
     paths and the event stream's guard find them without a store read."""
     rt.agents.begin_prime()
-    stored: list[tuple[str, str | None, bool]] = []
+    stored: list[tuple[str, str | None, dict[str, Any]]] = []
     try:
         stored = await rt.store.run(agent_store.placements)
     finally:
         # Ended on failure too (recording nothing): changes are no longer tracked.
         rt.agents.prime(
-            {agent_id: AgentFacts(owner, managed) for agent_id, owner, managed in stored}
+            {agent_id: AgentFacts(owner, runner_managed(meta)) for agent_id, owner, meta in stored}
         )
     return {"agents": len(stored)}
 
