@@ -10,11 +10,10 @@ from quart_schema import document_request
 
 from relay.actors import agent
 from relay.actors.agent.action_rules import AgentAction
-from relay.actors.agent.host_meta import HOST_META_KEYS, host_meta_changes
 from relay.actors.runtime import Ask
 from relay.auth.access import Resource
 from relay.domain.agents import PRESENCES, AgentPatch, AgentRegistration, TimelineInput
-from relay.errors import Forbidden, NotFound
+from relay.errors import NotFound
 from relay.http import responses
 from relay.http.auth import allow, allow_agent, can_see, limited_by, principal, requires
 from relay.http.contract import int_param, responds, str_param
@@ -65,26 +64,6 @@ async def _ask(agent_id: str, message: Ask[T]) -> T:
     return await services().runtime.registry.ask(agent.KIND, agent_id, message)
 
 
-async def _allow_host_fields(
-    agent_id: str, meta: dict[str, Any] | None, orchestrator_id: str | None = None
-) -> None:
-    """403 when a caller limited to agents would change what the host addresses or
-    respawns the agent's session by (``HOST_META_KEYS``), or move an agent placed under an
-    orchestrator to another (its restarts and wakes would go there), judged on the stored
-    card. Placing an agent under none yet stays its own token's to do."""
-    if not limited_by("agents"):
-        return
-    moves = orchestrator_id is not None
-    if not moves and (not meta or HOST_META_KEYS.isdisjoint(meta)):
-        return
-    card = await services().runtime.store.run(lambda: agent_store.load(agent_id))
-    if host_meta_changes(card.meta if card is not None else {}, meta):
-        raise Forbidden("forbidden")
-    placed = card.orchestrator_id if card is not None else None
-    if moves and placed is not None and placed != orchestrator_id:
-        raise Forbidden("forbidden")
-
-
 @bp.post("/api/agents")
 @responds({201: responses.RegisteredAgent, 200: responses.RegisteredAgent})
 @document_request(RegisterAgentBody)
@@ -92,7 +71,6 @@ async def _allow_host_fields(
 async def register_agent() -> tuple[dict[str, Any], int]:
     body = await parse_body(RegisterAgentBody)
     await allow_agent(body.id, body.orchestrator_id)
-    await _allow_host_fields(body.id, body.meta, body.orchestrator_id)
     registration = AgentRegistration(
         id=body.id,
         name=body.name,
@@ -103,7 +81,10 @@ async def register_agent() -> tuple[dict[str, Any], int]:
         provider_capabilities=body.provider_capabilities,
         meta=body.meta,
     )
-    card, created = await _ask(body.id, agent.Register(registration))
+    # A caller limited to agents may not steer a host through its card: judged by the
+    # agent's actor, on the card it holds (``host_meta.steers_host``).
+    guarded = limited_by("agents")
+    card, created = await _ask(body.id, agent.Register(registration, host_guarded=guarded))
     await agent.link_resumed_session(services().runtime, card, may_touch=can_see)
     interval = services().runtime.settings.heartbeat_interval_seconds
     return {**card.to_json(), "heartbeatIntervalSeconds": interval}, 201 if created else 200
@@ -160,7 +141,6 @@ async def get_agent(agent_id: str) -> dict[str, Any]:
 async def patch_agent(agent_id: str) -> dict[str, Any]:
     body = await parse_body(PatchAgentBody)
     await allow_agent(agent_id)
-    await _allow_host_fields(agent_id, body.meta)
     patch = AgentPatch(
         name=body.name,
         ready=body.ready,
@@ -168,7 +148,7 @@ async def patch_agent(agent_id: str) -> dict[str, Any]:
         meta=body.meta,
         provider_capabilities=body.provider_capabilities,
     )
-    card = await _ask(agent_id, agent.Patch(patch))
+    card = await _ask(agent_id, agent.Patch(patch, host_guarded=limited_by("agents")))
     return card.to_json()
 
 

@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from relay.actors.agent.action_rules import lifecycle_conflict
+from relay.actors.agent.host_meta import steers_host
 from relay.actors.agent.known import facts_of
 from relay.actors.agent.messages import (
     KIND,
@@ -40,7 +41,7 @@ from relay.actors.runtime.pool import PooledActor
 from relay.actors.runtime.reaping import presence_after_silence
 from relay.domain.agents import AgentCard
 from relay.domain.commands import Command
-from relay.errors import NotFound
+from relay.errors import Forbidden, NotFound
 from relay.store import agents as agent_store
 from relay.store import commands as command_store
 
@@ -94,6 +95,15 @@ class AgentActor(PooledActor, TargetActor):
             raise NotFound("agent not found")
         return self.card
 
+    def _refuse_host_steering(
+        self, meta: dict[str, Any] | None, orchestrator_id: str | None = None
+    ) -> None:
+        card = self.card
+        stored_meta = card.meta if card is not None else {}
+        placed = card.orchestrator_id if card is not None else None
+        if steers_host(stored_meta, placed, meta, orchestrator_id):
+            raise Forbidden("forbidden")
+
     def _now(self) -> int:
         return self.rt.clock.now_ms()
 
@@ -103,6 +113,9 @@ class AgentActor(PooledActor, TargetActor):
 
     @handle.register
     def _register(self, message: Register) -> Durable[tuple[AgentCard, bool]]:
+        registration = message.registration
+        if message.host_guarded:
+            self._refuse_host_steering(registration.meta, registration.orchestrator_id)
         created = self.card is None
         card = register_card(self.card, message.registration, self._now())
         self.card = card
@@ -128,7 +141,10 @@ class AgentActor(PooledActor, TargetActor):
 
     @handle.register
     def _patch(self, message: Patch) -> Durable[AgentCard]:
-        card = apply_patch(self._require(), message.patch)
+        previous = self._require()
+        if message.host_guarded:
+            self._refuse_host_steering(message.patch.meta)
+        card = apply_patch(previous, message.patch)
         self.card = card
         commit = self.write_changed(
             lambda: agent_store.update(card), [self._change("updated", card)]

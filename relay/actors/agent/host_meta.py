@@ -59,5 +59,25 @@ def host_meta_changes(stored: Mapping[str, Any], given: Mapping[str, Any] | None
     return []
 
 
+def steers_host(
+    stored_meta: Mapping[str, Any],
+    stored_orchestrator: str | None,
+    meta: Mapping[str, Any] | None,
+    orchestrator_id: str | None = None,
+) -> bool:
+    """Whether a write by a caller limited to agents would steer a host: change a
+    ``HOST_META_KEYS`` field (``host_meta_changes``), or move an agent placed under an
+    orchestrator to another (its restarts and wakes would go there). Placing an agent
+    under none yet is its own token's to do. Judged by the agent's actor on the card it
+    holds, so no write queued before it can slip between the check and the change."""
+    if host_meta_changes(stored_meta, meta):
+        return True
+    return (
+        orchestrator_id is not None
+        and stored_orchestrator is not None
+        and stored_orchestrator != orchestrator_id
+    )
+
+
 def _as_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True)

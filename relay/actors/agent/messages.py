@@ -23,9 +23,12 @@ KIND = "agent"
 
 @dataclass(frozen=True, slots=True)
 class Register(Ask[tuple[AgentCard, bool]]):
-    """Create or refresh the card. Replies ``(card, created)``."""
+    """Create or refresh the card. Replies ``(card, created)``; raises Forbidden when
+    ``host_guarded`` (the caller is limited to agents) and it would steer a host
+    (``host_meta.steers_host``)."""
 
     registration: AgentRegistration
+    host_guarded: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,9 +38,11 @@ class Heartbeat(Ask[AgentCard]):
 
 @dataclass(frozen=True, slots=True)
 class Patch(Ask[AgentCard]):
-    """Merge meta, replace tags/ready/name. Replies the card; raises NotFound."""
+    """Merge meta, replace tags/ready/name. Replies the card; raises NotFound, and
+    Forbidden as ``Register`` does when ``host_guarded``."""
 
     patch: AgentPatch
+    host_guarded: bool = False
 
 
 @dataclass(frozen=True, slots=True)

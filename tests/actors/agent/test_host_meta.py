@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from relay.actors.agent.host_meta import host_meta_changes
+from relay.actors.agent.host_meta import host_meta_changes, steers_host
 
 
 @pytest.mark.parametrize(
@@ -37,3 +37,24 @@ def test_host_meta_changes(
     stored: dict[str, Any], given: dict[str, Any] | None, expected: list[str]
 ) -> None:
     assert host_meta_changes(stored, given) == expected
+
+
+@pytest.mark.parametrize(
+    ("stored_orchestrator", "orchestrator_id", "steers"),
+    [
+        pytest.param("o1", "o1", False, id="same-place"),
+        pytest.param(None, "o1", False, id="placing-an-unplaced-agent"),
+        pytest.param("o1", None, False, id="not-moving"),
+        pytest.param("o1", "o2", True, id="moving"),
+    ],
+)
+def test_steers_host_by_moving(
+    stored_orchestrator: str | None, orchestrator_id: str | None, steers: bool
+) -> None:
+    assert steers_host({}, stored_orchestrator, {"note": "x"}, orchestrator_id) is steers
+
+
+def test_steers_host_by_meta() -> None:
+    managed = {"runnerManaged": True, "tmuxSession": "relay-a"}
+    assert steers_host(managed, "o1", {"tmuxSession": "relay-b"})
+    assert not steers_host(managed, "o1", {"tmuxSession": "relay-a"})
