@@ -141,6 +141,15 @@ def runtime_provider(card: AgentCard) -> str | None:
     return _text(card.meta, "provider") or _text(_model_capabilities(card), "provider")
 
 
+def changes_host_provider(before: AgentCard | None, after: AgentCard) -> bool:
+    """Whether a write turns a runner-managed session into another provider's: the host
+    respawns it as ``runtime_provider`` says, which falls back to
+    ``providerCapabilities.model.provider`` where ``meta.provider`` is unset."""
+    if before is None or not is_runner_managed(before):
+        return False
+    return runtime_provider(after) != runtime_provider(before)
+
+
 def is_runner_managed(card: AgentCard) -> bool:
     return runner_managed(card.meta)
 

@@ -6,7 +6,7 @@ from concurrent.futures import Future
 from dataclasses import replace
 from typing import Any
 
-from relay.actors.agent.action_rules import lifecycle_conflict
+from relay.actors.agent.action_rules import changes_host_provider, lifecycle_conflict
 from relay.actors.agent.host_meta import steers_host
 from relay.actors.agent.known import facts_of
 from relay.actors.agent.messages import (
@@ -96,12 +96,16 @@ class AgentActor(PooledActor, TargetActor):
         return self.card
 
     def _refuse_host_steering(
-        self, meta: dict[str, Any] | None, orchestrator_id: str | None = None
+        self, after: AgentCard, meta: dict[str, Any] | None, orchestrator_id: str | None = None
     ) -> None:
+        """403 when a caller limited to agents would steer a host by writing ``after``
+        over the card held (``steers_host``, ``changes_host_provider``)."""
         card = self.card
         stored_meta = card.meta if card is not None else {}
         placed = card.orchestrator_id if card is not None else None
-        if steers_host(stored_meta, placed, meta, orchestrator_id):
+        if steers_host(stored_meta, placed, meta, orchestrator_id) or changes_host_provider(
+            card, after
+        ):
             raise Forbidden("forbidden")
 
     def _now(self) -> int:
@@ -114,10 +118,10 @@ class AgentActor(PooledActor, TargetActor):
     @handle.register
     def _register(self, message: Register) -> Durable[tuple[AgentCard, bool]]:
         registration = message.registration
-        if message.host_guarded:
-            self._refuse_host_steering(registration.meta, registration.orchestrator_id)
         created = self.card is None
-        card = register_card(self.card, message.registration, self._now())
+        card = register_card(self.card, registration, self._now())
+        if message.host_guarded:
+            self._refuse_host_steering(card, registration.meta, registration.orchestrator_id)
         self.card = card
         # First registration and re-registration alike: the page learns of the card here.
         commit = self.write_changed(
@@ -141,10 +145,9 @@ class AgentActor(PooledActor, TargetActor):
 
     @handle.register
     def _patch(self, message: Patch) -> Durable[AgentCard]:
-        previous = self._require()
+        card = apply_patch(self._require(), message.patch)
         if message.host_guarded:
-            self._refuse_host_steering(message.patch.meta)
-        card = apply_patch(previous, message.patch)
+            self._refuse_host_steering(card, message.patch.meta)
         self.card = card
         commit = self.write_changed(
             lambda: agent_store.update(card), [self._change("updated", card)]

@@ -17,6 +17,7 @@ from relay.actors.agent.action_rules import (
     action_refusal,
     agent_of_command,
     can_receive_action,
+    changes_host_provider,
     icon,
     latest_claude_resume_id,
     managing_orchestrator,
@@ -683,3 +684,20 @@ def test_record_resumed_by_is_idempotent() -> None:
     assert linked is not None
     assert linked.meta == {"resumedByAgentId": "new"}
     assert record_resumed_by(linked, "new") is None
+
+
+def test_changes_host_provider() -> None:
+    managed = {"runnerManaged": True}
+    claude = {"model": {"provider": "claude"}}
+    codex = {"model": {"provider": "codex"}}
+    before = card(meta=managed, capabilities=claude)
+    assert changes_host_provider(before, card(meta=managed, capabilities=codex))
+    assert not changes_host_provider(before, card(meta=managed, capabilities=claude))
+    # meta.provider wins over the fallback: the capability then steers nothing.
+    pinned = {**managed, "provider": "claude"}
+    assert not changes_host_provider(
+        card(meta=pinned, capabilities=claude), card(meta=pinned, capabilities=codex)
+    )
+    # No host runs it, or nothing was there before: nothing to steer.
+    assert not changes_host_provider(card(capabilities=claude), card(capabilities=codex))
+    assert not changes_host_provider(None, card(meta=managed, capabilities=codex))

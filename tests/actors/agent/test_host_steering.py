@@ -53,3 +53,33 @@ async def test_moving_a_placed_agent(runtime: Runtime, guarded: bool) -> None:
     stored = await runtime.store.run(lambda: agent_store.load("a1"))
     assert stored is not None
     assert stored.orchestrator_id == ("o1" if guarded else "o2")
+
+
+async def test_the_provider_a_host_respawns_by_is_the_hosts(runtime: Runtime) -> None:
+    """With no ``meta.provider``, ``providerCapabilities.model.provider`` names what the
+    host respawns: a caller limited to agents cannot change it, but may rewrite the rest
+    of its capabilities."""
+    host = AgentRegistration(
+        id="a1",
+        orchestrator_id="o1",
+        meta={"runnerManaged": True},
+        provider_capabilities={"model": {"provider": "claude"}},
+    )
+    await runtime.registry.ask(agent.KIND, "a1", agent.Register(host))
+    codex = {"model": {"provider": "codex"}}
+    with pytest.raises(Forbidden):
+        await runtime.registry.ask(
+            agent.KIND,
+            "a1",
+            agent.Patch(AgentPatch(provider_capabilities=codex), host_guarded=True),
+        )
+    same = {"model": {"provider": "claude", "name": "opus"}}
+    card = await runtime.registry.ask(
+        agent.KIND, "a1", agent.Patch(AgentPatch(provider_capabilities=same), host_guarded=True)
+    )
+    assert card.provider_capabilities == same
+    # The host itself may.
+    card = await runtime.registry.ask(
+        agent.KIND, "a1", agent.Patch(AgentPatch(provider_capabilities=codex))
+    )
+    assert card.provider_capabilities == codex
