@@ -24,6 +24,7 @@ from relay.actors.runtime.aggregate import AggregateActor
 from relay.actors.runtime.audit import Change, write_with_audit
 from relay.actors.runtime.bridge import Durable
 from relay.actors.runtime.dispatch import dispatchmethod
+from relay.actors.runtime.pool import PooledActor
 from relay.domain.activity import ActivityInput
 from relay.domain.channels import Channel, ChannelBinding
 from relay.errors import Conflict, NotFound
@@ -60,7 +61,7 @@ def _change(change: str, channel: Channel, binding: ChannelBinding | None = None
     return Change("channel", data, view=AUDIT_VIEW)
 
 
-class ChannelActor(AggregateActor):
+class ChannelActor(PooledActor, AggregateActor):
     kind = KIND
 
     channel: Channel | None = None

@@ -9,4 +9,4 @@ from relay.actors.runtime import Runtime
 
 def install(runtime: Runtime) -> None:
     """One ChannelActor per channel (its bindings and its last-chosen memory)."""
-    runtime.registry.register_kind(KIND, lambda key: ChannelActor.start(key, runtime))
+    runtime.registry.register_kind(KIND, lambda key: ChannelActor.start(key, runtime), pooled=True)

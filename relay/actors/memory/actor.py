@@ -17,13 +17,14 @@ from relay.actors.runtime.aggregate import AggregateActor
 from relay.actors.runtime.audit import Change, write_with_audit
 from relay.actors.runtime.bridge import Durable
 from relay.actors.runtime.dispatch import dispatchmethod
+from relay.actors.runtime.pool import PooledActor
 from relay.domain.activity import ActivityInput
 from relay.domain.memory import Memory, MemoryChange, Redaction
 from relay.errors import Conflict, Forbidden, NotFound
 from relay.store import memory as memory_store
 
 
-class MemoryActor(AggregateActor):
+class MemoryActor(PooledActor, AggregateActor):
     kind = KIND
 
     memory: Memory | None = None

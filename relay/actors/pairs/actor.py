@@ -23,6 +23,7 @@ from relay.actors.runtime.audit import Change
 from relay.actors.runtime.bridge import Durable
 from relay.actors.runtime.context import Runtime
 from relay.actors.runtime.dispatch import dispatchmethod
+from relay.actors.runtime.pool import PooledActor
 from relay.domain.pairs import Pair, in_pair_message
 from relay.errors import Conflict, NotFound, Unavailable
 from relay.store import pairs as pair_store
@@ -43,7 +44,7 @@ def _release_when_committed(
         rt.registry.tell(PARTIES_KIND, PARTIES_KEY, Release(pair_id))
 
 
-class PairActor(AggregateActor):
+class PairActor(PooledActor, AggregateActor):
     kind = KIND
 
     pair: Pair | None = None

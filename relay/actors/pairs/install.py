@@ -9,5 +9,5 @@ from relay.actors.runtime import Runtime
 
 def install(runtime: Runtime) -> None:
     """One PairActor per pair; one PairPartiesActor (which agent is in which open pair)."""
-    runtime.registry.register_kind(KIND, lambda key: PairActor.start(key, runtime))
+    runtime.registry.register_kind(KIND, lambda key: PairActor.start(key, runtime), pooled=True)
     runtime.registry.register_kind(PARTIES_KIND, lambda key: PairPartiesActor.start(key, runtime))
