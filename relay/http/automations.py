@@ -126,11 +126,14 @@ async def _allow_spawn(action: dict[str, Any]) -> None:
     over the orchestrator, the policy and the cwd (the action's, else the policy's), the
     spawn route's check (403). A target the check cannot know (a template saved before they
     were refused, a cwd no policy names yet) is allowed only to a caller without that
-    constraint."""
+    constraint. Each run spawns a new agent under a new spawn request, which no ``agents``
+    or ``spawnRequestIds`` constraint can name: a caller with either is refused, as the
+    spawn route refuses it."""
     if action["type"] != "spawn_agent":
         return
     resource = await automations.spawn_resource(services().runtime, action)
     unknown = {_CONSTRAINT_OF_FIELD[n] for n in automations.templated_spawn_fields(action)}
+    unknown |= {"agents", "spawnRequestIds"}
     if resource.cwd is None:
         unknown.add("cwd")
     allow(resource, "command:write")

@@ -248,7 +248,14 @@ async def test_saving_a_spawn_needs_command_write_over_its_orchestrator_and_poli
             {"orchestrators": ["o1"], "policyNames": ["reviewer"]},
         )
     )
-    for headers in (config_only, other_orchestrator, other_policy):
+    # Each run spawns a new agent under a new spawn request: a token whose constraints name
+    # agents or spawn requests cannot name those, and the spawn route refuses it too.
+    within = {"orchestrators": ["o1"], "policyNames": ["reviewer"]}
+    agents_limited = bearer(mint(["config:write", "command:write"], {**within, "agents": ["a1"]}))
+    spawns_limited = bearer(
+        mint(["config:write", "command:write"], {**within, "spawnRequestIds": ["sp_1"]})
+    )
+    for headers in (config_only, other_orchestrator, other_policy, agents_limited, spawns_limited):
         assert await error_of(await save(client, headers, action=SPAWN)) == (403, "forbidden")
     assert await (await client.get("/api/automations", headers=H)).get_json() == []
     response = await save(client, covering, action={**SPAWN, "cwd": "/srv/o1/x", "label": "l"})
@@ -263,6 +270,10 @@ async def test_saving_a_spawn_needs_command_write_over_its_orchestrator_and_poli
     assert (
         await client.patch(url, json={"enabled": False}, headers=config_only)
     ).status_code == 200
+    # Nor may such a token run one that a covering caller saved.
+    for headers in (agents_limited, spawns_limited):
+        response = await client.post(f"{url}/run", headers=headers)
+        assert await error_of(response) == (403, "forbidden")
 
 
 async def test_saves_and_deletes_are_audited_in_config(client: Any) -> None:
