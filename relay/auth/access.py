@@ -177,6 +177,14 @@ def acts_for(principal: Principal, agent_id: str, orchestrator_id: str | None) -
     )
 
 
+def is_named(principal: Principal, name: str) -> bool:
+    """Whether the caller is the non-agent principal ``name`` that sent a message or
+    created a task, pair or artifact (root, an integration, an orchestrator, a token's
+    sub): its sub is that name, and it is bound to no single agent. A token bound to one
+    agent sends and creates as that agent, so a sub it was minted with takes nothing."""
+    return principal.sub == name and own_agent(principal) is None
+
+
 def own_agent(principal: Principal) -> str | None:
     """The one agent a token is bound to (``constraints.agents`` names exactly one)."""
     agents = principal.constraints.get("agents")

@@ -13,6 +13,14 @@ from relay.errors import Forbidden, Invalid
 
 MAX_CONSTRAINT_VALUE_CHARS = 1024
 
+# The names of the relay's own principals, and the prefixes of those it mints itself (an
+# orchestrator's registration token, a runner's, an agent's MCP token, an automation's or
+# an integration's identity). Messages, tasks, pairs and artifacts a non-agent sent or
+# created are theirs by name (``access.is_named``): a constrained grantor that could mint
+# one of these names would read what that principal sent beyond its own constraints.
+RESERVED_SUBS = frozenset({"root", "relay"})
+RESERVED_SUB_PREFIXES = ("orchestrator:", "runner:", "mcp:", "automation:", "integration:")
+
 
 def check_scope(scope: Sequence[str]) -> tuple[str, ...]:
     """The scope list, de-duplicated in order.
@@ -72,6 +80,19 @@ def check_grantable(
         granted = constraints.get(kind)
         if granted is None or not all(_within(kind, value, allowed) for value in granted):
             raise Forbidden(f"cannot grant {kind} beyond the caller's own {kind} constraint")
+
+
+def check_nameable(grantor: Principal, sub: str) -> None:
+    """A grantor with constraints may not name a token after one of the relay's own
+    principals (``RESERVED_SUBS``, ``RESERVED_SUB_PREFIXES``); one without may.
+
+    Raises:
+        Forbidden: the name is reserved and the grantor is constrained.
+    """
+    if grantor.is_root or not grantor.constraints:
+        return
+    if sub in RESERVED_SUBS or sub.startswith(RESERVED_SUB_PREFIXES):
+        raise Forbidden(f"cannot issue a token named {sub}: the name is the relay's own")
 
 
 def may_grant(grantor: Principal, constraints: Mapping[str, Sequence[str]]) -> bool:

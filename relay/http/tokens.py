@@ -12,7 +12,7 @@ from quart_schema import document_request
 
 from relay.actors.tokens import issuing
 from relay.actors.tokens.runner_tokens import check_remint_caller, remint_runner_token
-from relay.auth.grants import check_constraints, check_grantable, check_scope
+from relay.auth.grants import check_constraints, check_grantable, check_nameable, check_scope
 from relay.auth.profiles import PROFILES
 from relay.auth.tokens import MAX_TOKEN_CHARS, MAX_TTL_SECONDS, TokenSpec
 from relay.domain.activity import ActivityInput
@@ -121,6 +121,7 @@ async def create_token() -> tuple[dict[str, Any], int]:
     svc, caller = services(), principal()
     spec = _spec(body, svc.runtime.settings.token_ttl_seconds)
     check_grantable(caller, spec.scope, spec.constraints)
+    check_nameable(caller, spec.sub)
     token, record = await issuing.issue(
         svc.auth,
         svc.runtime,

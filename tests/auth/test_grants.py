@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from relay.auth.access import Principal
-from relay.auth.grants import check_constraints, check_grantable, check_scope
+from relay.auth.grants import check_constraints, check_grantable, check_nameable, check_scope
 from relay.errors import Forbidden, Invalid
 
 ALL_SCOPES = (
@@ -111,3 +111,20 @@ def test_grantor_cannot_widen(
     with pytest.raises(Forbidden) as raised:
         check_grantable(grantor, scope, constraints)
     assert raised.value.message == message
+
+
+@pytest.mark.parametrize(
+    "sub", ["root", "relay", "orchestrator:o2", "runner:sp_1", "mcp:a2", "automation:x"]
+)
+def test_a_constrained_grantor_cannot_name_a_token_after_the_relays_own(sub: str) -> None:
+    grantor = admin(("token:admin",), {"agents": ["a1"]})
+    with pytest.raises(Forbidden, match=f"cannot issue a token named {sub}"):
+        check_nameable(grantor, sub)
+    check_nameable(Principal.root(), sub)
+    check_nameable(admin(("token:admin",), {}), sub)
+
+
+def test_a_constrained_grantor_names_its_tokens_otherwise_freely() -> None:
+    grantor = admin(("token:admin",), {"agents": ["a1"]})
+    for sub in ("alice", "ci-bot", "rooted", "my-orchestrator:1"):
+        check_nameable(grantor, sub)

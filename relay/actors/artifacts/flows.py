@@ -15,7 +15,7 @@ from typing import Any
 from relay.actors.artifacts.blobs import BlobStore, StoredBlob
 from relay.actors.runtime.context import Runtime
 from relay.actors.runtime.paging import Cursor, visible_page
-from relay.auth.access import Principal, acts_for, is_unconstrained_operator
+from relay.auth.access import Principal, acts_for, is_named, is_unconstrained_operator
 from relay.domain.artifacts import Artifact, ArtifactKind, Sensitivity, new_artifact_id
 from relay.errors import Forbidden, NotFound
 from relay.store import agents as agent_store
@@ -97,7 +97,7 @@ async def _is_creator(rt: Runtime, caller: Principal, artifact: Artifact) -> boo
     the caller's sub is it — even if an agent of that id was registered since."""
     created_by = artifact.created_by
     if not artifact.created_by_agent:
-        return created_by == caller.sub
+        return is_named(caller, created_by)
     owners = await _owners(rt, [created_by])
     return created_by in owners and acts_for(caller, created_by, owners[created_by])
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from relay.actors.agent import orchestrators_of
 from relay.actors.runtime.context import Runtime
-from relay.auth.access import Principal, acts_for, is_unconstrained_operator
+from relay.auth.access import Principal, acts_for, is_named, is_unconstrained_operator
 from relay.domain.messages import Delivery, Message
 from relay.errors import Forbidden, NotFound
 from relay.store import messages as message_store
@@ -42,7 +42,7 @@ async def readable_message(
         sender_is_agent = message.sender in await orchestrators_of(rt, [message.sender])
     if sender_is_agent and await acts_for_any(rt, caller, [message.sender]):
         return message, deliveries, True
-    if not sender_is_agent and message.sender == caller.sub:
+    if not sender_is_agent and is_named(caller, message.sender):
         return message, deliveries, True
     if not await acts_for_any(rt, caller, [d.agent_id for d in deliveries]):
         raise Forbidden("forbidden")

@@ -20,6 +20,7 @@ from relay.actors.tasks.flows import check_linked
 from relay.auth.access import (
     Principal,
     acts_for,
+    is_named,
     is_operator,
     is_unconstrained_operator,
     own_agent,
@@ -58,7 +59,7 @@ def _is_creator(caller: Principal, pair: Pair, owners: dict[str, str | None]) ->
         is_agent = created_by in owners
     if is_agent:
         return acts_for(caller, created_by, owners.get(created_by))
-    return created_by == caller.sub and own_agent(caller) is None
+    return is_named(caller, created_by)
 
 
 async def _acting(rt: Runtime, caller: Principal, pair: Pair) -> Acting:

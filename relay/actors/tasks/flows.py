@@ -10,7 +10,7 @@ from relay.actors.runtime.context import Runtime
 from relay.actors.tasks import messages as board
 from relay.actors.tasks.messages import BOARD, KIND, Decided
 from relay.actors.tasks.rules import is_ready
-from relay.auth.access import Principal, acts_for, is_unconstrained_operator, own_agent
+from relay.auth.access import Principal, acts_for, is_named, is_unconstrained_operator, own_agent
 from relay.domain.tasks import StatusReport, Task, TaskEdit, TaskFilter
 from relay.errors import Forbidden, NotFound
 from relay.store import agents as agent_store
@@ -59,7 +59,7 @@ async def may_manage(rt: Runtime, caller: Principal, task: Task) -> bool:
         # created a task takes nothing: that creator's kind is stored.
         owners = await _owners(rt, [task.created_by])
         return acts_for(caller, task.created_by, owners.get(task.created_by))
-    return task.created_by == caller.sub and own_agent(caller) is None
+    return is_named(caller, task.created_by)
 
 
 async def _stored(rt: Runtime, task_id: str) -> Task:
