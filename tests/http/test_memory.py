@@ -469,3 +469,30 @@ async def test_a_principal_creator_is_never_an_agent_of_the_same_name(
     as_agent = bearer(mint(MEMORY_SCOPES, {"agents": ["o1"]}, sub="o2", role="agent"))
     assert (await client.get(f"/api/memory/{mine['id']}", headers=as_agent)).status_code == 404
     assert (await client.get(f"/api/memory/{mine['id']}", headers=o1)).status_code == 200
+
+
+async def test_the_scopes_agent_cannot_lower_a_secret_it_may_not_read(
+    client: Any, mint: Any
+) -> None:
+    """An operator writes a secret into a1's scope: a1 may change it, but not read its
+    text, so it may not make it readable either (and then read it)."""
+    await agent(client, "a1")
+    secret = await created(
+        client,
+        H,
+        scope="agent",
+        scopeKey="a1",
+        title="deploy key location",
+        body="the vault path",
+        sensitivity="secret",
+    )
+    a1 = bearer(mint(MEMORY_SCOPES, {"agents": ["a1"]}))
+    response = await patch(client, secret["id"], "*", a1, sensitivity="normal")
+    assert await error_of(response) == (403, "forbidden")
+    read = await (await client.get(f"/api/memory/{secret['id']}", headers=a1)).get_json()
+    assert (read["withheld"], read["body"], read["sensitivity"]) == (True, None, "secret")
+    # What it may still do: change the rest, keeping it secret.
+    response = await patch(client, secret["id"], "*", a1, sensitivity="secret", tags=["ops"])
+    assert response.status_code == 200
+    response = await patch(client, secret["id"], "*", H, sensitivity="normal")
+    assert response.status_code == 200

@@ -97,8 +97,13 @@ class MemoryActor(PooledActor, AggregateActor):
         current = self._current()
         # Judged on the version this write replaces: nothing read earlier decides it.
         visibility.authorize(message.viewer, "change", current)
-        if message.patch.redaction_state is not None and not visibility.may_set_redaction_state(
+        patch = message.patch
+        if patch.redaction_state is not None and not visibility.may_set_redaction_state(
             message.viewer
+        ):
+            raise Forbidden("forbidden")
+        if patch.sensitivity is not None and not visibility.may_set_sensitivity(
+            message.viewer, current, patch.sensitivity
         ):
             raise Forbidden("forbidden")
         rules.check_version(current, message.if_match)

@@ -89,6 +89,13 @@ def may_change(viewer: Viewer, memory: Memory) -> bool:
     return memory.scope == "agent" and memory.scope_key in viewer.agents
 
 
+def may_set_sensitivity(viewer: Viewer, memory: Memory, sensitivity: str) -> bool:
+    """Making a ``secret`` memory's text readable to its scope (any other sensitivity) is
+    for those who read it already (``reads_text``): operators and its creator. Whoever may
+    change it otherwise could lower it, and then read it."""
+    return memory.sensitivity != "secret" or sensitivity == "secret" or reads_text(viewer, memory)
+
+
 def may_set_redaction_state(viewer: Viewer) -> bool:
     """Only operators set or clear ``blocked``."""
     return viewer.operator

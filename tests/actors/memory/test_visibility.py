@@ -98,3 +98,16 @@ def test_who_creates(viewer: Viewer, scope: str, key: str, allowed: bool) -> Non
 def test_only_operators_set_the_redaction_state() -> None:
     assert visibility.may_set_redaction_state(OP)
     assert not any(visibility.may_set_redaction_state(v) for v in (A, B, C))
+
+
+def test_a_secret_is_made_readable_only_by_who_reads_it() -> None:
+    # a1's own scope, written secret by an operator: a1 may change it, not read it.
+    secret = replace(BASE, scope="agent", scope_key="a1", sensitivity="secret", created_by="root")
+    assert visibility.may_change(A, secret)
+    assert not visibility.reads_text(A, secret)
+    assert not visibility.may_set_sensitivity(A, secret, "normal")
+    assert visibility.may_set_sensitivity(A, secret, "secret")
+    assert visibility.may_set_sensitivity(OP, secret, "normal")
+    # Its creator reads it, so may lower it; anyone may raise a memory to secret.
+    assert visibility.may_set_sensitivity(A, replace(secret, created_by="a1"), "normal")
+    assert visibility.may_set_sensitivity(A, replace(secret, sensitivity="normal"), "secret")
