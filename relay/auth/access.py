@@ -104,14 +104,22 @@ def covers(principal: Principal, resource: Resource) -> bool:
 SECURITY_VIEW = "security"  # token issued / revoked / re-minted audits
 MEMORY_VIEW = "memory"  # memory events and audits: for memory:read holders
 
+# The scope a view's events and audits need, beyond the stream's and the feed's own
+# (``activity:read``): what the view's routes need to read the same records. A task event
+# carries the task, result and all; a pair event its parties and objective.
+VIEW_SCOPES = {
+    SECURITY_VIEW: "token:admin",
+    MEMORY_VIEW: "memory:read",
+    "tasks": "task:read",
+    "pairs": "task:read",
+    "messages": "message:read",
+}
+
 
 def hidden_views(principal: Principal) -> frozenset[str]:
-    """Activity views withheld from this caller, in the feed and on the stream alike:
-    security audits are for ``token:admin`` holders, memory events for ``memory:read``."""
-    hidden = set() if principal.has_scope("token:admin") else {SECURITY_VIEW}
-    if not principal.has_scope("memory:read"):
-        hidden.add(MEMORY_VIEW)
-    return frozenset(hidden)
+    """Activity views withheld from this caller, in the feed and on the stream alike: those
+    whose scope (``VIEW_SCOPES``) it does not hold."""
+    return frozenset(view for view, scope in VIEW_SCOPES.items() if not principal.has_scope(scope))
 
 
 def visible_agents(principal: Principal) -> frozenset[str] | None:

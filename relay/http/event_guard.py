@@ -21,8 +21,8 @@ class ConstrainedEvents:
     the lease list), live and on replay alike; an ``activity`` event as ``GET
     /api/activity`` reads its row (by the agent and orchestrator it names); any other event
     published for an agent (a message, a delivery, a task) by that agent and, for a caller
-    limited by orchestrator, the orchestrator it is stored under; other events pass. Then
-    ``then`` decides.
+    limited by orchestrator, the orchestrator it is stored under; a ``pair`` event by its
+    parties, one of which the caller must cover; other events pass. Then ``then`` decides.
 
     The stream's own filter judges an event by the agent it names only: an orchestrator's
     runtime token (limited to its orchestrator and ``baseDir``) would otherwise be streamed
@@ -64,9 +64,27 @@ class ConstrainedEvents:
         return cls(constraints, then, agents if limited else None)
 
     def admits(self, event: StreamEvent) -> bool:
-        if not all(covers(self._caller, r) for r in self._resources(event)):
+        if event.event == "pair":
+            if not self._admits_pair(event.data):
+                return False
+        elif not all(covers(self._caller, r) for r in self._resources(event)):
             return False
         return self.then is None or self.then.admits(event)
+
+    def _admits_pair(self, data: object) -> bool:
+        """A pair, as ``GET /api/pairs/:id`` reads it: the caller covers one of its parties
+        (with the orchestrator that party is stored under, for a caller limited by
+        orchestrator; a party memory does not hold is covered by none)."""
+        pair = data.get("pair") if isinstance(data, dict) else None
+        if not isinstance(pair, dict):
+            return False
+        for party in (pair.get("driver"), pair.get("navigator")):
+            if not isinstance(party, str):
+                continue
+            known, owner = self._owner(party)
+            if known and covers(self._caller, Resource(agent_id=party, orchestrator_id=owner)):
+                return True
+        return False
 
     def admits_presence(self, kind: str, key: str) -> bool:
         """Presence (``relay.events.PresenceGuard``), judged as the ``agent`` and

@@ -1,0 +1,76 @@
+"""What the event stream and the feed give a caller of a view's records: what the view's
+own routes would (tasks and pairs need ``task:read``; a pair is its parties')."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conftest import bearer
+from tests.http.helpers import H, register_orchestrator
+from tests.http.sse_client import EventStream, Frame, open_stream, post_activity
+
+
+async def _until_end(stream: EventStream, client: Any) -> list[Frame]:
+    """The frames up to a sentinel activity row every caller here may see."""
+    await post_activity(client, "end")
+    seen: list[Frame] = []
+    while not seen or seen[-1].data.get("title") != "end":
+        seen.append(await stream.next_event())
+    return seen
+
+
+async def test_task_and_pair_events_need_task_read(client: Any, mint: Any) -> None:
+    await register_orchestrator(client, "o1", "/srv/o1")
+    for agent_id in ("a1", "a2"):
+        response = await client.post(
+            "/api/agents", json={"id": agent_id, "orchestratorId": "o1"}, headers=H
+        )
+        assert response.status_code == 201
+    watcher = bearer(mint(["activity:read"], {"orchestrators": ["o1"], "cwd": ["/srv/o1"]}))
+    reader = bearer(mint(["activity:read", "task:read"], {"orchestrators": ["o1"]}))
+    assert (await client.get("/api/tasks", headers=watcher)).status_code == 403
+    async with (
+        open_stream(client, headers=watcher) as watched,
+        open_stream(client, headers=reader) as read,
+    ):
+        response = await client.post(
+            "/api/tasks", json={"title": "rotate keys", "body": "new key: hunter2"}, headers=H
+        )
+        assert response.status_code == 201
+        response = await client.post(
+            "/api/pairs", json={"driver": "a1", "navigator": "a2", "objective": "x"}, headers=H
+        )
+        assert response.status_code == 201
+        withheld = await _until_end(watched, client)
+        shown = await _until_end(read, client)
+    assert [f.event for f in withheld if f.event in ("task", "pair")] == []
+    assert {f.event for f in shown} >= {"task", "pair"}
+    feed = await client.get("/api/activity?view=tasks", headers=watcher)
+    assert await feed.get_json() == []
+
+
+async def test_a_pair_is_streamed_only_to_who_covers_a_party(client: Any) -> None:
+    o1 = await register_orchestrator(client, "o1", "/srv/o1")
+    await register_orchestrator(client, "o2", "/srv/o2")
+    for agent_id, orchestrator in (("a1", "o1"), ("b1", "o2"), ("b2", "o2"), ("b3", "o2")):
+        response = await client.post(
+            "/api/agents", json={"id": agent_id, "orchestratorId": orchestrator}, headers=H
+        )
+        assert response.status_code == 201
+    token = bearer(o1["token"])
+    async with open_stream(client, headers=token) as stream:
+        others = await client.post(
+            "/api/pairs", json={"driver": "b1", "navigator": "b2", "objective": "o2's"}, headers=H
+        )
+        assert others.status_code == 201
+        mixed = await client.post(
+            "/api/pairs", json={"driver": "b3", "navigator": "a1", "objective": "both"}, headers=H
+        )
+        assert mixed.status_code == 201
+        frames = await _until_end(stream, client)
+    other_pair, mixed_pair = await others.get_json(), await mixed.get_json()
+    # As the pair's own read: o1 reads the pair with its agent a1, not o2's own pair.
+    assert (await client.get(f"/api/pairs/{other_pair['id']}", headers=token)).status_code == 403
+    assert (await client.get(f"/api/pairs/{mixed_pair['id']}", headers=token)).status_code == 200
+    streamed = {f.data["pair"]["id"] for f in frames if f.event == "pair"}
+    assert streamed == {mixed_pair["id"]}
