@@ -78,7 +78,16 @@ async def get_channel(channel_id: str) -> dict[str, Any]:
 @responds(responses.DeletedChannel)
 @requires("config:write")
 async def delete_channel(channel_id: str) -> dict[str, Any]:
-    channel = await channels.delete_channel(services().runtime, channel_id, principal().sub)
+    rt, caller = services().runtime, principal()
+    removable: frozenset[str] | None = None
+    if caller.constraints:
+        # Deleting a channel removes its bindings: a constrained caller only one whose
+        # every binding it could remove itself.
+        state = await channels.get_channel(rt, channel_id)
+        for binding in state.bindings:
+            await _allow_binding_target(binding.target_type, binding.target)
+        removable = frozenset(b.id for b in state.bindings)
+    channel = await channels.delete_channel(rt, channel_id, caller.sub, removable)
     return {"ok": True, "id": channel.id}
 
 
@@ -117,7 +126,13 @@ async def remove_binding(channel_id: str, binding_id: str) -> dict[str, Any]:
 
 
 async def _allow_binding_target(target_type: TargetType, target: str) -> None:
+    """403 unless the caller's constraints cover every agent the binding can match: an
+    ``agent`` binding's agent, as stored. A ``label``, ``tag`` or ``capability`` binding
+    matches agents by what they say of themselves, any owner's, so it is for callers
+    without constraints only."""
     if target_type != "agent":
+        if principal().constraints:
+            raise Forbidden("forbidden")
         return
     await allow_agent(target)
     if principal().constraints and target not in await agent_orchestrators([target]):

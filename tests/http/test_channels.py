@@ -316,9 +316,9 @@ async def test_writes_need_config_write_and_reads_message_read(client: Any, mint
 
 
 async def test_a_binding_naming_an_agent_needs_a_caller_covering_it(client: Any, mint: Any) -> None:
-    """A constrained token may bind its own agents, and tags, but not another owner's agent:
-    the binding would decide where that agent's messages come from. Removing one is judged
-    on the stored binding."""
+    """A constrained token may bind its own agents, but not another owner's agent (the
+    binding would decide where that agent's messages come from), nor a tag, which matches
+    any owner's agents that carry it. Removing one is judged on the stored binding."""
     await create(client)
     await register(client, "mine", orchestratorId="o1")
     await register(client, "theirs", orchestratorId="o2")
@@ -343,16 +343,16 @@ async def test_a_binding_naming_an_agent_needs_a_caller_covering_it(client: Any,
         assert (response.status_code, await json_of(response)) == (403, {"error": "forbidden"})
     assert (await add_binding(client, **later)).status_code == 201  # an operator may
 
+    tag = {"mode": "broadcast", "targetType": "tag", "target": "theirs"}  # any owner's agents
+    for headers in (by_agent, by_orchestrator):
+        response = await client.post("/api/channels/ops/bindings", json=tag, headers=headers)
+        assert (response.status_code, await json_of(response)) == (403, {"error": "forbidden"})
     own = {"mode": "exclusive", "targetType": "agent", "target": "mine"}
-    tag = {"mode": "broadcast", "targetType": "tag", "target": "theirs"}  # a tag, not an agent
-    for headers, body in ((by_agent, own), (by_orchestrator, tag)):
-        response = await client.post("/api/channels/ops/bindings", json=body, headers=headers)
-        assert response.status_code == 201, await json_of(response)
-        created = await json_of(response)
-        response = await client.delete(
-            f"/api/channels/ops/bindings/{created['id']}", headers=headers
-        )
-        assert response.status_code == 200
+    response = await client.post("/api/channels/ops/bindings", json=own, headers=by_agent)
+    assert response.status_code == 201, await json_of(response)
+    created = await json_of(response)
+    response = await client.delete(f"/api/channels/ops/bindings/{created['id']}", headers=by_agent)
+    assert response.status_code == 200
 
 
 # -- routing -----------------------------------------------------------------------------------

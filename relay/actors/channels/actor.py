@@ -27,7 +27,7 @@ from relay.actors.runtime.dispatch import dispatchmethod
 from relay.actors.runtime.pool import PooledActor
 from relay.domain.activity import ActivityInput
 from relay.domain.channels import Channel, ChannelBinding
-from relay.errors import Conflict, NotFound
+from relay.errors import Conflict, Forbidden, NotFound
 from relay.store import channels as channel_store
 
 AUDIT_VIEW = "config"
@@ -131,6 +131,9 @@ class ChannelActor(PooledActor, AggregateActor):
     @handle.register
     def _delete(self, message: Delete) -> Durable[Channel]:
         channel = self._require()
+        removable = message.removable
+        if removable is not None and any(b.id not in removable for b in self.bindings):
+            raise Forbidden("forbidden")
         self.channel, self.bindings, self.last_chosen = None, (), {}
         self.recent.clear()
         commit = write_with_audit(

@@ -32,8 +32,12 @@ async def get_channel(rt: Runtime, channel_id: str) -> channel.ChannelState:
     return await rt.registry.ask(channel.KIND, channel_id, channel.Get())
 
 
-async def delete_channel(rt: Runtime, channel_id: str, actor: str) -> Channel:
-    return await rt.registry.ask(channel.KIND, channel_id, channel.Delete(actor))
+async def delete_channel(
+    rt: Runtime, channel_id: str, actor: str, removable: frozenset[str] | None = None
+) -> Channel:
+    """``removable``: the bindings the caller may remove (None: any); a channel holding
+    another is refused (Forbidden), judged by the channel's actor."""
+    return await rt.registry.ask(channel.KIND, channel_id, channel.Delete(actor, removable))
 
 
 async def add_binding(

@@ -47,9 +47,12 @@ class Get(Ask[ChannelState]):
 
 @dataclass(frozen=True, slots=True)
 class Delete(Ask[Channel]):
-    """Delete the channel with its bindings. Replies it; NotFound."""
+    """Delete the channel with its bindings. Replies it; NotFound; Forbidden when
+    ``removable`` is given and a binding is not in it (one the caller was not judged to
+    cover, added since it was judged)."""
 
     actor: str
+    removable: frozenset[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
