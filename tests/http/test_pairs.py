@@ -319,6 +319,13 @@ async def test_pair_messages_route(client: Any, mint: Any) -> None:
     assert again.status_code == 200
     back = await client.post(url, json={"body": "hi driver"}, headers=n)
     assert (await back.get_json())["message"]["to"] == "d1"
+    # A reply stays in the pair's conversation while the pair is open, as the spec says.
+    parent = sent["message"]
+    reply = await client.post(
+        "/api/messages", json={"replyTo": parent["id"], "body": "on it"}, headers=n
+    )
+    assert reply.status_code == 201
+    assert (await reply.get_json())["message"]["conversationId"] == pair["conversationId"]
     await agent(client, "x1")
     outsider = token_for(mint, "x1")
     assert await error_of(await client.post(url, json={"body": "x"}, headers=outsider)) == (
@@ -331,6 +338,13 @@ async def test_pair_messages_route(client: Any, mint: Any) -> None:
         409,
         "pair is aborted",
     )
+    # Nor does a reply reopen it.
+    late = await client.post(
+        "/api/messages", json={"replyTo": parent["id"], "body": "late"}, headers=n
+    )
+    assert await error_of(late) == (409, "pair is aborted")
+    history = await client.get(f"/api/conversations/{pair['conversationId']}/messages", headers=H)
+    assert "late" not in [m["body"] for m in (await history.get_json())["messages"]]
     response = await client.post("/api/pairs/pair_nope/messages", json={"body": "x"}, headers=d)
     assert await error_of(response) == (404, "pair not found")
 

@@ -32,6 +32,7 @@ from relay.domain.messages import (
 from relay.errors import Conflict, Forbidden, NotFound, Unavailable
 from relay.store import agents as agent_store
 from relay.store import messages as message_store
+from relay.store import pairs as pair_store
 
 log = logging.getLogger("relay.actors.messaging")
 
@@ -121,6 +122,18 @@ def _checked(rt: Runtime, data: SendInput, *, to: str | None) -> tuple[int, int]
     return ttl_seconds, max_attempts
 
 
+async def _refuse_a_final_pair(rt: Runtime, conversation_id: str) -> None:
+    """A reply stays in its parent's conversation: into a pair's, as the pair's own route,
+    only while the pair is not final (409 ``pair is <status>``)."""
+    conversation = await rt.store.run(lambda: message_store.load_conversation(conversation_id))
+    pair_id = conversation.pair_id if conversation is not None else None
+    if pair_id is None:
+        return
+    pair = await rt.store.run(lambda: pair_store.load(pair_id))
+    if pair is not None and pair.final:
+        raise Conflict(f"pair is {pair.status}")
+
+
 async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
     """Accept a message into its conversation and queue one delivery per recipient.
 
@@ -147,6 +160,8 @@ async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
         ]
         if not await acts_for_any(rt, caller, [parent.sender, *recipients_of_parent]):
             raise Forbidden("forbidden")
+        if data.to is None and data.channel_id is None:
+            await _refuse_a_final_pair(rt, parent.conversation_id)
 
     to = data.to
     channel_id = data.channel_id
