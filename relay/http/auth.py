@@ -115,11 +115,31 @@ async def allow_agent(
         return
     owners = await agent_orchestrators([agent_id])
     if agent_id not in owners:
-        return  # a new agent: the constraints checked above decide
+        # A new agent: the constraints checked above decide, and, for an id taken before,
+        # the orchestrator it was deleted under.
+        await _allow_taking_a_deleted_id(agent_id, scope)
+        return
     owner = owners[agent_id]
     if owner is not None:
         allow(Resource(orchestrator_id=owner), scope)
     if moving and owner != orchestrator_id and not acts_for(caller, agent_id, owner):
+        raise Forbidden("forbidden")
+
+
+async def _allow_taking_a_deleted_id(agent_id: str, scope: str | None) -> None:
+    """A deleted agent's messages and conversations stay under its id, and whoever acts for
+    an agent of that id reads them: a constrained caller registers the id again only as
+    one covering the orchestrator it was deleted under (none: only a caller not limited by
+    orchestrator, which was never an orchestrator's to act for)."""
+    caller = principal()
+    if caller.is_root or not caller.constraints:
+        return
+    deleted, owner = await services().runtime.store.run(lambda: agent_store.tombstone(agent_id))
+    if not deleted:
+        return
+    if owner is not None:
+        allow(Resource(orchestrator_id=owner), scope)
+    elif limited_by("orchestrators"):
         raise Forbidden("forbidden")
 
 

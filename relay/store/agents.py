@@ -67,6 +67,7 @@ async def cards_of(agent_ids: tuple[str, ...]) -> dict[str, AgentCard]:
 
 async def insert(card: AgentCard) -> None:
     await models.Agent.create(id=card.id, **_columns(card))
+    await models.AgentTombstone.filter(id=card.id).delete()
 
 
 async def update(card: AgentCard) -> None:
@@ -81,9 +82,20 @@ async def touch(agent_id: str, status: str, last_seen_at: int) -> None:
     await _TOUCH.run(agent_id, {"status": status, "last_seen_at": last_seen_at})
 
 
-async def delete(agent_id: str) -> None:
+async def delete(agent_id: str, orchestrator_id: str | None, now: int) -> None:
+    """Remove the card and its timeline; leave a tombstone naming its orchestrator."""
     await models.TimelineEntry.filter(agent_id=agent_id).delete()
     await models.Agent.filter(id=agent_id).delete()
+    await models.AgentTombstone.update_or_create(
+        defaults={"orchestrator_id": orchestrator_id, "deleted_at": now}, id=agent_id
+    )
+
+
+async def tombstone(agent_id: str) -> tuple[bool, str | None]:
+    """``(deleted, orchestrator)``: whether an agent of this id was deleted (and not
+    created again since), and the orchestrator it was stored under then."""
+    row = await models.AgentTombstone.get_or_none(id=agent_id)
+    return (False, None) if row is None else (True, row.orchestrator_id)
 
 
 async def list_cards(

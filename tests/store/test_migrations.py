@@ -22,6 +22,7 @@ from tortoise.migrations.recorder import MigrationRecorder
 import relay.store.migrations
 from relay.domain.agents import AgentCard
 from relay.store import agents as agent_store
+from relay.store import models
 from relay.store.schema import APP, tortoise_config
 from relay.store.thread import StoreThread
 from tests.conftest import open_store
@@ -118,13 +119,30 @@ def migrate_only_to(database_url: str, target: str, seed: Callable[[], Any]) -> 
     asyncio.run(main())
 
 
+async def _old_agent_row() -> None:
+    """``card("old")`` as a row of the agents table alone: what the schema before the last
+    migration holds, whatever else today's ``agent_store.insert`` writes."""
+    old = card("old")
+    await models.Agent.create(
+        id=old.id,
+        name=old.name,
+        kind=old.kind,
+        status=old.status,
+        ready=old.ready,
+        tags=list(old.tags),
+        orchestrator_id=old.orchestrator_id,
+        provider_capabilities=old.provider_capabilities,
+        meta=old.meta,
+        registered_at=old.registered_at,
+        last_seen_at=old.last_seen_at,
+    )
+
+
 async def test_older_schema_is_upgraded_in_place(
     database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     previous = MIGRATIONS[-2]
-    await trio.to_thread.run_sync(
-        migrate_only_to, database_url, previous, lambda: agent_store.insert(card("old"))
-    )
+    await trio.to_thread.run_sync(migrate_only_to, database_url, previous, _old_agent_row)
 
     caplog.set_level(logging.INFO, logger="relay.store")
     async with open_store(database_url) as store:

@@ -159,8 +159,10 @@ class AgentActor(PooledActor, TargetActor):
     def _delete(self, _message: Delete) -> Durable[None]:
         card = self._require()
         self.card = None
+        now = self._now()
         commit = self.write_changed(
-            lambda: agent_store.delete(card.id), [self._change("deleted", card)]
+            lambda: agent_store.delete(card.id, card.orchestrator_id, now),
+            [self._change("deleted", card)],
         )
         self._stored_when_committed(commit, None)
         return Durable(None, commit)

@@ -6,7 +6,7 @@ One module per aggregate; tortoise finds every model here (``tortoise_config`` l
 
 from __future__ import annotations
 
-from relay.store.models.agents import Agent, TimelineEntry
+from relay.store.models.agents import Agent, AgentTombstone, TimelineEntry
 from relay.store.models.artifacts import Artifact, ArtifactLink
 from relay.store.models.automations import Automation, AutomationDispatch
 from relay.store.models.channels import Channel, ChannelBinding
@@ -26,6 +26,7 @@ from relay.store.models.workspaces import MergeLease, Workspace
 __all__ = [
     "ActivityEvent",
     "Agent",
+    "AgentTombstone",
     "Artifact",
     "ArtifactLink",
     "Automation",

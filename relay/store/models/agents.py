@@ -5,7 +5,7 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
-__all__ = ["Agent", "TimelineEntry"]
+__all__ = ["Agent", "AgentTombstone", "TimelineEntry"]
 
 
 class Agent(Model):
@@ -23,6 +23,19 @@ class Agent(Model):
 
     class Meta:
         table = "agents"
+
+
+# A deleted agent's id and the orchestrator it was stored under: its messages and
+# conversations outlive it, so who may take the id again is judged by that orchestrator.
+# Removed when a card of that id is created again. (A comment, not a docstring: tortoise
+# would store a docstring as the table's description, in the migrations too.)
+class AgentTombstone(Model):
+    id = fields.CharField(primary_key=True, max_length=200)
+    orchestrator_id = fields.CharField(max_length=200, null=True)
+    deleted_at = fields.BigIntField()
+
+    class Meta:
+        table = "agent_tombstones"
 
 
 class TimelineEntry(Model):
