@@ -13,6 +13,7 @@ from quart import Blueprint, request
 from quart_schema import document_request
 
 from relay.actors.tokens import issuing
+from relay.auth.access import Principal
 from relay.auth.grants import may_grant
 from relay.auth.profiles import MCP
 from relay.auth.tokens import MAX_TTL_SECONDS, TokenSpec
@@ -47,7 +48,7 @@ async def allow_minting_for(agent_id: str) -> None:
     which its constraints would not bound: it mints only as an orchestrator acting for it.
     """
     caller = principal()
-    if caller.has_scope("token:admin") and may_grant(caller, mcp_constraints(agent_id)):
+    if caller.has_scope("token:admin") and may_grant(caller, mcp_constraints(agent_id, caller)):
         if agent_id not in await agent_orchestrators([agent_id]):
             raise NotFound("agent not found")
         return
@@ -56,8 +57,14 @@ async def allow_minting_for(agent_id: str) -> None:
     await allow_acting_for(agent_id)
 
 
-def mcp_constraints(agent_id: str) -> dict[str, list[str]]:
-    return {"agents": [agent_id]}
+def mcp_constraints(agent_id: str, minter: Principal) -> dict[str, list[str]]:
+    """The one agent, and the minter's ``cwd`` prefixes if it has any: the session's token
+    reaches no path its minter could not (repo memories are judged by them)."""
+    constraints = {"agents": [agent_id]}
+    cwd = minter.constraints.get("cwd")
+    if cwd is not None:
+        constraints["cwd"] = list(cwd)
+    return constraints
 
 
 @bp.post("/api/agents/<agent_id>/mcp-token")
@@ -68,12 +75,13 @@ async def mint_mcp_token(agent_id: str) -> tuple[dict[str, Any], int]:
     await allow_minting_for(agent_id)
     has_body = bool((await request.get_data(cache=True)).strip())
     body = await parse_body(McpTokenBody) if has_body else McpTokenBody()
-    svc, caller = services(), principal().sub
+    svc, minter = services(), principal()
+    caller = minter.sub
     spec = TokenSpec(
         sub=f"mcp:{agent_id}",
         role=MCP.role,
         scope=tuple(MCP.scope),
-        constraints=mcp_constraints(agent_id),
+        constraints=mcp_constraints(agent_id, minter),
         ttl_seconds=body.ttl_seconds or svc.runtime.settings.mcp_token_ttl_seconds,
     )
     token, record = await issuing.issue(

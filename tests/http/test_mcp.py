@@ -231,6 +231,28 @@ async def test_mcp_token_needs_admin_or_the_agents_orchestrator(client: Any, min
     assert (await client.post("/api/agents/a1/mcp-token")).status_code == 401
 
 
+async def test_an_mcp_token_keeps_its_minters_paths(client: Any, mint: Any) -> None:
+    """An orchestrator limited to /srv/o1 mints a session's token limited there too: the
+    session reads no repository memory its orchestrator could not."""
+    await register(client, "a1", orchestratorId="o1")
+    orchestrator = mint(
+        ["agent:read"],
+        {"orchestrators": ["o1"], "cwd": ["/srv/o1"]},
+        role="orchestrator",
+        sub="orchestrator:o1",
+    )
+    response = await client.post("/api/agents/a1/mcp-token", headers=bearer(orchestrator))
+    assert response.status_code == 201
+    record = (await response.get_json())["record"]
+    assert record["constraints"] == {"agents": ["a1"], "cwd": ["/srv/o1"]}
+    # An admin limited to the agent and a path mints within both.
+    admin = bearer(mint(["token:admin"], {"agents": ["a1"], "cwd": ["/srv/o1/repo"]}))
+    response = await client.post("/api/agents/a1/mcp-token", headers=admin)
+    assert response.status_code == 201
+    record = (await response.get_json())["record"]
+    assert record["constraints"] == {"agents": ["a1"], "cwd": ["/srv/o1/repo"]}
+
+
 async def test_a_constrained_token_admin_mints_only_within_its_constraints(
     client: Any, mint: Any
 ) -> None:
