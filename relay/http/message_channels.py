@@ -16,6 +16,7 @@ from quart import Blueprint
 from quart_schema import document_request
 
 from relay.actors import channels
+from relay.auth.access import Resource
 from relay.domain.channels import (
     CHANNEL_ID_PATTERN,
     DESCRIPTION_MAX_LENGTH,
@@ -27,10 +28,11 @@ from relay.domain.channels import (
 )
 from relay.errors import Forbidden
 from relay.http import responses
-from relay.http.auth import agent_orchestrators, allow_agent, principal, requires
+from relay.http.auth import agent_orchestrators, allow, allow_agent, principal, requires
 from relay.http.contract import responds, str_param
 from relay.http.services import services
 from relay.http.validation import Body, parse_body, query_str
+from relay.store import agents as agent_store
 
 bp = Blueprint("message_channels", __name__)
 
@@ -136,9 +138,13 @@ async def _allow_binding_target(target_type: TargetType, target: str) -> None:
         return
     await allow_agent(target)
     if principal().constraints and target not in await agent_orchestrators([target]):
-        # Not registered yet: whose it will be is unknown (another owner may register it),
-        # so no constrained caller can be shown to cover it.
-        raise Forbidden("forbidden")
+        # Not registered: a deleted agent's id is its orchestrator's to take again (its
+        # tombstone), so the binding is judged by that orchestrator; an id never taken,
+        # or taken under none, may become any owner's, and no constrained caller covers it.
+        deleted, owner = await services().runtime.store.run(lambda: agent_store.tombstone(target))
+        if not deleted or owner is None:
+            raise Forbidden("forbidden")
+        allow(Resource(orchestrator_id=owner))
 
 
 @bp.get("/api/channels/<channel_id>/route")

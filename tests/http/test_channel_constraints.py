@@ -86,3 +86,29 @@ async def test_a_binding_added_after_the_check_keeps_the_channel(services: Servi
     with pytest.raises(Forbidden):
         await channels.delete_channel(rt, "ops", "o1", judged)
     assert (await channels.get_channel(rt, "ops")).channel.id == "ops"
+
+
+async def test_a_binding_of_a_deleted_agent_is_judged_by_its_orchestrator(
+    client: Any, mint: Any
+) -> None:
+    """Its agent deleted, o1 still removes its own binding and deletes its own channel
+    (the agent's tombstone says it was o1's); o2's deleted agent stays o2's."""
+    await register_orchestrator(client, "o1", "/srv/o1")
+    await _agent(client, "a1", "o1")
+    await _agent(client, "b2", "o2")
+    o1 = _o1(mint)
+    for channel in ("mine", "ops"):
+        assert (
+            await client.post("/api/channels", json={"id": channel}, headers=H)
+        ).status_code == 201
+    bound = await _bind(client, "mine", o1, targetType="agent", target="a1")
+    assert bound.status_code == 201
+    assert (await _bind(client, "ops", H, targetType="agent", target="b2")).status_code == 201
+    for agent_id in ("a1", "b2"):
+        assert (await client.delete(f"/api/agents/{agent_id}", headers=H)).status_code == 200
+    assert (await client.delete("/api/channels/ops", headers=o1)).status_code == 403
+    binding = await bound.get_json()
+    response = await client.delete(f"/api/channels/mine/bindings/{binding['id']}", headers=o1)
+    assert response.status_code == 200
+    assert (await _bind(client, "mine", o1, targetType="agent", target="a1")).status_code == 201
+    assert (await client.delete("/api/channels/mine", headers=o1)).status_code == 200
