@@ -13,14 +13,6 @@ from relay.errors import Forbidden, Invalid
 
 MAX_CONSTRAINT_VALUE_CHARS = 1024
 
-# The names of the relay's own principals, and the prefixes of those it mints itself (an
-# orchestrator's registration token, a runner's, an agent's MCP token, an automation's or
-# an integration's identity). Messages, tasks, pairs and artifacts a non-agent sent or
-# created are theirs by name (``access.is_named``): a constrained grantor that could mint
-# one of these names would read what that principal sent beyond its own constraints.
-RESERVED_SUBS = frozenset({"root", "relay"})
-RESERVED_SUB_PREFIXES = ("orchestrator:", "runner:", "mcp:", "automation:", "integration:")
-
 
 def check_scope(scope: Sequence[str]) -> tuple[str, ...]:
     """The scope list, de-duplicated in order.
@@ -83,16 +75,24 @@ def check_grantable(
 
 
 def check_nameable(grantor: Principal, sub: str) -> None:
-    """A grantor with constraints may not name a token after one of the relay's own
-    principals (``RESERVED_SUBS``, ``RESERVED_SUB_PREFIXES``); one without may.
+    """A grantor with constraints names a token after itself: its own sub, or one under it
+    (``<sub>:<anything>``); one without names it freely.
+
+    What a non-agent principal sent or created is its own by name (``access.is_named``):
+    a constrained grantor free to name a token ``root``, ``orchestrator:o2`` or an
+    operator's ``alice`` would read what that principal sent, beyond its own constraints.
 
     Raises:
-        Forbidden: the name is reserved and the grantor is constrained.
+        Forbidden: a constrained grantor naming a token after anyone else.
     """
     if grantor.is_root or not grantor.constraints:
         return
-    if sub in RESERVED_SUBS or sub.startswith(RESERVED_SUB_PREFIXES):
-        raise Forbidden(f"cannot issue a token named {sub}: the name is the relay's own")
+    if sub == grantor.sub or sub.startswith(f"{grantor.sub}:"):
+        return
+    raise Forbidden(
+        f"cannot issue a token named {sub}: a caller with constraints names its tokens "
+        f"{grantor.sub} or {grantor.sub}:<name>"
+    )
 
 
 def may_grant(grantor: Principal, constraints: Mapping[str, Sequence[str]]) -> bool:

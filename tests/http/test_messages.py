@@ -74,7 +74,7 @@ async def test_a_bound_agent_outside_the_tokens_other_constraints_is_no_sender(
     response = await client.post(
         "/api/tokens",
         json={
-            "sub": "posing",
+            "sub": "test-component:posing",  # named after its grantor, as it must be
             "role": "provider",
             "scope": ["message:write", "message:read"],
             "constraints": {"agents": ["a2"], "orchestrators": ["o1"]},

@@ -1,6 +1,6 @@
 """What a non-agent principal (root, an integration, an orchestrator, a token's sub) sent
 or created is its own by name; a token bound to one agent is that agent, whatever sub it
-was minted with, and a constrained grantor cannot mint the relay's own names."""
+was minted with, and a constrained grantor names tokens only after itself."""
 
 from __future__ import annotations
 
@@ -47,18 +47,23 @@ async def test_a_token_bound_to_an_agent_is_not_the_principal_its_sub_names(
     assert response.status_code == 200
 
 
-async def test_a_constrained_grantor_cannot_mint_the_relays_own_names(
-    client: Any, mint: Any
-) -> None:
-    admin = bearer(mint(["token:admin", "message:read"], {"agents": ["a1"]}))
+async def test_a_constrained_grantor_names_tokens_only_after_itself(client: Any, mint: Any) -> None:
+    """Not the relay's own names, not an operator's: what a principal sent is its own by
+    name. A token:admin limited to o1 naming a token alice read alice's messages to o2."""
+    admin = bearer(mint(["token:admin", "message:read"], {"agents": ["a1"]}, sub="ops-a1"))
     body = {"role": "provider", "scope": ["message:read"], "constraints": {"agents": ["a1"]}}
-    for sub in ("root", "relay", "orchestrator:o2", "integration:ci"):
+    for sub in ("root", "relay", "orchestrator:o2", "integration:ci", "alice", "ops-a1x"):
         response = await client.post("/api/tokens", json={**body, "sub": sub}, headers=admin)
         assert await error_of(response) == (
             403,
-            f"cannot issue a token named {sub}: the name is the relay's own",
+            f"cannot issue a token named {sub}: a caller with constraints names its tokens "
+            "ops-a1 or ops-a1:<name>",
         )
     listed = await (await client.get("/api/tokens", headers=H)).get_json()
-    assert [r for r in listed if r["sub"] in ("root", "relay")] == []
-    response = await client.post("/api/tokens", json={**body, "sub": "alice"}, headers=admin)
+    assert [r["sub"] for r in listed] == []
+    for sub in ("ops-a1", "ops-a1:ci-bot"):
+        response = await client.post("/api/tokens", json={**body, "sub": sub}, headers=admin)
+        assert response.status_code == 201
+    # Unconstrained, an operator names its tokens freely.
+    response = await client.post("/api/tokens", json={**body, "sub": "alice"}, headers=H)
     assert response.status_code == 201

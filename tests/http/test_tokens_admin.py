@@ -253,7 +253,7 @@ async def test_constrained_token_admin_may_not_widen(client: Any, mint: Any) -> 
     narrower = await create(
         client,
         admin,
-        sub="s",
+        sub="test-component:s",  # a constrained grantor names its tokens after itself
         role="r",
         scope=["agent:read"],
         constraints={"orchestrators": ["orch-a"]},
