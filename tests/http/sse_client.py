@@ -80,6 +80,16 @@ class EventStream:
         return [await self.next_event() for _ in range(count)]
 
 
+async def until_end(client: Any, stream: EventStream) -> list[Frame]:
+    """Posts an activity row titled "end" (one every caller of these tests may see); the
+    frames the stream sends up to it."""
+    await post_activity(client, "end")
+    live: list[Frame] = []
+    while not live or live[-1].data.get("title") != "end":
+        live.append(await stream.next_event())
+    return live
+
+
 async def post_activity(client: Any, title: str, **fields: Any) -> dict[str, Any]:
     response = await client.post(
         "/api/activity", json={"title": title, **fields}, headers=root_headers()

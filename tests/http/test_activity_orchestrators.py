@@ -9,7 +9,7 @@ from typing import Any
 from relay.actors.runtime.directory import AgentFacts
 from tests.conftest import bearer, root_headers, services_of
 from tests.http.helpers import create_command, register_orchestrator
-from tests.http.sse_client import EventStream, Frame, open_stream, post_activity
+from tests.http.sse_client import EventStream, Frame, open_stream, post_activity, until_end
 
 H = root_headers()
 
@@ -43,15 +43,6 @@ async def messages_then_end(client: Any, stream: EventStream) -> list[Frame]:
         )
         assert response.status_code == 201, await response.get_data()
     return await until_end(client, stream)
-
-
-async def until_end(client: Any, stream: EventStream) -> list[Frame]:
-    """Posts a row titled "end"; the frames the stream sends up to it."""
-    await post_activity(client, "end")
-    live: list[Frame] = []
-    while not live or live[-1].data.get("title") != "end":
-        live.append(await stream.next_event())
-    return live
 
 
 def about(rows: list[dict[str, Any]]) -> set[str]:

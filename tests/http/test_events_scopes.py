@@ -7,16 +7,7 @@ from typing import Any
 
 from tests.conftest import bearer
 from tests.http.helpers import H, register_orchestrator
-from tests.http.sse_client import EventStream, Frame, open_stream, post_activity
-
-
-async def _until_end(stream: EventStream, client: Any) -> list[Frame]:
-    """The frames up to a sentinel activity row every caller here may see."""
-    await post_activity(client, "end")
-    seen: list[Frame] = []
-    while not seen or seen[-1].data.get("title") != "end":
-        seen.append(await stream.next_event())
-    return seen
+from tests.http.sse_client import open_stream, until_end
 
 
 async def test_task_and_pair_events_need_task_read(client: Any, mint: Any) -> None:
@@ -41,8 +32,8 @@ async def test_task_and_pair_events_need_task_read(client: Any, mint: Any) -> No
             "/api/pairs", json={"driver": "a1", "navigator": "a2", "objective": "x"}, headers=H
         )
         assert response.status_code == 201
-        withheld = await _until_end(watched, client)
-        shown = await _until_end(read, client)
+        withheld = await until_end(client, watched)
+        shown = await until_end(client, read)
     assert [f.event for f in withheld if f.event in ("task", "pair")] == []
     assert {f.event for f in shown} >= {"task", "pair"}
     feed = await client.get("/api/activity?view=tasks", headers=watcher)
@@ -67,7 +58,7 @@ async def test_a_pair_is_streamed_only_to_who_covers_a_party(client: Any) -> Non
             "/api/pairs", json={"driver": "b3", "navigator": "a1", "objective": "both"}, headers=H
         )
         assert mixed.status_code == 201
-        frames = await _until_end(stream, client)
+        frames = await until_end(client, stream)
     other_pair, mixed_pair = await others.get_json(), await mixed.get_json()
     # As the pair's own read: o1 reads the pair with its agent a1, not o2's own pair.
     assert (await client.get(f"/api/pairs/{other_pair['id']}", headers=token)).status_code == 403
