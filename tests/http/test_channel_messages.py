@@ -349,6 +349,16 @@ async def test_constrained_tokens(client: Any, mint: Any) -> None:
     assert await error_of(as_other) == (403, "forbidden")
     unscoped = bearer(mint(["message:read"], {"agents": ["w1"]}))
     assert (await post(client, unscoped, channelId="ops")).status_code == 403
+    # A token bound to an agent not registered yet posts as that agent too: no outbound
+    # binding matches it, so it may not post (as a non-agent sender, it could anywhere)...
+    ghost = bearer(mint(["message:write"], {"agents": ["ghost"]}))
+    refused = await post(client, ghost, channelId="ops")
+    assert await error_of(refused) == (403, "agent ghost may not post to channel ops")
+    # ... until a binding names its id.
+    body = {"mode": "broadcast", "targetType": "agent", "target": "ghost", "direction": "outbound"}
+    added = await client.post("/api/channels/ops/bindings", json=body, headers=H)
+    assert added.status_code == 201
+    assert recipients(await sent(client, ghost, channelId="ops")) == ["w1", "w2"]
 
 
 # -- waking an agent -----------------------------------------------------------------------

@@ -15,7 +15,7 @@ from relay.actors import artifacts, channels, conversation, inbox
 from relay.actors.agent import agent_facts, facts_of, wake_agent
 from relay.actors.messaging.enqueue import enqueue_all, enqueue_behind
 from relay.actors.messaging.reads import acts_for_any
-from relay.actors.messaging.rules import check_send, other_party
+from relay.actors.messaging.rules import check_send, other_party, unregistered_sender
 from relay.actors.runtime.context import Runtime
 from relay.actors.runtime.directory import AgentFacts
 from relay.auth.access import Principal, acts_for, own_agent
@@ -192,6 +192,8 @@ async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
         assert channel_id is not None
         # Outbound bindings match the sending agent's card (its label, tags, capabilities).
         sender_card = await _card(rt, sender) if sender in known else None
+        if sender_card is None and sender == own_agent(caller):
+            sender_card = unregistered_sender(sender)
         route = await _channel_route(rt, sender, sender_card, channel_id, data.client_message_id)
         recipients = [t.agent_id for t in route.targets]
         matched = {t.agent_id: t.to_json()["matchedBy"] for t in route.targets}

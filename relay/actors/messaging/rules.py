@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from relay.domain.agents import AgentCard
 from relay.domain.messages import IMPORTANCES
 from relay.errors import Invalid
 
@@ -52,3 +53,23 @@ def other_party(sender: str, parent_from: str, parent_to: str | None) -> str:
     if sender == parent_from and parent_to is not None:
         return parent_to
     return parent_from
+
+
+def unregistered_sender(agent_id: str) -> AgentCard:
+    """The card a channel's outbound bindings judge an agent by before it is registered:
+    its id and nothing else, so only a binding naming that id lets it post. (A token bound
+    to an agent sends as that agent, registered or not; as a sender no card describes, it
+    would otherwise post where any non-agent may.)"""
+    return AgentCard(
+        id=agent_id,
+        name=agent_id,
+        kind="agent",
+        status="offline",
+        ready=False,
+        tags=(),
+        orchestrator_id=None,
+        provider_capabilities=None,
+        meta={},
+        registered_at=0,
+        last_seen_at=0,
+    )
