@@ -321,9 +321,8 @@ async def test_pair_messages_route(client: Any, mint: Any) -> None:
     assert (await back.get_json())["message"]["to"] == "d1"
     # A reply stays in the pair's conversation while the pair is open, as the spec says.
     parent = sent["message"]
-    reply = await client.post(
-        "/api/messages", json={"replyTo": parent["id"], "body": "on it"}, headers=n
-    )
+    on_it = {"replyTo": parent["id"], "body": "on it", "clientMessageId": "r1"}
+    reply = await client.post("/api/messages", json=on_it, headers=n)
     assert reply.status_code == 201
     assert (await reply.get_json())["message"]["conversationId"] == pair["conversationId"]
     await agent(client, "x1")
@@ -338,7 +337,14 @@ async def test_pair_messages_route(client: Any, mint: Any) -> None:
         409,
         "pair is aborted",
     )
-    # Nor does a reply reopen it.
+    # A repeat of what was accepted before is answered with it, as any repeat...
+    again = await client.post(url, json={"body": "hi nav", "clientMessageId": "c1"}, headers=d)
+    assert again.status_code == 200
+    assert (await again.get_json())["message"]["id"] == sent["message"]["id"]
+    again = await client.post("/api/messages", json=on_it, headers=n)
+    assert again.status_code == 200
+    assert (await again.get_json())["message"]["id"] == (await reply.get_json())["message"]["id"]
+    # ... but a new message is refused, and a reply does not reopen the pair.
     late = await client.post(
         "/api/messages", json={"replyTo": parent["id"], "body": "late"}, headers=n
     )

@@ -5,6 +5,7 @@ aggregates, and waking an agent (``relay.actors.agent.wake_agent``) on a first d
 from relay.actors.messaging.flows import (
     SendInput,
     Sent,
+    is_repeat,
     resolve_sender,
     send,
     send_in_conversation,
@@ -23,6 +24,7 @@ __all__ = [
     "acts_for_any",
     "conversation_messages",
     "install",
+    "is_repeat",
     "readable_message",
     "resolve_sender",
     "send",

@@ -122,15 +122,27 @@ def _checked(rt: Runtime, data: SendInput, *, to: str | None) -> tuple[int, int]
     return ttl_seconds, max_attempts
 
 
-async def _refuse_a_final_pair(rt: Runtime, conversation_id: str) -> None:
+async def is_repeat(rt: Runtime, sender: str, client_message_id: str | None) -> bool:
+    """Whether ``(sender, clientMessageId)`` names a stored message: a repeat, which the
+    send answers with the original (200) whatever changed since it was accepted."""
+    if client_message_id is None:
+        return False
+    cmid = client_message_id
+    found = await rt.store.run(lambda: message_store.find_by_client_id(sender, cmid))
+    return found is not None
+
+
+async def _refuse_a_final_pair(
+    rt: Runtime, conversation_id: str, sender: str, client_message_id: str | None
+) -> None:
     """A reply stays in its parent's conversation: into a pair's, as the pair's own route,
-    only while the pair is not final (409 ``pair is <status>``)."""
+    only while the pair is not final (409 ``pair is <status>``), or as a repeat."""
     conversation = await rt.store.run(lambda: message_store.load_conversation(conversation_id))
     pair_id = conversation.pair_id if conversation is not None else None
     if pair_id is None:
         return
     pair = await rt.store.run(lambda: pair_store.load(pair_id))
-    if pair is not None and pair.final:
+    if pair is not None and pair.final and not await is_repeat(rt, sender, client_message_id):
         raise Conflict(f"pair is {pair.status}")
 
 
@@ -161,7 +173,7 @@ async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
         if not await acts_for_any(rt, caller, [parent.sender, *recipients_of_parent]):
             raise Forbidden("forbidden")
         if data.to is None and data.channel_id is None:
-            await _refuse_a_final_pair(rt, parent.conversation_id)
+            await _refuse_a_final_pair(rt, parent.conversation_id, sender, data.client_message_id)
 
     to = data.to
     channel_id = data.channel_id

@@ -269,8 +269,13 @@ async def send(
     pair, acting = await readable(rt, caller, pair_id)
     if not acting.party:
         raise Forbidden("forbidden")
-    rules.send_check(pair)
     sender, to = _sender(pair, acting)
+    if pair.final:
+        # A repeat of a message accepted before the pair ended is answered with it (200),
+        # as any repeat; anything else is refused.
+        if not await messaging.is_repeat(rt, sender, data.client_message_id):
+            rules.send_check(pair)
+        return await _send(rt, caller, pair, sender, to, data)
     await _open_best_effort(rt, caller, pair, missing_only=True)
     return await _send(rt, caller, pair, sender, to, data)
 
