@@ -5,7 +5,6 @@ aggregates, and waking an agent (``relay.actors.agent.wake_agent``) on a first d
 from relay.actors.messaging.flows import (
     SendInput,
     Sent,
-    is_repeat,
     resolve_sender,
     send,
     send_in_conversation,
@@ -17,6 +16,7 @@ from relay.actors.messaging.reads import (
     readable_message,
     visible_deliveries,
 )
+from relay.actors.messaging.repeats import is_repeat
 
 __all__ = [
     "SendInput",

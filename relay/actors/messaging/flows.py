@@ -14,7 +14,8 @@ from typing import Any
 from relay.actors import artifacts, channels, conversation, inbox
 from relay.actors.agent import agent_facts, facts_of, wake_agent
 from relay.actors.messaging.enqueue import enqueue_all, enqueue_behind
-from relay.actors.messaging.reads import acts_for_any
+from relay.actors.messaging.repeats import is_repeat
+from relay.actors.messaging.replies import reply_parent
 from relay.actors.messaging.rules import check_send, other_party, unregistered_sender
 from relay.actors.runtime.context import Runtime
 from relay.actors.runtime.directory import AgentFacts
@@ -32,7 +33,6 @@ from relay.domain.messages import (
 from relay.errors import Conflict, Forbidden, NotFound, Unavailable
 from relay.store import agents as agent_store
 from relay.store import messages as message_store
-from relay.store import pairs as pair_store
 
 log = logging.getLogger("relay.actors.messaging")
 
@@ -122,30 +122,6 @@ def _checked(rt: Runtime, data: SendInput, *, to: str | None) -> tuple[int, int]
     return ttl_seconds, max_attempts
 
 
-async def is_repeat(rt: Runtime, sender: str, client_message_id: str | None) -> bool:
-    """Whether ``(sender, clientMessageId)`` names a stored message: a repeat, which the
-    send answers with the original (200) whatever changed since it was accepted."""
-    if client_message_id is None:
-        return False
-    cmid = client_message_id
-    found = await rt.store.run(lambda: message_store.find_by_client_id(sender, cmid))
-    return found is not None
-
-
-async def _refuse_a_final_pair(
-    rt: Runtime, conversation_id: str, sender: str, client_message_id: str | None
-) -> None:
-    """A reply stays in its parent's conversation: into a pair's, as the pair's own route,
-    only while the pair is not final (409 ``pair is <status>``), or as a repeat."""
-    conversation = await rt.store.run(lambda: message_store.load_conversation(conversation_id))
-    pair_id = conversation.pair_id if conversation is not None else None
-    if pair_id is None:
-        return
-    pair = await rt.store.run(lambda: pair_store.load(pair_id))
-    if pair is not None and pair.final and not await is_repeat(rt, sender, client_message_id):
-        raise Conflict(f"pair is {pair.status}")
-
-
 async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
     """Accept a message into its conversation and queue one delivery per recipient.
 
@@ -162,18 +138,14 @@ async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
 
     parent: Message | None = None
     if data.reply_to is not None:
-        reply_to = data.reply_to
-        parent = await rt.store.run(lambda: message_store.load_message(reply_to))
-        if parent is None:
-            raise NotFound("message not found")
-        recipients_of_parent = [
-            d.agent_id
-            for d in await rt.store.run(lambda: message_store.deliveries_of_message(reply_to))
-        ]
-        if not await acts_for_any(rt, caller, [parent.sender, *recipients_of_parent]):
-            raise Forbidden("forbidden")
-        if data.to is None and data.channel_id is None:
-            await _refuse_a_final_pair(rt, parent.conversation_id, sender, data.client_message_id)
+        parent = await reply_parent(
+            rt,
+            caller,
+            data.reply_to,
+            sender,
+            data.client_message_id,
+            in_its_conversation=data.to is None and data.channel_id is None,
+        )
 
     to = data.to
     channel_id = data.channel_id
@@ -363,10 +335,7 @@ async def _channel_route(
     # refused 409 by ``conversation.accept`` for a different body — must not move the
     # exclusive rotation: it routes as the dry run does, committing no pick. Repeats racing
     # an original not yet stored are caught by the channel actor (``client_message_id``).
-    repeat = False
-    if client_message_id is not None:
-        cmid = client_message_id
-        repeat = bool(await rt.store.run(lambda: message_store.find_by_client_id(sender, cmid)))
+    repeat = await is_repeat(rt, sender, client_message_id)
     route = await channels.channel_route(
         rt,
         channel_id,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from relay.domain.agents import AgentCard
+from relay.actors.agent.rules import register_card
+from relay.domain.agents import AgentCard, AgentRegistration
 from relay.domain.messages import IMPORTANCES
 from relay.errors import Invalid
 
@@ -57,19 +58,7 @@ def other_party(sender: str, parent_from: str, parent_to: str | None) -> str:
 
 def unregistered_sender(agent_id: str) -> AgentCard:
     """The card a channel's outbound bindings judge an agent by before it is registered:
-    its id and nothing else, so only a binding naming that id lets it post. (A token bound
-    to an agent sends as that agent, registered or not; as a sender no card describes, it
-    would otherwise post where any non-agent may.)"""
-    return AgentCard(
-        id=agent_id,
-        name=agent_id,
-        kind="agent",
-        status="offline",
-        ready=False,
-        tags=(),
-        orchestrator_id=None,
-        provider_capabilities=None,
-        meta={},
-        registered_at=0,
-        last_seen_at=0,
-    )
+    the one a registration naming only its id would make, so only a binding naming that
+    id lets it post. (A token bound to an agent sends as that agent, registered or not; as
+    a sender no card describes, it would otherwise post where any non-agent may.)"""
+    return register_card(None, AgentRegistration(id=agent_id), 0)
