@@ -202,6 +202,11 @@ class Settings(BaseSettings):
     channel_max_recipients: int = Field(
         default=200, ge=1, description="a channel post matching more agents is refused (409)"
     )
+    max_sends_in_flight: int = Field(
+        default=128,
+        ge=1,
+        description="sends handled at once; past it a send is refused at once (503, Retry-After)",
+    )
     message_retention_days: float = Field(
         default=30, gt=0, description="messages expired longer than this are deleted"
     )

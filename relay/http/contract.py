@@ -5,7 +5,8 @@ parameters in one ``@responds(...)``; everything that follows from how the route
 is added here, in one place, so no blueprint repeats it:
 
 - authenticated routes (``@requires``): 401, 403, 429 (integration tokens' budget) and 503
-  (store or actor unavailable, with ``Retry-After``); public routes get ``security: []``;
+  (store or actor unavailable, or too many sends in flight, with ``Retry-After``); public
+  routes get ``security: []``;
 - a documented request body: ``required: true``, 400 (invalid) and 413 (too large);
 - query parameters: 400 (out of bounds);
 - path parameters: 404 (nothing by that id).
@@ -44,7 +45,8 @@ ERROR_DESCRIPTIONS = {
     422: "understood, but cannot be carried out in the current state",
     428: "If-Match required: send the version read (its ETag)",
     429: "integration token over its per-minute budget",
-    503: "store or actor unavailable: retry after Retry-After seconds",
+    503: "store or actor unavailable, or the relay overloaded (a send past "
+    "RELAY_MAX_SENDS_IN_FLIGHT): retry after Retry-After seconds",
 }
 # The longest id each path parameter can name: the limits the requests are checked against
 # (relay.http.path_ids, the config names' rule), so the document and the checks agree.

@@ -66,7 +66,9 @@ async def send_message() -> tuple[dict[str, Any], int]:
         max_attempts=body.max_attempts,
         sender=body.sender,
     )
-    sent = await messaging.send(services().runtime, principal(), data)
+    rt = services().runtime
+    with rt.sends.slot():
+        sent = await messaging.send(rt, principal(), data)
     return sent_json(sent), 201 if sent.created else 200
 
 

@@ -125,5 +125,7 @@ async def pair_message(pair_id: str) -> tuple[dict[str, Any], int]:
         importance=body.importance,  # type: ignore[arg-type]  # checked by the flow
         attachments=[{"artifactId": a.artifact_id} for a in body.attachments],
     )
-    sent = await pairs.send(services().runtime, principal(), pair_id, data)
+    rt = services().runtime
+    with rt.sends.slot():
+        sent = await pairs.send(rt, principal(), pair_id, data)
     return sent_json(sent), 201 if sent.created else 200

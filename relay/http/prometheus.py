@@ -64,6 +64,15 @@ class _RuntimeCollector(Collector):
         for kind, count in sorted(self._rt.registry.live_counts().items()):
             actors.add_metric([kind], count)
         yield actors
+        sends = self._rt.sends
+        yield GaugeMetricFamily(
+            "relay_sends_in_flight", "Message sends being handled now", value=sends.in_flight
+        )
+        yield CounterMetricFamily(
+            "relay_sends_shed",
+            "Sends refused with 503 because RELAY_MAX_SENDS_IN_FLIGHT were in flight",
+            value=sends.shed,
+        )
         hub = self._rt.events
         yield GaugeMetricFamily(
             "relay_sse_clients", "Connected event-stream clients", value=hub.client_count

@@ -24,6 +24,8 @@ FAMILIES = {
     "relay_sse_clients_dropped": "counter",
     "relay_sse_presence_windows": "counter",
     "relay_sse_presence_skipped": "counter",
+    "relay_sends_in_flight": "gauge",
+    "relay_sends_shed": "counter",
 }
 
 

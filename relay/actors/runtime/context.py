@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
+from relay.actors.runtime.admission import Admission
 from relay.actors.runtime.directory import AgentDirectory
 from relay.actors.runtime.doorbell import Doorbells
 from relay.actors.runtime.handoff import Handoffs
@@ -54,6 +55,11 @@ class Runtime:
     # The relay's own secrets (root token, signing secret, integration tokens), set once
     # they are known: memory redaction replaces them wherever they are written.
     credentials: tuple[str, ...] = ()
+    # Sends handled at once (routes and MCP tools): past the bound one is refused, 503.
+    sends: Admission = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.sends = Admission(self.settings.max_sends_in_flight)
 
     def begin_draining(self) -> None:
         """End long-polls, WebSocket channels and event streams (trio thread; idempotent).

@@ -40,7 +40,9 @@ class SendMessageArguments(Body):
 async def _send(data: messaging.SendInput) -> JSON:
     # A repeat of a clientMessageId answers the original, as the route's 200 does: a tool
     # result has no status, so a repeat and a first send look alike.
-    return sent_json(await messaging.send(services().runtime, principal(), data))
+    rt = services().runtime
+    with rt.sends.slot():
+        return sent_json(await messaging.send(rt, principal(), data))
 
 
 async def send(caller: str, arguments: SendMessageArguments) -> JSON:
