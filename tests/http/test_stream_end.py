@@ -8,6 +8,7 @@ timer at ``exp``, driven here by trio's mock clock moved with the relay's wall c
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -15,6 +16,8 @@ import trio
 import trio.testing
 from quart.testing.connections import WebsocketDisconnectError
 
+from relay import crossing
+from relay.actors.runtime import bridge
 from relay.clock import ManualClock
 from relay.http.channels import TOKEN_CLOSE_CODE
 from relay.http.services import Services
@@ -44,17 +47,54 @@ async def revoke(client: Any, services: Services, token: str) -> None:
     assert response.status_code == 200
 
 
-async def advance(clock: ManualClock, mock_clock: trio.testing.MockClock, seconds: float) -> None:
-    """Move the relay's wall clock and trio's clock together, once the stream waits (its
-    deadline is then set: trio's clock stands still in these tests unless moved).
+Advance = Callable[[float], Awaitable[None]]
 
-    Jumps stay shorter than the store and actor timeouts (10 s), which a longer one would
-    fire under a call in flight (a maintenance job's, the channel's command take).
+
+@pytest.fixture
+def advance(
+    clock: ManualClock, mock_clock: trio.testing.MockClock, monkeypatch: pytest.MonkeyPatch
+) -> Advance:
+    """``await advance(s)``: move the relay's wall clock and trio's clock together, once
+    the stream waits (its deadline is then set: trio's clock stands still in these tests
+    unless moved) and no wait on another thread is in flight.
+
+    Such a wait (a maintenance job's store read, an actor's reply) times out on trio's
+    clock: jumped past its timeout while its thread is still busy (a loaded CI machine),
+    it fails a job whose failure then shows on the stream. Every such wait is counted here,
+    through the one function they all await (``wait_until_done``).
+
+    A test using it names ``mock_clock`` among its own arguments too: pytest-trio runs a
+    test on a clock only the test itself asks for.
     """
-    assert seconds < 10
-    await trio.testing.wait_all_tasks_blocked()
-    clock.advance(seconds)
-    mock_clock.jump(seconds)
+    pending = 0
+    settled = trio.Event()
+    real = crossing.wait_until_done
+
+    async def counted(on_done: crossing.OnDone, *, timeout: float, what: str) -> None:
+        nonlocal pending
+        pending += 1
+        try:
+            await real(on_done, timeout=timeout, what=what)
+        finally:
+            pending -= 1
+            if pending == 0:
+                settled.set()
+
+    monkeypatch.setattr(crossing, "wait_until_done", counted)
+    monkeypatch.setattr(bridge, "wait_until_done", counted)
+
+    async def advance_(seconds: float) -> None:
+        nonlocal settled
+        while True:
+            await trio.testing.wait_all_tasks_blocked()
+            if pending == 0:
+                break
+            settled = trio.Event()
+            await settled.wait()
+        clock.advance(seconds)
+        mock_clock.jump(seconds)
+
+    return advance_
 
 
 async def test_revoking_the_token_ends_its_event_stream(
@@ -110,17 +150,17 @@ async def test_a_ticket_whose_token_expired_since_is_refused(
 
 
 async def test_an_event_stream_ends_when_its_token_expires(
-    client: Any, clock: ManualClock, mint: Any, mock_clock: trio.testing.MockClock
+    client: Any, mint: Any, mock_clock: trio.testing.MockClock, advance: Advance
 ) -> None:
     token = mint(["activity:read"], ttl=20)
     async with open_stream(client, headers=bearer(token)) as stream:
-        await advance(clock, mock_clock, 9)
-        await advance(clock, mock_clock, 9)
+        await advance(9)
+        await advance(9)
         frame = await stream.next_frame()  # the keep-alive after 15 s of silence
         assert frame.comments == ("keep-alive",)
-        await advance(clock, mock_clock, 1.5)
+        await advance(1.5)
         assert not stream.ended
-        await advance(clock, mock_clock, 0.5)
+        await advance(0.5)
         frames = await last_frames(stream)
     assert [(f.event, f.data, f.id) for f in frames] == [
         ("signed-out", {"reason": "token expired"}, None)
@@ -128,13 +168,13 @@ async def test_an_event_stream_ends_when_its_token_expires(
 
 
 async def test_a_root_stream_never_expires(
-    client: Any, clock: ManualClock, mock_clock: trio.testing.MockClock
+    client: Any, clock: ManualClock, mock_clock: trio.testing.MockClock, advance: Advance
 ) -> None:
     async with open_stream(client) as stream:
         clock.advance(400 * 86_400)
         for _ in range(2):
-            await advance(clock, mock_clock, 8)
-            await advance(clock, mock_clock, 8)
+            await advance(8)
+            await advance(8)
             frame = await stream.next_frame()
             assert (frame.event, frame.comments) == (None, ("keep-alive",))
         assert not stream.ended
@@ -186,9 +226,9 @@ async def test_revoking_the_token_closes_an_agent_channel(
 
 async def test_the_channel_closes_when_its_token_expires(
     client: Any,
-    clock: ManualClock,
     mint: Any,
     mock_clock: trio.testing.MockClock,
+    advance: Advance,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO, logger="relay.channels")
@@ -196,9 +236,9 @@ async def test_the_channel_closes_when_its_token_expires(
     token = mint(["command:read"], {"orchestrators": ["o1"]}, ttl=5)
     async with client.websocket("/api/orchestrators/o1/channel", headers=bearer(token)) as ws:
         await answering(ws)
-        await advance(clock, mock_clock, 4)
+        await advance(4)
         await answering(ws)
-        await advance(clock, mock_clock, 1)
+        await advance(1)
         assert await closed_code(ws) == TOKEN_CLOSE_CODE
     assert any("reason=token expired" in r.getMessage() for r in caplog.records)
 
