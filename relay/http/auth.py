@@ -237,6 +237,9 @@ def may_touch_workspace(ws: Workspace, agent_owners: Mapping[str, str | None]) -
     return all(covers(principal(), resource) for resource in resources)
 
 
+_NO_AGENT = ""
+
+
 def workspace_resources(
     agent_id: str | None,
     orchestrator_id: str | None,
@@ -247,7 +250,13 @@ def workspace_resources(
     agent and orchestrator with each of its paths, and the orchestrator its agent is stored
     under (``agent_owner``, when known). For the workspace reads and the event stream's
     guard (``relay.http.event_guard``) alike."""
-    base = Resource(agent_id=agent_id, orchestrator_id=orchestrator_id)
+    # A caller limited to agents reaches a workspace only through one of them: one naming
+    # no agent is a host's (the daemon records its worktrees so), not its agent's.
+    # ``covers`` skips a field left None, so "no agent" is the empty id, which no
+    # constraint lists and a caller without an agents constraint does not judge.
+    base = Resource(
+        agent_id=_NO_AGENT if agent_id is None else agent_id, orchestrator_id=orchestrator_id
+    )
     resources = [replace(base, cwd=path) for path in paths if path is not None] or [base]
     if agent_owner is not None:
         resources.append(Resource(orchestrator_id=agent_owner))

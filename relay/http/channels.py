@@ -182,7 +182,7 @@ async def _apply_report(
             # A channel carries the reports of its own target's commands only.
             if (command_kind, command_target) != (kind, target):
                 raise Forbidden("forbidden")
-            await allow_command_report(command_kind, command_target, body.status)
+            await allow_command_report(command_kind, command_target, body.status, command_id)
 
         settlement = await commands.update(
             rt,

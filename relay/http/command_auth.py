@@ -5,8 +5,10 @@ agents and orchestrators."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
+from relay.actors import commands
 from relay.auth.access import Resource, covers
 from relay.domain.commands import Command, TargetKind
 from relay.errors import Forbidden
@@ -14,10 +16,13 @@ from relay.http.auth import (
     agent_orchestrators,
     allow,
     allow_agent,
+    allow_workspace,
     is_target,
     limited_by,
     principal,
 )
+from relay.http.services import services
+from relay.store import workspaces as workspace_store
 from relay.store.commands import Targets
 
 
@@ -61,6 +66,13 @@ async def allow_command_params(params: Mapping[str, Any]) -> None:
         agent_id = text.get("agentId")
         if agent_id is not None:
             await allow_agent(agent_id)
+        workspace_id = text.get("workspaceId")
+        if workspace_id is not None:
+            # The settle of a workspace command moves or deletes the workspace it names
+            # (a reconcile's ``removed``): only one the caller may touch as stored.
+            stored = await services().runtime.store.run(partial(workspace_store.load, workspace_id))
+            if stored is not None:
+                await allow_workspace(stored)
         allow(
             Resource(
                 policy_name=text.get("policyName"), spawn_request_id=text.get("spawnRequestId")
@@ -122,11 +134,18 @@ def command_targets() -> Targets | None:
     return Targets(agents=agents, orchestrators=orchestrators)
 
 
-async def allow_command_report(kind: TargetKind, target: str, status: str) -> None:
+async def allow_command_report(kind: TargetKind, target: str, status: str, command_id: str) -> None:
     """Status reports on a command of ``target``, over PATCH and over the channel alike:
     ``command:write`` covering the target; progress and outcomes only from the target
-    itself (a token constrained to exactly it, or root); anyone allowed to create such a
-    command may cancel it (``allow_command_write``)."""
+    itself (a token constrained to exactly it, or root); a cancel also from anyone allowed
+    to create that very command (``allow_command_write`` and ``allow_command_params`` on
+    its stored params). A cancel undoes what the command was for (a merge's lease freed,
+    its workspace ready again): covering the target alone let a caller refused the
+    command cancel it."""
     await allow_command_write(kind, target)
-    if status != "cancelled" and not is_target(principal(), kind, target):
+    if is_target(principal(), kind, target):
+        return
+    if status != "cancelled":
         raise Forbidden("forbidden")
+    command = await commands.load(services().runtime, command_id)
+    await allow_command_params(command.params)

@@ -151,7 +151,7 @@ async def patch_command(command_id: str) -> dict[str, Any]:
     body = await parse_body(PatchCommandBody)
 
     async def authorize(kind: TargetKind, target: str) -> None:
-        await allow_command_report(kind, target, body.status)
+        await allow_command_report(kind, target, body.status, command_id)
 
     settlement = await commands.update(
         services().runtime,

@@ -11,8 +11,9 @@ from quart_schema import document_request
 
 from relay.actors import repo as repos
 from relay.actors.repo.rules import action_icon, check_action, transitions_json
-from relay.auth.access import normalise_path
+from relay.auth.access import Resource, normalise_path
 from relay.domain.commands import Command
+from relay.domain.orchestrators import Orchestrator
 from relay.domain.workspaces import (
     ACTIONS,
     COMMAND_ACTIONS,
@@ -25,6 +26,7 @@ from relay.domain.workspaces import (
 from relay.errors import Forbidden, Invalid, NotFound
 from relay.http import responses
 from relay.http.auth import (
+    allow,
     allow_agent,
     allow_workspace,
     limited_by,
@@ -204,6 +206,10 @@ async def workspace_action(workspace_id: str) -> Any:
         detail=body.detail,
     )
     command: Command | None = None
+
+    def allow_owner(owner: Orchestrator) -> None:
+        allow(Resource(orchestrator_id=owner.id), scope)
+
     if body.action == "merge":
         options = MergeOptions(
             requested_by=requested_by,
@@ -213,9 +219,13 @@ async def workspace_action(workspace_id: str) -> Any:
             pr_body=body.pr_body,
             metadata=metadata,
         )
-        updated, command = await repos.request_workspace_merge(rt, ws, options, note=note)
+        updated, command = await repos.request_workspace_merge(
+            rt, ws, options, note=note, allow_owner=allow_owner
+        )
     elif body.action == "cleanup":
-        updated, command = await repos.request_cleanup(rt, ws, requested_by, metadata, note=note)
+        updated, command = await repos.request_cleanup(
+            rt, ws, requested_by, metadata, note=note, allow_owner=allow_owner
+        )
     else:
         updated = await rt.registry.ask(
             repos.KIND, ws.repo_root, repos.SetStatus(ws.id, body.action, metadata, note)

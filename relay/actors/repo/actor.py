@@ -374,8 +374,10 @@ class _Part:
 
 
 def _workspace_id(command: Command) -> str | None:
-    result = command.result if isinstance(command.result, dict) else {}
-    value = command.params.get("workspaceId") or result.get("workspaceId")
+    """The workspace a settle moves: the one the command's params name, which its creator
+    was authorized on. Never one its result names: the reporting host would then move or
+    delete any workspace it liked."""
+    value = command.params.get("workspaceId")
     return str(value) if value else None
 
 

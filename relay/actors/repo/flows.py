@@ -35,6 +35,10 @@ log = logging.getLogger("relay.workspaces")
 
 
 CreateCommand = Callable[[Runtime, CommandSpec], Awaitable[Command]]
+# Raises if the caller may not have a command queued on this orchestrator. Merges and
+# cleanups go to the host whose baseDir holds the workspace (``owners``), not to the
+# orchestrator its record names: a record is the caller's to write, the path's host is not.
+AllowOwner = Callable[[Orchestrator], None]
 CLEANED_RETENTION_MS = 24 * 3600 * 1000
 INTERRUPTED_MERGE = "the relay stopped before the merge command was queued"
 WORKSPACE_COMMANDS = ("workspace.merge", "workspace.cleanup", "workspace.reconcile")
@@ -87,6 +91,7 @@ async def request_workspace_merge(
     *,
     note: ActionNote | None = None,
     create_command: CreateCommand = commands.create,
+    allow_owner: AllowOwner | None = None,
 ) -> tuple[Workspace, Command]:
     """Take the repo's lease, then plan the merge and queue it on an online owner.
 
@@ -94,11 +99,13 @@ async def request_workspace_merge(
     request gets 409 and its workspace is untouched, and a lease whose command never got
     queued (a crash in between) is released on the next start. Any failure after the
     lease is taken gives it back (the repo actor restores the status it planned from).
-    ``note`` audits the plan, in the plan's commit.
+    ``note`` audits the plan, in the plan's commit. ``allow_owner`` raises if the caller
+    may not have a command queued on the owner chosen (``owners``).
 
     Raises:
         Conflict: the workspace cannot merge, another merge holds the lease, or no
             online orchestrator owns the workspace.
+        Forbidden: from ``allow_owner``.
     """
     repo = workspace.repo_root
     ttl_ms = int(rt.settings.merge_lease_ttl_seconds * 1000)
@@ -110,6 +117,8 @@ async def request_workspace_merge(
         online = [o for o in await owners(rt, workspace) if o.status == "online"]
         if not online:
             raise Conflict("no online orchestrator available for workspace merge")
+        if allow_owner is not None:
+            allow_owner(online[0])
         metadata = {**(options.metadata or {}), "mergeStrategy": options.strategy}
         planned_ws = await rt.registry.ask(
             msg.KIND, repo, msg.PlanMerge(workspace.id, command_id, metadata, note)
@@ -170,13 +179,16 @@ async def request_cleanup(
     metadata: dict[str, Any],
     *,
     note: ActionNote | None = None,
+    allow_owner: AllowOwner | None = None,
 ) -> tuple[Workspace, Command]:
     """Queue ``workspace.cleanup`` on the online owner, else on any owner (it waits).
 
-    ``note`` audits the request, in the commit that moves the workspace.
+    ``note`` audits the request, in the commit that moves the workspace. ``allow_owner``
+    as for a merge.
 
     Raises:
         Conflict: no orchestrator owns the path, or a merge of it is in flight.
+        Forbidden: from ``allow_owner``.
     """
     candidates = await owners(rt, workspace)
     if not candidates:
@@ -185,6 +197,8 @@ async def request_cleanup(
             "purge the record"
         )
     owner = candidates[0]
+    if allow_owner is not None:
+        allow_owner(owner)
     command_id = new_command_id()
     repo = workspace.repo_root
     updated: Workspace = await rt.registry.ask(
@@ -238,8 +252,7 @@ async def _repo_of(rt: Runtime, command: Command) -> str | None:
     repo = command.params.get("repoRoot")
     if isinstance(repo, str) and repo:
         return normalise_path(repo)
-    result = command.result if isinstance(command.result, dict) else {}
-    workspace_id = command.params.get("workspaceId") or result.get("workspaceId")
+    workspace_id = command.params.get("workspaceId")  # never the result's (``_workspace_id``)
     if not isinstance(workspace_id, str):
         return None
     ws = await rt.store.run(lambda: workspace_store.load(workspace_id))

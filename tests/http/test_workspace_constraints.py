@@ -1,0 +1,164 @@
+"""Workspace commands stay inside a token's constraints: what a settle moves is the
+workspace its creator was authorized on, a merge or cleanup goes only to a host the
+caller covers, a token limited to agents reaches only its agents' workspaces, and a
+cancel needs what creating the command needs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conftest import bearer
+from tests.http.helpers import H, patch_command, poll, register_orchestrator
+from tests.http.test_workspaces import action, get_ws, leases, make_workspace
+
+O1_REPO = "/srv/o1/repo"
+O2_REPO = "/srv/o2/repo"
+COMMANDS = ["agent:read", "agent:write", "command:read", "command:write"]
+
+
+async def two_hosts(client: Any) -> dict[str, str]:
+    """o1 (/srv/o1) and o2 (/srv/o2), both online, an agent each; o1's runtime token."""
+    reply = await register_orchestrator(client, "o1", "/srv/o1")
+    await register_orchestrator(client, "o2", "/srv/o2")
+    for agent_id, orchestrator_id in (("a1", "o1"), ("a2", "o2")):
+        response = await client.post(
+            "/api/agents", json={"id": agent_id, "orchestratorId": orchestrator_id}, headers=H
+        )
+        assert response.status_code == 201
+    return bearer(reply["token"])
+
+
+async def reconcile(client: Any, headers: Any, params: dict[str, Any]) -> Any:
+    return await client.post(
+        "/api/commands",
+        json={"type": "workspace.reconcile", "target": "o1", "params": params},
+        headers=headers,
+    )
+
+
+async def test_an_orchestrator_reconciles_only_its_own_workspaces(client: Any) -> None:
+    o1 = await two_hosts(client)
+    await make_workspace(client, "w2", O2_REPO, agentId="a2", orchestratorId="o2")
+    await make_workspace(client, "w4", O2_REPO, agentId="a2", orchestratorId="o2")
+    await make_workspace(client, "w1", O1_REPO, agentId="a1", orchestratorId="o1")
+
+    # Naming o2's workspace in a reconcile of its own is refused at creation.
+    refused = await reconcile(client, o1, {"workspaceId": "w2"})
+    assert refused.status_code == 403
+    # One naming no workspace, whose result names o2's, moves nothing on settle.
+    created = await reconcile(client, o1, {})
+    assert created.status_code == 201
+    command = (await created.get_json())["command"]
+    settled = await patch_command(
+        client,
+        command["id"],
+        "succeeded",
+        headers=o1,
+        result={"workspaceId": "w4", "removed": True},
+    )
+    assert settled.status_code == 200
+    assert ((await get_ws(client, "w2"))["status"], (await get_ws(client, "w4"))["status"]) == (
+        "ready",
+        "ready",
+    )
+
+    # Its own workspace reconciles as before.
+    own = await reconcile(client, o1, {"workspaceId": "w1", "repoRoot": O1_REPO})
+    assert own.status_code == 201
+    command = (await own.get_json())["command"]
+    await patch_command(client, command["id"], "succeeded", headers=o1, result={"removed": True})
+    assert (await client.get("/api/workspaces/w1", headers=H)).status_code == 404
+
+
+async def test_a_merge_or_cleanup_goes_only_to_a_host_the_caller_covers(
+    client: Any, mint: Any
+) -> None:
+    """The command goes to the host whose baseDir holds the paths, not to the orchestrator
+    the record names: a token limited to o1 (no cwd) records o1 workspaces under o2's base
+    dir, then its merge and cleanup are refused, and o2's queue stays empty."""
+    await two_hosts(client)
+    limited = bearer(mint(COMMANDS, {"orchestrators": ["o1"]}))
+    for workspace_id, name in (("wx", "cleanup"), ("wy", "merge")):
+        response = await client.post(
+            "/api/workspaces",
+            json={
+                "id": workspace_id,
+                "orchestratorId": "o1",
+                "repoRoot": O2_REPO,
+                "worktreePath": f"{O2_REPO}/.worktrees/{workspace_id}",
+                "branch": f"feature/{workspace_id}",
+                "status": "ready",
+            },
+            headers=limited,
+        )
+        assert response.status_code == 201
+        refused = await action(client, workspace_id, limited, action=name)
+        assert (refused.status_code, await refused.get_json()) == (403, {"error": "forbidden"})
+        assert (await get_ws(client, workspace_id))["status"] == "ready"
+    assert await poll(client, "o2") == []
+    assert await leases(client) == []
+
+    # On its own host it merges as before.
+    await make_workspace(client, "w1", O1_REPO, orchestratorId="o1")
+    merged = await action(client, "w1", limited, action="merge")
+    assert merged.status_code == 202
+    assert [c["type"] for c in await poll(client, "o1")] == ["workspace.merge"]
+
+
+async def test_a_token_limited_to_agents_reaches_only_its_agents_workspaces(
+    client: Any, mint: Any
+) -> None:
+    """The daemon records a ``workspace.create`` worktree with its orchestrator and no
+    agent: such a workspace is the host's, not any agent's."""
+    await two_hosts(client)
+    for workspace_id in ("w2", "w3", "w4"):
+        await make_workspace(client, workspace_id, O2_REPO, orchestratorId="o2")
+    await make_workspace(client, "w1", O1_REPO, agentId="a1", orchestratorId="o1")
+    a1 = bearer(mint(COMMANDS, {"agents": ["a1"]}))
+    statuses = {
+        "get": (await client.get("/api/workspaces/w2", headers=a1)).status_code,
+        "list": [
+            ws["id"] for ws in await (await client.get("/api/workspaces", headers=a1)).get_json()
+        ],
+        "abandon": (await action(client, "w2", a1, action="abandon")).status_code,
+        "merge": (await action(client, "w3", a1, action="merge")).status_code,
+        "cleanup": (await action(client, "w4", a1, action="cleanup")).status_code,
+        "delete": (await client.delete("/api/workspaces/w2", headers=a1)).status_code,
+    }
+    assert statuses == {
+        "get": 403,
+        "list": ["w1"],
+        "abandon": 403,
+        "merge": 403,
+        "cleanup": 403,
+        "delete": 403,
+    }
+    assert await poll(client, "o2") == []
+    assert (await client.get("/api/workspaces/w1", headers=a1)).status_code == 200
+
+
+async def test_a_cancel_needs_what_creating_the_command_needs(client: Any, mint: Any) -> None:
+    """Cancelling a merge frees its lease and puts its workspace back: a token limited to
+    /srv/o1, refused that merge command, may not cancel it either."""
+    await register_orchestrator(client, "o2", "/srv/o2")
+    await make_workspace(client, "w2", O2_REPO, orchestratorId="o2")
+    merging = await action(client, "w2", action="merge")
+    command = (await merging.get_json())["command"]
+    limited = bearer(mint(["command:read", "command:write"], {"cwd": ["/srv/o1"]}))
+    created = await client.post(
+        "/api/commands",
+        json={"type": "workspace.merge", "target": "o2", "params": command["params"]},
+        headers=limited,
+    )
+    assert created.status_code == 403
+    cancel = await patch_command(client, command["id"], "cancelled", headers=limited)
+    assert (cancel.status_code, await cancel.get_json()) == (403, {"error": "forbidden"})
+    assert (await get_ws(client, "w2"))["status"] == "merge_planned"
+    assert [lease["workspaceId"] for lease in await leases(client)] == ["w2"]
+
+    # One covering its params cancels it.
+    covering = bearer(mint(["command:read", "command:write"], {"cwd": ["/srv/o2"]}))
+    cancel = await patch_command(client, command["id"], "cancelled", headers=covering)
+    assert cancel.status_code == 200
+    assert (await get_ws(client, "w2"))["status"] == "ready"
+    assert await leases(client) == []
