@@ -16,6 +16,7 @@ from relay.domain.agents import PRESENCES, AgentPatch, AgentRegistration, Timeli
 from relay.errors import NotFound
 from relay.http import responses
 from relay.http.auth import allow, allow_agent, can_see, limited_by, principal, requires
+from relay.http.command_auth import allow_command_params
 from relay.http.contract import int_param, responds, str_param
 from relay.http.services import services
 from relay.http.validation import Body, parse_body, query_choice, query_int, query_str
@@ -199,6 +200,7 @@ async def post_action(agent_id: str) -> tuple[dict[str, Any], int]:
         agent_id,
         body.action,
         authorize=allow,
+        allow_params=allow_command_params,
         source=principal().sub,
         auth=services().auth,
     )

@@ -197,10 +197,9 @@ async def test_a_token_covering_agent_and_orchestrator_may_resume(
     client: Any, services: Services, clock: ManualClock, mint: Any
 ) -> None:
     await dead_claude_agent(client, services, clock)
-    token = mint(
-        ["agent:write"],
-        {"agents": ["a1"], "orchestrators": ["o1"], "spawnRequestIds": ["sp_first"]},
-    )
+    # Not limited by spawnRequestIds: a resume spawns under a new spawn request, which such
+    # a token does not name (test_restart_constraints).
+    token = mint(["agent:write"], {"agents": ["a1"], "orchestrators": ["o1"]})
     response = await act(client, "resume", headers=bearer(token))
     assert response.status_code == 202
     command = (await response.get_json())["command"]

@@ -3,7 +3,8 @@ resume (spawning a new session: ``relay.actors.agent.spawning``).
 
 ``request_action`` reads what the support rules need (the card, the online
 orchestrators, the timeline, the spawn policy), checks in the order the API
-promises, authorizes, has the ``AgentActor`` reserve the lifecycle (restart,
+promises, authorizes the card, builds the command and has the caller judge its params (a
+restart's spawn), has the ``AgentActor`` reserve the lifecycle (restart,
 shutdown, resume) for the command's id, then queues the command on the managing
 orchestrator (or on the agent's own channel); if that fails the reservation is
 given back. The settle hooks audit the outcome and clear those fields.
@@ -12,7 +13,7 @@ given back. The settle hooks audit the outcome and clear those fields.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -66,6 +67,10 @@ JSON = dict[str, Any]
 
 AUDIT_VIEW = "agents"
 
+# The caller's judgment of a command's params, as POST /api/commands makes it of params
+# made by hand (``relay.http.command_auth.allow_command_params``); raises Forbidden.
+AllowParams = Callable[[Mapping[str, Any]], Awaitable[None]]
+
 # The command types whose settling ``on_action_settled`` handles.
 ACTION_COMMAND_TYPES = tuple(sorted(set(COMMAND_TYPES.values())))
 
@@ -76,6 +81,7 @@ async def request_action(
     raw_action: object,
     *,
     authorize: Authorize,
+    allow_params: AllowParams,
     source: str,
     auth: Authenticator | None = None,
 ) -> Command:
@@ -88,7 +94,9 @@ async def request_action(
         Conflict: ``no online orchestrator available to resume agent``.
         Unprocessable: ``no Claude resume id recorded for agent``.
         Forbidden: from ``authorize``, for the agent, the orchestrator that carries the
-            action out, and the agent's spawn policy and spawn request.
+            action out, and the agent's spawn policy and spawn request; from
+            ``allow_params``, for what the command's params name (a ``restartSpawn``'s cwd
+            and spawn policy, its new spawn request).
         Conflict: ``a lifecycle action is already in progress for agent <id>`` (restart,
             shutdown, resume only).
         Conflict: ``orchestrator is not online`` (it went offline meanwhile).
@@ -109,6 +117,14 @@ async def request_action(
     authorize(resource)
     if orch is not None and not named:
         authorize(replace(resource, orchestrator_id=orch.id))
+    spec = await _command_spec(rt, card, action, orch, resume_id, source)
+    # The resource above is the card as it is; a restart or resume spawns anew, where its
+    # spawn policy or the card's meta says (a cwd, paths, a policy) under a fresh spawn
+    # request. Those params are judged as POST /api/commands judges the same ones made by
+    # hand: this route is no way around that rule. Judged on the spec that is queued (only
+    # its runner token is added after: the relay's own credential, naming nothing the rule
+    # reads), before a token is minted or the lifecycle reserved for a refused request.
+    await allow_params(spec.params)
     # The id is known before the command exists: the agent's actor reserves the lifecycle
     # for it first (so of two concurrent requests exactly one passes), and the "requested"
     # row is stored in the command's own commit (no command without the row that says who
@@ -118,8 +134,7 @@ async def request_action(
     if lifecycle:
         await rt.registry.ask(agent.KIND, card.id, agent.BeginLifecycle(action, command_id))
     try:
-        spec = await _command_spec(rt, auth, card, action, orch, resume_id, source)
-        spec = replace(spec, id=command_id)
+        spec = replace(await _with_runner_token(rt, auth, spec, orch, card.id), id=command_id)
         requested = (_requested_event(card, action, command_id, spec.target),)
         if orch is not None:
             return await orchestrator_flows.enqueue_if_online(rt, spec, audits=requested)
@@ -161,7 +176,6 @@ async def _checked(
 
 async def _command_spec(
     rt: Runtime,
-    auth: Authenticator | None,
     card: AgentCard,
     action: AgentAction,
     orch: Orchestrator | None,
@@ -171,7 +185,7 @@ async def _command_spec(
     """To the managing orchestrator if there is one, else to the agent's own channel."""
     spawn = None
     if orch is not None and action in ("restart", "resume"):
-        spawn = await _restart_spawn(rt, auth, card, orch, resume_id)
+        spawn = await _restart_spawn(rt, card, resume_id)
     params = action_params(
         card, action, orchestrator=orch, spawn=spawn, resume_id=resume_id, now=rt.clock.now_ms()
     )
@@ -186,6 +200,21 @@ async def _command_spec(
     )
 
 
+async def _with_runner_token(
+    rt: Runtime,
+    auth: Authenticator | None,
+    spec: CommandSpec,
+    orch: Orchestrator | None,
+    agent_id: str,
+) -> CommandSpec:
+    """``spec`` with its ``restartSpawn`` (if any) given the respawned session's credentials."""
+    spawn = spec.params.get("restartSpawn")
+    if orch is None or not isinstance(spawn, dict):
+        return spec
+    credentials = await respawn_credentials(rt, auth, orch.id, spawn["spawnRequestId"], agent_id)
+    return replace(spec, params={**spec.params, "restartSpawn": {**spawn, **credentials}})
+
+
 async def _managing_orchestrator(rt: Runtime, card: AgentCard) -> Orchestrator | None:
     if not is_runner_managed(card):
         return None
@@ -198,14 +227,13 @@ async def _resume_id(rt: Runtime, agent_id: str) -> str | None:
     return latest_claude_resume_id(entries)
 
 
-async def _restart_spawn(
-    rt: Runtime,
-    auth: Authenticator | None,
-    card: AgentCard,
-    orch: Orchestrator,
-    resume_id: str | None,
-) -> JSON | None:
+async def _restart_spawn(rt: Runtime, card: AgentCard, resume_id: str | None) -> JSON | None:
     """``restartSpawn``: from the agent's spawn policy (if it still exists) or its card."""
+    # A fresh spawn request, never the card's: the daemon names the new session after it
+    # (relay-<spawnRequestId>) and stops the old one only when the names differ, and the new
+    # runner token is runner:<spawnRequestId>. So a token limited by ``spawnRequestIds``
+    # (existing spawns) restarts nothing: ``allow_params`` refuses it the fresh id, as
+    # POST /api/commands refuses it any restartSpawn.spawnRequestId it does not name.
     spawn_request_id = new_spawn_request_id()
     policy_name = _meta_text(card, "policyName")
     policy = None
@@ -213,7 +241,7 @@ async def _restart_spawn(
         policy = await rt.store.run(
             lambda: config_store.get_value(SPAWN_POLICIES_NAMESPACE, policy_name)
         )
-    spawn = restart_spawn(
+    return restart_spawn(
         card,
         spawn_request_id=spawn_request_id,
         policy_name=policy_name,
@@ -221,9 +249,6 @@ async def _restart_spawn(
         resume_id=resume_id,
         now=rt.clock.now_ms(),
     )
-    if spawn is None:
-        return None
-    return {**spawn, **await respawn_credentials(rt, auth, orch.id, spawn_request_id, card.id)}
 
 
 async def respawn_credentials(
