@@ -2,9 +2,10 @@
 
 Every view declares its scope with ``@requires``. What a request touches is then
 checked from stored state, never from the request body, by the one function for its
-kind (``allow_agent``, ``allow_workspace``, the commands' in ``relay.http.command_auth``),
-which every route, the command channel and the MCP tools share. The event stream's guard
-for constrained callers is ``relay.http.event_guard``.
+kind (``allow_agent``, ``allow_workspace``, the commands' in ``relay.http.command_auth``,
+the merge leases' in ``relay.http.lease_auth``), which every route, the command channel
+and the MCP tools share. The event stream's guard for constrained callers is
+``relay.http.event_guard``.
 """
 
 from __future__ import annotations

@@ -8,12 +8,13 @@ from quart import Blueprint
 
 from relay.actors import repo as repos
 from relay.actors.repo.rules import WAITING_TO_MERGE, merge_queue
-from relay.auth.access import Resource, normalise_path
+from relay.auth.access import normalise_path
 from relay.domain.workspaces import REPO_ROOT_MAX_LENGTH
 from relay.errors import Forbidden, Invalid, NotFound
 from relay.http import responses
-from relay.http.auth import allow, can_see, principal, requires, visible_workspaces
+from relay.http.auth import principal, requires, visible_workspaces
 from relay.http.contract import responds, str_param
+from relay.http.lease_auth import allow_lease, visible_leases
 from relay.http.services import services
 from relay.http.validation import query_str
 from relay.store import workspaces as workspace_store
@@ -26,7 +27,7 @@ bp = Blueprint("merge_leases", __name__)
 @requires("command:read")
 async def list_leases() -> list[dict[str, Any]]:
     leases = await services().runtime.store.run(workspace_store.leases)
-    return [lease.to_json() for lease in leases if can_see(Resource(cwd=lease.repo_root))]
+    return [lease.to_json() for lease in await visible_leases(leases)]
 
 
 @bp.get("/api/merge-queue")
@@ -38,10 +39,7 @@ async def list_merge_queue() -> list[dict[str, Any]]:
     store = services().runtime.store
     leases = await store.run(workspace_store.leases)
     waiting = await store.run(lambda: workspace_store.in_statuses(WAITING_TO_MERGE))
-    queue = merge_queue(
-        (lease for lease in leases if can_see(Resource(cwd=lease.repo_root))),
-        await visible_workspaces(waiting),
-    )
+    queue = merge_queue(await visible_leases(leases), await visible_workspaces(waiting))
     return [entry.to_json() for entry in queue]
 
 
@@ -56,11 +54,10 @@ async def force_release() -> dict[str, Any]:
     if repo is None:
         raise Invalid("repoRoot is required")
     repo_root = normalise_path(repo)
-    # The repository's, as the lease list shows it: a constrained caller's cwd covers it.
-    allow(Resource(cwd=repo_root))
-    rt = services().runtime
+    lease = await allow_lease(repo_root)
     # Audited by the repo actor, in the commit that releases the lease.
-    released = await rt.registry.ask(repos.KIND, repo_root, repos.ForceRelease(caller.sub))
+    release = repos.ForceRelease(caller.sub, lease.workspace_id)
+    released = await services().runtime.registry.ask(repos.KIND, repo_root, release)
     if released is None:
         raise NotFound("merge lease not found")
     return {"released": released.to_json()}

@@ -71,6 +71,12 @@ async def load(workspace_id: str) -> Workspace | None:
     return _workspace(row) if row else None
 
 
+async def load_many(workspace_ids: Iterable[str]) -> list[Workspace]:
+    """The stored workspaces of these ids; an id without one is left out."""
+    rows = await models.Workspace.filter(id__in=list(workspace_ids))
+    return [_workspace(row) for row in rows]
+
+
 async def for_repo(repo_root: str) -> list[Workspace]:
     rows = await models.Workspace.filter(repo_root=repo_root).order_by("created_at", "id")
     return [_workspace(row) for row in rows]

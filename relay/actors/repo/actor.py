@@ -246,6 +246,8 @@ class RepoActor(AggregateActor):
 
     @handle.register
     def _force_release(self, message: ForceRelease) -> Any:
+        if self.lease is None or self.lease.workspace_id != message.workspace_id:
+            return self.durable(None)
         released = self._released()
         if released is None:
             return self.durable(None)

@@ -99,9 +99,15 @@ class Release(Ask[MergeLease | None]):
 
 @dataclass(frozen=True, slots=True)
 class ForceRelease(Ask[MergeLease | None]):
-    """Admin: release whatever lease the repo has (audited). Replies it, or None."""
+    """Admin: release the repo's lease if ``workspace_id`` holds it (audited). Replies the
+    released lease, or None.
+
+    The caller was authorized for the lease of that workspace: a lease taken since, for
+    another workspace, may be one it could not see.
+    """
 
     released_by: str
+    workspace_id: str
 
 
 @dataclass(frozen=True, slots=True)
