@@ -202,8 +202,11 @@ class Settings(BaseSettings):
     channel_max_recipients: int = Field(
         default=200, ge=1, description="a channel post matching more agents is refused (409)"
     )
+    # By Little's law, sends in flight = throughput x latency: one relay accepts about 330
+    # direct sends a second at saturation, so 64 in flight means each waits about 200 ms.
+    # More than that is a backlog, not throughput.
     max_sends_in_flight: int = Field(
-        default=128,
+        default=64,
         ge=1,
         description="sends handled at once; past it a send is refused at once (503, Retry-After)",
     )
