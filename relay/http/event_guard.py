@@ -18,12 +18,12 @@ class ConstrainedEvents:
     ``agent``, ``orchestrator``, ``command``, ``workspace`` or ``lease`` event passes only if
     the caller's constraints cover the resource it carries, as that resource's own reads
     judge it (``can_see`` of the agent lists, ``visible_commands``, ``may_touch_workspace``),
-    live and on replay alike, save a ``lease`` event: by its repository only (``_resources``
-    says why); an ``activity`` event as ``GET /api/activity`` reads its row (by the agent
-    and orchestrator it names); any other event published for an agent (a message, a
-    delivery, a task) by that agent and, for a caller limited by orchestrator, the
-    orchestrator it is stored under; a ``pair`` event by its parties, one of which the
-    caller must cover; other events pass. Then ``then`` decides.
+    live and on replay alike (a ``lease`` event by the workspace it carries, as the lease
+    list judges it, ``lease_auth``); an ``activity`` event as ``GET /api/activity`` reads
+    its row (by the agent and orchestrator it names); any other event published for an
+    agent (a message, a delivery, a task) by that agent and, for a caller limited by
+    orchestrator, the orchestrator it is stored under; a ``pair`` event by its parties,
+    one of which the caller must cover; other events pass. Then ``then`` decides.
 
     The stream's own filter judges an event by the agent it names only: an orchestrator's
     runtime token (limited to its orchestrator and ``baseDir``) would otherwise be streamed
@@ -129,12 +129,21 @@ class ConstrainedEvents:
                 return [Resource(agent_id=text.get("target"), orchestrator_id=owner)]
             return [Resource(orchestrator_id=text.get("target"))]
         if event.event == "lease":
-            # TODO: judge it by its workspace's owners, as ``lease_auth.visible_leases``
-            # judges the lease list. The event names only the repository and the workspace
-            # id, and the guard reads no store per event, so a caller limited by
-            # orchestrator or agent is streamed other hosts' leases. Tracked: raised with
-            # the merge-lease constraints fix, needs the workspace's owners in the event.
-            return [Resource(cwd=text.get("repoRoot"))]
+            return self._lease(text, data.get("workspace"))
+        return self._workspace(text)
+
+    def _lease(self, lease: dict[str, str], workspace: object) -> list[Resource]:
+        """A lease event, as ``lease_auth.visible_leases`` judges the lease: its repository,
+        and the workspace it is held for (which the repo actor puts in the event). One
+        without it (written before it was, on replay) names nothing that says whose merge
+        it is: withheld from a caller limited by orchestrator or agent."""
+        repo = Resource(cwd=lease.get("repoRoot"))
+        if not isinstance(workspace, dict):
+            constrained = dict(self.constraints)
+            return [_NOTHING if "orchestrators" in constrained or "agents" in constrained else repo]
+        return [repo, *self._workspace({k: v for k, v in workspace.items() if isinstance(v, str)})]
+
+    def _workspace(self, text: dict[str, str]) -> list[Resource]:
         paths = [text.get(k) for k in ("worktreePath", "repoRoot", "sourceCwd")]
         _, owner = self._owner(text.get("agentId"))
         return workspace_resources(text.get("agentId"), text.get("orchestratorId"), paths, owner)

@@ -11,6 +11,7 @@ from relay.http.services import Services
 from relay.store import workspaces as workspace_store
 from tests.conftest import bearer
 from tests.http.helpers import H, register_orchestrator
+from tests.http.sse_client import open_stream, until_end
 from tests.http.test_workspaces import action, leases, make_workspace
 
 O1_REPO = "/srv/o1/repo"
@@ -146,3 +147,18 @@ async def test_a_force_release_frees_only_the_lease_of_the_workspace_it_was_judg
     assert released is not None
     assert released.workspace_id == "w2"
     assert [lease["workspaceId"] for lease in await leases(client)] == ["w1"]
+
+
+async def test_the_event_stream_judges_a_lease_by_its_workspace(client: Any, mint: Any) -> None:
+    """The stream's guard as the list: o2's lease events never reach a token limited to o1
+    (no cwd), which the repository's path alone let through; o1's do."""
+    token = bearer(mint(["activity:read", "command:read"], {"orchestrators": ["o1"]}))
+    async with open_stream(client, headers=token) as stream:
+        await two_merges(client)
+        response = await client.delete(f"/api/merge-leases?repoRoot={O2_REPO}", headers=H)
+        assert response.status_code == 200
+        frames = await until_end(client, stream)
+    carried = [
+        (f.data["change"], f.data["lease"]["workspaceId"]) for f in frames if f.event == "lease"
+    ]
+    assert carried == [("acquired", "w1")]

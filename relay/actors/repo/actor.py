@@ -85,12 +85,22 @@ class RepoActor(AggregateActor):
         )
         return _Part(lambda: workspace_store.update(ws), change)
 
+    def _lease_change(self, change: str, lease: MergeLease) -> Change:
+        """A lease event, with the workspace it is held for as this actor holds it: the
+        stream's guard judges a lease by that workspace's agent, orchestrator and paths,
+        as the lease list does (``relay.http.lease_auth``), and reads no store per event."""
+        data: dict[str, Any] = {"change": change, "lease": lease.to_json()}
+        ws = self.workspaces.get(lease.workspace_id)
+        if ws is not None:
+            data["workspace"] = ws.to_json()
+        return Change("lease", data)
+
     def _released(self) -> tuple[MergeLease, _Part] | None:
         lease = self.lease
         if lease is None:
             return None
         self.lease = None
-        change = Change("lease", {"change": "released", "lease": lease.to_json()})
+        change = self._lease_change("released", lease)
         return lease, _Part(
             lambda: workspace_store.delete_lease(lease.repo_root, lease.workspace_id), change
         )
@@ -177,7 +187,7 @@ class RepoActor(AggregateActor):
             acquired_at=now,
             expires_at=now + message.ttl_ms,
         )
-        acquired = Change("lease", {"change": "acquired", "lease": lease.to_json()})
+        acquired = self._lease_change("acquired", lease)
         try:
             # Written before replying, not group-acknowledged: the row's primary key is what
             # stops a second relay process from holding the same repo's lease. Not through
