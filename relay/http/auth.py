@@ -96,6 +96,14 @@ def can_see(resource: Resource) -> bool:
     return covers(principal(), resource)
 
 
+def allow_relay_wide() -> None:
+    """403 unless the caller carries no constraint: for what reaches every owner's agents
+    or hosts at once (a channel binding by label, tag or capability; the relay-wide config,
+    ``relay.http.config_auth``), which no constraint covers."""
+    if principal().constraints:
+        raise Forbidden("forbidden")
+
+
 async def allow_agent(
     agent_id: str, orchestrator_id: str | None = None, scope: str | None = None
 ) -> None:

@@ -3,6 +3,8 @@
 Writes go through ``write_entry`` / ``remove_entry``, which the agent-profile routes
 share: one group-commit job per write (so writes to a key are serialized), a stale
 ``expectedVersion`` becomes 409, and every committed write emits ``config-changed``.
+Who reads and writes which entry (spawn policies by their stored cwd, the relay-wide
+steward config and profiles by unconstrained callers only) is ``relay.http.config_auth``'s.
 """
 
 from __future__ import annotations
@@ -15,10 +17,8 @@ from quart import Blueprint
 from quart_schema import document_request
 
 from relay.actors.runtime.audit import Change, write_audited
-from relay.auth.access import Resource
 from relay.domain.activity import ActivityInput
 from relay.domain.config import (
-    SPAWN_POLICIES_NAMESPACE,
     STEWARD_KEY,
     STEWARD_NAMESPACE,
     UPDATED_BY_MAX_LENGTH,
@@ -33,7 +33,13 @@ from relay.domain.config import (
 )
 from relay.errors import Conflict, Invalid, NotFound
 from relay.http import responses
-from relay.http.auth import allow, can_see, principal, requires
+from relay.http.auth import principal, requires
+from relay.http.config_auth import (
+    allow_config_history,
+    allow_config_read,
+    allow_config_write,
+    may_read_config,
+)
 from relay.http.contract import int_param, responds
 from relay.http.services import services
 from relay.http.validation import Body, parse_body, query_int, read_json
@@ -128,18 +134,6 @@ def _changed(namespace: str, key: str, version: int, *, deleted: bool = False) -
     return Change("config-changed", data, view="config")
 
 
-def _resource(namespace: str, key: str | None = None, value: Any = None) -> Resource:
-    """Spawn policies are named resources: a token's ``policyNames`` limits which it touches.
-
-    A policy written (``value``) is judged by the ``cwd`` it names as well: a spawn or an
-    automation using the policy spawns there, checked against its cwd only when saved, so
-    a token limited by ``cwd`` may not point a policy outside it."""
-    if namespace == SPAWN_POLICIES_NAMESPACE and key is not None:
-        cwd = value.get("cwd") if isinstance(value, dict) else None
-        return Resource(policy_name=key, cwd=cwd if isinstance(cwd, str) and cwd else None)
-    return Resource()
-
-
 # -- generic config ----------------------------------------------------------------------------
 
 
@@ -149,7 +143,7 @@ def _resource(namespace: str, key: str | None = None, value: Any = None) -> Reso
 async def list_config(namespace: str) -> list[dict[str, Any]]:
     check_namespace(namespace)
     entries = await services().runtime.store.run(lambda: config_store.list_namespace(namespace))
-    return [e.to_json() for e in entries if can_see(_resource(namespace, e.key))]
+    return [e.to_json() for e in entries if may_read_config(e)]
 
 
 @bp.get("/api/config/<namespace>/<key>")
@@ -158,8 +152,8 @@ async def list_config(namespace: str) -> list[dict[str, Any]]:
 async def get_config(namespace: str, key: str) -> dict[str, Any]:
     check_namespace(namespace)
     check_key(key)
-    allow(_resource(namespace, key))
     entry = await services().runtime.store.run(lambda: config_store.get(namespace, key))
+    allow_config_read(namespace, key, entry)
     if entry is None:
         raise NotFound(NOT_FOUND)
     return entry.to_json()
@@ -173,14 +167,14 @@ async def put_config(namespace: str, key: str) -> tuple[dict[str, Any], int]:
     check_namespace(namespace)
     check_key(key)
     body = await parse_body(PutConfigBody)
-    allow(_resource(namespace, key, body.value))
+    expected = await allow_config_write(namespace, key, body.expected_version, body.value)
     written = await write_entry(
         ConfigWrite(
             namespace=namespace,
             key=key,
             value=check_value(body.value, max_value_bytes()),
             updated_by=body.updated_by or principal().sub,
-            expected_version=body.expected_version,
+            expected_version=expected,
         )
     )
     return written.entry.to_json(), 201 if written.created else 200
@@ -196,11 +190,9 @@ async def put_config(namespace: str, key: str) -> tuple[dict[str, Any], int]:
 async def delete_config(namespace: str, key: str) -> dict[str, Any]:
     check_namespace(namespace)
     check_key(key)
-    expected = query_int("expectedVersion", -1, low=0, high=2**31 - 1)  # -1: not given
-    allow(_resource(namespace, key))
-    revision = await remove_entry(
-        namespace, key, not_found=NOT_FOUND, expected_version=expected if expected >= 0 else None
-    )
+    given = query_int("expectedVersion", -1, low=0, high=2**31 - 1)  # -1: not given
+    expected = await allow_config_write(namespace, key, given if given >= 0 else None)
+    revision = await remove_entry(namespace, key, not_found=NOT_FOUND, expected_version=expected)
     return {"ok": True, "namespace": namespace, "key": key, "version": revision.version}
 
 
@@ -211,10 +203,10 @@ async def config_history(namespace: str, key: str) -> list[dict[str, Any]]:
     check_namespace(namespace)
     check_key(key)
     limit = query_int("limit", 100, low=1, high=1000)
-    allow(_resource(namespace, key))
     revisions = await services().runtime.store.run(
         lambda: config_store.history(namespace, key, limit)
     )
+    allow_config_history(namespace, key, revisions)
     if not revisions:
         raise NotFound(NOT_FOUND)
     return [revision.to_json() for revision in revisions]
@@ -254,6 +246,7 @@ async def put_steward_config() -> tuple[dict[str, Any], int]:
     updated_by = _updated_by(data.get("updatedBy")) if isinstance(data, dict) else None
     if not isinstance(value, dict):
         raise Invalid("value must be an object")
+    await allow_config_write(STEWARD_NAMESPACE, STEWARD_KEY, None, value)
     written = await write_entry(
         ConfigWrite(
             namespace=STEWARD_NAMESPACE,

@@ -28,7 +28,14 @@ from relay.domain.channels import (
 )
 from relay.errors import Forbidden
 from relay.http import responses
-from relay.http.auth import agent_orchestrators, allow, allow_agent, principal, requires
+from relay.http.auth import (
+    agent_orchestrators,
+    allow,
+    allow_agent,
+    allow_relay_wide,
+    principal,
+    requires,
+)
 from relay.http.contract import responds, str_param
 from relay.http.services import services
 from relay.http.validation import Body, parse_body, query_str
@@ -133,8 +140,7 @@ async def _allow_binding_target(target_type: TargetType, target: str) -> None:
     matches agents by what they say of themselves, any owner's, so it is for callers
     without constraints only."""
     if target_type != "agent":
-        if principal().constraints:
-            raise Forbidden("forbidden")
+        allow_relay_wide()
         return
     await allow_agent(target)
     if principal().constraints and target not in await agent_orchestrators([target]):

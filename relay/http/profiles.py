@@ -5,6 +5,8 @@ A profile is the validated body of its ``PUT`` (camelCase, absent fields left ou
 it is rendered with its ``name`` and the entry's ``version``, ``updatedAt`` and
 ``updatedBy``. An entry in that namespace whose value is not an object (written
 raw through ``/api/config``) is not a profile: it is skipped in the list and 404s.
+Profiles are relay-wide (``relay.http.config_auth``): only a caller without constraints
+writes or removes one; reading takes ``config:read``.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from relay.errors import NotFound
 from relay.http import responses
 from relay.http.auth import principal, requires
 from relay.http.config import max_value_bytes, remove_entry, write_entry
+from relay.http.config_auth import allow_config_write
 from relay.http.contract import responds
 from relay.http.services import services
 from relay.http.validation import Body, parse_body
@@ -103,6 +106,7 @@ async def put_profile(name: str) -> tuple[dict[str, Any], int]:
     value = body.model_dump(
         mode="json", by_alias=True, exclude_none=True, exclude={"expected_version"}
     )
+    await allow_config_write(AGENT_PROFILES_NAMESPACE, name, body.expected_version, value)
     written = await write_entry(
         ConfigWrite(
             namespace=AGENT_PROFILES_NAMESPACE,
@@ -122,5 +126,6 @@ async def put_profile(name: str) -> tuple[dict[str, Any], int]:
 @requires("config:write")
 async def delete_profile(name: str) -> dict[str, Any]:
     _check_name(name)
+    await allow_config_write(AGENT_PROFILES_NAMESPACE, name, None)
     await remove_entry(AGENT_PROFILES_NAMESPACE, name, not_found=NOT_FOUND)
     return {"ok": True, "name": name}

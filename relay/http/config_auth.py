@@ -1,0 +1,93 @@
+"""Config entries: which a caller reads, writes and removes (the config, steward and
+agent-profile routes alike), judged on the entry as stored as ``relay.http.auth`` judges
+agents and workspaces.
+
+- A spawn policy is a named resource that spawns where its ``cwd`` says: a spawn or an
+  automation using it spawns there without checking that cwd again. A token's
+  ``policyNames`` limit which policies it touches, and its ``cwd`` limits both the policy
+  as stored and any value it writes: a token limited to ``/srv/o1`` neither reads nor
+  re-points nor removes the policy that spawns into ``/srv/o2``.
+- Relay-wide entries (``RELAY_WIDE_NAMESPACES``) steer every owner's hosts at once, so no
+  constraint covers them: only a caller without constraints writes them
+  (``allow_relay_wide``). Reading them takes ``config:read`` alone, as before.
+- Any other namespace is read by nothing in the relay: the scope decides.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from relay.auth.access import Resource
+from relay.domain.config import (
+    AGENT_PROFILES_NAMESPACE,
+    SPAWN_POLICIES_NAMESPACE,
+    STEWARD_NAMESPACE,
+    ConfigEntry,
+    ConfigRevision,
+    VersionConflict,
+)
+from relay.errors import Conflict
+from relay.http.auth import allow, allow_relay_wide, can_see, limited_by
+from relay.http.services import services
+from relay.store import config as config_store
+
+# The steward config: its ``autoMerge`` has the auto-merge job merge every owner's
+# repositories. Agent profiles: the presets every operator's spawn form starts from
+# (``providerArgs`` included), whoever's host the spawn then goes to.
+RELAY_WIDE_NAMESPACES: Final = frozenset({STEWARD_NAMESPACE, AGENT_PROFILES_NAMESPACE})
+
+_REMOVE: Final = object()  # ``allow_config_write`` with no value: a delete
+
+
+def _policy(key: str, value: Any) -> Resource:
+    """What a spawn policy touches: its name, and the cwd its value names (if any)."""
+    cwd = value.get("cwd") if isinstance(value, dict) else None
+    return Resource(policy_name=key, cwd=cwd if isinstance(cwd, str) and cwd else None)
+
+
+def may_read_config(entry: ConfigEntry) -> bool:
+    """For lists: whether the caller may read this stored entry (``allow_config_read``)."""
+    return entry.namespace != SPAWN_POLICIES_NAMESPACE or can_see(_policy(entry.key, entry.value))
+
+
+def allow_config_read(namespace: str, key: str, stored: ConfigEntry | None) -> None:
+    """403 unless the caller may read the entry ``stored`` at ``(namespace, key)`` (None:
+    there is none, and only the key is judged, so an unknown policy name outside the
+    caller's ``policyNames`` stays 403, not 404)."""
+    if namespace == SPAWN_POLICIES_NAMESPACE:
+        allow(_policy(key, stored.value if stored is not None else None))
+
+
+def allow_config_history(namespace: str, key: str, revisions: list[ConfigRevision]) -> None:
+    """403 unless the caller may read every revision it is shown: a policy's history holds
+    the values it had, each a cwd the caller reads."""
+    allow_config_read(namespace, key, None)
+    for revision in revisions:
+        if namespace == SPAWN_POLICIES_NAMESPACE and revision.value is not None:
+            allow(_policy(key, revision.value))
+
+
+async def allow_config_write(
+    namespace: str, key: str, expected_version: int | None, value: Any = _REMOVE
+) -> int | None:
+    """403 unless the caller may write ``value`` at ``(namespace, key)`` (no value: remove
+    the entry). Returns the ``expectedVersion`` the write must carry.
+
+    For a caller limited by ``cwd`` a spawn policy is judged as stored, and the write is
+    pinned to the version judged: a policy changed in between is refused with 409, never
+    overwritten or removed unjudged.
+    """
+    if namespace in RELAY_WIDE_NAMESPACES:
+        allow_relay_wide()
+        return expected_version
+    if namespace != SPAWN_POLICIES_NAMESPACE:
+        return expected_version
+    allow(_policy(key, None if value is _REMOVE else value))
+    if not limited_by("cwd"):
+        return expected_version  # the name alone, checked above, is judged on the key
+    stored = await services().runtime.store.run(lambda: config_store.get(namespace, key))
+    allow_config_read(namespace, key, stored)
+    judged = stored.version if stored is not None else 0  # 0: absent
+    if expected_version is not None and expected_version != judged:
+        raise Conflict(VersionConflict(judged).message)
+    return judged
