@@ -7,7 +7,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from relay.auth.access import CONSTRAINT_KINDS, Principal, normalise_path, path_within
+from relay.auth.access import (
+    CONSTRAINT_KINDS,
+    OPERATOR_ROLE,
+    Principal,
+    acts_for,
+    is_operator,
+    normalise_path,
+    path_within,
+)
 from relay.domain.tokens import SCOPES
 from relay.errors import Forbidden, Invalid
 
@@ -72,6 +80,60 @@ def check_grantable(
         granted = constraints.get(kind)
         if granted is None or not all(_within(kind, value, allowed) for value in granted):
             raise Forbidden(f"cannot grant {kind} beyond the caller's own {kind} constraint")
+
+
+def check_acting(
+    grantor: Principal,
+    role: str,
+    constraints: Mapping[str, Sequence[str]],
+    owners: Mapping[str, str | None],
+) -> None:
+    """A constrained grantor issues no token that acts for an agent (reads its inbox, sends
+    as it) it does not act for itself (``access.acts_for``, on the orchestrator each named
+    agent is stored under: ``owners``, unknown agents left out). Run after
+    ``check_grantable``, which bounds only the constraint kinds the grantor carries.
+
+    Those do not bound whom a token acts for: one naming an agent acts for it, whatever path
+    it is limited to; an operator's token, or an orchestrator's limited by orchestrator,
+    acts for every agent its constraints cover. So a grantor limited by path or policy
+    alone (which acts for no agent) issues no agent-bound token, and only a grantor acting
+    as widely issues such a role without ``agents``.
+
+    Raises:
+        Forbidden: a named agent the grantor does not act for, or a role acting more widely.
+    """
+    if grantor.is_root or not grantor.constraints:
+        return
+    agents = constraints.get("agents")
+    if agents is not None:
+        for agent_id in agents:
+            if not acts_for(grantor, agent_id, owners.get(agent_id)):
+                raise Forbidden(f"cannot grant agent {agent_id}: the caller does not act for it")
+        return
+    if not _acts_as_widely(grantor, role, constraints):
+        raise Forbidden(
+            f"cannot grant role {role} without agents: the caller does not act as widely"
+        )
+
+
+def _acts_as_widely(
+    grantor: Principal, role: str, constraints: Mapping[str, Sequence[str]]
+) -> bool:
+    """Whether a token of ``role`` with no ``agents`` acts for no agent the grantor does not:
+    an operator's token acts for every agent it covers (within the grantor's cover, which
+    ``check_grantable`` saw to), an orchestrator's for those of its orchestrators."""
+    if role == OPERATOR_ROLE:
+        return is_operator(grantor)
+    if role != "orchestrator" or "orchestrators" not in constraints:
+        return True  # acts for no agent (``acts_for``)
+    if is_operator(grantor):
+        return True
+    held = grantor.constraints.get("orchestrators")
+    return (
+        grantor.role == "orchestrator"
+        and held is not None
+        and set(constraints["orchestrators"]) <= set(held)
+    )
 
 
 def check_nameable(grantor: Principal, sub: str) -> None:

@@ -10,7 +10,7 @@ and the MCP tools share. The event stream's guard for constrained callers is
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from functools import wraps
 from typing import Any, TypeVar, cast
@@ -32,7 +32,7 @@ from relay.auth.access import (
     normalise_path,
     own_agent,
 )
-from relay.auth.grants import may_grant
+from relay.auth.grants import check_acting, may_grant
 from relay.domain.artifacts import Artifact
 from relay.domain.commands import TargetKind
 from relay.domain.memory import Memory, Scope, Viewer
@@ -314,6 +314,17 @@ def may_manage_token(record: TokenRecord | None) -> bool:
     if caller.is_root or not caller.constraints:
         return True
     return record is not None and may_grant(caller, record.constraints)
+
+
+async def allow_issuing(role: str, constraints: Mapping[str, Sequence[str]]) -> None:
+    """A token a constrained caller issues acts for no agent the caller does not act for
+    (``grants.check_acting``), judged on the orchestrators the agents it names are stored
+    under; only such a caller naming agents pays for the look-up."""
+    caller = principal()
+    if caller.is_root or not caller.constraints:
+        return
+    owners = await agent_orchestrators(constraints.get("agents", ()))
+    check_acting(caller, role, constraints, owners)
 
 
 def limited_token_admin() -> bool:

@@ -39,20 +39,26 @@ class McpTokenBody(Body):
 
 
 async def allow_minting_for(agent_id: str) -> None:
-    """Root and ``token:admin`` holders mint for the agents their constraints may grant
-    (``grants.check_grantable``: an unconstrained one for any agent, one limited to some
-    agents for those); an orchestrator for the agents it acts for (``allow_acting_for``:
-    403, or 404 for an unknown one); nobody else.
+    """Root and an unconstrained ``token:admin`` mint for any agent (404 for an unknown
+    one); a constrained ``token:admin`` for an agent it acts for (``allow_acting_for``: 403,
+    or 404 for an unknown one it would act for) whose token its constraints may grant
+    (``grants.may_grant``); an orchestrator for the agents it acts for; nobody else.
 
-    A ``token:admin`` limited by orchestrator or path cannot hand out ``{agents: [id]}``,
-    which its constraints would not bound: it mints only as an orchestrator acting for it.
+    The minted token acts for the agent, so its minter must too, judged as the inbox
+    routes judge it: a ``token:admin`` limited by path alone may grant ``{agents: [id],
+    cwd: [its prefixes]}``, which its path does not bound, though it acts for no agent.
+    A ``token:admin`` limited by orchestrator cannot hand out ``{agents: [id]}`` at all:
+    it mints only as an orchestrator acting for it.
     """
     caller = principal()
-    if caller.has_scope("token:admin") and may_grant(caller, mcp_constraints(agent_id, caller)):
+    if caller.has_scope("token:admin") and (caller.is_root or not caller.constraints):
         if agent_id not in await agent_orchestrators([agent_id]):
             raise NotFound("agent not found")
         return
-    if caller.role != "orchestrator":
+    grants = caller.has_scope("token:admin") and may_grant(
+        caller, mcp_constraints(agent_id, caller)
+    )
+    if not grants and caller.role != "orchestrator":
         raise Forbidden("forbidden")
     await allow_acting_for(agent_id)
 

@@ -21,6 +21,7 @@ from relay.errors import Forbidden, Invalid, NotFound
 from relay.http import responses
 from relay.http.auth import (
     SCOPE_ATTRIBUTE,
+    allow_issuing,
     allow_orchestrator_report,
     limited_token_admin,
     may_manage_token,
@@ -122,6 +123,7 @@ async def create_token() -> tuple[dict[str, Any], int]:
     spec = _spec(body, svc.runtime.settings.token_ttl_seconds)
     check_grantable(caller, spec.scope, spec.constraints)
     check_nameable(caller, spec.sub)
+    await allow_issuing(spec.role, spec.constraints)
     token, record = await issuing.issue(
         svc.auth,
         svc.runtime,

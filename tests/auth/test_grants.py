@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from relay.auth.access import Principal
-from relay.auth.grants import check_constraints, check_grantable, check_nameable, check_scope
+from relay.auth.grants import (
+    check_acting,
+    check_constraints,
+    check_grantable,
+    check_nameable,
+    check_scope,
+)
 from relay.errors import Forbidden, Invalid
 
 ALL_SCOPES = (
@@ -128,3 +134,89 @@ def test_a_constrained_grantor_names_its_tokens_after_itself() -> None:
     grantor = admin(("token:admin",), {"agents": ["a1"]})
     for sub in ("admin", "admin:ci-bot", "admin:a:b"):
         check_nameable(grantor, sub)
+
+
+def grantor(role: str, constraints: dict[str, list[str]]) -> Principal:
+    return Principal(
+        sub="ops", role=role, scope=frozenset({"token:admin"}), constraints=constraints
+    )
+
+
+OWNERS = {"a1": "o1", "a2": "o2", "free": None}
+
+
+@pytest.mark.parametrize(
+    ("by", "role", "constraints", "refused"),
+    [
+        # A path or a policy bounds no agent: a grantor limited by them alone acts for none.
+        (grantor("provider", {"cwd": ["/srv/o1"]}), "provider", {"agents": ["a1"]}, "a1"),
+        (grantor("provider", {"policyNames": ["p"]}), "mcp", {"agents": ["a2"]}, "a2"),
+        # Limited to o1: an operator acts for o1's agents, not o2's nor one of no host.
+        (grantor("dashboard", {"orchestrators": ["o1"]}), "provider", {"agents": ["a2"]}, "a2"),
+        (grantor("dashboard", {"orchestrators": ["o1"]}), "r", {"agents": ["free"]}, None),
+        (grantor("orchestrator", {"orchestrators": ["o1"]}), "r", {"agents": ["a1"]}, None),
+        (grantor("orchestrator", {"orchestrators": ["o1"]}), "r", {"agents": ["free"]}, "free"),
+        (grantor("provider", {"orchestrators": ["o1"]}), "r", {"agents": ["a1"]}, "a1"),
+        (grantor("provider", {"agents": ["a1", "a2"]}), "r", {"agents": ["a2"]}, None),
+        (grantor("provider", {"agents": ["a1"], "cwd": ["/srv"]}), "r", {"agents": ["a1"]}, None),
+    ],
+)
+def test_a_constrained_grantor_grants_only_agents_it_acts_for(
+    by: Principal, role: str, constraints: dict[str, list[str]], refused: str | None
+) -> None:
+    if refused is None:
+        check_acting(by, role, constraints, OWNERS)
+        return
+    with pytest.raises(Forbidden) as raised:
+        check_acting(by, role, constraints, OWNERS)
+    assert raised.value.message == f"cannot grant agent {refused}: the caller does not act for it"
+
+
+@pytest.mark.parametrize(
+    ("by", "role", "constraints", "allowed"),
+    [
+        (grantor("provider", {"cwd": ["/srv/o1"]}), "dashboard", {"cwd": ["/srv/o1"]}, False),
+        (
+            grantor("provider", {"orchestrators": ["o1"]}),
+            "orchestrator",
+            {"orchestrators": ["o1"]},
+            False,
+        ),
+        (grantor("dashboard", {"cwd": ["/srv/o1"]}), "dashboard", {"cwd": ["/srv/o1"]}, True),
+        (
+            grantor("dashboard", {"orchestrators": ["o1"]}),
+            "orchestrator",
+            {"orchestrators": ["o1"]},
+            True,
+        ),
+        (
+            grantor("orchestrator", {"orchestrators": ["o1"]}),
+            "orchestrator",
+            {"orchestrators": ["o1"]},
+            True,
+        ),
+        (
+            grantor("orchestrator", {"orchestrators": ["o1"]}),
+            "dashboard",
+            {"orchestrators": ["o1"]},
+            False,
+        ),
+        # Roles that act for no agent without ``agents`` are the grantor's to hand out.
+        (grantor("provider", {"cwd": ["/srv/o1"]}), "provider", {"cwd": ["/srv/o1"]}, True),
+        (grantor("provider", {"cwd": ["/srv/o1"]}), "orchestrator", {"cwd": ["/srv/o1"]}, True),
+    ],
+)
+def test_a_constrained_grantor_grants_a_role_acting_for_agents_only_as_widely(
+    by: Principal, role: str, constraints: dict[str, list[str]], allowed: bool
+) -> None:
+    if allowed:
+        check_acting(by, role, constraints, OWNERS)
+        return
+    with pytest.raises(Forbidden, match=f"cannot grant role {role} without agents"):
+        check_acting(by, role, constraints, OWNERS)
+
+
+def test_root_and_unconstrained_grantors_grant_any_agent_and_role() -> None:
+    for by in (Principal.root(), grantor("provider", {})):
+        check_acting(by, "dashboard", {}, OWNERS)
+        check_acting(by, "provider", {"agents": ["a2", "unknown"]}, OWNERS)

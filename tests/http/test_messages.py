@@ -63,24 +63,26 @@ async def test_sender_defaults_to_the_caller(client: Any, mint: Any) -> None:
 async def test_a_bound_agent_outside_the_tokens_other_constraints_is_no_sender(
     client: Any, mint: Any
 ) -> None:
-    """The caller's one agent is its sender only if it acts for it: a token:admin limited to
-    orchestrator o1 may grant {agents: [a2], orchestrators: [o1]}, which must not speak as
-    o2's agent a2."""
+    """The caller's one agent is its sender only if it acts for it: a token bound to
+    {agents: [a2], orchestrators: [o1]} must not speak as o2's agent a2. (A token:admin
+    limited to o1 may no longer issue it, as it does not act for a2; root still may.)"""
     await agent(client, "a1", orchestratorId="o1")
     await agent(client, "a2", orchestratorId="o2")
     admin = bearer(
         mint(["token:admin", "message:write", "message:read"], {"orchestrators": ["o1"]})
     )
-    response = await client.post(
-        "/api/tokens",
-        json={
-            "sub": "test-component:posing",  # named after its grantor, as it must be
-            "role": "provider",
-            "scope": ["message:write", "message:read"],
-            "constraints": {"agents": ["a2"], "orchestrators": ["o1"]},
-        },
-        headers=admin,
+    body = {
+        "sub": "test-component:posing",  # named after the admin, as it must be
+        "role": "provider",
+        "scope": ["message:write", "message:read"],
+        "constraints": {"agents": ["a2"], "orchestrators": ["o1"]},
+    }
+    response = await client.post("/api/tokens", json=body, headers=admin)
+    assert await error_of(response) == (
+        403,
+        "cannot grant agent a2: the caller does not act for it",
     )
+    response = await client.post("/api/tokens", json=body, headers=H)
     assert response.status_code == 201, await response.get_json()
     posing = bearer((await response.get_json())["token"])
     response = await send(client, posing, to="a1", body="I am a2")
