@@ -122,6 +122,20 @@ def hidden_views(principal: Principal) -> frozenset[str]:
     return frozenset(view for view, scope in VIEW_SCOPES.items() if not principal.has_scope(scope))
 
 
+def unattributed_hidden_views(principal: Principal) -> frozenset[str]:
+    """Views whose rows naming no agent and no orchestrator are withheld from this caller,
+    in the feed and on the stream alike: the security view, from a constrained caller.
+
+    Its token audits name neither, so no constraint filters them; each tells of a token
+    (sub, jti, role, scope) that such a caller may not manage (``GET /api/tokens``
+    withholds its record), and judging a row by that record would cost a read per row,
+    and per streamed event. Root and unconstrained ``token:admin`` callers read them all.
+    """
+    if principal.is_root or not principal.constraints:
+        return frozenset()
+    return frozenset({SECURITY_VIEW})
+
+
 def visible_agents(principal: Principal) -> frozenset[str] | None:
     """The agents whose events this caller sees, or None for all (activity and stream)."""
     agents = None if principal.is_root else principal.constraints.get("agents")

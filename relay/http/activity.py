@@ -9,7 +9,12 @@ from quart import Blueprint
 from quart_schema import document_request
 
 from relay.actors.runtime.audit import audit
-from relay.auth.access import hidden_views, visible_agents, visible_orchestrators
+from relay.auth.access import (
+    hidden_views,
+    unattributed_hidden_views,
+    visible_agents,
+    visible_orchestrators,
+)
 from relay.crossing import wait_future
 from relay.domain.activity import ActivityInput
 from relay.http import responses
@@ -89,6 +94,7 @@ async def get_activity() -> list[dict[str, Any]]:
             agents=agents,
             orchestrators=visible_orchestrators(caller),
             hidden_views=hidden,
+            unattributed_hidden_views=unattributed_hidden_views(caller),
         )
     )
     return [event.to_json() for event in events]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from relay.actors.runtime.directory import AgentDirectory
-from relay.auth.access import Principal, Resource, covers
+from relay.auth.access import Principal, Resource, covers, unattributed_hidden_views
 from relay.events import EventGuard
 from relay.http.auth import workspace_resources
 from relay.store.activity import HOST_VIEWS
@@ -20,10 +20,11 @@ class ConstrainedEvents:
     judge it (``can_see`` of the agent lists, ``visible_commands``, ``may_touch_workspace``),
     live and on replay alike (a ``lease`` event by the workspace it carries, as the lease
     list judges it, ``lease_auth``); an ``activity`` event as ``GET /api/activity`` reads
-    its row (by the agent and orchestrator it names); any other event published for an
-    agent (a message, a delivery, a task) by that agent and, for a caller limited by
-    orchestrator, the orchestrator it is stored under; a ``pair`` event by its parties,
-    one of which the caller must cover; other events pass. Then ``then`` decides.
+    its row (by the agent and orchestrator it names; a security audit naming neither is
+    withheld, ``unattributed_hidden_views``); any other event published for an agent (a
+    message, a delivery, a task) by that agent and, for a caller limited by orchestrator,
+    the orchestrator it is stored under; a ``pair`` event by its parties, one of which the
+    caller must cover; other events pass. Then ``then`` decides.
 
     The stream's own filter judges an event by the agent it names only: an orchestrator's
     runtime token (limited to its orchestrator and ``baseDir``) would otherwise be streamed
@@ -68,8 +69,12 @@ class ConstrainedEvents:
         if event.event == "pair":
             if not self._admits_pair(event.data):
                 return False
-        elif not all(covers(self._caller, r) for r in self._resources(event)):
-            return False
+        else:
+            resources = self._resources(event)
+            if any(r is _NOTHING for r in resources):
+                return False
+            if not all(covers(self._caller, r) for r in resources):
+                return False
         return self.then is None or self.then.admits(event)
 
     def _admits_pair(self, data: object) -> bool:
@@ -152,11 +157,15 @@ class ConstrainedEvents:
         """An activity row, as ``activity.page`` reads it for this caller: by the agent and
         the orchestrator stored on it; a caller limited by orchestrator reads no row that
         names none but an agent (one deleted before the row was written) or is of a host's
-        view (``HOST_VIEWS``)."""
+        view (``HOST_VIEWS``); no constrained caller reads a security audit that names
+        neither (``unattributed_hidden_views``)."""
         agent = row.get("agentId")
         orchestrator = row.get("orchestratorId")
         agent_id = agent if isinstance(agent, str) else None
         orchestrator_id = orchestrator if isinstance(orchestrator, str) else None
+        named = agent_id is not None or orchestrator_id is not None
+        if not named and row.get("view") in unattributed_hidden_views(self._caller):
+            return _NOTHING
         unattributed = orchestrator_id is None and (
             agent_id is not None or row.get("view") in HOST_VIEWS
         )
@@ -166,6 +175,7 @@ class ConstrainedEvents:
 
 
 _GUARDED_EVENTS = frozenset({"agent", "orchestrator", "command", "workspace", "lease"})
-# Covered by no constraint of any caller this guard is for: an empty path prefix list is
-# impossible, so a malformed event is refused by the agents/orchestrators/cwd it names.
+# What a withheld event stands for: ``admits`` refuses it by identity. Its empty ids cover
+# nothing, but ``covers`` alone would let it reach a caller limited only by policyNames or
+# spawnRequestIds (which a resource without those names passes) or by the path "/".
 _NOTHING = Resource(agent_id="", orchestrator_id="", cwd="")

@@ -12,7 +12,8 @@
   agent ``X`` (403 if the token's constraints do not cover ``X``). Both: both.
 - A token with an ``agents`` constraint sees only those agents' events; events tied
   to no agent are withheld from it. Security audits (view ``security``) are withheld
-  from callers without ``token:admin``. ``GET /api/activity`` filters the same way.
+  from callers without ``token:admin``, and those naming no agent and no orchestrator
+  (token audits) from every constrained caller. ``GET /api/activity`` filters the same way.
 - ``memory`` events (never a body, nor a secret's title) reach only callers the memory
   visibility rules let see that memory (``relay.actors.memory.events``), on replay too.
 - A ``: keep-alive`` comment after ``RELAY_SSE_KEEPALIVE_SECONDS`` of silence.

@@ -86,13 +86,15 @@ async def page(
     agents: Collection[str] | None = None,
     orchestrators: Collection[str] | None = None,
     hidden_views: Collection[str] = (),
+    unattributed_hidden_views: Collection[str] = (),
 ) -> list[ActivityEvent]:
     """Newest first; with ``after``, the events after that id in order (for catching up).
 
     ``agents`` (a token's agent constraint) keeps only events of those agents;
     ``orchestrators`` (its orchestrator constraint) only events of those orchestrators
     and the relay's own (no agent, no orchestrator, not of ``HOST_VIEWS``); events of
-    ``hidden_views`` are left out.
+    ``hidden_views`` are left out, and those of ``unattributed_hidden_views`` that name no
+    agent and no orchestrator.
     """
     query = models.ActivityEvent.all()
     if view:
@@ -108,6 +110,14 @@ async def page(
         query = query.filter(Q(orchestrator_id__in=list(orchestrators)) | relays_own)
     if hidden_views:
         query = query.filter(Q(view__isnull=True) | ~Q(view__in=list(hidden_views)))
+    if unattributed_hidden_views:
+        # Spelled as what passes: a NOT over a NULL view would drop rows of no view too.
+        query = query.filter(
+            Q(agent_id__isnull=False)
+            | Q(orchestrator_id__isnull=False)
+            | Q(view__isnull=True)
+            | ~Q(view__in=list(unattributed_hidden_views))
+        )
     if after is not None:
         query = query.filter(id__gt=after).order_by("id")
     else:
