@@ -10,7 +10,7 @@ and the MCP tools share. The event stream's guard for constrained callers is
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import replace
 from functools import wraps
 from typing import Any, TypeVar, cast
@@ -20,6 +20,7 @@ from quart import g, has_request_context, request, websocket
 from relay.actors import agent, artifacts
 from relay.actors.memory import visibility
 from relay.actors.memory.visibility import MemoryAction
+from relay.actors.orchestrator import runtime_token_constraints
 from relay.actors.tokens.runner_tokens import is_runner
 from relay.auth.access import (
     Principal,
@@ -32,16 +33,15 @@ from relay.auth.access import (
     normalise_path,
     own_agent,
 )
-from relay.auth.grants import check_acting, may_grant
+from relay.auth.grants import check_grantable
+from relay.auth.profiles import ORCHESTRATOR
 from relay.domain.artifacts import Artifact
 from relay.domain.commands import TargetKind
 from relay.domain.memory import Memory, Scope, Viewer
-from relay.domain.tokens import TokenRecord
 from relay.domain.workspaces import Workspace
 from relay.errors import Forbidden, NotFound
 from relay.http.services import services
 from relay.store import agents as agent_store
-from relay.store import orchestrators as orchestrator_store
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
@@ -200,22 +200,27 @@ def allow_orchestrator_report(orchestrator_id: str) -> None:
         raise Forbidden("forbidden")
 
 
-async def allow_orchestrator_registration(
+def allow_orchestrator_registration(
     orchestrator_id: str, agent_id: str | None, base_dir: str
 ) -> None:
-    """Registering an orchestrator: the caller's constraints cover it, its agent and its
-    ``baseDir``; and since the reply is the orchestrator's runtime token, re-registering an
-    existing one takes, from a constrained caller, a constraint that names it
-    (``is_target``): a token that is merely not kept from it (an agent's) is not it."""
+    """Registering an orchestrator, new or existing: the caller's constraints cover it, its
+    agent and its ``baseDir``. The reply is the orchestrator's runtime token, which acts for
+    every agent the orchestrator runs, now or later; so a constrained caller must already be
+    that orchestrator (``is_target``: a token merely not kept from it, an agent's, is not
+    it), be it an id that exists or one it claims first, and must hold all the token
+    carries (``grants.check_grantable``): its scopes, within its own constraints. A token
+    constrained otherwise (by ``cwd`` alone, say) squatting an id before its daemon came up
+    would act for every session that daemon later runs, wherever they are.
+    """
     allow(Resource(orchestrator_id=orchestrator_id, agent_id=agent_id, cwd=base_dir))
     caller = principal()
     if caller.is_root or not caller.constraints:
         return
-    if is_target(caller, "orchestrator", orchestrator_id):
-        return
-    store = services().runtime.store
-    if await store.run(lambda: orchestrator_store.load(orchestrator_id)) is not None:
+    if not is_target(caller, "orchestrator", orchestrator_id):
         raise Forbidden("forbidden")
+    check_grantable(
+        caller, ORCHESTRATOR.scope, runtime_token_constraints(orchestrator_id, base_dir)
+    )
 
 
 # -- workspaces ------------------------------------------------------------------------
@@ -292,45 +297,22 @@ async def allow_workspace(ws: Workspace, scope: str | None = None) -> None:
 def is_target(caller: Principal, kind: TargetKind, target: str) -> bool:
     """Root, or a token constrained to exactly this target's kind and covering it.
 
-    A runner token (``runner:<spawnRequestId>``) names its orchestrator in
-    ``constraints.orchestrators`` only to reach its own agent: it is a spawned session's
-    token, never the orchestrator itself (as ``check_remint_caller`` judges it)."""
+    An orchestrator is a token limited to it by ``constraints.orchestrators`` and bound to
+    no agent (its runtime token: ``{orchestrators: [o], cwd: [baseDir]}``). A token that
+    also names ``agents`` is an agent's token, whatever its sub: it names its orchestrator
+    only to reach its own agent (a runner token, ``runner:<spawnRequestId>``, or a
+    provider agent's), and taking the orchestrator's queue, reports or registration would
+    let it act for every sibling. A runner token is never its orchestrator either (as
+    ``check_remint_caller`` judges it), even one minted without ``agents``."""
     if caller.is_root:
         return True
     if kind == "orchestrator":
-        return target in caller.constraints.get("orchestrators", ()) and not is_runner(caller)
+        return (
+            target in caller.constraints.get("orchestrators", ())
+            and "agents" not in caller.constraints
+            and not is_runner(caller)
+        )
     return target in caller.constraints.get("agents", ())
-
-
-# -- tokens ----------------------------------------------------------------------------
-
-
-def may_manage_token(record: TokenRecord | None) -> bool:
-    """Token records, for the list and revocation alike: a ``token:admin`` holder manages
-    the tokens it could have issued. Root and an unconstrained caller every one; a
-    constrained caller those whose stored constraints lie within its own
-    (``grants.check_grantable``), never a jti without a record, whose grants are unknown."""
-    caller = principal()
-    if caller.is_root or not caller.constraints:
-        return True
-    return record is not None and may_grant(caller, record.constraints)
-
-
-async def allow_issuing(role: str, constraints: Mapping[str, Sequence[str]]) -> None:
-    """A token a constrained caller issues acts for no agent the caller does not act for
-    (``grants.check_acting``), judged on the orchestrators the agents it names are stored
-    under; only such a caller naming agents pays for the look-up."""
-    caller = principal()
-    if caller.is_root or not caller.constraints:
-        return
-    owners = await agent_orchestrators(constraints.get("agents", ()))
-    check_acting(caller, role, constraints, owners)
-
-
-def limited_token_admin() -> bool:
-    """Whether ``may_manage_token`` can refuse a record to the caller."""
-    caller = principal()
-    return not caller.is_root and bool(caller.constraints)
 
 
 # -- artifacts -------------------------------------------------------------------------

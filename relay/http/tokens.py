@@ -19,17 +19,10 @@ from relay.domain.activity import ActivityInput
 from relay.domain.tokens import TokenRecord
 from relay.errors import Forbidden, Invalid, NotFound
 from relay.http import responses
-from relay.http.auth import (
-    SCOPE_ATTRIBUTE,
-    allow_issuing,
-    allow_orchestrator_report,
-    limited_token_admin,
-    may_manage_token,
-    principal,
-    requires,
-)
+from relay.http.auth import SCOPE_ATTRIBUTE, allow_orchestrator_report, principal, requires
 from relay.http.contract import int_param, responds, str_param
 from relay.http.services import services
+from relay.http.token_auth import allow_issuing, limited_token_admin, may_manage_token
 from relay.http.validation import Body, parse_body, query_int, query_str
 from relay.store import orchestrators as orchestrator_store
 from relay.store import tokens as token_store

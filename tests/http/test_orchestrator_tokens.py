@@ -116,7 +116,7 @@ async def test_only_the_orchestrator_itself_re_registers_it(client: Any, mint: A
     """A registration hands out the orchestrator's runtime token: a token that merely
     has no constraint excluding o1 (an agent's, {agents: [a1]}) is not o1, and neither
     re-registers it (moving its baseDir) nor gets a token acting for o1's agents."""
-    await register_orchestrator(client, "o1", "/srv/o1")
+    runtime = (await register_orchestrator(client, "o1", "/srv/o1"))["token"]
     response = await client.post(
         "/api/agents", json={"id": "b1", "orchestratorId": "o1"}, headers=H
     )
@@ -129,8 +129,8 @@ async def test_only_the_orchestrator_itself_re_registers_it(client: Any, mint: A
     assert await response.get_json() == {"error": "forbidden"}
     stored = await (await client.get("/api/orchestrators/o1", headers=H)).get_json()
     assert stored["baseDir"] == "/srv/o1"
-    # A token limited to o1 (its own runtime token) re-registers it.
-    own = bearer(mint(["agent:write"], {"orchestrators": ["o1"], "cwd": ["/srv/o1"]}))
+    # Its own runtime token re-registers it.
+    own = bearer(runtime)
     response = await client.post(
         "/api/orchestrators", json={"id": "o1", "baseDir": "/srv/o1"}, headers=own
     )

@@ -18,6 +18,7 @@ from relay.actors.orchestrator.messages import (
     Register,
     ReportAgents,
 )
+from relay.actors.orchestrator.rules import runtime_token_constraints
 
 __all__ = [
     "KIND",
@@ -32,4 +33,5 @@ __all__ = [
     "orchestrator_reaper",
     "reap_orchestrators",
     "register_orchestrator",
+    "runtime_token_constraints",
 ]

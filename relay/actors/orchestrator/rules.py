@@ -69,6 +69,13 @@ def runtime_token_spec(orch: Orchestrator) -> TokenSpec:
         sub=f"orchestrator:{orch.id}",
         role=ORCHESTRATOR.role,
         scope=ORCHESTRATOR.scope,
-        constraints={"orchestrators": [orch.id], "cwd": [orch.base_dir]},
+        constraints=runtime_token_constraints(orch.id, orch.base_dir),
         ttl_seconds=RUNTIME_TOKEN_TTL_SECONDS,
     )
+
+
+def runtime_token_constraints(orchestrator_id: str, base_dir: str) -> dict[str, list[str]]:
+    """The runtime token's constraints, which a constrained caller registering the
+    orchestrator must be able to grant (``relay.http.auth``): the relay hands the token to
+    that caller."""
+    return {"orchestrators": [orchestrator_id], "cwd": [base_dir]}
