@@ -210,13 +210,15 @@ def allow_orchestrator_registration(
     it), be it an id that exists or one it claims first, and must hold all the token
     carries (``grants.check_grantable``): its scopes, within its own constraints. A token
     constrained otherwise (by ``cwd`` alone, say) squatting an id before its daemon came up
-    would act for every session that daemon later runs, wherever they are.
+    would act for every session that daemon later runs, wherever they are. A caller
+    without constraints holds the scopes too: one with ``agent:write`` alone would be
+    handed ``message:read`` over every agent of that orchestrator.
     """
     allow(Resource(orchestrator_id=orchestrator_id, agent_id=agent_id, cwd=base_dir))
     caller = principal()
-    if caller.is_root or not caller.constraints:
+    if caller.is_root:
         return
-    if not is_target(caller, "orchestrator", orchestrator_id):
+    if caller.constraints and not is_target(caller, "orchestrator", orchestrator_id):
         raise Forbidden("forbidden")
     check_grantable(
         caller, ORCHESTRATOR.scope, runtime_token_constraints(orchestrator_id, base_dir)

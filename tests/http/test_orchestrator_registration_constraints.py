@@ -213,3 +213,19 @@ async def test_a_daemon_bootstrap_token_registers_a_new_orchestrator(
         "/api/orchestrators", json={"id": "o-new", "baseDir": "/srv/new"}, headers=token
     )
     assert response.status_code == 201, await response.get_json()
+
+
+async def test_an_unconstrained_token_cannot_mint_scopes_it_lacks(client: Any, mint: Any) -> None:
+    """A token without constraints but with ``agent:write`` alone would be handed the
+    runtime token's ``message:read`` over every agent the orchestrator runs."""
+    narrow = bearer(mint(["agent:read", "agent:write"], None))
+    for orchestrator_id in ("o-new", "o1"):
+        if orchestrator_id == "o1":
+            await register_orchestrator(client, "o1", "/srv/o1")
+        response = await client.post(
+            "/api/orchestrators",
+            json={"id": orchestrator_id, "baseDir": f"/srv/{orchestrator_id}"},
+            headers=narrow,
+        )
+        assert response.status_code == 403, orchestrator_id
+        assert "cannot grant scope" in (await response.get_json())["error"]
