@@ -6,7 +6,8 @@ agents and workspaces.
   automation using it spawns there without checking that cwd again. A token's
   ``policyNames`` limit which policies it touches, and its ``cwd`` limits both the policy
   as stored and any value it writes: a token limited to ``/srv/o1`` neither reads nor
-  re-points nor removes the policy that spawns into ``/srv/o2``.
+  re-points nor removes the policy that spawns into ``/srv/o2``. A token limited to agents
+  writes none, nor one limited to orchestrators that neither bounds.
 - Relay-wide entries (``RELAY_WIDE_NAMESPACES``) steer every owner's hosts at once, so no
   constraint covers them: only a caller without constraints writes them
   (``allow_relay_wide``). Reading them takes ``config:read`` alone, as before.
@@ -26,7 +27,7 @@ from relay.domain.config import (
     ConfigRevision,
     VersionConflict,
 )
-from relay.errors import Conflict
+from relay.errors import Conflict, Forbidden
 from relay.http.auth import allow, allow_relay_wide, can_see, limited_by
 from relay.http.services import services
 from relay.store import config as config_store
@@ -82,6 +83,12 @@ async def allow_config_write(
         return expected_version
     if namespace != SPAWN_POLICIES_NAMESPACE:
         return expected_version
+    # A policy is relay-wide but for the names and paths a caller's own constraints bound:
+    # a token limited to agents steers no host, and one limited to orchestrators alone
+    # would steer every other host's restarts and automations through it.
+    bounded = limited_by("policyNames") or limited_by("cwd")
+    if limited_by("agents") or (limited_by("orchestrators") and not bounded):
+        raise Forbidden("forbidden")
     allow(_policy(key, None if value is _REMOVE else value))
     if not limited_by("cwd"):
         return expected_version  # the name alone, checked above, is judged on the key

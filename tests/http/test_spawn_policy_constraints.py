@@ -100,3 +100,28 @@ async def test_an_unconstrained_token_manages_any_policy(client: Any, mint: Any)
     assert (await client.get(f"{url}/history", headers=writer)).status_code == 200
     assert (await put_policy(client, "o2-nightly", "/srv/o3/app", writer)).status_code == 200
     assert (await client.delete(url, headers=writer)).status_code == 200
+
+
+async def test_a_token_limited_to_agents_or_orchestrators_alone_writes_no_policy(
+    client: Any, mint: Any
+) -> None:
+    """Policies are relay-wide: every host's restarts and automations spawn by them. A
+    token limited to agents steers no host; one limited to orchestrators, with no
+    ``policyNames`` or ``cwd`` to bound which policy or where, steers the others' too."""
+    assert (await put_policy(client, "shared", "/srv/o2/app")).status_code == 201
+    for constraints in ({"agents": ["a1"]}, {"orchestrators": ["o1"]}):
+        token = bearer(mint(["config:read", "config:write"], constraints))
+        for response in (
+            await put_policy(client, "shared", "/srv/o1/app", token),
+            await put_policy(client, "new", "/srv/o1/app", token),
+            await client.delete(f"{URL}/shared", headers=token),
+        ):
+            assert (response.status_code, await response.get_json()) == (
+                403,
+                {"error": "forbidden"},
+            ), constraints
+    stored = await (await client.get(f"{URL}/shared", headers=H)).get_json()
+    assert (stored["version"], stored["value"]["cwd"]) == (1, "/srv/o2/app")
+    # Bounded by its own constraints, an orchestrator's runtime token still writes one.
+    bounded = bearer(mint(["config:read", "config:write"], {"orchestrators": ["o1"], **LIMITS}))
+    assert (await put_policy(client, "o1-nightly", "/srv/o1/app", bounded)).status_code == 201
