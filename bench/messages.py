@@ -86,6 +86,7 @@ from bench.profiling import Profiler, top
 IDLE_SECONDS = 5
 REGISTER_CONCURRENCY = 64
 CONCURRENCY = 32
+OPEN_LOOP_CONNECTIONS = 512
 P99_TARGET_MS = 50.0
 SATURATION_TARGET = 0.3
 POLL_WAIT_S = 25
@@ -646,10 +647,15 @@ async def benchmark(args: argparse.Namespace, server: Server) -> list[Phase]:
     c = args.concurrency
     count = round(args.rate * args.seconds)
     session = new_session(limit=max(c, REGISTER_CONCURRENCY))
+    # Open-loop sends get connections enough to reach the server: with the closed loops'
+    # 64, a send the server was slow to take waited for a connection in the client and
+    # timed out there (the last runs' 30 s "timeouts" on channels), and the server never
+    # saw the load it was offered, nor shed it (RELAY_MAX_SENDS_IN_FLIGHT).
+    open_session = new_session(limit=OPEN_LOOP_CONNECTIONS)
     poll_session = new_session(limit=args.agents + 8)
     ack_session = new_session(limit=64)
     consumers = Consumers(Tally(), ack_mode=args.ack_mode)
-    async with session, poll_session, ack_session:
+    async with session, open_session, poll_session, ack_session:
         print(HEADER, flush=True)
         registered = await _register(session, server, agents)
         print_phase(registered)
@@ -679,7 +685,7 @@ async def benchmark(args: argparse.Namespace, server: Server) -> list[Phase]:
         )
         print_phase(warm.send)
         steady = await _message_run(
-            session,
+            open_session,
             server,
             consumers,
             agents,
@@ -692,7 +698,7 @@ async def benchmark(args: argparse.Namespace, server: Server) -> list[Phase]:
         on_channels: Run | None = None
         if plan:
             on_channels = await _message_run(
-                session,
+                open_session,
                 server,
                 consumers,
                 agents,
