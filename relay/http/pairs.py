@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from pydantic import Field
@@ -100,15 +101,15 @@ async def get_pair(pair_id: str) -> dict[str, Any]:
 @requires("task:write")
 async def pair_action(pair_id: str) -> dict[str, Any]:
     body = await parse_body(PairActionBody)
-    pair = await pairs.act(
-        services().runtime,
-        principal(),
-        pair_id,
-        body.action,
-        message=body.message,
-        version=body.version,
-    )
-    return pair_json(pair)
+    return pair_json(await act(pair_id, body.action, body.message, body.version))
+
+
+async def act(pair_id: str, action: PairAction, message: str | None, version: int | None) -> Pair:
+    """An action on a pair, for the route and the MCP ``pair_action`` alike: a ``message``
+    is a send, and holds a slot of the sends in flight as every send does."""
+    rt = services().runtime
+    with rt.sends.slot() if action == "message" else contextlib.nullcontext():
+        return await pairs.act(rt, principal(), pair_id, action, message=message, version=version)
 
 
 @bp.post("/api/pairs/<pair_id>/messages")

@@ -130,20 +130,39 @@ async def test_a_pair_message_and_an_mcp_send_share_the_bound(
             )
             assert on_pair.status_code == 503
             assert (await on_pair.get_json()) == {"error": OVERLOADED}
-            call = {
-                "jsonrpc": "2.0",
-                "id": 1,
-                "method": "tools/call",
-                "params": {"name": "send_message", "arguments": {"to": "a2", "body": "m"}},
-            }
-            headers = {**mcp, "Accept": "application/json, text/event-stream"}
-            result = (await (await client.post("/mcp", json=call, headers=headers)).get_json())[
-                "result"
-            ]
-            assert result["isError"] is True
-            assert result["content"] == [{"type": "text", "text": OVERLOADED}]
+            # A pair's "message" action is a send too, over the route and MCP alike.
+            as_action = await client.post(
+                f"/api/pairs/{pair['id']}/actions",
+                json={"action": "message", "message": "p"},
+                headers=H,
+            )
+            assert (as_action.status_code, await as_action.get_json()) == (
+                503,
+                {"error": OVERLOADED},
+            )
+            calls = (
+                ("send_message", {"to": "a2", "body": "m"}),
+                ("pair_action", {"pairId": pair["id"], "action": "message", "message": "m"}),
+            )
+            for tool, arguments in calls:
+                call = {
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "method": "tools/call",
+                    "params": {"name": tool, "arguments": arguments},
+                }
+                headers = {**mcp, "Accept": "application/json, text/event-stream"}
+                reply = await client.post("/mcp", json=call, headers=headers)
+                result = (await reply.get_json())["result"]
+                assert result["isError"] is True, tool
+                assert result["content"] == [{"type": "text", "text": OVERLOADED}], tool
+            # Other pair actions are no sends: not shed.
+            joined = await client.post(
+                f"/api/pairs/{pair['id']}/actions", json={"action": "join"}, headers=H
+            )
+            assert joined.status_code != 503
         metrics = await scrape(client)
-        assert value(metrics["relay_sends_shed"], "relay_sends_shed_total") == 2
+        assert value(metrics["relay_sends_shed"], "relay_sends_shed_total") == 4
 
 
 def test_admission_counts_slots_and_frees_one_on_error() -> None:

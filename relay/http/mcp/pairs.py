@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from relay.actors import pairs
 from relay.domain.pairs import PairAction
-from relay.http.auth import principal
 from relay.http.mcp.tools import JSON, Tool
-from relay.http.pairs import pair_json
-from relay.http.services import services
+from relay.http.pairs import act, pair_json
 from relay.http.validation import Body
 
 
@@ -24,14 +21,7 @@ async def pair_action(caller: str, arguments: PairActionArguments) -> JSON:
     # The token is bound to ``caller``: the flow judges what it is to the pair from the
     # token, exactly as the route does.
     del caller
-    pair = await pairs.act(
-        services().runtime,
-        principal(),
-        arguments.pair_id,
-        arguments.action,
-        message=arguments.message,
-        version=arguments.version,
-    )
+    pair = await act(arguments.pair_id, arguments.action, arguments.message, arguments.version)
     return pair_json(pair)
 
 
