@@ -73,6 +73,10 @@ async def allow_command_params(params: Mapping[str, Any]) -> None:
             stored = await services().runtime.store.run(partial(workspace_store.load, workspace_id))
             if stored is not None:
                 await allow_workspace(stored)
+            elif _constrained():
+                # Nothing to judge yet, and the settle finds the workspace by id when it
+                # comes: one recorded under that id meanwhile may be another owner's.
+                raise Forbidden("forbidden")
         allow(
             Resource(
                 policy_name=text.get("policyName"), spawn_request_id=text.get("spawnRequestId")
@@ -81,6 +85,11 @@ async def allow_command_params(params: Mapping[str, Any]) -> None:
         for key in _COMMAND_PATH_PARAMS:
             if key in text:
                 allow(Resource(cwd=text[key]))
+
+
+def _constrained() -> bool:
+    caller = principal()
+    return not caller.is_root and bool(caller.constraints)
 
 
 async def allow_command_take(kind: TargetKind, target: str) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from tests.conftest import bearer
 from tests.http.helpers import H, patch_command, poll, register_orchestrator
+from tests.http.sse_client import open_stream, until_end
 from tests.http.test_workspaces import action, get_ws, leases, make_workspace
 
 O1_REPO = "/srv/o1/repo"
@@ -162,3 +163,49 @@ async def test_a_cancel_needs_what_creating_the_command_needs(client: Any, mint:
     assert cancel.status_code == 200
     assert (await get_ws(client, "w2"))["status"] == "ready"
     assert await leases(client) == []
+
+
+async def test_a_reconcile_settles_only_a_workspace_of_the_host_it_went_to(
+    client: Any, mint: Any
+) -> None:
+    """The settle finds its workspace by id when it comes. A constrained caller may not
+    name an id nothing is recorded under yet (one recorded meanwhile may be another
+    owner's), and a reconcile reported by a host other than the workspace's moves
+    nothing, whoever queued it."""
+    o1 = await two_hosts(client)
+    refused = await reconcile(client, o1, {"workspaceId": "w-later"})
+    assert (refused.status_code, await refused.get_json()) == (403, {"error": "forbidden"})
+
+    created = await reconcile(client, H, {"workspaceId": "w-later"})  # root may
+    assert created.status_code == 201
+    command = (await created.get_json())["command"]
+    await make_workspace(client, "w-later", O2_REPO, agentId="a2", orchestratorId="o2")
+    settled = await patch_command(
+        client, command["id"], "succeeded", headers=o1, result={"removed": True}
+    )
+    assert settled.status_code == 200
+    assert (await get_ws(client, "w-later"))["status"] == "ready"
+
+
+async def test_a_refused_merge_never_holds_the_lease(client: Any, mint: Any) -> None:
+    """The owner is judged before the lease is taken: no lease event, no 409 meanwhile."""
+    await two_hosts(client)
+    limited = bearer(mint(COMMANDS, {"orchestrators": ["o1"]}))
+    response = await client.post(
+        "/api/workspaces",
+        json={
+            "id": "wy",
+            "orchestratorId": "o1",
+            "repoRoot": O2_REPO,
+            "worktreePath": f"{O2_REPO}/.worktrees/wy",
+            "branch": "feature/wy",
+            "status": "ready",
+        },
+        headers=limited,
+    )
+    assert response.status_code == 201
+    async with open_stream(client) as stream:  # root: every lease event
+        refused = await action(client, "wy", limited, action="merge")
+        assert refused.status_code == 403
+        frames = await until_end(client, stream)
+    assert [f.data for f in frames if f.event == "lease"] == []

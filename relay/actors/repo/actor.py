@@ -316,6 +316,8 @@ class RepoActor(AggregateActor):
             parts.append(part)
         workspace_id = _workspace_id(command)
         ws = self.workspaces.get(workspace_id) if workspace_id else None
+        if ws is not None and not rules.settles_here(ws, command):
+            ws = None
         outcome = SettleOutcome(None, False, released)
         rows: list[ActivityInput | None] = []
         if ws is not None:

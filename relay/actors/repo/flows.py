@@ -110,15 +110,17 @@ async def request_workspace_merge(
     repo = workspace.repo_root
     ttl_ms = int(rt.settings.merge_lease_ttl_seconds * 1000)
     command_id = new_command_id()
+    # The owner is chosen, and the caller judged on it, before the lease is taken: a merge
+    # refused here never holds the repository's lease, not even for a moment.
+    online = [o for o in await owners(rt, workspace) if o.status == "online"]
+    if not online:
+        raise Conflict("no online orchestrator available for workspace merge")
+    if allow_owner is not None:
+        allow_owner(online[0])
     await rt.registry.ask(
         msg.KIND, repo, msg.Acquire(workspace.id, options.requested_by, ttl_ms, command_id)
     )
     try:
-        online = [o for o in await owners(rt, workspace) if o.status == "online"]
-        if not online:
-            raise Conflict("no online orchestrator available for workspace merge")
-        if allow_owner is not None:
-            allow_owner(online[0])
         metadata = {**(options.metadata or {}), "mergeStrategy": options.strategy}
         planned_ws = await rt.registry.ask(
             msg.KIND, repo, msg.PlanMerge(workspace.id, command_id, metadata, note)

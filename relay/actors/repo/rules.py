@@ -207,6 +207,16 @@ def cleanup_outcome(workspace: Workspace, command: Command, now: int) -> Workspa
     return with_status(workspace, previous, now, {"cleanupError": error})
 
 
+def settles_here(workspace: Workspace, command: Command) -> bool:
+    """Whether ``command``'s settle may move ``workspace``. A reconcile is a host reporting
+    on its own worktree: one reported by another host than the one the workspace is
+    recorded under (a reconcile queued for an id another owner recorded since) moves
+    nothing. A merge or cleanup the relay queued itself, on the host holding the paths."""
+    if command.type != "workspace.reconcile" or workspace.orchestrator_id is None:
+        return True
+    return command.target_kind == "orchestrator" and command.target == workspace.orchestrator_id
+
+
 def reconcile_outcome(
     workspace: Workspace, command: Command, now: int
 ) -> tuple[Workspace | None, bool]:

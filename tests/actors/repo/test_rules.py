@@ -156,3 +156,20 @@ def test_an_aborted_cleanup_returns_to_the_status_it_began_from() -> None:
     )
     assert rules.cleanup_aborted(ws, "cmd_other", "x", 5) is None
     assert rules.cleanup_aborted(replace(ws, status="cleaned"), "cmd_2", "x", 5) is None
+
+
+@pytest.mark.parametrize(
+    ("type_", "recorded_under", "moves"),
+    [
+        ("workspace.reconcile", "o1", True),  # the host it went to (o1) reports on its own
+        ("workspace.reconcile", "o2", False),  # o1 reports on o2's worktree
+        ("workspace.reconcile", None, True),  # recorded under no host: nothing to compare
+        ("workspace.merge", "o2", True),  # the relay chose the host holding the paths
+        ("workspace.cleanup", "o2", True),
+    ],
+)
+def test_a_reconcile_settles_only_a_workspace_of_its_host(
+    type_: str, recorded_under: str | None, moves: bool
+) -> None:
+    ws = replace(WS, orchestrator_id=recorded_under)
+    assert rules.settles_here(ws, command(type_, "succeeded", {"removed": True})) is moves
