@@ -144,8 +144,8 @@ class ConstrainedEvents:
         it is: withheld from a caller limited by orchestrator or agent."""
         repo = Resource(cwd=lease.get("repoRoot"))
         if not isinstance(workspace, dict):
-            constrained = dict(self.constraints)
-            return [_NOTHING if "orchestrators" in constrained or "agents" in constrained else repo]
+            by_owner = any(kind in ("orchestrators", "agents") for kind, _ in self.constraints)
+            return [_NOTHING if by_owner else repo]
         return [repo, *self._workspace({k: v for k, v in workspace.items() if isinstance(v, str)})]
 
     def _workspace(self, text: dict[str, str]) -> list[Resource]:
