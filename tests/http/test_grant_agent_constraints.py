@@ -10,21 +10,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import bearer
-from tests.http.helpers import H, register_orchestrator
+from tests.http.test_ownership import two_hosts
 
 INBOX = "/api/agents/{}/inbox?peek=true"
-
-
-async def two_hosts(client: Any) -> dict[str, str]:
-    """o1 (``/srv/o1``) with a1, o2 (``/srv/o2``) with a2; o1's runtime token's headers."""
-    o1 = await register_orchestrator(client, "o1", "/srv/o1")
-    await register_orchestrator(client, "o2", "/srv/o2")
-    for agent_id, orchestrator_id in (("a1", "o1"), ("a2", "o2")):
-        response = await client.post(
-            "/api/agents", json={"id": agent_id, "orchestratorId": orchestrator_id}, headers=H
-        )
-        assert response.status_code == 201, await response.get_json()
-    return bearer(o1["token"])
 
 
 async def issue(client: Any, headers: dict[str, str], **body: Any) -> Any:

@@ -10,23 +10,13 @@ from relay.actors import repo as repos
 from relay.http.services import Services
 from relay.store import workspaces as workspace_store
 from tests.conftest import bearer
-from tests.http.helpers import H, register_orchestrator
+from tests.http.helpers import H
 from tests.http.sse_client import open_stream, until_end
+from tests.http.test_ownership import two_hosts
 from tests.http.test_workspaces import action, leases, make_workspace
 
 O1_REPO = "/srv/o1/repo"
 O2_REPO = "/srv/o2/repo"
-
-
-async def two_hosts(client: Any) -> None:
-    """o1 (/srv/o1) and o2 (/srv/o2), both online, with agent a1 under o1 and a2 under o2."""
-    await register_orchestrator(client, "o1", "/srv/o1")
-    await register_orchestrator(client, "o2", "/srv/o2")
-    for agent_id, orchestrator_id in (("a1", "o1"), ("a2", "o2")):
-        response = await client.post(
-            "/api/agents", json={"id": agent_id, "orchestratorId": orchestrator_id}, headers=H
-        )
-        assert response.status_code == 201
 
 
 async def merging(client: Any, workspace_id: str, repo: str, agent_id: str, host: str) -> None:

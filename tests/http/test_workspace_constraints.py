@@ -10,23 +10,12 @@ from typing import Any
 from tests.conftest import bearer
 from tests.http.helpers import H, patch_command, poll, register_orchestrator
 from tests.http.sse_client import open_stream, until_end
+from tests.http.test_ownership import two_hosts
 from tests.http.test_workspaces import action, get_ws, leases, make_workspace
 
 O1_REPO = "/srv/o1/repo"
 O2_REPO = "/srv/o2/repo"
 COMMANDS = ["agent:read", "agent:write", "command:read", "command:write"]
-
-
-async def two_hosts(client: Any) -> dict[str, str]:
-    """o1 (/srv/o1) and o2 (/srv/o2), both online, an agent each; o1's runtime token."""
-    reply = await register_orchestrator(client, "o1", "/srv/o1")
-    await register_orchestrator(client, "o2", "/srv/o2")
-    for agent_id, orchestrator_id in (("a1", "o1"), ("a2", "o2")):
-        response = await client.post(
-            "/api/agents", json={"id": agent_id, "orchestratorId": orchestrator_id}, headers=H
-        )
-        assert response.status_code == 201
-    return bearer(reply["token"])
 
 
 async def reconcile(client: Any, headers: Any, params: dict[str, Any]) -> Any:
