@@ -48,6 +48,11 @@ class Principal:
     def has_scope(self, scope: str) -> bool:
         return self.is_root or scope in self.scope
 
+    @property
+    def constrained(self) -> bool:
+        """Whether any constraint limits this caller (root carries none that count)."""
+        return not self.is_root and bool(self.constraints)
+
 
 @dataclass(frozen=True, slots=True)
 class Resource:
@@ -131,9 +136,7 @@ def unattributed_hidden_views(principal: Principal) -> frozenset[str]:
     withholds its record), and judging a row by that record would cost a read per row,
     and per streamed event. Root and unconstrained ``token:admin`` callers read them all.
     """
-    if principal.is_root or not principal.constraints:
-        return frozenset()
-    return frozenset({SECURITY_VIEW})
+    return frozenset({SECURITY_VIEW}) if principal.constrained else frozenset()
 
 
 def visible_agents(principal: Principal) -> frozenset[str] | None:

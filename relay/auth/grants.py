@@ -102,7 +102,7 @@ def check_acting(
     Raises:
         Forbidden: a named agent the grantor does not act for, or a role acting more widely.
     """
-    if grantor.is_root or not grantor.constraints:
+    if not grantor.constrained:
         return
     agents = constraints.get("agents")
     if agents is not None:

@@ -73,7 +73,7 @@ async def allow_command_params(params: Mapping[str, Any]) -> None:
             stored = await services().runtime.store.run(partial(workspace_store.load, workspace_id))
             if stored is not None:
                 await allow_workspace(stored)
-            elif _constrained():
+            elif principal().constrained:
                 # Nothing to judge yet, and the settle finds the workspace by id when it
                 # comes: one recorded under that id meanwhile may be another owner's.
                 raise Forbidden("forbidden")
@@ -85,11 +85,6 @@ async def allow_command_params(params: Mapping[str, Any]) -> None:
         for key in _COMMAND_PATH_PARAMS:
             if key in text:
                 allow(Resource(cwd=text[key]))
-
-
-def _constrained() -> bool:
-    caller = principal()
-    return not caller.is_root and bool(caller.constraints)
 
 
 async def allow_command_take(kind: TargetKind, target: str) -> None:

@@ -21,7 +21,7 @@ async def visible_leases(leases: Iterable[MergeLease]) -> list[MergeLease]:
     command."""
     found = [lease for lease in leases if can_see(Resource(cwd=lease.repo_root))]
     caller = principal()
-    if caller.is_root or not caller.constraints or not found:
+    if not caller.constrained or not found:
         return found  # nothing to judge, so no store read
     ids = {lease.workspace_id for lease in found}
     stored = await services().runtime.store.run(lambda: workspace_store.load_many(ids))

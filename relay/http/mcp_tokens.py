@@ -51,7 +51,7 @@ async def allow_minting_for(agent_id: str) -> None:
     it mints only as an orchestrator acting for it.
     """
     caller = principal()
-    if caller.has_scope("token:admin") and (caller.is_root or not caller.constraints):
+    if caller.has_scope("token:admin") and not caller.constrained:
         if agent_id not in await agent_orchestrators([agent_id]):
             raise NotFound("agent not found")
         return

@@ -16,7 +16,7 @@ def may_manage_token(record: TokenRecord | None) -> bool:
     constrained caller those whose stored constraints lie within its own
     (``grants.check_grantable``), never a jti without a record, whose grants are unknown."""
     caller = principal()
-    if caller.is_root or not caller.constraints:
+    if not caller.constrained:
         return True
     return record is not None and may_grant(caller, record.constraints)
 
@@ -26,7 +26,7 @@ async def allow_issuing(role: str, constraints: Mapping[str, Sequence[str]]) -> 
     (``grants.check_acting``), judged on the orchestrators the agents it names are stored
     under; only such a caller naming agents pays for the look-up."""
     caller = principal()
-    if caller.is_root or not caller.constraints:
+    if not caller.constrained:
         return
     owners = await agent_orchestrators(constraints.get("agents", ()))
     check_acting(caller, role, constraints, owners)
@@ -35,4 +35,4 @@ async def allow_issuing(role: str, constraints: Mapping[str, Sequence[str]]) -> 
 def limited_token_admin() -> bool:
     """Whether ``may_manage_token`` can refuse a record to the caller."""
     caller = principal()
-    return not caller.is_root and bool(caller.constraints)
+    return caller.constrained
