@@ -18,6 +18,23 @@ O2_REPO = "/srv/o2/repo"
 COMMANDS = ["agent:read", "agent:write", "command:read", "command:write"]
 
 
+async def o1_record_under_o2(client: Any, workspace_id: str, headers: Any) -> None:
+    """A ready workspace recorded under o1 whose paths lie in o2's base dir."""
+    response = await client.post(
+        "/api/workspaces",
+        json={
+            "id": workspace_id,
+            "orchestratorId": "o1",
+            "repoRoot": O2_REPO,
+            "worktreePath": f"{O2_REPO}/.worktrees/{workspace_id}",
+            "branch": f"feature/{workspace_id}",
+            "status": "ready",
+        },
+        headers=headers,
+    )
+    assert response.status_code == 201
+
+
 async def reconcile(client: Any, headers: Any, params: dict[str, Any]) -> Any:
     return await client.post(
         "/api/commands",
@@ -69,19 +86,7 @@ async def test_a_merge_or_cleanup_goes_only_to_a_host_the_caller_covers(
     await two_hosts(client)
     limited = bearer(mint(COMMANDS, {"orchestrators": ["o1"]}))
     for workspace_id, name in (("wx", "cleanup"), ("wy", "merge")):
-        response = await client.post(
-            "/api/workspaces",
-            json={
-                "id": workspace_id,
-                "orchestratorId": "o1",
-                "repoRoot": O2_REPO,
-                "worktreePath": f"{O2_REPO}/.worktrees/{workspace_id}",
-                "branch": f"feature/{workspace_id}",
-                "status": "ready",
-            },
-            headers=limited,
-        )
-        assert response.status_code == 201
+        await o1_record_under_o2(client, workspace_id, limited)
         refused = await action(client, workspace_id, limited, action=name)
         assert (refused.status_code, await refused.get_json()) == (403, {"error": "forbidden"})
         assert (await get_ws(client, workspace_id))["status"] == "ready"
@@ -180,19 +185,7 @@ async def test_a_refused_merge_never_holds_the_lease(client: Any, mint: Any) -> 
     """The owner is judged before the lease is taken: no lease event, no 409 meanwhile."""
     await two_hosts(client)
     limited = bearer(mint(COMMANDS, {"orchestrators": ["o1"]}))
-    response = await client.post(
-        "/api/workspaces",
-        json={
-            "id": "wy",
-            "orchestratorId": "o1",
-            "repoRoot": O2_REPO,
-            "worktreePath": f"{O2_REPO}/.worktrees/wy",
-            "branch": "feature/wy",
-            "status": "ready",
-        },
-        headers=limited,
-    )
-    assert response.status_code == 201
+    await o1_record_under_o2(client, "wy", limited)
     async with open_stream(client) as stream:  # root: every lease event
         refused = await action(client, "wy", limited, action="merge")
         assert refused.status_code == 403
