@@ -202,27 +202,34 @@ def allow_orchestrator_report(orchestrator_id: str) -> None:
 
 def allow_orchestrator_registration(
     orchestrator_id: str, agent_id: str | None, base_dir: str
-) -> None:
+) -> tuple[str, ...]:
     """Registering an orchestrator, new or existing: the caller's constraints cover it, its
     agent and its ``baseDir``. The reply is the orchestrator's runtime token, which acts for
     every agent the orchestrator runs, now or later; so a constrained caller must already be
     that orchestrator (``is_target``: a token merely not kept from it, an agent's, is not
-    it), be it an id that exists or one it claims first, and must hold all the token
-    carries (``grants.check_grantable``): its scopes, within its own constraints. A token
-    constrained otherwise (by ``cwd`` alone, say) squatting an id before its daemon came up
-    would act for every session that daemon later runs, wherever they are. A caller
-    without constraints holds the scopes too: one with ``agent:write`` alone would be
-    handed ``message:read`` over every agent of that orchestrator.
+    it), be it an id that exists or one it claims first. A token constrained otherwise (by
+    ``cwd`` alone, say) squatting an id before its daemon came up would act for every
+    session that daemon later runs, wherever they are.
+
+    Returns the scopes the runtime token carries, never one the caller lacks
+    (``grants.check_grantable``). Another role must hold the whole profile: a token with
+    ``agent:write`` alone would be handed ``message:read`` over every agent of that
+    orchestrator. An ``orchestrator`` token (a daemon's runtime token, or the one it was
+    started with) gets the profile's scopes it holds: one minted before this relay's
+    profile gained a scope re-registers with what it had, where a 403 would stop every
+    daemon of a fleet at the relay's upgrade until an operator re-issued their tokens.
     """
     allow(Resource(orchestrator_id=orchestrator_id, agent_id=agent_id, cwd=base_dir))
     caller = principal()
     if caller.is_root:
-        return
+        return ORCHESTRATOR.scope
     if caller.constraints and not is_target(caller, "orchestrator", orchestrator_id):
         raise Forbidden("forbidden")
-    check_grantable(
-        caller, ORCHESTRATOR.scope, runtime_token_constraints(orchestrator_id, base_dir)
-    )
+    scope = ORCHESTRATOR.scope
+    if caller.role == ORCHESTRATOR.role:
+        scope = tuple(entry for entry in scope if caller.has_scope(entry))
+    check_grantable(caller, scope, runtime_token_constraints(orchestrator_id, base_dir))
+    return scope
 
 
 # -- workspaces ------------------------------------------------------------------------

@@ -97,7 +97,7 @@ async def _ask(orchestrator_id: str, message: Ask[T]) -> T:
 async def register_orchestrator() -> tuple[dict[str, Any], int]:
     body = await parse_body(RegisterOrchestratorBody)
     base_dir = normalise_path(body.base_dir)
-    allow_orchestrator_registration(body.id, body.agent_id, base_dir)
+    scope = allow_orchestrator_registration(body.id, body.agent_id, base_dir)
     registration = OrchestratorRegistration(
         id=body.id,
         agent_id=body.agent_id,
@@ -110,7 +110,7 @@ async def register_orchestrator() -> tuple[dict[str, Any], int]:
     )
     svc = services()
     orch, created, token = await orchestrator.register_orchestrator(
-        svc.runtime, svc.auth, registration
+        svc.runtime, svc.auth, registration, scope
     )
     reply = {
         "orchestrator": orch.to_json(),

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from relay.auth.profiles import ORCHESTRATOR
+from relay.http.services import Services
 from tests.conftest import bearer
 from tests.http.helpers import H, poll, register_orchestrator
 
@@ -229,3 +230,24 @@ async def test_an_unconstrained_token_cannot_mint_scopes_it_lacks(client: Any, m
         )
         assert response.status_code == 403, orchestrator_id
         assert "cannot grant scope" in (await response.get_json())["error"]
+
+
+@pytest.mark.parametrize("constraints", [None, {"orchestrators": ["o1"], "cwd": ["/srv/o1"]}])
+async def test_an_orchestrator_token_older_than_a_profile_scope_re_registers(
+    client: Any, services: Services, mint: Any, constraints: dict[str, list[str]] | None
+) -> None:
+    """A daemon's token (its bootstrap token, unconstrained, or its kept runtime token)
+    minted before the orchestrator profile gained a scope: its re-registration after the
+    relay's upgrade still succeeds, and the runtime token it gets carries no scope it did
+    not hold."""
+    await register_orchestrator(client, "o1", "/srv/o1")
+    older = [entry for entry in ORCHESTRATOR.scope if entry != "memory:write"]
+    token = bearer(mint(older, constraints, sub="orchestrator:o1", role="orchestrator"))
+    response = await client.post(
+        "/api/orchestrators", json={"id": "o1", "baseDir": "/srv/o1"}, headers=token
+    )
+    assert response.status_code == 200, await response.get_json()
+    runtime = (await response.get_json())["token"]
+    assert sorted(services.auth.verify(runtime).scope) == sorted(older)
+    heartbeat = await client.post("/api/orchestrators/o1/heartbeat", headers=bearer(runtime))
+    assert heartbeat.status_code == 200

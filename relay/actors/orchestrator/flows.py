@@ -19,9 +19,13 @@ from relay.store import tokens as token_store
 
 
 async def register_orchestrator(
-    rt: Runtime, auth: Authenticator, registration: OrchestratorRegistration
+    rt: Runtime,
+    auth: Authenticator,
+    registration: OrchestratorRegistration,
+    scope: tuple[str, ...] = ORCHESTRATOR.scope,
 ) -> tuple[Orchestrator, bool, str]:
-    """Register (or refresh) an orchestrator and mint its runtime token, with a record.
+    """Register (or refresh) an orchestrator and mint its runtime token, with a record:
+    the orchestrator profile's scopes, or those of them the registrant may hand out.
 
     The record lists the token in ``GET /api/tokens`` (profile ``orchestrator``), so it
     can be revoked there. A re-registration's new token does not revoke the previous
@@ -40,7 +44,7 @@ async def register_orchestrator(
         orchestrator.KIND, registration.id, orchestrator.Register(registration)
     )
     rt.routing.orchestrator_exists(orch.id)
-    token, claims = auth.mint(runtime_token_spec(orch))
+    token, claims = auth.mint(runtime_token_spec(orch, scope))
     record = TokenRecord.of(
         claims, profile_id=ORCHESTRATOR.id, created_by=f"registration:{orch.id}"
     )

@@ -62,13 +62,16 @@ def heartbeat(
     )
 
 
-def runtime_token_spec(orch: Orchestrator) -> TokenSpec:
+def runtime_token_spec(
+    orch: Orchestrator, scope: tuple[str, ...] = ORCHESTRATOR.scope
+) -> TokenSpec:
     """The token a (re-)registration hands the orchestrator: the orchestrator profile's role
-    and scopes, for itself and its base dir only."""
+    and scopes (those of them the registrant may hand out: ``relay.http.auth``), for itself
+    and its base dir only."""
     return TokenSpec(
         sub=f"orchestrator:{orch.id}",
         role=ORCHESTRATOR.role,
-        scope=ORCHESTRATOR.scope,
+        scope=scope,
         constraints=runtime_token_constraints(orch.id, orch.base_dir),
         ttl_seconds=RUNTIME_TOKEN_TTL_SECONDS,
     )
