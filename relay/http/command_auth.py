@@ -9,7 +9,8 @@ from functools import partial
 from typing import Any
 
 from relay.actors import commands
-from relay.auth.access import Resource, covers
+from relay.auth.access import Principal, Resource, covers
+from relay.auth.command_params import PATH_PARAMS, named_agents, param_parts, params_covered
 from relay.domain.commands import Command, TargetKind
 from relay.errors import Forbidden
 from relay.http.auth import (
@@ -48,21 +49,14 @@ async def allow_command_write(kind: TargetKind, target: str) -> None:
         raise Forbidden("forbidden")
 
 
-# The params by which the daemon's handlers name what a command touches (relay/daemon:
-# sessions, worktrees, merge), at the top level and in a restart's ``restartSpawn``.
-_COMMAND_PATH_PARAMS = ("cwd", "repoRoot", "worktreePath", "sourceCwd")
-
-
 async def allow_command_params(params: Mapping[str, Any]) -> None:
     """A command created by hand: what its params name (an agent, paths, a spawn policy, a
     spawn request) is covered by the caller's constraints, as the routes that make such
     commands (spawn, agent actions, workspace merge and cleanup) judge them; else 403.
     Covering its target alone would let a ``workspace.merge`` or ``agent.spawn`` reach any
-    path below the orchestrator's ``baseDir``."""
-    for part in (params, params.get("restartSpawn")):
-        if not isinstance(part, Mapping):
-            continue
-        text = {k: v for k, v in part.items() if isinstance(v, str)}
+    path below the orchestrator's ``baseDir``. Reads judge the same params
+    (``params_covered``)."""
+    for text in param_parts(params):
         agent_id = text.get("agentId")
         if agent_id is not None:
             await allow_agent(agent_id)
@@ -82,7 +76,7 @@ async def allow_command_params(params: Mapping[str, Any]) -> None:
                 policy_name=text.get("policyName"), spawn_request_id=text.get("spawnRequestId")
             )
         )
-        for key in _COMMAND_PATH_PARAMS:
+        for key in PATH_PARAMS:
             if key in text:
                 allow(Resource(cwd=text[key]))
 
@@ -90,52 +84,93 @@ async def allow_command_params(params: Mapping[str, Any]) -> None:
 async def allow_command_take(kind: TargetKind, target: str) -> None:
     """Taking a target's commands, over the long-poll and the channel alike: they are
     handed out unredacted (a spawn's runner token) and marked delivered. ``command:read``
-    covering the target (``allow_command_target``), and for a constrained caller a
-    constraint that names the target (``is_target``), or for an agent the orchestrator it
-    is stored under: never a token its constraints merely do not exclude, as an agent's
-    token is from its orchestrator's queue."""
+    covering the target (``allow_command_target``), and ``takes_queue``."""
     await allow_command_target(kind, target)
     caller = principal()
-    if caller.is_root or not caller.constraints or is_target(caller, kind, target):
+    if not caller.constrained or is_target(caller, kind, target):
         return
-    if kind == "agent":
-        owner = (await agent_orchestrators([target])).get(target)
-        if owner is not None and owner in caller.constraints.get("orchestrators", ()):
-            return
-    raise Forbidden("forbidden")
+    owners = await agent_orchestrators([target]) if kind == "agent" else {}
+    if not takes_queue(caller, kind, target, owners):
+        raise Forbidden("forbidden")
+
+
+def takes_queue(
+    caller: Principal, kind: TargetKind, target: str, owners: Mapping[str, str | None]
+) -> bool:
+    """Whether a caller covering the target takes its queue: a constrained caller only
+    through a constraint that names the target (``is_target``), or for an agent the
+    orchestrator it is stored under (``owners``): never a token its constraints merely do
+    not exclude, as an agent's token is from its orchestrator's queue."""
+    if not caller.constrained or is_target(caller, kind, target):
+        return True
+    owner = owners.get(target) if kind == "agent" else None
+    return owner is not None and owner in caller.constraints.get("orchestrators", ())
+
+
+def may_read_command(
+    caller: Principal,
+    kind: TargetKind,
+    target: str,
+    params: Mapping[str, Any],
+    owners: Mapping[str, str | None],
+) -> bool:
+    """Reading a command whose target the caller covers (list, get and the event stream
+    alike): the caller takes that target's queue (``takes_queue``: it is handed the
+    command whole anyway; an orchestrator's runtime token reads all of its commands), or
+    its constraints cover what the params name (``params_covered``). Covering the target
+    alone let a token limited by ``agents``, ``cwd`` or a spawn policy read every command
+    of its orchestrator: other sessions' spawns, other paths' merges and their results.
+    ``owners``: the stored orchestrator of the agent target and of each agent the params
+    name (``named_agents``), for a caller limited by orchestrator."""
+    return takes_queue(caller, kind, target, owners) or params_covered(caller, params, owners)
 
 
 async def visible_commands(commands: list[Command]) -> list[Command]:
-    """For lists: the commands whose target the caller may touch (``allow_command_target``)."""
+    """For lists: the commands whose target the caller may touch (``allow_command_target``)
+    and which it may read (``may_read_command``), the agents they name looked up together."""
     caller = principal()
-    if caller.is_root:
+    if not caller.constrained:
         return commands
     owners: dict[str, str | None] = {}
     if limited_by("orchestrators"):
-        owners = await agent_orchestrators(c.target for c in commands if c.target_kind == "agent")
+        agents = [c.target for c in commands if c.target_kind == "agent"]
+        agents += [agent_id for c in commands for agent_id in named_agents(c.params)]
+        owners = await agent_orchestrators(agents)
 
     def visible(command: Command) -> bool:
         if command.target_kind == "orchestrator":
-            return covers(caller, Resource(orchestrator_id=command.target))
-        return covers(
-            caller, Resource(agent_id=command.target, orchestrator_id=owners.get(command.target))
+            target = Resource(orchestrator_id=command.target)
+        else:
+            target = Resource(agent_id=command.target, orchestrator_id=owners.get(command.target))
+        return covers(caller, target) and may_read_command(
+            caller, command.target_kind, command.target, command.params, owners
         )
 
     return [command for command in commands if visible(command)]
 
 
+async def allow_command_read(command: Command) -> None:
+    """One stored command (``GET /api/commands/:id``): 403 unless the caller covers its
+    target (``allow_command_target``) and may read it, as lists judge it."""
+    await allow_command_target(command.target_kind, command.target)
+    if not await visible_commands([command]):
+        raise Forbidden("forbidden")
+
+
 def command_targets() -> Targets | None:
     """For lists, the store's narrowing ahead of ``visible_commands``: the targets the
-    caller's ``agents`` and ``orchestrators`` constraints name, per kind. An agent's
-    command is narrowed by ``agents`` alone: its orchestrator is the agent's, which
-    ``visible_commands`` looks up. Never fewer commands than ``visible_commands`` keeps,
-    never the final word; None (root, or neither constraint): every command."""
+    caller's ``agents`` and ``orchestrators`` constraints name, per kind, and for a caller
+    limited by ``agents`` the orchestrators' commands about those agents (``agentId``,
+    which ``params_covered`` requires of it). An agent's command is narrowed by ``agents``
+    alone: its orchestrator is the agent's, which ``visible_commands`` looks up. Never
+    fewer commands than ``visible_commands`` keeps, never the final word; None (root, or
+    neither constraint): every command."""
     caller = principal()
     agents = caller.constraints.get("agents")
     orchestrators = caller.constraints.get("orchestrators")
     if caller.is_root or (agents is None and orchestrators is None):
         return None
-    return Targets(agents=agents, orchestrators=orchestrators)
+    return Targets(agents=agents, orchestrators=orchestrators, about=agents)
 
 
 async def allow_command_report(kind: TargetKind, target: str, status: str, command_id: str) -> None:

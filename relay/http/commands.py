@@ -18,8 +18,8 @@ from relay.http import responses
 from relay.http.auth import can_see, principal, requires
 from relay.http.command_auth import (
     allow_command_params,
+    allow_command_read,
     allow_command_report,
-    allow_command_target,
     allow_command_write,
     command_targets,
     visible_commands,
@@ -93,8 +93,8 @@ async def list_commands() -> list[dict[str, Any]]:
     agent_id = query_str("agentId", max_length=200)
     limit = query_int("limit", 100, low=1, high=1000)
     if agent_id is not None and not can_see(Resource(agent_id=agent_id)):
-        # An agents-constrained token sees orchestrators' commands, but not those about
-        # an agent outside its constraints.
+        # Nothing about an agent outside the caller's constraints: an agents-constrained
+        # token sees an orchestrator's commands only about its own (``visible_commands``).
         return []
     found = await _commands_page(
         limit,
@@ -139,7 +139,7 @@ async def _commands_page(limit: int, **filters: str | None) -> list[Command]:
 @requires("command:read")
 async def get_command(command_id: str) -> dict[str, Any]:
     command = await commands.load(services().runtime, command_id)
-    await allow_command_target(command.target_kind, command.target)
+    await allow_command_read(command)
     return command.to_json()
 
 

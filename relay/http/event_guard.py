@@ -5,9 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from relay.actors.runtime.directory import AgentDirectory
+from relay.actors.tokens.runner_tokens import RUNNER_PREFIX, is_runner
 from relay.auth.access import Principal, Resource, covers, unattributed_hidden_views
+from relay.auth.command_params import named_agents
+from relay.domain.commands import TargetKind
 from relay.events import EventGuard
 from relay.http.auth import workspace_resources
+from relay.http.command_auth import may_read_command
 from relay.store.activity import HOST_VIEWS
 from relay.store.stream import StreamEvent
 
@@ -30,24 +34,32 @@ class ConstrainedEvents:
     runtime token (limited to its orchestrator and ``baseDir``) would otherwise be streamed
     every other orchestrator's agents, commands, workspaces and leases.
 
-    For a caller limited by orchestrator, a command to an agent and a workspace of an agent
-    are judged on the orchestrator that agent is stored under too, as ``visible_commands``
-    and ``may_touch_workspace`` judge them, from the agents' actors' memory (``agents``,
-    ``AgentDirectory``): never a store read per event. A command to an agent that memory
-    does not hold is withheld from such a caller (a workspace's agent is then judged as an
-    unknown one, by the workspace's own fields).
+    A ``command`` event is judged by ``may_read_command`` too, as the command's list and
+    ``GET /api/commands/:id`` judge it: by what its params name, unless the caller takes the
+    target's queue (an orchestrator's runtime token).
+
+    For a caller limited by orchestrator, a command to an agent, each agent a command's
+    params name and a workspace of an agent are judged on the orchestrator that agent is
+    stored under too, as ``visible_commands`` and ``may_touch_workspace`` judge them, from
+    the agents' actors' memory (``agents``, ``AgentDirectory``): never a store read per
+    event. A command to an agent that memory does not hold is withheld from such a caller;
+    an agent its params name that memory does not hold is judged as stored under no
+    orchestrator the caller names (the list, reading the store, may judge it as a new one);
+    a workspace's agent is then judged as an unknown one, by the workspace's own fields.
     """
 
     constraints: tuple[tuple[str, tuple[str, ...]], ...]
     then: EventGuard | None = None
     agents: AgentDirectory | None = None  # only for a caller limited by orchestrator
+    runner: bool = False  # a runner token, which is never its orchestrator (``is_target``)
     # ``constraints`` as the Principal ``covers`` judges, built once, not per event; left
     # out of equality (streams with the same constraints share one filter group).
     _caller: Principal = field(init=False, compare=False, hash=False, repr=False)
 
     def __post_init__(self) -> None:
         caller = Principal(
-            sub="",
+            # ``is_target`` tells a runner token by its sub; nothing else here reads it.
+            sub=RUNNER_PREFIX if self.runner else "",
             role="",
             scope=frozenset(),
             constraints={k: list(v) for k, v in self.constraints},
@@ -63,7 +75,7 @@ class ConstrainedEvents:
             return then
         constraints = tuple(sorted((k, tuple(v)) for k, v in caller.constraints.items()))
         limited = "orchestrators" in caller.constraints
-        return cls(constraints, then, agents if limited else None)
+        return cls(constraints, then, agents if limited else None, is_runner(caller))
 
     def admits(self, event: StreamEvent) -> bool:
         if event.event == "pair":
@@ -127,15 +139,32 @@ class ConstrainedEvents:
         if event.event == "orchestrator":
             return [Resource(orchestrator_id=text.get("id"))]
         if event.event == "command":
-            if text.get("targetKind") == "agent":
-                known, owner = self._owner(text.get("target"))
-                if not known:
-                    return [_NOTHING]
-                return [Resource(agent_id=text.get("target"), orchestrator_id=owner)]
-            return [Resource(orchestrator_id=text.get("target"))]
+            return [self._command(text, item.get("params"))]
         if event.event == "lease":
             return self._lease(text, data.get("workspace"))
         return self._workspace(text)
+
+    def _command(self, text: dict[str, str], params: object) -> Resource:
+        """A command event: its target, if the caller may read the command at all
+        (``may_read_command``, with the owners memory holds; a miss among the agents the
+        params name is ``_UNKNOWN``, a target memory does not hold is withheld)."""
+        target = text.get("target")
+        if target is None or not isinstance(params, dict):
+            return _NOTHING
+        kind: TargetKind = "agent" if text.get("targetKind") == "agent" else "orchestrator"
+        owners: dict[str, str | None] = {}
+        if kind == "agent":
+            known, owners[target] = self._owner(target)
+            if not known:
+                return _NOTHING
+        for agent_id in named_agents(params):
+            known, owner = self._owner(agent_id)
+            owners.setdefault(agent_id, owner if known else _UNKNOWN)
+        if not may_read_command(self._caller, kind, target, params, owners):
+            return _NOTHING
+        if kind == "agent":
+            return Resource(agent_id=target, orchestrator_id=owners[target])
+        return Resource(orchestrator_id=target)
 
     def _lease(self, lease: dict[str, str], workspace: object) -> list[Resource]:
         """A lease event, as ``lease_auth.visible_leases`` judges the lease: its repository,
@@ -179,3 +208,6 @@ _GUARDED_EVENTS = frozenset({"agent", "orchestrator", "command", "workspace", "l
 # nothing, but ``covers`` alone would let it reach a caller limited only by policyNames or
 # spawnRequestIds (which a resource without those names passes) or by the path "/".
 _NOTHING = Resource(agent_id="", orchestrator_id="", cwd="")
+# The orchestrator of an agent memory does not hold: an id no constraint names, so a caller
+# limited by orchestrator (the only one whose guard consults memory) covers no such agent.
+_UNKNOWN = ""

@@ -107,10 +107,12 @@ async def open_for(target: str) -> list[Command]:
 @dataclass(frozen=True, slots=True)
 class Targets:
     """The targets a list may name, per kind: ``None`` leaves that kind unnarrowed, an
-    empty list leaves it out."""
+    empty list leaves it out. ``about``: an orchestrator's commands only if about one of
+    these agents (``params.agentId``); ``None`` leaves them unnarrowed."""
 
     agents: list[str] | None = None
     orchestrators: list[str] | None = None
+    about: list[str] | None = None
 
 
 async def search(
@@ -137,6 +139,9 @@ async def search(
             )
             if allowed is None or allowed  # an empty IN is not valid SQL everywhere
         ]
+        if targets.about is not None:
+            about = Q(target_kind="agent") | Q(agent_id__in=targets.about or [""])
+            kinds = [Q(kind, about) for kind in kinds]
         if not kinds:
             return []
         query = query.filter(Q(*kinds, join_type="OR"))

@@ -1,0 +1,76 @@
+"""What a command's params name, and whether a constrained caller's constraints cover it:
+one rule for making a command by hand (``relay.http.command_auth.allow_command_params``)
+and for reading one (``params_covered``), so a read never reaches further than a create."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from relay.auth.access import Principal, Resource, covers
+
+# The params by which the daemon's handlers name what a command touches (relay/daemon:
+# sessions, worktrees, merge), at the top level and in a restart's ``restartSpawn``.
+PATH_PARAMS = ("cwd", "repoRoot", "worktreePath", "sourceCwd")
+
+
+def param_parts(params: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The string params of the top level and of a restart's ``restartSpawn``: where the
+    daemon looks for what a command touches (other values name nothing it acts on)."""
+    parts = []
+    for part in (params, params.get("restartSpawn")):
+        if isinstance(part, Mapping):
+            parts.append({k: v for k, v in part.items() if isinstance(v, str)})
+    return parts
+
+
+def named_agents(params: Mapping[str, Any]) -> list[str]:
+    """Every ``agentId`` the params name: the agents whose stored orchestrators a read
+    looks up, together for a whole page (``relay.http.auth.agent_orchestrators``)."""
+    return [part["agentId"] for part in param_parts(params) if "agentId" in part]
+
+
+def params_covered(
+    caller: Principal, params: Mapping[str, Any], owners: Mapping[str, str | None]
+) -> bool:
+    """Whether a caller may read a command with these params, as far as they go: its
+    constraints cover everything they name, as ``allow_command_params`` would have it
+    create them. Unconstrained callers and root: always.
+
+    - each ``agentId`` (top level and ``restartSpawn``), as an agent with the orchestrator
+      it is stored under (``owners``; one left out is judged by the constraints alone, as
+      ``allow_agent`` judges an agent that does not exist yet);
+    - ``policyName`` and ``spawnRequestId``, by ``policyNames`` and ``spawnRequestIds``;
+    - each path (``PATH_PARAMS``), by ``cwd``.
+
+    A caller limited by ``agents`` reaches a command to an orchestrator only through one of
+    its agents, so the command must be about one (``params.agentId`` at the top level, the
+    agent the ``?agentId=`` filter and the store's narrowing read): a merge naming only
+    paths, or the spawn of an agent it does not name, is another session's or the host's.
+
+    A ``workspaceId`` is judged by the paths the command carries (every workspace command
+    the relay makes names the workspace's ``repoRoot`` and ``worktreePath``), not by the
+    stored workspace: the event stream's guard may not read the store per event, and the
+    three reads of a command must judge alike. So a command naming a workspace and no path
+    is withheld from a caller limited by ``cwd``: nothing it carries says where it acts.
+    """
+    if not caller.constrained:
+        return True
+    about = params.get("agentId")
+    if "agents" in caller.constraints and not (isinstance(about, str) and about):
+        return False
+    for part in param_parts(params):
+        agent_id = part.get("agentId")
+        owner = None if agent_id is None else owners.get(agent_id)
+        named = Resource(
+            agent_id=agent_id,
+            orchestrator_id=owner,
+            policy_name=part.get("policyName"),
+            spawn_request_id=part.get("spawnRequestId"),
+        )
+        paths = [part[key] for key in PATH_PARAMS if key in part]
+        if "workspaceId" in part and not paths and "cwd" in caller.constraints:
+            return False
+        if not all(covers(caller, r) for r in (named, *(Resource(cwd=p) for p in paths))):
+            return False
+    return True
