@@ -5,6 +5,7 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass, fields
 
+from relay.domain.agents import Placement
 from relay.domain.tokens import SCOPES, Claims
 from relay.errors import Forbidden
 
@@ -179,17 +180,21 @@ def is_unconstrained_operator(principal: Principal) -> bool:
     return is_operator(principal) and not principal.constraints
 
 
-def acts_for(principal: Principal, agent_id: str, orchestrator_id: str | None) -> bool:
+def acts_for(principal: Principal, agent_id: str, placement: Placement | None) -> bool:
     """Whether the caller may act as (or for) agent ``agent_id`` — read its inbox, send as it.
 
-    ``orchestrator_id`` is the agent's orchestrator as stored, never as the request says.
-    An operator acts for every agent; a token naming the agent in ``constraints.agents``
+    ``placement`` is where the agent is as stored (its orchestrator and working directory),
+    never as the request says; None for an agent that is not stored. An operator acts for
+    every agent its constraints cover; a token naming the agent in ``constraints.agents``
     for that agent; an ``orchestrator`` token for the agents of the orchestrators it names.
-    Every other constraint the token carries must cover the agent as well. Other
-    unconstrained tokens act for no agent: an integration reading every inbox would be a
-    leak no operator asked for.
+    Every other constraint the token carries must cover the agent as well: a ``cwd`` limit
+    its stored working directory (``within_cwd``). Other unconstrained tokens act for no
+    agent: an integration reading every inbox would be a leak no operator asked for.
     """
+    orchestrator_id = None if placement is None else placement.orchestrator_id
     if not covers(principal, Resource(agent_id=agent_id, orchestrator_id=orchestrator_id)):
+        return False
+    if not within_cwd(principal, None if placement is None else placement.cwd):
         return False
     if is_operator(principal):
         return True
@@ -200,6 +205,18 @@ def acts_for(principal: Principal, agent_id: str, orchestrator_id: str | None) -
         and orchestrator_id is not None
         and orchestrator_id in principal.constraints.get("orchestrators", ())
     )
+
+
+def within_cwd(principal: Principal, agent_cwd: str | None) -> bool:
+    """Whether the caller's ``cwd`` limit (if any) covers an agent whose stored working
+    directory is ``agent_cwd``. An agent recording none is at no known place, so no
+    prefix covers it, ``/`` included: ``covers`` would skip the unknown path, and a token
+    limited to one host's paths would act for every agent that never said where it works.
+    """
+    prefixes = None if principal.is_root else principal.constraints.get("cwd")
+    if prefixes is None:
+        return True
+    return agent_cwd is not None and any(path_within(agent_cwd, prefix) for prefix in prefixes)
 
 
 def is_named(principal: Principal, name: str) -> bool:

@@ -16,6 +16,7 @@ from relay.auth.access import (
     normalise_path,
     path_within,
 )
+from relay.domain.agents import Placement
 from relay.domain.tokens import SCOPES
 from relay.errors import Forbidden, Invalid
 
@@ -86,18 +87,19 @@ def check_acting(
     grantor: Principal,
     role: str,
     constraints: Mapping[str, Sequence[str]],
-    owners: Mapping[str, str | None],
+    placements: Mapping[str, Placement],
 ) -> None:
     """A constrained grantor issues no token that acts for an agent (reads its inbox, sends
-    as it) it does not act for itself (``access.acts_for``, on the orchestrator each named
-    agent is stored under: ``owners``, unknown agents left out). Run after
-    ``check_grantable``, which bounds only the constraint kinds the grantor carries.
+    as it) it does not act for itself (``access.acts_for``, on where each named agent is
+    stored: ``placements``, unknown agents left out). Run after ``check_grantable``, which
+    bounds only the constraint kinds the grantor carries.
 
-    Those do not bound whom a token acts for: one naming an agent acts for it, whatever path
-    it is limited to; an operator's token, or an orchestrator's limited by orchestrator,
-    acts for every agent its constraints cover. So a grantor limited by path or policy
-    alone (which acts for no agent) issues no agent-bound token, and only a grantor acting
-    as widely issues such a role without ``agents``.
+    Those do not bound whom a token acts for: one naming an agent acts for it wherever its
+    paths cover the agent's stored cwd; an operator's token, or an orchestrator's limited
+    by orchestrator, acts for every agent its constraints cover. So a grantor limited by
+    path or policy alone (which acts for no agent, unless an operator's) issues no
+    agent-bound token, and only a grantor acting as widely issues such a role without
+    ``agents``.
 
     Raises:
         Forbidden: a named agent the grantor does not act for, or a role acting more widely.
@@ -107,7 +109,7 @@ def check_acting(
     agents = constraints.get("agents")
     if agents is not None:
         for agent_id in agents:
-            if not acts_for(grantor, agent_id, owners.get(agent_id)):
+            if not acts_for(grantor, agent_id, placements.get(agent_id)):
                 raise Forbidden(f"cannot grant agent {agent_id}: the caller does not act for it")
         return
     if not _acts_as_widely(grantor, role, constraints):

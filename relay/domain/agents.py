@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -41,6 +42,28 @@ class AgentCard:
         if self.provider_capabilities is not None:
             card["providerCapabilities"] = self.provider_capabilities
         return card
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where an existing agent is, as stored: the orchestrator it is registered under and
+    the working directory its card records (``stored_cwd``). Who acts for the agent is
+    judged on these, never on what a request says (``relay.auth.access.acts_for``)."""
+
+    orchestrator_id: str | None
+    cwd: str | None
+
+
+def stored_cwd(meta: Mapping[str, Any]) -> str | None:
+    """The card's working directory, ``meta.cwd``, if it is an absolute path; else None (a
+    location unknown, which no ``cwd`` constraint covers: a relative or non-text value
+    would otherwise be read as a path from the root)."""
+    cwd = meta.get("cwd")
+    return cwd if isinstance(cwd, str) and cwd.startswith("/") else None
+
+
+def placement_of(orchestrator_id: str | None, meta: Mapping[str, Any]) -> Placement:
+    return Placement(orchestrator_id, stored_cwd(meta))
 
 
 @dataclass(frozen=True, slots=True)

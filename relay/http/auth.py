@@ -35,6 +35,7 @@ from relay.auth.access import (
 )
 from relay.auth.grants import check_grantable
 from relay.auth.profiles import ORCHESTRATOR
+from relay.domain.agents import Placement
 from relay.domain.artifacts import Artifact
 from relay.domain.commands import TargetKind
 from relay.domain.memory import Memory, Scope, Viewer
@@ -122,16 +123,17 @@ async def allow_agent(
     moving = orchestrator_id is not None and not caller.is_root and bool(caller.constraints)
     if not (limited_by("orchestrators") or moving):
         return
-    owners = await agent_orchestrators([agent_id])
-    if agent_id not in owners:
+    placements = await agent_placements([agent_id])
+    if agent_id not in placements:
         # A new agent: the constraints checked above decide, and, for an id taken before,
         # the orchestrator it was deleted under.
         await _allow_taking_a_deleted_id(agent_id, scope)
         return
-    owner = owners[agent_id]
+    stored = placements[agent_id]
+    owner = stored.orchestrator_id
     if owner is not None:
         allow(Resource(orchestrator_id=owner), scope)
-    if moving and owner != orchestrator_id and not acts_for(caller, agent_id, owner):
+    if moving and owner != orchestrator_id and not acts_for(caller, agent_id, stored):
         raise Forbidden("forbidden")
 
 
@@ -154,29 +156,35 @@ async def _allow_taking_a_deleted_id(agent_id: str, scope: str | None) -> None:
 
 async def allow_acting_for(agent_id: str) -> str | None:
     """403 ``forbidden`` unless the caller acts for ``agent_id`` (``access.acts_for``), judged
-    on the orchestrator the agent is stored under; 404 ``agent not found`` for an unknown
-    agent the caller could otherwise act for. Returns that orchestrator id.
+    on where the agent is stored (its orchestrator and cwd); 404 ``agent not found`` for an
+    unknown agent the caller could otherwise act for. Returns that orchestrator id.
 
     The one check of messaging, inboxes and MCP: every route and tool calls it.
     """
     caller = principal()
-    owners = await agent_orchestrators([agent_id])
-    if agent_id not in owners:
+    placements = await agent_placements([agent_id])
+    if agent_id not in placements:
         # Unknown: said only to a caller who would act for it, were it there (an operator,
         # or a token naming it); others learn nothing about which ids exist.
         if acts_for(caller, agent_id, None):
             raise NotFound("agent not found")
         raise Forbidden("forbidden")
-    owner = owners[agent_id]
-    if not acts_for(caller, agent_id, owner):
+    stored = placements[agent_id]
+    if not acts_for(caller, agent_id, stored):
         raise Forbidden("forbidden")
-    return owner
+    return stored.orchestrator_id
 
 
 async def agent_orchestrators(agent_ids: Iterable[str]) -> dict[str, str | None]:
     """The orchestrator of each known agent (unknown agents are left out), as its actor
     holds it, else as stored (``agent.orchestrators_of``)."""
     return await agent.orchestrators_of(services().runtime, agent_ids)
+
+
+async def agent_placements(agent_ids: Iterable[str]) -> dict[str, Placement]:
+    """Where each known agent is (unknown agents are left out), as its actor holds it, else
+    as stored (``agent.placements_of``): what ``acts_for`` judges."""
+    return await agent.placements_of(services().runtime, agent_ids)
 
 
 def limited_by(constraint: str) -> bool:
@@ -352,8 +360,10 @@ async def memory_viewer() -> Viewer:
         candidates |= set(
             await runtime.store.run(lambda: agent_store.ids_of_orchestrators(orchestrator_ids))
         )
-    owners = await agent_orchestrators(candidates)
-    agents = frozenset(a for a in candidates if a in owners and acts_for(caller, a, owners[a]))
+    placements = await agent_placements(candidates)
+    agents = frozenset(
+        a for a in candidates if a in placements and acts_for(caller, a, placements[a])
+    )
     if not agents:
         raise Forbidden("forbidden")
     cwd = caller.constraints.get("cwd")

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from relay.actors.runtime.directory import AgentDirectory
+from relay.actors.runtime.directory import AgentDirectory, AgentFacts
 from relay.actors.tokens.runner_tokens import RUNNER_PREFIX, is_runner
-from relay.auth.access import Principal, Resource, covers, unattributed_hidden_views
+from relay.auth.access import (
+    Principal,
+    Resource,
+    covers,
+    unattributed_hidden_views,
+    within_cwd,
+)
 from relay.auth.command_params import named_agents
 from relay.domain.commands import TargetKind
 from relay.events import EventGuard
@@ -46,15 +52,21 @@ class ConstrainedEvents:
     an agent its params name that memory does not hold is judged as stored under no
     orchestrator the caller names (the list, reading the store, may judge it as a new one);
     a workspace's agent is then judged as an unknown one, by the workspace's own fields.
+
+    For a caller limited by path, an event published for an agent and a pair's parties are
+    judged as ``acts_for`` judges them: on the agent's stored working directory, from that
+    memory too (an agent it does not hold, or one that recorded none, is covered by none).
     """
 
     constraints: tuple[tuple[str, tuple[str, ...]], ...]
     then: EventGuard | None = None
-    agents: AgentDirectory | None = None  # only for a caller limited by orchestrator
+    agents: AgentDirectory | None = None  # only for a caller limited by orchestrator or path
     runner: bool = False  # a runner token, which is never its orchestrator (``is_target``)
     # ``constraints`` as the Principal ``covers`` judges, built once, not per event; left
     # out of equality (streams with the same constraints share one filter group).
     _caller: Principal = field(init=False, compare=False, hash=False, repr=False)
+    _by_orchestrator: bool = field(init=False, compare=False, hash=False, repr=False)
+    _by_path: bool = field(init=False, compare=False, hash=False, repr=False)
 
     def __post_init__(self) -> None:
         caller = Principal(
@@ -65,6 +77,9 @@ class ConstrainedEvents:
             constraints={k: list(v) for k, v in self.constraints},
         )
         object.__setattr__(self, "_caller", caller)
+        limits = {kind for kind, _ in self.constraints}
+        object.__setattr__(self, "_by_orchestrator", "orchestrators" in limits)
+        object.__setattr__(self, "_by_path", "cwd" in limits)
 
     @classmethod
     def of(
@@ -74,7 +89,7 @@ class ConstrainedEvents:
         if caller.is_root or not caller.constraints:
             return then
         constraints = tuple(sorted((k, tuple(v)) for k, v in caller.constraints.items()))
-        limited = "orchestrators" in caller.constraints
+        limited = "orchestrators" in caller.constraints or "cwd" in caller.constraints
         return cls(constraints, then, agents if limited else None, is_runner(caller))
 
     def admits(self, event: StreamEvent) -> bool:
@@ -99,8 +114,8 @@ class ConstrainedEvents:
         for party in (pair.get("driver"), pair.get("navigator")):
             if not isinstance(party, str):
                 continue
-            known, owner = self._owner(party)
-            if known and covers(self._caller, Resource(agent_id=party, orchestrator_id=owner)):
+            resource = self._acted_for(party)
+            if resource is not _NOTHING and covers(self._caller, resource):
                 return True
         return False
 
@@ -113,11 +128,26 @@ class ConstrainedEvents:
         return known and covers(self._caller, Resource(agent_id=key, orchestrator_id=owner))
 
     def _owner(self, agent_id: str | None) -> tuple[bool, str | None]:
-        """``(known, orchestrator)`` of an agent, from memory; known when not asked for."""
-        if self.agents is None or agent_id is None:
+        """``(known, orchestrator)`` of an agent, from memory, for a caller limited by
+        orchestrator; known when not asked for."""
+        if not self._by_orchestrator or agent_id is None:
             return True, None
-        facts = self.agents.known([agent_id])[0].get(agent_id)
+        facts = self._facts(agent_id)
         return (False, None) if facts is None else (True, facts.orchestrator_id)
+
+    def _facts(self, agent_id: str) -> AgentFacts | None:
+        return None if self.agents is None else self.agents.known([agent_id])[0].get(agent_id)
+
+    def _acted_for(self, agent_id: str) -> Resource:
+        """An agent, as ``acts_for`` judges it for this caller: by its id, the orchestrator
+        it is stored under and, for a caller limited by path, its stored working directory
+        (``within_cwd``). An agent memory does not hold is withheld from either caller."""
+        if not (self._by_orchestrator or self._by_path):
+            return Resource(agent_id=agent_id)
+        facts = self._facts(agent_id)
+        if facts is None or (self._by_path and not within_cwd(self._caller, facts.cwd)):
+            return _NOTHING
+        return Resource(agent_id=agent_id, orchestrator_id=facts.orchestrator_id)
 
     def _resources(self, event: StreamEvent) -> list[Resource]:
         """What the event carries, as its resource's reads judge it; an event of these
@@ -129,8 +159,7 @@ class ConstrainedEvents:
         if event.event not in _GUARDED_EVENTS:
             if event.agent_id is None:
                 return []
-            known, owner = self._owner(event.agent_id)
-            return [Resource(agent_id=event.agent_id, orchestrator_id=owner) if known else _NOTHING]
+            return [self._acted_for(event.agent_id)]
         if not isinstance(item, dict):
             return [_NOTHING]
         text = {k: v for k, v in item.items() if isinstance(v, str)}
@@ -198,7 +227,7 @@ class ConstrainedEvents:
         unattributed = orchestrator_id is None and (
             agent_id is not None or row.get("view") in HOST_VIEWS
         )
-        if self.agents is not None and unattributed:
+        if self._by_orchestrator and unattributed:
             return _NOTHING
         return Resource(agent_id=agent_id, orchestrator_id=orchestrator_id)
 

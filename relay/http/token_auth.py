@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 
 from relay.auth.grants import check_acting, may_grant
 from relay.domain.tokens import TokenRecord
-from relay.http.auth import agent_orchestrators, principal
+from relay.http.auth import agent_placements, principal
 
 
 def may_manage_token(record: TokenRecord | None) -> bool:
@@ -23,13 +23,13 @@ def may_manage_token(record: TokenRecord | None) -> bool:
 
 async def allow_issuing(role: str, constraints: Mapping[str, Sequence[str]]) -> None:
     """A token a constrained caller issues acts for no agent the caller does not act for
-    (``grants.check_acting``), judged on the orchestrators the agents it names are stored
-    under; only such a caller naming agents pays for the look-up."""
+    (``grants.check_acting``), judged on where the agents it names are stored; only such
+    a caller naming agents pays for the look-up."""
     caller = principal()
     if not caller.constrained:
         return
-    owners = await agent_orchestrators(constraints.get("agents", ()))
-    check_acting(caller, role, constraints, owners)
+    placements = await agent_placements(constraints.get("agents", ()))
+    check_acting(caller, role, constraints, placements)
 
 
 def limited_token_admin() -> bool:

@@ -9,7 +9,14 @@ from typing import Any, Literal, cast
 
 from tortoise.connection import connections
 
-from relay.domain.agents import AgentCard, Presence, TimelineEntry, TimelineInput
+from relay.domain.agents import (
+    AgentCard,
+    Placement,
+    Presence,
+    TimelineEntry,
+    TimelineInput,
+    placement_of,
+)
 from relay.store import models
 from relay.store.statements import SelectByKeys, UpdateByKey
 
@@ -47,6 +54,7 @@ def _columns(card: AgentCard) -> dict[str, Any]:
 
 _CARD = SelectByKeys(models.Agent, tuple(models.Agent._meta.fields_db_projection))
 _ORCHESTRATOR = SelectByKeys(models.Agent, ("id", "orchestrator_id"))
+_PLACEMENT = SelectByKeys(models.Agent, ("id", "orchestrator_id", "meta"))
 
 
 async def load(agent_id: str) -> AgentCard | None:
@@ -55,9 +63,19 @@ async def load(agent_id: str) -> AgentCard | None:
 
 
 async def orchestrators_of(agent_ids: tuple[str, ...]) -> dict[str, str | None]:
-    """The stored orchestrator id of each of these agents that exists (every authorization
-    of an agent-scoped request asks it)."""
+    """The stored orchestrator id of each of these agents that exists."""
     return {str(row.id): row.orchestrator_id for row in await _ORCHESTRATOR.run(agent_ids)}
+
+
+async def placements_of(agent_ids: tuple[str, ...]) -> dict[str, Placement]:
+    """Where each of these agents that exists is stored, its orchestrator and working
+    directory (every authorization of an agent-scoped request asks it: ``acts_for``)."""
+    return {
+        str(row.id): placement_of(
+            row.orchestrator_id, row.meta if isinstance(row.meta, dict) else {}
+        )
+        for row in await _PLACEMENT.run(agent_ids)
+    }
 
 
 async def cards_of(agent_ids: tuple[str, ...]) -> dict[str, AgentCard]:
@@ -200,6 +218,15 @@ async def placements() -> list[tuple[str, str | None, dict[str, Any]]]:
         (str(agent_id), orchestrator_id, meta if isinstance(meta, dict) else {})
         for agent_id, orchestrator_id, meta in rows
     ]
+
+
+async def all_placements() -> dict[str, Placement]:
+    """Where every stored agent is: for a caller limited by path alone, which acts for the
+    agents whose stored cwd its paths cover, wherever they are registered."""
+    return {
+        agent_id: placement_of(orchestrator_id, meta)
+        for agent_id, orchestrator_id, meta in await placements()
+    }
 
 
 async def ids_of_orchestrators(orchestrator_ids: tuple[str, ...]) -> list[str]:

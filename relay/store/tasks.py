@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from types import SimpleNamespace
 from typing import Any, cast
 
-from relay.domain.agents import AgentCard
+from relay.domain.agents import AgentCard, Placement
 from relay.domain.tasks import FINAL_STATUSES, RoutingHints, Task, TaskFilter, TaskStatus
 from relay.store import agents as agent_store
 from relay.store import models
@@ -137,13 +137,13 @@ async def online_preferred_agents() -> frozenset[str]:
     return frozenset(str(row[0]) for row in rows)
 
 
-async def with_assignee_owner(task_id: str) -> tuple[Task | None, dict[str, str | None]]:
-    """The stored task and, if it has an assignee that exists, that agent's stored
-    orchestrator (``agents.orchestrators_of``), in one store call."""
+async def with_assignee_placement(task_id: str) -> tuple[Task | None, dict[str, Placement]]:
+    """The stored task and, if it has an assignee that exists, where that agent is stored
+    (``agents.placements_of``), in one store call."""
     task = await load(task_id)
     if task is None or task.assignee is None:
         return task, {}
-    return task, await agent_store.orchestrators_of((task.assignee,))
+    return task, await agent_store.placements_of((task.assignee,))
 
 
 async def claimer_and_online(agent_id: str) -> tuple[AgentCard | None, frozenset[str]]:

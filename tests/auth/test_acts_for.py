@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from relay.auth.access import Principal, acts_for, own_agent
+from relay.domain.agents import Placement, stored_cwd
 
 
 def token(role: str, **constraints: list[str]) -> Principal:
@@ -17,7 +18,6 @@ def token(role: str, **constraints: list[str]) -> Principal:
     [
         (Principal.root(), "a1", "o1", True),
         (token("dashboard"), "a1", "o1", True),
-        (token("dashboard", cwd=["/srv"]), "a1", "o1", True),  # cwd does not limit agents
         (token("dashboard", orchestrators=["o2"]), "a1", "o1", False),
         (token("provider", agents=["a1"]), "a1", "o1", True),
         (token("provider", agents=["a1"]), "a2", "o1", False),
@@ -32,7 +32,65 @@ def token(role: str, **constraints: list[str]) -> Principal:
     ],
 )
 def test_acts_for(caller: Principal, agent: str, orchestrator: str | None, allowed: bool) -> None:
-    assert acts_for(caller, agent, orchestrator) is allowed
+    assert acts_for(caller, agent, Placement(orchestrator, "/srv/o1/a1")) is allowed
+
+
+@pytest.mark.parametrize(
+    ("caller", "cwd", "allowed"),
+    [
+        # A path limit covers the agent's stored working directory, component-wise.
+        (token("dashboard", cwd=["/srv/o1"]), "/srv/o1", True),
+        (token("dashboard", cwd=["/srv/o1"]), "/srv/o1/x", True),
+        (token("dashboard", cwd=["/srv/o1"]), "/srv/o1/x/../../o2", False),
+        (token("dashboard", cwd=["/srv/o1"]), "/srv/o2", False),
+        (token("dashboard", cwd=["/srv/o1"]), "/srv/o10", False),
+        (token("dashboard", cwd=["/srv/o1", "/srv/o2"]), "/srv/o2/y", True),
+        # An agent that recorded no working directory is at no place a path covers.
+        (token("dashboard", cwd=["/srv/o1"]), None, False),
+        (token("dashboard", cwd=["/"]), None, False),
+        (token("dashboard", cwd=["/"]), "/anywhere", True),
+        # Every kind of caller: an agent's own token, an orchestrator's runtime token.
+        (token("mcp", agents=["a1"], cwd=["/srv/o1"]), "/srv/o1/x", True),
+        (token("mcp", agents=["a1"], cwd=["/srv/o1"]), "/srv/o2", False),
+        (token("mcp", agents=["a1"], cwd=["/srv/o1"]), None, False),
+        (token("orchestrator", orchestrators=["o1"], cwd=["/srv/o1"]), "/srv/o1/x", True),
+        (token("orchestrator", orchestrators=["o1"], cwd=["/srv/o1"]), "/srv/o2", False),
+        (token("orchestrator", orchestrators=["o1"], cwd=["/srv/o1"]), None, False),
+        # A path limit alone gives no non-operator an agent.
+        (token("provider", cwd=["/srv/o1"]), "/srv/o1/x", False),
+        # No path limit: the working directory does not matter.
+        (token("dashboard"), None, True),
+        (Principal.root(), None, True),
+    ],
+)
+def test_a_path_limit_covers_the_agents_stored_working_directory(
+    caller: Principal, cwd: str | None, allowed: bool
+) -> None:
+    assert acts_for(caller, "a1", Placement("o1", cwd)) is allowed
+
+
+def test_an_agent_not_stored_is_at_no_place_a_path_covers() -> None:
+    assert acts_for(token("dashboard"), "a1", None)
+    assert acts_for(token("provider", agents=["a1"]), "a1", None)
+    assert not acts_for(token("dashboard", cwd=["/"]), "a1", None)
+    assert not acts_for(token("provider", agents=["a1"], cwd=["/"]), "a1", None)
+
+
+@pytest.mark.parametrize(
+    ("meta", "cwd"),
+    [
+        ({"cwd": "/srv/o1/x"}, "/srv/o1/x"),
+        ({}, None),
+        ({"cwd": "srv/o1"}, None),  # relative: not read as a path from the root
+        ({"cwd": ""}, None),
+        ({"cwd": 1}, None),
+        ({"cwd": ["/srv/o1"]}, None),
+    ],
+)
+def test_the_stored_working_directory_is_an_absolute_meta_cwd(
+    meta: dict[str, object], cwd: str | None
+) -> None:
+    assert stored_cwd(meta) == cwd
 
 
 def test_own_agent_is_the_one_agent_a_token_names() -> None:

@@ -12,6 +12,7 @@ from relay.auth.grants import (
     check_nameable,
     check_scope,
 )
+from relay.domain.agents import Placement
 from relay.errors import Forbidden, Invalid
 
 ALL_SCOPES = (
@@ -142,7 +143,11 @@ def grantor(role: str, constraints: dict[str, list[str]]) -> Principal:
     )
 
 
-OWNERS = {"a1": "o1", "a2": "o2", "free": None}
+PLACEMENTS = {
+    "a1": Placement("o1", "/srv/o1/a1"),
+    "a2": Placement("o2", "/srv/o2/a2"),
+    "free": Placement(None, None),
+}
 
 
 @pytest.mark.parametrize(
@@ -159,16 +164,26 @@ OWNERS = {"a1": "o1", "a2": "o2", "free": None}
         (grantor("provider", {"orchestrators": ["o1"]}), "r", {"agents": ["a1"]}, "a1"),
         (grantor("provider", {"agents": ["a1", "a2"]}), "r", {"agents": ["a2"]}, None),
         (grantor("provider", {"agents": ["a1"], "cwd": ["/srv"]}), "r", {"agents": ["a1"]}, None),
+        # A path limit is judged on where each agent works, as stored.
+        (
+            grantor("provider", {"agents": ["a1"], "cwd": ["/srv/o2"]}),
+            "r",
+            {"agents": ["a1"]},
+            "a1",
+        ),
+        (grantor("dashboard", {"cwd": ["/srv/o1"]}), "mcp", {"agents": ["a1"]}, None),
+        (grantor("dashboard", {"cwd": ["/srv/o1"]}), "mcp", {"agents": ["a2"]}, "a2"),
+        (grantor("dashboard", {"cwd": ["/"]}), "mcp", {"agents": ["free"]}, "free"),
     ],
 )
 def test_a_constrained_grantor_grants_only_agents_it_acts_for(
     by: Principal, role: str, constraints: dict[str, list[str]], refused: str | None
 ) -> None:
     if refused is None:
-        check_acting(by, role, constraints, OWNERS)
+        check_acting(by, role, constraints, PLACEMENTS)
         return
     with pytest.raises(Forbidden) as raised:
-        check_acting(by, role, constraints, OWNERS)
+        check_acting(by, role, constraints, PLACEMENTS)
     assert raised.value.message == f"cannot grant agent {refused}: the caller does not act for it"
 
 
@@ -210,13 +225,13 @@ def test_a_constrained_grantor_grants_a_role_acting_for_agents_only_as_widely(
     by: Principal, role: str, constraints: dict[str, list[str]], allowed: bool
 ) -> None:
     if allowed:
-        check_acting(by, role, constraints, OWNERS)
+        check_acting(by, role, constraints, PLACEMENTS)
         return
     with pytest.raises(Forbidden, match=f"cannot grant role {role} without agents"):
-        check_acting(by, role, constraints, OWNERS)
+        check_acting(by, role, constraints, PLACEMENTS)
 
 
 def test_root_and_unconstrained_grantors_grant_any_agent_and_role() -> None:
     for by in (Principal.root(), grantor("provider", {})):
-        check_acting(by, "dashboard", {}, OWNERS)
-        check_acting(by, "provider", {"agents": ["a2", "unknown"]}, OWNERS)
+        check_acting(by, "dashboard", {}, PLACEMENTS)
+        check_acting(by, "provider", {"agents": ["a2", "unknown"]}, PLACEMENTS)

@@ -15,13 +15,17 @@ H = root_headers()
 
 
 async def two_hosts(client: Any) -> dict[str, str]:
-    """o1 with a1, o2 with a2 and a3; o1's runtime token's headers."""
+    """o1 with a1, o2 with a2 and a3, each working under its host's base dir (a
+    path-limited token acts for an agent by its stored cwd); o1's runtime token's headers."""
     o1 = await register_orchestrator(client, "o1", "/srv/o1")
     await register_orchestrator(client, "o2", "/srv/o2")
     for agent_id, orchestrator_id in (("a1", "o1"), ("a2", "o2"), ("a3", "o2")):
-        response = await client.post(
-            "/api/agents", json={"id": agent_id, "orchestratorId": orchestrator_id}, headers=H
-        )
+        body = {
+            "id": agent_id,
+            "orchestratorId": orchestrator_id,
+            "meta": {"cwd": f"/srv/{orchestrator_id}/{agent_id}"},
+        }
+        response = await client.post("/api/agents", json=body, headers=H)
         assert response.status_code == 201
     return bearer(o1["token"])
 
@@ -133,8 +137,8 @@ async def test_after_a_restart_the_stream_judges_agents_not_active_since(open_ap
     async with open_app() as second:
         remembered, unknown = services_of(second).runtime.agents.known(["a1", "a4", "zz"])
         assert remembered == {
-            "a1": AgentFacts("o1", runner_managed=False),
-            "a4": AgentFacts("o1", runner_managed=True),
+            "a1": AgentFacts("o1", runner_managed=False, cwd="/srv/o1/a1"),
+            "a4": AgentFacts("o1", runner_managed=True, cwd=None),
         }
         assert unknown == ["zz"]
         client = second.test_client()

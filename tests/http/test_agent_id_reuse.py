@@ -12,9 +12,10 @@ from tests.http.helpers import H, register_orchestrator
 
 
 async def _register(client: Any, agent_id: str, orchestrator_id: str, headers: Any = H) -> Any:
-    return await client.post(
-        "/api/agents", json={"id": agent_id, "orchestratorId": orchestrator_id}, headers=headers
-    )
+    # Working under its host's base dir: a runtime token is limited to that path.
+    meta = {"cwd": f"/srv/{orchestrator_id}/{agent_id}"}
+    body = {"id": agent_id, "orchestratorId": orchestrator_id, "meta": meta}
+    return await client.post("/api/agents", json=body, headers=headers)
 
 
 async def test_another_orchestrator_cannot_take_a_deleted_agents_id(client: Any) -> None:

@@ -44,9 +44,10 @@ async def test_a_pair_is_streamed_only_to_who_covers_a_party(client: Any) -> Non
     o1 = await register_orchestrator(client, "o1", "/srv/o1")
     await register_orchestrator(client, "o2", "/srv/o2")
     for agent_id, orchestrator in (("a1", "o1"), ("b1", "o2"), ("b2", "o2"), ("b3", "o2")):
-        response = await client.post(
-            "/api/agents", json={"id": agent_id, "orchestratorId": orchestrator}, headers=H
-        )
+        # Each works under its host's base dir: o1's token is limited to /srv/o1.
+        meta = {"cwd": f"/srv/{orchestrator}/{agent_id}"}
+        body = {"id": agent_id, "orchestratorId": orchestrator, "meta": meta}
+        response = await client.post("/api/agents", json=body, headers=H)
         assert response.status_code == 201
     token = bearer(o1["token"])
     async with open_stream(client, headers=token) as stream:

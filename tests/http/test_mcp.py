@@ -234,7 +234,7 @@ async def test_mcp_token_needs_admin_or_the_agents_orchestrator(client: Any, min
 async def test_an_mcp_token_keeps_its_minters_paths(client: Any, mint: Any) -> None:
     """An orchestrator limited to /srv/o1 mints a session's token limited there too: the
     session reads no repository memory its orchestrator could not."""
-    await register(client, "a1", orchestratorId="o1")
+    await register(client, "a1", orchestratorId="o1", meta={"cwd": "/srv/o1/repo"})
     orchestrator = mint(
         ["agent:read"],
         {"orchestrators": ["o1"], "cwd": ["/srv/o1"]},

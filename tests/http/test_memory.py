@@ -19,8 +19,8 @@ MEMORY_SCOPES = ["memory:read", "memory:write"]
 @pytest.fixture
 async def people(client: Any, mint: Any) -> dict[str, dict[str, str]]:
     """A (a1) and B (a2) work in /srv/one, C (a3) in /srv/two; op is the root."""
-    for agent_id in ("a1", "a2", "a3"):
-        await agent(client, agent_id)
+    for agent_id, cwd in (("a1", "/srv/one"), ("a2", "/srv/one"), ("a3", "/srv/two")):
+        await agent(client, agent_id, meta={"cwd": cwd})
 
     def token(agent_id: str, cwd: str) -> dict[str, str]:
         return bearer(

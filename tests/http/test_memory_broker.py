@@ -58,7 +58,7 @@ async def workspace(services: Services, ws_id: str, repo_root: str, status: str)
 @pytest.fixture
 async def world(client: Any, services: Services) -> dict[str, str]:
     """a1 works in /srv/one (active) and had /srv/old (merged); a2 exists too."""
-    await agent(client, "a1", tags=["memory-reload:style", "team"])
+    await agent(client, "a1", tags=["memory-reload:style", "team"], meta={"cwd": "/srv/one"})
     await agent(client, "a2")
     await workspace(services, "ws-1", "/srv/one", "active")
     await workspace(services, "ws-2", "/srv/old", "merged")

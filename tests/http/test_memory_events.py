@@ -30,8 +30,8 @@ async def callers(client: Any, mint: Any) -> dict[str, dict[str, str]]:
     await register_orchestrator(client, "o1")
     await register_orchestrator(client, "o2")
     await register_orchestrator(client, "o3")
-    await agent(client, "a1", orchestratorId="o1")
-    await agent(client, "a2", orchestratorId="o2")
+    await agent(client, "a1", orchestratorId="o1", meta={"cwd": "/srv/one"})
+    await agent(client, "a2", orchestratorId="o2", meta={"cwd": "/srv/one"})
 
     def agent_token(agent_id: str) -> dict[str, str]:
         grant = {"agents": [agent_id], "cwd": ["/srv/one"]}

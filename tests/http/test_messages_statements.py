@@ -102,13 +102,13 @@ async def test_a_deleted_agent_is_not_found_without_its_row(
     await setup_pair(client)
     await queue(client, "m")
     reads: list[tuple[str, ...]] = []
-    real = agent_store.orchestrators_of
+    real = agent_store.placements_of
 
     async def counted(agent_ids: tuple[str, ...]) -> Any:
         reads.append(agent_ids)
         return await real(agent_ids)
 
-    monkeypatch.setattr(agent_store, "orchestrators_of", counted)
+    monkeypatch.setattr(agent_store, "placements_of", counted)
     assert (await fetch(client)).status_code == 200
     assert reads == []
     assert (await client.delete("/api/agents/a2", headers=H)).status_code == 200

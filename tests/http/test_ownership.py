@@ -17,13 +17,17 @@ O2_REPO = "/srv/o2/repo"
 
 
 async def two_hosts(client: Any) -> dict[str, str]:
-    """o1 and o2 with an agent each; returns o1's runtime token headers."""
+    """o1 and o2 with an agent each, working under its host's base dir (a path-limited
+    token acts for an agent by its stored cwd); returns o1's runtime token headers."""
     reply = await register_orchestrator(client, "o1", "/srv/o1")
     await register_orchestrator(client, "o2", "/srv/o2")
     for agent_id, orchestrator_id in (("a1", "o1"), ("a2", "o2")):
-        response = await client.post(
-            "/api/agents", json={"id": agent_id, "orchestratorId": orchestrator_id}, headers=H
-        )
+        body = {
+            "id": agent_id,
+            "orchestratorId": orchestrator_id,
+            "meta": {"cwd": f"/srv/{orchestrator_id}/{agent_id}"},
+        }
+        response = await client.post("/api/agents", json=body, headers=H)
         assert response.status_code == 201
     return bearer(reply["token"])
 

@@ -21,7 +21,7 @@ from relay.actors.agent.flows import (
     respawn_credentials,
 )
 from relay.actors.agent.install import install
-from relay.actors.agent.known import agent_facts, facts_of, orchestrators_of
+from relay.actors.agent.known import agent_facts, facts_of, orchestrators_of, placements_of
 from relay.actors.agent.messages import (
     KIND,
     AbortLifecycle,
@@ -77,6 +77,7 @@ __all__ = [
     "link_resumed_session",
     "on_action_settled",
     "orchestrators_of",
+    "placements_of",
     "reap_agents",
     "request_action",
     "respawn_credentials",

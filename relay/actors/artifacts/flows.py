@@ -16,6 +16,7 @@ from relay.actors.artifacts.blobs import BlobStore, StoredBlob
 from relay.actors.runtime.context import Runtime
 from relay.actors.runtime.paging import Cursor, visible_page
 from relay.auth.access import Principal, acts_for, is_named, is_unconstrained_operator
+from relay.domain.agents import Placement
 from relay.domain.artifacts import Artifact, ArtifactKind, Sensitivity, new_artifact_id
 from relay.errors import Forbidden, NotFound
 from relay.store import agents as agent_store
@@ -61,7 +62,7 @@ async def upload(
         created_at=rt.clock.now_ms(),
         # Decided now, from the store: the sender rule made it an agent the caller acts
         # for, or (no such agent) the caller's own sub.
-        created_by_agent=data.created_by in await _owners(rt, [data.created_by]),
+        created_by_agent=data.created_by in await _placements(rt, [data.created_by]),
     )
     await rt.store.write(lambda: artifact_store.insert(artifact))
     return artifact
@@ -85,11 +86,11 @@ async def _task_assignees(rt: Runtime, artifact_id: str) -> list[str]:
 HOLDER_SOURCES: tuple[HolderSource, ...] = (_message_recipients, _task_assignees)
 
 
-async def _owners(rt: Runtime, agent_ids: list[str]) -> dict[str, str | None]:
+async def _placements(rt: Runtime, agent_ids: list[str]) -> dict[str, Placement]:
     wanted = tuple(dict.fromkeys(agent_ids))
     if not wanted:
         return {}
-    return await rt.store.run(lambda: agent_store.orchestrators_of(wanted))
+    return await rt.store.run(lambda: agent_store.placements_of(wanted))
 
 
 async def _is_creator(rt: Runtime, caller: Principal, artifact: Artifact) -> bool:
@@ -98,13 +99,13 @@ async def _is_creator(rt: Runtime, caller: Principal, artifact: Artifact) -> boo
     created_by = artifact.created_by
     if not artifact.created_by_agent:
         return is_named(caller, created_by)
-    owners = await _owners(rt, [created_by])
-    return created_by in owners and acts_for(caller, created_by, owners[created_by])
+    placements = await _placements(rt, [created_by])
+    return created_by in placements and acts_for(caller, created_by, placements[created_by])
 
 
 async def _acts_for_any(rt: Runtime, caller: Principal, agent_ids: list[str]) -> bool:
-    owners = await _owners(rt, agent_ids)
-    return any(acts_for(caller, agent_id, owner) for agent_id, owner in owners.items())
+    placements = await _placements(rt, agent_ids)
+    return any(acts_for(caller, agent_id, place) for agent_id, place in placements.items())
 
 
 async def may_read(rt: Runtime, caller: Principal, artifact: Artifact) -> bool:

@@ -62,7 +62,7 @@ class Sent:
 
 
 async def _known(rt: Runtime, agent_ids: list[str | None]) -> dict[str, AgentFacts]:
-    """Which of these are agents, with their orchestrator: from the agents' actors where
+    """Which of these are agents, with where they are stored: from the agents' actors where
     they hold them (a direct send then reads no card), else from the store."""
     return await agent_facts(rt, [a for a in agent_ids if a is not None])
 
@@ -81,13 +81,13 @@ def _sender(caller: Principal, given: str | None, known: dict[str, AgentFacts]) 
             # The one agent its constraints name, if it acts for it: its other constraints
             # (an orchestrator) must cover that agent as stored, as for a given ``from``.
             facts = known.get(mine)
-            if facts is not None and not acts_for(caller, mine, facts.orchestrator_id):
+            if facts is not None and not acts_for(caller, mine, facts.placement):
                 raise Forbidden("forbidden")
             return mine
         # Its sub, unless that names an agent it does not act for: a token minted with an
         # agent's id as its subject must not speak as that agent.
         facts = known.get(caller.sub)
-        if facts is not None and not acts_for(caller, caller.sub, facts.orchestrator_id):
+        if facts is not None and not acts_for(caller, caller.sub, facts.placement):
             raise Forbidden("forbidden")
         return caller.sub
     facts = known.get(given)
@@ -95,7 +95,7 @@ def _sender(caller: Principal, given: str | None, known: dict[str, AgentFacts]) 
         if acts_for(caller, given, None):
             raise NotFound("agent not found")
         raise Forbidden("forbidden")
-    if not acts_for(caller, given, facts.orchestrator_id):
+    if not acts_for(caller, given, facts.placement):
         raise Forbidden("forbidden")
     return given
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from relay.actors.agent import orchestrators_of
+from relay.actors.agent import orchestrators_of, placements_of
 from relay.actors.runtime.context import Runtime
 from relay.auth.access import Principal, acts_for, is_named, is_unconstrained_operator
 from relay.domain.messages import Delivery, Message
@@ -17,11 +17,11 @@ from relay.store import messages as message_store
 
 
 async def acts_for_any(rt: Runtime, caller: Principal, agent_ids: list[str]) -> bool:
-    """Whether the caller acts for one of these agents (judged on their stored owners)."""
+    """Whether the caller acts for one of these agents (judged on where they are stored)."""
     if is_unconstrained_operator(caller):
         return True  # a constrained operator is judged per agent, like any token
-    owners = await orchestrators_of(rt, agent_ids)
-    return any(acts_for(caller, agent_id, owner) for agent_id, owner in owners.items())
+    placements = await placements_of(rt, agent_ids)
+    return any(acts_for(caller, agent_id, place) for agent_id, place in placements.items())
 
 
 async def readable_message(
@@ -55,8 +55,8 @@ async def visible_deliveries(rt: Runtime, caller: Principal, message_id: str) ->
     _message, deliveries, everything = await readable_message(rt, caller, message_id)
     if everything:
         return deliveries
-    owners = await orchestrators_of(rt, [d.agent_id for d in deliveries])
-    return [d for d in deliveries if acts_for(caller, d.agent_id, owners.get(d.agent_id))]
+    placements = await placements_of(rt, [d.agent_id for d in deliveries])
+    return [d for d in deliveries if acts_for(caller, d.agent_id, placements.get(d.agent_id))]
 
 
 async def conversation_messages(

@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 
 from relay.actors import messaging
-from relay.actors.agent import orchestrators_of
+from relay.actors.agent import placements_of
 from relay.actors.pairs import messages as msgs
 from relay.actors.pairs import rules
 from relay.actors.pairs.rules import Acting
@@ -25,6 +25,7 @@ from relay.auth.access import (
     is_unconstrained_operator,
     own_agent,
 )
+from relay.domain.agents import Placement
 from relay.domain.pairs import Pair, PairAction, new_pair_id, pair_conversation_id
 from relay.errors import Forbidden, Invalid, NotFound, RelayError
 from relay.store import agents as agent_store
@@ -44,12 +45,12 @@ class NewPair:
     objective: str | None = None
 
 
-async def _owners(rt: Runtime, agent_ids: tuple[str, ...]) -> dict[str, str | None]:
+async def _placements(rt: Runtime, agent_ids: tuple[str, ...]) -> dict[str, Placement]:
     # The agents' directory first (what their actors last committed), the store for the rest.
-    return await orchestrators_of(rt, agent_ids)
+    return await placements_of(rt, agent_ids)
 
 
-def _is_creator(caller: Principal, pair: Pair, owners: dict[str, str | None]) -> bool:
+def _is_creator(caller: Principal, pair: Pair, owners: dict[str, Placement]) -> bool:
     """As tasks' ``may_manage``: acting for the creator when it is an agent (as stored at
     create: an agent registered since under a sub's name takes nothing), being it (a
     ``sub`` bound to no agent) only when it is not."""
@@ -63,7 +64,7 @@ def _is_creator(caller: Principal, pair: Pair, owners: dict[str, str | None]) ->
 
 
 async def _acting(rt: Runtime, caller: Principal, pair: Pair) -> Acting:
-    owners = await _owners(rt, (*pair.parties, pair.created_by))
+    owners = await _placements(rt, (*pair.parties, pair.created_by))
     return Acting(
         driver=pair.driver in owners and acts_for(caller, pair.driver, owners[pair.driver]),
         navigator=pair.navigator in owners
@@ -82,7 +83,7 @@ async def create(rt: Runtime, caller: Principal, data: NewPair) -> Pair:
     """
     rules.check_create(data.driver, data.navigator, data.objective)
     parties = (data.driver, data.navigator)
-    owners = await _owners(rt, (*parties, caller.sub))
+    owners = await _placements(rt, (*parties, caller.sub))
     acting = Acting(
         driver=acts_for(caller, data.driver, owners.get(data.driver)),
         navigator=acts_for(caller, data.navigator, owners.get(data.navigator)),
@@ -207,11 +208,15 @@ async def _visibility(rt: Runtime, caller: Principal) -> pair_store.Visible | No
     elif orchestrators is not None and (is_operator(caller) or caller.role == "orchestrator"):
         orchs = tuple(orchestrators)
         candidates = await rt.store.run(lambda: agent_store.ids_of_orchestrators(orchs))
+    elif is_operator(caller) and "cwd" in caller.constraints:
+        # It acts for the agents working within its paths, wherever they are registered:
+        # which those are, only every card's stored cwd says.
+        candidates = list(await rt.store.run(agent_store.all_placements))
     elif is_operator(caller):
-        return None  # constrained by neither agents nor orchestrators: acts for every agent
+        return None  # limited by no agent, orchestrator or path: acts for every agent
     else:
         candidates = []
-    owners = await _owners(rt, (*candidates, caller.sub))
+    owners = await _placements(rt, (*candidates, caller.sub))
     acted_for = tuple(a for a in candidates if a in owners and acts_for(caller, a, owners[a]))
     by_sub = own_agent(caller) is None
     return pair_store.Visible(

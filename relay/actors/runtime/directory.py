@@ -1,13 +1,14 @@
 """What is stored about each agent that authorization and sends need, kept in memory so
 the hot paths (an inbox fetch, a direct send) read no card from the store.
 
-Every fetch and ack authorizes its caller on the agent's stored orchestrator, and every
-send checks that its sender and addressee exist: a store read each (about a fifth of a
-message's store time). The ``AgentActor`` is the only writer of an agent's card. It records
-the card here when it loads it (read behind its queued writes: the stored card) and when a
-write of the card commits, and forgets it when a write fails or a delete commits. Commits
-settle in queue order, so the entry is always the last committed card's: a change queued
-but not committed (or never committed) authorizes nothing, exactly as a store read would.
+Every fetch and ack authorizes its caller on the agent's stored orchestrator and working
+directory, and every send checks that its sender and addressee exist: a store read each
+(about a fifth of a message's store time). The ``AgentActor`` is the only writer of an
+agent's card. It records the card here when it loads it (read behind its queued writes:
+the stored card) and when a write of the card commits, and forgets it when a write fails
+or a delete commits. Commits settle in queue order, so the entry is always the last
+committed card's: a change queued but not committed (or never committed) authorizes
+nothing, exactly as a store read would.
 
 Every stored agent is recorded at start-up (``prime``, a recovery of the agent aggregate),
 so a miss is rare: an agent deleted, or one whose last write failed. It says nothing: the
@@ -23,14 +24,21 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from relay.domain.agents import Placement
+
 
 @dataclass(frozen=True, slots=True)
 class AgentFacts:
-    """An existing agent's orchestrator (who acts for it) and whether a runner manages it
-    (whether a first delivery wakes it)."""
+    """An existing agent's orchestrator and working directory (who acts for it) and
+    whether a runner manages it (whether a first delivery wakes it)."""
 
     orchestrator_id: str | None
     runner_managed: bool
+    cwd: str | None  # ``meta.cwd`` as ``agents.stored_cwd`` reads it
+
+    @property
+    def placement(self) -> Placement:
+        return Placement(self.orchestrator_id, self.cwd)
 
 
 class AgentDirectory:

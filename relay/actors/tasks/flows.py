@@ -11,13 +11,22 @@ from relay.actors.tasks import messages as board
 from relay.actors.tasks.messages import BOARD, KIND, Decided
 from relay.actors.tasks.rules import is_ready
 from relay.auth.access import Principal, acts_for, is_named, is_unconstrained_operator, own_agent
+from relay.domain.agents import Placement
 from relay.domain.tasks import StatusReport, Task, TaskEdit, TaskFilter
 from relay.errors import Forbidden, NotFound
 from relay.store import agents as agent_store
 from relay.store import tasks as task_store
 
 
-async def _owners(rt: Runtime, agent_ids: list[str]) -> dict[str, str | None]:
+async def _placements(rt: Runtime, agent_ids: list[str]) -> dict[str, Placement]:
+    wanted = tuple(dict.fromkeys(agent_ids))
+    if not wanted:
+        return {}
+    return await rt.store.run(lambda: agent_store.placements_of(wanted))
+
+
+async def _existing(rt: Runtime, agent_ids: list[str]) -> dict[str, str | None]:
+    """Which of these agents exist (no authorization: their orchestrators suffice)."""
     wanted = tuple(dict.fromkeys(agent_ids))
     if not wanted:
         return {}
@@ -31,14 +40,14 @@ async def creator_of(rt: Runtime, caller: Principal) -> tuple[str, bool]:
     mine = own_agent(caller)
     if mine is not None:
         # Its one agent only if it acts for it (its other constraints cover it as stored).
-        found = await _owners(rt, [mine])
+        found = await _placements(rt, [mine])
         if mine in found and not acts_for(caller, mine, found[mine]):
             raise Forbidden("forbidden")
         return mine, True
-    owners = await _owners(rt, [caller.sub])
-    if caller.sub in owners and not acts_for(caller, caller.sub, owners[caller.sub]):
+    placements = await _placements(rt, [caller.sub])
+    if caller.sub in placements and not acts_for(caller, caller.sub, placements[caller.sub]):
         raise Forbidden("forbidden")
-    return caller.sub, caller.sub in owners
+    return caller.sub, caller.sub in placements
 
 
 async def creator_is_agent(rt: Runtime, task: Task) -> bool:
@@ -46,7 +55,7 @@ async def creator_is_agent(rt: Runtime, task: Task) -> bool:
     before that was recorded, decided now."""
     if task.created_by_agent is not None:
         return task.created_by_agent
-    return bool(await _owners(rt, [task.created_by]))
+    return bool(await _existing(rt, [task.created_by]))
 
 
 async def may_manage(rt: Runtime, caller: Principal, task: Task) -> bool:
@@ -57,8 +66,8 @@ async def may_manage(rt: Runtime, caller: Principal, task: Task) -> bool:
     if await creator_is_agent(rt, task):
         # An agent creator: who acts for it. Registering an agent named like a sub that
         # created a task takes nothing: that creator's kind is stored.
-        owners = await _owners(rt, [task.created_by])
-        return acts_for(caller, task.created_by, owners.get(task.created_by))
+        placements = await _placements(rt, [task.created_by])
+        return acts_for(caller, task.created_by, placements.get(task.created_by))
     return is_named(caller, task.created_by)
 
 
@@ -72,13 +81,13 @@ async def _stored(rt: Runtime, task_id: str) -> Task:
 async def _assignee_acted_for(rt: Runtime, caller: Principal, task_id: str) -> str | None:
     """The stored assignee if the caller acts for it (404 for an unknown task); None
     otherwise (the board then refuses with ``task is not assigned to you``, or ``task is
-    <status>`` if final). One store call reads the task and its assignee's orchestrator."""
-    task, owners = await rt.store.run(lambda: task_store.with_assignee_owner(task_id))
+    <status>`` if final). One store call reads the task and where its assignee is."""
+    task, placements = await rt.store.run(lambda: task_store.with_assignee_placement(task_id))
     if task is None:
         raise NotFound("task not found")
     if task.assignee is None:
         return None
-    if acts_for(caller, task.assignee, owners.get(task.assignee)):
+    if acts_for(caller, task.assignee, placements.get(task.assignee)):
         return task.assignee
     return None
 
@@ -99,7 +108,7 @@ async def check_linked(rt: Runtime, task_ids: list[str]) -> None:
 
 
 async def check_agent(rt: Runtime, agent_id: str | None) -> None:
-    if agent_id is not None and not await _owners(rt, [agent_id]):
+    if agent_id is not None and not await _existing(rt, [agent_id]):
         raise NotFound("agent not found")
 
 

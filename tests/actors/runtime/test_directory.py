@@ -10,18 +10,18 @@ from relay.actors.runtime.directory import AgentDirectory, AgentFacts
 
 def test_known_splits_recorded_agents_from_those_to_read() -> None:
     directory = AgentDirectory()
-    directory.record("a1", AgentFacts("o1", runner_managed=True))
-    directory.record("a2", AgentFacts(None, runner_managed=False))
+    directory.record("a1", AgentFacts("o1", runner_managed=True, cwd=None))
+    directory.record("a2", AgentFacts(None, runner_managed=False, cwd=None))
     found, missing = directory.known(["a1", "a3", "a1", "a2"])
-    assert found == {"a1": AgentFacts("o1", True), "a2": AgentFacts(None, False)}
+    assert found == {"a1": AgentFacts("o1", True, None), "a2": AgentFacts(None, False, None)}
     assert missing == ["a3"]
 
 
 def test_a_forgotten_agent_is_read_again() -> None:
     directory = AgentDirectory()
-    directory.record("a1", AgentFacts("o1", runner_managed=False))
-    directory.record("a1", AgentFacts("o2", runner_managed=False))
-    assert directory.known(["a1"]) == ({"a1": AgentFacts("o2", False)}, [])
+    directory.record("a1", AgentFacts("o1", runner_managed=False, cwd=None))
+    directory.record("a1", AgentFacts("o2", runner_managed=False, cwd=None))
+    assert directory.known(["a1"]) == ({"a1": AgentFacts("o2", False, None)}, [])
     directory.forget("a1")
     directory.forget("a1")  # twice: nothing to forget
     assert directory.known(["a1"]) == ({}, ["a1"])
@@ -31,17 +31,17 @@ def test_a_prime_records_what_it_read_but_not_over_newer_changes() -> None:
     directory = AgentDirectory()
     directory.begin_prime()
     # While the store is read, an actor records a newer card and another agent is deleted.
-    directory.record("a1", AgentFacts("o9", False))
+    directory.record("a1", AgentFacts("o9", False, None))
     directory.forget("a2")
-    read = {aid: AgentFacts("o1", False) for aid in ("a1", "a2", "a3")}
+    read = {aid: AgentFacts("o1", False, None) for aid in ("a1", "a2", "a3")}
     directory.prime(read)
     found, missing = directory.known(["a1", "a2", "a3"])
-    assert found == {"a1": AgentFacts("o9", False), "a3": AgentFacts("o1", False)}
+    assert found == {"a1": AgentFacts("o9", False, None), "a3": AgentFacts("o1", False, None)}
     assert missing == ["a2"]
     # The prime is over: later changes are plain changes, nothing is tracked any more.
     directory.forget("a3")
-    directory.record("a2", AgentFacts("o2", True))
-    assert directory.known(["a2", "a3"]) == ({"a2": AgentFacts("o2", True)}, ["a3"])
+    directory.record("a2", AgentFacts("o2", True, None))
+    assert directory.known(["a2", "a3"]) == ({"a2": AgentFacts("o2", True, None)}, ["a3"])
 
 
 def test_a_change_from_another_thread_during_the_prime_wins() -> None:
@@ -50,7 +50,7 @@ def test_a_change_from_another_thread_during_the_prime_wins() -> None:
     skips it)."""
     directory = AgentDirectory()
     started = threading.Event()
-    newer = AgentFacts("o2", True)
+    newer = AgentFacts("o2", True, None)
 
     def commit() -> None:
         started.set()
@@ -68,6 +68,6 @@ def test_a_change_from_another_thread_during_the_prime_wins() -> None:
                 yield agent_id, facts
 
     directory.begin_prime()
-    directory.prime(Read(a1=AgentFacts("o1", False), a2=AgentFacts("o1", False)))
+    directory.prime(Read(a1=AgentFacts("o1", False, None), a2=AgentFacts("o1", False, None)))
     changer.join(5)
-    assert directory.known(["a1", "a2"])[0] == {"a1": AgentFacts("o1", False), "a2": newer}
+    assert directory.known(["a1", "a2"])[0] == {"a1": AgentFacts("o1", False, None), "a2": newer}
