@@ -15,7 +15,15 @@ from relay.auth.access import Resource
 from relay.domain.agents import PRESENCES, AgentPatch, AgentRegistration, TimelineInput
 from relay.errors import NotFound
 from relay.http import responses
-from relay.http.auth import allow, allow_agent, can_see, limited_by, principal, requires
+from relay.http.auth import (
+    allow,
+    allow_agent,
+    can_see,
+    limited_by,
+    path_limit,
+    principal,
+    requires,
+)
 from relay.http.command_auth import allow_command_params
 from relay.http.contract import int_param, responds, str_param
 from relay.http.services import services
@@ -82,10 +90,12 @@ async def register_agent() -> tuple[dict[str, Any], int]:
         provider_capabilities=body.provider_capabilities,
         meta=body.meta,
     )
-    # A caller limited to agents may not steer a host through its card: judged by the
-    # agent's actor, on the card it holds (``host_meta.steers_host``).
+    # A caller limited to agents may not steer a host through its card, nor one limited by
+    # path move it past its paths (it acts for agents by their cwd): judged by the agent's
+    # actor, on the card it holds (``host_meta.steers_host``, ``moves_past_paths``).
     guarded = limited_by("agents")
-    card, created = await _ask(body.id, agent.Register(registration, host_guarded=guarded))
+    register = agent.Register(registration, host_guarded=guarded, paths=path_limit())
+    card, created = await _ask(body.id, register)
     await agent.link_resumed_session(services().runtime, card, may_touch=can_see)
     interval = services().runtime.settings.heartbeat_interval_seconds
     return {**card.to_json(), "heartbeatIntervalSeconds": interval}, 201 if created else 200
@@ -149,7 +159,8 @@ async def patch_agent(agent_id: str) -> dict[str, Any]:
         meta=body.meta,
         provider_capabilities=body.provider_capabilities,
     )
-    card = await _ask(agent_id, agent.Patch(patch, host_guarded=limited_by("agents")))
+    guarded = limited_by("agents")
+    card = await _ask(agent_id, agent.Patch(patch, host_guarded=guarded, paths=path_limit()))
     return card.to_json()
 
 

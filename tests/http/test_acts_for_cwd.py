@@ -193,3 +193,35 @@ async def test_a_path_limited_operator_lists_only_pairs_with_a_party_within_its_
     assert [p["id"] for p in listed] == [pairs[1]]
     assert await outcome(await client.get(f"/api/pairs/{pairs[0]}", headers=token)) == FORBIDDEN
     assert (await client.get(f"/api/pairs/{pairs[1]}", headers=token)).status_code == 200
+
+
+async def test_a_path_limited_operator_moves_no_agent_into_its_paths(
+    client: Any, mint: Any
+) -> None:
+    """It acts for agents by their stored cwd: re-pointing one that works elsewhere (or
+    nowhere recorded) into its paths, by patch or re-registration, is refused."""
+    await hosts(client)
+    token = ops(mint)
+    for agent_id in (FAR, NOWHERE):
+        into = {"meta": {"cwd": f"/srv/o1/{agent_id}"}}
+        response = await client.patch(f"/api/agents/{agent_id}", json=into, headers=token)
+        assert await outcome(response) == FORBIDDEN, agent_id
+        again = {"id": agent_id, **into}
+        response = await client.post("/api/agents", json=again, headers=token)
+        assert await outcome(response) == FORBIDDEN, agent_id
+        assert await outcome(await inbox(client, agent_id, token, "?peek=true")) == FORBIDDEN
+    card = await (await client.get(f"/api/agents/{FAR}", headers=H)).get_json()
+    assert card["meta"] == {"cwd": "/srv/o2"}
+    # Within its paths it moves its agents freely, but sends none out.
+    response = await client.patch(
+        f"/api/agents/{NEAR}", json={"meta": {"cwd": "/srv/o1/y"}}, headers=token
+    )
+    assert response.status_code == 200, await response.get_data()
+    response = await client.patch(
+        f"/api/agents/{NEAR}", json={"meta": {"cwd": "/srv/o2"}}, headers=token
+    )
+    assert await outcome(response) == FORBIDDEN
+    for cwd, status in (("/srv/o2/new", 403), ("/srv/o1/new", 201)):
+        body = {"id": f"new-{status}", "meta": {"cwd": cwd}}
+        response = await client.post("/api/agents", json=body, headers=token)
+        assert response.status_code == status, await response.get_data()

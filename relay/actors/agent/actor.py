@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from relay.actors.agent.action_rules import changes_host_provider, lifecycle_conflict
-from relay.actors.agent.host_meta import steers_host
+from relay.actors.agent.host_meta import moves_past_paths, steers_host
 from relay.actors.agent.known import facts_of
 from relay.actors.agent.messages import (
     KIND,
@@ -108,6 +108,14 @@ class AgentActor(PooledActor, TargetActor):
         ):
             raise Forbidden("forbidden")
 
+    def _refuse_moving_past(self, paths: tuple[str, ...] | None, after: AgentCard) -> None:
+        """403 when a caller limited to ``paths`` would move the card held (judged here,
+        so no write queued before it slips between check and change) from or to a
+        working directory they do not cover (``moves_past_paths``)."""
+        stored_meta = None if self.card is None else self.card.meta
+        if paths is not None and moves_past_paths(paths, stored_meta, after.meta):
+            raise Forbidden("forbidden")
+
     def _now(self) -> int:
         return self.rt.clock.now_ms()
 
@@ -122,6 +130,7 @@ class AgentActor(PooledActor, TargetActor):
         card = register_card(self.card, registration, self._now())
         if message.host_guarded:
             self._refuse_host_steering(card, registration.meta, registration.orchestrator_id)
+        self._refuse_moving_past(message.paths, card)
         self.card = card
         # First registration and re-registration alike: the page learns of the card here.
         commit = self.write_changed(
@@ -148,6 +157,7 @@ class AgentActor(PooledActor, TargetActor):
         card = apply_patch(self._require(), message.patch)
         if message.host_guarded:
             self._refuse_host_steering(card, message.patch.meta)
+        self._refuse_moving_past(message.paths, card)
         self.card = card
         commit = self.write_changed(
             lambda: agent_store.update(card), [self._change("updated", card)]

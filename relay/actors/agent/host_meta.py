@@ -8,8 +8,11 @@ card these fields decide what the host stops, restarts and types into.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+from relay.auth.access import path_within
+from relay.domain.agents import stored_cwd
 
 # What the host addresses, and respawns, a session by (the daemon finds a session by
 # tmuxSession or sessionName before agentId; restartSpawn is built from the rest). Written
@@ -77,6 +80,26 @@ def steers_host(
         and stored_orchestrator is not None
         and stored_orchestrator != orchestrator_id
     )
+
+
+def moves_past_paths(
+    paths: Sequence[str], stored_meta: Mapping[str, Any] | None, meta: Mapping[str, Any]
+) -> bool:
+    """Whether a write by a caller limited to ``paths`` changes a card's working directory
+    (``stored_cwd``: ``stored_meta`` is the card held, None for a new one; ``meta`` the
+    card written) from or to a place they do not cover. Such a caller acts for an agent by
+    that directory (``access.acts_for``): pointing one that works elsewhere, or nowhere
+    recorded, into its paths would hand it that agent's inbox. A write that leaves the
+    directory as stored passes."""
+    before = None if stored_meta is None else stored_cwd(stored_meta)
+    after = stored_cwd(meta)
+    if before == after:
+        return False
+
+    def covered(cwd: str | None) -> bool:
+        return cwd is not None and any(path_within(cwd, prefix) for prefix in paths)
+
+    return (stored_meta is not None and not covered(before)) or not covered(after)
 
 
 def _as_json(value: Any) -> str:

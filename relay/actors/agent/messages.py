@@ -25,10 +25,13 @@ KIND = "agent"
 class Register(Ask[tuple[AgentCard, bool]]):
     """Create or refresh the card. Replies ``(card, created)``; raises Forbidden when
     ``host_guarded`` (the caller is limited to agents) and it would steer a host
-    (``host_meta.steers_host``)."""
+    (``host_meta.steers_host``), or when ``paths`` (the caller's ``cwd`` prefixes, if it
+    is limited by path) do not cover the card's working directory before and after a
+    write that changes it (``host_meta.moves_past_paths``)."""
 
     registration: AgentRegistration
     host_guarded: bool = False
+    paths: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,10 +42,11 @@ class Heartbeat(Ask[AgentCard]):
 @dataclass(frozen=True, slots=True)
 class Patch(Ask[AgentCard]):
     """Merge meta, replace tags/ready/name. Replies the card; raises NotFound, and
-    Forbidden as ``Register`` does when ``host_guarded``."""
+    Forbidden as ``Register`` does for ``host_guarded`` and ``paths``."""
 
     patch: AgentPatch
     host_guarded: bool = False
+    paths: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from relay.actors.agent.host_meta import host_meta_changes, steers_host
+from relay.actors.agent.host_meta import host_meta_changes, moves_past_paths, steers_host
 
 
 @pytest.mark.parametrize(
@@ -58,3 +58,25 @@ def test_steers_host_by_meta() -> None:
     managed = {"runnerManaged": True, "tmuxSession": "relay-a"}
     assert steers_host(managed, "o1", {"tmuxSession": "relay-b"})
     assert not steers_host(managed, "o1", {"tmuxSession": "relay-a"})
+
+
+@pytest.mark.parametrize(
+    ("stored", "written", "moves"),
+    [
+        pytest.param({"cwd": "/srv/o1/x"}, {"cwd": "/srv/o1/y"}, False, id="within"),
+        pytest.param({"cwd": "/srv/o2"}, {"cwd": "/srv/o2"}, False, id="repeat-elsewhere"),
+        pytest.param({}, {"note": "x"}, False, id="none-kept"),
+        pytest.param(None, {}, False, id="new-without-cwd"),
+        pytest.param(None, {"cwd": "/srv/o1/new"}, False, id="new-within"),
+        pytest.param(None, {"cwd": "/srv/o2/new"}, True, id="new-elsewhere"),
+        pytest.param({"cwd": "/srv/o2"}, {"cwd": "/srv/o1/x"}, True, id="brought-in"),
+        pytest.param({}, {"cwd": "/srv/o1/x"}, True, id="adopted-from-nowhere"),
+        pytest.param({"cwd": "srv/o1"}, {"cwd": "/srv/o1/x"}, True, id="relative-is-nowhere"),
+        pytest.param({"cwd": "/srv/o1/x"}, {"cwd": "/srv/o2"}, True, id="sent-out"),
+        pytest.param({"cwd": "/srv/o1/x"}, {}, True, id="cleared"),
+    ],
+)
+def test_a_path_limited_write_moves_no_card_past_its_paths(
+    stored: dict[str, Any] | None, written: dict[str, Any], moves: bool
+) -> None:
+    assert moves_past_paths(("/srv/o1",), stored, written) is moves
