@@ -52,10 +52,13 @@ def test_acts_for(caller: Principal, agent: str, orchestrator: str | None, allow
         # Every kind of caller: an agent's own token, an orchestrator's runtime token.
         (token("mcp", agents=["a1"], cwd=["/srv/o1"]), "/srv/o1/x", True),
         (token("mcp", agents=["a1"], cwd=["/srv/o1"]), "/srv/o2", False),
-        (token("mcp", agents=["a1"], cwd=["/srv/o1"]), None, False),
         (token("orchestrator", orchestrators=["o1"], cwd=["/srv/o1"]), "/srv/o1/x", True),
         (token("orchestrator", orchestrators=["o1"], cwd=["/srv/o1"]), "/srv/o2", False),
-        (token("orchestrator", orchestrators=["o1"], cwd=["/srv/o1"]), None, False),
+        # An agent that recorded none is reached by name, or through its host; never by a
+        # path limit alone, nor by an operator limited by orchestrator and path.
+        (token("mcp", agents=["a1"], cwd=["/srv/o1"]), None, True),
+        (token("orchestrator", orchestrators=["o1"], cwd=["/srv/o1"]), None, True),
+        (token("dashboard", orchestrators=["o1"], cwd=["/srv/o1"]), None, False),
         # A path limit alone gives no non-operator an agent.
         (token("provider", cwd=["/srv/o1"]), "/srv/o1/x", False),
         # No path limit: the working directory does not matter.
@@ -69,11 +72,11 @@ def test_a_path_limit_covers_the_agents_stored_working_directory(
     assert acts_for(caller, "a1", Placement("o1", cwd)) is allowed
 
 
-def test_an_agent_not_stored_is_at_no_place_a_path_covers() -> None:
+def test_an_agent_not_stored_is_reached_by_name_never_by_a_path() -> None:
     assert acts_for(token("dashboard"), "a1", None)
     assert acts_for(token("provider", agents=["a1"]), "a1", None)
     assert not acts_for(token("dashboard", cwd=["/"]), "a1", None)
-    assert not acts_for(token("provider", agents=["a1"], cwd=["/"]), "a1", None)
+    assert acts_for(token("provider", agents=["a1"], cwd=["/"]), "a1", None)
 
 
 @pytest.mark.parametrize(

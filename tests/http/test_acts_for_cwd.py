@@ -151,12 +151,17 @@ async def test_a_path_limited_operator_mints_mcp_tokens_only_within_its_paths(
 
 async def test_a_path_limit_binds_every_kind_of_caller(client: Any, mint: Any) -> None:
     """An orchestrator's runtime token (limited to its base dir) and an agent's token
-    limited by path act for no agent their paths do not hold, their own included."""
+    limited by path act for no agent whose stored cwd their paths do not hold, their own
+    included. One that recorded no cwd is reached by what they name: its host's token
+    reaches its agent, its own token the agent, never an operator by its path."""
     o1 = await hosts(client)
     assert (await inbox(client, NEAR, o1, "?peek=true")).status_code == 200
-    assert await outcome(await inbox(client, NOWHERE, o1, "?peek=true")) == FORBIDDEN
+    assert (await inbox(client, NOWHERE, o1, "?peek=true")).status_code == 200
     stray = bearer(mint(["message:read"], {"agents": [FAR], "cwd": ["/srv/o1"]}))
     assert await outcome(await inbox(client, FAR, stray, "?peek=true")) == FORBIDDEN
+    own = bearer(mint(["message:read"], {"agents": [NOWHERE], "cwd": ["/srv/o1"]}))
+    assert (await inbox(client, NOWHERE, own, "?peek=true")).status_code == 200
+    assert await outcome(await inbox(client, NOWHERE, ops(mint), "?peek=true")) == FORBIDDEN
 
 
 async def test_the_stream_sends_a_path_limited_operator_only_its_agents_messages(
