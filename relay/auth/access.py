@@ -192,22 +192,36 @@ def acts_for(principal: Principal, agent_id: str, placement: Placement | None) -
     agent: an integration reading every inbox would be a leak no operator asked for.
     """
     orchestrator_id = None if placement is None else placement.orchestrator_id
-    cwd = None if placement is None else placement.cwd
     if not covers(principal, Resource(agent_id=agent_id, orchestrator_id=orchestrator_id)):
         return False
-    named = agent_id in principal.constraints.get("agents", ())
-    its_host = (
+    if not within_place(principal, agent_id, placement):
+        return False
+    return is_operator(principal) or _names_or_hosts(principal, agent_id, orchestrator_id)
+
+
+def _names_or_hosts(principal: Principal, agent_id: str, orchestrator_id: str | None) -> bool:
+    """The token names the agent (``constraints.agents``), or is an ``orchestrator`` token
+    naming the orchestrator it is stored under (its host's)."""
+    if agent_id in principal.constraints.get("agents", ()):
+        return True
+    return (
         principal.role == "orchestrator"
         and orchestrator_id is not None
         and orchestrator_id in principal.constraints.get("orchestrators", ())
     )
-    # A stored working directory is judged for every caller. An agent that recorded none
-    # is at no place a path covers, so a path limit alone reaches it not; but its own
-    # token (which an orchestrator's MCP mint gives the host's cwd) and its host's runtime
-    # token reach it by what they name, or those sessions could not read their own inbox.
-    if (cwd is not None or not (named or its_host)) and not within_cwd(principal, cwd):
-        return False
-    return is_operator(principal) or named or its_host
+
+
+def within_place(principal: Principal, agent_id: str, placement: Placement | None) -> bool:
+    """The ``cwd`` half of ``acts_for`` (the event stream's guard judges it too): a stored
+    working directory is judged for every caller (``within_cwd``). An agent that recorded
+    none is at no place a path covers, so a path limit alone reaches it not; but its own
+    token (which an orchestrator's MCP mint gives the host's cwd) and its host's runtime
+    token reach it by what they name, or those sessions could not read their own inbox."""
+    if placement is None:
+        placement = Placement(None, None)
+    if placement.cwd is None and _names_or_hosts(principal, agent_id, placement.orchestrator_id):
+        return True
+    return within_cwd(principal, placement.cwd)
 
 
 def within_cwd(principal: Principal, agent_cwd: str | None) -> bool:

@@ -123,13 +123,16 @@ def _acts_as_widely(
 ) -> bool:
     """Whether a token of ``role`` with no ``agents`` acts for no agent the grantor does not:
     an operator's token acts for every agent it covers (within the grantor's cover, which
-    ``check_grantable`` saw to), an orchestrator's for those of its orchestrators."""
+    ``check_grantable`` saw to), an orchestrator's for those of its orchestrators, those
+    recording no cwd included (which no path-limited operator acts for)."""
     if role == OPERATOR_ROLE:
         return is_operator(grantor)
     if role != "orchestrator" or "orchestrators" not in constraints:
         return True  # acts for no agent (``acts_for``)
     if is_operator(grantor):
-        return True
+        # Unless limited by path: an orchestrator's token reaches its agents that record no
+        # cwd as their host (``access.within_place``), which such an operator does not.
+        return grantor.is_root or "cwd" not in grantor.constraints
     held = grantor.constraints.get("orchestrators")
     return (
         grantor.role == "orchestrator"

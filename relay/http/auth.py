@@ -115,13 +115,14 @@ async def allow_agent(
     (``access.acts_for``): an orchestrator's token adopting an agent of no orchestrator
     would act for it from then on.
 
-    Only a caller limited by orchestrator, or a constrained one naming an orchestrator,
-    pays for the look-up of the agent's card.
+    Only a caller limited by orchestrator or path, or a constrained one naming an
+    orchestrator, pays for the look-up of the agent's card (from memory, mostly), and for
+    an unknown agent of the deleted one (``_allow_taking_a_deleted_id``).
     """
     allow(Resource(agent_id=agent_id, orchestrator_id=orchestrator_id), scope)
     caller = principal()
     moving = orchestrator_id is not None and not caller.is_root and bool(caller.constraints)
-    if not (limited_by("orchestrators") or moving):
+    if not (limited_by("orchestrators") or limited_by("cwd") or moving):
         return
     placements = await agent_placements([agent_id])
     if agent_id not in placements:
@@ -151,6 +152,10 @@ async def _allow_taking_a_deleted_id(agent_id: str, scope: str | None) -> None:
     if owner is not None:
         allow(Resource(orchestrator_id=owner), scope)
     elif limited_by("orchestrators"):
+        raise Forbidden("forbidden")
+    # Where it worked is not kept: as an agent that recorded no cwd, a path limit alone
+    # reaches it not (its own token and its host's do), whatever cwd the new card says.
+    if limited_by("cwd") and not acts_for(caller, agent_id, Placement(owner, None)):
         raise Forbidden("forbidden")
 
 

@@ -11,7 +11,7 @@ from relay.auth.access import (
     Resource,
     covers,
     unattributed_hidden_views,
-    within_cwd,
+    within_place,
 )
 from relay.auth.command_params import named_agents
 from relay.domain.commands import TargetKind
@@ -55,13 +55,15 @@ class ConstrainedEvents:
 
     For a caller limited by path, an event published for an agent and a pair's parties are
     judged as ``acts_for`` judges them: on the agent's stored working directory, from that
-    memory too (an agent it does not hold, or one that recorded none, is covered by none).
+    memory too (``within_place``: an agent it does not hold is covered by none, one that
+    recorded none only for its own token or its host's, ``host``).
     """
 
     constraints: tuple[tuple[str, tuple[str, ...]], ...]
     then: EventGuard | None = None
     agents: AgentDirectory | None = None  # only for a caller limited by orchestrator or path
     runner: bool = False  # a runner token, which is never its orchestrator (``is_target``)
+    host: bool = False  # an ``orchestrator`` token: reaches its agents at no recorded place
     # ``constraints`` as the Principal ``covers`` judges, built once, not per event; left
     # out of equality (streams with the same constraints share one filter group).
     _caller: Principal = field(init=False, compare=False, hash=False, repr=False)
@@ -70,9 +72,10 @@ class ConstrainedEvents:
 
     def __post_init__(self) -> None:
         caller = Principal(
-            # ``is_target`` tells a runner token by its sub; nothing else here reads it.
+            # ``is_target`` tells a runner token by its sub, ``within_place`` an
+            # orchestrator's token by its role; nothing else here reads them.
             sub=RUNNER_PREFIX if self.runner else "",
-            role="",
+            role="orchestrator" if self.host else "",
             scope=frozenset(),
             constraints={k: list(v) for k, v in self.constraints},
         )
@@ -90,7 +93,8 @@ class ConstrainedEvents:
             return then
         constraints = tuple(sorted((k, tuple(v)) for k, v in caller.constraints.items()))
         limited = "orchestrators" in caller.constraints or "cwd" in caller.constraints
-        return cls(constraints, then, agents if limited else None, is_runner(caller))
+        host = caller.role == "orchestrator"
+        return cls(constraints, then, agents if limited else None, is_runner(caller), host)
 
     def admits(self, event: StreamEvent) -> bool:
         if event.event == "pair":
@@ -141,11 +145,12 @@ class ConstrainedEvents:
     def _acted_for(self, agent_id: str) -> Resource:
         """An agent, as ``acts_for`` judges it for this caller: by its id, the orchestrator
         it is stored under and, for a caller limited by path, its stored working directory
-        (``within_cwd``). An agent memory does not hold is withheld from either caller."""
+        (``within_place``: one that recorded none, only by its own token or its host's). An
+        agent memory does not hold is withheld from either caller."""
         if not (self._by_orchestrator or self._by_path):
             return Resource(agent_id=agent_id)
         facts = self._facts(agent_id)
-        if facts is None or (self._by_path and not within_cwd(self._caller, facts.cwd)):
+        if facts is None or not within_place(self._caller, agent_id, facts.placement):
             return _NOTHING
         return Resource(agent_id=agent_id, orchestrator_id=facts.orchestrator_id)
 
