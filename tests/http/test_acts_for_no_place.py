@@ -1,7 +1,7 @@
-"""Review findings on the cwd rule of ``acts_for`` (31b6374, 328be8b): an agent at no
-recorded place is reached by its own token and its host's, never by a path limit alone;
-so a path-limited caller must neither mint such a host token, nor take a deleted agent's
-id (and with it that agent's messages), and the stream must reach the host as the inbox
+"""The cwd rule of ``acts_for`` for an agent at no recorded place (no ``meta.cwd``): it
+is reached by its own token and its host's, never by a path limit alone. So a
+path-limited caller must neither mint such a host token, nor take a deleted agent's id
+(and with it that agent's messages), and the stream must reach the host as the inbox
 does."""
 
 from __future__ import annotations
