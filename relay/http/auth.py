@@ -2,9 +2,10 @@
 
 Every view declares its scope with ``@requires``. What a request touches is then
 checked from stored state, never from the request body, by the one function for its
-kind (``allow_agent``, ``allow_workspace``, the commands' in ``relay.http.command_auth``,
-the merge leases' in ``relay.http.lease_auth``), which every route, the command channel
-and the MCP tools share. The event stream's guard for constrained callers is
+kind (``allow_agent``, ``allow_workspace``, the orchestrators' and who is a command's target
+in ``relay.http.orchestrator_auth``, the commands' in ``relay.http.command_auth``, the merge
+leases' in ``relay.http.lease_auth``), which every route, the command channel and the MCP
+tools share. The event stream's guard for constrained callers is
 ``relay.http.event_guard``.
 """
 
@@ -20,8 +21,6 @@ from quart import g, has_request_context, request, websocket
 from relay.actors import agent, artifacts
 from relay.actors.memory import visibility
 from relay.actors.memory.visibility import MemoryAction
-from relay.actors.orchestrator import runtime_token_constraints
-from relay.actors.tokens.runner_tokens import is_runner
 from relay.auth.access import (
     Principal,
     Resource,
@@ -33,11 +32,8 @@ from relay.auth.access import (
     normalise_path,
     own_agent,
 )
-from relay.auth.grants import check_grantable
-from relay.auth.profiles import ORCHESTRATOR
 from relay.domain.agents import Placement
 from relay.domain.artifacts import Artifact
-from relay.domain.commands import TargetKind
 from relay.domain.memory import Memory, Scope, Viewer
 from relay.domain.workspaces import Workspace
 from relay.errors import Forbidden, NotFound
@@ -205,53 +201,6 @@ def path_limit() -> tuple[str, ...] | None:
     return None if prefixes is None else tuple(prefixes)
 
 
-# -- orchestrators ---------------------------------------------------------------------
-
-
-def allow_orchestrator_report(orchestrator_id: str) -> None:
-    """What only an orchestrator itself does: its reports (its heartbeat, the sessions it
-    manages, which keep it online and route its sessions' actions and wakes to it) and the
-    re-mint of its runners' tokens. The caller covers it, and a constrained caller has a
-    constraint that names it (``is_target``), as for its commands' progress; a token
-    merely not kept from it (an agent's) is not it."""
-    allow(Resource(orchestrator_id=orchestrator_id))
-    caller = principal()
-    if caller.constraints and not is_target(caller, "orchestrator", orchestrator_id):
-        raise Forbidden("forbidden")
-
-
-def allow_orchestrator_registration(
-    orchestrator_id: str, agent_id: str | None, base_dir: str
-) -> tuple[str, ...]:
-    """Registering an orchestrator, new or existing: the caller's constraints cover it, its
-    agent and its ``baseDir``. The reply is the orchestrator's runtime token, which acts for
-    every agent the orchestrator runs, now or later; so a constrained caller must already be
-    that orchestrator (``is_target``: a token merely not kept from it, an agent's, is not
-    it), be it an id that exists or one it claims first. A token constrained otherwise (by
-    ``cwd`` alone, say) squatting an id before its daemon came up would act for every
-    session that daemon later runs, wherever they are.
-
-    Returns the scopes the runtime token carries, never one the caller lacks
-    (``grants.check_grantable``). Another role must hold the whole profile: a token with
-    ``agent:write`` alone would be handed ``message:read`` over every agent of that
-    orchestrator. An ``orchestrator`` token (a daemon's runtime token, or the one it was
-    started with) gets the profile's scopes it holds: one minted before this relay's
-    profile gained a scope re-registers with what it had, where a 403 would stop every
-    daemon of a fleet at the relay's upgrade until an operator re-issued their tokens.
-    """
-    allow(Resource(orchestrator_id=orchestrator_id, agent_id=agent_id, cwd=base_dir))
-    caller = principal()
-    if caller.is_root:
-        return ORCHESTRATOR.scope
-    if caller.constraints and not is_target(caller, "orchestrator", orchestrator_id):
-        raise Forbidden("forbidden")
-    scope = ORCHESTRATOR.scope
-    if caller.role == ORCHESTRATOR.role:
-        scope = tuple(entry for entry in scope if caller.has_scope(entry))
-    check_grantable(caller, scope, runtime_token_constraints(orchestrator_id, base_dir))
-    return scope
-
-
 # -- workspaces ------------------------------------------------------------------------
 
 
@@ -318,30 +267,6 @@ async def allow_workspace(ws: Workspace, scope: str | None = None) -> None:
     allow(workspace_resource(ws), scope)
     if not may_touch_workspace(ws, await workspace_agent_owners([ws])):
         raise Forbidden("forbidden")
-
-
-# -- command targets ------------------------------------------------------------------
-
-
-def is_target(caller: Principal, kind: TargetKind, target: str) -> bool:
-    """Root, or a token constrained to exactly this target's kind and covering it.
-
-    An orchestrator is a token limited to it by ``constraints.orchestrators`` and bound to
-    no agent (its runtime token: ``{orchestrators: [o], cwd: [baseDir]}``). A token that
-    also names ``agents`` is an agent's token, whatever its sub: it names its orchestrator
-    only to reach its own agent (a runner token, ``runner:<spawnRequestId>``, or a
-    provider agent's), and taking the orchestrator's queue, reports or registration would
-    let it act for every sibling. A runner token is never its orchestrator either (as
-    ``check_remint_caller`` judges it), even one minted without ``agents``."""
-    if caller.is_root:
-        return True
-    if kind == "orchestrator":
-        return (
-            target in caller.constraints.get("orchestrators", ())
-            and "agents" not in caller.constraints
-            and not is_runner(caller)
-        )
-    return target in caller.constraints.get("agents", ())
 
 
 # -- artifacts -------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from relay.http.command_auth import allow_command_report, allow_command_take
 from relay.http.commands import PatchCommandBody
 from relay.http.contract import int_param, responds
 from relay.http.nul_guard import refuse_nul_in_body
+from relay.http.orchestrator_auth import BaseDirs, stored_base_dirs
 from relay.http.services import services
 from relay.http.validation import describe, query_int
 from relay.json_input import MalformedJSON, decode_json
@@ -88,7 +89,10 @@ async def agent_channel(agent_id: str) -> None:
 
 
 async def _channel(kind: TargetKind, target: str) -> None:
-    await allow_command_take(kind, target)
+    # Read once for the connection: whether its caller is the orchestrator, judged when it
+    # opens, decides its takes and its reports alike (no store read per report).
+    base_dirs = await stored_base_dirs(principal())
+    await allow_command_take(kind, target, base_dirs)
     rt = services().runtime
     # Fail before accepting: an unknown target is a 404, not an open socket that idles.
     await commands.take(rt, kind, target, wait_seconds=0, limit=0)
@@ -103,7 +107,7 @@ async def _channel(kind: TargetKind, target: str) -> None:
                 nursery.start_soon(
                     _end_with_token, claims.jti, claims.exp * 1000, ended, nursery.cancel_scope
                 )
-            await _receive(kind, target)
+            await _receive(kind, target, base_dirs)
             nursery.cancel_scope.cancel()
         if ended:
             log.info("channel_signed_out kind=%s target=%s reason=%s", kind, target, ended[0])
@@ -148,7 +152,7 @@ async def _end_with_token(
     channel.cancel()
 
 
-async def _receive(kind: TargetKind, target: str) -> None:
+async def _receive(kind: TargetKind, target: str, base_dirs: BaseDirs) -> None:
     while True:
         raw = await websocket.receive()
         try:
@@ -166,12 +170,12 @@ async def _receive(kind: TargetKind, target: str) -> None:
             continue
         command_id = str(message.get("commandId", ""))
         with trio.CancelScope(shield=True):  # the channel closing never cuts a report short
-            reply = await _apply_report(kind, target, command_id, message)
+            reply = await _apply_report(kind, target, command_id, message, base_dirs)
         await websocket.send(json.dumps(reply))
 
 
 async def _apply_report(
-    kind: TargetKind, target: str, command_id: str, message: dict[str, Any]
+    kind: TargetKind, target: str, command_id: str, message: dict[str, Any], base_dirs: BaseDirs
 ) -> dict[str, Any]:
     """Apply one status message; the reply to send back."""
     rt = services().runtime
@@ -182,7 +186,9 @@ async def _apply_report(
             # A channel carries the reports of its own target's commands only.
             if (command_kind, command_target) != (kind, target):
                 raise Forbidden("forbidden")
-            await allow_command_report(command_kind, command_target, body.status, command_id)
+            await allow_command_report(
+                command_kind, command_target, body.status, command_id, base_dirs
+            )
 
         settlement = await commands.update(
             rt,

@@ -18,10 +18,10 @@ from relay.http.auth import (
     allow,
     allow_agent,
     allow_workspace,
-    is_target,
     limited_by,
     principal,
 )
+from relay.http.orchestrator_auth import BaseDirs, is_target, stored_base_dirs
 from relay.http.services import services
 from relay.store import workspaces as workspace_store
 from relay.store.commands import Targets
@@ -81,30 +81,42 @@ async def allow_command_params(params: Mapping[str, Any]) -> None:
                 allow(Resource(cwd=text[key]))
 
 
-async def allow_command_take(kind: TargetKind, target: str) -> None:
+async def allow_command_take(
+    kind: TargetKind, target: str, base_dirs: BaseDirs | None = None
+) -> None:
     """Taking a target's commands, over the long-poll and the channel alike: they are
     handed out unredacted (a spawn's runner token) and marked delivered. ``command:read``
-    covering the target (``allow_command_target``), and ``takes_queue``."""
+    covering the target (``allow_command_target``), and ``takes_queue``. ``base_dirs``:
+    ``stored_base_dirs`` of the caller, when already read (the channel's, at its open)."""
     await allow_command_target(kind, target)
     caller = principal()
-    if not caller.constrained or is_target(caller, kind, target):
+    if not caller.constrained:
+        return
+    if base_dirs is None:
+        base_dirs = await stored_base_dirs(caller)
+    if is_target(caller, kind, target, base_dirs):
         return
     owners = await agent_orchestrators([target]) if kind == "agent" else {}
-    if not takes_queue(caller, kind, target, owners):
+    if not takes_queue(caller, kind, target, owners, base_dirs):
         raise Forbidden("forbidden")
 
 
 def takes_queue(
-    caller: Principal, kind: TargetKind, target: str, owners: Mapping[str, str | None]
+    caller: Principal,
+    kind: TargetKind,
+    target: str,
+    owners: Mapping[str, str | None],
+    base_dirs: BaseDirs,
 ) -> bool:
     """Whether a caller covering the target takes its queue: a constrained caller only
-    through a constraint that names the target (``is_target``), or for an agent the
-    orchestrator it is stored under (``owners``): never a token its constraints merely do
-    not exclude, as an agent's token is from its orchestrator's queue."""
-    if not caller.constrained or is_target(caller, kind, target):
+    if it is the target (``is_target``), or for an agent the orchestrator it is stored
+    under (``owners``): never a token its constraints merely do not exclude, as an agent's
+    token is from its orchestrator's queue, or one limited to a path below that
+    orchestrator's ``baseDir`` (``base_dirs``) from its agents' queues."""
+    if not caller.constrained or is_target(caller, kind, target, base_dirs):
         return True
     owner = owners.get(target) if kind == "agent" else None
-    return owner is not None and owner in caller.constraints.get("orchestrators", ())
+    return owner is not None and is_target(caller, "orchestrator", owner, base_dirs)
 
 
 def may_read_command(
@@ -113,6 +125,7 @@ def may_read_command(
     target: str,
     params: Mapping[str, Any],
     owners: Mapping[str, str | None],
+    base_dirs: BaseDirs,
 ) -> bool:
     """Reading a command whose target the caller covers (list, get and the event stream
     alike): the caller takes that target's queue (``takes_queue``: it is handed the
@@ -121,8 +134,11 @@ def may_read_command(
     alone let a token limited by ``agents``, ``cwd`` or a spawn policy read every command
     of its orchestrator: other sessions' spawns, other paths' merges and their results.
     ``owners``: the stored orchestrator of the agent target and of each agent the params
-    name (``named_agents``), for a caller limited by orchestrator."""
-    return takes_queue(caller, kind, target, owners) or params_covered(caller, params, owners)
+    name (``named_agents``), for a caller limited by orchestrator. ``base_dirs``: the
+    caller's ``stored_base_dirs``, which ``is_target`` judges an orchestrator's token on."""
+    return takes_queue(caller, kind, target, owners, base_dirs) or params_covered(
+        caller, params, owners
+    )
 
 
 async def visible_commands(commands: list[Command]) -> list[Command]:
@@ -136,6 +152,7 @@ async def visible_commands(commands: list[Command]) -> list[Command]:
         agents = [c.target for c in commands if c.target_kind == "agent"]
         agents += [agent_id for c in commands for agent_id in named_agents(c.params)]
         owners = await agent_orchestrators(agents)
+    base_dirs = await stored_base_dirs(caller)
 
     def visible(command: Command) -> bool:
         if command.target_kind == "orchestrator":
@@ -143,7 +160,7 @@ async def visible_commands(commands: list[Command]) -> list[Command]:
         else:
             target = Resource(agent_id=command.target, orchestrator_id=owners.get(command.target))
         return covers(caller, target) and may_read_command(
-            caller, command.target_kind, command.target, command.params, owners
+            caller, command.target_kind, command.target, command.params, owners, base_dirs
         )
 
     return [command for command in commands if visible(command)]
@@ -173,16 +190,26 @@ def command_targets() -> Targets | None:
     return Targets(agents=agents, orchestrators=orchestrators, about=agents)
 
 
-async def allow_command_report(kind: TargetKind, target: str, status: str, command_id: str) -> None:
+async def allow_command_report(
+    kind: TargetKind,
+    target: str,
+    status: str,
+    command_id: str,
+    base_dirs: BaseDirs | None = None,
+) -> None:
     """Status reports on a command of ``target``, over PATCH and over the channel alike:
     ``command:write`` covering the target; progress and outcomes only from the target
     itself (a token constrained to exactly it, or root); a cancel also from anyone allowed
     to create that very command (``allow_command_write`` and ``allow_command_params`` on
     its stored params). A cancel undoes what the command was for (a merge's lease freed,
     its workspace ready again): covering the target alone let a caller refused the
-    command cancel it."""
+    command cancel it. ``base_dirs``: as ``allow_command_take``'s."""
     await allow_command_write(kind, target)
-    if is_target(principal(), kind, target):
+    caller = principal()
+    if base_dirs is None:
+        # An agent is its own target by ``agents`` alone: no baseDir to read for it.
+        base_dirs = await stored_base_dirs(caller) if kind == "orchestrator" else {}
+    if is_target(caller, kind, target, base_dirs):
         return
     if status != "cancelled":
         raise Forbidden("forbidden")

@@ -18,6 +18,7 @@ from relay.domain.commands import TargetKind
 from relay.events import EventGuard
 from relay.http.auth import workspace_resources
 from relay.http.command_auth import may_read_command
+from relay.http.orchestrator_auth import BaseDirs
 from relay.store.activity import HOST_VIEWS
 from relay.store.stream import StreamEvent
 
@@ -42,7 +43,9 @@ class ConstrainedEvents:
 
     A ``command`` event is judged by ``may_read_command`` too, as the command's list and
     ``GET /api/commands/:id`` judge it: by what its params name, unless the caller takes the
-    target's queue (an orchestrator's runtime token).
+    target's queue (an orchestrator's runtime token). Whether it is the orchestrator is
+    judged on the ``baseDir`` stored when the stream opened (``base_dirs``, read then by
+    ``stored_base_dirs``), never a store read per event.
 
     For a caller limited by orchestrator, a command to an agent, each agent a command's
     params name and a workspace of an agent are judged on the orchestrator that agent is
@@ -64,9 +67,12 @@ class ConstrainedEvents:
     agents: AgentDirectory | None = None  # only for a caller limited by orchestrator or path
     runner: bool = False  # a runner token, which is never its orchestrator (``is_target``)
     host: bool = False  # an ``orchestrator`` token: reaches its agents at no recorded place
+    # ``stored_base_dirs`` of the caller, as pairs (hashable: part of the group's key).
+    base_dirs: tuple[tuple[str, str | None], ...] = ()
     # ``constraints`` as the Principal ``covers`` judges, built once, not per event; left
     # out of equality (streams with the same constraints share one filter group).
     _caller: Principal = field(init=False, compare=False, hash=False, repr=False)
+    _base_dirs: BaseDirs = field(init=False, compare=False, hash=False, repr=False)
     _by_orchestrator: bool = field(init=False, compare=False, hash=False, repr=False)
     _by_path: bool = field(init=False, compare=False, hash=False, repr=False)
 
@@ -80,21 +86,33 @@ class ConstrainedEvents:
             constraints={k: list(v) for k, v in self.constraints},
         )
         object.__setattr__(self, "_caller", caller)
+        object.__setattr__(self, "_base_dirs", dict(self.base_dirs))
         limits = {kind for kind, _ in self.constraints}
         object.__setattr__(self, "_by_orchestrator", "orchestrators" in limits)
         object.__setattr__(self, "_by_path", "cwd" in limits)
 
     @classmethod
     def of(
-        cls, caller: Principal, then: EventGuard | None, agents: AgentDirectory
+        cls,
+        caller: Principal,
+        then: EventGuard | None,
+        agents: AgentDirectory,
+        base_dirs: BaseDirs,
     ) -> EventGuard | None:
-        """The guard for ``caller``: ``then`` alone for root and unconstrained callers."""
+        """The guard for ``caller``: ``then`` alone for root and unconstrained callers.
+        ``base_dirs``: the caller's ``stored_base_dirs``, read as the stream opens."""
         if caller.is_root or not caller.constraints:
             return then
         constraints = tuple(sorted((k, tuple(v)) for k, v in caller.constraints.items()))
         limited = "orchestrators" in caller.constraints or "cwd" in caller.constraints
-        host = caller.role == "orchestrator"
-        return cls(constraints, then, agents if limited else None, is_runner(caller), host)
+        return cls(
+            constraints,
+            then,
+            agents if limited else None,
+            is_runner(caller),
+            caller.role == "orchestrator",
+            tuple(sorted(base_dirs.items())),
+        )
 
     def admits(self, event: StreamEvent) -> bool:
         if event.event == "pair":
@@ -194,7 +212,7 @@ class ConstrainedEvents:
         for agent_id in named_agents(params):
             known, owner = self._owner(agent_id)
             owners.setdefault(agent_id, owner if known else _UNKNOWN)
-        if not may_read_command(self._caller, kind, target, params, owners):
+        if not may_read_command(self._caller, kind, target, params, owners, self._base_dirs):
             return _NOTHING
         if kind == "agent":
             return Resource(agent_id=target, orchestrator_id=owners[target])

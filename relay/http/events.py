@@ -66,6 +66,7 @@ from relay.http import responses
 from relay.http.auth import SCOPE_ATTRIBUTE, allow_agent, memory_viewer, principal, requires
 from relay.http.contract import Media, responds, str_param
 from relay.http.event_guard import ConstrainedEvents
+from relay.http.orchestrator_auth import stored_base_dirs
 from relay.http.services import services
 from relay.http.stream_tickets import TicketBook
 from relay.http.validation import query_str
@@ -163,7 +164,12 @@ async def stream_events() -> Response:
         agent_id=agent_id,
         agents=visible_agents(principal()),
         hidden_views=hidden,
-        guard=ConstrainedEvents.of(principal(), memory_guard, services().runtime.agents),
+        guard=ConstrainedEvents.of(
+            principal(),
+            memory_guard,
+            services().runtime.agents,
+            await stored_base_dirs(principal()),
+        ),
     )
     rt = services().runtime
     claims = principal().claims

@@ -15,15 +15,9 @@ from relay.domain.agents import PRESENCES, SpawnRequest
 from relay.domain.orchestrators import ManagedAgent, OrchestratorRegistration
 from relay.errors import NotFound
 from relay.http import responses
-from relay.http.auth import (
-    allow,
-    allow_orchestrator_registration,
-    allow_orchestrator_report,
-    can_see,
-    principal,
-    requires,
-)
+from relay.http.auth import allow, can_see, principal, requires
 from relay.http.contract import responds, str_param
+from relay.http.orchestrator_auth import allow_orchestrator_registration, allow_orchestrator_report
 from relay.http.services import services
 from relay.http.validation import Body, parse_body, query_choice
 from relay.store import orchestrators as orchestrator_store
@@ -97,7 +91,7 @@ async def _ask(orchestrator_id: str, message: Ask[T]) -> T:
 async def register_orchestrator() -> tuple[dict[str, Any], int]:
     body = await parse_body(RegisterOrchestratorBody)
     base_dir = normalise_path(body.base_dir)
-    scope = allow_orchestrator_registration(body.id, body.agent_id, base_dir)
+    scope = await allow_orchestrator_registration(body.id, body.agent_id, base_dir)
     registration = OrchestratorRegistration(
         id=body.id,
         agent_id=body.agent_id,
@@ -125,7 +119,7 @@ async def register_orchestrator() -> tuple[dict[str, Any], int]:
 @document_request(HeartbeatBody)
 @requires("agent:write")
 async def heartbeat(orchestrator_id: str) -> dict[str, Any]:
-    allow_orchestrator_report(orchestrator_id)
+    await allow_orchestrator_report(orchestrator_id)
     body = await parse_body(HeartbeatBody) if await _has_body() else HeartbeatBody()
     orch = await _ask(
         orchestrator_id,
@@ -140,7 +134,7 @@ async def heartbeat(orchestrator_id: str) -> dict[str, Any]:
 @requires("agent:write")
 async def report_agents(orchestrator_id: str) -> dict[str, Any]:
     body = await parse_body(ManagedAgentsBody)
-    allow_orchestrator_report(orchestrator_id)
+    await allow_orchestrator_report(orchestrator_id)
     managed = _managed(body.managed_agents) or ()
     orch = await _ask(orchestrator_id, orchestrator.ReportAgents(managed))
     return orch.to_json()

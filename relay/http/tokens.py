@@ -19,8 +19,9 @@ from relay.domain.activity import ActivityInput
 from relay.domain.tokens import TokenRecord
 from relay.errors import Forbidden, Invalid, NotFound
 from relay.http import responses
-from relay.http.auth import SCOPE_ATTRIBUTE, allow_orchestrator_report, principal, requires
+from relay.http.auth import SCOPE_ATTRIBUTE, principal, requires
 from relay.http.contract import int_param, responds, str_param
+from relay.http.orchestrator_auth import allow_orchestrator_report
 from relay.http.services import services
 from relay.http.token_auth import allow_issuing, limited_token_admin, may_manage_token
 from relay.http.validation import Body, parse_body, query_int, query_str
@@ -188,7 +189,7 @@ async def renew_token() -> tuple[dict[str, Any], int]:
 @document_request(RunnerTokenBody)
 @requires("command:write")
 async def remint_runner(orchestrator_id: str) -> tuple[dict[str, Any], int]:
-    allow_orchestrator_report(orchestrator_id)  # the orchestrator itself, not a token near it
+    await allow_orchestrator_report(orchestrator_id)  # the orchestrator itself, not a token near it
     check_remint_caller(principal())
     body = await parse_body(RunnerTokenBody)
     svc = services()

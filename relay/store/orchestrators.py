@@ -81,6 +81,14 @@ async def list_all(*, status: str | None = None) -> list[Orchestrator]:
     return [_orchestrator(row) for row in await query]
 
 
+async def base_dirs_of(orchestrator_ids: tuple[str, ...]) -> dict[str, str]:
+    """The stored ``baseDir`` of each of these orchestrators (unknown ones are left out)."""
+    rows = await models.Orchestrator.filter(id__in=list(orchestrator_ids)).values_list(
+        "id", "base_dir"
+    )
+    return {str(orchestrator_id): str(base_dir) for orchestrator_id, base_dir in rows}
+
+
 async def resolve_target(target: str) -> str | None:
     """The orchestrator a command target names: its id, or its agent id."""
     row = await models.Orchestrator.get_or_none(id=target)

@@ -1,8 +1,8 @@
 """An orchestrator (re-)registration hands out the orchestrator's runtime token, which
 acts for every agent the orchestrator runs. A constrained caller registers only the
-orchestrator its constraints name as itself (``auth.is_target``: limited to it, bound to no
-agent), and never gets through it a token wider than itself; the same rule keeps an
-agent's token off its orchestrator's command queue."""
+orchestrator its constraints name as itself (``orchestrator_auth.is_target``: limited to
+it, bound to no agent), and never gets through it a token wider than itself; the same rule
+keeps an agent's token off its orchestrator's command queue."""
 
 from __future__ import annotations
 

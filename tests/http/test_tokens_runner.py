@@ -21,11 +21,12 @@ TTL = 86_400  # settings.token_ttl_seconds default
 
 @pytest.fixture
 def orch_a(mint: Any) -> dict[str, str]:
-    """Orchestrator A's standing credential: command:write, constrained to A."""
+    """Orchestrator A's standing credential: command:write, constrained to A and its
+    baseDir, as its runtime token is (a path below the baseDir would not be A)."""
     return bearer(
         mint(
             ["command:read", "command:write", "agent:read"],
-            {"orchestrators": ["orch-a"], "cwd": ["/srv/a"]},
+            {"orchestrators": ["orch-a"], "cwd": ["/srv/orch-a"]},
             sub="orchestrator:orch-a",
             role="orchestrator",
             ttl=100 * DAY,  # outlives the runner tokens the tests let expire

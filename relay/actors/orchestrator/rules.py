@@ -66,8 +66,8 @@ def runtime_token_spec(
     orch: Orchestrator, scope: tuple[str, ...] = ORCHESTRATOR.scope
 ) -> TokenSpec:
     """The token a (re-)registration hands the orchestrator: the orchestrator profile's role
-    and scopes (those of them the registrant may hand out: ``relay.http.auth``), for itself
-    and its base dir only."""
+    and scopes (those of them the registrant may hand out:
+    ``relay.http.orchestrator_auth``), for itself and its base dir only."""
     return TokenSpec(
         sub=f"orchestrator:{orch.id}",
         role=ORCHESTRATOR.role,
@@ -79,6 +79,6 @@ def runtime_token_spec(
 
 def runtime_token_constraints(orchestrator_id: str, base_dir: str) -> dict[str, list[str]]:
     """The runtime token's constraints, which a constrained caller registering the
-    orchestrator must be able to grant (``relay.http.auth``): the relay hands the token to
-    that caller."""
+    orchestrator must be able to grant (``relay.http.orchestrator_auth``): the relay hands
+    the token to that caller."""
     return {"orchestrators": [orchestrator_id], "cwd": [base_dir]}
