@@ -31,16 +31,24 @@ orchestrator-ness does not depend on it."""
 
 async def stored_base_dirs(caller: Principal) -> BaseDirs:
     """What ``is_target`` judges a caller limited by ``cwd`` on: the stored ``baseDir`` of
-    each orchestrator its constraints name, in one store read. Read once per request (the
-    channel and the event stream: once when they open) and only for a caller that could be
-    an orchestrator and is limited by path (a runtime token is): root, the unconstrained,
-    and tokens bound to agents or a runner's never are, and pay nothing."""
+    each orchestrator its constraints name, from memory (``Routing.base_dir``: a daemon's
+    every long-poll, heartbeat and report asks), else in one store read. Asked once per
+    request (the channel and the event stream: once when they open) and only for a caller
+    that could be an orchestrator and is limited by path (a runtime token is): root, the
+    unconstrained, and tokens bound to agents or a runner's never are, and pay nothing."""
     constraints = caller.constraints
     named = tuple(constraints.get("orchestrators", ()))
     if caller.is_root or "cwd" not in constraints or not _may_be_orchestrator(caller) or not named:
         return {}
-    stored = await services().runtime.store.run(lambda: orchestrator_store.base_dirs_of(named))
-    return {orchestrator_id: stored.get(orchestrator_id) for orchestrator_id in named}
+    rt = services().runtime
+    known = {orchestrator_id: rt.routing.base_dir(orchestrator_id) for orchestrator_id in named}
+    missing = tuple(orchestrator_id for orchestrator_id, found in known.items() if found is None)
+    if missing:
+        stored = await rt.store.run(lambda: orchestrator_store.base_dirs_of(missing))
+        for orchestrator_id, base_dir in stored.items():
+            rt.routing.base_dir_read(orchestrator_id, base_dir)
+            known[orchestrator_id] = base_dir
+    return known
 
 
 def is_target(caller: Principal, kind: TargetKind, target: str, base_dirs: BaseDirs) -> bool:

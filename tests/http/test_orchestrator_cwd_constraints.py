@@ -235,3 +235,19 @@ async def test_the_orchestrator_still_takes_reports_and_reads(
             )
             reply = json.loads(await ws.receive())
     assert reply == {"type": "status-ok", "commandId": pushed["id"], "status": "succeeded"}
+
+
+async def test_a_moved_base_dir_is_judged_at_once(client: Any, mint: Any) -> None:
+    """The baseDir ``is_target`` judges is kept in memory: a re-registration moving o1 to
+    /srv/o1/x makes the narrow token o1 at once, and moving it back undoes that (a value
+    read before the move never stands in for the stored one)."""
+    await _o1(client)
+    narrow = _narrow(mint)
+    heartbeat = "/api/orchestrators/o1/heartbeat"
+    assert (await client.post(heartbeat, headers=narrow)).status_code == 403
+    for base_dir, status in (("/srv/o1/x", 200), ("/srv/o1", 403)):
+        moved = await client.post(
+            "/api/orchestrators", json={"id": "o1", "baseDir": base_dir}, headers=H
+        )
+        assert moved.status_code == 200
+        assert (await client.post(heartbeat, headers=narrow)).status_code == status, base_dir

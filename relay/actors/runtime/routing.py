@@ -7,7 +7,9 @@ miss always falls back to the store:
 
 - an open command's target never changes: the queue actors record each command they
   hold and drop it once it settles (a command queued before a restart is looked up);
-- an orchestrator is never deleted: an id once seen to be an orchestrator's stays one.
+- an orchestrator is never deleted: an id once seen to be an orchestrator's stays one;
+- its ``baseDir`` changes only by its registration, which records the new one here (a
+  value read from the store fills a miss only, never overwrites one).
 
 Plain dict and set operations, atomic under the GIL: actor threads write, trio reads.
 """
@@ -21,6 +23,7 @@ class Routing:
     def __init__(self) -> None:
         self._open_commands: dict[str, tuple[TargetKind, str]] = {}
         self._orchestrators: set[str] = set()
+        self._base_dirs: dict[str, str] = {}
 
     # -- open commands ------------------------------------------------------------------
 
@@ -38,6 +41,19 @@ class Routing:
 
     def orchestrator_exists(self, orchestrator_id: str) -> None:
         self._orchestrators.add(orchestrator_id)
+
+    def orchestrator_registered(self, orchestrator_id: str, base_dir: str) -> None:
+        self._orchestrators.add(orchestrator_id)
+        self._base_dirs[orchestrator_id] = base_dir
+
+    def base_dir_read(self, orchestrator_id: str, base_dir: str) -> None:
+        """A ``baseDir`` read from the store: kept unless a registration recorded one since
+        (the read may predate it)."""
+        self._base_dirs.setdefault(orchestrator_id, base_dir)
+
+    def base_dir(self, orchestrator_id: str) -> str | None:
+        """An orchestrator's ``baseDir`` as stored, if known here; None means "ask the store"."""
+        return self._base_dirs.get(orchestrator_id)
 
     def is_orchestrator(self, target: str) -> bool:
         """True if ``target`` is known to be an orchestrator's id; False means "ask the store"."""
