@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 from dataclasses import replace
 from typing import Any
 
@@ -69,6 +70,16 @@ class OrchestratorActor(TargetActor):
             lambda: orchestrator_store.insert(orch) if created else orchestrator_store.update(orch),
             [self._change("registered" if created else "updated", orch)],
         )
+        routing = self.rt.routing
+
+        def recorded(done: concurrent.futures.Future[Any]) -> None:
+            # On the store's thread, as each write commits, so in commit order: the baseDir
+            # ``is_target`` judges is the stored one, even when two registrations race or
+            # the caller's wait timed out before this commit.
+            if done.exception() is None:
+                routing.orchestrator_registered(orch.id, orch.base_dir)
+
+        commit.add_done_callback(recorded)
         return Durable((orch, created), commit)
 
     @handle.register

@@ -43,7 +43,7 @@ async def register_orchestrator(
     orch, created = await rt.registry.ask(
         orchestrator.KIND, registration.id, orchestrator.Register(registration)
     )
-    rt.routing.orchestrator_registered(orch.id, orch.base_dir)
+    rt.routing.orchestrator_exists(orch.id)
     token, claims = auth.mint(runtime_token_spec(orch, scope))
     record = TokenRecord.of(
         claims, profile_id=ORCHESTRATOR.id, created_by=f"registration:{orch.id}"

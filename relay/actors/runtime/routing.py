@@ -8,10 +8,11 @@ miss always falls back to the store:
 - an open command's target never changes: the queue actors record each command they
   hold and drop it once it settles (a command queued before a restart is looked up);
 - an orchestrator is never deleted: an id once seen to be an orchestrator's stays one;
-- its ``baseDir`` changes only by its registration, which records the new one here (a
-  value read from the store fills a miss only, never overwrites one).
+- its ``baseDir`` changes only by its registration, whose write records the new one here
+  as it commits (a value read from the store fills a miss only, never overwrites one).
 
-Plain dict and set operations, atomic under the GIL: actor threads write, trio reads.
+Plain dict and set operations, atomic under the GIL: actor and store threads write, trio
+reads (and fills misses).
 """
 
 from __future__ import annotations
