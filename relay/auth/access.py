@@ -216,11 +216,19 @@ def within_place(principal: Principal, agent_id: str, placement: Placement | Non
     working directory is judged for every caller (``within_cwd``). An agent that recorded
     none is at no place a path covers, so a path limit alone reaches it not; but its own
     token (which an orchestrator's MCP mint gives the host's cwd) and its host's runtime
-    token reach it by what they name, or those sessions could not read their own inbox."""
+    token (``orchestrator:<id>``) reach it by what they name, or those sessions could not
+    read their own inbox."""
     if placement is None:
         placement = Placement(None, None)
-    if placement.cwd is None and _names_or_hosts(principal, agent_id, placement.orchestrator_id):
-        return True
+    if placement.cwd is None:
+        orchestrator_id = placement.orchestrator_id
+        if agent_id in principal.constraints.get("agents", ()):
+            return True
+        # The host is its runtime token, named after it by the registration (no constrained
+        # grantor may take that name: ``grants.check_nameable``); an orchestrator-role token
+        # narrowed to a path below the host's baseDir is not the host (``is_target``).
+        if orchestrator_id is not None and principal.sub == f"orchestrator:{orchestrator_id}":
+            return _names_or_hosts(principal, agent_id, orchestrator_id)
     return within_cwd(principal, placement.cwd)
 
 

@@ -66,7 +66,9 @@ class ConstrainedEvents:
     then: EventGuard | None = None
     agents: AgentDirectory | None = None  # only for a caller limited by orchestrator or path
     runner: bool = False  # a runner token, which is never its orchestrator (``is_target``)
-    host: bool = False  # an ``orchestrator`` token: reaches its agents at no recorded place
+    # An ``orchestrator`` token's sub: its host's runtime token reaches its agents at no
+    # recorded place (``within_place``).
+    host: str | None = None
     # ``stored_base_dirs`` of the caller, as pairs (hashable: part of the group's key).
     base_dirs: tuple[tuple[str, str | None], ...] = ()
     # ``constraints`` as the Principal ``covers`` judges, built once, not per event; left
@@ -78,10 +80,10 @@ class ConstrainedEvents:
 
     def __post_init__(self) -> None:
         caller = Principal(
-            # ``is_target`` tells a runner token by its sub, ``within_place`` an
-            # orchestrator's token by its role; nothing else here reads them.
-            sub=RUNNER_PREFIX if self.runner else "",
-            role="orchestrator" if self.host else "",
+            # ``is_target`` tells a runner token by its sub, ``within_place`` its host's
+            # runtime token by its role and sub; nothing else here reads them.
+            sub=RUNNER_PREFIX if self.runner else (self.host or ""),
+            role="orchestrator" if self.host is not None else "",
             scope=frozenset(),
             constraints={k: list(v) for k, v in self.constraints},
         )
@@ -110,7 +112,7 @@ class ConstrainedEvents:
             then,
             agents if limited else None,
             is_runner(caller),
-            caller.role == "orchestrator",
+            caller.sub if caller.role == "orchestrator" else None,
             tuple(sorted(base_dirs.items())),
         )
 

@@ -9,8 +9,8 @@ from relay.auth.access import Principal, acts_for, own_agent
 from relay.domain.agents import Placement, stored_cwd
 
 
-def token(role: str, **constraints: list[str]) -> Principal:
-    return Principal(sub="t", role=role, scope=frozenset(), constraints=dict(constraints))
+def token(role: str, sub: str = "t", **constraints: list[str]) -> Principal:
+    return Principal(sub=sub, role=role, scope=frozenset(), constraints=dict(constraints))
 
 
 @pytest.mark.parametrize(
@@ -57,7 +57,13 @@ def test_acts_for(caller: Principal, agent: str, orchestrator: str | None, allow
         # An agent that recorded none is reached by name, or through its host; never by a
         # path limit alone, nor by an operator limited by orchestrator and path.
         (token("mcp", agents=["a1"], cwd=["/srv/o1"]), None, True),
-        (token("orchestrator", orchestrators=["o1"], cwd=["/srv/o1"]), None, True),
+        (
+            token("orchestrator", "orchestrator:o1", orchestrators=["o1"], cwd=["/srv/o1"]),
+            None,
+            True,
+        ),
+        # An orchestrator-role token other than the host's runtime token is not its host.
+        (token("orchestrator", orchestrators=["o1"], cwd=["/srv/o1"]), None, False),
         (token("dashboard", orchestrators=["o1"], cwd=["/srv/o1"]), None, False),
         # A path limit alone gives no non-operator an agent.
         (token("provider", cwd=["/srv/o1"]), "/srv/o1/x", False),

@@ -109,3 +109,28 @@ async def test_the_stream_reaches_an_agents_own_path_limited_token_at_no_place(
             frames.append(await stream.next_event())
     deliveries = [f.data["delivery"]["agentId"] for f in frames if f.event == "delivery"]
     assert deliveries == [NOWHERE]
+
+
+async def test_an_orchestrator_token_narrowed_below_the_base_dir_is_not_the_host(
+    client: Any, mint: Any
+) -> None:
+    """An ``orchestrator``-role token naming o1 but limited below its baseDir is not o1
+    (``is_target``), so neither is it the host that reaches ``nowhere`` (no recorded cwd):
+    not on the inbox, not on the stream. Only o1's runtime token is."""
+    await hosts(client)
+    narrow = {"orchestrators": ["o1"], "cwd": ["/srv/o1/x"]}
+    scopes = ["message:read", "activity:read", "agent:write"]
+    for sub in ("orch-x", "orchestrator:o1:x"):
+        token = bearer(mint(scopes, narrow, sub=sub, role="orchestrator"))
+        heartbeat = await client.post("/api/orchestrators/o1/heartbeat", headers=token)
+        assert heartbeat.status_code == 403
+        assert await outcome(await inbox(client, NOWHERE, token, "?peek=true")) == FORBIDDEN
+        assert (await inbox(client, NEAR, token, "?peek=true")).status_code == 200
+        async with open_stream(client, headers=token) as stream:
+            for agent_id in (NOWHERE, NEAR):
+                body = {"to": agent_id, "body": f"to {agent_id} for {sub}"}
+                response = await client.post("/api/messages", json=body, headers=H)
+                assert response.status_code == 201, await response.get_data()
+            frames = await until_end(client, stream)
+        deliveries = [f.data["delivery"]["agentId"] for f in frames if f.event == "delivery"]
+        assert deliveries == [NEAR], sub
