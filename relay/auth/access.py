@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 
 from relay.domain.agents import Placement
@@ -53,6 +54,12 @@ class Principal:
     def constrained(self) -> bool:
         """Whether any constraint limits this caller (root carries none that count)."""
         return not self.is_root and bool(self.constraints)
+
+    @property
+    def path_limit(self) -> tuple[str, ...] | None:
+        """The caller's ``cwd`` prefixes; None when it is not limited by path (root is not)."""
+        prefixes = None if self.is_root else self.constraints.get("cwd")
+        return None if prefixes is None else tuple(prefixes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,10 +245,14 @@ def within_cwd(principal: Principal, agent_cwd: str | None) -> bool:
     prefix covers it, ``/`` included: ``covers`` would skip the unknown path, and a token
     limited to one host's paths would act for every agent that never said where it works.
     """
-    prefixes = None if principal.is_root else principal.constraints.get("cwd")
-    if prefixes is None:
-        return True
-    return agent_cwd is not None and any(path_within(agent_cwd, prefix) for prefix in prefixes)
+    prefixes = principal.path_limit
+    return prefixes is None or paths_cover(prefixes, agent_cwd)
+
+
+def paths_cover(prefixes: Iterable[str], cwd: str | None) -> bool:
+    """Whether a working directory lies within one of these prefixes; an unknown one
+    (None) within none."""
+    return cwd is not None and any(path_within(cwd, prefix) for prefix in prefixes)
 
 
 def is_named(principal: Principal, name: str) -> bool:

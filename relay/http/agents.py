@@ -20,7 +20,6 @@ from relay.http.auth import (
     allow_agent,
     can_see,
     limited_by,
-    path_limit,
     principal,
     requires,
 )
@@ -94,7 +93,7 @@ async def register_agent() -> tuple[dict[str, Any], int]:
     # path move it past its paths (it acts for agents by their cwd): judged by the agent's
     # actor, on the card it holds (``host_meta.steers_host``, ``moves_past_paths``).
     guarded = limited_by("agents")
-    register = agent.Register(registration, host_guarded=guarded, paths=path_limit())
+    register = agent.Register(registration, host_guarded=guarded, paths=principal().path_limit)
     card, created = await _ask(body.id, register)
     await agent.link_resumed_session(services().runtime, card, may_touch=can_see)
     interval = services().runtime.settings.heartbeat_interval_seconds
@@ -159,8 +158,8 @@ async def patch_agent(agent_id: str) -> dict[str, Any]:
         meta=body.meta,
         provider_capabilities=body.provider_capabilities,
     )
-    guarded = limited_by("agents")
-    card = await _ask(agent_id, agent.Patch(patch, host_guarded=guarded, paths=path_limit()))
+    patching = agent.Patch(patch, host_guarded=limited_by("agents"), paths=principal().path_limit)
+    card = await _ask(agent_id, patching)
     return card.to_json()
 
 

@@ -194,13 +194,6 @@ def limited_by(constraint: str) -> bool:
     return not caller.is_root and constraint in caller.constraints
 
 
-def path_limit() -> tuple[str, ...] | None:
-    """The caller's ``cwd`` prefixes, None when it is not limited by path (root is not)."""
-    caller = principal()
-    prefixes = None if caller.is_root else caller.constraints.get("cwd")
-    return None if prefixes is None else tuple(prefixes)
-
-
 # -- workspaces ------------------------------------------------------------------------
 
 

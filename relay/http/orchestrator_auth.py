@@ -3,9 +3,9 @@ that decides it for every route, the command channel and the event stream, and t
 of what only an orchestrator itself does (its registration and reports).
 
 Whether a constrained caller is an orchestrator depends on that orchestrator's stored
-``baseDir``, which ``stored_base_dirs`` reads once per request, channel or stream and the
-caller passes in: ``is_target`` itself reads nothing (the stream's guard judges every
-event with it).
+``baseDir``, which ``stored_base_dirs`` looks up (in memory, else in the store) once per
+request, channel or stream and the caller passes in: ``is_target`` itself reads nothing
+(the stream's guard judges every event with it).
 """
 
 from __future__ import annotations

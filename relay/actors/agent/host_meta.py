@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from relay.auth.access import path_within
+from relay.auth.access import paths_cover
 from relay.domain.agents import stored_cwd
 
 # What the host addresses, and respawns, a session by (the daemon finds a session by
@@ -95,11 +95,9 @@ def moves_past_paths(
     after = stored_cwd(meta)
     if before == after:
         return False
-
-    def covered(cwd: str | None) -> bool:
-        return cwd is not None and any(path_within(cwd, prefix) for prefix in paths)
-
-    return (stored_meta is not None and not covered(before)) or not covered(after)
+    return (stored_meta is not None and not paths_cover(paths, before)) or not paths_cover(
+        paths, after
+    )
 
 
 def _as_json(value: Any) -> str:
