@@ -198,12 +198,21 @@ def acts_for(principal: Principal, agent_id: str, placement: Placement | None) -
     its stored working directory (``within_cwd``). Other unconstrained tokens act for no
     agent: an integration reading every inbox would be a leak no operator asked for.
     """
+    if not reaches(principal, agent_id, placement):
+        return False
     orchestrator_id = None if placement is None else placement.orchestrator_id
-    if not covers(principal, Resource(agent_id=agent_id, orchestrator_id=orchestrator_id)):
-        return False
-    if not within_place(principal, agent_id, placement):
-        return False
     return is_operator(principal) or _names_or_hosts(principal, agent_id, orchestrator_id)
+
+
+def reaches(principal: Principal, agent_id: str, placement: Placement | None) -> bool:
+    """Whether the caller's constraints cover agent ``agent_id`` where it is stored: its id,
+    its orchestrator and, for a caller limited by path, its working directory
+    (``within_place``). What reading or managing an agent needs (its card, its commands, its
+    activity); acting for it needs a role as well (``acts_for``)."""
+    orchestrator_id = None if placement is None else placement.orchestrator_id
+    return covers(
+        principal, Resource(agent_id=agent_id, orchestrator_id=orchestrator_id)
+    ) and within_place(principal, agent_id, placement)
 
 
 def _names_or_hosts(principal: Principal, agent_id: str, orchestrator_id: str | None) -> bool:

@@ -11,14 +11,19 @@ from quart_schema import document_request
 from relay.actors import agent
 from relay.actors.agent.action_rules import AgentAction
 from relay.actors.runtime import Ask
-from relay.auth.access import Resource
-from relay.domain.agents import PRESENCES, AgentPatch, AgentRegistration, TimelineInput
+from relay.domain.agents import (
+    PRESENCES,
+    AgentPatch,
+    AgentRegistration,
+    TimelineInput,
+    placement_of,
+)
 from relay.errors import NotFound
 from relay.http import responses
 from relay.http.auth import (
     allow,
     allow_agent,
-    can_see,
+    can_see_agent,
     limited_by,
     principal,
     requires,
@@ -95,7 +100,7 @@ async def register_agent() -> tuple[dict[str, Any], int]:
     guarded = limited_by("agents")
     register = agent.Register(registration, host_guarded=guarded, paths=principal().path_limit)
     card, created = await _ask(body.id, register)
-    await agent.link_resumed_session(services().runtime, card, may_touch=can_see)
+    await agent.link_resumed_session(services().runtime, card, may_touch=can_see_agent)
     interval = services().runtime.settings.heartbeat_interval_seconds
     return {**card.to_json(), "heartbeatIntervalSeconds": interval}, 201 if created else 200
 
@@ -129,7 +134,7 @@ async def list_agents() -> list[dict[str, Any]]:
     return [
         card.to_json()
         for card in cards
-        if can_see(Resource(agent_id=card.id, orchestrator_id=card.orchestrator_id))
+        if can_see_agent(card.id, placement_of(card.orchestrator_id, card.meta))
     ]
 
 
@@ -205,6 +210,7 @@ async def post_timeline(agent_id: str) -> tuple[dict[str, Any], int]:
 @requires("agent:write")
 async def post_action(agent_id: str) -> tuple[dict[str, Any], int]:
     body = await parse_body(AgentActionBody)
+    await allow_agent(agent_id)  # where it is stored; the flow judges the rest of the card
     command = await agent.request_action(
         services().runtime,
         agent_id,

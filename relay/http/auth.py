@@ -31,6 +31,7 @@ from relay.auth.access import (
     is_unconstrained_operator,
     normalise_path,
     own_agent,
+    reaches,
 )
 from relay.domain.agents import Placement
 from relay.domain.artifacts import Artifact
@@ -93,6 +94,12 @@ def can_see(resource: Resource) -> bool:
     return covers(principal(), resource)
 
 
+def can_see_agent(agent_id: str, placement: Placement) -> bool:
+    """For lists of agents: whether the caller reaches this agent where it is stored, as
+    ``allow_agent`` judges it (``access.reaches``)."""
+    return reaches(principal(), agent_id, placement)
+
+
 def allow_relay_wide() -> None:
     """403 unless the caller carries no constraint: for what reaches every owner's agents
     or hosts at once (a channel binding by label, tag or capability; the relay-wide config,
@@ -104,8 +111,11 @@ def allow_relay_wide() -> None:
 async def allow_agent(
     agent_id: str, orchestrator_id: str | None = None, scope: str | None = None
 ) -> None:
-    """Agents: the agent, and the orchestrator it is registered under as stored (a token
-    limited to orchestrator o1 may not touch o2's agents). ``orchestrator_id`` is the one a
+    """Agents: the agent, and where it is stored (``access.reaches``): the orchestrator it is
+    registered under (a token limited to orchestrator o1 may not touch o2's agents) and, for
+    a caller limited by path, its working directory (a token limited to ``/srv/o1`` may not
+    read, patch, delete or command an agent working in ``/srv/o2``, nor one that recorded no
+    place, but as its own token or its host's). ``orchestrator_id`` is the one a
     registration names, checked as well; a constrained caller moving an existing agent
     under it (from none, or another) must act for the agent as stored
     (``access.acts_for``): an orchestrator's token adopting an agent of no orchestrator
@@ -130,6 +140,8 @@ async def allow_agent(
     owner = stored.orchestrator_id
     if owner is not None:
         allow(Resource(orchestrator_id=owner), scope)
+    if not reaches(caller, agent_id, stored):
+        raise Forbidden("forbidden")
     if moving and owner != orchestrator_id and not acts_for(caller, agent_id, stored):
         raise Forbidden("forbidden")
 

@@ -9,12 +9,14 @@ from functools import partial
 from typing import Any
 
 from relay.actors import commands
-from relay.auth.access import Principal, Resource, covers
+from relay.auth.access import Principal, Resource, covers, reaches
 from relay.auth.command_params import PATH_PARAMS, named_agents, param_parts, params_covered
+from relay.domain.agents import Placement
 from relay.domain.commands import Command, TargetKind
 from relay.errors import Forbidden
 from relay.http.auth import (
     agent_orchestrators,
+    agent_placements,
     allow,
     allow_agent,
     allow_workspace,
@@ -148,18 +150,21 @@ async def visible_commands(commands: list[Command]) -> list[Command]:
     if not caller.constrained:
         return commands
     owners: dict[str, str | None] = {}
-    if limited_by("orchestrators"):
+    places: dict[str, Placement] = {}
+    if limited_by("orchestrators") or limited_by("cwd"):
         agents = [c.target for c in commands if c.target_kind == "agent"]
         agents += [agent_id for c in commands for agent_id in named_agents(c.params)]
-        owners = await agent_orchestrators(agents)
+        places = await agent_placements(agents)
+        owners = {agent_id: place.orchestrator_id for agent_id, place in places.items()}
     base_dirs = await stored_base_dirs(caller)
 
     def visible(command: Command) -> bool:
         if command.target_kind == "orchestrator":
-            target = Resource(orchestrator_id=command.target)
+            seen = covers(caller, Resource(orchestrator_id=command.target))
         else:
-            target = Resource(agent_id=command.target, orchestrator_id=owners.get(command.target))
-        return covers(caller, target) and may_read_command(
+            # Where the agent is stored, as commanding it judges (``allow_agent``).
+            seen = reaches(caller, command.target, places.get(command.target))
+        return seen and may_read_command(
             caller, command.target_kind, command.target, command.params, owners, base_dirs
         )
 

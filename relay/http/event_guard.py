@@ -14,6 +14,7 @@ from relay.auth.access import (
     within_place,
 )
 from relay.auth.command_params import named_agents
+from relay.domain.agents import placement_of
 from relay.domain.commands import TargetKind
 from relay.events import EventGuard
 from relay.http.auth import workspace_resources
@@ -148,8 +149,8 @@ class ConstrainedEvents:
         ``orchestrator`` events it stands for; an agent memory does not hold is withheld."""
         if kind == "orchestrator":
             return covers(self._caller, Resource(orchestrator_id=key))
-        known, owner = self._owner(key)
-        return known and covers(self._caller, Resource(agent_id=key, orchestrator_id=owner))
+        resource = self._acted_for(key)
+        return resource is not _NOTHING and covers(self._caller, resource)
 
     def _owner(self, agent_id: str | None) -> tuple[bool, str | None]:
         """``(known, orchestrator)`` of an agent, from memory, for a caller limited by
@@ -189,7 +190,7 @@ class ConstrainedEvents:
             return [_NOTHING]
         text = {k: v for k, v in item.items() if isinstance(v, str)}
         if event.event == "agent":
-            return [Resource(agent_id=text.get("id"), orchestrator_id=text.get("orchestratorId"))]
+            return [self._card(text, item.get("meta"))]
         if event.event == "orchestrator":
             return [Resource(orchestrator_id=text.get("id"))]
         if event.event == "command":
@@ -197,6 +198,17 @@ class ConstrainedEvents:
         if event.event == "lease":
             return self._lease(text, data.get("workspace"))
         return self._workspace(text)
+
+    def _card(self, text: dict[str, str], meta: object) -> Resource:
+        """An agent's card, as ``allow_agent`` judges reading it: for a caller limited by
+        path, by the working directory the card itself records (``within_place``)."""
+        agent_id = text.get("id")
+        orchestrator_id = text.get("orchestratorId")
+        if self._by_path and agent_id is not None:
+            place = placement_of(orchestrator_id, meta if isinstance(meta, dict) else {})
+            if not within_place(self._caller, agent_id, place):
+                return _NOTHING
+        return Resource(agent_id=agent_id, orchestrator_id=orchestrator_id)
 
     def _command(self, text: dict[str, str], params: object) -> Resource:
         """A command event: its target, if the caller may read the command at all
@@ -208,9 +220,11 @@ class ConstrainedEvents:
         kind: TargetKind = "agent" if text.get("targetKind") == "agent" else "orchestrator"
         owners: dict[str, str | None] = {}
         if kind == "agent":
-            known, owners[target] = self._owner(target)
-            if not known:
+            # Where the agent is stored, as the routes judge it (``reaches``).
+            acted = self._acted_for(target)
+            if acted is _NOTHING:
                 return _NOTHING
+            owners[target] = acted.orchestrator_id
         for agent_id in named_agents(params):
             known, owner = self._owner(agent_id)
             owners.setdefault(agent_id, owner if known else _UNKNOWN)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from relay.auth.access import Principal, acts_for, own_agent
+from relay.auth.access import Principal, acts_for, own_agent, reaches
 from relay.domain.agents import Placement, stored_cwd
 
 
@@ -107,3 +107,34 @@ def test_own_agent_is_the_one_agent_a_token_names() -> None:
     assert own_agent(token("mcp", agents=["a1", "a2"])) is None
     assert own_agent(token("mcp")) is None
     assert own_agent(Principal.root()) is None
+
+
+@pytest.mark.parametrize(
+    ("caller", "placement", "allowed"),
+    [
+        # Reaching (reading, managing) needs no role: an integration reaches every agent.
+        (token("integration"), Placement("o1", "/srv/o1/x"), True),
+        (token("provider", orchestrators=["o1"]), Placement("o1", "/srv/o1/x"), True),
+        (token("provider", orchestrators=["o2"]), Placement("o1", "/srv/o1/x"), False),
+        (token("dashboard", cwd=["/srv/o1"]), Placement("o1", "/srv/o1/x"), True),
+        (token("dashboard", cwd=["/srv/o1"]), Placement("o2", "/srv/o2"), False),
+        (token("dashboard", cwd=["/srv/o1"]), Placement("o1", None), False),
+        (token("dashboard", cwd=["/srv/o1"]), None, False),  # not stored: at no place
+        (token("dashboard", cwd=["/"]), Placement("o1", None), False),
+        (token("provider", agents=["a1"], cwd=["/srv/o1"]), Placement("o1", None), True),
+        (
+            token("orchestrator", "orchestrator:o1", orchestrators=["o1"], cwd=["/srv/o1"]),
+            Placement("o1", None),
+            True,
+        ),  # its host's runtime token
+        (
+            token("orchestrator", "daemon", orchestrators=["o1"], cwd=["/srv/o1/x"]),
+            Placement("o1", None),
+            False,
+        ),
+    ],
+)
+def test_reaches_judges_the_stored_place_for_a_path_limited_caller(
+    caller: Principal, placement: Placement | None, allowed: bool
+) -> None:
+    assert reaches(caller, "a1", placement) is allowed

@@ -52,7 +52,7 @@ from relay.auth.access import Resource
 from relay.auth.authenticator import Authenticator
 from relay.crossing import wait_future
 from relay.domain.activity import ActivityInput
-from relay.domain.agents import AgentCard
+from relay.domain.agents import AgentCard, Placement, placement_of
 from relay.domain.commands import Command, CommandSpec
 from relay.domain.config import SPAWN_POLICIES_NAMESPACE
 from relay.domain.orchestrators import Orchestrator
@@ -347,7 +347,7 @@ def _outcome_event(agent_id: str, action: AgentAction, command: Command) -> Acti
 
 
 async def link_resumed_session(
-    rt: Runtime, card: AgentCard, *, may_touch: Callable[[Resource], bool]
+    rt: Runtime, card: AgentCard, *, may_touch: Callable[[str, Placement], bool]
 ) -> None:
     """After ``card`` registered: if it resumes another agent, link the old card back.
 
@@ -361,7 +361,7 @@ async def link_resumed_session(
     old = await rt.store.run(lambda: agent_store.load(old_id))
     if old is None or old.meta.get("resumedByAgentId") == card.id:
         return
-    if not may_touch(Resource(agent_id=old.id, orchestrator_id=old.orchestrator_id)):
+    if not may_touch(old.id, placement_of(old.orchestrator_id, old.meta)):
         return
     try:
         await rt.registry.ask(agent.KIND, old_id, agent.RecordResumedBy(card.id))
