@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from relay.auth.access import Principal, Resource, covers
+from relay.auth.access import Principal, Resource, covers, reaches
+from relay.domain.agents import Placement
 
 # The params by which the daemon's handlers name what a command touches (relay/daemon:
 # sessions, worktrees, merge), at the top level and in a restart's ``restartSpawn``.
@@ -25,21 +26,22 @@ def param_parts(params: Mapping[str, Any]) -> list[dict[str, str]]:
 
 
 def named_agents(params: Mapping[str, Any]) -> list[str]:
-    """Every ``agentId`` the params name: the agents whose stored orchestrators a read
-    looks up, together for a whole page (``relay.http.auth.agent_orchestrators``)."""
+    """Every ``agentId`` the params name: the agents whose stored places a read looks up,
+    together for a whole page (``relay.http.auth.agent_placements``)."""
     return [part["agentId"] for part in param_parts(params) if "agentId" in part]
 
 
 def params_covered(
-    caller: Principal, params: Mapping[str, Any], owners: Mapping[str, str | None]
+    caller: Principal, params: Mapping[str, Any], places: Mapping[str, Placement]
 ) -> bool:
     """Whether a caller may read a command with these params, as far as they go: its
     constraints cover everything they name, as ``allow_command_params`` would have it
     create them. Unconstrained callers and root: always.
 
-    - each ``agentId`` (top level and ``restartSpawn``), as an agent with the orchestrator
-      it is stored under (``owners``; one left out is judged by the constraints alone, as
-      ``allow_agent`` judges an agent that does not exist yet);
+    - each ``agentId`` (top level and ``restartSpawn``), as ``allow_agent`` judges it where
+      it is stored (``places``: ``reaches``, its orchestrator and, for a caller limited by
+      path, its working directory); one left out is judged by the constraints alone, as
+      ``allow_agent`` judges an agent that does not exist yet (a spawn's new agent);
     - ``policyName`` and ``spawnRequestId``, by ``policyNames`` and ``spawnRequestIds``;
     - each path (``PATH_PARAMS``), by ``cwd``.
 
@@ -61,10 +63,12 @@ def params_covered(
         return False
     for part in param_parts(params):
         agent_id = part.get("agentId")
-        owner = None if agent_id is None else owners.get(agent_id)
+        place = None if agent_id is None else places.get(agent_id)
+        if agent_id is not None and place is not None and not reaches(caller, agent_id, place):
+            return False
         named = Resource(
             agent_id=agent_id,
-            orchestrator_id=owner,
+            orchestrator_id=None if place is None else place.orchestrator_id,
             policy_name=part.get("policyName"),
             spawn_request_id=part.get("spawnRequestId"),
         )

@@ -215,23 +215,28 @@ def workspace_resource(ws: Workspace) -> Resource:
     return Resource(agent_id=ws.agent_id, orchestrator_id=ws.orchestrator_id, cwd=ws.worktree_path)
 
 
-async def workspace_agent_owners(workspaces: Iterable[Workspace]) -> dict[str, str | None]:
-    """The stored orchestrator of each workspace's agent, for a caller limited by
-    orchestrator (``allow_agent``'s look-up; nobody else pays for it)."""
-    if not limited_by("orchestrators"):
+async def workspace_agent_places(workspaces: Iterable[Workspace]) -> dict[str, Placement]:
+    """Where each workspace's agent is stored, for a caller limited by orchestrator or path
+    (``allow_agent``'s look-up; nobody else pays for it)."""
+    if not (limited_by("orchestrators") or limited_by("cwd")):
         return {}
-    return await agent_orchestrators({ws.agent_id for ws in workspaces if ws.agent_id})
+    return await agent_placements({ws.agent_id for ws in workspaces if ws.agent_id})
 
 
-def may_touch_workspace(ws: Workspace, agent_owners: Mapping[str, str | None]) -> bool:
+def may_touch_workspace(ws: Workspace, agent_places: Mapping[str, Placement]) -> bool:
     """Workspaces: whether the caller's constraints cover the stored workspace, never what a
-    request body says about it: its agent, orchestrator and paths, and the orchestrator its
-    agent is stored under (``agent_owners``, from ``workspace_agent_owners``), as
-    ``allow_agent`` judges that agent."""
-    owner = agent_owners.get(ws.agent_id) if ws.agent_id is not None else None
+    request body says about it: its agent, orchestrator and paths, and its agent where it is
+    stored (``agent_places``, from ``workspace_agent_places``), as ``allow_agent`` judges
+    that agent (``access.reaches``: its orchestrator and, for a caller limited by path, its
+    working directory). An agent no longer stored is judged by the workspace's fields."""
+    caller = principal()
+    place = agent_places.get(ws.agent_id) if ws.agent_id is not None else None
+    if ws.agent_id is not None and place is not None and not reaches(caller, ws.agent_id, place):
+        return False
+    owner = None if place is None else place.orchestrator_id
     paths = (ws.worktree_path, ws.repo_root, ws.source_cwd)
     resources = workspace_resources(ws.agent_id, ws.orchestrator_id, paths, owner)
-    return all(covers(principal(), resource) for resource in resources)
+    return all(covers(caller, resource) for resource in resources)
 
 
 _NO_AGENT = ""
@@ -263,14 +268,14 @@ def workspace_resources(
 async def visible_workspaces(workspaces: Iterable[Workspace]) -> list[Workspace]:
     """For lists: the workspaces the caller may touch (``may_touch_workspace``)."""
     found = list(workspaces)
-    owners = await workspace_agent_owners(found)
-    return [ws for ws in found if may_touch_workspace(ws, owners)]
+    places = await workspace_agent_places(found)
+    return [ws for ws in found if may_touch_workspace(ws, places)]
 
 
 async def allow_workspace(ws: Workspace, scope: str | None = None) -> None:
     """``allow`` for one stored workspace (403 unless ``may_touch_workspace``)."""
     allow(workspace_resource(ws), scope)
-    if not may_touch_workspace(ws, await workspace_agent_owners([ws])):
+    if not may_touch_workspace(ws, await workspace_agent_places([ws])):
         raise Forbidden("forbidden")
 
 

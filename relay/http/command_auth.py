@@ -15,7 +15,6 @@ from relay.domain.agents import Placement
 from relay.domain.commands import Command, TargetKind
 from relay.errors import Forbidden
 from relay.http.auth import (
-    agent_orchestrators,
     agent_placements,
     allow,
     allow_agent,
@@ -98,8 +97,8 @@ async def allow_command_take(
         base_dirs = await stored_base_dirs(caller)
     if is_target(caller, kind, target, base_dirs):
         return
-    owners = await agent_orchestrators([target]) if kind == "agent" else {}
-    if not takes_queue(caller, kind, target, owners, base_dirs):
+    places = await agent_placements([target]) if kind == "agent" else {}
+    if not takes_queue(caller, kind, target, places, base_dirs):
         raise Forbidden("forbidden")
 
 
@@ -107,17 +106,18 @@ def takes_queue(
     caller: Principal,
     kind: TargetKind,
     target: str,
-    owners: Mapping[str, str | None],
+    places: Mapping[str, Placement],
     base_dirs: BaseDirs,
 ) -> bool:
     """Whether a caller covering the target takes its queue: a constrained caller only
     if it is the target (``is_target``), or for an agent the orchestrator it is stored
-    under (``owners``): never a token its constraints merely do not exclude, as an agent's
+    under (``places``): never a token its constraints merely do not exclude, as an agent's
     token is from its orchestrator's queue, or one limited to a path below that
     orchestrator's ``baseDir`` (``base_dirs``) from its agents' queues."""
     if not caller.constrained or is_target(caller, kind, target, base_dirs):
         return True
-    owner = owners.get(target) if kind == "agent" else None
+    place = places.get(target) if kind == "agent" else None
+    owner = None if place is None else place.orchestrator_id
     return owner is not None and is_target(caller, "orchestrator", owner, base_dirs)
 
 
@@ -126,7 +126,7 @@ def may_read_command(
     kind: TargetKind,
     target: str,
     params: Mapping[str, Any],
-    owners: Mapping[str, str | None],
+    places: Mapping[str, Placement],
     base_dirs: BaseDirs,
 ) -> bool:
     """Reading a command whose target the caller covers (list, get and the event stream
@@ -135,11 +135,11 @@ def may_read_command(
     its constraints cover what the params name (``params_covered``). Covering the target
     alone let a token limited by ``agents``, ``cwd`` or a spawn policy read every command
     of its orchestrator: other sessions' spawns, other paths' merges and their results.
-    ``owners``: the stored orchestrator of the agent target and of each agent the params
-    name (``named_agents``), for a caller limited by orchestrator. ``base_dirs``: the
+    ``places``: where the agent target and each agent the params name (``named_agents``)
+    are stored, for a caller limited by orchestrator or path. ``base_dirs``: the
     caller's ``stored_base_dirs``, which ``is_target`` judges an orchestrator's token on."""
-    return takes_queue(caller, kind, target, owners, base_dirs) or params_covered(
-        caller, params, owners
+    return takes_queue(caller, kind, target, places, base_dirs) or params_covered(
+        caller, params, places
     )
 
 
@@ -149,13 +149,11 @@ async def visible_commands(commands: list[Command]) -> list[Command]:
     caller = principal()
     if not caller.constrained:
         return commands
-    owners: dict[str, str | None] = {}
     places: dict[str, Placement] = {}
     if limited_by("orchestrators") or limited_by("cwd"):
         agents = [c.target for c in commands if c.target_kind == "agent"]
         agents += [agent_id for c in commands for agent_id in named_agents(c.params)]
         places = await agent_placements(agents)
-        owners = {agent_id: place.orchestrator_id for agent_id, place in places.items()}
     base_dirs = await stored_base_dirs(caller)
 
     def visible(command: Command) -> bool:
@@ -165,7 +163,7 @@ async def visible_commands(commands: list[Command]) -> list[Command]:
             # Where the agent is stored, as commanding it judges (``allow_agent``).
             seen = reaches(caller, command.target, places.get(command.target))
         return seen and may_read_command(
-            caller, command.target_kind, command.target, command.params, owners, base_dirs
+            caller, command.target_kind, command.target, command.params, places, base_dirs
         )
 
     return [command for command in commands if visible(command)]

@@ -14,7 +14,7 @@ from relay.auth.access import (
     within_place,
 )
 from relay.auth.command_params import named_agents
-from relay.domain.agents import placement_of
+from relay.domain.agents import Placement, placement_of
 from relay.domain.commands import TargetKind
 from relay.events import EventGuard
 from relay.http.auth import workspace_resources
@@ -212,27 +212,38 @@ class ConstrainedEvents:
 
     def _command(self, text: dict[str, str], params: object) -> Resource:
         """A command event: its target, if the caller may read the command at all
-        (``may_read_command``, with the owners memory holds; a miss among the agents the
-        params name is ``_UNKNOWN``, a target memory does not hold is withheld)."""
+        (``may_read_command``, with the places memory holds; a miss among the agents the
+        params name is judged by the constraints alone, as a new agent is, but for a
+        caller limited by orchestrator, which covers none (``_UNKNOWN``); a target memory
+        does not hold is withheld)."""
         target = text.get("target")
         if target is None or not isinstance(params, dict):
             return _NOTHING
         kind: TargetKind = "agent" if text.get("targetKind") == "agent" else "orchestrator"
-        owners: dict[str, str | None] = {}
+        places: dict[str, Placement] = {}
         if kind == "agent":
             # Where the agent is stored, as the routes judge it (``reaches``).
-            acted = self._acted_for(target)
-            if acted is _NOTHING:
+            if self._acted_for(target) is _NOTHING:
                 return _NOTHING
-            owners[target] = acted.orchestrator_id
+            if (facts := self._limited_facts(target)) is not None:
+                places[target] = facts.placement
         for agent_id in named_agents(params):
-            known, owner = self._owner(agent_id)
-            owners.setdefault(agent_id, owner if known else _UNKNOWN)
-        if not may_read_command(self._caller, kind, target, params, owners, self._base_dirs):
+            facts = self._limited_facts(agent_id)
+            if facts is not None:
+                places.setdefault(agent_id, facts.placement)
+            elif self._by_orchestrator:
+                places.setdefault(agent_id, Placement(_UNKNOWN, None))
+        if not may_read_command(self._caller, kind, target, params, places, self._base_dirs):
             return _NOTHING
         if kind == "agent":
-            return Resource(agent_id=target, orchestrator_id=owners[target])
+            owner = places[target].orchestrator_id if target in places else None
+            return Resource(agent_id=target, orchestrator_id=owner)
         return Resource(orchestrator_id=target)
+
+    def _limited_facts(self, agent_id: str) -> AgentFacts | None:
+        """The agent's facts from memory, for a caller limited by orchestrator or path (for
+        no other caller are they read)."""
+        return self._facts(agent_id) if self._by_orchestrator or self._by_path else None
 
     def _lease(self, lease: dict[str, str], workspace: object) -> list[Resource]:
         """A lease event, as ``lease_auth.visible_leases`` judges the lease: its repository,
@@ -246,9 +257,20 @@ class ConstrainedEvents:
         return [repo, *self._workspace({k: v for k, v in workspace.items() if isinstance(v, str)})]
 
     def _workspace(self, text: dict[str, str]) -> list[Resource]:
+        """A workspace, as ``may_touch_workspace`` judges it: its agent where memory holds
+        it (``within_place`` for a caller limited by path); one memory does not hold, by
+        the workspace's own fields."""
+        agent_id = text.get("agentId")
+        facts = self._facts(agent_id) if agent_id is not None and self._by_path else None
+        if (
+            agent_id is not None
+            and facts is not None
+            and not within_place(self._caller, agent_id, facts.placement)
+        ):
+            return [_NOTHING]
         paths = [text.get(k) for k in ("worktreePath", "repoRoot", "sourceCwd")]
-        _, owner = self._owner(text.get("agentId"))
-        return workspace_resources(text.get("agentId"), text.get("orchestratorId"), paths, owner)
+        _, owner = self._owner(agent_id)
+        return workspace_resources(agent_id, text.get("orchestratorId"), paths, owner)
 
     def _activity(self, row: dict[str, object]) -> Resource:
         """An activity row, as ``activity.page`` reads it for this caller: by the agent and
