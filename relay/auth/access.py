@@ -248,6 +248,18 @@ def within_place(principal: Principal, agent_id: str, placement: Placement | Non
     return within_cwd(principal, placement.cwd)
 
 
+def is_host_runtime(principal: Principal) -> bool:
+    """An orchestrator's runtime token: the ``orchestrator`` role, named ``orchestrator:<id>``
+    after an orchestrator its constraints name (its registration names it so; no
+    constrained grantor may take that name: ``grants.check_nameable``)."""
+    host = principal.sub.removeprefix("orchestrator:")
+    return (
+        principal.role == "orchestrator"
+        and host != principal.sub
+        and host in principal.constraints.get("orchestrators", ())
+    )
+
+
 def within_cwd(principal: Principal, agent_cwd: str | None) -> bool:
     """Whether the caller's ``cwd`` limit (if any) covers an agent whose stored working
     directory is ``agent_cwd``. An agent recording none is at no known place, so no

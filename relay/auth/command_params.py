@@ -13,6 +13,8 @@ from relay.domain.agents import Placement
 # The params by which the daemon's handlers name what a command touches (relay/daemon:
 # sessions, worktrees, merge), at the top level and in a restart's ``restartSpawn``.
 PATH_PARAMS = ("cwd", "repoRoot", "worktreePath", "sourceCwd")
+# The params by which the daemon finds a session before ``agentId`` (``find_session``).
+SESSION_PARAMS = ("tmuxSession", "sessionName", "spawnRequestId")
 
 
 def param_parts(params: Mapping[str, Any]) -> list[dict[str, str]]:
@@ -50,6 +52,10 @@ def params_covered(
     agent the ``?agentId=`` filter and the store's narrowing read): a merge naming only
     paths, or the spawn of an agent it does not name, is another session's or the host's.
 
+    For a caller limited by ``cwd``, a part naming an agent that is not stored (deleted,
+    or a spawn's new one) or a session without an agent is at no known place: it is judged
+    by the paths it carries, and withheld without one (a session's shutdown names none).
+
     A ``workspaceId`` is judged by the paths the command carries (every workspace command
     the relay makes names the workspace's ``repoRoot`` and ``worktreePath``), not by the
     stored workspace: the event stream's guard may not read the store per event, and the
@@ -73,8 +79,19 @@ def params_covered(
             spawn_request_id=part.get("spawnRequestId"),
         )
         paths = [part[key] for key in PATH_PARAMS if key in part]
-        if "workspaceId" in part and not paths and "cwd" in caller.constraints:
+        if not paths and "cwd" in caller.constraints and _placeless(part, place):
             return False
         if not all(covers(caller, r) for r in (named, *(Resource(cwd=p) for p in paths))):
             return False
     return True
+
+
+def _placeless(part: Mapping[str, str], place: Placement | None) -> bool:
+    """Whether a part of a command's params names something at no known place: a workspace
+    (judged by its paths, not the stored record), an agent that is not stored, or a session
+    of no named agent."""
+    if "workspaceId" in part:
+        return True
+    if "agentId" in part:
+        return place is None
+    return any(key in part for key in SESSION_PARAMS)

@@ -11,6 +11,7 @@ from quart_schema import document_request
 from relay.actors import agent
 from relay.actors.agent.action_rules import AgentAction
 from relay.actors.runtime import Ask
+from relay.auth.access import is_host_runtime
 from relay.domain.agents import (
     PRESENCES,
     AgentPatch,
@@ -94,10 +95,10 @@ async def register_agent() -> tuple[dict[str, Any], int]:
         provider_capabilities=body.provider_capabilities,
         meta=body.meta,
     )
-    # A caller limited to agents may not steer a host through its card, nor one limited by
-    # path move it past its paths (it acts for agents by their cwd): judged by the agent's
-    # actor, on the card it holds (``host_meta.steers_host``, ``moves_past_paths``).
-    guarded = limited_by("agents")
+    # A caller limited to agents or paths may not steer a host through its card, nor one
+    # limited by path move it past its paths (it acts for agents by their cwd): judged by
+    # the agent's actor, on the card it holds (``host_meta.steers_host``, ``moves_past_paths``).
+    guarded = host_guarded()
     register = agent.Register(registration, host_guarded=guarded, paths=principal().path_limit)
     card, created = await _ask(body.id, register)
     await agent.link_resumed_session(services().runtime, card, may_touch=can_see_agent)
@@ -163,7 +164,7 @@ async def patch_agent(agent_id: str) -> dict[str, Any]:
         meta=body.meta,
         provider_capabilities=body.provider_capabilities,
     )
-    patching = agent.Patch(patch, host_guarded=limited_by("agents"), paths=principal().path_limit)
+    patching = agent.Patch(patch, host_guarded=host_guarded(), paths=principal().path_limit)
     card = await _ask(agent_id, patching)
     return card.to_json()
 
@@ -221,3 +222,13 @@ async def post_action(agent_id: str) -> tuple[dict[str, Any], int]:
         auth=services().auth,
     )
     return {"command": command.to_json()}, 202
+
+
+def host_guarded() -> bool:
+    """Whether the caller's card writes may not steer a host (``host_meta.steers_host``): a
+    token limited to agents, or to paths unless it is the host's runtime token. The host
+    finds a session by its card's ``sessionName``, ``tmuxSession`` or ``spawnRequestId``
+    before its id: a path-limited operator writing another session's name on a card it
+    reaches would point that card's shutdown or restart at a session working elsewhere."""
+    caller = principal()
+    return limited_by("agents") or (limited_by("cwd") and not is_host_runtime(caller))

@@ -10,7 +10,13 @@ from typing import Any
 
 from relay.actors import commands
 from relay.auth.access import Principal, Resource, covers, reaches
-from relay.auth.command_params import PATH_PARAMS, named_agents, param_parts, params_covered
+from relay.auth.command_params import (
+    PATH_PARAMS,
+    SESSION_PARAMS,
+    named_agents,
+    param_parts,
+    params_covered,
+)
 from relay.domain.agents import Placement
 from relay.domain.commands import Command, TargetKind
 from relay.errors import Forbidden
@@ -47,6 +53,25 @@ async def allow_command_write(kind: TargetKind, target: str) -> None:
     orchestrator only as the place its agents live, not as a host it may steer."""
     await allow_command_target(kind, target, "command:write")
     if kind == "orchestrator" and limited_by("agents"):
+        raise Forbidden("forbidden")
+
+
+async def allow_hand_made_params(kind: TargetKind, target: str, params: Mapping[str, Any]) -> None:
+    """A command made by hand (``POST /api/commands``) by a caller limited by path names no
+    session (``SESSION_PARAMS``), unless it is the orchestrator itself: the daemon finds a
+    session by those before ``agentId``, so naming an agent the caller reaches beside
+    another session's name, or a session alone, would stop or steer a session working
+    outside its paths. The relay's own flows (agent actions, spawns) name a session only
+    from the stored card of an agent they judged, or a new one. A ``spawnRequestId`` its
+    ``spawnRequestIds`` constraint names (``allow_command_params`` judged it) is its own."""
+    if not limited_by("cwd"):
+        return
+    caller = principal()
+    if kind == "orchestrator" and is_target(caller, kind, target, await stored_base_dirs(caller)):
+        return
+    own = ("spawnRequestId",) if limited_by("spawnRequestIds") else ()
+    named = {key for part in param_parts(params) for key in SESSION_PARAMS if key in part}
+    if named - set(own):
         raise Forbidden("forbidden")
 
 

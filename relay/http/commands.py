@@ -21,6 +21,7 @@ from relay.http.command_auth import (
     allow_command_read,
     allow_command_report,
     allow_command_write,
+    allow_hand_made_params,
     command_targets,
     visible_commands,
 )
@@ -56,6 +57,7 @@ async def create_command() -> tuple[dict[str, Any], int]:
     kind, target = await commands.resolve_target(rt, body.target)
     await allow_command_write(kind, target)
     await allow_command_params(body.params)
+    await allow_hand_made_params(kind, target, body.params)
     spec = CommandSpec(
         type=body.type,
         target=target,
