@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.conftest import bearer
 from tests.http.helpers import H, create_command, poll
 from tests.http.sse_client import open_stream, until_end
 from tests.http.test_acts_for_cwd import FAR, NEAR, hosts
@@ -192,3 +193,77 @@ async def test_a_path_limited_operator_writes_no_session_name_on_a_card(
     # What does not steer the host it still writes.
     response = await client.patch("/api/agents/near-run", json={"name": "N"}, headers=token)
     assert response.status_code == 200, await response.get_data()
+
+
+# An operator's whole dashboard scope, token:admin included: it may register hosts.
+ALL_OPS = [
+    "activity:read",
+    "activity:write",
+    "agent:read",
+    "agent:write",
+    "command:read",
+    "command:write",
+    "config:read",
+    "message:read",
+    "message:write",
+    "task:read",
+    "task:write",
+    "memory:read",
+    "memory:write",
+    "token:admin",
+]
+
+
+async def test_a_path_limited_operator_becomes_a_host_runtime_and_names_a_session(
+    client: Any, mint: Any
+) -> None:
+    """``is_host_runtime`` is any ``orchestrator:<id>`` token: a /srv/o1 operator with
+    token:admin mints itself ``ops:o3`` limited to o3 and /srv/o1, registers o3 with
+    baseDir /srv/o1 and is handed ``orchestrator:o3`` (a host runtime token). That token
+    writes ``runnerManaged`` and far's session name on a card in /srv/o1 under no
+    orchestrator; ``managing_orchestrator`` then routes the card's shutdown to o2 by the
+    session name o2 reports, and the command names ``sessionName: relay-far-spawn``."""
+    await hosts(client)
+    await _far_session(client)
+    # o2's daemon reports the session it runs (as every heartbeat does).
+    managed = {"managedAgents": [{"agentId": FAR_RUN, "sessionName": FAR_SESSION}]}
+    response = await client.post("/api/orchestrators/o2/heartbeat", json=managed, headers=H)
+    assert response.status_code == 200, await response.get_data()
+    token = bearer(mint(ALL_OPS, {"cwd": ["/srv/o1"]}, sub="ops", role="dashboard"))
+    body = {
+        "sub": "ops:o3",
+        "profile": "dashboard",
+        "scope": [s for s in ALL_OPS if s != "token:admin"],
+        "constraints": {"orchestrators": ["o3"], "cwd": ["/srv/o1"]},
+    }
+    response = await client.post("/api/tokens", json=body, headers=token)
+    assert response.status_code == 201, await response.get_data()
+    narrowed = bearer((await response.get_json())["token"])
+    response = await client.post(
+        "/api/orchestrators", json={"id": "o3", "baseDir": "/srv/o1"}, headers=narrowed
+    )
+    assert response.status_code in (200, 201), await response.get_data()
+    host = bearer((await response.get_json())["token"])
+    card = {
+        "id": "evil",
+        "meta": {
+            "cwd": "/srv/o1/e",
+            "runnerManaged": True,
+            "sessionName": FAR_SESSION,
+            "tmuxSession": FAR_SESSION,
+        },
+    }
+    response = await client.post("/api/agents", json=card, headers=host)
+    written = response.status_code
+    response = await client.post(
+        "/api/agents/evil/actions", json={"action": "shutdown"}, headers=token
+    )
+    reply = await response.get_json()
+    command = reply.get("command") if isinstance(reply, dict) else None
+    leaked = (
+        response.status_code == 202
+        and command is not None
+        and command["target"] == "o2"
+        and command["params"].get("sessionName") == FAR_SESSION
+    )
+    assert not leaked, (written, command)

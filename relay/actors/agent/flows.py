@@ -107,7 +107,12 @@ async def request_action(
     # the one that carries the action out when another does (one listing the session among
     # its managed agents): an orchestrator's own report never makes another's agent its
     # caller's.
-    named = orch is not None and card.orchestrator_id in (orch.id, orch.agent_id)
+    # (A card naming none is no orchestrator's, though an orchestrator's agent_id is None.)
+    named = (
+        orch is not None
+        and card.orchestrator_id is not None
+        and card.orchestrator_id in (orch.id, orch.agent_id)
+    )
     resource = Resource(
         agent_id=card.id,
         orchestrator_id=orch.id if orch is not None and named else card.orchestrator_id,
@@ -116,7 +121,10 @@ async def request_action(
     )
     authorize(resource)
     if orch is not None and not named:
-        authorize(replace(resource, orchestrator_id=orch.id))
+        # Found by the session it lists, which the card's sessionName names: a caller
+        # limited by path must cover that host's baseDir too, or a card within its paths
+        # carrying the name of a session working elsewhere would steer that session.
+        authorize(replace(resource, orchestrator_id=orch.id, cwd=orch.base_dir))
     spec = await _command_spec(rt, card, action, orch, resume_id, source)
     # The resource above is the card as it is; a restart or resume spawns anew, where its
     # spawn policy or the card's meta says (a cwd, paths, a policy) under a fresh spawn
