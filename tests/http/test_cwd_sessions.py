@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from relay.auth.profiles import PROFILES
 from tests.conftest import bearer
 from tests.http.helpers import H, create_command, poll
 from tests.http.sse_client import open_stream, until_end
@@ -195,23 +196,10 @@ async def test_a_path_limited_operator_writes_no_session_name_on_a_card(
     assert response.status_code == 200, await response.get_data()
 
 
-# An operator's whole dashboard scope, token:admin included: it may register hosts.
-ALL_OPS = [
-    "activity:read",
-    "activity:write",
-    "agent:read",
-    "agent:write",
-    "command:read",
-    "command:write",
-    "config:read",
-    "message:read",
-    "message:write",
-    "task:read",
-    "task:write",
-    "memory:read",
-    "memory:write",
-    "token:admin",
-]
+# What registering a host takes (the orchestrator profile's scopes, which the runtime
+# token it hands out holds), and token:admin to mint a token for it.
+HOST_SCOPES = list(PROFILES["orchestrator"].scope)
+ALL_OPS = [*HOST_SCOPES, "token:admin"]
 
 
 async def test_a_path_limited_operator_becomes_a_host_runtime_and_names_a_session(
@@ -233,7 +221,7 @@ async def test_a_path_limited_operator_becomes_a_host_runtime_and_names_a_sessio
     body = {
         "sub": "ops:o3",
         "profile": "dashboard",
-        "scope": [s for s in ALL_OPS if s != "token:admin"],
+        "scope": HOST_SCOPES,
         "constraints": {"orchestrators": ["o3"], "cwd": ["/srv/o1"]},
     }
     response = await client.post("/api/tokens", json=body, headers=token)
