@@ -18,7 +18,7 @@ from relay.auth.access import (
 from relay.crossing import wait_future
 from relay.domain.activity import ActivityInput
 from relay.http import responses
-from relay.http.auth import allow_agent, principal, requires
+from relay.http.auth import agents_within_paths, allow_agent, principal, requires
 from relay.http.contract import int_param, responds, str_param
 from relay.http.services import services
 from relay.http.validation import Body, parse_body, query_int, query_str
@@ -85,6 +85,7 @@ async def get_activity() -> list[dict[str, Any]]:
     limit = query_int("limit", 100, low=1, high=1000)
     caller = principal()
     agents, hidden = visible_agents(caller), hidden_views(caller)  # as /api/events filters
+    reached = await agents_within_paths()  # as the stream's guard judges by path
     events = await services().runtime.store.run(
         lambda: activity_store.page(
             view=view,
@@ -95,6 +96,7 @@ async def get_activity() -> list[dict[str, Any]]:
             orchestrators=visible_orchestrators(caller),
             hidden_views=hidden,
             unattributed_hidden_views=unattributed_hidden_views(caller),
+            reached=reached,
         )
     )
     return [event.to_json() for event in events]

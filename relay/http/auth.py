@@ -100,6 +100,17 @@ def can_see_agent(agent_id: str, placement: Placement) -> bool:
     return reaches(principal(), agent_id, placement)
 
 
+async def agents_within_paths() -> frozenset[str] | None:
+    """For a caller limited by path, the stored agents it reaches (``can_see_agent``): what
+    reads about agents in bulk (the activity feed) keep; None for any other caller, whose
+    other constraints those reads apply as filters of their own."""
+    caller = principal()
+    if caller.is_root or "cwd" not in caller.constraints:
+        return None
+    stored = await services().runtime.store.run(agent_store.all_placements)
+    return frozenset(a for a, place in stored.items() if reaches(caller, a, place))
+
+
 def allow_relay_wide() -> None:
     """403 unless the caller carries no constraint: for what reaches every owner's agents
     or hosts at once (a channel binding by label, tag or capability; the relay-wide config,

@@ -57,10 +57,11 @@ class ConstrainedEvents:
     orchestrator the caller names (the list, reading the store, may judge it as a new one);
     a workspace's agent is then judged as an unknown one, by the workspace's own fields.
 
-    For a caller limited by path, an event published for an agent and a pair's parties are
-    judged as ``acts_for`` judges them: on the agent's stored working directory, from that
-    memory too (``within_place``: an agent it does not hold is covered by none, one that
-    recorded none only for its own token or its host's, ``host``).
+    For a caller limited by path, an event published for an agent, the agent an activity
+    row names and a pair's parties are judged as ``acts_for`` judges them: on the agent's
+    stored working directory, from that memory too (``within_place``: an agent it does not
+    hold is covered by none, one that recorded none only for its own token or its host's,
+    ``host``).
     """
 
     constraints: tuple[tuple[str, tuple[str, ...]], ...]
@@ -276,8 +277,10 @@ class ConstrainedEvents:
         """An activity row, as ``activity.page`` reads it for this caller: by the agent and
         the orchestrator stored on it; a caller limited by orchestrator reads no row that
         names none but an agent (one deleted before the row was written) or is of a host's
-        view (``HOST_VIEWS``); no constrained caller reads a security audit that names
-        neither (``unattributed_hidden_views``)."""
+        view (``HOST_VIEWS``); a caller limited by path reads no row naming an agent outside
+        its paths (``within_place``, from memory: one it does not hold is withheld); no
+        constrained caller reads a security audit that names neither
+        (``unattributed_hidden_views``)."""
         agent = row.get("agentId")
         orchestrator = row.get("orchestratorId")
         agent_id = agent if isinstance(agent, str) else None
@@ -290,6 +293,11 @@ class ConstrainedEvents:
         )
         if self._by_orchestrator and unattributed:
             return _NOTHING
+        if self._by_path and agent_id is not None:
+            # As the feed keeps only the agents within the caller's paths (``reached``).
+            facts = self._facts(agent_id)
+            if facts is None or not within_place(self._caller, agent_id, facts.placement):
+                return _NOTHING
         return Resource(agent_id=agent_id, orchestrator_id=orchestrator_id)
 
 

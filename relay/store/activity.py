@@ -87,14 +87,16 @@ async def page(
     orchestrators: Collection[str] | None = None,
     hidden_views: Collection[str] = (),
     unattributed_hidden_views: Collection[str] = (),
+    reached: Collection[str] | None = None,
 ) -> list[ActivityEvent]:
     """Newest first; with ``after``, the events after that id in order (for catching up).
 
     ``agents`` (a token's agent constraint) keeps only events of those agents;
     ``orchestrators`` (its orchestrator constraint) only events of those orchestrators
-    and the relay's own (no agent, no orchestrator, not of ``HOST_VIEWS``); events of
-    ``hidden_views`` are left out, and those of ``unattributed_hidden_views`` that name no
-    agent and no orchestrator.
+    and the relay's own (no agent, no orchestrator, not of ``HOST_VIEWS``); ``reached``
+    (for a token limited by path: the agents within its paths) keeps events naming no agent
+    and those of these agents; events of ``hidden_views`` are left out, and those of
+    ``unattributed_hidden_views`` that name no agent and no orchestrator.
     """
     query = models.ActivityEvent.all()
     if view:
@@ -103,6 +105,8 @@ async def page(
         query = query.filter(agent_id=agent_id)
     if agents is not None:
         query = query.filter(agent_id__in=list(agents))
+    if reached is not None:
+        query = query.filter(Q(agent_id__isnull=True) | Q(agent_id__in=list(reached)))
     if orchestrators is not None:
         relays_own = Q(orchestrator_id__isnull=True, agent_id__isnull=True) & (
             Q(view__isnull=True) | ~Q(view__in=list(HOST_VIEWS))

@@ -1,0 +1,66 @@
+"""A token limited by ``cwd`` reads the activity of the agents within its paths only: the
+feed (``GET /api/activity``) and the stream's ``activity`` frames leave out rows naming
+an agent working elsewhere, or one that recorded no working directory, as the agent's own
+routes refuse it (``test_manage_agents_cwd``). Rows naming no agent read as before."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conftest import bearer
+from tests.http.helpers import H
+from tests.http.sse_client import open_stream, until_end
+from tests.http.test_acts_for_cwd import FAR, NEAR, NOWHERE, hosts
+
+SCOPES = ["activity:read", "activity:write", "agent:read"]
+
+
+def ops(mint: Any) -> dict[str, str]:
+    return bearer(mint(SCOPES, {"cwd": ["/srv/o1"]}, sub="ops", role="dashboard"))
+
+
+async def note(client: Any, title: str, agent_id: str | None = None) -> None:
+    body: dict[str, Any] = {"kind": "note", "title": title}
+    if agent_id is not None:
+        body["agentId"] = agent_id
+    response = await client.post("/api/activity", json=body, headers=H)
+    assert response.status_code == 201, await response.get_data()
+
+
+async def notes(client: Any) -> None:
+    for agent_id in (NEAR, FAR, NOWHERE):
+        await note(client, f"about {agent_id}", agent_id)
+    await note(client, "about no agent")
+
+
+async def titles(client: Any, headers: dict[str, str], query: str = "") -> list[str]:
+    response = await client.get(f"/api/activity?kind=note{query}", headers=headers)
+    assert response.status_code == 200, await response.get_data()
+    return sorted(row["title"] for row in await response.get_json() if row["kind"] == "note")
+
+
+async def test_the_feed_leaves_out_agents_outside_the_callers_paths(client: Any, mint: Any) -> None:
+    await hosts(client)
+    await notes(client)
+    assert await titles(client, ops(mint)) == ["about near", "about no agent"]
+    assert await titles(client, H) == sorted(
+        ["about near", "about far", "about nowhere", "about no agent"]
+    )
+    # Catching up (``after``) reads the same rows.
+    assert await titles(client, ops(mint), "&after=0") == ["about near", "about no agent"]
+    # Paths that hold no agent: only the rows naming none.
+    elsewhere = bearer(mint(SCOPES, {"cwd": ["/srv/o3"]}, sub="ops", role="dashboard"))
+    assert await titles(client, elsewhere) == ["about no agent"]
+
+
+async def test_the_stream_leaves_out_agents_outside_the_callers_paths(
+    client: Any, mint: Any
+) -> None:
+    await hosts(client)
+    async with open_stream(client, headers=ops(mint)) as stream:
+        await notes(client)
+        frames = await until_end(client, stream)
+    streamed = sorted(
+        f.data["title"] for f in frames if f.event == "activity" and f.data.get("kind") == "note"
+    )
+    assert streamed == ["about near", "about no agent", "end"]
