@@ -237,27 +237,34 @@ def within_place(principal: Principal, agent_id: str, placement: Placement | Non
     if placement is None:
         placement = Placement(None, None)
     if placement.cwd is None:
-        orchestrator_id = placement.orchestrator_id
         if agent_id in principal.constraints.get("agents", ()):
             return True
-        # The host is its runtime token, named after it by the registration (no constrained
-        # grantor may take that name: ``grants.check_nameable``); an orchestrator-role token
-        # narrowed to a path below the host's baseDir is not the host (``is_target``).
-        if orchestrator_id is not None and principal.sub == f"orchestrator:{orchestrator_id}":
-            return _names_or_hosts(principal, agent_id, orchestrator_id)
+        # An orchestrator-role token narrowed to a path below the host's baseDir is not the
+        # host (``is_target``): only its runtime token is.
+        host = placement.orchestrator_id
+        if host is not None and runtime_host(principal) == host:
+            return True
     return within_cwd(principal, placement.cwd)
 
 
-def is_host_runtime(principal: Principal) -> bool:
-    """An orchestrator's runtime token: the ``orchestrator`` role, named ``orchestrator:<id>``
-    after an orchestrator its constraints name (its registration names it so; no
-    constrained grantor may take that name: ``grants.check_nameable``)."""
+def runtime_host(principal: Principal) -> str | None:
+    """The orchestrator whose runtime token this is, or None: the ``orchestrator`` role,
+    named ``orchestrator:<id>`` after an orchestrator its constraints name (its
+    registration names it so; no constrained grantor may take that name:
+    ``grants.check_nameable``)."""
     host = principal.sub.removeprefix("orchestrator:")
-    return (
+    if (
         principal.role == "orchestrator"
         and host != principal.sub
         and host in principal.constraints.get("orchestrators", ())
-    )
+    ):
+        return host
+    return None
+
+
+def is_host_runtime(principal: Principal) -> bool:
+    """Some orchestrator's runtime token (``runtime_host``)."""
+    return runtime_host(principal) is not None
 
 
 def within_cwd(principal: Principal, agent_cwd: str | None) -> bool:

@@ -132,6 +132,16 @@ def test_own_agent_is_the_one_agent_a_token_names() -> None:
             Placement("o1", None),
             False,
         ),
+        (
+            token("orchestrator", "orchestrator:o1", orchestrators=["o1"], cwd=["/srv/o1"]),
+            Placement(None, None),
+            False,
+        ),  # a host's runtime token reaches no agent registered under no host by name
+        (
+            token("orchestrator", "orchestrator:o1", orchestrators=["o1", "o2"], cwd=["/"]),
+            Placement("o2", None),
+            False,
+        ),  # nor one of another host its constraints name
     ],
 )
 def test_reaches_judges_the_stored_place_for_a_path_limited_caller(
