@@ -239,11 +239,12 @@ def within_place(principal: Principal, agent_id: str, placement: Placement | Non
     if placement.cwd is None:
         if agent_id in principal.constraints.get("agents", ()):
             return True
-        # An orchestrator-role token narrowed to a path below the host's baseDir is not the
-        # host (``is_target``): only its runtime token is.
+        # A token named after the host is judged as the host's runtime token or not at all
+        # (an orchestrator-role token narrowed to a path below the host's baseDir is not
+        # the host, ``is_target``); any other falls to its paths.
         host = placement.orchestrator_id
-        if host is not None and runtime_host(principal) == host:
-            return True
+        if host is not None and principal.sub == f"orchestrator:{host}":
+            return runtime_host(principal) == host
     return within_cwd(principal, placement.cwd)
 
 

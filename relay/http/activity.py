@@ -17,12 +17,15 @@ from relay.auth.access import (
 )
 from relay.crossing import wait_future
 from relay.domain.activity import ActivityInput
+from relay.errors import Conflict
 from relay.http import responses
 from relay.http.auth import agents_within_paths, allow_agent, principal, requires
 from relay.http.contract import int_param, responds, str_param
+from relay.http.events import caller_filter
 from relay.http.services import services
 from relay.http.validation import Body, parse_body, query_int, query_str
 from relay.store import activity as activity_store
+from relay.store.stream import StreamEvent
 
 bp = Blueprint("activity", __name__)
 
@@ -40,7 +43,7 @@ class ActivityBody(Body):
 
 
 @bp.post("/api/activity")
-@responds({201: responses.ActivityEvent, 200: responses.ActivityEvent})
+@responds({201: responses.ActivityEvent, 200: responses.ActivityEvent}, errors=(409,))
 @document_request(ActivityBody)
 @requires("activity:write")
 async def post_activity() -> tuple[dict[str, Any], int]:
@@ -62,7 +65,14 @@ async def post_activity() -> tuple[dict[str, Any], int]:
     event, created = await wait_future(
         audit(rt, event_input), timeout=rt.settings.store_timeout_seconds, what="store"
     )
-    return event.to_json(), 201 if created else 200
+    row = event.to_json()
+    if not created:
+        # A known clientId answers with the stored row, which may be another's: only to a
+        # caller that reads it, as the feed and the stream would hand it over.
+        stored = StreamEvent(0, "activity", row, event.view, event.agent_id, event.created_at)
+        if not (await caller_filter()).passes(stored):
+            raise Conflict("clientId is already taken")
+    return row, 201 if created else 200
 
 
 @bp.get("/api/activity")

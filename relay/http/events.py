@@ -141,6 +141,23 @@ async def issue_ticket() -> tuple[dict[str, Any], int]:
     return {"ticket": ticket, "expiresAt": expires_at}, 201
 
 
+async def caller_filter(view: str | None = None, agent_id: str | None = None) -> StreamFilter:
+    """What the caller reads of the stream (and of any stored event it is handed): its
+    views, its agents and the guard of its constraints, live and on replay alike."""
+    caller = principal()
+    hidden = hidden_views(caller)
+    memory_guard = None if MEMORY_VIEW in hidden else await memory_events_guard()
+    return StreamFilter(
+        view=view,
+        agent_id=agent_id,
+        agents=visible_agents(caller),
+        hidden_views=hidden,
+        guard=ConstrainedEvents.of(
+            caller, memory_guard, services().runtime.agents, await stored_base_dirs(caller)
+        ),
+    )
+
+
 @bp.get("/api/events")
 @responds(
     Media(
@@ -157,20 +174,7 @@ async def stream_events() -> Response:
     agent_id = query_str("agentId", max_length=200)
     if agent_id is not None:
         await allow_agent(agent_id)  # and the orchestrator it is stored under, as /api/activity
-    hidden = hidden_views(principal())
-    memory_guard = None if MEMORY_VIEW in hidden else await memory_events_guard()
-    stream_filter = StreamFilter(
-        view=query_str("view", max_length=64),
-        agent_id=agent_id,
-        agents=visible_agents(principal()),
-        hidden_views=hidden,
-        guard=ConstrainedEvents.of(
-            principal(),
-            memory_guard,
-            services().runtime.agents,
-            await stored_base_dirs(principal()),
-        ),
-    )
+    stream_filter = await caller_filter(query_str("view", max_length=64), agent_id)
     rt = services().runtime
     claims = principal().claims
     frames = stream_frames(

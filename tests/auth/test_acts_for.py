@@ -142,6 +142,11 @@ def test_own_agent_is_the_one_agent_a_token_names() -> None:
             Placement("o2", None),
             False,
         ),  # nor one of another host its constraints name
+        (
+            token("dashboard", "orchestrator:o1", orchestrators=["o1"]),
+            Placement("o1", None),
+            False,
+        ),  # named after the host, but not its runtime token: not the host
     ],
 )
 def test_reaches_judges_the_stored_place_for_a_path_limited_caller(

@@ -64,3 +64,31 @@ async def test_the_stream_leaves_out_agents_outside_the_callers_paths(
         f.data["title"] for f in frames if f.event == "activity" and f.data.get("kind") == "note"
     )
     assert streamed == ["about near", "about no agent", "end"]
+
+
+async def test_a_known_client_id_hands_back_no_row_the_caller_may_not_read(
+    client: Any, mint: Any
+) -> None:
+    """Activity is deduplicated on clientId and a repeat answers the stored row: to a
+    caller that reads that row only. Another's gets 409 and nothing changes."""
+    await hosts(client)
+    for agent_id in (NEAR, FAR, NOWHERE):
+        body = {"clientId": f"c-{agent_id}", "title": f"about {agent_id}", "agentId": agent_id}
+        response = await client.post("/api/activity", json=body, headers=H)
+        assert response.status_code == 201, await response.get_data()
+    token = ops(mint)
+    for agent_id in (FAR, NOWHERE):
+        response = await client.post(
+            "/api/activity", json={"clientId": f"c-{agent_id}", "title": "x"}, headers=token
+        )
+        assert (response.status_code, await response.get_json()) == (
+            409,
+            {"error": "clientId is already taken"},
+        ), agent_id
+    # Within its paths the repeat is answered as before: the stored row, 200.
+    response = await client.post(
+        "/api/activity", json={"clientId": f"c-{NEAR}", "title": "x"}, headers=token
+    )
+    assert response.status_code == 200
+    assert (await response.get_json())["title"] == f"about {NEAR}"
+    assert await titles(client, H) == sorted(f"about {a}" for a in (NEAR, FAR, NOWHERE))
