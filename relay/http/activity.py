@@ -19,7 +19,13 @@ from relay.crossing import wait_future
 from relay.domain.activity import ActivityInput
 from relay.errors import Conflict
 from relay.http import responses
-from relay.http.auth import agents_within_paths, allow_agent, principal, requires
+from relay.http.auth import (
+    agents_within_paths,
+    allow_agent,
+    hosts_within_paths,
+    principal,
+    requires,
+)
 from relay.http.contract import int_param, responds, str_param
 from relay.http.events import caller_filter
 from relay.http.services import services
@@ -96,6 +102,7 @@ async def get_activity() -> list[dict[str, Any]]:
     caller = principal()
     agents, hidden = visible_agents(caller), hidden_views(caller)  # as /api/events filters
     reached = await agents_within_paths()  # as the stream's guard judges by path
+    reached_hosts = await hosts_within_paths()
     events = await services().runtime.store.run(
         lambda: activity_store.page(
             view=view,
@@ -107,6 +114,7 @@ async def get_activity() -> list[dict[str, Any]]:
             hidden_views=hidden,
             unattributed_hidden_views=unattributed_hidden_views(caller),
             reached=reached,
+            reached_hosts=reached_hosts,
         )
     )
     return [event.to_json() for event in events]

@@ -32,6 +32,7 @@ from relay.auth.access import (
     normalise_path,
     own_agent,
     reaches,
+    within_cwd,
 )
 from relay.domain.agents import Placement
 from relay.domain.artifacts import Artifact
@@ -40,6 +41,7 @@ from relay.domain.workspaces import Workspace
 from relay.errors import Forbidden, NotFound
 from relay.http.services import services
 from relay.store import agents as agent_store
+from relay.store import orchestrators as orchestrator_store
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
@@ -109,6 +111,21 @@ async def agents_within_paths() -> frozenset[str] | None:
         return None
     stored = await services().runtime.store.run(agent_store.all_placements)
     return frozenset(a for a, place in stored.items() if reaches(caller, a, place))
+
+
+async def hosts_within_paths() -> frozenset[str] | None:
+    """For a caller limited by path, the orchestrators whose stored ``baseDir`` lies within
+    its paths: what it reads of the hosts in bulk (their activity rows naming no agent);
+    None for any other caller. Each ``baseDir`` read is kept in memory, where the event
+    stream's guard judges the same rows (``ConstrainedEvents``)."""
+    caller = principal()
+    if caller.is_root or "cwd" not in caller.constraints:
+        return None
+    rt = services().runtime
+    stored = await rt.store.run(orchestrator_store.all_base_dirs)
+    for orchestrator_id, base_dir in stored.items():
+        rt.routing.base_dir_read(orchestrator_id, base_dir)
+    return frozenset(o for o, base_dir in stored.items() if within_cwd(caller, base_dir))
 
 
 def allow_relay_wide() -> None:

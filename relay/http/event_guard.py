@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from relay.actors.runtime.directory import AgentDirectory, AgentFacts
+from relay.actors.runtime.routing import Routing
 from relay.actors.tokens.runner_tokens import RUNNER_PREFIX, is_runner
 from relay.auth.access import (
     Principal,
     Resource,
     covers,
     unattributed_hidden_views,
+    within_cwd,
     within_place,
 )
 from relay.auth.command_params import named_agents
@@ -73,6 +75,7 @@ class ConstrainedEvents:
     host: str | None = None
     # ``stored_base_dirs`` of the caller, as pairs (hashable: part of the group's key).
     base_dirs: tuple[tuple[str, str | None], ...] = ()
+    hosts: Routing | None = None  # only for a caller limited by path: the hosts' baseDirs
     # ``constraints`` as the Principal ``covers`` judges, built once, not per event; left
     # out of equality (streams with the same constraints share one filter group).
     _caller: Principal = field(init=False, compare=False, hash=False, repr=False)
@@ -102,6 +105,7 @@ class ConstrainedEvents:
         then: EventGuard | None,
         agents: AgentDirectory,
         base_dirs: BaseDirs,
+        hosts: Routing,
     ) -> EventGuard | None:
         """The guard for ``caller``: ``then`` alone for root and unconstrained callers.
         ``base_dirs``: the caller's ``stored_base_dirs``, read as the stream opens."""
@@ -116,6 +120,7 @@ class ConstrainedEvents:
             is_runner(caller),
             caller.sub if caller.role == "orchestrator" else None,
             tuple(sorted(base_dirs.items())),
+            hosts if "cwd" in caller.constraints else None,
         )
 
     def admits(self, event: StreamEvent) -> bool:
@@ -278,7 +283,8 @@ class ConstrainedEvents:
         the orchestrator stored on it; a caller limited by orchestrator reads no row that
         names none but an agent (one deleted before the row was written) or is of a host's
         view (``HOST_VIEWS``); a caller limited by path reads no row naming an agent outside
-        its paths (``within_place``, from memory: one it does not hold is withheld); no
+        its paths (``within_place``, from memory: one it does not hold is withheld), nor
+        one naming no agent but a host whose ``baseDir`` is outside them (or unknown); no
         constrained caller reads a security audit that names neither
         (``unattributed_hidden_views``)."""
         agent = row.get("agentId")
@@ -297,6 +303,11 @@ class ConstrainedEvents:
             # As the feed keeps only the agents within the caller's paths (``reached``).
             facts = self._facts(agent_id)
             if facts is None or not within_place(self._caller, agent_id, facts.placement):
+                return _NOTHING
+        elif self._by_path and orchestrator_id is not None:
+            # A host's own row, by its baseDir, as the feed judges it (``reached_hosts``).
+            base_dir = None if self.hosts is None else self.hosts.base_dir(orchestrator_id)
+            if base_dir is None or not within_cwd(self._caller, base_dir):
                 return _NOTHING
         return Resource(agent_id=agent_id, orchestrator_id=orchestrator_id)
 

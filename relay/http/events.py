@@ -63,7 +63,14 @@ from relay.events import (
     encode_frame,
 )
 from relay.http import responses
-from relay.http.auth import SCOPE_ATTRIBUTE, allow_agent, memory_viewer, principal, requires
+from relay.http.auth import (
+    SCOPE_ATTRIBUTE,
+    allow_agent,
+    hosts_within_paths,
+    memory_viewer,
+    principal,
+    requires,
+)
 from relay.http.contract import Media, responds, str_param
 from relay.http.event_guard import ConstrainedEvents
 from relay.http.orchestrator_auth import stored_base_dirs
@@ -145,15 +152,21 @@ async def caller_filter(view: str | None = None, agent_id: str | None = None) ->
     """What the caller reads of the stream (and of any stored event it is handed): its
     views, its agents and the guard of its constraints, live and on replay alike."""
     caller = principal()
+    rt = services().runtime
     hidden = hidden_views(caller)
     memory_guard = None if MEMORY_VIEW in hidden else await memory_events_guard()
+    await hosts_within_paths()  # every host's baseDir in memory, where the guard reads it
     return StreamFilter(
         view=view,
         agent_id=agent_id,
         agents=visible_agents(caller),
         hidden_views=hidden,
         guard=ConstrainedEvents.of(
-            caller, memory_guard, services().runtime.agents, await stored_base_dirs(caller)
+            caller,
+            memory_guard,
+            rt.agents,
+            await stored_base_dirs(caller),
+            rt.routing,
         ),
     )
 

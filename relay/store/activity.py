@@ -88,6 +88,7 @@ async def page(
     hidden_views: Collection[str] = (),
     unattributed_hidden_views: Collection[str] = (),
     reached: Collection[str] | None = None,
+    reached_hosts: Collection[str] | None = None,
 ) -> list[ActivityEvent]:
     """Newest first; with ``after``, the events after that id in order (for catching up).
 
@@ -95,7 +96,9 @@ async def page(
     ``orchestrators`` (its orchestrator constraint) only events of those orchestrators
     and the relay's own (no agent, no orchestrator, not of ``HOST_VIEWS``); ``reached``
     (for a token limited by path: the agents within its paths) keeps events naming no agent
-    and those of these agents; events of ``hidden_views`` are left out, and those of
+    and those of these agents; ``reached_hosts`` (for the same token: the orchestrators
+    whose ``baseDir`` lies within its paths) keeps events naming an agent, those naming no
+    orchestrator and those of these; events of ``hidden_views`` are left out, and those of
     ``unattributed_hidden_views`` that name no agent and no orchestrator.
     """
     query = models.ActivityEvent.all()
@@ -107,6 +110,12 @@ async def page(
         query = query.filter(agent_id__in=list(agents))
     if reached is not None:
         query = query.filter(Q(agent_id__isnull=True) | Q(agent_id__in=list(reached)))
+    if reached_hosts is not None:
+        query = query.filter(
+            Q(agent_id__isnull=False)
+            | Q(orchestrator_id__isnull=True)
+            | Q(orchestrator_id__in=list(reached_hosts))
+        )
     if orchestrators is not None:
         relays_own = Q(orchestrator_id__isnull=True, agent_id__isnull=True) & (
             Q(view__isnull=True) | ~Q(view__in=list(HOST_VIEWS))

@@ -89,6 +89,12 @@ async def base_dirs_of(orchestrator_ids: tuple[str, ...]) -> dict[str, str]:
     return {str(orchestrator_id): str(base_dir) for orchestrator_id, base_dir in rows}
 
 
+async def all_base_dirs() -> dict[str, str]:
+    """The stored ``baseDir`` of every orchestrator."""
+    rows = await models.Orchestrator.all().values_list("id", "base_dir")
+    return {str(orchestrator_id): str(base_dir) for orchestrator_id, base_dir in rows}
+
+
 async def resolve_target(target: str) -> str | None:
     """The orchestrator a command target names: its id, or its agent id."""
     row = await models.Orchestrator.get_or_none(id=target)

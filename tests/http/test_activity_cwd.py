@@ -8,9 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import bearer
-from tests.http.helpers import H
+from tests.http.helpers import H, create_command, patch_command
 from tests.http.sse_client import open_stream, until_end
 from tests.http.test_acts_for_cwd import FAR, NEAR, NOWHERE, hosts
+from tests.http.test_workspaces import action, make_workspace
 
 SCOPES = ["activity:read", "activity:write", "agent:read"]
 
@@ -92,3 +93,58 @@ async def test_a_known_client_id_hands_back_no_row_the_caller_may_not_read(
     assert response.status_code == 200
     assert (await response.get_json())["title"] == f"about {NEAR}"
     assert await titles(client, H) == sorted(f"about {a}" for a in (NEAR, FAR, NOWHERE))
+
+
+O2_REPO = "/srv/o2/repo"
+
+
+async def far_merge_lease_released(client: Any) -> None:
+    """``far``'s workspace holds O2_REPO's merge lease; root force-releases it: the repo
+    actor audits "Merge lease force-released", naming o2 and, in metadata only, the
+    workspace and its repository."""
+    await make_workspace(client, "w2", O2_REPO, agentId=FAR, orchestratorId="o2")
+    assert (await action(client, "w2", action="merge")).status_code == 202
+    response = await client.delete(
+        "/api/merge-leases", query_string={"repoRoot": O2_REPO}, headers=H
+    )
+    assert response.status_code == 200, await response.get_data()
+
+
+async def host_rows(client: Any, headers: dict[str, str]) -> list[tuple[str, Any]]:
+    rows = await (await client.get("/api/activity?limit=1000", headers=headers)).get_json()
+    return sorted(
+        (row["title"], row.get("orchestratorId"))
+        for row in rows
+        if row.get("agentId") is None and row.get("orchestratorId") is not None
+    )
+
+
+async def test_a_hosts_rows_are_read_within_its_base_dir_only(client: Any, mint: Any) -> None:
+    """Rows naming a host and no agent (its commands' audits, its merge leases') are judged
+    by the host's baseDir: o1's (/srv/o1) within the caller's paths, o2's not. The records
+    they tell of (the command, the workspace, the lease) the caller may not read either."""
+    await hosts(client)
+    token = bearer(
+        mint([*SCOPES, "command:read"], {"cwd": ["/srv/o1"]}, sub="ops", role="dashboard")
+    )
+    async with open_stream(client, headers=token) as stream:
+        await far_merge_lease_released(client)
+        about_far = await create_command(client, "o2", "agent.inspect", params={"agentId": FAR})
+        failed = await patch_command(client, about_far["id"], "failed", error="far's secret")
+        assert failed.status_code == 200, await failed.get_data()
+        await create_command(client, "o1", "test.noop")
+        frames = await until_end(client, stream)
+    assert (await client.get(f"/api/commands/{about_far['id']}", headers=token)).status_code == 403
+    assert (await client.get("/api/workspaces/w2", headers=token)).status_code == 403
+    everything = await host_rows(client, H)
+    assert ("Merge lease force-released", "o2") in everything
+    assert ("Command agent.inspect failed", "o2") in everything
+    assert ("Command test.noop queued", "o1") in everything
+    expected = [row for row in everything if row[1] == "o1"]
+    assert await host_rows(client, token) == expected
+    streamed = sorted(
+        (f.data["title"], f.data.get("orchestratorId"))
+        for f in frames
+        if f.event == "activity" and f.data.get("agentId") is None and f.data.get("orchestratorId")
+    )
+    assert streamed == [("Command test.noop queued", "o1")]
