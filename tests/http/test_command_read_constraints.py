@@ -167,8 +167,11 @@ async def test_the_stream_sends_a_command_only_to_whom_may_read_it(
             for name, stream in (("runtime", runtime), ("agent", agent), ("cwd", cwd)):
                 nursery.start_soon(read, name, stream)
             ids = await send_commands(client, clock)
-            # Last, a row every token reads (a1's, on o1): the end of what each is sent.
+            # Last, the end of what each is sent: a row of a1's, on o1, for the runtime and
+            # the agent token; the cwd token reads no row of a1 (it works outside /srv/o1/x)
+            # nor of o1 (its baseDir is too), so for it one naming neither.
             await post_activity(client, "end", agentId="a1", orchestratorId="o1")
+            await post_activity(client, "end")
     assert streamed == {
         "runtime": list(ids.values()),
         # The stream sends a caller limited by agents no event tied to none of them, which
