@@ -1,7 +1,9 @@
 """A token limited by ``cwd`` reads the activity of the agents within its paths only: the
 feed (``GET /api/activity``) and the stream's ``activity`` frames leave out rows naming
 an agent working elsewhere, or one that recorded no working directory, as the agent's own
-routes refuse it (``test_manage_agents_cwd``). Rows naming no agent read as before."""
+routes refuse it (``test_manage_agents_cwd``). Rows naming no agent but a host are judged
+by the host's ``baseDir``; rows naming neither read as before. A repeated ``clientId``
+hands back no row the caller may not read."""
 
 from __future__ import annotations
 
