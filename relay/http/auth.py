@@ -106,9 +106,9 @@ async def agents_within_paths() -> frozenset[str] | None:
     """For a caller limited by path, the stored agents it reaches (``can_see_agent``): what
     reads about agents in bulk (the activity feed) keep; None for any other caller, whose
     other constraints those reads apply as filters of their own."""
-    caller = principal()
-    if caller.is_root or "cwd" not in caller.constraints:
+    if not limited_by("cwd"):
         return None
+    caller = principal()
     stored = await services().runtime.store.run(agent_store.all_placements)
     return frozenset(a for a, place in stored.items() if reaches(caller, a, place))
 
@@ -118,10 +118,9 @@ async def hosts_within_paths() -> frozenset[str] | None:
     its paths: what it reads of the hosts in bulk (their activity rows naming no agent);
     None for any other caller. Each ``baseDir`` read is kept in memory, where the event
     stream's guard judges the same rows (``ConstrainedEvents``)."""
-    caller = principal()
-    if caller.is_root or "cwd" not in caller.constraints:
+    if not limited_by("cwd"):
         return None
-    rt = services().runtime
+    caller, rt = principal(), services().runtime
     stored = await rt.store.run(orchestrator_store.all_base_dirs)
     for orchestrator_id, base_dir in stored.items():
         rt.routing.base_dir_read(orchestrator_id, base_dir)

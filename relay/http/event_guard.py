@@ -299,16 +299,16 @@ class ConstrainedEvents:
         )
         if self._by_orchestrator and unattributed:
             return _NOTHING
-        if self._by_path and agent_id is not None:
-            # As the feed keeps only the agents within the caller's paths (``reached``).
-            facts = self._facts(agent_id)
-            if facts is None or not within_place(self._caller, agent_id, facts.placement):
-                return _NOTHING
-        elif self._by_path and orchestrator_id is not None:
-            # A host's own row, by its baseDir, as the feed judges it (``reached_hosts``).
-            base_dir = None if self.hosts is None else self.hosts.base_dir(orchestrator_id)
-            if base_dir is None or not within_cwd(self._caller, base_dir):
-                return _NOTHING
+        if self._by_path:
+            # As the feed judges it: the agent where it is stored (``reached``), else the
+            # host by its baseDir (``reached_hosts``).
+            if agent_id is not None:
+                if self._acted_for(agent_id) is _NOTHING:
+                    return _NOTHING
+            elif orchestrator_id is not None:
+                base_dir = None if self.hosts is None else self.hosts.base_dir(orchestrator_id)
+                if base_dir is None or not within_cwd(self._caller, base_dir):
+                    return _NOTHING
         return Resource(agent_id=agent_id, orchestrator_id=orchestrator_id)
 
 
