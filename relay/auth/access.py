@@ -228,16 +228,26 @@ def _names_or_hosts(principal: Principal, agent_id: str, orchestrator_id: str | 
 
 
 def within_place(principal: Principal, agent_id: str, placement: Placement | None) -> bool:
-    """The ``cwd`` half of ``acts_for`` (the event stream's guard judges it too): a stored
-    working directory is judged for every caller (``within_cwd``). An agent that recorded
-    none is at no place a path covers, so a path limit alone reaches it not; but its own
-    token (which an orchestrator's MCP mint gives the host's cwd) and its host's runtime
-    token (``orchestrator:<id>``) reach it by what they name, or those sessions could not
-    read their own inbox."""
+    """The half of ``reaches`` that judges where the agent is stored, beyond its ids (the
+    event stream's guard judges it too).
+
+    An agent stored under no orchestrator (or not stored) is on no host an ``orchestrators``
+    limit names, so such a limit reaches it only where the token names the agent too:
+    ``covers`` skips the missing orchestrator, and a dashboard limited to o1 would read,
+    command and act for every agent that never said which host runs it.
+
+    A stored working directory is judged for every caller (``within_cwd``). An agent that
+    recorded none is at no place a path covers, so a path limit alone reaches it not; but
+    its own token (which an orchestrator's MCP mint gives the host's cwd) and its host's
+    runtime token (``orchestrator:<id>``) reach it by what they name, or those sessions
+    could not read their own inbox."""
     if placement is None:
         placement = Placement(None, None)
+    named = agent_id in principal.constraints.get("agents", ())
+    if placement.orchestrator_id is None and "orchestrators" in principal.constraints and not named:
+        return False
     if placement.cwd is None:
-        if agent_id in principal.constraints.get("agents", ()):
+        if named:
             return True
         # A token named after the host is judged as the host's runtime token or not at all
         # (an orchestrator-role token narrowed to a path below the host's baseDir is not

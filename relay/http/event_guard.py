@@ -207,10 +207,10 @@ class ConstrainedEvents:
 
     def _card(self, text: dict[str, str], meta: object) -> Resource:
         """An agent's card, as ``allow_agent`` judges reading it: for a caller limited by
-        path, by the working directory the card itself records (``within_place``)."""
+        orchestrator or path, by where the card itself places it (``within_place``)."""
         agent_id = text.get("id")
         orchestrator_id = text.get("orchestratorId")
-        if self._by_path and agent_id is not None:
+        if (self._by_path or self._by_orchestrator) and agent_id is not None:
             place = placement_of(orchestrator_id, meta if isinstance(meta, dict) else {})
             if not within_place(self._caller, agent_id, place):
                 return _NOTHING
@@ -264,10 +264,10 @@ class ConstrainedEvents:
 
     def _workspace(self, text: dict[str, str]) -> list[Resource]:
         """A workspace, as ``may_touch_workspace`` judges it: its agent where memory holds
-        it (``within_place`` for a caller limited by path); one memory does not hold, by
-        the workspace's own fields."""
+        it (``within_place`` for a caller limited by orchestrator or path); one memory does
+        not hold, by the workspace's own fields."""
         agent_id = text.get("agentId")
-        facts = self._facts(agent_id) if agent_id is not None and self._by_path else None
+        facts = self._limited_facts(agent_id) if agent_id is not None else None
         if (
             agent_id is not None
             and facts is not None

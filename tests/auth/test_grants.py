@@ -158,7 +158,7 @@ PLACEMENTS = {
         (grantor("provider", {"policyNames": ["p"]}), "mcp", {"agents": ["a2"]}, "a2"),
         # Limited to o1: an operator acts for o1's agents, not o2's nor one of no host.
         (grantor("dashboard", {"orchestrators": ["o1"]}), "provider", {"agents": ["a2"]}, "a2"),
-        (grantor("dashboard", {"orchestrators": ["o1"]}), "r", {"agents": ["free"]}, None),
+        (grantor("dashboard", {"orchestrators": ["o1"]}), "r", {"agents": ["free"]}, "free"),
         (grantor("orchestrator", {"orchestrators": ["o1"]}), "r", {"agents": ["a1"]}, None),
         (grantor("orchestrator", {"orchestrators": ["o1"]}), "r", {"agents": ["free"]}, "free"),
         (grantor("provider", {"orchestrators": ["o1"]}), "r", {"agents": ["a1"]}, "a1"),
