@@ -24,9 +24,10 @@ replayed and do not move a client's Last-Event-ID.
   called by the revoke path) or expired (``stream_frames`` watches ``exp``).
 
 The package: ``hub`` (``EventHub``: publishing, commit order, fan-out), ``filters``
-(``StreamFilter``), ``deliveries`` (``Delivery``, ``Batch``, ``Ephemeral``),
-``subscription`` (``Subscription``), ``presence`` (``PresenceBoard``), ``names``
-(``EVENT_NAMES``) and ``stats`` (``HubStats``); importers use the names below.
+(``StreamFilter`` and its guards' protocols, ``EventGuard`` and ``RedactingGuard``),
+``deliveries`` (``Delivery``, ``Batch``, ``Ephemeral``), ``subscription``
+(``Subscription``), ``presence`` (``PresenceBoard``), ``names`` (``EVENT_NAMES``) and
+``stats`` (``HubStats``); importers use the names below.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from relay.events.deliveries import (
     Delivery,
     Ephemeral,
 )
-from relay.events.filters import EventGuard, StreamFilter
+from relay.events.filters import EventGuard, RedactingGuard, StreamFilter
 from relay.events.hub import FAN_OUT_WRITES_PER_SECOND, EventHub
 from relay.events.names import EVENT_NAMES
 from relay.events.presence import PRESENCE_WINDOW_SECONDS, PresenceBoard
@@ -60,6 +61,7 @@ __all__ = [
     "EventHub",
     "HubStats",
     "PresenceBoard",
+    "RedactingGuard",
     "StreamCredential",
     "StreamEvent",
     "StreamFilter",

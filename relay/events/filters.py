@@ -1,15 +1,25 @@
-"""What a subscriber sees: its ``StreamFilter`` (and ``EventGuard``, a rule on content)."""
+"""What a subscriber sees: its ``StreamFilter`` (and ``EventGuard``, a rule on content,
+which may also redact what it admits: ``RedactingGuard``)."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from relay.event_frames import encode_frame
 from relay.events.deliveries import Delivery
 from relay.store.stream import StreamEvent
 
-__all__ = ["ORCHESTRATOR_VIEW", "EventGuard", "PresenceGuard", "StreamFilter", "admitted_by"]
+__all__ = [
+    "ORCHESTRATOR_VIEW",
+    "EventGuard",
+    "PresenceGuard",
+    "RedactingGuard",
+    "StreamFilter",
+    "admitted_by",
+]
 
 log = logging.getLogger("relay.events")
 
@@ -31,6 +41,23 @@ class PresenceGuard(Protocol):
     def admits_presence(self, kind: str, key: str) -> bool: ...
 
 
+@runtime_checkable
+class RedactingGuard(Protocol):
+    """A guard that also changes what an event it admits shows the subscriber (a part of
+    its record the subscriber may not read, left out), live and on replay alike.
+
+    ``redact`` returns the event itself when it leaves it as it is, so the frame encoded
+    once for every subscriber is sent as it is; a changed event is encoded once per filter,
+    and every subscriber of that filter is handed the same bytes. It depends on the guard
+    alone (guards are compared by value): streams with equal guards share one redaction.
+    """
+
+    def redact(self, event: StreamEvent) -> StreamEvent: ...
+
+
+Redact = Callable[[StreamEvent], StreamEvent]
+
+
 @dataclass(frozen=True, slots=True)
 class StreamFilter:
     """Which events a subscriber sees; a ``None`` field does not filter.
@@ -40,7 +67,8 @@ class StreamFilter:
     of these agents (events tied to no agent are withheld). ``hidden_views``: events
     of these views are withheld (security audits from callers without ``token:admin``).
     ``guard``: what the subscriber may read of an event's content (a ``memory`` event
-    only if the memory visibility rules let it see that memory), live and on replay.
+    only if the memory visibility rules let it see that memory), live and on replay; and,
+    if it is a ``RedactingGuard``, what an admitted event shows (``redaction``).
     """
 
     view: str | None = None
@@ -48,11 +76,26 @@ class StreamFilter:
     agents: frozenset[str] | None = None
     hidden_views: frozenset[str] = frozenset()
     guard: EventGuard | None = None
+    # The guard's ``redact``, or None: found once as the stream opens, so a filter whose
+    # guard redacts nothing (root's, an unconstrained caller's) pays nothing per event.
+    redaction: Redact | None = field(
+        init=False, default=None, compare=False, hash=False, repr=False
+    )
+
+    def __post_init__(self) -> None:
+        if isinstance(self.guard, RedactingGuard):
+            object.__setattr__(self, "redaction", self.guard.redact)
 
     def passes(self, event: StreamEvent) -> bool:
         if not self.admits(event.view, event.agent_id):
             return False
         return self.guard is None or self.guard.admits(event)
+
+    def shown(self, events: Iterable[StreamEvent]) -> list[StreamEvent]:
+        """The events that pass, in order, as the subscriber is shown them (redacted)."""
+        passed = [event for event in events if self.passes(event)]
+        redact = self.redaction
+        return passed if redact is None else [redact(event) for event in passed]
 
     def admits(self, view: str | None, agent_id: str | None) -> bool:
         """Whether an event published with this view and agent passes."""
@@ -88,8 +131,9 @@ class StreamFilter:
 def admitted_by(
     stream_filter: StreamFilter, deliveries: list[Delivery]
 ) -> tuple[list[Delivery], bool]:
-    """The deliveries ``stream_filter`` passes, in order, and whether it raised: then only
-    those before the one it raised on (its clients get them, then are dropped)."""
+    """The deliveries ``stream_filter`` passes, in order, as its subscribers are shown them
+    (its ``redaction``), and whether it raised: then only those before the one it raised on
+    (its clients get them, then are dropped)."""
     admitted: list[Delivery] = []
     for delivery in deliveries:
         try:
@@ -99,4 +143,21 @@ def admitted_by(
             return admitted, True
         if passes:
             admitted.append(delivery)
-    return admitted, False
+    redact = stream_filter.redaction
+    if redact is None or not admitted:
+        return admitted, False  # a filter that redacts nothing pays nothing more per event
+    shown: list[Delivery] = []
+    for delivery in admitted:
+        try:
+            shown.append(_redacted(delivery, redact))
+        except Exception:
+            log.exception("sse_client_failed event_id=%d", delivery.event.id)
+            return shown, True
+    return shown, False
+
+
+def _redacted(delivery: Delivery, redact: Redact) -> Delivery:
+    """The delivery as ``redact`` shows it: the shared one when it changed nothing, else
+    the changed event with its own frame (encoded once for the filter's group)."""
+    shown = redact(delivery.event)
+    return delivery if shown is delivery.event else Delivery(shown, encode_frame(shown))

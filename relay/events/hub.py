@@ -346,8 +346,9 @@ class EventHub:
         # whole relay, so a failure costs one client (or one event), never the process.
         #
         # The cost is O(events x filters + clients) per window: each event is encoded
-        # once, each filter decides once per event, and each client is handed one shared
-        # batch (one wake-up, one write), whatever the number of events in it.
+        # once (and once more per filter whose guard redacts it), each filter decides once
+        # per event, and each client is handed one shared batch (one wake-up, one write),
+        # whatever the number of events in it.
         if not self._subscribers:
             return
         deliveries: list[Delivery] = []

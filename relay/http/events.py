@@ -268,8 +268,9 @@ async def stream_frames(
                     page = await store.run(_replay_query(stream_filter, cursor))
                     if page:
                         cursor = page[-1].id
-                    # The SQL filter has no view of an event's content: the guard's turn.
-                    sent = [event for event in page if stream_filter.passes(event)]
+                    # The SQL filter has no view of an event's content: the guard's turn
+                    # (and its redaction, as the live fan-out's).
+                    sent = stream_filter.shown(page)
                     if sent:
                         hub.stats.frames_sent += len(sent)
                         yield b"".join(encode_frame(event) for event in sent)
