@@ -215,6 +215,30 @@ def reaches(principal: Principal, agent_id: str, placement: Placement | None) ->
     ) and within_place(principal, agent_id, placement)
 
 
+# The constraints that limit which agents a caller reads: for a caller carrying one, an
+# orchestrator's card lists only the managed sessions of agents it reads.
+_AGENT_LIMITS = ("agents", "orchestrators", "cwd")
+
+
+def redacts_managed_agents(principal: Principal) -> bool:
+    """Whether the orchestrator cards this caller reads list only some of their
+    ``managedAgents`` (``shows_managed_agent``): its constraints limit the agents it reads
+    (``agents``, ``orchestrators``, ``cwd``). Root and every other caller read cards whole,
+    and pay for no look-up of the agents."""
+    return not principal.is_root and any(kind in principal.constraints for kind in _AGENT_LIMITS)
+
+
+def shows_managed_agent(principal: Principal, agent_id: str, placement: Placement | None) -> bool:
+    """Whether an orchestrator card's ``managedAgents`` entry for ``agent_id`` is shown to a
+    caller whose cards are redacted (``redacts_managed_agents``): as reading that agent's
+    own card is judged, where it is stored (``reaches``; ``placement`` as stored, never what
+    the orchestrator's card says of it). Each entry tells the agent's id and its tmux
+    session, which a caller limited to other paths, agents or orchestrators must not learn.
+    An entry of an agent not stored (``placement`` None) is not shown: no stored place
+    says the caller reaches it."""
+    return placement is not None and reaches(principal, agent_id, placement)
+
+
 def _names_or_hosts(principal: Principal, agent_id: str, orchestrator_id: str | None) -> bool:
     """The token names the agent (``constraints.agents``), or is an ``orchestrator`` token
     naming the orchestrator it is stored under (its host's)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +58,25 @@ class Orchestrator:
             "registeredAt": self.registered_at,
             "lastHeartbeatAt": self.last_heartbeat_at,
         }
+
+
+def keeping_managed(card: JSON, shown: Callable[[str], bool]) -> JSON:
+    """An orchestrator's card (``Orchestrator.to_json``, as served or as an event carries
+    it) whose ``managedAgents`` keeps only the entries whose ``agentId`` ``shown`` admits;
+    ``card`` itself, not a copy, when every entry is kept, so a caller can tell by identity
+    that nothing changed (the event stream then re-encodes nothing). An entry naming no
+    agent id is left out: there is nothing to judge it by."""
+    managed = card.get("managedAgents")
+    if not isinstance(managed, list):
+        return card
+    kept = [
+        entry
+        for entry in managed
+        if isinstance(entry, dict)
+        and isinstance(agent_id := entry.get("agentId"), str)
+        and shown(agent_id)
+    ]
+    return card if len(kept) == len(managed) else {**card, "managedAgents": kept}
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from relay.actors.runtime.directory import AgentDirectory, AgentFacts
 from relay.actors.runtime.routing import Routing
@@ -11,6 +11,8 @@ from relay.auth.access import (
     Principal,
     Resource,
     covers,
+    redacts_managed_agents,
+    shows_managed_agent,
     unattributed_hidden_views,
     within_cwd,
     within_place,
@@ -18,7 +20,8 @@ from relay.auth.access import (
 from relay.auth.command_params import named_agents
 from relay.domain.agents import Placement, placement_of
 from relay.domain.commands import TargetKind
-from relay.events import EventGuard
+from relay.domain.orchestrators import keeping_managed
+from relay.events import EventGuard, RedactingGuard
 from relay.http.auth import workspace_resources
 from relay.http.command_auth import may_read_command
 from relay.http.orchestrator_auth import BaseDirs
@@ -64,11 +67,17 @@ class ConstrainedEvents:
     stored working directory, from that memory too (``within_place``: an agent it does not
     hold is covered by none, one that recorded none only for its own token or its host's,
     ``host``).
+
+    An ``orchestrator`` event it admits reaches a caller whose constraints limit the agents
+    it reads as ``GET /api/orchestrators/:id`` serves the card (``redact``): its
+    ``managedAgents`` lists only the agents the caller reaches where memory holds them
+    stored (``shows_managed_agent``).
     """
 
     constraints: tuple[tuple[str, tuple[str, ...]], ...]
     then: EventGuard | None = None
-    agents: AgentDirectory | None = None  # only for a caller limited by orchestrator or path
+    # Only for a caller limited by agent, orchestrator or path (``redacts_managed_agents``).
+    agents: AgentDirectory | None = None
     runner: bool = False  # a runner token, which is never its orchestrator (``is_target``)
     # An ``orchestrator`` token's sub: its host's runtime token reaches its agents at no
     # recorded place (``within_place``).
@@ -82,6 +91,8 @@ class ConstrainedEvents:
     _base_dirs: BaseDirs = field(init=False, compare=False, hash=False, repr=False)
     _by_orchestrator: bool = field(init=False, compare=False, hash=False, repr=False)
     _by_path: bool = field(init=False, compare=False, hash=False, repr=False)
+    _redacts: bool = field(init=False, compare=False, hash=False, repr=False)
+    _then_redact: RedactingGuard | None = field(init=False, compare=False, hash=False, repr=False)
 
     def __post_init__(self) -> None:
         caller = Principal(
@@ -97,6 +108,9 @@ class ConstrainedEvents:
         limits = {kind for kind, _ in self.constraints}
         object.__setattr__(self, "_by_orchestrator", "orchestrators" in limits)
         object.__setattr__(self, "_by_path", "cwd" in limits)
+        object.__setattr__(self, "_redacts", redacts_managed_agents(caller))
+        then = self.then if isinstance(self.then, RedactingGuard) else None
+        object.__setattr__(self, "_then_redact", then)
 
     @classmethod
     def of(
@@ -112,11 +126,10 @@ class ConstrainedEvents:
         if caller.is_root or not caller.constraints:
             return then
         constraints = tuple(sorted((k, tuple(v)) for k, v in caller.constraints.items()))
-        limited = "orchestrators" in caller.constraints or "cwd" in caller.constraints
         return cls(
             constraints,
             then,
-            agents if limited else None,
+            agents if redacts_managed_agents(caller) else None,
             is_runner(caller),
             caller.sub if caller.role == "orchestrator" else None,
             tuple(sorted(base_dirs.items())),
@@ -134,6 +147,29 @@ class ConstrainedEvents:
             if not all(covers(self._caller, r) for r in resources):
                 return False
         return self.then is None or self.then.admits(event)
+
+    def redact(self, event: StreamEvent) -> StreamEvent:
+        """``relay.events.RedactingGuard``: an ``orchestrator`` event's card as
+        ``cards_read_by_caller`` serves it to this caller: its ``managedAgents`` keeps the
+        agents the caller reaches where memory holds them stored (one memory does not hold
+        is left out, as a route leaves out one not stored). Any other event, and every
+        event for a caller whose cards are whole, as it is. ``then``, if it redacts too,
+        redacts first."""
+        if self._then_redact is not None:
+            event = self._then_redact.redact(event)
+        if event.event != "orchestrator" or not self._redacts:
+            return event
+        data = event.data if isinstance(event.data, dict) else {}
+        card = data.get("orchestrator")
+        if not isinstance(card, dict):
+            return event
+        shown = keeping_managed(card, self._shows_managed)
+        return event if shown is card else replace(event, data={**data, "orchestrator": shown})
+
+    def _shows_managed(self, agent_id: str) -> bool:
+        facts = self._facts(agent_id)
+        place = None if facts is None else facts.placement
+        return shows_managed_agent(self._caller, agent_id, place)
 
     def _admits_pair(self, data: object) -> bool:
         """A pair, as ``GET /api/pairs/:id`` reads it: the caller covers one of its parties

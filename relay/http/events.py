@@ -14,6 +14,9 @@
   to no agent are withheld from it. Security audits (view ``security``) are withheld
   from callers without ``token:admin``, and those naming no agent and no orchestrator
   (token audits) from every constrained caller. ``GET /api/activity`` filters the same way.
+- An ``orchestrator`` event's card lists in ``managedAgents`` only the sessions of agents
+  the caller reads, as ``GET /api/orchestrators/:id`` serves it (the guard's ``redact``),
+  on replay too.
 - ``memory`` events (never a body, nor a secret's title) reach only callers the memory
   visibility rules let see that memory (``relay.actors.memory.events``), on replay too.
 - A ``: keep-alive`` comment after ``RELAY_SSE_KEEPALIVE_SECONDS`` of silence.

@@ -1,6 +1,7 @@
 """Who is an orchestrator, or an agent, as a command target: ``is_target``, the one function
-that decides it for every route, the command channel and the event stream, and the checks
-of what only an orchestrator itself does (its registration and reports).
+that decides it for every route, the command channel and the event stream, the checks
+of what only an orchestrator itself does (its registration and reports), and what a
+caller reads of an orchestrator's card (``cards_read_by_caller``).
 
 Whether a constrained caller is an orchestrator depends on that orchestrator's stored
 ``baseDir``, which ``stored_base_dirs`` looks up (in memory, else in the store) once per
@@ -10,16 +11,24 @@ request, channel or stream and the caller passes in: ``is_target`` itself reads 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from relay.actors.orchestrator import runtime_token_constraints
 from relay.actors.tokens.runner_tokens import is_runner
-from relay.auth.access import Principal, Resource, within_cwd
+from relay.auth.access import (
+    Principal,
+    Resource,
+    redacts_managed_agents,
+    shows_managed_agent,
+    within_cwd,
+)
 from relay.auth.grants import check_grantable
 from relay.auth.profiles import ORCHESTRATOR
 from relay.domain.commands import TargetKind
+from relay.domain.orchestrators import Orchestrator, keeping_managed
 from relay.errors import Forbidden
-from relay.http.auth import allow, principal
+from relay.http.auth import agent_placements, allow, principal
 from relay.http.services import services
 from relay.store import orchestrators as orchestrator_store
 
@@ -142,3 +151,26 @@ async def allow_orchestrator_registration(
         scope = tuple(entry for entry in scope if caller.has_scope(entry))
     check_grantable(caller, scope, runtime_token_constraints(orchestrator_id, base_dir))
     return scope
+
+
+async def cards_read_by_caller(found: Sequence[Orchestrator]) -> list[dict[str, Any]]:
+    """The cards of these orchestrators (which the caller's constraints cover) as it reads
+    them: for a caller whose constraints limit the agents it reads, ``managedAgents`` lists
+    only the agents it reaches where they are stored (``access.shows_managed_agent``, read
+    from the agents' memory, else in one store read for all the cards), as the event
+    stream's guard serves the same cards (``ConstrainedEvents.redact``). Root and other
+    callers read them whole and pay for no look-up.
+
+    The registration, heartbeat and report replies are not judged here: only the host
+    itself (``is_target``) or an unconstrained caller makes them, and the list is the one
+    the host reports."""
+    cards = [orch.to_json() for orch in found]
+    caller = principal()
+    if not redacts_managed_agents(caller):
+        return cards
+    places = await agent_placements({m.agent_id for orch in found for m in orch.managed_agents})
+
+    def shown(agent_id: str) -> bool:
+        return shows_managed_agent(caller, agent_id, places.get(agent_id))
+
+    return [keeping_managed(card, shown) for card in cards]

@@ -17,7 +17,11 @@ from relay.errors import NotFound
 from relay.http import responses
 from relay.http.auth import allow, can_see, principal, requires
 from relay.http.contract import responds, str_param
-from relay.http.orchestrator_auth import allow_orchestrator_registration, allow_orchestrator_report
+from relay.http.orchestrator_auth import (
+    allow_orchestrator_registration,
+    allow_orchestrator_report,
+    cards_read_by_caller,
+)
 from relay.http.services import services
 from relay.http.validation import Body, parse_body, query_choice
 from relay.store import orchestrators as orchestrator_store
@@ -146,7 +150,7 @@ async def report_agents(orchestrator_id: str) -> dict[str, Any]:
 async def list_orchestrators() -> list[dict[str, Any]]:
     status = query_choice("status", PRESENCES)
     found = await services().runtime.store.run(lambda: orchestrator_store.list_all(status=status))
-    return [o.to_json() for o in found if can_see(Resource(orchestrator_id=o.id))]
+    return await cards_read_by_caller([o for o in found if can_see(Resource(orchestrator_id=o.id))])
 
 
 @bp.get("/api/orchestrators/<orchestrator_id>")
@@ -157,7 +161,8 @@ async def get_orchestrator(orchestrator_id: str) -> dict[str, Any]:
     orch = await services().runtime.store.run(lambda: orchestrator_store.load(orchestrator_id))
     if orch is None:
         raise NotFound("orchestrator not found")
-    return orch.to_json()
+    [card] = await cards_read_by_caller([orch])
+    return card
 
 
 @bp.post("/api/orchestrators/<orchestrator_id>/spawn")

@@ -26,7 +26,11 @@ class Orchestrator(Shape):
     status: Presence
     capabilities: JSONObject
     runtime: JSONObject
-    managed_agents: list[ManagedAgent]
+    managed_agents: list[ManagedAgent] = Field(
+        description="the sessions the host reports running; to a token limited by agents, "
+        "orchestrators or cwd, only those of the agents it reads, judged where each agent "
+        "is stored (none of an agent not stored); the same on the event stream"
+    )
     registered_at: int
     last_heartbeat_at: int
 
