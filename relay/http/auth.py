@@ -267,6 +267,7 @@ def may_touch_workspace(ws: Workspace, agent_places: Mapping[str, Placement]) ->
 
 
 _NO_AGENT = ""
+_NO_HOST = ""
 
 
 def workspace_resources(
@@ -282,7 +283,11 @@ def workspace_resources(
     # A caller limited to agents reaches a workspace only through one of them: one naming
     # no agent is a host's (the daemon records its worktrees so), not its agent's.
     # ``covers`` skips a field left None, so "no agent" is the empty id, which no
-    # constraint lists and a caller without an agents constraint does not judge.
+    # constraint lists and a caller without an agents constraint does not judge. Likewise
+    # a caller limited to orchestrators reaches one only through a host: a record naming
+    # none, of no agent stored under one, is on no host it names.
+    if orchestrator_id is None and agent_owner is None:
+        orchestrator_id = _NO_HOST
     base = Resource(
         agent_id=_NO_AGENT if agent_id is None else agent_id, orchestrator_id=orchestrator_id
     )

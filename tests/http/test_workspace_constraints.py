@@ -191,3 +191,36 @@ async def test_a_refused_merge_never_holds_the_lease(client: Any, mint: Any) -> 
         assert refused.status_code == 403
         frames = await until_end(client, stream)
     assert [f.data for f in frames if f.event == "lease"] == []
+
+
+async def test_a_token_limited_by_orchestrator_reaches_no_workspace_of_no_host(
+    client: Any, mint: Any
+) -> None:
+    """A record naming no orchestrator and no agent stored under one is on no host: a
+    token limited to o1 neither reads, lists, changes, records nor streams it (``covers``
+    skips the missing orchestrator). One naming o1's agent is o1's."""
+    await two_hosts(client)
+    limited = bearer(mint([*COMMANDS, "activity:read"], {"orchestrators": ["o1"]}))
+    async with open_stream(client, headers=limited) as stream:
+        await make_workspace(client, "w0", O1_REPO)
+        await make_workspace(client, "w1", O1_REPO, agentId="a1")
+        frames = await until_end(client, stream)
+    assert [f.data["workspace"]["id"] for f in frames if f.event == "workspace"] == ["w1"]
+    listed = await (await client.get("/api/workspaces", headers=limited)).get_json()
+    statuses = {
+        "list": [ws["id"] for ws in listed],
+        "get": (await client.get("/api/workspaces/w0", headers=limited)).status_code,
+        "abandon": (await action(client, "w0", limited, action="abandon")).status_code,
+        "delete": (await client.delete("/api/workspaces/w0", headers=limited)).status_code,
+        "own": (await client.get("/api/workspaces/w1", headers=limited)).status_code,
+    }
+    assert statuses == {"list": ["w1"], "get": 403, "abandon": 403, "delete": 403, "own": 200}
+    assert (await get_ws(client, "w0"))["status"] == "ready"
+    recorded = await client.post(
+        "/api/workspaces",
+        json={"repoRoot": O1_REPO, "worktreePath": f"{O1_REPO}/.worktrees/w9", "branch": "b"},
+        headers=limited,
+    )
+    assert recorded.status_code == 403
+    everything = await (await client.get("/api/workspaces", headers=H)).get_json()
+    assert sorted(ws["id"] for ws in everything) == ["w0", "w1"]
