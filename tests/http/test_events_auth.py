@@ -162,12 +162,18 @@ async def test_an_orchestrator_token_streams_only_what_its_constraints_cover(
     async def others_and_mine() -> None:
         await client.post("/api/agents", json={"id": "a2", "orchestratorId": "o2"}, headers=H)
         await create_command(client, "o2")
-        for ws_id, base in (("w2", "/srv/o2"), ("w1", "/srv/o1")):
-            response = await client.post(
-                "/api/workspaces",
-                json={"id": ws_id, "repoRoot": f"{base}/repo", "worktreePath": f"{base}/wt"},
-                headers=H,
-            )
+        # o1 records its worktrees under its id; a record naming no host, within its
+        # paths or not, is on no host it names (``workspace_resources``).
+        for ws_id, base, host in (
+            ("w2", "/srv/o2", "o2"),
+            ("w3", "/srv/o2", None),
+            ("w0", "/srv/o1", None),
+            ("w1", "/srv/o1", "o1"),
+        ):
+            body = {"id": ws_id, "repoRoot": f"{base}/repo", "worktreePath": f"{base}/{ws_id}"}
+            if host is not None:
+                body["orchestratorId"] = host
+            response = await client.post("/api/workspaces", json=body, headers=H)
             assert response.status_code == 201
         await post_activity(client, "end")
 
