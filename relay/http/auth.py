@@ -116,14 +116,12 @@ async def agents_within_paths() -> frozenset[str] | None:
 async def hosts_within_paths() -> frozenset[str] | None:
     """For a caller limited by path, the orchestrators whose stored ``baseDir`` lies within
     its paths: what it reads of the hosts in bulk (their activity rows naming no agent);
-    None for any other caller. Each ``baseDir`` read is kept in memory, where the event
-    stream's guard judges the same rows (``ConstrainedEvents``)."""
+    None for any other caller. (The event stream's guard judges the same rows on the
+    ``baseDir`` each host's registration, or the start-up recovery, keeps in memory.)"""
     if not limited_by("cwd"):
         return None
-    caller, rt = principal(), services().runtime
-    stored = await rt.store.run(orchestrator_store.all_base_dirs)
-    for orchestrator_id, base_dir in stored.items():
-        rt.routing.base_dir_read(orchestrator_id, base_dir)
+    caller = principal()
+    stored = await services().runtime.store.run(orchestrator_store.base_dirs_of)
     return frozenset(o for o, base_dir in stored.items() if within_cwd(caller, base_dir))
 
 

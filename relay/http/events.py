@@ -69,7 +69,6 @@ from relay.http import responses
 from relay.http.auth import (
     SCOPE_ATTRIBUTE,
     allow_agent,
-    hosts_within_paths,
     memory_viewer,
     principal,
     requires,
@@ -158,7 +157,6 @@ async def caller_filter(view: str | None = None, agent_id: str | None = None) ->
     rt = services().runtime
     hidden = hidden_views(caller)
     memory_guard = None if MEMORY_VIEW in hidden else await memory_events_guard()
-    await hosts_within_paths()  # every host's baseDir in memory, where the guard reads it
     return StreamFilter(
         view=view,
         agent_id=agent_id,

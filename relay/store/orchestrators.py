@@ -81,17 +81,13 @@ async def list_all(*, status: str | None = None) -> list[Orchestrator]:
     return [_orchestrator(row) for row in await query]
 
 
-async def base_dirs_of(orchestrator_ids: tuple[str, ...]) -> dict[str, str]:
-    """The stored ``baseDir`` of each of these orchestrators (unknown ones are left out)."""
-    rows = await models.Orchestrator.filter(id__in=list(orchestrator_ids)).values_list(
-        "id", "base_dir"
-    )
-    return {str(orchestrator_id): str(base_dir) for orchestrator_id, base_dir in rows}
-
-
-async def all_base_dirs() -> dict[str, str]:
-    """The stored ``baseDir`` of every orchestrator."""
-    rows = await models.Orchestrator.all().values_list("id", "base_dir")
+async def base_dirs_of(orchestrator_ids: tuple[str, ...] | None = None) -> dict[str, str]:
+    """The stored ``baseDir`` of each of these orchestrators (unknown ones are left out),
+    or of every orchestrator."""
+    query = models.Orchestrator.all()
+    if orchestrator_ids is not None:
+        query = query.filter(id__in=list(orchestrator_ids))
+    rows = await query.values_list("id", "base_dir")
     return {str(orchestrator_id): str(base_dir) for orchestrator_id, base_dir in rows}
 
 

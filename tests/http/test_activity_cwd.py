@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import bearer
+from relay.auth.tokens import TokenSpec
+from tests.conftest import bearer, services_of
 from tests.http.helpers import H, create_command, patch_command
 from tests.http.sse_client import open_stream, until_end
 from tests.http.test_acts_for_cwd import FAR, NEAR, NOWHERE, hosts
@@ -149,4 +150,31 @@ async def test_a_hosts_rows_are_read_within_its_base_dir_only(client: Any, mint:
         for f in frames
         if f.event == "activity" and f.data.get("agentId") is None and f.data.get("orchestratorId")
     )
+    assert streamed == [("Command test.noop queued", "o1")]
+
+
+async def test_after_a_restart_the_stream_knows_every_hosts_base_dir(open_app: Any) -> None:
+    """The stream's guard judges a host's rows by the ``baseDir`` memory holds: a restarted
+    relay reads every stored one at start-up, before a path-limited stream opens."""
+    async with open_app() as first:
+        await hosts(first.test_client())
+    async with open_app() as second:
+        client = second.test_client()
+        spec = TokenSpec(
+            sub="ops",
+            role="dashboard",
+            scope=(*SCOPES, "command:read"),
+            constraints={"cwd": ["/srv/o1"]},
+            ttl_seconds=3600,
+        )
+        token = bearer(services_of(second).auth.mint(spec)[0])
+        async with open_stream(client, headers=token) as stream:
+            await create_command(client, "o2", "test.noop")
+            await create_command(client, "o1", "test.noop")
+            frames = await until_end(client, stream)
+    streamed = [
+        (f.data["title"], f.data.get("orchestratorId"))
+        for f in frames
+        if f.event == "activity" and f.data.get("orchestratorId")
+    ]
     assert streamed == [("Command test.noop queued", "o1")]

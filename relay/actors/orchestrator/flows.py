@@ -76,3 +76,15 @@ async def reap_orchestrators(rt: Runtime) -> list[Orchestrator]:
 async def orchestrator_reaper(rt: Runtime) -> dict[str, Any]:
     """Maintenance job: move silent orchestrators online → stale → offline."""
     return {"changed": len(await reap_orchestrators(rt))}
+
+
+async def remember_hosts(rt: Runtime) -> dict[str, int]:
+    """Start-up recovery: every stored orchestrator, with its ``baseDir``, in
+    ``rt.routing``, where the event stream's guard judges a path-limited caller's host
+    rows without a store read (each registration records its own from then on). A
+    registration committed during the read keeps its value (``base_dir_read``)."""
+    stored = await rt.store.run(orchestrator_store.base_dirs_of)
+    for orchestrator_id, base_dir in stored.items():
+        rt.routing.orchestrator_exists(orchestrator_id)
+        rt.routing.base_dir_read(orchestrator_id, base_dir)
+    return {"orchestrators": len(stored)}

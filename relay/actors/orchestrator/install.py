@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from relay.actors.orchestrator.actor import OrchestratorActor
-from relay.actors.orchestrator.flows import orchestrator_reaper
+from relay.actors.orchestrator.flows import orchestrator_reaper, remember_hosts
 from relay.actors.orchestrator.messages import KIND
 from relay.actors.runtime import JobSpec, Runtime
 
@@ -11,6 +11,7 @@ from relay.actors.runtime import JobSpec, Runtime
 def install(runtime: Runtime) -> None:
     """One OrchestratorActor per orchestrator (it owns its command queue); its reaper."""
     runtime.registry.register_kind(KIND, lambda key: OrchestratorActor.start(key, runtime))
+    runtime.recoveries.append(remember_hosts)
     runtime.maintenance.register_job(
         JobSpec(
             "orchestrator-reaper",

@@ -10,6 +10,9 @@ miss always falls back to the store:
 - an orchestrator is never deleted: an id once seen to be an orchestrator's stays one;
 - its ``baseDir`` changes only by its registration, whose write records the new one here
   as it commits (a value read from the store fills a miss only, never overwrites one).
+  Every stored one is read at start-up (``remember_hosts``), so the event stream's guard,
+  which cannot read the store per event, knows every host; one it does not know (that
+  read failed) is withheld from a caller limited by path.
 
 Plain dict and set operations, atomic under the GIL: actor and store threads write, trio
 reads (and fills misses).
