@@ -63,6 +63,17 @@ async def allow_minting_for(agent_id: str) -> None:
     await allow_acting_for(agent_id)
 
 
+def mcp_scope(minter: Principal) -> tuple[str, ...]:
+    """The ``mcp`` profile's scopes the minter holds (root: all of them), as a registration
+    hands a runtime token the orchestrator profile's scopes it holds: a token grants no
+    scope it lacks, here as on ``POST /api/tokens``. A minter holding none of them would
+    hand out a token no tool accepts: 403."""
+    scope = tuple(entry for entry in MCP.scope if minter.has_scope(entry))
+    if not scope:
+        raise Forbidden("cannot grant an MCP token: the caller holds none of its scopes")
+    return scope
+
+
 def mcp_constraints(agent_id: str, minter: Principal) -> dict[str, list[str]]:
     """The one agent, and the minter's ``cwd`` prefixes if it has any: the session's token
     reaches no path its minter could not (repo memories are judged by them)."""
@@ -79,6 +90,7 @@ def mcp_constraints(agent_id: str, minter: Principal) -> dict[str, list[str]]:
 @requires(AUTHENTICATED)
 async def mint_mcp_token(agent_id: str) -> tuple[dict[str, Any], int]:
     await allow_minting_for(agent_id)
+    scope = mcp_scope(principal())
     has_body = bool((await request.get_data(cache=True)).strip())
     body = await parse_body(McpTokenBody) if has_body else McpTokenBody()
     svc, minter = services(), principal()
@@ -86,7 +98,7 @@ async def mint_mcp_token(agent_id: str) -> tuple[dict[str, Any], int]:
     spec = TokenSpec(
         sub=f"mcp:{agent_id}",
         role=MCP.role,
-        scope=tuple(MCP.scope),
+        scope=scope,
         constraints=mcp_constraints(agent_id, minter),
         ttl_seconds=body.ttl_seconds or svc.runtime.settings.mcp_token_ttl_seconds,
     )

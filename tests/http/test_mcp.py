@@ -193,6 +193,34 @@ async def test_mcp_token_record(client: Any, services: Any) -> None:
     assert "MCP token issued" in titles
 
 
+async def test_an_mcp_token_carries_no_scope_its_minter_lacks(client: Any, mint: Any) -> None:
+    """A token grants no scope it lacks: an orchestrator holding only some of the ``mcp``
+    profile's scopes mints a session's token with those, one holding none mints none, and
+    nothing is recorded for the refusal. Root mints the whole profile."""
+    await register(client, "a1", orchestratorId="o1")
+    held = ["agent:read", "message:read", "message:write"]
+    narrow = mint(held, {"orchestrators": ["o1"]}, role="orchestrator", sub="orchestrator:o1")
+    response = await client.post("/api/agents/a1/mcp-token", headers=bearer(narrow))
+    assert response.status_code == 201, await response.get_data()
+    issued = await response.get_json()
+    assert issued["record"]["scope"] == held
+    memory = await rpc(
+        client, issued["token"], "tools/call", {"name": "memory_search", "arguments": {}}
+    )
+    assert (await memory.get_json())["result"]["isError"] is True
+    none = mint(["command:read"], {"orchestrators": ["o1"]}, role="orchestrator", sub="o1-x")
+    before = await client.get("/api/tokens", headers=root_headers())
+    refused = await client.post("/api/agents/a1/mcp-token", headers=bearer(none))
+    assert refused.status_code == 403
+    assert await refused.get_json() == {
+        "error": "cannot grant an MCP token: the caller holds none of its scopes"
+    }
+    after = await client.get("/api/tokens", headers=root_headers())
+    assert await after.get_json() == await before.get_json()
+    whole = await client.post("/api/agents/a1/mcp-token", headers=root_headers())
+    assert (await whole.get_json())["record"]["scope"] == list(MCP.scope)
+
+
 async def test_mcp_token_ttl(client: Any) -> None:
     await register(client, "a1")
     response = await client.post(
@@ -246,7 +274,7 @@ async def test_an_mcp_token_keeps_its_minters_paths(client: Any, mint: Any) -> N
     record = (await response.get_json())["record"]
     assert record["constraints"] == {"agents": ["a1"], "cwd": ["/srv/o1"]}
     # An admin limited to the agent and a path mints within both.
-    admin = bearer(mint(["token:admin"], {"agents": ["a1"], "cwd": ["/srv/o1/repo"]}))
+    admin = bearer(mint(["token:admin", *MCP.scope], {"agents": ["a1"], "cwd": ["/srv/o1/repo"]}))
     response = await client.post("/api/agents/a1/mcp-token", headers=admin)
     assert response.status_code == 201
     record = (await response.get_json())["record"]
@@ -260,11 +288,11 @@ async def test_a_constrained_token_admin_mints_only_within_its_constraints(
     # for o2's agent would act for a2 (read its inbox, send as it) beyond o1.
     await register(client, "a1", orchestratorId="o1")
     await register(client, "a2", orchestratorId="o2")
-    admin = bearer(mint(["token:admin"], {"orchestrators": ["o1"]}, sub="ops-o1"))
+    admin = bearer(mint(["token:admin", *MCP.scope], {"orchestrators": ["o1"]}, sub="ops-o1"))
     response = await client.post("/api/agents/a2/mcp-token", headers=admin)
     assert response.status_code == 403, await response.get_json()
     # Limited to agents it may grant, it mints for those.
-    agents_admin = bearer(mint(["token:admin"], {"agents": ["a1"]}, sub="ops-a1"))
+    agents_admin = bearer(mint(["token:admin", *MCP.scope], {"agents": ["a1"]}, sub="ops-a1"))
     response = await client.post("/api/agents/a1/mcp-token", headers=agents_admin)
     assert response.status_code == 201
     response = await client.post("/api/agents/a2/mcp-token", headers=agents_admin)
