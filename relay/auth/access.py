@@ -255,10 +255,7 @@ def within_place(principal: Principal, agent_id: str, placement: Placement | Non
     """The half of ``reaches`` that judges where the agent is stored, beyond its ids (the
     event stream's guard judges it too).
 
-    An agent stored under no orchestrator (or not stored) is on no host an ``orchestrators``
-    limit names, so such a limit reaches it only where the token names the agent too:
-    ``covers`` skips the missing orchestrator, and a dashboard limited to o1 would read,
-    command and act for every agent that never said which host runs it.
+    An agent under no orchestrator is judged by ``hosted_within``.
 
     A stored working directory is judged for every caller (``within_cwd``). An agent that
     recorded none is at no place a path covers, so a path limit alone reaches it not; but
@@ -267,11 +264,10 @@ def within_place(principal: Principal, agent_id: str, placement: Placement | Non
     could not read their own inbox."""
     if placement is None:
         placement = Placement(None, None)
-    named = agent_id in principal.constraints.get("agents", ())
-    if placement.orchestrator_id is None and "orchestrators" in principal.constraints and not named:
+    if not hosted_within(principal, agent_id, placement.orchestrator_id):
         return False
     if placement.cwd is None:
-        if named:
+        if agent_id in principal.constraints.get("agents", ()):
             return True
         # A token named after the host is judged as the host's runtime token or not at all
         # (an orchestrator-role token narrowed to a path below the host's baseDir is not
@@ -280,6 +276,19 @@ def within_place(principal: Principal, agent_id: str, placement: Placement | Non
         if host is not None and principal.sub == f"orchestrator:{host}":
             return runtime_host(principal) == host
     return within_cwd(principal, placement.cwd)
+
+
+def hosted_within(principal: Principal, agent_id: str, orchestrator_id: str | None) -> bool:
+    """The orchestrator half of ``within_place``: an agent under no orchestrator (stored
+    so, not stored, or registered so) is on no host an ``orchestrators`` limit names, so
+    such a limit reaches it only where the token names the agent too. ``covers`` skips the
+    missing orchestrator, and a dashboard limited to o1 would otherwise read, command and
+    act for every agent that never said which host runs it."""
+    return (
+        orchestrator_id is not None
+        or "orchestrators" not in principal.constraints
+        or agent_id in principal.constraints.get("agents", ())
+    )
 
 
 def runtime_host(principal: Principal) -> str | None:

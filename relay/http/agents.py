@@ -84,7 +84,7 @@ async def _ask(agent_id: str, message: Ask[T]) -> T:
 @requires("agent:write")
 async def register_agent() -> tuple[dict[str, Any], int]:
     body = await parse_body(RegisterAgentBody)
-    await allow_agent(body.id, body.orchestrator_id)
+    await allow_agent(body.id, body.orchestrator_id, registering=True)
     registration = AgentRegistration(
         id=body.id,
         name=body.name,

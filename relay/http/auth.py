@@ -27,6 +27,7 @@ from relay.auth.access import (
     acts_for,
     authorize,
     covers,
+    hosted_within,
     is_operator,
     is_unconstrained_operator,
     normalise_path,
@@ -134,7 +135,11 @@ def allow_relay_wide() -> None:
 
 
 async def allow_agent(
-    agent_id: str, orchestrator_id: str | None = None, scope: str | None = None
+    agent_id: str,
+    orchestrator_id: str | None = None,
+    scope: str | None = None,
+    *,
+    registering: bool = False,
 ) -> None:
     """Agents: the agent, and where it is stored (``access.reaches``): the orchestrator it is
     registered under (a token limited to orchestrator o1 may not touch o2's agents) and, for
@@ -145,6 +150,10 @@ async def allow_agent(
     under it (from none, or another) must act for the agent as stored
     (``access.acts_for``): an orchestrator's token adopting an agent of no orchestrator
     would act for it from then on.
+
+    ``registering``: a new agent is registered under ``orchestrator_id``. Under none, it
+    is on no host, which a caller limited by orchestrator reaches only by naming the agent
+    (``access.hosted_within``): it would write a card it could not read from then on.
 
     Only a caller limited by orchestrator or path, or a constrained one naming an
     orchestrator, pays for the look-up of the agent's card (from memory, mostly), and for
@@ -157,6 +166,8 @@ async def allow_agent(
         return
     placements = await agent_placements([agent_id])
     if agent_id not in placements:
+        if registering and not hosted_within(caller, agent_id, orchestrator_id):
+            raise Forbidden("forbidden")
         # A new agent: the constraints checked above decide, and, for an id taken before,
         # the orchestrator it was deleted under.
         await _allow_taking_a_deleted_id(agent_id, scope)

@@ -161,9 +161,10 @@ async def cards_read_by_caller(found: Sequence[Orchestrator]) -> list[dict[str, 
     stream's guard serves the same cards (``ConstrainedEvents.redact``). Root and other
     callers read them whole and pay for no look-up.
 
-    The registration, heartbeat and report replies are not judged here: only the host
-    itself (``is_target``) or an unconstrained caller makes them, and the list is the one
-    the host reports."""
+    The registration, heartbeat and report replies are judged here too: ``is_target``
+    admits to those routes a token that names the host and is not limited by path, an
+    operator's dashboard limited to it included, which must not read there what
+    ``GET`` withholds."""
     cards = [orch.to_json() for orch in found]
     caller = principal()
     if not redacts_managed_agents(caller):

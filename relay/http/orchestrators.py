@@ -110,8 +110,9 @@ async def register_orchestrator() -> tuple[dict[str, Any], int]:
     orch, created, token = await orchestrator.register_orchestrator(
         svc.runtime, svc.auth, registration, scope
     )
+    [card] = await cards_read_by_caller([orch])
     reply = {
-        "orchestrator": orch.to_json(),
+        "orchestrator": card,
         "token": token,
         "heartbeatIntervalSeconds": svc.runtime.settings.heartbeat_interval_seconds,
     }
@@ -129,7 +130,8 @@ async def heartbeat(orchestrator_id: str) -> dict[str, Any]:
         orchestrator_id,
         orchestrator.Heartbeat(managed_agents=_managed(body.managed_agents), runtime=body.runtime),
     )
-    return orch.to_json()
+    [card] = await cards_read_by_caller([orch])
+    return card
 
 
 @bp.patch("/api/orchestrators/<orchestrator_id>/agents")
@@ -141,7 +143,8 @@ async def report_agents(orchestrator_id: str) -> dict[str, Any]:
     await allow_orchestrator_report(orchestrator_id)
     managed = _managed(body.managed_agents) or ()
     orch = await _ask(orchestrator_id, orchestrator.ReportAgents(managed))
-    return orch.to_json()
+    [card] = await cards_read_by_caller([orch])
+    return card
 
 
 @bp.get("/api/orchestrators")

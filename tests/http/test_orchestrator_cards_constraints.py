@@ -173,3 +173,42 @@ async def test_the_replay_sends_the_cards_redacted_too(client: Any, mint: Any) -
     async with open_stream(client, query=query, headers=H) as stream:
         frames = await until_end(client, stream)
     assert streamed_cards(frames) == {"o1": O1_MANAGED, "o2": O2_MANAGED}
+
+
+def o1_ops(mint: Any) -> dict[str, str]:
+    """An operator's dashboard limited to o1 that may write agents: ``is_target`` lets it
+    report for o1 (it names o1, no agent and no path)."""
+    scopes = ["agent:read", "agent:write", "activity:read"]
+    return bearer(mint(scopes, {"orchestrators": ["o1"]}, sub="ops", role="dashboard"))
+
+
+@pytest.mark.parametrize(
+    "body", [None, {"runtime": {"version": "x"}}], ids=["bodiless", "runtime-only"]
+)
+async def test_a_heartbeat_reply_shows_only_the_managed_agents_the_caller_reads(
+    client: Any, mint: Any, body: dict[str, Any] | None
+) -> None:
+    """The heartbeat answers with the stored card: as ``GET`` serves it to the caller, not
+    every session id and tmux name the host reported (found by review)."""
+    await fleet(client)
+    ops = o1_ops(mint)
+    assert await read_one(client, "o1", ops) == [NEAR, NOWHERE]
+    sent = {} if body is None else {"json": body}
+    response = await client.post("/api/orchestrators/o1/heartbeat", headers=ops, **sent)
+    assert response.status_code == 200, await response.get_data()
+    assert managed(await response.get_json()) == [NEAR, NOWHERE]
+    # The host's whole list is kept.
+    assert await read_one(client, "o1", H) == O1_MANAGED
+
+
+async def test_a_report_reply_shows_only_the_managed_agents_the_caller_reads(
+    client: Any, mint: Any
+) -> None:
+    await fleet(client)
+    entries = [{"agentId": agent_id, "sessionName": f"tmux-{agent_id}"} for agent_id in O1_MANAGED]
+    response = await client.patch(
+        "/api/orchestrators/o1/agents", json={"managedAgents": entries}, headers=o1_ops(mint)
+    )
+    assert response.status_code == 200, await response.get_data()
+    assert managed(await response.get_json()) == [NEAR, NOWHERE]
+    assert await read_one(client, "o1", H) == O1_MANAGED

@@ -97,3 +97,21 @@ async def test_the_stream_carries_no_event_of_an_unplaced_agent(client: Any, min
         frames = await until_end(client, stream)
     cards = [f.data["agent"]["id"] for f in frames if f.event == "agent"]
     assert cards == ["a1"]
+
+
+async def test_a_token_limited_by_orchestrator_registers_no_agent_of_no_host(
+    client: Any, mint: Any
+) -> None:
+    """Nor may it write a new card under no orchestrator, which it could not read from
+    then on, while its tags and meta reach channel bindings (found by review). Under o1 it
+    may; a token naming the agent may register it under none."""
+    ops = o1_dashboard(mint)
+    body = {"id": "stray", "tags": ["reviewers"], "meta": {"sessionName": "tmux-far"}}
+    refused = await client.post("/api/agents", json=body, headers=ops)
+    assert refused.status_code == 403, await refused.get_data()
+    assert await refused.get_json() == {"error": "forbidden"}
+    assert (await client.get("/api/agents/stray", headers=H)).status_code == 404
+    placed = await client.post("/api/agents", json={**body, "orchestratorId": "o1"}, headers=ops)
+    assert placed.status_code == 201, await placed.get_data()
+    own = bearer(mint(SCOPES, {"agents": ["mine"], "orchestrators": ["o1"]}, sub="mine"))
+    assert (await client.post("/api/agents", json={"id": "mine"}, headers=own)).status_code == 201
