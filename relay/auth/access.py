@@ -278,6 +278,23 @@ def within_place(principal: Principal, agent_id: str, placement: Placement | Non
     return within_cwd(principal, placement.cwd)
 
 
+def reaches_host(principal: Principal, orchestrator_id: str, base_dir: str | None) -> bool:
+    """Whether the caller reads this orchestrator's card: its constraints cover the
+    orchestrator and, for a caller limited by path, the host's stored ``baseDir`` and its
+    paths overlap (one lies within the other). An operator limited to ``/srv/o1/x`` reads
+    o1's (``/srv/o1``), where it spawns, not o2's (``/srv/o2``), whose name, host, runtime
+    and capabilities none of its paths reach. A host whose ``baseDir`` is not known is
+    read by no such caller."""
+    if not covers(principal, Resource(orchestrator_id=orchestrator_id)):
+        return False
+    prefixes = principal.path_limit
+    if prefixes is None:
+        return True
+    return base_dir is not None and any(
+        path_within(base_dir, prefix) or path_within(prefix, base_dir) for prefix in prefixes
+    )
+
+
 def hosted_within(principal: Principal, agent_id: str, orchestrator_id: str | None) -> bool:
     """The orchestrator half of ``within_place``: an agent under no orchestrator (stored
     so, not stored, or registered so) is on no host an ``orchestrators`` limit names, so

@@ -11,6 +11,7 @@ from relay.auth.access import (
     Principal,
     Resource,
     covers,
+    reaches_host,
     redacts_managed_agents,
     shows_managed_agent,
     unattributed_hidden_views,
@@ -190,7 +191,8 @@ class ConstrainedEvents:
         """Presence (``relay.events.PresenceGuard``), judged as the ``agent`` and
         ``orchestrator`` events it stands for; an agent memory does not hold is withheld."""
         if kind == "orchestrator":
-            return covers(self._caller, Resource(orchestrator_id=key))
+            base_dir = None if self.hosts is None else self.hosts.base_dir(key)
+            return self._host(key, base_dir) is not _NOTHING
         resource = self._acted_for(key)
         return resource is not _NOTHING and covers(self._caller, resource)
 
@@ -234,12 +236,20 @@ class ConstrainedEvents:
         if event.event == "agent":
             return [self._card(text, item.get("meta"))]
         if event.event == "orchestrator":
-            return [Resource(orchestrator_id=text.get("id"))]
+            return [self._host(text.get("id"), text.get("baseDir"))]
         if event.event == "command":
             return [self._command(text, item.get("params"))]
         if event.event == "lease":
             return self._lease(text, data.get("workspace"))
         return self._workspace(text)
+
+    def _host(self, orchestrator_id: str | None, base_dir: str | None) -> Resource:
+        """An orchestrator's card, as ``GET /api/orchestrators/:id`` judges reading it
+        (``reaches_host``): for a caller limited by path, by the ``baseDir`` the card
+        records (presence: the one memory holds)."""
+        if orchestrator_id is None or not reaches_host(self._caller, orchestrator_id, base_dir):
+            return _NOTHING
+        return Resource(orchestrator_id=orchestrator_id)
 
     def _card(self, text: dict[str, str], meta: object) -> Resource:
         """An agent's card, as ``allow_agent`` judges reading it: for a caller limited by

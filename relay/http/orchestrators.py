@@ -10,12 +10,12 @@ from quart_schema import document_request
 
 from relay.actors import agent, orchestrator
 from relay.actors.runtime import Ask
-from relay.auth.access import Resource, normalise_path
+from relay.auth.access import Resource, normalise_path, reaches_host
 from relay.domain.agents import PRESENCES, SpawnRequest
 from relay.domain.orchestrators import ManagedAgent, OrchestratorRegistration
-from relay.errors import NotFound
+from relay.errors import Forbidden, NotFound
 from relay.http import responses
-from relay.http.auth import allow, can_see, principal, requires
+from relay.http.auth import allow, principal, requires
 from relay.http.contract import responds, str_param
 from relay.http.orchestrator_auth import (
     allow_orchestrator_registration,
@@ -153,7 +153,8 @@ async def report_agents(orchestrator_id: str) -> dict[str, Any]:
 async def list_orchestrators() -> list[dict[str, Any]]:
     status = query_choice("status", PRESENCES)
     found = await services().runtime.store.run(lambda: orchestrator_store.list_all(status=status))
-    return await cards_read_by_caller([o for o in found if can_see(Resource(orchestrator_id=o.id))])
+    caller = principal()
+    return await cards_read_by_caller([o for o in found if reaches_host(caller, o.id, o.base_dir)])
 
 
 @bp.get("/api/orchestrators/<orchestrator_id>")
@@ -164,6 +165,8 @@ async def get_orchestrator(orchestrator_id: str) -> dict[str, Any]:
     orch = await services().runtime.store.run(lambda: orchestrator_store.load(orchestrator_id))
     if orch is None:
         raise NotFound("orchestrator not found")
+    if not reaches_host(principal(), orch.id, orch.base_dir):
+        raise Forbidden("forbidden")
     [card] = await cards_read_by_caller([orch])
     return card
 

@@ -145,3 +145,24 @@ async def test_an_orchestrator_token_sees_the_presence_of_its_own_only(
             for kind in seen:
                 seen[kind].update(frame.data[kind])
     assert (set(seen["agents"]), set(seen["orchestrators"])) == ({"a1"}, {"o1"})
+
+
+async def test_a_path_limited_token_sees_the_heartbeats_of_the_hosts_it_reads(
+    client: Any, clock: ManualClock, mint: Any
+) -> None:
+    """A host's presence reaches a caller limited by path only where it reads the host's
+    card: the host's baseDir and its paths overlap (``access.reaches_host``)."""
+    await register_orchestrator(client, "o1", "/srv/o1")
+    await register_orchestrator(client, "o2", "/srv/o2")
+    token = bearer(mint(["activity:read", "agent:read"], {"cwd": ["/srv/o1/x"]}, role="dashboard"))
+    seen: dict[str, int] = {}
+    async with open_stream(client, headers=token) as stream:
+        clock.advance(10)
+        for orchestrator_id in ("o2", "o1"):
+            response = await client.post(
+                f"/api/orchestrators/{orchestrator_id}/heartbeat", headers=H
+            )
+            assert response.status_code == 200
+        while "o1" not in seen:
+            seen.update((await next_presence(stream)).data["orchestrators"])
+    assert set(seen) == {"o1"}

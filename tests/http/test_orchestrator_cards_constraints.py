@@ -29,7 +29,7 @@ O2_MANAGED = [FAR]
 # Each caller: its constraints and the entries it reads of o1's and o2's cards (None: the
 # card itself is kept from it).
 CALLERS: dict[str, tuple[dict[str, list[str]], list[str], list[str] | None]] = {
-    "path": ({"cwd": ["/srv/o1"]}, [NEAR], []),
+    "path": ({"cwd": ["/srv/o1"]}, [NEAR], None),
     "orchestrator": ({"orchestrators": ["o1"]}, [NEAR, NOWHERE], None),
     "agent": ({"agents": [NEAR]}, [NEAR], []),
 }
@@ -141,7 +141,7 @@ async def test_the_stream_sends_a_path_limited_caller_the_cards_it_reads(
         limited_frames = await until_end(client, limited)
         whole_frames = await until_end(client, whole)
         own_frames = await until_end(client, own)
-    assert streamed_cards(limited_frames) == {"o1": [NEAR], "o2": []}
+    assert streamed_cards(limited_frames) == {"o1": [NEAR]}
     assert streamed_cards(whole_frames) == {"o1": O1_MANAGED, "o2": O2_MANAGED}
     assert streamed_cards(own_frames) == {"o1": [NEAR, NOWHERE]}
     # The rest of the card is as root's stream carries it.
@@ -169,7 +169,7 @@ async def test_the_replay_sends_the_cards_redacted_too(client: Any, mint: Any) -
     query = {"lastEventId": "0"}
     async with open_stream(client, query=query, headers=caller(mint, "path")) as stream:
         frames = await until_end(client, stream)
-    assert streamed_cards(frames) == {"o1": [NEAR], "o2": []}
+    assert streamed_cards(frames) == {"o1": [NEAR]}
     async with open_stream(client, query=query, headers=H) as stream:
         frames = await until_end(client, stream)
     assert streamed_cards(frames) == {"o1": O1_MANAGED, "o2": O2_MANAGED}
@@ -212,3 +212,31 @@ async def test_a_report_reply_shows_only_the_managed_agents_the_caller_reads(
     assert response.status_code == 200, await response.get_data()
     assert managed(await response.get_json()) == [NEAR, NOWHERE]
     assert await read_one(client, "o1", H) == O1_MANAGED
+
+
+async def test_a_path_limited_caller_reads_only_the_hosts_its_paths_overlap(
+    client: Any, mint: Any
+) -> None:
+    """A host's card tells its name, host, runtime and capabilities: a caller limited by
+    path reads those of a host whose baseDir lies within its paths or holds one of them
+    (where it spawns), not another's, on the list, by id and on the stream."""
+    await fleet(client)
+    below = bearer(mint(READ, {"cwd": ["/srv/o1/x"]}, sub="below", role="dashboard"))
+    elsewhere = bearer(mint(READ, {"cwd": ["/srv/o3"]}, sub="elsewhere", role="dashboard"))
+    assert await listed(client, below) == {"o1": [NEAR]}
+    assert await listed(client, elsewhere) == {}
+    for headers, orchestrator_id in (
+        (below, "o2"),
+        (elsewhere, "o1"),
+        (caller(mint, "path"), "o2"),
+    ):
+        response = await client.get(f"/api/orchestrators/{orchestrator_id}", headers=headers)
+        assert response.status_code == 403, await response.get_data()
+        assert await response.get_json() == {"error": "forbidden"}
+    unknown = await client.get("/api/orchestrators/o9", headers=below)
+    assert unknown.status_code == 404
+    async with open_stream(client, headers=elsewhere) as stream:
+        await report(client, "o1", [NEAR])
+        await report(client, "o2", [])
+        frames = await until_end(client, stream)
+    assert streamed_cards(frames) == {}
