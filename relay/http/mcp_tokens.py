@@ -75,12 +75,15 @@ def mcp_scope(minter: Principal) -> tuple[str, ...]:
 
 
 def mcp_constraints(agent_id: str, minter: Principal) -> dict[str, list[str]]:
-    """The one agent, and the minter's ``cwd`` prefixes if it has any: the session's token
-    reaches no path its minter could not (repo memories are judged by them)."""
+    """The one agent, and the minter's ``cwd`` prefixes and ``orchestrators`` if it has
+    any: the session's token reaches no path its minter could not (repo memories are
+    judged by them), and no longer acts for the agent once it is moved to a host its
+    minter does not cover (``acts_for`` judges the agent's stored orchestrator)."""
     constraints = {"agents": [agent_id]}
-    cwd = minter.constraints.get("cwd")
-    if cwd is not None:
-        constraints["cwd"] = list(cwd)
+    for kind in ("cwd", "orchestrators"):
+        limit = minter.constraints.get(kind)
+        if limit is not None:
+            constraints[kind] = list(limit)
     return constraints
 
 

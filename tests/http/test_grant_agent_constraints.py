@@ -147,7 +147,7 @@ async def test_an_orchestrators_runtime_token_still_mints_for_its_own_agent(
     response = await client.post("/api/agents/a1/mcp-token", headers=o1)
     assert response.status_code == 201, await response.get_json()
     record = (await response.get_json())["record"]
-    assert record["constraints"] == {"agents": ["a1"], "cwd": ["/srv/o1"]}
+    assert record["constraints"] == {"agents": ["a1"], "cwd": ["/srv/o1"], "orchestrators": ["o1"]}
     assert await reads_inbox(client, response, "a1")
     refused = await client.post("/api/agents/a2/mcp-token", headers=o1)
     assert refused.status_code == 403

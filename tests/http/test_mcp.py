@@ -272,13 +272,31 @@ async def test_an_mcp_token_keeps_its_minters_paths(client: Any, mint: Any) -> N
     response = await client.post("/api/agents/a1/mcp-token", headers=bearer(orchestrator))
     assert response.status_code == 201
     record = (await response.get_json())["record"]
-    assert record["constraints"] == {"agents": ["a1"], "cwd": ["/srv/o1"]}
+    assert record["constraints"] == {"agents": ["a1"], "cwd": ["/srv/o1"], "orchestrators": ["o1"]}
     # An admin limited to the agent and a path mints within both.
     admin = bearer(mint(["token:admin", *MCP.scope], {"agents": ["a1"], "cwd": ["/srv/o1/repo"]}))
     response = await client.post("/api/agents/a1/mcp-token", headers=admin)
     assert response.status_code == 201
     record = (await response.get_json())["record"]
     assert record["constraints"] == {"agents": ["a1"], "cwd": ["/srv/o1/repo"]}
+
+
+async def test_an_mcp_token_does_not_follow_its_agent_to_another_host(
+    client: Any, mint: Any
+) -> None:
+    """The token o1 minted for its session acts for it only while it is o1's: moved to o2
+    (as a re-registration there does), its inbox is refused to that token, as to o1's."""
+    await register(client, "a1", orchestratorId="o1")
+    o1 = mint(
+        list(MCP.scope), {"orchestrators": ["o1"]}, role="orchestrator", sub="orchestrator:o1"
+    )
+    minted = await client.post("/api/agents/a1/mcp-token", headers=bearer(o1))
+    assert minted.status_code == 201, await minted.get_data()
+    session = bearer((await minted.get_json())["token"])
+    assert (await client.get("/api/agents/a1/inbox", headers=session)).status_code == 200
+    await register(client, "a1", orchestratorId="o2")
+    assert (await client.get("/api/agents/a1/inbox", headers=session)).status_code == 403
+    assert (await client.get("/api/agents/a1/inbox", headers=bearer(o1))).status_code == 403
 
 
 async def test_a_constrained_token_admin_mints_only_within_its_constraints(
