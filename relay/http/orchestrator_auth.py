@@ -19,6 +19,8 @@ from relay.actors.tokens.runner_tokens import is_runner
 from relay.auth.access import (
     Principal,
     Resource,
+    path_within,
+    reaches,
     redacts_managed_agents,
     shows_managed_agent,
     within_cwd,
@@ -146,11 +148,40 @@ async def allow_orchestrator_registration(
         caller, "orchestrator", orchestrator_id, await stored_base_dirs(caller)
     ):
         raise Forbidden("forbidden")
+    if caller.constraints:
+        await _claims_nothing_of_another_host(caller, orchestrator_id, agent_id, base_dir)
     scope = ORCHESTRATOR.scope
     if caller.role == ORCHESTRATOR.role:
         scope = tuple(entry for entry in scope if caller.has_scope(entry))
     check_grantable(caller, scope, runtime_token_constraints(orchestrator_id, base_dir))
     return scope
+
+
+async def _claims_nothing_of_another_host(
+    caller: Principal, orchestrator_id: str, agent_id: str | None, base_dir: str
+) -> None:
+    """403 unless a constrained caller's registration leaves every other host's sessions
+    where they are. A host's ``baseDir`` decides which merges it is sent (the owner of a
+    workspace's path) and its ``agentId`` which commands and restarts (a target naming it,
+    a card naming it as its orchestrator): a token limited to o1 alone, which is o1
+    (``is_target``), re-registering o1 at ``/`` or with o2's id as its agent would take
+    o2's merges, restarts and their runner tokens from o1's queue. So its ``baseDir`` may
+    not overlap another's (one within the other), nor its ``agentId`` name another host
+    (its id or agent id) or an agent the caller does not reach where it is stored."""
+    stored = await services().runtime.store.run(orchestrator_store.base_dirs_of)
+    for other, other_dir in stored.items():
+        if other != orchestrator_id and (
+            path_within(base_dir, other_dir) or path_within(other_dir, base_dir)
+        ):
+            raise Forbidden("forbidden")
+    if agent_id is None:
+        return
+    owner = await services().runtime.store.run(lambda: orchestrator_store.resolve_target(agent_id))
+    if owner is not None and owner != orchestrator_id:
+        raise Forbidden("forbidden")
+    place = (await agent_placements([agent_id])).get(agent_id)
+    if place is not None and not reaches(caller, agent_id, place):
+        raise Forbidden("forbidden")
 
 
 async def cards_read_by_caller(found: Sequence[Orchestrator]) -> list[dict[str, Any]]:

@@ -213,16 +213,24 @@ def managing_orchestrator(
 ) -> Orchestrator | None:
     """The online orchestrator that owns this runner-managed session, if any.
 
-    In order: the orchestrator the card names (by id, or by the orchestrator's own
-    agent id), then one whose managed sessions list the agent, then one whose
-    managed sessions list the card's ``meta.sessionName``.
+    In order: the orchestrator the card names (by id, or, where no orchestrator has that
+    id, by the orchestrator's own agent id), then one whose managed sessions list the
+    agent, then one whose managed sessions list the card's ``meta.sessionName``. Another
+    host's agent id never stands for an orchestrator that exists: with that one offline,
+    its sessions' restarts would go to the other.
     """
     if not is_runner_managed(card):
         return None
-    online = sorted((o for o in orchestrators if o.status == "online"), key=lambda o: o.id)
+    every = list(orchestrators)
+    online = sorted((o for o in every if o.status == "online"), key=lambda o: o.id)
     named = card.orchestrator_id
     session_name = _text(card.meta, "sessionName")
-    by_name = [o for o in online if named is not None and named in (o.id, o.agent_id)]
+    is_an_id = any(o.id == named for o in every)
+    by_name = [
+        o
+        for o in online
+        if named is not None and (o.id == named or (not is_an_id and o.agent_id == named))
+    ]
     by_agent = [o for o in online if o.manages(card.id)]
     by_session = [
         o

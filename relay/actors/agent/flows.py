@@ -226,8 +226,9 @@ async def _with_runner_token(
 async def _managing_orchestrator(rt: Runtime, card: AgentCard) -> Orchestrator | None:
     if not is_runner_managed(card):
         return None
-    online = await rt.store.run(lambda: orchestrator_store.list_all(status="online"))
-    return managing_orchestrator(card, online)
+    # Every host, not only the online ones: which ids exist decides what the card names.
+    hosts = await rt.store.run(orchestrator_store.list_all)
+    return managing_orchestrator(card, hosts)
 
 
 async def _resume_id(rt: Runtime, agent_id: str) -> str | None:

@@ -43,7 +43,7 @@ class Availability:
 
 def availability(
     card: AgentCard,
-    online: list[Orchestrator],
+    hosts: list[Orchestrator],
     timeline: list[TimelineEntry],
     *,
     lifecycle_busy: bool = False,
@@ -51,7 +51,7 @@ def availability(
     """One entry per action, refused by the route's own rules, in its order: support
     (``action_refusal``), then, for restart, shutdown and resume, ``lifecycle_busy`` (one
     of them is in flight: ``lifecycle_in_flight``)."""
-    orchestrator = managing_orchestrator(card, online)
+    orchestrator = managing_orchestrator(card, hosts)
     resume_id = latest_claude_resume_id(timeline)
     out: list[Availability] = []
     for action in ACTIONS:
@@ -73,11 +73,11 @@ async def action_support(rt: Runtime, agent_id: str) -> list[Availability]:
     card = await rt.store.run(lambda: agent_store.load(agent_id))
     if card is None:
         raise NotFound("agent not found")
-    online = await rt.store.run(lambda: orchestrator_store.list_all(status="online"))
+    hosts = await rt.store.run(orchestrator_store.list_all)  # ``managing_orchestrator``
     timeline = await rt.store.run(lambda: agent_store.timeline(agent_id, TIMELINE_WINDOW))
     command_id = lifecycle_command_id(card)
     command = None
     if command_id is not None:
         command = await rt.store.run(lambda: command_store.load(command_id))
     busy = lifecycle_in_flight(card, command, rt.clock.now_ms())
-    return availability(card, online, timeline, lifecycle_busy=busy)
+    return availability(card, hosts, timeline, lifecycle_busy=busy)

@@ -78,10 +78,19 @@ async def create_workspace(
 
 
 async def owners(rt: Runtime, workspace: Workspace) -> list[Orchestrator]:
-    """Orchestrators whose baseDir contains the workspace's source cwd, online ones first."""
+    """Orchestrators whose baseDir contains the workspace's source cwd: online ones first,
+    then the one the workspace names, then the deepest baseDir. A host at ``/`` (or any
+    parent of another's) must not take the merges of the hosts below it."""
     found = await rt.store.run(orchestrator_store.list_all)
     mine = [o for o in found if path_within(workspace.source_cwd, o.base_dir)]
-    return sorted(mine, key=lambda o: o.status != "online")
+    return sorted(
+        mine,
+        key=lambda o: (
+            o.status != "online",
+            o.id != workspace.orchestrator_id,
+            -len(normalise_path(o.base_dir)),
+        ),
+    )
 
 
 async def request_workspace_merge(

@@ -249,6 +249,18 @@ MANAGED = {"runnerManaged": True, "sessionName": "s-1"}
             "o1",
             id="listing-the-agent-before-its-session",
         ),
+        pytest.param(
+            card(meta=MANAGED, orchestrator_id="o2"),
+            [orchestrator("o1", agent_id="o2"), orchestrator("o2")],
+            "o2",
+            id="an-id-before-another-hosts-agent-id",
+        ),
+        pytest.param(
+            card(meta=MANAGED, orchestrator_id="o2"),
+            [orchestrator("o1", agent_id="o2"), orchestrator("o2", status="offline")],
+            None,
+            id="another-hosts-agent-id-never-stands-for-an-offline-host",
+        ),
         pytest.param(card(meta=MANAGED), [orchestrator("o1")], None, id="nobody-owns-it"),
         pytest.param(card(meta={"runnerManaged": True}), [], None, id="none-online"),
     ],
