@@ -44,6 +44,9 @@ class Orchestrator:
     def manages(self, agent_id: str) -> bool:
         return any(managed.agent_id == agent_id for managed in self.managed_agents)
 
+    def runs(self, session_name: str) -> bool:
+        return any(managed.session_name == session_name for managed in self.managed_agents)
+
     def to_json(self) -> JSON:
         return {
             "id": self.id,

@@ -213,11 +213,10 @@ def managing_orchestrator(
 ) -> Orchestrator | None:
     """The online orchestrator that owns this runner-managed session, if any.
 
-    In order: the orchestrator the card names (by id, or, where no orchestrator has that
-    id, by the orchestrator's own agent id), then one whose managed sessions list the
-    agent, then one whose managed sessions list the card's ``meta.sessionName``. Another
-    host's agent id never stands for an orchestrator that exists: with that one offline,
-    its sessions' restarts would go to the other.
+    In order: the orchestrator the card names (by id; by its own agent id only where no
+    orchestrator, online or not, has that id: o2's sessions must not go to a host naming
+    itself after o2 while o2 is offline), then one whose managed sessions list the agent,
+    then one whose managed sessions list the card's ``meta.sessionName``.
     """
     if not is_runner_managed(card):
         return None
@@ -225,19 +224,10 @@ def managing_orchestrator(
     online = sorted((o for o in every if o.status == "online"), key=lambda o: o.id)
     named = card.orchestrator_id
     session_name = _text(card.meta, "sessionName")
-    is_an_id = any(o.id == named for o in every)
-    by_name = [
-        o
-        for o in online
-        if named is not None and (o.id == named or (not is_an_id and o.agent_id == named))
-    ]
+    by_id = any(o.id == named for o in every)
+    by_name = [o for o in online if named is not None and named == (o.id if by_id else o.agent_id)]
     by_agent = [o for o in online if o.manages(card.id)]
-    by_session = [
-        o
-        for o in online
-        if session_name is not None
-        and any(managed.session_name == session_name for managed in o.managed_agents)
-    ]
+    by_session = [o for o in online if session_name is not None and o.runs(session_name)]
     return next(iter(by_name + by_agent + by_session), None)
 
 
