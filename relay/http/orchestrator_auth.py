@@ -19,7 +19,6 @@ from relay.actors.tokens.runner_tokens import is_runner
 from relay.auth.access import (
     Principal,
     Resource,
-    path_within,
     reaches,
     redacts_managed_agents,
     shows_managed_agent,
@@ -149,7 +148,7 @@ async def allow_orchestrator_registration(
     ):
         raise Forbidden("forbidden")
     if caller.constraints:
-        await _claims_nothing_of_another_host(caller, orchestrator_id, agent_id, base_dir)
+        await _claims_nothing_of_another_host(caller, orchestrator_id, agent_id)
     scope = ORCHESTRATOR.scope
     if caller.role == ORCHESTRATOR.role:
         scope = tuple(entry for entry in scope if caller.has_scope(entry))
@@ -158,22 +157,18 @@ async def allow_orchestrator_registration(
 
 
 async def _claims_nothing_of_another_host(
-    caller: Principal, orchestrator_id: str, agent_id: str | None, base_dir: str
+    caller: Principal, orchestrator_id: str, agent_id: str | None
 ) -> None:
     """403 unless a constrained caller's registration leaves every other host's sessions
-    where they are. A host's ``baseDir`` decides which merges it is sent (the owner of a
-    workspace's path) and its ``agentId`` which commands and restarts (a target naming it,
-    a card naming it as its orchestrator): a token limited to o1 alone, which is o1
-    (``is_target``), re-registering o1 at ``/`` or with o2's id as its agent would take
-    o2's merges, restarts and their runner tokens from o1's queue. So its ``baseDir`` may
-    not overlap another's (one within the other), nor its ``agentId`` name another host
-    (its id or agent id) or an agent the caller does not reach where it is stored."""
-    stored = await services().runtime.store.run(orchestrator_store.base_dirs_of)
-    for other, other_dir in stored.items():
-        if other != orchestrator_id and (
-            path_within(base_dir, other_dir) or path_within(other_dir, base_dir)
-        ):
-            raise Forbidden("forbidden")
+    where they are. A host's ``agentId`` decides which commands it is sent (a target naming
+    it resolves to the host): a token limited to o1 alone, which is o1 (``is_target``),
+    re-registering o1 with o2's id, o2's agent id or one of o2's agents as its own would
+    take what is meant for them from o1's queue. So its ``agentId`` may not name another
+    host (its id or agent id) nor an agent the caller does not reach where it is stored.
+
+    Its ``baseDir`` is not judged against the other hosts': two hosts may well work in the
+    same path on their own machines. What a ``baseDir`` routes (the owner of a workspace
+    the merge of which is asked) prefers the host the workspace names (``repo.owners``)."""
     if agent_id is None:
         return
     owner = await services().runtime.store.run(lambda: orchestrator_store.resolve_target(agent_id))

@@ -78,19 +78,17 @@ async def create_workspace(
 
 
 async def owners(rt: Runtime, workspace: Workspace) -> list[Orchestrator]:
-    """Orchestrators whose baseDir contains the workspace's source cwd: online ones first,
-    then the one the workspace names, then the deepest baseDir. A host at ``/`` (or any
-    parent of another's) must not take the merges of the hosts below it."""
+    """Orchestrators whose baseDir contains the workspace's source cwd. The one the
+    workspace names, if it is among them, alone: its worktree is on that host's machine,
+    and another host covering the path (one at ``/``, or a parent of its baseDir) must not
+    be sent its merges, even while it is offline. Else online ones first, the deepest
+    baseDir first."""
     found = await rt.store.run(orchestrator_store.list_all)
     mine = [o for o in found if path_within(workspace.source_cwd, o.base_dir)]
-    return sorted(
-        mine,
-        key=lambda o: (
-            o.status != "online",
-            o.id != workspace.orchestrator_id,
-            -len(normalise_path(o.base_dir)),
-        ),
-    )
+    named = [o for o in mine if o.id == workspace.orchestrator_id]
+    if named:
+        return named
+    return sorted(mine, key=lambda o: (o.status != "online", -len(normalise_path(o.base_dir))))
 
 
 async def request_workspace_merge(
