@@ -135,25 +135,18 @@ def admitted_by(
     (its ``redaction``), and whether it raised: then only those before the one it raised on
     (its clients get them, then are dropped)."""
     admitted: list[Delivery] = []
+    redact = stream_filter.redaction  # None: a filter that redacts nothing pays nothing more
     for delivery in deliveries:
         try:
             passes = stream_filter.passes(delivery.event)
+            if passes and redact is not None:
+                delivery = _redacted(delivery, redact)
         except Exception:
             log.exception("sse_client_failed event_id=%d", delivery.event.id)
             return admitted, True
         if passes:
             admitted.append(delivery)
-    redact = stream_filter.redaction
-    if redact is None or not admitted:
-        return admitted, False  # a filter that redacts nothing pays nothing more per event
-    shown: list[Delivery] = []
-    for delivery in admitted:
-        try:
-            shown.append(_redacted(delivery, redact))
-        except Exception:
-            log.exception("sse_client_failed event_id=%d", delivery.event.id)
-            return shown, True
-    return shown, False
+    return admitted, False
 
 
 def _redacted(delivery: Delivery, redact: Redact) -> Delivery:

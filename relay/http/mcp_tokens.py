@@ -93,10 +93,10 @@ def mcp_constraints(agent_id: str, minter: Principal) -> dict[str, list[str]]:
 @requires(AUTHENTICATED)
 async def mint_mcp_token(agent_id: str) -> tuple[dict[str, Any], int]:
     await allow_minting_for(agent_id)
-    scope = mcp_scope(principal())
+    svc, minter = services(), principal()
+    scope = mcp_scope(minter)
     has_body = bool((await request.get_data(cache=True)).strip())
     body = await parse_body(McpTokenBody) if has_body else McpTokenBody()
-    svc, minter = services(), principal()
     caller = minter.sub
     spec = TokenSpec(
         sub=f"mcp:{agent_id}",
