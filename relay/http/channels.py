@@ -12,8 +12,14 @@ the target also reports progress and outcomes:
 
 The server closes a WebSocket channel with code 4401 (reason "token revoked" or
 "token expired") when the token it was opened with is revoked (at once) or reaches its
-``exp``, and with 1001 when the relay shuts down. Root and integration tokens do not
-expire. (4401: the 4xxx range is the application's; 401 as in HTTP.)
+``exp``, with 4000 + the HTTP status of the refusal (4403 "forbidden", 4404) when its
+caller no longer takes the target's queue (an agent moved to a host its token does not
+reach, or deleted: judged again before every take, as each long-poll is), and with 1001
+when the relay shuts down. Root and integration tokens do not expire. (The 4xxx range is
+the application's; 4401 as HTTP's 401.)
+
+A command's secrets (a spawn's runner token) reach only root and ``orchestrator``-role
+takers (``receives_secrets``); any other is handed them redacted.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from relay.http.command_auth import allow_command_report, allow_command_take
 from relay.http.commands import PatchCommandBody
 from relay.http.contract import int_param, responds
 from relay.http.nul_guard import refuse_nul_in_body
-from relay.http.orchestrator_auth import BaseDirs, stored_base_dirs
+from relay.http.orchestrator_auth import BaseDirs, receives_secrets, stored_base_dirs
 from relay.http.services import services
 from relay.http.validation import describe, query_int
 from relay.json_input import MalformedJSON, decode_json
@@ -46,6 +52,7 @@ log = logging.getLogger("relay.channels")
 MAX_WAIT_SECONDS = 60
 WS_WAIT_SECONDS = 30
 TOKEN_CLOSE_CODE = 4401
+REFUSED_CLOSE_BASE = 4000
 
 
 POLL_QUERY = (
@@ -59,7 +66,13 @@ async def _long_poll(kind: TargetKind, target: str) -> list[dict[str, Any]]:
     wait = query_int("wait", 0, low=0, high=MAX_WAIT_SECONDS)
     limit = query_int("limit", 50, low=1, high=500)
     found = await commands.take(services().runtime, kind, target, wait_seconds=wait, limit=limit)
-    return [command.to_json(redact=False) for command in found]
+    if found:
+        # Judged again after a wait of up to a minute: the agent may have moved to a host
+        # the token does not reach. What a refusal leaves delivered and unacknowledged is
+        # redelivered at its ack deadline, to whoever takes the queue then.
+        await allow_command_take(kind, target)
+    redact = not receives_secrets(principal())
+    return [command.to_json(redact=redact) for command in found]
 
 
 @bp.get("/api/orchestrators/<orchestrator_id>/commands")
@@ -99,9 +112,10 @@ async def _channel(kind: TargetKind, target: str) -> None:
     await websocket.accept()
     log.info("channel_open kind=%s target=%s", kind, target)
     ended: list[str] = []
+    refused: list[RelayError] = []
     try:
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(_push, kind, target, nursery.cancel_scope)
+            nursery.start_soon(_push, kind, target, refused, nursery.cancel_scope)
             claims = principal().claims
             if claims is not None:
                 nursery.start_soon(
@@ -112,6 +126,9 @@ async def _channel(kind: TargetKind, target: str) -> None:
         if ended:
             log.info("channel_signed_out kind=%s target=%s reason=%s", kind, target, ended[0])
             await websocket.close(TOKEN_CLOSE_CODE, ended[0])
+        elif refused:
+            log.info("channel_refused kind=%s target=%s reason=%s", kind, target, refused[0])
+            await websocket.close(REFUSED_CLOSE_BASE + refused[0].status, refused[0].message)
         elif rt.draining.is_set():
             # "Going away": the target reconnects, to this relay once it is back.
             await websocket.close(1001, "relay is shutting down")
@@ -119,13 +136,26 @@ async def _channel(kind: TargetKind, target: str) -> None:
         log.info("channel_closed kind=%s target=%s", kind, target)
 
 
-async def _push(kind: TargetKind, target: str, channel: trio.CancelScope) -> None:
-    """Send commands as they are queued; once the relay drains, close the channel."""
+async def _push(
+    kind: TargetKind, target: str, refused: list[RelayError], channel: trio.CancelScope
+) -> None:
+    """Send commands as they are queued; once the relay drains, close the channel. After
+    each take the caller's right to the queue is judged again from stored state, before
+    anything is sent: an agent moved to another host since the channel opened is no longer
+    this token's to work. What a refusal leaves delivered and unacknowledged is redelivered
+    at its ack deadline, to whoever takes the queue then."""
     rt = services().runtime
+    redact = not receives_secrets(principal())
     while not rt.draining.is_set():
-        for command in await commands.take(rt, kind, target, wait_seconds=WS_WAIT_SECONDS):
+        found = await commands.take(rt, kind, target, wait_seconds=WS_WAIT_SECONDS)
+        try:
+            await allow_command_take(kind, target)
+        except RelayError as exc:
+            refused.append(exc)
+            break
+        for command in found:
             await websocket.send(
-                json.dumps({"type": "command", "command": command.to_json(redact=False)})
+                json.dumps({"type": "command", "command": command.to_json(redact=redact)})
             )
     channel.cancel()  # after sending what the last take handed out
 

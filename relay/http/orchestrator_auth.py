@@ -64,10 +64,15 @@ async def stored_base_dirs(caller: Principal) -> BaseDirs:
 def is_target(caller: Principal, kind: TargetKind, target: str, base_dirs: BaseDirs) -> bool:
     """Root, or a token constrained to exactly this target's kind and covering it.
 
-    An orchestrator is a token limited to it by ``constraints.orchestrators``, bound to no
-    agent, and whose ``cwd`` limit, if any, covers the orchestrator's stored ``baseDir``
-    (``base_dirs``, from ``stored_base_dirs``): its runtime token,
-    ``{orchestrators: [o], cwd: [baseDir]}``, is. A token that also names ``agents`` is an
+    An orchestrator is an ``orchestrator``-role token limited to it by
+    ``constraints.orchestrators``, bound to no agent, and whose ``cwd`` limit, if any,
+    covers the orchestrator's stored ``baseDir`` (``base_dirs``, from
+    ``stored_base_dirs``): its runtime token, ``{orchestrators: [o], cwd: [baseDir]}``, is.
+    A token of another role is an operator's or a tool's, whatever it names: a dashboard
+    limited to o1 reads and steers o1, but taking o1's queue would hand it the runner token
+    of every spawn and restart there, which carries scopes it may not hold (a token with
+    ``agent:write`` and ``command:read`` would read the restarted session's inbox). A token
+    that also names ``agents`` is an
     agent's token, whatever its sub: it names its orchestrator only to reach its own agent
     (a runner token, ``runner:<spawnRequestId>``, or a provider agent's), and taking the
     orchestrator's queue, reports or registration would let it act for every sibling. A
@@ -91,8 +96,21 @@ def is_target(caller: Principal, kind: TargetKind, target: str, base_dirs: BaseD
     return target in caller.constraints.get("agents", ())
 
 
+def receives_secrets(caller: Principal) -> bool:
+    """Whether the commands a caller takes carry their secrets (``SECRET_PARAMS``: a spawn's
+    runner token): root, or an ``orchestrator``-role token, the daemon that starts the
+    session. Another caller that may take a queue (an unconstrained dashboard or
+    integration token holding ``command:read``) is handed them redacted: a runner token
+    carries the provider-agent scopes, which that caller need not hold."""
+    return caller.is_root or caller.role == ORCHESTRATOR.role
+
+
 def _may_be_orchestrator(caller: Principal) -> bool:
-    return "agents" not in caller.constraints and not is_runner(caller)
+    return (
+        caller.role == ORCHESTRATOR.role
+        and "agents" not in caller.constraints
+        and not is_runner(caller)
+    )
 
 
 def _covers_base_dir(caller: Principal, target: str, base_dirs: BaseDirs) -> bool:

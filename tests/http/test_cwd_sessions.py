@@ -202,15 +202,16 @@ HOST_SCOPES = list(PROFILES["orchestrator"].scope)
 ALL_OPS = [*HOST_SCOPES, "token:admin"]
 
 
-async def test_a_path_limited_operator_becomes_a_host_runtime_and_names_a_session(
+async def test_a_path_limited_operator_becomes_no_host_and_names_no_session(
     client: Any, mint: Any
 ) -> None:
-    """``is_host_runtime`` is any ``orchestrator:<id>`` token: a /srv/o1 operator with
-    token:admin mints itself ``ops:o3`` limited to o3 and /srv/o1, registers o3 with
-    baseDir /srv/o1 and is handed ``orchestrator:o3`` (a host runtime token). That token
-    writes ``runnerManaged`` and far's session name on a card in /srv/o1 under no
-    orchestrator; ``managing_orchestrator`` then routes the card's shutdown to o2 by the
-    session name o2 reports, and the command names ``sessionName: relay-far-spawn``."""
+    """A /srv/o1 operator with token:admin mints itself ``ops:o3`` limited to o3 and
+    /srv/o1: a dashboard token is no orchestrator (``is_target``), so it cannot register o3
+    and be handed ``orchestrator:o3``, and it may not grant the orchestrator role. A host
+    runtime token of a host that does exist at /srv/o1 (o3, registered by root) writes
+    ``runnerManaged`` and far's session name on a card in /srv/o1 under no orchestrator;
+    ``managing_orchestrator`` must not then route the operator's shutdown of that card to
+    o2 by the session name o2 reports, naming ``sessionName: relay-far-spawn``."""
     await hosts(client)
     await _far_session(client)
     # o2's daemon reports the session it runs (as every heartbeat does).
@@ -218,7 +219,7 @@ async def test_a_path_limited_operator_becomes_a_host_runtime_and_names_a_sessio
     response = await client.post("/api/orchestrators/o2/heartbeat", json=managed, headers=H)
     assert response.status_code == 200, await response.get_data()
     token = bearer(mint(ALL_OPS, {"cwd": ["/srv/o1"]}, sub="ops", role="dashboard"))
-    body = {
+    body: dict[str, Any] = {
         "sub": "ops:o3",
         "profile": "dashboard",
         "scope": HOST_SCOPES,
@@ -227,10 +228,16 @@ async def test_a_path_limited_operator_becomes_a_host_runtime_and_names_a_sessio
     response = await client.post("/api/tokens", json=body, headers=token)
     assert response.status_code == 201, await response.get_data()
     narrowed = bearer((await response.get_json())["token"])
+    o3 = {"id": "o3", "baseDir": "/srv/o1"}
+    response = await client.post("/api/orchestrators", json=o3, headers=narrowed)
+    assert response.status_code == 403, await response.get_data()
+    assert (await client.get("/api/orchestrators/o3", headers=H)).status_code == 404
     response = await client.post(
-        "/api/orchestrators", json={"id": "o3", "baseDir": "/srv/o1"}, headers=narrowed
+        "/api/tokens", json={**body, "profile": "orchestrator"}, headers=token
     )
-    assert response.status_code in (200, 201), await response.get_data()
+    assert response.status_code == 403, await response.get_data()
+    response = await client.post("/api/orchestrators", json=o3, headers=H)
+    assert response.status_code == 201, await response.get_data()
     host = bearer((await response.get_json())["token"])
     card = {
         "id": "evil",

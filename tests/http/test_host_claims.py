@@ -21,7 +21,7 @@ SESSION = {"runnerManaged": True, "provider": "claude", "cwd": "/srv/o2/x", "ses
 
 def o1_only(mint: Any) -> dict[str, str]:
     scope = list(ORCHESTRATOR.scope)
-    return bearer(mint(scope, {"orchestrators": ["o1"]}, sub="ops-o1", role="dashboard"))
+    return bearer(mint(scope, {"orchestrators": ["o1"]}, sub="ops-o1", role="orchestrator"))
 
 
 @pytest.mark.parametrize(

@@ -179,7 +179,7 @@ def o1_ops(mint: Any) -> dict[str, str]:
     """An operator's dashboard limited to o1 that may write agents: ``is_target`` lets it
     report for o1 (it names o1, no agent and no path)."""
     scopes = ["agent:read", "agent:write", "activity:read"]
-    return bearer(mint(scopes, {"orchestrators": ["o1"]}, sub="ops", role="dashboard"))
+    return bearer(mint(scopes, {"orchestrators": ["o1"]}, sub="ops", role="orchestrator"))
 
 
 @pytest.mark.parametrize(

@@ -50,7 +50,7 @@ async def _the_orchestrator(client: Any, mint: Any, who: str) -> dict[str, str]:
     runtime = await _o1(client)
     if who == "runtime":
         return runtime
-    return bearer(mint(SCOPES, OTHER_CONSTRAINTS[who], sub=f"{who}-o1", role="dashboard"))
+    return bearer(mint(SCOPES, OTHER_CONSTRAINTS[who], sub=f"{who}-o1", role="orchestrator"))
 
 
 async def _spawn_in_y(client: Any) -> str:
@@ -242,7 +242,7 @@ async def test_a_moved_base_dir_is_judged_at_once(client: Any, mint: Any) -> Non
     /srv/o1/x makes the narrow token o1 at once, and moving it back undoes that (a value
     read before the move never stands in for the stored one)."""
     await _o1(client)
-    narrow = _narrow(mint)
+    narrow = _narrow(mint, "orchestrator")
     heartbeat = "/api/orchestrators/o1/heartbeat"
     assert (await client.post(heartbeat, headers=narrow)).status_code == 403
     for base_dir, status in (("/srv/o1/x", 200), ("/srv/o1", 403)):

@@ -233,7 +233,7 @@ async def test_the_channel_closes_when_its_token_expires(
 ) -> None:
     caplog.set_level(logging.INFO, logger="relay.channels")
     await register_orchestrator(client, "o1")
-    token = mint(["command:read"], {"orchestrators": ["o1"]}, ttl=5)
+    token = mint(["command:read"], {"orchestrators": ["o1"]}, role="orchestrator", ttl=5)
     async with client.websocket("/api/orchestrators/o1/channel", headers=bearer(token)) as ws:
         await answering(ws)
         await advance(4)
