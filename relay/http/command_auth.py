@@ -9,7 +9,7 @@ from functools import partial
 from typing import Any
 
 from relay.actors import commands
-from relay.auth.access import Principal, Resource, covers, reaches
+from relay.auth.access import Principal, Resource, reaches, reaches_host
 from relay.auth.command_params import (
     PATH_PARAMS,
     SESSION_PARAMS,
@@ -30,6 +30,7 @@ from relay.http.auth import (
 )
 from relay.http.orchestrator_auth import BaseDirs, is_target, stored_base_dirs
 from relay.http.services import services
+from relay.store import orchestrators as orchestrator_store
 from relay.store import workspaces as workspace_store
 from relay.store.commands import Targets
 
@@ -180,10 +181,13 @@ async def visible_commands(commands: list[Command]) -> list[Command]:
         agents += [agent_id for c in commands for agent_id in named_agents(c.params)]
         places = await agent_placements(agents)
     base_dirs = await stored_base_dirs(caller)
+    hosts = await _host_base_dirs(commands) if limited_by("cwd") else {}
 
     def visible(command: Command) -> bool:
         if command.target_kind == "orchestrator":
-            seen = covers(caller, Resource(orchestrator_id=command.target))
+            # As its card is read (``reaches_host``): a caller limited to /srv/o1 reads no
+            # command to o2 at /srv/o2, not even one naming no path and no agent.
+            seen = reaches_host(caller, command.target, hosts.get(command.target))
         else:
             # Where the agent is stored, as commanding it judges (``allow_agent``).
             seen = reaches(caller, command.target, places.get(command.target))
@@ -192,6 +196,14 @@ async def visible_commands(commands: list[Command]) -> list[Command]:
         )
 
     return [command for command in commands if visible(command)]
+
+
+async def _host_base_dirs(commands: list[Command]) -> dict[str, str]:
+    """The stored ``baseDir`` of every orchestrator these commands are sent to."""
+    hosts = tuple({c.target for c in commands if c.target_kind == "orchestrator"})
+    if not hosts:
+        return {}
+    return await services().runtime.store.run(lambda: orchestrator_store.base_dirs_of(hosts))
 
 
 async def allow_command_read(command: Command) -> None:

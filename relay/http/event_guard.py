@@ -191,8 +191,7 @@ class ConstrainedEvents:
         """Presence (``relay.events.PresenceGuard``), judged as the ``agent`` and
         ``orchestrator`` events it stands for; an agent memory does not hold is withheld."""
         if kind == "orchestrator":
-            base_dir = None if self.hosts is None else self.hosts.base_dir(key)
-            return self._host(key, base_dir) is not _NOTHING
+            return self._stored_host(key) is not _NOTHING
         resource = self._acted_for(key)
         return resource is not _NOTHING and covers(self._caller, resource)
 
@@ -251,6 +250,12 @@ class ConstrainedEvents:
             return _NOTHING
         return Resource(orchestrator_id=orchestrator_id)
 
+    def _stored_host(self, orchestrator_id: str) -> Resource:
+        """``_host`` on the ``baseDir`` memory holds (``Routing``, for a caller limited by
+        path), where the event carries none."""
+        base_dir = None if self.hosts is None else self.hosts.base_dir(orchestrator_id)
+        return self._host(orchestrator_id, base_dir)
+
     def _card(self, text: dict[str, str], meta: object) -> Resource:
         """An agent's card, as ``allow_agent`` judges reading it: for a caller limited by
         orchestrator or path, by where the card itself places it (``within_place``)."""
@@ -290,7 +295,9 @@ class ConstrainedEvents:
         if kind == "agent":
             owner = places[target].orchestrator_id if target in places else None
             return Resource(agent_id=target, orchestrator_id=owner)
-        return Resource(orchestrator_id=target)
+        # As the host's card (``_host``): a caller limited by path reads no command to a
+        # host whose ``baseDir`` its paths miss.
+        return self._stored_host(target)
 
     def _limited_facts(self, agent_id: str) -> AgentFacts | None:
         """The agent's facts from memory, for a caller limited by orchestrator or path (for

@@ -181,3 +181,26 @@ async def test_the_stream_sends_a_command_only_to_whom_may_read_it(
     }
     for name in ("runtime", "cwd"):
         assert await listed(client, tokens[name]) == streamed[name][::-1], name
+
+
+async def test_a_cwd_token_reads_no_command_to_a_host_its_paths_miss(
+    client: Any, clock: ManualClock, mint: Any
+) -> None:
+    """A command to o2 (at /srv/o2) naming no path and no agent: nothing in its params lies
+    outside /srv/o1, but o2's card is not read by a token limited to /srv/o1 (its paths
+    and o2's baseDir do not overlap), and neither is the command, in the list, by id or on
+    the stream. The same command to o1 it reads."""
+    await host(client)
+    await register_orchestrator(client, "o2", "/srv/o2")
+    token = bearer(mint(READ, {"cwd": ["/srv/o1"]}))
+    async with open_stream(client, headers=token) as stream:
+        clock.advance(1)
+        to_o1 = (await create_command(client, "o1"))["id"]
+        clock.advance(1)
+        to_o2 = (await create_command(client, "o2"))["id"]
+        await post_activity(client, "end")
+        streamed = await commands_streamed(stream)
+    assert streamed == [to_o1]
+    assert await listed(client, token) == [to_o1]
+    assert await got(client, token, {"o1": to_o1, "o2": to_o2}) == {"o1": 200, "o2": 403}
+    assert await listed(client, H) == [to_o2, to_o1]
