@@ -230,3 +230,25 @@ async def test_a_path_limited_operator_moves_no_agent_into_its_paths(
         body = {"id": f"new-{status}", "meta": {"cwd": cwd}}
         response = await client.post("/api/agents", json=body, headers=token)
         assert response.status_code == status, await response.get_data()
+
+
+async def test_a_path_limited_operator_registers_no_agent_at_no_place(
+    client: Any, mint: Any
+) -> None:
+    """A new card recording no cwd is at no place its paths cover: it could not read it
+    from then on, and would hold the id against the host whose session registers under it
+    (o1's runtime token, which acts for its agents by what it names, could not adopt it).
+    Nothing is stored; with a cwd within its paths the same card is registered."""
+    runtime = await hosts(client)
+    token = ops(mint)
+    for body in ({"id": "squat"}, {"id": "squat", "orchestratorId": "o1", "meta": {}}):
+        response = await client.post("/api/agents", json=body, headers=token)
+        assert await outcome(response) == FORBIDDEN, body
+    assert (await client.get("/api/agents/squat", headers=H)).status_code == 404
+    # The host registers its session under that id, as its daemon does.
+    session = {"id": "squat", "orchestratorId": "o1", "meta": {"cwd": "/srv/o1/s"}}
+    response = await client.post("/api/agents", json=session, headers=runtime)
+    assert response.status_code == 201, await response.get_data()
+    placed = {"id": "placed", "meta": {"cwd": "/srv/o1/p"}}
+    response = await client.post("/api/agents", json=placed, headers=token)
+    assert response.status_code == 201, await response.get_data()

@@ -90,14 +90,16 @@ def moves_past_paths(
     card written) from or to a place they do not cover. Such a caller acts for an agent by
     that directory (``access.acts_for``): pointing one that works elsewhere, or nowhere
     recorded, into its paths would hand it that agent's inbox. A write that leaves the
-    directory as stored passes."""
-    before = None if stored_meta is None else stored_cwd(stored_meta)
+    directory as stored passes. A new card must be at a place the paths cover: one at no
+    place (or outside them) is a card its writer cannot read from then on, whose id it
+    has taken from the host whose session would have registered under it."""
     after = stored_cwd(meta)
+    if stored_meta is None:
+        return not paths_cover(paths, after)
+    before = stored_cwd(stored_meta)
     if before == after:
         return False
-    return (stored_meta is not None and not paths_cover(paths, before)) or not paths_cover(
-        paths, after
-    )
+    return not paths_cover(paths, before) or not paths_cover(paths, after)
 
 
 def _as_json(value: Any) -> str:

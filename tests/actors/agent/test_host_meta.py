@@ -66,7 +66,7 @@ def test_steers_host_by_meta() -> None:
         pytest.param({"cwd": "/srv/o1/x"}, {"cwd": "/srv/o1/y"}, False, id="within"),
         pytest.param({"cwd": "/srv/o2"}, {"cwd": "/srv/o2"}, False, id="repeat-elsewhere"),
         pytest.param({}, {"note": "x"}, False, id="none-kept"),
-        pytest.param(None, {}, False, id="new-without-cwd"),
+        pytest.param(None, {}, True, id="new-at-no-place"),
         pytest.param(None, {"cwd": "/srv/o1/new"}, False, id="new-within"),
         pytest.param(None, {"cwd": "/srv/o2/new"}, True, id="new-elsewhere"),
         pytest.param({"cwd": "/srv/o2"}, {"cwd": "/srv/o1/x"}, True, id="brought-in"),
