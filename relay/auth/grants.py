@@ -16,6 +16,7 @@ from relay.auth.access import (
     normalise_path,
     path_within,
 )
+from relay.auth.profiles import ORCHESTRATOR, PROVIDER_AGENT
 from relay.domain.agents import Placement
 from relay.domain.tokens import SCOPES
 from relay.errors import Forbidden, Invalid
@@ -139,6 +140,29 @@ def _acts_as_widely(
         and held is not None
         and set(constraints["orchestrators"]) <= set(held)
     )
+
+
+def check_host_role(grantor: Principal, role: str, scope: Sequence[str]) -> None:
+    """Only root, or a grantor holding every provider-agent scope, issues the
+    ``orchestrator`` role with ``command:read`` or ``command:write``: limited to a host,
+    such a token is that host, and is handed the runner tokens of its spawns and restarts
+    (taking its queue; re-minting one), which carry those scopes. A grantor holding
+    ``token:admin`` and ``command:read`` alone would otherwise mint itself a host and read
+    a restarted session's inbox with its new runner token.
+
+    Raises:
+        Forbidden: such a token asked of a grantor lacking one of those scopes.
+    """
+    if role != ORCHESTRATOR.role or grantor.is_root:
+        return
+    if not {"command:read", "command:write"} & set(scope):
+        return
+    missing = [entry for entry in PROVIDER_AGENT.scope if not grantor.has_scope(entry)]
+    if missing:
+        raise Forbidden(
+            f"cannot grant role {role} with command scopes: its runner tokens carry "
+            f"{', '.join(missing)}, which the caller lacks"
+        )
 
 
 def check_nameable(grantor: Principal, sub: str) -> None:

@@ -12,14 +12,15 @@ the target also reports progress and outcomes:
 
 The server closes a WebSocket channel with code 4401 (reason "token revoked" or
 "token expired") when the token it was opened with is revoked (at once) or reaches its
-``exp``, with 4000 + the HTTP status of the refusal (4403 "forbidden", 4404) when its
-caller no longer takes the target's queue (an agent moved to a host its token does not
-reach, or deleted: judged again before every take, as each long-poll is), and with 1001
-when the relay shuts down. Root and integration tokens do not expire. (The 4xxx range is
-the application's; 4401 as HTTP's 401.)
+``exp``, with 4000 + the HTTP status of the refusal when a take fails or its caller no
+longer takes the target's queue (judged again after every take, as each long-poll is):
+4403 "forbidden" (an agent moved to a host its token does not reach; for a constrained
+caller, deleted too), 4404 (the target deleted, to a caller who may know), 4503 (the
+store down); and with 1001 when the relay shuts down. Root and integration tokens do not
+expire. (The 4xxx range is the application's; 4401 as HTTP's 401.)
 
 A command's secrets (a spawn's runner token) reach only root and ``orchestrator``-role
-takers (``receives_secrets``); any other is handed them redacted.
+takers (``receives_runner_tokens``); any other is handed them redacted.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from pydantic import ValidationError
 from quart import Blueprint, websocket
 
 from relay.actors import commands
+from relay.actors.tokens.runner_tokens import receives_runner_tokens
 from relay.domain.commands import TargetKind
 from relay.errors import Forbidden, Invalid, RelayError
 from relay.http import responses
@@ -41,7 +43,7 @@ from relay.http.command_auth import allow_command_report, allow_command_take
 from relay.http.commands import PatchCommandBody
 from relay.http.contract import int_param, responds
 from relay.http.nul_guard import refuse_nul_in_body
-from relay.http.orchestrator_auth import BaseDirs, receives_secrets, stored_base_dirs
+from relay.http.orchestrator_auth import BaseDirs, stored_base_dirs
 from relay.http.services import services
 from relay.http.validation import describe, query_int
 from relay.json_input import MalformedJSON, decode_json
@@ -71,7 +73,7 @@ async def _long_poll(kind: TargetKind, target: str) -> list[dict[str, Any]]:
         # the token does not reach. What a refusal leaves delivered and unacknowledged is
         # redelivered at its ack deadline, to whoever takes the queue then.
         await allow_command_take(kind, target)
-    redact = not receives_secrets(principal())
+    redact = not receives_runner_tokens(principal())
     return [command.to_json(redact=redact) for command in found]
 
 
@@ -145,12 +147,12 @@ async def _push(
     this token's to work. What a refusal leaves delivered and unacknowledged is redelivered
     at its ack deadline, to whoever takes the queue then."""
     rt = services().runtime
-    redact = not receives_secrets(principal())
+    redact = not receives_runner_tokens(principal())
     while not rt.draining.is_set():
-        found = await commands.take(rt, kind, target, wait_seconds=WS_WAIT_SECONDS)
         try:
+            found = await commands.take(rt, kind, target, wait_seconds=WS_WAIT_SECONDS)
             await allow_command_take(kind, target)
-        except RelayError as exc:
+        except RelayError as exc:  # the target deleted, the store down, the caller refused
             refused.append(exc)
             break
         for command in found:

@@ -96,15 +96,6 @@ def is_target(caller: Principal, kind: TargetKind, target: str, base_dirs: BaseD
     return target in caller.constraints.get("agents", ())
 
 
-def receives_secrets(caller: Principal) -> bool:
-    """Whether the commands a caller takes carry their secrets (``SECRET_PARAMS``: a spawn's
-    runner token): root, or an ``orchestrator``-role token, the daemon that starts the
-    session. Another caller that may take a queue (an unconstrained dashboard or
-    integration token holding ``command:read``) is handed them redacted: a runner token
-    carries the provider-agent scopes, which that caller need not hold."""
-    return caller.is_root or caller.role == ORCHESTRATOR.role
-
-
 def _may_be_orchestrator(caller: Principal) -> bool:
     return (
         caller.role == ORCHESTRATOR.role

@@ -12,7 +12,13 @@ from quart_schema import document_request
 
 from relay.actors.tokens import issuing
 from relay.actors.tokens.runner_tokens import check_remint_caller, remint_runner_token
-from relay.auth.grants import check_constraints, check_grantable, check_nameable, check_scope
+from relay.auth.grants import (
+    check_constraints,
+    check_grantable,
+    check_host_role,
+    check_nameable,
+    check_scope,
+)
 from relay.auth.profiles import PROFILES
 from relay.auth.tokens import MAX_TOKEN_CHARS, MAX_TTL_SECONDS, TokenSpec
 from relay.domain.activity import ActivityInput
@@ -118,6 +124,7 @@ async def create_token() -> tuple[dict[str, Any], int]:
     check_grantable(caller, spec.scope, spec.constraints)
     check_nameable(caller, spec.sub)
     await allow_issuing(spec.role, spec.constraints)
+    check_host_role(caller, spec.role, spec.scope)
     token, record = await issuing.issue(
         svc.auth,
         svc.runtime,

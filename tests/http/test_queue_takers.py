@@ -4,7 +4,7 @@ or restart carries the new session's runner token, with the provider-agent scope
 Only an ``orchestrator``-role token is an orchestrator (``is_target``): an operator's
 dashboard limited to o1 steers o1 but does not take its queue. Any other caller that may
 take a queue (an unconstrained tool holding ``command:read``) is handed secrets redacted
-(``receives_secrets``). And a channel's right to its queue is judged again after every
+(``receives_runner_tokens``). And a channel's right to its queue is judged again after every
 take, as each long-poll's is, so an agent moved away is not worked by its old host."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import pytest
 import trio
 from quart.testing.connections import WebsocketDisconnectError, WebsocketResponseError
 
+from relay.auth.profiles import PROVIDER_AGENT
 from relay.domain.commands import REDACTED
 from tests.conftest import bearer
 from tests.http.helpers import H, create_command, poll, register_orchestrator
@@ -163,3 +164,80 @@ async def test_a_long_poll_that_outlives_its_agents_move_is_refused(client: Any,
     (reply,) = replies
     assert reply.status_code == 403
     assert await reply.get_json() == {"error": "forbidden"}
+
+
+@pytest.mark.parametrize(
+    ("grantor_role", "grantor_constraints"),
+    [("integration", {}), ("dashboard", {"orchestrators": ["o1"]})],
+    ids=["unconstrained-tool", "dashboard-of-o1"],
+)
+async def test_no_grantor_lacking_the_runner_scopes_mints_itself_a_host(
+    client: Any, mint: Any, grantor_role: str, grantor_constraints: dict[str, list[str]]
+) -> None:
+    """The orchestrator role is what hands a token o1's runner tokens: a grantor with
+    ``token:admin`` and ``command:read`` alone may not issue it (found by review), so it
+    does not get the provider-agent scopes it lacks by minting itself o1. Nothing is
+    issued; a grantor holding them all (and root) may."""
+    await spawn_on_o1(client)
+    scopes = ["token:admin", "command:read"]
+    grantor = bearer(mint(scopes, grantor_constraints, sub="ops", role=grantor_role))
+    body = {
+        "sub": "ops:host",
+        "role": "orchestrator",
+        "scope": ["command:read"],
+        "constraints": {"orchestrators": ["o1"]},
+    }
+    response = await client.post("/api/tokens", json=body, headers=grantor)
+    assert response.status_code == 403
+    error = (await response.get_json())["error"]
+    assert error.startswith(
+        "cannot grant role orchestrator with command scopes: its runner tokens carry agent:read"
+    )
+    records = await (await client.get("/api/tokens", headers=H)).get_json()
+    assert [r for r in records if r["sub"] == "ops:host"] == []
+    held = [*PROVIDER_AGENT.scope, "token:admin"]
+    holder = bearer(mint(held, grantor_constraints, sub="ops", role=grantor_role))
+    response = await client.post("/api/tokens", json=body, headers=holder)
+    assert response.status_code == 201, await response.get_data()
+
+
+@pytest.mark.parametrize("role", ["integration", "dashboard", "provider"])
+async def test_only_a_host_re_mints_a_runner_token(client: Any, mint: Any, role: str) -> None:
+    """The re-mint hands back a fresh runner token (and revokes the session's): an
+    unconstrained tool of another role holding ``command:write`` gets none (found by
+    review); root still does."""
+    command_id = await spawn_on_o1(client)
+    runner = runner_token_of(await poll(client), command_id)
+    tool = bearer(mint(["command:write"], sub=f"{role}-tool", role=role))
+    path = "/api/orchestrators/o1/runner-token"
+    response = await client.post(path, json={"token": runner}, headers=tool)
+    assert response.status_code == 403
+    assert await response.get_json() == {"error": "forbidden"}
+    response = await client.post(path, json={"token": runner}, headers=H)
+    assert response.status_code == 201, await response.get_data()
+
+
+@pytest.mark.parametrize("taker", ["root", "o1"])
+async def test_an_agent_channel_closes_when_its_agent_is_deleted(
+    client: Any, mint: Any, monkeypatch: pytest.MonkeyPatch, taker: str
+) -> None:
+    """A channel whose agent is deleted closes with the refusal's status: 4404 to root
+    (before, the take's NotFound escaped the handler and closed it with 1000), 4403 to a
+    token that learns no more than that it no longer takes the queue (found by review)."""
+    monkeypatch.setattr("relay.http.channels.WS_WAIT_SECONDS", 0.2)
+    await a1_of_o1(client)
+    headers = (
+        H
+        if taker == "root"
+        else bearer(mint(["command:read"], {"orchestrators": ["o1"]}, role="orchestrator"))
+    )
+    async with client.websocket("/api/agents/a1/channel", headers=headers) as ws:
+        first = await create_command(client, target="a1")
+        with trio.fail_after(PROMPTLY):
+            sent = json.loads(await ws.receive())
+        assert sent["command"]["id"] == first["id"]
+        assert (await client.delete("/api/agents/a1", headers=H)).status_code == 200
+        with trio.fail_after(PROMPTLY):
+            received, code = await until_closed(ws)
+    assert received == []
+    assert code == (4404 if taker == "root" else 4403)

@@ -17,7 +17,7 @@ from relay.actors.runtime.context import Runtime
 from relay.actors.tokens.issuing import GRACE_MS, deny, issue
 from relay.auth.access import Principal
 from relay.auth.authenticator import Authenticator
-from relay.auth.profiles import PROVIDER_AGENT
+from relay.auth.profiles import ORCHESTRATOR, PROVIDER_AGENT
 from relay.auth.tokens import REMINT_MAX_EXPIRED_SECONDS, TokenSpec
 from relay.domain.activity import ActivityInput
 from relay.domain.tokens import Claims, TokenRecord
@@ -89,13 +89,23 @@ def is_runner(caller: Principal) -> bool:
     return not caller.is_root and caller.sub.startswith(RUNNER_PREFIX)
 
 
+def receives_runner_tokens(caller: Principal) -> bool:
+    """Whether a caller is handed runner tokens (a spawn's or restart's, in the commands it
+    takes; a re-mint's): root, or an ``orchestrator``-role token, the daemon that starts
+    the sessions. A runner token carries the provider-agent scopes, which a caller of
+    another role (an unconstrained tool holding ``command:read``) need not hold; who may
+    issue the role holds them all (``grants.check_host_role``)."""
+    return caller.is_root or caller.role == ORCHESTRATOR.role
+
+
 def check_remint_caller(caller: Principal) -> None:
-    """Only an orchestrator's standing credential (or root) re-mints; a runner renews itself.
+    """Only an orchestrator's standing credential (or root) re-mints; a runner renews itself,
+    and a caller of another role is handed no runner token (``receives_runner_tokens``).
 
     Raises:
-        Forbidden: "forbidden" when the caller is itself a runner token.
+        Forbidden: "forbidden" when the caller is a runner token or not a host's.
     """
-    if is_runner(caller):
+    if is_runner(caller) or not receives_runner_tokens(caller):
         raise Forbidden("forbidden")
 
 
