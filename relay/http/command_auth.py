@@ -37,11 +37,17 @@ from relay.store.commands import Targets
 
 async def allow_command_target(kind: TargetKind, target: str, scope: str | None = None) -> None:
     """Commands: the caller may touch commands of this (stored) target: the orchestrator,
-    or the agent and the orchestrator it is registered under."""
+    or the agent and the orchestrator it is registered under. A caller limited by path
+    touches an orchestrator's commands only where it reads the host's card
+    (``reaches_host``, on its stored ``baseDir``), as lists judge reading them."""
     if kind == "agent":
         await allow_agent(target, scope=scope)
-    else:
-        allow(Resource(orchestrator_id=target), scope)
+        return
+    allow(Resource(orchestrator_id=target), scope)
+    if limited_by("cwd"):
+        hosts = await _host_base_dirs_of((target,))
+        if not reaches_host(principal(), target, hosts.get(target)):
+            raise Forbidden("forbidden")
 
 
 async def allow_command_write(kind: TargetKind, target: str) -> None:
@@ -200,7 +206,12 @@ async def visible_commands(commands: list[Command]) -> list[Command]:
 
 async def _host_base_dirs(commands: list[Command]) -> dict[str, str]:
     """The stored ``baseDir`` of every orchestrator these commands are sent to."""
-    hosts = tuple({c.target for c in commands if c.target_kind == "orchestrator"})
+    return await _host_base_dirs_of(
+        tuple({c.target for c in commands if c.target_kind == "orchestrator"})
+    )
+
+
+async def _host_base_dirs_of(hosts: tuple[str, ...]) -> dict[str, str]:
     if not hosts:
         return {}
     return await services().runtime.store.run(lambda: orchestrator_store.base_dirs_of(hosts))

@@ -204,3 +204,27 @@ async def test_a_cwd_token_reads_no_command_to_a_host_its_paths_miss(
     assert await listed(client, token) == [to_o1]
     assert await got(client, token, {"o1": to_o1, "o2": to_o2}) == {"o1": 200, "o2": 403}
     assert await listed(client, H) == [to_o2, to_o1]
+
+
+async def test_a_cwd_token_touches_no_command_of_a_host_its_paths_miss(
+    client: Any, mint: Any
+) -> None:
+    """Nor does it create a command to o2 or cancel one (found by review): what it may not
+    read it may not make or undo. 403, nothing queued, the command still queued; to o1 it
+    still creates one."""
+    await host(client)
+    await register_orchestrator(client, "o2", "/srv/o2")
+    token = bearer(mint(["command:read", "command:write"], {"cwd": ["/srv/o1"]}))
+    body = {"type": "test.noop", "target": "o2"}
+    response = await client.post("/api/commands", json=body, headers=token)
+    assert response.status_code == 403
+    assert await response.get_json() == {"error": "forbidden"}
+    assert await listed(client, H, "target=o2") == []
+    queued = await create_command(client, "o2")
+    cancel = {"status": "cancelled"}
+    response = await client.patch(f"/api/commands/{queued['id']}", json=cancel, headers=token)
+    assert response.status_code == 403
+    stored = await (await client.get(f"/api/commands/{queued['id']}", headers=H)).get_json()
+    assert stored["status"] == "queued"
+    response = await client.post("/api/commands", json={**body, "target": "o1"}, headers=token)
+    assert response.status_code == 201, await response.get_data()
