@@ -219,3 +219,20 @@ async def test_the_last_run_survives_a_restart(settings: Settings, clock: Manual
         assert (await jobs(second.test_client()))["agent-reaper"] == ran
     assert ran["lastRunAt"] == clock.now_ms() - 3000
     assert ran["result"] == {"changed": 0}
+
+
+async def test_a_constrained_caller_runs_no_job(client: Any, clock: ManualClock, mint: Any) -> None:
+    """A job acts on every owner's agents at once: a token limited to one host, holding
+    ``config:write``, may not run the reaper, which would mark another host's agent
+    stale. 403, the job not run; the unconstrained holder still runs it."""
+    assert (await client.post("/api/agents", json={"id": "a1"}, headers=H)).status_code == 201
+    clock.advance(31)  # past agent_stale_seconds
+    limited = bearer(mint(["config:write"], {"orchestrators": ["o1"]}, role="dashboard"))
+    response = await run(client, "agent-reaper", limited)
+    assert response.status_code == 403
+    assert await response.get_json() == {"error": "forbidden"}
+    assert (await jobs(client))["agent-reaper"]["lastRunAt"] is None
+    agent = await (await client.get("/api/agents/a1", headers=H)).get_json()
+    assert agent["status"] == "online"
+    response = await run(client, "agent-reaper", bearer(mint(["config:write"])))
+    assert response.status_code == 200
