@@ -16,7 +16,7 @@ from relay.auth.access import (
     normalise_path,
     path_within,
 )
-from relay.auth.profiles import ORCHESTRATOR, PROVIDER_AGENT
+from relay.auth.profiles import ORCHESTRATOR
 from relay.domain.agents import Placement
 from relay.domain.tokens import SCOPES
 from relay.errors import Forbidden, Invalid
@@ -142,26 +142,25 @@ def _acts_as_widely(
     )
 
 
-def check_host_role(grantor: Principal, role: str, scope: Sequence[str]) -> None:
-    """Only root, or a grantor holding every provider-agent scope, issues the
-    ``orchestrator`` role with ``command:read`` or ``command:write``: limited to a host,
-    such a token is that host, and is handed the runner tokens of its spawns and restarts
-    (taking its queue; re-minting one), which carry those scopes. A grantor holding
-    ``token:admin`` and ``command:read`` alone would otherwise mint itself a host and read
-    a restarted session's inbox with its new runner token.
+def check_host_role(grantor: Principal, role: str) -> None:
+    """Only root, or a grantor holding every scope of the ``orchestrator`` profile, issues
+    the ``orchestrator`` role. Limited to a host, such a token is that host: it takes the
+    host's queue, handed the runner tokens of its spawns and restarts (with the
+    provider-agent scopes), and registers the host, moving its ``baseDir`` (what path
+    limits judge the host by) and locking its daemon out. A caller of another role
+    registers a host only holding the whole profile (``allow_orchestrator_registration``);
+    minting itself the role must not be the way around that.
 
     Raises:
-        Forbidden: such a token asked of a grantor lacking one of those scopes.
+        Forbidden: the role asked of a grantor lacking one of those scopes.
     """
     if role != ORCHESTRATOR.role or grantor.is_root:
         return
-    if not {"command:read", "command:write"} & set(scope):
-        return
-    missing = [entry for entry in PROVIDER_AGENT.scope if not grantor.has_scope(entry)]
+    missing = [entry for entry in ORCHESTRATOR.scope if not grantor.has_scope(entry)]
     if missing:
         raise Forbidden(
-            f"cannot grant role {role} with command scopes: its runner tokens carry "
-            f"{', '.join(missing)}, which the caller lacks"
+            f"cannot grant role {role}: a host's token reaches {', '.join(missing)}, "
+            "which the caller lacks"
         )
 
 

@@ -67,7 +67,12 @@ async def _long_poll(kind: TargetKind, target: str) -> list[dict[str, Any]]:
     await allow_command_take(kind, target)
     wait = query_int("wait", 0, low=0, high=MAX_WAIT_SECONDS)
     limit = query_int("limit", 50, low=1, high=500)
-    found = await commands.take(services().runtime, kind, target, wait_seconds=wait, limit=limit)
+    try:
+        found = await commands.take(
+            services().runtime, kind, target, wait_seconds=wait, limit=limit
+        )
+    except RelayError as exc:  # as the channel answers it (``_refusal``)
+        raise await _refusal(kind, target) or exc from None
     if found:
         # Judged again after a wait of up to a minute: the agent may have moved to a host
         # the token does not reach. What a refusal leaves delivered and unacknowledged is
@@ -151,15 +156,28 @@ async def _push(
     while not rt.draining.is_set():
         try:
             found = await commands.take(rt, kind, target, wait_seconds=WS_WAIT_SECONDS)
-            await allow_command_take(kind, target)
-        except RelayError as exc:  # the target deleted, the store down, the caller refused
-            refused.append(exc)
+        except RelayError as exc:  # the target deleted, the store down
+            refused.append(await _refusal(kind, target) or exc)
+            break
+        if (refusal := await _refusal(kind, target)) is not None:
+            refused.append(refusal)
             break
         for command in found:
             await websocket.send(
                 json.dumps({"type": "command", "command": command.to_json(redact=redact)})
             )
     channel.cancel()  # after sending what the last take handed out
+
+
+async def _refusal(kind: TargetKind, target: str) -> RelayError | None:
+    """Why the caller no longer takes the target's queue, if it does not. Asked first when
+    a take fails, so that a constrained caller is told 403, as a long-poll would answer
+    it, rather than that the agent it no longer reaches was deleted."""
+    try:
+        await allow_command_take(kind, target)
+    except RelayError as exc:
+        return exc
+    return None
 
 
 async def _end_with_token(

@@ -124,7 +124,7 @@ async def create_token() -> tuple[dict[str, Any], int]:
     check_grantable(caller, spec.scope, spec.constraints)
     check_nameable(caller, spec.sub)
     await allow_issuing(spec.role, spec.constraints)
-    check_host_role(caller, spec.role, spec.scope)
+    check_host_role(caller, spec.role)
     token, record = await issuing.issue(
         svc.auth,
         svc.runtime,

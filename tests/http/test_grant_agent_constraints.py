@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from relay.auth.profiles import ORCHESTRATOR
 from tests.conftest import bearer
 from tests.http.test_ownership import two_hosts
 
@@ -87,11 +88,9 @@ async def test_an_orchestrator_limited_operator_issues_for_its_own_agents_only(
     client: Any, mint: Any
 ) -> None:
     await two_hosts(client)
-    admin = bearer(
-        mint(
-            ["token:admin", "message:read"], {"orchestrators": ["o1"]}, sub="ops", role="dashboard"
-        )
-    )
+    # It holds the host profile's scopes, which issuing the orchestrator role below takes.
+    scopes = ["token:admin", *ORCHESTRATOR.scope]
+    admin = bearer(mint(scopes, {"orchestrators": ["o1"]}, sub="ops", role="dashboard"))
     body = {"role": "provider", "scope": ["message:read"]}
     mine = await issue(
         client, admin, sub="ops:a1", constraints={"agents": ["a1"], "orchestrators": ["o1"]}, **body

@@ -16,7 +16,7 @@ import pytest
 import trio
 from quart.testing.connections import WebsocketDisconnectError, WebsocketResponseError
 
-from relay.auth.profiles import PROVIDER_AGENT
+from relay.auth.profiles import ORCHESTRATOR
 from relay.domain.commands import REDACTED
 from tests.conftest import bearer
 from tests.http.helpers import H, create_command, poll, register_orchestrator
@@ -166,39 +166,65 @@ async def test_a_long_poll_that_outlives_its_agents_move_is_refused(client: Any,
     assert await reply.get_json() == {"error": "forbidden"}
 
 
-@pytest.mark.parametrize(
+GRANTORS = pytest.mark.parametrize(
     ("grantor_role", "grantor_constraints"),
     [("integration", {}), ("dashboard", {"orchestrators": ["o1"]})],
     ids=["unconstrained-tool", "dashboard-of-o1"],
 )
+HOST_TOKEN = {"sub": "ops:host", "role": "orchestrator", "constraints": {"orchestrators": ["o1"]}}
+
+
+async def refused_host_token(client: Any, grantor: dict[str, str], scope: list[str]) -> None:
+    """The grantor asks for an o1 host token with ``scope``: 403, and nothing is issued."""
+    response = await client.post(
+        "/api/tokens", json={**HOST_TOKEN, "scope": scope}, headers=grantor
+    )
+    assert response.status_code == 403
+    error = (await response.get_json())["error"]
+    assert error.startswith("cannot grant role orchestrator: a host's token reaches ")
+    assert error.endswith(", which the caller lacks")
+    records = await (await client.get("/api/tokens", headers=H)).get_json()
+    assert [r for r in records if r["sub"] == "ops:host"] == []
+
+
+@GRANTORS
 async def test_no_grantor_lacking_the_runner_scopes_mints_itself_a_host(
     client: Any, mint: Any, grantor_role: str, grantor_constraints: dict[str, list[str]]
 ) -> None:
     """The orchestrator role is what hands a token o1's runner tokens: a grantor with
     ``token:admin`` and ``command:read`` alone may not issue it (found by review), so it
     does not get the provider-agent scopes it lacks by minting itself o1. Nothing is
-    issued; a grantor holding them all (and root) may."""
+    issued; a grantor holding the host profile's scopes (and root) may."""
     await spawn_on_o1(client)
     scopes = ["token:admin", "command:read"]
     grantor = bearer(mint(scopes, grantor_constraints, sub="ops", role=grantor_role))
-    body = {
-        "sub": "ops:host",
-        "role": "orchestrator",
-        "scope": ["command:read"],
-        "constraints": {"orchestrators": ["o1"]},
-    }
-    response = await client.post("/api/tokens", json=body, headers=grantor)
-    assert response.status_code == 403
-    error = (await response.get_json())["error"]
-    assert error.startswith(
-        "cannot grant role orchestrator with command scopes: its runner tokens carry agent:read"
-    )
-    records = await (await client.get("/api/tokens", headers=H)).get_json()
-    assert [r for r in records if r["sub"] == "ops:host"] == []
-    held = [*PROVIDER_AGENT.scope, "token:admin"]
+    await refused_host_token(client, grantor, ["command:read"])
+    held = [*ORCHESTRATOR.scope, "token:admin"]
     holder = bearer(mint(held, grantor_constraints, sub="ops", role=grantor_role))
+    body = {**HOST_TOKEN, "scope": ["command:read"]}
     response = await client.post("/api/tokens", json=body, headers=holder)
     assert response.status_code == 201, await response.get_data()
+
+
+@GRANTORS
+async def test_no_grantor_lacking_the_host_scopes_registers_a_host_through_the_role(
+    client: Any, mint: Any, grantor_role: str, grantor_constraints: dict[str, list[str]]
+) -> None:
+    """Registering a host takes the orchestrator profile's scopes of any caller but a host's
+    own token: a grantor holding ``agent:write`` but no command scope, refused as itself,
+    may not mint itself a host token without command scopes either and re-register o1 at
+    ``/``, which would lock o1's daemon out and hand o1 to every path limit (found by
+    review). o1 stays where it was, and its daemon still takes its queue."""
+    daemon = bearer((await register_orchestrator(client, "o1", "/srv/o1"))["token"])
+    scopes = ["token:admin", "agent:read", "agent:write"]
+    grantor = bearer(mint(scopes, grantor_constraints, sub="ops", role=grantor_role))
+    hijack = {"id": "o1", "baseDir": "/"}
+    response = await client.post("/api/orchestrators", json=hijack, headers=grantor)
+    assert response.status_code == 403
+    await refused_host_token(client, grantor, ["agent:read", "agent:write"])
+    card = await (await client.get("/api/orchestrators/o1", headers=H)).get_json()
+    assert card["baseDir"] == "/srv/o1"
+    assert (await client.get("/api/orchestrators/o1/commands", headers=daemon)).status_code == 200
 
 
 @pytest.mark.parametrize("role", ["integration", "dashboard", "provider"])
