@@ -6,6 +6,7 @@ import importlib
 from typing import Any
 
 import pytest
+from quart.testing.connections import WebsocketResponseError
 
 from relay.domain.activity import ActivityInput
 from tests.conftest import root_headers
@@ -65,3 +66,15 @@ def fail_audit_titled(monkeypatch: pytest.MonkeyPatch, title: str) -> None:
         return await append(event, now)
 
     monkeypatch.setattr(_runtime_audit, "append_row", refusing)
+
+
+async def websocket_refusals(client: Any, path: str, headers: Any) -> list[Any]:
+    """The HTTP responses a WebSocket handshake on ``path`` is refused with (none: it
+    opened and sent something)."""
+    refusals: list[WebsocketResponseError] = []
+    try:
+        async with client.websocket(path, headers=headers) as ws:
+            await ws.receive()
+    except* WebsocketResponseError as group:
+        refusals = [e for e in group.exceptions if isinstance(e, WebsocketResponseError)]
+    return [refusal.response for refusal in refusals]

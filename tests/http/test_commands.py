@@ -8,7 +8,6 @@ from typing import Any
 
 import trio
 import trio.lowlevel
-from quart.testing.connections import WebsocketResponseError
 
 from relay.actors.commands.flows import expire_and_redeliver
 from relay.clock import ManualClock
@@ -17,7 +16,14 @@ from relay.http.app import create_app
 from relay.http.services import EXTENSION, Services
 from relay.settings import Settings
 from tests.conftest import bearer
-from tests.http.helpers import H, create_command, patch_command, poll, register_orchestrator
+from tests.http.helpers import (
+    H,
+    create_command,
+    patch_command,
+    poll,
+    register_orchestrator,
+    websocket_refusals,
+)
 from tests.http.sse_client import open_stream
 
 
@@ -334,13 +340,9 @@ async def test_only_the_target_takes_its_commands(client: Any, mint: Any) -> Non
     agent = bearer(mint(["command:read", "command:write"], {"agents": ["a1"]}, sub="a1"))
     response = await client.get("/api/orchestrators/o1/commands", headers=agent)
     assert response.status_code == 403
-    refusals: list[WebsocketResponseError] = []
-    try:
-        async with client.websocket("/api/orchestrators/o1/channel", headers=agent) as ws:
-            await ws.receive()
-    except* WebsocketResponseError as group:
-        refusals = [e for e in group.exceptions if isinstance(e, WebsocketResponseError)]
-    assert [r.response.status_code for r in refusals] == [403]
+    channel = "/api/orchestrators/o1/channel"
+    refused = await websocket_refusals(client, channel, agent)
+    assert [response.status_code for response in refused] == [403]
     [spawn] = await poll(client, "o1", headers=o1)
     assert spawn["type"] == "agent.spawn"
     # Its own agent's queue it takes.

@@ -12,9 +12,8 @@ import logging
 from typing import Any
 
 import pytest
-from quart.testing.connections import WebsocketResponseError
 
-from tests.http.helpers import H, create_command, register_orchestrator
+from tests.http.helpers import H, create_command, register_orchestrator, websocket_refusals
 from tests.http.sse_client import open_stream
 
 # Each is spliced in where a JSON value goes.
@@ -277,11 +276,6 @@ async def test_a_channel_url_is_checked_as_an_http_url_is(
     client: Any, path: str, message: str
 ) -> None:
     await register_orchestrator(client)
-    refusals: list[WebsocketResponseError] = []
-    try:
-        async with client.websocket(path, headers=H) as ws:
-            await ws.receive()
-    except* WebsocketResponseError as group:
-        refusals = [e for e in group.exceptions if isinstance(e, WebsocketResponseError)]
-    assert [r.response.status_code for r in refusals] == [404]
-    assert await refusals[0].response.get_json() == {"error": message}
+    refused = await websocket_refusals(client, path, H)
+    assert [response.status_code for response in refused] == [404]
+    assert await refused[0].get_json() == {"error": message}

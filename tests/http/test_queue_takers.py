@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 import trio
-from quart.testing.connections import WebsocketDisconnectError, WebsocketResponseError
+from quart.testing.connections import WebsocketDisconnectError
 
 from relay.auth.profiles import ORCHESTRATOR
 from relay.domain.commands import REDACTED
 from tests.conftest import bearer
-from tests.http.helpers import H, create_command, poll, register_orchestrator
+from tests.http.helpers import H, create_command, poll, register_orchestrator, websocket_refusals
 
 STEERING = ["agent:read", "agent:write", "command:read", "command:write"]
 PROMPTLY = 1.0
@@ -51,13 +51,9 @@ async def test_a_dashboard_limited_to_o1_is_not_o1(client: Any, mint: Any) -> No
     response = await client.get("/api/orchestrators/o1/commands", headers=ops)
     assert response.status_code == 403
     assert await response.get_json() == {"error": "forbidden"}
-    refusals: list[WebsocketResponseError] = []
-    try:
-        async with client.websocket("/api/orchestrators/o1/channel", headers=ops) as ws:
-            await ws.receive()
-    except* WebsocketResponseError as group:
-        refusals = [e for e in group.exceptions if isinstance(e, WebsocketResponseError)]
-    assert [refusal.response.status_code for refusal in refusals] == [403]
+    channel = "/api/orchestrators/o1/channel"
+    refused = await websocket_refusals(client, channel, ops)
+    assert [response.status_code for response in refused] == [403]
     heartbeat = await client.post("/api/orchestrators/o1/heartbeat", headers=ops)
     assert heartbeat.status_code == 403
     registration = {"id": "o1", "baseDir": "/srv/o1"}
