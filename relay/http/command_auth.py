@@ -28,9 +28,8 @@ from relay.http.auth import (
     limited_by,
     principal,
 )
-from relay.http.orchestrator_auth import BaseDirs, is_target, stored_base_dirs
+from relay.http.orchestrator_auth import BaseDirs, is_target, known_base_dirs, stored_base_dirs
 from relay.http.services import services
-from relay.store import orchestrators as orchestrator_store
 from relay.store import workspaces as workspace_store
 from relay.store.commands import Targets
 
@@ -45,8 +44,8 @@ async def allow_command_target(kind: TargetKind, target: str, scope: str | None 
         return
     allow(Resource(orchestrator_id=target), scope)
     if limited_by("cwd"):
-        hosts = await _host_base_dirs_of((target,))
-        if not reaches_host(principal(), target, hosts.get(target)):
+        hosts = await known_base_dirs((target,))
+        if not reaches_host(principal(), target, hosts[target]):
             raise Forbidden("forbidden")
 
 
@@ -204,17 +203,10 @@ async def visible_commands(commands: list[Command]) -> list[Command]:
     return [command for command in commands if visible(command)]
 
 
-async def _host_base_dirs(commands: list[Command]) -> dict[str, str]:
+async def _host_base_dirs(commands: list[Command]) -> dict[str, str | None]:
     """The stored ``baseDir`` of every orchestrator these commands are sent to."""
-    return await _host_base_dirs_of(
-        tuple({c.target for c in commands if c.target_kind == "orchestrator"})
-    )
-
-
-async def _host_base_dirs_of(hosts: tuple[str, ...]) -> dict[str, str]:
-    if not hosts:
-        return {}
-    return await services().runtime.store.run(lambda: orchestrator_store.base_dirs_of(hosts))
+    hosts = tuple({c.target for c in commands if c.target_kind == "orchestrator"})
+    return await known_base_dirs(hosts) if hosts else {}
 
 
 async def allow_command_read(command: Command) -> None:

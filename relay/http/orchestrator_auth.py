@@ -50,8 +50,18 @@ async def stored_base_dirs(caller: Principal) -> BaseDirs:
     named = tuple(constraints.get("orchestrators", ()))
     if caller.is_root or "cwd" not in constraints or not _may_be_orchestrator(caller) or not named:
         return {}
+    return await known_base_dirs(named)
+
+
+async def known_base_dirs(orchestrator_ids: tuple[str, ...]) -> dict[str, str | None]:
+    """The stored ``baseDir`` of each of these orchestrators, None for one not stored: from
+    memory (``Routing.base_dir``, kept as each registration commits), else in one store
+    read, which memory then keeps."""
     rt = services().runtime
-    known = {orchestrator_id: rt.routing.base_dir(orchestrator_id) for orchestrator_id in named}
+    known = {
+        orchestrator_id: rt.routing.base_dir(orchestrator_id)
+        for orchestrator_id in orchestrator_ids
+    }
     missing = tuple(orchestrator_id for orchestrator_id, found in known.items() if found is None)
     if missing:
         stored = await rt.store.run(lambda: orchestrator_store.base_dirs_of(missing))
