@@ -119,13 +119,18 @@ MEMORY_VIEW = "memory"  # memory events and audits: for memory:read holders
 
 # The scope a view's events and audits need, beyond the stream's and the feed's own
 # (``activity:read``): what the view's routes need to read the same records. A task event
-# carries the task, result and all; a pair event its parties and objective.
+# carries the task, result and all; a pair event its parties and objective; a config change
+# its value; an automation's dispatch its result and error; an integration event its type
+# and subject.
 VIEW_SCOPES = {
     SECURITY_VIEW: "token:admin",
     MEMORY_VIEW: "memory:read",
     "tasks": "task:read",
     "pairs": "task:read",
     "messages": "message:read",
+    "config": "config:read",
+    "automations": "config:read",
+    "integrations": "config:read",
 }
 
 

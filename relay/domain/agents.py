@@ -10,6 +10,9 @@ Presence = Literal["online", "stale", "offline"]
 PRESENCES: tuple[Presence, ...] = ("online", "stale", "offline")
 JSON = dict[str, Any]
 
+# The agents' id column: a longer id names no agent, and fits no column that holds one.
+AGENT_ID_MAX_LENGTH = 200
+
 
 @dataclass(frozen=True, slots=True)
 class AgentCard:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field
 from quart import Blueprint, request
@@ -24,7 +24,10 @@ bp = Blueprint("inboxes", __name__)
 
 class AckBody(Body):
     lease_id: str = Field(min_length=1, max_length=64)
-    delivery_ids: list[str] | None = Field(default=None, max_length=1000)
+    # Each id is bounded by its column: a longer one names no delivery of the lease.
+    delivery_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
+        default=None, max_length=1000
+    )
 
 
 def _peek_param() -> bool:

@@ -14,6 +14,7 @@ from relay.actors import memory
 from relay.actors.memory import visibility
 from relay.actors.memory.messages import Written
 from relay.auth.access import normalise_path, own_agent
+from relay.domain.agents import AGENT_ID_MAX_LENGTH
 from relay.domain.memory import (
     QUERY_TERMS_MAX,
     SCOPES,
@@ -106,6 +107,11 @@ def scope_key_of(scope: Scope, given: str | None, agent: str | None) -> str:
         key = given or agent
         if not key:
             raise Invalid("scopeKey is required")
+        if len(key) > AGENT_ID_MAX_LENGTH:
+            # An agent id: its memory's events name the agent (a column of that width).
+            raise Invalid(
+                f"scopeKey must be at most {AGENT_ID_MAX_LENGTH} characters for scope agent"
+            )
         return key
     if not given:
         raise Invalid("scopeKey is required")

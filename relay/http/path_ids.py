@@ -39,6 +39,8 @@ PATH_IDS: dict[str, PathId] = {
     "channel_id": PathId(64, "channel"),
     "binding_id": PathId(36, "binding"),
     "pair_id": PathId(64, "pair"),
+    "message_id": PathId(64, "message"),
+    "conversation_id": PathId(64, "conversation"),
     "integration_name": PathId(100, "integration"),
     "task_id": PathId(36, "task"),
     "automation_id": PathId(64, "automation"),

@@ -66,3 +66,37 @@ async def test_a_pair_is_streamed_only_to_who_covers_a_party(client: Any) -> Non
     assert (await client.get(f"/api/pairs/{mixed_pair['id']}", headers=token)).status_code == 200
     streamed = {f.data["pair"]["id"] for f in frames if f.event == "pair"}
     assert streamed == {mixed_pair["id"]}
+
+
+async def test_config_and_automation_records_need_config_read(client: Any, mint: Any) -> None:
+    """A config change carries its value, an automation's dispatch its result and error:
+    read with ``config:read`` on their routes, so on the stream and the feed too."""
+    watcher = bearer(mint(["activity:read"], sub="watcher", role="integration"))
+    reader = bearer(mint(["activity:read", "config:read"], sub="reader", role="integration"))
+    body = {
+        "name": "notify",
+        "trigger": {"type": "schedule", "everySeconds": 60},
+        "action": {"type": "post_message", "channelId": "nowhere", "body": "x"},
+    }
+    async with (
+        open_stream(client, headers=watcher) as watched,
+        open_stream(client, headers=reader) as read,
+    ):
+        url = "/api/config/steward/settings"
+        response = await client.put(url, json={"value": {"apiKey": "k"}}, headers=H)
+        assert response.status_code in (200, 201), await response.get_data()
+        saved = await client.post("/api/automations", json=body, headers=H)
+        assert saved.status_code == 201, await saved.get_data()
+        automation_id = (await saved.get_json())["id"]
+        run = await client.post(f"/api/automations/{automation_id}/run", headers=H)
+        assert (await run.get_json())["status"] == "failed"
+        withheld = await until_end(client, watched)
+        shown = await until_end(client, read)
+    kinds = {"config-changed", "automation"}
+    assert [f.event for f in withheld if f.event in kinds] == []
+    assert {f.event for f in shown} >= kinds
+    for view in ("config", "automations"):
+        feed = await client.get(f"/api/activity?view={view}", headers=watcher)
+        assert await feed.get_json() == [], view
+        feed = await client.get(f"/api/activity?view={view}", headers=reader)
+        assert await feed.get_json() != [], view
