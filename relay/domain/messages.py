@@ -30,8 +30,15 @@ def new_id(prefix: str) -> str:
     return f"{prefix}{uuid.uuid4().hex}"
 
 
-def direct_conversation_id(a: str, b: str) -> str:
-    """The one direct conversation of the set {a, b}: derived, so no lookup races."""
+def direct_conversation_id(a: str, b: str, *, a_is_agent: bool = True) -> str:
+    """The one direct conversation of the set {a, b}: derived, so no lookup races.
+
+    A sender that is no agent (root, an integration, a token's sub) has a conversation of
+    its own with each agent (``a_is_agent`` false): an agent registered under its name
+    later joins none of them, nor reads what that sender said.
+    """
+    if not a_is_agent:
+        return "cnv_" + uuid.uuid5(uuid.NAMESPACE_URL, f"relay:direct-from:{a}\0{b}").hex
     first, second = sorted((a, b))
     return "cnv_" + uuid.uuid5(uuid.NAMESPACE_URL, f"relay:direct:{first}\0{second}").hex
 

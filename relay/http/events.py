@@ -53,6 +53,8 @@ from quart import Blueprint, Response, current_app, g, request
 
 from relay.actors.memory.events import MemoryEvents
 from relay.actors.memory.rules import MEMORY_VIEW
+from relay.actors.messaging import MessageEvents
+from relay.actors.messaging.events import VIEW as MESSAGE_VIEW
 from relay.auth.access import Principal, authorize, hidden_views, visible_agents
 from relay.auth.tokens import check_expiry
 from relay.clock import Clock
@@ -157,6 +159,12 @@ async def caller_filter(view: str | None = None, agent_id: str | None = None) ->
     rt = services().runtime
     hidden = hidden_views(caller)
     memory_guard = None if MEMORY_VIEW in hidden else await memory_events_guard()
+    # Message and delivery events reach who reads their records (withheld with their view).
+    then = (
+        memory_guard
+        if MESSAGE_VIEW in hidden
+        else MessageEvents.of(caller, memory_guard, rt.agents)
+    )
     return StreamFilter(
         view=view,
         agent_id=agent_id,
@@ -164,7 +172,7 @@ async def caller_filter(view: str | None = None, agent_id: str | None = None) ->
         hidden_views=hidden,
         guard=ConstrainedEvents.of(
             caller,
-            memory_guard,
+            then,
             rt.agents,
             await stored_base_dirs(caller),
             rt.routing,

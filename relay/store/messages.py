@@ -6,6 +6,8 @@ import json
 from collections.abc import Iterable
 from typing import Any, cast
 
+from tortoise.expressions import Q
+
 from relay.domain.messages import (
     Conversation,
     ConversationKind,
@@ -212,8 +214,11 @@ async def conversations_of(agent_id: str, limit: int | None = None) -> list[Conv
         .distinct()
         .values_list("conversation_id", flat=True)
     )
+    # Sent as that agent: a sender that was no agent (root, a token's sub) of the same
+    # name is someone else. (Messages stored before that was kept: as the agent's.)
+    as_agent = Q(sender_is_agent=True) | Q(sender_is_agent__isnull=True)
     ids |= set(
-        await models.Message.filter(sender=agent_id)
+        await models.Message.filter(as_agent, sender=agent_id)
         .distinct()
         .values_list("conversation_id", flat=True)
     )

@@ -82,7 +82,9 @@ class ConversationActor(PooledActor, AggregateActor):
             "message",
             {"change": "created", "message": stored.to_json(with_body=False)},
             view="messages",
-            agent_id=stored.sender,
+            # A sender that is no agent names none: an agent registered under its id later
+            # must not be streamed its messages (``messaging.events``).
+            agent_id=stored.sender if stored.sender_is_agent else None,
         )
         commit = self.write_changed(
             lambda: message_store.accept(stored, conversation, created=created), [change]

@@ -2,6 +2,7 @@
 aggregates, and waking an agent (``relay.actors.agent.wake_agent``) on a first delivery.
 """
 
+from relay.actors.messaging.events import MessageEvents
 from relay.actors.messaging.flows import (
     SendInput,
     Sent,
@@ -19,6 +20,7 @@ from relay.actors.messaging.reads import (
 from relay.actors.messaging.repeats import is_repeat
 
 __all__ = [
+    "MessageEvents",
     "SendInput",
     "Sent",
     "acts_for_any",

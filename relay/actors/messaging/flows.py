@@ -14,12 +14,13 @@ from typing import Any
 from relay.actors import artifacts, channels, conversation, inbox
 from relay.actors.agent import agent_facts, facts_of, wake_agent
 from relay.actors.messaging.enqueue import enqueue_all, enqueue_behind
+from relay.actors.messaging.reads import sent_by_agent
 from relay.actors.messaging.repeats import is_repeat
 from relay.actors.messaging.replies import reply_parent
 from relay.actors.messaging.rules import check_send, other_party, unregistered_sender
 from relay.actors.runtime.context import Runtime
 from relay.actors.runtime.directory import AgentFacts
-from relay.auth.access import Principal, acts_for, own_agent
+from relay.auth.access import Principal, acts_for, is_operator, own_agent
 from relay.domain.agents import AgentCard
 from relay.domain.messages import (
     ConversationKind,
@@ -72,9 +73,12 @@ async def _card(rt: Runtime, agent_id: str) -> AgentCard | None:
     return (await rt.store.run(lambda: agent_store.cards_of(wanted))).get(agent_id)
 
 
-def _sender(caller: Principal, given: str | None, known: dict[str, AgentFacts]) -> str:
+def _sender(
+    caller: Principal, given: str | None, known: dict[str, AgentFacts]
+) -> tuple[str, bool]:
     """The spec's sender rule, judged on ``known`` (which holds ``given`` and the caller's
-    ``sub`` where they are agents); 403/404 when the caller may not send as ``given``."""
+    ``sub`` where they are agents), and whether that sender is an agent; 403/404 when the
+    caller may not send as ``given``."""
     if given is None:
         mine = own_agent(caller)
         if mine is not None:
@@ -83,13 +87,17 @@ def _sender(caller: Principal, given: str | None, known: dict[str, AgentFacts]) 
             facts = known.get(mine)
             if facts is not None and not acts_for(caller, mine, facts.placement):
                 raise Forbidden("forbidden")
-            return mine
+            return mine, facts is not None
+        if is_operator(caller):
+            # An operator speaks as itself: an agent a host registers under its sub (root's,
+            # a dashboard user's) takes none of its messages, nor the replies to them.
+            return caller.sub, False
         # Its sub, unless that names an agent it does not act for: a token minted with an
         # agent's id as its subject must not speak as that agent.
         facts = known.get(caller.sub)
         if facts is not None and not acts_for(caller, caller.sub, facts.placement):
             raise Forbidden("forbidden")
-        return caller.sub
+        return caller.sub, facts is not None
     facts = known.get(given)
     if facts is None:
         if acts_for(caller, given, None):
@@ -97,7 +105,7 @@ def _sender(caller: Principal, given: str | None, known: dict[str, AgentFacts]) 
         raise Forbidden("forbidden")
     if not acts_for(caller, given, facts.placement):
         raise Forbidden("forbidden")
-    return given
+    return given, True
 
 
 def _checked(rt: Runtime, data: SendInput, *, to: str | None) -> tuple[int, int]:
@@ -133,7 +141,7 @@ async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
     # Every agent the send names (its sender, its addressee) at once, shared by the sender
     # rule, the recipient check and the wake: each store round trip costs the hot path.
     known = await _known(rt, [data.sender or own_agent(caller) or caller.sub, data.to])
-    sender = _sender(caller, data.sender, known)
+    sender, sender_is_agent = _sender(caller, data.sender, known)
     attachments = await _attachment_refs(rt, caller, data.attachments)
 
     parent: Message | None = None
@@ -160,7 +168,10 @@ async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
         else:
             to = other_party(sender, parent.sender, parent.to)
             known.update(await _known(rt, [to]))
-            if to not in known:
+            # The parent's sender as it was when it sent: one that was no agent is never
+            # answered in the inbox of an agent registered under its name since.
+            was_agent = to != parent.sender or await sent_by_agent(rt, parent)
+            if to not in known or not was_agent:
                 raise Conflict(f"cannot reply to {to}: not an agent")
     if to is not None:
         if to not in known:
@@ -170,12 +181,12 @@ async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
         conversation_id = (
             parent.conversation_id
             if parent is not None and data.to is None
-            else direct_conversation_id(sender, to)
+            else direct_conversation_id(sender, to, a_is_agent=sender_is_agent)
         )
     else:
         assert channel_id is not None
         # Outbound bindings match the sending agent's card (its label, tags, capabilities).
-        sender_card = await _card(rt, sender) if sender in known else None
+        sender_card = await _card(rt, sender) if sender_is_agent else None
         if sender_card is None and sender == own_agent(caller):
             sender_card = unregistered_sender(sender)
         route = await _channel_route(rt, sender, sender_card, channel_id, data.client_message_id)
@@ -191,7 +202,6 @@ async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
         )
 
     message_id = new_id("msg_")
-    sender_is_agent = sender in known
     draft = MessageDraft(
         id=message_id,
         client_message_id=data.client_message_id or message_id,
@@ -315,7 +325,7 @@ async def resolve_sender(rt: Runtime, caller: Principal, given: str | None = Non
     """The spec's sender rule (messaging.md), for other use cases that record who did
     something (an artifact's ``createdBy``); 403/404 as a send would answer."""
     known = await _known(rt, [given or own_agent(caller) or caller.sub])
-    return _sender(caller, given, known)
+    return _sender(caller, given, known)[0]
 
 
 async def _channel_route(

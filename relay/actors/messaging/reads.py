@@ -24,6 +24,14 @@ async def acts_for_any(rt: Runtime, caller: Principal, agent_ids: list[str]) -> 
     return any(acts_for(caller, agent_id, place) for agent_id, place in placements.items())
 
 
+async def sent_by_agent(rt: Runtime, message: Message) -> bool:
+    """Whether the message's sender was an agent: as stored at send time (a message
+    stored before that was kept: decided now)."""
+    if message.sender_is_agent is not None:
+        return message.sender_is_agent
+    return message.sender in await orchestrators_of(rt, [message.sender])
+
+
 async def readable_message(
     rt: Runtime, caller: Principal, message_id: str
 ) -> tuple[Message, list[Delivery], bool]:
@@ -34,12 +42,9 @@ async def readable_message(
     if message is None:
         raise NotFound("message not found")
     deliveries = await rt.store.run(lambda: message_store.deliveries_of_message(message_id))
-    # Whether the sender was an agent is as stored at send time (older messages: decided
-    # now): an agent sender is read by who acts for it, any other (root, an integration,
-    # a token's sub) by that sub only — registering an agent of its id takes nothing.
-    sender_is_agent = message.sender_is_agent
-    if sender_is_agent is None:
-        sender_is_agent = message.sender in await orchestrators_of(rt, [message.sender])
+    # An agent sender is read by who acts for it, any other (root, an integration, a
+    # token's sub) by that sub only: registering an agent of its id takes nothing.
+    sender_is_agent = await sent_by_agent(rt, message)
     if sender_is_agent and await acts_for_any(rt, caller, [message.sender]):
         return message, deliveries, True
     if not sender_is_agent and is_named(caller, message.sender):

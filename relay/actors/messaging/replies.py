@@ -3,10 +3,10 @@ pair's conversation only while the pair is open."""
 
 from __future__ import annotations
 
-from relay.actors.messaging.reads import acts_for_any
+from relay.actors.messaging.reads import acts_for_any, sent_by_agent
 from relay.actors.messaging.repeats import is_repeat
 from relay.actors.runtime.context import Runtime
-from relay.auth.access import Principal
+from relay.auth.access import Principal, is_named
 from relay.domain.messages import Message
 from relay.errors import Conflict, Forbidden, NotFound
 from relay.store import messages as message_store
@@ -33,7 +33,15 @@ async def reply_parent(
         d.agent_id
         for d in await rt.store.run(lambda: message_store.deliveries_of_message(reply_to))
     ]
-    if not await acts_for_any(rt, caller, [parent.sender, *recipients]):
+    # Its sender's side as ``readable_message`` judges it: an agent by who acts for it,
+    # a sender that was no agent by its own sub, never by an agent of the same name.
+    if await sent_by_agent(rt, parent):
+        readers = [parent.sender, *recipients]
+    elif is_named(caller, parent.sender):
+        readers = []
+    else:
+        readers = recipients
+    if readers and not await acts_for_any(rt, caller, readers):
         raise Forbidden("forbidden")
     if in_its_conversation:
         await _refuse_a_final_pair(rt, parent.conversation_id, sender, client_message_id)

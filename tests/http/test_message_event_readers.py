@@ -1,0 +1,115 @@
+"""Who is streamed ``message`` and ``delivery`` events: who reads their records over HTTP
+(``relay.actors.messaging.events``), never every token that covers an agent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conftest import bearer
+from tests.http.helpers import H, register_orchestrator
+from tests.http.sse_client import open_stream, post_activity, until_end
+
+
+async def _hosts(client: Any) -> str:
+    """o1 (/srv/o1) and o2 (/srv/o2), agent v on o2; returns o1's runtime token."""
+    o1 = await register_orchestrator(client, "o1", "/srv/o1")
+    await register_orchestrator(client, "o2", "/srv/o2")
+    response = await client.post("/api/agents", json={"id": "v", "orchestratorId": "o2"}, headers=H)
+    assert response.status_code == 201, await response.get_data()
+    token: str = o1["token"]
+    return token
+
+
+async def test_the_stream_carries_no_message_events_to_a_token_acting_for_no_agent(
+    client: Any, mint: Any
+) -> None:
+    """An integration token limited to o1 reaches o1's agents (their cards) but acts for
+    none (access.acts_for): it may not read their messages or deliveries over HTTP, so the
+    stream must not hand it their ``message`` and ``delivery`` events either."""
+    await _hosts(client)
+    for agent_id in ("a1", "a2"):
+        response = await client.post(
+            "/api/agents", json={"id": agent_id, "orchestratorId": "o1"}, headers=H
+        )
+        assert response.status_code == 201
+    watcher = bearer(
+        mint(
+            ["activity:read", "message:read", "agent:read"],
+            {"orchestrators": ["o1"]},
+            sub="ci",
+            role="integration",
+        )
+    )
+    assert (await client.get("/api/agents/a1", headers=watcher)).status_code == 200
+    async with open_stream(client, headers=watcher) as stream:
+        sent = await client.post(
+            "/api/messages",
+            json={"from": "a1", "to": "a2", "body": "private", "ackRequired": True},
+            headers=H,
+        )
+        assert sent.status_code == 201
+        message = (await sent.get_json())["message"]
+        frames = await until_end(client, stream)
+    # Over HTTP it reads none of it.
+    for path in (
+        f"/api/messages/{message['id']}",
+        f"/api/messages/{message['id']}/deliveries",
+        "/api/agents/a2/inbox?peek=true",
+    ):
+        assert (await client.get(path, headers=watcher)).status_code == 403, path
+    leaked = [(f.event, f.data) for f in frames if f.event in ("message", "delivery")]
+    assert leaked == []
+
+
+async def test_an_unconstrained_token_acting_for_no_agent_is_streamed_no_message(
+    client: Any, mint: Any
+) -> None:
+    """An integration token with no constraint acts for no agent (``acts_for``): it reads
+    no message over HTTP, and no message or delivery event either, but for the messages it
+    sent itself (a sender that is no agent reads its own)."""
+    for agent_id in ("a1", "a2"):
+        assert (
+            await client.post("/api/agents", json={"id": agent_id}, headers=H)
+        ).status_code == 201
+    watcher = bearer(
+        mint(["activity:read", "message:read", "message:write"], sub="ci", role="integration")
+    )
+    async with open_stream(client, headers=watcher) as stream:
+        others = await client.post(
+            "/api/messages", json={"from": "a1", "to": "a2", "body": "private"}, headers=H
+        )
+        assert others.status_code == 201
+        own = await client.post("/api/messages", json={"to": "a2", "body": "mine"}, headers=watcher)
+        assert own.status_code == 201, await own.get_data()
+        frames = await until_end(client, stream)
+    other_id = (await others.get_json())["message"]["id"]
+    own_id = (await own.get_json())["message"]["id"]
+    assert (await client.get(f"/api/messages/{other_id}", headers=watcher)).status_code == 403
+    assert (await client.get(f"/api/messages/{own_id}", headers=watcher)).status_code == 200
+    streamed = [(f.event, f.data.get("message", {}).get("id")) for f in frames]
+    assert ("message", own_id) in streamed
+    assert [e for e in streamed if e[0] == "delivery" or e == ("message", other_id)] == []
+
+
+async def test_an_agent_named_after_a_sender_is_not_streamed_its_messages(
+    client: Any, mint: Any
+) -> None:
+    """root's messages name no agent on the stream: a token bound to an agent registered
+    as ``root`` is streamed none of them (it reads none over HTTP)."""
+    await _hosts(client)
+    response = await client.post(
+        "/api/agents", json={"id": "root", "orchestratorId": "o1"}, headers=H
+    )
+    assert response.status_code == 201
+    impostor = bearer(mint(["activity:read", "message:read"], {"agents": ["root"]}))
+    async with open_stream(client, headers=impostor) as stream:
+        sent = await client.post("/api/messages", json={"to": "v", "body": "for v"}, headers=H)
+        assert sent.status_code == 201
+        # The end mark names its agent: a token limited by agents sees only their rows.
+        await post_activity(client, "end", agentId="root")
+        frames = [await stream.next_event()]
+        while frames[-1].data.get("title") != "end":
+            frames.append(await stream.next_event())
+    message_id = (await sent.get_json())["message"]["id"]
+    assert (await client.get(f"/api/messages/{message_id}", headers=impostor)).status_code == 403
+    assert [f.event for f in frames if f.event in ("message", "delivery")] == []

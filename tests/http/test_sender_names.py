@@ -1,0 +1,119 @@
+"""A sender that is no agent (root, a dashboard user, any token's sub) is never confused
+with an agent registered under the same name: the agent takes none of its conversations,
+its messages or the replies to them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conftest import bearer
+from tests.http.helpers import H, register_orchestrator
+
+
+async def _hosts(client: Any) -> str:
+    """o1 (/srv/o1) and o2 (/srv/o2), agent v on o2; returns o1's runtime token."""
+    o1 = await register_orchestrator(client, "o1", "/srv/o1")
+    await register_orchestrator(client, "o2", "/srv/o2")
+    response = await client.post("/api/agents", json={"id": "v", "orchestratorId": "o2"}, headers=H)
+    assert response.status_code == 201, await response.get_data()
+    token: str = o1["token"]
+    return token
+
+
+async def test_an_agent_named_after_root_does_not_take_roots_conversations(
+    client: Any,
+) -> None:
+    """o1's runtime token registers an agent called ``root`` on its host. It acts for that
+    agent, but not for the principal root: root's direct messages to o2's agent v must stay
+    out of its reach (readable_message already refuses them; the conversation must too)."""
+    o1 = bearer(await _hosts(client))
+    sent = await client.post(
+        "/api/messages", json={"to": "v", "body": "root's secret for v"}, headers=H
+    )
+    assert sent.status_code == 201
+    secret = (await sent.get_json())["message"]
+    assert secret["from"] == "root"
+    # The message itself is refused to o1 (sound).
+    response = await client.get(f"/api/messages/{secret['id']}", headers=o1)
+    assert response.status_code == 403
+
+    response = await client.post(
+        "/api/agents",
+        json={"id": "root", "orchestratorId": "o1", "meta": {"cwd": "/srv/o1/w"}},
+        headers=o1,
+    )
+    assert response.status_code == 201, await response.get_data()
+
+    # Listing the conversations of "its" agent root must not name root's conversation with v.
+    response = await client.get("/api/conversations?agentId=root", headers=o1)
+    assert response.status_code == 200, await response.get_data()
+    listed = [c["id"] for c in await response.get_json()]
+
+    # Sending as its agent "root" to v, then reading that conversation, must not hand over
+    # what the principal root said to v.
+    response = await client.post(
+        "/api/messages", json={"from": "root", "to": "v", "body": "hello"}, headers=o1
+    )
+    assert response.status_code == 201, await response.get_data()
+    # Its agent's conversation with v is its own: not the one root wrote in.
+    assert (await response.get_json())["message"]["conversationId"] != secret["conversationId"]
+    response = await client.get(
+        f"/api/conversations/{secret['conversationId']}/messages", headers=o1
+    )
+    text = (await response.get_data()).decode()
+    assert "root's secret for v" not in text, text
+    assert secret["conversationId"] not in listed, listed
+
+
+async def test_a_reply_to_root_is_not_delivered_to_an_agent_registered_as_root(
+    client: Any, mint: Any
+) -> None:
+    """root messaged v before any agent was called ``root``: v's reply answers the principal
+    root (409: not an agent), never the inbox of an agent o1's runtime token later
+    registered under that name and reads."""
+    o1 = bearer(await _hosts(client))
+    sent = await client.post("/api/messages", json={"to": "v", "body": "status?"}, headers=H)
+    parent = (await sent.get_json())["message"]
+    response = await client.post(
+        "/api/agents",
+        json={"id": "root", "orchestratorId": "o1", "meta": {"cwd": "/srv/o1/w"}},
+        headers=o1,
+    )
+    assert response.status_code == 201, await response.get_data()
+    v = bearer(mint(["message:read", "message:write"], {"agents": ["v"]}))
+    response = await client.post(
+        "/api/messages",
+        json={"replyTo": parent["id"], "body": "v's confidential answer"},
+        headers=v,
+    )
+    assert (response.status_code, await response.get_json()) == (
+        409,
+        {"error": "cannot reply to root: not an agent"},
+    )
+    inbox = await client.get("/api/agents/root/inbox?peek=true", headers=o1)
+    assert inbox.status_code == 200
+    text = (await inbox.get_data()).decode()
+    assert "v's confidential answer" not in text, (response.status_code, text)
+
+
+async def test_an_operator_sends_as_itself_beside_an_agent_of_its_name(
+    client: Any, mint: Any
+) -> None:
+    """A dashboard user's sub names an agent a host registered: the user's sends (no
+    ``from``) are still the user's, read by the user, never by the agent's token."""
+    o1 = bearer(await _hosts(client))
+    response = await client.post(
+        "/api/agents",
+        json={"id": "alice", "orchestratorId": "o1", "meta": {"cwd": "/srv/o1/w"}},
+        headers=o1,
+    )
+    assert response.status_code == 201, await response.get_data()
+    alice = bearer(mint(["message:read", "message:write"], sub="alice", role="dashboard"))
+    sent = await client.post("/api/messages", json={"to": "v", "body": "for v"}, headers=alice)
+    assert sent.status_code == 201, await sent.get_data()
+    message = (await sent.get_json())["message"]
+    assert message["from"] == "alice"
+    assert (await client.get(f"/api/messages/{message['id']}", headers=alice)).status_code == 200
+    assert (await client.get(f"/api/messages/{message['id']}", headers=o1)).status_code == 403
+    listed = await (await client.get("/api/conversations?agentId=alice", headers=o1)).get_json()
+    assert message["conversationId"] not in [c["id"] for c in listed]
