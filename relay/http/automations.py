@@ -1,7 +1,11 @@
 """Automation routes (spec/tasks.md "Automations"): save, read, change, delete, run now,
-and the kept dispatch results. A ``spawn_agent`` automation is saved, re-armed and run by
-hand only by a caller whose ``command:write`` covers its orchestrator, spawn policy and
-cwd, as the spawn route asks; those fields hold no template, so the check covers every run."""
+and the kept dispatch results.
+
+An automation runs as itself (``automation:<id>``) with every scope, later, with nobody
+asked: saving, re-arming and running one by hand needs what its action needs of the caller
+at the action's own route (``_allow_action``). A ``spawn_agent`` one, ``command:write``
+covering its orchestrator, spawn policy and cwd, as the spawn route asks; those fields hold
+no template, so the check covers every run."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from quart import Blueprint, request
 from quart_schema import document_request
 
 from relay.actors import automations
+from relay.auth.access import own_agent
 from relay.domain.automations import Automation, AutomationChanges
 from relay.domain.messages import Importance
 from relay.errors import Forbidden
@@ -121,20 +126,43 @@ class RunBody(Body):
     event: dict[str, Any] | None = None
 
 
+# The scope each action's own route needs.
+_ACTION_SCOPES = {
+    "post_message": "message:write",
+    "create_task": "task:write",
+    "spawn_agent": "command:write",
+}
+
+
+async def _allow_action(action: dict[str, Any]) -> None:
+    """Saving, re-arming or running ``action`` by hand: the caller holds the scope of the
+    action's route, and may do there what the automation will (403 ``forbidden``). A message
+    or a task is sent and created as ``automation:<id>``, which is no agent: a caller bound
+    to one agent (``own_agent``) speaks only as that agent, and may post only where that
+    agent's outbound bindings let it, so it saves neither. A spawn: ``_allow_spawn``."""
+    caller = principal()
+    if not caller.has_scope(_ACTION_SCOPES[action["type"]]):
+        raise Forbidden("forbidden")
+    if action["type"] == "spawn_agent":
+        await _allow_spawn(action)
+    elif own_agent(caller) is not None:
+        raise Forbidden("forbidden")
+
+
 async def _allow_spawn(action: dict[str, Any]) -> None:
     """Saving, changing or running a spawn needs what spawning needs: ``command:write``
     over the orchestrator, the policy and the cwd (the action's, else the policy's), the
-    spawn route's check (403). A target the check cannot know (a template saved before they
-    were refused, a cwd no policy names yet) is allowed only to a caller without that
-    constraint. Each run spawns a new agent under a new spawn request, which no ``agents``
-    or ``spawnRequestIds`` constraint can name: a caller with either is refused, as the
-    spawn route refuses it."""
-    if action["type"] != "spawn_agent":
-        return
+    spawn route's check (403). A target the check cannot know for every run (a template
+    saved before they were refused; a cwd the action takes from its policy, which the
+    policy's writers may point elsewhere after the save) is allowed only to a caller
+    without that constraint: a caller limited by ``cwd`` names the action's own. Each run
+    spawns a new agent under a new spawn request, which no ``agents`` or
+    ``spawnRequestIds`` constraint can name: a caller with either is refused, as the spawn
+    route refuses it."""
     resource = await automations.spawn_resource(services().runtime, action)
     unknown = {_CONSTRAINT_OF_FIELD[n] for n in automations.templated_spawn_fields(action)}
     unknown |= {"agents", "spawnRequestIds"}
-    if resource.cwd is None:
+    if not action.get("cwd"):
         unknown.add("cwd")
     allow(resource, "command:write")
     caller = principal()
@@ -178,7 +206,7 @@ async def list_automations() -> list[dict[str, Any]]:
 async def create_automation() -> tuple[dict[str, Any], int]:
     body = await parse_body(AutomationBody)
     action = body.action.stored()
-    await _allow_spawn(action)
+    await _allow_action(action)
     automation = await automations.create(
         services().runtime,
         principal().sub,
@@ -209,7 +237,7 @@ async def update_automation(automation_id: str) -> dict[str, Any]:
     version = body.version
     if _rearms(body):
         stored = await automations.get(rt, automation_id)
-        await _allow_spawn(action if action is not None else stored.action)
+        await _allow_action(action if action is not None else stored.action)
         # The change applies to the automation just checked, or is a version conflict.
         version = version if version is not None else stored.version
     changes = AutomationChanges(
@@ -238,8 +266,8 @@ async def run_automation(automation_id: str) -> dict[str, Any]:
     has_body = bool((await request.get_data(cache=True)).strip())
     body = await parse_body(RunBody) if has_body else RunBody()
     rt = services().runtime
-    # Running a spawn by hand is spawning: the caller needs the spawn route's rights.
-    await _allow_spawn((await automations.get(rt, automation_id)).action)
+    # Running an action by hand is doing it: the caller needs its route's rights.
+    await _allow_action((await automations.get(rt, automation_id)).action)
     done = await automations.dispatch(rt, automation_id, "manual", body.event)
     return done.to_json()
 

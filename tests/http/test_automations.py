@@ -230,7 +230,10 @@ async def test_reads_need_config_read_and_writes_config_write(client: Any, mint:
     assert await error_of(await client.post(f"{url}/run", headers=reader)) == (403, "forbidden")
     stranger = bearer(mint(["agent:read"]))
     assert await error_of(await client.get(url, headers=stranger)) == (403, "forbidden")
-    writer = bearer(mint(["config:write", "config:read"]))
+    # Saving an action needs what its route needs: a message, message:write.
+    config_only = bearer(mint(["config:write", "config:read"]))
+    assert await error_of(await save(client, config_only, name="x")) == (403, "forbidden")
+    writer = bearer(mint(["config:write", "config:read", "message:write"]))
     assert (await save(client, writer, name="by-writer")).status_code == 201
 
 
@@ -350,19 +353,19 @@ async def test_a_spawn_automation_keeps_to_the_token_cwd(client: Any, mint: Any)
         response = await save(client, H, action={**SPAWN, field: "{{event.x}}"})
         assert response.status_code == 400
     assert await (await client.get("/api/automations", headers=H)).get_json() == []
-    # Without a cwd of its own the action spawns in its policy's: that is what is checked.
-    automation = await saved(client, headers=limited, action=SPAWN)
+    # Without a cwd of its own the action spawns in its policy's, which the policy's
+    # writers may point elsewhere after the save: a token limited by cwd names its own.
+    assert await error_of(await save(client, limited, action=SPAWN)) == (403, "forbidden")
+    inside = {**SPAWN, "cwd": "/srv/o1/allowed"}
+    automation = await saved(client, headers=limited, action=inside)
     assert (
         await save(client, limited, action={**SPAWN, "cwd": "/srv/o1/allowed/x"}, name="x")
     ).status_code == 201
-    await put_policy(client, {**POLICY, "cwd": "/srv/o1/secret"})
-    assert await error_of(await save(client, limited, action=SPAWN, name="y")) == (
-        403,
-        "forbidden",
-    )
     url = f"/api/automations/{automation['id']}"
     response = await client.patch(url, json={"action": outside}, headers=limited)
     assert await error_of(response) == (403, "forbidden")
+    # One saved by root with no cwd of its own follows its policy: the token runs it not.
+    url = f"/api/automations/{(await saved(client, action=SPAWN, name='by-root'))['id']}"
     response = await client.post(f"{url}/run", headers=limited)
     assert await error_of(response) == (403, "forbidden")
     assert await (await client.get(f"{url}/dispatches", headers=H)).get_json() == []
@@ -371,9 +374,8 @@ async def test_a_spawn_automation_keeps_to_the_token_cwd(client: Any, mint: Any)
 async def test_a_cwd_limited_token_cannot_point_a_policy_outside_its_cwd(
     client: Any, mint: Any
 ) -> None:
-    # Its spawn automation was checked against the policy's cwd when saved; the schedule
-    # then spawns in whatever cwd the policy holds. Re-pointing the policy outside the
-    # token's cwd would spawn there without the token ever being asked.
+    # A policy is the cwd of every spawn by it that names none of its own (the spawn route's,
+    # an operator's automation): the token may not point it outside its own paths.
     await put_policy(client)
     limited = bearer(
         mint(
@@ -381,7 +383,6 @@ async def test_a_cwd_limited_token_cannot_point_a_policy_outside_its_cwd(
             {"orchestrators": ["o1"], "policyNames": ["reviewer"], "cwd": ["/srv/o1/allowed"]},
         )
     )
-    assert (await save(client, limited, action=SPAWN)).status_code == 201
     url = "/api/config/spawn-policies/reviewer"
     for cwd in ("/srv/o1/secret", "/srv/o1/allowed/../secret"):
         response = await client.put(url, json={"value": {**POLICY, "cwd": cwd}}, headers=limited)
@@ -418,11 +419,13 @@ async def test_running_or_rearming_a_spawn_needs_the_spawn_rights(client: Any, m
         url, json={"name": "renamed", "enabled": False}, headers=config_only
     )
     assert response.status_code == 200
-    covering = bearer(
-        mint(
-            ["config:write", "command:write"],
-            {"orchestrators": ["o1"], "policyNames": ["reviewer"], "cwd": ["/srv/o1"]},
-        )
-    )
+    # Its cwd is its policy's, wherever the policy points at a run: only a caller with no
+    # cwd limit re-arms or runs it.
+    within = {"orchestrators": ["o1"], "policyNames": ["reviewer"]}
+    by_path = bearer(mint(["config:write", "command:write"], {**within, "cwd": ["/srv/o1"]}))
+    response = await client.patch(url, json={"enabled": True}, headers=by_path)
+    assert await error_of(response) == (403, "forbidden")
+    assert await error_of(await client.post(f"{url}/run", headers=by_path)) == (403, "forbidden")
+    covering = bearer(mint(["config:write", "command:write"], within))
     assert (await client.patch(url, json={"enabled": True}, headers=covering)).status_code == 200
     assert (await client.post(f"{url}/run", headers=covering)).status_code == 200
