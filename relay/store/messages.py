@@ -97,6 +97,27 @@ async def conversation_messages(conversation_id: str, after_seq: int, limit: int
     return [_message(row) for row in rows]
 
 
+async def first_seq_of(conversation_id: str, agent_ids: Iterable[str]) -> int | None:
+    """The first seq in the conversation that one of these agents sent (as an agent) or
+    was delivered; None when none did."""
+    ids = list(agent_ids)
+    delivered = (
+        await models.Delivery.filter(conversation_id=conversation_id, agent_id__in=ids)
+        .order_by("seq")
+        .limit(1)
+        .values_list("seq", flat=True)
+    )
+    as_agent = Q(sender_is_agent=True) | Q(sender_is_agent__isnull=True)
+    sent = (
+        await models.Message.filter(as_agent, conversation_id=conversation_id, sender__in=ids)
+        .order_by("seq")
+        .limit(1)
+        .values_list("seq", flat=True)
+    )
+    seqs = [int(cast(Any, seq)) for seq in (*delivered, *sent)]  # flat: each a seq
+    return min(seqs) if seqs else None
+
+
 _REPAIR_CHUNK = 500
 
 

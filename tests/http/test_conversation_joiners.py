@@ -1,0 +1,94 @@
+"""A participant of a conversation reads it from its first message on: an agent bound to
+a channel later is not handed what was said there before."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conftest import bearer
+from tests.http.helpers import H, register_orchestrator
+
+
+async def _hosts(client: Any) -> str:
+    """o1 (/srv/o1) and o2 (/srv/o2), agent v on o2; returns o1's runtime token."""
+    o1 = await register_orchestrator(client, "o1", "/srv/o1")
+    await register_orchestrator(client, "o2", "/srv/o2")
+    response = await client.post("/api/agents", json={"id": "v", "orchestratorId": "o2"}, headers=H)
+    assert response.status_code == 201, await response.get_data()
+    token: str = o1["token"]
+    return token
+
+
+async def test_binding_its_agent_to_a_channel_does_not_open_the_channels_past(
+    client: Any, mint: Any
+) -> None:
+    """A dashboard token limited to o1 (config:write, as the house lets a constrained token
+    bind the agents it covers) binds its agent a1 to o2's channel and posts once: a1 is then
+    a participant of the channel's one conversation, and the token reads every message o2's
+    agents exchanged there before it joined, none of which it reaches."""
+    await _hosts(client)
+    for agent_id, host in (("w", "o2"), ("a1", "o1")):
+        response = await client.post(
+            "/api/agents", json={"id": agent_id, "orchestratorId": host}, headers=H
+        )
+        assert response.status_code == 201
+    assert (await client.post("/api/channels", json={"id": "ops2"}, headers=H)).status_code == 201
+    for target, direction in (("v", "inbound"), ("w", "outbound")):
+        response = await client.post(
+            "/api/channels/ops2/bindings",
+            json={
+                "mode": "broadcast",
+                "targetType": "agent",
+                "target": target,
+                "direction": direction,
+            },
+            headers=H,
+        )
+        assert response.status_code == 201
+    earlier = await client.post(
+        "/api/messages",
+        json={"from": "w", "channelId": "ops2", "body": "o2-only plan"},
+        headers=H,
+    )
+    assert earlier.status_code == 201, await earlier.get_data()
+    conversation_id = (await earlier.get_json())["message"]["conversationId"]
+
+    o1 = bearer(
+        mint(
+            ["config:write", "message:read", "message:write"],
+            {"orchestrators": ["o1"]},
+            sub="ops1",
+            role="dashboard",
+        )
+    )
+    # It reads neither the message nor the conversation now.
+    response = await client.get(f"/api/conversations/{conversation_id}/messages", headers=o1)
+    assert response.status_code == 403
+    response = await client.post(
+        "/api/channels/ops2/bindings",
+        json={"mode": "broadcast", "targetType": "agent", "target": "a1"},
+        headers=o1,
+    )
+    assert response.status_code == 201, await response.get_data()
+    response = await client.post(
+        "/api/messages", json={"from": "a1", "channelId": "ops2", "body": "hi"}, headers=o1
+    )
+    assert response.status_code == 201, await response.get_data()
+    response = await client.get(f"/api/conversations/{conversation_id}/messages", headers=o1)
+    assert response.status_code == 200, await response.get_data()
+    # From its agent's first message on: its own, and what follows.
+    later = await client.post(
+        "/api/messages", json={"from": "w", "channelId": "ops2", "body": "welcome"}, headers=H
+    )
+    assert later.status_code == 201, await later.get_data()
+    response = await client.get(f"/api/conversations/{conversation_id}/messages", headers=o1)
+    read = await response.get_json()
+    assert [m["body"] for m in read["messages"]] == ["hi", "welcome"]
+    assert read["lastSeq"] == 3
+    # Root reads it whole.
+    response = await client.get(f"/api/conversations/{conversation_id}/messages", headers=H)
+    assert [m["body"] for m in (await response.get_json())["messages"]] == [
+        "o2-only plan",
+        "hi",
+        "welcome",
+    ]
