@@ -86,6 +86,10 @@ async def fetch_inbox(agent_id: str) -> dict[str, Any]:
     wait = query_int("wait", 0, low=0, high=60)
     peek = _peek_param()
     ack = query_str("ack", max_length=64)
+    if ack is None and "ack" in request.args:
+        # An empty one is a client's missing lease, not "no ack": its deliveries would be
+        # handed out again when their lease ends, with nothing said.
+        raise Invalid("ack must be a leaseId")
     if ack is not None:
         if peek:
             raise Invalid("ack cannot be combined with peek")

@@ -73,6 +73,11 @@ async def test_ack_with_peek_is_refused(client: Any) -> None:
     assert await error_of(response) == (400, "ack cannot be combined with peek")
     too_long = await fetch(client, "?ack=" + "x" * 65)
     assert await error_of(too_long) == (400, "ack must be at most 64 characters")
+    # An empty ack is a missing lease, not "no ack": refused, and nothing is handed out.
+    await queue(client, "m0", ackRequired=True)
+    assert await error_of(await fetch(client, "?ack=")) == (400, "ack must be a leaseId")
+    peek = await (await fetch(client, "?peek=true")).get_json()
+    assert [i["state"] for i in peek["items"]] == ["queued"]
 
 
 async def test_acking_in_a_fetch_needs_the_ack_routes_scope(client: Any, mint: Any) -> None:
