@@ -106,6 +106,9 @@ def create_app(
     PostgreSQL); without one the app is the only relay on its store.
     """
     app = RelayApp("relay", static_folder=None)
+    # werkzeug would answer a path with "//" with an HTML redirect to the path merged, on
+    # the host the request's Host header names: a path that names no route is a JSON 404.
+    app.url_map.merge_slashes = False
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.config["ARTIFACT_MAX_BYTES"] = settings.artifact_max_bytes  # see relay.http.asgi
     app.config["JSON_SORT_KEYS"] = False
