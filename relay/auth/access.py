@@ -357,6 +357,14 @@ def is_named(principal: Principal, name: str) -> bool:
     return principal.sub == name and own_agent(principal) is None
 
 
+def sub_is_agent(principal: Principal) -> bool:
+    """Whether the caller, bound to no one agent, is the agent its ``sub`` names when one
+    of that id exists and it acts for it: yes for any token but an operator's. Root and a
+    dashboard user are themselves: an agent a host registers under their sub (an id the
+    host chooses) takes none of what they send or create."""
+    return not is_operator(principal)
+
+
 def own_agent(principal: Principal) -> str | None:
     """The one agent a token is bound to (``constraints.agents`` names exactly one)."""
     agents = principal.constraints.get("agents")

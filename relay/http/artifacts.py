@@ -49,12 +49,14 @@ async def upload() -> tuple[dict[str, Any], int]:
     max_bytes = rt.settings.artifact_max_bytes
     # Everything about the request is checked before a byte of its body is read.
     name = artifacts.check_name(request.args.get("name"))
+    created_by, created_by_agent = await messaging.resolve_sender(rt, principal())
     data = artifacts.Upload(
         name=name,
         kind=artifacts.check_kind(request.args.get("kind")),
         sensitivity=artifacts.check_sensitivity(request.args.get("sensitivity")),
         media_type=artifacts.check_media_type(request.headers.get("Content-Type")),
-        created_by=await messaging.resolve_sender(rt, principal()),
+        created_by=created_by,
+        created_by_agent=created_by_agent,
         expected_sha256=artifacts.check_expected_sha256(request.headers.get("X-Content-SHA256")),
     )
     if request.content_length is not None and request.content_length > max_bytes:

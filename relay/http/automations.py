@@ -16,6 +16,7 @@ from quart import Blueprint, request
 from quart_schema import document_request
 
 from relay.actors import automations
+from relay.actors.messaging import resolve_sender
 from relay.auth.access import own_agent
 from relay.domain.automations import Automation, AutomationChanges
 from relay.domain.messages import Importance
@@ -139,13 +140,14 @@ async def _allow_action(action: dict[str, Any]) -> None:
     action's route, and may do there what the automation will (403 ``forbidden``). A message
     or a task is sent and created as ``automation:<id>``, which is no agent: a caller bound
     to one agent (``own_agent``) speaks only as that agent, and may post only where that
-    agent's outbound bindings let it, so it saves neither. A spawn: ``_allow_spawn``."""
+    agent's outbound bindings let it, so it saves neither; nor does one whose sub is an agent
+    it speaks as (``resolve_sender``). A spawn: ``_allow_spawn``."""
     caller = principal()
     if not caller.has_scope(_ACTION_SCOPES[action["type"]]):
         raise Forbidden("forbidden")
     if action["type"] == "spawn_agent":
         await _allow_spawn(action)
-    elif own_agent(caller) is not None:
+    elif own_agent(caller) is not None or (await resolve_sender(services().runtime, caller))[1]:
         raise Forbidden("forbidden")
 
 

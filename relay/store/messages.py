@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable
 from typing import Any, cast
 
-from tortoise.expressions import Q
+from tortoise.expressions import Q, Subquery
 
 from relay.domain.messages import (
     Conversation,
@@ -88,34 +88,20 @@ async def find_by_client_id(sender: str, client_message_id: str) -> Message | No
     return _message(row) if row else None
 
 
-async def conversation_messages(conversation_id: str, after_seq: int, limit: int) -> list[Message]:
-    rows = (
-        await models.Message.filter(conversation_id=conversation_id, seq__gt=after_seq)
-        .order_by("seq")
-        .limit(limit)
-    )
+async def conversation_messages(
+    conversation_id: str, after_seq: int, limit: int, agents: list[str] | None = None
+) -> list[Message]:
+    """Its messages after ``after_seq`` in seq order; with ``agents``, only those one of
+    them sent (as an agent) or was delivered."""
+    query = models.Message.filter(conversation_id=conversation_id, seq__gt=after_seq)
+    if agents is not None:
+        delivered = models.Delivery.filter(conversation_id=conversation_id, agent_id__in=agents)
+        as_agent = Q(sender_is_agent=True) | Q(sender_is_agent__isnull=True)
+        query = query.filter(
+            (as_agent & Q(sender__in=agents)) | Q(id__in=Subquery(delivered.values("message_id")))
+        )
+    rows = await query.order_by("seq").limit(limit)
     return [_message(row) for row in rows]
-
-
-async def first_seq_of(conversation_id: str, agent_ids: Iterable[str]) -> int | None:
-    """The first seq in the conversation that one of these agents sent (as an agent) or
-    was delivered; None when none did."""
-    ids = list(agent_ids)
-    delivered = (
-        await models.Delivery.filter(conversation_id=conversation_id, agent_id__in=ids)
-        .order_by("seq")
-        .limit(1)
-        .values_list("seq", flat=True)
-    )
-    as_agent = Q(sender_is_agent=True) | Q(sender_is_agent__isnull=True)
-    sent = (
-        await models.Message.filter(as_agent, conversation_id=conversation_id, sender__in=ids)
-        .order_by("seq")
-        .limit(1)
-        .values_list("seq", flat=True)
-    )
-    seqs = [int(cast(Any, seq)) for seq in (*delivered, *sent)]  # flat: each a seq
-    return min(seqs) if seqs else None
 
 
 _REPAIR_CHUNK = 500

@@ -129,3 +129,47 @@ async def test_a_task_automation_needs_task_write_and_no_agent_of_its_own(
     assert await (await client.get("/api/automations", headers=H)).get_json() == []
     writer = bearer(mint(["config:write", "task:write"]))
     assert (await client.post("/api/automations", json=body, headers=writer)).status_code == 201
+
+
+async def test_a_token_whose_sub_is_its_agent_posts_where_it_may_not_through_an_automation(
+    client: Any, mint: Any
+) -> None:
+    """_allow_action refuses post_message to a caller bound to one agent (own_agent), who
+    speaks only as that agent. A token named after an agent it acts for (sub a1, agents
+    [a1, a2]) speaks only as an agent too: with no from it sends as a1 (flows._sender), and
+    neither a1 nor a2 may post to ops. Saved and run as an automation, its post goes out as
+    automation:<id>, which may post anywhere."""
+    await register_orchestrator(client, "o1", "/srv/o1")
+    for agent_id in ("a1", "a2", "a3"):
+        response = await client.post(
+            "/api/agents", json={"id": agent_id, "orchestratorId": "o1"}, headers=H
+        )
+        assert response.status_code == 201, await response.get_data()
+    assert (await client.post("/api/channels", json={"id": "ops"}, headers=H)).status_code == 201
+    binding = {"mode": "broadcast", "targetType": "agent", "target": "a3", "direction": "inbound"}
+    response = await client.post("/api/channels/ops/bindings", json=binding, headers=H)
+    assert response.status_code == 201, await response.get_data()
+    token = bearer(
+        mint(
+            ["message:read", "message:write", "config:read", "config:write"],
+            {"agents": ["a1", "a2"]},
+            sub="a1",
+        )
+    )
+    for body in ({}, {"from": "a1"}, {"from": "a2"}):
+        direct = await client.post(
+            "/api/messages", json={"channelId": "ops", "body": "deploy", **body}, headers=token
+        )
+        assert direct.status_code == 403, (body, await direct.get_data())
+
+    automation = {
+        "name": "sneak",
+        "trigger": {"type": "schedule", "everySeconds": 3600},
+        "action": {"type": "post_message", "channelId": "ops", "body": "deploy"},
+    }
+    saved = await client.post("/api/automations", json=automation, headers=token)
+    if saved.status_code == 201:
+        automation_id = (await saved.get_json())["id"]
+        ran = await client.post(f"/api/automations/{automation_id}/run", headers=token)
+        assert ran.status_code == 403, (ran.status_code, await ran.get_data())
+    assert saved.status_code == 403, (saved.status_code, await saved.get_data())

@@ -1,5 +1,6 @@
-"""A participant of a conversation reads it from its first message on: an agent bound to
-a channel later is not handed what was said there before."""
+"""A participant of a channel's conversation reads what its agents sent or were delivered,
+as each message is read: an agent bound to a channel is not handed what was said there
+before it joined, nor since, to others."""
 
 from __future__ import annotations
 
@@ -92,3 +93,64 @@ async def test_binding_its_agent_to_a_channel_does_not_open_the_channels_past(
         "hi",
         "welcome",
     ]
+
+
+async def test_a_channel_joiner_does_not_read_later_messages_never_routed_to_its_agent(
+    client: Any, mint: Any
+) -> None:
+    """A dashboard token limited to o1 binds its agent a1 to o2's channel outbound only and
+    posts once: a1 is a participant, but the later messages o2's agents exchange there are
+    routed to v only, never to a1. The conversation hands over what GET /api/messages/:id
+    would (each of those is 403): the one rule for one record."""
+    await _hosts(client)
+    response = await client.post("/api/agents", json={"id": "w", "orchestratorId": "o2"}, headers=H)
+    assert response.status_code == 201
+    response = await client.post(
+        "/api/agents", json={"id": "a1", "orchestratorId": "o1"}, headers=H
+    )
+    assert response.status_code == 201
+    assert (await client.post("/api/channels", json={"id": "ops2"}, headers=H)).status_code == 201
+    for target, direction in (("v", "inbound"), ("w", "outbound")):
+        response = await client.post(
+            "/api/channels/ops2/bindings",
+            json={
+                "mode": "broadcast",
+                "targetType": "agent",
+                "target": target,
+                "direction": direction,
+            },
+            headers=H,
+        )
+        assert response.status_code == 201
+    ops1 = bearer(
+        mint(
+            ["config:write", "message:read", "message:write"],
+            {"orchestrators": ["o1"]},
+            sub="ops1",
+            role="dashboard",
+        )
+    )
+    response = await client.post(
+        "/api/channels/ops2/bindings",
+        json={"mode": "broadcast", "targetType": "agent", "target": "a1", "direction": "outbound"},
+        headers=ops1,
+    )
+    assert response.status_code == 201, await response.get_data()
+    response = await client.post(
+        "/api/messages", json={"from": "a1", "channelId": "ops2", "body": "hi"}, headers=ops1
+    )
+    assert response.status_code == 201, await response.get_data()
+    conversation_id = (await response.get_json())["message"]["conversationId"]
+    later = await client.post(
+        "/api/messages",
+        json={"from": "w", "channelId": "ops2", "body": "o2-only: the db password is hunter2"},
+        headers=H,
+    )
+    assert later.status_code == 201, await later.get_data()
+    later_message = (await later.get_json())["message"]
+    assert [d["agentId"] for d in (await later.get_json())["deliveries"]] == ["v"]
+    one = await client.get(f"/api/messages/{later_message['id']}", headers=ops1)
+    assert one.status_code == 403
+    response = await client.get(f"/api/conversations/{conversation_id}/messages", headers=ops1)
+    text = (await response.get_data()).decode()
+    assert "hunter2" not in text, text

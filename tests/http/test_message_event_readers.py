@@ -94,19 +94,20 @@ async def test_an_unconstrained_token_acting_for_no_agent_is_streamed_no_message
 async def test_an_agent_named_after_a_sender_is_not_streamed_its_messages(
     client: Any, mint: Any
 ) -> None:
-    """root's messages name no agent on the stream: a token bound to an agent registered
-    as ``root`` is streamed none of them (it reads none over HTTP)."""
+    """A dashboard user's messages name no agent on the stream: a token bound to an agent
+    registered as ``alice`` is streamed none of alice's (it reads none over HTTP)."""
     await _hosts(client)
+    user = bearer(mint(["message:read", "message:write"], sub="alice", role="dashboard"))
     response = await client.post(
-        "/api/agents", json={"id": "root", "orchestratorId": "o1"}, headers=H
+        "/api/agents", json={"id": "alice", "orchestratorId": "o1"}, headers=H
     )
     assert response.status_code == 201
-    impostor = bearer(mint(["activity:read", "message:read"], {"agents": ["root"]}))
+    impostor = bearer(mint(["activity:read", "message:read"], {"agents": ["alice"]}))
     async with open_stream(client, headers=impostor) as stream:
-        sent = await client.post("/api/messages", json={"to": "v", "body": "for v"}, headers=H)
+        sent = await client.post("/api/messages", json={"to": "v", "body": "for v"}, headers=user)
         assert sent.status_code == 201
         # The end mark names its agent: a token limited by agents sees only their rows.
-        await post_activity(client, "end", agentId="root")
+        await post_activity(client, "end", agentId="alice")
         frames = [await stream.next_event()]
         while frames[-1].data.get("title") != "end":
             frames.append(await stream.next_event())

@@ -20,63 +20,65 @@ async def _hosts(client: Any) -> str:
     return token
 
 
-async def test_an_agent_named_after_root_does_not_take_roots_conversations(
-    client: Any,
+async def test_an_agent_named_after_a_user_does_not_take_the_users_conversations(
+    client: Any, mint: Any
 ) -> None:
-    """o1's runtime token registers an agent called ``root`` on its host. It acts for that
-    agent, but not for the principal root: root's direct messages to o2's agent v must stay
-    out of its reach (readable_message already refuses them; the conversation must too)."""
+    """o1's runtime token registers an agent called ``alice`` on its host. It acts for that
+    agent, but not for the dashboard user alice: alice's direct messages to o2's agent v
+    stay out of its reach, the message and the conversation alike."""
     o1 = bearer(await _hosts(client))
+    user = bearer(mint(["message:read", "message:write"], sub="alice", role="dashboard"))
     sent = await client.post(
-        "/api/messages", json={"to": "v", "body": "root's secret for v"}, headers=H
+        "/api/messages", json={"to": "v", "body": "alice's secret for v"}, headers=user
     )
     assert sent.status_code == 201
     secret = (await sent.get_json())["message"]
-    assert secret["from"] == "root"
+    assert secret["from"] == "alice"
     # The message itself is refused to o1 (sound).
     response = await client.get(f"/api/messages/{secret['id']}", headers=o1)
     assert response.status_code == 403
 
     response = await client.post(
         "/api/agents",
-        json={"id": "root", "orchestratorId": "o1", "meta": {"cwd": "/srv/o1/w"}},
+        json={"id": "alice", "orchestratorId": "o1", "meta": {"cwd": "/srv/o1/w"}},
         headers=o1,
     )
     assert response.status_code == 201, await response.get_data()
 
-    # Listing the conversations of "its" agent root must not name root's conversation with v.
-    response = await client.get("/api/conversations?agentId=root", headers=o1)
+    # Listing the conversations of "its" agent alice does not name alice's with v.
+    response = await client.get("/api/conversations?agentId=alice", headers=o1)
     assert response.status_code == 200, await response.get_data()
     listed = [c["id"] for c in await response.get_json()]
 
-    # Sending as its agent "root" to v, then reading that conversation, must not hand over
-    # what the principal root said to v.
+    # Sending as its agent alice to v, then reading that conversation, does not hand over
+    # what the user alice said to v.
     response = await client.post(
-        "/api/messages", json={"from": "root", "to": "v", "body": "hello"}, headers=o1
+        "/api/messages", json={"from": "alice", "to": "v", "body": "hello"}, headers=o1
     )
     assert response.status_code == 201, await response.get_data()
-    # Its agent's conversation with v is its own: not the one root wrote in.
+    # Its agent's conversation with v is its own: not the one the user wrote in.
     assert (await response.get_json())["message"]["conversationId"] != secret["conversationId"]
     response = await client.get(
         f"/api/conversations/{secret['conversationId']}/messages", headers=o1
     )
     text = (await response.get_data()).decode()
-    assert "root's secret for v" not in text, text
+    assert "alice's secret for v" not in text, text
     assert secret["conversationId"] not in listed, listed
 
 
-async def test_a_reply_to_root_is_not_delivered_to_an_agent_registered_as_root(
+async def test_a_reply_to_a_user_is_not_delivered_to_an_agent_registered_as_the_user(
     client: Any, mint: Any
 ) -> None:
-    """root messaged v before any agent was called ``root``: v's reply answers the principal
-    root (409: not an agent), never the inbox of an agent o1's runtime token later
-    registered under that name and reads."""
+    """alice messaged v before any agent was called ``alice``: v's reply answers the user
+    (409: not an agent), never the inbox of an agent o1's runtime token later registered
+    under that name and reads."""
     o1 = bearer(await _hosts(client))
-    sent = await client.post("/api/messages", json={"to": "v", "body": "status?"}, headers=H)
+    user = bearer(mint(["message:read", "message:write"], sub="alice", role="dashboard"))
+    sent = await client.post("/api/messages", json={"to": "v", "body": "status?"}, headers=user)
     parent = (await sent.get_json())["message"]
     response = await client.post(
         "/api/agents",
-        json={"id": "root", "orchestratorId": "o1", "meta": {"cwd": "/srv/o1/w"}},
+        json={"id": "alice", "orchestratorId": "o1", "meta": {"cwd": "/srv/o1/w"}},
         headers=o1,
     )
     assert response.status_code == 201, await response.get_data()
@@ -88,12 +90,28 @@ async def test_a_reply_to_root_is_not_delivered_to_an_agent_registered_as_root(
     )
     assert (response.status_code, await response.get_json()) == (
         409,
-        {"error": "cannot reply to root: not an agent"},
+        {"error": "cannot reply to alice: not an agent"},
     )
-    inbox = await client.get("/api/agents/root/inbox?peek=true", headers=o1)
+    inbox = await client.get("/api/agents/alice/inbox?peek=true", headers=o1)
     assert inbox.status_code == 200
     text = (await inbox.get_data()).decode()
     assert "v's confidential answer" not in text, (response.status_code, text)
+
+
+async def test_the_relays_own_senders_are_no_agent_ids(client: Any) -> None:
+    """root, the relay, automations and integrations send and create as themselves: no new
+    agent takes their names, so nothing they sent is ever read as an agent's (not even a
+    message or event stored before senders were told apart)."""
+    o1 = bearer(await _hosts(client))
+    for agent_id in ("root", "relay", "automation:au_1", "integration:ci"):
+        for headers in (H, o1):
+            body = {"id": agent_id, "orchestratorId": "o1", "meta": {"cwd": "/srv/o1/w"}}
+            response = await client.post("/api/agents", json=body, headers=headers)
+            assert (response.status_code, await response.get_json()) == (
+                400,
+                {"error": f"agent id {agent_id} is reserved"},
+            ), agent_id
+        assert (await client.get(f"/api/agents/{agent_id}", headers=H)).status_code == 404
 
 
 async def test_an_operator_sends_as_itself_beside_an_agent_of_its_name(

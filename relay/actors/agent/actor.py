@@ -31,6 +31,7 @@ from relay.actors.agent.rules import (
     lifecycle_in_flight,
     record_resumed_by,
     register_card,
+    reserved_id,
 )
 from relay.actors.commands.target import TargetActor
 from relay.actors.runtime.audit import Change, write_with_audit
@@ -41,7 +42,7 @@ from relay.actors.runtime.pool import PooledActor
 from relay.actors.runtime.reaping import presence_after_silence
 from relay.domain.agents import AgentCard
 from relay.domain.commands import Command
-from relay.errors import Forbidden, NotFound
+from relay.errors import Forbidden, Invalid, NotFound
 from relay.store import agents as agent_store
 from relay.store import commands as command_store
 
@@ -127,6 +128,8 @@ class AgentActor(PooledActor, TargetActor):
     def _register(self, message: Register) -> Durable[tuple[AgentCard, bool]]:
         registration = message.registration
         created = self.card is None
+        if created and reserved_id(registration.id):
+            raise Invalid(f"agent id {registration.id} is reserved")
         card = register_card(self.card, registration, self._now())
         if message.host_guarded:
             self._refuse_host_steering(card, registration.meta, registration.orchestrator_id)

@@ -22,6 +22,18 @@ CWD_OUTSIDE_BASE_DIR = "cwd must be inside the orchestrator's baseDir"
 RESERVATION_GRACE_MS = 120_000
 
 
+# The relay's own senders and creators (messaging.md): never an agent's id, so nothing they
+# sent or created is ever read as an agent's.
+RESERVED_IDS = frozenset({"root", "relay"})
+RESERVED_PREFIXES = ("automation:", "integration:")
+
+
+def reserved_id(agent_id: str) -> bool:
+    """Whether a new agent may not take this id: it names root, the relay, an automation
+    or an integration."""
+    return agent_id in RESERVED_IDS or agent_id.startswith(RESERVED_PREFIXES)
+
+
 def register_card(existing: AgentCard | None, reg: AgentRegistration, now: int) -> AgentCard:
     """The card after a (re-)registration; registering counts as a heartbeat.
 

@@ -36,6 +36,7 @@ class Upload:
     sensitivity: Sensitivity
     media_type: str
     created_by: str  # the sender rule of messaging.md, resolved by the caller's layer
+    created_by_agent: bool  # whether that rule named an agent (``messaging.resolve_sender``)
     expected_sha256: str | None = None
 
 
@@ -60,9 +61,8 @@ async def upload(
         sensitivity=data.sensitivity,
         created_by=data.created_by,
         created_at=rt.clock.now_ms(),
-        # Decided now, from the store: the sender rule made it an agent the caller acts
-        # for, or (no such agent) the caller's own sub.
-        created_by_agent=data.created_by in await _placements(rt, [data.created_by]),
+        # As the sender rule decided: an operator's sub is never an agent of that id.
+        created_by_agent=data.created_by_agent,
     )
     await rt.store.write(lambda: artifact_store.insert(artifact))
     return artifact

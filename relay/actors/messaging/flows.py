@@ -20,7 +20,7 @@ from relay.actors.messaging.replies import reply_parent
 from relay.actors.messaging.rules import check_send, other_party, unregistered_sender
 from relay.actors.runtime.context import Runtime
 from relay.actors.runtime.directory import AgentFacts
-from relay.auth.access import Principal, acts_for, is_operator, own_agent
+from relay.auth.access import Principal, acts_for, own_agent, sub_is_agent
 from relay.domain.agents import AgentCard
 from relay.domain.messages import (
     ConversationKind,
@@ -73,9 +73,7 @@ async def _card(rt: Runtime, agent_id: str) -> AgentCard | None:
     return (await rt.store.run(lambda: agent_store.cards_of(wanted))).get(agent_id)
 
 
-def _sender(
-    caller: Principal, given: str | None, known: dict[str, AgentFacts]
-) -> tuple[str, bool]:
+def _sender(caller: Principal, given: str | None, known: dict[str, AgentFacts]) -> tuple[str, bool]:
     """The spec's sender rule, judged on ``known`` (which holds ``given`` and the caller's
     ``sub`` where they are agents), and whether that sender is an agent; 403/404 when the
     caller may not send as ``given``."""
@@ -88,16 +86,14 @@ def _sender(
             if facts is not None and not acts_for(caller, mine, facts.placement):
                 raise Forbidden("forbidden")
             return mine, facts is not None
-        if is_operator(caller):
-            # An operator speaks as itself: an agent a host registers under its sub (root's,
-            # a dashboard user's) takes none of its messages, nor the replies to them.
-            return caller.sub, False
         # Its sub, unless that names an agent it does not act for: a token minted with an
         # agent's id as its subject must not speak as that agent.
         facts = known.get(caller.sub)
         if facts is not None and not acts_for(caller, caller.sub, facts.placement):
             raise Forbidden("forbidden")
-        return caller.sub, facts is not None
+        # An operator speaks as itself (``sub_is_agent``): an agent a host registers under
+        # its sub takes none of its messages, nor the replies to them.
+        return caller.sub, facts is not None and sub_is_agent(caller)
     facts = known.get(given)
     if facts is None:
         if acts_for(caller, given, None):
@@ -321,11 +317,14 @@ async def _attachment_refs(
     return tuple(refs)
 
 
-async def resolve_sender(rt: Runtime, caller: Principal, given: str | None = None) -> str:
+async def resolve_sender(
+    rt: Runtime, caller: Principal, given: str | None = None
+) -> tuple[str, bool]:
     """The spec's sender rule (messaging.md), for other use cases that record who did
-    something (an artifact's ``createdBy``); 403/404 as a send would answer."""
+    something (an artifact's ``createdBy``), and whether that is an agent (kept with the
+    record: who reads as its creator is judged on it); 403/404 as a send would answer."""
     known = await _known(rt, [given or own_agent(caller) or caller.sub])
-    return _sender(caller, given, known)[0]
+    return _sender(caller, given, known)
 
 
 async def _channel_route(

@@ -67,25 +67,27 @@ async def visible_deliveries(rt: Runtime, caller: Principal, message_id: str) ->
 async def conversation_messages(
     rt: Runtime, caller: Principal, conversation_id: str, after_seq: int, limit: int
 ) -> dict[str, Any]:
-    """``{conversationId, lastSeq, messages}`` for unconstrained operators (all of it) and
-    callers acting for a participant: from the first message one of those sent or was
-    delivered. An agent joins a channel's conversation by a binding, which its host's
-    operator may add: what was said there before is not its to read. 404 ``conversation
-    not found``."""
+    """``{conversationId, lastSeq, messages}`` for unconstrained operators and callers
+    acting for a participant; 404 ``conversation not found``.
+
+    A direct or pair conversation is its parties' alike: every message in it is between
+    them. In a channel's, such a caller reads what the agents it acts for sent or were
+    delivered, as ``GET /api/messages/:id`` reads each message: an agent bound to the
+    channel (a binding its host's operator may add) is not handed the messages routed to
+    others, before it joined or since.
+    """
     found = await rt.store.run(lambda: message_store.load_conversation(conversation_id))
     if found is None:
         raise NotFound("conversation not found")
+    agents: list[str] | None = None
     if not is_unconstrained_operator(caller):
         placements = await placements_of(rt, list(found.participants))
         acted = [a for a, place in placements.items() if acts_for(caller, a, place)]
-        first = None
-        if acted:
-            first = await rt.store.run(lambda: message_store.first_seq_of(conversation_id, acted))
-        if first is None:
+        if not acted:
             raise Forbidden("forbidden")
-        after_seq = max(after_seq, first - 1)
+        agents = acted if found.kind == "channel" else None
     messages = await rt.store.run(
-        lambda: message_store.conversation_messages(conversation_id, after_seq, limit)
+        lambda: message_store.conversation_messages(conversation_id, after_seq, limit, agents)
     )
     return {
         "conversationId": found.id,

@@ -24,6 +24,7 @@ from relay.auth.access import (
     is_operator,
     is_unconstrained_operator,
     own_agent,
+    sub_is_agent,
 )
 from relay.domain.agents import Placement
 from relay.domain.pairs import Pair, PairAction, new_pair_id, pair_conversation_id
@@ -108,7 +109,8 @@ async def create(rt: Runtime, caller: Principal, data: NewPair) -> Pair:
         status=rules.status_of_joined(joined),
         joined=joined,
         created_by=caller.sub,
-        created_by_agent=caller.sub in owners,
+        # An operator creates as itself, never as an agent a host registered under its sub.
+        created_by_agent=caller.sub in owners and sub_is_agent(caller),
         version=1,
         created_at=now,
         updated_at=now,

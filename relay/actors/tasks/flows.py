@@ -10,7 +10,14 @@ from relay.actors.runtime.context import Runtime
 from relay.actors.tasks import messages as board
 from relay.actors.tasks.messages import BOARD, KIND, Decided
 from relay.actors.tasks.rules import is_ready
-from relay.auth.access import Principal, acts_for, is_named, is_unconstrained_operator, own_agent
+from relay.auth.access import (
+    Principal,
+    acts_for,
+    is_named,
+    is_unconstrained_operator,
+    own_agent,
+    sub_is_agent,
+)
 from relay.domain.agents import Placement
 from relay.domain.tasks import StatusReport, Task, TaskEdit, TaskFilter
 from relay.errors import Forbidden, NotFound
@@ -47,7 +54,7 @@ async def creator_of(rt: Runtime, caller: Principal) -> tuple[str, bool]:
     placements = await _placements(rt, [caller.sub])
     if caller.sub in placements and not acts_for(caller, caller.sub, placements[caller.sub]):
         raise Forbidden("forbidden")
-    return caller.sub, caller.sub in placements
+    return caller.sub, caller.sub in placements and sub_is_agent(caller)
 
 
 async def creator_is_agent(rt: Runtime, task: Task) -> bool:

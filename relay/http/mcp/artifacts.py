@@ -46,12 +46,14 @@ async def run(caller: str, arguments: ArtifactPutArguments) -> JSON:
     rt = services().runtime
     content = _content(arguments)
     default_type = "text/plain; charset=utf-8" if arguments.text is not None else None
+    created_by, created_by_agent = await messaging.resolve_sender(rt, principal(), caller)
     data = artifacts.Upload(
         name=artifacts.check_name(arguments.name),
         kind=artifacts.check_kind(arguments.kind),
         sensitivity=artifacts.check_sensitivity(arguments.sensitivity),
         media_type=artifacts.check_media_type(arguments.media_type or default_type),
-        created_by=await messaging.resolve_sender(rt, principal(), caller),
+        created_by=created_by,
+        created_by_agent=created_by_agent,
     )
     max_bytes = min(rt.settings.artifact_max_bytes, rt.settings.max_body_bytes)
     artifact = await artifacts.upload(rt, data, _one(content), max_bytes=max_bytes)
