@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from relay.auth.access import Principal, acts_for, own_agent, reaches
+from relay.auth.access import Principal, acts_for, own_agent, reaches, sub_is_agent
 from relay.domain.agents import Placement, stored_cwd
 
 
@@ -153,3 +153,22 @@ def test_reaches_judges_the_stored_place_for_a_path_limited_caller(
     caller: Principal, placement: Placement | None, allowed: bool
 ) -> None:
     assert reaches(caller, "a1", placement) is allowed
+
+
+@pytest.mark.parametrize(
+    ("role", "constraints", "expected"),
+    [
+        ("root", {}, False),  # root is itself, never an agent called root
+        ("dashboard", {}, False),
+        ("dashboard", {"orchestrators": ["o1"]}, False),
+        ("orchestrator", {"orchestrators": ["o1"]}, True),
+        ("provider", {"agents": ["a1", "a2"]}, True),
+    ],
+)
+def test_an_operators_sub_is_never_an_agent(
+    role: str, constraints: dict[str, list[str]], expected: bool
+) -> None:
+    caller = Principal(
+        sub="a1", role=role, scope=frozenset(), constraints=constraints, is_root=role == "root"
+    )
+    assert sub_is_agent(caller) is expected

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from relay.actors.agent.rules import apply_patch, check_spawn_cwd, register_card, spawn_params
+from relay.actors.agent.rules import (
+    apply_patch,
+    check_spawn_cwd,
+    register_card,
+    reserved_id,
+    spawn_params,
+)
 from relay.actors.orchestrator.rules import register_orchestrator
 from relay.actors.runtime.reaping import presence_after_silence
 from relay.domain.agents import AgentCard, AgentPatch, AgentRegistration, Presence, SpawnRequest
@@ -223,3 +229,20 @@ def test_spawn_params_carry_every_field_sent() -> None:
         "requestedBy": "me",
         "command": ["make", "test"],
     }
+
+
+@pytest.mark.parametrize(
+    ("agent_id", "reserved"),
+    [
+        ("root", True),
+        ("relay", True),
+        ("automation:au_1", True),
+        ("integration:ci", True),
+        ("a1", False),
+        ("rooted", False),
+        ("my-relay", False),
+        ("automation", False),
+    ],
+)
+def test_the_relays_own_names_are_reserved(agent_id: str, reserved: bool) -> None:
+    assert reserved_id(agent_id) is reserved
