@@ -331,6 +331,12 @@ async def test_pair_messages_route(client: Any, mint: Any) -> None:
         403,
         "forbidden",
     )
+    # A reply into the pair's conversation is its parties' too: no other agent's.
+    as_outsider = {"replyTo": parent["id"], "body": "x", "from": "x1"}
+    assert await error_of(await client.post("/api/messages", json=as_outsider, headers=H)) == (
+        403,
+        "only the driver or navigator may message",
+    )
     assert (await client.post(url, json={"body": ""}, headers=d)).status_code == 400
     await act(client, pair["id"], d, action="abort")
     assert await error_of(await client.post(url, json={"body": "late"}, headers=d)) == (

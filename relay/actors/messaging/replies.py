@@ -24,7 +24,8 @@ async def reply_parent(
 ) -> Message:
     """The message replied to. 404 ``message not found``; 403 unless the caller acts for
     its sender or a recipient; and, for a reply that stays in the parent's conversation
-    (``in_its_conversation``: no ``to`` or ``channelId`` of its own), 409 ``pair is
+    (``in_its_conversation``: no ``to`` or ``channelId`` of its own), into a pair's only
+    from a party (403 ``only the driver or navigator may message``) and 409 ``pair is
     <status>`` into a final pair's, as the pair's own route, unless it is a repeat."""
     parent = await rt.store.run(lambda: message_store.load_message(reply_to))
     if parent is None:
@@ -56,5 +57,10 @@ async def _refuse_a_final_pair(
     if pair_id is None:
         return
     pair = await rt.store.run(lambda: pair_store.load(pair_id))
-    if pair is not None and pair.final and not await is_repeat(rt, sender, client_message_id):
+    if pair is None:
+        return
+    if sender not in (pair.driver, pair.navigator):
+        # A pair's conversation is its parties', as the pair's own route has it.
+        raise Forbidden("only the driver or navigator may message")
+    if pair.final and not await is_repeat(rt, sender, client_message_id):
         raise Conflict(f"pair is {pair.status}")
