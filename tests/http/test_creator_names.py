@@ -32,15 +32,6 @@ async def _agent_named(client: Any, o1: dict[str, str], name: str) -> None:
     assert response.status_code == 201, await response.get_data()
 
 
-async def _agent_named(client: Any, o1: dict[str, str], name: str) -> None:
-    response = await client.post(
-        "/api/agents",
-        json={"id": name, "orchestratorId": "o1", "meta": {"cwd": "/srv/o1/w"}},
-        headers=o1,
-    )
-    assert response.status_code == 201, await response.get_data()
-
-
 async def test_a_task_a_user_creates_is_not_managed_by_an_agent_of_its_name(
     client: Any, mint: Any
 ) -> None:
