@@ -36,7 +36,7 @@ from quart import Blueprint, websocket
 from relay.actors import commands
 from relay.actors.tokens.runner_tokens import receives_runner_tokens
 from relay.domain.commands import TargetKind
-from relay.errors import Forbidden, Invalid, RelayError
+from relay.errors import Forbidden, Invalid, RelayError, Unauthorized
 from relay.http import responses
 from relay.http.auth import principal, requires
 from relay.http.command_auth import allow_command_report, allow_command_take
@@ -45,6 +45,7 @@ from relay.http.contract import int_param, responds
 from relay.http.nul_guard import refuse_nul_in_body
 from relay.http.orchestrator_auth import BaseDirs, stored_base_dirs
 from relay.http.services import services
+from relay.http.token_watch import until_token_ends
 from relay.http.validation import describe, query_int
 from relay.json_input import MalformedJSON, decode_json
 
@@ -67,10 +68,14 @@ async def _long_poll(kind: TargetKind, target: str) -> list[dict[str, Any]]:
     await allow_command_take(kind, target)
     wait = query_int("wait", 0, low=0, high=MAX_WAIT_SECONDS)
     limit = query_int("limit", 50, low=1, high=500)
+    rt = services().runtime
     try:
-        found = await commands.take(
-            services().runtime, kind, target, wait_seconds=wait, limit=limit
+        # A wait ends with the token: a revoked one is handed nothing queued meanwhile.
+        found = await until_token_ends(
+            lambda: commands.take(rt, kind, target, wait_seconds=wait, limit=limit)
         )
+    except Unauthorized:
+        raise
     except RelayError as exc:  # as the channel answers it (``_refusal``)
         raise await _refusal(kind, target) or exc from None
     if found:

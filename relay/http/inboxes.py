@@ -16,6 +16,7 @@ from relay.http import responses
 from relay.http.auth import allow_acting_for, principal, requires
 from relay.http.contract import Query, int_param, responds, str_param
 from relay.http.services import services
+from relay.http.token_watch import until_token_ends
 from relay.http.validation import Body, parse_body, query_int, query_str
 from relay.store import messages as message_store
 
@@ -100,8 +101,11 @@ async def fetch_inbox(agent_id: str) -> dict[str, Any]:
     if peek:
         live = await inbox.peek(rt, agent_id)
         return {"leaseId": None, "leaseExpiresAt": None, "items": await inbox_items(live)}
-    handed = await inbox.fetch(
-        rt, agent_id, lease_seconds=lease, limit=limit, wait_seconds=wait, ack=ack
+    # A wait ends with the token: a revoked one is handed nothing queued meanwhile.
+    handed = await until_token_ends(
+        lambda: inbox.fetch(
+            rt, agent_id, lease_seconds=lease, limit=limit, wait_seconds=wait, ack=ack
+        )
     )
     reply: dict[str, Any] = {
         "leaseId": handed.lease_id,

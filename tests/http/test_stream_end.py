@@ -22,8 +22,10 @@ from relay.clock import ManualClock
 from relay.http.channels import TOKEN_CLOSE_CODE
 from relay.http.services import Services
 from tests.conftest import bearer
-from tests.http.helpers import H, register_orchestrator
+from tests.http.helpers import H, create_command, register_orchestrator
 from tests.http.sse_client import EventStream, Frame, open_stream, post_activity
+from tests.http.test_inbox import fetch, queue, setup_pair
+from tests.http.test_inbox_handoff import offered
 
 # Revocation must end a stream within about a second.
 PROMPTLY = 1.0
@@ -252,3 +254,80 @@ async def test_a_root_channel_stays_open_past_any_expiry(
         clock.advance(400 * 86_400)
         services.runtime.events.token_revoked("anything")
         await answering(ws)
+
+
+# -- a long-poll's wait ends with its token, before anything is taken -------------------------
+
+
+async def _poll_until_revoked(
+    client: Any, services: Services, token: str, url: str, waiting: Any
+) -> Any:
+    """``url`` long-polled with ``token``; once ``waiting()`` says it waits, the token is
+    revoked: the reply, which must come promptly."""
+    replies: list[Any] = []
+
+    async def long_poll() -> None:
+        replies.append(await client.get(url, headers=bearer(token)))
+
+    with trio.fail_after(PROMPTLY):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(long_poll)
+            await waiting()
+            await revoke(client, services, token)
+    return replies[0]
+
+
+async def test_revoking_the_token_ends_a_command_long_poll(
+    client: Any, services: Services, mint: Any
+) -> None:
+    await register_orchestrator(client, "o1")
+    token = mint(["command:read"], {"orchestrators": ["o1"]}, role="orchestrator")
+    url = "/api/orchestrators/o1/commands?wait=30"
+    reply = await _poll_until_revoked(
+        client, services, token, url, trio.testing.wait_all_tasks_blocked
+    )
+    assert (reply.status_code, await reply.get_json()) == (401, {"error": "token revoked"})
+    # What is queued after is the queue's still, not handed to the revoked token.
+    command = await create_command(client, "o1")
+    stored = await (await client.get(f"/api/commands/{command['id']}", headers=H)).get_json()
+    assert stored["status"] == "queued"
+
+
+async def test_revoking_the_token_ends_an_inbox_long_poll(
+    client: Any, services: Services, mint: Any
+) -> None:
+    await setup_pair(client)
+    token = mint(["message:read", "message:write"], {"agents": ["a2"]})
+    url = "/api/agents/a2/inbox?wait=30"
+    reply = await _poll_until_revoked(client, services, token, url, lambda: offered(services))
+    assert (reply.status_code, await reply.get_json()) == (401, {"error": "token revoked"})
+    await queue(client, "sent after the revocation")
+    peek = await (await fetch(client, "?peek=true")).get_json()
+    assert [(i["message"]["body"], i["state"]) for i in peek["items"]] == [
+        ("sent after the revocation", "queued")
+    ]
+
+
+async def test_a_long_poll_ends_when_its_token_expires(
+    client: Any, mint: Any, mock_clock: trio.testing.MockClock, advance: Advance
+) -> None:
+    await register_orchestrator(client, "o1")
+    token = mint(["command:read"], {"orchestrators": ["o1"]}, role="orchestrator", ttl=5)
+    replies: list[Any] = []
+
+    async def long_poll() -> None:
+        url = "/api/orchestrators/o1/commands?wait=30"
+        replies.append(await client.get(url, headers=bearer(token)))
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(long_poll)
+        await advance(4)
+        assert replies == []
+        await advance(1)
+        await advance(0)  # until its reply is written
+        nursery.cancel_scope.cancel()  # a poll still waiting fails below, not hangs
+    assert replies, "the long-poll outlived its token"
+    assert (replies[0].status_code, await replies[0].get_json()) == (
+        401,
+        {"error": "token expired"},
+    )
