@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from relay.http.cors import origin_of
+from relay.http.services import Services
+from tests.conftest import bearer
 from tests.http.helpers import H
+from tests.http.test_mcp import MCP_HEADERS, mcp_token, register
+
+FOREIGN = "http://evil.example"
 
 
 async def test_the_dashboard_page_keeps_its_policy_at_its_static_url(client: Any) -> None:
@@ -32,3 +38,33 @@ async def test_a_doubled_slash_is_not_redirected_to_the_host_header(client: Any)
         assert response.status_code == 404, path
         assert "Location" not in response.headers, path
         assert await response.get_json() == {"error": "not found"}, path
+
+
+async def test_mcp_takes_a_browser_request_only_from_the_relays_own_origin(
+    client: Any, services: Services
+) -> None:
+    """MCP's transport asks a server to validate ``Origin`` (DNS rebinding): a page on
+    another site is refused before any tool runs; MCP clients send none; the relay's own
+    origin (a member's advertised URL) is taken."""
+    await register(client, "a1")
+    await register(client, "a2")
+    token = bearer(await mcp_token(client, "a1"))
+    call = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {"name": "send_message", "arguments": {"to": "a2", "body": "hi"}},
+    }
+    headers = {**MCP_HEADERS, **token}
+    foreign = await client.post("/mcp", json=call, headers={**headers, "Origin": FOREIGN})
+    assert (foreign.status_code, await foreign.get_json()) == (
+        403,
+        {"error": "origin not allowed"},
+    )
+    inbox = await client.get("/api/agents/a2/inbox?peek=true", headers=H)
+    assert (await inbox.get_json())["items"] == []
+    own = origin_of(services.leadership.self_url)
+    for extra in ({"Origin": own}, {}):
+        response = await client.post("/mcp", json=call, headers={**headers, **extra})
+        assert response.status_code == 200, await response.get_data()
+        assert (await response.get_json())["result"]["isError"] is False

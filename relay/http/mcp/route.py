@@ -22,8 +22,10 @@ from relay.auth.access import own_agent
 from relay.errors import Forbidden
 from relay.http.auth import AUTHENTICATED, agent_orchestrators, principal, requires
 from relay.http.contract import Media, responds
+from relay.http.cors import member_origins, origin_of
 from relay.http.mcp.registry import TOOLS
 from relay.http.mcp.server import session_manager
+from relay.http.services import services
 
 bp = Blueprint("mcp", __name__)
 
@@ -53,6 +55,21 @@ def install(app: Quart) -> None:
             yield
 
 
+def _check_origin() -> None:
+    """MCP's transport asks a server to validate ``Origin`` (DNS rebinding): a browser
+    page on another site must not drive a session. Claude Code and other MCP clients send
+    none; a browser's request is taken only from an origin of this relay's cluster (the
+    members' advertised URLs, as the dashboard's CORS and CSP name them, and this relay's
+    own), never from the origin the request's Host names (DNS rebinding makes those
+    agree). 403 otherwise."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return
+    leadership = services().leadership
+    if origin not in {*member_origins(leadership), origin_of(leadership.self_url)}:
+        raise Forbidden("origin not allowed")
+
+
 async def bound_agent() -> str:
     """The one existing agent the caller's token is bound to: the caller of every tool."""
     agent_id = own_agent(principal())
@@ -75,6 +92,7 @@ async def bound_agent() -> str:
 )
 @requires(AUTHENTICATED)
 async def mcp_endpoint() -> Response:
+    _check_origin()
     g.agent = await bound_agent()
     body = await request.get_data(cache=False, as_text=False, parse_form_data=False)
     status, headers, chunks = await _exchange(current_app.extensions[EXTENSION], body)
