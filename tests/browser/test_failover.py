@@ -83,6 +83,8 @@ def test_the_dashboard_moves_to_the_active_when_its_relay_turns_standby(
     standby.standby = True  # this relay lost the election; the active is another origin
     page.click("nav a[href='#/orchestrators']")  # its request fails: 307 to another origin
 
+    # A handed-over sign-in is used once the user says it is theirs, naming whose it is.
+    page.get_by_role("button", name="Continue as root").click(timeout=15_000)
     expect(page.locator(".banner.moved")).to_contain_text(
         f"relay moved to {relay.url}", timeout=15_000
     )
@@ -110,3 +112,28 @@ def test_a_dashboard_on_a_serving_relay_stays(page: Page, relay: Relay) -> None:
     page.wait_for_load_state("networkidle")
     assert page.url.startswith(relay.url)
     expect(page.locator(".banner.moved")).to_have_count(0)
+
+
+def test_a_handover_link_never_signs_the_page_in_by_itself(
+    two_origins: tuple[Page, FakeStandby], relay: Relay
+) -> None:
+    """Anyone may write a handover link with a token of theirs: the page names whose token
+    it is and waits for a yes; "another token" drops it; a tab signed in keeps its own."""
+    page, _standby = two_origins
+    minted = relay.call("POST", "/api/tokens", json={"sub": "mallory", "profile": "dashboard"})
+    url = f"{relay.url}/#relay-handover={minted['token']}&route=%23/memory&from=http://elsewhere"
+    page.goto(url)
+    expect(page.get_by_role("button", name="Continue as mallory")).to_be_visible(timeout=10_000)
+    assert "relay-handover" not in page.url
+    assert page.evaluate("sessionStorage.getItem('relay.token')") is None
+    page.get_by_role("button", name="Sign in with another token").click()
+    expect(page.locator("#token")).to_be_visible()
+    assert page.evaluate("sessionStorage.getItem('relay.token')") is None
+    # Signed in here, a later handover link leaves the page's own sign-in as it is.
+    page.fill("#token", ROOT)
+    page.click("button[type=submit]")
+    page.wait_for_selector(".live-live", timeout=10_000)
+    page.goto(f"{relay.url}/#relay-handover=someone-elses&route=%23/fleet")
+    page.reload()
+    page.wait_for_selector(".live-live", timeout=10_000)
+    assert page.evaluate("sessionStorage.getItem('relay.token')") == ROOT

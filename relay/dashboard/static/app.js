@@ -1,6 +1,8 @@
 // The dashboard shell: sign-in, navigation, the live stream and its "reconnecting…" banner.
 import { ApiError, api, onTrouble, onUnauthorized, session, unauthorized } from "./api.js";
-import { checkRelay, dismissMoved, learnCluster, movedFrom, takeHandover } from "./failover.js";
+import {
+  acceptHandover, checkRelay, declineHandover, dismissMoved, handover, learnCluster, movedFrom, takeHandover,
+} from "./failover.js";
 import { html, render, useEffect, useState } from "./html.js";
 import { openLive } from "./live.js";
 import { applyEvent } from "./store.js";
@@ -83,6 +85,29 @@ function SignIn({ onSignedIn, reason }) {
   </main>`;
 }
 
+// A sign-in handed over in the URL (failover.js): used only once the user says it is theirs.
+function Handover({ pending, onDone }) {
+  const [me, setMe] = useState(null);
+  const [error, setError] = useState(null);
+  useEffect(() => {
+    api("/api/me", { token: pending.token }).then(setMe)
+      .catch((e) => setError(e instanceof ApiError && e.status === 401 ? "The handed-over token was not accepted." : e.message));
+  }, []);
+  const accept = () => { acceptHandover(); onDone(me); };
+  const decline = () => { declineHandover(); onDone(null); };
+  return html`<main class="signin">
+    <section class="handover" aria-labelledby="handover-title">
+      <h1 id="handover-title">relay</h1>
+      <p>This page was opened with a sign-in handed over${pending.from ? html` from <code>${pending.from}</code>` : ""},
+        as the dashboard does when the active relay moves. Continue only if it is yours.</p>
+      ${me && html`<p>Signed in as <strong>${me.sub}</strong> (${me.role}).</p>`}
+      <${ErrorText} error=${error} />
+      <button class="primary" onClick=${accept} disabled=${!me}>Continue as ${me ? me.sub : "…"}</button>
+      <button onClick=${decline}>Sign in with another token</button>
+    </section>
+  </main>`;
+}
+
 function Shell({ me, onSignOut }) {
   const path = useRoute();
   const [live, setLive] = useState("connecting");
@@ -144,6 +169,7 @@ function Shell({ me, onSignOut }) {
 }
 
 function App() {
+  const [pending, setPending] = useState(handover());
   const [me, setMe] = useState(null);
   const [checking, setChecking] = useState(Boolean(session.token()));
   const [reason, setReason] = useState(null);
@@ -154,6 +180,10 @@ function App() {
     }
     return onUnauthorized((message) => { session.signOut(); setMe(null); setReason(`Signed out: ${message}`); });
   }, []);
+  if (pending) {
+    return html`<${Handover} pending=${pending}
+      onDone=${(accepted) => { setPending(null); if (accepted) setMe(accepted); }} />`;
+  }
   if (checking) return html`<p class="boot">Loading relay…</p>`;
   if (!me) return html`<${SignIn} onSignedIn=${setMe} reason=${reason} />`;
   return html`<${Shell} me=${me} onSignOut=${() => { session.signOut(); setMe(null); setReason(null); }} />`;

@@ -19,18 +19,34 @@ const MOVED_AT = "relay.movedAt";
 const HANDOVER = "relay-handover";
 const MIN_MOVE_INTERVAL_MS = 10_000; // two relays naming each other must not bounce the page
 
-// At boot, before the app reads its token: take a handed-over token out of the URL.
+// A handover taken out of the URL, not yet accepted: { token, from }.
+let pending = null;
+
+// At boot, before the app reads its token: take a handed-over token out of the URL. Anyone
+// can write such a link, with a token of their own: it never signs the page in by itself.
+// A tab already signed in keeps its own sign-in; otherwise the app asks, naming whose
+// token it is (acceptHandover), before the page uses it.
 export function takeHandover() {
   if (!location.hash.startsWith(`#${HANDOVER}=`)) return;
   const params = new URLSearchParams(location.hash.slice(1));
   const route = params.get("route") || "#/fleet";
   history.replaceState(null, "", `${location.pathname}${location.search}${route.startsWith("#") ? route : "#/fleet"}`);
-  const token = params.get(HANDOVER);
-  if (token) session.signIn(token);
-  const from = params.get("from");
-  if (from) sessionStorage.setItem(MOVED_FROM, from);
   sessionStorage.setItem(MOVED_AT, String(Date.now()));
+  const token = params.get(HANDOVER);
+  if (token && !session.token()) pending = { token, from: params.get("from") };
 }
+
+// The handover waiting for the user's yes, or null.
+export function handover() { return pending; }
+
+export function acceptHandover() {
+  if (pending === null) return;
+  session.signIn(pending.token);
+  if (pending.from) sessionStorage.setItem(MOVED_FROM, pending.from);
+  pending = null;
+}
+
+export function declineHandover() { pending = null; }
 
 // "relay moved here from <URL>" for the banner, or null.
 export function movedFrom() { return sessionStorage.getItem(MOVED_FROM); }
