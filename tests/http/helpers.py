@@ -25,6 +25,19 @@ async def register_orchestrator(
     return body
 
 
+async def two_hosts(client: Any, *o2_agents: str) -> str:
+    """Orchestrators o1 (/srv/o1) and o2 (/srv/o2), these agents registered on o2; returns
+    o1's runtime token (limited to o1 and its baseDir)."""
+    o1 = await register_orchestrator(client, "o1", "/srv/o1")
+    await register_orchestrator(client, "o2", "/srv/o2")
+    for agent_id in o2_agents:
+        body = {"id": agent_id, "orchestratorId": "o2"}
+        response = await client.post("/api/agents", json=body, headers=H)
+        assert response.status_code == 201, await response.get_data()
+    token: str = o1["token"]
+    return token
+
+
 async def create_command(
     client: Any, target: str = "o1", type_: str = "test.noop", headers: Any = None, **fields: Any
 ) -> dict[str, Any]:

@@ -7,17 +7,24 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import bearer
-from tests.http.helpers import H, register_orchestrator
+from tests.http.helpers import H, two_hosts
 
 
-async def _hosts(client: Any) -> str:
-    """o1 (/srv/o1) and o2 (/srv/o2), agent v on o2; returns o1's runtime token."""
-    o1 = await register_orchestrator(client, "o1", "/srv/o1")
-    await register_orchestrator(client, "o2", "/srv/o2")
-    response = await client.post("/api/agents", json={"id": "v", "orchestratorId": "o2"}, headers=H)
-    assert response.status_code == 201, await response.get_data()
-    token: str = o1["token"]
-    return token
+async def _o2_channel(client: Any) -> None:
+    """Hosts o1 and o2, agents v and w on o2 and a1 on o1; channel ops2, used by o2's agents
+    only: v receives (inbound), w posts (outbound)."""
+    await two_hosts(client, "v", "w")
+    response = await client.post(
+        "/api/agents", json={"id": "a1", "orchestratorId": "o1"}, headers=H
+    )
+    assert response.status_code == 201
+    assert (await client.post("/api/channels", json={"id": "ops2"}, headers=H)).status_code == 201
+    for target, direction in (("v", "inbound"), ("w", "outbound")):
+        binding = {"mode": "broadcast", "targetType": "agent", "target": target}
+        response = await client.post(
+            "/api/channels/ops2/bindings", json={**binding, "direction": direction}, headers=H
+        )
+        assert response.status_code == 201
 
 
 async def test_binding_its_agent_to_a_channel_does_not_open_the_channels_past(
@@ -27,25 +34,7 @@ async def test_binding_its_agent_to_a_channel_does_not_open_the_channels_past(
     bind the agents it covers) binds its agent a1 to o2's channel and posts once: a1 is then
     a participant of the channel's one conversation, and the token reads every message o2's
     agents exchanged there before it joined, none of which it reaches."""
-    await _hosts(client)
-    for agent_id, host in (("w", "o2"), ("a1", "o1")):
-        response = await client.post(
-            "/api/agents", json={"id": agent_id, "orchestratorId": host}, headers=H
-        )
-        assert response.status_code == 201
-    assert (await client.post("/api/channels", json={"id": "ops2"}, headers=H)).status_code == 201
-    for target, direction in (("v", "inbound"), ("w", "outbound")):
-        response = await client.post(
-            "/api/channels/ops2/bindings",
-            json={
-                "mode": "broadcast",
-                "targetType": "agent",
-                "target": target,
-                "direction": direction,
-            },
-            headers=H,
-        )
-        assert response.status_code == 201
+    await _o2_channel(client)
     earlier = await client.post(
         "/api/messages",
         json={"from": "w", "channelId": "ops2", "body": "o2-only plan"},
@@ -102,26 +91,7 @@ async def test_a_channel_joiner_does_not_read_later_messages_never_routed_to_its
     posts once: a1 is a participant, but the later messages o2's agents exchange there are
     routed to v only, never to a1. The conversation hands over what GET /api/messages/:id
     would (each of those is 403): the one rule for one record."""
-    await _hosts(client)
-    response = await client.post("/api/agents", json={"id": "w", "orchestratorId": "o2"}, headers=H)
-    assert response.status_code == 201
-    response = await client.post(
-        "/api/agents", json={"id": "a1", "orchestratorId": "o1"}, headers=H
-    )
-    assert response.status_code == 201
-    assert (await client.post("/api/channels", json={"id": "ops2"}, headers=H)).status_code == 201
-    for target, direction in (("v", "inbound"), ("w", "outbound")):
-        response = await client.post(
-            "/api/channels/ops2/bindings",
-            json={
-                "mode": "broadcast",
-                "targetType": "agent",
-                "target": target,
-                "direction": direction,
-            },
-            headers=H,
-        )
-        assert response.status_code == 201
+    await _o2_channel(client)
     ops1 = bearer(
         mint(
             ["config:write", "message:read", "message:write"],

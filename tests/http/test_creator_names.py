@@ -7,20 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import bearer
-from tests.http.helpers import H, register_orchestrator
-
-
-async def _hosts(client: Any) -> str:
-    """o1 (/srv/o1) and o2 (/srv/o2), agents v and w on o2; returns o1's runtime token."""
-    o1 = await register_orchestrator(client, "o1", "/srv/o1")
-    await register_orchestrator(client, "o2", "/srv/o2")
-    for agent_id in ("v", "w"):
-        response = await client.post(
-            "/api/agents", json={"id": agent_id, "orchestratorId": "o2"}, headers=H
-        )
-        assert response.status_code == 201, await response.get_data()
-    token: str = o1["token"]
-    return token
+from tests.http.helpers import two_hosts
 
 
 async def _agent_named(client: Any, o1: dict[str, str], name: str) -> None:
@@ -38,7 +25,7 @@ async def test_a_task_a_user_creates_is_not_managed_by_an_agent_of_its_name(
     """A dashboard user creates as itself: its task is not stored as created by an agent a
     host registered under its name, so that host's token neither manages (cancels) it nor
     is told of it in that agent's inbox."""
-    o1 = bearer(await _hosts(client))
+    o1 = bearer(await two_hosts(client, "v", "w"))
     await _agent_named(client, o1, "alice")
     alice = bearer(mint(["task:read", "task:write"], sub="alice", role="dashboard"))
     created = await client.post("/api/tasks", json={"title": "alice's job"}, headers=alice)
@@ -57,7 +44,7 @@ async def test_a_pair_a_dashboard_user_creates_is_not_read_by_an_agent_of_its_na
     """The same for pairs (pairs.flows.create: created_by_agent = sub in owners): a pair a
     dashboard user alice forms between o2's agents v and w is read (objective and all) by
     o1's runtime token, which registered an agent called alice on its host."""
-    o1 = bearer(await _hosts(client))
+    o1 = bearer(await two_hosts(client, "v", "w"))
     await _agent_named(client, o1, "alice")
     alice = bearer(
         mint(
@@ -83,7 +70,7 @@ async def test_a_secret_artifact_a_user_uploads_is_not_read_by_an_agent_of_its_n
 ) -> None:
     """An artifact's creator is the sender rule's, agent or not, as it decided: a dashboard
     user's secret is not "created by" the agent a host registered under its name."""
-    o1 = bearer(await _hosts(client))
+    o1 = bearer(await two_hosts(client, "v", "w"))
     await _agent_named(client, o1, "alice")
     alice = bearer(mint(["task:read", "task:write"], sub="alice", role="dashboard"))
     uploaded = await client.post(
@@ -109,7 +96,7 @@ async def test_a_dashboard_token_named_after_an_agent_it_does_not_act_for_does_n
     new operator branch of flows._sender returns the sub before that check: a dashboard
     token limited to o1 whose sub is "v" (o2's agent) sends to w as "v". The message shape
     carries no sender kind, so w is told (and its runner woken with) "from v"."""
-    await _hosts(client)
+    await two_hosts(client, "v", "w")
     posing = bearer(
         mint(
             ["message:read", "message:write"], {"orchestrators": ["o1"]}, sub="v", role="dashboard"

@@ -6,18 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import bearer
-from tests.http.helpers import H, register_orchestrator
+from tests.http.helpers import H, two_hosts
 from tests.http.sse_client import open_stream, post_activity, until_end
-
-
-async def _hosts(client: Any) -> str:
-    """o1 (/srv/o1) and o2 (/srv/o2), agent v on o2; returns o1's runtime token."""
-    o1 = await register_orchestrator(client, "o1", "/srv/o1")
-    await register_orchestrator(client, "o2", "/srv/o2")
-    response = await client.post("/api/agents", json={"id": "v", "orchestratorId": "o2"}, headers=H)
-    assert response.status_code == 201, await response.get_data()
-    token: str = o1["token"]
-    return token
 
 
 async def test_the_stream_carries_no_message_events_to_a_token_acting_for_no_agent(
@@ -26,7 +16,7 @@ async def test_the_stream_carries_no_message_events_to_a_token_acting_for_no_age
     """An integration token limited to o1 reaches o1's agents (their cards) but acts for
     none (access.acts_for): it may not read their messages or deliveries over HTTP, so the
     stream must not hand it their ``message`` and ``delivery`` events either."""
-    await _hosts(client)
+    await two_hosts(client, "v")
     for agent_id in ("a1", "a2"):
         response = await client.post(
             "/api/agents", json={"id": agent_id, "orchestratorId": "o1"}, headers=H
@@ -96,7 +86,7 @@ async def test_an_agent_named_after_a_sender_is_not_streamed_its_messages(
 ) -> None:
     """A dashboard user's messages name no agent on the stream: a token bound to an agent
     registered as ``alice`` is streamed none of alice's (it reads none over HTTP)."""
-    await _hosts(client)
+    await two_hosts(client, "v")
     user = bearer(mint(["message:read", "message:write"], sub="alice", role="dashboard"))
     response = await client.post(
         "/api/agents", json={"id": "alice", "orchestratorId": "o1"}, headers=H

@@ -7,17 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import bearer
-from tests.http.helpers import H, register_orchestrator
-
-
-async def _hosts(client: Any) -> str:
-    """o1 (/srv/o1) and o2 (/srv/o2), agent v on o2; returns o1's runtime token."""
-    o1 = await register_orchestrator(client, "o1", "/srv/o1")
-    await register_orchestrator(client, "o2", "/srv/o2")
-    response = await client.post("/api/agents", json={"id": "v", "orchestratorId": "o2"}, headers=H)
-    assert response.status_code == 201, await response.get_data()
-    token: str = o1["token"]
-    return token
+from tests.http.helpers import H, two_hosts
 
 
 async def test_an_agent_named_after_a_user_does_not_take_the_users_conversations(
@@ -26,7 +16,7 @@ async def test_an_agent_named_after_a_user_does_not_take_the_users_conversations
     """o1's runtime token registers an agent called ``alice`` on its host. It acts for that
     agent, but not for the dashboard user alice: alice's direct messages to o2's agent v
     stay out of its reach, the message and the conversation alike."""
-    o1 = bearer(await _hosts(client))
+    o1 = bearer(await two_hosts(client, "v"))
     user = bearer(mint(["message:read", "message:write"], sub="alice", role="dashboard"))
     sent = await client.post(
         "/api/messages", json={"to": "v", "body": "alice's secret for v"}, headers=user
@@ -72,7 +62,7 @@ async def test_a_reply_to_a_user_is_not_delivered_to_an_agent_registered_as_the_
     """alice messaged v before any agent was called ``alice``: v's reply answers the user
     (409: not an agent), never the inbox of an agent o1's runtime token later registered
     under that name and reads."""
-    o1 = bearer(await _hosts(client))
+    o1 = bearer(await two_hosts(client, "v"))
     user = bearer(mint(["message:read", "message:write"], sub="alice", role="dashboard"))
     sent = await client.post("/api/messages", json={"to": "v", "body": "status?"}, headers=user)
     parent = (await sent.get_json())["message"]
@@ -102,7 +92,7 @@ async def test_the_relays_own_senders_are_no_agent_ids(client: Any) -> None:
     """root, the relay, automations and integrations send and create as themselves: no new
     agent takes their names, so nothing they sent is ever read as an agent's (not even a
     message or event stored before senders were told apart)."""
-    o1 = bearer(await _hosts(client))
+    o1 = bearer(await two_hosts(client, "v"))
     for agent_id in ("root", "relay", "automation:au_1", "integration:ci"):
         for headers in (H, o1):
             body = {"id": agent_id, "orchestratorId": "o1", "meta": {"cwd": "/srv/o1/w"}}
@@ -119,7 +109,7 @@ async def test_an_operator_sends_as_itself_beside_an_agent_of_its_name(
 ) -> None:
     """A dashboard user's sub names an agent a host registered: the user's sends (no
     ``from``) are still the user's, read by the user, never by the agent's token."""
-    o1 = bearer(await _hosts(client))
+    o1 = bearer(await two_hosts(client, "v"))
     response = await client.post(
         "/api/agents",
         json={"id": "alice", "orchestratorId": "o1", "meta": {"cwd": "/srv/o1/w"}},
