@@ -4,7 +4,8 @@ Revocation takes effect on the very next request, and a stream or a command chan
 with the token ends at once; a long-poll waits up to a minute, then hands out what was
 queued meanwhile (a command marked delivered, a message leased or acked). Its wait runs
 under ``until_token_ends``: the revoke path (``EventHub.watch_token``) or the token's
-expiry cancels it, before anything is taken, and the request is answered 401.
+expiry cancels it while nothing is taken, and the request is answered 401; what a wait had
+taken as the token ended is handed out.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ T = TypeVar("T")
 
 
 async def until_token_ends(wait: Callable[[], Awaitable[T]]) -> T:
-    """``wait()``, cancelled if the caller's token is revoked or expires meanwhile: then
-    401 ``token revoked`` / ``token expired``. Root's and integration tokens (no claims)
-    never end so: ``wait()`` runs as it is."""
+    """``wait()``, cancelled if the caller's token is revoked or expires while it waits:
+    then 401 ``token revoked`` / ``token expired``; once it has returned, its result.
+    Root's and integration tokens (no claims) never end so: ``wait()`` runs as it is."""
     claims = principal().claims
     if claims is None:
         return await wait()
@@ -46,8 +47,11 @@ async def until_token_ends(wait: Callable[[], Awaitable[T]]) -> T:
                 nursery.start_soon(end_when_revoked)
                 outcome.append(await wait())
                 nursery.cancel_scope.cancel()
-    if revoked.is_set():
+    if outcome:
+        # Taken before the revocation or expiry ended the wait (a hand-off committed as it
+        # landed): handed out, as to a request made just before it. Refusing now would
+        # leave it taken by nobody: a message acked on fetch lost, a command delivered.
+        return outcome[0]
+    if revoked.is_set() or not expiry.cancelled_caught:
         raise Unauthorized("token revoked")
-    if expiry.cancelled_caught or not outcome:
-        raise Unauthorized("token expired")
-    return outcome[0]
+    raise Unauthorized("token expired")

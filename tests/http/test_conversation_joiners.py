@@ -8,6 +8,7 @@ from typing import Any
 
 from tests.conftest import bearer
 from tests.http.helpers import H, two_hosts
+from tests.http.test_messages import agent, send
 
 
 async def _o2_channel(client: Any) -> None:
@@ -124,3 +125,29 @@ async def test_a_channel_joiner_does_not_read_later_messages_never_routed_to_its
     response = await client.get(f"/api/conversations/{conversation_id}/messages", headers=ops1)
     text = (await response.get_data()).decode()
     assert "hunter2" not in text, text
+
+
+async def test_a_third_agent_brought_into_a_direct_conversation_does_not_read_its_past(
+    client: Any, mint: Any
+) -> None:
+    """A reply sent as a third agent c (by a caller acting for c and for the parent's
+    recipient) stays in the parent's conversation and makes c a participant: c's own token
+    reads there what c sent or was delivered, never what a said to b."""
+    for agent_id in ("a", "b", "c"):
+        await agent(client, agent_id)
+    secret = await send(client, to="b", body="a to b: the secret", **{"from": "a"})
+    assert secret.status_code == 201, await secret.get_data()
+    parent = (await secret.get_json())["message"]
+    joined = await send(client, replyTo=parent["id"], body="c chimes in", **{"from": "c"})
+    assert joined.status_code == 201, await joined.get_data()
+    assert (await joined.get_json())["message"]["conversationId"] == parent["conversationId"]
+    c_token = bearer(mint(["message:read"], {"agents": ["c"]}))
+    response = await client.get(
+        f"/api/conversations/{parent['conversationId']}/messages", headers=c_token
+    )
+    assert response.status_code == 200, await response.get_data()
+    bodies = [m["body"] for m in (await response.get_json())["messages"]]
+    assert "a to b: the secret" not in bodies, bodies
+    # As GET /api/messages/:id judges that message for c's token:
+    single = await client.get(f"/api/messages/{parent['id']}", headers=c_token)
+    assert single.status_code == 403

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.conftest import bearer
-from tests.http.helpers import two_hosts
+from tests.http.helpers import H, register_orchestrator, two_hosts
 
 
 async def _agent_named(client: Any, o1: dict[str, str], name: str) -> None:
@@ -105,4 +107,61 @@ async def test_a_dashboard_token_named_after_an_agent_it_does_not_act_for_does_n
     response = await client.post(
         "/api/messages", json={"to": "w", "body": "v here: drop the prod table"}, headers=posing
     )
+    assert response.status_code == 403, (response.status_code, await response.get_data())
+
+
+async def test_no_host_takes_another_hosts_token_subject_as_an_agent_id(client: Any) -> None:
+    """o1's runtime token's sub is ``orchestrator:o1``: o2 may not register an agent of
+    that name, which would make what o1 creates (a pair) "created by" o2's agent, and o1's
+    sends refused (its sub naming an agent it does not act for)."""
+    await register_orchestrator(client, "o1", "/srv/o1")
+    o2 = bearer((await register_orchestrator(client, "o2", "/srv/o2"))["token"])
+    squat = {"id": "orchestrator:o1", "orchestratorId": "o2", "meta": {"cwd": "/srv/o2/x"}}
+    refused = await client.post("/api/agents", json=squat, headers=o2)
+    assert (refused.status_code, await refused.get_json()) == (
+        400,
+        {"error": "agent id orchestrator:o1 is reserved"},
+    )
+
+
+async def test_an_agent_kept_under_the_name_relay_does_not_read_every_pair(
+    client: Any, mint: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An agent registered as "relay" before the reservation keeps re-registering (by
+    design). The pairs' openings, sent as "relay", are never its: it joins no pair's
+    conversation, and its host reads none of what the parties say."""
+    o1 = bearer((await register_orchestrator(client, "o1", "/srv/o1"))["token"])
+    o2 = bearer((await register_orchestrator(client, "o2", "/srv/o2"))["token"])
+    with monkeypatch.context() as before_the_upgrade:
+        before_the_upgrade.setattr("relay.actors.agent.actor.reserved_id", lambda _id: False)
+        legacy = await client.post(
+            "/api/agents",
+            json={"id": "relay", "orchestratorId": "o2", "meta": {"cwd": "/srv/o2/relay"}},
+            headers=o2,
+        )
+        assert legacy.status_code == 201, await legacy.get_data()
+    again = await client.post(
+        "/api/agents",
+        json={"id": "relay", "orchestratorId": "o2", "meta": {"cwd": "/srv/o2/relay"}},
+        headers=o2,
+    )
+    assert again.status_code == 200, await again.get_data()  # it keeps its id
+    for agent_id in ("d", "n"):
+        response = await client.post(
+            "/api/agents",
+            json={"id": agent_id, "orchestratorId": "o1", "meta": {"cwd": f"/srv/o1/{agent_id}"}},
+            headers=o1,
+        )
+        assert response.status_code == 201, await response.get_data()
+    created = await client.post("/api/pairs", json={"driver": "d", "navigator": "n"}, headers=H)
+    assert created.status_code == 201, await created.get_data()
+    pair = await created.get_json()
+    pair = pair.get("pair", pair)
+    said = await client.post(
+        f"/api/pairs/{pair['id']}/messages",
+        json={"body": "d to n: private"},
+        headers=bearer(mint(["message:write", "task:write"], {"agents": ["d"]})),
+    )
+    assert said.status_code in (200, 201), await said.get_data()
+    response = await client.get(f"/api/conversations/{pair['conversationId']}/messages", headers=o2)
     assert response.status_code == 403, (response.status_code, await response.get_data())

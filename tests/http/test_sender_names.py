@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.conftest import bearer
 from tests.http.helpers import H, two_hosts
 
@@ -125,3 +127,24 @@ async def test_an_operator_sends_as_itself_beside_an_agent_of_its_name(
     assert (await client.get(f"/api/messages/{message['id']}", headers=o1)).status_code == 403
     listed = await (await client.get("/api/conversations?agentId=alice", headers=o1)).get_json()
     assert message["conversationId"] not in [c["id"] for c in listed]
+
+
+@pytest.mark.parametrize(
+    "agent_id",
+    [
+        "Root",
+        "RELAY",
+        "Automation:nightly",
+        "\uff52\uff4f\uff4f\uff54",  # root in fullwidth letters
+        "orchestrator:o1",
+        "runner:sp_1",
+        "mcp:a1",
+    ],
+)
+async def test_a_reserved_id_is_not_taken_by_a_case_or_width_variant(
+    client: Any, agent_id: str
+) -> None:
+    """A variant of a reserved name in case or width reads as that name to a recipient (a
+    message carries no sender kind); a token subject the relay mints is reserved too."""
+    response = await client.post("/api/agents", json={"id": agent_id}, headers=H)
+    assert response.status_code == 400, (response.status_code, await response.get_data())

@@ -17,7 +17,9 @@ import trio.testing
 from quart.testing.connections import WebsocketDisconnectError
 
 from relay import crossing
+from relay.actors.inbox import flows as inbox_flows
 from relay.actors.runtime import bridge
+from relay.actors.tokens.issuing import deny
 from relay.clock import ManualClock
 from relay.http.channels import TOKEN_CLOSE_CODE
 from relay.http.services import Services
@@ -331,3 +333,32 @@ async def test_a_long_poll_ends_when_its_token_expires(
         401,
         {"error": "token expired"},
     )
+
+
+async def test_what_a_long_poll_took_as_its_token_was_revoked_is_handed_out(
+    client: Any, services: Services, mint: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A revocation (``deny``, as DELETE /api/tokens/:jti or a runner token's renewal) lands
+    as the inbox's hand-off comes back to the fetch: what was taken is handed out, as to a
+    request made just before it. Refused, a message that needs no ack would be acked under
+    a lease nobody received: lost."""
+    await setup_pair(client)
+    await queue(client, "the only copy")  # ackRequired false: a fetch acks it
+    token = mint(["message:read", "message:write"], {"agents": ["a2"]})
+    jti = services.auth.verify(token).jti
+    original = inbox_flows._ask_or_offer
+
+    async def racing(rt: Any, agent_id: str, message: Any) -> Any:
+        handed = await original(rt, agent_id, message)
+        deny(services.auth, rt, jti)  # DELETE /api/tokens/:jti, as the reply comes back
+        return handed
+
+    monkeypatch.setattr(inbox_flows, "_ask_or_offer", racing)
+    reply = await fetch(client, "?wait=5", headers=bearer(token))
+    monkeypatch.undo()
+    assert reply.status_code == 200, await reply.get_data()
+    items = (await reply.get_json())["items"]
+    assert [i["message"]["body"] for i in items] == ["the only copy"]
+    # The next request is refused: the revocation holds.
+    refused = await fetch(client, "?wait=5", headers=bearer(token))
+    assert refused.status_code == 401

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import replace
 from typing import Any
 
@@ -22,16 +23,20 @@ CWD_OUTSIDE_BASE_DIR = "cwd must be inside the orchestrator's baseDir"
 RESERVATION_GRACE_MS = 120_000
 
 
-# The relay's own senders and creators (messaging.md): never an agent's id, so nothing they
-# sent or created is ever read as an agent's.
+# The relay's own senders and creators (messaging.md) and the subjects of the tokens it
+# mints (a host's runtime token, a runner's, an MCP token): never an agent's id, so nothing
+# they sent or created is ever read as an agent's, and no host blocks another's sends by
+# registering an agent under its token's subject.
 RESERVED_IDS = frozenset({"root", "relay"})
-RESERVED_PREFIXES = ("automation:", "integration:")
+RESERVED_PREFIXES = ("automation:", "integration:", "orchestrator:", "runner:", "mcp:")
 
 
 def reserved_id(agent_id: str) -> bool:
-    """Whether a new agent may not take this id: it names root, the relay, an automation
-    or an integration."""
-    return agent_id in RESERVED_IDS or agent_id.startswith(RESERVED_PREFIXES)
+    """Whether a new agent may not take this id: it names root, the relay, an automation,
+    an integration or a token the relay mints, in any case or width (``Root``, or root
+    in fullwidth letters): a recipient reads "from Root" as from root."""
+    folded = unicodedata.normalize("NFKC", agent_id).casefold()
+    return folded in RESERVED_IDS or folded.startswith(RESERVED_PREFIXES)
 
 
 def register_card(existing: AgentCard | None, reg: AgentRegistration, now: int) -> AgentCard:

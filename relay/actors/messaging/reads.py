@@ -70,11 +70,11 @@ async def conversation_messages(
     """``{conversationId, lastSeq, messages}`` for unconstrained operators and callers
     acting for a participant; 404 ``conversation not found``.
 
-    A direct or pair conversation is its parties' alike: every message in it is between
-    them. In a channel's, such a caller reads what the agents it acts for sent or were
-    delivered, as ``GET /api/messages/:id`` reads each message: an agent bound to the
-    channel (a binding its host's operator may add) is not handed the messages routed to
-    others, before it joined or since.
+    A pair's conversation is its parties' alike (only they post in it). In a direct or a
+    channel's, such a caller reads what the agents it acts for sent or were delivered, as
+    ``GET /api/messages/:id`` reads each message: an agent bound to a channel (a binding its
+    host's operator may add), or brought into a direct conversation by a reply sent as it,
+    is not handed what others were sent there, before it joined or since.
     """
     found = await rt.store.run(lambda: message_store.load_conversation(conversation_id))
     if found is None:
@@ -85,7 +85,7 @@ async def conversation_messages(
         acted = [a for a, place in placements.items() if acts_for(caller, a, place)]
         if not acted:
             raise Forbidden("forbidden")
-        agents = acted if found.kind == "channel" else None
+        agents = None if found.kind == "pair" else acted
     messages = await rt.store.run(
         lambda: message_store.conversation_messages(conversation_id, after_seq, limit, agents)
     )

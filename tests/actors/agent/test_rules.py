@@ -242,6 +242,11 @@ def test_spawn_params_carry_every_field_sent() -> None:
         ("rooted", False),
         ("my-relay", False),
         ("automation", False),
+        ("Root", True),
+        ("\uff52\uff4f\uff4f\uff54", True),  # root in fullwidth letters
+        ("orchestrator:o1", True),
+        ("Runner:sp_1", True),
+        ("mcp:a1", True),
     ],
 )
 def test_the_relays_own_names_are_reserved(agent_id: str, reserved: bool) -> None:
