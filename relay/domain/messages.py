@@ -30,6 +30,10 @@ def new_id(prefix: str) -> str:
     return f"{prefix}{uuid.uuid4().hex}"
 
 
+# The relay's own sender (a pair's opening messages, a task's notices): never an agent.
+RELAY_SENDER = "relay"
+
+
 def direct_conversation_id(a: str, b: str, *, a_is_agent: bool = True) -> str:
     """The one direct conversation of the set {a, b}: derived, so no lookup races.
 

@@ -72,7 +72,9 @@ async def _long_poll(kind: TargetKind, target: str) -> list[dict[str, Any]]:
     try:
         # A wait ends with the token: a revoked one is handed nothing queued meanwhile.
         found = await until_token_ends(
-            lambda: commands.take(rt, kind, target, wait_seconds=wait, limit=limit)
+            lambda stop: commands.take(rt, kind, target, wait_seconds=wait, limit=limit, stop=stop),
+            wake=lambda: rt.doorbells.ring(target),
+            took_nothing=lambda taken: not taken,
         )
     except Unauthorized:
         raise

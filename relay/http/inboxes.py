@@ -10,6 +10,7 @@ from quart import Blueprint, request
 from quart_schema import document_request
 
 from relay.actors import inbox
+from relay.actors.inbox.messages import waiting_key
 from relay.domain.messages import Delivery, Message
 from relay.errors import Forbidden, Invalid
 from relay.http import responses
@@ -103,9 +104,11 @@ async def fetch_inbox(agent_id: str) -> dict[str, Any]:
         return {"leaseId": None, "leaseExpiresAt": None, "items": await inbox_items(live)}
     # A wait ends with the token: a revoked one is handed nothing queued meanwhile.
     handed = await until_token_ends(
-        lambda: inbox.fetch(
-            rt, agent_id, lease_seconds=lease, limit=limit, wait_seconds=wait, ack=ack
-        )
+        lambda stop: inbox.fetch(
+            rt, agent_id, lease_seconds=lease, limit=limit, wait_seconds=wait, ack=ack, stop=stop
+        ),
+        wake=lambda: rt.doorbells.ring(waiting_key(agent_id)),
+        took_nothing=lambda handed: not handed.deliveries and not handed.acked,
     )
     reply: dict[str, Any] = {
         "leaseId": handed.lease_id,

@@ -165,3 +165,83 @@ async def test_an_agent_kept_under_the_name_relay_does_not_read_every_pair(
     assert said.status_code in (200, 201), await said.get_data()
     response = await client.get(f"/api/conversations/{pair['conversationId']}/messages", headers=o2)
     assert response.status_code == 403, (response.status_code, await response.get_data())
+
+
+async def test_a_pair_party_kept_under_a_newly_reserved_name_still_sends_as_itself(
+    client: Any, mint: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A party kept under a name reserved since ("Root" was a legal id; re-registration
+    keeps it by design) still sends its pair messages as the agent it is."""
+    with monkeypatch.context() as before_the_upgrade:
+        before_the_upgrade.setattr("relay.actors.agent.actor.reserved_id", lambda _id: False)
+        legacy = await client.post("/api/agents", json={"id": "Root"}, headers=H)
+        assert legacy.status_code == 201, await legacy.get_data()
+    other = await client.post("/api/agents", json={"id": "nav"}, headers=H)
+    assert other.status_code == 201, await other.get_data()
+    created = await client.post(
+        "/api/pairs", json={"driver": "Root", "navigator": "nav"}, headers=H
+    )
+    assert created.status_code == 201, await created.get_data()
+    pair = await created.get_json()
+    pair = pair.get("pair", pair)
+    root_side = bearer(mint(["message:read", "message:write"], {"agents": ["Root"]}))
+    said = await client.post(
+        f"/api/pairs/{pair['id']}/messages", json={"body": "driver here"}, headers=root_side
+    )
+    assert said.status_code in (200, 201), await said.get_data()
+    message = (await said.get_json())["message"]
+    own = await client.get(f"/api/messages/{message['id']}", headers=root_side)
+    nav_side = bearer(mint(["message:read", "message:write"], {"agents": ["nav"]}))
+    reply = await client.post(
+        "/api/messages", json={"replyTo": message["id"], "body": "ok"}, headers=nav_side
+    )
+    assert (own.status_code, reply.status_code) == (200, 201), (
+        own.status_code,
+        reply.status_code,
+        await reply.get_data(),
+    )
+
+
+async def test_a_pair_opened_before_the_upgrade_is_not_read_by_the_agent_kept_as_relay(
+    client: Any, mint: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pair opened before the upgrade keeps an agent "relay" among its conversation's
+    stored participants: a pair's conversation is read by who acts for its parties, as
+    stored with the pair, so that agent's host reads none of what the parties say."""
+    o1 = bearer((await register_orchestrator(client, "o1", "/srv/o1"))["token"])
+    o2 = bearer((await register_orchestrator(client, "o2", "/srv/o2"))["token"])
+    with monkeypatch.context() as before_the_upgrade:
+        before_the_upgrade.setattr("relay.actors.agent.actor.reserved_id", lambda _id: False)
+        # Its openings were then sent as the agent "relay" and made it a participant.
+        before_the_upgrade.setattr("relay.actors.messaging.flows.RELAY_SENDER", "-")
+        legacy = await client.post(
+            "/api/agents",
+            json={"id": "relay", "orchestratorId": "o2", "meta": {"cwd": "/srv/o2/relay"}},
+            headers=o2,
+        )
+        assert legacy.status_code == 201, await legacy.get_data()
+        for agent_id in ("d", "n"):
+            response = await client.post(
+                "/api/agents",
+                json={
+                    "id": agent_id,
+                    "orchestratorId": "o1",
+                    "meta": {"cwd": f"/srv/o1/{agent_id}"},
+                },
+                headers=o1,
+            )
+            assert response.status_code == 201, await response.get_data()
+        created = await client.post("/api/pairs", json={"driver": "d", "navigator": "n"}, headers=H)
+        assert created.status_code == 201, await created.get_data()
+    pair = await created.get_json()
+    pair = pair.get("pair", pair)
+    # After the upgrade: the driver says something private to the navigator.
+    said = await client.post(
+        f"/api/pairs/{pair['id']}/messages",
+        json={"body": "d to n: private"},
+        headers=bearer(mint(["message:write", "task:write"], {"agents": ["d"]})),
+    )
+    assert said.status_code in (200, 201), await said.get_data()
+    response = await client.get(f"/api/conversations/{pair['conversationId']}/messages", headers=o2)
+    text = (await response.get_data()).decode()
+    assert response.status_code == 403 or "d to n: private" not in text, text

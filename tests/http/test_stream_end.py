@@ -8,6 +8,7 @@ timer at ``exp``, driven here by trio's mock clock moved with the relay's wall c
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -362,3 +363,51 @@ async def test_what_a_long_poll_took_as_its_token_was_revoked_is_handed_out(
     # The next request is refused: the revocation holds.
     refused = await fetch(client, "?wait=5", headers=bearer(token))
     assert refused.status_code == 401
+
+
+async def test_a_handoff_claimed_as_the_token_is_revoked_is_not_lost(
+    client: Any, services: Services, mint: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fetch waits with its offer standing, a send claims the offer (the delivery,
+    ackRequired false, is written acked under the waiter's lease) and the token is revoked
+    before that write's commit wakes the fetch. The wait is stopped, never cancelled: the
+    fetch returns what it took, and the message is not acked under a lease nobody got."""
+    await setup_pair(client)
+    token = mint(["message:read", "message:write"], {"agents": ["a2"]})
+    rt = services.runtime
+    jti = services.auth.verify(token).jti
+    trio_token = trio.lowlevel.current_trio_token()
+    trio_thread = threading.get_ident()
+    real_claim = rt.handoffs.claim
+
+    def claim(key: str) -> Any:
+        waiter = real_claim(key)
+        if waiter is not None and key == "inbox:a2":
+            # DELETE /api/tokens/:jti lands as the hand-off is claimed.
+            if threading.get_ident() == trio_thread:
+                deny(services.auth, rt, jti)
+            else:
+                trio.from_thread.run_sync(deny, services.auth, rt, jti, trio_token=trio_token)
+        return waiter
+
+    monkeypatch.setattr(rt.handoffs, "claim", claim)
+    got: list[Any] = []
+
+    async def poller() -> None:
+        got.append(await fetch(client, "?wait=10", headers=bearer(token)))
+
+    with trio.fail_after(15):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(poller)
+            await offered(services)
+            await queue(client, "the only copy")  # ackRequired false
+    monkeypatch.undo()
+    reply = got[0]
+    handed: list[str] = []
+    if reply.status_code == 200:
+        handed = [i["message"]["body"] for i in (await reply.get_json())["items"]]
+    again = await fetch(client, "?wait=0", headers=H)
+    assert again.status_code == 200
+    requeued = [i["message"]["body"] for i in (await again.get_json())["items"]]
+    # Handed out to the poll, or (refused) still there for the next fetch: never lost.
+    assert handed + requeued == ["the only copy"], (reply.status_code, handed, requeued)

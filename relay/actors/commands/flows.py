@@ -62,12 +62,19 @@ async def load(rt: Runtime, command_id: str) -> Command:
 
 
 async def take(
-    rt: Runtime, kind: TargetKind, target: str, *, wait_seconds: float, limit: int = 50
+    rt: Runtime,
+    kind: TargetKind,
+    target: str,
+    *,
+    wait_seconds: float,
+    limit: int = 50,
+    stop: trio.Event | None = None,
 ) -> list[Command]:
     """Deliverable commands for ``target``, waiting up to ``wait_seconds`` for one to arrive.
 
     The wait ends when the target's actor rings its doorbell (a command was queued),
-    when an unacknowledged command falls due for redelivery, or at the deadline.
+    when an unacknowledged command falls due for redelivery, or at the deadline; or, with
+    nothing taken, once ``stop`` is set (its setter rings the doorbell).
     """
     # Spread a little past the deadline: long-polls sent together (a fleet reconnecting)
     # then do not all answer in the same tick and stall the trio thread.
@@ -85,6 +92,8 @@ async def take(
             wake_at = min(deadline, trio.current_time() + due_in)
         with trio.move_on_at(wake_at):
             await bell.wait()
+        if stop is not None and stop.is_set():
+            return []
         if wake_at >= deadline and not bell.is_set():
             # The deadline, and nothing rang: nothing was queued since the last ask, and
             # nothing fell due before the deadline (``wake_at`` would be earlier). Asking

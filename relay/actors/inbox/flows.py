@@ -56,6 +56,7 @@ async def fetch(
     limit: int,
     wait_seconds: float,
     ack: str | None = None,
+    stop: trio.Event | None = None,
 ) -> inbox.Handed:
     """Lease up to ``limit`` queued deliveries, waiting up to ``wait_seconds`` for one.
 
@@ -66,7 +67,9 @@ async def fetch(
     While it waits, the fetch's offer stands (``Fetch.waiter``): the next delivery queued
     is leased to it by its ``Enqueue`` and returned once that write is committed, without
     asking the inbox again. A fetch cancelled after its offer was taken leaves that lease
-    to run out, as any lease whose holder went away (the delivery is requeued).
+    to run out, as any lease whose holder went away (the delivery is requeued). Once
+    ``stop`` is set (its setter rings the inbox's bell), the wait ends: with what an offer
+    taken meanwhile holds, else with nothing.
     """
     deadline = trio.current_time() + wait_seconds
     message = inbox.Fetch(lease_ms=lease_seconds * 1000, limit=limit, ack=ack)
@@ -81,7 +84,8 @@ async def fetch(
                 acked = reply.acked
                 message = replace(message, ack=None)
             remaining = deadline - trio.current_time()
-            done = bool(reply.deliveries) or remaining <= 0 or rt.draining.is_set()
+            stopped = stop is not None and stop.is_set()
+            done = bool(reply.deliveries) or remaining <= 0 or rt.draining.is_set() or stopped
             if not done:
                 pause = min(remaining, _RECHECK_CEILING_SECONDS)
                 if reply.next_lease_expiry is not None:
@@ -89,6 +93,7 @@ async def fetch(
                     pause = min(pause, max(0.0, (reply.next_lease_expiry - now) / 1000))
                 with trio.move_on_after(pause):
                     await bell.wait()
+                done = stop is not None and stop.is_set()
         finally:
             # Never blocks, so a cancelled fetch withdraws too; one taken meanwhile is ours.
             taken = waiter is not None and not rt.handoffs.withdraw(key, waiter)

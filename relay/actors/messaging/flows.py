@@ -13,7 +13,6 @@ from typing import Any
 
 from relay.actors import artifacts, channels, conversation, inbox
 from relay.actors.agent import agent_facts, facts_of, wake_agent
-from relay.actors.agent.rules import reserved_id
 from relay.actors.messaging.enqueue import enqueue_all, enqueue_behind
 from relay.actors.messaging.reads import sent_by_agent
 from relay.actors.messaging.repeats import is_repeat
@@ -24,6 +23,7 @@ from relay.actors.runtime.directory import AgentFacts
 from relay.auth.access import Principal, acts_for, own_agent, sub_is_agent
 from relay.domain.agents import AgentCard
 from relay.domain.messages import (
+    RELAY_SENDER,
     ConversationKind,
     Delivery,
     Importance,
@@ -271,9 +271,9 @@ async def send_in_conversation(
     ttl_seconds, max_attempts = _checked(rt, replace(data, channel_id=None, reply_to=None), to=to)
     attachments = await _attachment_refs(rt, caller, data.attachments)
     message_id = new_id("msg_")
-    # The relay's own sends (a pair's opening messages, as ``relay``) are never an agent's,
-    # not even one kept under that name from before it was reserved.
-    sender_is_agent = not reserved_id(sender) and sender in await _known(rt, [sender])
+    # The relay's own sends (a pair's opening messages) are never an agent's, not even one
+    # kept under that name from before it was reserved.
+    sender_is_agent = sender != RELAY_SENDER and sender in await _known(rt, [sender])
     draft = MessageDraft(
         id=message_id,
         client_message_id=data.client_message_id or message_id,

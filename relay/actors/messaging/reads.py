@@ -14,6 +14,7 @@ from relay.auth.access import Principal, acts_for, is_named, is_unconstrained_op
 from relay.domain.messages import Delivery, Message
 from relay.errors import Forbidden, NotFound
 from relay.store import messages as message_store
+from relay.store import pairs as pair_store
 
 
 async def acts_for_any(rt: Runtime, caller: Principal, agent_ids: list[str]) -> bool:
@@ -81,7 +82,14 @@ async def conversation_messages(
         raise NotFound("conversation not found")
     agents: list[str] | None = None
     if not is_unconstrained_operator(caller):
-        placements = await placements_of(rt, list(found.participants))
+        readers = list(found.participants)
+        if found.kind == "pair" and found.pair_id is not None:
+            # Its parties, as stored with the pair: a participant stored otherwise (the
+            # sender of its openings, once counted as an agent) reads none of it.
+            pair_id = found.pair_id
+            pair = await rt.store.run(lambda: pair_store.load(pair_id))
+            readers = [] if pair is None else [pair.driver, pair.navigator]
+        placements = await placements_of(rt, readers)
         acted = [a for a, place in placements.items() if acts_for(caller, a, place)]
         if not acted:
             raise Forbidden("forbidden")

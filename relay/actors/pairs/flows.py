@@ -27,13 +27,12 @@ from relay.auth.access import (
     sub_is_agent,
 )
 from relay.domain.agents import Placement
+from relay.domain.messages import RELAY_SENDER
 from relay.domain.pairs import Pair, PairAction, new_pair_id, pair_conversation_id
 from relay.errors import Forbidden, Invalid, NotFound, RelayError
 from relay.store import agents as agent_store
 from relay.store import messages as message_store
 from relay.store import pairs as pair_store
-
-RELAY_SENDER = "relay"
 
 log = logging.getLogger("relay.actors.pairs")
 
