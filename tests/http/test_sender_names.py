@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
+from relay.http.services import Services
 from tests.conftest import bearer
 from tests.http.helpers import H, two_hosts
+from tests.http.test_messages_repair import accepted_only
 
 
 async def test_an_agent_named_after_a_user_does_not_take_the_users_conversations(
@@ -148,3 +150,18 @@ async def test_a_reserved_id_is_not_taken_by_a_case_or_width_variant(
     message carries no sender kind); a token subject the relay mints is reserved too."""
     response = await client.post("/api/agents", json={"id": agent_id}, headers=H)
     assert response.status_code == 400, (response.status_code, await response.get_data())
+
+
+async def test_a_reply_to_a_message_no_one_was_delivered_yet_is_judged_on_its_sender(
+    client: Any, services: Services, mint: Any
+) -> None:
+    """A message from a sender that is no agent, whose deliveries a send cut short: with no
+    recipient to act for, only that sender may reply to it, not any caller."""
+    for agent_id in ("a1", "x"):
+        response = await client.post("/api/agents", json={"id": agent_id}, headers=H)
+        assert response.status_code == 201
+    message = await accepted_only(services.runtime, "ci", ("a1",))
+    outsider = bearer(mint(["message:read", "message:write"], {"agents": ["x"]}))
+    reply = {"replyTo": message.id, "body": "not yours"}
+    response = await client.post("/api/messages", json=reply, headers=outsider)
+    assert (response.status_code, await response.get_json()) == (403, {"error": "forbidden"})

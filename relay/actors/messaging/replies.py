@@ -37,12 +37,10 @@ async def reply_parent(
     # Its sender's side as ``readable_message`` judges it: an agent by who acts for it,
     # a sender that was no agent by its own sub, never by an agent of the same name.
     if await sent_by_agent(rt, parent):
-        readers = [parent.sender, *recipients]
-    elif is_named(caller, parent.sender):
-        readers = []
+        allowed = await acts_for_any(rt, caller, [parent.sender, *recipients])
     else:
-        readers = recipients
-    if readers and not await acts_for_any(rt, caller, readers):
+        allowed = is_named(caller, parent.sender) or await acts_for_any(rt, caller, recipients)
+    if not allowed:
         raise Forbidden("forbidden")
     if in_its_conversation:
         await _refuse_a_final_pair(rt, parent.conversation_id, sender, client_message_id)
