@@ -21,6 +21,29 @@ async def _agent_named(client: Any, o1: dict[str, str], name: str) -> None:
     assert response.status_code == 201, await response.get_data()
 
 
+async def _o1_pair(client: Any, o1: dict[str, str]) -> dict[str, Any]:
+    """Agents d and n on o1 (registered by its token), paired by root."""
+    for agent_id in ("d", "n"):
+        body = {"id": agent_id, "orchestratorId": "o1", "meta": {"cwd": f"/srv/o1/{agent_id}"}}
+        response = await client.post("/api/agents", json=body, headers=o1)
+        assert response.status_code == 201, await response.get_data()
+    created = await client.post("/api/pairs", json={"driver": "d", "navigator": "n"}, headers=H)
+    assert created.status_code == 201, await created.get_data()
+    body: dict[str, Any] = await created.get_json()
+    pair: dict[str, Any] = body.get("pair", body)
+    return pair
+
+
+async def _say_privately(client: Any, mint: Any, pair: dict[str, Any]) -> None:
+    """The driver d says "d to n: private" in the pair."""
+    said = await client.post(
+        f"/api/pairs/{pair['id']}/messages",
+        json={"body": "d to n: private"},
+        headers=bearer(mint(["message:write", "task:write"], {"agents": ["d"]})),
+    )
+    assert said.status_code in (200, 201), await said.get_data()
+
+
 async def test_a_task_a_user_creates_is_not_managed_by_an_agent_of_its_name(
     client: Any, mint: Any
 ) -> None:
@@ -146,23 +169,8 @@ async def test_an_agent_kept_under_the_name_relay_does_not_read_every_pair(
         headers=o2,
     )
     assert again.status_code == 200, await again.get_data()  # it keeps its id
-    for agent_id in ("d", "n"):
-        response = await client.post(
-            "/api/agents",
-            json={"id": agent_id, "orchestratorId": "o1", "meta": {"cwd": f"/srv/o1/{agent_id}"}},
-            headers=o1,
-        )
-        assert response.status_code == 201, await response.get_data()
-    created = await client.post("/api/pairs", json={"driver": "d", "navigator": "n"}, headers=H)
-    assert created.status_code == 201, await created.get_data()
-    pair = await created.get_json()
-    pair = pair.get("pair", pair)
-    said = await client.post(
-        f"/api/pairs/{pair['id']}/messages",
-        json={"body": "d to n: private"},
-        headers=bearer(mint(["message:write", "task:write"], {"agents": ["d"]})),
-    )
-    assert said.status_code in (200, 201), await said.get_data()
+    pair = await _o1_pair(client, o1)
+    await _say_privately(client, mint, pair)
     response = await client.get(f"/api/conversations/{pair['conversationId']}/messages", headers=o2)
     assert response.status_code == 403, (response.status_code, await response.get_data())
 
@@ -220,28 +228,9 @@ async def test_a_pair_opened_before_the_upgrade_is_not_read_by_the_agent_kept_as
             headers=o2,
         )
         assert legacy.status_code == 201, await legacy.get_data()
-        for agent_id in ("d", "n"):
-            response = await client.post(
-                "/api/agents",
-                json={
-                    "id": agent_id,
-                    "orchestratorId": "o1",
-                    "meta": {"cwd": f"/srv/o1/{agent_id}"},
-                },
-                headers=o1,
-            )
-            assert response.status_code == 201, await response.get_data()
-        created = await client.post("/api/pairs", json={"driver": "d", "navigator": "n"}, headers=H)
-        assert created.status_code == 201, await created.get_data()
-    pair = await created.get_json()
-    pair = pair.get("pair", pair)
+        pair = await _o1_pair(client, o1)
     # After the upgrade: the driver says something private to the navigator.
-    said = await client.post(
-        f"/api/pairs/{pair['id']}/messages",
-        json={"body": "d to n: private"},
-        headers=bearer(mint(["message:write", "task:write"], {"agents": ["d"]})),
-    )
-    assert said.status_code in (200, 201), await said.get_data()
+    await _say_privately(client, mint, pair)
     response = await client.get(f"/api/conversations/{pair['conversationId']}/messages", headers=o2)
     text = (await response.get_data()).decode()
     assert response.status_code == 403 or "d to n: private" not in text, text
