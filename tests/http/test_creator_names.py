@@ -29,8 +29,8 @@ async def _o1_pair(client: Any, o1: dict[str, str]) -> dict[str, Any]:
         assert response.status_code == 201, await response.get_data()
     created = await client.post("/api/pairs", json={"driver": "d", "navigator": "n"}, headers=H)
     assert created.status_code == 201, await created.get_data()
-    body: dict[str, Any] = await created.get_json()
-    pair: dict[str, Any] = body.get("pair", body)
+    created_json: dict[str, Any] = await created.get_json()
+    pair: dict[str, Any] = created_json.get("pair", created_json)
     return pair
 
 
