@@ -27,9 +27,10 @@ M = TypeVar("M", bound=BaseModel)
 class Body(BaseModel):
     """Base of request bodies: camelCase on the wire, unknown fields ignored, booleans strict.
 
-    pydantic's lax mode reads ``0``, ``"yes"`` or ``"off"`` as booleans; a client that sends
-    them has a bug we want it to hear about (400), so every ``bool`` field of every body takes
-    only ``true``/``false`` (and ``null`` where the field is optional).
+    pydantic's lax mode reads ``0``, ``"yes"`` or ``"off"`` as booleans, and ``true`` as the
+    number 1; a client that sends them has a bug we want it to hear about (400), so every
+    ``bool`` field of every body takes only ``true``/``false``, and no number field takes a
+    boolean (``null`` stays where the field is optional).
     """
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
@@ -37,25 +38,30 @@ class Body(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _strict_booleans(cls, value: Any, info: ValidationInfo) -> Any:
-        if (
-            info.field_name is not None
-            and not isinstance(value, bool)
-            and value is not None
-            and _takes_bool(cls, info.field_name)
-        ):
+        if info.field_name is None or value is None:
+            return value
+        takes = _takes(cls, info.field_name)
+        if bool in takes and not isinstance(value, bool):
             raise PydanticCustomError("bool_type", "Input should be a valid boolean")
+        if isinstance(value, bool) and bool not in takes:
+            if int in takes:
+                raise PydanticCustomError("int_type", "Input should be a valid integer")
+            if float in takes:
+                raise PydanticCustomError("float_type", "Input should be a valid number")
         return value
 
 
 @cache
-def _takes_bool(model: type[BaseModel], field_name: str) -> bool:
-    """Whether the field is declared ``bool`` (or ``bool | None``)."""
+def _takes(model: type[BaseModel], field_name: str) -> frozenset[type]:
+    """Which of ``bool``, ``int`` and ``float`` the field is declared as (alone, or in a
+    union such as ``int | None``)."""
     annotation = model.model_fields[field_name].annotation
-    if annotation is bool:
-        return True
-    if get_origin(annotation) in (Union, types.UnionType):
-        return bool in get_args(annotation)
-    return False
+    declared = (
+        get_args(annotation)
+        if get_origin(annotation) in (Union, types.UnionType)
+        else (annotation,)
+    )
+    return frozenset(t for t in (bool, int, float) if t in declared)
 
 
 async def read_json() -> Any:

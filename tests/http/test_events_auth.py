@@ -7,8 +7,11 @@ from typing import Any
 
 import pytest
 
+from relay.auth.access import Principal
 from relay.clock import ManualClock
+from relay.errors import Unauthorized
 from relay.http.services import Services
+from relay.http.stream_tickets import MAX_OPEN, MAX_PER_HOLDER, TicketBook
 from tests.conftest import bearer, root_headers
 from tests.http.helpers import create_command, register_orchestrator
 from tests.http.sse_client import Frame, open_stream, post_activity
@@ -100,6 +103,37 @@ async def test_ticket_keeps_the_callers_constraints(client: Any, mint: Any) -> N
         await post_activity(client, "mine", agentId="a1")
         frame = await stream.next_event()
     assert frame.data["title"] == "mine"
+
+
+async def test_one_token_asking_for_many_tickets_spends_only_its_own(
+    client: Any, mint: Any
+) -> None:
+    """A holder of ``activity:read`` that asks for ticket after ticket must not push out
+    the one another user was issued and has not redeemed yet; past its quota, its own
+    oldest ticket goes."""
+    theirs = (await issue_ticket(client))["ticket"]
+    flood = bearer(mint(["activity:read"]))
+    first = (await issue_ticket(client, flood))["ticket"]
+    for _ in range(MAX_PER_HOLDER):
+        await issue_ticket(client, flood)
+    await assert_unauthorized(await client.get("/api/events", query_string={"ticket": first}))
+    async with open_stream(client, {"ticket": theirs}, headers={}) as stream:
+        await post_activity(client, "still open")
+        frame = await stream.next_event()
+    assert frame.data["title"] == "still open"
+
+
+async def test_the_book_backstop_still_bounds_all_holders(clock: ManualClock) -> None:
+    book = TicketBook(clock, ttl_seconds=60)
+    tokens = [Principal.root()] + [
+        Principal(sub=f"u{i}", role="operator", scope=frozenset(), constraints={}, jti=f"j{i}")
+        for i in range(400)
+    ]
+    issued = [book.issue(p)[0] for p in tokens for _ in range(MAX_PER_HOLDER)]
+    assert len(issued) > MAX_OPEN
+    with pytest.raises(Unauthorized):
+        book.redeem(issued[0])
+    assert book.redeem(issued[-1]).sub == "u399"
 
 
 async def test_agent_constrained_token_sees_only_its_agents(client: Any, mint: Any) -> None:

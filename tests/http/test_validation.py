@@ -15,6 +15,7 @@ from quart_trio import QuartTrio
 from relay.errors import Invalid
 from relay.http.activity import ActivityBody
 from relay.http.agents import PatchAgentBody, RegisterAgentBody, TimelineBody
+from relay.http.messages import SendMessageBody
 from relay.http.validation import read_object, validate
 from relay.http.workspaces import ActionBody
 from tests.conftest import root_headers
@@ -195,6 +196,43 @@ async def test_non_boolean_ready_is_400_and_changes_nothing(client: Any, value: 
 
     assert (await (await client.get("/api/agents/a1", headers=headers)).get_json())["ready"] is True
     assert (await client.get("/api/agents/a2", headers=headers)).status_code == 404
+
+
+@pytest.mark.parametrize("value", [True, False])
+@pytest.mark.parametrize(
+    ("model", "base", "field"),
+    [
+        (SendMessageBody, {"to": "a1", "body": "hi"}, "maxAttempts"),
+        (SendMessageBody, {"to": "a1", "body": "hi"}, "ttlSeconds"),
+    ],
+)
+def test_number_fields_refuse_booleans(
+    model: type[BaseModel], base: dict[str, Any], field: str, value: bool
+) -> None:
+    """pydantic's lax mode reads ``true`` as 1: a client sending it has a bug to hear of."""
+    with pytest.raises(Invalid) as raised:
+        validate(model, {**base, field: value})
+    assert raised.value.message == f"{field} must be an integer"
+
+
+def test_number_fields_still_take_numbers_and_null() -> None:
+    body = validate(SendMessageBody, {"to": "a1", "body": "hi", "maxAttempts": 3})
+    assert body.max_attempts == 3
+    no_ttl = validate(SendMessageBody, {"to": "a1", "body": "hi", "ttlSeconds": None})
+    assert no_ttl.ttl_seconds is None
+
+
+async def test_a_boolean_max_attempts_is_400_and_sends_nothing(client: Any) -> None:
+    headers = root_headers()
+    assert (await client.post("/api/agents", json={"id": "a1"}, headers=headers)).status_code == 201
+    sent = await client.post(
+        "/api/messages", json={"to": "a1", "body": "hi", "maxAttempts": True}, headers=headers
+    )
+    assert sent.status_code == 400
+    assert await sent.get_json() == {"error": "maxAttempts must be an integer"}
+    inbox = await client.get("/api/agents/a1/inbox", query_string={"peek": "true"}, headers=headers)
+    assert inbox.status_code == 200
+    assert (await inbox.get_json())["items"] == []
 
 
 # -- U+0000 never reaches the store (PostgreSQL cannot hold it: it was a 500 there) -----------
