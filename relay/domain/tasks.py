@@ -42,6 +42,9 @@ REPORTED_STATUSES: tuple[str, ...] = (
 )
 
 TASK_ID_MAX_LENGTH = 36  # "tsk_" + 32 hex
+CONTEXT_ID_MAX_LENGTH = 64
+HINT_MAX_LENGTH = 200  # preferredAgentId, provider
+HINT_MAX_ITEMS = 50  # requiredCapabilities, labels, tags
 TITLE_MAX_LENGTH = 200
 BODY_MAX_BYTES = 65_536
 RESULT_MAX_BYTES = 65_536

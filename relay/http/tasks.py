@@ -18,6 +18,9 @@ from relay.actors.runtime.context import Runtime
 from relay.auth.access import Principal, own_agent
 from relay.domain.tasks import (
     BODY_MAX_BYTES,
+    CONTEXT_ID_MAX_LENGTH,
+    HINT_MAX_ITEMS,
+    HINT_MAX_LENGTH,
     MAX_ARTIFACTS,
     MAX_LINKED_TASKS,
     MESSAGE_MAX_LENGTH,
@@ -61,11 +64,11 @@ M = TypeVar("M", bound=BaseModel)
 
 
 class RoutingHintsBody(Body):
-    required_capabilities: list[str] = Field(default_factory=list, max_length=50)
-    labels: list[str] = Field(default_factory=list, max_length=50)
-    tags: list[str] = Field(default_factory=list, max_length=50)
-    preferred_agent_id: str | None = Field(default=None, min_length=1, max_length=200)
-    provider: str | None = Field(default=None, min_length=1, max_length=200)
+    required_capabilities: list[str] = Field(default_factory=list, max_length=HINT_MAX_ITEMS)
+    labels: list[str] = Field(default_factory=list, max_length=HINT_MAX_ITEMS)
+    tags: list[str] = Field(default_factory=list, max_length=HINT_MAX_ITEMS)
+    preferred_agent_id: str | None = Field(default=None, min_length=1, max_length=HINT_MAX_LENGTH)
+    provider: str | None = Field(default=None, min_length=1, max_length=HINT_MAX_LENGTH)
 
     def hints(self) -> RoutingHints:
         return RoutingHints(
@@ -91,7 +94,7 @@ LinkedTaskId = Annotated[str, Field(min_length=1, max_length=TASK_ID_MAX_LENGTH)
 class CreateTaskBody(Body):
     title: str = Field(min_length=1, max_length=TITLE_MAX_LENGTH)
     body: str = ""
-    context_id: str | None = Field(default=None, min_length=1, max_length=64)
+    context_id: str | None = Field(default=None, min_length=1, max_length=CONTEXT_ID_MAX_LENGTH)
     reference_task_ids: list[LinkedTaskId] = Field(
         default_factory=list, max_length=MAX_LINKED_TASKS
     )
@@ -144,7 +147,10 @@ class StatusBody(Body):
     @field_validator("result")
     @classmethod
     def _result(cls, value: Any) -> Any:
-        size = len(json.dumps(value, separators=(",", ":")).encode("utf-8"))
+        # Sized as stored, in UTF-8: escaping non-ASCII (``\u00e9``, six bytes) shrank the
+        # limit two to three times for text that is not Latin.
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        size = len(text.encode("utf-8", "surrogatepass"))
         if size > RESULT_MAX_BYTES:
             raise ValueError(f"result must be at most {RESULT_MAX_BYTES} bytes")
         return value

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from types import SimpleNamespace
 from typing import Any
 
+from tortoise.fields import Field, JSONField
 from tortoise.models import Model
 
 
@@ -47,9 +48,19 @@ class _Prepared:
         converted by the model's own fields, in the statement's order."""
         model = self._model
         params = [
-            field.to_db_value(values[field.model_field_name], model) for field in self._fields
+            field.to_db_value(_json_text(field, values[field.model_field_name]), model)
+            for field in self._fields
         ]
         return model._meta.db, params
+
+
+def _json_text(field: Field[Any], value: Any) -> Any:
+    """A value for ``field``: a JSON column's string encoded first. tortoise's JSONField
+    takes a ``str`` for JSON text already encoded: a task result ``"done"`` was refused
+    (500), and ``"[1]"`` stored as a list."""
+    if isinstance(value, str) and isinstance(field, JSONField):
+        return field.encoder(value)
+    return value
 
 
 class UpdateByKey(_Prepared):

@@ -42,11 +42,14 @@ async def tell(rt: Runtime, notices: Sequence[tasks.Notice]) -> None:
             continue
         # Not an agent (root, an integration, a token's sub), as stored at create: an
         # agent registered since under a sub's name is not told of the sub's tasks.
-        if notice.task.created_by_agent is False or not await _is_agent(rt, creator):
+        if notice.task.created_by_agent is False:
             continue
         text = tasks.notice_text(notice.task)
         try:
-            await messaging.send(rt, RELAY, messaging.SendInput(body=text, to=creator))
+            # Inside the try: the change is committed, and a store that cannot say whether
+            # the creator is an agent must not turn its reply into a 503.
+            if await _is_agent(rt, creator):
+                await messaging.send(rt, RELAY, messaging.SendInput(body=text, to=creator))
         except (Unavailable, RelayError) as error:
             log.warning("task_notice_failed task=%s to=%s: %s", notice.task.id, creator, error)
 
@@ -92,9 +95,12 @@ async def attachment_refs(
 async def report(
     rt: Runtime, caller: Principal, task_id: str, status: StatusReport, version: int | None
 ) -> TaskReply:
-    if status.artifacts:
-        status = replace(status, artifacts=await attachment_refs(rt, caller, status.artifacts))
-    reply: TaskReply = await _told(rt, await tasks.report(rt, caller, task_id, status, version))
+    async def with_refs(given: StatusReport) -> StatusReport:
+        return replace(given, artifacts=await attachment_refs(rt, caller, given.artifacts))
+
+    prepare = with_refs if status.artifacts else None
+    decided = await tasks.report(rt, caller, task_id, status, version, prepare=prepare)
+    reply: TaskReply = await _told(rt, decided)
     return reply
 
 

@@ -198,10 +198,7 @@ class TaskBoardActor(AggregateActor):
     @handle.register
     def _report(self, message: Report) -> Any:
         def decide(task: Task, now: int) -> Task:
-            if task.final:
-                raise Conflict(f"task is {task.status}")
-            if message.by is None or task.assignee != message.by:
-                raise Conflict(rules.NOT_ASSIGNED)
+            rules.check_reporter(task, message.by)
             rules.check_version(task, message.version)
             return rules.transition(task, "report", message.by, now, report=message.report)
 

@@ -6,8 +6,11 @@ Authorization of creators and assignees is decided here from stored state, with
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from relay.actors.runtime.context import Runtime
 from relay.actors.tasks import messages as board
+from relay.actors.tasks import rules
 from relay.actors.tasks.messages import BOARD, KIND, Decided
 from relay.actors.tasks.rules import is_ready
 from relay.auth.access import (
@@ -86,17 +89,24 @@ async def _stored(rt: Runtime, task_id: str) -> Task:
 
 
 async def _assignee_acted_for(rt: Runtime, caller: Principal, task_id: str) -> str | None:
-    """The stored assignee if the caller acts for it (404 for an unknown task); None
-    otherwise (the board then refuses with ``task is not assigned to you``, or ``task is
-    <status>`` if final). One store call reads the task and where its assignee is."""
+    return (await _with_assignee_acted_for(rt, caller, task_id))[1]
+
+
+async def _with_assignee_acted_for(
+    rt: Runtime, caller: Principal, task_id: str
+) -> tuple[Task, str | None]:
+    """The stored task, and its assignee if the caller acts for it (404 for an unknown
+    task); None otherwise (the board then refuses with ``task is not assigned to you``, or
+    ``task is <status>`` if final). One store call reads the task and where its assignee
+    is."""
     task, placements = await rt.store.run(lambda: task_store.with_assignee_placement(task_id))
     if task is None:
         raise NotFound("task not found")
     if task.assignee is None:
-        return None
+        return task, None
     if acts_for(caller, task.assignee, placements.get(task.assignee)):
-        return task.assignee
-    return None
+        return task, task.assignee
+    return task, None
 
 
 async def _manager(rt: Runtime, caller: Principal, task_id: str) -> str:
@@ -120,7 +130,9 @@ async def check_agent(rt: Runtime, agent_id: str | None) -> None:
 
 
 async def create(rt: Runtime, task: Task) -> Decided[Task]:
-    """Put ``task`` on the board (its links and preferred agent checked: 404)."""
+    """Put ``task`` on the board (its fields checked: 400; its links and preferred agent:
+    404)."""
+    rules.check_fields(task)
     await check_linked(rt, [*task.reference_task_ids, *task.depends_on])
     await check_agent(rt, task.routing_hints.preferred_agent_id)
     return await rt.registry.ask(KIND, BOARD, board.Create(task))
@@ -139,9 +151,21 @@ async def claim(
 
 
 async def report(
-    rt: Runtime, caller: Principal, task_id: str, status: StatusReport, version: int | None
+    rt: Runtime,
+    caller: Principal,
+    task_id: str,
+    status: StatusReport,
+    version: int | None,
+    *,
+    prepare: Callable[[StatusReport], Awaitable[StatusReport]] | None = None,
 ) -> Decided[Task]:
-    by = await _assignee_acted_for(rt, caller, task_id)
+    """``status`` from the assignee the caller acts for. ``prepare`` (looking up what the
+    report names) runs once the caller is known to be that assignee of a task still open,
+    as stored: someone else is told so, not whether an artifact it names exists."""
+    task, by = await _with_assignee_acted_for(rt, caller, task_id)
+    if prepare is not None:
+        rules.check_reporter(task, by)  # the board decides again, on the task as it is then
+        status = await prepare(status)
     return await rt.registry.ask(KIND, BOARD, board.Report(task_id, by, status, version))
 
 

@@ -11,8 +11,18 @@ from dataclasses import replace
 from typing import Any, Literal
 
 from relay.domain.agents import AgentCard
-from relay.domain.tasks import FINAL_STATUSES, RoutingHints, StatusReport, Task, TaskStatus
-from relay.errors import Conflict
+from relay.domain.tasks import (
+    CONTEXT_ID_MAX_LENGTH,
+    FINAL_STATUSES,
+    HINT_MAX_ITEMS,
+    HINT_MAX_LENGTH,
+    TASK_ID_MAX_LENGTH,
+    RoutingHints,
+    StatusReport,
+    Task,
+    TaskStatus,
+)
+from relay.errors import Conflict, Invalid
 
 Event = Literal["claim", "lease_lost", "cancel", "requeue", "report"]
 
@@ -33,6 +43,45 @@ NO_MATCH = "agent does not match the task's routing hints"
 
 def is_final(status: str) -> bool:
     return status in FINAL_STATUSES
+
+
+def check_fields(task: Task) -> None:
+    """What ``POST /api/tasks`` checks of its body, on a task built elsewhere (an
+    automation renders templates into one): Invalid with the route's message, so no length
+    the store keeps is left for it to refuse."""
+
+    def text(field: str, value: str | None, most: int) -> None:
+        if value is not None and not value:
+            raise Invalid(f"{field} must not be empty")
+        if value is not None and len(value) > most:
+            raise Invalid(f"{field} must be at most {most} characters")
+
+    text("contextId", task.context_id, CONTEXT_ID_MAX_LENGTH)
+    for field, ids in (
+        ("referenceTaskIds", task.reference_task_ids),
+        ("dependsOn", task.depends_on),
+    ):
+        for index, task_id in enumerate(ids):
+            text(f"{field}.{index}", task_id, TASK_ID_MAX_LENGTH)
+    hints = task.routing_hints
+    text("routingHints.preferredAgentId", hints.preferred_agent_id, HINT_MAX_LENGTH)
+    text("routingHints.provider", hints.provider, HINT_MAX_LENGTH)
+    for field, items in (
+        ("requiredCapabilities", hints.required_capabilities),
+        ("labels", hints.labels),
+        ("tags", hints.tags),
+    ):
+        if len(items) > HINT_MAX_ITEMS or not all(isinstance(i, str) for i in items):
+            raise Invalid(f"routingHints.{field} must be at most {HINT_MAX_ITEMS} strings")
+
+
+def check_reporter(task: Task, by: str | None) -> None:
+    """A report on a final task, or from anyone but its assignee (``by``: the assignee the
+    caller acts for, if any), is refused with the spec's words."""
+    if task.final:
+        raise Conflict(f"task is {task.status}")
+    if by is None or task.assignee != by:
+        raise Conflict(NOT_ASSIGNED)
 
 
 def check_version(task: Task, version: int | None) -> None:
@@ -191,7 +240,9 @@ def provider_of(card: AgentCard) -> str | None:
 def eligible(hints: RoutingHints, card: AgentCard, online: frozenset[str]) -> bool:
     """Whether the agent may hold a task with these hints (``online``: online agent ids)."""
     capabilities = card.meta.get("capabilities")
-    have = set(capabilities) if isinstance(capabilities, list) else set()
+    # ``meta`` is the agent's free JSON: only its string capabilities can meet a hint.
+    items = capabilities if isinstance(capabilities, list) else []
+    have = {c for c in items if isinstance(c, str)}
     if not set(hints.required_capabilities) <= have:
         return False
     if hints.labels and card.meta.get("label") not in hints.labels:
