@@ -87,8 +87,10 @@ CONSTRAINT_KINDS = tuple(_CONSTRAINT_OF.values())
 
 
 def normalise_path(path: str) -> str:
-    """An absolute, ``..``-free POSIX path; relative paths are taken from the root."""
-    return posixpath.normpath(posixpath.join("/", path))
+    """An absolute, ``..``-free POSIX path; relative paths are taken from the root. A
+    leading ``//`` is ``/`` (``normpath`` keeps it, as POSIX lets it mean something else:
+    on Linux it does not, and ``//srv/one`` lay outside a ``/srv/one`` limit)."""
+    return "/" + posixpath.normpath(posixpath.join("/", path)).lstrip("/")
 
 
 def path_within(path: str, prefix: str) -> bool:

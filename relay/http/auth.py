@@ -348,6 +348,10 @@ async def memory_viewer() -> Viewer:
         candidates |= set(
             await runtime.store.run(lambda: agent_store.ids_of_orchestrators(orchestrator_ids))
         )
+    if is_operator(caller) and not candidates and "agents" not in caller.constraints:
+        # Limited by path alone: the stored agents working within its paths, as the broker
+        # and every other acting-for check judge it.
+        candidates = set(await agents_within_paths() or ())
     placements = await agent_placements(candidates)
     agents = frozenset(
         a for a in candidates if a in placements and acts_for(caller, a, placements[a])
@@ -371,11 +375,12 @@ async def allow_memory(
     *,
     scope: Scope | None = None,
     scope_key: str | None = None,
+    viewer: Viewer | None = None,
 ) -> Viewer:
-    """Memories, for every route and MCP tool: the caller as a ``Viewer``, judged by
-    ``visibility.authorize`` (``read``, ``create`` in ``scope``/``scopeKey``, ``change``
-    a stored memory). Updates and deletes pass the viewer on to MemoryActor, which
-    judges them again on the version it writes."""
-    viewer = await memory_viewer()
+    """Memories, for every route and MCP tool: the caller as a ``Viewer`` (``viewer``, if
+    ``memory_viewer`` already made it), judged by ``visibility.authorize`` (``read``,
+    ``create`` in ``scope``/``scopeKey``, ``change`` a stored memory). Updates and deletes
+    pass the viewer on to MemoryActor, which judges them again on the version it writes."""
+    viewer = viewer or await memory_viewer()
     visibility.authorize(viewer, action, memory, scope=scope, scope_key=scope_key)
     return viewer

@@ -51,7 +51,10 @@ from typing import Any, TypeVar, cast
 import trio
 from quart import Blueprint, Response, current_app, g, request
 
+from relay.actors import memory
+from relay.actors.memory import Redactor
 from relay.actors.memory.events import MemoryEvents
+from relay.actors.memory.events import replayed as replayed_memory
 from relay.actors.memory.rules import MEMORY_VIEW
 from relay.actors.messaging import MessageEvents
 from relay.actors.messaging.events import VIEW as MESSAGE_VIEW
@@ -211,6 +214,7 @@ async def stream_events() -> Response:
         ),
         clock=rt.clock,
         is_revoked=services().auth.is_revoked,
+        redactor=memory.redactor(rt),
     )
     response = Response(frames, 200, SSE_HEADERS)
     response.timeout = None  # a stream has no end to wait for
@@ -252,11 +256,13 @@ async def stream_frames(
     credential: StreamCredential | None = None,
     clock: Clock | None = None,
     is_revoked: Callable[[str], bool] | None = None,
+    redactor: Redactor | None = None,
 ) -> AsyncGenerator[bytes, None]:
     """The body of one SSE response: subscribe, replay after ``last_event_id``, go live.
 
     With a ``credential`` (and the ``clock`` its ``exp`` is read on) the stream ends with
-    ``signed-out`` when the token is revoked or expires.
+    ``signed-out`` when the token is revoked or expires. With a ``redactor`` (the memory
+    redaction list of now) replayed memory events are shown through it.
     """
     with hub.subscribe(stream_filter, buffer=buffer, credential=credential) as subscription:
         if credential is not None and is_revoked is not None and is_revoked(credential.jti):
@@ -280,6 +286,8 @@ async def stream_frames(
                     # The SQL filter has no view of an event's content: the guard's turn
                     # (and its redaction, as the live fan-out's).
                     sent = stream_filter.shown(page)
+                    if redactor is not None:
+                        sent = [replayed_memory(event, redactor) for event in sent]
                     if sent:
                         hub.stats.frames_sent += len(sent)
                         yield b"".join(encode_frame(event) for event in sent)

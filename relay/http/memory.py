@@ -161,7 +161,8 @@ def if_match(*, required: bool) -> int | None:
     if value == "*":
         return None
     digits = value.removeprefix("W/").strip('"')
-    if not digits.isdigit() or len(digits) > 18:
+    # ASCII digits only: ``isdigit`` also takes "²", which ``int`` refuses.
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 18:
         raise Invalid('If-Match must be "<version>" or *')
     return int(digits)
 
@@ -259,8 +260,11 @@ async def post_memory() -> tuple[dict[str, Any], int, dict[str, str]]:
 @responds(shapes.Memory, errors=(403, 404))
 @requires("memory:read")
 async def get_memory(memory_id: str) -> tuple[dict[str, Any], int, dict[str, str]]:
+    # The caller first: one acting for no agent is refused before the id is looked up, so
+    # 403 and 404 do not tell it which ids exist.
+    viewer = await memory_viewer()
     stored = await memory.load(services().runtime, memory_id)
-    viewer = await allow_memory("read", stored)
+    await allow_memory("read", stored, viewer=viewer)
     return render(stored, viewer), 200, etag(stored)
 
 

@@ -136,6 +136,12 @@ async def mark_served(memory_ids: Iterable[str], now: int) -> None:
         )
 
 
+async def serving_of(memory_id: str) -> tuple[int, int | None]:
+    """``(serveCount, lastServedAt)`` as stored (0, None for a memory that is gone)."""
+    row = await models.Memory.filter(id=memory_id).first().values("serve_count", "last_served_at")
+    return (row["serve_count"], row["last_served_at"]) if row else (0, None)
+
+
 async def stamp_unchanged(versions: Iterable[tuple[str, int]], stamp: str) -> None:
     """Stamp these (id, version)s: ``stamp``'s list leaves their text as stored. A row
     written since (another version) keeps what its writer stamped."""

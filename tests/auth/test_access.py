@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from relay.auth.access import Principal, Resource, authorize, covers, path_within
+from relay.auth.access import (
+    Principal,
+    Resource,
+    authorize,
+    covers,
+    normalise_path,
+    path_within,
+)
 from relay.errors import Forbidden
 
 
@@ -39,10 +46,23 @@ def token(
         ("srv/a/x", "/srv/a", True),
         ("../srv/a/x", "/srv/a", True),
         ("/srv/A", "/srv/a", False),
+        ("//srv/a/x", "/srv/a", True),
+        ("///srv/a", "/srv/a", True),
+        ("/srv/a/x", "//srv/a", True),
+        ("//srv/b", "/srv/a", False),
+        ("//", "/srv/a", False),
     ],
 )
 def test_path_within(path: str, prefix: str, within: bool) -> None:
     assert path_within(path, prefix) is within
+
+
+@pytest.mark.parametrize(
+    ("given", "normal"),
+    [("//srv/one", "/srv/one"), ("///", "/"), ("//", "/"), ("srv//a/", "/srv/a"), ("/", "/")],
+)
+def test_normalise_path_has_one_leading_slash(given: str, normal: str) -> None:
+    assert normalise_path(given) == normal
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ creator or visibility that lands first is seen by every write queued after it.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from relay.actors.memory import rules, visibility
@@ -107,6 +108,12 @@ class MemoryActor(PooledActor, AggregateActor):
         ):
             raise Forbidden("forbidden")
         rules.check_version(current, message.if_match)
+        # The broker counts servings in the store alone: the reply and its event show
+        # them as stored, not as this copy was loaded.
+        served, last_served_at = self.read_through_queue(
+            lambda: memory_store.serving_of(current.id)
+        )
+        current = replace(current, serve_count=served, last_served_at=last_served_at)
         memory, redactions = rules.patched(
             current, message.patch, now=self.rt.clock.now_ms(), redactor=self.redactor()
         )

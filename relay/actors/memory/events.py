@@ -7,9 +7,10 @@ and enough of its shape for the visibility rules: a subscriber receives it only 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from relay.actors.memory.redaction import Redactor
 from relay.actors.memory.visibility import sees
 from relay.domain.memory import Memory, Viewer
 from relay.store.stream import StreamEvent
@@ -65,3 +66,36 @@ class MemoryEvents:
             return True
         memory = _shape(event.data)
         return memory is not None and sees(self.viewer, memory)
+
+
+def replayed(event: StreamEvent, redactor: Redactor) -> StreamEvent:
+    """A stored ``memory`` event as the current list shows it (spec: on output, SSE
+    included, the current list is applied again). A live event was built with the list of
+    its time, which is the current one; a replayed one may predate a pattern added since.
+    Other events, and memory events the list leaves alone, are returned as they are."""
+    item = event.data.get("memory") if event.event == EVENT else None
+    if not isinstance(item, dict):
+        return event
+    shown = dict(item)
+    changed = False
+
+    def clean(text: Any) -> Any:
+        nonlocal changed
+        if not isinstance(text, str):
+            return text
+        cleaned, matched = redactor.redact(text)
+        changed = changed or bool(matched)
+        return cleaned
+
+    shown["title"] = clean(item.get("title"))
+    tags = item.get("tags")
+    if isinstance(tags, list):
+        shown["tags"] = [clean(tag) for tag in tags]
+    source = item.get("source")
+    if isinstance(source, dict) and "ref" in source:
+        shown["source"] = {**source, "ref": clean(source["ref"])}
+    if not changed:
+        return event
+    if shown.get("redactionState") != "blocked":
+        shown["redactionState"] = "redacted"
+    return replace(event, data={**event.data, "memory": shown})
