@@ -408,7 +408,7 @@ class Run:
     wall_s: float  # first send -> last accepted ack (or the drain timeout)
     cpu: CpuUse
     drained: bool
-    server_cpu_s: float = 0.0  # the server's CPU time from the first send to the drain
+    server_cpu_s: float = 0.0  # the server's CPU from the first send to the rate's end
 
     @property
     def acked_rate(self) -> float:
@@ -476,6 +476,15 @@ async def _message_run(
         phase = await run_closed_loop(name, closed, count, concurrency, server.pid)
     else:
         phase, _lag = await run_open_loop(name, post, rate, count, server.pid)
+    tally.close()
+    if consumers.ack_mode == "fetch":
+        # The rate ends at the last receipt, and so does the CPU measured with it: the
+        # acks' replies that follow may wait out a long-poll, and an idle wait averaged in
+        # made a saturated server look a third busy.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(tally.received_all.wait(), DRAIN_TIMEOUT_S)
+    cpu = meter.stop()
+    server_cpu_s = cpu.server / 100 * (time.monotonic() - metered)
     await _drain(tally, DRAIN_TIMEOUT_S, consumers.ack_mode)
     if profiler is not None:
         profiler.stop()
@@ -484,8 +493,6 @@ async def _message_run(
         end = tally.last_receipt if tally.received_all.is_set() else time.perf_counter()
     else:
         end = tally.last_ack if drained else time.perf_counter()
-    cpu = meter.stop()
-    server_cpu_s = cpu.server / 100 * (time.monotonic() - metered)
     return Run(tally, phase, max(end - started, 1e-9), cpu, drained, server_cpu_s)
 
 

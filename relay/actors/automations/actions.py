@@ -37,8 +37,12 @@ def principal_of(automation: Automation) -> Principal:
     )
 
 
-async def run(rt: Runtime, automation: Automation, action: JSON) -> JSON:
+async def run(
+    rt: Runtime, automation: Automation, action: JSON, *, once: str | None = None
+) -> JSON:
     """Run ``action`` (its templates rendered) as ``automation``; the dispatch's ``result``.
+    ``once``: a key the run is the same run under (its event's): a message posted again
+    under it is the one posted first.
 
     Raises what the action's route would: Invalid, Forbidden, NotFound, Conflict.
     """
@@ -47,7 +51,7 @@ async def run(rt: Runtime, automation: Automation, action: JSON) -> JSON:
     if kind == "create_task":
         return await _create_task(rt, caller, action.get("task") or {})
     if kind == "post_message":
-        return await _post_message(rt, caller, action)
+        return await _post_message(rt, caller, action, once)
     if kind == "spawn_agent":
         return await _spawn_agent(rt, caller, action)
     raise Invalid(f"unknown action type {kind!r}")
@@ -103,7 +107,9 @@ async def _create_task(rt: Runtime, caller: Principal, body: Mapping[str, Any]) 
     return {"taskId": created.id}
 
 
-async def _post_message(rt: Runtime, caller: Principal, action: Mapping[str, Any]) -> JSON:
+async def _post_message(
+    rt: Runtime, caller: Principal, action: Mapping[str, Any], once: str | None
+) -> JSON:
     sent = await messaging.send(
         rt,
         caller,
@@ -113,6 +119,7 @@ async def _post_message(rt: Runtime, caller: Principal, action: Mapping[str, Any
             channel_id=_text(action, "channelId") or None,
             importance=action.get("importance") or "normal",
             ack_required=bool(action.get("ackRequired", False)),
+            client_message_id=once,
         ),
     )
     return {"messageId": sent.message.id}

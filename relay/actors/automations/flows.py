@@ -119,8 +119,12 @@ async def dispatch(
     error: str | None = RATE_LIMITED
     if started.allowed:
         context = {"event": dict(event or {}), "automation": automation.to_json(), "now": now}
+        # Once per event: a run whose result could not be kept is run again by a replay of
+        # the event, and its message must then be the same message, not a second one.
+        once = f"{automation.id}:{event_id}" if event_id is not None else None
         try:
-            result = await actions.run(rt, automation, rules.render(automation.action, context))
+            rendered = rules.render(automation.action, context)
+            result = await actions.run(rt, automation, rendered, once=once)
             status, error = "succeeded", None
         except RelayError as refused:
             status, error = "failed", refused.message
@@ -145,11 +149,16 @@ async def dispatch(
         raise
 
 
-async def dispatch_event(rt: Runtime, event: IntegrationEvent) -> list[JSON]:
-    """Dispatch each enabled automation the event triggers, once, by name; their results."""
+async def dispatch_event(
+    rt: Runtime, event: IntegrationEvent, *, kept: frozenset[str] = frozenset()
+) -> list[JSON]:
+    """Dispatch each enabled automation the event triggers, once, by name, but those whose
+    result for it is ``kept`` already; their results."""
     found = rules.triggered(await rt.registry.ask(KIND, KEY, Snapshot()), event.to_json())
     results: list[JSON] = []
     for automation in found:
+        if automation.id in kept:
+            continue
         try:
             done = await dispatch(rt, automation.id, "event", event.to_json(), event.id)
         except NotFound:

@@ -22,11 +22,17 @@ def lookup(root: Any, path: str) -> Any:
     for part in path.split(".") if path else ():
         if isinstance(value, Mapping) and part in value:
             value = value[part]
-        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+        elif isinstance(value, list) and _index(part) < len(value):
             value = value[int(part)]
         else:
             return _MISSING
     return value
+
+
+def _index(part: str) -> int:
+    """A list index in a path: ASCII digits (``isdigit`` also takes "¹", which ``int``
+    refuses); anything else is no index (the path then finds nothing)."""
+    return int(part) if part.isascii() and part.isdigit() else 1 << 62
 
 
 def event_type_matches(pattern: str, event_type: str) -> bool:

@@ -54,9 +54,12 @@ def allow_posting(rt: Runtime, caller: Principal, name: str) -> IntegrationToken
     return integration(rt, name)
 
 
-async def dispatch_event(rt: Runtime, event: IntegrationEvent) -> list[dict[str, Any]]:
-    """Run the automations ``event`` triggers; their ``AutomationDispatchResult``s."""
-    return await automations.dispatch_event(rt, event)
+async def dispatch_event(
+    rt: Runtime, event: IntegrationEvent, *, kept: frozenset[str] = frozenset()
+) -> list[dict[str, Any]]:
+    """Run the automations ``event`` triggers (but those ``kept``: their result for it is
+    stored); their ``AutomationDispatchResult``s."""
+    return await automations.dispatch_event(rt, event, kept=kept)
 
 
 async def receive(
@@ -95,10 +98,11 @@ async def receive(
         dispatches = await dispatch_event(rt, event)
     else:  # a replay answers with what the first delivery did
         dispatches = await automations.dispatches_of_event(rt, event.id)
-        if not dispatches:
-            # Nothing recorded (the first delivery's dispatch failed, e.g. 503): dispatch
-            # now; the AutomationActor begins each (event, automation) once per process.
-            dispatches = await dispatch_event(rt, event)
+        # And dispatches now what it did not keep (an outage cut it off, e.g. 503 after the
+        # first automation's result): the AutomationActor begins each (event, automation)
+        # once per process, and a run repeated after a restart repeats its message's id.
+        kept = frozenset(str(d.get("automationId")) for d in dispatches)
+        dispatches = [*dispatches, *await dispatch_event(rt, event, kept=kept)]
     return Received(event, created, dispatches)
 
 

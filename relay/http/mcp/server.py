@@ -10,9 +10,11 @@ Python signature.
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import mcp_types as types
+import pykka
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel.server import Server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
@@ -23,9 +25,13 @@ from quart import g
 from relay import __version__
 from relay.errors import Forbidden, RelayError
 from relay.http.mcp.tools import JSON, Tool, by_name
+from relay.http.nul_guard import refuse_nul_in_body
 from relay.http.validation import validate
 
 SERVER_NAME = "relay"
+ACTOR_UNAVAILABLE = "actor unavailable"  # the HTTP route's 503 for a dead actor
+
+log = logging.getLogger("relay.mcp")
 
 
 def _text(value: str) -> list[types.ContentBlock]:
@@ -51,9 +57,18 @@ async def call(tool: Tool, arguments: dict[str, Any]) -> types.CallToolResult:
         if not g.principal.has_scope(tool.scope):
             raise Forbidden("forbidden")
         g.scope = tool.scope  # what relay.http.auth.allow checks, as on the HTTP route
+        # U+0000 is refused as the route refuses it in a body (PostgreSQL cannot keep it).
+        refuse_nul_in_body(json.dumps(arguments), arguments)
         return succeeded(await tool.run(g.agent, validate(tool.arguments, arguments)))
     except RelayError as exc:
         return failed(exc.message)
+    except pykka.ActorDeadError:
+        return failed(ACTOR_UNAVAILABLE)
+    except Exception:
+        # What the route would answer 500 with: the client hears no more than it would
+        # there (the SDK would pass on the exception's own text).
+        log.exception("mcp_tool_failed tool=%s", tool.name)
+        return failed("internal error")
 
 
 def build_server(tools: list[Tool]) -> Server[Any]:
