@@ -7,6 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from relay.domain.agents import Presence
+from relay.domain.tokens import SUBJECT_MAX_LENGTH
+
+# Its runtime token's subject is ``orchestrator:<id>``, and that must fit a token record.
+ORCHESTRATOR_ID_MAX_LENGTH = SUBJECT_MAX_LENGTH - len("orchestrator:")
 
 JSON = dict[str, Any]
 

@@ -6,6 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+# What a token record keeps of its subject and of who minted it (their columns): subjects
+# the relay derives (``orchestrator:<id>``, ``mcp:<agent>``, ``spawn:<host>``) must fit.
+SUBJECT_MAX_LENGTH = 200
+
 SCOPES = (
     "agent:read",
     "agent:write",

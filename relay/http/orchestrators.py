@@ -12,7 +12,11 @@ from relay.actors import agent, orchestrator
 from relay.actors.runtime import Ask
 from relay.auth.access import Resource, normalise_path, reaches_host
 from relay.domain.agents import PRESENCES, SpawnRequest
-from relay.domain.orchestrators import ManagedAgent, OrchestratorRegistration
+from relay.domain.orchestrators import (
+    ORCHESTRATOR_ID_MAX_LENGTH,
+    ManagedAgent,
+    OrchestratorRegistration,
+)
 from relay.errors import Forbidden, NotFound
 from relay.http import responses
 from relay.http.auth import allow, principal, requires
@@ -40,7 +44,7 @@ class ManagedAgentBody(Body):
 
 
 class RegisterOrchestratorBody(Body):
-    id: str = Field(min_length=1, max_length=200, pattern=r"^[^/\s]+$")
+    id: str = Field(min_length=1, max_length=ORCHESTRATOR_ID_MAX_LENGTH, pattern=r"^[^/\s]+$")
     agent_id: str | None = Field(default=None, min_length=1, max_length=200)
     name: str | None = Field(default=None, min_length=1, max_length=200)
     host: str | None = Field(default=None, max_length=255)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.http.helpers import H
+from relay.domain.orchestrators import ORCHESTRATOR_ID_MAX_LENGTH
+from tests.conftest import bearer
+from tests.http.helpers import H, register_orchestrator
 from tests.http.test_mcp import call_tool, mcp_token
 
 
@@ -58,3 +60,37 @@ async def test_an_agent_memory_with_an_overlong_scope_key_is_a_4xx_not_a_500(
     assert "error" in await response.get_json()
     found = await (await client.get("/api/memory", headers=H)).get_json()
     assert found["items"] == []
+
+
+async def test_an_orchestrator_id_its_token_subject_cannot_hold_is_refused(client: Any) -> None:
+    """The runtime token's subject is ``orchestrator:<id>``, kept in a 200-character column:
+    a 200-character id failed the token record (500) after the orchestrator was stored."""
+    longest = "o" * ORCHESTRATOR_ID_MAX_LENGTH
+    too_long = longest + "o"
+    response = await client.post(
+        "/api/orchestrators", json={"id": too_long, "baseDir": "/srv/o"}, headers=H
+    )
+    assert response.status_code == 400
+    assert await response.get_json() == {
+        "error": f"id must be at most {ORCHESTRATOR_ID_MAX_LENGTH} characters"
+    }
+    assert (await client.get(f"/api/orchestrators/{too_long}", headers=H)).status_code == 404
+
+    registered = await register_orchestrator(client, longest, "/srv/o")
+    heartbeat = await client.post(
+        f"/api/orchestrators/{longest}/heartbeat", json={}, headers=bearer(registered["token"])
+    )
+    assert heartbeat.status_code == 200, await heartbeat.get_data()
+
+
+async def test_an_mcp_token_whose_subject_is_too_long_is_a_400(client: Any) -> None:
+    """``mcp:<agent>`` of a 200-character agent id is 204 characters: refused as such, where
+    the token record's column check was a 500. Nothing is minted."""
+    agent_id = "a" * 200
+    created = await client.post("/api/agents", json={"id": agent_id}, headers=H)
+    assert created.status_code == 201
+    minted = await client.post(f"/api/agents/{agent_id}/mcp-token", json={}, headers=H)
+    assert minted.status_code == 400
+    assert await minted.get_json() == {"error": "token sub must be at most 200 characters"}
+    tokens = await (await client.get("/api/tokens", headers=H)).get_json()
+    assert not [t for t in tokens if t["sub"].startswith("mcp:")]

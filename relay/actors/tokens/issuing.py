@@ -17,7 +17,7 @@ from relay.auth.authenticator import Authenticator
 from relay.auth.tokens import MAX_TTL_SECONDS, REMINT_MAX_EXPIRED_SECONDS, TokenSpec
 from relay.clock import DAY_MS
 from relay.domain.activity import ActivityInput
-from relay.domain.tokens import TokenRecord
+from relay.domain.tokens import SUBJECT_MAX_LENGTH, TokenRecord
 from relay.errors import Invalid
 from relay.store import tokens as token_store
 
@@ -47,6 +47,11 @@ async def issue(
     Raises:
         Unavailable: the store did not answer in time.
     """
+    for name, value in (("sub", spec.sub), ("createdBy", created_by)):
+        if value is not None and len(value) > SUBJECT_MAX_LENGTH:
+            # A derived subject (``mcp:<agent>`` of a 200-character agent id) the record
+            # cannot keep: refused, where the store's length check was a 500.
+            raise Invalid(f"token {name} must be at most {SUBJECT_MAX_LENGTH} characters")
     token, record = _minted(auth, spec, profile_id, created_by)
     await write_audited(
         rt,
