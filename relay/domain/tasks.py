@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -55,6 +56,12 @@ MAX_ARTIFACTS = 20
 
 def new_task_id() -> str:
     return "tsk_" + secrets.token_hex(16)
+
+
+def once_task_id(key: str) -> str:
+    """The id of the one task made under ``key`` (an automation's run for one event): the
+    same key, the same id."""
+    return "tsk_" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
 def new_context_id() -> str:

@@ -128,6 +128,36 @@ async def test_a_replayed_event_runs_an_automation_s_action_once(
     assert await inbox_bodies(client, "a1") == ["build failed"]
 
 
+async def test_a_replayed_event_creates_an_automation_s_task_once(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As for a message: a task created by a run whose result the store could not keep is
+    the task the replay names, not a second one."""
+    saved = {
+        "name": "triage",
+        "trigger": {"type": "event", "eventType": "build.failed"},
+        "action": {"type": "create_task", "task": {"title": "triage the build"}},
+    }
+    response = await client.post("/api/automations", json=saved, headers=H)
+    assert response.status_code == 201, await response.get_data()
+    created = await response.get_json()
+    real = automation_store.insert_dispatch
+    fail_dispatch_records_of(monkeypatch, created["id"])
+    cut = await deliver(client, "d-1")
+    assert cut.status_code == 503, await cut.get_data()
+    monkeypatch.setattr(automation_store, "insert_dispatch", real)
+
+    replay = await deliver(client, "d-1")
+    assert replay.status_code == 200, await replay.get_data()
+    [dispatch] = (await replay.get_json())["dispatches"]
+    tasks = await (await client.get("/api/tasks", headers=H)).get_json()
+    assert [t["title"] for t in tasks] == ["triage the build"]
+    assert dispatch["result"] == {"taskId": tasks[0]["id"]}
+    # Another event is another run: another task.
+    assert (await deliver(client, "d-2")).status_code == 201
+    assert len(await (await client.get("/api/tasks", headers=H)).get_json()) == 2
+
+
 # -- automations: bad input in paths ---------------------------------------------------------
 
 # U+00B9 SUPERSCRIPT ONE: str.isdigit() says yes, int() refuses it.

@@ -21,10 +21,12 @@ from relay.domain.tasks import (
     Task,
     new_context_id,
     new_task_id,
+    once_task_id,
 )
 from relay.domain.tokens import SCOPES
 from relay.errors import Invalid, NotFound, Unavailable
 from relay.store import config as config_store
+from relay.store import tasks as task_store
 
 
 def principal_of(automation: Automation) -> Principal:
@@ -41,15 +43,15 @@ async def run(
     rt: Runtime, automation: Automation, action: JSON, *, once: str | None = None
 ) -> JSON:
     """Run ``action`` (its templates rendered) as ``automation``; the dispatch's ``result``.
-    ``once``: a key the run is the same run under (its event's): a message posted again
-    under it is the one posted first.
+    ``once``: a key the run is the same run under (its event's): a message posted or a
+    task created again under it is the one made first.
 
     Raises what the action's route would: Invalid, Forbidden, NotFound, Conflict.
     """
     caller = principal_of(automation)
     kind = action.get("type")
     if kind == "create_task":
-        return await _create_task(rt, caller, action.get("task") or {})
+        return await _create_task(rt, caller, action.get("task") or {}, once)
     if kind == "post_message":
         return await _post_message(rt, caller, action, once)
     if kind == "spawn_agent":
@@ -73,7 +75,16 @@ def _ids(data: Mapping[str, Any], name: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(value))
 
 
-async def _create_task(rt: Runtime, caller: Principal, body: Mapping[str, Any]) -> JSON:
+async def _create_task(
+    rt: Runtime, caller: Principal, body: Mapping[str, Any], once: str | None
+) -> JSON:
+    # Run again under the same key (its event replayed after its result could not be
+    # kept), it names the task it made the first time instead of making a second.
+    task_id = new_task_id() if once is None else once_task_id(once)
+    if once is not None:
+        made = await rt.store.run(lambda: task_store.existing_ids([task_id]))
+        if made:
+            return {"taskId": task_id}
     # The body was checked as a POST /api/tasks body when saved; a template may still
     # have rendered a title empty or a body too long.
     title = _text(body, "title") or ""
@@ -87,7 +98,7 @@ async def _create_task(rt: Runtime, caller: Principal, body: Mapping[str, Any]) 
     now = rt.clock.now_ms()
     created_by, created_by_agent = await tasks.creator_of(rt, caller)
     task = Task(
-        id=new_task_id(),
+        id=task_id,
         title=title,
         body=text,
         context_id=_text(body, "contextId") or new_context_id(),
