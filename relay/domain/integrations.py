@@ -23,6 +23,9 @@ class IntegrationEvent:
     payload: JSON
     occurred_at: int | None
     received_at: int
+    # Stored, never shown: the automations it triggered on arrival whose result is not
+    # kept yet, by name (None: stored before they were kept).
+    pending: tuple[str, ...] | None = None
 
     def to_json(self, *, with_payload: bool = True) -> JSON:
         data: JSON = {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from tortoise.functions import Count, Max
 
 from relay.domain.integrations import IntegrationEvent
@@ -18,6 +20,7 @@ def _event(row: models.IntegrationEvent) -> IntegrationEvent:
         payload=dict(row.payload or {}),
         occurred_at=row.occurred_at,
         received_at=row.received_at,
+        pending=None if row.pending is None else tuple(str(a) for a in row.pending),
     )
 
 
@@ -42,8 +45,19 @@ async def receive(event: IntegrationEvent) -> tuple[IntegrationEvent, bool]:
         payload=dict(event.payload),
         occurred_at=event.occurred_at,
         received_at=event.received_at,
+        pending=None if event.pending is None else list(event.pending),
     )
     return event, True
+
+
+async def settle(event_id: str, automation_ids: Iterable[str]) -> None:
+    """These automations' results for the event are kept: no repeat runs them again."""
+    done = set(automation_ids)
+    row = await models.IntegrationEvent.get_or_none(id=event_id)
+    if row is None or not row.pending or not done & set(row.pending):
+        return
+    left = [a for a in row.pending if a not in done]
+    await models.IntegrationEvent.filter(id=event_id).update(pending=left)
 
 
 async def recent(integration: str, limit: int) -> list[IntegrationEvent]:

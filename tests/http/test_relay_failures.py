@@ -1,5 +1,5 @@
-"""The relay half when things fail: integration replays after an outage, odd template paths, NUL
-bad MCP arguments. Each test asserts the house rules (architecture.md, spec): a store that
+"""The relay half when things fail: integration replays after an outage, odd template
+paths, U+0000 and unexpected failures in MCP tools. Each test asserts the house rules (architecture.md, spec): a store that
 is down is a 503 ``store unavailable`` with Retry-After (an ``isError`` result over MCP),
 bad input a clear 4xx that changes nothing, and a retry repairs what a 503 left behind."""
 

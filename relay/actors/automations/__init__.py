@@ -12,6 +12,7 @@ from relay.actors.automations.flows import (
     dispatches_of_event,
     get,
     list_all,
+    triggered_by_event,
     update,
 )
 from relay.actors.automations.install import install
@@ -29,5 +30,6 @@ __all__ = [
     "list_all",
     "spawn_resource",
     "templated_spawn_fields",
+    "triggered_by_event",
     "update",
 ]

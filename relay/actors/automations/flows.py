@@ -5,7 +5,7 @@ keep its result."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from relay.actors.automations import actions, rules
@@ -118,7 +118,15 @@ async def dispatch(
     result: JSON | None = None
     error: str | None = RATE_LIMITED
     if started.allowed:
-        context = {"event": dict(event or {}), "automation": automation.to_json(), "now": now}
+        # An event's run renders ``now`` as the event's arrival: a repeat of the delivery
+        # that runs it again (its result was not kept) renders the same text.
+        arrived = (event or {}).get("receivedAt") if trigger == "event" else None
+        rendered_now = arrived if isinstance(arrived, int) else now
+        context = {
+            "event": dict(event or {}),
+            "automation": automation.to_json(),
+            "now": rendered_now,
+        }
         # Once per event: a run whose result could not be kept is run again by a replay of
         # the event, and its message must then be the same message, not a second one.
         once = f"{automation.id}:{event_id}" if event_id is not None else None
@@ -149,18 +157,23 @@ async def dispatch(
         raise
 
 
-async def dispatch_event(
-    rt: Runtime, event: IntegrationEvent, *, kept: frozenset[str] = frozenset()
-) -> list[JSON]:
-    """Dispatch each enabled automation the event triggers, once, by name, but those whose
-    result for it is ``kept`` already; their results."""
+async def triggered_by_event(rt: Runtime, event: IntegrationEvent) -> tuple[str, ...]:
+    """The enabled automations ``event`` triggers now, by name (the order they run in)."""
     found = rules.triggered(await rt.registry.ask(KIND, KEY, Snapshot()), event.to_json())
+    return tuple(automation.id for automation in found)
+
+
+async def dispatch_event(
+    rt: Runtime, event: IntegrationEvent, automation_ids: Sequence[str] | None = None
+) -> list[JSON]:
+    """Dispatch each of ``automation_ids`` (by default those the event triggers now) once
+    for the event, in order; their results."""
+    if automation_ids is None:
+        automation_ids = await triggered_by_event(rt, event)
     results: list[JSON] = []
-    for automation in found:
-        if automation.id in kept:
-            continue
+    for automation_id in automation_ids:
         try:
-            done = await dispatch(rt, automation.id, "event", event.to_json(), event.id)
+            done = await dispatch(rt, automation_id, "event", event.to_json(), event.id)
         except NotFound:
             continue  # deleted since the snapshot
         except Conflict:

@@ -7,7 +7,9 @@ budget is spent by the authenticator on every request (a 429 before any route ru
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from relay.actors import automations
@@ -16,9 +18,11 @@ from relay.actors.runtime.audit import Change, write_audited
 from relay.actors.runtime.context import Runtime
 from relay.auth.access import Principal
 from relay.domain.integrations import IntegrationEvent, new_event_id
-from relay.errors import Forbidden, NotFound
+from relay.errors import Forbidden, NotFound, Unavailable
 from relay.settings import IntegrationToken
 from relay.store import integrations as integration_store
+
+log = logging.getLogger("relay.integrations")
 
 VIEW = "integrations"
 
@@ -55,11 +59,11 @@ def allow_posting(rt: Runtime, caller: Principal, name: str) -> IntegrationToken
 
 
 async def dispatch_event(
-    rt: Runtime, event: IntegrationEvent, *, kept: frozenset[str] = frozenset()
+    rt: Runtime, event: IntegrationEvent, automation_ids: Sequence[str] | None = None
 ) -> list[dict[str, Any]]:
-    """Run the automations ``event`` triggers (but those ``kept``: their result for it is
-    stored); their ``AutomationDispatchResult``s."""
-    return await automations.dispatch_event(rt, event, kept=kept)
+    """Run these automations (by default those ``event`` triggers now) for the event; their
+    ``AutomationDispatchResult``s."""
+    return await automations.dispatch_event(rt, event, automation_ids)
 
 
 async def receive(
@@ -83,6 +87,9 @@ async def receive(
         occurred_at=data.occurred_at,
         received_at=rt.clock.now_ms(),
     )
+    # What it triggers on arrival is kept with it: a repeat runs what of that an outage cut
+    # off, and no automation saved since.
+    draft = replace(draft, pending=await automations.triggered_by_event(rt, draft))
 
     def changes_of(result: tuple[IntegrationEvent, bool]) -> list[Change]:
         stored, created = result
@@ -95,15 +102,25 @@ async def receive(
         rt, lambda: integration_store.receive(draft), lambda _r: (), changes_of=changes_of
     )
     if created:
-        dispatches = await dispatch_event(rt, event)
+        dispatches = await dispatch_event(rt, event, event.pending)
     else:  # a replay answers with what the first delivery did
         dispatches = await automations.dispatches_of_event(rt, event.id)
-        # And dispatches now what it did not keep (an outage cut it off, e.g. 503 after the
-        # first automation's result): the AutomationActor begins each (event, automation)
-        # once per process, and a run repeated after a restart repeats its message's id.
-        kept = frozenset(str(d.get("automationId")) for d in dispatches)
-        dispatches = [*dispatches, *await dispatch_event(rt, event, kept=kept)]
+        todo = rules.left_to_run(event.pending, dispatches)
+        if todo is None or todo:
+            dispatches = [*dispatches, *await dispatch_event(rt, event, todo)]
+    if event.pending:
+        await _settle(rt, event, dispatches)
     return Received(event, created, dispatches)
+
+
+async def _settle(rt: Runtime, event: IntegrationEvent, dispatches: list[dict[str, Any]]) -> None:
+    """Strike the automations whose results are kept off the event's pending list. Their
+    results are committed: a store that fails here leaves a repeat to find them kept."""
+    done = [str(d.get("automationId")) for d in dispatches]
+    try:
+        await rt.store.write(lambda: integration_store.settle(event.id, done))
+    except Unavailable as error:
+        log.warning("integration_settle_failed event=%s: %s", event.id, error)
 
 
 async def summaries(rt: Runtime) -> list[dict[str, Any]]:

@@ -1,8 +1,10 @@
-"""Integration event rules as pure functions: what a delivery must look like."""
+"""Integration event rules as pure functions: what a delivery must look like, and what a
+repeat of one runs."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from relay.errors import Invalid
@@ -35,3 +37,16 @@ def check_event(event_type: str, subject: str | None, payload: Any) -> None:
 def retention_cutoff(now: int, days: float) -> int:
     """Events received before this instant (ms) are past the retention (dedupe) window."""
     return now - int(days * DAY_MS)
+
+
+def left_to_run(
+    pending: Sequence[str] | None, kept: Iterable[Mapping[str, Any]]
+) -> list[str] | None:
+    """What a repeat of a delivery runs: the automations the event triggered on arrival
+    (``pending``) with no result ``kept`` for it, in order; for an event stored before
+    those were kept (None), None ("what it triggers now") if none of its results is
+    kept, else nothing."""
+    kept_ids = {str(result.get("automationId")) for result in kept}
+    if pending is None:
+        return None if not kept_ids else []
+    return [automation_id for automation_id in pending if automation_id not in kept_ids]

@@ -19,6 +19,9 @@ class IntegrationEvent(Model):
     payload = fields.JSONField(default=dict)
     occurred_at = fields.BigIntField(null=True)
     received_at = fields.BigIntField(db_index=True)
+    # The automations it triggered on arrival whose result is not kept yet (null: stored
+    # before this was kept).
+    pending = fields.JSONField(null=True)
 
     class Meta:
         table = "integration_events"
