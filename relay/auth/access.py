@@ -118,6 +118,7 @@ def covers(principal: Principal, resource: Resource) -> bool:
 
 SECURITY_VIEW = "security"  # token issued / revoked / re-minted audits
 MEMORY_VIEW = "memory"  # memory events and audits: for memory:read holders
+MESSAGES_VIEW = "messages"  # message and delivery events, dead-letter audits
 
 # The scope a view's events and audits need, beyond the stream's and the feed's own
 # (``activity:read``): what the view's routes need to read the same records. A task event
@@ -129,7 +130,7 @@ VIEW_SCOPES = {
     MEMORY_VIEW: "memory:read",
     "tasks": "task:read",
     "pairs": "task:read",
-    "messages": "message:read",
+    MESSAGES_VIEW: "message:read",
     "config": "config:read",
     "automations": "config:read",
     "integrations": "config:read",
@@ -140,6 +141,24 @@ def hidden_views(principal: Principal) -> frozenset[str]:
     """Activity views withheld from this caller, in the feed and on the stream alike: those
     whose scope (``VIEW_SCOPES``) it does not hold."""
     return frozenset(view for view, scope in VIEW_SCOPES.items() if not principal.has_scope(scope))
+
+
+def hidden_feed_views(principal: Principal) -> frozenset[str]:
+    """``hidden_views``, and in the activity feed the messages view from a caller that acts
+    for no agent (``acts_for_none``): the feed's rows of that view are dead-letter audits of
+    a recipient's delivery, which only those acting for it read over HTTP (the stream
+    judges the same rows one by one: ``messaging.events.MessageEvents``)."""
+    hidden = hidden_views(principal)
+    return hidden | {MESSAGES_VIEW} if acts_for_none(principal) else hidden
+
+
+def acts_for_none(principal: Principal) -> bool:
+    """Whether ``acts_for`` is false for every agent, whatever it is stored as: the caller
+    is no operator, names no agent, and is no ``orchestrator`` token naming a host (an
+    integration, or a provider token limited to hosts)."""
+    if is_operator(principal) or principal.constraints.get("agents"):
+        return False
+    return not (principal.role == "orchestrator" and principal.constraints.get("orchestrators"))
 
 
 def unattributed_hidden_views(principal: Principal) -> frozenset[str]:

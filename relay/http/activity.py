@@ -10,7 +10,7 @@ from quart_schema import document_request
 
 from relay.actors.runtime.audit import audit
 from relay.auth.access import (
-    hidden_views,
+    hidden_feed_views,
     unattributed_hidden_views,
     visible_agents,
     visible_orchestrators,
@@ -100,7 +100,8 @@ async def get_activity() -> list[dict[str, Any]]:
     after = query_int("after", -1, low=0, high=2**62) if query_str("after") else None
     limit = query_int("limit", 100, low=1, high=1000)
     caller = principal()
-    agents, hidden = visible_agents(caller), hidden_views(caller)  # as /api/events filters
+    # As /api/events filters (its guard judges the messages view's rows one by one).
+    agents, hidden = visible_agents(caller), hidden_feed_views(caller)
     reached = await agents_within_paths()  # as the stream's guard judges by path
     reached_hosts = await hosts_within_paths()
     events = await services().runtime.store.run(

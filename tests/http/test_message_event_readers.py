@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from relay.clock import ManualClock
 from tests.conftest import bearer
 from tests.http.helpers import H, two_hosts
 from tests.http.sse_client import open_stream, post_activity, until_end
@@ -104,3 +105,54 @@ async def test_an_agent_named_after_a_sender_is_not_streamed_its_messages(
     message_id = (await sent.get_json())["message"]["id"]
     assert (await client.get(f"/api/messages/{message_id}", headers=impostor)).status_code == 403
     assert [f.event for f in frames if f.event in ("message", "delivery")] == []
+
+
+async def test_a_dead_letter_audit_reaches_who_acts_for_its_recipient(
+    client: Any, mint: Any, clock: ManualClock
+) -> None:
+    """ "Message dead-lettered" names a recipient's delivery and message. An integration
+    token limited to o1 reaches a2 (its card) but acts for it not: it reads the delivery
+    over HTTP nowhere, so neither the feed nor the stream hands it the audit. o1's runtime
+    token, which acts for a2, reads it in both."""
+    o1_token = await two_hosts(client)
+    for agent_id in ("a1", "a2"):
+        response = await client.post(
+            "/api/agents", json={"id": agent_id, "orchestratorId": "o1"}, headers=H
+        )
+        assert response.status_code == 201
+    watcher = bearer(
+        mint(
+            ["activity:read", "message:read", "agent:read"],
+            {"orchestrators": ["o1"]},
+            sub="ci",
+            role="integration",
+        )
+    )
+    host = bearer(o1_token)
+    async with (
+        open_stream(client, headers=watcher) as theirs,
+        open_stream(client, headers=host) as hosts,
+    ):
+        sent = await client.post(
+            "/api/messages",
+            json={"from": "a1", "to": "a2", "body": "x", "ackRequired": True, "maxAttempts": 1},
+            headers=H,
+        )
+        assert sent.status_code == 201
+        fetched = await client.get("/api/agents/a2/inbox?lease=5", headers=H)
+        assert len((await fetched.get_json())["items"]) == 1
+        clock.advance(6)
+        job = await client.post("/api/maintenance/jobs/inbox-lease-expiry/run", headers=H)
+        assert (await job.get_json())["result"] == {"requeued": 0, "deadLettered": 1}
+        their_frames = await until_end(client, theirs)
+        host_frames = await until_end(client, hosts)
+
+    def dead_letters(frames: list[Any]) -> list[Any]:
+        return [f for f in frames if f.event == "activity" and "dead-lettered" in f.data["title"]]
+
+    assert dead_letters(their_frames) == []
+    assert len(dead_letters(host_frames)) == 1
+    for headers, expected in ((watcher, []), (host, ["Message dead-lettered"])):
+        feed = await client.get("/api/activity?view=messages", headers=headers)
+        assert feed.status_code == 200, await feed.get_data()
+        assert [e["title"] for e in await feed.get_json()] == expected

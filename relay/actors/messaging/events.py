@@ -11,22 +11,29 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from relay.actors.runtime.directory import AgentDirectory
-from relay.auth.access import Principal, acts_for, is_named, is_unconstrained_operator
+from relay.auth.access import (
+    MESSAGES_VIEW,
+    Principal,
+    acts_for,
+    is_named,
+    is_unconstrained_operator,
+)
 from relay.events import EventGuard
 from relay.store.stream import StreamEvent
 
 EVENTS = frozenset({"message", "delivery"})
-VIEW = "messages"  # theirs, and the message audits': for message:read holders
+VIEW = MESSAGES_VIEW  # theirs, and the message audits': for message:read holders
 
 
 @dataclass(frozen=True, slots=True)
 class MessageEvents:
     """A stream's guard (``relay.events.EventGuard``) for a caller that is no
     unconstrained operator (``of``): a ``delivery`` event passes if the caller acts for its
-    recipient, a ``message`` event if it acts for its sender, or is the sender that is no
-    agent (``is_named``), judged by ``acts_for`` on where the agents' actors' memory holds
-    the agent stored (``agents``: never a store read per event; an agent memory does not
-    hold is acted for by none). Other events pass; then ``then`` decides.
+    recipient (so does a dead-letter audit, an ``activity`` event of the view), a
+    ``message`` event if it acts for its sender, or is the sender that is no agent
+    (``is_named``), judged by ``acts_for`` on where the agents' actors' memory holds the
+    agent stored (``agents``: never a store read per event; an agent memory does not hold
+    is acted for by none). Other events pass; then ``then`` decides.
 
     Covering an agent is not acting for it: an integration token limited to o1 reads o1's
     agent cards, never their inboxes or messages, and so none of these events.
@@ -61,7 +68,10 @@ class MessageEvents:
         return cls(caller.sub, caller.role, constraints, agents, then)
 
     def admits(self, event: StreamEvent) -> bool:
-        if event.event in EVENTS and not self._reads(event):
+        # The view's audit rows (a dead letter) are about a recipient's delivery: read by
+        # those acting for it, as the delivery's own events are.
+        judged = event.event in EVENTS or (event.event == "activity" and event.view == VIEW)
+        if judged and not self._reads(event):
             return False
         return self.then is None or self.then.admits(event)
 
