@@ -119,6 +119,7 @@ def covers(principal: Principal, resource: Resource) -> bool:
 SECURITY_VIEW = "security"  # token issued / revoked / re-minted audits
 MEMORY_VIEW = "memory"  # memory events and audits: for memory:read holders
 MESSAGES_VIEW = "messages"  # message and delivery events, dead-letter audits
+PAIRS_VIEW = "pairs"  # pair events and audits: for task:read holders
 
 # The scope a view's events and audits need, beyond the stream's and the feed's own
 # (``activity:read``): what the view's routes need to read the same records. A task event
@@ -129,7 +130,7 @@ VIEW_SCOPES = {
     SECURITY_VIEW: "token:admin",
     MEMORY_VIEW: "memory:read",
     "tasks": "task:read",
-    "pairs": "task:read",
+    PAIRS_VIEW: "task:read",
     MESSAGES_VIEW: "message:read",
     "config": "config:read",
     "automations": "config:read",

@@ -28,7 +28,7 @@ from relay.domain.config import (
     VersionConflict,
 )
 from relay.errors import Conflict, Forbidden
-from relay.http.auth import allow, allow_relay_wide, can_see, limited_by
+from relay.http.auth import allow, allow_relay_wide, can_see, limited_by, principal
 from relay.http.services import services
 from relay.store import config as config_store
 
@@ -84,10 +84,11 @@ async def allow_config_write(
     if namespace != SPAWN_POLICIES_NAMESPACE:
         return expected_version
     # A policy is relay-wide but for the names and paths a caller's own constraints bound:
-    # a token limited to agents steers no host, and one limited to orchestrators alone
-    # would steer every other host's restarts and automations through it.
+    # a token limited to agents steers no host, and one limited otherwise (orchestrators
+    # alone, spawn requests alone) would steer every other host's restarts and
+    # automations through it.
     bounded = limited_by("policyNames") or limited_by("cwd")
-    if limited_by("agents") or (limited_by("orchestrators") and not bounded):
+    if limited_by("agents") or (principal().constrained and not bounded):
         raise Forbidden("forbidden")
     allow(_policy(key, None if value is _REMOVE else value))
     if not limited_by("cwd"):

@@ -21,6 +21,7 @@ from relay.auth.access import (
 from relay.auth.command_params import named_agents
 from relay.domain.agents import Placement, placement_of
 from relay.domain.commands import TargetKind
+from relay.domain.config import SPAWN_POLICIES_NAMESPACE
 from relay.domain.orchestrators import keeping_managed
 from relay.events import EventGuard, RedactingGuard
 from relay.http.auth import workspace_resources
@@ -138,10 +139,9 @@ class ConstrainedEvents:
         )
 
     def admits(self, event: StreamEvent) -> bool:
-        if event.event == "pair":
-            if not self._admits_pair(event.data):
-                return False
-        else:
+        # A pair event is judged by ``pairs.PairEvents`` (chained as ``then``), as the pair
+        # routes judge reading it: acting for a party, not covering one.
+        if event.event != "pair":
             resources = self._resources(event)
             if any(r is _NOTHING for r in resources):
                 return False
@@ -171,21 +171,6 @@ class ConstrainedEvents:
         facts = self._facts(agent_id)
         place = None if facts is None else facts.placement
         return shows_managed_agent(self._caller, agent_id, place)
-
-    def _admits_pair(self, data: object) -> bool:
-        """A pair, as ``GET /api/pairs/:id`` reads it: the caller covers one of its parties
-        (with the orchestrator that party is stored under, for a caller limited by
-        orchestrator; a party memory does not hold is covered by none)."""
-        pair = data.get("pair") if isinstance(data, dict) else None
-        if not isinstance(pair, dict):
-            return False
-        for party in (pair.get("driver"), pair.get("navigator")):
-            if not isinstance(party, str):
-                continue
-            resource = self._acted_for(party)
-            if resource is not _NOTHING and covers(self._caller, resource):
-                return True
-        return False
 
     def admits_presence(self, kind: str, key: str) -> bool:
         """Presence (``relay.events.PresenceGuard``), judged as the ``agent`` and
@@ -225,6 +210,13 @@ class ConstrainedEvents:
         if event.event == "activity":
             return [self._activity(data)]
         item = data.get(event.event)
+        if event.event == "config-changed" and data.get("namespace") == SPAWN_POLICIES_NAMESPACE:
+            # A policy's change, as its route reads it: by its name (a caller limited by
+            # path reads a policy by its cwd, which the event does not carry: withheld).
+            key = data.get("key")
+            if self._by_path or not isinstance(key, str):
+                return [_NOTHING]
+            return [Resource(policy_name=key)]
         if event.event not in _GUARDED_EVENTS:
             if event.agent_id is None:
                 return []
@@ -362,6 +354,8 @@ class ConstrainedEvents:
                 base_dir = None if self.hosts is None else self.hosts.base_dir(orchestrator_id)
                 if base_dir is None or not within_cwd(self._caller, base_dir):
                     return _NOTHING
+            elif row.get("view") in HOST_VIEWS:
+                return _NOTHING  # a host's row naming neither: no path to judge it by
         return Resource(agent_id=agent_id, orchestrator_id=orchestrator_id)
 
 

@@ -58,7 +58,8 @@ from relay.actors.memory.events import replayed as replayed_memory
 from relay.actors.memory.rules import MEMORY_VIEW
 from relay.actors.messaging import MessageEvents
 from relay.actors.messaging.events import VIEW as MESSAGE_VIEW
-from relay.auth.access import Principal, authorize, hidden_views, visible_agents
+from relay.actors.pairs import PairEvents
+from relay.auth.access import PAIRS_VIEW, Principal, authorize, hidden_views, visible_agents
 from relay.auth.tokens import check_expiry
 from relay.clock import Clock
 from relay.errors import Forbidden, Invalid, Unauthorized, Unavailable
@@ -162,12 +163,15 @@ async def caller_filter(view: str | None = None, agent_id: str | None = None) ->
     rt = services().runtime
     hidden = hidden_views(caller)
     memory_guard = None if MEMORY_VIEW in hidden else await memory_events_guard()
-    # Message and delivery events reach who reads their records (withheld with their view).
+    # Message, delivery and pair events reach who reads their records (withheld with their
+    # views).
     then = (
         memory_guard
         if MESSAGE_VIEW in hidden
         else MessageEvents.of(caller, memory_guard, rt.agents)
     )
+    if PAIRS_VIEW not in hidden:
+        then = PairEvents.of(caller, then, rt.agents)
     return StreamFilter(
         view=view,
         agent_id=agent_id,

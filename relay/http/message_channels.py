@@ -30,9 +30,11 @@ from relay.errors import Forbidden
 from relay.http import responses
 from relay.http.auth import (
     agent_orchestrators,
+    agent_placements,
     allow,
     allow_agent,
     allow_relay_wide,
+    can_see_agent,
     principal,
     requires,
 )
@@ -162,4 +164,14 @@ async def _allow_binding_target(target_type: TargetType, target: str) -> None:
 async def dry_run(channel_id: str) -> dict[str, Any]:
     sender = query_str("from", max_length=200)
     route = await channels.channel_route(services().runtime, channel_id, sender)
-    return {"channelId": channel_id, "targets": [t.to_json() for t in route.targets]}
+    targets = route.targets
+    if principal().constrained:
+        # The prediction names only agents the caller reads where they are stored (as
+        # ``GET /api/agents`` lists them): a read-only token learns no other host's agents.
+        places = await agent_placements({t.agent_id for t in targets})
+        targets = [
+            t
+            for t in targets
+            if t.agent_id in places and can_see_agent(t.agent_id, places[t.agent_id])
+        ]
+    return {"channelId": channel_id, "targets": [t.to_json() for t in targets]}

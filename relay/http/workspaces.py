@@ -77,6 +77,13 @@ async def _load(workspace_id: str) -> Workspace:
     return ws
 
 
+async def _allow_auto_merge(ws: Workspace, metadata: dict[str, Any]) -> None:
+    """``metadata.autoMerge`` asks the auto-merge job to merge the workspace for the caller:
+    it needs what the caller's own merge would (``command:write`` over the workspace)."""
+    if metadata.get("autoMerge"):
+        await allow_workspace(ws, "command:write")
+
+
 @bp.post("/api/workspaces")
 @responds({201: responses.WorkspaceReply, 200: responses.WorkspaceReply}, errors=(409,))
 @document_request(CreateWorkspaceBody)
@@ -112,6 +119,7 @@ async def create_workspace() -> tuple[dict[str, Any], int]:
     if ws.agent_id is not None:
         await allow_agent(ws.agent_id, ws.orchestrator_id)
     await allow_workspace(ws)
+    await _allow_auto_merge(ws, body.metadata)
     stored, created = await repos.create_workspace(rt, ws, authorize=allow_workspace)
     return {"workspace": stored.to_json()}, 201 if created else 200
 
@@ -183,6 +191,7 @@ async def workspace_action(workspace_id: str) -> Any:
     ws = await _load(workspace_id)
     scope = "command:write" if body.action in COMMAND_ACTIONS else "agent:write"
     await allow_workspace(ws, scope)  # the stored workspace: its agent, orchestrator and paths
+    await _allow_auto_merge(ws, body.metadata)
     if body.agent_id is not None:
         await allow_agent(body.agent_id, scope=scope)  # who the caller says it acts as
     if body.action == "status":

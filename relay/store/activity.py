@@ -98,8 +98,9 @@ async def page(
     (for a token limited by path: the agents within its paths) keeps events naming no agent
     and those of these agents; ``reached_hosts`` (for the same token: the orchestrators
     whose ``baseDir`` lies within its paths) keeps events naming an agent, those naming no
-    orchestrator and those of these; events of ``hidden_views`` are left out, and those of
-    ``unattributed_hidden_views`` that name no agent and no orchestrator.
+    orchestrator (but of ``HOST_VIEWS``) and those of these; events of ``hidden_views``
+    are left out, and those of ``unattributed_hidden_views`` that name no agent and no
+    orchestrator.
     """
     query = models.ActivityEvent.all()
     if view:
@@ -111,9 +112,12 @@ async def page(
     if reached is not None:
         query = query.filter(Q(agent_id__isnull=True) | Q(agent_id__in=list(reached)))
     if reached_hosts is not None:
+        # A host's row naming neither an agent nor a host (a workspace recorded with
+        # neither) cannot be judged by path: withheld, as from a caller limited by host.
+        not_a_hosts_row = Q(view__isnull=True) | ~Q(view__in=list(HOST_VIEWS))
         query = query.filter(
             Q(agent_id__isnull=False)
-            | Q(orchestrator_id__isnull=True)
+            | (Q(orchestrator_id__isnull=True) & not_a_hosts_row)
             | Q(orchestrator_id__in=list(reached_hosts))
         )
     if orchestrators is not None:

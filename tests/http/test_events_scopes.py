@@ -18,7 +18,11 @@ async def test_task_and_pair_events_need_task_read(client: Any, mint: Any) -> No
         )
         assert response.status_code == 201
     watcher = bearer(mint(["activity:read"], {"orchestrators": ["o1"], "cwd": ["/srv/o1"]}))
-    reader = bearer(mint(["activity:read", "task:read"], {"orchestrators": ["o1"]}))
+    # A dashboard limited to o1 acts for o1's agents: it reads their pair over HTTP, and so
+    # on the stream (a provider token limited to o1 covers them but reads neither).
+    reader = bearer(
+        mint(["activity:read", "task:read"], {"orchestrators": ["o1"]}, role="dashboard")
+    )
     assert (await client.get("/api/tasks", headers=watcher)).status_code == 403
     async with (
         open_stream(client, headers=watcher) as watched,

@@ -1,7 +1,8 @@
 """The relay half when things fail: integration replays after an outage, odd template
-paths, U+0000 and unexpected failures in MCP tools. Each test asserts the house rules (architecture.md, spec): a store that
-is down is a 503 ``store unavailable`` with Retry-After (an ``isError`` result over MCP),
-bad input a clear 4xx that changes nothing, and a retry repairs what a 503 left behind."""
+paths, U+0000 and unexpected failures in MCP tools. Each test asserts the house rules
+(architecture.md, spec): a store that is down is a 503 ``store unavailable`` with
+Retry-After (an ``isError`` result over MCP), bad input a clear 4xx that changes nothing,
+and a retry repairs what a 503 left behind."""
 
 from __future__ import annotations
 

@@ -17,7 +17,13 @@ from relay.actors.runtime.context import Runtime
 from relay.actors.runtime.paging import Cursor, visible_page
 from relay.auth.access import Principal, acts_for, is_named, is_unconstrained_operator
 from relay.domain.agents import Placement
-from relay.domain.artifacts import Artifact, ArtifactKind, Sensitivity, new_artifact_id
+from relay.domain.artifacts import (
+    ID_MAX_LENGTH,
+    Artifact,
+    ArtifactKind,
+    Sensitivity,
+    new_artifact_id,
+)
 from relay.errors import Forbidden, NotFound
 from relay.store import agents as agent_store
 from relay.store import artifacts as artifact_store
@@ -124,7 +130,10 @@ async def may_read(rt: Runtime, caller: Principal, artifact: Artifact) -> bool:
 
 async def allow_artifact(rt: Runtime, caller: Principal, artifact_id: str) -> Artifact:
     """The artifact, read from the store; 404 ``artifact not found`` (unknown or deleted),
-    403 ``forbidden`` unless ``may_read``. Every read route, the send path and MCP call it."""
+    403 ``forbidden`` unless ``may_read``. Every read route, the send path and MCP call it.
+    An id longer than any artifact's names none (the store's column would refuse it)."""
+    if len(artifact_id) > ID_MAX_LENGTH:
+        raise NotFound("artifact not found")
     artifact = await rt.store.run(lambda: artifact_store.load(artifact_id))
     if artifact is None:
         raise NotFound("artifact not found")

@@ -3,6 +3,7 @@
 conversation through messaging."""
 
 from relay.actors.pairs.actor import PairActor, PairPartiesActor
+from relay.actors.pairs.events import PairEvents
 from relay.actors.pairs.flows import NewPair, act, create, listed, opening_text, readable, send
 from relay.actors.pairs.install import install
 from relay.actors.pairs.messages import KIND, PARTIES_KIND, Act, Create, Release, Reserve
@@ -17,6 +18,7 @@ __all__ = [
     "Create",
     "NewPair",
     "PairActor",
+    "PairEvents",
     "PairPartiesActor",
     "Release",
     "Reserve",

@@ -24,13 +24,17 @@ from relay.actors.runtime.bridge import Durable
 from relay.actors.runtime.context import Runtime
 from relay.actors.runtime.dispatch import dispatchmethod
 from relay.actors.runtime.pool import PooledActor
+from relay.auth.access import PAIRS_VIEW
 from relay.domain.pairs import Pair, in_pair_message
 from relay.errors import Conflict, NotFound, Unavailable
 from relay.store import pairs as pair_store
 
 
 def _change(kind: str, pair: Pair) -> list[Change]:
-    return [Change("pair", {"change": kind, "pair": pair.to_json()}, view="pairs")]
+    # Whether its creator was an agent, as stored: who reads the event as its creator is
+    # judged on it (``pairs.events``), as ``GET /api/pairs/:id`` judges it.
+    data = {"change": kind, "pair": pair.to_json(), "createdByAgent": pair.created_by_agent}
+    return [Change("pair", data, view=PAIRS_VIEW)]
 
 
 def _release_when_committed(

@@ -256,10 +256,13 @@ async def act(
     if action == "message" and not message:
         raise Invalid("message is required for action message")
     pair, acting = await readable(rt, caller, pair_id)
+    # A message with any action goes to the other party: who sends it is settled before
+    # the action is applied, so a caller who may not send it changes nothing.
+    parties = _sender(pair, acting) if message else None
     await _open_best_effort(rt, caller, pair, missing_only=True)
     after = await rt.registry.ask(msgs.KIND, pair_id, msgs.Act(action, acting, version))
-    if action == "message" and message:
-        sender, to = _sender(pair, acting)
+    if parties is not None and message:
+        sender, to = parties
         await _send(rt, caller, after, sender, to, messaging.SendInput(body=message))
     return after
 

@@ -1,10 +1,9 @@
 """RepoActor: one per repository root — its merge lease and its workspaces.
 
-The lease and the statuses of the repo's workspaces change together (a merge
-takes the lease and plans the workspace; its settle moves the workspace and
-releases the lease), so one actor owns both: every merge request for a repo
-is decided here, one at a time. The database's primary key on the lease's
-repo is the backstop across relay processes.
+The lease and the statuses of the repo's workspaces change together (a merge takes the
+lease and plans the workspace; its settle moves the workspace and releases the lease), so
+one actor owns both: every merge request for a repo is decided here, one at a time. The
+database's primary key on the lease's repo is the backstop across relay processes.
 """
 
 from __future__ import annotations
@@ -219,6 +218,7 @@ class RepoActor(AggregateActor):
         ):
             raise Conflict("merge lease was released before the merge was planned")
         ws = self._workspace(message.workspace_id)
+        rules.check_action("merge", ws)  # again: an abandon since the lease is not undone
         metadata = {
             **message.metadata,
             "mergeCommandId": message.command_id,

@@ -17,6 +17,7 @@ import trio
 from relay.actors import commands
 from relay.actors.commands.rules import new_command_id
 from relay.actors.repo import messages as msg
+from relay.actors.repo import rules
 from relay.actors.repo.audit import ActionNote
 from relay.actors.runtime.context import Runtime
 from relay.actors.workspace_ids import flows as workspace_ids
@@ -25,7 +26,7 @@ from relay.domain.commands import Command, CommandSpec
 from relay.domain.config import STEWARD_KEY, STEWARD_NAMESPACE
 from relay.domain.orchestrators import Orchestrator
 from relay.domain.workspaces import MergeOptions, Workspace
-from relay.errors import Conflict, RelayError
+from relay.errors import Conflict, Forbidden, RelayError
 from relay.store import commands as command_store
 from relay.store import config as config_store
 from relay.store import orchestrators as orchestrator_store
@@ -69,12 +70,19 @@ async def create_workspace(
         rt, workspace.id, workspace.repo_root, stored_owner=stored_owner
     )
     try:
-        return await rt.registry.ask(msg.KIND, workspace.repo_root, msg.CreateWorkspace(workspace))
+        stored, created = await rt.registry.ask(
+            msg.KIND, workspace.repo_root, msg.CreateWorkspace(workspace)
+        )
     except BaseException:
         if claimed:
             with trio.CancelScope(shield=True):
                 await workspace_ids.release(rt, workspace.id, workspace.repo_root)
         raise
+    if not created and existing is None:
+        # Another create of the id won the race since the read above: its record is
+        # judged as any stored one, before it is handed back.
+        await authorize(stored)
+    return stored, created
 
 
 async def owners(rt: Runtime, workspace: Workspace) -> list[Orchestrator]:
@@ -117,8 +125,12 @@ async def request_workspace_merge(
     repo = workspace.repo_root
     ttl_ms = int(rt.settings.merge_lease_ttl_seconds * 1000)
     command_id = new_command_id()
-    # The owner is chosen, and the caller judged on it, before the lease is taken: a merge
-    # refused here never holds the repository's lease, not even for a moment.
+    # A held lease is answered first (the contract's order). The owner is chosen, and the
+    # caller judged on it, before the lease is taken: a merge refused here never holds the
+    # repository's lease, not even for a moment.
+    held = await rt.store.run(lambda: workspace_store.load_lease(repo))
+    if held is not None and not rules.lease_expired(held, rt.clock.now_ms()):
+        raise Conflict(rules.lease_held_message(held))
     online = [o for o in await owners(rt, workspace) if o.status == "online"]
     if not online:
         raise Conflict("no online orchestrator available for workspace merge")
@@ -332,13 +344,29 @@ async def auto_merge(rt: Runtime) -> dict[str, int]:
         tried.add(ws.repo_root)
         try:
             await request_workspace_merge(
-                rt, ws, MergeOptions(requested_by="auto-merge", strategy="auto")
+                rt,
+                ws,
+                MergeOptions(requested_by="auto-merge", strategy="auto"),
+                allow_owner=_named_host(ws),
             )
             started += 1
         except Conflict as exc:
             waiting += 1
             log.info("auto_merge_waiting workspace=%s reason=%s", ws.id, exc.message)
+        except Forbidden:
+            log.warning("auto_merge_refused workspace=%s reason=not its host", ws.id)
     return {"started": started, "waiting": waiting}
+
+
+def _named_host(ws: Workspace) -> AllowOwner:
+    """The job merges a record on the host it names, never on another whose baseDir holds
+    its paths: whoever recorded it may cover the one it names and not the other."""
+
+    def allow_owner(owner: Orchestrator) -> None:
+        if ws.orchestrator_id is not None and owner.id != ws.orchestrator_id:
+            raise Forbidden("forbidden")
+
+    return allow_owner
 
 
 def _auto_merge_enabled(ws: Workspace, steward: Any) -> bool:

@@ -22,7 +22,7 @@ from relay.auth.access import (
     sub_is_agent,
 )
 from relay.domain.agents import Placement
-from relay.domain.tasks import StatusReport, Task, TaskEdit, TaskFilter
+from relay.domain.tasks import TASK_ID_MAX_LENGTH, StatusReport, Task, TaskEdit, TaskFilter
 from relay.errors import Forbidden, NotFound
 from relay.store import agents as agent_store
 from relay.store import tasks as task_store
@@ -118,7 +118,10 @@ async def _manager(rt: Runtime, caller: Principal, task_id: str) -> str:
 
 
 async def check_linked(rt: Runtime, task_ids: list[str]) -> None:
-    """404 ``task not found`` unless every listed task exists."""
+    """404 ``task not found`` unless every listed task exists (an id longer than any
+    task's names none: the store's column would refuse it)."""
+    if any(len(task_id) > TASK_ID_MAX_LENGTH for task_id in task_ids):
+        raise NotFound("task not found")
     found = await rt.store.run(lambda: task_store.existing_ids(task_ids))
     if any(task_id not in found for task_id in task_ids):
         raise NotFound("task not found")
