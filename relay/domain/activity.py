@@ -22,6 +22,9 @@ class ActivityInput:
     # The orchestrator the event concerns: given for an orchestrator's own (a command to
     # it), else stored as the agent's orchestrator at the time (``activity.append``).
     orchestrator_id: str | None = None
+    # Where a row the relay writes about a workspace is (its paths' common ancestor), by
+    # which a caller limited by path reads it; never taken from a client's row.
+    path: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +41,7 @@ class ActivityEvent:
     metadata: JSON
     created_at: int
     orchestrator_id: str | None = None
+    path: str | None = None
 
     def to_json(self) -> JSON:
         event: JSON = {
@@ -55,6 +59,7 @@ class ActivityEvent:
             "view": self.view,
             "agentId": self.agent_id,
             "orchestratorId": self.orchestrator_id,
+            "path": self.path,
         }
         event.update({key: value for key, value in optional.items() if value is not None})
         return event

@@ -9,8 +9,10 @@ from typing import Any
 from relay.domain.agents import Presence
 from relay.domain.tokens import SUBJECT_MAX_LENGTH
 
-# Its runtime token's subject is ``orchestrator:<id>``, and that must fit a token record.
-ORCHESTRATOR_ID_MAX_LENGTH = SUBJECT_MAX_LENGTH - len("orchestrator:")
+# What token records derive from its id (its runtime token's subject, and who minted a
+# token for it): each must fit a token record's column.
+HOST_TOKEN_PREFIXES = ("orchestrator:", "registration:", "spawn:", "orchestrator-remint:")
+ORCHESTRATOR_ID_MAX_LENGTH = SUBJECT_MAX_LENGTH - max(map(len, HOST_TOKEN_PREFIXES))
 
 JSON = dict[str, Any]
 

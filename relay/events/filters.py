@@ -76,6 +76,9 @@ class StreamFilter:
     agents: frozenset[str] | None = None
     hidden_views: frozenset[str] = frozenset()
     guard: EventGuard | None = None
+    # Views whose events ``agents`` does not filter: the guard judges them by the agents
+    # they name (a pair's, by its parties: it is tied to no one agent).
+    guarded_views: frozenset[str] = frozenset()
     # The guard's ``redact``, or None: found once as the stream opens, so a filter whose
     # guard redacts nothing (root's, an unconstrained caller's) pays nothing per event.
     redaction: Redact | None = field(
@@ -105,7 +108,7 @@ class StreamFilter:
             return False
         if self.agent_id is not None and agent_id != self.agent_id:
             return False
-        return self.agents is None or agent_id in self.agents
+        return self.agents is None or agent_id in self.agents or view in self.guarded_views
 
     def presence(
         self, agents: dict[str, int], orchestrators: dict[str, int]

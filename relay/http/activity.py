@@ -116,6 +116,7 @@ async def get_activity() -> list[dict[str, Any]]:
             unattributed_hidden_views=unattributed_hidden_views(caller),
             reached=reached,
             reached_hosts=reached_hosts,
+            paths=caller.path_limit,
         )
     )
     return [event.to_json() for event in events]

@@ -347,8 +347,12 @@ class ConstrainedEvents:
         if self._by_path:
             # As the feed judges it: the agent where it is stored (``reached``), else the
             # host by its baseDir (``reached_hosts``).
+            path = row.get("path")
             if agent_id is not None:
                 if self._acted_for(agent_id) is _NOTHING:
+                    return _NOTHING
+            elif isinstance(path, str):  # a place the relay wrote: judged by it, not its host
+                if not within_cwd(self._caller, path):
                     return _NOTHING
             elif orchestrator_id is not None:
                 base_dir = None if self.hosts is None else self.hosts.base_dir(orchestrator_id)

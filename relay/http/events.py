@@ -170,13 +170,16 @@ async def caller_filter(view: str | None = None, agent_id: str | None = None) ->
         if MESSAGE_VIEW in hidden
         else MessageEvents.of(caller, memory_guard, rt.agents)
     )
+    guarded: frozenset[str] = frozenset()
     if PAIRS_VIEW not in hidden:
         then = PairEvents.of(caller, then, rt.agents)
+        guarded = frozenset({PAIRS_VIEW})  # judged by PairEvents, not by ``agents``
     return StreamFilter(
         view=view,
         agent_id=agent_id,
         agents=visible_agents(caller),
         hidden_views=hidden,
+        guarded_views=guarded,
         guard=ConstrainedEvents.of(
             caller,
             then,
@@ -355,5 +358,6 @@ def _replay_query(
         agent_id=stream_filter.agent_id,
         agents=stream_filter.agents,
         hidden_views=stream_filter.hidden_views,
+        guarded_views=stream_filter.guarded_views,
         limit=REPLAY_PAGE,
     )

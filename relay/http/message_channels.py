@@ -16,7 +16,7 @@ from quart import Blueprint
 from quart_schema import document_request
 
 from relay.actors import channels
-from relay.auth.access import Resource
+from relay.auth.access import Resource, acts_for
 from relay.domain.channels import (
     CHANNEL_ID_PATTERN,
     DESCRIPTION_MAX_LENGTH,
@@ -155,6 +155,14 @@ async def _allow_binding_target(target_type: TargetType, target: str) -> None:
         allow(Resource(orchestrator_id=owner))
 
 
+async def _may_send_as(sender: str | None) -> bool:
+    caller = principal()
+    if sender is None or not caller.has_scope("message:write"):
+        return False
+    place = (await agent_placements({sender})).get(sender)
+    return place is not None and acts_for(caller, sender, place)
+
+
 @bp.get("/api/channels/<channel_id>/route")
 @responds(
     responses.ChannelRoute,
@@ -165,9 +173,11 @@ async def dry_run(channel_id: str) -> dict[str, Any]:
     sender = query_str("from", max_length=200)
     route = await channels.channel_route(services().runtime, channel_id, sender)
     targets = route.targets
-    if principal().constrained:
+    if principal().constrained and not await _may_send_as(sender):
         # The prediction names only agents the caller reads where they are stored (as
         # ``GET /api/agents`` lists them): a read-only token learns no other host's agents.
+        # One that may send as ``from`` is shown whom its send reaches, as its send's
+        # deliveries would show it.
         places = await agent_placements({t.agent_id for t in targets})
         targets = [
             t

@@ -28,6 +28,7 @@ def _event(row: models.ActivityEvent) -> ActivityEvent:
         metadata=dict(row.metadata or {}),
         created_at=row.created_at,
         orchestrator_id=row.orchestrator_id,
+        path=row.path,
     )
 
 
@@ -72,9 +73,18 @@ async def append(event: ActivityInput, created_at: int) -> tuple[ActivityEvent, 
         "metadata": dict(event.metadata or {}),
         "created_at": created_at,
         "orchestrator_id": orchestrator_id,
+        "path": event.path,
     }
     event_id = await _INSERT.run(values)
     return ActivityEvent(id=int(event_id), **values), True
+
+
+def _within(prefixes: Collection[str]) -> Q:
+    """Rows whose ``path`` lies within one of these (normalised) prefixes, component-wise."""
+    if "/" in prefixes:
+        return Q(path__isnull=False)
+    each = [Q(path=p) | Q(path__startswith=p + "/") for p in prefixes]
+    return Q(*each, join_type="OR") if each else Q(id__lt=0)
 
 
 async def page(
@@ -89,6 +99,7 @@ async def page(
     unattributed_hidden_views: Collection[str] = (),
     reached: Collection[str] | None = None,
     reached_hosts: Collection[str] | None = None,
+    paths: Collection[str] | None = None,
 ) -> list[ActivityEvent]:
     """Newest first; with ``after``, the events after that id in order (for catching up).
 
@@ -98,9 +109,10 @@ async def page(
     (for a token limited by path: the agents within its paths) keeps events naming no agent
     and those of these agents; ``reached_hosts`` (for the same token: the orchestrators
     whose ``baseDir`` lies within its paths) keeps events naming an agent, those naming no
-    orchestrator (but of ``HOST_VIEWS``) and those of these; events of ``hidden_views``
-    are left out, and those of ``unattributed_hidden_views`` that name no agent and no
-    orchestrator.
+    orchestrator (but of ``HOST_VIEWS``) and those of these, but a row the relay wrote about
+    a place (a workspace's, a lease's ``path``) naming no agent is kept by that place alone,
+    within ``paths`` (the same token's); events of ``hidden_views`` are left out, and those
+    of ``unattributed_hidden_views`` that name no agent and no orchestrator.
     """
     query = models.ActivityEvent.all()
     if view:
@@ -112,13 +124,16 @@ async def page(
     if reached is not None:
         query = query.filter(Q(agent_id__isnull=True) | Q(agent_id__in=list(reached)))
     if reached_hosts is not None:
-        # A host's row naming neither an agent nor a host (a workspace recorded with
-        # neither) cannot be judged by path: withheld, as from a caller limited by host.
+        # A host's row naming neither an agent nor a host nor a place cannot be judged by
+        # path: withheld, as from a caller limited by host.
         not_a_hosts_row = Q(view__isnull=True) | ~Q(view__in=list(HOST_VIEWS))
+        by_host = (Q(orchestrator_id__isnull=True) & not_a_hosts_row) | Q(
+            orchestrator_id__in=list(reached_hosts)
+        )
         query = query.filter(
             Q(agent_id__isnull=False)
-            | (Q(orchestrator_id__isnull=True) & not_a_hosts_row)
-            | Q(orchestrator_id__in=list(reached_hosts))
+            | (Q(path__isnull=False) & _within(paths or ()))
+            | (Q(path__isnull=True) & by_host)
         )
     if orchestrators is not None:
         relays_own = Q(orchestrator_id__isnull=True, agent_id__isnull=True) & (

@@ -65,13 +65,14 @@ async def after(
     agent_id: str | None = None,
     agents: Collection[str] | None = None,
     hidden_views: Collection[str] = (),
+    guarded_views: Collection[str] = (),
     limit: int = 500,
 ) -> list[StreamEvent]:
     """The events with an id above ``after_id``, oldest first, at most ``limit``.
 
     ``view`` / ``agent_id`` keep only events with exactly that view / agent; ``agents``
-    (a token's agent constraint) keeps only events of one of those agents; events of
-    ``hidden_views`` are left out.
+    (a token's agent constraint) keeps only events of one of those agents, and those of
+    ``guarded_views`` (a guard judges them); events of ``hidden_views`` are left out.
     """
     query = models.StreamEvent.filter(id__gt=after_id)
     if view is not None:
@@ -79,7 +80,10 @@ async def after(
     if agent_id is not None:
         query = query.filter(agent_id=agent_id)
     if agents is not None:
-        query = query.filter(agent_id__in=list(agents))
+        if guarded_views:
+            query = query.filter(Q(agent_id__in=list(agents)) | Q(view__in=list(guarded_views)))
+        else:
+            query = query.filter(agent_id__in=list(agents))
     if hidden_views:
         query = query.filter(Q(view__isnull=True) | ~Q(view__in=list(hidden_views)))
     return [_event(row) for row in await query.order_by("id").limit(limit)]

@@ -15,12 +15,16 @@ from relay.auth.authenticator import Authenticator
 from relay.domain.agents import SpawnRequest
 from relay.domain.commands import Command, CommandSpec
 from relay.errors import NotFound
+from relay.store import commands as command_store
 from relay.store import orchestrators as orchestrator_store
 
 Authorize = Callable[[Resource], None]
 
 
-def new_spawn_request_id() -> str:
+def new_spawn_request_id(once: str | None = None) -> str:
+    """A new spawn's id; under ``once`` (an automation's run for one event) always the same."""
+    if once is not None:
+        return f"sp_{uuid.uuid5(uuid.NAMESPACE_URL, 'relay-spawn:' + once)}"
     return f"sp_{uuid.uuid4()}"
 
 
@@ -38,8 +42,10 @@ async def spawn_agent(
     *,
     authorize: Authorize,
     requested_by: str,
+    once: str | None = None,
 ) -> tuple[Command, str]:
     """Queue ``agent.spawn`` on an online orchestrator; returns ``(command, spawnRequestId)``.
+    Under ``once`` a spawn already queued under it is returned, not queued again.
 
     Raises, in this order:
         Forbidden: from ``authorize``, for the orchestrator, the cwd, the spawn policy, the
@@ -49,7 +55,13 @@ async def spawn_agent(
         Invalid: ``cwd must be inside the orchestrator's baseDir``.
         Conflict: ``orchestrator is not online`` (checked inside its actor).
     """
-    spawn_request_id = new_spawn_request_id()
+    spawn_request_id = new_spawn_request_id(once)
+    if once is not None:
+        queued = await rt.store.run(
+            lambda: command_store.search(type_="agent.spawn", correlation_id=spawn_request_id)
+        )
+        if queued:
+            return queued[0], spawn_request_id
     agent_id = spawned_agent_id(spawn_request_id)
     authorize(
         Resource(

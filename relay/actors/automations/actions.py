@@ -43,8 +43,8 @@ async def run(
     rt: Runtime, automation: Automation, action: JSON, *, once: str | None = None
 ) -> JSON:
     """Run ``action`` (its templates rendered) as ``automation``; the dispatch's ``result``.
-    ``once``: a key the run is the same run under (its event's): a message posted or a
-    task created again under it is the one made first.
+    ``once``: a key the run is the same run under (its event's): a message posted, a task
+    created or an agent spawned again under it is the one made first.
 
     Raises what the action's route would: Invalid, Forbidden, NotFound, Conflict.
     """
@@ -55,7 +55,7 @@ async def run(
     if kind == "post_message":
         return await _post_message(rt, caller, action, once)
     if kind == "spawn_agent":
-        return await _spawn_agent(rt, caller, action)
+        return await _spawn_agent(rt, caller, action, once)
     raise Invalid(f"unknown action type {kind!r}")
 
 
@@ -187,7 +187,9 @@ def _spawn_request(
     )
 
 
-async def _spawn_agent(rt: Runtime, caller: Principal, action: Mapping[str, Any]) -> JSON:
+async def _spawn_agent(
+    rt: Runtime, caller: Principal, action: Mapping[str, Any], once: str | None
+) -> JSON:
     policy_name = str(action.get("policyName"))
     policy = await rt.store.run(
         lambda: config_store.get_value(SPAWN_POLICIES_NAMESPACE, policy_name)
@@ -205,5 +207,6 @@ async def _spawn_agent(rt: Runtime, caller: Principal, action: Mapping[str, Any]
         # saved (they hold no template); a run by hand is authorized by its route.
         authorize=lambda _resource: None,
         requested_by=caller.sub,
+        once=once,
     )
     return {"commandId": command.id, "spawnRequestId": spawn_request_id}

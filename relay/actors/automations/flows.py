@@ -167,9 +167,12 @@ async def dispatch_event(
     rt: Runtime, event: IntegrationEvent, automation_ids: Sequence[str] | None = None
 ) -> list[JSON]:
     """Dispatch each of ``automation_ids`` (by default those the event triggers now) once
-    for the event, in order; their results."""
+    for the event, in order, but those deleted or disabled since; their results."""
     if automation_ids is None:
         automation_ids = await triggered_by_event(rt, event)
+    else:
+        enabled = {a.id for a in await rt.registry.ask(KIND, KEY, Snapshot()) if a.enabled}
+        automation_ids = [a for a in automation_ids if a in enabled]
     results: list[JSON] = []
     for automation_id in automation_ids:
         try:

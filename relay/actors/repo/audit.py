@@ -6,6 +6,7 @@ can neither miss a change nor describe one that never committed.
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass
 
 from relay.domain.activity import ActivityInput
@@ -24,6 +25,13 @@ class ActionNote:
     detail: str | None = None
 
 
+def place_of(ws: Workspace) -> str:
+    """Where the workspace is: the common ancestor of its paths. Each of them lies within a
+    path exactly when this does, so a caller limited by path reads the workspace's rows as
+    it reads the workspace (``allow_workspace``)."""
+    return posixpath.commonpath([ws.worktree_path, ws.repo_root, ws.source_cwd])
+
+
 def action(note: ActionNote, ws: Workspace, command_id: str | None) -> ActivityInput:
     """The row of an action a caller asked for (status change, merge, cleanup, delete)."""
     return ActivityInput(
@@ -35,6 +43,7 @@ def action(note: ActionNote, ws: Workspace, command_id: str | None) -> ActivityI
         view="orchestrators",
         agent_id=ws.agent_id,
         orchestrator_id=ws.orchestrator_id,
+        path=place_of(ws),
         metadata={
             "action": note.action,
             "workspaceId": ws.id,
@@ -79,6 +88,7 @@ def lease_expired(lease: MergeLease, orchestrator_id: str | None) -> ActivityInp
         view="orchestrators",
         metadata={**lease.to_json()},
         orchestrator_id=orchestrator_id,
+        path=lease.repo_root,
     )
 
 
@@ -94,6 +104,7 @@ def lease_force_released(
         view="orchestrators",
         metadata={**lease.to_json(), "releasedBy": released_by},
         orchestrator_id=orchestrator_id,
+        path=lease.repo_root,
     )
 
 
@@ -107,6 +118,7 @@ def _workspace(title: str, ws: Workspace, icon: str, command_id: str | None) -> 
         view="orchestrators",
         agent_id=ws.agent_id,
         orchestrator_id=ws.orchestrator_id,
+        path=place_of(ws),
         metadata={
             "workspaceId": ws.id,
             "repoRoot": ws.repo_root,

@@ -354,6 +354,8 @@ async def auto_merge(rt: Runtime) -> dict[str, int]:
             waiting += 1
             log.info("auto_merge_waiting workspace=%s reason=%s", ws.id, exc.message)
         except Forbidden:
+            # Never merged for it: the repo's other ready workspaces may go this round.
+            tried.discard(ws.repo_root)
             log.warning("auto_merge_refused workspace=%s reason=not its host", ws.id)
     return {"started": started, "waiting": waiting}
 

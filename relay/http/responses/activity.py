@@ -20,3 +20,4 @@ class ActivityEvent(Shape):
     view: str | None = None
     agent_id: str | None = None
     orchestrator_id: str | None = None
+    path: str | None = None

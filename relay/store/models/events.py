@@ -21,6 +21,8 @@ class ActivityEvent(Model):
     metadata = fields.JSONField(default=dict)
     created_at = fields.BigIntField(db_index=True)
     orchestrator_id = fields.CharField(max_length=200, null=True, db_index=True)
+    # Where a row the relay wrote about a workspace is: its paths' common ancestor.
+    path = fields.TextField(null=True)
 
     class Meta:
         table = "activity_events"
