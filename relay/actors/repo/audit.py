@@ -9,6 +9,7 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass
 
+from relay.auth.access import normalise_path
 from relay.domain.activity import ActivityInput
 from relay.domain.commands import Command
 from relay.domain.workspaces import MergeLease, Workspace
@@ -29,7 +30,8 @@ def place_of(ws: Workspace) -> str:
     """Where the workspace is: the common ancestor of its paths. Each of them lies within a
     path exactly when this does, so a caller limited by path reads the workspace's rows as
     it reads the workspace (``allow_workspace``)."""
-    return posixpath.commonpath([ws.worktree_path, ws.repo_root, ws.source_cwd])
+    paths = (ws.worktree_path, ws.repo_root, ws.source_cwd)
+    return posixpath.commonpath([normalise_path(p) for p in paths])
 
 
 def action(note: ActionNote, ws: Workspace, command_id: str | None) -> ActivityInput:
