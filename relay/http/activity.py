@@ -14,6 +14,7 @@ from relay.auth.access import (
     unattributed_hidden_views,
     visible_agents,
     visible_orchestrators,
+    within_cwd,
 )
 from relay.crossing import wait_future
 from relay.domain.activity import ActivityInput
@@ -119,4 +120,8 @@ async def get_activity() -> list[dict[str, Any]]:
             paths=caller.path_limit,
         )
     )
+    if caller.path_limit is not None:
+        # SQL's LIKE matches the place by prefix, and SQLite's regardless of case: the
+        # exact test, case and components, is ``within_cwd``'s.
+        events = [e for e in events if e.path is None or within_cwd(caller, e.path)]
     return [event.to_json() for event in events]

@@ -317,3 +317,20 @@ async def test_the_stream_judges_a_workspace_row_by_its_place(client: Any, mint:
     assert [(r["title"], r["metadata"]["workspaceId"]) for r in rows] == [
         ("Workspace request-review", "mine")
     ]
+
+
+async def test_a_workspace_row_is_judged_by_its_place_case_and_all(client: Any, mint: Any) -> None:
+    """``/srv/TEAM`` is not ``/srv/team`` (SQLite's LIKE would say it is): its rows stay
+    out of a feed limited to /srv/team."""
+    team = bearer(mint(["agent:read", "activity:read"], {"cwd": ["/srv/team"]}, sub="t"))
+    root = "/srv/TEAM/repo"
+    body = {"id": "upper", "repoRoot": root, "worktreePath": f"{root}/.wt/upper"}
+    assert (await client.post("/api/workspaces", json=body, headers=H)).status_code == 201
+    acted = await client.post(
+        "/api/workspaces/upper/actions", json={"action": "request-review"}, headers=H
+    )
+    assert acted.status_code == 200, await acted.get_data()
+    everyone = await (await client.get("/api/activity?view=orchestrators", headers=H)).get_json()
+    assert [e["path"] for e in everyone] == [root]
+    feed = await client.get("/api/activity?view=orchestrators", headers=team)
+    assert await feed.get_json() == []
