@@ -4,21 +4,22 @@ rows, replays of disabled or spawning automations, re-minting for the longest ho
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from relay.actors.tokens.runner_tokens import mint_runner_token
-from relay.clock import ManualClock
 from relay.domain.orchestrators import ORCHESTRATOR_ID_MAX_LENGTH
-from relay.errors import Unavailable
-from relay.http.app import create_app
 from relay.http.services import Services
-from relay.settings import IntegrationToken, Settings
 from relay.store import automations as automation_store
 from tests.conftest import bearer
 from tests.http.helpers import H, register_orchestrator
+from tests.http.integration_setup import (  # noqa: F401  (app: the app with integration ci)
+    app,
+    deliver,
+    fail_dispatch_records_of,
+    save_automation,
+)
 from tests.http.sse_client import open_stream, post_activity
 
 # -- helpers -------------------------------------------------------------------------------
@@ -165,60 +166,20 @@ async def test_a_path_limited_caller_reads_the_audit_of_its_own_workspace_action
 
 # -- 6. integration replays ------------------------------------------------------------------
 
-CI = "ci-integration-token-review-fix2-0123456789"
-CI_H = bearer(CI)
-TOKENS = [IntegrationToken(name="ci", token=CI, scopes=(), per_minute=1000)]
-
-
-@pytest.fixture
-async def ci_app(settings: Settings, clock: ManualClock) -> AsyncIterator[Any]:
-    application = create_app(
-        settings.model_copy(update={"integration_tokens": TOKENS}), clock=clock
-    )
-    async with application.test_app() as test_app:
-        yield test_app
-
-
-async def _automation(client: Any, name: str, action: dict[str, Any]) -> dict[str, Any]:
-    saved = {"name": name, "trigger": {"type": "event", "eventType": "build.failed"}}
-    response = await client.post("/api/automations", json={**saved, "action": action}, headers=H)
-    assert response.status_code == 201, await response.get_data()
-    created: dict[str, Any] = await response.get_json()
-    return created
-
-
-async def _deliver(client: Any, delivery: str) -> Any:
-    return await client.post(
-        "/api/integrations/ci/events",
-        json={"type": "build.failed"},
-        headers={**CI_H, "X-Delivery-Id": delivery},
-    )
-
-
-def _records_down_for(monkeypatch: pytest.MonkeyPatch, automation_id: str) -> Any:
-    real = automation_store.insert_dispatch
-
-    async def down(result: Any, *args: Any) -> Any:
-        if result.automation_id == automation_id:
-            raise Unavailable("store unavailable")
-        return await real(result, *args)
-
-    monkeypatch.setattr(automation_store, "insert_dispatch", down)
-    return real
-
 
 async def test_a_replay_does_not_run_an_automation_disabled_since_the_event_arrived(
-    ci_app: Any, monkeypatch: pytest.MonkeyPatch
+    client: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """tasks.md: an event dispatches each *enabled* matching automation. The pending list
     (7e46390) runs on a replay whatever the event triggered on arrival; the
     AutomationActor's Begin never looks at ``enabled``: an automation an operator disabled
     after the outage (say, it misfired) runs anyway when the integration retries."""
-    client = ci_app.test_client()
     await _agent(client, "a1")
-    saved = await _automation(client, "notify", {"type": "post_message", "to": "a1", "body": "x"})
-    real = _records_down_for(monkeypatch, saved["id"])
-    cut = await _deliver(client, "d-1")
+    saved = await save_automation(
+        client, "notify", {"type": "post_message", "to": "a1", "body": "x"}
+    )
+    real = fail_dispatch_records_of(monkeypatch, saved["id"])
+    cut = await deliver(client, "d-1")
     assert cut.status_code == 503, await cut.get_data()
     monkeypatch.setattr(automation_store, "insert_dispatch", real)
     # The cut run's message was sent; the operator now disables the automation.
@@ -229,7 +190,7 @@ async def test_a_replay_does_not_run_an_automation_disabled_since_the_event_arri
     )
     assert disabled.status_code == 200, await disabled.get_data()
 
-    replay = await _deliver(client, "d-1")
+    replay = await deliver(client, "d-1")
     assert replay.status_code == 200, await replay.get_data()
     assert (await replay.get_json())["dispatches"] == []
     listed = await client.get(f"/api/automations/{saved['id']}/dispatches", headers=H)
@@ -239,24 +200,23 @@ async def test_a_replay_does_not_run_an_automation_disabled_since_the_event_arri
 
 
 async def test_a_replayed_spawn_agent_run_does_not_spawn_a_second_agent(
-    ci_app: Any, monkeypatch: pytest.MonkeyPatch
+    client: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A replay runs again a run whose result could not be kept; 69194db made create_task
     name the task it made the first time, post_message was already so, but spawn_agent
     queues a second agent.spawn (a second session, a second runner token)."""
-    client = ci_app.test_client()
     await register_orchestrator(client, "o1", "/srv/o1")
     policy = {"provider": "claude", "cwd": "/srv/o1/base", "model": "opus"}
     put = await client.put("/api/config/spawn-policies/reviewer", json={"value": policy}, headers=H)
     assert put.status_code in (200, 201), await put.get_data()
     action = {"type": "spawn_agent", "orchestratorId": "o1", "policyName": "reviewer"}
-    saved = await _automation(client, "spawn-it", action)
-    real = _records_down_for(monkeypatch, saved["id"])
-    cut = await _deliver(client, "d-1")
+    saved = await save_automation(client, "spawn-it", action)
+    real = fail_dispatch_records_of(monkeypatch, saved["id"])
+    cut = await deliver(client, "d-1")
     assert cut.status_code == 503, await cut.get_data()
     monkeypatch.setattr(automation_store, "insert_dispatch", real)
 
-    replay = await _deliver(client, "d-1")
+    replay = await deliver(client, "d-1")
     assert replay.status_code == 200, await replay.get_data()
     listed = await client.get("/api/commands?target=o1", headers=H)
     assert listed.status_code == 200, await listed.get_data()

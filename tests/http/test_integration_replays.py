@@ -4,90 +4,33 @@ nothing saved since; a run repeated so renders and posts what it did the first t
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from relay.clock import ManualClock
-from relay.errors import Unavailable
-from relay.http.app import create_app
-from relay.settings import IntegrationToken, Settings
 from relay.store import automations as automation_store
-from tests.conftest import bearer
 from tests.http.helpers import H
-
-CI = "ci-integration-token-review-0123456789"
-CI_H = bearer(CI)
-TOKENS = [IntegrationToken(name="ci", token=CI, scopes=(), per_minute=1000)]
-
-
-@pytest.fixture
-async def app(settings: Settings, clock: ManualClock) -> AsyncIterator[Any]:
-    application = create_app(
-        settings.model_copy(update={"integration_tokens": TOKENS}), clock=clock
-    )
-    async with application.test_app() as test_app:
-        yield test_app
-
-
-async def agent(client: Any, agent_id: str) -> None:
-    response = await client.post("/api/agents", json={"id": agent_id, "name": agent_id}, headers=H)
-    assert response.status_code in (200, 201), await response.get_data()
-
-
-async def automation(client: Any, name: str, action: dict[str, Any]) -> dict[str, Any]:
-    saved = {
-        "name": name,
-        "trigger": {"type": "event", "eventType": "build.failed"},
-        "action": action,
-    }
-    response = await client.post("/api/automations", json=saved, headers=H)
-    assert response.status_code == 201, await response.get_data()
-    created: dict[str, Any] = await response.get_json()
-    return created
-
-
-def message_to(to: str, body: str) -> dict[str, Any]:
-    return {"type": "post_message", "to": to, "body": body}
+from tests.http.integration_setup import (  # noqa: F401  (app: the app with integration ci)
+    CI_TOKENS,
+    agent,
+    app,
+    deliver,
+    fail_dispatch_records_of,
+    inbox_bodies,
+    message_to,
+)
+from tests.http.integration_setup import save_automation as automation
 
 
 def task_titled(title: str) -> dict[str, Any]:
     return {"type": "create_task", "task": {"title": title}}
 
 
-async def deliver(client: Any, delivery: str) -> Any:
-    return await client.post(
-        "/api/integrations/ci/events",
-        json={"type": "build.failed"},
-        headers={**CI_H, "X-Delivery-Id": delivery},
-    )
-
-
-async def inbox_bodies(client: Any, agent_id: str) -> list[str]:
-    response = await client.get(f"/api/agents/{agent_id}/inbox?peek=true", headers=H)
-    assert response.status_code == 200, await response.get_data()
-    return [item["message"]["body"] for item in (await response.get_json())["items"]]
-
-
 async def task_titles(client: Any) -> list[str]:
     response = await client.get("/api/tasks", headers=H)
     assert response.status_code == 200, await response.get_data()
     return sorted(t["title"] for t in await response.get_json())
-
-
-def fail_dispatch_records_of(monkeypatch: pytest.MonkeyPatch, automation_id: str) -> Any:
-    """The store goes down just as this automation's dispatch result is written; the real
-    writer is returned, to put back."""
-    real = automation_store.insert_dispatch
-
-    async def down_for_one(result: Any, *args: Any) -> Any:
-        if result.automation_id == automation_id:
-            raise Unavailable("store unavailable")
-        return await real(result, *args)
-
-    monkeypatch.setattr(automation_store, "insert_dispatch", down_for_one)
-    return real
 
 
 # -- a repeated delivery dispatches nothing new -------------------------------------------
@@ -143,15 +86,15 @@ async def test_a_replay_after_a_restart_does_not_run_an_automation_again(
     """After a restart the actor's (event, automation) memory is gone, and the store keeps
     only an automation's newest RELAY_AUTOMATION_DISPATCH_KEEP results: the retry of an
     older delivery finds no kept result and runs the automation again (a second task)."""
-    overrides = {"integration_tokens": TOKENS, "automation_dispatch_keep": 1}
-    async with open_app(**overrides) as app:
-        client = app.test_client()
+    overrides = {"integration_tokens": CI_TOKENS, "automation_dispatch_keep": 1}
+    async with open_app(**overrides) as opened:
+        client = opened.test_client()
         await automation(client, "file-it", task_titled("build failed"))
         assert (await deliver(client, "d-1")).status_code == 201
         assert (await deliver(client, "d-2")).status_code == 201
         assert await task_titles(client) == ["build failed", "build failed"]
-    async with open_app(**overrides) as app:
-        client = app.test_client()
+    async with open_app(**overrides) as opened:
+        client = opened.test_client()
         replay = await deliver(client, "d-1")
         assert replay.status_code == 200, await replay.get_data()
         assert await task_titles(client) == ["build failed", "build failed"]

@@ -11,26 +11,30 @@ from tests.http.helpers import H, two_hosts
 from tests.http.sse_client import open_stream, post_activity, until_end
 
 
+async def o1_agents_and_a_watcher(
+    client: Any, mint: Any, *o2_agents: str
+) -> tuple[str, dict[str, str]]:
+    """o1 and o2 (``two_hosts``, these agents on o2), a1 and a2 on o1; returns o1's runtime
+    token and the headers of an integration token limited to o1, which reaches a1 and a2
+    (their cards) but acts for neither."""
+    o1_token = await two_hosts(client, *o2_agents)
+    for agent_id in ("a1", "a2"):
+        response = await client.post(
+            "/api/agents", json={"id": agent_id, "orchestratorId": "o1"}, headers=H
+        )
+        assert response.status_code == 201
+    scope = ["activity:read", "message:read", "agent:read"]
+    token = mint(scope, {"orchestrators": ["o1"]}, sub="ci", role="integration")
+    return o1_token, bearer(token)
+
+
 async def test_the_stream_carries_no_message_events_to_a_token_acting_for_no_agent(
     client: Any, mint: Any
 ) -> None:
     """An integration token limited to o1 reaches o1's agents (their cards) but acts for
     none (access.acts_for): it may not read their messages or deliveries over HTTP, so the
     stream must not hand it their ``message`` and ``delivery`` events either."""
-    await two_hosts(client, "v")
-    for agent_id in ("a1", "a2"):
-        response = await client.post(
-            "/api/agents", json={"id": agent_id, "orchestratorId": "o1"}, headers=H
-        )
-        assert response.status_code == 201
-    watcher = bearer(
-        mint(
-            ["activity:read", "message:read", "agent:read"],
-            {"orchestrators": ["o1"]},
-            sub="ci",
-            role="integration",
-        )
-    )
+    _o1_token, watcher = await o1_agents_and_a_watcher(client, mint, "v")
     assert (await client.get("/api/agents/a1", headers=watcher)).status_code == 200
     async with open_stream(client, headers=watcher) as stream:
         sent = await client.post(
@@ -114,20 +118,7 @@ async def test_a_dead_letter_audit_reaches_who_acts_for_its_recipient(
     token limited to o1 reaches a2 (its card) but acts for it not: it reads the delivery
     over HTTP nowhere, so neither the feed nor the stream hands it the audit. o1's runtime
     token, which acts for a2, reads it in both."""
-    o1_token = await two_hosts(client)
-    for agent_id in ("a1", "a2"):
-        response = await client.post(
-            "/api/agents", json={"id": agent_id, "orchestratorId": "o1"}, headers=H
-        )
-        assert response.status_code == 201
-    watcher = bearer(
-        mint(
-            ["activity:read", "message:read", "agent:read"],
-            {"orchestrators": ["o1"]},
-            sub="ci",
-            role="integration",
-        )
-    )
+    o1_token, watcher = await o1_agents_and_a_watcher(client, mint)
     host = bearer(o1_token)
     async with (
         open_stream(client, headers=watcher) as theirs,

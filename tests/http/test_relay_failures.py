@@ -7,78 +7,32 @@ and a retry repairs what a 503 left behind."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pykka
 import pytest
 from tortoise.exceptions import OperationalError
 
-from relay.clock import ManualClock
-from relay.errors import Unavailable
-from relay.http.app import create_app
-from relay.settings import IntegrationToken, Settings
 from relay.store import automations as automation_store
 from relay.store import channels as channel_store
 from tests.conftest import bearer
 from tests.http.helpers import H
+from tests.http.integration_setup import (  # noqa: F401  (app: the app with integration ci)
+    CI_H,
+    agent,
+    app,
+    deliver,
+    fail_dispatch_records_of,
+    inbox_bodies,
+    message_to,
+    save_automation,
+)
 
-CI = "ci-integration-token-0123456789"
-CI_H = bearer(CI)
 MCP_HEADERS = {"Accept": "application/json, text/event-stream"}
 
 
-@pytest.fixture
-async def app(settings: Settings, clock: ManualClock) -> AsyncIterator[Any]:
-    tokens = [IntegrationToken(name="ci", token=CI, scopes=(), per_minute=1000)]
-    application = create_app(
-        settings.model_copy(update={"integration_tokens": tokens}), clock=clock
-    )
-    async with application.test_app() as test_app:
-        yield test_app
-
-
-async def agent(client: Any, agent_id: str) -> None:
-    response = await client.post("/api/agents", json={"id": agent_id, "name": agent_id}, headers=H)
-    assert response.status_code in (200, 201), await response.get_data()
-
-
 async def automation(client: Any, name: str, to: str, body: str) -> dict[str, Any]:
-    saved = {
-        "name": name,
-        "trigger": {"type": "event", "eventType": "build.failed"},
-        "action": {"type": "post_message", "to": to, "body": body},
-    }
-    response = await client.post("/api/automations", json=saved, headers=H)
-    assert response.status_code == 201, await response.get_data()
-    created: dict[str, Any] = await response.get_json()
-    return created
-
-
-async def deliver(client: Any, delivery: str) -> Any:
-    return await client.post(
-        "/api/integrations/ci/events",
-        json={"type": "build.failed"},
-        headers={**CI_H, "X-Delivery-Id": delivery},
-    )
-
-
-async def inbox_bodies(client: Any, agent_id: str) -> list[str]:
-    response = await client.get(f"/api/agents/{agent_id}/inbox?peek=true", headers=H)
-    assert response.status_code == 200, await response.get_data()
-    return [item["message"]["body"] for item in (await response.get_json())["items"]]
-
-
-def fail_dispatch_records_of(monkeypatch: pytest.MonkeyPatch, automation_id: str) -> None:
-    """The store goes down just as this automation's dispatch result is written."""
-    real = automation_store.insert_dispatch
-
-    async def down_for_one(result: Any, *args: Any) -> Any:
-        if result.automation_id == automation_id:
-            raise Unavailable("store unavailable")
-        return await real(result, *args)
-
-    monkeypatch.setattr(automation_store, "insert_dispatch", down_for_one)
+    return await save_automation(client, name, message_to(to, body))
 
 
 # -- integrations and automations: an event that is stored, then fails ----------------------

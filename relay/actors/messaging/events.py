@@ -8,17 +8,10 @@ token's sub) is never confused with an agent registered under the same id.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from relay.actors.runtime.directory import AgentDirectory
-from relay.auth.access import (
-    MESSAGES_VIEW,
-    Principal,
-    acts_for,
-    is_named,
-    is_unconstrained_operator,
-)
-from relay.events import EventGuard
+from relay.actors.runtime.acting_guard import ActingGuard
+from relay.auth.access import MESSAGES_VIEW, is_named
 from relay.store.stream import StreamEvent
 
 EVENTS = frozenset({"message", "delivery"})
@@ -26,46 +19,16 @@ VIEW = MESSAGES_VIEW  # theirs, and the message audits': for message:read holder
 
 
 @dataclass(frozen=True, slots=True)
-class MessageEvents:
+class MessageEvents(ActingGuard):
     """A stream's guard (``relay.events.EventGuard``) for a caller that is no
     unconstrained operator (``of``): a ``delivery`` event passes if the caller acts for its
     recipient (so does a dead-letter audit, an ``activity`` event of the view), a
     ``message`` event if it acts for its sender, or is the sender that is no agent
-    (``is_named``), judged by ``acts_for`` on where the agents' actors' memory holds the
-    agent stored (``agents``: never a store read per event; an agent memory does not hold
-    is acted for by none). Other events pass; then ``then`` decides.
+    (``is_named``). Other events pass; then ``then`` decides.
 
     Covering an agent is not acting for it: an integration token limited to o1 reads o1's
     agent cards, never their inboxes or messages, and so none of these events.
     """
-
-    sub: str
-    role: str
-    constraints: tuple[tuple[str, tuple[str, ...]], ...]
-    agents: AgentDirectory
-    then: EventGuard | None = None
-    # What ``acts_for`` reads of the caller, built once; left out of equality.
-    _caller: Principal = field(init=False, compare=False, hash=False, repr=False)
-
-    def __post_init__(self) -> None:
-        caller = Principal(
-            sub=self.sub,
-            role=self.role,
-            scope=frozenset(),
-            constraints={kind: list(values) for kind, values in self.constraints},
-        )
-        object.__setattr__(self, "_caller", caller)
-
-    @classmethod
-    def of(
-        cls, caller: Principal, then: EventGuard | None, agents: AgentDirectory
-    ) -> EventGuard | None:
-        """The guard for ``caller``: ``then`` alone for root and unconstrained operators,
-        who read every message."""
-        if is_unconstrained_operator(caller):
-            return then
-        constraints = tuple(sorted((k, tuple(v)) for k, v in caller.constraints.items()))
-        return cls(caller.sub, caller.role, constraints, agents, then)
 
     def admits(self, event: StreamEvent) -> bool:
         # The view's audit rows (a dead letter) are about a recipient's delivery: read by
@@ -83,5 +46,4 @@ class MessageEvents:
             message = event.data.get("message") if isinstance(event.data, dict) else None
             sender = message.get("from") if isinstance(message, dict) else None
             return isinstance(sender, str) and is_named(self._caller, sender)
-        facts = self.agents.known([agent_id])[0].get(agent_id)
-        return facts is not None and acts_for(self._caller, agent_id, facts.placement)
+        return self.acts_for_stored(agent_id)
