@@ -16,7 +16,7 @@ from quart import Blueprint
 from quart_schema import document_request
 
 from relay.actors import channels
-from relay.auth.access import Resource, acts_for
+from relay.auth.access import Resource
 from relay.domain.channels import (
     CHANNEL_ID_PATTERN,
     DESCRIPTION_MAX_LENGTH,
@@ -26,12 +26,13 @@ from relay.domain.channels import (
     Direction,
     TargetType,
 )
-from relay.errors import Forbidden
+from relay.errors import Forbidden, NotFound
 from relay.http import responses
 from relay.http.auth import (
     agent_orchestrators,
     agent_placements,
     allow,
+    allow_acting_for,
     allow_agent,
     allow_relay_wide,
     can_see_agent,
@@ -156,11 +157,15 @@ async def _allow_binding_target(target_type: TargetType, target: str) -> None:
 
 
 async def _may_send_as(sender: str | None) -> bool:
-    caller = principal()
-    if sender is None or not caller.has_scope("message:write"):
+    """Whether the caller may send as ``sender``: ``message:write`` and the one check of
+    messaging (``allow_acting_for``)."""
+    if sender is None or not principal().has_scope("message:write"):
         return False
-    place = (await agent_placements({sender})).get(sender)
-    return place is not None and acts_for(caller, sender, place)
+    try:
+        await allow_acting_for(sender)
+    except (Forbidden, NotFound):
+        return False
+    return True
 
 
 @bp.get("/api/channels/<channel_id>/route")
