@@ -163,16 +163,17 @@ async def triggered_by_event(rt: Runtime, event: IntegrationEvent) -> tuple[str,
     return tuple(automation.id for automation in found)
 
 
+async def enabled_among(rt: Runtime, automation_ids: Sequence[str]) -> list[str]:
+    """Those of ``automation_ids`` still enabled (neither disabled nor deleted), in order."""
+    enabled = {a.id for a in await rt.registry.ask(KIND, KEY, Snapshot()) if a.enabled}
+    return [automation_id for automation_id in automation_ids if automation_id in enabled]
+
+
 async def dispatch_event(
-    rt: Runtime, event: IntegrationEvent, automation_ids: Sequence[str] | None = None
+    rt: Runtime, event: IntegrationEvent, automation_ids: Sequence[str]
 ) -> list[JSON]:
-    """Dispatch each of ``automation_ids`` (by default those the event triggers now) once
-    for the event, in order, but those deleted or disabled since; their results."""
-    if automation_ids is None:
-        automation_ids = await triggered_by_event(rt, event)
-    else:
-        enabled = {a.id for a in await rt.registry.ask(KIND, KEY, Snapshot()) if a.enabled}
-        automation_ids = [a for a in automation_ids if a in enabled]
+    """Dispatch each of ``automation_ids`` once for the event, in order (one deleted since
+    is passed over); their results."""
     results: list[JSON] = []
     for automation_id in automation_ids:
         try:

@@ -59,10 +59,9 @@ def allow_posting(rt: Runtime, caller: Principal, name: str) -> IntegrationToken
 
 
 async def dispatch_event(
-    rt: Runtime, event: IntegrationEvent, automation_ids: Sequence[str] | None = None
+    rt: Runtime, event: IntegrationEvent, automation_ids: Sequence[str]
 ) -> list[dict[str, Any]]:
-    """Run these automations (by default those ``event`` triggers now) for the event; their
-    ``AutomationDispatchResult``s."""
+    """Run these automations for the event; their ``AutomationDispatchResult``s."""
     return await automations.dispatch_event(rt, event, automation_ids)
 
 
@@ -101,12 +100,16 @@ async def receive(
     event, created = await write_audited(
         rt, lambda: integration_store.receive(draft), lambda _r: (), changes_of=changes_of
     )
-    if created:
-        dispatches = await dispatch_event(rt, event, event.pending)
+    if created:  # what it triggers was read just before it was stored
+        dispatches = await dispatch_event(rt, event, event.pending or ())
     else:  # a replay answers with what the first delivery did
         dispatches = await automations.dispatches_of_event(rt, event.id)
         todo = rules.left_to_run(event.pending, dispatches)
-        if todo is None or todo:
+        if todo is None:  # stored before ``pending`` was kept: what it triggers now
+            todo = list(await automations.triggered_by_event(rt, event))
+        elif todo:  # but none disabled or deleted since it arrived
+            todo = await automations.enabled_among(rt, todo)
+        if todo:
             dispatches = [*dispatches, *await dispatch_event(rt, event, todo)]
     if event.pending:
         await _settle(rt, event, dispatches)
