@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+from relay.actors.memory import rules
 from relay.actors.memory.redaction import Redactor
 from relay.actors.memory.visibility import sees
-from relay.domain.memory import Memory, Viewer
+from relay.domain.memory import Memory, Source, Viewer
 from relay.store.stream import StreamEvent
 
 EVENT = "memory"
@@ -76,26 +77,21 @@ def replayed(event: StreamEvent, redactor: Redactor) -> StreamEvent:
     item = event.data.get("memory") if event.event == EVENT else None
     if not isinstance(item, dict):
         return event
-    shown = dict(item)
-    changed = False
-
-    def clean(text: Any) -> Any:
-        nonlocal changed
-        if not isinstance(text, str):
-            return text
-        cleaned, matched = redactor.redact(text)
-        changed = changed or bool(matched)
-        return cleaned
-
-    shown["title"] = clean(item.get("title"))
-    tags = item.get("tags")
-    if isinstance(tags, list):
-        shown["tags"] = [clean(tag) for tag in tags]
-    source = item.get("source")
-    if isinstance(source, dict) and "ref" in source:
-        shown["source"] = {**source, "ref": clean(source["ref"])}
-    if not changed:
+    title, tags, source = item.get("title"), item.get("tags"), item.get("source")
+    tags = [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
+    ref = source.get("ref") if isinstance(source, dict) else None
+    # Its kind is not redacted: only the ref is read (and written back below).
+    stored = Source(kind="manual", ref=ref) if isinstance(ref, str) else None
+    # The fields ``rules.for_output`` redacts on every other output, as it redacts them.
+    new_title, _body, new_tags, new_source, found = rules.redact_fields(
+        title if isinstance(title, str) else "", "", tuple(tags), stored, redactor
+    )
+    if not found:
         return event
-    if shown.get("redactionState") != "blocked":
-        shown["redactionState"] = "redacted"
+    shown = {**item, "tags": list(new_tags)}
+    if isinstance(title, str):  # a secret memory's event carries none
+        shown["title"] = new_title
+    if isinstance(source, dict) and new_source is not None:
+        shown["source"] = {**source, "ref": new_source.ref}
+    shown["redactionState"] = rules.output_state(item.get("redactionState"))
     return replace(event, data={**event.data, "memory": shown})

@@ -188,8 +188,13 @@ def for_output(memory: Memory, redactor: Redactor) -> Memory:
     )
     if not redactions:
         return memory
-    state: RedactionState = "blocked" if memory.redaction_state == "blocked" else "redacted"
+    state = output_state(memory.redaction_state)
     return replace(memory, title=title, body=body, tags=tags, source=source, redaction_state=state)
+
+
+def output_state(stored: object) -> RedactionState:
+    """The state of a memory whose output the current list redacted: ``blocked`` stays."""
+    return "blocked" if stored == "blocked" else "redacted"
 
 
 def event_data(change: MemoryChange, memory: Memory) -> JSON:
