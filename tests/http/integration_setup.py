@@ -80,3 +80,14 @@ def fail_dispatch_records_of(
 
     monkeypatch.setattr(automation_store, "insert_dispatch", down_for_one)
     return real
+
+
+async def cut_off(
+    client: Any, monkeypatch: pytest.MonkeyPatch, automation_id: str, delivery: str = "d-1"
+) -> None:
+    """Deliver ``delivery`` once, the store failing as this automation's result is kept:
+    answered 503. The store is back afterwards, for the integration's retry."""
+    real = fail_dispatch_records_of(monkeypatch, automation_id)
+    cut = await deliver(client, delivery)
+    assert cut.status_code == 503, await cut.get_data()
+    monkeypatch.setattr(automation_store, "insert_dispatch", real)

@@ -11,13 +11,12 @@ import pytest
 from relay.actors.tokens.runner_tokens import mint_runner_token
 from relay.domain.orchestrators import ORCHESTRATOR_ID_MAX_LENGTH
 from relay.http.services import Services
-from relay.store import automations as automation_store
 from tests.conftest import bearer
 from tests.http.helpers import H, register_orchestrator
 from tests.http.integration_setup import (  # noqa: F401  (app: the app with integration ci)
     app,
+    cut_off,
     deliver,
-    fail_dispatch_records_of,
     save_automation,
 )
 from tests.http.sse_client import open_stream, post_activity
@@ -178,10 +177,7 @@ async def test_a_replay_does_not_run_an_automation_disabled_since_the_event_arri
     saved = await save_automation(
         client, "notify", {"type": "post_message", "to": "a1", "body": "x"}
     )
-    real = fail_dispatch_records_of(monkeypatch, saved["id"])
-    cut = await deliver(client, "d-1")
-    assert cut.status_code == 503, await cut.get_data()
-    monkeypatch.setattr(automation_store, "insert_dispatch", real)
+    await cut_off(client, monkeypatch, saved["id"])
     # The cut run's message was sent; the operator now disables the automation.
     inbox = await client.get("/api/agents/a1/inbox?peek=true", headers=H)
     before = len((await inbox.get_json())["items"])
@@ -211,10 +207,7 @@ async def test_a_replayed_spawn_agent_run_does_not_spawn_a_second_agent(
     assert put.status_code in (200, 201), await put.get_data()
     action = {"type": "spawn_agent", "orchestratorId": "o1", "policyName": "reviewer"}
     saved = await save_automation(client, "spawn-it", action)
-    real = fail_dispatch_records_of(monkeypatch, saved["id"])
-    cut = await deliver(client, "d-1")
-    assert cut.status_code == 503, await cut.get_data()
-    monkeypatch.setattr(automation_store, "insert_dispatch", real)
+    await cut_off(client, monkeypatch, saved["id"])
 
     replay = await deliver(client, "d-1")
     assert replay.status_code == 200, await replay.get_data()

@@ -13,7 +13,6 @@ import pykka
 import pytest
 from tortoise.exceptions import OperationalError
 
-from relay.store import automations as automation_store
 from relay.store import channels as channel_store
 from tests.conftest import bearer
 from tests.http.helpers import H
@@ -21,8 +20,8 @@ from tests.http.integration_setup import (  # noqa: F401  (app: the app with int
     CI_H,
     agent,
     app,
+    cut_off,
     deliver,
-    fail_dispatch_records_of,
     inbox_bodies,
     message_to,
     save_automation,
@@ -48,11 +47,7 @@ async def test_a_replayed_event_dispatches_the_automation_an_outage_cut_off(
     await agent(client, "a1")
     first = await automation(client, "a-first", "a1", "from a-first")
     second = await automation(client, "b-second", "a1", "from b-second")
-    real = automation_store.insert_dispatch
-    fail_dispatch_records_of(monkeypatch, second["id"])
-    cut = await deliver(client, "d-1")
-    assert cut.status_code == 503, await cut.get_data()
-    monkeypatch.setattr(automation_store, "insert_dispatch", real)
+    await cut_off(client, monkeypatch, second["id"])
 
     replay = await deliver(client, "d-1")
     assert replay.status_code == 200, await replay.get_data()
@@ -72,11 +67,7 @@ async def test_a_replayed_event_runs_an_automation_s_action_once(
     event dispatches each matching automation once)."""
     await agent(client, "a1")
     saved = await automation(client, "notify", "a1", "build failed")
-    real = automation_store.insert_dispatch
-    fail_dispatch_records_of(monkeypatch, saved["id"])
-    cut = await deliver(client, "d-1")
-    assert cut.status_code == 503, await cut.get_data()
-    monkeypatch.setattr(automation_store, "insert_dispatch", real)
+    await cut_off(client, monkeypatch, saved["id"])
 
     replay = await deliver(client, "d-1")
     assert replay.status_code == 200, await replay.get_data()
@@ -96,11 +87,7 @@ async def test_a_replayed_event_creates_an_automation_s_task_once(
     response = await client.post("/api/automations", json=saved, headers=H)
     assert response.status_code == 201, await response.get_data()
     created = await response.get_json()
-    real = automation_store.insert_dispatch
-    fail_dispatch_records_of(monkeypatch, created["id"])
-    cut = await deliver(client, "d-1")
-    assert cut.status_code == 503, await cut.get_data()
-    monkeypatch.setattr(automation_store, "insert_dispatch", real)
+    await cut_off(client, monkeypatch, created["id"])
 
     replay = await deliver(client, "d-1")
     assert replay.status_code == 200, await replay.get_data()

@@ -3,33 +3,18 @@ input longer than a task keeps, result sizes in UTF-8, which check answers first
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from relay.clock import ManualClock
 from relay.errors import Unavailable
-from relay.http.app import create_app
-from relay.settings import IntegrationToken, Settings
 from tests.conftest import bearer
 from tests.http.helpers import H
+from tests.http.integration_setup import CI_H, app  # noqa: F401  (app: with integration ci)
 from tests.http.test_messages import agent, error_of
 from tests.http.test_tasks import claim, claimed, create, get, status
 
 WRITE = ["task:read", "task:write"]
-GITHUB = "github-integration-token-review-0"
-
-
-@pytest.fixture
-async def app(settings: Settings, clock: ManualClock) -> AsyncIterator[Any]:
-    """The usual app, plus an integration ``github`` (for the automation test)."""
-    tokens = [IntegrationToken(name="github", token=GITHUB, scopes=(), per_minute=1000)]
-    application = create_app(
-        settings.model_copy(update={"integration_tokens": tokens}), clock=clock
-    )
-    async with application.test_app() as test_app:
-        yield test_app
 
 
 # -- medium: 500s and half-applied changes ----------------------------------------------
@@ -98,9 +83,9 @@ async def test_an_event_whose_subject_makes_a_long_context_id_is_not_a_500_nor_l
     # event route answers 500 after storing the event, so the sender's retry is a
     # "duplicate" and nothing is ever dispatched. The dispatch must fail, the event 201.
     automation = await _save_automation(client, {"title": "t", "contextId": "{{event.subject}}"})
-    headers = {**bearer(GITHUB), "X-Delivery-Id": "d-1"}
+    headers = {**CI_H, "X-Delivery-Id": "d-1"}
     event = {"type": "pull_request.opened", "subject": "s" * 100}
-    response = await client.post("/api/integrations/github/events", json=event, headers=headers)
+    response = await client.post("/api/integrations/ci/events", json=event, headers=headers)
     assert response.status_code == 201, await response.get_data()
     [dispatch] = (await response.get_json())["dispatches"]
     assert dispatch["automationId"] == automation["id"]
