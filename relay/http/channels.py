@@ -75,6 +75,7 @@ async def _long_poll(kind: TargetKind, target: str) -> list[dict[str, Any]]:
             lambda stop: commands.take(rt, kind, target, wait_seconds=wait, limit=limit, stop=stop),
             wake=lambda: rt.doorbells.ring(target),
             took_nothing=lambda taken: not taken,
+            longest=wait,
         )
     except Unauthorized:
         raise

@@ -109,6 +109,7 @@ async def fetch_inbox(agent_id: str) -> dict[str, Any]:
         ),
         wake=lambda: rt.doorbells.ring(waiting_key(agent_id)),
         took_nothing=lambda handed: not handed.deliveries and not handed.acked,
+        longest=wait,
     )
     reply: dict[str, Any] = {
         "leaseId": handed.lease_id,

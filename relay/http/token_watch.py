@@ -8,6 +8,10 @@ expiry stops it. Stopped, not cancelled: a wait cancelled as a hand-off was clai
 leave that hand-off taken by nobody (a message that needs no ack, acked and lost). The wait
 sees the stop at its next wake (``wake`` rings its doorbell) and returns what it holds;
 having taken nothing, the request is answered 401.
+
+The expiry is watched only when it can come before the wait ends (``longest``): a
+nursery and a sleeping task per long-poll cost a fetch about a fifth of a ``/healthz``
+request (bench.message_costs), and nearly every token outlives the minute a wait may last.
 """
 
 from __future__ import annotations
@@ -23,17 +27,23 @@ from relay.http.services import services
 
 T = TypeVar("T")
 
+# How much longer than its ``longest`` a wait may take to hand out what it holds once its
+# deadline passes (store round trips, a command long-poll's spread of up to half a second):
+# an expiry within it is watched.
+_OVERRUN_SECONDS = 5.0
+
 
 async def until_token_ends(
     wait: Callable[[trio.Event], Awaitable[T]],
     *,
     wake: Callable[[], None],
     took_nothing: Callable[[T], bool],
+    longest: float,
 ) -> T:
     """``wait(stop)``, with ``stop`` set (and ``wake()`` called) once the caller's token is
-    revoked or expires. What it returns is handed out; if it took nothing after a stop, 401
-    ``token revoked`` / ``token expired``. Root's and integration tokens (no claims) never
-    end so."""
+    revoked or expires. ``longest``: the seconds after which ``wait`` returns by itself.
+    What it returns is handed out; if it took nothing after a stop, 401 ``token revoked`` /
+    ``token expired``. Root's and integration tokens (no claims) never end so."""
     stop = trio.Event()
     claims = principal().claims
     if claims is None:
@@ -52,15 +62,28 @@ async def until_token_ends(
         if svc.auth.is_revoked(claims.jti):  # revoked since the request was authenticated
             raise Unauthorized("token revoked")
         left = (claims.exp * 1000 - rt.clock.now_ms()) / 1000
-        async with trio.open_nursery() as nursery:
-
-            async def expire() -> None:
-                await trio.sleep(max(left, 0))
-                end("token expired")
-
-            nursery.start_soon(expire)
-            result = await wait(stop)
-            nursery.cancel_scope.cancel()
+        if left > longest + _OVERRUN_SECONDS:
+            result = await wait(stop)  # the wait ends before the token does
+        else:
+            result = await _until_expiry(wait, stop, left, end)
     if ended and took_nothing(result):
         raise Unauthorized(ended[0])
+    return result
+
+
+async def _until_expiry(
+    wait: Callable[[trio.Event], Awaitable[T]],
+    stop: trio.Event,
+    left: float,
+    end: Callable[[str], None],
+) -> T:
+    async with trio.open_nursery() as nursery:
+
+        async def expire() -> None:
+            await trio.sleep(max(left, 0))
+            end("token expired")
+
+        nursery.start_soon(expire)
+        result = await wait(stop)
+        nursery.cancel_scope.cancel()
     return result

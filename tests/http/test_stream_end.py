@@ -311,15 +311,24 @@ async def test_revoking_the_token_ends_an_inbox_long_poll(
     ]
 
 
+async def _mint_poller(client: Any, mint: Any, kind: str, ttl: int) -> tuple[str, str]:
+    """A token living ``ttl`` s and the URL it long-polls (30 s): commands or an inbox."""
+    if kind == "commands":
+        await register_orchestrator(client, "o1")
+        token = mint(["command:read"], {"orchestrators": ["o1"]}, role="orchestrator", ttl=ttl)
+        return token, "/api/orchestrators/o1/commands?wait=30"
+    await setup_pair(client)
+    return mint(["message:read"], {"agents": ["a2"]}, ttl=ttl), "/api/agents/a2/inbox?wait=30"
+
+
+@pytest.mark.parametrize("kind", ["commands", "inbox"])
 async def test_a_long_poll_ends_when_its_token_expires(
-    client: Any, mint: Any, mock_clock: trio.testing.MockClock, advance: Advance
+    client: Any, mint: Any, mock_clock: trio.testing.MockClock, advance: Advance, kind: str
 ) -> None:
-    await register_orchestrator(client, "o1")
-    token = mint(["command:read"], {"orchestrators": ["o1"]}, role="orchestrator", ttl=5)
+    token, url = await _mint_poller(client, mint, kind, ttl=5)
     replies: list[Any] = []
 
     async def long_poll() -> None:
-        url = "/api/orchestrators/o1/commands?wait=30"
         replies.append(await client.get(url, headers=bearer(token)))
 
     async with trio.open_nursery() as nursery:
@@ -334,6 +343,28 @@ async def test_a_long_poll_ends_when_its_token_expires(
         401,
         {"error": "token expired"},
     )
+
+
+@pytest.mark.parametrize("kind", ["commands", "inbox"])
+async def test_a_long_poll_of_a_token_outliving_it_ends_at_its_wait(
+    client: Any, mint: Any, mock_clock: trio.testing.MockClock, advance: Advance, kind: str
+) -> None:
+    # The expiry is not watched (it cannot come first): the wait ends by itself, 200.
+    token, url = await _mint_poller(client, mint, kind, ttl=3600)
+    replies: list[Any] = []
+
+    async def long_poll() -> None:
+        replies.append(await client.get(url, headers=bearer(token)))
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(long_poll)
+        await advance(29)
+        assert replies == []
+        await advance(2)
+        await advance(0)
+        nursery.cancel_scope.cancel()
+    assert replies, "the long-poll outlived its wait"
+    assert replies[0].status_code == 200
 
 
 async def test_what_a_long_poll_took_as_its_token_was_revoked_is_handed_out(
