@@ -56,8 +56,11 @@ async def revoked_jtis() -> list[str]:
     return [str(jti) for jti in await models.TokenRevocation.all().values_list("jti", flat=True)]
 
 
-async def insert(record: TokenRecord) -> TokenRecord:
-    """Store a newly minted token's record (write)."""
+async def insert(record: TokenRecord, *, unless_revoked: str | None = None) -> TokenRecord | None:
+    """Store a newly minted token's record (write); with ``unless_revoked``, only while
+    that token is not revoked (a renewal: None, writing nothing, when it is)."""
+    if unless_revoked is not None and await models.TokenRevocation.exists(jti=unless_revoked):
+        return None
     await models.TokenRecord.create(**_columns(record))
     return record
 

@@ -8,13 +8,15 @@ from collections.abc import Callable
 
 from relay.actors.agent.rules import check_spawn_cwd, spawn_params
 from relay.actors.orchestrator import flows as orchestrator_flows
+from relay.actors.orchestrator.messages import NOT_ONLINE
 from relay.actors.runtime.context import Runtime
+from relay.actors.tokens.issuing import revoke
 from relay.actors.tokens.runner_tokens import mint_runner_token
 from relay.auth.access import Resource
 from relay.auth.authenticator import Authenticator
 from relay.domain.agents import SpawnRequest
 from relay.domain.commands import Command, CommandSpec
-from relay.errors import NotFound
+from relay.errors import Conflict, NotFound
 from relay.store import commands as command_store
 from relay.store import orchestrators as orchestrator_store
 
@@ -76,11 +78,14 @@ async def spawn_agent(
     if orch is None:
         raise NotFound("orchestrator not found")
     check_spawn_cwd(request, orch)
+    if orch.status != "online":
+        # Refused before a runner token is minted, so the 409 leaves nothing behind.
+        raise Conflict(NOT_ONLINE)
     params = spawn_params(request, spawn_request_id=spawn_request_id, requested_by=requested_by)
     params["agentId"] = agent_id
     # The new session's own credential (sub runner:<spawnRequestId>), as the reference's
     # runnerRuntimeTokenEnv does; redacted everywhere but the orchestrator's channel.
-    params["runnerToken"], _record = await mint_runner_token(
+    params["runnerToken"], record = await mint_runner_token(
         auth,
         rt,
         orchestrator_id=orchestrator_id,
@@ -97,5 +102,11 @@ async def spawn_agent(
         correlation_id=spawn_request_id,
         ttl_seconds=rt.settings.command_default_ttl_seconds,
     )
-    command = await orchestrator_flows.enqueue_if_online(rt, spec)
+    try:
+        command = await orchestrator_flows.enqueue_if_online(rt, spec)
+    except Conflict:
+        # It went offline since the read above: nothing was queued, so the token is handed
+        # to nobody. (Not on Unavailable: the command's write may still commit.)
+        await revoke(auth, rt, record.jti)
+        raise
     return command, spawn_request_id

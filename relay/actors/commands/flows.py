@@ -18,7 +18,7 @@ from relay.actors.commands.rules import poll_spread
 from relay.actors.runtime.context import Runtime
 from relay.domain.activity import ActivityInput
 from relay.domain.commands import Command, CommandSpec, CommandStatus, Settlement, TargetKind
-from relay.errors import NotFound
+from relay.errors import Conflict, NotFound
 from relay.store import agents as agent_store
 from relay.store import commands as command_store
 from relay.store import orchestrators as orchestrator_store
@@ -131,6 +131,10 @@ async def update(
         # is still running them, or a stop interrupted them): run the idempotent hooks, so
         # a 200 always means the settle's effects are in place.
         await rt.settle_hooks.run(rt, command)
+    if settlement.settled_now and command.status == "expired":
+        # The report came after the command's TTL: the command expired instead (its
+        # effects ran above), and the report is refused as for any settled command.
+        raise Conflict("command already settled")
     return settlement
 
 

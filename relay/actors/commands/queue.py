@@ -168,12 +168,18 @@ class CommandQueue:
             if stored is None or stored.target != self.target:
                 raise NotFound("command not found")
             current = stored
+        now = self._now()
+        if is_expired(current, now):
+            # Past its TTL, however long ago a poll or the job last looked: it expires now,
+            # as they would have expired it, and ``flows.update`` refuses the late report.
+            expired = self._expired(current, now)
+            return Durable(Settlement(expired, settled_now=True), self._save_settled([expired]))
         verdict = check_transition(current.status, message.status)
         if verdict == "repeat":
             # Answer only once the first settle is durable: a barrier behind it in the queue.
             return Durable(Settlement(current, settled_now=False), self._write(_nothing))
         updated = apply_status(
-            current, message.status, self._now(), result=message.result, error=message.error
+            current, message.status, now, result=message.result, error=message.error
         )
         commit: concurrent.futures.Future[Any]
         if updated.settled:
@@ -201,14 +207,14 @@ class CommandQueue:
     def _expire_due(self, now: int) -> list[Command]:
         """Settle every command past its TTL as ``expired`` (the caller writes them)."""
         due = [command for command in self._commands().values() if is_expired(command, now)]
-        return [
-            self._settle(
-                apply_status(
-                    command, "expired", now, error="command expired before it was acknowledged"
-                )
+        return [self._expired(command, now) for command in due]
+
+    def _expired(self, command: Command, now: int) -> Command:
+        return self._settle(
+            apply_status(
+                command, "expired", now, error="command expired before it was acknowledged"
             )
-            for command in due
-        ]
+        )
 
 
 def _change(change: str, command: Command) -> Change:

@@ -36,6 +36,9 @@ class ReportAgents(Ask[Orchestrator]):
     managed_agents: tuple[ManagedAgent, ...]
 
 
+NOT_ONLINE = "orchestrator is not online"
+
+
 @dataclass(frozen=True, slots=True)
 class EnqueueIfOnline(Ask[Command]):
     """Queue a command only if the orchestrator is online now (spawn). Replies the command
@@ -45,7 +48,7 @@ class EnqueueIfOnline(Ask[Command]):
     """
 
     spec: CommandSpec
-    offline_message: str = "orchestrator is not online"
+    offline_message: str = NOT_ONLINE
     audits: tuple[ActivityInput, ...] = ()  # stored in the command's commit
     # One at a time per agent: if this queue holds an open command of the spec's type about
     # the spec's ``params.agentId``, reply that one and queue nothing (agent.wake).

@@ -18,7 +18,7 @@ from relay.auth.tokens import MAX_TTL_SECONDS, REMINT_MAX_EXPIRED_SECONDS, Token
 from relay.clock import DAY_MS
 from relay.domain.activity import ActivityInput
 from relay.domain.tokens import SUBJECT_MAX_LENGTH, TokenRecord
-from relay.errors import Invalid
+from relay.errors import Invalid, Unauthorized
 from relay.store import tokens as token_store
 
 GRACE_MS = REMINT_MAX_EXPIRED_SECONDS * 1000
@@ -56,7 +56,7 @@ async def issue(
     await write_audited(
         rt,
         lambda: token_store.insert(record),
-        lambda stored: [audit_of(stored)] if audit_of is not None else [],
+        lambda stored: [audit_of(record)] if audit_of is not None else [],
     )
     return token, record
 
@@ -84,7 +84,17 @@ async def renew(auth: Authenticator, rt: Runtime, caller: Principal) -> tuple[st
         ttl_seconds=min(max(claims.exp - claims.iat, 1), MAX_TTL_SECONDS),
     )
     profile_id = previous.profile_id if previous is not None else None
-    return await issue(auth, rt, spec, profile_id=profile_id, created_by=f"renew:{claims.jti}")
+    # Revoked since the request was authenticated (during the read above): no successor.
+    # The write checks again, in its own transaction, for a revocation committed first.
+    if auth.is_revoked(claims.jti):
+        raise Unauthorized("token revoked")
+    token, record = _minted(auth, spec, profile_id, f"renew:{claims.jti}")
+    renewed = await write_audited(
+        rt, lambda: token_store.insert(record, unless_revoked=claims.jti), lambda _stored: []
+    )
+    if renewed is None:
+        raise Unauthorized("token revoked")
+    return token, record
 
 
 def deny(auth: Authenticator, rt: Runtime, jti: str) -> None:
