@@ -73,6 +73,8 @@ class Reports(Protocol):
         persistent: bool = False,
     ) -> bool: ...
 
+    async def acknowledge(self, command_id: str) -> bool: ...
+
 
 def lane_of(entry: Entry, handler: Handler | None) -> str:
     if handler is None or not handler.lane:
@@ -179,13 +181,22 @@ class Executor:
         handler = self.handlers.get(entry.type)
         started = trio.current_time()
         try:
-            await self.reports.report(entry.id, "running")
+            if not await self.reports.acknowledge(entry.id):
+                await self._drop_settled(entry)
+                return
             lane = lane_of(entry, handler)
+            queued_behind = self._lane(lane).locked()
             # The lane first: commands queued behind one repo must not hold the others' slots.
+            outcome: Outcome | None = None
             async with self._lane(lane), self._limiter:
-                outcome = await self._outcome(entry, handler)
-                await trio.to_thread.run_sync(self.host.journal.finish, entry.id, outcome)
+                # A cancel may have come while it waited its turn (a merge behind another).
+                if not queued_behind or await self.reports.acknowledge(entry.id):
+                    outcome = await self._outcome(entry, handler)
+                    await trio.to_thread.run_sync(self.host.journal.finish, entry.id, outcome)
             self._forget_lane(lane)
+            if outcome is None:
+                await self._drop_settled(entry)
+                return
             log.info(
                 "command id=%s type=%s outcome=%s ms=%d%s",
                 entry.id,
@@ -197,6 +208,14 @@ class Executor:
             await self._report_outcome(entry.id, outcome)
         finally:
             self._release(entry.id)
+
+    async def _drop_settled(self, entry: Entry) -> None:
+        """The relay holds it settled (cancelled, or expired unacknowledged): it is not run,
+        and nothing is reported; journaled as done so a restart does not run it either."""
+        log.info("command_settled_on_relay id=%s type=%s: not run", entry.id, entry.type)
+        outcome = Outcome.failed("settled on the relay before it ran; not run")
+        await trio.to_thread.run_sync(self.host.journal.finish, entry.id, outcome)
+        await trio.to_thread.run_sync(self.host.journal.reported, entry.id)
 
     async def _outcome(self, entry: Entry, handler: Handler | None) -> Outcome:
         if handler is None:

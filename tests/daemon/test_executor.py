@@ -22,6 +22,7 @@ class FakeReports:
         self.landing = landing
         self.sent: list[tuple[str, str, Any, str | None]] = []
         self.phase_at_report: list[str | None] = []
+        self.settled_on_relay: set[str] = set()  # acknowledged: "command already settled"
 
     async def report(
         self,
@@ -36,6 +37,10 @@ class FakeReports:
         self.phase_at_report.append(entry.phase if entry else None)
         self.sent.append((command_id, status, result, error))
         return self.landing
+
+    async def acknowledge(self, command_id: str) -> bool:
+        await self.report(command_id, "running")
+        return command_id not in self.settled_on_relay
 
     def outcomes(self) -> list[tuple[str, str, Any, str | None]]:
         return [sent for sent in self.sent if sent[1] != "running"]
@@ -248,3 +253,44 @@ async def test_handler_crash_becomes_a_failed_outcome(host: Host) -> None:
     [(_, status, _, error)] = reports.outcomes()
     assert status == "failed"
     assert error == "orchestrator error: KeyError: 'boom'"
+
+
+async def test_a_command_settled_on_the_relay_is_not_run_nor_reported(host: Host) -> None:
+    # Cancelled or expired before this host acknowledged it: "running" is answered
+    # "command already settled", and the command is journaled done, not carried out.
+    handler = Counting()
+    reports = FakeReports(host.journal)
+    reports.settled_on_relay.add("cmd_1")
+
+    async def body(executor: Executor) -> None:
+        await executor.submit(command())
+
+    await run_executor(host, reports, {"test.ok": Handler(handler, True, "")}, body)
+    assert handler.runs == []
+    assert reports.outcomes() == []
+    entry = host.journal.get("cmd_1")
+    assert entry is not None
+    assert entry.outcome is not None
+    assert host.journal.unfinished() == []
+    assert host.journal.unreported() == []
+
+
+async def test_a_command_cancelled_while_it_waits_for_its_lane_is_not_run(host: Host) -> None:
+    gate = trio.Event()
+    handler = Counting(gate=gate)
+    reports = FakeReports(host.journal)
+
+    async def body(executor: Executor) -> None:
+        await executor.submit(command("cmd_a", repoRoot="/r"))
+        await executor.submit(command("cmd_b", repoRoot="/r"))
+        await trio.testing.wait_all_tasks_blocked()
+        reports.settled_on_relay.add("cmd_b")  # its creator cancels it meanwhile
+        gate.set()
+
+    await run_executor(host, reports, {"test.ok": Handler(handler, True, "repoRoot")}, body)
+    assert [ctx.command_id for ctx in handler.runs] == ["cmd_a"]
+    assert [sent[:2] for sent in reports.outcomes()] == [("cmd_a", "succeeded")]
+    assert [sent[:2] for sent in reports.sent if sent[0] == "cmd_b"] == [
+        ("cmd_b", "running"),
+        ("cmd_b", "running"),
+    ]

@@ -80,3 +80,21 @@ async def test_unreachable_relay_is_retried_when_persistent() -> None:
 async def test_unreachable_relay_gives_up_when_not_persistent() -> None:
     client = FakeClient(RelayUnavailable("down"))
     assert not await reporter(client).report("c1", "running")
+
+
+@pytest.mark.parametrize(
+    ("answer", "socket_reply", "run_it"),
+    [
+        (None, None, True),  # taken over PATCH
+        (None, {"type": "status-ok", "commandId": "c1", "status": "running"}, True),
+        (RelayRejected(409, "command already settled"), None, False),
+        (None, {"type": "error", "commandId": "c1", "error": "command already settled"}, False),
+        (RelayRejected(409, "cannot move a command from queued to running"), None, True),
+        (RelayUnavailable("down"), None, True),  # no answer is no "settled": at least once
+    ],
+)
+async def test_acknowledge_says_not_to_run_only_a_command_settled_on_the_relay(
+    answer: Exception | None, socket_reply: JSON | None, run_it: bool
+) -> None:
+    socket = FakeSocket(socket_reply) if socket_reply is not None else None
+    assert await reporter(FakeClient(answer), socket).acknowledge("c1") is run_it
