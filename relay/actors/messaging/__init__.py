@@ -3,13 +3,8 @@ aggregates, and waking an agent (``relay.actors.agent.wake_agent``) on a first d
 """
 
 from relay.actors.messaging.events import MessageEvents
-from relay.actors.messaging.flows import (
-    SendInput,
-    Sent,
-    resolve_sender,
-    send,
-    send_in_conversation,
-)
+from relay.actors.messaging.flows import resolve_sender, send, send_in_conversation
+from relay.actors.messaging.inputs import SendInput, Sent
 from relay.actors.messaging.install import install
 from relay.actors.messaging.reads import (
     acts_for_any,

@@ -8,14 +8,15 @@ state, with ``relay.auth.access.acts_for``.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from relay.actors import artifacts, channels, conversation, inbox
 from relay.actors.agent import agent_facts, facts_of, wake_agent
 from relay.actors.messaging.enqueue import enqueue_all, enqueue_behind
+from relay.actors.messaging.inputs import SendInput, Sent
 from relay.actors.messaging.reads import sent_by_agent
-from relay.actors.messaging.repeats import is_repeat
+from relay.actors.messaging.repeats import is_repeat, stored_repeat
 from relay.actors.messaging.replies import reply_parent
 from relay.actors.messaging.rules import check_send, other_party, unregistered_sender
 from relay.actors.runtime.context import Runtime
@@ -25,8 +26,6 @@ from relay.domain.agents import AgentCard
 from relay.domain.messages import (
     RELAY_SENDER,
     ConversationKind,
-    Delivery,
-    Importance,
     Message,
     MessageDraft,
     direct_conversation_id,
@@ -37,30 +36,6 @@ from relay.store import agents as agent_store
 from relay.store import messages as message_store
 
 log = logging.getLogger("relay.actors.messaging")
-
-
-@dataclass(frozen=True, slots=True)
-class SendInput:
-    """``SendMessageInput``; None means "not given" (the relay's defaults apply)."""
-
-    body: str
-    to: str | None = None
-    channel_id: str | None = None
-    reply_to: str | None = None
-    client_message_id: str | None = None
-    ack_required: bool = False
-    importance: Importance = "normal"
-    attachments: list[dict[str, Any]] = field(default_factory=list)
-    ttl_seconds: int | None = None
-    max_attempts: int | None = None
-    sender: str | None = None  # the body's ``from``
-
-
-@dataclass(frozen=True, slots=True)
-class Sent:
-    message: Message
-    deliveries: list[Delivery]
-    created: bool
 
 
 async def _known(rt: Runtime, agent_ids: list[str | None]) -> dict[str, AgentFacts]:
@@ -134,11 +109,33 @@ async def send(rt: Runtime, caller: Principal, data: SendInput) -> Sent:
     ``(from, clientMessageId)`` with the same input returns the original (``created``
     false) and queues nothing new.
     """
-    ttl_seconds, max_attempts = _checked(rt, data, to=data.to)
+    limits = _checked(rt, data, to=data.to)
     # Every agent the send names (its sender, its addressee) at once, shared by the sender
     # rule, the recipient check and the wake: each store round trip costs the hot path.
     known = await _known(rt, [data.sender or own_agent(caller) or caller.sub, data.to])
     sender, sender_is_agent = _sender(caller, data.sender, known)
+    try:
+        return await _send_as(rt, caller, data, sender, sender_is_agent, known, limits)
+    except (NotFound, Forbidden, Conflict):
+        # Refused as things are now (its recipient or channel deleted, the sender's outbound
+        # binding removed since): a repeat is still answered with the original while it
+        # is retained (promise 1). Looked up only now, so a send pays no extra read.
+        repeat = await stored_repeat(rt, sender, sender_is_agent, data, limits)
+        if repeat is None:
+            raise
+        return Sent(repeat.message, repeat.deliveries, created=False)
+
+
+async def _send_as(
+    rt: Runtime,
+    caller: Principal,
+    data: SendInput,
+    sender: str,
+    sender_is_agent: bool,
+    known: dict[str, AgentFacts],
+    limits: tuple[int, int],
+) -> Sent:
+    ttl_seconds, max_attempts = limits
     attachments = await _attachment_refs(rt, caller, data.attachments)
 
     parent: Message | None = None

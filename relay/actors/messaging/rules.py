@@ -6,8 +6,9 @@ import re
 from typing import Any
 
 from relay.actors.agent.rules import register_card
+from relay.actors.messaging.inputs import SendInput
 from relay.domain.agents import AgentCard, AgentRegistration
-from relay.domain.messages import IMPORTANCES
+from relay.domain.messages import IMPORTANCES, Message
 from relay.errors import Invalid
 
 MAX_BODY_BYTES = 65_536
@@ -62,3 +63,28 @@ def unregistered_sender(agent_id: str) -> AgentCard:
     id lets it post. (A token bound to an agent sends as that agent, registered or not; as
     a sender no card describes, it would otherwise post where any non-agent may.)"""
     return register_card(None, AgentRegistration(id=agent_id), 0)
+
+
+def repeats_send(
+    original: Message,
+    data: SendInput,
+    conversation_id: str | None,
+    ttl_seconds: int,
+    max_attempts: int,
+) -> bool:
+    """Whether ``data`` (with its defaults applied) asks for ``original`` again: the same
+    target, conversation (None: a channel's, which ``channel_id`` decides), reply, fields
+    and attachments (by artifact, whose refs outlive it)."""
+    return (
+        original.to == data.to
+        and original.channel_id == data.channel_id
+        and (conversation_id is None or original.conversation_id == conversation_id)
+        and original.reply_to == data.reply_to
+        and original.ack_required == data.ack_required
+        and original.importance == data.importance
+        and original.body == data.body
+        and [a.get("artifactId") for a in original.attachments]
+        == [str(a.get("artifactId")) for a in data.attachments]
+        and original.max_attempts == max_attempts
+        and original.expires_at - original.created_at == ttl_seconds * 1000
+    )
