@@ -167,6 +167,11 @@ async def put_config(namespace: str, key: str) -> tuple[dict[str, Any], int]:
     check_namespace(namespace)
     check_key(key)
     body = await parse_body(PutConfigBody)
+    # The steward's entry, however it is written (the dashboard's editor writes it here,
+    # for its expectedVersion): the same shape and the same audit as PUT /api/steward-config.
+    steward = (namespace, key) == (STEWARD_NAMESPACE, STEWARD_KEY)
+    if steward and not isinstance(body.value, dict):
+        raise Invalid("value must be an object")
     expected = await allow_config_write(namespace, key, body.expected_version, body.value)
     written = await write_entry(
         ConfigWrite(
@@ -175,7 +180,8 @@ async def put_config(namespace: str, key: str) -> tuple[dict[str, Any], int]:
             value=check_value(body.value, max_value_bytes()),
             updated_by=body.updated_by or principal().sub,
             expected_version=expected,
-        )
+        ),
+        audit_of=_steward_audit if steward else None,
     )
     return written.entry.to_json(), 201 if written.created else 200
 

@@ -198,3 +198,12 @@ def test_the_timeline_is_live(page: Page, relay: Relay) -> None:
         json={"kind": "note", "title": "said something new", "agentId": agent_id},
     )
     expect(timeline).to_contain_text("said something new", timeout=5000)
+
+
+def test_a_malformed_escape_in_the_link_keeps_the_dashboard_up(page: Page, relay: Relay) -> None:
+    # decodeURIComponent throws on "%A" at the end: the shell used to unmount, blank page.
+    sign_in(page, relay)
+    page.goto(f"{relay.url}/#/agents/%E0%A4%A")
+    expect(page.locator("nav a[aria-current=page]")).to_have_attribute("href", "#/fleet")
+    page.goto(f"{relay.url}/#/tasks/%E0%A4%A")
+    expect(page.locator("nav a[aria-current=page]")).to_have_attribute("href", "#/tasks")

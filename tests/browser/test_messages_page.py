@@ -70,8 +70,19 @@ def test_a_dead_letter_can_be_resent(page: Page, relay: Relay) -> None:
     sender, recipient = unique("carol"), unique("dave")
     agent(relay, sender)
     agent(relay, recipient)
+    uploaded = relay.http.post(
+        "/api/artifacts", params={"name": "notes.txt"}, content=b"the notes\n"
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    artifact_id = uploaded.json()["artifact"]["id"]
     sent = send(
-        relay, recipient, "never acked", ackRequired=True, maxAttempts=1, **{"from": sender}
+        relay,
+        recipient,
+        "never acked",
+        ackRequired=True,
+        maxAttempts=1,
+        attachments=[{"artifactId": artifact_id}],
+        **{"from": sender},
     )
     message_id = sent["message"]["id"]
     relay.call("GET", f"/api/agents/{recipient}/inbox", params={"lease": 5})
@@ -91,9 +102,14 @@ def test_a_dead_letter_can_be_resent(page: Page, relay: Relay) -> None:
     expect(resent).to_contain_text("never acked", timeout=5000)
     expect(resent.locator(f"[data-agent='{recipient}']")).to_contain_text("queued")
     conversations = relay.call("GET", "/api/conversations", params={"agentId": recipient})
-    assert [
-        c["lastSeq"] for c in conversations if c["id"] == sent["message"]["conversationId"]
-    ] == [2]
+    conversation = sent["message"]["conversationId"]
+    assert [c["lastSeq"] for c in conversations if c["id"] == conversation] == [2]
+    # The new message carries the same artifacts as the dead letter.
+    messages = relay.call("GET", f"/api/conversations/{conversation}/messages")["messages"]
+    assert [[a["artifactId"] for a in m["attachments"]] for m in messages] == [
+        [artifact_id],
+        [artifact_id],
+    ]
 
 
 def test_the_dry_run_lists_the_expected_agent(page: Page, relay: Relay) -> None:

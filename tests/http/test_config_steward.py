@@ -155,3 +155,31 @@ async def test_read_scope_reads_but_cannot_write(client: Any, mint: Any) -> None
     other = await client.get(URL, headers=bearer(mint(["agent:read"])))
     assert other.status_code == 403
     assert await json_of(other) == {"error": "forbidden"}
+
+
+async def test_a_write_through_the_config_route_is_audited_alike(client: Any) -> None:
+    # The dashboard's editor saves the entry with PUT /api/config/steward/global (for its
+    # expectedVersion): the same audit row as this route's.
+    await client.put(URL, json={"a": 1}, headers=H)
+    response = await client.put(
+        "/api/config/steward/global", json={"value": {"a": 2}, "expectedVersion": 1}, headers=H
+    )
+    assert response.status_code == 200, await response.get_data()
+    events = await json_of(await client.get("/api/activity?view=config", headers=H))
+    assert [(e["title"], e["metadata"]["version"]) for e in events] == [
+        ("Steward config updated", 2),
+        ("Steward config updated", 1),
+    ]
+
+
+@pytest.mark.parametrize("value", [[1], "text", 3, None])
+async def test_the_config_route_refuses_a_steward_value_that_is_no_object(
+    client: Any, value: Any
+) -> None:
+    response = await client.put("/api/config/steward/global", json={"value": value}, headers=H)
+    assert (response.status_code, await json_of(response)) == (
+        400,
+        {"error": "value must be an object"},
+    )
+    entry = await client.get("/api/config/steward/global", headers=H)
+    assert entry.status_code == 404

@@ -45,6 +45,16 @@ function currentPath() {
   return (location.hash.replace(/^#\/?/, "").split("?")[0]) || "fleet";
 }
 
+// An id from the hash as typed: a malformed %-escape (a mistyped or crafted link) is kept
+// as it is, where decodeURIComponent's URIError would unmount the whole dashboard.
+function decoded(part) {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
+
 function useRoute() {
   const [path, setPath] = useState(currentPath());
   useEffect(() => {
@@ -124,9 +134,9 @@ function Shell({ me, onSignOut }) {
   const can = (scope) => me.root || me.scope.includes(scope);
   const pages = PAGES.filter((page) => !page.needs || can(page.needs));
   // #/agents/<id> is one agent's page, part of the Fleet section.
-  const agentId = path.startsWith("agents/") ? decodeURIComponent(path.slice("agents/".length)) : null;
+  const agentId = path.startsWith("agents/") ? decoded(path.slice("agents/".length)) : null;
   // #/tasks/<id> is one task's page, part of the Tasks section.
-  const taskId = path.startsWith("tasks/") ? decodeURIComponent(path.slice("tasks/".length)) : null;
+  const taskId = path.startsWith("tasks/") ? decoded(path.slice("tasks/".length)) : null;
   const page = agentId ? pages[0]
     : taskId ? pages.find((p) => p.path === "tasks")
     : pages.find((p) => p.path === path) ?? pages[0];

@@ -237,6 +237,8 @@ function Resend({ message, delivery, can }) {
     const body = {
       to: delivery.agentId, body: full.body, importance: full.importance, ackRequired: full.ackRequired,
     };
+    // The same artifacts (a secret one is readable by its recipients only through them).
+    if (full.attachments?.length) body.attachments = full.attachments.map((a) => ({ artifactId: a.artifactId }));
     if (store.agents.has(full.from)) body.from = full.from;
     const sent = await post("/api/messages", body);
     toast({ kind: "ok", text: `Resent to ${delivery.agentId} as a new message (#${sent.message.seq}).` });
