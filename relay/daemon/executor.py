@@ -185,14 +185,19 @@ class Executor:
                 await self._drop_settled(entry)
                 return
             lane = lane_of(entry, handler)
-            queued_behind = self._lane(lane).locked()
-            # The lane first: commands queued behind one repo must not hold the others' slots.
+            lane_lock = self._lane(lane)
+            waited = lane_lock.locked()
             outcome: Outcome | None = None
-            async with self._lane(lane), self._limiter:
-                # A cancel may have come while it waited its turn (a merge behind another).
-                if not queued_behind or await self.reports.acknowledge(entry.id):
-                    outcome = await self._outcome(entry, handler)
-                    await trio.to_thread.run_sync(self.host.journal.finish, entry.id, outcome)
+            # The lane first: commands queued behind one repo must not hold the others' slots.
+            async with lane_lock:
+                # No await between the look and the take: the slot seen free is this one's.
+                waited = waited or self._limiter.available_tokens == 0
+                async with self._limiter:
+                    # A cancel may have come while it waited its turn (a merge behind
+                    # another, or every slot taken).
+                    if not waited or await self.reports.acknowledge(entry.id):
+                        outcome = await self._outcome(entry, handler)
+                        await trio.to_thread.run_sync(self.host.journal.finish, entry.id, outcome)
             self._forget_lane(lane)
             if outcome is None:
                 await self._drop_settled(entry)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -294,3 +295,31 @@ async def test_a_command_cancelled_while_it_waits_for_its_lane_is_not_run(host: 
         ("cmd_b", "running"),
         ("cmd_b", "running"),
     ]
+
+
+async def test_a_command_cancelled_while_it_waits_for_a_free_slot_is_not_run(
+    host: Host,
+) -> None:
+    """``max_concurrent_commands`` slots are all taken by commands of other lanes: the
+    next command waits for a slot (its own lane is free).
+    Its creator cancels it meanwhile; once a slot frees it must not be run, as for a
+    command that waited behind its lane."""
+    one_slot = replace(
+        host, settings=host.settings.model_copy(update={"max_concurrent_commands": 1})
+    )
+    gate = trio.Event()
+    handler = Counting(gate=gate)
+    reports = FakeReports(one_slot.journal)
+
+    async def body(executor: Executor) -> None:
+        await executor.submit(command("cmd_a", repoRoot="/r1"))
+        await trio.testing.wait_all_tasks_blocked()
+        await executor.submit(command("cmd_b", repoRoot="/r2"))  # another lane, no slot
+        await trio.testing.wait_all_tasks_blocked()
+        reports.settled_on_relay.add("cmd_b")  # cancelled on the relay while it waits
+        gate.set()
+
+    await run_executor(one_slot, reports, {"test.ok": Handler(handler, True, "repoRoot")}, body)
+    assert [ctx.command_id for ctx in handler.runs] == ["cmd_a"], (
+        "cmd_b ran though the relay settled it while it waited for a slot"
+    )
