@@ -94,9 +94,15 @@ async def write_entry(
 
 
 async def remove_entry(
-    namespace: str, key: str, *, not_found: str, expected_version: int | None = None
+    namespace: str,
+    key: str,
+    *,
+    not_found: str,
+    expected_version: int | None = None,
+    audit_of: Callable[[ConfigRevision], ActivityInput] | None = None,
 ) -> ConfigRevision:
-    """Delete the entry (its history keeps a ``deleted`` revision), with its event."""
+    """Delete the entry (its history keeps a ``deleted`` revision), with its event and
+    ``audit_of(revision)``'s row, if given, in its commit."""
     rt = services().runtime
     now = rt.clock.now_ms()
     by = principal().sub
@@ -106,12 +112,17 @@ async def remove_entry(
             return []
         return [_changed(namespace, key, outcome.version, deleted=True)]
 
+    def audits(outcome: ConfigRevision | VersionConflict | None) -> list[ActivityInput]:
+        if audit_of is None or outcome is None or isinstance(outcome, VersionConflict):
+            return []
+        return [audit_of(outcome)]
+
     outcome = await write_audited(
         rt,
         lambda: config_store.delete(
             namespace, key, now=now, updated_by=by, expected_version=expected_version
         ),
-        lambda _outcome: [],
+        audits,
         changes_of=changes,
     )
     if outcome is None:
@@ -198,7 +209,14 @@ async def delete_config(namespace: str, key: str) -> dict[str, Any]:
     check_key(key)
     given = query_int("expectedVersion", -1, low=0, high=2**31 - 1)  # -1: not given
     expected = await allow_config_write(namespace, key, given if given >= 0 else None)
-    revision = await remove_entry(namespace, key, not_found=NOT_FOUND, expected_version=expected)
+    steward = (namespace, key) == (STEWARD_NAMESPACE, STEWARD_KEY)
+    revision = await remove_entry(
+        namespace,
+        key,
+        not_found=NOT_FOUND,
+        expected_version=expected,
+        audit_of=_steward_removed if steward else None,
+    )
     return {"ok": True, "namespace": namespace, "key": key, "version": revision.version}
 
 
@@ -276,6 +294,21 @@ def _steward_audit(entry: ConfigEntry) -> ActivityInput:
             "key": entry.key,
             "version": entry.version,
             "updatedBy": entry.updated_by,
+        },
+    )
+
+
+def _steward_removed(revision: ConfigRevision) -> ActivityInput:
+    return ActivityInput(
+        kind="config",
+        title="Steward config deleted",
+        meta=f"version {revision.version}",
+        view="config",
+        metadata={
+            "namespace": STEWARD_NAMESPACE,
+            "key": STEWARD_KEY,
+            "version": revision.version,
+            "updatedBy": revision.updated_by,
         },
     )
 

@@ -183,3 +183,14 @@ async def test_the_config_route_refuses_a_steward_value_that_is_no_object(
     )
     entry = await client.get("/api/config/steward/global", headers=H)
     assert entry.status_code == 404
+
+
+async def test_deleting_the_entry_is_audited(client: Any) -> None:
+    await client.put(URL, json={"a": 1}, headers=H)
+    response = await client.delete("/api/config/steward/global", headers=H)
+    assert response.status_code == 200, await response.get_data()
+    events = await json_of(await client.get("/api/activity?view=config", headers=H))
+    assert [(e["title"], e["metadata"]["version"]) for e in events] == [
+        ("Steward config deleted", 2),
+        ("Steward config updated", 1),
+    ]
