@@ -10,17 +10,20 @@ from quart_schema import document_request
 
 from relay.actors.runtime.audit import audit
 from relay.auth.access import (
+    Principal,
     hidden_feed_views,
+    hidden_views,
+    normalise_path,
     unattributed_hidden_views,
     visible_agents,
     visible_orchestrators,
-    within_cwd,
 )
 from relay.crossing import wait_future
 from relay.domain.activity import ActivityInput
-from relay.errors import Conflict
+from relay.errors import Conflict, Forbidden, NotFound
 from relay.http import responses
 from relay.http.auth import (
+    agent_placements,
     agents_within_paths,
     allow_agent,
     hosts_within_paths,
@@ -55,8 +58,12 @@ class ActivityBody(Body):
 @requires("activity:write")
 async def post_activity() -> tuple[dict[str, Any], int]:
     body = await parse_body(ActivityBody)
-    if body.agent_id is not None:
-        await allow_agent(body.agent_id)  # and the orchestrator it is registered under
+    caller = principal()
+    if body.view is not None and body.view in hidden_views(caller):
+        # A view it may not read (the security view's token audits): it may not write
+        # rows that its readers take for the relay's own either.
+        raise Forbidden("forbidden")
+    orchestrator_id = await _author_host(caller, body.agent_id)
     event_input = ActivityInput(
         client_id=body.client_id,
         kind=body.kind,
@@ -67,6 +74,7 @@ async def post_activity() -> tuple[dict[str, Any], int]:
         view=body.view,
         agent_id=body.agent_id,
         metadata=body.metadata,
+        orchestrator_id=orchestrator_id,
     )
     rt = services().runtime
     event, created = await wait_future(
@@ -80,6 +88,24 @@ async def post_activity() -> tuple[dict[str, Any], int]:
         if not (await caller_filter()).passes(stored):
             raise Conflict("clientId is already taken")
     return row, 201 if created else 200
+
+
+async def _author_host(caller: Principal, agent_id: str | None) -> str | None:
+    """Whose row a post is, as readers judge it. A row naming no agent and no host is the
+    relay's own, which every reader sees: a constrained caller's row names the agent it
+    posts about (stored, and one it reaches) or is its one host's; else 403."""
+    if agent_id is not None:
+        await allow_agent(agent_id)  # and the orchestrator it is registered under
+        if caller.constrained and agent_id not in await agent_placements([agent_id]):
+            # Not on an id nobody holds yet: whoever registers it would inherit the row.
+            raise NotFound("agent not found")
+        return None  # stored as the agent's orchestrator at the time (``activity.append``)
+    if not caller.constrained:
+        return None
+    hosts = caller.constraints.get("orchestrators", ())
+    if len(hosts) == 1:
+        return hosts[0]
+    raise Forbidden("a constrained token's activity must name its agentId")
 
 
 @bp.get("/api/activity")
@@ -105,6 +131,7 @@ async def get_activity() -> list[dict[str, Any]]:
     agents, hidden = visible_agents(caller), hidden_feed_views(caller)
     reached = await agents_within_paths()  # as the stream's guard judges by path
     reached_hosts = await hosts_within_paths()
+    paths = caller.path_limit
     events = await services().runtime.store.run(
         lambda: activity_store.page(
             view=view,
@@ -117,11 +144,8 @@ async def get_activity() -> list[dict[str, Any]]:
             unattributed_hidden_views=unattributed_hidden_views(caller),
             reached=reached,
             reached_hosts=reached_hosts,
-            paths=caller.path_limit,
+            # Normalised as the places are (``place_of``): the store compares them exactly.
+            paths=None if paths is None else [normalise_path(p) for p in paths],
         )
     )
-    if caller.path_limit is not None:
-        # SQL's LIKE matches the place by prefix, and SQLite's regardless of case: the
-        # exact test, case and components, is ``within_cwd``'s.
-        events = [e for e in events if e.path is None or within_cwd(caller, e.path)]
     return [event.to_json() for event in events]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from tortoise.expressions import Q
+from tortoise.expressions import Q, RawSQL
 
 from relay.domain.activity import ActivityEvent, ActivityInput
 from relay.store import models
@@ -79,11 +79,25 @@ async def append(event: ActivityInput, created_at: int) -> tuple[ActivityEvent, 
     return ActivityEvent(id=int(event_id), **values), True
 
 
+def _heads(prefixes: Collection[str]) -> dict[str, RawSQL]:
+    """For ``_within``: the start of ``path`` as long as each prefix and its slash.
+
+    Compared with ``=``, which is exact in both stores, where SQLite's ``LIKE`` (tortoise's
+    ``startswith``) ignores case: rows under ``/srv/TEAM`` filled a page for a token
+    limited to ``/srv/team``, which a later exact test emptied, and a client catching up
+    stopped there. The lengths are ints of ours, the compared text a bound parameter.
+    """
+    return {
+        f"path_head_{i}": RawSQL(f"substr(path, 1, {len(p) + 1})") for i, p in enumerate(prefixes)
+    }
+
+
 def _within(prefixes: Collection[str]) -> Q:
-    """Rows whose ``path`` lies within one of these (normalised) prefixes, component-wise."""
+    """Rows whose ``path`` lies within one of these (normalised) prefixes, component-wise,
+    case and all (the query is annotated with ``_heads(prefixes)``)."""
     if "/" in prefixes:
         return Q(path__isnull=False)
-    each = [Q(path=p) | Q(path__startswith=p + "/") for p in prefixes]
+    each = [Q(path=p) | Q(**{f"path_head_{i}": p + "/"}) for i, p in enumerate(prefixes)]
     return Q(*each, join_type="OR") if each else Q(id__lt=0)
 
 
@@ -124,6 +138,9 @@ async def page(
     if reached is not None:
         query = query.filter(Q(agent_id__isnull=True) | Q(agent_id__in=list(reached)))
     if reached_hosts is not None:
+        prefixes = list(paths or ())
+        if "/" not in prefixes:
+            query = query.annotate(**_heads(prefixes))
         # A host's row naming neither an agent nor a host nor a place cannot be judged by
         # path: withheld, as from a caller limited by host.
         not_a_hosts_row = Q(view__isnull=True) | ~Q(view__in=list(HOST_VIEWS))
@@ -132,7 +149,7 @@ async def page(
         )
         query = query.filter(
             Q(agent_id__isnull=False)
-            | (Q(path__isnull=False) & _within(paths or ()))
+            | (Q(path__isnull=False) & _within(prefixes))
             | (Q(path__isnull=True) & by_host)
         )
     if orchestrators is not None:

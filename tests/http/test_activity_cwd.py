@@ -81,9 +81,12 @@ async def test_a_known_client_id_hands_back_no_row_the_caller_may_not_read(
         response = await client.post("/api/activity", json=body, headers=H)
         assert response.status_code == 201, await response.get_data()
     token = ops(mint)
+    # (A constrained caller's row names an agent it reaches: NEAR.)
     for agent_id in (FAR, NOWHERE):
         response = await client.post(
-            "/api/activity", json={"clientId": f"c-{agent_id}", "title": "x"}, headers=token
+            "/api/activity",
+            json={"clientId": f"c-{agent_id}", "title": "x", "agentId": NEAR},
+            headers=token,
         )
         assert (response.status_code, await response.get_json()) == (
             409,
@@ -91,7 +94,9 @@ async def test_a_known_client_id_hands_back_no_row_the_caller_may_not_read(
         ), agent_id
     # Within its paths the repeat is answered as before: the stored row, 200.
     response = await client.post(
-        "/api/activity", json={"clientId": f"c-{NEAR}", "title": "x"}, headers=token
+        "/api/activity",
+        json={"clientId": f"c-{NEAR}", "title": "x", "agentId": NEAR},
+        headers=token,
     )
     assert response.status_code == 200
     assert (await response.get_json())["title"] == f"about {NEAR}"

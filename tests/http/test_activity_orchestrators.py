@@ -183,6 +183,7 @@ async def test_a_posted_row_is_never_attributed_by_what_it_says(client: Any) -> 
         headers=token,
     )
     assert response.status_code == 201
-    assert "orchestratorId" not in await response.get_json()
+    # Its author's host (the token's one orchestrator), never the one its metadata names.
+    assert (await response.get_json())["orchestratorId"] == "o1"
     theirs = await (await client.get("/api/activity", headers=o2)).get_json()
     assert "Workspace merged" not in [row["title"] for row in theirs]
