@@ -38,7 +38,8 @@ async def list_jobs() -> list[dict[str, Any]]:
 @requires("config:write")
 async def run_job(name: str) -> dict[str, Any]:
     """200 ``{job, result}``, or ``{job, error}`` when the job raised; 403 for a constrained
-    caller; 404; 409 if running."""
+    caller; 404; 409 if running; 503 with ``Retry-After`` when the store did not answer
+    the job (its run is recorded as failed all the same)."""
     allow_relay_wide()
     outcome = await services().runtime.maintenance.run_now(name)
     return outcome.to_json()

@@ -8,6 +8,7 @@ from relay.actors.maintenance.ledger import ActorJobLedger
 from relay.actors.maintenance.messages import (
     KEY,
     KIND,
+    Abandon,
     Begin,
     Finish,
     Snapshot,
@@ -16,6 +17,7 @@ from relay.actors.maintenance.messages import (
 __all__ = [
     "KEY",
     "KIND",
+    "Abandon",
     "ActorJobLedger",
     "Begin",
     "Finish",

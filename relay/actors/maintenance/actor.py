@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from relay.actors.maintenance.messages import (
     KIND,
+    Abandon,
     Begin,
     Finish,
     Snapshot,
@@ -69,6 +70,11 @@ class MaintenanceActor(AggregateActor):
         check_can_begin(spec.name, running=spec.name in self.running)
         self.running[spec.name] = message.now
         return _reply(self._state(spec, record), commit)
+
+    @handle.register
+    def _abandon(self, message: Abandon) -> None:
+        if self.running.get(message.name) == message.began_at:
+            del self.running[message.name]
 
     @handle.register
     def _finish(self, message: Finish) -> Durable[JobState]:

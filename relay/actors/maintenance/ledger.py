@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from relay.actors.maintenance.messages import KEY, KIND, Begin, Finish, Snapshot
+from relay.actors.maintenance.messages import KEY, KIND, Abandon, Begin, Finish, Snapshot
 from relay.actors.runtime import Runtime
 from relay.actors.runtime.audit import audit
 from relay.crossing import wait_future
@@ -23,6 +23,9 @@ class ActorJobLedger:
     async def begin(self, name: str, now: int) -> JobState:
         state: JobState = await self.rt.registry.ask(KIND, KEY, Begin(name, now))
         return state
+
+    def abandon(self, name: str, began_at: int) -> None:
+        self.rt.registry.tell(KIND, KEY, Abandon(name, began_at))
 
     async def finish(
         self, name: str, now: int, duration_ms: int, result: JSON | None, error: str | None

@@ -26,6 +26,16 @@ class Begin(Ask[JobState]):
 
 
 @dataclass(frozen=True, slots=True)
+class Abandon(Ask[None]):
+    """The ``Begin`` of ``name`` at ``began_at`` went unanswered in time and its run did
+    not start: once that ``Begin`` is handled (messages are handled in order), the job is
+    not running. A later run's flag (another ``began_at``) is left alone."""
+
+    name: str
+    began_at: int
+
+
+@dataclass(frozen=True, slots=True)
 class Finish(Ask[JobState]):
     """Record a run that ended at ``now`` and compute its next run. Replies the ``JobState``.
 

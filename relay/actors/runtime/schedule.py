@@ -40,6 +40,11 @@ class JobLedger(Protocol):
         """Mark the job running; raise ``Conflict`` if it already is."""
         ...
 
+    def abandon(self, name: str, began_at: int) -> None:
+        """Undo a ``begin(name, began_at)`` that raised without refusing (no answer in
+        time): it may still be handled, and no ``finish`` will follow it."""
+        ...
+
     async def finish(
         self, name: str, now: int, duration_ms: int, result: JSON | None, error: str | None
     ) -> JobState:
@@ -268,18 +273,25 @@ class _Serving:
 
     async def _execute(self, spec: JobSpec, pending: _Pending | None) -> None:
         name, clock = spec.name, self.runtime.clock
+        began_at = clock.now_ms()
         try:
-            await self.ledger.begin(name, clock.now_ms())
+            await self.ledger.begin(name, began_at)
         except Exception as exc:  # Conflict, or the actor did not answer: retry next interval
             log.warning("maintenance_job_not_started name=%s error=%r", name, exc)
+            if not isinstance(exc, Conflict):
+                # Handled late, that begin would mark the job running for good: no finish
+                # follows it, and every run after would be "already running".
+                self.ledger.abandon(name, began_at)
             self._retry_later(spec, pending, exc)
             return
         started = trio.current_time()
         result: JSON | None = None
         error: str | None = None
+        outage: Unavailable | None = None
         try:
             result = await spec.run(self.runtime)
         except Exception as exc:
+            outage = exc if isinstance(exc, Unavailable) else None
             error = describe_error(exc)
             log.error("maintenance_job_failed name=%s error=%s", name, error, exc_info=exc)
             await self._report(name, error)
@@ -294,7 +306,11 @@ class _Serving:
             state.next_run_at, now_ms=clock.now_ms(), trio_now=trio.current_time()
         )
         log.debug("maintenance_job_finished name=%s ms=%d ok=%s", name, duration_ms, error is None)
-        if pending is not None:
+        if pending is not None and outage is not None:
+            # Recorded as a failed run, but its caller is told what any route says of a
+            # store that did not answer: 503 with Retry-After, never 200.
+            pending.fail(outage)
+        elif pending is not None:
             pending.resolve(RunOutcome(job=state, result=result, error=error))
 
     def _retry_later(self, spec: JobSpec, pending: _Pending | None, exc: Exception) -> None:

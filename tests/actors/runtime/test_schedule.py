@@ -50,6 +50,7 @@ class MemoryLedger:
         self.running: dict[str, int] = {}
         self.failures: list[tuple[str, str]] = []
         self.refuse_begin: Exception | None = None
+        self.abandoned: list[tuple[str, int]] = []
 
     def _record(self, name: str, now: int) -> JobRun:
         spec = self.maintenance.spec(name)
@@ -76,6 +77,11 @@ class MemoryLedger:
         check_can_begin(name, running=name in self.running)
         self.running[name] = now
         return self._state(name, now)
+
+    def abandon(self, name: str, began_at: int) -> None:
+        self.abandoned.append((name, began_at))
+        if self.running.get(name) == began_at:
+            del self.running[name]
 
     async def finish(
         self, name: str, now: int, duration_ms: int, result: JSON | None, error: str | None
@@ -214,15 +220,31 @@ async def test_run_now_of_a_raising_job_returns_its_error(
     runtime: Runtime, autojump_clock: trio.testing.MockClock
 ) -> None:
     async def explode(_rt: Runtime) -> JSON:
-        raise Unavailable("store timed out")
+        raise Conflict("nothing to prune")
 
     runtime.maintenance.register_job(JobSpec("explode", 10, explode))
     async with serving(runtime) as ledger:
         outcome = await runtime.maintenance.run_now("explode")
-    assert outcome.error == "store timed out"
-    assert outcome.job.error == "store timed out"
-    assert outcome.to_json() == {"job": outcome.job.to_json(), "error": "store timed out"}
-    assert ledger.failures == [("explode", "store timed out")]
+    assert outcome.error == "nothing to prune"
+    assert outcome.job.error == "nothing to prune"
+    assert outcome.to_json() == {"job": outcome.job.to_json(), "error": "nothing to prune"}
+    assert ledger.failures == [("explode", "nothing to prune")]
+
+
+async def test_run_now_of_a_job_the_store_did_not_answer_is_unavailable(
+    runtime: Runtime, autojump_clock: trio.testing.MockClock
+) -> None:
+    # As any route answers a store that did not answer (503); the run is recorded failed.
+    async def starved(_rt: Runtime) -> JSON:
+        raise Unavailable("store timed out")
+
+    runtime.maintenance.register_job(JobSpec("starved", 10, starved))
+    async with serving(runtime) as ledger:
+        with pytest.raises(Unavailable, match=r"^store timed out$"):
+            await runtime.maintenance.run_now("starved")
+        (state,) = [s for s in await ledger.snapshot(0) if s.name == "starved"]
+    assert (state.running, state.error) == (False, "store timed out")
+    assert ledger.failures == [("starved", "store timed out")]
 
 
 async def test_run_now_while_the_job_runs_is_a_conflict(
@@ -303,6 +325,22 @@ async def test_a_refused_begin_is_retried_next_interval(
         ledger.refuse_begin = Unavailable("maintenance actor timed out")
         await trio.sleep(25)
     assert runs == [20.0]
+    # Unanswered, that begin may still be handled: it is abandoned, or the job would stay
+    # "running" with no finish to follow.
+    assert [name for name, _began_at in ledger.abandoned] == ["tick"]
+
+
+async def test_a_begin_refused_as_running_is_not_abandoned(
+    runtime: Runtime, autojump_clock: trio.testing.MockClock
+) -> None:
+    # "Already running" is another run's flag: abandoning would clear it mid-run.
+    runs: list[float] = []
+    runtime.maintenance.register_job(ticker("tick", 10, runs))
+    async with serving(runtime) as ledger:
+        ledger.refuse_begin = Conflict("job tick is already running")
+        await trio.sleep(25)
+    assert runs == [20.0]
+    assert ledger.abandoned == []
 
 
 async def test_stop_cancels_a_running_job_and_returns(
