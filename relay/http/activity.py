@@ -53,7 +53,7 @@ class ActivityBody(Body):
 
 
 @bp.post("/api/activity")
-@responds({201: responses.ActivityEvent, 200: responses.ActivityEvent}, errors=(409,))
+@responds({201: responses.ActivityEvent, 200: responses.ActivityEvent}, errors=(404, 409))
 @document_request(ActivityBody)
 @requires("activity:write")
 async def post_activity() -> tuple[dict[str, Any], int]:
