@@ -10,6 +10,7 @@ from quart_schema import document_request
 
 from relay.actors import agent
 from relay.actors.agent.action_rules import AgentAction
+from relay.actors.agent.host_meta import LABEL_CONSTRAINTS
 from relay.actors.runtime import Ask
 from relay.auth.access import is_host_runtime
 from relay.domain.agents import (
@@ -99,7 +100,14 @@ async def register_agent() -> tuple[dict[str, Any], int]:
     # limited by path move it past its paths (it acts for agents by their cwd): judged by
     # the agent's actor, on the card it holds (``host_meta.steers_host``, ``moves_past_paths``).
     guarded = host_guarded()
-    register = agent.Register(registration, host_guarded=guarded, paths=principal().path_limit)
+    caller = principal()
+    register = agent.Register(
+        registration,
+        host_guarded=guarded,
+        paths=caller.path_limit,
+        labels=label_limits(),
+        hosts=None if caller.is_root else _tuple_or_none(caller.constraints.get("orchestrators")),
+    )
     card, created = await _ask(body.id, register)
     await agent.link_resumed_session(services().runtime, card, may_touch=can_see_agent)
     interval = services().runtime.settings.heartbeat_interval_seconds
@@ -164,7 +172,9 @@ async def patch_agent(agent_id: str) -> dict[str, Any]:
         meta=body.meta,
         provider_capabilities=body.provider_capabilities,
     )
-    patching = agent.Patch(patch, host_guarded=host_guarded(), paths=principal().path_limit)
+    patching = agent.Patch(
+        patch, host_guarded=host_guarded(), paths=principal().path_limit, labels=label_limits()
+    )
     card = await _ask(agent_id, patching)
     return card.to_json()
 
@@ -232,3 +242,20 @@ def host_guarded() -> bool:
     reaches would point that card's shutdown or restart at a session working elsewhere."""
     caller = principal()
     return limited_by("agents") or (limited_by("cwd") and not is_host_runtime(caller))
+
+
+def label_limits() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The caller's constraints on the card fields its actions are judged on, as (meta
+    field, values) (``host_meta.LABEL_CONSTRAINTS``); none for root."""
+    caller = principal()
+    if caller.is_root:
+        return ()
+    return tuple(
+        (field, tuple(caller.constraints[kind]))
+        for field, kind in LABEL_CONSTRAINTS
+        if kind in caller.constraints
+    )
+
+
+def _tuple_or_none(values: list[str] | None) -> tuple[str, ...] | None:
+    return None if values is None else tuple(values)

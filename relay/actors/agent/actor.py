@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from relay.actors.agent.action_rules import changes_host_provider, lifecycle_conflict
-from relay.actors.agent.host_meta import moves_past_paths, steers_host
+from relay.actors.agent.host_meta import moves_past_paths, relabels_past, steers_host
 from relay.actors.agent.known import facts_of
 from relay.actors.agent.messages import (
     KIND,
@@ -109,6 +109,17 @@ class AgentActor(PooledActor, TargetActor):
         ):
             raise Forbidden("forbidden")
 
+    def _refuse_past_limits(self, message: Register | Patch, after: AgentCard) -> None:
+        """403 when the write would change the card held past the caller's labels
+        (``relabels_past``), or, registering, when that card is another host's."""
+        stored_meta = None if self.card is None else self.card.meta
+        if message.labels and relabels_past(message.labels, stored_meta, after.meta):
+            raise Forbidden("forbidden")
+        held = None if self.card is None else self.card.orchestrator_id
+        hosts = message.hosts if isinstance(message, Register) else None
+        if hosts is not None and held is not None and held not in hosts:
+            raise Forbidden("forbidden")
+
     def _refuse_moving_past(self, paths: tuple[str, ...] | None, after: AgentCard) -> None:
         """403 when a caller limited to ``paths`` would move the card held (judged here,
         so no write queued before it slips between check and change) from or to a
@@ -134,6 +145,7 @@ class AgentActor(PooledActor, TargetActor):
         if message.host_guarded:
             self._refuse_host_steering(card, registration.meta, registration.orchestrator_id)
         self._refuse_moving_past(message.paths, card)
+        self._refuse_past_limits(message, card)
         self.card = card
         # First registration and re-registration alike: the page learns of the card here.
         commit = self.write_changed(
@@ -161,6 +173,7 @@ class AgentActor(PooledActor, TargetActor):
         if message.host_guarded:
             self._refuse_host_steering(card, message.patch.meta)
         self._refuse_moving_past(message.paths, card)
+        self._refuse_past_limits(message, card)
         self.card = card
         commit = self.write_changed(
             lambda: agent_store.update(card), [self._change("updated", card)]

@@ -56,7 +56,7 @@ from relay.domain.agents import AgentCard, Placement, placement_of
 from relay.domain.commands import Command, CommandSpec
 from relay.domain.config import SPAWN_POLICIES_NAMESPACE
 from relay.domain.orchestrators import Orchestrator
-from relay.errors import NotFound, RelayError
+from relay.errors import NotFound, RelayError, Unavailable
 from relay.store import agents as agent_store
 from relay.store import config as config_store
 from relay.store import orchestrators as orchestrator_store
@@ -147,8 +147,13 @@ async def request_action(
         if orch is not None:
             return await orchestrator_flows.enqueue_if_online(rt, spec, audits=requested)
         return await commands.create(rt, spec, audits=requested)
-    except BaseException:
-        if lifecycle:
+    except Exception as exc:
+        # A refusal, or a write that failed, stored nothing: the reservation goes back.
+        # Not when no answer came in time (Unavailable), nor when the request was
+        # cancelled: the command's write may still commit and be delivered, and a retry
+        # given the lifecycle meanwhile would run a second action on the session. The
+        # command ends the reservation when it settles; it lapses if nothing was stored.
+        if lifecycle and not isinstance(exc, Unavailable):
             await _abort_lifecycle(rt, card.id, command_id)
         raise
 

@@ -104,3 +104,31 @@ def moves_past_paths(
 
 def _as_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
+
+
+# The card's meta fields a lifecycle action is judged on by a constraint (``access.covers``
+# through the action's resource): the field, and the constraint naming its values.
+LABEL_CONSTRAINTS = (("policyName", "policyNames"), ("spawnRequestId", "spawnRequestIds"))
+
+
+def _label(meta: Mapping[str, Any] | None, field: str) -> str | None:
+    # As the action route reads it (``_meta_text``): text, else unset.
+    value = meta.get(field) if meta else None
+    return value if isinstance(value, str) and value else None
+
+
+def relabels_past(
+    labels: Sequence[tuple[str, Sequence[str]]],
+    stored_meta: Mapping[str, Any] | None,
+    meta: Mapping[str, Any],
+) -> bool:
+    """Whether a write by a caller whose constraints allow only ``labels`` (field, values)
+    changes one of those fields of a card (``stored_meta``: the card held, None for a new
+    one) from or to a value they do not allow. Its actions are judged on the stored
+    field: rewriting it first would hand it another policy's, or another spawn's, agent.
+    Unset is allowed, as ``covers`` skips it."""
+    for field, allowed in labels:
+        before, after = _label(stored_meta, field), _label(meta, field)
+        if before != after and any(v is not None and v not in allowed for v in (before, after)):
+            return True
+    return False

@@ -32,6 +32,12 @@ class Register(Ask[tuple[AgentCard, bool]]):
     registration: AgentRegistration
     host_guarded: bool = False
     paths: tuple[str, ...] | None = None
+    # The caller's ``policyNames``/``spawnRequestIds`` as (meta field, values): 403 for a
+    # write changing the field past them (``host_meta.relabels_past``).
+    labels: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # The caller's ``orchestrators``: 403 for a card held under another (the route judged
+    # an agent not yet committed as new; this judges the card the actor holds).
+    hosts: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +53,7 @@ class Patch(Ask[AgentCard]):
     patch: AgentPatch
     host_guarded: bool = False
     paths: tuple[str, ...] | None = None
+    labels: tuple[tuple[str, tuple[str, ...]], ...] = ()  # as ``Register``'s
 
 
 @dataclass(frozen=True, slots=True)

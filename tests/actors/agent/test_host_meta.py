@@ -6,7 +6,12 @@ from typing import Any
 
 import pytest
 
-from relay.actors.agent.host_meta import host_meta_changes, moves_past_paths, steers_host
+from relay.actors.agent.host_meta import (
+    host_meta_changes,
+    moves_past_paths,
+    relabels_past,
+    steers_host,
+)
 
 
 @pytest.mark.parametrize(
@@ -80,3 +85,25 @@ def test_a_path_limited_write_moves_no_card_past_its_paths(
     stored: dict[str, Any] | None, written: dict[str, Any], moves: bool
 ) -> None:
     assert moves_past_paths(("/srv/o1",), stored, written) is moves
+
+
+P1_ONLY = (("policyName", ("p1",)),)
+
+
+@pytest.mark.parametrize(
+    ("stored", "written", "past"),
+    [
+        (None, {}, False),  # a new card with no label
+        (None, {"policyName": "p1"}, False),  # a new card of its own policy
+        (None, {"policyName": "p2"}, True),  # a new card of another's
+        ({"policyName": "p2"}, {"policyName": "p2", "x": 1}, False),  # left as it is
+        ({"policyName": "p2"}, {"policyName": "p1"}, True),  # taken from another's
+        ({"policyName": "p1"}, {"policyName": "p2"}, True),  # handed to another's
+        ({}, {"policyName": "p1"}, False),  # an unset label is covered, as in covers
+        ({"policyName": "p1"}, {}, False),
+        ({"policyName": 7}, {"policyName": "p2"}, True),  # not text: unset, as the route reads it
+    ],
+)
+def test_relabels_past(stored: dict[str, Any] | None, written: dict[str, Any], past: bool) -> None:
+    assert relabels_past(P1_ONLY, stored, written) is past
+    assert relabels_past((), stored, written) is False  # no such constraint: nothing to judge
