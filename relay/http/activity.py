@@ -104,7 +104,12 @@ async def _author_host(caller: Principal, agent_id: str | None) -> str | None:
         return None
     hosts = caller.constraints.get("orchestrators", ())
     if len(hosts) == 1:
-        return hosts[0]
+        # A path-limited caller reads a host's rows by its baseDir (a host's own runtime
+        # token: its paths are it); one whose paths do not cover it could not read back,
+        # nor repeat, its own row: it names its agent instead.
+        within = await hosts_within_paths()
+        if within is None or hosts[0] in within:
+            return hosts[0]
     raise Forbidden("a constrained token's activity must name its agentId")
 
 

@@ -106,7 +106,7 @@ async def register_agent() -> tuple[dict[str, Any], int]:
         host_guarded=guarded,
         paths=caller.path_limit,
         labels=label_limits(),
-        hosts=None if caller.is_root else _tuple_or_none(caller.constraints.get("orchestrators")),
+        **host_limits(body.id),
     )
     card, created = await _ask(body.id, register)
     await agent.link_resumed_session(services().runtime, card, may_touch=can_see_agent)
@@ -173,7 +173,11 @@ async def patch_agent(agent_id: str) -> dict[str, Any]:
         provider_capabilities=body.provider_capabilities,
     )
     patching = agent.Patch(
-        patch, host_guarded=host_guarded(), paths=principal().path_limit, labels=label_limits()
+        patch,
+        host_guarded=host_guarded(),
+        paths=principal().path_limit,
+        labels=label_limits(),
+        **host_limits(agent_id),
     )
     card = await _ask(agent_id, patching)
     return card.to_json()
@@ -257,5 +261,11 @@ def label_limits() -> tuple[tuple[str, tuple[str, ...]], ...]:
     )
 
 
-def _tuple_or_none(values: list[str] | None) -> tuple[str, ...] | None:
-    return None if values is None else tuple(values)
+def host_limits(agent_id: str) -> dict[str, Any]:
+    """``hosts`` and ``named`` of ``Register``/``Patch``: the caller's ``orchestrators``
+    (none for root, or a caller they do not limit) and whether its ``agents`` name this one."""
+    caller = principal()
+    hosts = None if caller.is_root else caller.constraints.get("orchestrators")
+    if hosts is None:
+        return {}
+    return {"hosts": tuple(hosts), "named": agent_id in caller.constraints.get("agents", ())}

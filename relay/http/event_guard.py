@@ -348,6 +348,8 @@ class ConstrainedEvents:
             # As the feed judges it: the agent where it is stored (``reached``), else the
             # host by its baseDir (``reached_hosts``).
             path = row.get("path")
+            if isinstance(path, str) and not within_cwd(self._caller, path):
+                return _NOTHING  # a place the relay wrote outside its paths, whoever it names
             if agent_id is not None:
                 if self._acted_for(agent_id) is _NOTHING:
                     return _NOTHING

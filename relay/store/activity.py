@@ -152,6 +152,9 @@ async def page(
             | (Q(path__isnull=False) & _within(prefixes))
             | (Q(path__isnull=True) & by_host)
         )
+        # A row the relay wrote about a place outside the paths is withheld whoever it
+        # names (its worktree is in its body): a row of an agent the caller reaches too.
+        query = query.filter(Q(path__isnull=True) | _within(prefixes))
     if orchestrators is not None:
         relays_own = Q(orchestrator_id__isnull=True, agent_id__isnull=True) & (
             Q(view__isnull=True) | ~Q(view__in=list(HOST_VIEWS))

@@ -111,13 +111,16 @@ class AgentActor(PooledActor, TargetActor):
 
     def _refuse_past_limits(self, message: Register | Patch, after: AgentCard) -> None:
         """403 when the write would change the card held past the caller's labels
-        (``relabels_past``), or, registering, when that card is another host's."""
-        stored_meta = None if self.card is None else self.card.meta
+        (``relabels_past``), or when that card is on a host the caller's ``hosts`` do not
+        name (on none: unless it names the agent)."""
+        card = self.card
+        stored_meta = None if card is None else card.meta
         if message.labels and relabels_past(message.labels, stored_meta, after.meta):
             raise Forbidden("forbidden")
-        held = None if self.card is None else self.card.orchestrator_id
-        hosts = message.hosts if isinstance(message, Register) else None
-        if hosts is not None and held is not None and held not in hosts:
+        if message.hosts is None or card is None:
+            return
+        held = card.orchestrator_id
+        if (held is None and not message.named) or (held is not None and held not in message.hosts):
             raise Forbidden("forbidden")
 
     def _refuse_moving_past(self, paths: tuple[str, ...] | None, after: AgentCard) -> None:

@@ -143,7 +143,13 @@ async def request_action(
         await rt.registry.ask(agent.KIND, card.id, agent.BeginLifecycle(action, command_id))
     try:
         spec = replace(await _with_runner_token(rt, auth, spec, orch, card.id), id=command_id)
-        requested = (_requested_event(card, action, command_id, spec.target),)
+    except BaseException:
+        # Nothing of the command is written yet: the reservation goes back, whatever failed.
+        if lifecycle:
+            await _abort_lifecycle(rt, card.id, command_id)
+        raise
+    requested = (_requested_event(card, action, command_id, spec.target),)
+    try:
         if orch is not None:
             return await orchestrator_flows.enqueue_if_online(rt, spec, audits=requested)
         return await commands.create(rt, spec, audits=requested)

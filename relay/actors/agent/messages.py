@@ -35,9 +35,12 @@ class Register(Ask[tuple[AgentCard, bool]]):
     # The caller's ``policyNames``/``spawnRequestIds`` as (meta field, values): 403 for a
     # write changing the field past them (``host_meta.relabels_past``).
     labels: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    # The caller's ``orchestrators``: 403 for a card held under another (the route judged
-    # an agent not yet committed as new; this judges the card the actor holds).
+    # The caller's ``orchestrators``: 403 for a card held under another, or under none
+    # unless its ``agents`` name it (``named``), as ``access.reaches`` says. The route
+    # judged the card as it read it (or an agent not yet committed as new); this judges
+    # the card the actor holds when the write is applied.
     hosts: tuple[str, ...] | None = None
+    named: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +57,8 @@ class Patch(Ask[AgentCard]):
     host_guarded: bool = False
     paths: tuple[str, ...] | None = None
     labels: tuple[tuple[str, tuple[str, ...]], ...] = ()  # as ``Register``'s
+    hosts: tuple[str, ...] | None = None  # as ``Register``'s
+    named: bool = False
 
 
 @dataclass(frozen=True, slots=True)
