@@ -108,6 +108,10 @@ async def merge(ctx: Context, params: JSON) -> JSON:
     if request.strategy == "pr":
         return await open_pull_request(ctx, request, head0)
     base_tree = await _clean_base_worktree(git, request)
+    if base_tree is not None:
+        # Its files are rewritten by the fast-forward: only inside the base dir, as any path
+        # a command names (a user's own checkout of the base elsewhere is left alone).
+        ctx.base.check(str(base_tree), f"the worktree that has {request.base} checked out")
     result["baseWorktree"] = str(base_tree) if base_tree else None
     commits = await git.count(request.repo, f"{base0}..{head0}")
     fast_forward = fork == base0
@@ -166,17 +170,20 @@ async def _clean_base_worktree(git: Git, request: MergeRequest) -> Path | None:
 
 async def _rebase(git: Git, request: MergeRequest, head0: str, base0: str) -> str:
     """Rebase the branch onto ``base0``; on a conflict abort and fail with the paths."""
-    done = await git.run(request.worktree, "rebase", "--no-autostash", base0, check=False)
+    try:
+        done = await git.run(request.worktree, "rebase", "--no-autostash", base0, check=False)
+    except GitFailed as exc:  # cut off (its timeout): not left mid-rebase for every later merge
+        await _undo_rebase(git, request, head0)
+        raise CommandFailed(
+            f"rebasing {request.branch} onto {request.base} failed: {exc}; "
+            "branch and base are unchanged"
+        ) from None
     if done.ok:
         head1 = await git.rev_parse(request.worktree, "HEAD")
         assert head1 is not None
         return head1
     paths = await git.unmerged_paths(request.worktree)
-    if await git.rebase_in_progress(request.worktree):
-        await git.run(request.worktree, "rebase", "--abort")
-    after = await git.rev_parse(request.repo, f"refs/heads/{request.branch}")
-    if after != head0:  # rebase --abort puts it back; make sure of it
-        await git.run(request.worktree, "reset", "--hard", head0)
+    await _undo_rebase(git, request, head0)
     if paths:
         raise CommandFailed(
             f"merge conflict in {listed(paths)}: rebasing {request.branch} onto {request.base} "
@@ -192,6 +199,15 @@ async def _rebase(git: Git, request: MergeRequest, head0: str, base0: str) -> st
             },
         )
     raise CommandFailed(f"rebasing {request.branch} onto {request.base} failed: {done.message()}")
+
+
+async def _undo_rebase(git: Git, request: MergeRequest, head0: str) -> None:
+    """Abort a rebase in progress and make sure the branch is back at ``head0``."""
+    if await git.rebase_in_progress(request.worktree):
+        await git.run(request.worktree, "rebase", "--abort")
+    after = await git.rev_parse(request.repo, f"refs/heads/{request.branch}")
+    if after != head0:  # rebase --abort puts it back; make sure of it
+        await git.run(request.worktree, "reset", "--hard", head0)
 
 
 async def _fast_forward(

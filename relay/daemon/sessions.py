@@ -211,23 +211,51 @@ def _which(command: str, cwd: Path, env: dict[str, str]) -> str | None:
 
 
 async def find_session(ctx: Context, params: JSON) -> tuple[str | None, SessionRecord | None]:
-    """The session a control command names: tmuxSession, sessionName, agent or spawn id."""
+    """The session a control command names: tmuxSession, sessionName, agent or spawn id.
+
+    Only a session this daemon names (``relay-…``): it shares the user's tmux server, and
+    a wake types into the session it is given. A session the journal records for another
+    agent or another spawn request than the command names is refused: a token allowed
+    one agent, or one spawn, names that one in the command (``session_name`` maps several
+    spawn ids to one name).
+    """
     records = await ctx.sessions()
+    agent_id, spawn_id = _text(params.get("agentId")), _text(params.get("spawnRequestId"))
     for key in ("tmuxSession", "sessionName"):
         value = params.get(key)
         if isinstance(value, str) and value:
             if not providers.valid_session_name(value):
                 raise CommandFailed(f"params.{key} is not a valid session name")
-            return value, next((r for r in records if r.name == value), None)
-    agent_id = params.get("agentId")
+            if not value.startswith(providers.SESSION_PREFIX):
+                raise CommandFailed(f"params.{key} {value} is no session this orchestrator runs")
+            record = next((r for r in records if r.name == value), None)
+            return value, _owned(record, agent_id, spawn_id)
     for record in records:
         if agent_id and record.agent_id == agent_id:
-            return record.name, record
-    spawn_id = params.get("spawnRequestId")
-    if isinstance(spawn_id, str) and spawn_id:
+            return record.name, _owned(record, agent_id, spawn_id)
+    if spawn_id:
         name = providers.session_name(spawn_id)
-        return name, next((r for r in records if r.name == name), None)
+        record = next((r for r in records if r.name == name), None)
+        return name, _owned(record, agent_id, spawn_id)
     return None, None
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _owned(
+    record: SessionRecord | None, agent_id: str | None, spawn_id: str | None
+) -> SessionRecord | None:
+    if record is None:
+        return None
+    if agent_id and record.agent_id != agent_id:
+        raise CommandFailed(f"session {record.name} runs agent {record.agent_id}, not {agent_id}")
+    if spawn_id and record.spawn_request_id not in (None, spawn_id):
+        raise CommandFailed(
+            f"session {record.name} was spawned for {record.spawn_request_id}, not {spawn_id}"
+        )
+    return record
 
 
 # -- agent.shutdown --------------------------------------------------------------------------

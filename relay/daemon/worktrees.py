@@ -178,6 +178,10 @@ async def create_worktree(
         await worktree_state(git, repo, path)
         if await git.current_branch(path) != branch:
             raise CommandFailed(f"{path} already exists and does not have {branch} checked out")
+        owner = await _owner_of(git, path)
+        if owner is not None and owner != workspace_id:
+            # Its path and branch come from the label: another workspace's work, not ours.
+            raise CommandFailed(f"{path} is the worktree of workspace {owner}, not {workspace_id}")
         base_sha = await git.out(path, "merge-base", "HEAD", base_sha)
     else:
         await trio.to_thread.run_sync(lambda: path.parent.mkdir(parents=True, exist_ok=True))
@@ -187,6 +191,7 @@ async def create_worktree(
             await git.run(repo, "worktree", "add", str(path), branch)
         else:
             await git.run(repo, "worktree", "add", "-b", branch, str(path), base_sha)
+        await _mark_owner(git, path, workspace_id)
     cwd = path / subdir
     # The source dir may hold nothing git tracks yet (so the new worktree lacks it).
     await trio.Path(cwd).mkdir(parents=True, exist_ok=True)
@@ -200,6 +205,25 @@ async def create_worktree(
         base_sha=base_sha,
         cwd=cwd,
     )
+
+
+# In the worktree's own git dir (never in its files): which workspace it was made for.
+_OWNER_FILE = "relay-workspace"
+
+
+async def _owner_of(git: Git, worktree: Path) -> str | None:
+    """The workspace the daemon made ``worktree`` for; None for one made before owners
+    were kept (or by hand), which is reused as before."""
+    marker = Path(await git.out(worktree, "rev-parse", "--absolute-git-dir")) / _OWNER_FILE
+    try:
+        return (await trio.Path(marker).read_text()).strip() or None
+    except FileNotFoundError:
+        return None
+
+
+async def _mark_owner(git: Git, worktree: Path, workspace_id: str) -> None:
+    marker = Path(await git.out(worktree, "rev-parse", "--absolute-git-dir")) / _OWNER_FILE
+    await trio.Path(marker).write_text(workspace_id + "\n")
 
 
 async def git_facts(git: Git, worktree: Path, base: str) -> JSON | None:
@@ -281,10 +305,21 @@ async def _delete_if_merged(git: Git, repo: Path, branch: str, base_ref: str | N
         return {"branchDeleted": False}
     base = base_ref or await default_base(git, repo)
     base_sha = await git.rev_parse(repo, base)
+    if not await _another_branch(git, repo, base, branch):
+        return {"branchDeleted": False, "branchKept": f"{base} is no branch besides {branch}"}
     if base_sha is None or not await git.is_ancestor(repo, tip, base_sha):
         return {"branchDeleted": False, "branchKept": f"{branch} has commits not in {base}"}
     await git.run(repo, "branch", "-D", "--", branch)
     return {"branchDeleted": True}
+
+
+async def _another_branch(git: Git, repo: Path, base: str, branch: str) -> bool:
+    """Whether ``base`` names a ref other than ``branch`` (a branch, a remote's): "its
+    commits are in the base" is no test when the base is the branch, or a bare sha that
+    may be its tip, and its unmerged work would be deleted."""
+    named = await git.run(repo, "rev-parse", "--symbolic-full-name", base, "--", check=False)
+    full = named.stdout.strip().splitlines()[0] if named.ok and named.stdout.strip() else ""
+    return full.startswith("refs/") and full != f"refs/heads/{branch}"
 
 
 # -- workspace.reconcile ---------------------------------------------------------------------
@@ -311,11 +346,19 @@ async def reconcile(ctx: Context, params: JSON) -> JSON:
     base_sha = await git.rev_parse(repo, base)
     if base_sha is None:
         raise CommandFailed(f"baseRef {base!r} names no commit in {repo}")
+    if branch is not None and not await _another_branch(git, repo, base, branch):
+        raise CommandFailed(f"baseRef {base!r} names no branch besides {branch}")
     result: JSON = {"workspaceId": workspace_id, "worktreePath": str(worktree)}
     if worktree.exists():
-        await worktree_state(git, repo, worktree)
+        tree = await worktree_state(git, repo, worktree)
         if worktree == await main_worktree(git, repo):
             raise CommandFailed(f"{worktree} is the repository's main worktree")
+        if branch is not None and tree.branch != branch:
+            # Judged on the worktree's HEAD, it would delete whatever branch it was given.
+            raise CommandFailed(
+                f"worktree {worktree} has {tree.branch or 'a detached HEAD'} checked out, "
+                f"not {branch}"
+            )
         facts = await git_facts(git, worktree, base_sha)
         if facts is not None:
             result["git"] = facts
@@ -339,5 +382,7 @@ async def reconcile(ctx: Context, params: JSON) -> JSON:
     else:
         await git.run(repo, "worktree", "prune")
     if branch and await git.branch_exists(repo, branch):
-        await git.run(repo, "branch", "-D", "--", branch)
+        kept = (await _delete_if_merged(git, repo, branch, base)).get("branchKept")
+        if kept:
+            result["branchKept"] = kept
     return {**result, "status": "cleaned", "removed": True, "ahead": 0}
