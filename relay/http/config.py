@@ -215,7 +215,7 @@ async def delete_config(namespace: str, key: str) -> dict[str, Any]:
         key,
         not_found=NOT_FOUND,
         expected_version=expected,
-        audit_of=_steward_removed if steward else None,
+        audit_of=_steward_audit if steward else None,
     )
     return {"ok": True, "namespace": namespace, "key": key, "version": revision.version}
 
@@ -283,32 +283,19 @@ async def put_steward_config() -> tuple[dict[str, Any], int]:
     return written.entry.to_json(), 201 if written.created else 200
 
 
-def _steward_audit(entry: ConfigEntry) -> ActivityInput:
+def _steward_audit(entry: ConfigEntry | ConfigRevision) -> ActivityInput:
+    """The steward entry's audit row: written (an entry), or deleted (its revision)."""
+    deleted = isinstance(entry, ConfigRevision) and entry.deleted
     return ActivityInput(
         kind="config",
-        title="Steward config updated",
+        title="Steward config deleted" if deleted else "Steward config updated",
         meta=f"version {entry.version}",
-        view="config",
-        metadata={
-            "namespace": entry.namespace,
-            "key": entry.key,
-            "version": entry.version,
-            "updatedBy": entry.updated_by,
-        },
-    )
-
-
-def _steward_removed(revision: ConfigRevision) -> ActivityInput:
-    return ActivityInput(
-        kind="config",
-        title="Steward config deleted",
-        meta=f"version {revision.version}",
         view="config",
         metadata={
             "namespace": STEWARD_NAMESPACE,
             "key": STEWARD_KEY,
-            "version": revision.version,
-            "updatedBy": revision.updated_by,
+            "version": entry.version,
+            "updatedBy": entry.updated_by,
         },
     )
 

@@ -14,24 +14,11 @@ from tests.conftest import bearer
 from tests.http.helpers import poll, register_orchestrator
 from tests.http.test_agent_actions import (
     CLAUDE_META,
-    LIFECYCLE_ALL,
     act,
     get_agent,
     register_agent,
 )
-
-
-async def managed_agent(client: Any, **fields: Any) -> dict[str, Any]:
-    orchestrator = await register_orchestrator(client)
-    await register_agent(
-        client,
-        orchestratorId="o1",
-        meta=CLAUDE_META,
-        providerCapabilities={"lifecycle": LIFECYCLE_ALL},
-        **fields,
-    )
-    return orchestrator
-
+from tests.http.test_agent_lifecycle_guard import managed_agent
 
 # -- 1. a timed-out enqueue gives the reservation back though the command is queued ------------
 
