@@ -24,6 +24,7 @@ import trio
 from relay.daemon.context import Context
 from relay.daemon.git import Git, GitFailed, TreeState, command_env
 from relay.daemon.outcome import JSON, CommandFailed
+from relay.daemon.owners import check_owned
 from relay.daemon.worktrees import check_branch_name, listed, text, worktree_state
 
 log = logging.getLogger("relay.daemon.merge")
@@ -99,8 +100,13 @@ async def merge(ctx: Context, params: JSON) -> JSON:
         "resumed": ctx.resuming,
     }
     fork = await git.merge_base(request.repo, head0, base0)
+    await check_owned(git, request.repo, request.worktree, request.workspace_id)
     if fork == head0:
         # Nothing to bring in (or a resumed merge that already moved the base).
+        if request.delete_branch and tree.branch not in (request.branch, None):
+            raise CommandFailed(
+                f"worktree {request.worktree} has {tree.branch} checked out, not {request.branch}"
+            )
         result.update({"merged": True, "alreadyMerged": True, "headSha": base0, "commits": 0})
         result.update(await _finish(ctx, request, tree.branch, base0))
         return result

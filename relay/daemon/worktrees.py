@@ -17,6 +17,7 @@ from relay.daemon.context import Context
 from relay.daemon.git import Git, GitFailed, TreeState, valid_branch_name
 from relay.daemon.git_facts import workspace_facts
 from relay.daemon.outcome import JSON, CommandFailed
+from relay.daemon.owners import check_owned, main_worktree, mark_owner, owner_of
 from relay.daemon.paths import within
 from relay.daemon.providers import short_id, slug
 
@@ -106,14 +107,6 @@ async def worktree_state(git: Git, repo: Path, worktree: Path) -> TreeState:
     return state
 
 
-async def main_worktree(git: Git, path: Path) -> Path:
-    """The main worktree of the repository ``path`` is in (the first one git lists)."""
-    listing = await git.worktrees(path)
-    if not listing or listing[0].bare:
-        raise CommandFailed(f"{path} is not in a repository with a working tree")
-    return listing[0].path
-
-
 async def default_base(git: Git, repo: Path) -> str:
     return await git.current_branch(repo) or "HEAD"
 
@@ -176,9 +169,11 @@ async def create_worktree(
     )
     if path.exists():
         await worktree_state(git, repo, path)
+        if path == await main_worktree(git, repo):
+            raise CommandFailed(f"{path} is the repository's main worktree, no workspace's")
         if await git.current_branch(path) != branch:
             raise CommandFailed(f"{path} already exists and does not have {branch} checked out")
-        owner = await _owner_of(git, path)
+        owner = await owner_of(git, path)
         if owner is not None and owner != workspace_id:
             # Its path and branch come from the label: another workspace's work, not ours.
             raise CommandFailed(f"{path} is the worktree of workspace {owner}, not {workspace_id}")
@@ -191,7 +186,7 @@ async def create_worktree(
             await git.run(repo, "worktree", "add", str(path), branch)
         else:
             await git.run(repo, "worktree", "add", "-b", branch, str(path), base_sha)
-        await _mark_owner(git, path, workspace_id)
+        await mark_owner(git, path, workspace_id)
     cwd = path / subdir
     # The source dir may hold nothing git tracks yet (so the new worktree lacks it).
     await trio.Path(cwd).mkdir(parents=True, exist_ok=True)
@@ -205,25 +200,6 @@ async def create_worktree(
         base_sha=base_sha,
         cwd=cwd,
     )
-
-
-# In the worktree's own git dir (never in its files): which workspace it was made for.
-_OWNER_FILE = "relay-workspace"
-
-
-async def _owner_of(git: Git, worktree: Path) -> str | None:
-    """The workspace the daemon made ``worktree`` for; None for one made before owners
-    were kept (or by hand), which is reused as before."""
-    marker = Path(await git.out(worktree, "rev-parse", "--absolute-git-dir")) / _OWNER_FILE
-    try:
-        return (await trio.Path(marker).read_text()).strip() or None
-    except FileNotFoundError:
-        return None
-
-
-async def _mark_owner(git: Git, worktree: Path, workspace_id: str) -> None:
-    marker = Path(await git.out(worktree, "rev-parse", "--absolute-git-dir")) / _OWNER_FILE
-    await trio.Path(marker).write_text(workspace_id + "\n")
 
 
 async def git_facts(git: Git, worktree: Path, base: str) -> JSON | None:
@@ -254,6 +230,10 @@ async def record(
         )
     stored = reply.get("workspace", reply)
     recorded_id = stored.get("id") if isinstance(stored, dict) else None
+    if recorded_id and str(recorded_id) != workspace.id:
+        # The relay keeps it under another id (one it had for this worktree): the commands
+        # about it will name that one.
+        await mark_owner(ctx.git, workspace.worktree_path, str(recorded_id))
     return replace(workspace, id=str(recorded_id or workspace.id), recorded=True)
 
 
@@ -278,9 +258,10 @@ async def cleanup(ctx: Context, params: JSON) -> JSON:
     if branch is not None:
         check_branch_name(branch)
     if worktree.exists():
-        await worktree_state(git, repo, worktree)
-        if worktree == await main_worktree(git, repo):
-            raise CommandFailed(f"{worktree} is the repository's main worktree; not removing it")
+        tree = await worktree_state(git, repo, worktree)
+        await check_owned(git, repo, worktree, workspace_id)
+        if branch is not None and tree.branch not in (branch, None):
+            raise CommandFailed(f"worktree {worktree} has {tree.branch} checked out, not {branch}")
         dirty = await git.changed_paths(worktree)
         if dirty and not force:
             raise CommandFailed(
@@ -319,7 +300,9 @@ async def _another_branch(git: Git, repo: Path, base: str, branch: str) -> bool:
     may be its tip, and its unmerged work would be deleted."""
     named = await git.run(repo, "rev-parse", "--symbolic-full-name", base, "--", check=False)
     full = named.stdout.strip().splitlines()[0] if named.ok and named.stdout.strip() else ""
-    return full.startswith("refs/") and full != f"refs/heads/{branch}"
+    # HEAD stays HEAD when the main worktree is detached (``default_base``'s fallback):
+    # the user's checkout, not the workspace's branch.
+    return (full.startswith("refs/") or full == "HEAD") and full != f"refs/heads/{branch}"
 
 
 # -- workspace.reconcile ---------------------------------------------------------------------
@@ -346,14 +329,13 @@ async def reconcile(ctx: Context, params: JSON) -> JSON:
     base_sha = await git.rev_parse(repo, base)
     if base_sha is None:
         raise CommandFailed(f"baseRef {base!r} names no commit in {repo}")
-    if branch is not None and not await _another_branch(git, repo, base, branch):
-        raise CommandFailed(f"baseRef {base!r} names no branch besides {branch}")
     result: JSON = {"workspaceId": workspace_id, "worktreePath": str(worktree)}
     if worktree.exists():
         tree = await worktree_state(git, repo, worktree)
-        if worktree == await main_worktree(git, repo):
-            raise CommandFailed(f"{worktree} is the repository's main worktree")
-        if branch is not None and tree.branch != branch:
+        await check_owned(git, repo, worktree, workspace_id)
+        # Detached is the worktree a merge with deleteBranch leaves; the branch is then
+        # deleted only once merged (``_delete_if_merged``), like any other.
+        if branch is not None and tree.branch not in (branch, None):
             # Judged on the worktree's HEAD, it would delete whatever branch it was given.
             raise CommandFailed(
                 f"worktree {worktree} has {tree.branch or 'a detached HEAD'} checked out, "
