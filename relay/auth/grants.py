@@ -133,7 +133,11 @@ def _acts_as_widely(
     if is_operator(grantor):
         # Unless limited by path: an orchestrator's token reaches its agents that record no
         # cwd as their host (``access.within_place``), which such an operator does not.
-        return grantor.is_root or "cwd" not in grantor.constraints
+        # Nor by spawn policy or spawn request: a host's token takes its whole queue, the
+        # runner tokens of every spawn in it included, which such an operator may not read.
+        return grantor.is_root or not any(
+            kind in grantor.constraints for kind in ("cwd", "policyNames", "spawnRequestIds")
+        )
     held = grantor.constraints.get("orchestrators")
     return (
         grantor.role == "orchestrator"

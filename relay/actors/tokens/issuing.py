@@ -14,7 +14,12 @@ from relay.actors.runtime.audit import write_audited
 from relay.actors.runtime.context import Runtime
 from relay.auth.access import Principal
 from relay.auth.authenticator import Authenticator
-from relay.auth.tokens import MAX_TTL_SECONDS, REMINT_MAX_EXPIRED_SECONDS, TokenSpec
+from relay.auth.tokens import (
+    MAX_TOKEN_CHARS,
+    MAX_TTL_SECONDS,
+    REMINT_MAX_EXPIRED_SECONDS,
+    TokenSpec,
+)
 from relay.clock import DAY_MS
 from relay.domain.activity import ActivityInput
 from relay.domain.tokens import SUBJECT_MAX_LENGTH, TokenRecord
@@ -53,6 +58,10 @@ async def issue(
             # cannot keep: refused, where the store's length check was a 500.
             raise Invalid(f"token {name} must be at most {SUBJECT_MAX_LENGTH} characters")
     token, record = _minted(auth, spec, profile_id, created_by)
+    if len(token) > MAX_TOKEN_CHARS:
+        # Signed, it would be refused on every use (``decode_signed``): a clear 400 instead
+        # of a credential that never authenticates.
+        raise Invalid(f"constraints too large: the token would exceed {MAX_TOKEN_CHARS} characters")
     await write_audited(
         rt,
         lambda: token_store.insert(record),
