@@ -24,7 +24,7 @@ import trio
 from relay.daemon.context import Context
 from relay.daemon.git import Git, GitFailed, TreeState, command_env
 from relay.daemon.outcome import JSON, CommandFailed
-from relay.daemon.owners import check_owned
+from relay.daemon.owners import check_owner, refuse_main
 from relay.daemon.worktrees import check_branch_name, listed, text, worktree_state
 
 log = logging.getLogger("relay.daemon.merge")
@@ -100,7 +100,11 @@ async def merge(ctx: Context, params: JSON) -> JSON:
         "resumed": ctx.resuming,
     }
     fork = await git.merge_base(request.repo, head0, base0)
-    await check_owned(git, request.repo, request.worktree, request.workspace_id)
+    await check_owner(git, request.worktree, request.workspace_id)
+    if request.delete_branch:
+        # Detached and its branch deleted after: never the user's own checkout. (A workspace
+        # sharing that checkout merges by ref, its branch kept.)
+        await refuse_main(git, request.repo, request.worktree)
     if fork == head0:
         # Nothing to bring in (or a resumed merge that already moved the base).
         if request.delete_branch and tree.branch not in (request.branch, None):

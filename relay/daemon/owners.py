@@ -39,11 +39,23 @@ async def owner_of(git: Git, worktree: Path) -> str | None:
 
 
 async def check_owned(git: Git, repo: Path, worktree: Path, workspace_id: str | None) -> None:
-    """Before a command removes, detaches or deletes what ``worktree`` holds: it is no
-    main worktree (the user's checkout), and the workspace it was made for, if recorded,
-    is the one the command names."""
-    if worktree == await main_worktree(git, repo):
-        raise CommandFailed(f"{worktree} is the repository's main worktree; not touching it")
+    """Before a command removes, detaches or deletes what ``worktree`` holds: it is not in
+    the main worktree (the user's checkout), and it belongs to ``workspace_id``."""
+    await refuse_main(git, repo, worktree)
+    await check_owner(git, worktree, workspace_id)
+
+
+async def refuse_main(git: Git, repo: Path, path: Path) -> None:
+    """CommandFailed when ``path`` lies in the repository's main worktree (itself or a
+    directory of it: git answers for the checkout it is in)."""
+    # Both as git prints them: absolute, symlinks resolved.
+    top = Path(await git.out(path, "rev-parse", "--show-toplevel"))
+    if top == await main_worktree(git, repo):
+        raise CommandFailed(f"{path} is in the repository's main worktree; not touching it")
+
+
+async def check_owner(git: Git, worktree: Path, workspace_id: str | None) -> None:
+    """CommandFailed when the daemon recorded ``worktree`` for another workspace."""
     owner = await owner_of(git, worktree)
     if owner is not None and owner != workspace_id:
         raise CommandFailed(f"{worktree} is the worktree of workspace {owner}, not {workspace_id}")

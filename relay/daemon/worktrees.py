@@ -17,7 +17,7 @@ from relay.daemon.context import Context
 from relay.daemon.git import Git, GitFailed, TreeState, valid_branch_name
 from relay.daemon.git_facts import workspace_facts
 from relay.daemon.outcome import JSON, CommandFailed
-from relay.daemon.owners import check_owned, main_worktree, mark_owner, owner_of
+from relay.daemon.owners import check_owned, main_worktree, mark_owner, owner_of, refuse_main
 from relay.daemon.paths import within
 from relay.daemon.providers import short_id, slug
 
@@ -121,7 +121,12 @@ async def create(ctx: Context, params: JSON) -> JSON:
     ``workspaceId``, ``agentId``, ``label``, ``metadata``.
     """
     source = ctx.base.check(params.get("cwd") or params.get("repoRoot"), "cwd")
-    workspace_id = text(params, "workspaceId") or f"ws-{uuid.uuid4().hex[:12]}"
+    # Not given: one per command, so a run resumed after a restart finds its own worktree.
+    workspace_id = (
+        text(params, "workspaceId")
+        or "ws-"
+        + uuid.uuid5(uuid.NAMESPACE_URL, f"relay:workspace.create:{ctx.command_id}").hex[:12]
+    )
     metadata = params.get("metadata") if isinstance(params.get("metadata"), dict) else {}
     workspace = await create_worktree(
         ctx,
@@ -169,8 +174,7 @@ async def create_worktree(
     )
     if path.exists():
         await worktree_state(git, repo, path)
-        if path == await main_worktree(git, repo):
-            raise CommandFailed(f"{path} is the repository's main worktree, no workspace's")
+        await refuse_main(git, repo, path)  # the user's checkout is no workspace's
         if await git.current_branch(path) != branch:
             raise CommandFailed(f"{path} already exists and does not have {branch} checked out")
         owner = await owner_of(git, path)
@@ -230,10 +234,6 @@ async def record(
         )
     stored = reply.get("workspace", reply)
     recorded_id = stored.get("id") if isinstance(stored, dict) else None
-    if recorded_id and str(recorded_id) != workspace.id:
-        # The relay keeps it under another id (one it had for this worktree): the commands
-        # about it will name that one.
-        await mark_owner(ctx.git, workspace.worktree_path, str(recorded_id))
     return replace(workspace, id=str(recorded_id or workspace.id), recorded=True)
 
 
