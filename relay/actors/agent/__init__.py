@@ -18,7 +18,6 @@ from relay.actors.agent.flows import (
     on_action_settled,
     reap_agents,
     request_action,
-    respawn_credentials,
 )
 from relay.actors.agent.install import install
 from relay.actors.agent.known import agent_facts, facts_of, orchestrators_of, placements_of
@@ -35,7 +34,7 @@ from relay.actors.agent.messages import (
     RecordResumedBy,
     Register,
 )
-from relay.actors.agent.spawning import spawn_agent
+from relay.actors.agent.spawning import respawn_credentials, spawn_agent
 from relay.actors.agent.support import (
     Availability,
     action_support,

@@ -41,13 +41,12 @@ from relay.actors.agent.action_rules import (
     requested_title,
     restart_spawn,
 )
-from relay.actors.agent.spawning import Authorize, new_spawn_request_id
+from relay.actors.agent.spawning import Authorize, new_spawn_request_id, respawn_credentials
 from relay.actors.commands.rules import new_command_id
 from relay.actors.orchestrator import flows as orchestrator_flows
 from relay.actors.runtime.audit import audit
 from relay.actors.runtime.context import Runtime
 from relay.actors.runtime.reaping import reap
-from relay.actors.tokens.runner_tokens import mint_runner_token
 from relay.auth.access import Resource
 from relay.auth.authenticator import Authenticator
 from relay.crossing import wait_future
@@ -269,28 +268,6 @@ async def _restart_spawn(rt: Runtime, card: AgentCard, resume_id: str | None) ->
         resume_id=resume_id,
         now=rt.clock.now_ms(),
     )
-
-
-async def respawn_credentials(
-    rt: Runtime,
-    auth: Authenticator | None,
-    orchestrator_id: str,
-    spawn_request_id: str,
-    agent_id: str,
-) -> JSON:
-    """What a respawned session authenticates with, merged into ``restartSpawn``: a runner
-    token (sub ``runner:<spawnRequestId>``, bound to ``orchestrator_id`` and to the agent
-    it comes back as), as spawn carries one."""
-    if auth is None:
-        return {}
-    token, _record = await mint_runner_token(
-        auth,
-        rt,
-        orchestrator_id=orchestrator_id,
-        spawn_request_id=spawn_request_id,
-        agent_id=agent_id,
-    )
-    return {"runnerToken": token}
 
 
 def _meta_text(card: AgentCard, key: str) -> str | None:

@@ -110,3 +110,25 @@ async def spawn_agent(
         await revoke(auth, rt, record.jti)
         raise
     return command, spawn_request_id
+
+
+async def respawn_credentials(
+    rt: Runtime,
+    auth: Authenticator | None,
+    orchestrator_id: str,
+    spawn_request_id: str,
+    agent_id: str,
+) -> dict[str, str]:
+    """What a respawned session authenticates with, merged into ``restartSpawn``: a runner
+    token (sub ``runner:<spawnRequestId>``, bound to ``orchestrator_id`` and to the agent
+    it comes back as), as spawn carries one."""
+    if auth is None:
+        return {}
+    token, _record = await mint_runner_token(
+        auth,
+        rt,
+        orchestrator_id=orchestrator_id,
+        spawn_request_id=spawn_request_id,
+        agent_id=agent_id,
+    )
+    return {"runnerToken": token}
