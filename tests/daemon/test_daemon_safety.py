@@ -203,6 +203,18 @@ async def test_a_new_workspace_is_not_handed_another_workspaces_worktree(
         )
 
 
+def merge_feat_a(repo: Path, wt: Path) -> dict[str, Any]:
+    """The params of ws-1's merge of feat-a (checked out in ``wt``) into main."""
+    return {
+        "workspaceId": "ws-1",
+        "repoRoot": str(repo),
+        "worktreePath": str(wt),
+        "branch": "feat-a",
+        "baseRef": "main",
+        "strategy": "rebase-ff",
+    }
+
+
 # -- the base checkout must be inside the base dir -----------------------------------------
 
 
@@ -219,14 +231,7 @@ async def test_merge_does_not_update_a_checkout_outside_the_base_dir(
     with pytest.raises(PathRefused, match="outside the base dir"):
         await merge(
             make_context("workspace.merge"),
-            {
-                "workspaceId": "ws-1",
-                "repoRoot": str(repo),
-                "worktreePath": str(wt),
-                "branch": "feat-a",
-                "baseRef": "main",
-                "strategy": "rebase-ff",
-            },
+            merge_feat_a(repo, wt),
         )
     assert not (outside / "a.txt").exists(), "the merge wrote into a checkout outside baseDir"
 
@@ -268,14 +273,7 @@ async def test_a_rebase_cut_off_by_the_git_timeout_is_not_left_in_progress(
     with pytest.raises(CommandFailed, match="timed out after 1 s"):
         await merge(
             ctx,
-            {
-                "workspaceId": "ws-1",
-                "repoRoot": str(repo),
-                "worktreePath": str(wt),
-                "branch": "feat-a",
-                "baseRef": "main",
-                "strategy": "rebase-ff",
-            },
+            merge_feat_a(repo, wt),
         )
     rebasing = [
         name
