@@ -1,5 +1,5 @@
-"""Edges of the command channel and of component tokens: late reports, refused spawns,
-renewals racing revocations."""
+"""Edges of the command channel and of component tokens: late reports, refused spawns and
+restarts, renewals racing revocations."""
 
 from __future__ import annotations
 
@@ -8,13 +8,18 @@ from typing import Any
 
 import pytest
 
+from relay.actors.orchestrator import flows as orchestrator_flows
 from relay.actors.orchestrator import reap_orchestrators
+from relay.actors.orchestrator.messages import NOT_ONLINE
 from relay.clock import ManualClock
+from relay.errors import Conflict
 from relay.http.services import Services
 from relay.store import orchestrators as orchestrator_store
 from relay.store import tokens as token_store
 from tests.conftest import bearer
 from tests.http.helpers import H, create_command, patch_command, register_orchestrator
+from tests.http.test_agent_actions import act
+from tests.http.test_agent_lifecycle_guard import managed_agent
 
 
 async def test_result_for_a_command_past_its_ttl_is_refused(
@@ -110,3 +115,28 @@ async def test_spawn_refused_as_the_host_goes_offline_revokes_its_runner_token(
     assert [r["sub"][: len("runner:")] for r in minted] == ["runner:"]
     assert minted[0]["revokedAt"] is not None
     assert services.auth.is_revoked(minted[0]["jti"])
+
+
+async def test_restart_refused_as_the_host_goes_offline_revokes_its_runner_token(
+    client: Any, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As for a spawn: the restart's respawn carries a fresh runner token, minted before the
+    host's actor refuses the command (gone offline in between). Handed to nobody, it is
+    revoked, and the lifecycle is free again."""
+    await managed_agent(client, ready=True)
+    real = orchestrator_flows.enqueue_if_online
+
+    async def gone_offline(rt: Any, spec: Any, **kwargs: Any) -> Any:
+        raise Conflict(NOT_ONLINE)
+
+    before = {r["jti"] for r in await (await client.get("/api/tokens", headers=H)).get_json()}
+    monkeypatch.setattr(orchestrator_flows, "enqueue_if_online", gone_offline)
+    response = await act(client, "restart")
+    assert (response.status_code, await response.get_json()) == (409, {"error": NOT_ONLINE})
+    records = await (await client.get("/api/tokens", headers=H)).get_json()
+    minted = [r for r in records if r["jti"] not in before]
+    assert [r["sub"][: len("runner:")] for r in minted] == ["runner:"]
+    assert minted[0]["revokedAt"] is not None
+    assert services.auth.is_revoked(minted[0]["jti"])
+    monkeypatch.setattr(orchestrator_flows, "enqueue_if_online", real)
+    assert (await act(client, "restart")).status_code == 202

@@ -41,7 +41,12 @@ from relay.actors.agent.action_rules import (
     requested_title,
     restart_spawn,
 )
-from relay.actors.agent.spawning import Authorize, new_spawn_request_id, respawn_credentials
+from relay.actors.agent.spawning import (
+    Authorize,
+    new_spawn_request_id,
+    respawn_credentials,
+    revoke_unused,
+)
 from relay.actors.commands.rules import new_command_id
 from relay.actors.orchestrator import flows as orchestrator_flows
 from relay.actors.runtime.audit import audit
@@ -141,7 +146,8 @@ async def request_action(
     if lifecycle:
         await rt.registry.ask(agent.KIND, card.id, agent.BeginLifecycle(action, command_id))
     try:
-        spec = replace(await _with_runner_token(rt, auth, spec, orch, card.id), id=command_id)
+        spec, runner_jti = await _with_runner_token(rt, auth, spec, orch, card.id)
+        spec = replace(spec, id=command_id)
     except BaseException:
         # Nothing of the command is written yet: the reservation goes back, whatever failed.
         if lifecycle:
@@ -158,8 +164,12 @@ async def request_action(
         # cancelled: the command's write may still commit and be delivered, and a retry
         # given the lifecycle meanwhile would run a second action on the session. The
         # command ends the reservation when it settles; it lapses if nothing was stored.
-        if lifecycle and not isinstance(exc, Unavailable):
-            await _abort_lifecycle(rt, card.id, command_id)
+        if not isinstance(exc, Unavailable):
+            if lifecycle:
+                await _abort_lifecycle(rt, card.id, command_id)
+            if auth is not None and runner_jti is not None:
+                # Handed to nobody: the respawn it was minted for was never queued.
+                await revoke_unused(rt, auth, runner_jti)
         raise
 
 
@@ -224,13 +234,16 @@ async def _with_runner_token(
     spec: CommandSpec,
     orch: Orchestrator | None,
     agent_id: str,
-) -> CommandSpec:
-    """``spec`` with its ``restartSpawn`` (if any) given the respawned session's credentials."""
+) -> tuple[CommandSpec, str | None]:
+    """``spec`` with its ``restartSpawn`` (if any) given the respawned session's credentials,
+    and the jti of the runner token minted for them (``None`` if none was)."""
     spawn = spec.params.get("restartSpawn")
     if orch is None or not isinstance(spawn, dict):
-        return spec
-    credentials = await respawn_credentials(rt, auth, orch.id, spawn["spawnRequestId"], agent_id)
-    return replace(spec, params={**spec.params, "restartSpawn": {**spawn, **credentials}})
+        return spec, None
+    credentials, jti = await respawn_credentials(
+        rt, auth, orch.id, spawn["spawnRequestId"], agent_id
+    )
+    return replace(spec, params={**spec.params, "restartSpawn": {**spawn, **credentials}}), jti
 
 
 async def _managing_orchestrator(rt: Runtime, card: AgentCard) -> Orchestrator | None:

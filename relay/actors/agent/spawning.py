@@ -3,8 +3,11 @@ with the new session's runner token."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
+
+import trio
 
 from relay.actors.agent.rules import check_spawn_cwd, spawn_params
 from relay.actors.orchestrator import flows as orchestrator_flows
@@ -16,9 +19,11 @@ from relay.auth.access import Resource
 from relay.auth.authenticator import Authenticator
 from relay.domain.agents import SpawnRequest
 from relay.domain.commands import Command, CommandSpec
-from relay.errors import Conflict, NotFound
+from relay.errors import Conflict, NotFound, RelayError
 from relay.store import commands as command_store
 from relay.store import orchestrators as orchestrator_store
+
+log = logging.getLogger("relay.actors.agent")
 
 Authorize = Callable[[Resource], None]
 
@@ -107,7 +112,7 @@ async def spawn_agent(
     except Conflict:
         # It went offline since the read above: nothing was queued, so the token is handed
         # to nobody. (Not on Unavailable: the command's write may still commit.)
-        await revoke(auth, rt, record.jti)
+        await revoke_unused(rt, auth, record.jti)
         raise
     return command, spawn_request_id
 
@@ -118,17 +123,31 @@ async def respawn_credentials(
     orchestrator_id: str,
     spawn_request_id: str,
     agent_id: str,
-) -> dict[str, str]:
+) -> tuple[dict[str, str], str | None]:
     """What a respawned session authenticates with, merged into ``restartSpawn``: a runner
     token (sub ``runner:<spawnRequestId>``, bound to ``orchestrator_id`` and to the agent
-    it comes back as), as spawn carries one."""
+    it comes back as), as spawn carries one; and that token's jti, to revoke it if the
+    command is refused."""
     if auth is None:
-        return {}
-    token, _record = await mint_runner_token(
+        return {}, None
+    token, record = await mint_runner_token(
         auth,
         rt,
         orchestrator_id=orchestrator_id,
         spawn_request_id=spawn_request_id,
         agent_id=agent_id,
     )
-    return {"runnerToken": token}
+    return {"runnerToken": token}, record.jti
+
+
+async def revoke_unused(rt: Runtime, auth: Authenticator, jti: str) -> None:
+    """Revoke a runner token minted for a command that was refused, so handed to nobody.
+
+    Shielded, as the refusal may come with a cancellation; a store failure is only logged
+    (the token is denied in memory first), as the caller's own error is the one to report.
+    """
+    with trio.CancelScope(shield=True):
+        try:
+            await revoke(auth, rt, jti)
+        except RelayError as exc:
+            log.warning("runner_token_revoke_failed jti=%s error=%r", jti, exc)
