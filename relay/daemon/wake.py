@@ -15,28 +15,31 @@ from relay.daemon.outcome import JSON, CommandFailed
 from relay.daemon.sessions import find_session
 
 REASONS = ("message", "task")
-# Who sent it is shown to the agent: keep it one short printable line, whatever arrives.
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f]+")
+# The line is typed as the user's own prompt, or into a shell where a ``command`` provider
+# runs one: a sender's id (any string a host registered) must not carry a sentence, a
+# ``$(…)`` or a key press into it. Only the characters ids are made of pass; any run of
+# others becomes one ``_``.
+_NOT_ID = re.compile(r"[^A-Za-z0-9._:@/+-]+")
 MAX_NAME = 200
 
 
 def wake_line(params: JSON) -> str:
     """The line typed into the session, or ``CommandFailed`` for an unknown reason."""
     reason = params.get("reason", "message")
-    sender = _printable(params.get("from")) or "relay"
+    sender = _name(params.get("from")) or "relay"
     if reason == "message":
         return f"[relay] new message from {sender}; use the relay fetch_inbox tool"
     if reason == "task":
-        task_id = _printable(params.get("taskId"))
+        task_id = _name(params.get("taskId"))
         task = f"task {task_id}" if task_id else "task"
         return f"[relay] new {task} from {sender}; use the relay task_claim tool"
     raise CommandFailed(f"params.reason must be one of {', '.join(REASONS)}")
 
 
-def _printable(value: object) -> str:
+def _name(value: object) -> str:
     if not isinstance(value, str):
         return ""
-    return _UNPRINTABLE.sub(" ", value).strip()[:MAX_NAME]
+    return _NOT_ID.sub("_", value).strip("_")[:MAX_NAME]
 
 
 async def wake(ctx: Context, params: JSON) -> JSON:
