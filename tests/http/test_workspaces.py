@@ -8,7 +8,8 @@ import pytest
 import trio
 
 from relay.actors.repo import flows as workspace_merge
-from relay.actors.repo.flows import auto_merge, expire_merge_leases, request_workspace_merge
+from relay.actors.repo.auto_merge import auto_merge
+from relay.actors.repo.flows import expire_merge_leases, request_workspace_merge
 from relay.clock import ManualClock
 from relay.domain.commands import Command, CommandSpec
 from relay.domain.workspaces import MergeOptions

@@ -4,11 +4,11 @@ its merge lease; its messages, rules and the merge flows.
 
 from relay.actors.repo.actor import RepoActor
 from relay.actors.repo.audit import ActionNote
+from relay.actors.repo.auto_merge import auto_merge
 from relay.actors.repo.flows import (
     CLEANED_RETENTION_MS,
     INTERRUPTED_MERGE,
     WORKSPACE_COMMANDS,
-    auto_merge,
     create_workspace,
     expire_merge_leases,
     on_workspace_command_settled,

@@ -173,8 +173,9 @@ class RepoActor(AggregateActor):
     def _acquire(self, message: Acquire) -> MergeLease:
         ws = self._workspace(message.workspace_id)
         now = self._now()
-        if self.lease is not None and rules.lease_expired(self.lease, now):
-            self._expire(now, audited=False)
+        # An expired lease the job has not swept yet is released here, audited as the job
+        # would have: the trail must not depend on which came first.
+        self._expire(now, audited=True)
         if self.lease is not None:
             raise Conflict(rules.lease_held_message(self.lease))
         rules.check_action("merge", ws)
@@ -278,7 +279,7 @@ class RepoActor(AggregateActor):
     def _begin_cleanup(self, message: BeginCleanup) -> Durable[Workspace]:
         ws = self._workspace(message.workspace_id)
         if self.lease is not None and self.lease.workspace_id == ws.id:
-            raise Conflict("a merge is in progress for this workspace; retry after it settles")
+            raise Conflict(rules.MERGE_IN_PROGRESS)
         rules.check_action("cleanup", ws)
         metadata = {
             **message.metadata,
@@ -366,12 +367,12 @@ class RepoActor(AggregateActor):
     @handle.register
     def _delete(self, message: DeleteWorkspace) -> Durable[Workspace]:
         ws = self._workspace(message.workspace_id)
-        parts: list[_Part] = []
+        self._expire(self._now(), audited=True)
         if self.lease is not None and self.lease.workspace_id == ws.id:
-            released = self._released()
-            assert released is not None
-            parts.append(released[1])
-        parts.append(self._dropped(ws))
+            # Its merge command is still out (the host may be merging): purging the record
+            # must not free the repository for a second merge. Its settle or expiry will.
+            raise Conflict(rules.MERGE_IN_PROGRESS)
+        parts = [self._dropped(ws)]
         row = audit.action(message.note, ws, None) if message.note else None
         return Durable(ws, self._commit(parts, [row]))
 

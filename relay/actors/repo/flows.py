@@ -23,12 +23,10 @@ from relay.actors.runtime.context import Runtime
 from relay.actors.workspace_ids import flows as workspace_ids
 from relay.auth.access import normalise_path, path_within
 from relay.domain.commands import Command, CommandSpec
-from relay.domain.config import STEWARD_KEY, STEWARD_NAMESPACE
 from relay.domain.orchestrators import Orchestrator
 from relay.domain.workspaces import MergeOptions, Workspace
-from relay.errors import Conflict, Forbidden, RelayError
+from relay.errors import Conflict, RelayError, Unavailable
 from relay.store import commands as command_store
-from relay.store import config as config_store
 from relay.store import orchestrators as orchestrator_store
 from relay.store import workspaces as workspace_store
 
@@ -42,6 +40,7 @@ CreateCommand = Callable[[Runtime, CommandSpec], Awaitable[Command]]
 AllowOwner = Callable[[Orchestrator], None]
 CLEANED_RETENTION_MS = 24 * 3600 * 1000
 INTERRUPTED_MERGE = "the relay stopped before the merge command was queued"
+NO_ONLINE_OWNER = "no online orchestrator available for workspace merge"
 WORKSPACE_COMMANDS = ("workspace.merge", "workspace.cleanup", "workspace.reconcile")
 
 
@@ -133,27 +132,39 @@ async def request_workspace_merge(
         raise Conflict(rules.lease_held_message(held))
     online = [o for o in await owners(rt, workspace) if o.status == "online"]
     if not online:
-        raise Conflict("no online orchestrator available for workspace merge")
+        raise Conflict(NO_ONLINE_OWNER)
     if allow_owner is not None:
         allow_owner(online[0])
     await rt.registry.ask(
         msg.KIND, repo, msg.Acquire(workspace.id, options.requested_by, ttl_ms, command_id)
     )
+    queuing = False
     try:
         metadata = {**(options.metadata or {}), "mergeStrategy": options.strategy}
         planned_ws = await rt.registry.ask(
             msg.KIND, repo, msg.PlanMerge(workspace.id, command_id, metadata, note)
         )
+        queuing = True
         command = await create_command(
             rt, _merge_spec(rt, planned_ws, online[0], options, command_id)
         )
     except BaseException as exc:
+        if queuing and _maybe_queued(exc):
+            # The command may be stored all the same, and merged by its host: the lease
+            # stays bound to it. Its settle frees it, or its expiry if nothing was stored.
+            raise
         with trio.CancelScope(shield=True):
             await rt.registry.ask(
                 msg.KIND, repo, msg.AbortMerge(workspace.id, command_id, _reason(exc))
             )
         raise
     return planned_ws, command
+
+
+def _maybe_queued(exc: BaseException) -> bool:
+    """Whether the command being queued when ``exc`` came may be stored all the same: no
+    answer came in time, or the request was cancelled while it waited for one."""
+    return isinstance(exc, (Unavailable, trio.Cancelled))
 
 
 def _merge_spec(
@@ -248,6 +259,10 @@ async def request_cleanup(
     try:
         command = await commands.create(rt, spec)
     except BaseException as exc:
+        if _maybe_queued(exc):
+            # Left cleanup_requested, as the host may remove the worktree all the same;
+            # if nothing was stored, cleanup may be asked for again from there.
+            raise
         with trio.CancelScope(shield=True):
             # The actor restores the status it remembered at BeginCleanup, not our snapshot.
             await rt.registry.ask(
@@ -324,60 +339,6 @@ async def release_unbound_leases(rt: Runtime) -> dict[str, int]:
     if released:
         log.warning("unbound_leases_released count=%d", released)
     return {"released": released}
-
-
-async def auto_merge(rt: Runtime) -> dict[str, int]:
-    """Maintenance: merge ready workspaces that asked for it, one per repo per round.
-
-    A workspace opts in with ``metadata.autoMerge``; the steward config can enable a
-    repo with ``autoMerge: true`` (every repo) or ``autoMerge: [repoRoot, …]``. A held
-    lease or an offline owner is not an error: the workspace waits for the next round.
-    """
-    steward = await rt.store.run(lambda: config_store.get_value(STEWARD_NAMESPACE, STEWARD_KEY))
-    enabled = steward.get("autoMerge") if isinstance(steward, dict) else None
-    candidates = await rt.store.run(workspace_store.auto_merge_candidates)
-    started = waiting = 0
-    tried: set[str] = set()
-    for ws in candidates:
-        if ws.repo_root in tried or not _auto_merge_enabled(ws, enabled):
-            continue
-        tried.add(ws.repo_root)
-        try:
-            await request_workspace_merge(
-                rt,
-                ws,
-                MergeOptions(requested_by="auto-merge", strategy="auto"),
-                allow_owner=_named_host(ws),
-            )
-            started += 1
-        except Conflict as exc:
-            waiting += 1
-            log.info("auto_merge_waiting workspace=%s reason=%s", ws.id, exc.message)
-        except Forbidden:
-            # Never merged for it: the repo's other ready workspaces may go this round.
-            tried.discard(ws.repo_root)
-            log.warning("auto_merge_refused workspace=%s reason=not its host", ws.id)
-    return {"started": started, "waiting": waiting}
-
-
-def _named_host(ws: Workspace) -> AllowOwner:
-    """The job merges a record on the host it names, never on another whose baseDir holds
-    its paths: whoever recorded it may cover the one it names and not the other."""
-
-    def allow_owner(owner: Orchestrator) -> None:
-        if ws.orchestrator_id is not None and owner.id != ws.orchestrator_id:
-            raise Forbidden("forbidden")
-
-    return allow_owner
-
-
-def _auto_merge_enabled(ws: Workspace, steward: Any) -> bool:
-    if ws.metadata.get("autoMerge"):
-        return True
-    if steward is True:
-        return True
-    repos = steward.get("repos") if isinstance(steward, dict) else steward
-    return isinstance(repos, list) and ws.repo_root in {normalise_path(str(r)) for r in repos}
 
 
 async def purge_cleaned(rt: Runtime) -> dict[str, int]:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from relay.actors.repo.actor import RepoActor
+from relay.actors.repo.auto_merge import auto_merge
 from relay.actors.repo.flows import (
     WORKSPACE_COMMANDS,
-    auto_merge,
     expire_merge_leases,
     on_workspace_command_settled,
     purge_cleaned,

@@ -34,6 +34,8 @@ TRANSITIONS: dict[str, tuple[WorkspaceStatus, ...]] = {
     ),
 }
 
+MERGE_IN_PROGRESS = "a merge is in progress for this workspace; retry after it settles"
+
 MERGEABLE: frozenset[str] = frozenset(TRANSITIONS["merge"])
 RECONCILABLE: frozenset[str] = frozenset({"active", "ready"})
 
@@ -134,18 +136,19 @@ def merge_outcome(workspace: Workspace, command: Command, now: int) -> Workspace
     """The workspace after its merge command settled; None if the command is not its merge.
 
     succeeded → merged (with the result); failed with ``result.conflict`` → conflict;
-    any other failure, a cancel or an expiry → back to ready with the error.
+    any other failure, a cancel or an expiry → back to ready with the error. A workspace
+    someone reported ``conflict-found`` for while its merge ran is merged if the merge
+    succeeded after all (the branch is in the repository), and left as it is otherwise.
     """
-    if (
-        workspace.status != "merge_planned"
-        or workspace.metadata.get("mergeCommandId") != command.id
-    ):
+    if workspace.metadata.get("mergeCommandId") != command.id:
         return None
-    result = command.result if isinstance(command.result, dict) else {}
-    if command.status == "succeeded":
+    if command.status == "succeeded" and workspace.status in ("merge_planned", "conflict"):
         return with_status(
             workspace, "merged", now, {"mergeResult": command.result, "mergedAt": now}
         )
+    if workspace.status != "merge_planned":
+        return None
+    result = command.result if isinstance(command.result, dict) else {}
     error = command.error or f"merge command {command.status}"
     if command.status == "failed" and result.get("conflict") is True:
         return with_status(
