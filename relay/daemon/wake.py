@@ -39,7 +39,8 @@ def wake_line(params: JSON) -> str:
 def _name(value: object) -> str:
     if not isinstance(value, str):
         return ""
-    return _NOT_ID.sub("_", value).strip("_")[:MAX_NAME]
+    # Nor a leading ``@``: in Claude Code's prompt that mentions a file, attached unasked.
+    return _NOT_ID.sub("_", value).lstrip("_@").rstrip("_")[:MAX_NAME]
 
 
 async def wake(ctx: Context, params: JSON) -> JSON:

@@ -56,8 +56,9 @@ async def force_release() -> dict[str, Any]:
     repo_root = normalise_path(repo)
     lease = await allow_lease(repo_root)
     # Audited by the repo actor, in the commit that releases the lease.
-    release = repos.ForceRelease(caller.sub, lease.workspace_id)
-    released = await services().runtime.registry.ask(repos.KIND, repo_root, release)
+    released = await repos.force_release(
+        services().runtime, repo_root, lease.workspace_id, caller.sub
+    )
     if released is None:
         raise NotFound("merge lease not found")
     return {"released": released.to_json()}

@@ -28,6 +28,15 @@ async def open_merges(client: Any) -> list[dict[str, Any]]:
     return [c for c in listing if c["type"] == "workspace.merge" and c["status"] in OPEN]
 
 
+JOBS = ("merge-lease-expiry", "command-expiry", "auto-merge")
+
+
+async def run_jobs(client: Any) -> None:
+    for job in JOBS:
+        run = await client.post(f"/api/maintenance/jobs/{job}/run", headers=H)
+        assert run.status_code == 200, await run.get_data()
+
+
 async def titles(client: Any) -> list[str]:
     activity = await (await client.get("/api/activity?limit=200", headers=H)).get_json()
     return [event["title"] for event in activity]
@@ -199,3 +208,61 @@ async def test_a_cleanup_command_that_was_queued_leaves_the_workspace_cleanup_re
     settled = await patch_command(client, command["id"], "succeeded", headers=bearer(token))
     assert settled.status_code == 200
     assert (await get_ws(client, "w1"))["status"] == "cleaned"
+
+
+async def test_a_merge_answered_503_then_force_released_is_not_left_merge_planned_forever(
+    client: Any, clock: ManualClock, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A merge answered 503 keeps its lease, as its command may be stored. Here it was not,
+    and an admin force-releases the lease (DELETE /api/merge-leases): the workspace is
+    restored as if the merge had never been queued, not left merge_planned with nothing
+    (no lease, no command, no job) ever to move it again."""
+    await register_orchestrator(client, "o1", "/srv/o1")
+    await make_workspace(client, "w1")
+    registry = services.runtime.registry
+    ask = registry.ask
+
+    async def enqueue_never_arrives(kind: str, key: str, message: Any, **kwargs: Any) -> Any:
+        if isinstance(message, Enqueue) and message.spec.type == "workspace.merge":
+            raise Unavailable("orchestrator actor timed out")  # nothing stored
+        return await ask(kind, key, message, **kwargs)
+
+    monkeypatch.setattr(registry, "ask", enqueue_never_arrives)
+    assert (await action(client, "w1", action="merge")).status_code == 503
+    monkeypatch.setattr(registry, "ask", ask)
+    assert (await get_ws(client, "w1"))["status"] == "merge_planned"
+
+    released = await client.delete(f"/api/merge-leases?repoRoot={REPO}", headers=H)
+    assert released.status_code == 200, await released.get_data()
+    assert await leases(client) == []
+
+    # Well past the lease's and any command's TTL; every relevant job has run.
+    clock.advance(3600 * 1000)
+    await client.post("/api/orchestrators/o1/heartbeat", json={}, headers=H)
+    await run_jobs(client)
+
+    assert (await get_ws(client, "w1"))["status"] != "merge_planned"
+    again = await action(client, "w1", action="merge")
+    assert again.status_code == 202, await again.get_data()
+
+
+async def test_a_merge_that_succeeded_after_conflict_then_review_is_not_left_waiting(
+    client: Any,
+) -> None:
+    """conflict-found, then request-review (allowed from conflict while the merge still
+    holds the lease), then the same merge succeeds: the branch is in the repository, so
+    the record is merged, not review_requested and waiting in the merge queue."""
+    token = (await register_orchestrator(client, "o1", "/srv/o1"))["token"]
+    await make_workspace(client, "w1")
+    command = (await (await action(client, "w1", action="merge")).get_json())["command"]
+    assert (await action(client, "w1", action="conflict-found")).status_code == 200
+    assert (await action(client, "w1", action="request-review")).status_code == 200
+    settled = await patch_command(
+        client, command["id"], "succeeded", headers=bearer(token), result={"headSha": "abc"}
+    )
+    assert settled.status_code == 200
+    ws = await get_ws(client, "w1")
+    assert ws["status"] == "merged"
+    assert ws["metadata"].get("mergeResult") == {"headSha": "abc"}
+    queue = await (await client.get("/api/merge-queue", headers=H)).get_json()
+    assert [w["id"] for entry in queue for w in entry["waiting"]] == []

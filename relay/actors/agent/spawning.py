@@ -19,7 +19,7 @@ from relay.auth.access import Resource
 from relay.auth.authenticator import Authenticator
 from relay.domain.agents import SpawnRequest
 from relay.domain.commands import Command, CommandSpec
-from relay.errors import Conflict, NotFound, RelayError
+from relay.errors import Conflict, NotFound, RelayError, Unavailable
 from relay.store import commands as command_store
 from relay.store import orchestrators as orchestrator_store
 
@@ -109,10 +109,12 @@ async def spawn_agent(
     )
     try:
         command = await orchestrator_flows.enqueue_if_online(rt, spec)
-    except Conflict:
-        # It went offline since the read above: nothing was queued, so the token is handed
-        # to nobody. (Not on Unavailable: the command's write may still commit.)
-        await revoke_unused(rt, auth, record.jti)
+    except Exception as exc:
+        # Refused (it went offline since the read above) or not written: nothing was
+        # queued, so the token is handed to nobody. Not on Unavailable (nor a cancellation,
+        # not caught here): the command's write may still commit.
+        if not isinstance(exc, Unavailable):
+            await revoke_unused(rt, auth, record.jti)
         raise
     return command, spawn_request_id
 

@@ -24,7 +24,7 @@ from relay.actors.workspace_ids import flows as workspace_ids
 from relay.auth.access import normalise_path, path_within
 from relay.domain.commands import Command, CommandSpec
 from relay.domain.orchestrators import Orchestrator
-from relay.domain.workspaces import MergeOptions, Workspace
+from relay.domain.workspaces import MergeLease, MergeOptions, Workspace
 from relay.errors import Conflict, RelayError, Unavailable
 from relay.store import commands as command_store
 from relay.store import orchestrators as orchestrator_store
@@ -41,6 +41,7 @@ AllowOwner = Callable[[Orchestrator], None]
 CLEANED_RETENTION_MS = 24 * 3600 * 1000
 INTERRUPTED_MERGE = "the relay stopped before the merge command was queued"
 NO_ONLINE_OWNER = "no online orchestrator available for workspace merge"
+UNQUEUED_MERGE = "merge lease released; its merge command was never queued"
 WORKSPACE_COMMANDS = ("workspace.merge", "workspace.cleanup", "workspace.reconcile")
 
 
@@ -293,6 +294,29 @@ async def _repo_of(rt: Runtime, command: Command) -> str | None:
         return None
     ws = await rt.store.run(lambda: workspace_store.load(workspace_id))
     return ws.repo_root if ws else None
+
+
+async def force_release(
+    rt: Runtime, repo_root: str, workspace_id: str, released_by: str
+) -> MergeLease | None:
+    """Release the repository's lease if ``workspace_id`` holds it (audited by the actor);
+    the released lease, or None if it holds none.
+
+    A merge answered 503 keeps its lease, as its command may be stored all the same. If it
+    was not, nothing will ever settle the planned merge once the lease is gone: the
+    workspace is restored here, as if the merge had never been queued.
+    """
+    lease: MergeLease | None = await rt.registry.ask(
+        msg.KIND, repo_root, msg.ForceRelease(released_by, workspace_id)
+    )
+    if lease is None or lease.command_id is None:
+        return lease
+    command_id = lease.command_id
+    if await rt.store.run(partial(command_store.load, command_id)) is None:
+        await rt.registry.ask(
+            msg.KIND, repo_root, msg.AbortMerge(workspace_id, command_id, UNQUEUED_MERGE)
+        )
+    return lease
 
 
 async def expire_merge_leases(rt: Runtime) -> dict[str, int]:

@@ -34,6 +34,13 @@ TRANSITIONS: dict[str, tuple[WorkspaceStatus, ...]] = {
     ),
 }
 
+# Where a status action may move a workspace while its merge runs; that merge's success
+# still makes it merged (abandoned stays abandoned: someone gave it up).
+SETTLED_BY_ITS_MERGE: tuple[WorkspaceStatus, ...] = (
+    "merge_planned",
+    "conflict",
+    "review_requested",
+)
 MERGE_IN_PROGRESS = "a merge is in progress for this workspace; retry after it settles"
 
 MERGEABLE: frozenset[str] = frozenset(TRANSITIONS["merge"])
@@ -137,12 +144,13 @@ def merge_outcome(workspace: Workspace, command: Command, now: int) -> Workspace
 
     succeeded → merged (with the result); failed with ``result.conflict`` → conflict;
     any other failure, a cancel or an expiry → back to ready with the error. A workspace
-    someone reported ``conflict-found`` for while its merge ran is merged if the merge
-    succeeded after all (the branch is in the repository), and left as it is otherwise.
+    someone reported ``conflict-found`` for while its merge ran (then maybe asked for a
+    review) is merged if the merge succeeded after all: the branch is in the repository.
+    It is left as it is otherwise.
     """
     if workspace.metadata.get("mergeCommandId") != command.id:
         return None
-    if command.status == "succeeded" and workspace.status in ("merge_planned", "conflict"):
+    if command.status == "succeeded" and workspace.status in SETTLED_BY_ITS_MERGE:
         return with_status(
             workspace, "merged", now, {"mergeResult": command.result, "mergedAt": now}
         )
