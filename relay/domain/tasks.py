@@ -156,6 +156,15 @@ class Task:
 
 
 @dataclass(frozen=True, slots=True)
+class Presence:
+    """Which of the agents ``judged`` are ``online``: what eligibility's last clause
+    (``preferredAgentId``) is decided on. An agent not judged is unknown, not offline."""
+
+    judged: frozenset[str] = frozenset()
+    online: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
 class TaskEdit:
     """``PATCH /api/tasks/:id``: None leaves a field as it is."""
 

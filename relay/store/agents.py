@@ -83,6 +83,12 @@ async def cards_of(agent_ids: tuple[str, ...]) -> dict[str, AgentCard]:
     return {row.id: _card(row) for row in await models.Agent.filter(id__in=agent_ids)}
 
 
+async def online_among(agent_ids: tuple[str, ...]) -> frozenset[str]:
+    """Those of ``agent_ids`` that are online."""
+    rows = models.Agent.filter(id__in=list(agent_ids), status="online")
+    return frozenset(str(i) for i in await rows.values_list("id", flat=True))
+
+
 async def insert(card: AgentCard) -> None:
     await models.Agent.create(id=card.id, **_columns(card))
     await models.AgentTombstone.filter(id=card.id).delete()

@@ -7,7 +7,14 @@ from types import SimpleNamespace
 from typing import Any, cast
 
 from relay.domain.agents import AgentCard, Placement
-from relay.domain.tasks import FINAL_STATUSES, RoutingHints, Task, TaskFilter, TaskStatus
+from relay.domain.tasks import (
+    FINAL_STATUSES,
+    Presence,
+    RoutingHints,
+    Task,
+    TaskFilter,
+    TaskStatus,
+)
 from relay.store import agents as agent_store
 from relay.store import models
 from relay.store.statements import InsertRow, SelectByKeys, UpdateByKey, numbered
@@ -116,25 +123,29 @@ async def statuses_of(task_ids: Iterable[str]) -> dict[str, str]:
 # The submitted tasks that prefer an agent, read from their own partial index (migration
 # 0016) rather than by walking every submitted task. The status is a literal so that the
 # index's condition is seen to hold; SQLite's planner, without statistics, still prefers
-# the (status, created_at) index, so it is told which one to use.
+# the (status, created_at) index, so it is told which one to use. Every preferred agent is
+# listed, online or not: the board must know which ones were judged (``Presence``).
 _PREFERRED = (
-    'SELECT DISTINCT "preferred_agent_id" FROM "tasks"{hint} '
+    'SELECT DISTINCT "preferred_agent_id" AS "agent_id" FROM "tasks"{hint} '
     'WHERE "status" = \'submitted\' AND "preferred_agent_id" IS NOT NULL'
 )
-_ONLINE_PREFERRED = 'SELECT "id" FROM "agents" WHERE "status" = ? AND "id" IN ({preferred})'
-ONLINE_PREFERRED_SQL = {
-    "sqlite": _ONLINE_PREFERRED.format(
-        preferred=_PREFERRED.format(hint=" INDEXED BY tasks_preferring")
-    ),
-    "postgres": numbered(_ONLINE_PREFERRED.format(preferred=_PREFERRED.format(hint=""))),
+_PRESENCE = (
+    'SELECT p."agent_id", a."id" FROM ({preferred}) AS p '
+    'LEFT JOIN "agents" AS a ON a."id" = p."agent_id" AND a."status" = ?'
+)
+PRESENCE_SQL = {
+    "sqlite": _PRESENCE.format(preferred=_PREFERRED.format(hint=" INDEXED BY tasks_preferring")),
+    "postgres": numbered(_PRESENCE.format(preferred=_PREFERRED.format(hint=""))),
 }
 
 
-async def online_preferred_agents() -> frozenset[str]:
-    """Agents some submitted task prefers that are online (eligibility's last clause)."""
+async def preferred_presence() -> Presence:
+    """The agents some submitted task prefers, and which of them are online (eligibility's
+    last clause)."""
     db = models.Task._meta.db
-    _, rows = await db.execute_query(ONLINE_PREFERRED_SQL[db.capabilities.dialect], ["online"])
-    return frozenset(str(row[0]) for row in rows)
+    _, rows = await db.execute_query(PRESENCE_SQL[db.capabilities.dialect], ["online"])
+    judged = frozenset(str(row[0]) for row in rows)
+    return Presence(judged, frozenset(str(row[0]) for row in rows if row[1] is not None))
 
 
 async def with_assignee_placement(task_id: str) -> tuple[Task | None, dict[str, Placement]]:
@@ -146,10 +157,10 @@ async def with_assignee_placement(task_id: str) -> tuple[Task | None, dict[str, 
     return task, await agent_store.placements_of((task.assignee,))
 
 
-async def claimer_and_online(agent_id: str) -> tuple[AgentCard | None, frozenset[str]]:
+async def claimer_and_presence(agent_id: str) -> tuple[AgentCard | None, Presence]:
     """What a claim is judged on, in one store call: the claimer's stored card and
-    ``online_preferred_agents``."""
-    return await agent_store.load(agent_id), await online_preferred_agents()
+    ``preferred_presence``."""
+    return await agent_store.load(agent_id), await preferred_presence()
 
 
 async def list_tasks(query: TaskFilter) -> list[Task]:

@@ -1,6 +1,7 @@
-"""Which preferred agents are online, as claim-next asks it on every claim: the right
-agents, read from the ``tasks_preferring`` partial index (migration 0016) rather than by
-walking every submitted task."""
+"""Which preferred agents are online, as claim-next asks it on every claim: every agent a
+submitted task prefers is judged (the board asks the store only about the others), the
+online ones among them are told, read from the ``tasks_preferring`` partial index
+(migration 0016) rather than by walking every submitted task."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from dataclasses import replace
 import pytest
 from tortoise.connection import get_connection
 
-from relay.domain.tasks import RoutingHints, Task, TaskStatus
+from relay.domain.tasks import Presence, RoutingHints, Task, TaskStatus
 from relay.store import models
 from relay.store import tasks as task_store
 from relay.store.thread import StoreThread
@@ -58,19 +59,21 @@ async def _board() -> None:
     await task_store.insert(_task("t5", "submitted", "ghost"))  # no such agent
 
 
-async def test_only_online_agents_that_submitted_tasks_prefer(store: StoreThread) -> None:
+async def test_the_agents_submitted_tasks_prefer_and_which_are_online(store: StoreThread) -> None:
     await store.write(_board)
-    assert await store.run(task_store.online_preferred_agents) == {"on"}
+    presence = await store.run(task_store.preferred_presence)
+    assert presence == Presence(judged=frozenset({"on", "off", "ghost"}), online=frozenset({"on"}))
     # Claimed by another: t1 leaves the submitted tasks, and "on" with it.
     claimed = replace(_task("t1", "submitted", "on"), status="working", assignee="busy")
     await store.write(lambda: task_store.update([claimed]))
-    assert await store.run(task_store.online_preferred_agents) == frozenset()
+    presence = await store.run(task_store.preferred_presence)
+    assert presence == Presence(judged=frozenset({"off", "ghost"}), online=frozenset())
 
 
 async def _plan() -> tuple[str, str]:
     conn = get_connection("default")
     dialect = str(conn.capabilities.dialect)
-    sql = task_store.ONLINE_PREFERRED_SQL[dialect]
+    sql = task_store.PRESENCE_SQL[dialect]
     if dialect == "sqlite":
         _count, rows = await conn.execute_query("EXPLAIN QUERY PLAN " + sql, ["online"])
         return dialect, "\n".join(str(tuple(row)) for row in rows)

@@ -4,7 +4,7 @@ before every decision (promise 4)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from relay.actors.runtime.aggregate import AggregateActor
@@ -28,7 +28,8 @@ from relay.actors.tasks.messages import (
 )
 from relay.domain.activity import ActivityInput
 from relay.domain.tasks import Task
-from relay.errors import Conflict, NotFound
+from relay.errors import Conflict, NotFound, RelayError
+from relay.store import agents as agent_store
 from relay.store import artifacts as artifact_store
 from relay.store import tasks as task_store
 
@@ -171,29 +172,57 @@ class TaskBoardActor(AggregateActor):
     def _claim(self, message: Claim) -> Any:
         now = self._now()
         changed, audits, notices = self._apply_due(now)
+        try:
+            picked = self._pick(message)
+        except RelayError:
+            self._write(changed, audits)
+            self.untold.extend(notices)
+            raise
+        if picked is None:
+            commit = self._write(changed, audits)
+            return self._reply(None, commit, notices)
         card = message.agent
-        if message.task_id is None:
-            picked = self.board.pick(card, message.online)
-            if picked is None:
-                commit = self._write(changed, audits)
-                return self._reply(None, commit, notices)
-        else:
-            try:
-                picked = self._find(message.task_id)
-                if picked.status != "submitted":
-                    raise Conflict(f"task is {picked.status}")
-                if not self._ready(picked):
-                    raise Conflict(rules.WAITING)
-                if not rules.eligible(picked.routing_hints, card, message.online):
-                    raise Conflict(rules.NO_MATCH)
-            except (Conflict, NotFound):
-                self._write(changed, audits)
-                self.untold.extend(notices)
-                raise
         after = rules.transition(picked, "claim", card.id, now, lease_ms=message.lease_ms)
         self.board.keep(after)
         commit = self._write([*changed, after], audits)
         return self._reply(after, commit, notices, True)
+
+    def _pick(self, message: Claim) -> Task | None:
+        """The task ``message`` claims (None: nothing next), judged on the board as it is
+        once due expiries are applied."""
+        card = message.agent
+        if message.task_id is None:
+            return self.board.pick(card, self._online(message, self.board.preferred()))
+        picked = self._find(message.task_id)
+        if picked.status != "submitted":
+            raise Conflict(f"task is {picked.status}")
+        if not self._ready(picked):
+            raise Conflict(rules.WAITING)
+        online = self._online(message, (picked.routing_hints.preferred_agent_id,))
+        if not rules.eligible(picked.routing_hints, card, online):
+            raise Conflict(rules.NO_MATCH)
+        return picked
+
+    def _online(self, message: Claim, preferred: Iterable[str | None]) -> frozenset[str]:
+        """The online agents among ``preferred``. The claim brings those its route read;
+        a task released since (its lease passed before the expiry job ran, here or in
+        between) may prefer one it did not judge: that one is read now, so the decision
+        never depends on when the job last ran."""
+        presence = message.presence
+        unknown = tuple(
+            sorted(
+                {
+                    agent_id
+                    for agent_id in preferred
+                    if agent_id is not None
+                    and agent_id != message.agent.id
+                    and agent_id not in presence.judged
+                }
+            )
+        )
+        if not unknown:
+            return presence.online
+        return presence.online | self.read_through_queue(lambda: agent_store.online_among(unknown))
 
     @handle.register
     def _report(self, message: Report) -> Any:

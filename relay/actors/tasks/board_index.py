@@ -130,6 +130,10 @@ class Board:
         """The open tasks whose lease passed by ``now`` (``BoardIndex.due``)."""
         return self.index.due(self.open, now)
 
+    def preferred(self) -> Iterable[str]:
+        """The agents some submitted task prefers."""
+        return self.index.preferring.keys()
+
     def pick(self, card: AgentCard, online: frozenset[str]) -> Task | None:
         """What a claim by ``card`` picks (``BoardIndex.pick``)."""
         return self.index.pick(self.open, card, online, self.completed)

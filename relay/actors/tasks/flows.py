@@ -146,10 +146,10 @@ async def claim(
 ) -> Decided[Task | None]:
     """Claim ``task_id``, or the next task ``agent_id`` is eligible for (the caller acts
     for ``agent_id``: checked by the route)."""
-    card, online = await rt.store.run(lambda: task_store.claimer_and_online(agent_id))
+    card, presence = await rt.store.run(lambda: task_store.claimer_and_presence(agent_id))
     if card is None:
         raise NotFound("agent not found")
-    message = board.Claim(card, online, lease_seconds * 1000, task_id)
+    message = board.Claim(card, presence, lease_seconds * 1000, task_id)
     return await rt.registry.ask(KIND, BOARD, message)
 
 

@@ -11,7 +11,7 @@ from typing import Generic, TypeVar
 
 from relay.actors.runtime.bridge import Ask
 from relay.domain.agents import AgentCard
-from relay.domain.tasks import StatusReport, Task, TaskEdit
+from relay.domain.tasks import Presence, StatusReport, Task, TaskEdit
 
 KIND = "tasks"
 BOARD = "board"  # the one key: all tasks, so a claim picks and marks at once
@@ -44,13 +44,14 @@ class Create(Ask[Decided[Task]]):
 @dataclass(frozen=True, slots=True)
 class Claim(Ask[Decided[Task | None]]):
     """Claim ``task_id`` (or the next one, promise 5) for ``agent``'s agent under a lease
-    of ``lease_ms``. ``online``: the online agents among those tasks prefer. Replies the
+    of ``lease_ms``. ``presence``: which agents that submitted tasks prefer are online, as
+    stored when the claim was asked (the board asks the store about the others). Replies the
     task (None: nothing to claim next). Raises NotFound ``task not found``, Conflict ``task
     is <status>`` / ``task is waiting on dependencies`` / ``agent does not match the task's
     routing hints``."""
 
     agent: AgentCard
-    online: frozenset[str]
+    presence: Presence
     lease_ms: int
     task_id: str | None = None
 

@@ -4,7 +4,7 @@ from tortoise import migrations
 from tortoise.migrations import operations as ops
 
 # Every claim asks which agents that submitted tasks prefer are online
-# (relay/store/tasks.py ``online_preferred_agents``). Read through the (status, created_at)
+# (relay/store/tasks.py ``preferred_presence``). Read through the (status, created_at)
 # index, that walked every submitted task: ~1 ms per claim with 4,500 on the board. This
 # index holds only the submitted tasks that prefer an agent, and only that column.
 _INDEX = (
