@@ -106,9 +106,10 @@ async def pair_action(pair_id: str) -> dict[str, Any]:
 
 async def act(pair_id: str, action: PairAction, message: str | None, version: int | None) -> Pair:
     """An action on a pair, for the route and the MCP ``pair_action`` alike: a ``message``
-    is a send, and holds a slot of the sends in flight as every send does."""
+    (with any action) is a send, and holds a slot of the sends in flight as every send
+    does, taken before the action is applied (an overloaded relay changes nothing)."""
     rt = services().runtime
-    with rt.sends.slot() if action == "message" else contextlib.nullcontext():
+    with rt.sends.slot() if message else contextlib.nullcontext():
         return await pairs.act(rt, principal(), pair_id, action, message=message, version=version)
 
 

@@ -3,7 +3,12 @@ aggregates, and waking an agent (``relay.actors.agent.wake_agent``) on a first d
 """
 
 from relay.actors.messaging.events import MessageEvents
-from relay.actors.messaging.flows import resolve_sender, send, send_in_conversation
+from relay.actors.messaging.flows import (
+    check_in_conversation,
+    resolve_sender,
+    send,
+    send_in_conversation,
+)
 from relay.actors.messaging.inputs import SendInput, Sent
 from relay.actors.messaging.install import install
 from relay.actors.messaging.reads import (
@@ -19,6 +24,7 @@ __all__ = [
     "SendInput",
     "Sent",
     "acts_for_any",
+    "check_in_conversation",
     "conversation_messages",
     "install",
     "is_repeat",

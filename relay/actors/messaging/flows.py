@@ -247,6 +247,13 @@ async def _send_as(
     return Sent(message, deliveries, created)
 
 
+def check_in_conversation(rt: Runtime, data: SendInput, *, to: str) -> tuple[int, int]:
+    """What ``send_in_conversation`` checks of ``data``'s fields before anything is stored:
+    ``(ttlSeconds, maxAttempts)``, or Invalid with the spec's message. A flow that changes
+    something before such a send checks it first, so bad input changes nothing."""
+    return _checked(rt, replace(data, channel_id=None, reply_to=None), to=to)
+
+
 async def send_in_conversation(
     rt: Runtime,
     caller: Principal,
@@ -265,7 +272,7 @@ async def send_in_conversation(
     Raises Invalid for a bad field; a repeat of ``(sender, clientMessageId)`` returns the
     original (``created`` false) and queues nothing new.
     """
-    ttl_seconds, max_attempts = _checked(rt, replace(data, channel_id=None, reply_to=None), to=to)
+    ttl_seconds, max_attempts = check_in_conversation(rt, data, to=to)
     attachments = await _attachment_refs(rt, caller, data.attachments)
     message_id = new_id("msg_")
     # The relay's own sends (a pair's opening messages) are never an agent's, not even one

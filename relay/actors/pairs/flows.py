@@ -256,14 +256,18 @@ async def act(
     if action == "message" and not message:
         raise Invalid("message is required for action message")
     pair, acting = await readable(rt, caller, pair_id)
-    # A message with any action goes to the other party: who sends it is settled before
-    # the action is applied, so a caller who may not send it changes nothing.
-    parties = _sender(pair, acting) if message else None
+    # A message with any action goes to the other party: who sends it, and whether the
+    # send's fields pass, are settled before the action is applied, so a caller who may
+    # not send it, or a message the send would refuse, changes nothing.
+    note = messaging.SendInput(body=message) if message else None
+    parties = _sender(pair, acting) if note is not None else None
+    if note is not None and parties is not None:
+        messaging.check_in_conversation(rt, note, to=parties[1])
     await _open_best_effort(rt, caller, pair, missing_only=True)
     after = await rt.registry.ask(msgs.KIND, pair_id, msgs.Act(action, acting, version))
-    if parties is not None and message:
+    if note is not None and parties is not None:
         sender, to = parties
-        await _send(rt, caller, after, sender, to, messaging.SendInput(body=message))
+        await _send(rt, caller, after, sender, to, note)
     return after
 
 
