@@ -13,6 +13,7 @@ from relay.actors.pairs.messages import (
     KIND,
     PARTIES_KEY,
     PARTIES_KIND,
+    Abandon,
     Act,
     Create,
     Release,
@@ -37,21 +38,34 @@ def _change(kind: str, pair: Pair) -> list[Change]:
     return [Change("pair", data, view=PAIRS_VIEW)]
 
 
-def _release_when_committed(
-    rt: Runtime, done: concurrent.futures.Future[Any], pair_id: str
-) -> None:
-    if done.cancelled() or done.exception() is not None:
-        return
+def _release(rt: Runtime, pair_id: str) -> None:
     # Never wait on another actor: the index learns it by a tell. Refused only while the
     # relay stops, when the index (memory) goes too.
     with contextlib.suppress(Unavailable):
         rt.registry.tell(PARTIES_KIND, PARTIES_KEY, Release(pair_id))
 
 
+def _release_when_committed(
+    rt: Runtime, done: concurrent.futures.Future[Any], pair_id: str
+) -> None:
+    if done.cancelled() or done.exception() is not None:
+        return
+    _release(rt, pair_id)
+
+
+def _release_unless_committed(
+    rt: Runtime, done: concurrent.futures.Future[Any], pair_id: str
+) -> None:
+    if done.cancelled() or done.exception() is not None:
+        _release(rt, pair_id)
+
+
 class PairActor(PooledActor, AggregateActor):
     kind = KIND
 
     pair: Pair | None = None
+    # This activation's insert of the pair (``Create``), for ``Abandon`` to wait on.
+    create_commit: concurrent.futures.Future[Any] | None = None
 
     def load(self) -> None:
         self.pair = self.read_through_queue(lambda: pair_store.load(self.key))
@@ -70,7 +84,21 @@ class PairActor(PooledActor, AggregateActor):
         pair = message.pair
         self.pair = pair
         commit = self.write_changed(lambda: pair_store.insert(pair), _change("created", pair))
+        self.create_commit = commit
         return Durable(pair, commit)
+
+    @handle.register
+    def _abandon(self, _message: Abandon) -> None:
+        rt, pair_id = self.rt, self.key
+        if self.pair is None:
+            _release(rt, pair_id)
+        elif self.create_commit is not None:
+            # Created by this activation: its parties stay taken once the insert commits
+            # (the callback runs at once when that is settled already).
+            self.create_commit.add_done_callback(
+                lambda done: _release_unless_committed(rt, done, pair_id)
+            )
+        # Else it was loaded from the store: created, its parties rightly taken.
 
     @handle.register
     def _act(self, message: Act) -> Durable[Pair] | Pair:

@@ -6,9 +6,10 @@ stored state with ``relay.auth.access.acts_for``; the PairActor decides the rest
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from dataclasses import dataclass
+
+import trio
 
 from relay.actors import messaging
 from relay.actors.agent import placements_of
@@ -29,7 +30,7 @@ from relay.auth.access import (
 from relay.domain.agents import Placement
 from relay.domain.messages import RELAY_SENDER
 from relay.domain.pairs import Pair, PairAction, new_pair_id, pair_conversation_id
-from relay.errors import Forbidden, Invalid, NotFound, RelayError
+from relay.errors import Conflict, Forbidden, Invalid, NotFound, RelayError
 from relay.store import agents as agent_store
 from relay.store import messages as message_store
 from relay.store import pairs as pair_store
@@ -114,18 +115,35 @@ async def create(rt: Runtime, caller: Principal, data: NewPair) -> Pair:
         created_at=now,
         updated_at=now,
     )
-    await rt.registry.ask(msgs.PARTIES_KIND, msgs.PARTIES_KEY, msgs.Reserve(pair_id, parties))
+    try:
+        await rt.registry.ask(msgs.PARTIES_KIND, msgs.PARTIES_KEY, msgs.Reserve(pair_id, parties))
+    except Conflict:
+        raise  # refused: nothing was reserved
+    except BaseException:
+        await _abandon(rt, pair_id)
+        raise
     try:
         stored = await rt.registry.ask(msgs.KIND, pair_id, msgs.Create(pair))
-    except RelayError:
-        with contextlib.suppress(RelayError):
-            await rt.registry.ask(msgs.PARTIES_KIND, msgs.PARTIES_KEY, msgs.Release(pair_id))
+    except BaseException:
+        await _abandon(rt, pair_id)
         raise
     # The pair is committed: its opening messages are best-effort from here (a failure
     # must not answer 503 for a pair that exists). Missed ones are sent again, under the
     # same client message ids, on the next action on the pair.
     await _open_best_effort(rt, caller, stored)
     return stored
+
+
+async def _abandon(rt: Runtime, pair_id: str) -> None:
+    """Free what a create that did not finish reserved, unless its pair was stored after
+    all: however it ended (a refusal, a timeout, the request cancelled), so no agent stays
+    taken by a pair that does not exist. Shielded: a cancelled request still does it."""
+    with trio.CancelScope(shield=True):
+        try:
+            await rt.registry.ask(msgs.KIND, pair_id, msgs.Abandon())
+        except RelayError as error:
+            # The parties stay taken until the index is loaded again (a restart).
+            log.warning("pair_abandon_failed pair=%s: %s", pair_id, error)
 
 
 def opening_text(pair: Pair) -> str:

@@ -39,6 +39,14 @@ class Act(Ask[Pair]):
 
 
 @dataclass(frozen=True, slots=True)
+class Abandon(Ask[None]):
+    """The create flow stopped waiting for ``Create`` (cancelled, timed out, refused):
+    free the parties it reserved unless the pair was created and committed. Handled behind
+    any ``Create`` already sent to this actor, so it never frees the parties of a pair
+    that is, or is about to be, stored."""
+
+
+@dataclass(frozen=True, slots=True)
 class Reserve(Ask[None]):
     """Put ``agents`` in open pair ``pair_id``, all or none.
 
@@ -54,7 +62,8 @@ class Reserve(Ask[None]):
 class Release(Ask[None]):
     """Pair ``pair_id`` is final (or its create failed): its agents are free again.
 
-    Asked by the create flow, told by the PairActor (which never waits on another actor).
+    Told by the PairActor (which never waits on another actor): once a final status is
+    committed, or when a create it was asked to abandon stored nothing.
     """
 
     pair_id: str
