@@ -144,10 +144,10 @@ def etag(item: Memory) -> dict[str, str]:
 
 
 def written_reply(written: Written, viewer: Viewer) -> dict[str, Any]:
-    return {
-        **render(written.memory, viewer),
-        "redactions": [r.to_json() for r in written.redactions],
-    }
+    """A write's reply (the routes' and ``memory_write``'s): the memory as ``render`` shows
+    it and what redaction replaced, less what concerns a text withheld from the caller."""
+    shown = visibility.visible_redactions(viewer, written.memory, written.redactions)
+    return {**render(written.memory, viewer), "redactions": [r.to_json() for r in shown]}
 
 
 def if_match(*, required: bool) -> int | None:

@@ -54,7 +54,8 @@ class MemoryRedaction(Shape):
 
 
 class WrittenMemory(Memory):
-    """A create or update: the memory as stored, and what redaction replaced in it."""
+    """A create or update: the memory as stored, and what redaction replaced in it (none
+    of a title or body withheld from the caller)."""
 
     redactions: list[MemoryRedaction]
 

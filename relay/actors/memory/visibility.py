@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from relay.domain.memory import Memory, Scope, Viewer
+from relay.domain.memory import Memory, Redaction, Scope, Viewer
 from relay.errors import Forbidden, NotFound
 
 MemoryAction = Literal["read", "create", "change"]
 NOT_FOUND = "memory not found"
+# The fields ``reads_text`` withholds (a ``secret`` memory's title and body).
+TEXT_FIELDS = frozenset({"title", "body"})
 
 
 def _path_within(path: str, prefix: str) -> bool:
@@ -63,6 +65,16 @@ def reads_text(viewer: Viewer, memory: Memory) -> bool:
     if memory.sensitivity != "secret" or viewer.operator:
         return True
     return created(viewer, memory)
+
+
+def visible_redactions(
+    viewer: Viewer, memory: Memory, redactions: tuple[Redaction, ...]
+) -> tuple[Redaction, ...]:
+    """What a write's reply may say redaction replaced: nothing about a text the caller may
+    not read (``reads_text``), whose pattern names and counts would tell what it holds."""
+    if reads_text(viewer, memory):
+        return redactions
+    return tuple(r for r in redactions if r.field not in TEXT_FIELDS)
 
 
 def may_create(viewer: Viewer, scope: Scope, scope_key: str) -> bool:

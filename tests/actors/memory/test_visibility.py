@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from relay.actors.memory import visibility
-from relay.domain.memory import Memory, Viewer
+from relay.domain.memory import Memory, Redaction, Viewer
 
 A = Viewer(operator=False, agents=frozenset({"a1"}), cwd=("/srv/one",))
 B = Viewer(operator=False, agents=frozenset({"a2"}), cwd=("/srv/one",))
@@ -111,3 +111,19 @@ def test_a_secret_is_made_readable_only_by_who_reads_it() -> None:
     # Its creator reads it, so may lower it; anyone may raise a memory to secret.
     assert visibility.may_set_sensitivity(A, replace(secret, created_by="a1"), "normal")
     assert visibility.may_set_sensitivity(A, replace(secret, sensitivity="normal"), "secret")
+
+
+def test_a_write_reply_reports_redactions_only_in_text_the_caller_reads() -> None:
+    """Entries about a secret memory's title and body reach only who reads that text (its
+    creator, operators); entries about its tags and source reach whoever sees it."""
+    found = (
+        Redaction("title", "ticket", 1),
+        Redaction("body", "ticket", 2),
+        Redaction("tags", "ticket", 1),
+        Redaction("source.ref", "jwt", 1),
+    )
+    secret = MEMORIES["repo-one-secret"]
+    assert visibility.visible_redactions(B, secret, found) == found[2:]
+    assert visibility.visible_redactions(A, secret, found) == found  # its creator
+    assert visibility.visible_redactions(OP, secret, found) == found
+    assert visibility.visible_redactions(B, MEMORIES["repo-one"], found) == found
