@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from relay.clock import ManualClock
 from relay.errors import Unavailable
 from relay.settings import Settings
 from tests.conftest import bearer
@@ -265,7 +266,7 @@ async def test_streamed_over_the_limit_stops_reading(tmp_path: Path) -> None:
             await trio.lowlevel.checkpoint()
 
     with pytest.raises(TooLarge, match=r"artifact too large \(max 1024 bytes\)"):
-        await store.receive(chunks(), max_bytes=1024, now_ms=0)
+        await store.receive(chunks(), max_bytes=1024, clock=ManualClock(0))
     assert read == [0, 1, 2]
     assert list((tmp_path / "artifacts" / "tmp").iterdir()) == []
     assert not (tmp_path / "artifacts" / "sha256").exists()

@@ -7,8 +7,10 @@ unless that blob exists already (equal bytes are stored once), and its directory
 
 Every file operation runs in a worker thread (``trio.to_thread``): the trio thread never
 blocks on the disk. A blob's mtime is set from the relay's clock when an upload finishes
-with it, so ``artifact-gc``'s grace period is measured on the same clock as the rest of
-the relay, and one lock orders "finish with a blob" against "collect a blob".
+with it (read then, under the lock: an upload that streamed for longer than the grace
+period still leaves a young blob), so ``artifact-gc``'s grace period is measured on the
+same clock as the rest of the relay, and one lock orders "finish with a blob" against
+"collect a blob".
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import IO, Any
 import trio
 
 from relay.actors.artifacts.rules import blob_parts, is_collectable
+from relay.clock import Clock
 from relay.errors import Invalid, NotFound, TooLarge
 
 READ_CHUNK = 64 * 1024
@@ -93,10 +96,11 @@ class BlobStore:
         chunks: AsyncIterable[bytes],
         *,
         max_bytes: int,
-        now_ms: int,
+        clock: Clock,
         expected_sha256: str | None = None,
     ) -> StoredBlob:
-        """Store the bytes ``chunks`` yields; stop reading at once past ``max_bytes``.
+        """Store the bytes ``chunks`` yields; stop reading at once past ``max_bytes``. The
+        blob's mtime is ``clock``'s time when the upload finishes with it.
 
         Raises TooLarge ``artifact too large (max <n> bytes)``, Invalid ``content is
         required`` (no bytes) or ``content does not match X-Content-SHA256``; in every
@@ -116,7 +120,7 @@ class BlobStore:
             sha256 = upload.hash.hexdigest()
             if expected_sha256 is not None and sha256 != expected_sha256:
                 raise Invalid("content does not match X-Content-SHA256")
-            await trio.to_thread.run_sync(self._keep, upload, sha256, now_ms)
+            await trio.to_thread.run_sync(self._keep, upload, sha256, clock)
             kept = True
             return StoredBlob(sha256=sha256, size=upload.size)
         finally:
@@ -130,11 +134,14 @@ class BlobStore:
                 with trio.CancelScope(shield=True):
                     await trio.to_thread.run_sync(upload.discard)
 
-    def _keep(self, upload: _Upload, sha256: str, now_ms: int) -> None:
+    def _keep(self, upload: _Upload, sha256: str, clock: Clock) -> None:
         upload.seal()
         target = self.path_of(sha256)
-        stamp = (now_ms * 1_000_000, now_ms * 1_000_000)
         with _FINISHING:
+            # Read now, under the lock: a collect that runs after sees this blob young
+            # (one stamped when the upload started may already be past the grace period).
+            now_ms = clock.now_ms()
+            stamp = (now_ms * 1_000_000, now_ms * 1_000_000)
             created = _make_dirs(target.parent)
             if target.exists():
                 # Stored once: this upload's copy goes; the blob is young again for gc.

@@ -54,7 +54,7 @@ async def upload(
     stored: StoredBlob = await blob_store(rt).receive(
         chunks,
         max_bytes=max_bytes,
-        now_ms=rt.clock.now_ms(),
+        clock=rt.clock,
         expected_sha256=data.expected_sha256,
     )
     artifact = Artifact(
