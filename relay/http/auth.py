@@ -19,7 +19,7 @@ from typing import Any, TypeVar, cast
 from quart import g, has_request_context, request, websocket
 
 from relay.actors import agent, artifacts
-from relay.actors.memory import visibility
+from relay.actors.memory import acting, visibility
 from relay.actors.memory.visibility import MemoryAction
 from relay.auth.access import (
     Principal,
@@ -30,8 +30,6 @@ from relay.auth.access import (
     hosted_within,
     is_operator,
     is_unconstrained_operator,
-    normalise_path,
-    own_agent,
     reaches,
     within_cwd,
 )
@@ -336,6 +334,16 @@ async def allow_artifact(artifact_id: str) -> Artifact:
 async def memory_viewer() -> Viewer:
     """The caller as memory rules see it: an operator, or the agents it acts for (judged
     on their stored orchestrators) and its ``cwd`` constraint. 403 when it acts for none."""
+    viewer = await memory_caller()
+    if not viewer.operator and not viewer.agents:
+        raise Forbidden("forbidden")
+    return viewer
+
+
+async def memory_caller() -> Viewer:
+    """``memory_viewer``, with no 403: its agents may be none (the event stream's guard
+    judges them again per event, ``MemoryEvents``). The agents counted are those
+    ``acting.acts_for_memory`` keeps, looked up where the caller's constraints reach."""
     caller = principal()
     if is_unconstrained_operator(caller):
         return Viewer(operator=True)
@@ -353,19 +361,8 @@ async def memory_viewer() -> Viewer:
         # and every other acting-for check judge it.
         candidates = set(await agents_within_paths() or ())
     placements = await agent_placements(candidates)
-    agents = frozenset(
-        a for a in candidates if a in placements and acts_for(caller, a, placements[a])
-    )
-    if not agents:
-        raise Forbidden("forbidden")
-    cwd = caller.constraints.get("cwd")
-    bound = own_agent(caller)
-    return Viewer(
-        operator=False,
-        agents=agents,
-        cwd=None if cwd is None else tuple(normalise_path(p) for p in cwd),
-        # It claims what its sub created, unless it acts through another agent's binding.
-        principal=caller.sub if bound is None or bound == caller.sub else None,
+    return acting.viewer_of(
+        caller, (a for a in candidates if acting.acts_for_memory(caller, a, placements.get(a)))
     )
 
 

@@ -62,7 +62,7 @@ from relay.actors.pairs import PairEvents
 from relay.auth.access import PAIRS_VIEW, Principal, authorize, hidden_views, visible_agents
 from relay.auth.tokens import check_expiry
 from relay.clock import Clock
-from relay.errors import Forbidden, Invalid, Unauthorized, Unavailable
+from relay.errors import Invalid, Unauthorized, Unavailable
 from relay.events import (
     SIGNED_OUT_EXPIRED,
     Batch,
@@ -75,7 +75,7 @@ from relay.http import responses
 from relay.http.auth import (
     SCOPE_ATTRIBUTE,
     allow_agent,
-    memory_viewer,
+    memory_caller,
     principal,
     requires,
 )
@@ -229,14 +229,12 @@ async def stream_events() -> Response:
 
 
 async def memory_events_guard() -> MemoryEvents | None:
-    """The ``memory`` events this stream may carry: those of memories the caller sees
-    (resolved now, from stored state, like every memory route); none when it acts for no
-    agent; every one for an unconstrained operator (no guard)."""
-    try:
-        viewer = await memory_viewer()
-    except Forbidden:
-        return MemoryEvents(None)
-    return None if viewer.operator else MemoryEvents(viewer)
+    """The ``memory`` events this stream may carry: those of memories the caller sees, as
+    every memory route judges it, with whom it acts for judged per event where its agents
+    are stored then (``MemoryEvents``); every one for an unconstrained operator (no
+    guard)."""
+    caller = principal()
+    return MemoryEvents.for_viewer(caller, await memory_caller(), services().runtime.agents)
 
 
 def _last_event_id() -> int | None:

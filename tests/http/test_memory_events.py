@@ -167,15 +167,25 @@ async def test_replay_is_filtered_the_same_way(
 
 def test_an_event_stored_without_the_memory_shape_reaches_operators_only() -> None:
     from relay.actors.memory.events import MemoryEvents
+    from relay.actors.runtime.directory import AgentDirectory, AgentFacts
+    from relay.auth.access import Principal
     from relay.domain.memory import Viewer
 
     notice = StreamEvent(
         1, "memory", {"change": "created", "memory": {"id": "m"}}, "memory", None, 0
     )
     other = StreamEvent(2, "activity", {"title": "x"}, None, None, 0)
-    agent_view = MemoryEvents(Viewer(operator=False, agents=frozenset({"a1"})))
+    directory = AgentDirectory()
+    directory.record("a1", AgentFacts(orchestrator_id=None, runner_managed=False, cwd=None))
+    caller = Principal(sub="a1", role="agent", scope=frozenset(), constraints={"agents": ["a1"]})
+
+    def guard(viewer: Viewer) -> Any:
+        return MemoryEvents.for_viewer(caller, viewer, directory)
+
+    agent_view = guard(Viewer(operator=False, agents=frozenset({"a1"})))
     assert not agent_view.admits(notice)
     assert agent_view.admits(other)
-    assert MemoryEvents(Viewer(operator=True)).admits(notice)
-    assert not MemoryEvents(None).admits(notice)
-    assert MemoryEvents(None).admits(other)
+    assert guard(Viewer(operator=True)) is None  # no guard: every event passes
+    acting_for_none = guard(Viewer(operator=False))
+    assert not acting_for_none.admits(notice)
+    assert acting_for_none.admits(other)

@@ -2,17 +2,24 @@
 
 An event carries the memory without its body (and without the title of a ``secret`` one)
 and enough of its shape for the visibility rules: a subscriber receives it only if
-``visibility.sees`` lets it see that memory, live and on replay alike.
+``visibility.sees`` lets it see that memory, live and on replay alike — judged, as the
+routes judge it, on where the agents it acts for are stored when the event is sent (from
+the agents' actors' memory, ``ActingGuard``), not when the stream opened.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
 from relay.actors.memory import rules
+from relay.actors.memory.acting import acts_for_memory, counts_by_place
 from relay.actors.memory.redaction import Redactor
-from relay.actors.memory.visibility import sees
+from relay.actors.memory.visibility import judging, sees
+from relay.actors.runtime.acting_guard import ActingGuard
+from relay.actors.runtime.directory import AgentDirectory
+from relay.auth.access import Principal
 from relay.domain.memory import Memory, Source, Viewer
 from relay.store.stream import StreamEvent
 
@@ -51,22 +58,57 @@ def _shape(data: Any) -> Memory | None:
         return None
 
 
-@dataclass(frozen=True, slots=True)
-class MemoryEvents:
-    """A stream's guard (``relay.events.EventGuard``): other events pass; a ``memory``
-    event passes if ``viewer`` sees its memory (``viewer`` None: the caller reads none)."""
+_NO_ONE = Viewer(operator=False)
 
-    viewer: Viewer | None
+
+@dataclass(frozen=True, slots=True)
+class MemoryEvents(ActingGuard):
+    """A stream's guard (``relay.events.EventGuard``) for a caller that is no unconstrained
+    operator (``for_viewer``): a ``memory`` event passes if the caller sees its memory
+    (``visibility.sees``), with whom it acts for judged per event where memory holds each
+    agent stored (``visibility.judging``: an agent moved away from the caller's
+    orchestrator since the stream opened no longer counts; ``opened`` keeps the rest of
+    the caller's Viewer: its ``cwd`` and the creator it may claim). Other events pass;
+    then ``then`` decides."""
+
+    opened: Viewer = _NO_ONE
+
+    @classmethod
+    def for_viewer(
+        cls, caller: Principal, viewer: Viewer, agents: AgentDirectory
+    ) -> MemoryEvents | None:
+        """The guard for ``caller`` resolved as ``viewer`` (its agents may be none yet):
+        none for an operator's Viewer, which sees every memory."""
+        if viewer.operator:
+            return None
+        constraints = tuple(sorted((k, tuple(v)) for k, v in caller.constraints.items()))
+        return cls(caller.sub, caller.role, constraints, agents, None, viewer)
 
     def admits(self, event: StreamEvent) -> bool:
-        if event.event != EVENT:
-            return True
-        if self.viewer is None:
+        if event.event == EVENT and not self._sees(event):
             return False
-        if self.viewer.operator:
-            return True
+        return self.then is None or self.then.admits(event)
+
+    def _sees(self, event: StreamEvent) -> bool:
         memory = _shape(event.data)
-        return memory is not None and sees(self.viewer, memory)
+        if memory is None:
+            return False
+        return sees(judging(self.opened, memory, self._acts_for, self._candidates()), memory)
+
+    def _acts_for(self, agent_id: str) -> bool:
+        """``acts_for_memory`` (the routes' rule) where memory holds the agent stored."""
+        facts = self.agents.known([agent_id])[0].get(agent_id)
+        return facts is not None and acts_for_memory(self._caller, agent_id, facts.placement)
+
+    def _candidates(self) -> Iterator[str]:
+        """The agents that may be the caller's, lazily, likeliest first: those it acted for
+        when the stream opened, those it names, then (only for a caller that acts for
+        agents by where they are stored, and only when none of those answers) every agent
+        memory holds."""
+        yield from self.opened.agents
+        yield from self._caller.constraints.get("agents", ())
+        if counts_by_place(self._caller):
+            yield from self.agents.ids()
 
 
 def replayed(event: StreamEvent, redactor: Redactor) -> StreamEvent:

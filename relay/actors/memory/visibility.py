@@ -6,6 +6,8 @@ stored state by the HTTP layer) and its ``cwd`` constraint.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import Literal
 
 from relay.domain.memory import Memory, Redaction, Scope, Viewer
@@ -58,6 +60,28 @@ def sees(viewer: Viewer, memory: Memory) -> bool:
     if memory.visibility == "private" and not created(viewer, memory):
         return False
     return in_scope(viewer, memory.scope, memory.scope_key)
+
+
+def judging(
+    opened: Viewer, memory: Memory, acts_for: Callable[[str], bool], candidates: Iterable[str]
+) -> Viewer:
+    """The caller's Viewer as ``sees`` needs it to judge ``memory``, with whom it acts for
+    judged now by ``acts_for`` (where each agent is stored now), not as when ``opened``
+    was resolved: for a subscriber whose stream outlives a move of its agents. ``sees``
+    asks whether the caller acts for the agent scope's agent and for an agent creator
+    (judged here), and whether it acts for any agent at all: the first of ``candidates``
+    (every agent that may be the caller's; read lazily) it acts for answers that."""
+    if opened.operator:
+        return opened
+    asked = {memory.scope_key} if memory.scope == "agent" else set()
+    if memory.created_by_agent:
+        asked.add(memory.created_by)
+    agents = {a for a in asked if acts_for(a)}
+    if not agents:
+        # One is enough: the memory names none of the others (a scope's or creator's id).
+        still = next((a for a in candidates if a not in asked and acts_for(a)), None)
+        agents = set() if still is None else {still}
+    return replace(opened, agents=frozenset(agents))
 
 
 def reads_text(viewer: Viewer, memory: Memory) -> bool:

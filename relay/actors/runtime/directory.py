@@ -79,6 +79,11 @@ class AgentDirectory:
                     self._facts[agent_id] = found
             self._priming = None
 
+    def ids(self) -> list[str]:
+        """Every agent recorded now (a copy: actor threads record and forget meanwhile)."""
+        with self._lock:
+            return list(self._facts)
+
     def known(self, agent_ids: Iterable[str]) -> tuple[dict[str, AgentFacts], list[str]]:
         """``(facts of those recorded, the others)``: the others must be read from the store."""
         found: dict[str, AgentFacts] = {}
