@@ -13,6 +13,7 @@ from relay.actors.automations.messages import (
     Begin,
     Create,
     Delete,
+    Disabled,
     Record,
     Snapshot,
     Started,
@@ -171,6 +172,8 @@ class AutomationActor(AggregateActor):
     @handle.register
     def _begin(self, message: Begin) -> Started:
         automation = self._find(message.automation_id)
+        if not automation.enabled and message.trigger != "manual":
+            raise Disabled()
         if message.event_id is not None:
             key = (message.event_id, automation.id)
             if key in self.event_runs:

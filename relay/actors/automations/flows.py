@@ -107,9 +107,10 @@ async def dispatch(
     """Run the automation once (its cap permitting) and keep the result, which is returned
     once committed. The action's refusal is the result's ``error``, never raised.
 
-    Raises NotFound ``automation not found``; Unavailable when the result cannot be kept.
+    Raises NotFound ``automation not found`` (or, for an event or a schedule, ``Disabled``:
+    disabled since it was picked); Unavailable when the result cannot be kept.
     """
-    started = await rt.registry.ask(KIND, KEY, Begin(automation_id, event_id))
+    started = await rt.registry.ask(KIND, KEY, Begin(automation_id, trigger, event_id))
     if started.repeated:
         raise Conflict("automation already dispatched for this event")
     automation = started.automation
@@ -179,7 +180,7 @@ async def dispatch_event(
         try:
             done = await dispatch(rt, automation_id, "event", event.to_json(), event.id)
         except NotFound:
-            continue  # deleted since the snapshot
+            continue  # deleted or disabled since the snapshot
         except Conflict:
             continue  # already begun for this event (a concurrent or earlier delivery)
         results.append(done.to_json())
@@ -200,6 +201,6 @@ async def automation_schedule(rt: Runtime) -> dict[str, Any]:
         try:
             done = await dispatch(rt, automation.id, "schedule")
         except NotFound:
-            continue
+            continue  # deleted or disabled since it was taken
         outcomes[done.status] += 1
     return {"dispatched": len(due), **outcomes}

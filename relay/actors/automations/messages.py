@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from relay.actors.runtime.bridge import Ask
-from relay.domain.automations import Automation, AutomationChanges, DispatchResult
+from relay.domain.automations import Automation, AutomationChanges, DispatchResult, DispatchTrigger
+from relay.errors import NotFound
 
 KIND = "automation"
 KEY = "all"  # one actor: names stay unique and the per-hour cap is counted in one place
@@ -55,12 +56,23 @@ class Snapshot(Ask[tuple[Automation, ...]]):
     """Replies every automation, by name."""
 
 
+class Disabled(NotFound):
+    """Begin for an event or a schedule of an automation disabled since they picked it: it
+    is passed over as one deleted would be (a disable acknowledged is never followed by a
+    run it did not ask for)."""
+
+    def __init__(self) -> None:
+        super().__init__("automation is disabled")
+
+
 @dataclass(frozen=True, slots=True)
 class Begin(Ask[Started]):
     """Count a run against the per-hour cap if it allows one (the count and the check in
-    one step, so concurrent dispatches never pass it). Replies Started; NotFound."""
+    one step, so concurrent dispatches never pass it). Replies Started; NotFound, Disabled
+    (an ``event`` or ``schedule`` run of a disabled automation; a ``manual`` one runs)."""
 
     automation_id: str
+    trigger: DispatchTrigger
     event_id: str | None = None  # an integration event: begun once per (event, automation)
 
 
