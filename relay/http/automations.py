@@ -261,16 +261,20 @@ async def delete_automation(automation_id: str) -> dict[str, Any]:
 
 
 @bp.post("/api/automations/<automation_id>/run")
-@responds(automation_responses.DispatchResult, body_optional=True)
+@responds(automation_responses.DispatchResult, errors=(403, 409), body_optional=True)
 @document_request(RunBody)
 @requires("config:write")
 async def run_automation(automation_id: str) -> dict[str, Any]:
     has_body = bool((await request.get_data(cache=True)).strip())
     body = await parse_body(RunBody) if has_body else RunBody()
     rt = services().runtime
-    # Running an action by hand is doing it: the caller needs its route's rights.
-    await _allow_action((await automations.get(rt, automation_id)).action)
-    done = await automations.dispatch(rt, automation_id, "manual", body.event)
+    # Running an action by hand is doing it: the caller needs its route's rights, over the
+    # version that runs (changed since the check: 409).
+    stored = await automations.get(rt, automation_id)
+    await _allow_action(stored.action)
+    done = await automations.dispatch(
+        rt, automation_id, "manual", body.event, version=stored.version
+    )
     return done.to_json()
 
 

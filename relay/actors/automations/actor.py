@@ -31,6 +31,7 @@ from relay.errors import Conflict, NotFound
 from relay.store import automations as automation_store
 
 EVENT_RUNS_KEPT = 10_000
+CHANGED = "automation changed since it was checked; run it again"
 CONFIG_VIEW = "config"
 DISPATCH_VIEW = "automations"
 
@@ -174,6 +175,8 @@ class AutomationActor(AggregateActor):
         automation = self._find(message.automation_id)
         if not automation.enabled and message.trigger != "manual":
             raise Disabled()
+        if message.version is not None and message.version != automation.version:
+            raise Conflict(CHANGED)
         if message.event_id is not None:
             key = (message.event_id, automation.id)
             if key in self.event_runs:

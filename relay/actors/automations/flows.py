@@ -103,14 +103,17 @@ async def dispatch(
     trigger: DispatchTrigger,
     event: Mapping[str, Any] | None = None,
     event_id: str | None = None,
+    version: int | None = None,
 ) -> DispatchResult:
     """Run the automation once (its cap permitting) and keep the result, which is returned
     once committed. The action's refusal is the result's ``error``, never raised.
 
+    ``version``: the one the caller was authorized against; Conflict if it changed since.
+
     Raises NotFound ``automation not found`` (or, for an event or a schedule, ``Disabled``:
     disabled since it was picked); Unavailable when the result cannot be kept.
     """
-    started = await rt.registry.ask(KIND, KEY, Begin(automation_id, trigger, event_id))
+    started = await rt.registry.ask(KIND, KEY, Begin(automation_id, trigger, event_id, version))
     if started.repeated:
         raise Conflict("automation already dispatched for this event")
     automation = started.automation

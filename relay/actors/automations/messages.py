@@ -69,11 +69,15 @@ class Disabled(NotFound):
 class Begin(Ask[Started]):
     """Count a run against the per-hour cap if it allows one (the count and the check in
     one step, so concurrent dispatches never pass it). Replies Started; NotFound, Disabled
-    (an ``event`` or ``schedule`` run of a disabled automation; a ``manual`` one runs)."""
+    (an ``event`` or ``schedule`` run of a disabled automation; a ``manual`` one runs),
+    Conflict ``automation changed since it was checked`` (``version`` is not the current)."""
 
     automation_id: str
     trigger: DispatchTrigger
     event_id: str | None = None  # an integration event: begun once per (event, automation)
+    # The version the caller was authorized against (a run by hand): any other is a
+    # Conflict, so what runs is what was checked.
+    version: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
