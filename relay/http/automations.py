@@ -22,7 +22,7 @@ from relay.domain.automations import Automation, AutomationChanges
 from relay.domain.messages import Importance
 from relay.errors import Forbidden
 from relay.http import automation_responses
-from relay.http.auth import allow, principal, requires
+from relay.http.auth import allow, can_see, principal, requires
 from relay.http.contract import int_param, responds
 from relay.http.services import services
 from relay.http.tasks import CreateTaskBody
@@ -179,6 +179,32 @@ _CONSTRAINT_OF_FIELD = {
 }
 
 
+async def _allow_stored(stored: Automation) -> None:
+    """Changing (disabling too) or deleting an automation that spawns needs what re-arming
+    its stored action does: a token limited to one host neither stops nor removes another
+    host's spawns (403)."""
+    if stored.action.get("type") == "spawn_agent":
+        await _allow_action(stored.action)
+
+
+async def _visible(automation: Automation) -> bool:
+    """Reads: a constrained caller sees an automation that spawns only where its
+    constraints cover the spawn (orchestrator, policy, cwd), as config_auth shows spawn
+    policies; any other automation, and every one to an unconstrained caller."""
+    caller = principal()
+    if caller.is_root or not caller.constraints or automation.action.get("type") != "spawn_agent":
+        return True
+    return can_see(await automations.spawn_resource(services().runtime, automation.action))
+
+
+async def _readable(automation_id: str) -> Automation:
+    """The stored automation, if the caller may read it (403 ``forbidden``)."""
+    found = await automations.get(services().runtime, automation_id)
+    if not await _visible(found):
+        raise Forbidden("forbidden")
+    return found
+
+
 def _rearms(body: AutomationPatchBody) -> bool:
     """Whether a change could make the automation run, or run differently: renaming or
     disabling it cannot."""
@@ -198,7 +224,7 @@ def _json(automation: Automation) -> dict[str, Any]:
 @responds(list[automation_responses.Automation])
 @requires("config:read")
 async def list_automations() -> list[dict[str, Any]]:
-    return [_json(a) for a in await automations.list_all(services().runtime)]
+    return [_json(a) for a in await automations.list_all(services().runtime) if await _visible(a)]
 
 
 @bp.post("/api/automations")
@@ -222,10 +248,10 @@ async def create_automation() -> tuple[dict[str, Any], int]:
 
 
 @bp.get("/api/automations/<automation_id>")
-@responds(automation_responses.Automation)
+@responds(automation_responses.Automation, errors=(403,))
 @requires("config:read")
 async def get_automation(automation_id: str) -> dict[str, Any]:
-    return _json(await automations.get(services().runtime, automation_id))
+    return _json(await _readable(automation_id))
 
 
 @bp.patch("/api/automations/<automation_id>")
@@ -236,12 +262,12 @@ async def update_automation(automation_id: str) -> dict[str, Any]:
     body = await parse_body(AutomationPatchBody)
     rt = services().runtime
     action = body.action.stored() if body.action is not None else None
-    version = body.version
+    stored = await automations.get(rt, automation_id)
+    await _allow_stored(stored)
     if _rearms(body):
-        stored = await automations.get(rt, automation_id)
         await _allow_action(action if action is not None else stored.action)
-        # The change applies to the automation just checked, or is a version conflict.
-        version = version if version is not None else stored.version
+    # The change applies to the automation just checked, or is a version conflict.
+    version = body.version if body.version is not None else stored.version
     changes = AutomationChanges(
         name=body.name,
         enabled=body.enabled,
@@ -254,10 +280,15 @@ async def update_automation(automation_id: str) -> dict[str, Any]:
 
 
 @bp.delete("/api/automations/<automation_id>")
-@responds(automation_responses.Automation)
+@responds(automation_responses.Automation, errors=(403, 409))
 @requires("config:write")
 async def delete_automation(automation_id: str) -> dict[str, Any]:
-    return _json(await automations.delete(services().runtime, principal().sub, automation_id))
+    rt = services().runtime
+    stored = await automations.get(rt, automation_id)
+    await _allow_stored(stored)
+    # Deletes the automation just checked: changed since, 409.
+    removed = await automations.delete(rt, principal().sub, automation_id, stored.version)
+    return _json(removed)
 
 
 @bp.post("/api/automations/<automation_id>/run")
@@ -279,9 +310,14 @@ async def run_automation(automation_id: str) -> dict[str, Any]:
 
 
 @bp.get("/api/automations/<automation_id>/dispatches")
-@responds(list[automation_responses.DispatchResult], query=(int_param("limit", 1, 200),))
+@responds(
+    list[automation_responses.DispatchResult],
+    errors=(403,),
+    query=(int_param("limit", 1, 200),),
+)
 @requires("config:read")
 async def list_dispatches(automation_id: str) -> list[dict[str, Any]]:
     limit = query_int("limit", 50, low=1, high=200)
+    await _readable(automation_id)
     found = await automations.dispatches(services().runtime, automation_id, limit)
     return [each.to_json() for each in found]

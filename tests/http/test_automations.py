@@ -265,13 +265,16 @@ async def test_saving_a_spawn_needs_command_write_over_its_orchestrator_and_poli
     assert response.status_code == 201
     automation = await response.get_json()
     assert automation["action"] == {**SPAWN, "cwd": "/srv/o1/x", "label": "l"}
-    # A change of action is authorized the same way; other changes need no spawn rights.
+    # A change of action is authorized the same way; any other change of a spawning
+    # automation (disabling too) needs the spawn rights over it as stored.
     url = f"/api/automations/{automation['id']}"
     moved = {**SPAWN, "orchestratorId": "o9"}
     response = await client.patch(url, json={"action": moved}, headers=covering)
     assert await error_of(response) == (403, "forbidden")
+    response = await client.patch(url, json={"enabled": False}, headers=config_only)
+    assert await error_of(response) == (403, "forbidden")
     assert (
-        await client.patch(url, json={"enabled": False}, headers=config_only)
+        await client.patch(url, json={"enabled": False}, headers=covering)
     ).status_code == 200
     # Nor may such a token run one that a covering caller saved.
     for headers in (agents_limited, spawns_limited):
@@ -414,11 +417,12 @@ async def test_running_or_rearming_a_spawn_needs_the_spawn_rights(client: Any, m
     stored = await (await client.get(url, headers=H)).get_json()
     assert (stored["enabled"], stored["version"]) == (False, 1)
     assert await (await client.get(f"{url}/dispatches", headers=H)).get_json() == []
-    # Renaming or disabling cannot make it spawn: config:write is enough.
+    # Nor may it rename or disable what it could not re-arm: a token limited to another
+    # host does not stop this host's spawns.
     response = await client.patch(
         url, json={"name": "renamed", "enabled": False}, headers=config_only
     )
-    assert response.status_code == 200
+    assert await error_of(response) == (403, "forbidden")
     # Its cwd is its policy's, wherever the policy points at a run: only a caller with no
     # cwd limit re-arms or runs it.
     within = {"orchestrators": ["o1"], "policyNames": ["reviewer"]}

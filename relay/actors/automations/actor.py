@@ -31,7 +31,7 @@ from relay.errors import Conflict, NotFound
 from relay.store import automations as automation_store
 
 EVENT_RUNS_KEPT = 10_000
-CHANGED = "automation changed since it was checked; run it again"
+CHANGED = "automation changed since it was checked; try again"
 CONFIG_VIEW = "config"
 DISPATCH_VIEW = "automations"
 
@@ -153,6 +153,8 @@ class AutomationActor(AggregateActor):
     @handle.register
     def _delete(self, message: Delete) -> Durable[Automation]:
         automation = self._find(message.automation_id)
+        if message.version is not None and message.version != automation.version:
+            raise Conflict(CHANGED)
         del self.automations[automation.id]
         self.run_times.pop(automation.id, None)
         commit = write_with_audit(

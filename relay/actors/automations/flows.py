@@ -74,8 +74,11 @@ async def update(
     return await rt.registry.ask(KIND, KEY, Update(automation_id, changes, version, actor))
 
 
-async def delete(rt: Runtime, actor: str, automation_id: str) -> Automation:
-    return await rt.registry.ask(KIND, KEY, Delete(automation_id, actor))
+async def delete(
+    rt: Runtime, actor: str, automation_id: str, version: int | None = None
+) -> Automation:
+    """Delete it; NotFound, Conflict (``version`` given and no longer the current)."""
+    return await rt.registry.ask(KIND, KEY, Delete(automation_id, actor, version))
 
 
 async def list_all(rt: Runtime) -> list[Automation]:

@@ -45,10 +45,12 @@ class Update(Ask[Automation]):
 
 @dataclass(frozen=True, slots=True)
 class Delete(Ask[Automation]):
-    """Delete it with its dispatch results. Replies it; NotFound."""
+    """Delete it with its dispatch results. Replies it; NotFound, Conflict ``automation
+    changed since it was checked`` (``version`` is not the current)."""
 
     automation_id: str
     actor: str
+    version: int | None = None  # the one the caller was authorized against
 
 
 @dataclass(frozen=True, slots=True)
