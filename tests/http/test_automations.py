@@ -273,9 +273,7 @@ async def test_saving_a_spawn_needs_command_write_over_its_orchestrator_and_poli
     assert await error_of(response) == (403, "forbidden")
     response = await client.patch(url, json={"enabled": False}, headers=config_only)
     assert await error_of(response) == (403, "forbidden")
-    assert (
-        await client.patch(url, json={"enabled": False}, headers=covering)
-    ).status_code == 200
+    assert (await client.patch(url, json={"enabled": False}, headers=covering)).status_code == 200
     # Nor may such a token run one that a covering caller saved.
     for headers in (agents_limited, spawns_limited):
         response = await client.post(f"{url}/run", headers=headers)

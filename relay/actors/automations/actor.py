@@ -19,6 +19,7 @@ from relay.actors.automations.messages import (
     Started,
     TakeDue,
     Unbegin,
+    Untake,
     Update,
 )
 from relay.actors.runtime.aggregate import AggregateActor
@@ -233,3 +234,18 @@ class AutomationActor(AggregateActor):
             self.automations[automation.id] = replace(automation, next_run_at=moved[automation.id])
         commit = self.write(lambda: automation_store.save_next_runs(moved))
         return Durable(tuple(sorted(due, key=lambda a: a.name)), commit)
+
+    @handle.register
+    def _untake(self, message: Untake) -> Durable[None] | None:
+        current = self.automations.get(message.automation_id)
+        if (
+            current is None
+            or not current.enabled
+            or current.version != message.version
+            or current.next_run_at is None
+            or current.next_run_at <= message.due_at
+        ):
+            return None
+        self.automations[current.id] = replace(current, next_run_at=message.due_at)
+        due = {current.id: message.due_at}
+        return Durable(None, self.write(lambda: automation_store.save_next_runs(due)))

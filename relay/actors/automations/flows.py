@@ -19,6 +19,7 @@ from relay.actors.automations.messages import (
     Snapshot,
     TakeDue,
     Unbegin,
+    Untake,
     Update,
 )
 from relay.actors.runtime.context import Runtime
@@ -107,11 +108,13 @@ async def dispatch(
     event: Mapping[str, Any] | None = None,
     event_id: str | None = None,
     version: int | None = None,
+    due_at: int | None = None,
 ) -> DispatchResult:
     """Run the automation once (its cap permitting) and keep the result, which is returned
     once committed. The action's refusal is the result's ``error``, never raised.
 
     ``version``: the one the caller was authorized against; Conflict if it changed since.
+    ``due_at``: a schedule's period; run again for it, the action is the same run.
 
     Raises NotFound ``automation not found`` (or, for an event or a schedule, ``Disabled``:
     disabled since it was picked); Unavailable when the result cannot be kept.
@@ -137,6 +140,8 @@ async def dispatch(
         # Once per event: a run whose result could not be kept is run again by a replay of
         # the event, and its message must then be the same message, not a second one.
         once = f"{automation.id}:{event_id}" if event_id is not None else None
+        if due_at is not None:  # a schedule's period put back (Untake) runs as this run
+            once = f"{automation.id}:at:{due_at}"
         try:
             rendered = rules.render(automation.action, context)
             result = await actions.run(rt, automation, rendered, once=once)
@@ -202,11 +207,29 @@ async def dispatches_of_event(rt: Runtime, event_id: str) -> list[JSON]:
 async def automation_schedule(rt: Runtime) -> dict[str, Any]:
     """Maintenance job: each enabled schedule that is due dispatches once (no catch-up)."""
     due = await rt.registry.ask(KIND, KEY, TakeDue())
-    outcomes: dict[str, int] = {"succeeded": 0, "failed": 0, "skipped": 0}
+    outcomes: dict[str, int] = {"succeeded": 0, "failed": 0, "skipped": 0, "unkept": 0}
     for automation in due:
+        due_at = automation.next_run_at
         try:
-            done = await dispatch(rt, automation.id, "schedule")
+            done = await dispatch(rt, automation.id, "schedule", due_at=due_at)
         except NotFound:
             continue  # deleted or disabled since it was taken
+        except Unavailable as error:
+            # One result the store did not take costs the others nothing; this one's period
+            # is put back so the next job runs it again.
+            outcomes["unkept"] += 1
+            log.warning("automation_schedule_unkept automation=%s error=%r", automation.id, error)
+            if due_at is not None:
+                await _untake(rt, Untake(automation.id, due_at, automation.version))
+            continue
         outcomes[done.status] += 1
     return {"dispatched": len(due), **outcomes}
+
+
+async def _untake(rt: Runtime, message: Untake) -> None:
+    try:
+        await rt.registry.ask(KIND, KEY, message)
+    except Unavailable as error:  # still down: this period is lost (no catch-up)
+        log.warning(
+            "automation_schedule_period_lost automation=%s error=%r", message.automation_id, error
+        )

@@ -103,3 +103,15 @@ class Record(Ask[DispatchResult]):
 class TakeDue(Ask[tuple[Automation, ...]]):
     """The enabled schedules due now, each with ``nextRunAt`` moved to now +
     ``everySeconds`` (committed before the reply: a due run is handed out once)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Untake(Ask[None]):
+    """A schedule's run handed out by TakeDue whose result could not be kept: its
+    ``nextRunAt`` goes back to ``due_at`` so the next job runs that period again (under the
+    same once-key, so an action that did run is not done twice), unless the automation
+    changed (``version``), was disabled or deleted since."""
+
+    automation_id: str
+    due_at: int
+    version: int
