@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import Field
 from quart import Blueprint, request
@@ -17,6 +17,7 @@ from relay.domain.orchestrators import (
     ManagedAgent,
     OrchestratorRegistration,
 )
+from relay.domain.spawn_body import SpawnBody
 from relay.errors import Forbidden, NotFound
 from relay.http import responses
 from relay.http.auth import allow, principal, requires
@@ -61,17 +62,6 @@ class HeartbeatBody(Body):
 
 class ManagedAgentsBody(Body):
     managed_agents: list[ManagedAgentBody] = Field(max_length=1000)
-
-
-class SpawnBody(Body):
-    provider: Literal["claude", "codex", "command"]
-    model: str | None = Field(default=None, max_length=200)
-    label: str | None = Field(default=None, max_length=200)
-    cwd: str = Field(min_length=1, max_length=4096)
-    policy_name: str | None = Field(default=None, max_length=200)
-    provider_args: list[str] | None = Field(default=None, max_length=100)
-    workspace_mode: Literal["isolated", "shared", "inherit"] | None = None
-    command: list[str] | None = Field(default=None, max_length=100)
 
 
 def _managed(items: list[ManagedAgentBody] | None) -> tuple[ManagedAgent, ...] | None:

@@ -12,7 +12,9 @@ from relay.actors.runtime.context import Runtime
 from relay.auth.access import Principal, Resource, normalise_path
 from relay.domain.agents import SpawnRequest
 from relay.domain.automations import JSON, Automation, identity
+from relay.domain.bodies import validate
 from relay.domain.config import SPAWN_POLICIES_NAMESPACE
+from relay.domain.spawn_body import SpawnBody
 from relay.domain.tasks import (
     BODY_MAX_BYTES,
     MAX_LINKED_TASKS,
@@ -167,23 +169,20 @@ async def spawn_resource(rt: Runtime, action: Mapping[str, Any]) -> Resource:
 def _spawn_request(
     policy_name: str, policy: Mapping[str, Any], action: Mapping[str, Any]
 ) -> SpawnRequest:
-    """The policy's value as a spawn body, the action's ``cwd`` and ``label`` overriding."""
+    """The policy's value as a spawn body, the action's ``cwd`` and ``label`` overriding,
+    held to the spawn route's body (``SpawnBody``: a label templated from an event is no
+    longer than the route takes); Invalid with the route's message."""
     merged = {**policy, **{k: action[k] for k in ("cwd", "label") if action.get(k)}}
-    provider, cwd = merged.get("provider"), merged.get("cwd")
-    if not isinstance(provider, str) or not provider:
-        raise Invalid("provider is required")
-    if not isinstance(cwd, str) or not cwd:
-        raise Invalid("cwd is required")
-    args, command = merged.get("providerArgs"), merged.get("command")
+    body = validate(SpawnBody, {**merged, "policyName": policy_name})
     return SpawnRequest(
-        provider=provider,
-        cwd=normalise_path(cwd),
-        model=merged.get("model"),
-        label=merged.get("label"),
+        provider=body.provider,
+        cwd=normalise_path(body.cwd),
+        model=body.model,
+        label=body.label,
         policy_name=policy_name,
-        provider_args=tuple(str(a) for a in args) if isinstance(args, list) else (),
-        workspace_mode=merged.get("workspaceMode"),
-        command=tuple(str(c) for c in command) if isinstance(command, list) else None,
+        provider_args=tuple(body.provider_args or ()),
+        workspace_mode=body.workspace_mode,
+        command=tuple(body.command) if body.command is not None else None,
     )
 
 
