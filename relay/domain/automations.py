@@ -13,6 +13,8 @@ DispatchTrigger = Literal["event", "schedule", "manual"]
 DispatchStatus = Literal["succeeded", "failed", "skipped"]
 
 RATE_LIMITED = "automation rate limit reached"
+# What maxPerHour counts over: the runs (skipped ones aside) of the last 60 minutes.
+CAP_WINDOW_MS = 3_600_000
 
 
 def new_automation_id() -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from relay.domain.automations import Automation, DispatchResult
+from relay.domain.automations import CAP_WINDOW_MS, Automation, DispatchResult
 from relay.store import models
 
 
@@ -83,7 +83,8 @@ async def delete(automation_id: str) -> None:
 
 async def insert_dispatch(result: DispatchResult, seq: int, keep: int) -> None:
     """Store ``result`` (the ``seq``-th recorded) and drop the automation's dispatches
-    past its newest ``keep``."""
+    past its newest ``keep``, but for runs its per-hour cap still counts (not skipped, of
+    the last hour): the cap is counted again from these rows when the actor loads."""
     await models.AutomationDispatch.create(
         id=result.id,
         automation_id=result.automation_id,
@@ -95,12 +96,16 @@ async def insert_dispatch(result: DispatchResult, seq: int, keep: int) -> None:
         at=result.at,
         seq=seq,
     )
-    stale = (
+    counted_since = result.at - CAP_WINDOW_MS
+    past_keep = (
         await models.AutomationDispatch.filter(automation_id=result.automation_id)
         .order_by("-seq")
         .offset(keep)
-        .values_list("id", flat=True)
+        .values_list("id", "status", "at")
     )
+    stale = [
+        row_id for row_id, status, at in past_keep if status == "skipped" or int(at) < counted_since
+    ]
     if stale:
         await models.AutomationDispatch.filter(id__in=list(stale)).delete()
 

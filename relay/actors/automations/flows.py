@@ -98,7 +98,9 @@ async def get(rt: Runtime, automation_id: str) -> Automation:
 async def dispatches(rt: Runtime, automation_id: str, limit: int) -> list[DispatchResult]:
     """Its kept dispatch results, newest first; NotFound ``automation not found``."""
     await get(rt, automation_id)
-    return await rt.store.run(lambda: automation_store.recent_dispatches(automation_id, limit))
+    # The store may hold more (runs the per-hour cap still counts); a reader sees the kept.
+    shown = min(limit, rt.settings.automation_dispatch_keep)
+    return await rt.store.run(lambda: automation_store.recent_dispatches(automation_id, shown))
 
 
 async def dispatch(

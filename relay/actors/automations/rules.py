@@ -8,9 +8,9 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from relay.domain.automations import Automation
+from relay.domain.automations import CAP_WINDOW_MS, Automation
 
-HOUR_MS = 3_600_000
+HOUR_MS = CAP_WINDOW_MS
 
 _MISSING = object()
 _PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
