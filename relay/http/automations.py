@@ -180,10 +180,11 @@ _CONSTRAINT_OF_FIELD = {
 
 
 async def _allow_stored(stored: Automation) -> None:
-    """Changing (disabling too) or deleting an automation that spawns needs what re-arming
-    its stored action does: a token limited to one host neither stops nor removes another
-    host's spawns (403)."""
-    if stored.action.get("type") == "spawn_agent":
+    """Changing (disabling too) or deleting an automation that spawns needs, of a
+    constrained caller, what re-arming its stored action does: a token limited to one host
+    neither stops nor removes another host's spawns (403). An unconstrained one with
+    ``config:write`` may always stop or remove it: that can only spawn less."""
+    if principal().constraints and stored.action.get("type") == "spawn_agent":
         await _allow_action(stored.action)
 
 

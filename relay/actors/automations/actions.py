@@ -28,6 +28,7 @@ from relay.domain.tasks import (
 from relay.domain.tokens import SCOPES
 from relay.errors import Invalid, NotFound, Unavailable
 from relay.store import config as config_store
+from relay.store import messages as message_store
 from relay.store import tasks as task_store
 
 
@@ -123,6 +124,14 @@ async def _create_task(
 async def _post_message(
     rt: Runtime, caller: Principal, action: Mapping[str, Any], once: str | None
 ) -> JSON:
+    if once is not None:
+        # Run again under the same key, it names the message it posted the first time,
+        # though its templates (``now``, the automation's ``nextRunAt``) render otherwise
+        # now: a repeat with another body would be refused as a reused clientMessageId.
+        sender = caller.sub
+        posted = await rt.store.run(lambda: message_store.find_by_client_id(sender, once))
+        if posted is not None:
+            return {"messageId": posted.id}
     sent = await messaging.send(
         rt,
         caller,

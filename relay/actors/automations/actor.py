@@ -45,8 +45,17 @@ def _saved_audit(title: str, actor: str, automation: Automation) -> ActivityInpu
         meta=automation.id,
         icon="ti-robot",
         view=CONFIG_VIEW,
+        orchestrator_id=_spawns_on(automation),
         metadata={"automationId": automation.id, "by": actor},
     )
+
+
+def _spawns_on(automation: Automation | None) -> str | None:
+    """The host a spawning automation spawns on: its rows are that host's, so a caller
+    limited to other hosts, who may not read the automation, is not shown them either."""
+    action = automation.action if automation is not None else {}
+    host = action.get("orchestratorId") if action.get("type") == "spawn_agent" else None
+    return host if isinstance(host, str) else None
 
 
 def _failed_audit(automation: Automation | None, result: DispatchResult) -> ActivityInput:
@@ -57,6 +66,7 @@ def _failed_audit(automation: Automation | None, result: DispatchResult) -> Acti
         meta=result.id,
         icon="ti-robot",
         view=DISPATCH_VIEW,
+        orchestrator_id=_spawns_on(automation),
         metadata={"automationId": result.automation_id, "dispatch": result.to_json()},
     )
 
