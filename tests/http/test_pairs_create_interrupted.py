@@ -12,6 +12,7 @@ import trio
 from relay.actors.pairs.messages import Create
 from relay.errors import Unavailable
 from relay.http.services import Services
+from relay.store import pairs as pair_store
 from tests.http.helpers import H
 from tests.http.test_pairs import agent, error_of
 
@@ -83,3 +84,27 @@ async def test_a_create_the_pair_actor_refuses_frees_the_agents(
     assert await listed(client) == []
     again = await create(client)
     assert again.status_code == 201, await again.get_data()
+
+
+async def test_a_create_failed_by_a_store_outage_frees_the_agents_once_the_store_is_back(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store is down while d1 and n1 are paired: 503, nothing stored. Once it is back,
+    the client's retry forms the pair (201): the agents are not left "already in pair"
+    a pair that never existed until the relay restarts."""
+    await agent(client, "d1")
+    await agent(client, "n1")
+
+    async def down(*_args: Any, **_kwargs: Any) -> Any:
+        raise Unavailable("store unavailable")
+
+    # Every read and write of a pair fails, as in an outage (the parties' index is
+    # memory: its reservation succeeds).
+    monkeypatch.setattr(pair_store, "load", down)
+    monkeypatch.setattr(pair_store, "insert", down)
+    response = await create(client)
+    assert response.status_code == 503, await response.get_data()
+    monkeypatch.undo()
+    assert await (await client.get("/api/pairs", headers=H)).get_json() == []
+    again = await create(client)
+    assert again.status_code == 201, await error_of(again)

@@ -96,19 +96,27 @@ class MemoryEvents(ActingGuard):
         return sees(judging(self.opened, memory, self._acts_for, self._candidates()), memory)
 
     def _acts_for(self, agent_id: str) -> bool:
-        """``acts_for_memory`` (the routes' rule) where memory holds the agent stored."""
+        """``acts_for_memory`` (the routes' rule) where memory holds the agent stored. One
+        memory does not hold (its start-up read failed: a miss says nothing) is judged as
+        the stream's opening judged it, from the store."""
         facts = self.agents.known([agent_id])[0].get(agent_id)
-        return facts is not None and acts_for_memory(self._caller, agent_id, facts.placement)
+        if facts is None:
+            return agent_id in self.opened.agents
+        return acts_for_memory(self._caller, agent_id, facts.placement)
 
     def _candidates(self) -> Iterator[str]:
         """The agents that may be the caller's, lazily, likeliest first: those it acted for
         when the stream opened, those it names, then (only for a caller that acts for
-        agents by where they are stored, and only when none of those answers) every agent
-        memory holds."""
+        agents by where they are stored, and only when none of those answers) those stored
+        under its orchestrators, or for one limited by paths alone every agent memory
+        holds."""
         yield from self.opened.agents
-        yield from self._caller.constraints.get("agents", ())
-        if counts_by_place(self._caller):
-            yield from self.agents.ids()
+        constraints = self._caller.constraints
+        yield from constraints.get("agents", ())
+        if not counts_by_place(self._caller):
+            return
+        hosts = constraints.get("orchestrators")
+        yield from self.agents.ids() if hosts is None else self.agents.hosted_by(hosts)
 
 
 def replayed(event: StreamEvent, redactor: Redactor) -> StreamEvent:

@@ -6,6 +6,7 @@ stored state with ``relay.auth.access.acts_for``; the PairActor decides the rest
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 
@@ -142,8 +143,12 @@ async def _abandon(rt: Runtime, pair_id: str) -> None:
         try:
             await rt.registry.ask(msgs.KIND, pair_id, msgs.Abandon())
         except RelayError as error:
-            # The parties stay taken until the index is loaded again (a restart).
+            # The pair's actor could not even load (the store is down, the usual reason a
+            # create fails): free the parties in the index (memory) directly, or they stay
+            # taken by a pair that most likely does not exist until a restart.
             log.warning("pair_abandon_failed pair=%s: %s", pair_id, error)
+            with contextlib.suppress(RelayError):
+                await rt.registry.ask(msgs.PARTIES_KIND, msgs.PARTIES_KEY, msgs.Release(pair_id))
 
 
 def opening_text(pair: Pair) -> str:

@@ -44,6 +44,9 @@ class AgentFacts:
 class AgentDirectory:
     def __init__(self) -> None:
         self._facts: dict[str, AgentFacts] = {}
+        # The agents stored under each orchestrator: a stream guard asking whether its
+        # host acts for any agent looks at that host's agents, not at every agent.
+        self._hosted: dict[str | None, set[str]] = {}
         # While a prime reads the store: the agents recorded or forgotten meanwhile, whose
         # entries are newer than what the prime read. The lock makes a change and the
         # prime's check-then-write exclusive (actor threads change, trio primes).
@@ -53,14 +56,27 @@ class AgentDirectory:
     def record(self, agent_id: str, facts: AgentFacts) -> None:
         """This card is stored (loaded, or its write committed)."""
         with self._lock:
-            self._facts[agent_id] = facts
+            self._put(agent_id, facts)
             if self._priming is not None:
                 self._priming.add(agent_id)
+
+    def _put(self, agent_id: str, facts: AgentFacts | None) -> None:
+        """Under the lock: the entry, and the host index with it (None: forget it)."""
+        before = self._facts.pop(agent_id, None)
+        if before is not None:
+            hosted = self._hosted.get(before.orchestrator_id)
+            if hosted is not None:
+                hosted.discard(agent_id)
+                if not hosted:
+                    del self._hosted[before.orchestrator_id]
+        if facts is not None:
+            self._facts[agent_id] = facts
+            self._hosted.setdefault(facts.orchestrator_id, set()).add(agent_id)
 
     def forget(self, agent_id: str) -> None:
         """Nothing known for sure: deleted, not found on load, or its last write failed."""
         with self._lock:
-            self._facts.pop(agent_id, None)
+            self._put(agent_id, None)
             if self._priming is not None:
                 self._priming.add(agent_id)
 
@@ -76,13 +92,18 @@ class AgentDirectory:
             changed = self._priming or set()
             for agent_id, found in facts.items():
                 if agent_id not in changed:
-                    self._facts[agent_id] = found
+                    self._put(agent_id, found)
             self._priming = None
 
     def ids(self) -> list[str]:
         """Every agent recorded now (a copy: actor threads record and forget meanwhile)."""
         with self._lock:
             return list(self._facts)
+
+    def hosted_by(self, orchestrator_ids: Iterable[str]) -> list[str]:
+        """The agents recorded under these orchestrators now (a copy)."""
+        with self._lock:
+            return [a for o in orchestrator_ids for a in self._hosted.get(o, ())]
 
     def known(self, agent_ids: Iterable[str]) -> tuple[dict[str, AgentFacts], list[str]]:
         """``(facts of those recorded, the others)``: the others must be read from the store."""
