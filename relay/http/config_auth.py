@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from relay.auth.access import Resource
+from relay.auth.access import Resource, within_cwd
 from relay.domain.config import (
     AGENT_PROFILES_NAMESPACE,
     SPAWN_POLICIES_NAMESPACE,
@@ -42,21 +42,44 @@ _REMOVE: Final = object()  # ``allow_config_write`` with no value: a delete
 
 def _policy(key: str, value: Any) -> Resource:
     """What a spawn policy touches: its name, and the cwd its value names (if any)."""
+    return Resource(policy_name=key, cwd=_policy_cwd(value))
+
+
+def _policy_cwd(value: Any) -> str | None:
     cwd = value.get("cwd") if isinstance(value, dict) else None
-    return Resource(policy_name=key, cwd=cwd if isinstance(cwd, str) and cwd else None)
+    return cwd if isinstance(cwd, str) and cwd else None
+
+
+def _covers_policy(key: str, value: Any) -> bool:
+    """Whether the caller's constraints cover a policy holding ``value``. A policy naming
+    no cwd spawns wherever the restarted card works (``restart_spawn`` fills the cwd), on
+    any host: like an agent recording no cwd (``within_cwd``) no path limit covers it,
+    where ``covers`` alone would skip the unknown path."""
+    return can_see(_policy(key, value)) and within_cwd(principal(), _policy_cwd(value))
+
+
+def _allow_policy(key: str, value: Any) -> None:
+    """403 unless the caller may touch a policy holding ``value`` (``_covers_policy``)."""
+    allow(_policy(key, value))
+    if not within_cwd(principal(), _policy_cwd(value)):
+        raise Forbidden("forbidden")
 
 
 def may_read_config(entry: ConfigEntry) -> bool:
     """For lists: whether the caller may read this stored entry (``allow_config_read``)."""
-    return entry.namespace != SPAWN_POLICIES_NAMESPACE or can_see(_policy(entry.key, entry.value))
+    return entry.namespace != SPAWN_POLICIES_NAMESPACE or _covers_policy(entry.key, entry.value)
 
 
 def allow_config_read(namespace: str, key: str, stored: ConfigEntry | None) -> None:
     """403 unless the caller may read the entry ``stored`` at ``(namespace, key)`` (None:
     there is none, and only the key is judged, so an unknown policy name outside the
     caller's ``policyNames`` stays 403, not 404)."""
-    if namespace == SPAWN_POLICIES_NAMESPACE:
-        allow(_policy(key, stored.value if stored is not None else None))
+    if namespace != SPAWN_POLICIES_NAMESPACE:
+        return
+    if stored is None:
+        allow(_policy(key, None))
+    else:
+        _allow_policy(key, stored.value)
 
 
 def allow_config_history(namespace: str, key: str, revisions: list[ConfigRevision]) -> None:
@@ -65,7 +88,7 @@ def allow_config_history(namespace: str, key: str, revisions: list[ConfigRevisio
     allow_config_read(namespace, key, None)
     for revision in revisions:
         if namespace == SPAWN_POLICIES_NAMESPACE and revision.value is not None:
-            allow(_policy(key, revision.value))
+            _allow_policy(key, revision.value)
 
 
 async def allow_config_write(
@@ -90,7 +113,10 @@ async def allow_config_write(
     bounded = limited_by("policyNames") or limited_by("cwd")
     if limited_by("agents") or (principal().constrained and not bounded):
         raise Forbidden("forbidden")
-    allow(_policy(key, None if value is _REMOVE else value))
+    if value is _REMOVE:
+        allow(_policy(key, None))
+    else:
+        _allow_policy(key, value)
     if not limited_by("cwd"):
         return expected_version  # the name alone, checked above, is judged on the key
     stored = await services().runtime.store.run(lambda: config_store.get(namespace, key))
