@@ -80,7 +80,7 @@ async def _ask(agent_id: str, message: Ask[T]) -> T:
 
 
 @bp.post("/api/agents")
-@responds({201: responses.RegisteredAgent, 200: responses.RegisteredAgent})
+@responds({201: responses.RegisteredAgent, 200: responses.RegisteredAgent}, errors=(409,))
 @document_request(RegisterAgentBody)
 @requires("agent:write")
 async def register_agent() -> tuple[dict[str, Any], int]:

@@ -99,6 +99,12 @@ async def resolve_target(target: str) -> str | None:
     return row.id if row else None
 
 
+async def claiming_agent_id(agent_id: str) -> list[str]:
+    """The orchestrators registered with ``agent_id`` as their own agent id."""
+    ids = await models.Orchestrator.filter(agent_id=agent_id).values_list("id", flat=True)
+    return sorted(str(orchestrator_id) for orchestrator_id in ids)
+
+
 async def due_for_reaping(stale_before_ms: int, offline_before_ms: int) -> list[str]:
     online = models.Orchestrator.filter(status="online", last_heartbeat_at__lte=stale_before_ms)
     stale = models.Orchestrator.filter(status="stale", last_heartbeat_at__lte=offline_before_ms)

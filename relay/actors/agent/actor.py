@@ -42,9 +42,10 @@ from relay.actors.runtime.pool import PooledActor
 from relay.actors.runtime.reaping import presence_after_silence
 from relay.domain.agents import AgentCard
 from relay.domain.commands import Command
-from relay.errors import Forbidden, Invalid, NotFound
+from relay.errors import Conflict, Forbidden, Invalid, NotFound
 from relay.store import agents as agent_store
 from relay.store import commands as command_store
+from relay.store import orchestrators as orchestrator_store
 
 
 class AgentActor(PooledActor, TargetActor):
@@ -131,6 +132,19 @@ class AgentActor(PooledActor, TargetActor):
         if paths is not None and moves_past_paths(paths, stored_meta, after.meta):
             raise Forbidden("forbidden")
 
+    def _refuse_another_hosts_agent_id(self, after: AgentCard) -> None:
+        """409 when the card would be placed (created, or moved to a host) under an id some
+        other host registered as its ``agentId``: commands to that id reach that host
+        (``commands.flows.resolve_target``), so the agent would be handed none of its own,
+        and that host every one meant for it. ``_claims_nothing_of_another_host`` judges
+        the other order, a host claiming an agent's id."""
+        if self.card is not None and self.card.orchestrator_id == after.orchestrator_id:
+            return
+        claimed = self.read_through_queue(lambda: orchestrator_store.claiming_agent_id(after.id))
+        others = [host for host in claimed if host != after.orchestrator_id]
+        if others:
+            raise Conflict(f"agent id {after.id} is the agentId of orchestrator {others[0]}")
+
     def _now(self) -> int:
         return self.rt.clock.now_ms()
 
@@ -149,6 +163,7 @@ class AgentActor(PooledActor, TargetActor):
             self._refuse_host_steering(card, registration.meta, registration.orchestrator_id)
         self._refuse_moving_past(message.paths, card)
         self._refuse_past_limits(message, card)
+        self._refuse_another_hosts_agent_id(card)
         self.card = card
         # First registration and re-registration alike: the page learns of the card here.
         commit = self.write_changed(
