@@ -41,6 +41,7 @@ from relay.actors.agent.action_rules import (
     requested_title,
     restart_spawn,
 )
+from relay.actors.agent.rules import check_restart_cwd
 from relay.actors.agent.spawning import (
     Authorize,
     new_spawn_request_id,
@@ -101,6 +102,7 @@ async def request_action(
             action out, and the agent's spawn policy and spawn request; from
             ``allow_params``, for what the command's params name (a ``restartSpawn``'s cwd
             and spawn policy, its new spawn request).
+        Invalid: ``cwd must be inside the orchestrator's baseDir`` (a respawn's cwd).
         Conflict: ``a lifecycle action is already in progress for agent <id>`` (restart,
             shutdown, resume only).
         Conflict: ``orchestrator is not online`` (it went offline meanwhile).
@@ -137,6 +139,7 @@ async def request_action(
     # its runner token is added after: the relay's own credential, naming nothing the rule
     # reads), before a token is minted or the lifecycle reserved for a refused request.
     await allow_params(spec.params)
+    check_restart_cwd(spec.params, orch)
     # The id is known before the command exists: the agent's actor reserves the lifecycle
     # for it first (so of two concurrent requests exactly one passes), and the "requested"
     # row is stored in the command's own commit (no command without the row that says who
