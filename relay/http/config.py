@@ -57,8 +57,8 @@ class PutConfigBody(Body):
 
 
 class StewardConfigBody(RootModel[dict[str, Any]]):
-    """The steward config itself (a JSON object), or ``{"value": {...}, "updatedBy": "..."}``
-    when it has a ``value`` field."""
+    """The steward config itself (a JSON object), or ``{"value": {...}, "updatedBy": "...",
+    "expectedVersion": n}`` when it has a ``value`` field (409 when ``n`` is stale)."""
 
 
 # -- shared by the config, steward and agent-profile routes ----------------------------------
@@ -260,7 +260,7 @@ async def get_steward_config() -> dict[str, Any]:
 
 @bp.put("/api/steward-config")
 @document_request(StewardConfigBody)
-@responds({201: responses.ConfigEntry, 200: responses.ConfigEntry})
+@responds({201: responses.ConfigEntry, 200: responses.ConfigEntry}, errors=(409,))
 @requires("config:write")
 async def put_steward_config() -> tuple[dict[str, Any], int]:
     # The body is the config itself, or {value, updatedBy} when it has a "value" field.
@@ -268,15 +268,18 @@ async def put_steward_config() -> tuple[dict[str, Any], int]:
     wrapped = isinstance(data, dict) and "value" in data
     value = data["value"] if wrapped else data
     updated_by = _updated_by(data.get("updatedBy")) if isinstance(data, dict) else None
+    # Only the wrapped body carries it: unwrapped, the body is the config, any field its own.
+    given = _expected_version(data.get("expectedVersion")) if wrapped else None
     if not isinstance(value, dict):
         raise Invalid("value must be an object")
-    await allow_config_write(STEWARD_NAMESPACE, STEWARD_KEY, None, value)
+    expected = await allow_config_write(STEWARD_NAMESPACE, STEWARD_KEY, given, value)
     written = await write_entry(
         ConfigWrite(
             namespace=STEWARD_NAMESPACE,
             key=STEWARD_KEY,
             value=check_value(value, max_value_bytes()),
             updated_by=updated_by or principal().sub,
+            expected_version=expected,
         ),
         audit_of=_steward_audit,
     )
@@ -310,3 +313,15 @@ def _updated_by(raw: Any) -> str | None:
     if len(cleaned) > UPDATED_BY_MAX_LENGTH:
         raise Invalid(f"updatedBy must be at most {UPDATED_BY_MAX_LENGTH} characters")
     return cleaned or None
+
+
+def _expected_version(raw: Any) -> int | None:
+    """``expectedVersion`` as ``PutConfigBody`` takes it: an integer (strictly: no bool,
+    float or string), at least 0."""
+    if raw is None:
+        return None
+    if not isinstance(raw, int) or isinstance(raw, bool):
+        raise Invalid("expectedVersion must be an integer")
+    if raw < 0:
+        raise Invalid("expectedVersion must be at least 0")
+    return raw
