@@ -22,7 +22,8 @@ async def fleet(client: Any, clock: ManualClock) -> dict[str, str]:
     await register_orchestrator(client, "o2", "/srv/o2")
     capabilities = {"lifecycle": LIFECYCLE_ALL}
     await register_agent(client, "a1", orchestratorId="o1", meta=CLAUDE_META)
-    await register_agent(client, "a2", orchestratorId="o2", meta=CLAUDE_META)
+    a2_meta = {**CLAUDE_META, "cwd": "/srv/o2/repo"}  # within o2's baseDir, as a respawn must be
+    await register_agent(client, "a2", orchestratorId="o2", meta=a2_meta)
     await register_agent(client, "a3", providerCapabilities=capabilities)
     ids: dict[str, str] = {}
     for name, agent in (("a1-restart", "a1"), ("a2-restart", "a2"), ("a3-compact", "a3")):
