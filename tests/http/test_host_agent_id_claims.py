@@ -61,3 +61,13 @@ async def test_an_agent_is_not_moved_onto_another_hosts_agent_id(client: Any) ->
     moved = await client.post("/api/agents", json={**card, "orchestratorId": "o3"}, headers=H)
     stored = await (await client.get("/api/agents/shared", headers=H)).get_json()
     assert (moved.status_code, stored["orchestratorId"]) == (409, "o1")
+
+
+async def test_a_hosts_own_agent_naming_its_host_by_agent_id_registers(client: Any) -> None:
+    """A card's ``orchestratorId`` may name a host by its agentId where no host has that id
+    (README): o1 (agentId ``o1-agent``) registers its own agent ``o1-agent`` naming its host
+    so. The card is o1's, and commands to ``o1-agent`` reach o1, as meant: 201."""
+    await register_orchestrator(client, "o1", "/srv/o1", agentId="o1-agent")
+    card = {"id": "o1-agent", "orchestratorId": "o1-agent", "meta": {"cwd": "/srv/o1"}}
+    response = await client.post("/api/agents", json=card, headers=H)
+    assert response.status_code == 201, await response.get_json()

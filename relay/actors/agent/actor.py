@@ -138,10 +138,19 @@ class AgentActor(PooledActor, TargetActor):
         (``commands.flows.resolve_target``), so the agent would be handed none of its own,
         and that host every one meant for it. ``_claims_nothing_of_another_host`` judges
         the other order, a host claiming an agent's id."""
-        if self.card is not None and self.card.orchestrator_id == after.orchestrator_id:
+        named = after.orchestrator_id
+        if self.card is not None and self.card.orchestrator_id == named:
             return
         claimed = self.read_through_queue(lambda: orchestrator_store.claiming_agent_id(after.id))
-        others = [host for host in claimed if host != after.orchestrator_id]
+        if not claimed:
+            return
+        # The host the card names, by its id or, where no host has that id, its agentId.
+        host = (
+            None
+            if named is None
+            else self.read_through_queue(lambda: orchestrator_store.resolve_target(named))
+        )
+        others = [claimer for claimer in claimed if claimer != host]
         if others:
             raise Conflict(f"agent id {after.id} is the agentId of orchestrator {others[0]}")
 
