@@ -31,7 +31,8 @@
   orchestrators' ``lastHeartbeatAt`` that moved since this stream's previous presence
   frame, filtered like the stream's ``agent``/``orchestrator`` events; never replayed.
 - ``event: signed-out`` (no ``id``), data ``{"reason": "token revoked"|"token expired"}``,
-  then the stream ends: the stream's token was revoked (at once) or reached its ``exp``.
+  then the stream ends: the stream's token was revoked (at once) or reached its ``exp``,
+  during a replay too (no page is sent once it has).
   Root and integration-token streams do not end this way.
 
 Authentication: the ``Authorization`` header, or ``?ticket=`` from
@@ -65,7 +66,9 @@ from relay.clock import Clock
 from relay.errors import Invalid, Unauthorized, Unavailable
 from relay.events import (
     SIGNED_OUT_EXPIRED,
+    SIGNED_OUT_REVOKED,
     Batch,
+    Ephemeral,
     EventHub,
     StreamCredential,
     StreamFilter,
@@ -270,11 +273,24 @@ async def stream_frames(
     redaction list of now) replayed memory events are shown through it.
     """
     with hub.subscribe(stream_filter, buffer=buffer, credential=credential) as subscription:
-        if credential is not None and is_revoked is not None and is_revoked(credential.jti):
-            # Revoked between the authentication and the subscription: the hub's call came
-            # before there was a stream to end.
-            hub.token_revoked(credential.jti)
+
+        def signed_out() -> Ephemeral | None:
+            """Why the stream must end now, asked of the token itself: the hub's call on
+            a revocation comes later (or came before there was a stream to end)."""
+            if subscription.last_frame is not None:
+                return subscription.last_frame
+            if credential is None:
+                return None
+            if is_revoked is not None and is_revoked(credential.jti):
+                return SIGNED_OUT_REVOKED
+            if clock is not None and clock.now_ms() >= credential.expires_at_ms:
+                return SIGNED_OUT_EXPIRED
+            return None
+
         yield OPENING
+        if (ended := signed_out()) is not None:
+            yield ended.frame
+            return
         # Without Last-Event-ID the stream starts now, not with what the hub still held
         # back (batch window) from before the client subscribed.
         cursor = subscription.start_id
@@ -285,7 +301,15 @@ async def stream_frames(
                 # An id newer than the log's is from a log this relay no longer has.
                 cursor = min(last_event_id, newest)
                 while last_event_id <= newest:
+                    # A replay may be days of log: a token revoked or expired meanwhile is
+                    # sent none of it from then on, as the live stream.
+                    if (ended := signed_out()) is not None:
+                        yield ended.frame
+                        return
                     page = await store.run(_replay_query(stream_filter, cursor))
+                    if (ended := signed_out()) is not None:
+                        yield ended.frame
+                        return
                     if page:
                         cursor = page[-1].id
                     # The SQL filter has no view of an event's content: the guard's turn
