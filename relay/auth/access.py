@@ -6,6 +6,7 @@ import posixpath
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 
+from relay.auth.views import MESSAGES_VIEW, hidden_views
 from relay.domain.agents import Placement
 from relay.domain.tokens import SCOPES, Claims
 from relay.errors import Forbidden
@@ -116,34 +117,6 @@ def covers(principal: Principal, resource: Resource) -> bool:
     return True
 
 
-SECURITY_VIEW = "security"  # token issued / revoked / re-minted audits
-MEMORY_VIEW = "memory"  # memory events and audits: for memory:read holders
-MESSAGES_VIEW = "messages"  # message and delivery events, dead-letter audits
-PAIRS_VIEW = "pairs"  # pair events and audits: for task:read holders
-
-# The scope a view's events and audits need, beyond the stream's and the feed's own
-# (``activity:read``): what the view's routes need to read the same records. A task event
-# carries the task, result and all; a pair event its parties and objective; a config change
-# its value; an automation's dispatch its result and error; an integration event its type
-# and subject.
-VIEW_SCOPES = {
-    SECURITY_VIEW: "token:admin",
-    MEMORY_VIEW: "memory:read",
-    "tasks": "task:read",
-    PAIRS_VIEW: "task:read",
-    MESSAGES_VIEW: "message:read",
-    "config": "config:read",
-    "automations": "config:read",
-    "integrations": "config:read",
-}
-
-
-def hidden_views(principal: Principal) -> frozenset[str]:
-    """Activity views withheld from this caller, in the feed and on the stream alike: those
-    whose scope (``VIEW_SCOPES``) it does not hold."""
-    return frozenset(view for view, scope in VIEW_SCOPES.items() if not principal.has_scope(scope))
-
-
 def hidden_feed_views(principal: Principal) -> frozenset[str]:
     """``hidden_views``, and in the activity feed the messages view from a caller that acts
     for no agent (``acts_for_none``): the feed's rows of that view are dead-letter audits of
@@ -160,18 +133,6 @@ def acts_for_none(principal: Principal) -> bool:
     if is_operator(principal) or principal.constraints.get("agents"):
         return False
     return not (principal.role == "orchestrator" and principal.constraints.get("orchestrators"))
-
-
-def unattributed_hidden_views(principal: Principal) -> frozenset[str]:
-    """Views whose rows naming no agent and no orchestrator are withheld from this caller,
-    in the feed and on the stream alike: the security view, from a constrained caller.
-
-    Its token audits name neither, so no constraint filters them; each tells of a token
-    (sub, jti, role, scope) that such a caller may not manage (``GET /api/tokens``
-    withholds its record), and judging a row by that record would cost a read per row,
-    and per streamed event. Root and unconstrained ``token:admin`` callers read them all.
-    """
-    return frozenset({SECURITY_VIEW}) if principal.constrained else frozenset()
 
 
 def visible_agents(principal: Principal) -> frozenset[str] | None:

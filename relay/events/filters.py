@@ -65,7 +65,9 @@ class StreamFilter:
     ``view``: only events published with exactly this view. ``agent_id``: only events
     of exactly this agent. ``agents``: a token's agent constraint, only events of one
     of these agents (events tied to no agent are withheld). ``hidden_views``: events
-    of these views are withheld (security audits from callers without ``token:admin``).
+    of these views are withheld (security audits from callers without ``token:admin``);
+    ``hidden_events``: events of these kinds, whatever their view (a command's, from
+    callers without ``command:read``).
     ``guard``: what the subscriber may read of an event's content (a ``memory`` event
     only if the memory visibility rules let it see that memory), live and on replay; and,
     if it is a ``RedactingGuard``, what an admitted event shows (``redaction``).
@@ -79,6 +81,7 @@ class StreamFilter:
     # Views whose events ``agents`` does not filter: the guard judges them by the agents
     # they name (a pair's, by its parties: it is tied to no one agent).
     guarded_views: frozenset[str] = frozenset()
+    hidden_events: frozenset[str] = frozenset()
     # The guard's ``redact``, or None: found once as the stream opens, so a filter whose
     # guard redacts nothing (root's, an unconstrained caller's) pays nothing per event.
     redaction: Redact | None = field(
@@ -90,7 +93,7 @@ class StreamFilter:
             object.__setattr__(self, "redaction", self.guard.redact)
 
     def passes(self, event: StreamEvent) -> bool:
-        if not self.admits(event.view, event.agent_id):
+        if event.event in self.hidden_events or not self.admits(event.view, event.agent_id):
             return False
         return self.guard is None or self.guard.admits(event)
 

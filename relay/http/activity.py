@@ -12,12 +12,11 @@ from relay.actors.runtime.audit import audit
 from relay.auth.access import (
     Principal,
     hidden_feed_views,
-    hidden_views,
     normalise_path,
-    unattributed_hidden_views,
     visible_agents,
     visible_orchestrators,
 )
+from relay.auth.views import hidden_views, unattributed_hidden_views
 from relay.crossing import wait_future
 from relay.domain.activity import ActivityInput
 from relay.errors import Conflict, Forbidden, NotFound

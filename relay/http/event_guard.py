@@ -14,11 +14,11 @@ from relay.auth.access import (
     reaches_host,
     redacts_managed_agents,
     shows_managed_agent,
-    unattributed_hidden_views,
     within_cwd,
     within_place,
 )
 from relay.auth.command_params import named_agents
+from relay.auth.views import unattributed_hidden_views
 from relay.domain.agents import Placement, placement_of
 from relay.domain.commands import TargetKind
 from relay.domain.config import SPAWN_POLICIES_NAMESPACE

@@ -8,6 +8,9 @@
   goes live with no gap and no duplicate (it subscribes *before* replaying and
   skips live ids it already sent). An id newer than the log (a log this relay no
   longer has) replays nothing.
+- Events of a view need the scope of its routes (``relay.auth.views.VIEW_SCOPES``), and
+  ``command`` and ``lease`` events ``command:read`` whatever their view
+  (``EVENT_SCOPES``), live and on replay.
 - ``?view=V``: only events published with view ``V``; ``?agentId=X``: only events of
   agent ``X`` (403 if the token's constraints do not cover ``X``). Both: both.
 - A token with an ``agents`` constraint sees only those agents' events; events tied
@@ -60,8 +63,9 @@ from relay.actors.memory.rules import MEMORY_VIEW
 from relay.actors.messaging import MessageEvents
 from relay.actors.messaging.events import VIEW as MESSAGE_VIEW
 from relay.actors.pairs import PairEvents
-from relay.auth.access import PAIRS_VIEW, Principal, authorize, hidden_views, visible_agents
+from relay.auth.access import Principal, authorize, visible_agents
 from relay.auth.tokens import check_expiry
+from relay.auth.views import PAIRS_VIEW, hidden_events, hidden_views
 from relay.clock import Clock
 from relay.errors import Invalid, Unauthorized, Unavailable
 from relay.events import (
@@ -183,6 +187,7 @@ async def caller_filter(view: str | None = None, agent_id: str | None = None) ->
         agents=visible_agents(caller),
         hidden_views=hidden,
         guarded_views=guarded,
+        hidden_events=hidden_events(caller),
         guard=ConstrainedEvents.of(
             caller,
             then,
@@ -381,5 +386,6 @@ def _replay_query(
         agents=stream_filter.agents,
         hidden_views=stream_filter.hidden_views,
         guarded_views=stream_filter.guarded_views,
+        hidden_events=stream_filter.hidden_events,
         limit=REPLAY_PAGE,
     )

@@ -66,13 +66,15 @@ async def after(
     agents: Collection[str] | None = None,
     hidden_views: Collection[str] = (),
     guarded_views: Collection[str] = (),
+    hidden_events: Collection[str] = (),
     limit: int = 500,
 ) -> list[StreamEvent]:
     """The events with an id above ``after_id``, oldest first, at most ``limit``.
 
     ``view`` / ``agent_id`` keep only events with exactly that view / agent; ``agents``
     (a token's agent constraint) keeps only events of one of those agents, and those of
-    ``guarded_views`` (a guard judges them); events of ``hidden_views`` are left out.
+    ``guarded_views`` (a guard judges them); events of ``hidden_views``, and those named
+    in ``hidden_events``, are left out.
     """
     query = models.StreamEvent.filter(id__gt=after_id)
     if view is not None:
@@ -86,6 +88,8 @@ async def after(
             query = query.filter(agent_id__in=list(agents))
     if hidden_views:
         query = query.filter(Q(view__isnull=True) | ~Q(view__in=list(hidden_views)))
+    if hidden_events:
+        query = query.exclude(event__in=list(hidden_events))
     return [_event(row) for row in await query.order_by("id").limit(limit)]
 
 

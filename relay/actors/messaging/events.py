@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from relay.actors.runtime.acting_guard import ActingGuard
-from relay.auth.access import MESSAGES_VIEW, is_named
+from relay.auth.access import is_named
+from relay.auth.views import MESSAGES_VIEW
 from relay.store.stream import StreamEvent
 
 EVENTS = frozenset({"message", "delivery"})

@@ -25,7 +25,7 @@ from relay.actors.runtime.bridge import Durable
 from relay.actors.runtime.context import Runtime
 from relay.actors.runtime.dispatch import dispatchmethod
 from relay.actors.runtime.pool import PooledActor
-from relay.auth.access import PAIRS_VIEW
+from relay.auth.views import PAIRS_VIEW
 from relay.domain.pairs import Pair, in_pair_message
 from relay.errors import Conflict, NotFound, Unavailable
 from relay.store import pairs as pair_store
