@@ -14,6 +14,7 @@ MEMORY_VIEW = "memory"  # memory events and audits: for memory:read holders
 MESSAGES_VIEW = "messages"  # message and delivery events, dead-letter audits
 PAIRS_VIEW = "pairs"  # pair events and audits: for task:read holders
 COMMANDS_VIEW = "commands"  # command audits: for command:read holders
+CHANNELS_VIEW = "channels"  # channel events and audits: for message:read holders
 
 # The scope a view's events and audits need, beyond the stream's and the feed's own
 # (``activity:read``): what the view's routes need to read the same records. A task event
@@ -27,6 +28,7 @@ VIEW_SCOPES = {
     PAIRS_VIEW: "task:read",
     MESSAGES_VIEW: "message:read",
     COMMANDS_VIEW: "command:read",
+    CHANNELS_VIEW: "message:read",
     "config": "config:read",
     "automations": "config:read",
     "integrations": "config:read",
@@ -36,8 +38,9 @@ VIEW_SCOPES = {
 # The scope an event kind needs on the stream beyond ``activity:read``, whatever view it
 # was published with (one logged before it had a view too): what the routes need to read
 # the record it carries. A command event carries the command, params and result; a lease
-# event the merge lease (``/api/merge-leases``).
-EVENT_SCOPES = {"command": "command:read", "lease": "command:read"}
+# event the merge lease (``/api/merge-leases``); a channel event the channel and its
+# bindings (logged in the ``config`` view before they had their own).
+EVENT_SCOPES = {"command": "command:read", "lease": "command:read", "channel": "message:read"}
 
 
 def hidden_events(principal: Principal) -> frozenset[str]:

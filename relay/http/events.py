@@ -9,8 +9,8 @@
   skips live ids it already sent). An id newer than the log (a log this relay no
   longer has) replays nothing.
 - Events of a view need the scope of its routes (``relay.auth.views.VIEW_SCOPES``), and
-  ``command`` and ``lease`` events ``command:read`` whatever their view
-  (``EVENT_SCOPES``), live and on replay.
+  ``command`` and ``lease`` events ``command:read``, ``channel`` events ``message:read``,
+  whatever their view (``EVENT_SCOPES``), live and on replay.
 - ``?view=V``: only events published with view ``V``; ``?agentId=X``: only events of
   agent ``X`` (403 if the token's constraints do not cover ``X``). Both: both.
 - A token with an ``agents`` constraint sees only those agents' events; events tied

@@ -493,7 +493,7 @@ async def test_may_post(client: Any, services: Services) -> None:
 
 
 async def test_channel_events_and_audits(client: Any) -> None:
-    async with open_stream(client, {"view": "config"}) as stream:
+    async with open_stream(client, {"view": "channels"}) as stream:
         await create(client)
         binding = await json_of(await add_binding(client))
         await add_binding(client)  # refused: no event
@@ -515,7 +515,7 @@ async def test_channel_events_and_audits(client: Any) -> None:
         "Channel binding removed",
         "Channel deleted",
     ]
-    audits = await json_of(await client.get("/api/activity?view=config", headers=H))
+    audits = await json_of(await client.get("/api/activity?view=channels", headers=H))
     assert sorted(item["title"] for item in audits) == sorted(titles)
     assert {item["metadata"]["by"] for item in audits} == {"root"}
 

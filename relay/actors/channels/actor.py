@@ -25,12 +25,14 @@ from relay.actors.runtime.audit import Change, write_with_audit
 from relay.actors.runtime.bridge import Durable
 from relay.actors.runtime.dispatch import dispatchmethod
 from relay.actors.runtime.pool import PooledActor
+from relay.auth.views import CHANNELS_VIEW
 from relay.domain.activity import ActivityInput
 from relay.domain.channels import Channel, ChannelBinding
 from relay.errors import Conflict, Forbidden, NotFound
 from relay.store import channels as channel_store
 
-AUDIT_VIEW = "config"
+# Channels are read with message:read (``VIEW_SCOPES``), not with the config they are set by.
+AUDIT_VIEW = CHANNELS_VIEW
 # Committed routes remembered by (sender, clientMessageId). A repeat is found in the store
 # once its original is committed; this only has to cover sends racing that commit, so a
 # few recent ones, for a few seconds (``rules.RECENT_ROUTE_MS``), suffice.

@@ -4,7 +4,7 @@ import { html, useEffect, useState } from "../html.js";
 import { changed, store, useStore } from "../store.js";
 import { Empty, ErrorText, Time, useNow } from "../ui.js";
 
-const VIEWS = ["", "agents", "orchestrators", "commands", "security", "config", "maintenance"];
+const VIEWS = ["", "agents", "orchestrators", "commands", "channels", "security", "config", "maintenance"];
 
 export function Activity() {
   const s = useStore();
