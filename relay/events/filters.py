@@ -78,9 +78,10 @@ class StreamFilter:
     agents: frozenset[str] | None = None
     hidden_views: frozenset[str] = frozenset()
     guard: EventGuard | None = None
-    # Views whose events ``agents`` does not filter: the guard judges them by the agents
-    # they name (a pair's, by its parties: it is tied to no one agent).
-    guarded_views: frozenset[str] = frozenset()
+    # Event kinds ``agents`` does not filter: the guard judges them by the agents they name
+    # (a pair event, by its parties: it is tied to no one agent). Kinds, not views: the
+    # pairs view's activity rows are filtered like any other (the feed's way).
+    guarded_events: frozenset[str] = frozenset()
     hidden_events: frozenset[str] = frozenset()
     # The guard's ``redact``, or None: found once as the stream opens, so a filter whose
     # guard redacts nothing (root's, an unconstrained caller's) pays nothing per event.
@@ -93,7 +94,9 @@ class StreamFilter:
             object.__setattr__(self, "redaction", self.guard.redact)
 
     def passes(self, event: StreamEvent) -> bool:
-        if event.event in self.hidden_events or not self.admits(event.view, event.agent_id):
+        if event.event in self.hidden_events:
+            return False
+        if not self.admits(event.view, event.agent_id, event.event):
             return False
         return self.guard is None or self.guard.admits(event)
 
@@ -103,15 +106,15 @@ class StreamFilter:
         redact = self.redaction
         return passed if redact is None else [redact(event) for event in passed]
 
-    def admits(self, view: str | None, agent_id: str | None) -> bool:
-        """Whether an event published with this view and agent passes."""
+    def admits(self, view: str | None, agent_id: str | None, event: str | None = None) -> bool:
+        """Whether an event (of kind ``event``) published with this view and agent passes."""
         if self.view is not None and view != self.view:
             return False
         if view is not None and view in self.hidden_views:
             return False
         if self.agent_id is not None and agent_id != self.agent_id:
             return False
-        return self.agents is None or agent_id in self.agents or view in self.guarded_views
+        return self.agents is None or agent_id in self.agents or event in self.guarded_events
 
     def presence(
         self, agents: dict[str, int], orchestrators: dict[str, int]

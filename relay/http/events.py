@@ -180,13 +180,15 @@ async def caller_filter(view: str | None = None, agent_id: str | None = None) ->
     guarded: frozenset[str] = frozenset()
     if PAIRS_VIEW not in hidden:
         then = PairEvents.of(caller, then, rt.agents)
-        guarded = frozenset({PAIRS_VIEW})  # judged by PairEvents, not by ``agents``
+        # Pair events are judged by PairEvents, not by ``agents``; the view's activity rows
+        # by ``agents`` and the guard, as the feed reads them.
+        guarded = frozenset({"pair"})
     return StreamFilter(
         view=view,
         agent_id=agent_id,
         agents=visible_agents(caller),
         hidden_views=hidden,
-        guarded_views=guarded,
+        guarded_events=guarded,
         hidden_events=hidden_events(caller),
         guard=ConstrainedEvents.of(
             caller,
@@ -385,7 +387,7 @@ def _replay_query(
         agent_id=stream_filter.agent_id,
         agents=stream_filter.agents,
         hidden_views=stream_filter.hidden_views,
-        guarded_views=stream_filter.guarded_views,
+        guarded_events=stream_filter.guarded_events,
         hidden_events=stream_filter.hidden_events,
         limit=REPLAY_PAGE,
     )

@@ -65,7 +65,7 @@ async def after(
     agent_id: str | None = None,
     agents: Collection[str] | None = None,
     hidden_views: Collection[str] = (),
-    guarded_views: Collection[str] = (),
+    guarded_events: Collection[str] = (),
     hidden_events: Collection[str] = (),
     limit: int = 500,
 ) -> list[StreamEvent]:
@@ -73,8 +73,8 @@ async def after(
 
     ``view`` / ``agent_id`` keep only events with exactly that view / agent; ``agents``
     (a token's agent constraint) keeps only events of one of those agents, and those of
-    ``guarded_views`` (a guard judges them); events of ``hidden_views``, and those named
-    in ``hidden_events``, are left out.
+    the kinds in ``guarded_events`` (a guard judges them); events of ``hidden_views``, and
+    those of the kinds in ``hidden_events``, are left out.
     """
     query = models.StreamEvent.filter(id__gt=after_id)
     if view is not None:
@@ -82,8 +82,8 @@ async def after(
     if agent_id is not None:
         query = query.filter(agent_id=agent_id)
     if agents is not None:
-        if guarded_views:
-            query = query.filter(Q(agent_id__in=list(agents)) | Q(view__in=list(guarded_views)))
+        if guarded_events:
+            query = query.filter(Q(agent_id__in=list(agents)) | Q(event__in=list(guarded_events)))
         else:
             query = query.filter(agent_id__in=list(agents))
     if hidden_views:
