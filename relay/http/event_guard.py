@@ -217,6 +217,8 @@ class ConstrainedEvents:
             if self._by_path or not isinstance(key, str):
                 return [_NOTHING]
             return [Resource(policy_name=key)]
+        if event.event == "automation" and isinstance(spawn := data.get("spawn"), dict):
+            return [self._spawn(spawn)]
         if event.event not in _GUARDED_EVENTS:
             if event.agent_id is None:
                 return []
@@ -233,6 +235,20 @@ class ConstrainedEvents:
         if event.event == "lease":
             return self._lease(text, data.get("workspace"))
         return self._workspace(text)
+
+    def _spawn(self, spawn: dict[str, object]) -> Resource:
+        """A spawning automation's dispatch, as its routes judge reading it (the spawn it
+        makes: host, policy, cwd). A caller limited by path, where the action names no cwd
+        (its policy's, which the event does not carry), is withheld it."""
+        text = {k: v for k, v in spawn.items() if isinstance(v, str)}
+        cwd = text.get("cwd")
+        if self._by_path and cwd is None:
+            return _NOTHING
+        return Resource(
+            orchestrator_id=text.get("orchestratorId"),
+            policy_name=text.get("policyName"),
+            cwd=cwd,
+        )
 
     def _host(self, orchestrator_id: str | None, base_dir: str | None) -> Resource:
         """An orchestrator's card, as ``GET /api/orchestrators/:id`` judges reading it

@@ -13,6 +13,7 @@ from relay.store import automations as automation_store
 from tests.conftest import bearer
 from tests.http.helpers import H, register_orchestrator
 from tests.http.integration_setup import agent, fail_dispatch_records_of, inbox_bodies
+from tests.http.sse_client import open_stream, until_end
 
 
 async def _dispatches(client: Any, automation_id: str) -> list[dict[str, Any]]:
@@ -98,3 +99,48 @@ async def test_a_hidden_spawning_automation_is_not_shown_in_the_activity_feed(
         if automation_id in str(row) or "o2-secret-nightly" in str(row)
     ]
     assert leaked == []
+
+
+async def test_a_hidden_spawning_automations_dispatch_is_not_streamed(
+    client: Any, mint: Any
+) -> None:
+    """The stream judges a spawning automation's ``automation`` (dispatched) events as its
+    routes judge reading it: a token limited to host o1 (policy p1) is streamed o1's
+    dispatch, not o2's, whose automation it is refused (403)."""
+    await register_orchestrator(client, "o1", "/srv/o1")
+    await register_orchestrator(client, "o2", "/srv/o2")
+    for name, host in (("p1", "o1"), ("p2", "o2")):
+        # An unknown provider: each run fails at once, queuing nothing.
+        policy = {"value": {"provider": "vim", "cwd": f"/srv/{host}/work"}}
+        put = await client.put(f"/api/config/spawn-policies/{name}", json=policy, headers=H)
+        assert put.status_code in (200, 201), await put.get_data()
+    limited = bearer(
+        mint(
+            ["config:read", "activity:read"],
+            {"orchestrators": ["o1"], "policyNames": ["p1"]},
+            sub="ops-o1",
+            role="dashboard",
+        )
+    )
+    ids = {}
+    for name, host in (("p1", "o1"), ("p2", "o2")):
+        body = {
+            "name": f"{host}-nightly",
+            "trigger": {"type": "schedule", "everySeconds": 3600},
+            "action": {"type": "spawn_agent", "orchestratorId": host, "policyName": name},
+        }
+        response = await client.post("/api/automations", json=body, headers=H)
+        assert response.status_code == 201, await response.get_data()
+        ids[host] = (await response.get_json())["id"]
+    async with open_stream(client, headers=limited) as stream:
+        for host in ("o1", "o2"):
+            ran = await client.post(f"/api/automations/{ids[host]}/run", headers=H)
+            assert ran.status_code == 200, await ran.get_data()
+        frames = await until_end(client, stream)
+    streamed = [
+        f.data["dispatch"]["automationId"]
+        for f in frames
+        if f.event == "automation" and f.data.get("change") == "dispatched"
+    ]
+    assert streamed == [ids["o1"]]
+    assert (await client.get(f"/api/automations/{ids['o2']}", headers=limited)).status_code == 403

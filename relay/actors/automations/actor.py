@@ -53,9 +53,20 @@ def _saved_audit(title: str, actor: str, automation: Automation) -> ActivityInpu
 def _spawns_on(automation: Automation | None) -> str | None:
     """The host a spawning automation spawns on: its rows are that host's, so a caller
     limited to other hosts, who may not read the automation, is not shown them either."""
-    action = automation.action if automation is not None else {}
-    host = action.get("orchestratorId") if action.get("type") == "spawn_agent" else None
-    return host if isinstance(host, str) else None
+    spawn = _spawn_target(automation)
+    return None if spawn is None else spawn["orchestratorId"]
+
+
+def _spawn_target(automation: Automation | None) -> dict[str, str | None] | None:
+    """Where a spawning automation spawns, as its action names it (a cwd its policy gives is
+    not known here), for the stream to judge its dispatches by; None for other actions."""
+    if automation is None or automation.action.get("type") != "spawn_agent":
+        return None
+    action = automation.action
+    return {
+        key: value if isinstance(value := action.get(key), str) else None
+        for key in ("orchestratorId", "policyName", "cwd")
+    }
 
 
 def _failed_audit(automation: Automation | None, result: DispatchResult) -> ActivityInput:
@@ -219,9 +230,11 @@ class AutomationActor(AggregateActor):
         audits = []
         if result.status == "failed":
             audits.append(_failed_audit(self.automations.get(result.automation_id), result))
-        change = Change(
-            "automation", {"change": "dispatched", "dispatch": result.to_json()}, view=DISPATCH_VIEW
-        )
+        data: dict[str, Any] = {"change": "dispatched", "dispatch": result.to_json()}
+        spawn = _spawn_target(self.automations.get(result.automation_id))
+        if spawn is not None:
+            data["spawn"] = spawn  # what a constrained stream judges it by (event_guard)
+        change = Change("automation", data, view=DISPATCH_VIEW)
         commit = write_with_audit(
             self.rt,
             self.write,
