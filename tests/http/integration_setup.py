@@ -91,3 +91,29 @@ async def cut_off(
     cut = await deliver(client, delivery)
     assert cut.status_code == 503, await cut.get_data()
     monkeypatch.setattr(automation_store, "insert_dispatch", real)
+
+
+async def dispatches(client: Any, automation_id: str) -> list[dict[str, Any]]:
+    """An automation's kept dispatch results, newest first (as root reads them)."""
+    response = await client.get(f"/api/automations/{automation_id}/dispatches", headers=H)
+    assert response.status_code == 200, await response.get_data()
+    found: list[dict[str, Any]] = await response.get_json()
+    return found
+
+
+async def two_due_schedules(client: Any, clock: ManualClock) -> dict[str, str]:
+    """Agent a1, and two schedules messaging it ("a-first", "b-second") due now: their
+    ids by name."""
+    await agent(client, "a1")
+    ids = {}
+    for name in ("a-first", "b-second"):
+        body = {
+            "name": name,
+            "trigger": {"type": "schedule", "everySeconds": 60},
+            "action": message_to("a1", name),
+        }
+        response = await client.post("/api/automations", json=body, headers=H)
+        assert response.status_code == 201, await response.get_data()
+        ids[name] = (await response.get_json())["id"]
+    clock.advance(60)
+    return ids

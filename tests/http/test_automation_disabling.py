@@ -15,17 +15,12 @@ from tests.http.integration_setup import (  # noqa: F401  (app: the app with int
     agent,
     app,
     deliver,
+    dispatches,
     inbox_bodies,
     message_to,
     save_automation,
+    two_due_schedules,
 )
-
-
-async def _dispatches(client: Any, automation_id: str) -> list[dict[str, Any]]:
-    response = await client.get(f"/api/automations/{automation_id}/dispatches", headers=H)
-    assert response.status_code == 200, await response.get_data()
-    found: list[dict[str, Any]] = await response.get_json()
-    return found
 
 
 async def test_a_schedule_disabled_while_the_job_runs_is_passed_over(
@@ -34,18 +29,7 @@ async def test_a_schedule_disabled_while_the_job_runs_is_passed_over(
     """Two schedules are due; while the job runs the first one's action, an operator
     disables the second (PATCH 200). The job passes the second over: no message, no
     dispatch result. Run by hand, the disabled automation still runs."""
-    await agent(client, "a1")
-    ids = {}
-    for name in ("a-first", "b-second"):
-        body = {
-            "name": name,
-            "trigger": {"type": "schedule", "everySeconds": 60},
-            "action": message_to("a1", name),
-        }
-        response = await client.post("/api/automations", json=body, headers=H)
-        assert response.status_code == 201, await response.get_data()
-        ids[name] = (await response.get_json())["id"]
-    clock.advance(60)
+    ids = await two_due_schedules(client, clock)
 
     real_run = automations.actions.run
     disabled: list[int] = []
@@ -62,7 +46,7 @@ async def test_a_schedule_disabled_while_the_job_runs_is_passed_over(
     await automations.automation_schedule(services.runtime)
     assert disabled == [200]
     assert await inbox_bodies(client, "a1") == ["a-first"]
-    assert await _dispatches(client, ids["b-second"]) == []
+    assert await dispatches(client, ids["b-second"]) == []
 
     by_hand = await client.post(f"/api/automations/{ids['b-second']}/run", headers=H)
     assert by_hand.status_code == 200, await by_hand.get_data()
@@ -96,4 +80,4 @@ async def test_an_automation_disabled_while_an_event_runs_another_is_passed_over
     assert await inbox_bodies(client, "a1") == ["first"]
     ran = [d["automationId"] for d in (await response.get_json())["dispatches"]]
     assert ran == [first["id"]]
-    assert await _dispatches(client, second["id"]) == []
+    assert await dispatches(client, second["id"]) == []

@@ -12,15 +12,8 @@ from relay.clock import ManualClock
 from relay.store import automations as automation_store
 from tests.conftest import bearer
 from tests.http.helpers import H, register_orchestrator
-from tests.http.integration_setup import agent, fail_dispatch_records_of, inbox_bodies
+from tests.http.integration_setup import agent, dispatches, fail_dispatch_records_of, inbox_bodies
 from tests.http.sse_client import open_stream, until_end
-
-
-async def _dispatches(client: Any, automation_id: str) -> list[dict[str, Any]]:
-    response = await client.get(f"/api/automations/{automation_id}/dispatches", headers=H)
-    assert response.status_code == 200, await response.get_data()
-    found: list[dict[str, Any]] = await response.get_json()
-    return found
 
 
 async def test_a_put_back_schedule_period_templating_now_reruns_as_the_same_run(
@@ -51,7 +44,7 @@ async def test_a_put_back_schedule_period_templating_now_reruns_as_the_same_run(
     clock.advance(5)
     second = await automations.automation_schedule(services.runtime)
     assert second["dispatched"] == 1
-    [kept] = await _dispatches(client, automation_id)
+    [kept] = await dispatches(client, automation_id)
     assert (kept["status"], kept.get("error")) == ("succeeded", None), kept
     assert await inbox_bodies(client, "a1") == [posted]
 

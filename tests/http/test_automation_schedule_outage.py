@@ -11,15 +11,12 @@ import pytest
 from relay.actors import automations
 from relay.clock import ManualClock
 from relay.store import automations as automation_store
-from tests.http.helpers import H
-from tests.http.integration_setup import agent, fail_dispatch_records_of, inbox_bodies, message_to
-
-
-async def _dispatches(client: Any, automation_id: str) -> list[dict[str, Any]]:
-    response = await client.get(f"/api/automations/{automation_id}/dispatches", headers=H)
-    assert response.status_code == 200, await response.get_data()
-    found: list[dict[str, Any]] = await response.get_json()
-    return found
+from tests.http.integration_setup import (
+    dispatches,
+    fail_dispatch_records_of,
+    inbox_bodies,
+    two_due_schedules,
+)
 
 
 async def test_one_schedules_unkept_result_does_not_cost_the_other_due_schedules_their_run(
@@ -28,29 +25,18 @@ async def test_one_schedules_unkept_result_does_not_cost_the_other_due_schedules
     """Two schedules are due; keeping the first one's result fails (a store blip). The job
     still runs the second, and reports the first as unkept. The next job, on a healthy
     store, runs the first one's period again: its result is kept, its message posted once."""
-    await agent(client, "a1")
-    ids = {}
-    for name in ("a-first", "b-second"):
-        body = {
-            "name": name,
-            "trigger": {"type": "schedule", "everySeconds": 60},
-            "action": message_to("a1", name),
-        }
-        response = await client.post("/api/automations", json=body, headers=H)
-        assert response.status_code == 201, await response.get_data()
-        ids[name] = (await response.get_json())["id"]
-    clock.advance(60)
+    ids = await two_due_schedules(client, clock)
     real = fail_dispatch_records_of(monkeypatch, ids["a-first"])
     first_job = await automations.automation_schedule(services.runtime)
     assert (first_job["succeeded"], first_job["unkept"]) == (1, 1)
-    assert [d["status"] for d in await _dispatches(client, ids["b-second"])] == ["succeeded"]
+    assert [d["status"] for d in await dispatches(client, ids["b-second"])] == ["succeeded"]
     assert sorted(await inbox_bodies(client, "a1")) == ["a-first", "b-second"]
 
     monkeypatch.setattr(automation_store, "insert_dispatch", real)
     second_job = await automations.automation_schedule(services.runtime)
     assert (second_job["succeeded"], second_job["unkept"]) == (1, 0)
-    assert [d["status"] for d in await _dispatches(client, ids["a-first"])] == ["succeeded"]
-    assert [d["status"] for d in await _dispatches(client, ids["b-second"])] == ["succeeded"]
+    assert [d["status"] for d in await dispatches(client, ids["a-first"])] == ["succeeded"]
+    assert [d["status"] for d in await dispatches(client, ids["b-second"])] == ["succeeded"]
     assert sorted(await inbox_bodies(client, "a1")) == ["a-first", "b-second"]
     # Then the schedules go on from now, one period on.
     assert (await automations.automation_schedule(services.runtime))["dispatched"] == 0

@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import trio
 
 from relay.actors.tokens.issuing import deny
 from relay.clock import ManualClock
@@ -16,19 +15,8 @@ from relay.http import events as events_module
 from relay.http.services import Services
 from relay.store import stream as stream_store
 from tests.conftest import bearer
-from tests.http.sse_client import EventStream, Frame, open_stream, post_activity
-
-
-async def _to_the_end(stream: EventStream) -> list[Frame]:
-    """Every frame that carries an event (an id, or a named id-less one) until the end."""
-    frames: list[Frame] = []
-    try:
-        while True:
-            frame = await stream.next_frame()
-            if frame.event is not None:
-                frames.append(frame)
-    except trio.EndOfChannel:
-        return frames
+from tests.http.sse_client import open_stream, post_activity
+from tests.http.test_stream_end import last_frames
 
 
 async def _replay_of_three(client: Any, monkeypatch: pytest.MonkeyPatch) -> int:
@@ -67,7 +55,7 @@ async def test_a_token_revoked_during_its_replay_is_sent_no_more_of_it(
     _before_second_page(monkeypatch, lambda: deny(services.auth, services.runtime, jti))
     headers = {**bearer(token), "Last-Event-ID": str(start_id)}
     async with open_stream(client, headers=headers) as stream:
-        frames = await _to_the_end(stream)
+        frames = await last_frames(stream)
     assert [f.data["title"] for f in frames if f.id is not None] == ["one"]
     assert (frames[-1].event, frames[-1].data) == ("signed-out", {"reason": "token revoked"})
 
@@ -82,7 +70,7 @@ async def test_a_token_expiring_during_its_replay_is_sent_no_more_of_it(
     _before_second_page(monkeypatch, lambda: clock.advance(120))
     headers = {**bearer(token), "Last-Event-ID": str(start_id)}
     async with open_stream(client, headers=headers) as stream:
-        frames = await _to_the_end(stream)
+        frames = await last_frames(stream)
     assert [f.data["title"] for f in frames if f.id is not None] == ["one"]
     assert (frames[-1].event, frames[-1].data) == ("signed-out", {"reason": "token expired"})
 
@@ -105,5 +93,5 @@ async def test_a_token_revoked_before_its_stream_subscribed_is_replayed_nothing(
     monkeypatch.setattr(events_module, "caller_filter", then_revoked)
     headers = {**bearer(token), "Last-Event-ID": str(start_id)}
     async with open_stream(client, headers=headers) as stream:
-        frames = await _to_the_end(stream)
+        frames = await last_frames(stream)
     assert [(f.event, f.data) for f in frames] == [("signed-out", {"reason": "token revoked"})]
