@@ -81,3 +81,12 @@ async def test_a_restart_inside_the_base_dir_is_queued_once_the_policy_is_fixed(
         202,
         "/srv/o1/app",
     )
+
+
+async def test_a_restart_of_a_card_recording_no_cwd_is_left_to_the_daemon(client: Any) -> None:
+    """A card that records no cwd names none to judge: the restart is queued as before
+    (the daemon refuses a respawn with no cwd before it stops anything), not refused as
+    outside the ``baseDir``."""
+    await managed_agent(client, cwd=None)
+    response = await restart(client)
+    assert response.status_code == 202, await response.get_data()

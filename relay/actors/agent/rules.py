@@ -109,17 +109,19 @@ def check_spawn_cwd(request: SpawnRequest, orch: Orchestrator) -> None:
 def check_restart_cwd(params: Mapping[str, Any], orch: Orchestrator | None) -> None:
     """A restart or resume respawns only inside the managing orchestrator's directory, as
     ``check_spawn_cwd`` judges a spawn: its ``restartSpawn`` (from a spawn policy, say) may
-    name any cwd, or none, and the daemon stops the old session before it refuses the new
-    one's cwd, leaving nothing running. Judged before a lifecycle is reserved.
+    name any cwd, and the daemon stops the old session before it refuses the new one's
+    cwd, leaving nothing running. Judged before a lifecycle is reserved. One naming no cwd
+    (a card that records none) is left to the daemon, which refuses it before it stops
+    anything.
 
     Raises:
-        Invalid: ``restartSpawn.cwd`` is missing or outside the orchestrator's ``baseDir``.
+        Invalid: ``restartSpawn.cwd`` lies outside the orchestrator's ``baseDir``.
     """
     spawn = params.get("restartSpawn")
     if orch is None or not isinstance(spawn, Mapping):
         return
     cwd = spawn.get("cwd")
-    if not isinstance(cwd, str) or not cwd or not path_within(cwd, orch.base_dir):
+    if isinstance(cwd, str) and cwd and not path_within(cwd, orch.base_dir):
         raise Invalid(CWD_OUTSIDE_BASE_DIR)
 
 
