@@ -179,13 +179,16 @@ _CONSTRAINT_OF_FIELD = {
 }
 
 
-async def _allow_stored(stored: Automation) -> None:
+async def _allow_stored(stored: Automation) -> bool:
     """Changing (disabling too) or deleting an automation that spawns needs, of a
     constrained caller, what re-arming its stored action does: a token limited to one host
     neither stops nor removes another host's spawns (403). An unconstrained one with
-    ``config:write`` may always stop or remove it: that can only spawn less."""
+    ``config:write`` may always stop or remove it: that can only spawn less. Whether the
+    stored action was judged (``_allow_action``)."""
     if principal().constraints and stored.action.get("type") == "spawn_agent":
         await _allow_action(stored.action)
+        return True
+    return False
 
 
 async def _visible(automation: Automation) -> bool:
@@ -264,8 +267,10 @@ async def update_automation(automation_id: str) -> dict[str, Any]:
     rt = services().runtime
     action = body.action.stored() if body.action is not None else None
     stored = await automations.get(rt, automation_id)
-    await _allow_stored(stored)
-    if _rearms(body):
+    judged = await _allow_stored(stored)
+    # Re-arming judges the action it will run: the new one, or the stored one unless that
+    # was just judged (its spawn's policy is read from the store each time).
+    if _rearms(body) and (action is not None or not judged):
         await _allow_action(action if action is not None else stored.action)
     # The change applies to the automation just checked, or is a version conflict.
     version = body.version if body.version is not None else stored.version
