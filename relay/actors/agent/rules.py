@@ -102,7 +102,11 @@ def check_spawn_cwd(request: SpawnRequest, orch: Orchestrator) -> None:
     Raises:
         Invalid: the request's ``cwd`` is outside the orchestrator's ``baseDir``.
     """
-    if not path_within(request.cwd, orch.base_dir):
+    _check_within_base_dir(request.cwd, orch)
+
+
+def _check_within_base_dir(cwd: str, orch: Orchestrator) -> None:
+    if not path_within(cwd, orch.base_dir):
         raise Invalid(CWD_OUTSIDE_BASE_DIR)
 
 
@@ -121,8 +125,8 @@ def check_restart_cwd(params: Mapping[str, Any], orch: Orchestrator | None) -> N
     if orch is None or not isinstance(spawn, Mapping):
         return
     cwd = spawn.get("cwd")
-    if isinstance(cwd, str) and cwd and not path_within(cwd, orch.base_dir):
-        raise Invalid(CWD_OUTSIDE_BASE_DIR)
+    if isinstance(cwd, str) and cwd:
+        _check_within_base_dir(cwd, orch)
 
 
 def spawn_params(
